@@ -1,0 +1,5 @@
+//go:build darwin || freebsd
+
+package pipeline
+
+const mapPopulate = 0

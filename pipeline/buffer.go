@@ -1,0 +1,48 @@
+package pipeline
+
+// BufID names one frame of a Pool. IDs are dense, starting at 0.
+type BufID uint32
+
+const (
+	// VectorSize is the largest number of packets in one vector.
+	VectorSize = 256
+	// FrameSize is the size of one frame in a Pool, headroom included.
+	// It equals the AF_XDP chunk size the ports use.
+	FrameSize = 2048
+	// Headroom is the space kept in front of received packet data, enough
+	// for an outer Ethernet+VLAN+IPv6+UDP+VXLAN header with room to spare.
+	Headroom = 128
+	// MaxPacket is the largest packet a frame holds after the headroom.
+	MaxPacket = FrameSize - Headroom
+)
+
+// Meta is the per-buffer metadata, kept in an array parallel to the frames.
+// The pipeline itself only uses Off and Len; the other fields belong to the
+// layers above (named here so every layer agrees on the layout and so the
+// array needs no per-packet heap object).
+type Meta struct {
+	// Off is the offset of the packet's first byte within its frame.
+	Off uint16
+	// Len is the packet length in bytes.
+	Len uint16
+	// InPort is the index of the port the packet arrived on.
+	InPort uint16
+	// OutPort is the index of the port chosen for output.
+	OutPort uint16
+	// Domain is the forwarding domain: an L2 learning domain (bridge, VLAN)
+	// or, for routed packets, a VRF.
+	Domain uint16
+	// VLAN is the packet's 802.1Q VLAN ID inside the switch (tags are
+	// stripped on input and pushed again on output); 0 means untagged.
+	VLAN uint16
+	// Flags holds per-packet flag bits owned by the layers above.
+	Flags uint16
+	_     uint16
+	// FlowHash is a hash of the packet's flow, 0 until computed.
+	FlowHash uint32
+	// Conn references a connection-tracking entry; 0 is none.
+	Conn uint32
+	// Verdict is a policy verdict; 0 is none.
+	Verdict uint8
+	_       [7]uint8
+}

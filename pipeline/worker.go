@@ -1,0 +1,286 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// MaxPorts bounds port indices (Meta.InPort, Meta.OutPort, PollList.Tx).
+const MaxPorts = 4096
+
+// IdleMode says what a running worker does when a poll finds no packet.
+type IdleMode int
+
+const (
+	// IdleBusy polls without pause (lowest latency, one core at 100%).
+	IdleBusy IdleMode = iota
+	// IdleSleep backs off with short sleeps, up to 1 ms, after a run of
+	// empty polls; use it where cores are shared (tests, small hosts).
+	IdleSleep
+)
+
+// Names of the worker's own pseudo-nodes in Runtime.
+const (
+	RxNodeName = "port-rx"
+	TxNodeName = "port-tx"
+)
+
+// Drop reasons of the pseudo-nodes and the one every node has implicitly.
+const (
+	DropRxError     = "rx-error"
+	DropTxNoQueue   = "tx-no-queue"
+	DropTxNotSent   = "tx-not-sent"
+	DropTxBadPort   = "tx-bad-port"
+	DropFrameFull   = "next-frame-full"
+	txDropNoQueue   = 0
+	txDropNotSent   = 1
+	txDropBadPort   = 2
+	rxDropError     = 0
+	maxIdleSleep    = time.Millisecond
+	idleSpinsBefore = 64
+)
+
+// WorkerConfig configures a Worker.
+type WorkerConfig struct {
+	// ID identifies the worker (NodeContext.Worker).
+	ID int
+	// Pool is the worker's buffer pool; the worker does not close it.
+	Pool *Pool
+	// CPU pins the worker's OS thread to one CPU; -1 leaves it unpinned.
+	CPU int
+	// Idle selects busy polling or sleeping when idle.
+	Idle IdleMode
+}
+
+type nodeRT struct {
+	impl    Node
+	next    []int32
+	pend    []BufID
+	work    []BufID
+	nextBuf [VectorSize]uint16
+	frame   Frame
+	active  bool
+	drops   []uint64
+	stats   nodeStats
+	reasons []string
+}
+
+// Worker runs one copy of a graph over its poll list. Poll may be called
+// directly by one goroutine (tests, benchmarks) while the worker is not
+// started; Start runs it on its own locked OS thread instead.
+type Worker struct {
+	id    int
+	g     *Graph
+	pool  *Pool
+	cpu   int
+	idle  IdleMode
+	nodes []*nodeRT
+
+	poll atomic.Pointer[PollList]
+	cur  *PollList
+
+	rxbuf [VectorSize]BufID
+	txbuf []BufID
+	txn   []uint16
+	dirty []uint16
+	mark  []bool
+
+	rx, tx nodeStats
+	ports  []portStats
+
+	base    time.Time
+	iter    atomic.Uint64
+	running atomic.Bool
+	stopReq atomic.Bool
+	done    chan error
+}
+
+// NewWorker instantiates every node of g for a new worker.
+func (g *Graph) NewWorker(cfg WorkerConfig) (*Worker, error) {
+	if cfg.Pool == nil {
+		return nil, errors.New("pipeline: worker needs a pool")
+	}
+	w := &Worker{
+		id: cfg.ID, g: g, pool: cfg.Pool, cpu: cfg.CPU, idle: cfg.Idle,
+		nodes: make([]*nodeRT, len(g.specs)),
+		txbuf: make([]BufID, MaxPorts*VectorSize),
+		txn:   make([]uint16, MaxPorts),
+		dirty: make([]uint16, 0, MaxPorts),
+		mark:  make([]bool, MaxPorts),
+		ports: make([]portStats, MaxPorts),
+		base:  time.Now(),
+	}
+	w.rx.drops = make([]counter, 1)
+	w.tx.drops = make([]counter, 3)
+	for i, s := range g.specs {
+		reasons := append(append([]string(nil), s.Drops...), DropFrameFull)
+		n := &nodeRT{
+			next:    g.next[i],
+			pend:    make([]BufID, 0, VectorSize),
+			work:    make([]BufID, 0, VectorSize),
+			drops:   make([]uint64, len(reasons)),
+			reasons: reasons,
+		}
+		n.stats.drops = make([]counter, len(reasons))
+		n.frame = Frame{Pool: cfg.Pool, w: w, rt: n, drops: n.drops}
+		n.impl = s.New(NodeContext{Worker: cfg.ID, Pool: cfg.Pool})
+		if n.impl == nil {
+			return nil, fmt.Errorf("pipeline: node %q: constructor returned nil", s.Name)
+		}
+		w.nodes[i] = n
+	}
+	return w, nil
+}
+
+// ID is the worker's index.
+func (w *Worker) ID() int { return w.id }
+
+// Pool is the worker's buffer pool.
+func (w *Worker) Pool() *Pool { return w.pool }
+
+// SetPollList publishes a new poll list. The worker picks it up at its next
+// iteration; call Quiesce before closing anything only the old list named.
+func (w *Worker) SetPollList(pl *PollList) { w.poll.Store(pl) }
+
+// Quiesce waits until the worker has finished an iteration that started
+// after the call, so it holds no reference to an earlier poll list or table.
+// It returns at once if the worker is not running.
+func (w *Worker) Quiesce() {
+	c := w.iter.Load()
+	for w.running.Load() && w.iter.Load() == c {
+		time.Sleep(20 * time.Microsecond)
+	}
+}
+
+// Iterations is the number of completed loop iterations.
+func (w *Worker) Iterations() uint64 { return w.iter.Load() }
+
+func (w *Worker) now() int64 { return int64(time.Since(w.base)) }
+
+// Poll runs one iteration: each rx queue is polled and its packets run
+// through the graph, then the staged tx batches are flushed. It returns the
+// number of packets received.
+func (w *Worker) Poll() int {
+	pl := w.poll.Load()
+	total := 0
+	if pl != nil {
+		w.cur = pl
+		for i := range pl.Rx {
+			total += w.pollOne(&pl.Rx[i])
+		}
+		for _, t := range pl.Tx {
+			if r, ok := t.(Reclaimer); ok {
+				r.Reclaim()
+			}
+		}
+		w.cur = nil
+	}
+	w.iter.Add(1)
+	return total
+}
+
+func (w *Worker) pollOne(e *RxEntry) int {
+	t0 := w.now()
+	n, err := e.Queue.Rx(w.rxbuf[:])
+	if err != nil {
+		w.rx.drops[rxDropError].add(1)
+	}
+	if n == 0 {
+		w.rx.record(0, 0)
+		return 0
+	}
+	var bytes uint64
+	for _, id := range w.rxbuf[:n] {
+		m := &w.pool.meta[id]
+		m.InPort = e.Port
+		bytes += uint64(m.Len)
+	}
+	ps := &w.ports[e.Port]
+	ps.rxPackets.add(uint64(n))
+	ps.rxBytes.add(bytes)
+	w.rx.record(n, w.now()-t0)
+	w.enqueueRun(int32(e.Entry), w.rxbuf[:n])
+	w.drain()
+	w.flushTx()
+	return n
+}
+
+// Inject runs buffers the caller allocated from the worker's pool through
+// the graph from node entry, then flushes tx, as if a port had received
+// them. Like Poll it must not run concurrently with the started worker.
+func (w *Worker) Inject(entry int, ids []BufID) {
+	w.cur = w.poll.Load()
+	for len(ids) > 0 {
+		k := min(len(ids), VectorSize)
+		w.enqueueRun(int32(entry), ids[:k])
+		w.drain()
+		ids = ids[k:]
+	}
+	w.flushTx()
+	w.cur = nil
+}
+
+// Start runs the worker loop on its own goroutine, locked to an OS thread
+// and pinned to the configured CPU.
+func (w *Worker) Start() error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("pipeline: worker already running")
+	}
+	w.stopReq.Store(false)
+	w.done = make(chan error, 1)
+	started := make(chan error, 1)
+	go w.loop(started)
+	if err := <-started; err != nil {
+		<-w.done
+		return err
+	}
+	return nil
+}
+
+// Stop asks the loop to end and waits until it has; staged packets have
+// been flushed by then.
+func (w *Worker) Stop() {
+	if !w.running.Load() {
+		return
+	}
+	w.stopReq.Store(true)
+	<-w.done
+}
+
+func (w *Worker) loop(started chan<- error) {
+	defer func() {
+		w.running.Store(false)
+		w.done <- nil
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if w.cpu >= 0 {
+		if err := pinThread(w.cpu); err != nil {
+			started <- fmt.Errorf("pipeline: worker %d: pin to cpu %d: %w", w.id, w.cpu, err)
+			return
+		}
+	}
+	started <- nil
+	empty := 0
+	sleep := time.Duration(0)
+	for !w.stopReq.Load() {
+		if w.Poll() > 0 {
+			empty, sleep = 0, 0
+			continue
+		}
+		if w.idle != IdleSleep {
+			continue
+		}
+		if empty++; empty < idleSpinsBefore {
+			continue
+		}
+		sleep = min(max(2*sleep, 10*time.Microsecond), maxIdleSleep)
+		time.Sleep(sleep)
+	}
+}
+
+// Running reports whether the loop runs.
+func (w *Worker) Running() bool { return w.running.Load() }

@@ -1,0 +1,101 @@
+package memport
+
+import (
+	"errors"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+)
+
+type rxQueue struct {
+	p      *Port
+	q      int
+	r      *ring
+	pool   *pipeline.Pool
+	closed bool
+}
+
+type txQueue struct {
+	p      *Port
+	q      int
+	r      *ring
+	pool   *pipeline.Pool
+	closed bool
+}
+
+var errQueueClosed = errors.New("memport: queue closed")
+
+// Rx copies up to len(bufs) frames (at most the batch size) from the ring
+// into fresh buffers of the worker's pool.
+func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
+	if q.closed {
+		return 0, errQueueClosed
+	}
+	if len(bufs) > q.p.batch {
+		bufs = bufs[:q.p.batch]
+	}
+	if s := q.p.src.Load(); s != nil {
+		return s.fill(q.pool, bufs), nil
+	}
+	r := q.r
+	head := r.head.Load()
+	avail := int(r.tail.Load() - head)
+	if avail == 0 {
+		return 0, nil
+	}
+	n := q.pool.AllocN(bufs[:min(avail, len(bufs))])
+	for _, id := range bufs[:n] {
+		l := r.lens[head&r.mask]
+		f := q.pool.Frame(id)
+		copy(f[pipeline.Headroom:pipeline.Headroom+int(l)], r.slot(head)[:l])
+		q.pool.Meta(id).Len = l
+		head++
+	}
+	r.head.Store(head)
+	return n, nil
+}
+
+func (q *rxQueue) Close() error {
+	if q.closed {
+		return errQueueClosed
+	}
+	q.closed = true
+	q.p.release("rx", q.q)
+	return nil
+}
+
+// Tx copies frames into the ring, drops what does not fit, and frees every
+// buffer. It returns how many it put on the ring (a prefix of bufs).
+func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
+	defer q.pool.FreeN(bufs)
+	if q.closed {
+		return 0, errQueueClosed
+	}
+	if q.p.sink.Load() {
+		q.p.txSunk.Add(uint64(len(bufs)))
+		return len(bufs), nil
+	}
+	r := q.r
+	tail := r.tail.Load()
+	space := int(r.mask + 1 - (tail - r.head.Load()))
+	n := min(space, len(bufs))
+	for _, id := range bufs[:n] {
+		pkt := q.pool.Packet(id)
+		copy(r.slot(tail), pkt)
+		r.lens[tail&r.mask] = uint16(len(pkt))
+		tail++
+	}
+	r.tail.Store(tail)
+	if d := len(bufs) - n; d > 0 {
+		r.drops.Add(uint64(d))
+	}
+	return n, nil
+}
+
+func (q *txQueue) Close() error {
+	if q.closed {
+		return errQueueClosed
+	}
+	q.closed = true
+	q.p.release("tx", q.q)
+	return nil
+}

@@ -1,0 +1,46 @@
+// Package ports defines the Port interface that every port driver
+// implements, and holds the drivers: memport (in-memory rings for tests and
+// benchmarks) today; AF_XDP, tap, veth helpers, SR-IOV and vhost-user next.
+//
+// A port has a fixed number of rx and tx queues and a fixed batch size for
+// its lifetime. The switch opens each queue on the buffer pool of the worker
+// that will poll it (OpenRx, OpenTx), so a driver always receives into and
+// transmits from that worker's arena: for AF_XDP the arena is the UMEM, for
+// tap and vhost-user the driver copies between the arena and the fd or the
+// guest ring. Queues are used by one goroutine at a time and are not
+// goroutine-safe; Port methods themselves are called by the control plane.
+package ports
+
+import (
+	"errors"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+)
+
+// Info describes a port's fixed shape.
+type Info struct {
+	RxQueues  int
+	TxQueues  int
+	BatchSize int
+}
+
+// Port is a port driver instance.
+type Port interface {
+	// Name is the port's unique name in the switch.
+	Name() string
+	// Info is fixed for the port's lifetime.
+	Info() Info
+	// OpenRx opens rx queue q for a worker whose buffers come from pool.
+	OpenRx(q int, pool *pipeline.Pool) (pipeline.RxQueue, error)
+	// OpenTx opens tx queue q for a worker whose buffers come from pool.
+	OpenTx(q int, pool *pipeline.Pool) (pipeline.TxQueue, error)
+	// Close releases the port. Its queues must be closed first.
+	Close() error
+}
+
+// Errors shared by drivers.
+var (
+	ErrClosed     = errors.New("ports: port closed")
+	ErrNoQueue    = errors.New("ports: no such queue")
+	ErrQueueInUse = errors.New("ports: queue already open")
+)

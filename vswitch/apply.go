@@ -1,0 +1,268 @@
+package vswitch
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
+)
+
+// Reconfigure validates cfg, compiles it and publishes it to the running
+// workers without stopping them. Ports whose bridge or VLANs change lose
+// their learned MACs (frames to them are flooded until relearned); removed
+// bridges and VLANs lose theirs.
+func (s *Switch) Reconfigure(cfg Config) error {
+	n, err := cfg.normalize()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.applyLocked(n, nil)
+}
+
+// AddPort attaches a port driver. The switch owns it from now on and closes
+// it when it is removed. It starts forwarding once the configuration puts a
+// port of that name in a bridge.
+func (s *Switch) AddPort(p ports.Port) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	name := p.Name()
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("vswitch: add port: %w", err)
+	}
+	if _, ok := s.attached[name]; ok {
+		return fmt.Errorf("vswitch: add port %s: %w", name, ErrPortExists)
+	}
+	info := p.Info()
+	if info.TxQueues < len(s.workers) {
+		return fmt.Errorf("vswitch: add port %s: %d tx queues for %d workers: %w", name, info.TxQueues, len(s.workers), ErrTooFewQueue)
+	}
+	if info.RxQueues < 1 {
+		return fmt.Errorf("vswitch: add port %s: no rx queue", name)
+	}
+	idx, err := s.portIdx.get(name)
+	if err != nil {
+		return fmt.Errorf("vswitch: add port %s: %w", name, err)
+	}
+	a := &attachment{port: p, idx: idx}
+	if err := s.openQueues(a, info); err != nil {
+		s.closeQueues(a)
+		s.portIdx.release(name)
+		return fmt.Errorf("vswitch: add port %s: %w", name, err)
+	}
+	s.attached[name] = a
+	// A new port index starts with a fresh flush sequence, so no entry of
+	// an earlier port with this index is valid for it.
+	s.portSeq[idx].Add(1)
+	return s.applyLocked(s.cfg, nil)
+}
+
+// RemovePort detaches a port: it stops being polled, its learned MACs are
+// flushed, in-flight packets to it are dropped, and it is closed. Its
+// configuration stays.
+func (s *Switch) RemovePort(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.detachLocked(name)
+}
+
+func (s *Switch) detachLocked(name string) error {
+	a, ok := s.attached[name]
+	if !ok {
+		return fmt.Errorf("vswitch: remove port %s: %w", name, ErrNoPort)
+	}
+	delete(s.attached, name)
+	err := s.applyLocked(s.cfg, a)
+	return errors.Join(err, s.closeQueues(a), a.port.Close())
+}
+
+func (s *Switch) openQueues(a *attachment, info ports.Info) error {
+	for q := range info.RxQueues {
+		w := q % len(s.workers)
+		rq, err := a.port.OpenRx(q, s.pools[w])
+		if err != nil {
+			return err
+		}
+		a.rx = append(a.rx, rxBinding{worker: w, q: rq})
+	}
+	for w := range s.workers {
+		tq, err := a.port.OpenTx(w, s.pools[w])
+		if err != nil {
+			return err
+		}
+		a.tx = append(a.tx, tq)
+	}
+	return nil
+}
+
+func (s *Switch) closeQueues(a *attachment) error {
+	var errs []error
+	for _, r := range a.rx {
+		errs = append(errs, r.q.Close())
+	}
+	for _, t := range a.tx {
+		errs = append(errs, t.Close())
+	}
+	a.rx, a.tx = nil, nil
+	return errors.Join(errs...)
+}
+
+// applyLocked publishes cfg with the current attachments, then, once every
+// worker has moved on, flushes what changed. gone is a port just detached
+// (nil if none); its index is freed at the end.
+func (s *Switch) applyLocked(cfg Config, gone *attachment) error {
+	idx := make(map[string]uint16, len(s.attached))
+	for n, a := range s.attached {
+		idx[n] = a.idx
+	}
+	t, goneDom, goneBr, err := s.compile(&cfg, idx)
+	if err != nil {
+		return err
+	}
+	s.nextGen++
+	t.gen = s.nextGen
+	s.tables.Store(t)
+	s.publishPollLists(t)
+	for _, w := range s.workers {
+		w.Quiesce()
+	}
+
+	// Flush ports whose membership changed or that went away.
+	sig := portSignatures(&cfg)
+	var flushed []uint16
+	for name, a := range s.attached {
+		if s.portSig[name] != sig[name] {
+			flushed = append(flushed, a.idx)
+		}
+	}
+	if gone != nil {
+		flushed = append(flushed, gone.idx)
+	}
+	s.portSig = sig
+
+	l := s.lrn
+	l.mu.Lock()
+	l.drain() // events queued under the old tables are checked against t
+	for _, p := range flushed {
+		if s.portSeq[p].Add(1)&0xFFFF == 0 {
+			// The 16-bit sequence in entries wrapped: reclaim before an
+			// old entry could look valid again.
+			l.sweep(0, len(l.macs.Load().b), s.now.Load())
+		}
+		l.stale = true
+	}
+	if len(goneDom) > 0 {
+		l.sweep(0, len(l.macs.Load().b), s.now.Load())
+	}
+	s.syncStaticsLocked(&cfg, t)
+	l.mu.Unlock()
+
+	for _, k := range goneDom {
+		s.domIDs.release(k)
+	}
+	for _, k := range goneBr {
+		s.brIDs.release(k)
+	}
+	if gone != nil {
+		s.portIdx.release(gone.port.Name())
+	}
+	s.cfg = cfg
+	return nil
+}
+
+// publishPollLists gives each worker the rx queues of attached, configured
+// ports it owns, and its tx queue of every attached port.
+func (s *Switch) publishPollLists(t *tables) {
+	entry, _ := s.graph.Index(nodeL2Input)
+	lists := make([]*pipeline.PollList, len(s.workers))
+	maxIdx := 0
+	for _, a := range s.attached {
+		maxIdx = max(maxIdx, int(a.idx))
+	}
+	for i := range lists {
+		lists[i] = &pipeline.PollList{Tx: make([]pipeline.TxQueue, maxIdx+1)}
+	}
+	names := make([]string, 0, len(s.attached))
+	for n := range s.attached {
+		names = append(names, n)
+	}
+	slices.Sort(names) // a stable poll order
+	for _, n := range names {
+		a := s.attached[n]
+		for w, q := range a.tx {
+			lists[w].Tx[a.idx] = q
+		}
+		if !t.ports[a.idx].up {
+			continue
+		}
+		for _, r := range a.rx {
+			lists[r.worker].Rx = append(lists[r.worker].Rx, pipeline.RxEntry{Queue: r.q, Port: a.idx, Entry: entry})
+		}
+	}
+	for i, w := range s.workers {
+		w.SetPollList(lists[i])
+	}
+}
+
+func portSignatures(cfg *Config) map[string]string {
+	sig := map[string]string{}
+	for _, b := range cfg.Bridges {
+		for _, p := range b.Ports {
+			sig[p.Name] = fmt.Sprint(b.Name, p.Mode, p.VLAN, p.Trunks)
+		}
+	}
+	return sig
+}
+
+// syncStaticsLocked makes the static entries in the MAC table match cfg:
+// each configured static MAC whose port is attached is present with the
+// port's current flush sequence; statics no longer configured are removed.
+// Caller holds s.mu and the learner's mu.
+func (s *Switch) syncStaticsLocked(cfg *Config, t *tables) {
+	l := s.lrn
+	want := map[uint64]uint16{}
+	wantDom := map[uint64]uint16{}
+	for _, b := range cfg.Bridges {
+		for _, st := range b.StaticMACs {
+			a, ok := s.attached[st.Port]
+			if !ok {
+				continue
+			}
+			mac, _ := parseMAC(st.MAC) // validated
+			dom := s.domIDs.ids[domKey{b.Name, st.VLAN}]
+			k := macKey(dom, mac)
+			want[k] = a.idx
+			wantDom[k] = dom
+		}
+	}
+	for k := range s.statics {
+		if _, ok := want[k]; !ok {
+			if _, v, found := l.macs.Load().lookup(k); found && valStaticOf(v) {
+				l.remove(k)
+			}
+			delete(s.statics, k)
+		}
+	}
+	now := s.now.Load()
+	for k, p := range want {
+		dom := wantDom[k]
+		val := packVal(p, uint16(s.portSeq[p].Load()), true, now)
+		if _, v, found := l.macs.Load().lookup(k); found && v == val {
+			continue
+		}
+		l.insert(dom, t.domains[dom].bridge, k, val)
+		s.statics[k] = p
+	}
+}

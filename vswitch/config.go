@@ -1,0 +1,249 @@
+package vswitch
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+)
+
+// Config is the whole desired L2 configuration of a switch. It is plain data
+// (JSON-ready) so the control plane can store it and replay it. Ports are
+// named here; the port drivers are attached separately (Switch.AddPort). A
+// configured port without a driver is down; a driver without configuration
+// is not polled.
+type Config struct {
+	Bridges []Bridge `json:"bridges"`
+}
+
+// Bridge is one bridge domain. Bridges never exchange frames.
+type Bridge struct {
+	Name string `json:"name"`
+	// MACAgeSeconds is how long a learned MAC lives without traffic
+	// (default 300).
+	MACAgeSeconds int `json:"mac_age_seconds,omitempty"`
+	// MACLimit is the most MACs the bridge learns, over all its VLANs
+	// (default 1,048,576). Sources beyond it are not learned (frames to them
+	// are flooded) and counted.
+	MACLimit   int         `json:"mac_limit,omitempty"`
+	Ports      []Port      `json:"ports"`
+	StaticMACs []StaticMAC `json:"static_macs,omitempty"`
+}
+
+// PortMode is a port's VLAN mode.
+type PortMode string
+
+// Port modes.
+const (
+	// Access ports carry one VLAN untagged (VLAN 0, the default, is the
+	// bridge's untagged domain). Frames tagged with a non-zero VLAN are
+	// dropped; priority-tagged frames (VLAN 0) are accepted.
+	Access PortMode = "access"
+	// Trunk ports carry tagged frames of the listed VLANs, plus the native
+	// VLAN untagged.
+	Trunk PortMode = "trunk"
+)
+
+// Port is a port's membership in a bridge.
+type Port struct {
+	Name string   `json:"name"`
+	Mode PortMode `json:"mode,omitempty"`
+	// VLAN is the access VLAN, or a trunk's native VLAN (default 0: untagged
+	// frames on the trunk belong to the bridge's untagged domain).
+	VLAN uint16 `json:"vlan,omitempty"`
+	// Trunks lists the tagged VLANs a trunk carries.
+	Trunks []uint16 `json:"trunks,omitempty"`
+}
+
+// StaticMAC pins a MAC in one VLAN of a bridge to a port. Static entries
+// never age and are not moved by learning.
+type StaticMAC struct {
+	MAC  string `json:"mac"`
+	VLAN uint16 `json:"vlan,omitempty"`
+	Port string `json:"port"`
+}
+
+// Limits and defaults.
+const (
+	DefaultMACAge   = 300
+	DefaultMACLimit = 1 << 20
+	MaxMACLimit     = 1 << 24
+	MaxVLAN         = 4094
+	maxNameLen      = 64
+	maxDomains      = 0xFFFF
+)
+
+// ErrInvalidConfig is wrapped by every validation error.
+var ErrInvalidConfig = errors.New("invalid configuration")
+
+// ConfigError says where in a Config a problem is.
+type ConfigError struct {
+	Path string // for example bridges[br0].ports[eth1].vlan
+	Msg  string
+}
+
+func (e *ConfigError) Error() string { return e.Path + ": " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInvalidConfig) true.
+func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+
+func cfgErr(path, format string, a ...any) error {
+	return &ConfigError{Path: path, Msg: fmt.Sprintf(format, a...)}
+}
+
+// Validate checks a configuration without applying it and returns the first
+// problem found as a *ConfigError.
+func (c *Config) Validate() error {
+	_, err := c.normalize()
+	return err
+}
+
+// normalize validates and returns a copy with defaults filled in.
+func (c *Config) normalize() (Config, error) {
+	out := Config{Bridges: make([]Bridge, 0, len(c.Bridges))}
+	bridges := map[string]bool{}
+	portOwner := map[string]string{}
+	domains := 0
+	for bi, b := range c.Bridges {
+		bp := fmt.Sprintf("bridges[%d]", bi)
+		if err := checkName(b.Name); err != nil {
+			return out, cfgErr(bp+".name", "%v", err)
+		}
+		bp = fmt.Sprintf("bridges[%s]", b.Name)
+		if bridges[b.Name] {
+			return out, cfgErr(bp, "bridge declared twice")
+		}
+		bridges[b.Name] = true
+		nb := Bridge{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit}
+		if nb.MACAgeSeconds == 0 {
+			nb.MACAgeSeconds = DefaultMACAge
+		}
+		if nb.MACAgeSeconds < 0 || nb.MACAgeSeconds > 1<<30 {
+			return out, cfgErr(bp+".mac_age_seconds", "%d out of range 1..%d", b.MACAgeSeconds, 1<<30)
+		}
+		if nb.MACLimit == 0 {
+			nb.MACLimit = DefaultMACLimit
+		}
+		if nb.MACLimit < 0 || nb.MACLimit > MaxMACLimit {
+			return out, cfgErr(bp+".mac_limit", "%d out of range 1..%d", b.MACLimit, MaxMACLimit)
+		}
+		vlans := map[uint16]bool{}
+		carries := map[string]func(uint16) bool{}
+		for pi, p := range b.Ports {
+			pp := fmt.Sprintf("%s.ports[%d]", bp, pi)
+			if err := checkName(p.Name); err != nil {
+				return out, cfgErr(pp+".name", "%v", err)
+			}
+			pp = fmt.Sprintf("%s.ports[%s]", bp, p.Name)
+			if owner, dup := portOwner[p.Name]; dup {
+				return out, cfgErr(pp, "port is already in bridge %q", owner)
+			}
+			portOwner[p.Name] = b.Name
+			np := Port{Name: p.Name, Mode: p.Mode, VLAN: p.VLAN}
+			if np.Mode == "" {
+				np.Mode = Access
+			}
+			if p.VLAN > MaxVLAN {
+				return out, cfgErr(pp+".vlan", "%d out of range 0..%d", p.VLAN, MaxVLAN)
+			}
+			switch np.Mode {
+			case Access:
+				if len(p.Trunks) > 0 {
+					return out, cfgErr(pp+".trunks", "an access port carries no trunk VLANs")
+				}
+			case Trunk:
+				np.Trunks = slices.Clone(p.Trunks)
+				slices.Sort(np.Trunks)
+				np.Trunks = slices.Compact(np.Trunks)
+				for _, v := range np.Trunks {
+					if v < 1 || v > MaxVLAN {
+						return out, cfgErr(pp+".trunks", "VLAN %d out of range 1..%d", v, MaxVLAN)
+					}
+					vlans[v] = true
+				}
+			default:
+				return out, cfgErr(pp+".mode", "unknown mode %q (want access or trunk)", p.Mode)
+			}
+			vlans[np.VLAN] = true
+			carries[p.Name] = np.carries
+			nb.Ports = append(nb.Ports, np)
+		}
+		domains += len(vlans)
+		if domains > maxDomains {
+			return out, cfgErr(bp, "more than %d (bridge, VLAN) domains in all", maxDomains)
+		}
+		seen := map[uint64]bool{}
+		for si, s := range b.StaticMACs {
+			sp := fmt.Sprintf("%s.static_macs[%d]", bp, si)
+			mac, err := parseMAC(s.MAC)
+			if err != nil {
+				return out, cfgErr(sp+".mac", "%v", err)
+			}
+			if mac>>40&1 != 0 {
+				return out, cfgErr(sp+".mac", "%s is a multicast address", s.MAC)
+			}
+			c, ok := carries[s.Port]
+			if !ok {
+				return out, cfgErr(sp+".port", "port %q is not in bridge %q", s.Port, b.Name)
+			}
+			if !c(s.VLAN) {
+				return out, cfgErr(sp+".vlan", "port %q does not carry VLAN %d", s.Port, s.VLAN)
+			}
+			k := macKey(s.VLAN, mac)
+			if seen[k] {
+				return out, cfgErr(sp, "MAC %s in VLAN %d declared twice", s.MAC, s.VLAN)
+			}
+			seen[k] = true
+			nb.StaticMACs = append(nb.StaticMACs, StaticMAC{MAC: formatMAC(mac), VLAN: s.VLAN, Port: s.Port})
+		}
+		out.Bridges = append(out.Bridges, nb)
+	}
+	return out, nil
+}
+
+func (p *Port) carries(v uint16) bool {
+	if v == p.VLAN {
+		return true
+	}
+	if p.Mode != Trunk {
+		return false
+	}
+	_, found := slices.BinarySearch(p.Trunks, v)
+	return found
+}
+
+func checkName(n string) error {
+	if n == "" {
+		return errors.New("empty name")
+	}
+	if len(n) > maxNameLen {
+		return fmt.Errorf("name longer than %d bytes", maxNameLen)
+	}
+	for _, r := range n {
+		if r <= ' ' || r == 0x7f || r == '/' {
+			return fmt.Errorf("name %q has a space, control character or slash", n)
+		}
+	}
+	return nil
+}
+
+// parseMAC parses a 48-bit MAC into the low bits of a uint64.
+func parseMAC(s string) (uint64, error) {
+	hw, err := net.ParseMAC(s)
+	if err != nil {
+		return 0, err
+	}
+	if len(hw) != 6 {
+		return 0, fmt.Errorf("%q is not a 48-bit MAC", s)
+	}
+	return mac48(hw), nil
+}
+
+func mac48(b []byte) uint64 {
+	_ = b[5]
+	return uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(b[4])<<8 | uint64(b[5])
+}
+
+func formatMAC(m uint64) string {
+	return net.HardwareAddr{byte(m >> 40), byte(m >> 32), byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}.String()
+}

@@ -1,0 +1,230 @@
+package vswitch
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// learnEvent asks the learner to bind key (domain, source MAC) to a port.
+type learnEvent struct {
+	key  uint64
+	port uint16
+}
+
+// learnRing carries learn events from one worker to the learner. The worker
+// is the only producer, the learner the only consumer. When the ring is
+// full the event is dropped and counted: learning is best effort, a later
+// frame from the same source asks again.
+type learnRing struct {
+	ev   []learnEvent
+	mask uint64
+
+	_    [64]byte
+	head atomic.Uint64 // consumer
+	_    [56]byte
+	tail atomic.Uint64 // producer
+	_    [56]byte
+
+	// Producer-private state.
+	ltail, chead uint64
+	last         learnEvent
+	drops        counter
+}
+
+// counter is a single-writer counter readable by anyone (see pipeline).
+type counter struct{ v atomic.Uint64 }
+
+func (c *counter) add(n uint64) { c.v.Store(c.v.Load() + n) }
+func (c *counter) get() uint64  { return c.v.Load() }
+
+func newLearnRing(n int) *learnRing {
+	return &learnRing{ev: make([]learnEvent, n), mask: uint64(n - 1)}
+}
+
+// push queues an event; the worker calls publish once per vector.
+func (r *learnRing) push(key uint64, port uint16) {
+	e := learnEvent{key, port}
+	if e == r.last {
+		return
+	}
+	if r.ltail-r.chead > r.mask {
+		r.chead = r.head.Load()
+		if r.ltail-r.chead > r.mask {
+			r.drops.add(1)
+			return
+		}
+	}
+	r.ev[r.ltail&r.mask] = e
+	r.ltail++
+	r.last = e
+}
+
+func (r *learnRing) publish() {
+	if r.tail.Load() != r.ltail {
+		r.tail.Store(r.ltail)
+	}
+	r.last = learnEvent{}
+}
+
+// learner is the single writer of the MAC table. Its methods run with mu
+// held: from its own goroutine (draining rings, aging) and from the control
+// plane (flushes, static entries, purges).
+type learner struct {
+	mu    sync.Mutex
+	s     *Switch
+	rings []*learnRing
+	macs  atomic.Pointer[macTable]
+
+	brCount   []int    // entries per bridge ID
+	domBridge []uint16 // bridge ID of each domain ID with entries
+	limitHit  []uint64 // learn events refused by the MAC limit, per bridge ID
+	sweepPos  int
+	stale     bool // a port was flushed since the last full sweep
+
+	learned, moved, aged, purged atomic.Uint64
+}
+
+func newLearner(s *Switch, workers, ringSize int) *learner {
+	l := &learner{s: s}
+	for range workers {
+		l.rings = append(l.rings, newLearnRing(ringSize))
+	}
+	l.macs.Store(newMACTable(minBuckets))
+	return l
+}
+
+// drain processes every queued learn event. Caller holds mu.
+func (l *learner) drain() {
+	t := l.s.tables.Load()
+	now := l.s.now.Load()
+	for _, r := range l.rings {
+		head, tail := r.head.Load(), r.tail.Load()
+		for ; head != tail; head++ {
+			l.learn(t, r.ev[head&r.mask], now)
+		}
+		r.head.Store(head)
+	}
+}
+
+func (l *learner) valid(v uint64) bool {
+	return valSeq(v) == uint16(l.s.portSeq[valPort(v)].Load())
+}
+
+func (l *learner) learn(t *tables, e learnEvent, now uint32) {
+	dom := uint16(e.key >> 48)
+	if int(dom) >= len(t.domains) || !t.domains[dom].valid {
+		return
+	}
+	d := &t.domains[dom]
+	pe := &t.ports[e.port]
+	if !pe.up || pe.bridge != d.bridge || !pe.carriesDomain(d.vlan, dom) {
+		return
+	}
+	mt := l.macs.Load()
+	seq := uint16(l.s.portSeq[e.port].Load())
+	if _, old, found := mt.lookup(e.key); found {
+		valid := l.valid(old)
+		if valid && valStaticOf(old) {
+			return
+		}
+		if valid && valPort(old) == e.port {
+			return
+		}
+		mt.put(e.key, packVal(e.port, seq, false, now))
+		if valid {
+			l.moved.Add(1)
+		}
+		return
+	}
+	b := d.bridge
+	l.domBridge = growTo(l.domBridge, int(dom))
+	l.brCount = growTo(l.brCount, int(b))
+	l.limitHit = growTo(l.limitHit, int(b))
+	if l.brCount[b] >= t.bridges[b].limit {
+		if !l.stale {
+			l.limitHit[b]++
+			return
+		}
+		l.sweep(0, len(mt.b), now) // reclaim flushed entries first
+		if l.brCount[b] >= t.bridges[b].limit {
+			l.limitHit[b]++
+			return
+		}
+	}
+	l.insert(dom, b, e.key, packVal(e.port, seq, false, now))
+	l.learned.Add(1)
+}
+
+// insert adds a new key, growing the table when it is 3/4 full or the key's
+// buckets are full.
+func (l *learner) insert(dom, b uint16, key, val uint64) {
+	mt := l.macs.Load()
+	if (mt.count+1)*4 > mt.slots()*3 {
+		mt = mt.grown()
+		l.macs.Store(mt)
+	}
+	ok, added := mt.put(key, val)
+	for !ok {
+		mt = mt.grown()
+		l.macs.Store(mt)
+		ok, added = mt.put(key, val)
+	}
+	if added {
+		l.domBridge = growTo(l.domBridge, int(dom))
+		l.brCount = growTo(l.brCount, int(b))
+		l.domBridge[dom] = b
+		l.brCount[b]++
+	}
+}
+
+func (l *learner) remove(key uint64) {
+	if l.macs.Load().del(key) {
+		l.brCount[l.domBridge[uint16(key>>48)]]--
+	}
+}
+
+// sweep ages and reclaims entries in buckets [from, to): entries of retired
+// domains, entries whose port was flushed, and dynamic entries idle for
+// longer than their bridge's age.
+func (l *learner) sweep(from, to int, now uint32) {
+	t := l.s.tables.Load()
+	mt := l.macs.Load()
+	mt.each(from, to, func(k, v uint64) bool {
+		dom := uint16(k >> 48)
+		del := false
+		switch {
+		case int(dom) >= len(t.domains) || !t.domains[dom].valid:
+			l.purged.Add(1)
+			del = true
+		case !l.valid(v):
+			del = true
+		case !valStaticOf(v) && (now-valTS(v))&tsMask > t.bridges[t.domains[dom].bridge].ageSec:
+			l.aged.Add(1)
+			del = true
+		}
+		if del {
+			l.brCount[l.domBridge[dom]]--
+		}
+		return del
+	})
+	if from == 0 && to >= len(mt.b) {
+		l.stale = false
+	}
+}
+
+// ageStep sweeps the next slice of the table so that a whole pass takes
+// about ten calls (one a second) however large the table is.
+func (l *learner) ageStep(now uint32) {
+	mt := l.macs.Load()
+	n := len(mt.b)
+	chunk := max(n/10, 4096)
+	if l.sweepPos >= n {
+		l.sweepPos = 0
+	}
+	from := l.sweepPos
+	l.sweepPos += chunk
+	l.sweep(from, l.sweepPos, now)
+	if l.sweepPos >= n && from == 0 {
+		l.stale = false
+	}
+}

@@ -1,0 +1,190 @@
+package vswitch
+
+import (
+	"math/bits"
+	"sync/atomic"
+)
+
+// The MAC table maps a 64-bit key (learning domain << 48 | MAC) to a 64-bit
+// result, both packed as in VPP's l2fib. It is a two-choice hash: a key may
+// live in either of two 4-slot buckets of one cache line each. There is one
+// writer at a time (the learner, under its mutex) and any number of lock-free
+// readers (workers):
+//
+//   - insert writes the value, then the key; delete clears the key, then the
+//     value; a move rewrites the value only.
+//   - a reader loads the key, the value, then the key again, and only
+//     believes the value if the key did not change in between.
+//   - workers also refresh an entry's timestamp with a compare-and-swap on the
+//     value, which fails harmlessly if the writer changed it meanwhile.
+//
+// The table grows by building a doubled copy and publishing it with an
+// atomic pointer; readers load the pointer once per vector.
+//
+// Result layout: bits 0-15 port index, 16-31 the port's flush sequence when
+// learned, bit 32 static, bits 33-63 last-seen time in seconds.
+type macTable struct {
+	b     []macBucket
+	shift uint
+	count int // entries; writer only
+}
+
+const (
+	bucketSlots = 4
+	hashK1      = 0x9E3779B97F4A7C15
+	hashK2      = 0xC2B2AE3D27D4EB4F
+	minBuckets  = 256
+	valStatic   = 1 << 32
+	tsShift     = 33
+	tsMask      = 1<<31 - 1
+)
+
+type macBucket struct {
+	key [bucketSlots]atomic.Uint64
+	val [bucketSlots]atomic.Uint64
+}
+
+func newMACTable(buckets int) *macTable {
+	n := max(minBuckets, 1<<bits.Len(uint(buckets-1)))
+	return &macTable{b: make([]macBucket, n), shift: uint(64 - bits.TrailingZeros(uint(n)))}
+}
+
+// macKey packs a learning domain and a MAC (as the low 48 bits of mac).
+func macKey(domain uint16, mac uint64) uint64 { return uint64(domain)<<48 | mac&(1<<48-1) }
+
+func packVal(port, seq uint16, static bool, ts uint32) uint64 {
+	v := uint64(port) | uint64(seq)<<16 | uint64(ts&tsMask)<<tsShift
+	if static {
+		v |= valStatic
+	}
+	return v
+}
+
+func valPort(v uint64) uint16   { return uint16(v) }
+func valSeq(v uint64) uint16    { return uint16(v >> 16) }
+func valStaticOf(v uint64) bool { return v&valStatic != 0 }
+func valTS(v uint64) uint32     { return uint32(v >> tsShift) }
+func withTS(v uint64, ts uint32) uint64 {
+	return v&^(tsMask<<tsShift) | uint64(ts&tsMask)<<tsShift
+}
+
+func (t *macTable) buckets(key uint64) (*macBucket, *macBucket) {
+	b1 := (key * hashK1) >> t.shift
+	b2 := (key * hashK2) >> t.shift
+	if b1 == b2 {
+		b2 ^= 1
+	}
+	return &t.b[b1], &t.b[b2]
+}
+
+// touch reads both buckets of key so that a later lookup hits the cache.
+// Called for a whole vector before the lookups, it lets the CPU overlap the
+// cache misses (Go has no prefetch instruction).
+func (t *macTable) touch(key uint64) uint64 {
+	a, b := t.buckets(key)
+	return a.key[0].Load() + b.key[0].Load()
+}
+
+// lookup returns the value of key and its slot (for a refresh CAS).
+func (t *macTable) lookup(key uint64) (slot *atomic.Uint64, val uint64, ok bool) {
+	a, b := t.buckets(key)
+	if s, v, ok := a.find(key); ok {
+		return s, v, true
+	}
+	return b.find(key)
+}
+
+func (bk *macBucket) find(key uint64) (*atomic.Uint64, uint64, bool) {
+	for i := range bucketSlots {
+		if bk.key[i].Load() == key {
+			v := bk.val[i].Load()
+			if bk.key[i].Load() == key {
+				return &bk.val[i], v, true
+			}
+		}
+	}
+	return nil, 0, false
+}
+
+// Writer side. Only the learner (holding its mutex) calls these.
+
+// put inserts or overwrites key. It returns false if both buckets are full
+// (the caller grows the table and retries) and whether the key was new.
+func (t *macTable) put(key, val uint64) (ok, added bool) {
+	a, b := t.buckets(key)
+	if s, _, found := a.find(key); found {
+		s.Store(val)
+		return true, false
+	}
+	if s, _, found := b.find(key); found {
+		s.Store(val)
+		return true, false
+	}
+	for _, bk := range [2]*macBucket{a, b} {
+		for i := range bucketSlots {
+			if bk.key[i].Load() == 0 {
+				bk.val[i].Store(val)
+				bk.key[i].Store(key)
+				t.count++
+				return true, true
+			}
+		}
+	}
+	return false, false
+}
+
+// del removes key and reports whether it was there.
+func (t *macTable) del(key uint64) bool {
+	a, b := t.buckets(key)
+	for _, bk := range [2]*macBucket{a, b} {
+		for i := range bucketSlots {
+			if bk.key[i].Load() == key {
+				bk.key[i].Store(0)
+				bk.val[i].Store(0)
+				t.count--
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// slots is the table's capacity in entries.
+func (t *macTable) slots() int { return len(t.b) * bucketSlots }
+
+// each calls fn for every entry in buckets [from, to); fn returns true to
+// delete the entry.
+func (t *macTable) each(from, to int, fn func(key, val uint64) (del bool)) {
+	for bi := from; bi < to && bi < len(t.b); bi++ {
+		bk := &t.b[bi]
+		for i := range bucketSlots {
+			k := bk.key[i].Load()
+			if k == 0 {
+				continue
+			}
+			if fn(k, bk.val[i].Load()) {
+				bk.key[i].Store(0)
+				bk.val[i].Store(0)
+				t.count--
+			}
+		}
+	}
+}
+
+// grown returns a copy of t with at least twice the buckets, or more if
+// needed to place every entry.
+func (t *macTable) grown() *macTable {
+	for n := 2 * len(t.b); ; n *= 2 {
+		nt := newMACTable(n)
+		ok := true
+		t.each(0, len(t.b), func(k, v uint64) bool {
+			if ok {
+				ok, _ = nt.put(k, v)
+			}
+			return false
+		})
+		if ok {
+			return nt
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package vswitch
+
+import "github.com/vecswitch/vecswitch/pipeline"
+
+// l2-input parses the Ethernet header, maps (ingress port, VLAN) to a
+// learning domain and removes the VLAN tag: inside the switch frames are
+// untagged and Meta.VLAN/Meta.Domain say where they belong.
+const (
+	inNextLearn = iota
+)
+
+const (
+	inDropRunt = iota
+	inDropNotInBridge
+	inDropTaggedOnAccess
+	inDropVLANNotAllowed
+	inDropSrcGroup
+)
+
+func l2InputSpec(s *Switch) pipeline.NodeSpec {
+	return pipeline.NodeSpec{
+		Name:  nodeL2Input,
+		Next:  []string{nodeL2Learn},
+		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast"},
+		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
+	}
+}
+
+type l2Input struct{ s *Switch }
+
+func (n *l2Input) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	pool := f.Pool
+	for i, id := range f.IDs {
+		m := pool.Meta(id)
+		pkt := pool.Packet(id)
+		h, v := parseL2(pkt)
+		if v != l2OK {
+			f.Drop(i, inDropRunt)
+			continue
+		}
+		pe := &t.ports[m.InPort]
+		if !pe.up {
+			f.Drop(i, inDropNotInBridge)
+			continue
+		}
+		if isGroup(h.src) {
+			f.Drop(i, inDropSrcGroup)
+			continue
+		}
+		dom, vlan := pe.nativeDom, pe.native
+		if h.tagged {
+			if h.vid != 0 {
+				if !pe.trunk {
+					f.Drop(i, inDropTaggedOnAccess)
+					continue
+				}
+				if dom = pe.vlanDom[h.vid]; dom == 0 {
+					f.Drop(i, inDropVLANNotAllowed)
+					continue
+				}
+				vlan = h.vid
+			}
+			copy(pkt[vlanTagLen:vlanTagLen+12], pkt[:12])
+			m.Off += vlanTagLen
+			m.Len -= vlanTagLen
+		}
+		m.Domain, m.VLAN = dom, vlan
+		f.Next[i] = inNextLearn
+	}
+}

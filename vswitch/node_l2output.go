@@ -1,0 +1,52 @@
+package vswitch
+
+import "github.com/vecswitch/vecswitch/pipeline"
+
+// l2-output checks that the output port still carries the frame's domain
+// (the configuration may have changed since the lookup), pushes an 802.1Q
+// tag when the port is a trunk and the VLAN is not its native one, and
+// stages the frame for tx.
+const (
+	outDropPortDown = iota
+	outDropVLANMismatch
+	outDropNoHeadroom
+)
+
+func l2OutputSpec(s *Switch) pipeline.NodeSpec {
+	return pipeline.NodeSpec{
+		Name:  nodeL2Output,
+		Drops: []string{"port-down", "vlan-mismatch", "no-headroom"},
+		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Output{s: s} },
+	}
+}
+
+type l2Output struct{ s *Switch }
+
+func (n *l2Output) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	pool := f.Pool
+	for i, id := range f.IDs {
+		m := pool.Meta(id)
+		pe := &t.ports[m.OutPort]
+		if !pe.up {
+			f.Drop(i, outDropPortDown)
+			continue
+		}
+		if !pe.carriesDomain(m.VLAN, m.Domain) {
+			f.Drop(i, outDropVLANMismatch)
+			continue
+		}
+		if pe.trunk && m.VLAN != pe.native {
+			pkt, ok := pool.Prepend(id, vlanTagLen)
+			if !ok {
+				f.Drop(i, outDropNoHeadroom)
+				continue
+			}
+			copy(pkt[:12], pkt[vlanTagLen:vlanTagLen+12])
+			pkt[12], pkt[13] = etherTypeVLAN>>8, etherTypeVLAN&0xFF
+			pkt[14], pkt[15] = byte(m.VLAN>>8), byte(m.VLAN)
+		}
+		f.Tx(m.OutPort, id)
+		f.Next[i] = pipeline.NextTaken
+	}
+}

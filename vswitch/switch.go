@@ -1,0 +1,286 @@
+package vswitch
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
+)
+
+// Options configure a Switch. The zero value is one unpinned worker.
+type Options struct {
+	// Workers is the number of data-plane workers (default 1).
+	Workers int
+	// CPUs pins worker i to CPUs[i]; nil leaves workers unpinned.
+	CPUs []int
+	// PoolFrames is the number of buffers per worker (default 8192).
+	PoolFrames int
+	// Idle is what workers do when they find no packet.
+	Idle pipeline.IdleMode
+	// LearnRing is the size of each worker's learn-event ring, a power of
+	// two (default 4096).
+	LearnRing int
+	// Clock tells the time for MAC aging (default time.Now).
+	Clock func() time.Time
+	// LearnInterval is how often the learner drains learn events while the
+	// switch runs (default 1 ms).
+	LearnInterval time.Duration
+}
+
+// Switch is an L2 switch: bridges of ports with MAC learning and VLANs,
+// running on a pipeline graph per worker.
+//
+// Lock order: Switch.mu, then learner.mu. Neither is ever taken by a worker.
+type Switch struct {
+	opts  Options
+	start time.Time
+
+	mu       sync.Mutex // guards everything down to the atomics
+	cfg      Config
+	attached map[string]*attachment
+	portIdx  *idAlloc[string]
+	portSig  map[string]string
+	statics  map[uint64]uint16 // static entries in the table: key -> port index
+	brIDs    *idAlloc[string]
+	domIDs   *idAlloc[domKey]
+	graph    *pipeline.Graph
+	workers  []*pipeline.Worker
+	pools    []*pipeline.Pool
+	running  bool
+	stopLrn  chan struct{}
+	lrnDone  chan struct{}
+	closed   bool
+	nextGen  uint64
+
+	tables  atomic.Pointer[tables]
+	portSeq []atomic.Uint32 // flush sequence per port index
+	now     atomic.Uint32   // seconds since start, for MAC timestamps
+	lrn     *learner
+}
+
+type attachment struct {
+	port ports.Port
+	idx  uint16
+	rx   []rxBinding
+	tx   []pipeline.TxQueue // per worker
+}
+
+type rxBinding struct {
+	worker int
+	q      pipeline.RxQueue
+}
+
+// Errors returned by port management.
+var (
+	ErrPortExists  = errors.New("port already attached")
+	ErrNoPort      = errors.New("no such port")
+	ErrClosed      = errors.New("switch closed")
+	ErrTooFewQueue = errors.New("port has fewer tx queues than the switch has workers")
+)
+
+// New builds a switch with its workers (not started) and an empty
+// configuration.
+func New(opts Options) (*Switch, error) {
+	if opts.Workers == 0 {
+		opts.Workers = 1
+	}
+	if opts.Workers < 0 || opts.Workers > 256 {
+		return nil, fmt.Errorf("vswitch: %d workers: want 1..256", opts.Workers)
+	}
+	if opts.CPUs != nil && len(opts.CPUs) != opts.Workers {
+		return nil, fmt.Errorf("vswitch: %d CPUs listed for %d workers", len(opts.CPUs), opts.Workers)
+	}
+	if opts.LearnRing == 0 {
+		opts.LearnRing = 4096
+	}
+	if opts.LearnRing&(opts.LearnRing-1) != 0 || opts.LearnRing < 0 {
+		return nil, fmt.Errorf("vswitch: learn ring size %d is not a power of two", opts.LearnRing)
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.LearnInterval == 0 {
+		opts.LearnInterval = time.Millisecond
+	}
+	s := &Switch{
+		opts: opts, start: opts.Clock(),
+		attached: map[string]*attachment{},
+		portIdx:  newIDAlloc[string](pipeline.MaxPorts - 1),
+		portSig:  map[string]string{},
+		statics:  map[uint64]uint16{},
+		brIDs:    newIDAlloc[string](0xFFFE),
+		domIDs:   newIDAlloc[domKey](maxDomains),
+		portSeq:  make([]atomic.Uint32, pipeline.MaxPorts),
+	}
+	s.lrn = newLearner(s, opts.Workers, opts.LearnRing)
+	t, _, _, err := s.compile(&Config{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.tables.Store(t)
+	if s.graph, err = pipeline.NewGraph(s.nodeSpecs()...); err != nil {
+		return nil, err
+	}
+	for i := range opts.Workers {
+		pool, err := pipeline.NewPool(pipeline.PoolConfig{Frames: opts.PoolFrames})
+		if err != nil {
+			s.closePools()
+			return nil, err
+		}
+		s.pools = append(s.pools, pool)
+		cpu := -1
+		if opts.CPUs != nil {
+			cpu = opts.CPUs[i]
+		}
+		w, err := s.graph.NewWorker(pipeline.WorkerConfig{ID: i, Pool: pool, CPU: cpu, Idle: opts.Idle})
+		if err != nil {
+			s.closePools()
+			return nil, err
+		}
+		s.workers = append(s.workers, w)
+	}
+	return s, nil
+}
+
+func (s *Switch) closePools() {
+	for _, p := range s.pools {
+		p.Close()
+	}
+	s.pools = nil
+}
+
+// Graph is the switch's node graph.
+func (s *Switch) Graph() *pipeline.Graph { return s.graph }
+
+// Workers are the switch's data-plane workers.
+func (s *Switch) Workers() []*pipeline.Worker { return s.workers }
+
+// Config returns the applied configuration, defaults filled in.
+func (s *Switch) Config() Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// Start runs the workers and the learner.
+func (s *Switch) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.running {
+		return errors.New("vswitch: already running")
+	}
+	for i, w := range s.workers {
+		if err := w.Start(); err != nil {
+			for _, v := range s.workers[:i] {
+				v.Stop()
+			}
+			return err
+		}
+	}
+	s.running = true
+	s.stopLrn, s.lrnDone = make(chan struct{}), make(chan struct{})
+	go s.learnLoop(s.stopLrn, s.lrnDone)
+	return nil
+}
+
+// Stop stops the workers and the learner; Start may run them again.
+func (s *Switch) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+}
+
+func (s *Switch) stopLocked() {
+	if !s.running {
+		return
+	}
+	for _, w := range s.workers {
+		w.Stop()
+	}
+	close(s.stopLrn)
+	<-s.lrnDone
+	s.running = false
+}
+
+func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(s.opts.LearnInterval)
+	defer tick.Stop()
+	lastAge := time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		s.lrn.mu.Lock()
+		s.lrn.drain()
+		if time.Since(lastAge) >= time.Second {
+			lastAge = time.Now()
+			s.tick()
+			s.lrn.ageStep(s.now.Load())
+		}
+		s.lrn.mu.Unlock()
+	}
+}
+
+// tick updates the coarse clock the data plane stamps MAC entries with.
+func (s *Switch) tick() {
+	s.now.Store(uint32(s.opts.Clock().Sub(s.start) / time.Second))
+}
+
+// Close stops the switch, detaches and closes every port and unmaps the
+// buffer pools.
+func (s *Switch) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.stopLocked()
+	var errs []error
+	for name := range s.attached {
+		if err := s.detachLocked(name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.closed = true
+	s.closePools()
+	return errors.Join(errs...)
+}
+
+// Poll runs one iteration of every worker on the calling goroutine, then
+// processes learn events. It is for tests and benchmarks that drive the
+// switch without Start; it must not be called while the switch runs.
+func (s *Switch) Poll() int {
+	n := 0
+	for _, w := range s.workers {
+		n += w.Poll()
+	}
+	s.SyncLearning()
+	return n
+}
+
+// SyncLearning processes every pending learn event now.
+func (s *Switch) SyncLearning() {
+	s.lrn.mu.Lock()
+	s.lrn.drain()
+	s.lrn.mu.Unlock()
+}
+
+// Age reads the clock and sweeps the whole MAC table now, removing entries
+// older than their bridge's age and entries of flushed ports.
+func (s *Switch) Age() {
+	s.lrn.mu.Lock()
+	defer s.lrn.mu.Unlock()
+	s.lrn.drain()
+	s.tick()
+	s.lrn.sweep(0, len(s.lrn.macs.Load().b), s.now.Load())
+}

@@ -1,0 +1,182 @@
+package vswitch
+
+import (
+	"fmt"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+)
+
+// tables is the compiled, immutable form of the configuration plus the set
+// of attached ports. Workers load it once per vector through an atomic
+// pointer; the control plane replaces it whole.
+type tables struct {
+	gen     uint64
+	ports   []portEntry   // by port index, len pipeline.MaxPorts
+	domains []domainEntry // by domain ID; 0 is never valid
+	bridges []bridgeEntry // by bridge ID
+}
+
+type portEntry struct {
+	up        bool // attached and member of a bridge
+	trunk     bool
+	bridge    uint16
+	native    uint16 // access VLAN, or a trunk's native VLAN
+	nativeDom uint16
+	vlanDom   *[MaxVLAN + 1]uint16 // trunk: tagged VID -> domain (0: not carried)
+	name      string
+}
+
+type domainEntry struct {
+	valid  bool
+	bridge uint16
+	vlan   uint16
+	flood  []uint16 // up ports carrying this domain
+}
+
+type bridgeEntry struct {
+	valid  bool
+	name   string
+	limit  int
+	ageSec uint32
+}
+
+type domKey struct {
+	bridge string
+	vlan   uint16
+}
+
+// idAlloc hands out small stable IDs (1..max) for names; freed IDs are
+// reused, lowest first.
+type idAlloc[K comparable] struct {
+	ids  map[K]uint16
+	free []uint16
+	next uint16
+	max  uint16
+}
+
+func newIDAlloc[K comparable](max uint16) *idAlloc[K] {
+	return &idAlloc[K]{ids: map[K]uint16{}, next: 1, max: max}
+}
+
+func (a *idAlloc[K]) get(k K) (uint16, error) {
+	if id, ok := a.ids[k]; ok {
+		return id, nil
+	}
+	var id uint16
+	if n := len(a.free); n > 0 {
+		id, a.free = a.free[n-1], a.free[:n-1]
+	} else {
+		if a.next == 0 || a.next > a.max {
+			return 0, fmt.Errorf("out of IDs (%d in use)", len(a.ids))
+		}
+		id = a.next
+		a.next++
+	}
+	a.ids[k] = id
+	return id, nil
+}
+
+func (a *idAlloc[K]) release(k K) {
+	if id, ok := a.ids[k]; ok {
+		delete(a.ids, k)
+		a.free = append(a.free, id)
+	}
+}
+
+// compile builds tables for cfg (normalized) and the attached ports
+// (name -> port index). It allocates bridge and domain IDs as needed and
+// returns the keys of domains and bridges that exist no more.
+func (s *Switch) compile(cfg *Config, attached map[string]uint16) (*tables, []domKey, []string, error) {
+	t := &tables{ports: make([]portEntry, pipeline.MaxPorts)}
+	wantDom := map[domKey]bool{}
+	wantBr := map[string]bool{}
+	for bi := range cfg.Bridges {
+		b := &cfg.Bridges[bi]
+		bid, err := s.brIDs.get(b.Name)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("bridge %s: %w", b.Name, err)
+		}
+		wantBr[b.Name] = true
+		t.bridges = growTo(t.bridges, int(bid))
+		t.bridges[bid] = bridgeEntry{valid: true, name: b.Name, limit: b.MACLimit, ageSec: uint32(b.MACAgeSeconds)}
+		domOf := func(v uint16) (uint16, error) {
+			k := domKey{b.Name, v}
+			id, err := s.domIDs.get(k)
+			if err != nil {
+				return 0, fmt.Errorf("bridge %s VLAN %d: %w", b.Name, v, err)
+			}
+			if !wantDom[k] {
+				wantDom[k] = true
+				t.domains = growTo(t.domains, int(id))
+				t.domains[id] = domainEntry{valid: true, bridge: bid, vlan: v}
+			}
+			return id, nil
+		}
+		for pi := range b.Ports {
+			p := &b.Ports[pi]
+			nd, err := domOf(p.VLAN)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			var vd *[MaxVLAN + 1]uint16
+			if p.Mode == Trunk {
+				vd = new([MaxVLAN + 1]uint16)
+				if p.VLAN != 0 {
+					vd[p.VLAN] = nd
+				}
+				for _, v := range p.Trunks {
+					if vd[v], err = domOf(v); err != nil {
+						return nil, nil, nil, err
+					}
+				}
+			}
+			idx, up := attached[p.Name]
+			if !up {
+				continue
+			}
+			t.ports[idx] = portEntry{up: true, trunk: p.Mode == Trunk, bridge: bid, native: p.VLAN,
+				nativeDom: nd, vlanDom: vd, name: p.Name}
+			t.domains[nd].flood = append(t.domains[nd].flood, idx)
+			if vd != nil {
+				for _, v := range p.Trunks {
+					if v != p.VLAN {
+						t.domains[vd[v]].flood = append(t.domains[vd[v]].flood, idx)
+					}
+				}
+			}
+		}
+	}
+	// Every domain ID ever handed out indexes the table, so a packet still
+	// carrying a retired ID is never out of range.
+	t.domains = growTo(t.domains, int(s.domIDs.next))
+	var goneDom []domKey
+	for k := range s.domIDs.ids {
+		if !wantDom[k] {
+			goneDom = append(goneDom, k)
+		}
+	}
+	var goneBr []string
+	for k := range s.brIDs.ids {
+		if !wantBr[k] {
+			goneBr = append(goneBr, k)
+		}
+	}
+	return t, goneDom, goneBr, nil
+}
+
+func growTo[T any](s []T, i int) []T {
+	for len(s) <= i {
+		var z T
+		s = append(s, z)
+	}
+	return s
+}
+
+// carriesDomain reports whether port entry p sends and receives frames of
+// domain d in VLAN v.
+func (p *portEntry) carriesDomain(v, d uint16) bool {
+	if v == p.native {
+		return p.nativeDom == d
+	}
+	return p.vlanDom != nil && int(v) < len(p.vlanDom) && p.vlanDom[v] == d
+}

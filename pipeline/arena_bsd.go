@@ -2,4 +2,4 @@
 
 package pipeline
 
-const mapPopulate = 0
+func adviseHuge([]byte) {}

@@ -32,7 +32,6 @@ type macTable struct {
 const (
 	bucketSlots = 4
 	hashK1      = 0x9E3779B97F4A7C15
-	hashK2      = 0xC2B2AE3D27D4EB4F
 	minBuckets  = 256
 	valStatic   = 1 << 32
 	tsShift     = 33
@@ -69,11 +68,11 @@ func withTS(v uint64, ts uint32) uint64 {
 }
 
 func (t *macTable) buckets(key uint64) (*macBucket, *macBucket) {
-	b1 := (key * hashK1) >> t.shift
-	b2 := (key * hashK2) >> t.shift
-	if b1 == b2 {
-		b2 ^= 1
-	}
+	h := key * hashK1
+	b1 := h >> t.shift
+	mask := uint64(len(t.b) - 1)
+	// The second bucket is a hash-chosen, never-zero distance away.
+	b2 := (b1 + 1 + (h>>7)&(mask>>1)) & mask
 	return &t.b[b1], &t.b[b2]
 }
 

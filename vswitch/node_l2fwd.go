@@ -2,10 +2,18 @@ package vswitch
 
 import "github.com/vecswitch/vecswitch/pipeline"
 
-// l2-fwd looks up each destination MAC in its domain: a known unicast MAC
-// sets Meta.OutPort and goes to l2-output; broadcast, multicast and unknown
-// unicast go to l2-flood. A frame whose destination sits behind its own
-// ingress port is dropped (it has already reached its segment).
+// l2-fwd learns and forwards. For each frame it looks up the source MAC in
+// its domain: a known source on the same port gets its timestamp refreshed
+// (at most once a second, by CAS); an unknown or moved source becomes a
+// learn event for the learner. Then it looks up the destination: a known
+// unicast MAC sets Meta.OutPort and goes to l2-output; broadcast, multicast
+// and unknown unicast go to l2-flood. A frame whose destination sits behind
+// its own ingress port is dropped (it has already reached its segment).
+//
+// Learning and forwarding share one node (VPP has l2-learn and l2-fwd)
+// because both lookups hash the same way and, done together, one pass that
+// touches every bucket of the vector first lets the CPU overlap all their
+// cache misses before the lookups run.
 const (
 	fwdNextOutput = iota
 	fwdNextFlood
@@ -13,54 +21,75 @@ const (
 
 const fwdDropSamePort = 0
 
+// Small tables stay in cache; touching buckets ahead only pays for big ones.
+const touchMinBuckets = 1 << 13
+
 func l2FwdSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Fwd,
 		Next:  []string{nodeL2Output, nodeL2Flood},
 		Drops: []string{"dst-on-ingress-port"},
-		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Fwd{s: s} },
+		New: func(ctx pipeline.NodeContext) pipeline.Node {
+			return &l2Fwd{s: s, ring: s.lrn.rings[ctx.Worker]}
+		},
 	}
 }
 
 type l2Fwd struct {
 	s    *Switch
-	keys [pipeline.VectorSize]uint64
+	ring *learnRing
+	src  [pipeline.VectorSize]uint64
+	dst  [pipeline.VectorSize]uint64
 	sink uint64
 }
 
 func (n *l2Fwd) Process(f *pipeline.Frame) {
 	mt := n.s.lrn.macs.Load()
+	now := n.s.now.Load() & tsMask
 	seqs := n.s.portSeq
 	pool := f.Pool
-	keys := n.keys[:len(f.IDs)]
-	var sink uint64
+	src, dst := n.src[:len(f.IDs)], n.dst[:len(f.IDs)]
+	for i, id := range f.IDs {
+		dom := uint64(pool.Meta(id).Domain) << 48
+		pkt := pool.Packet(id)
+		src[i] = dom | mac48(pkt[6:12])
+		dst[i] = dom | mac48(pkt[0:6])
+	}
+	if len(mt.b) >= touchMinBuckets {
+		var sink uint64
+		for i := range src {
+			sink += mt.touch(src[i]) + mt.touch(dst[i])
+		}
+		n.sink = sink
+	}
 	for i, id := range f.IDs {
 		m := pool.Meta(id)
-		dst := mac48(pool.Packet(id)[0:6])
-		if isGroup(dst) {
-			keys[i] = 0
-			continue
+		in := m.InPort
+		// Learn.
+		slot, v, ok := mt.lookup(src[i])
+		if ok && valSeq(v) == uint16(seqs[valPort(v)].Load()) && (valPort(v) == in || valStaticOf(v)) {
+			if valTS(v) != now && valPort(v) == in {
+				slot.CompareAndSwap(v, withTS(v, now))
+			}
+		} else {
+			n.ring.push(src[i], in)
 		}
-		keys[i] = macKey(m.Domain, dst)
-		sink += mt.touch(keys[i])
-	}
-	n.sink = sink
-	for i, id := range f.IDs {
-		if keys[i] == 0 {
+		// Forward.
+		if isGroup(dst[i]) {
 			f.Next[i] = fwdNextFlood
 			continue
 		}
-		_, v, ok := mt.lookup(keys[i])
+		_, v, ok = mt.lookup(dst[i])
 		if !ok || valSeq(v) != uint16(seqs[valPort(v)].Load()) {
 			f.Next[i] = fwdNextFlood
 			continue
 		}
-		m := pool.Meta(id)
-		if p := valPort(v); p != m.InPort {
+		if p := valPort(v); p != in {
 			m.OutPort = p
 			f.Next[i] = fwdNextOutput
 		} else {
 			f.Drop(i, fwdDropSamePort)
 		}
 	}
+	n.ring.publish()
 }

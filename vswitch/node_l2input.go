@@ -6,7 +6,7 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // learning domain and removes the VLAN tag: inside the switch frames are
 // untagged and Meta.VLAN/Meta.Domain say where they belong.
 const (
-	inNextLearn = iota
+	inNextFwd = iota
 )
 
 const (
@@ -20,7 +20,7 @@ const (
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Input,
-		Next:  []string{nodeL2Learn},
+		Next:  []string{nodeL2Fwd},
 		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
 	}
@@ -34,8 +34,13 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 	for i, id := range f.IDs {
 		m := pool.Meta(id)
 		pkt := pool.Packet(id)
-		h, v := parseL2(pkt)
-		if v != l2OK {
+		if len(pkt) < ethHdrLen {
+			f.Drop(i, inDropRunt)
+			continue
+		}
+		et := uint16(pkt[12])<<8 | uint16(pkt[13])
+		tagged := isVLANType(et)
+		if tagged && len(pkt) < ethHdrLen+vlanTagLen {
 			f.Drop(i, inDropRunt)
 			continue
 		}
@@ -44,28 +49,28 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 			f.Drop(i, inDropNotInBridge)
 			continue
 		}
-		if isGroup(h.src) {
+		if pkt[6]&1 != 0 {
 			f.Drop(i, inDropSrcGroup)
 			continue
 		}
 		dom, vlan := pe.nativeDom, pe.native
-		if h.tagged {
-			if h.vid != 0 {
+		if tagged {
+			if vid := tagVID(pkt); vid != 0 {
 				if !pe.trunk {
 					f.Drop(i, inDropTaggedOnAccess)
 					continue
 				}
-				if dom = pe.vlanDom[h.vid]; dom == 0 {
+				if dom = pe.vlanDom[vid]; dom == 0 {
 					f.Drop(i, inDropVLANNotAllowed)
 					continue
 				}
-				vlan = h.vid
+				vlan = vid
 			}
 			copy(pkt[vlanTagLen:vlanTagLen+12], pkt[:12])
 			m.Off += vlanTagLen
 			m.Len -= vlanTagLen
 		}
 		m.Domain, m.VLAN = dom, vlan
-		f.Next[i] = inNextLearn
+		f.Next[i] = inNextFwd
 	}
 }

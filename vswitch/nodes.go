@@ -3,11 +3,11 @@ package vswitch
 import "github.com/vecswitch/vecswitch/pipeline"
 
 // Node names of the L2 graph. A frame's path: l2-input (parse, VLAN
-// classification, tag pop) -> l2-learn (source MAC) -> l2-fwd (destination
-// MAC) -> l2-output (tag push, tx) or l2-flood (replication) -> l2-output.
+// classification, tag pop) -> l2-fwd (learn the source MAC, look up the
+// destination) -> l2-output (tag push, tx) or l2-flood (replication) ->
+// l2-output.
 const (
 	nodeL2Input  = "l2-input"
-	nodeL2Learn  = "l2-learn"
 	nodeL2Fwd    = "l2-fwd"
 	nodeL2Flood  = "l2-flood"
 	nodeL2Output = "l2-output"
@@ -16,7 +16,6 @@ const (
 func (s *Switch) nodeSpecs() []pipeline.NodeSpec {
 	return []pipeline.NodeSpec{
 		l2InputSpec(s),
-		l2LearnSpec(s),
 		l2FwdSpec(s),
 		l2FloodSpec(s),
 		l2OutputSpec(s),

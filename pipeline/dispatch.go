@@ -97,7 +97,17 @@ func (w *Worker) drain() {
 }
 
 // stageTx adds a buffer to the port's tx batch, sending the batch when full.
+// The common case (a batch with room) is small enough to inline.
 func (w *Worker) stageTx(port uint16, id BufID) {
+	if int(port) < MaxPorts && w.mark[port] && w.txn[port] < VectorSize-1 {
+		w.txbuf[int(port)*VectorSize+int(w.txn[port])] = id
+		w.txn[port]++
+		return
+	}
+	w.stageTxSlow(port, id)
+}
+
+func (w *Worker) stageTxSlow(port uint16, id BufID) {
 	if int(port) >= MaxPorts {
 		w.pool.Free(id)
 		w.tx.drops[txDropBadPort].add(1)

@@ -87,19 +87,41 @@ func (t *macTable) touch(key uint64) uint64 {
 // lookup returns the value of key and its slot (for a refresh CAS).
 func (t *macTable) lookup(key uint64) (slot *atomic.Uint64, val uint64, ok bool) {
 	a, b := t.buckets(key)
-	if s, v, ok := a.find(key); ok {
-		return s, v, true
+	bk := a
+	i := a.index(key)
+	if i < 0 {
+		bk = b
+		if i = b.index(key); i < 0 {
+			return nil, 0, false
+		}
 	}
-	return b.find(key)
+	v := bk.val[i&3].Load()
+	if bk.key[i&3].Load() != key {
+		return nil, 0, false // replaced while we read it
+	}
+	return &bk.val[i&3], v, true
+}
+
+// index returns the slot holding key, or -1. Unrolled so it inlines.
+func (bk *macBucket) index(key uint64) int {
+	switch key {
+	case bk.key[0].Load():
+		return 0
+	case bk.key[1].Load():
+		return 1
+	case bk.key[2].Load():
+		return 2
+	case bk.key[3].Load():
+		return 3
+	}
+	return -1
 }
 
 func (bk *macBucket) find(key uint64) (*atomic.Uint64, uint64, bool) {
-	for i := range bucketSlots {
+	if i := bk.index(key); i >= 0 {
+		v := bk.val[i].Load()
 		if bk.key[i].Load() == key {
-			v := bk.val[i].Load()
-			if bk.key[i].Load() == key {
-				return &bk.val[i], v, true
-			}
+			return &bk.val[i], v, true
 		}
 	}
 	return nil, 0, false

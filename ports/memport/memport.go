@@ -148,6 +148,10 @@ func (p *Port) Collect(q, max int) [][]byte {
 	return p.tx[q].take(max)
 }
 
+// Drain discards what the switch transmitted on tx queue q, without
+// copying, and returns how many frames that was.
+func (p *Port) Drain(q int) int { return p.tx[q].drain() }
+
 // CollectAll takes everything transmitted on every tx queue.
 func (p *Port) CollectAll() [][]byte {
 	var out [][]byte

@@ -65,3 +65,10 @@ func (r *ring) take(max int) [][]byte {
 	r.head.Store(head)
 	return out
 }
+
+// drain is the consumer side, discarding.
+func (r *ring) drain() int {
+	head, tail := r.head.Load(), r.tail.Load()
+	r.head.Store(tail)
+	return int(tail - head)
+}

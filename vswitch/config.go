@@ -1,6 +1,7 @@
 package vswitch
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -239,9 +240,9 @@ func parseMAC(s string) (uint64, error) {
 	return mac48(hw), nil
 }
 
+// mac48 reads a MAC as a big-endian 48-bit integer (two loads, two swaps).
 func mac48(b []byte) uint64 {
-	_ = b[5]
-	return uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(b[4])<<8 | uint64(b[5])
+	return uint64(binary.BigEndian.Uint32(b[0:4]))<<16 | uint64(binary.BigEndian.Uint16(b[4:6]))
 }
 
 func formatMAC(m uint64) string {

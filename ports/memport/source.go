@@ -30,7 +30,11 @@ func newSource(frames [][]byte) (*source, error) {
 		s.offs[i] = uint32(len(s.slab))
 		s.lens[i] = uint16(len(f))
 		s.slab = append(s.slab, f...)
+		for len(s.slab)%64 != 0 {
+			s.slab = append(s.slab, 0) // pad so copyFrame may copy 64 bytes
+		}
 	}
+	s.slab = append(s.slab, make([]byte, 64)...)
 	return s, nil
 }
 
@@ -41,8 +45,7 @@ func (s *source) fill(pool *pipeline.Pool, bufs []pipeline.BufID) int {
 	i %= total
 	for _, id := range bufs[:n] {
 		l, o := s.lens[i], s.offs[i]
-		f := pool.Frame(id)
-		copy(f[pipeline.Headroom:pipeline.Headroom+int(l)], s.slab[o:o+uint32(l)])
+		copyFrame(pool.Frame(id)[pipeline.Headroom:], s.slab[o:], int(l))
 		pool.Meta(id).Len = l
 		if i++; i == total {
 			i = 0

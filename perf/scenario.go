@@ -156,7 +156,7 @@ func (sc *Scenario) Runtime() []pipeline.NodeCounters { return sc.Switch.Runtime
 // Close releases the switch.
 func (sc *Scenario) Close() { sc.Switch.Close() }
 
-// Frame builds a minimal 60-byte IPv4/UDP frame from src to dst (MACs in
+// Frame builds a 60-byte IPv4/UDP frame (tagged or not) from src to dst (MACs in
 // the low 48 bits), tagged with vlan unless vlan < 0. It is written by hand,
 // not with gopacket, so that building a million of them is quick.
 func Frame(dst, src uint64, vlan int) []byte {
@@ -172,7 +172,7 @@ func Frame(dst, src uint64, vlan int) []byte {
 	ipStart := len(b)
 	b = append(b, 0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2)
 	b = append(b, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0, 0) // UDP 1234 -> 5678, checksum 0
-	for len(b) < FrameLen+max(0, len(b)-FrameLen) && len(b) < FrameLen {
+	for len(b) < FrameLen {
 		b = append(b, 0)
 	}
 	ipLen := len(b) - ipStart

@@ -11,3 +11,93 @@ func (s *Switch) Runtime() []pipeline.NodeCounters {
 	}
 	return pipeline.SumCounters(per...)
 }
+
+// FDBEntry is one MAC table entry as shown to operators.
+type FDBEntry struct {
+	Bridge string `json:"bridge"`
+	VLAN   uint16 `json:"vlan"`
+	MAC    string `json:"mac"`
+	Port   string `json:"port"`
+	Static bool   `json:"static"`
+	// AgeSeconds is the time since the entry was last seen (0 for static).
+	AgeSeconds uint32 `json:"age_seconds"`
+}
+
+// FDB lists the valid MAC entries (entries of flushed ports are left out).
+// It walks the whole table under the learner's lock: a control-plane call.
+func (s *Switch) FDB() []FDBEntry {
+	t := s.tables.Load()
+	l := s.lrn
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := s.now.Load()
+	var out []FDBEntry
+	mt := l.macs.Load()
+	mt.each(0, len(mt.b), func(k, v uint64) bool {
+		dom := uint16(k >> 48)
+		if int(dom) >= len(t.domains) || !t.domains[dom].valid || !l.valid(v) {
+			return false
+		}
+		d := &t.domains[dom]
+		e := FDBEntry{Bridge: t.bridges[d.bridge].name, VLAN: d.vlan, MAC: formatMAC(k), Static: valStaticOf(v)}
+		e.Port = t.ports[valPort(v)].name
+		if !e.Static {
+			e.AgeSeconds = (now - valTS(v)) & tsMask
+		}
+		out = append(out, e)
+		return false
+	})
+	return out
+}
+
+// MACStats are the learner's counters.
+type MACStats struct {
+	Entries int `json:"entries"`
+	// Capacity is the number of slots the table has now (it grows).
+	Capacity int    `json:"capacity"`
+	Learned  uint64 `json:"learned"`
+	Moved    uint64 `json:"moved"`
+	Aged     uint64 `json:"aged"`
+	// LimitDrops counts sources not learned because their bridge was at its
+	// MAC limit, by bridge name.
+	LimitDrops map[string]uint64 `json:"limit_drops,omitempty"`
+	// RingDrops counts learn events lost because a worker's ring was full.
+	RingDrops uint64 `json:"ring_drops"`
+}
+
+// MACStats returns the learner's counters.
+func (s *Switch) MACStats() MACStats {
+	t := s.tables.Load()
+	l := s.lrn
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	mt := l.macs.Load()
+	st := MACStats{Entries: mt.count, Capacity: mt.slots(), Learned: l.learned.Load(), Moved: l.moved.Load(), Aged: l.aged.Load()}
+	for b, n := range l.limitHit {
+		if n > 0 && b < len(t.bridges) && t.bridges[b].valid {
+			if st.LimitDrops == nil {
+				st.LimitDrops = map[string]uint64{}
+			}
+			st.LimitDrops[t.bridges[b].name] = n
+		}
+	}
+	for _, r := range l.rings {
+		st.RingDrops += r.drops.get()
+	}
+	return st
+}
+
+// PortCounters returns a port's counters summed over workers; ok is false if
+// no port of that name is attached.
+func (s *Switch) PortCounters(name string) (c pipeline.PortCounters, ok bool) {
+	s.mu.Lock()
+	a, ok := s.attached[name]
+	s.mu.Unlock()
+	if !ok {
+		return c, false
+	}
+	for _, w := range s.workers {
+		c = c.Add(w.PortCounters(a.idx))
+	}
+	return c, true
+}

@@ -54,7 +54,7 @@ func NewScenario(kind string, macs int) (*Scenario, error) {
 	sc.Switch = sw
 	br := vswitch.Bridge{Name: "br0", MACLimit: max(macs+16, vswitch.DefaultMACLimit)}
 	for i := range nports {
-		p, err := memport.New(memport.Config{Name: fmt.Sprintf("p%d", i)})
+		p, err := memport.New(memport.Config{Name: fmt.Sprintf("p%d", i), BatchSize: BenchBatch})
 		if err != nil {
 			sc.Close()
 			return nil, err
@@ -151,7 +151,10 @@ func (sc *Scenario) learn(i int, srcs []uint64, vlan int) {
 func (sc *Scenario) Poll() int { return sc.Switch.Workers()[0].Poll() }
 
 // Runtime returns the node counters of the switch.
-func (sc *Scenario) Runtime() []pipeline.NodeCounters { return sc.Switch.Runtime() }
+func (sc *Scenario) Runtime() []pipeline.NodeCounters {
+	sc.Switch.Workers()[0].PublishStats() // Poll runs on this goroutine
+	return sc.Switch.Runtime()
+}
 
 // Close releases the switch.
 func (sc *Scenario) Close() { sc.Switch.Close() }

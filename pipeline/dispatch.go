@@ -10,17 +10,14 @@ func (w *Worker) runNode(n *nodeRT) {
 	f := &n.frame
 	f.IDs = ids
 	f.Next = n.nextBuf[:len(ids)]
-	t0 := w.now()
+	t0 := w.tlast
 	n.impl.Process(f)
 	w.dispatch(n, f)
 	n.active = false
-	n.stats.record(len(ids), w.now()-t0)
-	for r, c := range n.drops {
-		if c != 0 {
-			n.stats.drops[r].add(c)
-			n.drops[r] = 0
-		}
-	}
+	// One clock read per node run: a node's time runs from the end of the
+	// previous measurement (rx, or the node run before) to its own end.
+	w.tlast = w.now()
+	n.stats.record(len(ids), w.tlast-t0)
 }
 
 // dispatch is enqueue_to_next: it walks the vector in runs of equal next
@@ -38,6 +35,13 @@ func (w *Worker) dispatch(n *nodeRT, f *Frame) {
 		case NextDrop:
 			w.pool.FreeN(ids[i:j])
 		default:
+			t := w.nodes[n.next[nx]]
+			if i == 0 && j == len(ids) && len(t.pend) == 0 && !t.active {
+				// The whole vector goes one way: hand over the array
+				// instead of copying it (the common case).
+				t.pend, n.work = n.work, t.pend
+				return
+			}
 			w.enqueueRun(n.next[nx], ids[i:j])
 		}
 		i = j
@@ -69,7 +73,7 @@ func (w *Worker) enqueue(t int32, id BufID) {
 	if len(n.pend) == VectorSize {
 		if n.active {
 			w.pool.Free(id)
-			n.drops[len(n.drops)-1]++
+			n.stats.drops[len(n.stats.drops)-1]++
 			return
 		}
 		w.runNode(n)
@@ -79,7 +83,7 @@ func (w *Worker) enqueue(t int32, id BufID) {
 
 func (w *Worker) overflow(n *nodeRT, ids []BufID) {
 	w.pool.FreeN(ids)
-	n.drops[len(n.drops)-1] += uint64(len(ids))
+	n.stats.drops[len(n.stats.drops)-1] += uint64(len(ids))
 }
 
 // drain runs nodes with pending packets, in declaration order, until none
@@ -96,56 +100,62 @@ func (w *Worker) drain() {
 	}
 }
 
+// txStage is a port's tx batch being filled.
+type txStage struct {
+	n     uint16
+	dirty bool // listed in Worker.dirty
+	ids   [VectorSize]BufID
+}
+
 // stageTx adds a buffer to the port's tx batch, sending the batch when full.
-// The common case (a batch with room) is small enough to inline.
+// The common case (a listed batch with room) is small enough to inline.
 func (w *Worker) stageTx(port uint16, id BufID) {
-	if int(port) < MaxPorts && w.mark[port] && w.txn[port] < VectorSize-1 {
-		w.txbuf[int(port)*VectorSize+int(w.txn[port])] = id
-		w.txn[port]++
-		return
+	if int(port) < len(w.txs) {
+		st := &w.txs[port]
+		if n := st.n; st.dirty && n < VectorSize-1 {
+			st.ids[n] = id
+			st.n = n + 1
+			return
+		}
 	}
 	w.stageTxSlow(port, id)
 }
 
 func (w *Worker) stageTxSlow(port uint16, id BufID) {
-	if int(port) >= MaxPorts {
+	if int(port) >= len(w.txs) {
 		w.pool.Free(id)
-		w.tx.drops[txDropBadPort].add(1)
+		w.tx.drops[txDropBadPort]++
 		return
 	}
-	n := w.txn[port]
-	if !w.mark[port] {
-		w.mark[port] = true
+	st := &w.txs[port]
+	if !st.dirty {
+		st.dirty = true
 		w.dirty = append(w.dirty, port)
 	}
-	base := int(port) * VectorSize
-	w.txbuf[base+int(n)] = id
-	n++
-	if n == VectorSize {
-		w.txn[port] = 0
-		w.send(port, w.txbuf[base:base+VectorSize])
-		return
+	st.ids[st.n] = id
+	st.n++
+	if st.n == VectorSize {
+		st.n = 0
+		w.send(port, st.ids[:])
 	}
-	w.txn[port] = n
 }
 
 // flushTx sends every staged batch.
 func (w *Worker) flushTx() {
 	for _, p := range w.dirty {
-		n := int(w.txn[p])
-		w.txn[p] = 0
-		w.mark[p] = false
+		st := &w.txs[p]
+		n := int(st.n)
+		st.n, st.dirty = 0, false
 		if n > 0 {
-			base := int(p) * VectorSize
-			w.send(p, w.txbuf[base:base+n])
+			w.send(p, st.ids[:n])
 		}
 	}
 	w.dirty = w.dirty[:0]
 }
 
 func (w *Worker) send(port uint16, bufs []BufID) {
-	t0 := w.now()
-	ps := &w.ports[port]
+	t0 := w.tlast
+	ps := w.touch(port)
 	var q TxQueue
 	if w.cur != nil && int(port) < len(w.cur.Tx) {
 		q = w.cur.Tx[port]
@@ -153,22 +163,26 @@ func (w *Worker) send(port uint16, bufs []BufID) {
 	if q == nil {
 		w.pool.FreeN(bufs)
 		ps.txDrops.add(uint64(len(bufs)))
-		w.tx.drops[txDropNoQueue].add(uint64(len(bufs)))
-		w.tx.record(len(bufs), w.now()-t0)
+		w.tx.drops[txDropNoQueue] += uint64(len(bufs))
+		w.tlast = w.now()
+		w.tx.record(len(bufs), w.tlast-t0)
 		return
 	}
-	// Bytes are summed first: the queue owns the buffers once Tx is called.
-	var bytes [VectorSize + 1]uint32
+	// Byte counts are summed first: the queue owns the buffers once Tx is
+	// called, and it sends a prefix of them.
+	cum := &w.txlen
+	cum[0] = 0
 	for i, id := range bufs {
-		bytes[i+1] = bytes[i] + uint32(w.pool.meta[id].Len)
+		cum[i+1] = cum[i] + uint32(w.pool.meta[id].Len)
 	}
 	sent, _ := q.Tx(bufs)
 	sent = min(max(sent, 0), len(bufs))
 	ps.txPackets.add(uint64(sent))
-	ps.txBytes.add(uint64(bytes[sent]))
+	ps.txBytes.add(uint64(cum[sent]))
 	if d := len(bufs) - sent; d > 0 {
 		ps.txDrops.add(uint64(d))
-		w.tx.drops[txDropNotSent].add(uint64(d))
+		w.tx.drops[txDropNotSent] += uint64(d)
 	}
-	w.tx.record(len(bufs), w.now()-t0)
+	w.tlast = w.now()
+	w.tx.record(len(bufs), w.tlast-t0)
 }

@@ -95,6 +95,18 @@ func (p *Pool) Free(id BufID) { p.free = append(p.free, id) }
 // FreeN returns frames to the pool.
 func (p *Pool) FreeN(ids []BufID) { p.free = append(p.free, ids...) }
 
+// Arrays returns the metadata array and the arena. Hot loops index them
+// directly (with PacketAt) so the slice headers stay in registers instead of
+// being reloaded through the Pool on every packet.
+func (p *Pool) Arrays() ([]Meta, []byte) { return p.meta, p.mem }
+
+// PacketAt returns the packet bytes of buffer id whose metadata is m, from
+// the arena mem returned by Arrays.
+func PacketAt(mem []byte, id BufID, m *Meta) []byte {
+	o := int(id)*FrameSize + int(m.Off)
+	return mem[o : o+int(m.Len)]
+}
+
 // Meta returns the metadata of a buffer.
 func (p *Pool) Meta(id BufID) *Meta { return &p.meta[id] }
 

@@ -2,36 +2,67 @@ package pipeline
 
 import "sync/atomic"
 
-// counter is written by exactly one goroutine (its worker) and read by any.
-// The writer uses Load+Store instead of an atomic add: no locked
-// read-modify-write is needed with a single writer, and readers still see
-// whole values without a data race.
-type counter struct{ v atomic.Uint64 }
+// counter is a worker's counter. The worker updates local with plain
+// arithmetic; publish copies it to pub, which anyone may read. Publishing
+// costs an atomic store (XCHG on amd64, a full barrier that drains the store
+// buffer), so a worker publishes every few iterations and when it goes idle,
+// not on every vector: readers see values at most that stale, and never a
+// torn or racy one.
+type counter struct {
+	local uint64
+	pub   atomic.Uint64
+}
 
-func (c *counter) add(n uint64) { c.v.Store(c.v.Load() + n) }
+func (c *counter) add(n uint64) { c.local += n }
 
 func (c *counter) max(n uint64) {
-	if n > c.v.Load() {
-		c.v.Store(n)
+	if n > c.local {
+		c.local = n
 	}
 }
 
-func (c *counter) get() uint64 { return c.v.Load() }
+func (c *counter) publish() {
+	if c.pub.Load() != c.local {
+		c.pub.Store(c.local)
+	}
+}
+
+func (c *counter) get() uint64 { return c.pub.Load() }
 
 type nodeStats struct {
 	calls, vectors, packets, nanos, maxNanos counter
-	drops                                    []counter
+	// drops are cumulative per reason, worker-local (Frame.drops is this
+	// slice); dropsPub is their published copy.
+	drops    []uint64
+	dropsPub []atomic.Uint64
+}
+
+func newNodeStats(reasons int) nodeStats {
+	return nodeStats{drops: make([]uint64, reasons), dropsPub: make([]atomic.Uint64, reasons)}
 }
 
 func (s *nodeStats) record(pkts int, ns int64) {
-	s.calls.add(1)
+	s.calls.local++
 	if pkts > 0 {
-		s.vectors.add(1)
-		s.packets.add(uint64(pkts))
+		s.vectors.local++
+		s.packets.local += uint64(pkts)
 	}
 	if ns > 0 {
-		s.nanos.add(uint64(ns))
+		s.nanos.local += uint64(ns)
 		s.maxNanos.max(uint64(ns))
+	}
+}
+
+func (s *nodeStats) publish() {
+	s.calls.publish()
+	s.vectors.publish()
+	s.packets.publish()
+	s.nanos.publish()
+	s.maxNanos.publish()
+	for i, v := range s.drops {
+		if s.dropsPub[i].Load() != v {
+			s.dropsPub[i].Store(v)
+		}
 	}
 }
 
@@ -83,8 +114,8 @@ func (s *nodeStats) snapshot(name string, reasons []string) NodeCounters {
 		Name: name, Calls: s.calls.get(), Vectors: s.vectors.get(), Packets: s.packets.get(),
 		Nanos: s.nanos.get(), MaxNanos: s.maxNanos.get(),
 	}
-	for i := range s.drops {
-		if v := s.drops[i].get(); v != 0 {
+	for i := range s.dropsPub {
+		if v := s.dropsPub[i].Load(); v != 0 {
 			c.Drops = append(c.Drops, DropCount{Reason: reasons[i], Packets: v})
 		}
 	}
@@ -145,4 +176,12 @@ func (p PortCounters) Add(o PortCounters) PortCounters {
 
 type portStats struct {
 	rxPackets, rxBytes, txPackets, txBytes, txDrops counter
+}
+
+func (p *portStats) publish() {
+	p.rxPackets.publish()
+	p.rxBytes.publish()
+	p.txPackets.publish()
+	p.txBytes.publish()
+	p.txDrops.publish()
 }

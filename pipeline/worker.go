@@ -63,7 +63,6 @@ type nodeRT struct {
 	nextBuf [VectorSize]uint16
 	frame   Frame
 	active  bool
-	drops   []uint64
 	stats   nodeStats
 	reasons []string
 }
@@ -82,14 +81,17 @@ type Worker struct {
 	poll atomic.Pointer[PollList]
 	cur  *PollList
 
-	rxbuf [VectorSize]BufID
-	txbuf []BufID
-	txn   []uint16
-	dirty []uint16
-	mark  []bool
+	txs   []txStage // by port index
+	dirty []uint16  // ports with a staged batch
 
 	rx, tx nodeStats
 	ports  []portStats
+	// touched lists ports whose counters changed since the last publish.
+	touched     []uint16
+	touchedMark []bool
+	statsDirty  bool
+	txlen       [VectorSize + 1]uint32
+	tlast       int64
 
 	base    time.Time
 	iter    atomic.Uint64
@@ -106,26 +108,25 @@ func (g *Graph) NewWorker(cfg WorkerConfig) (*Worker, error) {
 	w := &Worker{
 		id: cfg.ID, g: g, pool: cfg.Pool, cpu: cfg.CPU, idle: cfg.Idle,
 		nodes: make([]*nodeRT, len(g.specs)),
-		txbuf: make([]BufID, MaxPorts*VectorSize),
-		txn:   make([]uint16, MaxPorts),
+		txs:   make([]txStage, MaxPorts),
 		dirty: make([]uint16, 0, MaxPorts),
-		mark:  make([]bool, MaxPorts),
 		ports: make([]portStats, MaxPorts),
+		touched:     make([]uint16, 0, MaxPorts),
+		touchedMark: make([]bool, MaxPorts),
 		base:  time.Now(),
 	}
-	w.rx.drops = make([]counter, 1)
-	w.tx.drops = make([]counter, 3)
+	w.rx = newNodeStats(1)
+	w.tx = newNodeStats(3)
 	for i, s := range g.specs {
 		reasons := append(append([]string(nil), s.Drops...), DropFrameFull)
 		n := &nodeRT{
 			next:    g.next[i],
 			pend:    make([]BufID, 0, VectorSize),
 			work:    make([]BufID, 0, VectorSize),
-			drops:   make([]uint64, len(reasons)),
+			stats:   newNodeStats(len(reasons)),
 			reasons: reasons,
 		}
-		n.stats.drops = make([]counter, len(reasons))
-		n.frame = Frame{Pool: cfg.Pool, w: w, rt: n, drops: n.drops}
+		n.frame = Frame{Pool: cfg.Pool, w: w, rt: n, drops: n.stats.drops}
 		n.impl = s.New(NodeContext{Worker: cfg.ID, Pool: cfg.Pool})
 		if n.impl == nil {
 			return nil, fmt.Errorf("pipeline: node %q: constructor returned nil", s.Name)
@@ -178,31 +179,72 @@ func (w *Worker) Poll() int {
 		}
 		w.cur = nil
 	}
+	if total > 0 {
+		w.statsDirty = true
+	}
+	if w.statsDirty && (total == 0 || w.iter.Load()%publishEvery == 0) {
+		w.PublishStats()
+	}
 	w.iter.Add(1)
 	return total
 }
 
+// publishEvery is how many busy iterations may pass between two publishes
+// of the counters.
+const publishEvery = 16
+
+// PublishStats makes the worker's latest counters visible to Runtime and
+// PortCounters. The worker does it by itself every few iterations and when
+// idle or stopped; the goroutine that calls Poll directly may call it to
+// read exact figures. It must not run concurrently with Poll.
+func (w *Worker) PublishStats() {
+	for _, n := range w.nodes {
+		n.stats.publish()
+	}
+	w.rx.publish()
+	w.tx.publish()
+	for _, p := range w.touched {
+		w.ports[p].publish()
+		w.touchedMark[p] = false
+	}
+	w.touched = w.touched[:0]
+	w.statsDirty = false
+}
+
+func (w *Worker) touch(port uint16) *portStats {
+	if !w.touchedMark[port] {
+		w.touchedMark[port] = true
+		w.touched = append(w.touched, port)
+	}
+	return &w.ports[port]
+}
+
 func (w *Worker) pollOne(e *RxEntry) int {
+	// Receive straight into the entry node's (empty) input frame.
+	entry := w.nodes[e.Entry]
+	buf := entry.pend[:VectorSize]
 	t0 := w.now()
-	n, err := e.Queue.Rx(w.rxbuf[:])
+	n, err := e.Queue.Rx(buf)
 	if err != nil {
-		w.rx.drops[rxDropError].add(1)
+		w.rx.drops[rxDropError]++
 	}
 	if n == 0 {
 		w.rx.record(0, 0)
 		return 0
 	}
 	var bytes uint64
-	for _, id := range w.rxbuf[:n] {
+	n = min(max(n, 0), VectorSize)
+	for _, id := range buf[:n] {
 		m := &w.pool.meta[id]
 		m.InPort = e.Port
 		bytes += uint64(m.Len)
 	}
-	ps := &w.ports[e.Port]
+	ps := w.touch(e.Port)
 	ps.rxPackets.add(uint64(n))
 	ps.rxBytes.add(bytes)
-	w.rx.record(n, w.now()-t0)
-	w.enqueueRun(int32(e.Entry), w.rxbuf[:n])
+	w.tlast = w.now()
+	w.rx.record(n, w.tlast-t0)
+	entry.pend = buf[:n]
 	w.drain()
 	w.flushTx()
 	return n
@@ -213,6 +255,7 @@ func (w *Worker) pollOne(e *RxEntry) int {
 // them. Like Poll it must not run concurrently with the started worker.
 func (w *Worker) Inject(entry int, ids []BufID) {
 	w.cur = w.poll.Load()
+	w.tlast = w.now()
 	for len(ids) > 0 {
 		k := min(len(ids), VectorSize)
 		w.enqueueRun(int32(entry), ids[:k])
@@ -221,6 +264,7 @@ func (w *Worker) Inject(entry int, ids []BufID) {
 	}
 	w.flushTx()
 	w.cur = nil
+	w.PublishStats()
 }
 
 // Start runs the worker loop on its own goroutine, locked to an OS thread
@@ -264,6 +308,7 @@ func (w *Worker) loop(started chan<- error) {
 		}
 	}
 	started <- nil
+	defer w.PublishStats()
 	empty := 0
 	sleep := time.Duration(0)
 	for !w.stopReq.Load() {

@@ -70,10 +70,14 @@ func withTS(v uint64, ts uint32) uint64 {
 func (t *macTable) buckets(key uint64) (*macBucket, *macBucket) {
 	h := key * hashK1
 	b1 := h >> t.shift
+	return &t.b[b1], &t.b[t.second(b1, h)]
+}
+
+// second is a key's second bucket: a hash-chosen, never-zero distance from
+// its first one.
+func (t *macTable) second(b1, h uint64) uint64 {
 	mask := uint64(len(t.b) - 1)
-	// The second bucket is a hash-chosen, never-zero distance away.
-	b2 := (b1 + 1 + (h>>7)&(mask>>1)) & mask
-	return &t.b[b1], &t.b[b2]
+	return (b1 + 1 + (h>>7)&(mask>>1)) & mask
 }
 
 // touch reads both buckets of key so that a later lookup hits the cache.
@@ -86,12 +90,13 @@ func (t *macTable) touch(key uint64) uint64 {
 
 // lookup returns the value of key and its slot (for a refresh CAS).
 func (t *macTable) lookup(key uint64) (slot *atomic.Uint64, val uint64, ok bool) {
-	a, b := t.buckets(key)
-	bk := a
-	i := a.index(key)
-	if i < 0 {
-		bk = b
-		if i = b.index(key); i < 0 {
+	h := key * hashK1
+	b1 := h >> t.shift
+	bk := &t.b[b1]
+	i := bk.index(key)
+	if i < 0 { // the second bucket is only computed when needed
+		bk = &t.b[t.second(b1, h)]
+		if i = bk.index(key); i < 0 {
 			return nil, 0, false
 		}
 	}

@@ -47,11 +47,13 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 	mt := n.s.lrn.macs.Load()
 	now := n.s.now.Load() & tsMask
 	seqs := n.s.portSeq
-	pool := f.Pool
-	src, dst := n.src[:len(f.IDs)], n.dst[:len(f.IDs)]
-	for i, id := range f.IDs {
-		dom := uint64(pool.Meta(id).Domain) << 48
-		pkt := pool.Packet(id)
+	meta, mem := f.Pool.Arrays()
+	ids := f.IDs
+	src, dst := n.src[:len(ids)], n.dst[:len(ids)]
+	for i, id := range ids {
+		m := &meta[id]
+		dom := uint64(m.Domain) << 48
+		pkt := pipeline.PacketAt(mem, id, m)
 		src[i] = dom | mac48(pkt[6:12])
 		dst[i] = dom | mac48(pkt[0:6])
 	}
@@ -62,8 +64,9 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 		}
 		n.sink = sink
 	}
-	for i, id := range f.IDs {
-		m := pool.Meta(id)
+	next := f.Next[:len(ids)]
+	for i, id := range ids {
+		m := &meta[id]
 		in := m.InPort
 		// Learn.
 		slot, v, ok := mt.lookup(src[i])
@@ -76,17 +79,17 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 		}
 		// Forward.
 		if isGroup(dst[i]) {
-			f.Next[i] = fwdNextFlood
+			next[i] = fwdNextFlood
 			continue
 		}
 		_, v, ok = mt.lookup(dst[i])
 		if !ok || valSeq(v) != uint16(seqs[valPort(v)].Load()) {
-			f.Next[i] = fwdNextFlood
+			next[i] = fwdNextFlood
 			continue
 		}
 		if p := valPort(v); p != in {
 			m.OutPort = p
-			f.Next[i] = fwdNextOutput
+			next[i] = fwdNextOutput
 		} else {
 			f.Drop(i, fwdDropSamePort)
 		}

@@ -263,6 +263,7 @@ func (s *Switch) Poll() int {
 	n := 0
 	for _, w := range s.workers {
 		n += w.Poll()
+		w.PublishStats()
 	}
 	s.SyncLearning()
 	return n

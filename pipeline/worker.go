@@ -107,13 +107,13 @@ func (g *Graph) NewWorker(cfg WorkerConfig) (*Worker, error) {
 	}
 	w := &Worker{
 		id: cfg.ID, g: g, pool: cfg.Pool, cpu: cfg.CPU, idle: cfg.Idle,
-		nodes: make([]*nodeRT, len(g.specs)),
-		txs:   make([]txStage, MaxPorts),
-		dirty: make([]uint16, 0, MaxPorts),
-		ports: make([]portStats, MaxPorts),
+		nodes:       make([]*nodeRT, len(g.specs)),
+		txs:         make([]txStage, MaxPorts),
+		dirty:       make([]uint16, 0, MaxPorts),
+		ports:       make([]portStats, MaxPorts),
 		touched:     make([]uint16, 0, MaxPorts),
 		touchedMark: make([]bool, MaxPorts),
-		base:  time.Now(),
+		base:        time.Now(),
 	}
 	w.rx = newNodeStats(1)
 	w.tx = newNodeStats(3)

@@ -168,17 +168,17 @@ func (w *Worker) send(port uint16, bufs []BufID) {
 		w.tx.record(len(bufs), w.tlast-t0)
 		return
 	}
-	// Byte counts are summed first: the queue owns the buffers once Tx is
-	// called, and it sends a prefix of them.
-	cum := &w.txlen
-	cum[0] = 0
-	for i, id := range bufs {
-		cum[i+1] = cum[i] + uint32(w.pool.meta[id].Len)
-	}
 	sent, _ := q.Tx(bufs)
 	sent = min(max(sent, 0), len(bufs))
+	// The queue owns the buffers now, but their metadata stays as it was
+	// until they are allocated again, which no Tx does: the byte count of
+	// the sent prefix can still be read.
+	var bytes uint64
+	for _, id := range bufs[:sent] {
+		bytes += uint64(w.pool.meta[id].Len)
+	}
 	ps.txPackets.add(uint64(sent))
-	ps.txBytes.add(uint64(cum[sent]))
+	ps.txBytes.add(bytes)
 	if d := len(bufs) - sent; d > 0 {
 		ps.txDrops.add(uint64(d))
 		w.tx.drops[txDropNotSent] += uint64(d)

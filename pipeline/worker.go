@@ -90,7 +90,6 @@ type Worker struct {
 	touched     []uint16
 	touchedMark []bool
 	statsDirty  bool
-	txlen       [VectorSize + 1]uint32
 	tlast       int64
 
 	base    time.Time

@@ -69,7 +69,7 @@ func withTS(v uint64, ts uint32) uint64 {
 
 func (t *macTable) buckets(key uint64) (*macBucket, *macBucket) {
 	h := key * hashK1
-	b1 := h >> t.shift
+	b1 := h >> (t.shift & 63)
 	return &t.b[b1], &t.b[t.second(b1, h)]
 }
 
@@ -88,36 +88,52 @@ func (t *macTable) touch(key uint64) uint64 {
 	return a.key[0].Load() + b.key[0].Load()
 }
 
-// lookup returns the value of key and its slot (for a refresh CAS).
-func (t *macTable) lookup(key uint64) (slot *atomic.Uint64, val uint64, ok bool) {
+// get returns the value of key: the data path's lookup.
+func (t *macTable) get(key uint64) (uint64, bool) {
 	h := key * hashK1
-	b1 := h >> t.shift
-	bk := &t.b[b1]
-	i := bk.index(key)
-	if i < 0 { // the second bucket is only computed when needed
-		bk = &t.b[t.second(b1, h)]
-		if i = bk.index(key); i < 0 {
-			return nil, 0, false
-		}
+	b1 := h >> (t.shift & 63)
+	if v, ok := t.b[b1].get(key); ok {
+		return v, true
 	}
-	v := bk.val[i&3].Load()
-	if bk.key[i&3].Load() != key {
-		return nil, 0, false // replaced while we read it
-	}
-	return &bk.val[i&3], v, true
+	// The second bucket is only computed when the first misses.
+	return t.b[t.second(b1, h)].get(key)
 }
 
-// index returns the slot holding key, or -1. Unrolled so it inlines.
+// get looks key up in one bucket. A slot's value is believed only if its
+// key is still the same after the value was read.
+func (bk *macBucket) get(key uint64) (uint64, bool) {
+	for i := range bucketSlots {
+		if bk.key[i].Load() == key {
+			v := bk.val[i].Load()
+			return v, bk.key[i].Load() == key
+		}
+	}
+	return 0, false
+}
+
+// refresh replaces key's value old by new if it is still old (a worker
+// updating the last-seen time; losing a race with the learner is harmless).
+func (t *macTable) refresh(key, old, new uint64) {
+	if s, v, ok := t.lookup(key); ok && v == old {
+		s.CompareAndSwap(old, new)
+	}
+}
+
+// lookup returns the value of key and its slot.
+func (t *macTable) lookup(key uint64) (slot *atomic.Uint64, val uint64, ok bool) {
+	a, b := t.buckets(key)
+	if s, v, ok := a.find(key); ok {
+		return s, v, true
+	}
+	return b.find(key)
+}
+
+// index returns the slot holding key, or -1.
 func (bk *macBucket) index(key uint64) int {
-	switch key {
-	case bk.key[0].Load():
-		return 0
-	case bk.key[1].Load():
-		return 1
-	case bk.key[2].Load():
-		return 2
-	case bk.key[3].Load():
-		return 3
+	for i := range bucketSlots {
+		if bk.key[i].Load() == key {
+			return i
+		}
 	}
 	return -1
 }

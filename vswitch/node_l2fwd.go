@@ -69,10 +69,10 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 		m := &meta[id]
 		in := m.InPort
 		// Learn.
-		slot, v, ok := mt.lookup(src[i])
+		v, ok := mt.get(src[i])
 		if ok && valSeq(v) == uint16(seqs[valPort(v)].Load()) && (valPort(v) == in || valStaticOf(v)) {
 			if valTS(v) != now && valPort(v) == in {
-				slot.CompareAndSwap(v, withTS(v, now))
+				mt.refresh(src[i], v, withTS(v, now))
 			}
 		} else {
 			n.ring.push(src[i], in)
@@ -82,7 +82,7 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 			next[i] = fwdNextFlood
 			continue
 		}
-		_, v, ok = mt.lookup(dst[i])
+		v, ok = mt.get(dst[i])
 		if !ok || valSeq(v) != uint16(seqs[valPort(v)].Load()) {
 			next[i] = fwdNextFlood
 			continue

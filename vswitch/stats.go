@@ -2,9 +2,24 @@ package vswitch
 
 import "github.com/vecswitch/vecswitch/pipeline"
 
+// publishStopped publishes the counters of workers that are not running, so
+// a caller that drives them with Poll reads exact figures. (Running workers
+// publish by themselves every few iterations.) It must not be called while
+// another goroutine polls a stopped worker.
+func (s *Switch) publishStopped() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.workers {
+		if !w.Running() {
+			w.PublishStats()
+		}
+	}
+}
+
 // Runtime returns the node counters summed over all workers (VPP's
 // "show runtime"). Safe while the switch runs.
 func (s *Switch) Runtime() []pipeline.NodeCounters {
+	s.publishStopped()
 	per := make([][]pipeline.NodeCounters, len(s.workers))
 	for i, w := range s.workers {
 		per[i] = w.Runtime()
@@ -90,6 +105,7 @@ func (s *Switch) MACStats() MACStats {
 // PortCounters returns a port's counters summed over workers; ok is false if
 // no port of that name is attached.
 func (s *Switch) PortCounters(name string) (c pipeline.PortCounters, ok bool) {
+	s.publishStopped()
 	s.mu.Lock()
 	a, ok := s.attached[name]
 	s.mu.Unlock()

@@ -101,10 +101,10 @@ func (q *txQueue) Close() error {
 
 // copyFrame copies n bytes of src to dst. Both have room for at least
 // pipeline.MaxPacket bytes or n rounded up to 64, so a minimum-size frame is
-// copied as one fixed 64-byte block (four vector moves, no memmove call).
+// copied as eight 8-byte moves (copy64), without a memmove call.
 func copyFrame(dst, src []byte, n int) {
 	if n <= 64 && len(dst) >= 64 && len(src) >= 64 {
-		*(*[64]byte)(dst) = *(*[64]byte)(src)
+		copy64(dst, src)
 		return
 	}
 	copy(dst[:n], src[:n])

@@ -109,7 +109,7 @@ func (p *Port) OpenRx(q int, pool *pipeline.Pool) (pipeline.RxQueue, error) {
 	if err := p.claim("rx", q, len(p.rx)); err != nil {
 		return nil, err
 	}
-	return &rxQueue{p: p, q: q, r: p.rx[q], pool: pool}, nil
+	return &rxQueue{queue{p: p, kind: "rx", q: q, r: p.rx[q], pool: pool}}, nil
 }
 
 // OpenTx implements ports.Port.
@@ -117,7 +117,7 @@ func (p *Port) OpenTx(q int, pool *pipeline.Pool) (pipeline.TxQueue, error) {
 	if err := p.claim("tx", q, len(p.tx)); err != nil {
 		return nil, err
 	}
-	return &txQueue{p: p, q: q, r: p.tx[q], pool: pool}, nil
+	return &txQueue{queue{p: p, kind: "tx", q: q, r: p.tx[q], pool: pool}}, nil
 }
 
 // Close implements ports.Port.

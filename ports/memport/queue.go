@@ -6,20 +6,28 @@ import (
 	"github.com/vecswitch/vecswitch/pipeline"
 )
 
-type rxQueue struct {
+// queue is what rx and tx queues share.
+type queue struct {
 	p      *Port
+	kind   string // "rx" or "tx"
 	q      int
 	r      *ring
 	pool   *pipeline.Pool
 	closed bool
 }
 
-type txQueue struct {
-	p      *Port
-	q      int
-	r      *ring
-	pool   *pipeline.Pool
-	closed bool
+type rxQueue struct{ queue }
+
+type txQueue struct{ queue }
+
+// Close releases the queue so it can be opened again.
+func (q *queue) Close() error {
+	if q.closed {
+		return errQueueClosed
+	}
+	q.closed = true
+	q.p.release(q.kind, q.q)
+	return nil
 }
 
 var errQueueClosed = errors.New("memport: queue closed")
@@ -53,15 +61,6 @@ func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 	return n, nil
 }
 
-func (q *rxQueue) Close() error {
-	if q.closed {
-		return errQueueClosed
-	}
-	q.closed = true
-	q.p.release("rx", q.q)
-	return nil
-}
-
 // Tx copies frames into the ring, drops what does not fit, and frees every
 // buffer. It returns how many it put on the ring (a prefix of bufs).
 func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
@@ -90,14 +89,6 @@ func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
 	return n, nil
 }
 
-func (q *txQueue) Close() error {
-	if q.closed {
-		return errQueueClosed
-	}
-	q.closed = true
-	q.p.release("tx", q.q)
-	return nil
-}
 
 // copyFrame copies n bytes of src to dst. Both have room for at least
 // pipeline.MaxPacket bytes or n rounded up to 64, so a minimum-size frame is

@@ -89,7 +89,6 @@ func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
 	return n, nil
 }
 
-
 // copyFrame copies n bytes of src to dst. Both have room for at least
 // pipeline.MaxPacket bytes or n rounded up to 64, so a minimum-size frame is
 // copied as eight 8-byte moves (copy64), without a memmove call.

@@ -12,9 +12,10 @@ type RxQueue interface {
 // TxQueue is one transmit queue of a port, opened on one worker's Pool. Tx
 // takes ownership of every buffer in bufs, even when it returns an error:
 // buffers it could not send are freed, and sent < len(bufs) counts them as
-// dropped. It sends a prefix of bufs. It never blocks, and it never
-// allocates from the pool (the worker reads the metadata of the sent buffers
-// after Tx returns, to count bytes). A TxQueue is used by one goroutine at a
+// dropped. It never blocks, and it never allocates from the pool (the
+// worker reads the metadata of the buffers after Tx returns, to count bytes
+// of the first sent ones: a queue that drops a frame in the middle of a
+// batch makes that byte count approximate). A TxQueue is used by one goroutine at a
 // time.
 type TxQueue interface {
 	Tx(bufs []BufID) (sent int, err error)

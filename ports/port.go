@@ -22,6 +22,11 @@ type Info struct {
 	RxQueues  int
 	TxQueues  int
 	BatchSize int
+	// MaxFrame is the longest frame (Ethernet header included, FCS not)
+	// the port can transmit; 0 means pipeline.MaxPacket. The switch drops
+	// and counts longer frames (for example ones that grew by a VLAN tag)
+	// instead of handing them to the port.
+	MaxFrame int
 }
 
 // Port is a port driver instance.

@@ -53,7 +53,10 @@ func (s *Switch) AddPort(p ports.Port) error {
 	if err != nil {
 		return fmt.Errorf("vswitch: add port %s: %w", name, err)
 	}
-	a := &attachment{port: p, idx: idx}
+	a := &attachment{port: p, idx: idx, maxFrame: uint16(info.MaxFrame)}
+	if info.MaxFrame <= 0 || info.MaxFrame > pipeline.MaxPacket+vlanTagLen {
+		a.maxFrame = pipeline.MaxPacket
+	}
 	if err := s.openQueues(a, info); err != nil {
 		s.closeQueues(a)
 		s.portIdx.release(name)
@@ -123,9 +126,9 @@ func (s *Switch) closeQueues(a *attachment) error {
 // worker has moved on, flushes what changed. gone is a port just detached
 // (nil if none); its index is freed at the end.
 func (s *Switch) applyLocked(cfg Config, gone *attachment) error {
-	idx := make(map[string]uint16, len(s.attached))
+	idx := make(map[string]attachedPort, len(s.attached))
 	for n, a := range s.attached {
-		idx[n] = a.idx
+		idx[n] = attachedPort{idx: a.idx, maxFrame: a.maxFrame}
 	}
 	t, goneDom, goneBr, err := s.compile(&cfg, idx)
 	if err != nil {

@@ -4,18 +4,20 @@ import "github.com/vecswitch/vecswitch/pipeline"
 
 // l2-output checks that the output port still carries the frame's domain
 // (the configuration may have changed since the lookup), pushes an 802.1Q
-// tag when the port is a trunk and the VLAN is not its native one, and
-// stages the frame for tx.
+// tag when the port is a trunk and the VLAN is not its native one, drops
+// frames longer than the port can send (never truncating them), and stages
+// the frame for tx.
 const (
 	outDropPortDown = iota
 	outDropVLANMismatch
 	outDropNoHeadroom
+	outDropTooBig
 )
 
 func l2OutputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Output,
-		Drops: []string{"port-down", "vlan-mismatch", "no-headroom"},
+		Drops: []string{"port-down", "vlan-mismatch", "no-headroom", "too-big"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Output{s: s} },
 	}
 }
@@ -36,7 +38,12 @@ func (n *l2Output) Process(f *pipeline.Frame) {
 			f.Drop(i, outDropVLANMismatch)
 			continue
 		}
-		if pe.trunk && m.VLAN != pe.native {
+		tag := pe.trunk && m.VLAN != pe.native
+		if l := m.Len; l > pe.maxFrame || (tag && l > pe.maxFrame-vlanTagLen) {
+			f.Drop(i, outDropTooBig)
+			continue
+		}
+		if tag {
 			pkt, ok := pool.Prepend(id, vlanTagLen)
 			if !ok {
 				f.Drop(i, outDropNoHeadroom)

@@ -63,10 +63,11 @@ type Switch struct {
 }
 
 type attachment struct {
-	port ports.Port
-	idx  uint16
-	rx   []rxBinding
-	tx   []pipeline.TxQueue // per worker
+	port     ports.Port
+	idx      uint16
+	maxFrame uint16
+	rx       []rxBinding
+	tx       []pipeline.TxQueue // per worker
 }
 
 type rxBinding struct {

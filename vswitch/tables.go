@@ -22,7 +22,8 @@ type portEntry struct {
 	bridge    uint16
 	native    uint16 // access VLAN, or a trunk's native VLAN
 	nativeDom uint16
-	vlanDom   *[MaxVLAN + 1]uint16 // trunk: tagged VID -> domain (0: not carried)
+	vlanDom   *[4096]uint16 // trunk: any 12-bit VID -> domain (0: not carried)
+	maxFrame  uint16        // longest frame the port transmits
 	name      string
 }
 
@@ -43,6 +44,12 @@ type bridgeEntry struct {
 type domKey struct {
 	bridge string
 	vlan   uint16
+}
+
+// attachedPort is what compile needs to know of an attached port.
+type attachedPort struct {
+	idx      uint16
+	maxFrame uint16
 }
 
 // idAlloc hands out small stable IDs (1..max) for names; freed IDs are
@@ -86,7 +93,7 @@ func (a *idAlloc[K]) release(k K) {
 // compile builds tables for cfg (normalized) and the attached ports
 // (name -> port index). It allocates bridge and domain IDs as needed and
 // returns the keys of domains and bridges that exist no more.
-func (s *Switch) compile(cfg *Config, attached map[string]uint16) (*tables, []domKey, []string, error) {
+func (s *Switch) compile(cfg *Config, attached map[string]attachedPort) (*tables, []domKey, []string, error) {
 	t := &tables{ports: make([]portEntry, pipeline.MaxPorts)}
 	wantDom := map[domKey]bool{}
 	wantBr := map[string]bool{}
@@ -118,9 +125,11 @@ func (s *Switch) compile(cfg *Config, attached map[string]uint16) (*tables, []do
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			var vd *[MaxVLAN + 1]uint16
+			var vd *[4096]uint16
 			if p.Mode == Trunk {
-				vd = new([MaxVLAN + 1]uint16)
+				// Indexed by the tag's 12 bits, so VID 4095 (reserved) is
+				// in range and never carried.
+				vd = new([4096]uint16)
 				if p.VLAN != 0 {
 					vd[p.VLAN] = nd
 				}
@@ -130,12 +139,13 @@ func (s *Switch) compile(cfg *Config, attached map[string]uint16) (*tables, []do
 					}
 				}
 			}
-			idx, up := attached[p.Name]
+			ap, up := attached[p.Name]
 			if !up {
 				continue
 			}
+			idx := ap.idx
 			t.ports[idx] = portEntry{up: true, trunk: p.Mode == Trunk, bridge: bid, native: p.VLAN,
-				nativeDom: nd, vlanDom: vd, name: p.Name}
+				nativeDom: nd, vlanDom: vd, maxFrame: ap.maxFrame, name: p.Name}
 			t.domains[nd].flood = append(t.domains[nd].flood, idx)
 			if vd != nil {
 				for _, v := range p.Trunks {
@@ -178,5 +188,5 @@ func (p *portEntry) carriesDomain(v, d uint16) bool {
 	if v == p.native {
 		return p.nativeDom == d
 	}
-	return p.vlanDom != nil && int(v) < len(p.vlanDom) && p.vlanDom[v] == d
+	return p.vlanDom != nil && p.vlanDom[v&0xFFF] == d
 }

@@ -78,7 +78,7 @@ func (p *Port) Name() string { return p.name }
 
 // Info implements ports.Port.
 func (p *Port) Info() ports.Info {
-	return ports.Info{RxQueues: len(p.rx), TxQueues: len(p.tx), BatchSize: p.batch}
+	return ports.Info{RxQueues: len(p.rx), TxQueues: len(p.tx), BatchSize: p.batch, MaxFrame: slotSize}
 }
 
 func (p *Port) claim(kind string, q, n int) error {

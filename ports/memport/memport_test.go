@@ -100,7 +100,7 @@ func TestConfigAndQueueErrors(t *testing.T) {
 	require.ErrorIs(t, p.Close(), ports.ErrClosed)
 	_, err = p.OpenTx(0, pool)
 	require.ErrorIs(t, err, ports.ErrClosed)
-	require.Equal(t, ports.Info{RxQueues: 2, TxQueues: 1, BatchSize: pipeline.VectorSize}, p.Info())
+	require.Equal(t, ports.Info{RxQueues: 2, TxQueues: 1, BatchSize: pipeline.VectorSize, MaxFrame: pipeline.MaxPacket}, p.Info())
 }
 
 func TestSourceAndSink(t *testing.T) {
@@ -170,5 +170,24 @@ func TestConcurrentInjectAndRx(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, total, got)
+	require.Equal(t, 1024, pool.Available())
+}
+
+func TestTxDropsOversizeFrames(t *testing.T) {
+	p, pool, _, tx := setup(t, memport.Config{Name: "m0"})
+	ids := make([]pipeline.BufID, 3)
+	require.Equal(t, 3, pool.AllocN(ids))
+	pool.SetPacket(ids[0], make([]byte, 60))
+	pool.SetPacket(ids[1], make([]byte, pipeline.MaxPacket))
+	_, ok := pool.Prepend(ids[1], 4) // grown past what a slot holds
+	require.True(t, ok)
+	pool.SetPacket(ids[2], make([]byte, 61))
+	sent, err := tx.Tx(ids)
+	require.NoError(t, err)
+	require.Equal(t, 2, sent)
+	require.Equal(t, uint64(1), p.Dropped())
+	got := p.Collect(0, 0)
+	require.Len(t, got, 2)
+	require.Len(t, got[1], 61)
 	require.Equal(t, 1024, pool.Available())
 }

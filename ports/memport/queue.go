@@ -61,8 +61,9 @@ func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 	return n, nil
 }
 
-// Tx copies frames into the ring, drops what does not fit, and frees every
-// buffer. It returns how many it put on the ring (a prefix of bufs).
+// Tx copies frames into the ring, drops what does not fit (ring full, or a
+// frame longer than a slot, which the switch never sends), and frees every
+// buffer. It returns how many it put on the ring.
 func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
 	defer q.pool.FreeN(bufs)
 	if q.closed {
@@ -75,12 +76,16 @@ func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
 	r := q.r
 	tail := r.tail.Load()
 	space := int(r.mask + 1 - (tail - r.head.Load()))
-	n := min(space, len(bufs))
-	for _, id := range bufs[:n] {
+	n := 0
+	for _, id := range bufs {
 		pkt := q.pool.Packet(id)
+		if n == space || len(pkt) > slotSize {
+			continue
+		}
 		copyFrame(r.slot(tail), pkt, len(pkt))
 		r.lens[tail&r.mask] = uint16(len(pkt))
 		tail++
+		n++
 	}
 	r.tail.Store(tail)
 	if d := len(bufs) - n; d > 0 {

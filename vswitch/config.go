@@ -25,7 +25,10 @@ type Bridge struct {
 	MACAgeSeconds int `json:"mac_age_seconds,omitempty"`
 	// MACLimit is the most MACs the bridge learns, over all its VLANs
 	// (default 1,048,576). Sources beyond it are not learned (frames to them
-	// are flooded) and counted.
+	// are flooded) and counted. Static MACs count toward it but are always
+	// installed, so statics beyond the limit leave no room for learning; a
+	// source that is still in the table (its port was flushed but the entry
+	// not yet reclaimed) is relearned in place without a new slot.
 	MACLimit   int         `json:"mac_limit,omitempty"`
 	Ports      []Port      `json:"ports"`
 	StaticMACs []StaticMAC `json:"static_macs,omitempty"`

@@ -21,6 +21,15 @@ import (
 // The table grows by building a doubled copy and publishing it with an
 // atomic pointer; readers load the pointer once per vector.
 //
+// The key re-check does not catch one interleaving: while a reader is
+// between its two key loads, the writer frees the slot, gives it to another
+// key and then back to the first one. The reader may then take the second
+// key's value for one frame. That needs four writer operations inside two
+// loads and costs at most one frame sent to a wrong port of the same
+// domain: l2-output drops a frame whose output port does not carry its
+// domain, so a bridge or VLAN is never crossed. A per-bucket sequence count
+// would close it at the price of two more loads per lookup.
+//
 // Result layout: bits 0-15 port index, 16-31 the port's flush sequence when
 // learned, bit 32 static, bits 33-63 last-seen time in seconds.
 type macTable struct {

@@ -89,24 +89,32 @@ func (t *macTable) second(b1, h uint64) uint64 {
 	return (b1 + 1 + (h>>7)&(mask>>1)) & mask
 }
 
-// touch reads both buckets of key so that a later lookup hits the cache.
-// Called for a whole vector before the lookups, it lets the CPU overlap the
-// cache misses (Go has no prefetch instruction).
-func (t *macTable) touch(key uint64) uint64 {
-	a, b := t.buckets(key)
-	return a.key[0].Load() + b.key[0].Load()
-}
-
 // get returns the value of key: the data path's lookup.
 func (t *macTable) get(key uint64) (uint64, bool) {
-	h := key * hashK1
-	b1 := h >> (t.shift & 63)
+	return t.getAt(t.first(key), key)
+}
+
+// first is the index of key's first bucket. Inserts prefer it, so most keys
+// are found there with one cache line.
+func (t *macTable) first(key uint64) uint64 { return (key * hashK1) >> (t.shift & 63) }
+
+// getAt is get for a key whose first bucket b1 the caller computed (and
+// touched) already.
+func (t *macTable) getAt(b1, key uint64) (uint64, bool) {
 	if v, ok := t.b[b1].get(key); ok {
 		return v, true
 	}
 	// The second bucket is only computed when the first misses.
-	return t.b[t.second(b1, h)].get(key)
+	return t.b[t.second(b1, key*hashK1)].get(key)
 }
+
+// touchAt reads the first word of bucket b so that a lookup soon after hits
+// the cache. The L2 node touches every bucket a vector needs in one tight
+// loop before any lookup: with so few instructions per load the CPU keeps
+// many cache misses in flight (Go has no prefetch instruction), where the
+// lookups themselves, with their data-dependent branches, would take them
+// one at a time.
+func (t *macTable) touchAt(b uint64) uint64 { return t.b[b].key[0].Load() }
 
 // get looks key up in one bucket. A slot's value is believed only if its
 // key is still the same after the value was read.

@@ -21,7 +21,8 @@ const (
 
 const fwdDropSamePort = 0
 
-// Small tables stay in cache; touching buckets ahead only pays for big ones.
+// touchMinBuckets is the table size (512 KiB, about the L2 cache) from which
+// touching buckets ahead of the lookups pays.
 const touchMinBuckets = 1 << 13
 
 func l2FwdSpec(s *Switch) pipeline.NodeSpec {
@@ -38,9 +39,9 @@ func l2FwdSpec(s *Switch) pipeline.NodeSpec {
 type l2Fwd struct {
 	s    *Switch
 	ring *learnRing
-	src  [pipeline.VectorSize]uint64
-	dst  [pipeline.VectorSize]uint64
-	sink uint64
+	src, dst   [pipeline.VectorSize]uint64 // lookup keys
+	bsrc, bdst [pipeline.VectorSize]uint64 // their first buckets
+	sink       uint64
 }
 
 func (n *l2Fwd) Process(f *pipeline.Frame) {
@@ -50,26 +51,31 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 	meta, mem := f.Pool.Arrays()
 	ids := f.IDs
 	src, dst := n.src[:len(ids)], n.dst[:len(ids)]
+	bsrc, bdst := n.bsrc[:len(ids)], n.bdst[:len(ids)]
+	// Pass 1: keys and their first buckets, each touched at once, so the
+	// cache misses of the whole vector are in flight together.
+	// Small tables stay in the cache and skip the touches.
+	touch := len(mt.b) >= touchMinBuckets
+	var sink uint64
 	for i, id := range ids {
 		m := &meta[id]
 		dom := uint64(m.Domain) << 48
 		pkt := pipeline.PacketAt(mem, id, m)
-		src[i] = dom | mac48(pkt[6:12])
-		dst[i] = dom | mac48(pkt[0:6])
-	}
-	if len(mt.b) >= touchMinBuckets {
-		var sink uint64
-		for i := range src {
-			sink += mt.touch(src[i]) + mt.touch(dst[i])
+		s, d := dom|mac48(pkt[6:12]), dom|mac48(pkt[0:6])
+		bs, bd := mt.first(s), mt.first(d)
+		src[i], dst[i], bsrc[i], bdst[i] = s, d, bs, bd
+		if touch {
+			sink += mt.touchAt(bs) + mt.touchAt(bd)
 		}
-		n.sink = sink
 	}
+	n.sink = sink
+	// Pass 2: lookups (mostly cache hits now) and decisions.
 	next := f.Next[:len(ids)]
 	for i, id := range ids {
 		m := &meta[id]
 		in := m.InPort
 		// Learn.
-		v, ok := mt.get(src[i])
+		v, ok := mt.getAt(bsrc[i], src[i])
 		if ok && valSeq(v) == uint16(seqs[valPort(v)].Load()) && (valPort(v) == in || valStaticOf(v)) {
 			if valTS(v) != now && valPort(v) == in {
 				mt.refresh(src[i], v, withTS(v, now))
@@ -82,7 +88,7 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 			next[i] = fwdNextFlood
 			continue
 		}
-		v, ok = mt.get(dst[i])
+		v, ok = mt.getAt(bdst[i], dst[i])
 		if !ok || valSeq(v) != uint16(seqs[valPort(v)].Load()) {
 			next[i] = fwdNextFlood
 			continue

@@ -37,8 +37,8 @@ func l2FwdSpec(s *Switch) pipeline.NodeSpec {
 }
 
 type l2Fwd struct {
-	s    *Switch
-	ring *learnRing
+	s          *Switch
+	ring       *learnRing
 	src, dst   [pipeline.VectorSize]uint64 // lookup keys
 	bsrc, bdst [pipeline.VectorSize]uint64 // their first buckets
 	sink       uint64

@@ -10,14 +10,28 @@ func (w *Worker) runNode(n *nodeRT) {
 	f := &n.frame
 	f.IDs = ids
 	f.Next = n.nextBuf[:len(ids)]
+	// A top-level run starts where the previous measurement ended (rx or
+	// the node before), so it costs one clock read. A run nested inside
+	// another (a full next frame flushed early) reads the clock itself, and
+	// its time is taken out of the enclosing node's.
+	nested := w.depth > 0
+	w.depth++
 	t0 := w.tlast
+	if nested {
+		t0 = w.now()
+	}
+	outerChild := w.child
+	w.child = 0
 	n.impl.Process(f)
 	w.dispatch(n, f)
 	n.active = false
-	// One clock read per node run: a node's time runs from the end of the
-	// previous measurement (rx, or the node run before) to its own end.
 	w.tlast = w.now()
-	n.stats.record(len(ids), w.tlast-t0)
+	elapsed := w.tlast - t0
+	n.stats.record(len(ids), elapsed-w.child)
+	w.child = outerChild + elapsed
+	if w.depth--; w.depth == 0 {
+		w.child = 0
+	}
 }
 
 // dispatch is enqueue_to_next: it walks the vector in runs of equal next

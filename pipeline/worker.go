@@ -91,6 +91,8 @@ type Worker struct {
 	touchedMark []bool
 	statsDirty  bool
 	tlast       int64
+	depth       int   // nesting of runNode
+	child       int64 // time of nested runs inside the current one
 
 	base    time.Time
 	iter    atomic.Uint64

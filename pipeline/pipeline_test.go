@@ -321,3 +321,24 @@ func TestSumCounters(t *testing.T) {
 	require.Equal(t, uint64(9), s[0].MaxNanos)
 	require.Equal(t, uint64(6), s[0].Dropped())
 }
+
+func TestGiveBackAndDriverState(t *testing.T) {
+	p := newPool(t, 256)
+	ids := make([]pipeline.BufID, 10)
+	require.Equal(t, 10, p.AllocN(ids))
+	done := make(chan struct{})
+	go func() { p.GiveBack(ids); close(done) }() // from another goroutine
+	<-done
+	require.Equal(t, 246, p.Available(), "given-back buffers wait for Reclaim")
+	p.Reclaim()
+	require.Equal(t, 256, p.Available())
+	require.Zero(t, testing.AllocsPerRun(100, p.Reclaim))
+
+	n := 0
+	mk := func() any { n++; return &n }
+	a := p.DriverState("k", mk)
+	b := p.DriverState("k", mk)
+	require.Same(t, a, b)
+	require.Equal(t, 1, n)
+	require.Equal(t, pipeline.BufID(3), pipeline.IDAt(pipeline.Offset(3)+300))
+}

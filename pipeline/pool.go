@@ -14,10 +14,11 @@ type PoolConfig struct {
 // Pool is one arena of frames plus its metadata and free list. It is owned
 // by one goroutine (a worker); none of its methods lock.
 type Pool struct {
-	mem   []byte
-	meta  []Meta
-	free  []BufID
-	total int
+	mem    []byte
+	meta   []Meta
+	free   []BufID
+	total  int
+	shared poolShared
 }
 
 // NewPool maps a new arena.
@@ -61,8 +62,16 @@ func (p *Pool) Memory() []byte { return p.mem }
 // Size is the number of frames in the pool.
 func (p *Pool) Size() int { return p.total }
 
-// Available is the number of free frames.
+// Available is the number of free frames (given-back buffers count once
+// reclaimed).
 func (p *Pool) Available() int { return len(p.free) }
+
+// Offset is the byte offset of a buffer's frame in the arena (its AF_XDP
+// UMEM address).
+func Offset(id BufID) uint64 { return uint64(id) * FrameSize }
+
+// IDAt is the buffer whose frame holds arena offset off.
+func IDAt(off uint64) BufID { return BufID(off / FrameSize) }
 
 // Alloc takes one frame and resets its metadata: empty packet at Headroom.
 func (p *Pool) Alloc() (BufID, bool) {

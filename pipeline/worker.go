@@ -166,6 +166,7 @@ func (w *Worker) now() int64 { return int64(time.Since(w.base)) }
 // through the graph, then the staged tx batches are flushed. It returns the
 // number of packets received.
 func (w *Worker) Poll() int {
+	w.pool.Reclaim()
 	pl := w.poll.Load()
 	total := 0
 	if pl != nil {

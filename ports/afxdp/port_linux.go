@@ -1,0 +1,204 @@
+package afxdp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/internal/xsk"
+)
+
+// Config describes an AF_XDP port.
+type Config struct {
+	// Name is the port's name in the switch (default: Ifname).
+	Name string
+	// Ifname is the device to attach to.
+	Ifname string
+	// Queues is how many of the device's queues the port uses, from 0
+	// (default: all of its rx queues).
+	Queues int
+	// Attach is "auto" (native XDP where the driver has it, else generic;
+	// the default), "native" or "generic".
+	Attach string
+	// Copy is "auto" (zero-copy where the driver supports it, else copy
+	// mode; the default), "copy" or "zerocopy".
+	Copy string
+	// RingSize is the size of each socket ring, a power of two (default
+	// 2048). The fill ring is kept at most half full, so each socket holds
+	// at most RingSize/2 buffers waiting for frames.
+	RingSize int
+	// BatchSize is the most frames one Rx returns (default VectorSize).
+	BatchSize int
+}
+
+// Limits.
+const (
+	// MaxRxFrame is the longest frame an AF_XDP socket receives here: a
+	// chunk less the kernel's XDP headroom.
+	MaxRxFrame = pipeline.FrameSize - 256
+	// MaxMTU is the largest device MTU the port accepts (MaxRxFrame less an
+	// Ethernet header and a VLAN tag).
+	MaxMTU = MaxRxFrame - 14 - 4
+)
+
+// Errors.
+var (
+	ErrDown = errors.New("afxdp: device is gone")
+)
+
+// Port is an AF_XDP port on one device.
+type Port struct {
+	cfg      Config
+	ifindex  int
+	mtu      int
+	queues   int
+	copyMode xsk.CopyMode
+	prog     *xsk.Program
+
+	mu     sync.Mutex
+	socks  map[int]*sock // by device queue
+	closed bool
+
+	down atomic.Bool
+	ctr  counters
+}
+
+var _ ports.Port = (*Port)(nil)
+
+// New loads and attaches the XDP program to the device. Sockets are opened
+// with the queues.
+func New(cfg Config) (*Port, error) {
+	if cfg.Ifname == "" {
+		return nil, errors.New("afxdp: no device name")
+	}
+	if cfg.Name == "" {
+		cfg.Name = cfg.Ifname
+	}
+	if cfg.RingSize == 0 {
+		cfg.RingSize = 2048
+	}
+	if cfg.RingSize < 64 || cfg.RingSize > 1<<16 || cfg.RingSize&(cfg.RingSize-1) != 0 {
+		return nil, fmt.Errorf("afxdp %s: ring size %d: want a power of two from 64 to 65536", cfg.Name, cfg.RingSize)
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = pipeline.VectorSize
+	}
+	if cfg.BatchSize < 1 || cfg.BatchSize > pipeline.VectorSize {
+		return nil, fmt.Errorf("afxdp %s: batch size %d: want 1 to %d", cfg.Name, cfg.BatchSize, pipeline.VectorSize)
+	}
+	var attach xsk.AttachMode
+	switch cfg.Attach {
+	case "", "auto":
+	case "native":
+		attach = xsk.AttachNative
+	case "generic":
+		attach = xsk.AttachGeneric
+	default:
+		return nil, fmt.Errorf("afxdp %s: attach mode %q: want auto, native or generic", cfg.Name, cfg.Attach)
+	}
+	p := &Port{cfg: cfg, socks: map[int]*sock{}}
+	switch cfg.Copy {
+	case "", "auto":
+	case "copy":
+		p.copyMode = xsk.Copy
+	case "zerocopy":
+		p.copyMode = xsk.ZeroCopy
+	default:
+		return nil, fmt.Errorf("afxdp %s: copy mode %q: want auto, copy or zerocopy", cfg.Name, cfg.Copy)
+	}
+	ifc, err := net.InterfaceByName(cfg.Ifname)
+	if err != nil {
+		return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
+	}
+	p.ifindex, p.mtu = ifc.Index, ifc.MTU
+	if p.mtu > MaxMTU {
+		return nil, fmt.Errorf("afxdp %s: device %s has MTU %d; AF_XDP frames here allow at most %d", cfg.Name, cfg.Ifname, p.mtu, MaxMTU)
+	}
+	nq, err := queueCount(cfg.Ifname)
+	if err != nil {
+		return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
+	}
+	p.queues = cfg.Queues
+	if p.queues == 0 {
+		p.queues = nq
+	}
+	if p.queues < 1 || p.queues > nq {
+		return nil, fmt.Errorf("afxdp %s: %d queues asked, device %s has %d", cfg.Name, p.queues, cfg.Ifname, nq)
+	}
+	if p.prog, err = xsk.NewProgram(p.ifindex, nq, attach); err != nil {
+		return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
+	}
+	return p, nil
+}
+
+// Name implements ports.Port.
+func (p *Port) Name() string { return p.cfg.Name }
+
+// Info implements ports.Port.
+func (p *Port) Info() ports.Info {
+	return ports.Info{RxQueues: p.queues, TxQueues: p.queues, BatchSize: p.cfg.BatchSize,
+		MaxFrame: min(p.mtu+14+4, pipeline.MaxPacket)}
+}
+
+// NativeXDP reports whether the XDP program runs in the driver.
+func (p *Port) NativeXDP() bool { return p.prog.Native() }
+
+// Down reports whether the device was found gone.
+func (p *Port) Down() bool { return p.down.Load() }
+
+// Stats returns the port's counters.
+func (p *Port) Stats() Stats {
+	st := Stats{TxRingFull: p.ctr.txRingFull.Load(), FillEmpty: p.ctr.fillEmpty.Load(),
+		KickErrors: p.ctr.kickErrors.Load(), Down: p.down.Load()}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.socks {
+		k, err := s.sk.Stats()
+		if err != nil {
+			continue
+		}
+		st.RxDropped += k.Rx_dropped
+		st.RxInvalidDescs += k.Rx_invalid_descs
+		st.TxInvalidDescs += k.Tx_invalid_descs
+		st.RxRingFull += k.Rx_ring_full
+		st.RxFillEmpty += k.Rx_fill_ring_empty_descs
+		st.TxRingEmpty += k.Tx_ring_empty_descs
+	}
+	return st
+}
+
+// OpenRx implements ports.Port.
+func (p *Port) OpenRx(q int, pool *pipeline.Pool) (pipeline.RxQueue, error) {
+	s, err := p.use(q, pool, true)
+	if err != nil {
+		return nil, err
+	}
+	return &rxQueue{s: s}, nil
+}
+
+// OpenTx implements ports.Port.
+func (p *Port) OpenTx(q int, pool *pipeline.Pool) (pipeline.TxQueue, error) {
+	s, err := p.use(q, pool, false)
+	if err != nil {
+		return nil, err
+	}
+	return &txQueue{s: s}, nil
+}
+
+// Close detaches the XDP program. Every queue must be closed first.
+func (p *Port) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ports.ErrClosed
+	}
+	if len(p.socks) > 0 {
+		return fmt.Errorf("afxdp %s: %d queues still open", p.cfg.Name, len(p.socks))
+	}
+	p.closed = true
+	return p.prog.Close()
+}

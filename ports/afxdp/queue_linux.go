@@ -1,0 +1,150 @@
+package afxdp
+
+import (
+	"github.com/vecswitch/vecswitch/pipeline"
+)
+
+const (
+	addrMask = 1<<48 - 1
+	// refillMin is the fewest buffers worth a fill-ring top-up.
+	refillMin = 32
+	// poolReserve is how many free buffers Rx leaves in the pool for the
+	// rest of the worker (clones when flooding, other ports' rx).
+	poolReserve = 2 * pipeline.VectorSize
+)
+
+type rxQueue struct {
+	s      *sock
+	closed bool
+}
+
+type txQueue struct {
+	s      *sock
+	closed bool
+}
+
+// Rx implements pipeline.RxQueue.
+func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
+	s := q.s
+	if q.closed || s.p.down.Load() {
+		return 0, ErrDown
+	}
+	s.refill()
+	n := s.sk.Rx.Get(s.descs[:min(len(bufs), s.p.cfg.BatchSize)])
+	pool := s.pool
+	for i, d := range s.descs[:n] {
+		data := d.Addr&addrMask + d.Addr>>48
+		id := pipeline.IDAt(data)
+		m := pool.Meta(id)
+		*m = pipeline.Meta{Off: uint16(data - pipeline.Offset(id)), Len: uint16(d.Len)}
+		s.owned.clear(id)
+		bufs[i] = id
+	}
+	s.inFill -= n
+	if s.sk.Fill.NeedWakeup() {
+		if e := s.sk.Wake(); e != 0 {
+			s.gone(e)
+		}
+	}
+	return n, nil
+}
+
+// refill tops the fill ring up to its target from the pool.
+func (s *sock) refill() {
+	want := s.fillTarget - s.inFill
+	if want < refillMin {
+		return
+	}
+	want = min(want, pipeline.VectorSize, s.pool.Available()-poolReserve)
+	if want <= 0 {
+		s.p.ctr.fillEmpty.Add(1)
+		return
+	}
+	ids := s.ids[:s.pool.AllocN(s.ids[:want])]
+	for i, id := range ids {
+		s.addrs[i] = pipeline.Offset(id)
+	}
+	put := s.sk.Fill.Put(s.addrs[:len(ids)])
+	for _, id := range ids[:put] {
+		s.owned.set(id)
+	}
+	s.pool.FreeN(ids[put:])
+	s.inFill += put
+}
+
+// Close implements pipeline.RxQueue.
+func (q *rxQueue) Close() error {
+	if q.closed {
+		return nil
+	}
+	q.closed = true
+	return q.s.release(true)
+}
+
+// Tx implements pipeline.TxQueue: the frames go on the tx ring by address
+// (the UMEM is shared, so nothing is copied) and return to the pool from the
+// completion ring.
+func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
+	s := q.s
+	if q.closed || s.p.down.Load() {
+		s.pool.FreeN(bufs)
+		return 0, ErrDown
+	}
+	s.complete()
+	pool := s.pool
+	n := min(len(bufs), s.sk.Tx.Free())
+	for i, id := range bufs[:n] {
+		m := pool.Meta(id)
+		s.descs[i].Addr = pipeline.Offset(id) + uint64(m.Off)
+		s.descs[i].Len = uint32(m.Len)
+		s.descs[i].Options = 0
+	}
+	n = s.sk.Tx.Put(s.descs[:n])
+	for _, id := range bufs[:n] {
+		s.owned.set(id)
+	}
+	if d := len(bufs) - n; d > 0 {
+		s.p.ctr.txRingFull.Add(uint64(d))
+		pool.FreeN(bufs[n:])
+	}
+	// In copy mode the kernel sends at most its budget per kick; a few
+	// kicks drain a full batch. In zero-copy mode kick only when asked.
+	if !s.sk.ZeroCopy() || s.sk.Tx.NeedWakeup() {
+		if e := s.sk.Kick(8); e != 0 {
+			s.gone(e)
+		}
+	}
+	return n, nil
+}
+
+// complete returns transmitted frames to the pool.
+func (s *sock) complete() {
+	for {
+		n := s.sk.Comp.Get(s.addrs[:])
+		if n == 0 {
+			return
+		}
+		for i, a := range s.addrs[:n] {
+			id := pipeline.IDAt(a & addrMask)
+			s.owned.clear(id)
+			s.ids[i] = id
+		}
+		s.pool.FreeN(s.ids[:n])
+	}
+}
+
+// Reclaim implements pipeline.Reclaimer.
+func (q *txQueue) Reclaim() {
+	if !q.closed {
+		q.s.complete()
+	}
+}
+
+// Close implements pipeline.TxQueue.
+func (q *txQueue) Close() error {
+	if q.closed {
+		return nil
+	}
+	q.closed = true
+	return q.s.release(false)
+}

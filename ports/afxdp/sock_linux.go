@@ -1,0 +1,148 @@
+package afxdp
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/internal/xsk"
+)
+
+// sock is one device queue's socket, shared by its rx and tx queue objects
+// (which run on the same worker).
+type sock struct {
+	p      *Port
+	q      int
+	pool   *pipeline.Pool
+	sk     *xsk.Socket
+	share  *umemShare
+	owned  owned
+	rx, tx bool // which sides are open
+	// fillTarget is how many buffers the fill ring is kept at.
+	fillTarget int
+	inFill     int
+	// scratch, reused every call
+	ids   [pipeline.VectorSize]pipeline.BufID
+	addrs [pipeline.VectorSize]uint64
+	descs [pipeline.VectorSize]unix.XDPDesc
+}
+
+// umemShare lists the live sockets on one pool; a new socket shares the
+// UMEM of any of them, or registers the pool's arena if there is none.
+type umemShare struct {
+	socks []*xsk.Socket
+}
+
+type umemKey struct{}
+
+// use opens (or joins) the socket of queue q for one side.
+func (p *Port) use(q int, pool *pipeline.Pool, rx bool) (*sock, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ports.ErrClosed
+	}
+	side := map[bool]string{true: "rx", false: "tx"}[rx]
+	if q < 0 || q >= p.queues {
+		return nil, fmt.Errorf("afxdp %s: %s queue %d of %d: %w", p.cfg.Name, side, q, p.queues, ports.ErrNoQueue)
+	}
+	s := p.socks[q]
+	if s == nil {
+		var err error
+		if s, err = p.openSock(q, pool); err != nil {
+			return nil, err
+		}
+		p.socks[q] = s
+	}
+	if s.pool != pool {
+		return nil, fmt.Errorf("afxdp %s: queue %d is open on another worker's pool (rx and tx of a queue must share one)", p.cfg.Name, q)
+	}
+	if (rx && s.rx) || (!rx && s.tx) {
+		return nil, fmt.Errorf("afxdp %s: %s queue %d: %w", p.cfg.Name, side, q, ports.ErrQueueInUse)
+	}
+	if rx {
+		s.rx = true
+	} else {
+		s.tx = true
+	}
+	return s, nil
+}
+
+func (p *Port) openSock(q int, pool *pipeline.Pool) (*sock, error) {
+	share := pool.DriverState(umemKey{}, func() any { return &umemShare{} }).(*umemShare)
+	cfg := xsk.Config{Ifindex: p.ifindex, Queue: q, RingSize: uint32(p.cfg.RingSize), Mode: p.copyMode,
+		Mem: pool.Memory(), FrameSize: pipeline.FrameSize, TxBudget: pipeline.VectorSize}
+	if len(share.socks) > 0 {
+		cfg.Share = share.socks[0]
+	}
+	sk, err := xsk.Open(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("afxdp %s: queue %d: %w", p.cfg.Name, q, err)
+	}
+	if err := p.prog.Register(q, sk); err != nil {
+		sk.Close()
+		return nil, fmt.Errorf("afxdp %s: %w", p.cfg.Name, err)
+	}
+	share.socks = append(share.socks, sk)
+	return &sock{p: p, q: q, pool: pool, sk: sk, share: share, owned: newOwned(pool.Size()),
+		fillTarget: p.cfg.RingSize / 2}, nil
+}
+
+// release closes one side; the socket closes with its last side. The worker
+// no longer polls the queue (the switch quiesced it), so the frames the
+// kernel still holds go back to the pool through GiveBack.
+func (s *sock) release(rx bool) error {
+	p := s.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rx {
+		s.rx = false
+	} else {
+		s.tx = false
+	}
+	if s.rx || s.tx {
+		return nil
+	}
+	delete(p.socks, s.q)
+	errs := []error{p.prog.Unregister(s.q), s.sk.Close()}
+	for i, o := range s.share.socks {
+		if o == s.sk {
+			s.share.socks = append(s.share.socks[:i], s.share.socks[i+1:]...)
+			break
+		}
+	}
+	s.pool.GiveBack(s.owned.all())
+	return errors.Join(errs...)
+}
+
+// gone marks the port down after a kernel error that means the device left.
+func (s *sock) gone(e unix.Errno) {
+	s.p.ctr.kickErrors.Add(1)
+	switch e {
+	case unix.ENXIO, unix.ENODEV, unix.ENETDOWN, unix.EBADF:
+		s.p.down.Store(true)
+	}
+}
+
+// queueCount is the number of rx queues of a device (sysfs).
+func queueCount(ifname string) (int, error) {
+	ents, err := os.ReadDir("/sys/class/net/" + ifname + "/queues")
+	if err != nil {
+		return 0, fmt.Errorf("queues of %s: %w", ifname, err)
+	}
+	n := 0
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "rx-") {
+			n++
+		}
+	}
+	if n == 0 {
+		n = 1
+	}
+	return n, nil
+}

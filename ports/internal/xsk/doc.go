@@ -1,0 +1,22 @@
+// Package xsk is Vecswitch's AF_XDP socket layer, on golang.org/x/sys/unix
+// and github.com/cilium/ebpf. It replaces github.com/asavie/xdp, whose
+// defects a switch cannot live with (see the ports issue): here the UMEM is
+// the caller's memory (the pipeline's buffer arena), sockets on other
+// devices and queues share it (XDP_SHARED_UMEM, each with its own fill and
+// completion rings), rings use cached indices and atomic loads and stores,
+// need_wakeup is honoured, transmit kicks until the kernel has taken the
+// ring, every error is returned (never a panic), and Close unmaps and closes
+// everything, so a queue can be bound again in the same process.
+//
+// The four rings of a socket are single-producer, single-consumer queues
+// shared with the kernel. Each side owns one index; this package caches the
+// other side's index and reads the shared atomic only when the cache runs
+// out (gVisor's pkg/xdp does the same). A Socket and its rings are used by
+// one goroutine at a time.
+//
+// Program is the XDP program that steers frames of each rx queue to the
+// socket bound to it (an XSKMAP redirect), falling back to XDP_PASS so that
+// queues without a socket keep working. It is assembled in Go (cilium/ebpf
+// asm), needs no C compiler, and is attached with a BPF link so it always
+// detaches when closed.
+package xsk

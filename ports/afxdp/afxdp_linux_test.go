@@ -2,13 +2,13 @@ package afxdp
 
 import (
 	"net"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/stretchr/testify/require"
+	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
 )
 
@@ -64,12 +64,12 @@ func (r *responder) handle(frame []byte) []byte {
 // AF_XDP rx/tx path answers: the ping succeeds only if frames come in on the
 // socket and our replies go out intact.
 func TestPingThroughAFXDP(t *testing.T) {
-	needRoot(t)
+	nettest.NeedRoot(t)
 	for _, mode := range []string{"native", "generic"} {
 		t.Run(mode, func(t *testing.T) {
-			ns := newNS(t)
-			host := "vsx" + suffix()
-			vethInto(t, host, ns, "10.77.0.1/24", 1)
+			ns := nettest.NewNS(t)
+			host := "vsx" + nettest.Suffix()
+			nettest.Veth(t, host, ns, "10.77.0.1/24", 1)
 			p, err := New(Config{Ifname: host, Attach: mode, RingSize: 512})
 			require.NoError(t, err)
 			t.Cleanup(func() { p.Close() })
@@ -81,7 +81,7 @@ func TestPingThroughAFXDP(t *testing.T) {
 			require.NoError(t, err)
 
 			r := &responder{t: t, pool: pool, ip: net.IP{10, 77, 0, 2}, mac: net.HardwareAddr{2, 0, 0, 0x77, 0, 2}, seen: map[string]int{}}
-			ping := exec.Command("ip", "netns", "exec", ns.name, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.77.0.2")
+			ping := ns.Command("ping", "-c", "3", "-i", "0.2", "-W", "2", "10.77.0.2")
 			out := make(chan error, 1)
 			var pingOut []byte
 			go func() { var err error; pingOut, err = ping.CombinedOutput(); out <- err }()

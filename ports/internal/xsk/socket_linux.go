@@ -30,7 +30,8 @@ type Config struct {
 	Mode     CopyMode
 	// Share, if not nil, is a socket whose UMEM this one shares
 	// (XDP_SHARED_UMEM); this socket gets fill and completion rings of its
-	// own. If nil, the socket registers Mem as a new UMEM.
+	// own, and the copy mode of the UMEM's first socket (Mode is ignored).
+	// If nil, the socket registers Mem as a new UMEM.
 	Share *Socket
 	// Mem is the UMEM: FrameSize-byte chunks, page aligned. A frame size
 	// that is not a power of two selects unaligned-chunk mode.
@@ -69,7 +70,7 @@ func Open(cfg Config) (*Socket, error) {
 		return nil, fmt.Errorf("%w: shared socket is closed", ErrBadConfig)
 	}
 	modes := []CopyMode{cfg.Mode}
-	if cfg.Mode == Auto {
+	if cfg.Mode == Auto && cfg.Share == nil {
 		modes = []CopyMode{ZeroCopy, Copy}
 	}
 	var err error
@@ -140,7 +141,9 @@ func (s *Socket) setup(mode CopyMode) error {
 		sa.Flags |= unix.XDP_COPY
 	}
 	if cfg.Share != nil {
-		sa.Flags |= unix.XDP_SHARED_UMEM
+		// A socket sharing a UMEM may give no other flag: it inherits
+		// copy mode and need_wakeup from the UMEM's first socket.
+		sa.Flags = unix.XDP_SHARED_UMEM
 		sa.SharedUmemFD = uint32(cfg.Share.fd)
 	}
 	if err := unix.Bind(fd, sa); err != nil {

@@ -3,6 +3,7 @@ package afxdp
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,9 @@ type Config struct {
 	RingSize int
 	// BatchSize is the most frames one Rx returns (default VectorSize).
 	BatchSize int
+	// Logger gets the port's control events (the device going away); nil
+	// is slog.Default(). Never called per packet.
+	Logger *slog.Logger
 }
 
 // Limits.
@@ -83,6 +87,9 @@ func New(cfg Config) (*Port, error) {
 	}
 	if cfg.RingSize < 64 || cfg.RingSize > 1<<16 || cfg.RingSize&(cfg.RingSize-1) != 0 {
 		return nil, fmt.Errorf("afxdp %s: ring size %d: want a power of two from 64 to 65536", cfg.Name, cfg.RingSize)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = pipeline.VectorSize

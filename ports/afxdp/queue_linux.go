@@ -16,6 +16,7 @@ const (
 type rxQueue struct {
 	s      *sock
 	closed bool
+	told   bool // ErrDown was returned once
 }
 
 type txQueue struct {
@@ -27,6 +28,11 @@ type txQueue struct {
 func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 	s := q.s
 	if q.closed || s.p.down.Load() {
+		// Say it once (the worker counts an rx error); then stay quiet.
+		if q.told {
+			return 0, nil
+		}
+		q.told = true
 		return 0, ErrDown
 	}
 	s.refill()

@@ -120,12 +120,15 @@ func (s *sock) release(rx bool) error {
 	return errors.Join(errs...)
 }
 
-// gone marks the port down after a kernel error that means the device left.
+// gone counts a failed kick or wake-up and marks the port down when the
+// error means the device left. The port logs that once.
 func (s *sock) gone(e unix.Errno) {
 	s.p.ctr.kickErrors.Add(1)
 	switch e {
 	case unix.ENXIO, unix.ENODEV, unix.ENETDOWN, unix.EBADF:
-		s.p.down.Store(true)
+		if !s.p.down.Swap(true) {
+			s.p.cfg.Logger.Warn("afxdp port down: device gone", "port", s.p.cfg.Name, "device", s.p.cfg.Ifname, "queue", s.q, "errno", e.Error())
+		}
 	}
 }
 

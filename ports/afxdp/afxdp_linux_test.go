@@ -3,6 +3,7 @@ package afxdp
 import (
 	"bytes"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,7 +154,8 @@ func TestRxTxAllocations(t *testing.T) {
 	var pingOut bytes.Buffer
 	ping.Stdout, ping.Stderr = &pingOut, &pingOut
 	require.NoError(t, ping.Start())
-	t.Cleanup(func() { ping.Process.Kill(); ping.Wait() })
+	stopPing := sync.OnceFunc(func() { ping.Process.Kill(); ping.Wait() })
+	t.Cleanup(stopPing)
 	ids := make([]pipeline.BufID, pipeline.VectorSize)
 	// Wait for the flood to start.
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -176,6 +178,7 @@ func TestRxTxAllocations(t *testing.T) {
 		tx.Tx(ids[:n])
 		tx.(interface{ Reclaim() }).Reclaim()
 	})
+	stopPing() // before reading its output
 	require.Zero(t, allocs)
 	require.Positive(t, got, "no frame arrived during the measurement; ping said: %s", pingOut.String())
 	require.NoError(t, rx.Close())

@@ -3,6 +3,7 @@ package vswitch_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vecswitch/vecswitch/internal/nettest"
@@ -72,4 +73,39 @@ func TestVethPingThroughSwitch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVethDeletedUnderLoad deletes one container's veth while two others
+// exchange traffic through the switch: they keep talking, the dead port is
+// reported down, and removing it afterwards works.
+func TestVethDeletedUnderLoad(t *testing.T) {
+	r := newKernelRig(t, 1)
+	r.container("a", "10.89.0.1/24", 1)
+	r.container("b", "10.89.0.2/24", 1)
+	r.container("c", "10.89.0.3/24", 1)
+	require.NoError(t, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{
+		{Name: "br0", Ports: []vswitch.Port{{Name: "a"}, {Name: "b"}, {Name: "c"}}},
+	}}))
+	require.NoError(t, r.s.Start())
+	require.NoError(t, r.ping("a", "10.89.0.3"))
+
+	// Load: a floods b with pings (and c too, so the switch is sending to
+	// c's port when it goes away).
+	load := r.ns["a"].Command("sh", "-c", "ping -f -w 4 10.89.0.2 >/dev/null & ping -f -w 4 10.89.0.3 >/dev/null; wait")
+	require.NoError(t, load.Start())
+	t.Cleanup(func() { load.Process.Kill(); load.Wait() })
+	time.Sleep(500 * time.Millisecond)
+	// The veth's host end is what the port is attached to; deleting either
+	// end deletes the pair.
+	nh := r.ns["c"].Netlink(t)
+	l, err := nh.LinkByName("eth0")
+	require.NoError(t, err)
+	require.NoError(t, nh.LinkDel(l))
+	before, _ := r.s.PortCounters("b")
+	time.Sleep(time.Second)
+	after, _ := r.s.PortCounters("b")
+	require.Greater(t, after.TxPackets, before.TxPackets, "traffic to b stopped when c went away")
+	require.NoError(t, r.ping("b", "10.89.0.1"))
+	require.NoError(t, r.s.RemovePort("c"))
+	require.NoError(t, r.ping("a", "10.89.0.2"))
 }

@@ -1,0 +1,73 @@
+package ctl
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// DefaultSocket is where vswitchd listens unless told otherwise.
+const DefaultSocket = "/run/vswitch/vswitchd.sock"
+
+// Client is a connection to the daemon. Not safe for concurrent use.
+type Client struct {
+	c       net.Conn
+	r       *bufio.Reader
+	timeout time.Duration
+}
+
+// Dial connects to the daemon's socket. A daemon that is not running is
+// reported as CodeUnavail with a message saying so.
+func Dial(path string, timeout time.Duration) (*Client, error) {
+	c, err := net.DialTimeout("unix", path, timeout)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) || errors.Is(err, os.ErrNotExist) {
+			return nil, Errorf(CodeUnavail, "vswitchd is not running (no daemon listens on %s)", path)
+		}
+		if errors.Is(err, syscall.EACCES) {
+			return nil, Errorf(CodeDenied, "no permission to open %s (run as root or as a member of the daemon's group)", path)
+		}
+		return nil, Errorf(CodeUnavail, "connect to %s: %v", path, err)
+	}
+	return &Client{c: c, r: bufio.NewReader(c), timeout: timeout}, nil
+}
+
+// Call sends one command and decodes its result into out (which may be nil).
+func (cl *Client) Call(cmd string, args []string, out any) error {
+	cl.c.SetDeadline(time.Now().Add(cl.timeout))
+	b, err := json.Marshal(Request{V: Version, Cmd: cmd, Args: args})
+	if err != nil {
+		return err
+	}
+	if _, err := cl.c.Write(append(b, '\n')); err != nil {
+		return Errorf(CodeUnavail, "send: %v", err)
+	}
+	line, err := cl.r.ReadBytes('\n')
+	if err != nil {
+		return Errorf(CodeUnavail, "no answer from vswitchd: %v", err)
+	}
+	var resp Response
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return Errorf(CodeBadRequest, "malformed response: %v", err)
+	}
+	if !resp.OK {
+		if resp.Error == nil {
+			return Errorf(CodeInternal, "daemon failed without saying why")
+		}
+		return resp.Error
+	}
+	if out != nil && len(resp.Result) > 0 {
+		if err := json.Unmarshal(resp.Result, out); err != nil {
+			return fmt.Errorf("ctl: decode result of %s: %w", cmd, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the connection.
+func (cl *Client) Close() error { return cl.c.Close() }

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package ctl
+
+import (
+	"errors"
+	"net"
+)
+
+var errNoCreds = errors.New("ctl: the control socket needs Linux (SO_PEERCRED)")
+
+func listenPrivate(string, int) (*net.UnixListener, error) { return nil, errNoCreds }
+
+func allowed(*net.UnixConn, int) error { return errNoCreds }

@@ -1,0 +1,253 @@
+package ctl
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ServerConfig configures the control socket.
+type ServerConfig struct {
+	// Path of the unix socket.
+	Path string
+	// GID, if >= 0, makes the socket group-owned by it with mode 0660 and
+	// lets its members connect; -1 (default via NewServerConfig) is root
+	// only, mode 0600.
+	GID int
+	// MaxRequest is the longest request line in bytes (default 1 MiB).
+	MaxRequest int
+	// ReadTimeout bounds the wait for each request line (default 10 s).
+	ReadTimeout time.Duration
+	// HandlerTimeout bounds each command's run (default 30 s).
+	HandlerTimeout time.Duration
+	// MaxClients bounds concurrent connections (default 256).
+	MaxClients int
+	Logger     *slog.Logger
+}
+
+// Server serves a Registry on a unix socket.
+type Server struct {
+	cfg   ServerConfig
+	reg   *Registry
+	ln    *net.UnixListener
+	slots chan struct{}
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// ErrInUse means another daemon answers on the socket path.
+var ErrInUse = errors.New("ctl: socket in use by a running daemon")
+
+// Listen creates the socket (replacing a stale one) with the configured
+// owner and mode.
+func Listen(cfg ServerConfig, reg *Registry) (*Server, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("ctl: no socket path")
+	}
+	if cfg.MaxRequest <= 0 {
+		cfg.MaxRequest = 1 << 20
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.HandlerTimeout <= 0 {
+		cfg.HandlerTimeout = 30 * time.Second
+	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 256
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := removeStale(cfg.Path); err != nil {
+		return nil, err
+	}
+	ln, err := listenPrivate(cfg.Path, cfg.GID)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, reg: reg, ln: ln, slots: make(chan struct{}, cfg.MaxClients), conns: map[net.Conn]struct{}{}}, nil
+}
+
+// removeStale deletes a socket file nobody listens on.
+func removeStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ctl: %w", err)
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("ctl: %s exists and is not a socket", path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("%w: %s", ErrInUse, path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("ctl: probing %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("ctl: removing stale socket: %w", err)
+	}
+	return nil
+}
+
+// Serve accepts connections until Close. It returns nil after Close.
+func (s *Server) Serve() error {
+	for {
+		c, err := s.ln.AcceptUnix()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("ctl: accept: %w", err)
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			s.refuse(c, Errorf(CodeBusy, "too many clients (%d)", s.cfg.MaxClients))
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			<-s.slots
+			return nil
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.handle(c)
+	}
+}
+
+func (s *Server) refuse(c net.Conn, e *Error) {
+	c.SetWriteDeadline(time.Now().Add(time.Second))
+	json.NewEncoder(c).Encode(Response{V: Version, Error: e})
+	c.Close()
+}
+
+// handle serves one connection: its credentials, then requests one line at
+// a time until EOF, an oversized or late request, or server close.
+func (s *Server) handle(c *net.UnixConn) {
+	defer func() {
+		c.Close()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		<-s.slots
+		s.wg.Done()
+	}()
+	if err := allowed(c, s.cfg.GID); err != nil {
+		s.cfg.Logger.Warn("control connection refused", "err", err)
+		s.refuse(c, Errorf(CodeDenied, "%v", err))
+		return
+	}
+	r := bufio.NewReaderSize(c, 4096)
+	enc := json.NewEncoder(c)
+	for {
+		c.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+		line, err := readLine(r, s.cfg.MaxRequest)
+		if err != nil {
+			switch {
+			case errors.Is(err, errTooLarge):
+				s.reply(c, enc, Response{V: Version, Error: Errorf(CodeTooLarge, "request longer than %d bytes", s.cfg.MaxRequest)})
+			case isTimeout(err) && len(line) > 0:
+				s.reply(c, enc, Response{V: Version, Error: Errorf(CodeTimeout, "request not complete within %v", s.cfg.ReadTimeout)})
+			}
+			return
+		}
+		var req Request
+		dec := json.NewDecoder(bytesReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			if !s.reply(c, enc, Response{V: Version, Error: Errorf(CodeBadRequest, "malformed request: %v", err)}) {
+				return
+			}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HandlerTimeout)
+		resp := s.reg.Dispatch(ctx, &req)
+		cancel()
+		if !s.reply(c, enc, resp) {
+			return
+		}
+	}
+}
+
+func (s *Server) reply(c net.Conn, enc *json.Encoder, r Response) bool {
+	c.SetWriteDeadline(time.Now().Add(s.cfg.ReadTimeout))
+	return enc.Encode(r) == nil
+}
+
+var errTooLarge = errors.New("request too large")
+
+// readLine reads one '\n'-terminated line of at most max bytes.
+func readLine(r *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > max+1 {
+			return line, errTooLarge
+		}
+		if err == nil {
+			return line, nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			if errors.Is(err, io.EOF) && len(line) > 0 {
+				return line, nil // last request without a newline
+			}
+			return line, err
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Close stops accepting, closes every connection, waits for handlers and
+// removes the socket file.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	err := s.ln.Close()
+	s.wg.Wait()
+	return err
+}
+
+// Addr is the socket path.
+func (s *Server) Addr() string { return s.cfg.Path }

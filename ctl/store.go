@@ -1,0 +1,80 @@
+package ctl
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Store keeps one JSON document durably in a directory: Save writes a
+// temporary file, syncs it, renames it over the old one and syncs the
+// directory, so a crash at any point leaves either the old or the new
+// document, never a torn one.
+type Store struct {
+	dir  string
+	name string
+}
+
+// NewStore uses dir (created 0700 if missing) and file name.
+func NewStore(dir, name string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("ctl: state directory: %w", err)
+	}
+	return &Store{dir: dir, name: name}, nil
+}
+
+// Path is the document's path.
+func (s *Store) Path() string { return filepath.Join(s.dir, s.name) }
+
+// Load decodes the document into v; found is false if there is none yet.
+func (s *Store) Load(v any) (found bool, err error) {
+	b, err := os.ReadFile(s.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ctl: read %s: %w", s.Path(), err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("ctl: %s is corrupt: %w", s.Path(), err)
+	}
+	return true, nil
+}
+
+// Save writes v durably.
+func (s *Store) Save(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("ctl: encode state: %w", err)
+	}
+	tmp, err := os.CreateTemp(s.dir, s.name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("ctl: save state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("ctl: save state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("ctl: save state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("ctl: save state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
+		return fmt.Errorf("ctl: save state: %w", err)
+	}
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return fmt.Errorf("ctl: save state: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("ctl: save state: sync directory: %w", err)
+	}
+	return nil
+}

@@ -94,11 +94,15 @@ type Worker struct {
 	depth       int   // nesting of runNode
 	child       int64 // time of nested runs inside the current one
 
-	base    time.Time
-	iter    atomic.Uint64
-	running atomic.Bool
-	stopReq atomic.Bool
-	done    chan error
+	base time.Time
+	iter atomic.Uint64
+	// busy and alive are nanoseconds spent on iterations that received
+	// packets, and in the loop at all, since Start (published with the
+	// other counters).
+	busy, alive counter
+	running     atomic.Bool
+	stopReq     atomic.Bool
+	done        chan error
 }
 
 // NewWorker instantiates every node of g for a new worker.
@@ -210,7 +214,19 @@ func (w *Worker) PublishStats() {
 		w.touchedMark[p] = false
 	}
 	w.touched = w.touched[:0]
+	w.busy.publish()
+	w.alive.publish()
 	w.statsDirty = false
+}
+
+// BusyPercent is the share of its running time the worker spent on
+// iterations that received packets.
+func (w *Worker) BusyPercent() float64 {
+	a := w.alive.get()
+	if a == 0 {
+		return 0
+	}
+	return 100 * float64(w.busy.get()) / float64(a)
 }
 
 func (w *Worker) touch(port uint16) *portStats {
@@ -313,8 +329,16 @@ func (w *Worker) loop(started chan<- error) {
 	defer w.PublishStats()
 	empty := 0
 	sleep := time.Duration(0)
+	last := w.now()
 	for !w.stopReq.Load() {
-		if w.Poll() > 0 {
+		n := w.Poll()
+		now := w.now()
+		w.alive.local += uint64(now - last)
+		if n > 0 {
+			w.busy.local += uint64(now - last)
+		}
+		last = now
+		if n > 0 {
 			empty, sleep = 0, 0
 			continue
 		}
@@ -325,6 +349,7 @@ func (w *Worker) loop(started chan<- error) {
 			continue
 		}
 		sleep = min(max(2*sleep, 10*time.Microsecond), maxIdleSleep)
+		w.statsDirty = true // publish the idle time at the next poll
 		time.Sleep(sleep)
 	}
 }

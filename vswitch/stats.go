@@ -1,6 +1,10 @@
 package vswitch
 
-import "github.com/vecswitch/vecswitch/pipeline"
+import (
+	"sort"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+)
 
 // publishStopped publishes the counters of workers that are not running, so
 // a caller that drives them with Poll reads exact figures. (Running workers
@@ -116,4 +120,78 @@ func (s *Switch) PortCounters(name string) (c pipeline.PortCounters, ok bool) {
 		c = c.Add(w.PortCounters(a.idx))
 	}
 	return c, true
+}
+
+// PortInfo describes an attached port for operators.
+type PortInfo struct {
+	Name   string `json:"name"`
+	Index  uint16 `json:"index"`
+	Bridge string `json:"bridge,omitempty"`
+	// Up is true when the port is in a bridge and being polled.
+	Up bool `json:"up"`
+	// RxQueues lists which worker polls each rx queue.
+	RxQueues []QueueInfo           `json:"rx_queues"`
+	Counters pipeline.PortCounters `json:"counters"`
+}
+
+// QueueInfo is one rx queue and its worker.
+type QueueInfo struct {
+	Queue  int `json:"queue"`
+	Worker int `json:"worker"`
+}
+
+// Ports lists the attached ports by name.
+func (s *Switch) Ports() []PortInfo {
+	s.publishStopped()
+	t := s.tables.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]PortInfo, 0, len(s.attached))
+	for name, a := range s.attached {
+		pi := PortInfo{Name: name, Index: a.idx, Up: t.ports[a.idx].up}
+		if pi.Up {
+			pi.Bridge = t.bridges[t.ports[a.idx].bridge].name
+		}
+		for q, r := range a.rx {
+			pi.RxQueues = append(pi.RxQueues, QueueInfo{Queue: q, Worker: r.worker})
+		}
+		for _, w := range s.workers {
+			pi.Counters = pi.Counters.Add(w.PortCounters(a.idx))
+		}
+		out = append(out, pi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// WorkerInfo describes one worker for operators.
+type WorkerInfo struct {
+	ID         int    `json:"id"`
+	CPU        int    `json:"cpu"` // -1: not pinned
+	Running    bool   `json:"running"`
+	Iterations uint64 `json:"iterations"`
+	// BusyPercent is the share of time spent on iterations that received
+	// packets, since the worker started.
+	BusyPercent float64 `json:"busy_percent"`
+	RxQueues    int     `json:"rx_queues"`
+}
+
+// WorkerInfos lists the workers.
+func (s *Switch) WorkerInfos() []WorkerInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]WorkerInfo, len(s.workers))
+	for i, w := range s.workers {
+		cpu := -1
+		if s.opts.CPUs != nil {
+			cpu = s.opts.CPUs[i]
+		}
+		out[i] = WorkerInfo{ID: i, CPU: cpu, Running: w.Running(), Iterations: w.Iterations(), BusyPercent: w.BusyPercent()}
+	}
+	for _, a := range s.attached {
+		for _, r := range a.rx {
+			out[r.worker].RxQueues++
+		}
+	}
+	return out
 }

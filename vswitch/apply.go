@@ -269,3 +269,36 @@ func (s *Switch) syncStaticsLocked(cfg *Config, t *tables) {
 		s.statics[k] = p
 	}
 }
+
+// FlushFDB forgets the learned MACs of one bridge's ports ("" for every
+// bridge): each port's flush sequence is bumped, so its entries are ignored
+// at once and reclaimed by the ager. Static MACs stay.
+func (s *Switch) FlushFDB(bridge string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	t := s.tables.Load()
+	found := bridge == ""
+	l := s.lrn
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range s.cfg.Bridges {
+		if bridge != "" && b.Name != bridge {
+			continue
+		}
+		found = true
+		for _, p := range b.Ports {
+			if a, ok := s.attached[p.Name]; ok {
+				s.portSeq[a.idx].Add(1)
+				l.stale = true
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("vswitch: flush: no bridge %q", bridge)
+	}
+	s.syncStaticsLocked(&s.cfg, t)
+	return nil
+}

@@ -43,3 +43,21 @@ func TestFDBAndStats(t *testing.T) {
 	_, ok = r.s.PortCounters("nope")
 	require.False(t, ok)
 }
+
+func TestFlushFDB(t *testing.T) {
+	r := newRig(t, Options{})
+	r.attach("a", "b", "c")
+	require.NoError(t, r.s.Reconfigure(Config{Bridges: []Bridge{
+		{Name: "br0", Ports: []Port{{Name: "a"}, {Name: "b"}}, StaticMACs: []StaticMAC{{MAC: macN(7), Port: "b"}}},
+		{Name: "br1", Ports: []Port{{Name: "c"}}}}}))
+	r.send("a", frame(bcast(), macN(1), -1))
+	r.send("c", frame(bcast(), macN(3), -1))
+	r.recv()
+	require.Len(t, r.s.FDB(), 3)
+	require.NoError(t, r.s.FlushFDB("br0"))
+	fdb := r.s.FDB()
+	require.Len(t, fdb, 2, "br0's learned MAC is gone, its static one and br1's stay: %+v", fdb)
+	require.Error(t, r.s.FlushFDB("nope"))
+	require.NoError(t, r.s.FlushFDB(""))
+	require.Len(t, r.s.FDB(), 1)
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// printHuman prints a result for people; commands without a layout of
+// their own print indented JSON.
+func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	switch cmd {
+	case "list-br", "list-ports":
+		var names []string
+		if err := json.Unmarshal(res, &names); err != nil {
+			return err
+		}
+		for _, n := range names {
+			fmt.Fprintln(tw, n)
+		}
+	case "show":
+		var v ctl.ShowView
+		if err := json.Unmarshal(res, &v); err != nil {
+			return err
+		}
+		for _, b := range v.Bridges {
+			fmt.Fprintf(tw, "bridge %s (mac age %ds, limit %d)\n", b.Name, b.MACAgeSeconds, b.MACLimit)
+			for _, p := range b.Ports {
+				state := "down"
+				if p.Up {
+					state = "up"
+				} else if !p.Attached {
+					state = "no driver"
+				}
+				fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\tqueues %s\t%s\n", p.Name, p.Type, state, vlanText(p), queuesText(p.RxQueues), optsText(p.Options))
+			}
+		}
+		fmt.Fprintln(tw, "workers:")
+		for _, wi := range v.Workers {
+			fmt.Fprintf(tw, "  worker %d\tcpu %s\t%s\tbusy %.1f%%\trx queues %d\n", wi.ID, cpuText(wi.CPU), runText(wi.Running), wi.BusyPercent, wi.RxQueues)
+		}
+	case "fdb/show":
+		var es []vswitch.FDBEntry
+		if err := json.Unmarshal(res, &es); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "vlan\tmac\tport\tage")
+		for _, e := range es {
+			age := fmt.Sprint(e.AgeSeconds)
+			if e.Static {
+				age = "static"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.VLAN, e.MAC, e.Port, age)
+		}
+	case "show-runtime":
+		var ns []pipeline.NodeCounters
+		if err := json.Unmarshal(res, &ns); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "node\tcalls\tvectors\tpackets\tpkts/vector\tns/pkt\tmax ns/call\tdrops")
+		for _, n := range ns {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%d\t%d\n", n.Name, n.Calls, n.Vectors, n.Packets, n.PacketsPerVector(), n.NanosPerPacket(), n.MaxNanos, n.Dropped())
+		}
+	case "show-workers":
+		var ws []vswitch.WorkerInfo
+		if err := json.Unmarshal(res, &ws); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "worker\tcpu\tstate\tbusy\titerations\trx queues")
+		for _, wi := range ws {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f%%\t%d\t%d\n", wi.ID, cpuText(wi.CPU), runText(wi.Running), wi.BusyPercent, wi.Iterations, wi.RxQueues)
+		}
+	case "show-errors":
+		var es []ctl.ErrorCount
+		if err := json.Unmarshal(res, &es); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "node\treason\tpackets")
+		for _, e := range es {
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", e.Node, e.Reason, e.Packets)
+		}
+	case "port/stats":
+		var ps []ctl.PortStats
+		if err := json.Unmarshal(res, &ps); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "port\trx packets\trx bytes\ttx packets\ttx bytes\ttx drops")
+		for _, p := range ps {
+			c := p.Counters
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDrops)
+		}
+	default:
+		var v any
+		if err := json.Unmarshal(res, &v); err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(v, "", "  ")
+		fmt.Fprintln(tw, string(b))
+	}
+	return nil
+}
+
+func vlanText(p ctl.PortView) string {
+	if p.Mode == vswitch.Trunk {
+		vs := make([]string, len(p.Trunks))
+		for i, v := range p.Trunks {
+			vs[i] = fmt.Sprint(v)
+		}
+		return fmt.Sprintf("trunk native %d [%s]", p.VLAN, strings.Join(vs, ","))
+	}
+	return fmt.Sprintf("access %d", p.VLAN)
+}
+
+func queuesText(qs []vswitch.QueueInfo) string {
+	if len(qs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = fmt.Sprintf("%d@w%d", q.Queue, q.Worker)
+	}
+	return strings.Join(parts, ",")
+}
+
+func optsText(o map[string]string) string {
+	keys := make([]string, 0, len(o))
+	for k := range o {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + o[k]
+	}
+	return strings.Join(parts, " ")
+}
+
+func cpuText(c int) string {
+	if c < 0 {
+		return "any"
+	}
+	return fmt.Sprint(c)
+}
+
+func runText(r bool) string {
+	if r {
+		return "running"
+	}
+	return "stopped"
+}

@@ -1,0 +1,185 @@
+// Command vswitchd is the Vecswitch daemon: it runs the data plane on the
+// chosen cores, serves the control socket that vsctl talks to, and keeps
+// the configuration durable in its state directory, replaying it at start.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"os/user"
+	"strconv"
+	"syscall"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// options are vswitchd's settings; a JSON config file may set any of them,
+// and flags override the file.
+type options struct {
+	Socket     string `json:"socket"`
+	StateDir   string `json:"state_dir"`
+	Cores      string `json:"cores"`
+	PollMode   string `json:"poll_mode"`
+	Group      string `json:"group"`
+	LogLevel   string `json:"log_level"`
+	PoolFrames int    `json:"pool_frames"`
+}
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	o := options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384}
+	fs := flag.NewFlagSet("vswitchd", flag.ContinueOnError)
+	cfgFile := fs.String("config", "", "JSON file with any of the settings below (flags override it)")
+	fs.StringVar(&o.Socket, "socket", o.Socket, "control socket path")
+	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "directory for the durable configuration")
+	fs.StringVar(&o.Cores, "cores", o.Cores, "CPUs for workers, one worker each: a list (1,3-4) or a hex mask (0x6); empty: one unpinned worker")
+	fs.StringVar(&o.PollMode, "poll-mode", o.PollMode, "busy (spin, lowest latency) or adaptive (sleep when idle)")
+	fs.StringVar(&o.Group, "group", o.Group, "group allowed to use the control socket (mode 0660); empty: root only (0600)")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
+	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "vswitchd: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *cfgFile != "" {
+		if err := loadConfig(*cfgFile, &o, fs); err != nil {
+			fmt.Fprintln(os.Stderr, "vswitchd:", err)
+			return 2
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "vswitchd: log level %q: want debug, info, warn or error\n", o.LogLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	sopts, err := switchOptions(o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vswitchd:", err)
+		return 2
+	}
+	gid := -1
+	if o.Group != "" {
+		if gid, err = lookupGroup(o.Group); err != nil {
+			fmt.Fprintln(os.Stderr, "vswitchd:", err)
+			return 2
+		}
+	}
+	if err := serve(o, sopts, gid, log); err != nil {
+		log.Error("vswitchd failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig reads the file, then re-applies the flags given explicitly.
+func loadConfig(path string, o *options, fs *flag.FlagSet) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	flags := *o
+	if err := json.Unmarshal(b, o); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "socket":
+			o.Socket = flags.Socket
+		case "state-dir":
+			o.StateDir = flags.StateDir
+		case "cores":
+			o.Cores = flags.Cores
+		case "poll-mode":
+			o.PollMode = flags.PollMode
+		case "group":
+			o.Group = flags.Group
+		case "log-level":
+			o.LogLevel = flags.LogLevel
+		case "pool-frames":
+			o.PoolFrames = flags.PoolFrames
+		}
+	})
+	return nil
+}
+
+func switchOptions(o options) (vswitch.Options, error) {
+	so := vswitch.Options{Workers: 1, PoolFrames: o.PoolFrames}
+	cpus, err := ctl.ParseCPUs(o.Cores)
+	if err != nil {
+		return so, err
+	}
+	if len(cpus) > 0 {
+		so.Workers, so.CPUs = len(cpus), cpus
+	}
+	switch o.PollMode {
+	case "busy":
+		so.Idle = pipeline.IdleBusy
+	case "adaptive":
+		so.Idle = pipeline.IdleSleep
+	default:
+		return so, fmt.Errorf("poll mode %q: want busy or adaptive", o.PollMode)
+	}
+	return so, nil
+}
+
+func lookupGroup(name string) (int, error) {
+	if n, err := strconv.Atoi(name); err == nil {
+		return n, nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, fmt.Errorf("group %q: %w", name, err)
+	}
+	return strconv.Atoi(g.Gid)
+}
+
+func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
+	d, err := ctl.NewDaemon(ctl.DaemonConfig{StateDir: o.StateDir, Switch: sopts, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := ctl.Listen(ctl.ServerConfig{Path: o.Socket, GID: gid, Logger: log}, d.Registry())
+	if err != nil {
+		d.Close()
+		return err
+	}
+	if err := d.Start(); err != nil {
+		srv.Close()
+		d.Close()
+		return err
+	}
+	log.Info("vswitchd running", "socket", o.Socket, "state", o.StateDir, "workers", sopts.Workers, "cpus", sopts.CPUs, "poll", o.PollMode)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	select {
+	case s := <-sig:
+		log.Info("stopping", "signal", s.String())
+	case err = <-served:
+		log.Error("control socket failed", "err", err)
+	}
+	return errors.Join(err, srv.Close(), d.Close())
+}

@@ -1,0 +1,448 @@
+package ctl
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// DaemonVersion is reported by the version command.
+const DaemonVersion = "0.1.0"
+
+// Registry returns the daemon's commands, one handler per Spec.
+func (d *Daemon) Registry() *Registry {
+	handlers := map[string]func([]string) (any, error){
+		"add-br": d.addBridge, "del-br": d.delBridge, "list-br": d.listBridges,
+		"add-port": d.addPort, "del-port": d.delPort, "list-ports": d.listPorts, "set-port": d.setPort,
+		"show": d.show, "fdb/show": d.fdbShow, "fdb/flush": d.fdbFlush, "fdb/add": d.fdbAdd, "fdb/del": d.fdbDel,
+		"port/stats": d.portStats, "show-runtime": d.showRuntime, "show-workers": d.showWorkers,
+		"show-errors": d.showErrors, "version": d.version,
+	}
+	r := NewRegistry()
+	for _, s := range Specs {
+		h, ok := handlers[s.Name]
+		if !ok {
+			panic("ctl: no handler for " + s.Name)
+		}
+		r.Register(Command{Name: s.Name, Usage: s.Usage, Help: s.Help, MinArgs: s.MinArgs, MaxArgs: s.MaxArgs,
+			Run: func(_ context.Context, args []string) (any, error) {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				return h(args)
+			}})
+	}
+	return r
+}
+
+func (d *Daemon) addBridge(args []string) (any, error) {
+	name := args[0]
+	if d.state.bridge(name) != nil {
+		return nil, Errorf(CodeExists, "bridge %s exists", name)
+	}
+	opts, err := ParseOptions(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOptions(opts, "mac_age", "mac_limit"); err != nil {
+		return nil, err
+	}
+	b := vswitch.Bridge{Name: name}
+	if b.MACAgeSeconds, err = intOpt(opts, "mac_age", 0, 1, 1<<30); err != nil {
+		return nil, err
+	}
+	if b.MACLimit, err = intOpt(opts, "mac_limit", 0, 1, vswitch.MaxMACLimit); err != nil {
+		return nil, err
+	}
+	next := d.state.clone()
+	next.Bridges = append(next.Bridges, b)
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) delBridge(args []string) (any, error) {
+	b := d.state.bridge(args[0])
+	if b == nil {
+		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
+	}
+	next := d.state.clone()
+	var gone []string
+	for _, p := range b.Ports {
+		gone = append(gone, p.Name)
+		next.removePort(p.Name)
+	}
+	next.Bridges = slices.DeleteFunc(next.Bridges, func(x vswitch.Bridge) bool { return x.Name == args[0] })
+	if err := d.commit(next); err != nil {
+		return nil, err
+	}
+	for _, n := range gone {
+		if err := d.detach(n, true); err != nil {
+			d.log.Warn("port driver not fully removed", "port", n, "err", err)
+		}
+	}
+	return nil, nil
+}
+
+func (d *Daemon) listBridges([]string) (any, error) {
+	names := []string{}
+	for _, b := range d.state.Bridges {
+		names = append(names, b.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// parseVLANOptions applies vlan=, trunks= and mode= to a bridge port.
+func parseVLANOptions(p *vswitch.Port, opts map[string]string) error {
+	if s, ok := opts["mode"]; ok {
+		switch vswitch.PortMode(s) {
+		case vswitch.Access, vswitch.Trunk:
+			p.Mode = vswitch.PortMode(s)
+		default:
+			return Errorf(CodeInvalid, "mode=%s: want access or trunk", s)
+		}
+	}
+	if s, ok := opts["vlan"]; ok {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 || v > vswitch.MaxVLAN {
+			return Errorf(CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
+		}
+		p.VLAN = uint16(v)
+	}
+	if s, ok := opts["trunks"]; ok {
+		vs, err := parseVLANList(s)
+		if err != nil {
+			return err
+		}
+		p.Trunks = vs
+		if _, set := opts["mode"]; !set {
+			p.Mode = vswitch.Trunk
+		}
+	}
+	return nil
+}
+
+// parseVLANList parses "10,20,30-40".
+func parseVLANList(s string) ([]uint16, error) {
+	var out []uint16
+	for _, f := range splitList(s) {
+		lo, hi, isRange := strings.Cut(f, "-")
+		a, err1 := strconv.Atoi(lo)
+		b := a
+		var err2 error
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 1 || b > vswitch.MaxVLAN || a > b {
+			return nil, Errorf(CodeInvalid, "trunks=%s: %q is not a VLAN or range within 1-%d", s, f, vswitch.MaxVLAN)
+		}
+		for v := a; v <= b; v++ {
+			out = append(out, uint16(v))
+		}
+	}
+	return out, nil
+}
+
+func (d *Daemon) addPort(args []string) (any, error) {
+	brName, name := args[0], args[1]
+	if d.state.bridge(brName) == nil {
+		return nil, Errorf(CodeNotFound, "no bridge %s", brName)
+	}
+	if p, _ := d.state.port(name); p != nil {
+		return nil, Errorf(CodeExists, "port %s exists (in bridge %s)", name, p.Bridge)
+	}
+	opts, err := ParseOptions(args[2:])
+	if err != nil {
+		return nil, err
+	}
+	typ := orDefault(opts["type"], TypeAFXDP)
+	if err := checkPortOptions(typ, opts); err != nil {
+		return nil, err
+	}
+	bp := vswitch.Port{Name: name}
+	if err := parseVLANOptions(&bp, opts); err != nil {
+		return nil, err
+	}
+	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
+	for k, v := range opts {
+		if k != "type" && !slices.Contains(switchOptions, k) {
+			spec.Options[k] = v
+		}
+	}
+	next := d.state.clone()
+	b := next.bridge(brName)
+	b.Ports = append(b.Ports, bp)
+	next.Ports = append(next.Ports, spec)
+	if err := (&vswitch.Config{Bridges: next.Bridges}).Validate(); err != nil {
+		return nil, asInvalid(err)
+	}
+	if err := d.attach(spec, false); err != nil {
+		return nil, asInvalid(err)
+	}
+	if err := d.commit(next); err != nil {
+		d.detach(name, true)
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (d *Daemon) delPort(args []string) (any, error) {
+	if p, _ := d.state.port(args[0]); p == nil {
+		return nil, Errorf(CodeNotFound, "no port %s", args[0])
+	}
+	next := d.state.clone()
+	next.removePort(args[0])
+	if err := d.commit(next); err != nil {
+		return nil, err
+	}
+	if err := d.detach(args[0], true); err != nil {
+		d.log.Warn("port driver not fully removed", "port", args[0], "err", err)
+	}
+	return nil, nil
+}
+
+// PortView is a port as list-ports and show present it.
+type PortView struct {
+	Name     string                `json:"name"`
+	Bridge   string                `json:"bridge"`
+	Type     string                `json:"type"`
+	Options  map[string]string     `json:"options,omitempty"`
+	Mode     vswitch.PortMode      `json:"mode"`
+	VLAN     uint16                `json:"vlan"`
+	Trunks   []uint16              `json:"trunks,omitempty"`
+	Attached bool                  `json:"attached"`
+	Up       bool                  `json:"up"`
+	RxQueues []vswitch.QueueInfo   `json:"rx_queues,omitempty"`
+	Counters pipeline.PortCounters `json:"counters"`
+}
+
+func (d *Daemon) portViews(bridge string) []PortView {
+	live := map[string]vswitch.PortInfo{}
+	for _, pi := range d.sw.Ports() {
+		live[pi.Name] = pi
+	}
+	var out []PortView
+	for _, spec := range d.state.Ports {
+		if bridge != "" && spec.Bridge != bridge {
+			continue
+		}
+		_, bp := d.state.port(spec.Name)
+		v := PortView{Name: spec.Name, Bridge: spec.Bridge, Type: spec.Type, Options: spec.Options}
+		if bp != nil {
+			v.Mode, v.VLAN, v.Trunks = bp.Mode, bp.VLAN, bp.Trunks
+			if v.Mode == "" {
+				v.Mode = vswitch.Access
+			}
+		}
+		if pi, ok := live[spec.Name]; ok {
+			v.Attached, v.Up, v.RxQueues, v.Counters = true, pi.Up, pi.RxQueues, pi.Counters
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (d *Daemon) listPorts(args []string) (any, error) {
+	if d.state.bridge(args[0]) == nil {
+		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
+	}
+	names := []string{}
+	for _, v := range d.portViews(args[0]) {
+		names = append(names, v.Name)
+	}
+	return names, nil
+}
+
+func (d *Daemon) setPort(args []string) (any, error) {
+	if p, _ := d.state.port(args[0]); p == nil {
+		return nil, Errorf(CodeNotFound, "no port %s", args[0])
+	}
+	opts, err := ParseOptions(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOptions(opts, switchOptions...); err != nil {
+		return nil, err
+	}
+	next := d.state.clone()
+	_, bp := next.port(args[0])
+	if err := parseVLANOptions(bp, opts); err != nil {
+		return nil, err
+	}
+	if bp.Mode == vswitch.Access {
+		bp.Trunks = nil
+	}
+	return nil, d.commit(next)
+}
+
+// ShowView is what show returns.
+type ShowView struct {
+	Bridges []BridgeView         `json:"bridges"`
+	Workers []vswitch.WorkerInfo `json:"workers"`
+}
+
+// BridgeView is one bridge in show.
+type BridgeView struct {
+	Name          string     `json:"name"`
+	MACAgeSeconds int        `json:"mac_age_seconds"`
+	MACLimit      int        `json:"mac_limit"`
+	Ports         []PortView `json:"ports"`
+}
+
+func (d *Daemon) show([]string) (any, error) {
+	cfg := d.sw.Config() // defaults filled in
+	v := ShowView{Bridges: []BridgeView{}, Workers: d.sw.WorkerInfos()}
+	for _, b := range cfg.Bridges {
+		ports := d.portViews(b.Name)
+		if ports == nil {
+			ports = []PortView{}
+		}
+		v.Bridges = append(v.Bridges, BridgeView{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit, Ports: ports})
+	}
+	return v, nil
+}
+
+func (d *Daemon) fdbShow(args []string) (any, error) {
+	if d.state.bridge(args[0]) == nil {
+		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
+	}
+	out := []vswitch.FDBEntry{}
+	for _, e := range d.sw.FDB() {
+		if e.Bridge == args[0] {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].VLAN != out[j].VLAN {
+			return out[i].VLAN < out[j].VLAN
+		}
+		return out[i].MAC < out[j].MAC
+	})
+	return out, nil
+}
+
+func (d *Daemon) fdbFlush(args []string) (any, error) {
+	bridge := ""
+	if len(args) == 1 {
+		bridge = args[0]
+		if d.state.bridge(bridge) == nil {
+			return nil, Errorf(CodeNotFound, "no bridge %s", bridge)
+		}
+	}
+	return nil, d.sw.FlushFDB(bridge)
+}
+
+func (d *Daemon) staticArgs(args []string) (*State, *vswitch.Bridge, string, uint16, error) {
+	if d.state.bridge(args[0]) == nil {
+		return nil, nil, "", 0, Errorf(CodeNotFound, "no bridge %s", args[0])
+	}
+	hw, err := net.ParseMAC(args[1])
+	if err != nil || len(hw) != 6 {
+		return nil, nil, "", 0, Errorf(CodeInvalid, "%q is not a MAC address", args[1])
+	}
+	var vlan uint16
+	for _, a := range args[2:] {
+		if s, ok := strings.CutPrefix(a, "vlan="); ok {
+			v, err := strconv.Atoi(s)
+			if err != nil || v < 0 || v > vswitch.MaxVLAN {
+				return nil, nil, "", 0, Errorf(CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
+			}
+			vlan = uint16(v)
+		}
+	}
+	next := d.state.clone()
+	return &next, next.bridge(args[0]), hw.String(), vlan, nil
+}
+
+func (d *Daemon) fdbAdd(args []string) (any, error) {
+	if len(args) == 4 && !strings.HasPrefix(args[3], "vlan=") {
+		return nil, Errorf(CodeUsage, "usage: fdb/add BRIDGE MAC PORT [vlan=N]")
+	}
+	next, b, mac, vlan, err := d.staticArgs(append(args[:2:2], args[3:]...))
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range b.StaticMACs {
+		if m.MAC == mac && m.VLAN == vlan {
+			return nil, Errorf(CodeExists, "static MAC %s in VLAN %d exists (on %s)", mac, vlan, m.Port)
+		}
+	}
+	b.StaticMACs = append(b.StaticMACs, vswitch.StaticMAC{MAC: mac, VLAN: vlan, Port: args[2]})
+	return nil, d.commit(*next)
+}
+
+func (d *Daemon) fdbDel(args []string) (any, error) {
+	next, b, mac, vlan, err := d.staticArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	n := len(b.StaticMACs)
+	b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.MAC == mac && m.VLAN == vlan })
+	if len(b.StaticMACs) == n {
+		return nil, Errorf(CodeNotFound, "no static MAC %s in VLAN %d", mac, vlan)
+	}
+	return nil, d.commit(*next)
+}
+
+// PortStats is one port's counters, with its driver's own.
+type PortStats struct {
+	Name     string                `json:"name"`
+	Counters pipeline.PortCounters `json:"counters"`
+	Driver   any                   `json:"driver,omitempty"`
+}
+
+func (d *Daemon) portStats(args []string) (any, error) {
+	var out []PortStats
+	for _, v := range d.portViews("") {
+		if len(args) == 1 && v.Name != args[0] {
+			continue
+		}
+		ps := PortStats{Name: v.Name, Counters: v.Counters}
+		if dr, ok := d.drivers[v.Name]; ok {
+			if s, ok := dr.port.(interface{ Stats() any }); ok {
+				ps.Driver = s.Stats()
+			} else {
+				ps.Driver = driverStats(dr)
+			}
+		}
+		out = append(out, ps)
+	}
+	if len(args) == 1 && len(out) == 0 {
+		return nil, Errorf(CodeNotFound, "no port %s", args[0])
+	}
+	if out == nil {
+		out = []PortStats{}
+	}
+	return out, nil
+}
+
+func (d *Daemon) showRuntime([]string) (any, error) { return d.sw.Runtime(), nil }
+
+func (d *Daemon) showWorkers([]string) (any, error) { return d.sw.WorkerInfos(), nil }
+
+// ErrorCount is one drop counter in show-errors.
+type ErrorCount struct {
+	Node    string `json:"node"`
+	Reason  string `json:"reason"`
+	Packets uint64 `json:"packets"`
+}
+
+func (d *Daemon) showErrors([]string) (any, error) {
+	out := []ErrorCount{}
+	for _, n := range d.sw.Runtime() {
+		for _, dc := range n.Drops {
+			out = append(out, ErrorCount{Node: n.Name, Reason: dc.Reason, Packets: dc.Packets})
+		}
+	}
+	return out, nil
+}
+
+func (d *Daemon) version([]string) (any, error) {
+	return map[string]string{"daemon": DaemonVersion, "protocol": fmt.Sprint(Version)}, nil
+}

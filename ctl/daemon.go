@@ -1,0 +1,145 @@
+package ctl
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// DaemonConfig configures a Daemon.
+type DaemonConfig struct {
+	// StateDir holds the durable configuration (config.json).
+	StateDir string
+	// Switch configures the data plane (workers, cores, poll mode).
+	Switch vswitch.Options
+	Logger *slog.Logger
+}
+
+// Daemon is vswitchd's core: the switch, its port drivers, and the stored
+// desired configuration, changed only through commands. Every change is
+// applied, then stored durably, before the command returns; if either step
+// fails, the previous configuration is restored.
+type Daemon struct {
+	mu      sync.Mutex // serializes commands; guards the fields below
+	log     *slog.Logger
+	sw      *vswitch.Switch
+	store   *Store
+	state   State
+	drivers map[string]*driver
+}
+
+// StateFile is the name of the stored configuration in the state directory.
+const StateFile = "config.json"
+
+// NewDaemon creates the switch and replays the stored configuration: every
+// bridge and port comes back as it was. A port whose driver cannot be made
+// now (its device is gone) stays configured, is logged, and is down.
+func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	st, err := NewStore(cfg.StateDir, StateFile)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}}
+	if _, err := st.Load(&d.state); err != nil {
+		return nil, err
+	}
+	if d.state.Version == 0 {
+		d.state.Version = stateVersion
+	}
+	if d.state.Version != stateVersion {
+		return nil, fmt.Errorf("ctl: %s has format version %d; this vswitchd reads %d", st.Path(), d.state.Version, stateVersion)
+	}
+	if d.sw, err = vswitch.New(cfg.Switch); err != nil {
+		return nil, err
+	}
+	if err := d.sw.Reconfigure(d.state.switchConfig()); err != nil {
+		d.sw.Close()
+		return nil, fmt.Errorf("ctl: stored configuration: %w", err)
+	}
+	for _, spec := range d.state.Ports {
+		if err := d.attach(spec, true); err != nil {
+			d.log.Error("port not restored", "port", spec.Name, "type", spec.Type, "err", err)
+			continue
+		}
+		d.log.Info("port restored", "port", spec.Name, "type", spec.Type, "bridge", spec.Bridge)
+	}
+	return d, nil
+}
+
+// Switch is the daemon's switch.
+func (d *Daemon) Switch() *vswitch.Switch { return d.sw }
+
+// Start runs the data plane.
+func (d *Daemon) Start() error { return d.sw.Start() }
+
+// Close stops the data plane and releases every driver (AF_XDP sockets,
+// XDP programs, tap fds). Container veths and the stored configuration
+// stay, so a restart brings everything back.
+func (d *Daemon) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sw.Close()
+}
+
+func (d *Daemon) attach(spec PortSpec, replay bool) error {
+	dr, err := d.makePort(spec, replay)
+	if err != nil {
+		return err
+	}
+	if err := d.sw.AddPort(dr.port); err != nil {
+		dr.port.Close()
+		if !replay {
+			dr.destroy()
+		}
+		return err
+	}
+	d.drivers[spec.Name] = dr
+	return nil
+}
+
+// detach removes a port's driver; destroy also deletes what was made for it.
+func (d *Daemon) detach(name string, destroy bool) error {
+	dr, ok := d.drivers[name]
+	if !ok {
+		return nil
+	}
+	delete(d.drivers, name)
+	err := d.sw.RemovePort(name)
+	if destroy {
+		err = errors.Join(err, dr.destroy())
+	}
+	return err
+}
+
+// commit applies next and stores it; on failure it restores the previous
+// configuration. Caller holds mu and has made next's drivers.
+func (d *Daemon) commit(next State) error {
+	if err := d.sw.Reconfigure(next.switchConfig()); err != nil {
+		return asInvalid(err)
+	}
+	if err := d.store.Save(&next); err != nil {
+		if rerr := d.sw.Reconfigure(d.state.switchConfig()); rerr != nil {
+			d.log.Error("rollback failed", "err", rerr)
+		}
+		return Errorf(CodeInternal, "configuration not stored: %v", err)
+	}
+	d.state = next
+	return nil
+}
+
+func asInvalid(err error) error {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if errors.Is(err, vswitch.ErrInvalidConfig) {
+		return Errorf(CodeInvalid, "%v", err)
+	}
+	return err
+}

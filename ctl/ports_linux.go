@@ -1,0 +1,222 @@
+package ctl
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/afxdp"
+	"github.com/vecswitch/vecswitch/ports/netdev"
+	"github.com/vecswitch/vecswitch/ports/tap"
+)
+
+// Port types vsctl add-port knows.
+const (
+	TypeAFXDP = "afxdp" // an existing interface, by AF_XDP
+	TypeVeth  = "veth"  // a new veth pair into a container namespace, host end by AF_XDP
+	TypeTap   = "tap"   // a new tap device, optionally in a container namespace
+)
+
+// switchOptions are the add-port options that configure the bridge port
+// rather than the driver.
+var switchOptions = []string{"vlan", "trunks", "mode"}
+
+var typeOptions = map[string][]string{
+	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring"},
+	TypeVeth:  {"netns", "host", "ifname", "ip", "gw", "mac", "mtu", "queues", "attach", "copy", "ring"},
+	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues"},
+}
+
+// driver is a port's driver and the kernel object made for it, which
+// del-port removes (a daemon stop leaves it: it is the container's).
+type driver struct {
+	port ports.Port
+	veth *netdev.Veth
+}
+
+// makePort creates spec's driver. replay is true at start-up: a container
+// veth that survived a crash of the daemon is reused, not recreated.
+func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
+	o := spec.Options
+	workers := d.sw.Workers()
+	nq := len(workers)
+	queues, err := intOpt(o, "queues", nq, 1, 256)
+	if err != nil {
+		return nil, err
+	}
+	if queues < nq {
+		return nil, Errorf(CodeInvalid, "queues=%d: the switch runs %d workers and each needs a queue", queues, nq)
+	}
+	ring, err := intOpt(o, "ring", 2048, 64, 1<<16)
+	if err != nil {
+		return nil, err
+	}
+	xcfg := afxdp.Config{Name: spec.Name, Queues: 0, Attach: o["attach"], Copy: o["copy"], RingSize: ring, Logger: d.log}
+	switch spec.Type {
+	case TypeAFXDP:
+		xcfg.Ifname = orDefault(o["dev"], spec.Name)
+		if _, ok := o["queues"]; ok {
+			xcfg.Queues = queues
+		}
+		p, err := afxdp.New(xcfg)
+		if err != nil {
+			return nil, Errorf(CodeInvalid, "%v", err)
+		}
+		return &driver{port: p}, nil
+	case TypeVeth:
+		vo, err := vethOptions(spec, queues)
+		if err != nil {
+			return nil, err
+		}
+		var v *netdev.Veth
+		if replay {
+			v = existingVeth(vo)
+		}
+		if v == nil {
+			if v, err = netdev.CreateVeth(vo); err != nil {
+				return nil, Errorf(CodeInvalid, "%v", err)
+			}
+		}
+		xcfg.Ifname = v.HostName
+		p, err := afxdp.New(xcfg)
+		if err != nil {
+			v.Delete()
+			return nil, Errorf(CodeInvalid, "%v", err)
+		}
+		return &driver{port: p, veth: v}, nil
+	case TypeTap:
+		tc := tap.Config{Name: spec.Name, Ifname: o["ifname"], Queues: queues, Netns: o["netns"], Logger: d.log}
+		if tc.MTU, err = intOpt(o, "mtu", 1500, 68, tap.MaxMTU); err != nil {
+			return nil, err
+		}
+		if tc.MAC, tc.Addrs, tc.Gateways, err = addrOptions(o); err != nil {
+			return nil, err
+		}
+		p, err := tap.New(tc)
+		if err != nil {
+			return nil, Errorf(CodeInvalid, "%v", err)
+		}
+		return &driver{port: p}, nil
+	}
+	return nil, Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth or tap)", spec.Type)
+}
+
+func vethOptions(spec PortSpec, queues int) (netdev.VethOptions, error) {
+	o := spec.Options
+	vo := netdev.VethOptions{HostName: orDefault(o["host"], spec.Name), Netns: o["netns"], PeerName: o["ifname"], Queues: queues}
+	if vo.Netns == "" {
+		return vo, Errorf(CodeUsage, "type=veth needs netns=PATH (e.g. /proc/PID/ns/net or /var/run/netns/NAME)")
+	}
+	if err := netdev.ValidateName(vo.HostName); err != nil {
+		return vo, Errorf(CodeInvalid, "host end name %q: %v (give host=NAME)", vo.HostName, err)
+	}
+	var err error
+	if vo.MTU, err = intOpt(o, "mtu", 1500, 68, afxdp.MaxMTU); err != nil {
+		return vo, err
+	}
+	if vo.MAC, vo.Addrs, vo.Gateways, err = addrOptions(o); err != nil {
+		return vo, err
+	}
+	return vo, nil
+}
+
+// existingVeth finds a pair made by an earlier run of the daemon: the host
+// end exists and is a veth, and the container end is in the namespace.
+func existingVeth(vo netdev.VethOptions) *netdev.Veth {
+	h, err := netdev.LinkByName("", vo.HostName)
+	if err != nil || h.Kind != "veth" {
+		return nil
+	}
+	peer := orDefault(vo.PeerName, "eth0")
+	c, err := netdev.LinkByName(vo.Netns, peer)
+	if err != nil {
+		return nil
+	}
+	return &netdev.Veth{HostName: h.Name, HostIndex: h.Index, HostMAC: h.MAC, PeerName: c.Name, PeerIndex: c.Index,
+		PeerMAC: c.MAC, Netns: vo.Netns, MTU: h.MTU, Queues: h.RxQueues}
+}
+
+func addrOptions(o map[string]string) (mac net.HardwareAddr, addrs []netip.Prefix, gws []netip.Addr, err error) {
+	if s := o["mac"]; s != "" {
+		if mac, err = net.ParseMAC(s); err != nil {
+			return nil, nil, nil, Errorf(CodeInvalid, "mac=%s: %v", s, err)
+		}
+	}
+	for _, s := range splitList(o["ip"]) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, nil, nil, Errorf(CodeInvalid, "ip=%s: want ADDRESS/PREFIX: %v", s, err)
+		}
+		addrs = append(addrs, p)
+	}
+	for _, s := range splitList(o["gw"]) {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, nil, nil, Errorf(CodeInvalid, "gw=%s: %v", s, err)
+		}
+		gws = append(gws, a)
+	}
+	return mac, addrs, gws, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func intOpt(o map[string]string, key string, def, lo, hi int) (int, error) {
+	s, ok := o[key]
+	if !ok || s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, Errorf(CodeInvalid, "%s=%s: want a number from %d to %d", key, s, lo, hi)
+	}
+	return n, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// destroy removes what makePort created for good (del-port).
+func (dr *driver) destroy() error {
+	if dr.veth != nil {
+		return dr.veth.Delete()
+	}
+	return nil
+}
+
+func checkPortOptions(typ string, opts map[string]string) error {
+	allowed, ok := typeOptions[typ]
+	if !ok {
+		return Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth or tap)", typ)
+	}
+	if err := CheckOptions(opts, append(append([]string{"type"}, switchOptions...), allowed...)...); err != nil {
+		return fmt.Errorf("type=%s: %w", typ, err)
+	}
+	return nil
+}
+
+// driverStats returns the driver's own counters.
+func driverStats(dr *driver) any {
+	switch p := dr.port.(type) {
+	case *afxdp.Port:
+		return p.Stats()
+	case *tap.Port:
+		return p.Stats()
+	}
+	return nil
+}

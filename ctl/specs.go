@@ -1,0 +1,47 @@
+package ctl
+
+// Spec is a command's name, usage and argument counts, shared by the daemon
+// (which binds handlers to them) and vsctl (which prints help and checks
+// arguments before it connects).
+type Spec struct {
+	Name    string
+	Usage   string
+	Help    string
+	MinArgs int
+	MaxArgs int // -1: no limit
+	// Read commands take --json in vsctl and change nothing.
+	Read bool
+}
+
+// Specs lists every daemon command.
+var Specs = []Spec{
+	{Name: "add-br", Usage: "BRIDGE [mac_age=SECONDS] [mac_limit=N]", Help: "create a bridge", MinArgs: 1, MaxArgs: 3},
+	{Name: "del-br", Usage: "BRIDGE", Help: "delete a bridge and every port in it", MinArgs: 1, MaxArgs: 1},
+	{Name: "list-br", Help: "list bridges", Read: true},
+	{Name: "add-port", Usage: "BRIDGE PORT [type=afxdp|veth|tap] [key=value...]",
+		Help:    "add a port to a bridge; afxdp: dev= queues= attach= copy= ring=; veth: netns= ip= gw= mac= mtu= ifname= queues= host=; tap: netns= ip= gw= mac= mtu= ifname= queues=; all: vlan= trunks= mode=access|trunk",
+		MinArgs: 2, MaxArgs: -1},
+	{Name: "del-port", Usage: "PORT", Help: "remove a port (and the veth or tap it created)", MinArgs: 1, MaxArgs: 1},
+	{Name: "list-ports", Usage: "BRIDGE", Help: "list a bridge's ports", MinArgs: 1, MaxArgs: 1, Read: true},
+	{Name: "set-port", Usage: "PORT [vlan=N] [trunks=N,N-M] [mode=access|trunk]", Help: "change a port's VLAN settings", MinArgs: 2, MaxArgs: 4},
+	{Name: "show", Help: "bridges, ports, state, queues and the worker of each queue", Read: true},
+	{Name: "fdb/show", Usage: "BRIDGE", Help: "the bridge's MAC table", MinArgs: 1, MaxArgs: 1, Read: true},
+	{Name: "fdb/flush", Usage: "[BRIDGE]", Help: "forget learned MACs (of one bridge, or all)", MaxArgs: 1},
+	{Name: "fdb/add", Usage: "BRIDGE MAC PORT [vlan=N]", Help: "add a static MAC", MinArgs: 3, MaxArgs: 4},
+	{Name: "fdb/del", Usage: "BRIDGE MAC [vlan=N]", Help: "remove a static MAC", MinArgs: 2, MaxArgs: 3},
+	{Name: "port/stats", Usage: "[PORT]", Help: "port counters", MaxArgs: 1, Read: true},
+	{Name: "show-runtime", Help: "per node: calls, vectors, packets, ns/packet (like VPP's show runtime)", Read: true},
+	{Name: "show-workers", Help: "workers: cores, busy %, queues", Read: true},
+	{Name: "show-errors", Help: "drop counters by node and reason", Read: true},
+	{Name: "version", Help: "daemon and protocol version", Read: true},
+}
+
+// SpecOf finds a command's spec.
+func SpecOf(name string) (Spec, bool) {
+	for _, s := range Specs {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Spec{}, false
+}

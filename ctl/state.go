@@ -1,0 +1,71 @@
+package ctl
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// State is the desired configuration, the daemon's source of truth: what
+// the store holds and what start-up replays.
+type State struct {
+	Version int              `json:"version"`
+	Bridges []vswitch.Bridge `json:"bridges"`
+	Ports   []PortSpec       `json:"ports"`
+}
+
+// PortSpec says how to make a port's driver.
+type PortSpec struct {
+	Name    string            `json:"name"`
+	Bridge  string            `json:"bridge"`
+	Type    string            `json:"type"`
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// stateVersion is the State format version.
+const stateVersion = 1
+
+func (s *State) clone() State {
+	b, _ := json.Marshal(s)
+	var c State
+	json.Unmarshal(b, &c)
+	return c
+}
+
+func (s *State) bridge(name string) *vswitch.Bridge {
+	for i := range s.Bridges {
+		if s.Bridges[i].Name == name {
+			return &s.Bridges[i]
+		}
+	}
+	return nil
+}
+
+func (s *State) port(name string) (*PortSpec, *vswitch.Port) {
+	for i := range s.Ports {
+		if s.Ports[i].Name == name {
+			b := s.bridge(s.Ports[i].Bridge)
+			for j := range b.Ports {
+				if b.Ports[j].Name == name {
+					return &s.Ports[i], &b.Ports[j]
+				}
+			}
+			return &s.Ports[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *State) removePort(name string) {
+	if p, _ := s.port(name); p != nil {
+		b := s.bridge(p.Bridge)
+		b.Ports = slices.DeleteFunc(b.Ports, func(x vswitch.Port) bool { return x.Name == name })
+		b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.Port == name })
+	}
+	s.Ports = slices.DeleteFunc(s.Ports, func(p PortSpec) bool { return p.Name == name })
+}
+
+func (s *State) switchConfig() vswitch.Config {
+	return vswitch.Config{Bridges: s.Bridges}
+}

@@ -40,6 +40,7 @@ const (
 	txDropBadPort   = 2
 	rxDropError     = 0
 	maxIdleSleep    = time.Millisecond
+	idleWaitMs      = 100 // longest epoll wait; the control plane wakes it sooner
 	idleSpinsBefore = 64
 )
 
@@ -103,6 +104,7 @@ type Worker struct {
 	running     atomic.Bool
 	stopReq     atomic.Bool
 	done        chan error
+	idler       *idler // epoll wait when idle (IdleSleep); nil: sleep only
 }
 
 // NewWorker instantiates every node of g for a new worker.
@@ -149,13 +151,24 @@ func (w *Worker) Pool() *Pool { return w.pool }
 
 // SetPollList publishes a new poll list. The worker picks it up at its next
 // iteration; call Quiesce before closing anything only the old list named.
-func (w *Worker) SetPollList(pl *PollList) { w.poll.Store(pl) }
+func (w *Worker) SetPollList(pl *PollList) {
+	w.poll.Store(pl)
+	w.wake()
+}
+
+// wake interrupts an idle wait so the worker iterates now.
+func (w *Worker) wake() {
+	if w.idler != nil {
+		w.idler.kick()
+	}
+}
 
 // Quiesce waits until the worker has finished an iteration that started
 // after the call, so it holds no reference to an earlier poll list or table.
 // It returns at once if the worker is not running.
 func (w *Worker) Quiesce() {
 	c := w.iter.Load()
+	w.wake()
 	for w.running.Load() && w.iter.Load() == c {
 		time.Sleep(20 * time.Microsecond)
 	}
@@ -293,6 +306,10 @@ func (w *Worker) Start() error {
 	}
 	w.stopReq.Store(false)
 	w.done = make(chan error, 1)
+	if w.idle == IdleSleep && w.idler == nil {
+		// Without epoll the worker just sleeps in steps when idle.
+		w.idler, _ = newIdler()
+	}
 	started := make(chan error, 1)
 	go w.loop(started)
 	if err := <-started; err != nil {
@@ -309,6 +326,7 @@ func (w *Worker) Stop() {
 		return
 	}
 	w.stopReq.Store(true)
+	w.wake()
 	<-w.done
 }
 
@@ -348,9 +366,25 @@ func (w *Worker) loop(started chan<- error) {
 		if empty++; empty < idleSpinsBefore {
 			continue
 		}
+		if w.idler != nil {
+			w.statsDirty = true
+			if w.idler.wait(w.poll.Load(), idleWaitMs) {
+				continue
+			}
+		}
 		sleep = min(max(2*sleep, 10*time.Microsecond), maxIdleSleep)
 		w.statsDirty = true // publish the idle time at the next poll
 		time.Sleep(sleep)
+	}
+}
+
+// Close stops the worker and releases what it holds outside the Go heap
+// (its epoll and eventfd descriptors). The pool is the caller's.
+func (w *Worker) Close() {
+	w.Stop()
+	if w.idler != nil {
+		w.idler.close()
+		w.idler = nil
 	}
 }
 

@@ -93,17 +93,21 @@ func newLearner(s *Switch, workers, ringSize int) *learner {
 	return l
 }
 
-// drain processes every queued learn event. Caller holds mu.
-func (l *learner) drain() {
+// drain processes every queued learn event and returns how many there
+// were. Caller holds mu.
+func (l *learner) drain() int {
 	t := l.s.tables.Load()
 	now := l.s.now.Load()
+	n := 0
 	for _, r := range l.rings {
 		head, tail := r.head.Load(), r.tail.Load()
+		n += int(tail - head)
 		for ; head != tail; head++ {
 			l.learn(t, r.ev[head&r.mask], now)
 		}
 		r.head.Store(head)
 	}
+	return n
 }
 
 func (l *learner) valid(v uint64) bool {

@@ -212,17 +212,26 @@ func (s *Switch) stopLocked() {
 
 func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
-	tick := time.NewTicker(s.opts.LearnInterval)
-	defer tick.Stop()
+	// The learner drains every LearnInterval while there are events, and
+	// backs off to 64 times that when there are none, so an idle switch
+	// wakes rarely.
+	timer := time.NewTimer(s.opts.LearnInterval)
+	defer timer.Stop()
+	interval := s.opts.LearnInterval
 	lastAge := time.Now()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
 		s.lrn.mu.Lock()
-		s.lrn.drain()
+		if s.lrn.drain() > 0 {
+			interval = s.opts.LearnInterval
+		} else {
+			interval = min(2*interval, 64*s.opts.LearnInterval)
+		}
+		timer.Reset(interval)
 		if time.Since(lastAge) >= time.Second {
 			lastAge = time.Now()
 			s.tick()
@@ -253,6 +262,9 @@ func (s *Switch) Close() error {
 		}
 	}
 	s.closed = true
+	for _, w := range s.workers {
+		w.Close()
+	}
 	s.closePools()
 	return errors.Join(errs...)
 }

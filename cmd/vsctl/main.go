@@ -63,6 +63,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	c, err := ctl.Dial(*socket, *timeout)
 	if err != nil {
 		fmt.Fprintln(stderr, "vsctl:", err)
+		var ce *ctl.Error
+		if errors.As(err, &ce) && ce.Code == ctl.CodeDenied {
+			return exitFailed
+		}
 		return exitNoDaemon
 	}
 	defer c.Close()

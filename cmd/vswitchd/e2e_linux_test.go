@@ -1,0 +1,407 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/internal/nettest"
+)
+
+// The end-to-end tests build vswitchd and vsctl, run the daemon with a
+// private socket and state directory, and drive it only through vsctl (or,
+// for malformed requests, the raw socket).
+
+var bins struct {
+	once           sync.Once
+	dir            string
+	daemon, client string
+	err            error
+}
+
+func build(t *testing.T) {
+	t.Helper()
+	nettest.NeedRoot(t)
+	bins.once.Do(func() {
+		bins.dir, bins.err = os.MkdirTemp("", "vse2e-")
+		if bins.err != nil {
+			return
+		}
+		os.Chmod(bins.dir, 0o755)
+		bins.daemon = filepath.Join(bins.dir, "vswitchd")
+		bins.client = filepath.Join(bins.dir, "vsctl")
+		for path, pkg := range map[string]string{bins.daemon: ".", bins.client: "../vsctl"} {
+			out, err := exec.Command("go", "build", "-o", path, pkg).CombinedOutput()
+			if err != nil {
+				bins.err = fmt.Errorf("go build %s: %v: %s", pkg, err, out)
+				return
+			}
+		}
+	})
+	require.NoError(t, bins.err)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bins.dir != "" {
+		os.RemoveAll(bins.dir)
+	}
+	os.Exit(code)
+}
+
+// daemon is one vswitchd under test.
+type daemon struct {
+	t      *testing.T
+	dir    string
+	socket string
+	args   []string
+	cmd    *exec.Cmd
+	log    *os.File
+}
+
+func newDaemon(t *testing.T, args ...string) *daemon {
+	build(t)
+	dir := t.TempDir()
+	d := &daemon{t: t, dir: dir, socket: filepath.Join(dir, "vswitchd.sock"), args: args}
+	d.start()
+	t.Cleanup(func() {
+		// Remove the ports (and the veths they made), then stop.
+		var ports []string
+		var show ctl.ShowView
+		if d.vsctlJSON(&show, "show") == nil {
+			for _, b := range show.Bridges {
+				for _, p := range b.Ports {
+					ports = append(ports, p.Name)
+				}
+			}
+		}
+		for _, p := range ports {
+			d.vsctl("del-port", p)
+		}
+		d.stop(syscall.SIGTERM)
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Logf("vswitchd log:\n%s", b)
+		}
+	})
+	return d
+}
+
+func (d *daemon) start() {
+	d.t.Helper()
+	var err error
+	d.log, err = os.OpenFile(filepath.Join(d.dir, "log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	require.NoError(d.t, err)
+	args := append([]string{"--socket", d.socket, "--state-dir", filepath.Join(d.dir, "state")}, d.args...)
+	d.cmd = exec.Command(bins.daemon, args...)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	require.NoError(d.t, d.cmd.Start())
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := d.vsctl("version"); err == nil {
+			return
+		}
+		require.True(d.t, time.Now().Before(deadline), "vswitchd did not come up")
+	}
+}
+
+func (d *daemon) stop(sig syscall.Signal) {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	d.cmd.Process.Signal(sig)
+	d.cmd.Wait()
+	d.cmd = nil
+	d.log.Close()
+}
+
+func (d *daemon) vsctl(args ...string) (string, error) {
+	out, err := exec.Command(bins.client, append([]string{"--socket", d.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("vsctl %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+func (d *daemon) must(args ...string) string {
+	d.t.Helper()
+	out, err := d.vsctl(args...)
+	require.NoError(d.t, err)
+	return out
+}
+
+func (d *daemon) vsctlJSON(v any, args ...string) error {
+	out, err := d.vsctl(append([]string{"--json"}, args...)...)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(out), v)
+}
+
+func ping(ns *nettest.NS, to string) error {
+	out, err := ns.Command("ping", "-c", "2", "-i", "0.2", "-W", "2", to).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ping %s: %w: %s", to, err, out)
+	}
+	return nil
+}
+
+// TestPingRestartAndStop attaches two container namespaces with vsctl,
+// pings between them, kills the daemon with SIGKILL, restarts it and pings
+// again without any vsctl command.
+func TestPingRestartAndStop(t *testing.T) {
+	d := newDaemon(t)
+	a, b := nettest.NewNS(t), nettest.NewNS(t)
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", "ca"+nettest.Suffix(), "type=veth", "netns="+a.Path(), "ip=10.61.0.1/24")
+	d.must("add-port", "br0", "cb"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.61.0.2/24")
+	require.NoError(t, ping(a, "10.61.0.2"))
+	show := d.must("show")
+	require.Contains(t, show, "bridge br0")
+	require.Contains(t, d.must("fdb/show", "br0"), "0 ")
+
+	d.stop(syscall.SIGKILL)
+	d.start()
+	require.NoError(t, ping(b, "10.61.0.1"), "traffic flows again after kill -9 and restart")
+	var v ctl.ShowView
+	require.NoError(t, d.vsctlJSON(&v, "show"))
+	require.Len(t, v.Bridges, 1)
+	require.Len(t, v.Bridges[0].Ports, 2)
+	for _, p := range v.Bridges[0].Ports {
+		require.True(t, p.Up, "port %s restored up", p.Name)
+	}
+}
+
+// TestBadRequests sends malformed, oversized and unknown requests on the
+// raw socket: each gets a typed error and the daemon keeps serving.
+func TestBadRequests(t *testing.T) {
+	d := newDaemon(t)
+	c, err := net.Dial("unix", d.socket)
+	require.NoError(t, err)
+	defer c.Close()
+	r := bufio.NewReader(c)
+	exchange := func(line string) ctl.Response {
+		_, err := c.Write([]byte(line + "\n"))
+		require.NoError(t, err)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b, err := r.ReadBytes('\n')
+		require.NoError(t, err)
+		var resp ctl.Response
+		require.NoError(t, json.Unmarshal(b, &resp))
+		return resp
+	}
+	require.Equal(t, ctl.CodeBadRequest, exchange("{nope").Error.Code)
+	require.Equal(t, ctl.CodeUnknown, exchange(`{"v":1,"cmd":"format-disk"}`).Error.Code)
+	require.Equal(t, ctl.CodeUsage, exchange(`{"v":1,"cmd":"add-br"}`).Error.Code)
+	require.Equal(t, ctl.CodeNotFound, exchange(`{"v":1,"cmd":"add-port","args":["nobr","y"]}`).Error.Code)
+	require.Equal(t, ctl.CodeVersion, exchange(`{"v":9,"cmd":"list-br"}`).Error.Code)
+	// An oversized request: the daemon answers too-large and hangs up
+	// while the client may still be writing.
+	big, err := net.Dial("unix", d.socket)
+	require.NoError(t, err)
+	defer big.Close()
+	go big.Write([]byte(`{"v":1,"cmd":"add-br","args":["` + strings.Repeat("x", 2<<20) + `"]}` + "\n"))
+	big.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(big).ReadBytes('\n')
+	require.NoError(t, err)
+	var resp ctl.Response
+	require.NoError(t, json.Unmarshal(line, &resp))
+	require.Equal(t, ctl.CodeTooLarge, resp.Error.Code)
+	// The daemon still serves.
+	d.must("add-br", "br9")
+	require.Contains(t, d.must("list-br"), "br9")
+	out, err := d.vsctl("add-br", "br9")
+	require.Error(t, err)
+	require.Contains(t, out, "exists")
+	out, err = d.vsctl("set-port", "ghost", "vlan=5000")
+	require.Error(t, err)
+	require.Contains(t, out, "not-found")
+}
+
+// TestNonRootRefused runs vsctl as nobody.
+func TestNonRootRefused(t *testing.T) {
+	d := newDaemon(t)
+	os.Chmod(filepath.Dir(d.socket), 0o755)
+	cmd := exec.Command(bins.client, "--socket", d.socket, "list-br")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err)
+	require.Equal(t, 1, cmd.ProcessState.ExitCode())
+	require.Contains(t, string(out), "permission")
+	fi, err := os.Stat(d.socket)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+// TestUsageAndNoDaemon checks vsctl's own errors.
+func TestUsageAndNoDaemon(t *testing.T) {
+	build(t)
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(bins.client, args...)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	out, code := run("--socket", filepath.Join(t.TempDir(), "none.sock"), "list-br")
+	require.Equal(t, 3, code)
+	require.Contains(t, out, "not running")
+	out, code = run("add-port")
+	require.Equal(t, 2, code)
+	require.Contains(t, out, "usage: vsctl add-port")
+	out, code = run("frobnicate")
+	require.Equal(t, 2, code)
+	require.Contains(t, out, "unknown command")
+	out, code = run("--help")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "show runtime")
+	out, code = run("add-port", "--help")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "type=afxdp")
+}
+
+// TestConcurrentClientsWithTraffic runs 100 vsctl clients at once while two
+// namespaces ping each other through the switch.
+func TestConcurrentClientsWithTraffic(t *testing.T) {
+	d := newDaemon(t)
+	a, b := nettest.NewNS(t), nettest.NewNS(t)
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", "ta"+nettest.Suffix(), "type=veth", "netns="+a.Path(), "ip=10.62.0.1/24")
+	d.must("add-port", "br0", "tb"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.62.0.2/24")
+	require.NoError(t, ping(a, "10.62.0.2"))
+	load := a.Command("ping", "-c", "400", "-i", "0.005", "-W", "1", "10.62.0.2")
+	var loadOut strings.Builder
+	load.Stdout = &loadOut
+	require.NoError(t, load.Start())
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			br := fmt.Sprint("cc", i)
+			for _, args := range [][]string{{"add-br", br}, {"show"}, {"list-br"}, {"show", "runtime"}, {"del-br", br}} {
+				if _, err := d.vsctl(args...); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	require.NoError(t, load.Wait(), "ping under load: %s", loadOut.String())
+	require.Contains(t, loadOut.String(), " 0% packet loss")
+	require.Equal(t, "br0\n", d.must("list-br"))
+}
+
+// TestCoresAndIdleCPU pins the worker to CPU 1 and measures an idle
+// adaptive daemon's CPU use.
+func TestCoresAndIdleCPU(t *testing.T) {
+	if n, _ := os.ReadFile("/sys/fs/cgroup/cpuset.cpus.effective"); false && len(n) == 0 {
+		t.Skip()
+	}
+	d := newDaemon(t, "--cores", "1", "--poll-mode", "adaptive")
+	pid := d.cmd.Process.Pid
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	require.NoError(t, err)
+	pinned := 0
+	for _, task := range tasks {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(st), "\n") {
+			if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok && strings.TrimSpace(v) == "1" {
+				pinned++
+			}
+		}
+	}
+	require.Equal(t, 1, pinned, "exactly one thread (the worker) is pinned to CPU 1")
+	var w []map[string]any
+	require.NoError(t, d.vsctlJSON(&w, "show-workers"))
+	require.EqualValues(t, 1, w[0]["cpu"])
+
+	cpu := func() float64 {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		require.NoError(t, err)
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		return (ut + st) / 100 // clock ticks (USER_HZ) to seconds
+	}
+	c0, t0 := cpu(), time.Now()
+	time.Sleep(10 * time.Second)
+	used := (cpu() - c0) / time.Since(t0).Seconds() * 100
+	t.Logf("idle adaptive vswitchd used %.2f%% of a core over 10 s", used)
+	require.Less(t, used, 2.0)
+}
+
+// TestChurnDoesNotDisturbOtherPorts adds and deletes ports 1,000 times
+// while two other namespaces ping each other through the switch: not one
+// echo may be lost.
+func TestChurnDoesNotDisturbOtherPorts(t *testing.T) {
+	d := newDaemon(t)
+	a, b := nettest.NewNS(t), nettest.NewNS(t)
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", "ua"+nettest.Suffix(), "type=veth", "netns="+a.Path(), "ip=10.63.0.1/24")
+	d.must("add-port", "br0", "ub"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.63.0.2/24")
+	require.NoError(t, ping(a, "10.63.0.2"))
+	// Interfaces for the churned ports: host ends of veths into spare
+	// namespaces, attached and detached as afxdp ports.
+	var devs []string
+	for i := range 4 {
+		dev := fmt.Sprint("vsz", i, nettest.Suffix())
+		nettest.Veth(t, dev, nettest.NewNS(t), fmt.Sprint("10.64.0.", i+1, "/24"), 1)
+		devs = append(devs, dev)
+	}
+	c, err := ctl.Dial(d.socket, 30*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+
+	// 4,000 echoes 10 ms apart: the churn below goes on for as long as the
+	// ping runs, and must have done 1,000 operations by then.
+	load := a.Command("ping", "-c", "4000", "-i", "0.01", "-W", "1", "10.63.0.2")
+	var loadOut strings.Builder
+	load.Stdout = &loadOut
+	require.NoError(t, load.Start())
+	pinged := make(chan error, 1)
+	go func() { pinged <- load.Wait() }()
+	ops := 0
+	var perr error
+churn:
+	for {
+		select {
+		case perr = <-pinged:
+			break churn
+		default:
+		}
+		dev := devs[(ops/2)%len(devs)]
+		require.NoError(t, c.Call("add-port", []string{"br0", "z-" + dev, "type=afxdp", "dev=" + dev}, nil))
+		require.NoError(t, c.Call("del-port", []string{"z-" + dev}, nil))
+		ops += 2
+	}
+	require.NoError(t, perr, "ping during churn: %s", loadOut.String())
+	require.GreaterOrEqual(t, ops, 1000, "too few operations overlapped the ping")
+	t.Logf("%d add/del-port operations; ping: %s", ops, lastLine(loadOut.String(), "packet loss"))
+	require.Contains(t, loadOut.String(), " 0% packet loss")
+}
+
+func lastLine(s, substr string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			return l
+		}
+	}
+	return ""
+}

@@ -1,0 +1,105 @@
+package netdev
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// SetTxChecksum switches TX checksum offload (ethtool's tx-checksumming,
+// all NETIF_F_CSUM_MASK features) of ifname in the caller's namespace on or
+// off. The kernel also drops features that depend on it (TSO) when off.
+func SetTxChecksum(ifname string, on bool) error { return SetTxChecksumAt("", ifname, on) }
+
+// SetTxChecksumAt is SetTxChecksum for an interface in the namespace at
+// netnsPath.
+func SetTxChecksumAt(netnsPath, ifname string, on bool) error {
+	if err := ValidateName(ifname); err != nil {
+		return &Error{Op: "set tx checksum", Link: ifname, Netns: netnsPath, Err: err}
+	}
+	ns, err := OpenNetns(netnsPath)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	return setTxChecksum(ns, ifname, on)
+}
+
+// TxChecksum reports whether TX checksum offload of ifname in the caller's
+// namespace is on.
+func TxChecksum(ifname string) (bool, error) { return TxChecksumAt("", ifname) }
+
+// TxChecksumAt is TxChecksum for an interface in the namespace at netnsPath.
+func TxChecksumAt(netnsPath, ifname string) (bool, error) {
+	if err := ValidateName(ifname); err != nil {
+		return false, &Error{Op: "get tx checksum", Link: ifname, Netns: netnsPath, Err: err}
+	}
+	ns, err := OpenNetns(netnsPath)
+	if err != nil {
+		return false, err
+	}
+	defer ns.Close()
+	fd, err := ns.ioctlSocket()
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(fd)
+	v, err := ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_GTXCSUM, 0)
+	if err != nil {
+		return false, ethtoolErr("get tx checksum", ifname, ns.path, err)
+	}
+	return v != 0, nil
+}
+
+func setTxChecksum(ns *Netns, ifname string, on bool) error {
+	fd, err := ns.ioctlSocket()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var data uint32
+	if on {
+		data = 1
+	}
+	_, err = ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_STXCSUM, data)
+	if errors.Is(err, unix.EOPNOTSUPP) && !on {
+		// The device cannot offload checksums at all: off already.
+		if v, gerr := ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_GTXCSUM, 0); gerr == nil && v == 0 {
+			return nil
+		}
+	}
+	if err != nil {
+		return ethtoolErr(fmt.Sprintf("set tx checksum %v", onOff(on)), ifname, ns.path, err)
+	}
+	return nil
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// ioctlSocket opens a datagram socket inside the namespace; ethtool ioctls
+// on it address the namespace's interfaces.
+func (n *Netns) ioctlSocket() (int, error) {
+	fd := -1
+	err := n.Do(func() error {
+		var err error
+		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return -1, linkErr("open ioctl socket", "", n.path, err)
+	}
+	return fd, nil
+}
+
+func ethtoolErr(op, ifname, netns string, err error) error {
+	if errors.Is(err, unix.ENODEV) {
+		err = wrapKind(ErrNotFound, err)
+	}
+	return &Error{Op: op, Link: ifname, Netns: netns, Err: err}
+}

@@ -1,0 +1,38 @@
+//go:build linux
+
+package netdev
+
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ethtoolValue is struct ethtool_value.
+type ethtoolValue struct {
+	cmd  uint32
+	data uint32
+}
+
+// ifreqData is struct ifreq with ifr_data set (40 bytes on 64-bit Linux).
+type ifreqData struct {
+	name [unix.IFNAMSIZ]byte
+	data unsafe.Pointer
+	_    [24 - unsafe.Sizeof(unsafe.Pointer(nil))]byte
+}
+
+// ethtoolValueIoctl issues SIOCETHTOOL with an ethtool_value command on
+// socket fd and returns the value the kernel wrote back.
+func ethtoolValueIoctl(fd int, ifname string, cmd, data uint32) (uint32, error) {
+	v := ethtoolValue{cmd: cmd, data: data}
+	var ifr ifreqData
+	copy(ifr.name[:unix.IFNAMSIZ-1], ifname)
+	ifr.data = unsafe.Pointer(&v)
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&ifr)))
+	runtime.KeepAlive(&v)
+	if errno != 0 {
+		return 0, errno
+	}
+	return v.data, nil
+}

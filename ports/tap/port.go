@@ -1,0 +1,179 @@
+package tap
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
+)
+
+// ErrDown is returned, once, by the Rx or Tx call that finds the device
+// gone; Port.Down then reports the cause.
+var ErrDown = errors.New("tap: device gone")
+
+var errQueueClosed = errors.New("tap: queue closed")
+
+// Device describes the tap device behind a port.
+type Device struct {
+	// Ifname and Index identify the device in Netns.
+	Ifname string
+	Index  int
+	// Netns is the namespace path; "" is the one New was called from.
+	Netns string
+	MAC   net.HardwareAddr
+}
+
+// Port is a tap port: one tap device, one file descriptor per queue.
+type Port struct {
+	name  string
+	info  ports.Info
+	dev   Device
+	fds   []int // one per queue; closed by Close
+	log   *slog.Logger
+	batch int
+
+	mu     sync.Mutex
+	rxOpen []bool
+	txOpen []bool
+	closed bool
+
+	down    atomic.Bool
+	downErr atomic.Pointer[error]
+
+	rxc []rxCounters
+	txc []txCounters
+}
+
+var _ ports.Port = (*Port)(nil)
+
+// New creates the tap device (see Config), configures it and returns the
+// port. On failure nothing is left behind.
+func New(cfg Config) (*Port, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	fds, dev, err := createDevice(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("tap %s: %w", cfg.Name, err)
+	}
+	q := cfg.Queues
+	return &Port{
+		name:   cfg.Name,
+		info:   ports.Info{RxQueues: q, TxQueues: q, BatchSize: cfg.BatchSize, MaxFrame: cfg.maxFrame()},
+		dev:    dev,
+		fds:    fds,
+		log:    cfg.Logger,
+		batch:  cfg.BatchSize,
+		rxOpen: make([]bool, q), txOpen: make([]bool, q),
+		rxc: make([]rxCounters, q), txc: make([]txCounters, q),
+	}, nil
+}
+
+// Name implements ports.Port.
+func (p *Port) Name() string { return p.name }
+
+// Info implements ports.Port. MaxFrame is MTU+14, or MTU+18 with
+// Config.VLAN.
+func (p *Port) Info() ports.Info { return p.info }
+
+// Device describes the tap device.
+func (p *Port) Device() Device { return p.dev }
+
+// Stats sums the counters of all queues; it may be called at any time.
+func (p *Port) Stats() Stats {
+	var s Stats
+	for i := range p.rxc {
+		s.addRx(&p.rxc[i])
+		s.addTx(&p.txc[i])
+	}
+	return s
+}
+
+// Down reports whether the port stopped using its device because the
+// device went away (deleted, or its namespace died), and the error seen.
+// A down port's queues receive nothing and drop what they are given
+// (Stats.TxDown); it stays down until closed.
+func (p *Port) Down() (bool, error) {
+	if !p.down.Load() {
+		return false, nil
+	}
+	if e := p.downErr.Load(); e != nil {
+		return true, *e
+	}
+	return true, ErrDown
+}
+
+// markDown records that the device is gone; the first caller logs it.
+func (p *Port) markDown(op string, errno error) {
+	err := fmt.Errorf("%w: %s: %w", ErrDown, op, errno)
+	if p.downErr.CompareAndSwap(nil, &err) {
+		p.log.Warn("tap port down: device gone", "port", p.name, "ifname", p.dev.Ifname,
+			"netns", p.dev.Netns, "op", op, "err", errno)
+	}
+	p.down.Store(true)
+}
+
+func (p *Port) claim(open []bool, kind string, q int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ports.ErrClosed
+	}
+	if q < 0 || q >= len(open) {
+		return fmt.Errorf("tap %s: %s queue %d of %d: %w", p.name, kind, q, len(open), ports.ErrNoQueue)
+	}
+	if open[q] {
+		return fmt.Errorf("tap %s: %s queue %d: %w", p.name, kind, q, ports.ErrQueueInUse)
+	}
+	open[q] = true
+	return nil
+}
+
+func (p *Port) release(open []bool, q int) {
+	p.mu.Lock()
+	open[q] = false
+	p.mu.Unlock()
+}
+
+// OpenRx implements ports.Port: rx queue q reads the device's q-th file
+// descriptor into buffers of pool.
+func (p *Port) OpenRx(q int, pool *pipeline.Pool) (pipeline.RxQueue, error) {
+	if err := p.claim(p.rxOpen, "rx", q); err != nil {
+		return nil, err
+	}
+	return &rxQueue{p: p, q: q, fd: p.fds[q], pool: pool, batch: p.batch, c: &p.rxc[q]}, nil
+}
+
+// OpenTx implements ports.Port: tx queue q writes to the device's q-th
+// file descriptor, the one rx queue q reads.
+func (p *Port) OpenTx(q int, pool *pipeline.Pool) (pipeline.TxQueue, error) {
+	if err := p.claim(p.txOpen, "tx", q); err != nil {
+		return nil, err
+	}
+	return &txQueue{p: p, q: q, fd: p.fds[q], pool: pool, maxFrame: p.info.MaxFrame, c: &p.txc[q]}, nil
+}
+
+// Close implements ports.Port. Its queues must be closed first. Closing the
+// last file descriptor of the (non-persistent) tap makes the kernel delete
+// the device; Close then checks that it is gone, deleting it if not. It
+// works on a port whose device or namespace is already gone.
+func (p *Port) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return ports.ErrClosed
+	}
+	for q := range p.rxOpen {
+		if p.rxOpen[q] || p.txOpen[q] {
+			return fmt.Errorf("tap %s: queue %d still open", p.name, q)
+		}
+	}
+	p.closed = true
+	return destroyDevice(p.fds, p.dev)
+}

@@ -65,8 +65,13 @@ func (i *idler) wait(pl *PollList, timeoutMs int) bool {
 		return false
 	}
 	for _, ev := range i.events[:max(n, 0)] {
-		if int(ev.Fd) == i.evfd {
+		switch {
+		case int(ev.Fd) == i.evfd:
 			unix.Read(i.evfd, i.buf[:])
+		case ev.Events&(unix.EPOLLERR|unix.EPOLLHUP) != 0:
+			// The queue's device is gone: its fd would report an error
+			// on every wait. Stop waiting on it; the port reports down.
+			unix.EpollCtl(i.epfd, unix.EPOLL_CTL_DEL, int(ev.Fd), nil)
 		}
 	}
 	return true

@@ -203,3 +203,7 @@ loop:
 func gone(err error) bool {
 	return err == unix.EBADFD || err == unix.ENODEV || err == unix.ENXIO
 }
+
+// PollFD implements pipeline.Pollable: the tap fd polls readable when a
+// frame waits.
+func (q *rxQueue) PollFD() int { return q.fd }

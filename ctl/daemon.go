@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -88,11 +90,15 @@ func (d *Daemon) Close() error {
 }
 
 func (d *Daemon) attach(spec PortSpec, replay bool) error {
+	aff, err := parseAffinity(spec.Options["rxq_affinity"])
+	if err != nil {
+		return err
+	}
 	dr, err := d.makePort(spec, replay)
 	if err != nil {
 		return err
 	}
-	if err := d.sw.AddPort(dr.port); err != nil {
+	if err := d.sw.AddPortWith(dr.port, vswitch.AttachOptions{RxAffinity: aff}); err != nil {
 		dr.port.Close()
 		if !replay {
 			dr.destroy()
@@ -142,4 +148,23 @@ func asInvalid(err error) error {
 		return Errorf(CodeInvalid, "%v", err)
 	}
 	return err
+}
+
+// parseAffinity parses rxq_affinity=QUEUE:WORKER,... (OVS's
+// pmd-rxq-affinity, with worker indices).
+func parseAffinity(s string) (map[int]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	m := map[int]int{}
+	for _, f := range splitList(s) {
+		qs, ws, ok := strings.Cut(f, ":")
+		q, err1 := strconv.Atoi(qs)
+		w, err2 := strconv.Atoi(ws)
+		if !ok || err1 != nil || err2 != nil || q < 0 || w < 0 {
+			return nil, Errorf(CodeInvalid, "rxq_affinity=%s: want QUEUE:WORKER,...", s)
+		}
+		m[q] = w
+	}
+	return m, nil
 }

@@ -24,6 +24,9 @@ const (
 // rather than the driver.
 var switchOptions = []string{"vlan", "trunks", "mode"}
 
+// commonOptions apply to every port type.
+var commonOptions = []string{"rxq_affinity"}
+
 var typeOptions = map[string][]string{
 	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring"},
 	TypeVeth:  {"netns", "host", "ifname", "ip", "gw", "mac", "mtu", "queues", "attach", "copy", "ring"},
@@ -204,7 +207,8 @@ func checkPortOptions(typ string, opts map[string]string) error {
 	if !ok {
 		return Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth or tap)", typ)
 	}
-	if err := CheckOptions(opts, append(append([]string{"type"}, switchOptions...), allowed...)...); err != nil {
+	keys := append(append(append([]string{"type"}, switchOptions...), commonOptions...), allowed...)
+	if err := CheckOptions(opts, keys...); err != nil {
 		return fmt.Errorf("type=%s: %w", typ, err)
 	}
 	return nil

@@ -29,7 +29,24 @@ func (s *Switch) Reconfigure(cfg Config) error {
 // AddPort attaches a port driver. The switch owns it from now on and closes
 // it when it is removed. It starts forwarding once the configuration puts a
 // port of that name in a bridge.
-func (s *Switch) AddPort(p ports.Port) error {
+func (s *Switch) AddPort(p ports.Port) error { return s.AddPortWith(p, AttachOptions{}) }
+
+// AttachOptions say how a port's queues are spread over workers.
+type AttachOptions struct {
+	// RxAffinity pins rx queue -> worker (OVS's pmd-rxq-affinity). Queues
+	// not listed are spread round-robin. Each worker must end up with at
+	// least one of the port's rx queues, because a worker transmits on a
+	// queue it also receives on (AF_XDP binds both directions of a queue
+	// to one socket).
+	RxAffinity map[int]int
+}
+
+// AddPortWith is AddPort with queue placement. Without affinity, rx queue
+// q goes to worker (q + port index) mod workers: every worker gets the same
+// share of each port's queues, and the rotation by port index spreads the
+// remainder when a port has more queues than there are workers. Worker w
+// transmits on the first queue it receives on.
+func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -57,7 +74,7 @@ func (s *Switch) AddPort(p ports.Port) error {
 	if info.MaxFrame <= 0 || info.MaxFrame > pipeline.MaxPacket+vlanTagLen {
 		a.maxFrame = pipeline.MaxPacket
 	}
-	if err := s.openQueues(a, info); err != nil {
+	if err := s.openQueues(a, info, o.RxAffinity); err != nil {
 		s.closeQueues(a)
 		s.portIdx.release(name)
 		return fmt.Errorf("vswitch: add port %s: %w", name, err)
@@ -91,17 +108,47 @@ func (s *Switch) detachLocked(name string) error {
 	return errors.Join(err, s.closeQueues(a), a.port.Close())
 }
 
-func (s *Switch) openQueues(a *attachment, info ports.Info) error {
-	for q := range info.RxQueues {
-		w := q % len(s.workers)
+// ErrAffinity is wrapped by bad rx queue placements.
+var ErrAffinity = errors.New("bad rx queue affinity")
+
+func (s *Switch) openQueues(a *attachment, info ports.Info, affinity map[int]int) error {
+	nw := len(s.workers)
+	place := make([]int, info.RxQueues)
+	txq := make([]int, nw)
+	for w := range txq {
+		txq[w] = -1
+	}
+	for q := range place {
+		place[q] = (q + int(a.idx)) % nw
+		if w, ok := affinity[q]; ok {
+			if w < 0 || w >= nw {
+				return fmt.Errorf("%w: queue %d to worker %d of %d", ErrAffinity, q, w, nw)
+			}
+			place[q] = w
+		}
+		if txq[place[q]] < 0 && q < info.TxQueues {
+			txq[place[q]] = q
+		}
+	}
+	for q := range affinity {
+		if q < 0 || q >= info.RxQueues {
+			return fmt.Errorf("%w: the port has no rx queue %d", ErrAffinity, q)
+		}
+	}
+	for w, q := range txq {
+		if q < 0 {
+			return fmt.Errorf("%w: worker %d gets no rx queue of this port, so it has no queue to transmit on", ErrAffinity, w)
+		}
+	}
+	for q, w := range place {
 		rq, err := a.port.OpenRx(q, s.pools[w])
 		if err != nil {
 			return err
 		}
 		a.rx = append(a.rx, rxBinding{worker: w, q: rq})
 	}
-	for w := range s.workers {
-		tq, err := a.port.OpenTx(w, s.pools[w])
+	for w, q := range txq {
+		tq, err := a.port.OpenTx(q, s.pools[w])
 		if err != nil {
 			return err
 		}

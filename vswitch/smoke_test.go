@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/vecswitch/vecswitch/ports/memport"
 )
 
 func TestSmoke(t *testing.T) {
@@ -60,4 +61,28 @@ func TestFlushFDB(t *testing.T) {
 	require.Error(t, r.s.FlushFDB("nope"))
 	require.NoError(t, r.s.FlushFDB(""))
 	require.Len(t, r.s.FDB(), 1)
+}
+
+func TestQueuePlacement(t *testing.T) {
+	r := newRig(t, Options{Workers: 2})
+	mk := func(name string, q int) *memport.Port {
+		p, err := memport.New(memport.Config{Name: name, RxQueues: q, TxQueues: q})
+		require.NoError(t, err)
+		return p
+	}
+	require.NoError(t, r.s.AddPort(mk("a", 3)))
+	require.NoError(t, r.s.AddPort(mk("b", 3)))
+	require.NoError(t, r.s.AddPortWith(mk("c", 2), AttachOptions{RxAffinity: map[int]int{0: 1, 1: 0}}))
+	require.ErrorIs(t, r.s.AddPortWith(mk("d", 2), AttachOptions{RxAffinity: map[int]int{0: 1, 1: 1}}), ErrAffinity,
+		"worker 0 would have no queue to transmit on")
+	require.ErrorIs(t, r.s.AddPortWith(mk("e", 2), AttachOptions{RxAffinity: map[int]int{5: 1}}), ErrAffinity)
+	require.ErrorIs(t, r.s.AddPortWith(mk("f", 2), AttachOptions{RxAffinity: map[int]int{0: 7}}), ErrAffinity)
+	ws := r.s.WorkerInfos()
+	require.Equal(t, 8, ws[0].RxQueues+ws[1].RxQueues)
+	require.Equal(t, 4, ws[0].RxQueues, "rotation by port index balances 3-queue ports over 2 workers")
+	for _, p := range r.s.Ports() {
+		if p.Name == "c" {
+			require.Equal(t, []QueueInfo{{0, 1}, {1, 0}}, p.RxQueues)
+		}
+	}
 }

@@ -44,11 +44,14 @@ func (cl *Client) Call(cmd string, args []string, out any) error {
 	if err != nil {
 		return err
 	}
-	if _, err := cl.c.Write(append(b, '\n')); err != nil {
-		return Errorf(CodeUnavail, "send: %v", err)
-	}
+	_, werr := cl.c.Write(append(b, '\n'))
+	// Read even if the write failed: a daemon that refuses a connection
+	// (denied, busy) says why and hangs up, maybe before our write.
 	line, err := cl.r.ReadBytes('\n')
 	if err != nil {
+		if werr != nil {
+			return Errorf(CodeUnavail, "send: %v", werr)
+		}
 		return Errorf(CodeUnavail, "no answer from vswitchd: %v", err)
 	}
 	var resp Response

@@ -3,6 +3,7 @@ package xsk
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -75,9 +76,18 @@ func Open(cfg Config) (*Socket, error) {
 	}
 	var err error
 	for _, m := range modes {
-		var s *Socket
-		if s, err = open(cfg, m); err == nil {
-			return s, nil
+		// A socket just closed on the same queue may still hold it for a
+		// moment (its last reference goes after an RCU grace period, for
+		// example from an XSKMAP), so EBUSY is retried for up to a second.
+		for try := 0; ; try++ {
+			var s *Socket
+			if s, err = open(cfg, m); err == nil {
+				return s, nil
+			}
+			if !errors.Is(err, unix.EBUSY) || try == 100 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	return nil, err

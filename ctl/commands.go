@@ -184,6 +184,15 @@ func (d *Daemon) addPort(args []string) (any, error) {
 	if err := d.attach(spec, false); err != nil {
 		return nil, asInvalid(err)
 	}
+	// A tap is made anew when the daemon restarts (or its MTU changes):
+	// keep its MAC so neighbours' caches stay right.
+	if mac := d.drivers[name].mac(); spec.Type == TypeTap && spec.Options["mac"] == "" && mac != "" {
+		for i := range next.Ports {
+			if next.Ports[i].Name == name {
+				next.Ports[i].Options["mac"] = mac
+			}
+		}
+	}
 	if err := d.commit(next); err != nil {
 		d.detach(name, true)
 		return nil, err
@@ -260,23 +269,33 @@ func (d *Daemon) listPorts(args []string) (any, error) {
 }
 
 func (d *Daemon) setPort(args []string) (any, error) {
-	if p, _ := d.state.port(args[0]); p == nil {
+	spec, _ := d.state.port(args[0])
+	if spec == nil {
 		return nil, Errorf(CodeNotFound, "no port %s", args[0])
 	}
 	opts, err := ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, switchOptions...); err != nil {
+	if err := CheckOptions(opts, append(switchOptions, "mtu")...); err != nil {
 		return nil, err
 	}
 	next := d.state.clone()
-	_, bp := next.port(args[0])
+	nspec, bp := next.port(args[0])
 	if err := parseVLANOptions(bp, opts); err != nil {
 		return nil, err
 	}
 	if bp.Mode == vswitch.Access {
 		bp.Trunks = nil
+	}
+	if m, ok := opts["mtu"]; ok {
+		if _, err := intOpt(opts, "mtu", 0, 68, 9000); err != nil {
+			return nil, err
+		}
+		nspec.Options["mtu"] = m
+		if err := d.setMTU(*nspec); err != nil {
+			return nil, err
+		}
 	}
 	return nil, d.commit(next)
 }

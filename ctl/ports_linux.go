@@ -224,3 +224,48 @@ func driverStats(dr *driver) any {
 	}
 	return nil
 }
+
+// setMTU changes the MTU of a port's interfaces in place (both ends of a
+// container veth; a tap is made anew), then re-attaches the port so the
+// switch learns its new largest frame. Only that port blinks.
+func (d *Daemon) setMTU(spec PortSpec) error {
+	mtu, err := intOpt(spec.Options, "mtu", 1500, 68, 9000)
+	if err != nil {
+		return err
+	}
+	switch spec.Type {
+	case TypeAFXDP:
+		if mtu > afxdp.MaxMTU {
+			return Errorf(CodeInvalid, "mtu=%d: AF_XDP ports take at most %d", mtu, afxdp.MaxMTU)
+		}
+		err = netdev.Configure("", orDefault(spec.Options["dev"], spec.Name), netdev.LinkConfig{MTU: mtu})
+	case TypeVeth:
+		if mtu > afxdp.MaxMTU {
+			return Errorf(CodeInvalid, "mtu=%d: AF_XDP ports take at most %d", mtu, afxdp.MaxMTU)
+		}
+		if err = netdev.Configure("", orDefault(spec.Options["host"], spec.Name), netdev.LinkConfig{MTU: mtu}); err == nil {
+			err = netdev.Configure(spec.Options["netns"], orDefault(spec.Options["ifname"], "eth0"), netdev.LinkConfig{MTU: mtu})
+		}
+	case TypeTap:
+		// A tap lives as long as its file descriptors: re-attaching makes
+		// a new one with the new MTU and the port's addresses.
+		if mtu > tap.MaxMTU {
+			return Errorf(CodeInvalid, "mtu=%d: tap ports take at most %d", mtu, tap.MaxMTU)
+		}
+	}
+	if err != nil {
+		return Errorf(CodeInvalid, "mtu=%d: %v", mtu, err)
+	}
+	if err := d.detach(spec.Name, false); err != nil {
+		return err
+	}
+	return d.attach(spec, true)
+}
+
+// mac is the MAC of a tap port's device ("" for other drivers).
+func (dr *driver) mac() string {
+	if p, ok := dr.port.(*tap.Port); ok && p.Device().MAC != nil {
+		return p.Device().MAC.String()
+	}
+	return ""
+}

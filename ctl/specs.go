@@ -23,7 +23,7 @@ var Specs = []Spec{
 		MinArgs: 2, MaxArgs: -1},
 	{Name: "del-port", Usage: "PORT", Help: "remove a port (and the veth or tap it created)", MinArgs: 1, MaxArgs: 1},
 	{Name: "list-ports", Usage: "BRIDGE", Help: "list a bridge's ports", MinArgs: 1, MaxArgs: 1, Read: true},
-	{Name: "set-port", Usage: "PORT [vlan=N] [trunks=N,N-M] [mode=access|trunk]", Help: "change a port's VLAN settings", MinArgs: 2, MaxArgs: 4},
+	{Name: "set-port", Usage: "PORT [vlan=N] [trunks=N,N-M] [mode=access|trunk] [mtu=N]", Help: "change a port's VLAN settings or MTU", MinArgs: 2, MaxArgs: 5},
 	{Name: "show", Help: "bridges, ports, state, queues and the worker of each queue", Read: true},
 	{Name: "fdb/show", Usage: "BRIDGE", Help: "the bridge's MAC table", MinArgs: 1, MaxArgs: 1, Read: true},
 	{Name: "fdb/flush", Usage: "[BRIDGE]", Help: "forget learned MACs (of one bridge, or all)", MaxArgs: 1},

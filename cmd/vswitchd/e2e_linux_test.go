@@ -405,3 +405,30 @@ func lastLine(s, substr string) string {
 	}
 	return ""
 }
+
+// TestSetPortVLANAndMTU moves a port to another VLAN (it can no longer
+// reach its peer), back, and changes the MTU of both ends of its veth.
+func TestSetPortVLANAndMTU(t *testing.T) {
+	d := newDaemon(t)
+	a, b := nettest.NewNS(t), nettest.NewNS(t)
+	pa, pb := "sa"+nettest.Suffix(), "sb"+nettest.Suffix()
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", pa, "type=veth", "netns="+a.Path(), "ip=10.65.0.1/24")
+	d.must("add-port", "br0", pb, "type=tap", "netns="+b.Path(), "ip=10.65.0.2/24")
+	require.NoError(t, ping(a, "10.65.0.2"))
+	d.must("set-port", pa, "vlan=20")
+	require.Error(t, ping(a, "10.65.0.2"), "VLAN 20 and VLAN 0 are apart")
+	d.must("set-port", pa, "vlan=0")
+	require.NoError(t, ping(a, "10.65.0.2"))
+	d.must("set-port", pa, "mtu=1400")
+	d.must("set-port", pb, "mtu=1400")
+	out, err := a.Command("cat", "/sys/class/net/eth0/mtu").CombinedOutput()
+	require.NoError(t, err)
+	require.Equal(t, "1400", strings.TrimSpace(string(out)))
+	require.NoError(t, ping(a, "10.65.0.2"))
+	big := a.Command("ping", "-c", "1", "-W", "2", "-M", "do", "-s", "1372", "10.65.0.2")
+	outb, err := big.CombinedOutput()
+	require.NoError(t, err, "a full 1400-byte packet crosses: %s", outb)
+	_, err = d.vsctl("set-port", pa, "mtu=9000")
+	require.Error(t, err, "AF_XDP frames cannot carry a 9000 MTU")
+}

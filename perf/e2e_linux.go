@@ -1,0 +1,208 @@
+package perf
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"time"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports/netdev"
+)
+
+// ErrNeedRoot is returned by RunE2E when not run as root.
+var ErrNeedRoot = errors.New("perf: the end-to-end benchmark needs root (namespaces, veth, XDP, AF_XDP)")
+
+// ErrNoIperf3 is recorded when TCP was asked for and iperf3 is missing.
+var ErrNoIperf3 = errors.New("perf: iperf3 not found in PATH")
+
+// RunE2E measures each configured path on a topology of its own, made and
+// removed within the call (also when ctx is cancelled: it returns once
+// everything is cleaned up). A path that fails records its error in its
+// result and the run goes on; the returned error is ctx's or a bad
+// configuration.
+func RunE2E(ctx context.Context, cfg E2EConfig) ([]E2EResult, error) {
+	if os.Geteuid() != 0 {
+		return nil, ErrNeedRoot
+	}
+	if err := cfg.normalize(runtime.NumCPU()); err != nil {
+		return nil, err
+	}
+	var out []E2EResult
+	for _, p := range cfg.Paths {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		cfg.Log("%s: setting up", p)
+		r := runPath(ctx, &cfg, p)
+		if r.Err != "" {
+			cfg.Log("%s: %s", p, r.Err)
+		}
+		out = append(out, r)
+	}
+	return out, ctx.Err()
+}
+
+func newRunID() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func runPath(ctx context.Context, cfg *E2EConfig, path string) (res E2EResult) {
+	res.Path = path
+	var errs []error
+	defer func() {
+		if err := errors.Join(errs...); err != nil {
+			res.Err = err.Error()
+		}
+	}()
+	t, err := newTopo(newRunID())
+	if err != nil {
+		errs = append(errs, err)
+		return res
+	}
+	defer func() { errs = append(errs, t.close()) }()
+	r, err := startPath(t, path, cfg.CPUSwitch)
+	if err != nil {
+		res.Skipped = errors.Is(err, ErrAsavieBind)
+		errs = append(errs, err)
+		return res
+	}
+	defer func() {
+		r.report(&res)
+		errs = append(errs, r.close())
+	}()
+	if cfg.UDP {
+		if res.UDP, err = measureUDP(ctx, cfg, t, r, &res); err != nil {
+			errs = append(errs, err)
+			return res
+		}
+		cfg.Log("%s: %.3f Mpps received of %.3f Mpps generated", path, res.UDP.RxPPS/1e6, res.UDP.GenPPS/1e6)
+	}
+	if cfg.TCP && (path == PathBridge || path == PathVecswitch) {
+		errs = append(errs, measureTCP(ctx, cfg, t, path, &res))
+	}
+	return res
+}
+
+// measureUDP runs the generator into the sink: warm-up, then the window,
+// then a short drain for the totals.
+func measureUDP(ctx context.Context, cfg *E2EConfig, t *topo, r *rig, res *E2EResult) (u *UDPResult, err error) {
+	sk, err := newSink(t.rcv.ns, t.rcv.inIx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, sk.close()) }()
+	frame := udpFrame(t.rcv.mac, t.snd.mac, sndIP, rcvIP, genUDPPort, sinkUDPPort)
+	gen, err := startGenerator(t.snd.ns, frame, cfg.CPUGen, cfg.Rate)
+	if err != nil {
+		return nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			err = errors.Join(err, gen.stop())
+		}
+	}()
+	if err := sleepCtx(ctx, cfg.Warmup); err != nil {
+		return nil, err
+	}
+	g0 := gen.sent.Load()
+	s0, _, err := sk.read()
+	if err != nil {
+		return nil, err
+	}
+	l0, rt0 := t.linkStats(), snapRuntime(r)
+	t0 := time.Now()
+	if err := sleepCtx(ctx, cfg.Duration); err != nil {
+		return nil, err
+	}
+	g1 := gen.sent.Load()
+	s1, _, err := sk.read()
+	if err != nil {
+		return nil, err
+	}
+	el := time.Since(t0).Seconds()
+	l1, rt1 := t.linkStats(), snapRuntime(r)
+	stopped = true
+	if err := gen.stop(); err != nil {
+		return nil, err
+	}
+	// Let the forwarder pass on what is in flight before the totals.
+	if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+		return nil, err
+	}
+	sT, oT, err := sk.read()
+	if err != nil {
+		return nil, err
+	}
+	u = &UDPResult{Seconds: el, Generated: g1 - g0, Received: s1 - s0,
+		GenPPS: float64(g1-g0) / el, RxPPS: float64(s1-s0) / el,
+		TotalGenerated: gen.sent.Load(), TotalReceived: sT, Other: oT,
+		Links: subLinks(l1, l0)}
+	if rt1 != nil {
+		res.Switch = &SwitchReport{Runtime: diffCounters(rt1, rt0)}
+	}
+	if u.TotalReceived > u.TotalGenerated {
+		return u, fmt.Errorf("perf: implausible: the sink counted %d frames, the generator sent %d", u.TotalReceived, u.TotalGenerated)
+	}
+	return u, nil
+}
+
+// measureTCP runs iperf3 through the path. Vecswitch needs TX checksum
+// offload off on the namespace ends; the Linux bridge is measured as it
+// comes, then with the same offload off, for a like-for-like figure.
+func measureTCP(ctx context.Context, cfg *E2EConfig, t *topo, path string, res *E2EResult) error {
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		return ErrNoIperf3
+	}
+	secs := max(1, int(cfg.Duration.Round(time.Second)/time.Second))
+	omit := int(cfg.Warmup.Round(time.Second) / time.Second)
+	var err error
+	if path == PathBridge {
+		cfg.Log("%s: TCP", path)
+		if res.TCP, err = runIperf(ctx, t, secs, omit, cfg.CPUGen); err != nil {
+			return err
+		}
+	}
+	for _, e := range []*endpoint{&t.snd, &t.rcv} {
+		if err := netdev.SetTxChecksumAt(e.nsPath(), innerIfname, false); err != nil {
+			return err
+		}
+	}
+	cfg.Log("%s: TCP, tx checksum offload off", path)
+	tcp, err := runIperf(ctx, t, secs, omit, cfg.CPUGen)
+	if err != nil {
+		return err
+	}
+	if path == PathBridge {
+		res.TCPCsumOff = tcp
+	} else {
+		res.TCP = tcp
+	}
+	return nil
+}
+
+func snapRuntime(r *rig) []pipeline.NodeCounters {
+	if r.runtime == nil {
+		return nil
+	}
+	return r.runtime()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -53,7 +53,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 	if queues < nq {
 		return nil, Errorf(CodeInvalid, "queues=%d: the switch runs %d workers and each needs a queue", queues, nq)
 	}
-	ring, err := intOpt(o, "ring", 2048, 64, 1<<16)
+	ring, err := intOpt(o, "ring", 4096, 64, 1<<16)
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func (p *Port) openSock(q int, pool *pipeline.Pool) (*sock, error) {
 	}
 	share.socks = append(share.socks, sk)
 	return &sock{p: p, q: q, pool: pool, sk: sk, share: share, owned: newOwned(pool.Size()),
-		fillTarget: p.cfg.RingSize / 2}, nil
+		fillTarget: p.cfg.RingSize}, nil
 }
 
 // release closes one side; the socket closes with its last side. The worker

@@ -18,7 +18,7 @@ const (
 // host ends as AF_XDP ports of one bridge. The receiver's MAC is static,
 // as on the Linux bridge: the sink never answers, so it is never learned.
 func startVecswitch(t *topo, cpu int) (r *rig, err error) {
-	sw, err := vswitch.New(vswitch.Options{Workers: 1, CPUs: []int{cpu}})
+	sw, err := vswitch.New(vswitch.Options{Workers: 1, CPUs: []int{cpu}, PoolFrames: 16384}) // as vswitchd
 	if err != nil {
 		return nil, err
 	}

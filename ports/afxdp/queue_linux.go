@@ -113,14 +113,22 @@ func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
 		s.p.ctr.txRingFull.Add(uint64(d))
 		pool.FreeN(bufs[n:])
 	}
-	// In copy mode the kernel sends at most its budget per kick; a few
-	// kicks drain a full batch. In zero-copy mode kick only when asked.
-	if !s.sk.ZeroCopy() || s.sk.Tx.NeedWakeup() {
-		if e := s.sk.Kick(8); e != 0 {
-			s.gone(e)
-		}
-	}
+	s.kick()
 	return n, nil
+}
+
+// kick makes the kernel send what the tx ring holds. In copy mode one kick
+// sends up to the socket's budget (a vector) synchronously, on this core;
+// one kick per call keeps that work bounded so rx is polled again soon, and
+// Reclaim kicks again if frames are left. In zero-copy mode kick only when
+// the driver asks.
+func (s *sock) kick() {
+	if s.sk.ZeroCopy() && !s.sk.Tx.NeedWakeup() {
+		return
+	}
+	if e := s.sk.Kick(1); e != 0 {
+		s.gone(e)
+	}
 }
 
 // complete returns transmitted frames to the pool.
@@ -139,10 +147,15 @@ func (s *sock) complete() {
 	}
 }
 
-// Reclaim implements pipeline.Reclaimer.
+// Reclaim implements pipeline.Reclaimer: completions go back to the pool,
+// and frames still on the tx ring get another kick.
 func (q *txQueue) Reclaim() {
-	if !q.closed {
-		q.s.complete()
+	if q.closed || q.s.p.down.Load() {
+		return
+	}
+	q.s.complete()
+	if q.s.sk.Tx.Pending() > 0 {
+		q.s.kick()
 	}
 }
 

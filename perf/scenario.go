@@ -54,7 +54,7 @@ func NewScenario(kind string, macs int) (*Scenario, error) {
 	sc.Switch = sw
 	br := vswitch.Bridge{Name: "br0", MACLimit: max(macs+16, vswitch.DefaultMACLimit)}
 	for i := range nports {
-		p, err := memport.New(memport.Config{Name: fmt.Sprintf("p%d", i), BatchSize: BenchBatch})
+		p, err := memport.New(memport.Config{Name: fmt.Sprintf("p%d", i)})
 		if err != nil {
 			sc.Close()
 			return nil, err

@@ -23,7 +23,9 @@ type sock struct {
 	share  *umemShare
 	owned  owned
 	rx, tx bool // which sides are open
-	// fillTarget is how many buffers the fill ring is kept at.
+	// fillTarget is how many buffers the fill ring is kept at: the ring
+	// size, but at most a quarter of the pool, so that a few ports on one
+	// worker cannot take every buffer.
 	fillTarget int
 	inFill     int
 	// scratch, reused every call
@@ -90,7 +92,7 @@ func (p *Port) openSock(q int, pool *pipeline.Pool) (*sock, error) {
 	}
 	share.socks = append(share.socks, sk)
 	return &sock{p: p, q: q, pool: pool, sk: sk, share: share, owned: newOwned(pool.Size()),
-		fillTarget: p.cfg.RingSize}, nil
+		fillTarget: min(p.cfg.RingSize, pool.Size()/4)}, nil
 }
 
 // release closes one side; the socket closes with its last side. The worker

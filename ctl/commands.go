@@ -3,6 +3,7 @@ package ctl
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"sort"
@@ -24,6 +25,7 @@ func (d *Daemon) Registry() *Registry {
 		"show": d.show, "fdb/show": d.fdbShow, "fdb/flush": d.fdbFlush, "fdb/add": d.fdbAdd, "fdb/del": d.fdbDel,
 		"port/stats": d.portStats, "show-runtime": d.showRuntime, "show-workers": d.showWorkers,
 		"show-errors": d.showErrors, "version": d.version,
+		"sriov/show": func(args []string) (any, error) { return d.sriovShow(args[0]) },
 	}
 	r := NewRegistry()
 	for _, s := range Specs {
@@ -165,12 +167,17 @@ func (d *Daemon) addPort(args []string) (any, error) {
 		return nil, err
 	}
 	bp := vswitch.Port{Name: name}
-	if err := parseVLANOptions(&bp, opts); err != nil {
+	portOpts := opts
+	if vfOwnsVLAN[typ] {
+		portOpts = maps.Clone(opts)
+		delete(portOpts, "vlan")
+	}
+	if err := parseVLANOptions(&bp, portOpts); err != nil {
 		return nil, err
 	}
 	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
 	for k, v := range opts {
-		if k != "type" && !slices.Contains(switchOptions, k) {
+		if k != "type" && (!slices.Contains(switchOptions, k) || (k == "vlan" && vfOwnsVLAN[typ])) {
 			spec.Options[k] = v
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -17,6 +18,8 @@ type DaemonConfig struct {
 	StateDir string
 	// Switch configures the data plane (workers, cores, poll mode).
 	Switch vswitch.Options
+	// Sysfs is where sysfs is mounted, for SR-IOV discovery ("" is /sys).
+	Sysfs  string
 	Logger *slog.Logger
 }
 
@@ -31,6 +34,7 @@ type Daemon struct {
 	store   *Store
 	state   State
 	drivers map[string]*driver
+	sriov   *sriov.Host
 }
 
 // StateFile is the name of the stored configuration in the state directory.
@@ -47,7 +51,7 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}}
+	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}}
 	if _, err := st.Load(&d.state); err != nil {
 		return nil, err
 	}

@@ -1,23 +1,48 @@
 package ctl
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/netdev"
+	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/ports/tap"
 )
+
+// sriovShow lists a PF's VFs (vsctl sriov/show).
+func (d *Daemon) sriovShow(pf string) (any, error) {
+	if _, err := netdev.LinkByName("", pf); err != nil && errors.Is(err, netdev.ErrNotFound) {
+		if _, serr := os.Stat(filepath.Join(orDefault(d.sriov.Sysfs, sriov.DefaultSysfs), "class/net", pf)); serr != nil {
+			return nil, Errorf(CodeNotFound, "no device %s", pf)
+		}
+	}
+	vfs, err := d.sriov.Discover(pf)
+	if err != nil {
+		if errors.Is(err, sriov.ErrNotSRIOV) {
+			return nil, Errorf(CodeNotFound, "%v", err)
+		}
+		return nil, Errorf(CodeInvalid, "%v", err)
+	}
+	if vfs == nil {
+		vfs = []sriov.VF{}
+	}
+	return vfs, nil
+}
 
 // Port types vsctl add-port knows.
 const (
 	TypeAFXDP = "afxdp" // an existing interface, by AF_XDP
 	TypeVeth  = "veth"  // a new veth pair into a container namespace, host end by AF_XDP
 	TypeTap   = "tap"   // a new tap device, optionally in a container namespace
+	TypeSRIOV = "sriov" // an SR-IOV VF's netdev (or representor), configured, by AF_XDP
 )
 
 // switchOptions are the add-port options that configure the bridge port
@@ -31,7 +56,12 @@ var typeOptions = map[string][]string{
 	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring"},
 	TypeVeth:  {"netns", "host", "ifname", "ip", "gw", "mac", "mtu", "queues", "attach", "copy", "ring"},
 	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues"},
+	TypeSRIOV: append([]string{"queues", "attach", "copy", "ring"}, sriov.PortOptions...),
 }
+
+// vfOwnsVLAN lists the types for which vlan= configures the driver (the
+// VF's VLAN) rather than the bridge port; set-port vlan= sets the latter.
+var vfOwnsVLAN = map[string]bool{TypeSRIOV: true}
 
 // driver is a port's driver and the kernel object made for it, which
 // del-port removes (a daemon stop leaves it: it is the container's).
@@ -103,8 +133,22 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 			return nil, Errorf(CodeInvalid, "%v", err)
 		}
 		return &driver{port: p}, nil
+	case TypeSRIOV:
+		pc, err := sriov.ParsePortOptions(spec.Name, o)
+		if err != nil {
+			return nil, Errorf(CodeInvalid, "%v", err)
+		}
+		if _, ok := o["queues"]; ok {
+			xcfg.Queues = queues
+		}
+		pc.XDP, pc.Host = xcfg, d.sriov
+		p, err := sriov.NewPort(pc)
+		if err != nil {
+			return nil, Errorf(CodeInvalid, "%v", err)
+		}
+		return &driver{port: p}, nil
 	}
-	return nil, Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth or tap)", spec.Type)
+	return nil, Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth, tap or sriov)", spec.Type)
 }
 
 func vethOptions(spec PortSpec, queues int) (netdev.VethOptions, error) {
@@ -194,10 +238,14 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// destroy removes what makePort created for good (del-port).
+// destroy removes what makePort created for good (del-port): a container
+// veth is deleted, a VF gets back the settings it had before.
 func (dr *driver) destroy() error {
 	if dr.veth != nil {
 		return dr.veth.Delete()
+	}
+	if p, ok := dr.port.(*sriov.Port); ok {
+		return p.Restore()
 	}
 	return nil
 }
@@ -205,7 +253,7 @@ func (dr *driver) destroy() error {
 func checkPortOptions(typ string, opts map[string]string) error {
 	allowed, ok := typeOptions[typ]
 	if !ok {
-		return Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth or tap)", typ)
+		return Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth, tap or sriov)", typ)
 	}
 	keys := append(append(append([]string{"type"}, switchOptions...), commonOptions...), allowed...)
 	if err := CheckOptions(opts, keys...); err != nil {
@@ -220,6 +268,8 @@ func driverStats(dr *driver) any {
 	case *afxdp.Port:
 		return p.Stats()
 	case *tap.Port:
+		return p.Stats()
+	case *sriov.Port:
 		return p.Stats()
 	}
 	return nil

@@ -33,6 +33,7 @@ var Specs = []Spec{
 	{Name: "show-runtime", Help: "per node: calls, vectors, packets, ns/packet (like VPP's show runtime)", Read: true},
 	{Name: "show-workers", Help: "workers: cores, busy %, queues", Read: true},
 	{Name: "show-errors", Help: "drop counters by node and reason", Read: true},
+	{Name: "sriov/show", Usage: "PF", Help: "a PF's VFs: index, PCI address, netdev, MAC, VLAN, spoof check, trust, link state, rates", MinArgs: 1, MaxArgs: 1, Read: true},
 	{Name: "version", Help: "daemon and protocol version", Read: true},
 }
 

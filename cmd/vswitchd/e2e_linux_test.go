@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/internal/nettest"
+	"github.com/vecswitch/vecswitch/ports/sriov/sriovtest"
 )
 
 // The end-to-end tests build vswitchd and vsctl, run the daemon with a
@@ -431,4 +432,47 @@ func TestSetPortVLANAndMTU(t *testing.T) {
 	require.NoError(t, err, "a full 1400-byte packet crosses: %s", outb)
 	_, err = d.vsctl("set-port", pa, "mtu=9000")
 	require.Error(t, err, "AF_XDP frames cannot carry a 9000 MTU")
+}
+
+// TestSRIOVHandOff stands a veth in for a VF's netdev: a fake sysfs tree
+// says VF 0 of "PF" (itself a veth end, which has no VFs in netlink) is
+// bound with that netdev. vsctl sriov/show lists it; add-port type=sriov
+// attaches it; traffic crosses between it and a container veth port; and
+// bad SR-IOV input gets clear errors.
+func TestSRIOVHandOff(t *testing.T) {
+	build(t)
+	sys := sriovtest.NewSysfs(t)
+	pf := "vsp" + nettest.Suffix()
+	nettest.Veth(t, pf, nettest.NewNS(t), "10.67.9.1/24", 1) // the PF: any existing netdev
+	vfNS := nettest.NewNS(t)
+	vfDev := "vsf" + nettest.Suffix()
+	nettest.Veth(t, vfDev, vfNS, "10.67.0.2/24", 1)
+	sys.AddPF(pf, "0000:03:00.0", 4)
+	sys.AddVF(pf, 0, "0000:03:00.1", vfDev)
+	sys.AddVF(pf, 1, "0000:03:00.2", "")
+
+	d := newDaemon(t, "--sysfs", sys.Root)
+	var vfs []map[string]any
+	require.NoError(t, d.vsctlJSON(&vfs, "sriov/show", pf))
+	require.Len(t, vfs, 2)
+	out := d.must("sriov/show", pf)
+	require.Contains(t, out, vfDev)
+	require.Contains(t, out, "0000:03:00.1")
+
+	a := nettest.NewNS(t)
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", "ca"+nettest.Suffix(), "type=veth", "netns="+a.Path(), "ip=10.67.0.1/24")
+	d.must("add-port", "br0", "vf0", "type=sriov", "pf="+pf, "vf=0")
+	require.NoError(t, ping(a, "10.67.0.2"), "traffic crosses between a container port and the VF port")
+	require.NoError(t, ping(vfNS, "10.67.0.1"))
+
+	_, err := d.vsctl("add-port", "br0", "vf1", "type=sriov", "pf="+pf, "vf=1")
+	require.Error(t, err, "VF 1 is not bound to a kernel driver: no netdev")
+	out, err = d.vsctl("add-port", "br0", "vf9", "type=sriov", "pf="+pf, "vf=0", "trust=maybe")
+	require.Error(t, err)
+	require.Contains(t, out, "trust")
+	out, err = d.vsctl("sriov/show", "nosuchpf0")
+	require.Error(t, err)
+	require.Contains(t, out, "not-found")
+	d.must("del-port", "vf0")
 }

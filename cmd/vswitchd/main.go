@@ -30,6 +30,7 @@ type options struct {
 	Group      string `json:"group"`
 	LogLevel   string `json:"log_level"`
 	PoolFrames int    `json:"pool_frames"`
+	Sysfs      string `json:"sysfs"`
 }
 
 func main() {
@@ -47,6 +48,7 @@ func run() int {
 	fs.StringVar(&o.Group, "group", o.Group, "group allowed to use the control socket (mode 0660); empty: root only (0600)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
 	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each)")
+	fs.StringVar(&o.Sysfs, "sysfs", "/sys", "where sysfs is mounted (SR-IOV discovery)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
 		fs.PrintDefaults()
@@ -119,6 +121,8 @@ func loadConfig(path string, o *options, fs *flag.FlagSet) error {
 			o.LogLevel = flags.LogLevel
 		case "pool-frames":
 			o.PoolFrames = flags.PoolFrames
+		case "sysfs":
+			o.Sysfs = flags.Sysfs
 		}
 	})
 	return nil
@@ -156,7 +160,7 @@ func lookupGroup(name string) (int, error) {
 }
 
 func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
-	d, err := ctl.NewDaemon(ctl.DaemonConfig{StateDir: o.StateDir, Switch: sopts, Logger: log})
+	d, err := ctl.NewDaemon(ctl.DaemonConfig{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ func (d *Daemon) Registry() *Registry {
 		"port/stats": d.portStats, "show-runtime": d.showRuntime, "show-workers": d.showWorkers,
 		"show-errors": d.showErrors, "version": d.version,
 		"sriov/show": func(args []string) (any, error) { return d.sriovShow(args[0]) },
+		"sriov/move": d.sriovMove, "sriov/restore": d.sriovRestore,
 	}
 	r := NewRegistry()
 	for _, s := range Specs {

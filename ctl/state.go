@@ -13,6 +13,22 @@ type State struct {
 	Version int              `json:"version"`
 	Bridges []vswitch.Bridge `json:"bridges"`
 	Ports   []PortSpec       `json:"ports"`
+	// VFMoves are SR-IOV VF netdevs handed to container namespaces, kept
+	// so that sriov/restore can bring them back after a restart too.
+	VFMoves []VFMove `json:"vf_moves,omitempty"`
+}
+
+// VFMove records one container hand-off (see sriov.Moved).
+type VFMove struct {
+	PF       string `json:"pf"`
+	VF       int    `json:"vf"`
+	Netns    string `json:"netns"`
+	Name     string `json:"name"`
+	Index    int    `json:"index"`
+	OrigName string `json:"orig_name"`
+	OrigMAC  string `json:"orig_mac,omitempty"`
+	OrigMTU  int    `json:"orig_mtu"`
+	OrigUp   bool   `json:"orig_up"`
 }
 
 // PortSpec says how to make a port's driver.

@@ -450,11 +450,14 @@ func TestSRIOVHandOff(t *testing.T) {
 	sys.AddPF(pf, "0000:03:00.0", 4)
 	sys.AddVF(pf, 0, "0000:03:00.1", vfDev)
 	sys.AddVF(pf, 1, "0000:03:00.2", "")
+	moveDev := "vsm" + nettest.Suffix() // VF 2's netdev, for the container hand-off
+	nettest.Veth(t, moveDev, nettest.NewNS(t), "10.67.8.1/24", 1)
+	sys.AddVF(pf, 2, "0000:03:00.3", moveDev)
 
 	d := newDaemon(t, "--sysfs", sys.Root)
 	var vfs []map[string]any
 	require.NoError(t, d.vsctlJSON(&vfs, "sriov/show", pf))
-	require.Len(t, vfs, 2)
+	require.Len(t, vfs, 3)
 	out := d.must("sriov/show", pf)
 	require.Contains(t, out, vfDev)
 	require.Contains(t, out, "0000:03:00.1")
@@ -475,4 +478,24 @@ func TestSRIOVHandOff(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "not-found")
 	d.must("del-port", "vf0")
+
+	// Container hand-off of VF 2: moved, renamed and addressed; still
+	// recorded after kill -9; restored with its name.
+	c := nettest.NewNS(t)
+	d.must("sriov/move", pf, "2", "netns="+c.Path(), "ifname=eth0", "ip=10.67.5.1/24", "mtu=1400")
+	out2, err := c.Command("ip", "-br", "addr", "show", "eth0").CombinedOutput()
+	require.NoError(t, err, "%s", out2)
+	require.Contains(t, string(out2), "10.67.5.1/24")
+	_, err = os.Stat("/sys/class/net/" + moveDev)
+	require.True(t, os.IsNotExist(err), "the netdev left the host namespace")
+	_, err = d.vsctl("sriov/move", pf, "2", "netns="+c.Path())
+	require.Error(t, err, "already moved")
+	d.stop(syscall.SIGKILL)
+	d.start()
+	d.must("sriov/restore", pf, "2")
+	mtu, err := os.ReadFile("/sys/class/net/" + moveDev + "/mtu")
+	require.NoError(t, err, "back in the host under its original name")
+	require.Equal(t, "1500", strings.TrimSpace(string(mtu)), "original MTU restored")
+	_, err = d.vsctl("sriov/restore", pf, "2")
+	require.Error(t, err, "nothing left to restore")
 }

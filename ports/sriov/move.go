@@ -121,3 +121,10 @@ func isZeroMAC(mac net.HardwareAddr) bool {
 	}
 	return true
 }
+
+// Resume rebuilds a hand-off recorded by an earlier process (from the
+// exported fields of its Moved) so that Restore can undo it.
+func (h *Host) Resume(pf string, vf int, netns, name string, index int, origName string, origMAC net.HardwareAddr, origMTU int, origUp bool) *Moved {
+	return &Moved{PF: pf, VF: vf, Netns: netns, Name: name, Index: index,
+		OrigName: origName, OrigMAC: origMAC, OrigMTU: origMTU, OrigUp: origUp, host: h}
+}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
-	"github.com/google/gopacket/layers"
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
@@ -16,39 +14,6 @@ import (
 	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/ports/sriov/sriovtest"
 )
-
-// answer returns the reply to an ARP request or ICMP echo request for ip,
-// or nil.
-func answer(t *testing.T, frame []byte, ip net.IP, mac net.HardwareAddr, seen map[string]int) []byte {
-	p := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.Default)
-	eth, _ := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
-	if eth == nil {
-		return nil
-	}
-	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-	buf := gopacket.NewSerializeBuffer()
-	if arp, ok := p.Layer(layers.LayerTypeARP).(*layers.ARP); ok && arp.Operation == layers.ARPRequest && net.IP(arp.DstProtAddress).Equal(ip) {
-		seen["arp"]++
-		require.NoError(t, gopacket.SerializeLayers(buf, opts,
-			&layers.Ethernet{SrcMAC: mac, DstMAC: eth.SrcMAC, EthernetType: layers.EthernetTypeARP},
-			&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
-				Operation: layers.ARPReply, SourceHwAddress: mac, SourceProtAddress: ip.To4(),
-				DstHwAddress: arp.SourceHwAddress, DstProtAddress: arp.SourceProtAddress}))
-		return buf.Bytes()
-	}
-	ip4, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
-	icmp, _ := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
-	if ip4 != nil && icmp != nil && icmp.TypeCode.Type() == layers.ICMPv4TypeEchoRequest && ip4.DstIP.Equal(ip) {
-		seen["echo"]++
-		require.NoError(t, gopacket.SerializeLayers(buf, opts,
-			&layers.Ethernet{SrcMAC: mac, DstMAC: eth.SrcMAC, EthernetType: layers.EthernetTypeIPv4},
-			&layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: ip, DstIP: ip4.SrcIP},
-			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoReply, 0), Id: icmp.Id, Seq: icmp.Seq},
-			gopacket.Payload(icmp.Payload)))
-		return buf.Bytes()
-	}
-	return nil
-}
 
 // TestPortDataPath: a veth stands in for VF 2's netdev (fake sysfs names
 // it, the recording netlink takes the VF settings). The namespace at the
@@ -89,41 +54,15 @@ func TestPortDataPath(t *testing.T) {
 	require.NoError(t, err)
 
 	ip, mac := net.IP{10, 91, 0, 2}, net.HardwareAddr{2, 0, 0, 0x91, 0, 2}
-	seen := map[string]int{}
 	ping := ns.Command("ping", "-c", "3", "-i", "0.2", "-W", "2", ip.String())
 	done := make(chan error, 1)
 	var out []byte
 	go func() { var err error; out, err = ping.CombinedOutput(); done <- err }()
-	ids := make([]pipeline.BufID, pipeline.VectorSize)
-	var perr error
-loop:
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		select {
-		case perr = <-done:
-			break loop
-		default:
-		}
-		n, err := rx.Rx(ids)
-		require.NoError(t, err)
-		var reply []pipeline.BufID
-		for _, id := range ids[:n] {
-			if f := answer(t, pool.Packet(id), ip, mac, seen); f != nil {
-				require.True(t, pool.SetPacket(id, f))
-				reply = append(reply, id)
-			} else {
-				pool.Free(id)
-			}
-		}
-		if len(reply) > 0 {
-			sent, err := tx.Tx(reply)
-			require.NoError(t, err)
-			require.Equal(t, len(reply), sent)
-		}
-		tx.(interface{ Reclaim() }).Reclaim()
-	}
+	r := nettest.NewResponder(ip, mac)
+	perr := r.Serve(t, rx, tx, pool, done, 15*time.Second)
 	require.NoError(t, perr, "ping through the sriov port failed: %s", out)
-	require.GreaterOrEqual(t, seen["arp"], 1)
-	require.GreaterOrEqual(t, seen["echo"], 3)
+	require.GreaterOrEqual(t, r.Seen["arp"], 1)
+	require.GreaterOrEqual(t, r.Seen["echo"], 3)
 
 	require.NoError(t, rx.Close())
 	require.NoError(t, tx.Close())

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -498,4 +500,39 @@ func TestSRIOVHandOff(t *testing.T) {
 	require.Equal(t, "1500", strings.TrimSpace(string(mtu)), "original MTU restored")
 	_, err = d.vsctl("sriov/restore", pf, "2")
 	require.Error(t, err, "nothing left to restore")
+}
+
+// TestMetrics scrapes /metrics after traffic and finds the port counters
+// vsctl port/stats reports, and the node counters.
+func TestMetrics(t *testing.T) {
+	build(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	d := newDaemon(t, "--metrics-addr", addr)
+	a, b := nettest.NewNS(t), nettest.NewNS(t)
+	pa := "ma" + nettest.Suffix()
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", pa, "type=veth", "netns="+a.Path(), "ip=10.68.0.1/24")
+	d.must("add-port", "br0", "mb"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.68.0.2/24")
+	require.NoError(t, ping(a, "10.68.0.2"))
+	time.Sleep(300 * time.Millisecond) // the idle worker publishes its counters
+
+	var stats []ctl.PortStats
+	require.NoError(t, d.vsctlJSON(&stats, "port/stats", pa))
+	require.Len(t, stats, 1)
+	require.Positive(t, stats[0].Counters.RxPackets)
+
+	resp, err := http.Get("http://" + addr + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	text := string(body)
+	require.Contains(t, text, fmt.Sprintf(`vswitch_port_rx_packets_total{port=%q} %d`, pa, stats[0].Counters.RxPackets))
+	require.Contains(t, text, fmt.Sprintf(`vswitch_port_tx_packets_total{port=%q} %d`, pa, stats[0].Counters.TxPackets))
+	require.Contains(t, text, `vswitch_node_packets_total{node="l2-fwd"}`)
+	require.Contains(t, text, `vswitch_worker_busy_ratio{cpu="-1",worker="0"}`)
+	require.Regexp(t, `vswitch_port_up\{bridge="br0",port="`+pa+`"\} 1`, text)
 }

@@ -31,6 +31,7 @@ type options struct {
 	LogLevel   string `json:"log_level"`
 	PoolFrames int    `json:"pool_frames"`
 	Sysfs      string `json:"sysfs"`
+	Metrics    string `json:"metrics_addr"`
 }
 
 func main() {
@@ -49,6 +50,7 @@ func run() int {
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
 	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each)")
 	fs.StringVar(&o.Sysfs, "sysfs", "/sys", "where sysfs is mounted (SR-IOV discovery)")
+	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
 		fs.PrintDefaults()
@@ -123,6 +125,8 @@ func loadConfig(path string, o *options, fs *flag.FlagSet) error {
 			o.PoolFrames = flags.PoolFrames
 		case "sysfs":
 			o.Sysfs = flags.Sysfs
+		case "metrics-addr":
+			o.Metrics = flags.Metrics
 		}
 	})
 	return nil
@@ -173,6 +177,15 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		srv.Close()
 		d.Close()
 		return err
+	}
+	if o.Metrics != "" {
+		ms, err := d.ServeMetrics(o.Metrics)
+		if err != nil {
+			srv.Close()
+			d.Close()
+			return err
+		}
+		defer ms.Close()
 	}
 	log.Info("vswitchd running", "socket", o.Socket, "state", o.StateDir, "workers", sopts.Workers, "cpus", sopts.CPUs, "poll", o.PollMode)
 	sig := make(chan os.Signal, 1)

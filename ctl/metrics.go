@@ -1,0 +1,125 @@
+package ctl
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metricsCollector exports the data plane's counters to Prometheus. It
+// reads them the way vsctl does, at scrape time, from the published
+// counters: the data path never calls the client library.
+type metricsCollector struct {
+	d                                                    *Daemon
+	rxPkts, rxBytes, txPkts, txBytes, txDrops            *prometheus.Desc
+	nodeCalls, nodeVectors, nodePkts, nodeNanos, drops   *prometheus.Desc
+	workerBusy, workerIters, macEntries, macLearned, ups *prometheus.Desc
+}
+
+func newMetricsCollector(d *Daemon) *metricsCollector {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("vswitch_"+name, help, labels, nil)
+	}
+	return &metricsCollector{d: d,
+		rxPkts:      desc("port_rx_packets_total", "Packets received on a port.", "port"),
+		rxBytes:     desc("port_rx_bytes_total", "Bytes received on a port.", "port"),
+		txPkts:      desc("port_tx_packets_total", "Packets sent on a port.", "port"),
+		txBytes:     desc("port_tx_bytes_total", "Bytes sent on a port.", "port"),
+		txDrops:     desc("port_tx_drops_total", "Packets for a port that it did not send.", "port"),
+		ups:         desc("port_up", "1 if the port is in a bridge and polled.", "port", "bridge"),
+		nodeCalls:   desc("node_calls_total", "Calls of a graph node (show runtime).", "node"),
+		nodeVectors: desc("node_vectors_total", "Calls of a graph node that had packets.", "node"),
+		nodePkts:    desc("node_packets_total", "Packets through a graph node.", "node"),
+		nodeNanos:   desc("node_seconds_total", "Time spent in a graph node.", "node"),
+		drops:       desc("drops_total", "Packets dropped, by node and reason (show errors).", "node", "reason"),
+		workerBusy:  desc("worker_busy_ratio", "Share of time a worker spent on iterations with packets.", "worker", "cpu"),
+		workerIters: desc("worker_iterations_total", "Loop iterations of a worker.", "worker", "cpu"),
+		macEntries:  desc("mac_entries", "Entries in the MAC table."),
+		macLearned:  desc("mac_learned_total", "MACs learned."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.rxPkts, c.rxBytes, c.txPkts, c.txBytes, c.txDrops, c.ups, c.nodeCalls,
+		c.nodeVectors, c.nodePkts, c.nodeNanos, c.drops, c.workerBusy, c.workerIters, c.macEntries, c.macLearned} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
+	sw := c.d.sw
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, p := range sw.Ports() {
+		counter(c.rxPkts, p.Counters.RxPackets, p.Name)
+		counter(c.rxBytes, p.Counters.RxBytes, p.Name)
+		counter(c.txPkts, p.Counters.TxPackets, p.Name)
+		counter(c.txBytes, p.Counters.TxBytes, p.Name)
+		counter(c.txDrops, p.Counters.TxDrops, p.Name)
+		up := 0.0
+		if p.Up {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.ups, prometheus.GaugeValue, up, p.Name, p.Bridge)
+	}
+	for _, n := range sw.Runtime() {
+		counter(c.nodeCalls, n.Calls, n.Name)
+		counter(c.nodeVectors, n.Vectors, n.Name)
+		counter(c.nodePkts, n.Packets, n.Name)
+		ch <- prometheus.MustNewConstMetric(c.nodeNanos, prometheus.CounterValue, float64(n.Nanos)/1e9, n.Name)
+		for _, dc := range n.Drops {
+			counter(c.drops, dc.Packets, n.Name, dc.Reason)
+		}
+	}
+	for _, w := range sw.WorkerInfos() {
+		id, cpu := fmt.Sprint(w.ID), fmt.Sprint(w.CPU)
+		ch <- prometheus.MustNewConstMetric(c.workerBusy, prometheus.GaugeValue, w.BusyPercent/100, id, cpu)
+		counter(c.workerIters, w.Iterations, id, cpu)
+	}
+	st := sw.MACStats()
+	ch <- prometheus.MustNewConstMetric(c.macEntries, prometheus.GaugeValue, float64(st.Entries))
+	counter(c.macLearned, st.Learned)
+}
+
+// DefaultMetricsHost is where the metrics listener binds when the address
+// names only a port.
+const DefaultMetricsHost = "127.0.0.1"
+
+// ServeMetrics starts an HTTP listener serving /metrics for the daemon. An
+// address without a host binds to loopback. The server stops with Close.
+func (d *Daemon) ServeMetrics(addr string) (*http.Server, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics address %q: %w", addr, err)
+	}
+	if host == "" {
+		host = DefaultMetricsHost
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(newMetricsCollector(d)); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: nil}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("metrics listener failed", "err", err)
+		}
+	}()
+	d.log.Info("metrics served", "addr", ln.Addr().String())
+	return srv, nil
+}

@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -181,7 +182,7 @@ func (s *Server) handle(c *net.UnixConn) {
 			return
 		}
 		var req Request
-		dec := json.NewDecoder(bytesReader(line))
+		dec := json.NewDecoder(bytes.NewReader(line))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
 			if !s.reply(c, enc, Response{V: Version, Error: Errorf(CodeBadRequest, "malformed request: %v", err)}) {

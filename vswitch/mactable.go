@@ -89,17 +89,12 @@ func (t *macTable) second(b1, h uint64) uint64 {
 	return (b1 + 1 + (h>>7)&(mask>>1)) & mask
 }
 
-// get returns the value of key: the data path's lookup.
-func (t *macTable) get(key uint64) (uint64, bool) {
-	return t.getAt(t.first(key), key)
-}
-
 // first is the index of key's first bucket. Inserts prefer it, so most keys
 // are found there with one cache line.
 func (t *macTable) first(key uint64) uint64 { return (key * hashK1) >> (t.shift & 63) }
 
-// getAt is get for a key whose first bucket b1 the caller computed (and
-// touched) already.
+// getAt is the data path's lookup, for a key whose first bucket b1 the
+// caller computed (and touched) already.
 func (t *macTable) getAt(b1, key uint64) (uint64, bool) {
 	if v, ok := t.b[b1].get(key); ok {
 		return v, true

@@ -105,6 +105,9 @@ type Worker struct {
 	stopReq     atomic.Bool
 	done        chan error
 	idler       *idler // epoll wait when idle (IdleSleep); nil: sleep only
+	// reclaimers are the Reclaimer tx queues of reclaimFor.
+	reclaimFor *PollList
+	reclaimers []Reclaimer
 }
 
 // NewWorker instantiates every node of g for a new worker.
@@ -194,10 +197,11 @@ func (w *Worker) Poll() int {
 		for i := range pl.Rx {
 			total += w.pollOne(&pl.Rx[i])
 		}
-		for _, t := range pl.Tx {
-			if r, ok := t.(Reclaimer); ok {
-				r.Reclaim()
-			}
+		if pl != w.reclaimFor {
+			w.findReclaimers(pl)
+		}
+		for _, r := range w.reclaimers {
+			r.Reclaim()
 		}
 		w.cur = nil
 	}
@@ -209,6 +213,18 @@ func (w *Worker) Poll() int {
 	}
 	w.iter.Add(1)
 	return total
+}
+
+// findReclaimers lists the tx queues of pl that complete asynchronously,
+// once per poll list instead of a type assertion per queue per iteration.
+func (w *Worker) findReclaimers(pl *PollList) {
+	w.reclaimers = w.reclaimers[:0]
+	for _, t := range pl.Tx {
+		if r, ok := t.(Reclaimer); ok {
+			w.reclaimers = append(w.reclaimers, r)
+		}
+	}
+	w.reclaimFor = pl
 }
 
 // publishEvery is how many busy iterations may pass between two publishes

@@ -39,7 +39,7 @@ func main() {
 }
 
 func run() int {
-	o := options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384}
+	o := options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys"}
 	fs := flag.NewFlagSet("vswitchd", flag.ContinueOnError)
 	cfgFile := fs.String("config", "", "JSON file with any of the settings below (flags override it)")
 	fs.StringVar(&o.Socket, "socket", o.Socket, "control socket path")
@@ -49,7 +49,7 @@ func run() int {
 	fs.StringVar(&o.Group, "group", o.Group, "group allowed to use the control socket (mode 0660); empty: root only (0600)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
 	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each)")
-	fs.StringVar(&o.Sysfs, "sysfs", "/sys", "where sysfs is mounted (SR-IOV discovery)")
+	fs.StringVar(&o.Sysfs, "sysfs", o.Sysfs, "where sysfs is mounted (SR-IOV discovery)")
 	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
@@ -97,39 +97,18 @@ func run() int {
 	return 0
 }
 
-// loadConfig reads the file, then re-applies the flags given explicitly.
+// loadConfig reads the file into o, then parses the command line again:
+// the flags are bound to o's fields, so those given explicitly override the
+// file.
 func loadConfig(path string, o *options, fs *flag.FlagSet) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	flags := *o
 	if err := json.Unmarshal(b, o); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "socket":
-			o.Socket = flags.Socket
-		case "state-dir":
-			o.StateDir = flags.StateDir
-		case "cores":
-			o.Cores = flags.Cores
-		case "poll-mode":
-			o.PollMode = flags.PollMode
-		case "group":
-			o.Group = flags.Group
-		case "log-level":
-			o.LogLevel = flags.LogLevel
-		case "pool-frames":
-			o.PoolFrames = flags.PoolFrames
-		case "sysfs":
-			o.Sysfs = flags.Sysfs
-		case "metrics-addr":
-			o.Metrics = flags.Metrics
-		}
-	})
-	return nil
+	return fs.Parse(os.Args[1:])
 }
 
 func switchOptions(o options) (vswitch.Options, error) {

@@ -1,0 +1,57 @@
+package vhostuser_test
+
+import (
+	"io/fs"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecswitch/vecswitch/ports/vhostuser"
+)
+
+func TestParseOptions(t *testing.T) {
+	c, err := vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "mac": "02:00:00:00:00:01", "queues": "4", "mode": "0660", "other": "x"})
+	require.NoError(t, err)
+	require.Equal(t, vhostuser.Config{Socket: "/run/vs/vm1.sock", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Queues: 4, SocketMode: 0o660}, c)
+	c, err = vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "mac": ""})
+	require.NoError(t, err)
+	require.Equal(t, vhostuser.Config{Socket: "/run/vs/vm1.sock"}, c)
+
+	for _, o := range []map[string]string{
+		{},
+		{"socket": "relative.sock"},
+		{"socket": "/" + strings.Repeat("a", 107)},
+		{"socket": "/s", "mac": "01:00:5e:00:00:01"},
+		{"socket": "/s", "mac": "nope"},
+		{"socket": "/s", "queues": "0"},
+		{"socket": "/s", "queues": "65"},
+		{"socket": "/s", "queues": "two"},
+		{"socket": "/s", "mode": "0999"},
+		{"socket": "/s", "mode": "01777"},
+	} {
+		_, err := vhostuser.ParseOptions(o)
+		require.ErrorIs(t, err, vhostuser.ErrInvalid, "%v", o)
+	}
+	for _, k := range vhostuser.Options {
+		require.Contains(t, []string{"socket", "mac", "queues", "mode"}, k)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s.sock")
+	for _, c := range []vhostuser.Config{
+		{Socket: sock},
+		{Name: "p"},
+		{Name: "p", Socket: "rel.sock"},
+		{Name: "p", Socket: sock, Queues: vhostuser.MaxQueues + 1},
+		{Name: "p", Socket: sock, BatchSize: 257},
+		{Name: "p", Socket: sock, MAC: net.HardwareAddr{1, 2, 3}},
+		{Name: "p", Socket: sock, SocketMode: fs.ModeDir | 0o600},
+	} {
+		_, err := vhostuser.New(c)
+		require.ErrorIs(t, err, vhostuser.ErrInvalid, "%+v", c)
+	}
+}

@@ -1,0 +1,165 @@
+// Package vhostuser is a port on a vhost-user socket: the fast way to plug
+// a VM (QEMU, Cloud Hypervisor, Kata Containers, Clear Containers) into a
+// userspace switch. The VMM connects to a unix socket the port listens on,
+// shares the guest's memory, and the switch moves frames straight in and
+// out of the guest's virtio-net rings: no tap device, no kernel, no system
+// call per frame. It is pure Go on golang.org/x/sys/unix: SCM_RIGHTS for
+// the memory and eventfd descriptors, mmap of the memory regions, eventfd
+// writes for interrupts.
+//
+// # Protocol
+//
+// The port is a vhost-user backend in server mode (the switch listens, the
+// VMM connects as client), following QEMU's docs/interop/vhost-user.rst.
+// It serves one front-end at a time; another one waits in the listen
+// backlog until the first goes. Supported:
+//
+//   - Virtio features offered: VIRTIO_F_VERSION_1, VIRTIO_NET_F_MRG_RXBUF,
+//     VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX,
+//     VIRTIO_F_ANY_LAYOUT, VIRTIO_NET_F_GUEST_ANNOUNCE,
+//     VHOST_USER_F_PROTOCOL_FEATURES, and VIRTIO_NET_F_MQ when Config.Queues
+//     is above 1. Legacy drivers (no VERSION_1) work too. No checksum or
+//     segmentation offload is offered (see "Virtio-net header").
+//   - Protocol features offered: MQ, REPLY_ACK, RARP.
+//   - Requests: GET/SET_FEATURES, GET/SET_PROTOCOL_FEATURES, SET_OWNER,
+//     RESET_OWNER, SET_MEM_TABLE (up to 8 regions, also while rings run),
+//     SET_VRING_NUM/ADDR/BASE/KICK/CALL/ERR/ENABLE, GET_VRING_BASE (stops
+//     the ring and returns where it stopped), GET_QUEUE_NUM, SEND_RARP.
+//     The NEED_REPLY flag is honoured once REPLY_ACK is negotiated.
+//
+// Any other request, or a malformed one (bad version, wrong payload size,
+// wrong number of descriptors, ring index out of range, ring size not a
+// power of two up to 32768, overlapping or wrapping memory regions, a
+// feature that was not offered), is a protocol error: the port drops the
+// connection, counts it (Stats.ProtocolErrors), logs it and waits for the
+// next front-end. Every descriptor received with a message is kept or
+// closed, whatever happens.
+//
+// Rings follow the specification's life cycle: with
+// VHOST_USER_F_PROTOCOL_FEATURES a ring starts disabled and runs once it
+// has a size, addresses, a kick eventfd and SET_VRING_ENABLE 1; without
+// it, it runs once the kick eventfd is set. GET_VRING_BASE stops it until
+// its next SET_VRING_KICK. A ring whose addresses do not lie in guest
+// memory is not started (logged). When the connection ends (the VMM quits,
+// crashes or restarts), every ring is stopped, the memory unmapped and the
+// eventfds closed; the next VMM to connect starts afresh. Not supported:
+// packed rings, dirty-page logging (live migration with the port's memory
+// writes tracked: LOG_SHMFD, VHOST_F_LOG_ALL), IOTLB (vIOMMU), in-flight
+// descriptor tracking (INFLIGHT_SHMFD: when the switch itself restarts, a
+// QEMU started with reconnect= connects again and sets the rings up anew,
+// but frames in flight at that moment may be lost), client mode (the
+// switch connecting to a VMM's socket), postcopy, the backend request
+// channel, SET_CONFIG/GET_CONFIG, SET_STATUS, and adding memory slots one
+// by one.
+//
+// # Data path
+//
+// Rx queue q polls the guest's transmit ring of queue pair q (virtqueue
+// 2q+1) and copies each frame into a fresh buffer of the worker's pool,
+// batch by batch; every consumed chain goes back to the guest as a used
+// entry at once. Tx queue q copies frames into the guest's receive ring of
+// pair q (virtqueue 2q), spreading a frame over as many receive buffers as
+// it needs with mergeable buffers; when the guest runs out of buffers the
+// rest of the batch is dropped (Stats.TxFull), never waited for. The used
+// index is published once per batch. Neither allocates.
+//
+// The guest is interrupted (call eventfd) only when it asked: not while
+// VRING_AVAIL_F_NO_INTERRUPT is set, and with EVENT_IDX only when the used
+// index passes its used_event; at most once per batch. Kicks are asked
+// for only when they are useful: on the guest's receive ring never (the
+// switch fills it when it has frames), on its transmit ring only after a
+// run of empty polls (as many as a worker makes before it sleeps in
+// epoll), so that a busy guest makes no system call to kick. The rx
+// queue's pipeline.Pollable descriptor is an epoll set holding the kick
+// eventfd, so an idle worker sleeps until the guest sends.
+//
+// A worker and the control plane share each ring through a small lock
+// held for one Rx or Tx batch (no lock per frame); the control plane swaps
+// rings in and out under it, so after a ring is stopped no worker touches
+// it or its memory. Two tx queues may share one guest receive ring (when
+// the guest enabled fewer queue pairs than the port has): the same lock
+// serialises them. Ring indices are read and written with atomic 32-bit
+// operations (avail->idx an acquire load, used->idx a release store after
+// the used elements); ring_unsafe.go is the only file that uses unsafe.
+//
+// # Guest memory is untrusted
+//
+// Every address the guest gives (descriptor buffers, indirect tables) is
+// checked against the memory table before it is touched, so no guest can
+// make the switch read or write outside its own memory; ring addresses are
+// checked once, when the ring starts. Each descriptor is read once into
+// locals. A chain is bounded by the ring size (loops end), indirect tables
+// are bounded and may not nest, buffers must have the right direction. A
+// bad chain is dropped, counted (Stats.RxBadDesc/RxBadAddr,
+// TxBadDesc/TxBadAddr) and given back to the guest. An avail index that
+// runs more than a ring's size ahead marks the ring broken
+// (Stats.RxBrokenRings/TxBrokenRings) until the front-end sets it up again.
+// A front-end that shrinks its memory file under the switch makes a
+// worker's access fault: the fault is caught (debug.SetPanicOnFault), the
+// connection dropped and counted (Stats.Faults); the switch does not crash.
+//
+// # Virtio-net header
+//
+// The header (10 bytes, or 12 with VERSION_1 or MRG_RXBUF) is stripped on
+// Rx and written on Tx with no offload flags. No offload is negotiated,
+// but a frame is never passed on corrupt: a guest frame that asks for its
+// checksum to be completed (NEEDS_CSUM) has it completed in software (as
+// Linux's skb_checksum_help does), one that asks for segmentation (GSO) is
+// dropped and counted (Stats.RxGSO), and one with impossible checksum
+// offsets is dropped (Stats.RxBadHeader).
+//
+// # Limits
+//
+// Frames up to pipeline.MaxPacket (2048) bytes both ways (no jumbo frames:
+// a longer guest frame is dropped, Stats.RxOversize). At most MaxQueues
+// queue pairs. Split rings only. Little-endian layout as virtio 1.x
+// defines (legacy drivers on big-endian guests are not supported). A
+// virtio-net header must lie in the first buffer of a receive chain and in
+// one memory region (every driver does so).
+//
+// # Plugging in
+//
+// vsctl add-port BR vm1 type=vhostuser socket=/run/vswitch/vm1.sock
+// [mac=02:00:00:00:00:01] [queues=N] [mode=0660]: ParseOptions reads those
+// options into a Config. The socket is created by the port (a stale one
+// replaced) and removed when the port goes. QEMU then attaches with
+//
+//	-chardev socket,id=c0,path=/run/vswitch/vm1.sock,reconnect=1
+//	-netdev vhost-user,id=n0,chardev=c0
+//	-device virtio-net-pci,netdev=n0,mac=02:00:00:00:00:01
+//	-object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem
+//
+// (guest memory must be shared: memfd or hugetlbfs with share=on). Set
+// mac= to the guest's MAC and the switch learns where the VM is as soon as
+// it starts its rings (a RARP broadcast from that MAC, as after a live
+// migration).
+//
+// # Kata Containers
+//
+// Kata's runtime (virtcontainers, in kata-containers/runtime 1.x and in
+// src/runtime of kata-containers 2.x and later; checked against their
+// sources) looks, for every interface of the pod's network namespace that
+// is not a physical NIC, and for each IP address on it, for a socket at
+//
+//	/tmp/vhostuser_<IP address>/vhu.sock
+//
+// (Go's formatting of the address, for example
+// /tmp/vhostuser_10.1.1.5/vhu.sock). If one exists, the interface is a
+// placeholder: Kata plugs a vhost-user NIC into the VM instead of its
+// tap/veth plumbing, with QEMU as client on that socket and the
+// interface's MAC as the guest NIC's MAC. The path is the one the Clear
+// Containers VPP and OVS-DPDK network plugins used, and no configuration
+// option changes it. So a CNI plugin for this switch leaves a placeholder
+// interface (a dummy link) with the container's IP and MAC in the
+// namespace and adds the port with socket=/tmp/vhostuser_<IP>/vhu.sock
+// mac=<that MAC>; the port creates the directory. Not verified here: that
+// QEMU under Kata shares guest memory with the backend only when
+// configured to (from memory: enable_hugepages = true, or a shared file
+// memory backend, in configuration.toml); without shared memory the
+// memory table cannot be mapped and the rings never start.
+//
+// /tmp is world-writable, so the port refuses a socket directory that is
+// a link, belongs to another user (root excepted) or is writable by
+// others without the sticky bit: a local user who created
+// /tmp/vhostuser_<IP> first cannot take the VM's traffic.
+package vhostuser

@@ -28,6 +28,12 @@ func (d *Daemon) Registry() *Registry {
 		"sriov/show": func(args []string) (any, error) { return d.sriovShow(args[0]) },
 		"sriov/move": d.sriovMove, "sriov/restore": d.sriovRestore,
 	}
+	for k, v := range d.l3Handlers() {
+		handlers[k] = v
+	}
+	for k, v := range d.observeHandlers() {
+		handlers[k] = v
+	}
 	r := NewRegistry()
 	for _, s := range Specs {
 		h, ok := handlers[s.Name]
@@ -78,6 +84,9 @@ func (d *Daemon) delBridge(args []string) (any, error) {
 	for _, p := range b.Ports {
 		gone = append(gone, p.Name)
 		next.removePort(p.Name)
+	}
+	for _, i := range rifsOn(d.state.Interfaces, args[0]) {
+		next.removeRIF(i)
 	}
 	next.Bridges = slices.DeleteFunc(next.Bridges, func(x vswitch.Bridge) bool { return x.Name == args[0] })
 	if err := d.commit(next); err != nil {
@@ -186,7 +195,8 @@ func (d *Daemon) addPort(args []string) (any, error) {
 	b := next.bridge(brName)
 	b.Ports = append(b.Ports, bp)
 	next.Ports = append(next.Ports, spec)
-	if err := (&vswitch.Config{Bridges: next.Bridges}).Validate(); err != nil {
+	cfg := next.switchConfig()
+	if err := cfg.Validate(); err != nil {
 		return nil, asInvalid(err)
 	}
 	if err := d.attach(spec, false); err != nil {

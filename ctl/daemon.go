@@ -35,6 +35,7 @@ type Daemon struct {
 	state   State
 	drivers map[string]*driver
 	sriov   *sriov.Host
+	capture *capture // the running capture, nil if none
 }
 
 // StateFile is the name of the stored configuration in the state directory.
@@ -90,6 +91,9 @@ func (d *Daemon) Start() error { return d.sw.Start() }
 func (d *Daemon) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.capture != nil {
+		d.captureStop(nil) // the file is closed complete
+	}
 	return d.sw.Close()
 }
 

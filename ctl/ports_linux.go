@@ -15,6 +15,7 @@ import (
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/ports/tap"
+	"github.com/vecswitch/vecswitch/ports/vhostuser"
 )
 
 // sriovShow lists a PF's VFs (vsctl sriov/show).
@@ -39,10 +40,11 @@ func (d *Daemon) sriovShow(pf string) (any, error) {
 
 // Port types vsctl add-port knows.
 const (
-	TypeAFXDP = "afxdp" // an existing interface, by AF_XDP
-	TypeVeth  = "veth"  // a new veth pair into a container namespace, host end by AF_XDP
-	TypeTap   = "tap"   // a new tap device, optionally in a container namespace
-	TypeSRIOV = "sriov" // an SR-IOV VF's netdev (or representor), configured, by AF_XDP
+	TypeAFXDP = "afxdp"     // an existing interface, by AF_XDP
+	TypeVeth  = "veth"      // a new veth pair into a container namespace, host end by AF_XDP
+	TypeTap   = "tap"       // a new tap device, optionally in a container namespace
+	TypeSRIOV = "sriov"     // an SR-IOV VF's netdev (or representor), configured, by AF_XDP
+	TypeVhost = "vhostuser" // a vhost-user socket a VMM (QEMU, Cloud Hypervisor, Kata) connects to
 )
 
 // switchOptions are the add-port options that configure the bridge port
@@ -57,6 +59,7 @@ var typeOptions = map[string][]string{
 	TypeVeth:  {"netns", "host", "ifname", "ip", "gw", "mac", "mtu", "queues", "attach", "copy", "ring"},
 	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues"},
 	TypeSRIOV: append([]string{"queues", "attach", "copy", "ring"}, sriov.PortOptions...),
+	TypeVhost: vhostuser.Options,
 }
 
 // vfOwnsVLAN lists the types for which vlan= configures the driver (the
@@ -147,8 +150,22 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 			return nil, Errorf(CodeInvalid, "%v", err)
 		}
 		return &driver{port: p}, nil
+	case TypeVhost:
+		vc, err := vhostuser.ParseOptions(o)
+		if err != nil {
+			return nil, Errorf(CodeInvalid, "%v", err)
+		}
+		vc.Name, vc.Logger = spec.Name, d.log
+		// The switch needs a tx queue per worker; a guest enabling fewer
+		// queue pairs shares them (see vhostuser).
+		vc.Queues = max(vc.Queues, nq)
+		p, err := vhostuser.New(vc)
+		if err != nil {
+			return nil, Errorf(CodeInvalid, "%v", err)
+		}
+		return &driver{port: p}, nil
 	}
-	return nil, Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth, tap or sriov)", spec.Type)
+	return nil, Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", spec.Type)
 }
 
 func vethOptions(spec PortSpec, queues int) (netdev.VethOptions, error) {
@@ -253,7 +270,7 @@ func (dr *driver) destroy() error {
 func checkPortOptions(typ string, opts map[string]string) error {
 	allowed, ok := typeOptions[typ]
 	if !ok {
-		return Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth, tap or sriov)", typ)
+		return Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", typ)
 	}
 	keys := append(append(append([]string{"type"}, switchOptions...), commonOptions...), allowed...)
 	if err := CheckOptions(opts, keys...); err != nil {
@@ -271,6 +288,11 @@ func driverStats(dr *driver) any {
 		return p.Stats()
 	case *sriov.Port:
 		return p.Stats()
+	case *vhostuser.Port:
+		return struct {
+			vhostuser.Stats
+			Status vhostuser.Status `json:"status"`
+		}{p.Stats(), p.Status()}
 	}
 	return nil
 }

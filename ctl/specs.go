@@ -16,7 +16,7 @@ type Spec struct {
 // Specs lists every daemon command.
 var Specs = []Spec{
 	{Name: "add-br", Usage: "BRIDGE [mac_age=SECONDS] [mac_limit=N]", Help: "create a bridge", MinArgs: 1, MaxArgs: 3},
-	{Name: "del-br", Usage: "BRIDGE", Help: "delete a bridge and every port in it", MinArgs: 1, MaxArgs: 1},
+	{Name: "del-br", Usage: "BRIDGE", Help: "delete a bridge with every port and router interface in it", MinArgs: 1, MaxArgs: 1},
 	{Name: "list-br", Help: "list bridges", Read: true},
 	{Name: "add-port", Usage: "BRIDGE PORT [type=afxdp|veth|tap] [key=value...]",
 		Help:    "add a port to a bridge; afxdp: dev= queues= attach= copy= ring=; veth: netns= ip= gw= mac= mtu= ifname= queues= host=; tap: netns= ip= gw= mac= mtu= ifname= queues=; all: vlan= trunks= mode=access|trunk rxq_affinity=QUEUE:WORKER,...",

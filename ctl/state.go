@@ -16,6 +16,11 @@ type State struct {
 	// VFMoves are SR-IOV VF netdevs handed to container namespaces, kept
 	// so that sriov/restore can bring them back after a restart too.
 	VFMoves []VFMove `json:"vf_moves,omitempty"`
+	// The L3 configuration (see vswitch.Config).
+	VRFs       []vswitch.VRF       `json:"vrfs,omitempty"`
+	Interfaces []vswitch.Interface `json:"interfaces,omitempty"`
+	Routes     []vswitch.Route     `json:"routes,omitempty"`
+	Neighbors  []vswitch.Neighbor  `json:"neighbors,omitempty"`
 }
 
 // VFMove records one container hand-off (see sriov.Moved).
@@ -83,5 +88,5 @@ func (s *State) removePort(name string) {
 }
 
 func (s *State) switchConfig() vswitch.Config {
-	return vswitch.Config{Bridges: s.Bridges}
+	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.Routes, Neighbors: s.Neighbors}
 }

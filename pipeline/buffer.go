@@ -41,12 +41,17 @@ type Meta struct {
 	VLAN uint16
 	// Flags holds per-packet flag bits owned by the layers above.
 	Flags uint16
-	_     uint16
+	// Iface is the router interface a routed packet entered by (or, after
+	// the route lookup, leaves by); 0 is none.
+	Iface uint16
 	// FlowHash is a hash of the packet's flow, 0 until computed.
 	FlowHash uint32
 	// Conn references a connection-tracking entry; 0 is none.
 	Conn uint32
 	// Verdict is a policy verdict; 0 is none.
 	Verdict uint8
-	_       [7]uint8
+	_       [3]uint8
+	// Aux is scratch one node passes to the next (for example the MTU an
+	// ICMP error quotes); it means nothing across unrelated nodes.
+	Aux uint32
 }

@@ -23,6 +23,9 @@ func (w *Worker) runNode(n *nodeRT) {
 	outerChild := w.child
 	w.child = 0
 	n.impl.Process(f)
+	if w.ob != nil {
+		w.observeNode(n, f)
+	}
 	w.dispatch(n, f)
 	n.active = false
 	w.tlast = w.now()
@@ -181,6 +184,9 @@ func (w *Worker) send(port uint16, bufs []BufID) {
 		w.tlast = w.now()
 		w.tx.record(len(bufs), w.tlast-t0)
 		return
+	}
+	if w.ob != nil {
+		w.observeTx(port, bufs)
 	}
 	sent, _ := q.Tx(bufs)
 	sent = min(max(sent, 0), len(bufs))

@@ -40,11 +40,13 @@ type Frame struct {
 	w     *Worker
 	rt    *nodeRT
 	drops []uint64
+	why   []uint16 // drop reason by packet index (for traces)
 }
 
 // Drop marks packet i dropped for the node's drop reason r.
 func (f *Frame) Drop(i int, r uint16) {
 	f.Next[i] = NextDrop
+	f.why[i] = r
 	f.drops[r]++
 }
 

@@ -19,6 +19,9 @@ type Pool struct {
 	free   []BufID
 	total  int
 	shared poolShared
+	// traceIdx is the worker's trace record index by buffer while a trace
+	// runs (see Observer), so that clones inherit their original's.
+	traceIdx []int32
 }
 
 // NewPool maps a new arena.
@@ -177,6 +180,9 @@ func (p *Pool) Clone(id BufID) (BufID, bool) {
 		return 0, false
 	}
 	p.meta[c] = p.meta[id]
+	if p.traceIdx != nil {
+		p.traceIdx[c] = p.traceIdx[id] // a copy of a traced packet is traced too
+	}
 	m := &p.meta[id]
 	src := int(id)*FrameSize + int(m.Off)
 	dst := int(c)*FrameSize + int(m.Off)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,9 @@ type WorkerConfig struct {
 
 type nodeRT struct {
 	impl    Node
+	name    string
+	desc    Describer // nil unless the node describes its decisions
+	whyBuf  [VectorSize]uint16
 	next    []int32
 	pend    []BufID
 	work    []BufID
@@ -108,6 +112,12 @@ type Worker struct {
 	// reclaimers are the Reclaimer tx queues of reclaimFor.
 	reclaimFor *PollList
 	reclaimers []Reclaimer
+
+	obsPub atomic.Pointer[Observer]
+	ob     *Observer  // this Poll's observer; nil: none
+	obw    *obsWorker // its part for this worker
+	hist   [10]uint64 // rx batches by size: 0, 1, 2-3, ..., 128-255, 256
+	histP  [10]atomic.Uint64
 }
 
 // NewWorker instantiates every node of g for a new worker.
@@ -130,17 +140,19 @@ func (g *Graph) NewWorker(cfg WorkerConfig) (*Worker, error) {
 	for i, s := range g.specs {
 		reasons := append(append([]string(nil), s.Drops...), DropFrameFull)
 		n := &nodeRT{
+			name:    s.Name,
 			next:    g.next[i],
 			pend:    make([]BufID, 0, VectorSize),
 			work:    make([]BufID, 0, VectorSize),
 			stats:   newNodeStats(len(reasons)),
 			reasons: reasons,
 		}
-		n.frame = Frame{Pool: cfg.Pool, w: w, rt: n, drops: n.stats.drops}
+		n.frame = Frame{Pool: cfg.Pool, w: w, rt: n, drops: n.stats.drops, why: n.whyBuf[:]}
 		n.impl = s.New(NodeContext{Worker: cfg.ID, Pool: cfg.Pool})
 		if n.impl == nil {
 			return nil, fmt.Errorf("pipeline: node %q: constructor returned nil", s.Name)
 		}
+		n.desc, _ = n.impl.(Describer)
 		w.nodes[i] = n
 	}
 	return w, nil
@@ -190,6 +202,7 @@ func (w *Worker) Poll() int {
 	// The one clock read of an iteration that receives nothing; node and
 	// rx times are measured from it.
 	w.tlast = w.now()
+	w.loadObserver()
 	pl := w.poll.Load()
 	total := 0
 	if pl != nil {
@@ -248,6 +261,9 @@ func (w *Worker) PublishStats() {
 	w.touched = w.touched[:0]
 	w.busy.publish()
 	w.alive.publish()
+	for i := range w.hist {
+		w.histP[i].Store(w.hist[i])
+	}
 	w.statsDirty = false
 }
 
@@ -286,8 +302,12 @@ func (w *Worker) pollOne(e *RxEntry) int {
 	n = min(max(n, 0), VectorSize)
 	for _, id := range buf[:n] {
 		m := &w.pool.meta[id]
-		m.InPort = e.Port
+		m.InPort, m.Flags = e.Port, 0
 		bytes += uint64(m.Len)
+	}
+	w.hist[histBucket(n)]++
+	if w.ob != nil {
+		w.observeRx(e.Port, buf[:n])
 	}
 	ps := w.touch(e.Port)
 	ps.rxPackets.add(uint64(n))
@@ -304,6 +324,7 @@ func (w *Worker) pollOne(e *RxEntry) int {
 // the graph from node entry, then flushes tx, as if a port had received
 // them. Like Poll it must not run concurrently with the started worker.
 func (w *Worker) Inject(entry int, ids []BufID) {
+	w.loadObserver()
 	w.cur = w.poll.Load()
 	w.tlast = w.now()
 	for len(ids) > 0 {
@@ -409,3 +430,25 @@ func (w *Worker) Close() {
 
 // Running reports whether the loop runs.
 func (w *Worker) Running() bool { return w.running.Load() }
+
+// histBucket is the histogram bucket of an rx batch of n packets: 0 for
+// none, 1 for one, then one bucket per power of two, the last for a full
+// vector.
+func histBucket(n int) int {
+	if n >= VectorSize {
+		return 9
+	}
+	return bits.Len(uint(n))
+}
+
+// VectorHistogram returns how many rx batches the worker has received, by
+// size: index 0 counts empty polls, 1 single packets, 2 batches of 2-3,
+// 3 of 4-7, ..., 8 of 128-255 and 9 full vectors of 256. Like the other
+// counters it is published every few iterations.
+func (w *Worker) VectorHistogram() [10]uint64 {
+	var h [10]uint64
+	for i := range h {
+		h[i] = w.histP[i].Load()
+	}
+	return h
+}

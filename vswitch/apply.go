@@ -14,7 +14,7 @@ import (
 // their learned MACs (frames to them are flooded until relearned); removed
 // bridges and VLANs lose theirs.
 func (s *Switch) Reconfigure(cfg Config) error {
-	n, err := cfg.normalize()
+	n, l3, err := cfg.normalize()
 	if err != nil {
 		return err
 	}
@@ -23,7 +23,7 @@ func (s *Switch) Reconfigure(cfg Config) error {
 	if s.closed {
 		return ErrClosed
 	}
-	return s.applyLocked(n, nil)
+	return s.applyLocked(n, l3, nil)
 }
 
 // AddPort attaches a port driver. The switch owns it from now on and closes
@@ -83,7 +83,7 @@ func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 	// A new port index starts with a fresh flush sequence, so no entry of
 	// an earlier port with this index is valid for it.
 	s.portSeq[idx].Add(1)
-	return s.applyLocked(s.cfg, nil)
+	return s.applyLocked(s.cfg, s.l3cfg, nil)
 }
 
 // RemovePort detaches a port: it stops being polled, its learned MACs are
@@ -104,7 +104,7 @@ func (s *Switch) detachLocked(name string) error {
 		return fmt.Errorf("vswitch: remove port %s: %w", name, ErrNoPort)
 	}
 	delete(s.attached, name)
-	err := s.applyLocked(s.cfg, a)
+	err := s.applyLocked(s.cfg, s.l3cfg, a)
 	return errors.Join(err, s.closeQueues(a), a.port.Close())
 }
 
@@ -172,12 +172,12 @@ func (s *Switch) closeQueues(a *attachment) error {
 // applyLocked publishes cfg with the current attachments, then, once every
 // worker has moved on, flushes what changed. gone is a port just detached
 // (nil if none); its index is freed at the end.
-func (s *Switch) applyLocked(cfg Config, gone *attachment) error {
+func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	idx := make(map[string]attachedPort, len(s.attached))
 	for n, a := range s.attached {
 		idx[n] = attachedPort{idx: a.idx, maxFrame: a.maxFrame}
 	}
-	t, goneDom, goneBr, err := s.compile(&cfg, idx)
+	t, c, err := s.compile(&cfg, l3, idx)
 	if err != nil {
 		return err
 	}
@@ -185,9 +185,12 @@ func (s *Switch) applyLocked(cfg Config, gone *attachment) error {
 	t.gen = s.nextGen
 	s.tables.Store(t)
 	s.publishPollLists(t)
+	// Routes change in place after the adjacencies they use are published.
+	routeErr := s.l3.install(t, c.l3)
 	for _, w := range s.workers {
 		w.Quiesce()
 	}
+	s.l3.finish(c.l3)
 
 	// Flush ports whose membership changed or that went away.
 	sig := portSignatures(&cfg)
@@ -213,23 +216,25 @@ func (s *Switch) applyLocked(cfg Config, gone *attachment) error {
 		}
 		l.stale = true
 	}
-	if len(goneDom) > 0 {
+	if len(c.goneDom) > 0 {
 		l.sweep(0, len(l.macs.Load().b), s.now.Load())
 	}
+	s.rifMACs = c.rifMACs
 	s.syncStaticsLocked(&cfg, t)
 	l.mu.Unlock()
+	s.nbr.sync(t, l3)
 
-	for _, k := range goneDom {
+	for _, k := range c.goneDom {
 		s.domIDs.release(k)
 	}
-	for _, k := range goneBr {
+	for _, k := range c.goneBr {
 		s.brIDs.release(k)
 	}
 	if gone != nil {
 		s.portIdx.release(gone.port.Name())
 	}
-	s.cfg = cfg
-	return nil
+	s.cfg, s.l3cfg = cfg, l3
+	return routeErr
 }
 
 // publishPollLists gives each worker the rx queues of attached, configured
@@ -268,7 +273,7 @@ func (s *Switch) publishPollLists(t *tables) {
 
 func portSignatures(cfg *Config) map[string]string {
 	sig := map[string]string{}
-	for _, b := range cfg.Bridges {
+	for _, b := range cfg.allBridges() {
 		for _, p := range b.Ports {
 			sig[p.Name] = fmt.Sprint(b.Name, p.Mode, p.VLAN, p.Trunks)
 		}
@@ -296,6 +301,11 @@ func (s *Switch) syncStaticsLocked(cfg *Config, t *tables) {
 			want[k] = a.idx
 			wantDom[k] = dom
 		}
+	}
+	for _, r := range s.rifMACs {
+		k := macKey(r.dom, r.mac)
+		want[k] = routerPort
+		wantDom[k] = r.dom
 	}
 	for k := range s.statics {
 		if _, ok := want[k]; !ok {

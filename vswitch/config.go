@@ -15,6 +15,11 @@ import (
 // is not polled.
 type Config struct {
 	Bridges []Bridge `json:"bridges"`
+	// The L3 configuration (config_l3.go).
+	VRFs       []VRF       `json:"vrfs,omitempty"`
+	Interfaces []Interface `json:"interfaces,omitempty"`
+	Routes     []Route     `json:"routes,omitempty"`
+	Neighbors  []Neighbor  `json:"neighbors,omitempty"`
 }
 
 // Bridge is one bridge domain. Bridges never exchange frames.
@@ -98,12 +103,22 @@ func cfgErr(path, format string, a ...any) error {
 // Validate checks a configuration without applying it and returns the first
 // problem found as a *ConfigError.
 func (c *Config) Validate() error {
-	_, err := c.normalize()
+	_, _, err := c.normalize()
 	return err
 }
 
-// normalize validates and returns a copy with defaults filled in.
-func (c *Config) normalize() (Config, error) {
+// normalize validates and returns a copy with defaults filled in, and the
+// parsed L3 configuration.
+func (c *Config) normalize() (Config, *l3Config, error) {
+	out, err := c.normalizeL2()
+	if err != nil {
+		return out, nil, err
+	}
+	l3, err := c.normalizeL3(&out)
+	return out, l3, err
+}
+
+func (c *Config) normalizeL2() (Config, error) {
 	out := Config{Bridges: make([]Bridge, 0, len(c.Bridges))}
 	bridges := map[string]bool{}
 	portOwner := map[string]string{}
@@ -112,6 +127,9 @@ func (c *Config) normalize() (Config, error) {
 		bp := fmt.Sprintf("bridges[%d]", bi)
 		if err := checkName(b.Name); err != nil {
 			return out, cfgErr(bp+".name", "%v", err)
+		}
+		if isRoutedBridge(b.Name) {
+			return out, cfgErr(bp+".name", "bridge names starting with \"port:\" are reserved for routed ports")
 		}
 		bp = fmt.Sprintf("bridges[%s]", b.Name)
 		if bridges[b.Name] {

@@ -1,6 +1,7 @@
-// Package vswitch is Vecswitch's switch: it turns a desired configuration
-// (bridges, ports, VLANs, static MACs) into compiled tables and runs the L2
-// nodes of the pipeline graph over them.
+// Package vswitch is Vecswitch's switch and router: it turns a desired
+// configuration (bridges, ports, VLANs, static MACs; VRFs, router
+// interfaces, routes, static neighbors) into compiled tables and runs the L2
+// and L3 nodes of the pipeline graph over them.
 //
 // # Configuration
 //
@@ -20,6 +21,29 @@
 //	l2-fwd    learn the source MAC, look up the destination
 //	l2-flood  replicate to every port of the domain but the ingress one
 //	l2-output check the port still carries the domain, push a tag on trunks, tx
+//
+// Routed frames (addressed to a router interface's MAC, a static MAC table
+// entry on the reserved router port) continue from l2-fwd:
+//
+//	ip4-forward / ip6-forward  header checks, FIB lookup (per VRF), ECMP by
+//	                           flow hash, TTL/hop limit, MTU, neighbor, TTL
+//	                           decrement (RFC 1624), MAC rewrite, L2 lookup
+//	                           in the outgoing domain -> l2-output
+//	ip4-local / ip6-local      echo replies; ND (solicitations answered,
+//	                           advertisements learned)
+//	arp-input                  ARP replies for our addresses, learning
+//	ip4-glean / ip6-glean      resolve an unknown next hop (ARP request /
+//	                           neighbor solicitation), drop the packet
+//	ip4-icmp-error /           ICMP errors built in place in the headroom,
+//	ip6-icmp-error             rate-limited per worker
+//
+// The FIBs (internal/fib) are updated in place when routes change (only the
+// difference between two configurations touches them) and map a
+// destination to an adjacency: local, connected (resolve the destination),
+// gateway, blackhole or ECMP group. The neighbor table (neighbor.go) is,
+// like the MAC table, written by one goroutine fed by per-worker event
+// rings and read lock-free. A routed port is a hidden single-port bridge
+// with the interface in it, so it shares the L2 input path.
 //
 // Every drop is counted under a named reason of the node that dropped it
 // (Switch.Runtime), never logged per packet.

@@ -6,6 +6,9 @@ const (
 	vlanTagLen    = 4
 	etherTypeVLAN = 0x8100
 	etherTypeQinQ = 0x88a8
+	etherTypeIPv4 = 0x0800
+	etherTypeIPv6 = 0x86DD
+	etherTypeARP  = 0x0806
 )
 
 // l2Header is what parseL2 finds at the front of a frame.

@@ -11,60 +11,10 @@ type learnEvent struct {
 	port uint16
 }
 
-// learnRing carries learn events from one worker to the learner. The worker
-// is the only producer, the learner the only consumer. When the ring is
-// full the event is dropped and counted: learning is best effort, a later
-// frame from the same source asks again.
-type learnRing struct {
-	ev   []learnEvent
-	mask uint64
+// learnRing carries one worker's learn events to the learner.
+type learnRing = eventRing[learnEvent]
 
-	_    [64]byte
-	head atomic.Uint64 // consumer
-	_    [56]byte
-	tail atomic.Uint64 // producer
-	_    [56]byte
-
-	// Producer-private state.
-	ltail, chead uint64
-	last         learnEvent
-	drops        counter
-}
-
-// counter is a single-writer counter readable by anyone (see pipeline).
-type counter struct{ v atomic.Uint64 }
-
-func (c *counter) add(n uint64) { c.v.Store(c.v.Load() + n) }
-func (c *counter) get() uint64  { return c.v.Load() }
-
-func newLearnRing(n int) *learnRing {
-	return &learnRing{ev: make([]learnEvent, n), mask: uint64(n - 1)}
-}
-
-// push queues an event; the worker calls publish once per vector.
-func (r *learnRing) push(key uint64, port uint16) {
-	e := learnEvent{key, port}
-	if e == r.last {
-		return
-	}
-	if r.ltail-r.chead > r.mask {
-		r.chead = r.head.Load()
-		if r.ltail-r.chead > r.mask {
-			r.drops.add(1)
-			return
-		}
-	}
-	r.ev[r.ltail&r.mask] = e
-	r.ltail++
-	r.last = e
-}
-
-func (r *learnRing) publish() {
-	if r.tail.Load() != r.ltail {
-		r.tail.Store(r.ltail)
-	}
-	r.last = learnEvent{}
-}
+func newLearnRing(n int) *learnRing { return newEventRing[learnEvent](n) }
 
 // learner is the single writer of the MAC table. Its methods run with mu
 // held: from its own goroutine (draining rings, aging) and from the control
@@ -100,12 +50,7 @@ func (l *learner) drain() int {
 	now := l.s.now.Load()
 	n := 0
 	for _, r := range l.rings {
-		head, tail := r.head.Load(), r.tail.Load()
-		n += int(tail - head)
-		for ; head != tail; head++ {
-			l.learn(t, r.ev[head&r.mask], now)
-		}
-		r.head.Store(head)
+		n += r.consume(func(e learnEvent) { l.learn(t, e, now) })
 	}
 	return n
 }

@@ -5,7 +5,15 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // l2-flood replicates a frame to every up port of its domain except the one
 // it came in on (split horizon). Each extra copy is a clone (a new buffer);
 // the last port gets the original.
-const floodNextOutput = 0
+//
+// A domain with a router interface lists routerPort among its flood ports:
+// the router gets a copy of ARP and IPv6 frames (requests, neighbor
+// discovery); other broadcasts and multicasts are not for it.
+const (
+	floodNextOutput = iota
+	floodNextARP
+	floodNextIP6
+)
 
 const (
 	floodDropNoPort = iota
@@ -15,7 +23,7 @@ const (
 func l2FloodSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Flood,
-		Next:  []string{nodeL2Output},
+		Next:  []string{nodeL2Output, nodeARPInput, nodeIP6Forward},
 		Drops: []string{"no-flood-port", "no-buffer"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Flood{s: s} },
 	}
@@ -30,12 +38,18 @@ func (n *l2Flood) Process(f *pipeline.Frame) {
 		m := pool.Meta(id)
 		in := m.InPort
 		var flood []uint16
+		var rif uint16
 		if int(m.Domain) < len(t.domains) {
-			flood = t.domains[m.Domain].flood
+			flood, rif = t.domains[m.Domain].flood, t.domains[m.Domain].rif
 		}
 		last := -1
+		var toRouter uint16
 		for _, p := range flood {
 			if p == in {
+				continue
+			}
+			if p == routerPort {
+				toRouter = routerNext(pool.Packet(id))
 				continue
 			}
 			if last >= 0 {
@@ -49,6 +63,19 @@ func (n *l2Flood) Process(f *pipeline.Frame) {
 			}
 			last = int(p)
 		}
+		if toRouter != 0 {
+			if last < 0 {
+				m.Iface = rif
+				f.Next[i] = toRouter
+				continue
+			}
+			if c, ok := pool.Clone(id); ok {
+				pool.Meta(c).Iface = rif
+				f.Emit(toRouter, c)
+			} else {
+				f.CountDrop(floodDropNoBuffer, 1)
+			}
+		}
 		if last < 0 {
 			f.Drop(i, floodDropNoPort)
 			continue
@@ -56,4 +83,19 @@ func (n *l2Flood) Process(f *pipeline.Frame) {
 		m.OutPort = uint16(last)
 		f.Next[i] = floodNextOutput
 	}
+}
+
+// routerNext is the flood next node of the router's copy of a frame, 0 when
+// the router takes none.
+func routerNext(pkt []byte) uint16 {
+	if len(pkt) < ethHdrLen {
+		return 0
+	}
+	switch uint16(pkt[12])<<8 | uint16(pkt[13]) {
+	case etherTypeARP:
+		return floodNextARP
+	case etherTypeIPv6:
+		return floodNextIP6
+	}
+	return 0
 }

@@ -14,12 +14,22 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // because both lookups hash the same way and, done together, one pass that
 // touches every bucket of the vector first lets the CPU overlap all their
 // cache misses before the lookups run.
+//
+// A destination that is a router interface's MAC (a static entry on
+// routerPort) goes to ip4-forward, ip6-forward or arp-input by EtherType,
+// with Meta.Iface set to the domain's interface.
 const (
 	fwdNextOutput = iota
 	fwdNextFlood
+	fwdNextIP4
+	fwdNextIP6
+	fwdNextARP
 )
 
-const fwdDropSamePort = 0
+const (
+	fwdDropSamePort = iota
+	fwdDropL3Type
+)
 
 // touchMinBuckets is the table size (512 KiB, about the L2 cache) from which
 // touching buckets ahead of the lookups pays.
@@ -28,8 +38,8 @@ const touchMinBuckets = 1 << 13
 func l2FwdSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Fwd,
-		Next:  []string{nodeL2Output, nodeL2Flood},
-		Drops: []string{"dst-on-ingress-port"},
+		Next:  []string{nodeL2Output, nodeL2Flood, nodeIP4Forward, nodeIP6Forward, nodeARPInput},
+		Drops: []string{"dst-on-ingress-port", "l3-unsupported-ethertype"},
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &l2Fwd{s: s, ring: s.lrn.rings[ctx.Worker]}
 		},
@@ -81,7 +91,7 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 				mt.refresh(src[i], v, withTS(v, now))
 			}
 		} else {
-			n.ring.push(src[i], in)
+			n.ring.push(learnEvent{src[i], in})
 		}
 		// Forward.
 		if isGroup(dst[i]) {
@@ -93,7 +103,9 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 			next[i] = fwdNextFlood
 			continue
 		}
-		if p := valPort(v); p != in {
+		if p := valPort(v); p == routerPort {
+			n.toRouter(f, i, m, mem)
+		} else if p != in {
 			m.OutPort = p
 			next[i] = fwdNextOutput
 		} else {
@@ -101,4 +113,23 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 		}
 	}
 	n.ring.publish()
+}
+
+// toRouter sends frame i, addressed to a router interface, to L3.
+func (n *l2Fwd) toRouter(f *pipeline.Frame, i int, m *pipeline.Meta, mem []byte) {
+	t := n.s.tables.Load()
+	if int(m.Domain) < len(t.domains) {
+		m.Iface = t.domains[m.Domain].rif
+	}
+	pkt := pipeline.PacketAt(mem, f.IDs[i], m)
+	switch uint16(pkt[12])<<8 | uint16(pkt[13]) {
+	case etherTypeIPv4:
+		f.Next[i] = fwdNextIP4
+	case etherTypeIPv6:
+		f.Next[i] = fwdNextIP6
+	case etherTypeARP:
+		f.Next[i] = fwdNextARP
+	default:
+		f.Drop(i, fwdDropL3Type)
+	}
 }

@@ -5,8 +5,16 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // l2-input parses the Ethernet header, maps (ingress port, VLAN) to a
 // learning domain and removes the VLAN tag: inside the switch frames are
 // untagged and Meta.VLAN/Meta.Domain say where they belong.
+//
+// On a routed port (an interface directly on the port) every frame for
+// the interface's MAC, and every broadcast or multicast, goes straight to
+// L3 by EtherType: there is no other port to switch to, so l2-fwd (and
+// learning) is skipped.
 const (
 	inNextFwd = iota
+	inNextIP4
+	inNextIP6
+	inNextARP
 )
 
 const (
@@ -15,13 +23,14 @@ const (
 	inDropTaggedOnAccess
 	inDropVLANNotAllowed
 	inDropSrcGroup
+	inDropRoutedOther
 )
 
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Input,
-		Next:  []string{nodeL2Fwd},
-		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast"},
+		Next:  []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput},
+		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast", "routed-port-not-for-us"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
 	}
 }
@@ -72,5 +81,29 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		}
 		m.Domain, m.VLAN = dom, vlan
 		f.Next[i] = inNextFwd
+		if pe.rif != 0 {
+			n.routed(f, i, m, pkt, pe)
+		}
+	}
+}
+
+// routed sends frame i of a routed port to L3, or drops it when it is
+// unicast to another MAC.
+func (n *l2Input) routed(f *pipeline.Frame, i int, m *pipeline.Meta, pkt []byte, pe *portEntry) {
+	pkt = pkt[len(pkt)-int(m.Len):] // after a tag pop the frame starts later
+	if d := mac48(pkt[0:6]); d != pe.rifMAC && pkt[0]&1 == 0 {
+		f.Drop(i, inDropRoutedOther)
+		return
+	}
+	m.Iface = pe.rif
+	switch uint16(pkt[12])<<8 | uint16(pkt[13]) {
+	case etherTypeIPv4:
+		f.Next[i] = inNextIP4
+	case etherTypeIPv6:
+		f.Next[i] = inNextIP6
+	case etherTypeARP:
+		f.Next[i] = inNextARP
+	default:
+		f.Drop(i, inDropRoutedOther)
 	}
 }

@@ -19,5 +19,14 @@ func (s *Switch) nodeSpecs() []pipeline.NodeSpec {
 		l2FwdSpec(s),
 		l2FloodSpec(s),
 		l2OutputSpec(s),
+		ip4ForwardSpec(s),
+		ip4LocalSpec(s),
+		ip4GleanSpec(s),
+		ip4ErrorSpec(s),
+		arpInputSpec(s),
+		ip6ForwardSpec(s),
+		ip6LocalSpec(s),
+		ip6GleanSpec(s),
+		ip6ErrorSpec(s),
 	}
 }

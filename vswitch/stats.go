@@ -60,6 +60,9 @@ func (s *Switch) FDB() []FDBEntry {
 		d := &t.domains[dom]
 		e := FDBEntry{Bridge: t.bridges[d.bridge].name, VLAN: d.vlan, MAC: formatMAC(k), Static: valStaticOf(v)}
 		e.Port = t.ports[valPort(v)].name
+		if valPort(v) == routerPort && int(d.rif) < len(t.ifaces) {
+			e.Port = "rif:" + t.ifaces[d.rif].name // a router interface's MAC
+		}
 		if !e.Static {
 			e.AgeSeconds = (now - valTS(v)) & tsMask
 		}
@@ -174,6 +177,9 @@ type WorkerInfo struct {
 	// packets, since the worker started.
 	BusyPercent float64 `json:"busy_percent"`
 	RxQueues    int     `json:"rx_queues"`
+	// VectorSizes counts rx batches by size: [0] empty polls, [1] one
+	// packet, [2] 2-3, [3] 4-7, ... [8] 128-255, [9] full vectors of 256.
+	VectorSizes [10]uint64 `json:"vector_sizes"`
 }
 
 // WorkerInfos lists the workers.
@@ -186,7 +192,8 @@ func (s *Switch) WorkerInfos() []WorkerInfo {
 		if s.opts.CPUs != nil {
 			cpu = s.opts.CPUs[i]
 		}
-		out[i] = WorkerInfo{ID: i, CPU: cpu, Running: w.Running(), Iterations: w.Iterations(), BusyPercent: w.BusyPercent()}
+		out[i] = WorkerInfo{ID: i, CPU: cpu, Running: w.Running(), Iterations: w.Iterations(), BusyPercent: w.BusyPercent(),
+			VectorSizes: w.VectorHistogram()}
 	}
 	for _, a := range s.attached {
 		for _, r := range a.rx {

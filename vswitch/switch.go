@@ -29,6 +29,11 @@ type Options struct {
 	// LearnInterval is how often the learner drains learn events while the
 	// switch runs (default 1 ms).
 	LearnInterval time.Duration
+	// Neighbors is the most ARP/ND entries the switch keeps (default 65536).
+	Neighbors int
+	// NeighborAge is how long a learned neighbor lives without being
+	// confirmed (default 300 s); in use, it is re-resolved from half that.
+	NeighborAge time.Duration
 }
 
 // Switch is an L2 switch: bridges of ports with MAC learning and VLANs,
@@ -55,6 +60,12 @@ type Switch struct {
 	lrnDone  chan struct{}
 	closed   bool
 	nextGen  uint64
+
+	l3      *l3State
+	l3cfg   *l3Config
+	rifMACs []rifMAC
+	nbr     *neighbors
+	obs     *pipeline.Observer // traces and captures; nil until first used
 
 	tables  atomic.Pointer[tables]
 	portSeq []atomic.Uint32 // flush sequence per port index
@@ -110,7 +121,7 @@ func New(opts Options) (*Switch, error) {
 	s := &Switch{
 		opts: opts, start: opts.Clock(),
 		attached: map[string]*attachment{},
-		portIdx:  newIDAlloc[string](pipeline.MaxPorts - 1),
+		portIdx:  newIDAlloc[string](pipeline.MaxPorts - 2), // MaxPorts-1 is routerPort
 		portSig:  map[string]string{},
 		statics:  map[uint64]uint16{},
 		brIDs:    newIDAlloc[string](0xFFFE),
@@ -118,8 +129,13 @@ func New(opts Options) (*Switch, error) {
 		portSeq:  make([]atomic.Uint32, pipeline.MaxPorts),
 	}
 	s.lrn = newLearner(s, opts.Workers, opts.LearnRing)
-	t, _, _, err := s.compile(&Config{}, nil)
+	s.l3 = newL3State()
+	s.nbr = newNeighbors(s, opts.Workers, opts.LearnRing, opts.Neighbors)
+	t, c, err := s.compile(&Config{}, nil, nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.l3.install(t, c.l3); err != nil {
 		return nil, err
 	}
 	s.tables.Store(t)
@@ -226,7 +242,10 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 		case <-timer.C:
 		}
 		s.lrn.mu.Lock()
-		if s.lrn.drain() > 0 {
+		events := s.lrn.drain()
+		s.lrn.mu.Unlock()
+		events += s.nbr.drain()
+		if events > 0 {
 			interval = s.opts.LearnInterval
 		} else {
 			interval = min(2*interval, 64*s.opts.LearnInterval)
@@ -234,10 +253,12 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 		timer.Reset(interval)
 		if time.Since(lastAge) >= time.Second {
 			lastAge = time.Now()
+			s.lrn.mu.Lock()
 			s.tick()
 			s.lrn.ageStep(s.now.Load())
+			s.lrn.mu.Unlock()
+			s.nbr.ageStep(s.now.Load())
 		}
-		s.lrn.mu.Unlock()
 	}
 }
 
@@ -266,6 +287,7 @@ func (s *Switch) Close() error {
 		w.Close()
 	}
 	s.closePools()
+	s.l3.close()
 	return errors.Join(errs...)
 }
 
@@ -287,6 +309,7 @@ func (s *Switch) SyncLearning() {
 	s.lrn.mu.Lock()
 	s.lrn.drain()
 	s.lrn.mu.Unlock()
+	s.nbr.drain()
 }
 
 // Age reads the clock and sweeps the whole MAC table now, removing entries

@@ -14,6 +14,9 @@ type tables struct {
 	ports   []portEntry   // by port index, len pipeline.MaxPorts
 	domains []domainEntry // by domain ID; 0 is never valid
 	bridges []bridgeEntry // by bridge ID
+	ifaces  []ifaceEntry  // by interface ID; 0 is never valid
+	vrfs    []*vrfEntry   // by VRF ID; 0 is "default"
+	adjs    []adjEntry    // by adjacency ID; 0 is never valid
 }
 
 type portEntry struct {
@@ -25,6 +28,10 @@ type portEntry struct {
 	vlanDom   *[4096]uint16 // trunk: any 12-bit VID -> domain (0: not carried)
 	maxFrame  uint16        // longest frame the port transmits
 	name      string
+	// A routed port's interface and its MAC: l2-input hands frames to
+	// that MAC (and broadcasts, multicasts) straight to L3.
+	rif    uint16
+	rifMAC uint64
 }
 
 type domainEntry struct {
@@ -32,6 +39,7 @@ type domainEntry struct {
 	bridge uint16
 	vlan   uint16
 	flood  []uint16 // up ports carrying this domain
+	rif    uint16   // the domain's router interface, 0 if none
 }
 
 type bridgeEntry struct {
@@ -90,18 +98,43 @@ func (a *idAlloc[K]) release(k K) {
 	}
 }
 
-// compile builds tables for cfg (normalized) and the attached ports
-// (name -> port index). It allocates bridge and domain IDs as needed and
-// returns the keys of domains and bridges that exist no more.
-func (s *Switch) compile(cfg *Config, attached map[string]attachedPort) (*tables, []domKey, []string, error) {
+// compiled is what compile returns besides the tables.
+type compiled struct {
+	goneDom []domKey // domains that exist no more
+	goneBr  []string // bridges that exist no more
+	l3      *l3Plan  // routes to install
+	rifMACs []rifMAC // router interface MACs, static entries to routerPort
+}
+
+type rifMAC struct {
+	dom uint16
+	mac uint64
+}
+
+// compile builds tables for cfg (normalized, with its parsed L3 part) and
+// the attached ports (name -> port index). It allocates bridge, domain,
+// VRF, interface and adjacency IDs as needed.
+func (s *Switch) compile(cfg *Config, l3 *l3Config, attached map[string]attachedPort) (*tables, *compiled, error) {
 	t := &tables{ports: make([]portEntry, pipeline.MaxPorts)}
+	out := &compiled{}
 	wantDom := map[domKey]bool{}
 	wantBr := map[string]bool{}
-	for bi := range cfg.Bridges {
-		b := &cfg.Bridges[bi]
+	rifDom := map[domKey]uint64{} // domains with a router interface -> its MAC
+	if l3 != nil {
+		for _, ifc := range l3.ifaces {
+			k := domKey{ifc.Bridge, ifc.VLAN}
+			if ifc.Port != "" {
+				k = domKey{routedBridgeName(ifc.Port), 0}
+			}
+			rifDom[k] = ifc.mac
+		}
+	}
+	bridges := cfg.allBridges()
+	for bi := range bridges {
+		b := &bridges[bi]
 		bid, err := s.brIDs.get(b.Name)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("bridge %s: %w", b.Name, err)
+			return nil, nil, fmt.Errorf("bridge %s: %w", b.Name, err)
 		}
 		wantBr[b.Name] = true
 		t.bridges = growTo(t.bridges, int(bid))
@@ -116,14 +149,25 @@ func (s *Switch) compile(cfg *Config, attached map[string]attachedPort) (*tables
 				wantDom[k] = true
 				t.domains = growTo(t.domains, int(id))
 				t.domains[id] = domainEntry{valid: true, bridge: bid, vlan: v}
+				if mac, ok := rifDom[k]; ok {
+					t.domains[id].flood = append(t.domains[id].flood, routerPort)
+					out.rifMACs = append(out.rifMACs, rifMAC{id, mac})
+				}
 			}
 			return id, nil
+		}
+		for k := range rifDom {
+			if k.bridge == b.Name {
+				if _, err := domOf(k.vlan); err != nil {
+					return nil, nil, err
+				}
+			}
 		}
 		for pi := range b.Ports {
 			p := &b.Ports[pi]
 			nd, err := domOf(p.VLAN)
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 			var vd *[4096]uint16
 			if p.Mode == Trunk {
@@ -135,7 +179,7 @@ func (s *Switch) compile(cfg *Config, attached map[string]attachedPort) (*tables
 				}
 				for _, v := range p.Trunks {
 					if vd[v], err = domOf(v); err != nil {
-						return nil, nil, nil, err
+						return nil, nil, err
 					}
 				}
 			}
@@ -159,19 +203,38 @@ func (s *Switch) compile(cfg *Config, attached map[string]attachedPort) (*tables
 	// Every domain ID ever handed out indexes the table, so a packet still
 	// carrying a retired ID is never out of range.
 	t.domains = growTo(t.domains, int(s.domIDs.next))
-	var goneDom []domKey
 	for k := range s.domIDs.ids {
 		if !wantDom[k] {
-			goneDom = append(goneDom, k)
+			out.goneDom = append(out.goneDom, k)
 		}
 	}
-	var goneBr []string
 	for k := range s.brIDs.ids {
 		if !wantBr[k] {
-			goneBr = append(goneBr, k)
+			out.goneBr = append(out.goneBr, k)
 		}
 	}
-	return t, goneDom, goneBr, nil
+	plan, err := s.l3.compileL3(t, l3, func(br string, vlan uint16) (uint16, bool) {
+		id, ok := s.domIDs.ids[domKey{br, vlan}]
+		return id, ok && wantDom[domKey{br, vlan}]
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	out.l3 = plan
+	// Routed ports: the port and its interface know each other.
+	for id := range t.ifaces {
+		e := &t.ifaces[id]
+		if !e.valid || !e.routed || int(e.domain) >= len(t.domains) {
+			continue
+		}
+		for _, p := range t.domains[e.domain].flood {
+			if p != routerPort && t.ports[p].up {
+				e.port = p
+				t.ports[p].rif, t.ports[p].rifMAC = uint16(id), mac48(e.mac[:])
+			}
+		}
+	}
+	return t, out, nil
 }
 
 func growTo[T any](s []T, i int) []T {

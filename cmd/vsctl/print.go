@@ -61,6 +61,68 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.VLAN, e.MAC, e.Port, age)
 		}
+	case "route/show":
+		var rs []vswitch.RouteEntry
+		if err := json.Unmarshal(res, &rs); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "vrf\tprefix\ttype\tvia")
+		for _, r := range rs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.VRF, r.Prefix, r.Type, hopsText(r.Via))
+		}
+	case "neigh/show":
+		var ns []vswitch.NeighborEntry
+		if err := json.Unmarshal(res, &ns); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "interface\taddress\tmac\tage")
+		for _, n := range ns {
+			age := fmt.Sprint(n.Age)
+			if n.Static {
+				age = "static"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Interface, n.Addr, n.MAC, age)
+		}
+	case "rif/show":
+		var is []vswitch.Interface
+		if err := json.Unmarshal(res, &is); err != nil {
+			return err
+		}
+		fmt.Fprintln(tw, "interface\tdomain\tvrf\tmac\tmtu\taddresses")
+		for _, i := range is {
+			dom := fmt.Sprintf("%s vlan %d", i.Bridge, i.VLAN)
+			if i.Port != "" {
+				dom = "port " + i.Port
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", i.Name, dom, i.VRF, i.MAC, i.MTU, strings.Join(i.Addrs, " "))
+		}
+	case "trace/show":
+		var ts []ctl.TraceView
+		if err := json.Unmarshal(res, &ts); err != nil {
+			return err
+		}
+		if len(ts) == 0 {
+			fmt.Fprintln(tw, "no traced packets")
+		}
+		for _, t := range ts {
+			fmt.Fprintf(tw, "packet %d: worker %d, in port %s, %s\n", t.Seq, t.Worker, t.InPort, t.Time.Format("15:04:05.000000"))
+			fmt.Fprintf(tw, "  %s\n", t.Headers)
+			for _, h := range t.Hops {
+				what := h.Next
+				switch {
+				case h.Drop != "":
+					what = "DROP " + h.Drop
+				case h.TxPort != "":
+					what = "sent on " + h.TxPort
+				case what == "":
+					what = "staged for tx"
+				}
+				if h.Detail != "" {
+					what += ": " + h.Detail
+				}
+				fmt.Fprintf(tw, "  %s\t[buf %d]\t%s\n", h.Node, h.Copy, what)
+			}
+		}
 	case "show-runtime":
 		var ns []pipeline.NodeCounters
 		if err := json.Unmarshal(res, &ns); err != nil {
@@ -75,9 +137,9 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 		if err := json.Unmarshal(res, &ws); err != nil {
 			return err
 		}
-		fmt.Fprintln(tw, "worker\tcpu\tstate\tbusy\titerations\trx queues")
+		fmt.Fprintln(tw, "worker\tcpu\tstate\tbusy\titerations\trx queues\tpackets per rx batch (1 2-3 4-7 8-15 16-31 32-63 64-127 128-255 256)")
 		for _, wi := range ws {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f%%\t%d\t%d\n", wi.ID, cpuText(wi.CPU), runText(wi.Running), wi.BusyPercent, wi.Iterations, wi.RxQueues)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f%%\t%d\t%d\t%v\n", wi.ID, cpuText(wi.CPU), runText(wi.Running), wi.BusyPercent, wi.Iterations, wi.RxQueues, wi.VectorSizes[1:])
 		}
 	case "show-errors":
 		var es []ctl.ErrorCount
@@ -156,4 +218,22 @@ func runText(r bool) string {
 		return "running"
 	}
 	return "stopped"
+}
+
+func hopsText(hs []vswitch.NextHop) string {
+	var parts []string
+	for _, h := range hs {
+		switch {
+		case h.Addr != "" && h.Interface != "":
+			parts = append(parts, h.Addr+" dev "+h.Interface)
+		case h.Addr != "":
+			parts = append(parts, h.Addr)
+		default:
+			parts = append(parts, "dev "+h.Interface)
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }

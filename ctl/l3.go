@@ -1,0 +1,380 @@
+package ctl
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// The L3 commands: VRFs, router interfaces and their addresses, static
+// routes and neighbors. Each edits the desired State and commits it like
+// the L2 commands, so routes and addresses are durable.
+
+func (d *Daemon) l3Handlers() map[string]func([]string) (any, error) {
+	return map[string]func([]string) (any, error){
+		"vrf/add": d.vrfAdd, "vrf/del": d.vrfDel,
+		"rif/add": d.rifAdd, "rif/del": d.rifDel, "rif/show": d.rifShow,
+		"addr/add": d.addrAdd, "addr/del": d.addrDel,
+		"route/add": d.routeAdd, "route/del": d.routeDel, "route/show": d.routeShow,
+		"neigh/show": d.neighShow, "neigh/add": d.neighAdd, "neigh/del": d.neighDel, "neigh/flush": d.neighFlush,
+	}
+}
+
+func (s *State) rif(name string) *vswitch.Interface {
+	for i := range s.Interfaces {
+		if s.Interfaces[i].Name == name {
+			return &s.Interfaces[i]
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) vrfAdd(args []string) (any, error) {
+	if args[0] == vswitch.DefaultVRF || slices.ContainsFunc(d.state.VRFs, func(v vswitch.VRF) bool { return v.Name == args[0] }) {
+		return nil, Errorf(CodeExists, "VRF %s exists", args[0])
+	}
+	next := d.state.clone()
+	next.VRFs = append(next.VRFs, vswitch.VRF{Name: args[0]})
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) vrfDel(args []string) (any, error) {
+	name := args[0]
+	if !slices.ContainsFunc(d.state.VRFs, func(v vswitch.VRF) bool { return v.Name == name }) {
+		return nil, Errorf(CodeNotFound, "no VRF %s", name)
+	}
+	for _, i := range d.state.Interfaces {
+		if i.VRF == name {
+			return nil, Errorf(CodeInvalid, "VRF %s has interface %s: move or delete it first", name, i.Name)
+		}
+	}
+	next := d.state.clone()
+	next.VRFs = slices.DeleteFunc(next.VRFs, func(v vswitch.VRF) bool { return v.Name == name })
+	next.Routes = slices.DeleteFunc(next.Routes, func(r vswitch.Route) bool { return r.VRF == name })
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) rifAdd(args []string) (any, error) {
+	name := args[0]
+	if d.state.rif(name) != nil {
+		return nil, Errorf(CodeExists, "interface %s exists", name)
+	}
+	opts, err := ParseOptions(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOptions(opts, "bridge", "vlan", "vrf", "mac", "mtu", "addr"); err != nil {
+		return nil, err
+	}
+	if opts["bridge"] == "" {
+		return nil, Errorf(CodeUsage, "usage: rif/add NAME bridge=BRIDGE [vlan=N] [vrf=NAME] [mac=MAC] [mtu=N] [addr=CIDR,...]")
+	}
+	ifc := vswitch.Interface{Name: name, Bridge: opts["bridge"], VRF: opts["vrf"], MAC: opts["mac"]}
+	vlan, err := intOpt(opts, "vlan", 0, 0, vswitch.MaxVLAN)
+	if err != nil {
+		return nil, err
+	}
+	ifc.VLAN = uint16(vlan)
+	if ifc.MTU, err = intOpt(opts, "mtu", 0, vswitch.MinMTU4, 9216); err != nil {
+		return nil, err
+	}
+	if a := opts["addr"]; a != "" {
+		ifc.Addrs = splitList(a)
+	}
+	next := d.state.clone()
+	next.Interfaces = append(next.Interfaces, ifc)
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) rifDel(args []string) (any, error) {
+	name := args[0]
+	if d.state.rif(name) == nil {
+		return nil, Errorf(CodeNotFound, "no interface %s", name)
+	}
+	next := d.state.clone()
+	next.removeRIF(name)
+	return nil, d.commit(next)
+}
+
+// removeRIF deletes an interface with its static neighbors and the routes
+// that leave by it (named, or through a gateway in its subnets).
+func (s *State) removeRIF(name string) {
+	ifc := s.rif(name)
+	if ifc == nil {
+		return
+	}
+	var subnets []netip.Prefix
+	for _, a := range ifc.Addrs {
+		if p, err := netip.ParsePrefix(a); err == nil {
+			subnets = append(subnets, p.Masked())
+		}
+	}
+	s.Routes = slices.DeleteFunc(s.Routes, func(r vswitch.Route) bool {
+		return (r.VRF == ifc.VRF || r.VRF == "" && ifc.VRF == vswitch.DefaultVRF) && viaAny(r, name, subnets)
+	})
+	s.Neighbors = slices.DeleteFunc(s.Neighbors, func(n vswitch.Neighbor) bool { return n.Interface == name })
+	s.Interfaces = slices.DeleteFunc(s.Interfaces, func(i vswitch.Interface) bool { return i.Name == name })
+}
+
+func viaAny(r vswitch.Route, iface string, subnets []netip.Prefix) bool {
+	for _, h := range r.Via {
+		if h.Interface == iface {
+			return true
+		}
+		if a, err := netip.ParseAddr(h.Addr); err == nil && h.Interface == "" {
+			for _, p := range subnets {
+				if p.Contains(a) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// rifsOn names the interfaces on a bridge.
+func rifsOn(ifs []vswitch.Interface, bridge string) []string {
+	var out []string
+	for _, i := range ifs {
+		if i.Bridge == bridge {
+			out = append(out, i.Name)
+		}
+	}
+	return out
+}
+
+func (d *Daemon) rifShow([]string) (any, error) {
+	out := d.sw.Config().Interfaces
+	if out == nil {
+		out = []vswitch.Interface{}
+	}
+	return out, nil
+}
+
+func (d *Daemon) addrAdd(args []string) (any, error) {
+	next := d.state.clone()
+	ifc := next.rif(args[0])
+	if ifc == nil {
+		return nil, Errorf(CodeNotFound, "no interface %s", args[0])
+	}
+	p, err := netip.ParsePrefix(args[1])
+	if err != nil {
+		return nil, Errorf(CodeInvalid, "%s: want an address with its prefix length (10.0.0.1/24, fd00::1/64)", args[1])
+	}
+	for _, a := range ifc.Addrs {
+		if q, err := netip.ParsePrefix(a); err == nil && q.Addr() == p.Addr() {
+			return nil, Errorf(CodeExists, "%s already has %s", args[0], a)
+		}
+	}
+	ifc.Addrs = append(ifc.Addrs, p.String())
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) addrDel(args []string) (any, error) {
+	next := d.state.clone()
+	ifc := next.rif(args[0])
+	if ifc == nil {
+		return nil, Errorf(CodeNotFound, "no interface %s", args[0])
+	}
+	want, err := netip.ParsePrefix(args[1])
+	if err != nil {
+		if a, err2 := netip.ParseAddr(args[1]); err2 == nil {
+			want = netip.PrefixFrom(a, -1)
+		} else {
+			return nil, Errorf(CodeInvalid, "%s: not an address", args[1])
+		}
+	}
+	n := len(ifc.Addrs)
+	ifc.Addrs = slices.DeleteFunc(ifc.Addrs, func(a string) bool {
+		q, err := netip.ParsePrefix(a)
+		return err == nil && q.Addr() == want.Addr() && (want.Bits() < 0 || q.Bits() == want.Bits())
+	})
+	if len(ifc.Addrs) == n {
+		return nil, Errorf(CodeNotFound, "%s has no address %s", args[0], args[1])
+	}
+	return nil, d.commit(next)
+}
+
+// route/add PREFIX (via=GW[,GW...] [dev=RIF] | dev=RIF | blackhole) [vrf=NAME]
+func (d *Daemon) routeAdd(args []string) (any, error) {
+	r, opts, err := routeArgs(args, "via", "dev", "vrf", "blackhole")
+	if err != nil {
+		return nil, err
+	}
+	_, bh := opts["blackhole"]
+	via, dev := opts["via"], opts["dev"]
+	switch {
+	case bh && (via != "" || dev != ""):
+		return nil, Errorf(CodeUsage, "a blackhole route has no via or dev")
+	case bh:
+		r.Blackhole = true
+	case via != "":
+		for _, g := range splitList(via) {
+			r.Via = append(r.Via, vswitch.NextHop{Addr: g, Interface: dev})
+		}
+	case dev != "":
+		r.Via = []vswitch.NextHop{{Interface: dev}}
+	default:
+		return nil, Errorf(CodeUsage, "usage: route/add PREFIX (via=GW[,GW...] [dev=IF] | dev=IF | blackhole) [vrf=NAME]")
+	}
+	next := d.state.clone()
+	if i := next.route(r); i >= 0 {
+		return nil, Errorf(CodeExists, "route %s exists in VRF %s", r.Prefix, vrfName(r.VRF))
+	}
+	next.Routes = append(next.Routes, r)
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) routeDel(args []string) (any, error) {
+	r, _, err := routeArgs(args, "vrf")
+	if err != nil {
+		return nil, err
+	}
+	next := d.state.clone()
+	i := next.route(r)
+	if i < 0 {
+		return nil, Errorf(CodeNotFound, "no static route %s in VRF %s", r.Prefix, vrfName(r.VRF))
+	}
+	next.Routes = slices.Delete(next.Routes, i, i+1)
+	return nil, d.commit(next)
+}
+
+// routeArgs parses PREFIX and the key=value options (a bare word is an
+// option with an empty value, like "blackhole").
+func routeArgs(args []string, allowed ...string) (vswitch.Route, map[string]string, error) {
+	p, err := netip.ParsePrefix(args[0])
+	if err != nil {
+		if a, err2 := netip.ParseAddr(args[0]); err2 == nil {
+			p = netip.PrefixFrom(a, a.BitLen())
+		} else {
+			return vswitch.Route{}, nil, Errorf(CodeInvalid, "%s: want a prefix such as 10.1.0.0/16 or fd00:1::/48", args[0])
+		}
+	}
+	opts := map[string]string{}
+	for _, a := range args[1:] {
+		k, v, _ := strings.Cut(a, "=")
+		if !slices.Contains(allowed, k) {
+			return vswitch.Route{}, nil, Errorf(CodeInvalid, "unknown option %q (want %s)", k, strings.Join(allowed, ", "))
+		}
+		if _, dup := opts[k]; dup {
+			return vswitch.Route{}, nil, Errorf(CodeInvalid, "option %s given twice", k)
+		}
+		opts[k] = v
+	}
+	r := vswitch.Route{Prefix: p.String(), VRF: opts["vrf"]}
+	if r.VRF == vswitch.DefaultVRF {
+		r.VRF = ""
+	}
+	return r, opts, nil
+}
+
+// route finds a static route by VRF and prefix (-1 if absent).
+func (s *State) route(r vswitch.Route) int {
+	want, _ := netip.ParsePrefix(r.Prefix)
+	return slices.IndexFunc(s.Routes, func(x vswitch.Route) bool {
+		p, err := netip.ParsePrefix(x.Prefix)
+		return err == nil && p == want && vrfName(x.VRF) == vrfName(r.VRF)
+	})
+}
+
+func vrfName(v string) string {
+	if v == "" {
+		return vswitch.DefaultVRF
+	}
+	return v
+}
+
+func (d *Daemon) routeShow(args []string) (any, error) {
+	vrf := ""
+	if len(args) == 1 {
+		vrf = args[0]
+	}
+	rs, err := d.sw.Routes(vrf)
+	if err != nil {
+		return nil, Errorf(CodeNotFound, "%v", err)
+	}
+	if rs == nil {
+		rs = []vswitch.RouteEntry{}
+	}
+	return rs, nil
+}
+
+func (d *Daemon) neighShow(args []string) (any, error) {
+	all := d.sw.Neighbors()
+	out := make([]vswitch.NeighborEntry, 0, len(all))
+	for _, n := range all {
+		if len(args) == 0 || n.Interface == args[0] {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (d *Daemon) neighAdd(args []string) (any, error) {
+	if d.state.rif(args[0]) == nil {
+		return nil, Errorf(CodeNotFound, "no interface %s", args[0])
+	}
+	a, err := netip.ParseAddr(args[1])
+	if err != nil {
+		return nil, Errorf(CodeInvalid, "%s: not an address", args[1])
+	}
+	next := d.state.clone()
+	for _, n := range next.Neighbors {
+		if n.Interface == args[0] && n.Addr == a.String() {
+			return nil, Errorf(CodeExists, "static neighbor %s on %s exists", a, args[0])
+		}
+	}
+	next.Neighbors = append(next.Neighbors, vswitch.Neighbor{Interface: args[0], Addr: a.String(), MAC: args[2]})
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) neighDel(args []string) (any, error) {
+	a, err := netip.ParseAddr(args[1])
+	if err != nil {
+		return nil, Errorf(CodeInvalid, "%s: not an address", args[1])
+	}
+	next := d.state.clone()
+	n := len(next.Neighbors)
+	next.Neighbors = slices.DeleteFunc(next.Neighbors, func(x vswitch.Neighbor) bool {
+		return x.Interface == args[0] && x.Addr == a.String()
+	})
+	if len(next.Neighbors) == n {
+		return nil, Errorf(CodeNotFound, "no static neighbor %s on %s", a, args[0])
+	}
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) neighFlush(args []string) (any, error) {
+	name := ""
+	if len(args) == 1 {
+		name = args[0]
+		if d.state.rif(name) == nil {
+			return nil, Errorf(CodeNotFound, "no interface %s", name)
+		}
+	}
+	return nil, d.sw.FlushNeighbors(name)
+}
+
+// l3Specs are the L3 commands' specs, appended to Specs.
+var l3Specs = []Spec{
+	{Name: "vrf/add", Usage: "NAME", Help: "create a VRF (a routing table of its own; \"default\" always exists)", MinArgs: 1, MaxArgs: 1},
+	{Name: "vrf/del", Usage: "NAME", Help: "delete a VRF without interfaces, with its static routes", MinArgs: 1, MaxArgs: 1},
+	{Name: "rif/add", Usage: "NAME bridge=BRIDGE [vlan=N] [vrf=NAME] [mac=MAC] [mtu=N] [addr=CIDR,...]",
+		Help: "add a router interface in one VLAN of a bridge: frames to its MAC are routed (for a routed port, give the port a bridge of its own)", MinArgs: 2, MaxArgs: 7},
+	{Name: "rif/del", Usage: "NAME", Help: "delete a router interface, its static neighbors and the static routes through it", MinArgs: 1, MaxArgs: 1},
+	{Name: "rif/show", Help: "router interfaces: domain, VRF, MAC, MTU, addresses", Read: true},
+	{Name: "addr/add", Usage: "INTERFACE CIDR", Help: "add an address (10.0.0.1/24, fd00::1/64) to a router interface; its subnet becomes a connected route", MinArgs: 2, MaxArgs: 2},
+	{Name: "addr/del", Usage: "INTERFACE ADDR[/LEN]", Help: "remove an address from a router interface", MinArgs: 2, MaxArgs: 2},
+	{Name: "route/add", Usage: "PREFIX (via=GW[,GW...] [dev=IF] | dev=IF | blackhole) [vrf=NAME]",
+		Help: "add a static route; several gateways make an ECMP route (one flow keeps one path)", MinArgs: 2, MaxArgs: 4},
+	{Name: "route/del", Usage: "PREFIX [vrf=NAME]", Help: "delete a static route", MinArgs: 1, MaxArgs: 2},
+	{Name: "route/show", Usage: "[VRF]", Help: "routes: connected, local, static, blackhole", MaxArgs: 1, Read: true},
+	{Name: "neigh/show", Usage: "[INTERFACE]", Help: "the ARP/ND table: address, MAC, static or learned, seconds since confirmed", MaxArgs: 1, Read: true},
+	{Name: "neigh/add", Usage: "INTERFACE ADDR MAC", Help: "add a static ARP/ND entry", MinArgs: 3, MaxArgs: 3},
+	{Name: "neigh/del", Usage: "INTERFACE ADDR", Help: "remove a static ARP/ND entry", MinArgs: 2, MaxArgs: 2},
+	{Name: "neigh/flush", Usage: "[INTERFACE]", Help: "forget learned ARP/ND entries (static ones stay)", MaxArgs: 1},
+}
+
+func init() { Specs = append(Specs, l3Specs...) }

@@ -1,0 +1,376 @@
+package ctl
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+
+	"github.com/vecswitch/vecswitch/internal/pcapng"
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// Packet traces and captures. A trace's records are decoded here, off the
+// data path, with gopacket. A capture is written by a daemon goroutine
+// that drains the workers' capture buffers every captureTick into a
+// pcapng file, bounded by a packet count and a file size.
+
+const (
+	captureTick        = 50 * time.Millisecond
+	defaultCaptureMax  = 100000
+	defaultCaptureSize = 1 << 30
+)
+
+func (d *Daemon) observeHandlers() map[string]func([]string) (any, error) {
+	return map[string]func([]string) (any, error){
+		"trace/add": d.traceAdd, "trace/show": d.traceShow, "trace/clear": d.traceClear,
+		"capture/start": d.captureStart, "capture/stop": d.captureStop, "capture/show": d.captureShow,
+	}
+}
+
+// filterOptions splits key=value options into the filter's and the rest.
+func filterOptions(opts map[string]string) (func([]byte) bool, map[string]string, error) {
+	fo, rest := map[string]string{}, map[string]string{}
+	for k, v := range opts {
+		if slicesContains(vswitch.FilterKeys, k) {
+			fo[k] = v
+		} else {
+			rest[k] = v
+		}
+	}
+	f, err := vswitch.ParseFilter(fo)
+	if err != nil {
+		return nil, nil, Errorf(CodeInvalid, "%v", err)
+	}
+	return f, rest, nil
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Daemon) traceAdd(args []string) (any, error) {
+	n, err := strconv.Atoi(args[1])
+	if err != nil || n < 1 || n > 10000 {
+		return nil, Errorf(CodeInvalid, "%s: want a packet count from 1 to 10000", args[1])
+	}
+	opts, err := ParseOptions(args[2:])
+	if err != nil {
+		return nil, err
+	}
+	f, rest, err := filterOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, Errorf(CodeInvalid, "unknown option(s) %v (filters: %s)", keysOf(rest), strings.Join(vswitch.FilterKeys, ", "))
+	}
+	if err := d.sw.TraceAdd(args[0], n, f); err != nil {
+		return nil, portErr(err)
+	}
+	return nil, nil
+}
+
+func keysOf(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func portErr(err error) error {
+	if errors.Is(err, vswitch.ErrNoPort) {
+		return Errorf(CodeNotFound, "%v", err)
+	}
+	return Errorf(CodeInvalid, "%v", err)
+}
+
+// TraceView is a traced packet as trace/show returns it.
+type TraceView struct {
+	vswitch.Trace
+	// Headers is the received frame decoded.
+	Headers string `json:"headers"`
+}
+
+func (d *Daemon) traceShow([]string) (any, error) {
+	out := []TraceView{}
+	for _, t := range d.sw.Traces() {
+		out = append(out, TraceView{Trace: t, Headers: DescribeFrame(t.Data)})
+	}
+	return out, nil
+}
+
+func (d *Daemon) traceClear([]string) (any, error) {
+	d.sw.TraceClear()
+	return nil, nil
+}
+
+// DescribeFrame decodes a frame's headers into one line.
+func DescribeFrame(b []byte) string {
+	p := gopacket.NewPacket(b, layers.LayerTypeEthernet, gopacket.NoCopy)
+	var parts []string
+	for _, l := range p.Layers() {
+		switch v := l.(type) {
+		case *layers.Ethernet:
+			parts = append(parts, fmt.Sprintf("eth %s > %s", v.SrcMAC, v.DstMAC))
+		case *layers.Dot1Q:
+			parts = append(parts, fmt.Sprintf("vlan %d", v.VLANIdentifier))
+		case *layers.ARP:
+			op := "request"
+			if v.Operation == 2 {
+				op = "reply"
+			}
+			parts = append(parts, fmt.Sprintf("arp %s %s > %s", op, ipString(v.SourceProtAddress), ipString(v.DstProtAddress)))
+		case *layers.IPv4:
+			parts = append(parts, fmt.Sprintf("ip %s > %s ttl %d len %d", v.SrcIP, v.DstIP, v.TTL, v.Length))
+		case *layers.IPv6:
+			parts = append(parts, fmt.Sprintf("ip6 %s > %s hlim %d", v.SrcIP, v.DstIP, v.HopLimit))
+		case *layers.UDP:
+			parts = append(parts, fmt.Sprintf("udp %d > %d", v.SrcPort, v.DstPort))
+		case *layers.TCP:
+			parts = append(parts, fmt.Sprintf("tcp %d > %d", v.SrcPort, v.DstPort))
+		case *layers.ICMPv4:
+			parts = append(parts, "icmp "+v.TypeCode.String())
+		case *layers.ICMPv6:
+			parts = append(parts, "icmp6 "+v.TypeCode.String())
+		case gopacket.Payload:
+		default:
+			parts = append(parts, strings.ToLower(l.LayerType().String()))
+		}
+	}
+	if el := p.ErrorLayer(); el != nil {
+		parts = append(parts, "(undecodable: "+el.Error().Error()+")")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func ipString(b []byte) string {
+	if len(b) == 4 {
+		return fmt.Sprintf("%d.%d.%d.%d", b[0], b[1], b[2], b[3])
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+// capture is a running capture.
+type capture struct {
+	File    string
+	Port    string
+	Packets int
+	Lost    uint64
+	Bytes   int64
+	Max     int
+	Done    string // why it stopped by itself
+
+	mu    sync.Mutex // guards the fields above against captureLoop
+	f     *os.File
+	w     *pcapng.Writer
+	iface int
+	stop  chan struct{}
+	ended chan struct{}
+}
+
+func (d *Daemon) captureStart(args []string) (any, error) {
+	if d.capture != nil {
+		return nil, Errorf(CodeExists, "a capture of %s to %s runs: capture/stop first", d.capture.Port, d.capture.File)
+	}
+	port := args[0]
+	opts := map[string]string{}
+	dir := "both"
+	for _, a := range args[1:] {
+		if a == "rx" || a == "tx" || a == "both" {
+			dir = a
+			continue
+		}
+		o, err := ParseOptions([]string{a})
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range o {
+			opts[k] = v
+		}
+	}
+	f, rest, err := filterOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOptions(rest, "file", "max", "snaplen", "drops", "size"); err != nil {
+		return nil, err
+	}
+	file := rest["file"]
+	if file == "" || !filepath.IsAbs(file) {
+		return nil, Errorf(CodeUsage, "file=: want an absolute path (vsctl makes a relative one absolute)")
+	}
+	maxPkts, err := intOpt(rest, "max", defaultCaptureMax, 1, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := intOpt(rest, "snaplen", pipeline.MaxPacket, 14, pipeline.MaxPacket)
+	if err != nil {
+		return nil, err
+	}
+	size, err := intOpt(rest, "size", defaultCaptureSize, 1<<12, 1<<40)
+	if err != nil {
+		return nil, err
+	}
+	drops := false
+	switch rest["drops"] {
+	case "", "off":
+	case "on":
+		drops = true
+	default:
+		return nil, Errorf(CodeInvalid, "drops=%s: want on or off", rest["drops"])
+	}
+	cfg := vswitch.CaptureConfig{Port: port, Rx: dir != "tx", Tx: dir != "rx", Drops: drops, Snaplen: snap, Filter: f}
+	fh, err := os.OpenFile(file, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, Errorf(CodeInvalid, "%v", err)
+	}
+	w, err := pcapng.NewWriter(fh, pcapng.Options{MaxBytes: int64(size)})
+	var iface int
+	if err == nil {
+		iface, err = w.AddInterface(port, snap)
+	}
+	if err == nil {
+		err = d.sw.CaptureStart(cfg)
+	}
+	if err != nil {
+		fh.Close()
+		os.Remove(file)
+		return nil, portErr(err)
+	}
+	c := &capture{File: file, Port: port, Max: maxPkts, f: fh, w: w, iface: iface, stop: make(chan struct{}), ended: make(chan struct{})}
+	d.capture = c
+	go d.captureLoop(c)
+	d.log.Info("capture started", "port", port, "file", file, "dir", dir, "drops", drops)
+	return nil, nil
+}
+
+// captureLoop drains the workers' capture buffers into the file until
+// stopped or full.
+func (d *Daemon) captureLoop(c *capture) {
+	defer close(c.ended)
+	t := time.NewTicker(captureTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			d.drainCapture(c)
+			return
+		case <-t.C:
+		}
+		if d.drainCapture(c) {
+			d.sw.CaptureStop()
+			<-c.stop
+			return
+		}
+	}
+}
+
+// drainCapture writes what the workers captured; it reports whether the
+// capture is done (count or size reached, or a write failed).
+func (d *Daemon) drainCapture(c *capture) (done bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Lost += d.sw.CaptureDrain(func(p *pipeline.CapturedPacket) {
+		if c.Done != "" {
+			return
+		}
+		dir := pcapng.Inbound
+		if p.Dir == pipeline.CaptureTx {
+			dir = pcapng.Outbound
+		}
+		comment := ""
+		if p.Dir == pipeline.CaptureDrop {
+			comment = "dropped: " + p.Reason
+		}
+		err := c.w.WritePacket(pcapng.Packet{Interface: c.iface, Time: p.Time, Data: p.Data, OrigLen: p.OrigLen, Dir: dir, Comment: comment})
+		switch {
+		case errors.Is(err, pcapng.ErrFull):
+			c.Done = "size limit reached"
+		case err != nil:
+			c.Done = "write failed: " + err.Error()
+		default:
+			c.Packets++
+			if c.Packets >= c.Max {
+				c.Done = "packet count reached"
+			}
+		}
+	})
+	c.w.Flush()
+	c.Bytes = c.w.Written()
+	return c.Done != ""
+}
+
+func (d *Daemon) captureStop([]string) (any, error) {
+	c := d.capture
+	if c == nil {
+		return nil, Errorf(CodeNotFound, "no capture runs")
+	}
+	d.sw.CaptureStop()
+	close(c.stop)
+	<-c.ended
+	err := c.w.Flush()
+	if cerr := c.f.Close(); err == nil {
+		err = cerr
+	}
+	d.capture = nil
+	v := c.view()
+	d.log.Info("capture stopped", "port", v.Port, "file", v.File, "packets", v.Packets, "lost", v.Lost)
+	if err != nil {
+		return nil, Errorf(CodeInternal, "capture file %s: %v", c.File, err)
+	}
+	return v, nil
+}
+
+func (d *Daemon) captureShow([]string) (any, error) {
+	if d.capture == nil {
+		return nil, Errorf(CodeNotFound, "no capture runs")
+	}
+	return d.capture.view(), nil
+}
+
+// CaptureView is a capture's state as capture/show and capture/stop
+// report it.
+type CaptureView struct {
+	File    string `json:"file"`
+	Port    string `json:"port"`
+	Packets int    `json:"packets"`
+	Lost    uint64 `json:"lost"`
+	Bytes   int64  `json:"bytes"`
+	Max     int    `json:"max"`
+	Done    string `json:"done,omitempty"`
+}
+
+func (c *capture) view() CaptureView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CaptureView{File: c.File, Port: c.Port, Packets: c.Packets, Lost: c.Lost, Bytes: c.Bytes, Max: c.Max, Done: c.Done}
+}
+
+// observeSpecs are the trace and capture commands' specs.
+var observeSpecs = []Spec{
+	{Name: "trace/add", Usage: "PORT COUNT [mac=MAC] [ip=ADDR] [proto=arp|ipv4|ipv6|icmp|icmp6|tcp|udp|N] [port=N]",
+		Help: "trace the next COUNT packets received on PORT (that match the filter): each node they pass and what it decided", MinArgs: 2, MaxArgs: 6},
+	{Name: "trace/show", Help: "the traced packets: decoded headers, then node by node", Read: true},
+	{Name: "trace/clear", Help: "stop tracing and forget the traced packets"},
+	{Name: "capture/start", Usage: "PORT [rx|tx|both] file=PATH [max=PACKETS] [size=BYTES] [snaplen=N] [drops=on] [filter...]",
+		Help: "write PORT's packets to a pcapng file (Wireshark, tshark); drops=on adds frames dropped after entering on PORT, with the reason as comment", MinArgs: 2, MaxArgs: 11},
+	{Name: "capture/stop", Help: "stop the capture and close its file", Read: false},
+	{Name: "capture/show", Help: "the running capture: file, packets written, lost", Read: true},
+}
+
+func init() { Specs = append(Specs, observeSpecs...) }

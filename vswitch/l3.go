@@ -1,0 +1,107 @@
+package vswitch
+
+import (
+	"sync/atomic"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
+)
+
+// Node names of the L3 graph. A routed frame's path: l2-input -> l2-fwd
+// (its destination is a router interface's MAC) -> ip4-forward or
+// ip6-forward (checks, FIB lookup, neighbor, TTL, MTU, MAC rewrite and the
+// L2 lookup in the outgoing domain) -> l2-output (or l2-flood when the
+// neighbor's port is not known yet). Exceptions leave the fast node:
+// packets to the switch itself go to ip4-local/ip6-local (echo, ND),
+// unresolved neighbors to ip4-glean/ip6-glean (ARP request / neighbor
+// solicitation, the packet is dropped and counted), errors to
+// ip4-icmp-error/ip6-icmp-error. ARP frames reach arp-input.
+const (
+	nodeIP4Forward = "ip4-forward"
+	nodeIP4Local   = "ip4-local"
+	nodeIP4Glean   = "ip4-glean"
+	nodeIP4Error   = "ip4-icmp-error"
+	nodeARPInput   = "arp-input"
+	nodeIP6Forward = "ip6-forward"
+	nodeIP6Local   = "ip6-local"
+	nodeIP6Glean   = "ip6-glean"
+	nodeIP6Error   = "ip6-icmp-error"
+)
+
+// Meta.Flags bits used by the L3 nodes.
+const (
+	// flagLocal marks a packet the switch originated (echo reply, ICMP
+	// error): forwarding neither checks nor decrements its TTL and never
+	// answers it with an ICMP error.
+	flagLocal uint16 = 1 << 0
+	// The ICMP error to send is in bits 8-11 (icmpErr* values).
+	flagErrShift = 8
+	flagErrMask  = 0xF << flagErrShift
+)
+
+// ICMP errors the forwarding nodes ask for (Meta.Flags bits 8-11). Meta.Aux
+// carries the MTU for errTooBig.
+const (
+	errNone    = iota
+	errTTL     // time exceeded in transit
+	errTooBig  // IPv4 fragmentation needed and DF set / IPv6 packet too big
+	errNoRoute // destination network unreachable / no route
+	errAddr    // IPv4 host unreachable / IPv6 address unreachable
+	numErrs
+)
+
+// errNames are the drop reasons of the original packets, by error.
+var errNames = [numErrs]string{"", "ttl-expired", "too-big", "no-route", "unresolved"}
+
+// Common next indices of the forwarding nodes (ip4-forward, ip6-forward).
+const (
+	fwdNextLocal = iota
+	fwdNextGlean
+	fwdNextError
+	fwdNextL2Output
+	fwdNextL2Flood
+)
+
+// checkDrops returns the names of proto's check reasons (index = Reason)
+// followed by extra, so a node can drop with Reason values directly and
+// with extras from index proto.NumReasons.
+func checkDrops(extra ...string) []string {
+	d := make([]string, 0, int(proto.NumReasons)+len(extra))
+	for r := proto.Reason(0); r < proto.NumReasons; r++ {
+		d = append(d, r.String())
+	}
+	return append(d, extra...)
+}
+
+// setErr marks a packet for the error node.
+func setErr(m *pipeline.Meta, e uint16, aux uint32) {
+	m.Flags = m.Flags&^flagErrMask | e<<flagErrShift
+	m.Aux = aux
+}
+
+func errOf(m *pipeline.Meta) uint16 { return m.Flags & flagErrMask >> flagErrShift }
+
+// newLocalFrame allocates a buffer for a packet the switch builds, and
+// returns it with the writable bytes from the packet start.
+func newLocalFrame(pool *pipeline.Pool) (pipeline.BufID, []byte, bool) {
+	id, ok := pool.Alloc()
+	if !ok {
+		return 0, nil, false
+	}
+	return id, pool.Frame(id)[pipeline.Headroom:], true
+}
+
+// l2Deliver finishes a routed or switch-built frame whose Ethernet
+// destination is dst in domain dom: it looks dst up in the MAC table and
+// returns the next index (fwdNextL2Output with Meta.OutPort set, or
+// fwdNextL2Flood).
+func l2Deliver(mt *macTable, seqs []atomic.Uint32, m *pipeline.Meta, dst uint64) uint16 {
+	k := macKey(m.Domain, dst)
+	if v, ok := mt.getAt(mt.first(k), k); ok && valSeq(v) == uint16(seqs[valPort(v)].Load()) {
+		if p := valPort(v); p != routerPort {
+			m.OutPort = p
+			return fwdNextL2Output
+		}
+	}
+	return fwdNextL2Flood
+}

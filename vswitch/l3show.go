@@ -1,0 +1,101 @@
+package vswitch
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+)
+
+// RouteEntry is one route as route/show presents it.
+type RouteEntry struct {
+	VRF    string `json:"vrf"`
+	Prefix string `json:"prefix"`
+	// Type is connected (an interface's subnet), local (an interface's
+	// own address), static or blackhole.
+	Type string    `json:"type"`
+	Via  []NextHop `json:"via,omitempty"`
+}
+
+// Routes lists the routes of one VRF ("" for all): connected and local
+// routes from interface addresses, then the static ones, sorted by VRF and
+// prefix.
+func (s *Switch) Routes(vrf string) ([]RouteEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l3 := s.l3cfg
+	if l3 == nil {
+		l3 = &l3Config{vrfs: []string{DefaultVRF}}
+	}
+	if vrf != "" && !slices.Contains(l3.vrfs, vrf) {
+		return nil, &ConfigError{Path: "vrf", Msg: "no VRF " + vrf}
+	}
+	type keyed struct {
+		e RouteEntry
+		p netip.Prefix
+	}
+	var out []keyed
+	for _, ifc := range l3.ifaces {
+		if vrf != "" && ifc.VRF != vrf {
+			continue
+		}
+		for _, a := range ifc.addrs {
+			if a.Bits() < a.Addr().BitLen() {
+				out = append(out, keyed{RouteEntry{VRF: ifc.VRF, Prefix: a.Masked().String(), Type: "connected",
+					Via: []NextHop{{Interface: ifc.Name}}}, a.Masked()})
+			}
+			host := netip.PrefixFrom(a.Addr(), a.Addr().BitLen())
+			out = append(out, keyed{RouteEntry{VRF: ifc.VRF, Prefix: host.String(), Type: "local",
+				Via: []NextHop{{Interface: ifc.Name}}}, host})
+		}
+	}
+	for i, r := range l3.routes {
+		v := l3.vrfs[r.vrf]
+		if vrf != "" && v != vrf {
+			continue
+		}
+		c := &s.cfg.Routes[i]
+		e := RouteEntry{VRF: v, Prefix: c.Prefix, Type: "static", Via: c.Via}
+		if r.blackhole {
+			e.Type = "blackhole"
+		}
+		out = append(out, keyed{e, r.prefix})
+	}
+	slices.SortStableFunc(out, func(a, b keyed) int {
+		if c := cmp.Compare(a.e.VRF, b.e.VRF); c != 0 {
+			return c
+		}
+		if c := a.p.Addr().Compare(b.p.Addr()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.p.Bits(), b.p.Bits())
+	})
+	res := make([]RouteEntry, len(out))
+	for i := range out {
+		res[i] = out[i].e
+	}
+	return res, nil
+}
+
+// FIBStat is one VRF's FIB size.
+type FIBStat struct {
+	VRF     string `json:"vrf"`
+	Routes4 int    `json:"routes4"`
+	Routes6 int    `json:"routes6"`
+	// Bytes4 and Bytes6 are the memory the FIBs hold (touched table
+	// pages, groups and the control-side route records).
+	Bytes4 int `json:"bytes4"`
+	Bytes6 int `json:"bytes6"`
+}
+
+// FIBStats reports every VRF's FIB sizes, sorted by VRF name.
+func (s *Switch) FIBStats() []FIBStat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []FIBStat
+	for name, v := range s.l3.fibs {
+		out = append(out, FIBStat{VRF: name, Routes4: v.fib4.Len(), Routes6: v.fib6.Len(),
+			Bytes4: v.fib4.MemoryBytes(), Bytes6: v.fib6.MemoryBytes()})
+	}
+	slices.SortFunc(out, func(a, b FIBStat) int { return cmp.Compare(a.VRF, b.VRF) })
+	return out
+}

@@ -1,0 +1,176 @@
+package vswitch
+
+import (
+	"net/netip"
+
+	"github.com/vecswitch/vecswitch/vswitch/internal/fib"
+)
+
+// The compiled L3 tables, part of tables: router interfaces, VRFs (their
+// FIBs are long-lived and updated in place, see l3state.go) and
+// adjacencies. A FIB maps a destination to an adjacency ID; the adjacency
+// says what to do: deliver locally, resolve the destination (or a gateway)
+// on an interface and rewrite, drop, or pick one of several by flow hash.
+
+// routerPort is the port index of the switch's own router in every domain
+// that has an interface: its MACs are static entries pointing at it, and
+// flooding hands it a copy of ARP and IPv6 frames. No real port gets it.
+const routerPort uint16 = 0xFFF // pipeline.MaxPorts - 1
+
+// Adjacency kinds.
+const (
+	adjNone    uint8 = iota
+	adjLocal         // one of our addresses
+	adjGlean         // connected subnet: resolve the destination itself
+	adjGateway       // resolve the gateway address
+	adjDrop          // blackhole
+	adjECMP          // pick a member by flow hash
+)
+
+type adjEntry struct {
+	kind    uint8
+	iface   uint16
+	via     nbrAddr  // adjGateway
+	members []uint32 // adjECMP: adjacency IDs
+}
+
+// nbrAddr is an address as two big-endian halves; IPv4 addresses are
+// IPv4-mapped (::ffff:a.b.c.d), so one neighbor table serves both.
+type nbrAddr struct{ hi, lo uint64 }
+
+func addrKey(a netip.Addr) nbrAddr {
+	b := a.As16()
+	return nbrAddr{be64(b[:8]), be64(b[8:])}
+}
+
+func v4Key(ip uint32) nbrAddr { return nbrAddr{0, 0xFFFF<<32 | uint64(ip)} }
+
+func (a nbrAddr) addr() netip.Addr {
+	var b [16]byte
+	for i := range 8 {
+		b[i] = byte(a.hi >> (56 - 8*i))
+		b[8+i] = byte(a.lo >> (56 - 8*i))
+	}
+	return netip.AddrFrom16(b).Unmap()
+}
+
+func be64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+}
+
+type ifaceEntry struct {
+	valid  bool
+	name   string
+	vrf    uint16
+	domain uint16
+	vlan   uint16
+	mtu    uint16
+	mac    [6]byte
+	routed bool   // on a routed port (a hidden single-port bridge)
+	port   uint16 // that port's index when it is attached and up, else 0
+	addr4  []ifAddr4
+	addr6  []ifAddr6
+}
+
+type ifAddr4 struct {
+	ip, mask uint32
+}
+
+type ifAddr6 struct {
+	a    nbrAddr
+	bits int
+}
+
+type vrfEntry struct {
+	valid bool
+	name  string
+	fib4  *fib.Table4
+	fib6  *fib.Table6
+}
+
+// has4 reports whether ip is one of the interface's IPv4 addresses.
+func (e *ifaceEntry) has4(ip uint32) bool {
+	for _, a := range e.addr4 {
+		if a.ip == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// src4 is the interface address to send from toward dst: the one whose
+// subnet holds dst, else the first; 0 when the interface has none.
+func (e *ifaceEntry) src4(dst uint32) uint32 {
+	for _, a := range e.addr4 {
+		if a.ip&a.mask == dst&a.mask {
+			return a.ip
+		}
+	}
+	if len(e.addr4) > 0 {
+		return e.addr4[0].ip
+	}
+	return 0
+}
+
+// onLink4 reports whether ip is in one of the interface's IPv4 subnets.
+func (e *ifaceEntry) onLink4(ip uint32) bool {
+	for _, a := range e.addr4 {
+		if a.ip&a.mask == ip&a.mask {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *ifaceEntry) has6(a nbrAddr) bool {
+	for _, x := range e.addr6 {
+		if x.a == a {
+			return true
+		}
+	}
+	return false
+}
+
+// src6 is the interface address to send from toward dst.
+func (e *ifaceEntry) src6(dst nbrAddr) (nbrAddr, bool) {
+	for _, x := range e.addr6 {
+		if prefixMatch6(x.a, dst, x.bits) {
+			return x.a, true
+		}
+	}
+	if len(e.addr6) > 0 {
+		return e.addr6[0].a, true
+	}
+	return nbrAddr{}, false
+}
+
+// onLink6 reports whether a is link-local or in one of the interface's
+// IPv6 subnets.
+func (e *ifaceEntry) onLink6(a nbrAddr) bool {
+	if a.hi>>54 == 0xFE80>>6 {
+		return true
+	}
+	for _, x := range e.addr6 {
+		if prefixMatch6(x.a, a, x.bits) {
+			return true
+		}
+	}
+	return false
+}
+
+func prefixMatch6(p, a nbrAddr, bits int) bool {
+	switch {
+	case bits == 0:
+		return true
+	case bits <= 64:
+		sh := uint(64 - bits)
+		return p.hi>>sh == a.hi>>sh
+	case bits == 128:
+		return p == a
+	default:
+		sh := uint(128 - bits)
+		return p.hi == a.hi && p.lo>>sh == a.lo>>sh
+	}
+}

@@ -1,0 +1,85 @@
+package vswitch
+
+import (
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
+)
+
+// arp-input takes the ARP frames of domains with a router interface
+// (broadcast requests, which l2-flood also hands the router, and replies to
+// the interface's MAC). It answers requests for the interface's addresses
+// in place and learns the sender's MAC as a neighbor when the sender is on
+// the interface's subnets and either asked for us (a request to us, a
+// reply to our request) or is known already (gratuitous ARP updates an
+// entry, never creates one). New and changed neighbors go to the neighbor
+// manager as events; a confirmation only refreshes the entry's time.
+const arpNextOutput = 0
+
+const (
+	arpDropNoIface = uint16(proto.NumReasons) + iota
+	arpDropConsumed
+)
+
+func arpInputSpec(s *Switch) pipeline.NodeSpec {
+	return pipeline.NodeSpec{
+		Name:  nodeARPInput,
+		Next:  []string{nodeL2Output},
+		Drops: checkDrops("no-interface", "consumed"),
+		New: func(ctx pipeline.NodeContext) pipeline.Node {
+			return &arpInput{s: s, ring: s.nbr.rings[ctx.Worker]}
+		},
+	}
+}
+
+type arpInput struct {
+	s    *Switch
+	ring *eventRing[nbrEvent]
+}
+
+func (n *arpInput) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	nix, slab := n.s.nbr.view()
+	now := n.s.now.Load()
+	meta, mem := f.Pool.Arrays()
+	for i, id := range f.IDs {
+		m := &meta[id]
+		pkt := pipeline.PacketAt(mem, id, m)
+		if len(pkt) < ethHdrLen {
+			f.Drop(i, uint16(proto.Runt))
+			continue
+		}
+		arp := pkt[ethHdrLen:]
+		if r := proto.CheckARP(arp); r != proto.OK {
+			f.Drop(i, uint16(r))
+			continue
+		}
+		if int(m.Iface) >= len(t.ifaces) || !t.ifaces[m.Iface].valid {
+			f.Drop(i, arpDropNoIface)
+			continue
+		}
+		in := &t.ifaces[m.Iface]
+		spa, tpa := proto.ARPSenderIP(arp), proto.ARPTargetIP(arp)
+		forUs := in.has4(tpa)
+		op := proto.ARPOp(arp)
+		if spa != 0 && in.onLink4(spa) && !in.has4(spa) {
+			sha := mac48(arp[8:14])
+			e := nix.find(slab, m.Iface, v4Key(spa))
+			switch {
+			case e != nil && e.mac.Load() == sha:
+				e.seen.Store(now)
+			case e != nil || forUs:
+				n.ring.push(nbrEvent{m.Iface, v4Key(spa), sha})
+			}
+		}
+		if op != 1 || !forUs {
+			f.Drop(i, arpDropConsumed)
+			continue
+		}
+		proto.ARPReplyInPlace(arp, in.mac)
+		copy(pkt[0:6], pkt[6:12])
+		copy(pkt[6:12], in.mac[:])
+		m.OutPort, m.InPort = m.InPort, routerPort
+		f.Next[i] = arpNextOutput
+	}
+	n.ring.publish()
+}

@@ -1,0 +1,99 @@
+package vswitch
+
+import (
+	"time"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
+)
+
+// ip4-icmp-error turns a packet the forwarding node could not deliver into
+// the ICMP error about it (time exceeded, fragmentation needed with the
+// MTU, network or host unreachable), in place: the error's headers are
+// written into the headroom in front of the quoted original, so no buffer
+// is allocated and nothing is copied but the quote's 576-byte cap. The
+// error leaves from the ingress interface's address and goes back through
+// ip4-forward. The original is counted under its cause. Errors are not sent
+// about ICMP errors, fragments after the first, or packets from
+// non-unicast sources (RFC 1812 4.3.2.7), nor beyond a per-worker token
+// bucket (rate-limited); those are counted too.
+const (
+	icmpNextForward = 0
+)
+
+const (
+	icmpDropSuppressed = numErrs + iota
+	icmpDropRateLimited
+	icmpDropNoSource
+)
+
+func icmpErrorDrops() []string {
+	d := append([]string{"unknown-error"}, errNames[1:]...)
+	return append(d, "icmp-suppressed", "icmp-rate-limited", "icmp-no-source-address")
+}
+
+func ip4ErrorSpec(s *Switch) pipeline.NodeSpec {
+	return pipeline.NodeSpec{
+		Name:  nodeIP4Error,
+		Next:  []string{nodeIP4Forward},
+		Drops: icmpErrorDrops(),
+		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Error{s: s} },
+	}
+}
+
+type ip4Error struct {
+	s   *Switch
+	lim proto.Limiter
+}
+
+// icmp4Codes maps an error to its ICMP type and code.
+var icmp4Codes = [numErrs][2]uint8{
+	errTTL:     {proto.ICMP4TimeExceeded, proto.ICMP4CodeTTL},
+	errTooBig:  {proto.ICMP4DestUnreach, proto.ICMP4CodeFragNeed},
+	errNoRoute: {proto.ICMP4DestUnreach, proto.ICMP4CodeNet},
+	errAddr:    {proto.ICMP4DestUnreach, proto.ICMP4CodeHost},
+}
+
+func (n *ip4Error) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	meta, mem := f.Pool.Arrays()
+	for i, id := range f.IDs {
+		m := &meta[id]
+		e := errOf(m)
+		if e == errNone || e >= numErrs {
+			f.Drop(i, 0)
+			continue
+		}
+		pkt := pipeline.PacketAt(mem, id, m)
+		ip := pkt[ethHdrLen:]
+		if !proto.ICMP4ErrorAllowed(ip) || int(m.Off) < ethHdrLen+proto.ICMP4ErrorHeadroom {
+			f.Drop(i, icmpDropSuppressed)
+			continue
+		}
+		var src uint32
+		if int(m.Iface) < len(t.ifaces) {
+			src = t.ifaces[m.Iface].src4(proto.Src4(ip))
+		}
+		if src == 0 {
+			f.Drop(i, icmpDropNoSource)
+			continue
+		}
+		if !n.lim.Allow(time.Now().UnixNano()) {
+			f.Drop(i, icmpDropRateLimited)
+			continue
+		}
+		f.CountDrop(e, 1)
+		// The error starts ICMP4ErrorHeadroom bytes before the original's
+		// IP header, its Ethernet header before that.
+		o := int(id)*pipeline.FrameSize + int(m.Off)
+		ipAt := o + ethHdrLen - proto.ICMP4ErrorHeadroom
+		c := icmp4Codes[e]
+		l := proto.BuildICMP4Error(mem[ipAt:o+pipeline.FrameSize-int(m.Off)], ip, c[0], c[1], m.Aux, src)
+		m.Off -= uint16(proto.ICMP4ErrorHeadroom)
+		m.Len = uint16(ethHdrLen + l)
+		hdr := mem[ipAt-ethHdrLen : ipAt]
+		hdr[12], hdr[13] = 0x08, 0x00
+		m.Flags = m.Flags&pipeline.FlagTraced | flagLocal
+		f.Next[i] = icmpNextForward
+	}
+}

@@ -1,0 +1,152 @@
+package vswitch
+
+import (
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
+)
+
+// ip4-forward routes IPv4 packets that l2-fwd found addressed to a router
+// interface: it checks the header (version, IHL, lengths, checksum; the
+// reason names the failure), trims Ethernet padding, looks the destination
+// up in the ingress interface's VRF, picks an ECMP member by flow hash,
+// checks TTL and the outgoing interface's MTU, finds the neighbor's MAC,
+// decrements the TTL with an incremental checksum update (RFC 1624),
+// rewrites the Ethernet header and looks the neighbor's MAC up in the
+// outgoing domain, so a routed packet leaves this node ready for
+// l2-output. Everything unusual leaves by another next node.
+const (
+	ip4DropNoIface = uint16(proto.NumReasons) + iota
+	ip4DropMartian
+	ip4DropBlackhole
+	ip4DropNoRoute
+	ip4DropMTU
+)
+
+func ip4ForwardSpec(s *Switch) pipeline.NodeSpec {
+	return pipeline.NodeSpec{
+		Name:  nodeIP4Forward,
+		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood},
+		Drops: checkDrops("no-interface", "martian-address", "blackhole", "no-route", "mtu-exceeded"),
+		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Forward{s: s} },
+	}
+}
+
+type ip4Forward struct {
+	s  *Switch
+	nh [pipeline.VectorSize]uint32 // pass 1's FIB results
+}
+
+func (n *ip4Forward) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	mt := n.s.lrn.macs.Load()
+	nix, slab := n.s.nbr.view()
+	seqs := n.s.portSeq
+	meta, mem := f.Pool.Arrays()
+	next := f.Next[:len(f.IDs)]
+	// Pass 1: the FIB lookups alone, in one tight loop, so that their
+	// cache misses (a large table is tens of MiB) overlap instead of each
+	// waiting behind the whole processing of the packet before it.
+	nhs := n.nh[:len(f.IDs)]
+	for i, id := range f.IDs {
+		m := &meta[id]
+		nh := uint32(0)
+		if m.Len >= ethHdrLen+20 && int(m.Iface) < len(t.ifaces) {
+			o := int(id)*pipeline.FrameSize + int(m.Off) + ethHdrLen
+			nh = t.vrfs[t.ifaces[m.Iface].vrf].fib4.Lookup(be32(mem[o+16 : o+20]))
+		}
+		nhs[i] = nh
+	}
+	for i, id := range f.IDs {
+		m := &meta[id]
+		pkt := pipeline.PacketAt(mem, id, m)
+		if len(pkt) < ethHdrLen {
+			f.Drop(i, uint16(proto.Runt))
+			continue
+		}
+		ip := pkt[ethHdrLen:]
+		hl, r := proto.Check4(ip)
+		if r != proto.OK {
+			f.Drop(i, uint16(r))
+			continue
+		}
+		if tl := proto.TotalLen4(ip); tl < len(ip) {
+			ip = ip[:tl]
+			m.Len = uint16(ethHdrLen + tl)
+		}
+		if int(m.Iface) >= len(t.ifaces) || !t.ifaces[m.Iface].valid {
+			f.Drop(i, ip4DropNoIface)
+			continue
+		}
+		dst := proto.Dst4(ip)
+		if dst>>28 >= 0xE || dst>>24 == 0 || dst>>24 == 127 {
+			f.Drop(i, ip4DropMartian) // multicast, broadcast, "this network", loopback
+			continue
+		}
+		a := &t.adjs[nhs[i]]
+		if a.kind == adjECMP {
+			a = &t.adjs[a.members[proto.FlowHash4(ip, hl)%uint32(len(a.members))]]
+		}
+		local := m.Flags&flagLocal != 0
+		switch a.kind {
+		case adjGlean, adjGateway:
+		case adjLocal:
+			next[i] = fwdNextLocal
+			continue
+		case adjDrop:
+			f.Drop(i, ip4DropBlackhole)
+			continue
+		default:
+			if local {
+				f.Drop(i, ip4DropNoRoute)
+				continue
+			}
+			setErr(m, errNoRoute, 0)
+			next[i] = fwdNextError
+			continue
+		}
+		if !local && ip[8] <= 1 {
+			setErr(m, errTTL, 0)
+			next[i] = fwdNextError
+			continue
+		}
+		out := &t.ifaces[a.iface]
+		if len(ip) > int(out.mtu) {
+			if local || !proto.DF4(ip) {
+				f.Drop(i, ip4DropMTU)
+				continue
+			}
+			setErr(m, errTooBig, uint32(out.mtu))
+			next[i] = fwdNextError
+			continue
+		}
+		key := v4Key(dst)
+		if a.kind == adjGateway {
+			key = a.via
+		}
+		e := nix.find(slab, a.iface, key)
+		if e == nil {
+			m.Iface, m.Aux = a.iface, uint32(key.lo)
+			next[i] = fwdNextGlean
+			continue
+		}
+		if !local {
+			proto.DecTTL4(ip)
+		}
+		mac := e.mac.Load()
+		putMAC(pkt[0:6], mac)
+		copy(pkt[6:12], out.mac[:])
+		m.Domain, m.VLAN, m.InPort, m.Iface = out.domain, out.vlan, routerPort, a.iface
+		if out.port != 0 {
+			m.OutPort = out.port // a routed port: nothing to look up
+			next[i] = fwdNextL2Output
+			continue
+		}
+		next[i] = l2Deliver(mt, seqs, m, mac)
+	}
+}
+
+// putMAC writes a 48-bit MAC.
+func putMAC(b []byte, mac uint64) {
+	_ = b[5]
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(mac>>40), byte(mac>>32), byte(mac>>24), byte(mac>>16), byte(mac>>8), byte(mac)
+}

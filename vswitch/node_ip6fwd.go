@@ -1,0 +1,166 @@
+package vswitch
+
+import (
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
+)
+
+// ip6-forward is ip4-forward for IPv6: header checks, padding trimmed,
+// link-scope multicast (neighbor discovery) and the interface's own
+// addresses to ip6-local, FIB lookup in the ingress VRF, ECMP by flow hash,
+// hop limit, MTU (IPv6 routers never fragment: too big always gets an
+// ICMPv6 packet too big), neighbor, hop limit decrement (no header
+// checksum in IPv6), MAC rewrite and the L2 lookup. Packets with a
+// link-local source or destination are never forwarded (RFC 4291 2.5.6).
+const (
+	ip6DropNoIface = uint16(proto.NumReasons) + iota
+	ip6DropMulticast
+	ip6DropLinkLocal
+	ip6DropBlackhole
+	ip6DropNoRoute
+	ip6DropMTU
+)
+
+func ip6ForwardSpec(s *Switch) pipeline.NodeSpec {
+	return pipeline.NodeSpec{
+		Name:  nodeIP6Forward,
+		Next:  []string{nodeIP6Local, nodeIP6Glean, nodeIP6Error, nodeL2Output, nodeL2Flood},
+		Drops: checkDrops("no-interface", "multicast-not-routed", "link-local-not-routed", "blackhole", "no-route", "mtu-exceeded"),
+		New:   func(pipeline.NodeContext) pipeline.Node { return &ip6Forward{s: s} },
+	}
+}
+
+type ip6Forward struct {
+	s  *Switch
+	nh [pipeline.VectorSize]uint32 // pass 1's FIB results
+}
+
+func (n *ip6Forward) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	mt := n.s.lrn.macs.Load()
+	nix, slab := n.s.nbr.view()
+	seqs := n.s.portSeq
+	meta, mem := f.Pool.Arrays()
+	next := f.Next[:len(f.IDs)]
+	// Pass 1: the FIB lookups alone, so their cache misses overlap (see
+	// ip4-forward).
+	nhs := n.nh[:len(f.IDs)]
+	for i, id := range f.IDs {
+		m := &meta[id]
+		nh := uint32(0)
+		if m.Len >= ethHdrLen+proto.HeaderLen6 && int(m.Iface) < len(t.ifaces) {
+			o := int(id)*pipeline.FrameSize + int(m.Off) + ethHdrLen
+			nh = t.vrfs[t.ifaces[m.Iface].vrf].fib6.Lookup(be64(mem[o+24:o+32]), be64(mem[o+32:o+40]))
+		}
+		nhs[i] = nh
+	}
+	for i, id := range f.IDs {
+		m := &meta[id]
+		pkt := pipeline.PacketAt(mem, id, m)
+		if len(pkt) < ethHdrLen {
+			f.Drop(i, uint16(proto.Runt))
+			continue
+		}
+		ip := pkt[ethHdrLen:]
+		if r := proto.Check6(ip); r != proto.OK {
+			f.Drop(i, uint16(r))
+			continue
+		}
+		if l := proto.HeaderLen6 + proto.PayloadLen6(ip); l < len(ip) {
+			ip = ip[:l]
+			m.Len = uint16(ethHdrLen + l)
+		}
+		if int(m.Iface) >= len(t.ifaces) || !t.ifaces[m.Iface].valid {
+			f.Drop(i, ip6DropNoIface)
+			continue
+		}
+		in := &t.ifaces[m.Iface]
+		hi, lo := proto.Dst6(ip)
+		if proto.IsMulticast6(hi, lo) {
+			if hi>>48 == 0xFF02 { // link scope: ND and friends
+				next[i] = fwdNextLocal
+				continue
+			}
+			f.Drop(i, ip6DropMulticast)
+			continue
+		}
+		dst := nbrAddr{hi, lo}
+		local := m.Flags&flagLocal != 0
+		if proto.IsLinkLocal6(hi, lo) {
+			if in.has6(dst) {
+				next[i] = fwdNextLocal
+				continue
+			}
+			f.Drop(i, ip6DropLinkLocal)
+			continue
+		}
+		ai := nhs[i]
+		if a := &t.adjs[ai]; a.kind == adjECMP {
+			ai = a.members[proto.FlowHash6(ip)%uint32(len(a.members))]
+		}
+		a := &t.adjs[ai]
+		switch a.kind {
+		case adjGlean, adjGateway:
+		case adjLocal:
+			next[i] = fwdNextLocal
+			continue
+		case adjDrop:
+			f.Drop(i, ip6DropBlackhole)
+			continue
+		default:
+			if local {
+				f.Drop(i, ip6DropNoRoute)
+				continue
+			}
+			setErr(m, errNoRoute, 0)
+			next[i] = fwdNextError
+			continue
+		}
+		if !local {
+			if shi, _ := proto.Src6(ip); shi>>54 == 0xFE80>>6 {
+				f.Drop(i, ip6DropLinkLocal)
+				continue
+			}
+			if ip[7] <= 1 {
+				setErr(m, errTTL, 0)
+				next[i] = fwdNextError
+				continue
+			}
+		}
+		out := &t.ifaces[a.iface]
+		if len(ip) > int(out.mtu) {
+			if local {
+				f.Drop(i, ip6DropMTU)
+				continue
+			}
+			setErr(m, errTooBig, uint32(out.mtu))
+			next[i] = fwdNextError
+			continue
+		}
+		key := dst
+		if a.kind == adjGateway {
+			key = a.via
+		}
+		e := nix.find(slab, a.iface, key)
+		if e == nil {
+			// The glean node finds the target again from the header and
+			// the adjacency; Aux carries the adjacency ID.
+			m.Iface, m.Aux = a.iface, ai
+			next[i] = fwdNextGlean
+			continue
+		}
+		if !local {
+			proto.DecHop6(ip)
+		}
+		mac := e.mac.Load()
+		putMAC(pkt[0:6], mac)
+		copy(pkt[6:12], out.mac[:])
+		m.Domain, m.VLAN, m.InPort, m.Iface = out.domain, out.vlan, routerPort, a.iface
+		if out.port != 0 {
+			m.OutPort = out.port // a routed port: nothing to look up
+			next[i] = fwdNextL2Output
+			continue
+		}
+		next[i] = l2Deliver(mt, seqs, m, mac)
+	}
+}

@@ -1,0 +1,63 @@
+package vswitch
+
+import (
+	"time"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
+)
+
+// ip6-glean is ip4-glean for IPv6: it multicasts a neighbor solicitation
+// for the next hop (the gateway of adjacency Meta.Aux, or the packet's
+// destination) to its solicited-node address, at most once per next hop
+// per resolveInterval per worker, and drops the packet (counted).
+func ip6GleanSpec(s *Switch) pipeline.NodeSpec {
+	return pipeline.NodeSpec{
+		Name:  nodeIP6Glean,
+		Next:  []string{nodeL2Flood},
+		Drops: []string{"unresolved", "no-buffer", "no-source-address"},
+		New:   func(pipeline.NodeContext) pipeline.Node { return &ip6Glean{s: s} },
+	}
+}
+
+type ip6Glean struct {
+	s      *Switch
+	recent resolveCache
+}
+
+func (n *ip6Glean) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	pool := f.Pool
+	now := time.Now().UnixNano()
+	for i, id := range f.IDs {
+		m := pool.Meta(id)
+		f.Drop(i, gleanDropUnresolved)
+		if int(m.Iface) >= len(t.ifaces) || int(m.Aux) >= len(t.adjs) {
+			continue
+		}
+		var target nbrAddr
+		if a := &t.adjs[m.Aux]; a.kind == adjGateway {
+			target = a.via
+		} else {
+			target.hi, target.lo = proto.Dst6(pool.Packet(id)[ethHdrLen:])
+		}
+		if !n.recent.due(nbrKey{m.Iface, target}, now) {
+			continue
+		}
+		out := &t.ifaces[m.Iface]
+		src, ok := out.src6(target)
+		if !ok {
+			f.CountDrop(gleanDropNoSource, 1)
+			continue
+		}
+		b, frame, ok := newLocalFrame(pool)
+		if !ok {
+			f.CountDrop(gleanDropNoBuffer, 1)
+			continue
+		}
+		bm := pool.Meta(b)
+		bm.Len = uint16(proto.BuildNS(frame, out.mac, src.hi, src.lo, target.hi, target.lo))
+		bm.Domain, bm.VLAN, bm.InPort, bm.Iface = out.domain, out.vlan, routerPort, m.Iface
+		f.Emit(gleanNextFlood, b)
+	}
+}

@@ -1,0 +1,135 @@
+package vswitch
+
+import (
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
+)
+
+// ip6-local takes IPv6 packets for the switch itself: its addresses and
+// link-scope multicast. It answers echo requests to its addresses (through
+// ip6-forward) and neighbor solicitations for them (a solicited, override,
+// router advertisement straight back to the solicitor's port), and learns
+// neighbors from solicitations (the source link-layer option of a
+// solicitor on the interface's subnets or link-local) and advertisements
+// (target link-layer option, for targets on the interface's subnets that
+// it is resolving or already knows). Other packets are counted and
+// dropped.
+const (
+	local6NextForward = iota
+	local6NextOutput
+)
+
+const (
+	local6DropUnsupported = uint16(proto.NumReasons) + iota
+	local6DropNotForUs
+	local6DropConsumed
+	local6DropNoBuffer
+)
+
+func ip6LocalSpec(s *Switch) pipeline.NodeSpec {
+	return pipeline.NodeSpec{
+		Name:  nodeIP6Local,
+		Next:  []string{nodeIP6Forward, nodeL2Output},
+		Drops: checkDrops("unsupported", "not-for-us", "consumed", "no-buffer"),
+		New: func(ctx pipeline.NodeContext) pipeline.Node {
+			return &ip6Local{s: s, ring: s.nbr.rings[ctx.Worker]}
+		},
+	}
+}
+
+type ip6Local struct {
+	s    *Switch
+	ring *eventRing[nbrEvent]
+	nd   proto.ND
+}
+
+func (n *ip6Local) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	nix, slab := n.s.nbr.view()
+	now := n.s.now.Load()
+	pool := f.Pool
+	meta, mem := pool.Arrays()
+	for i, id := range f.IDs {
+		m := &meta[id]
+		pkt := pipeline.PacketAt(mem, id, m)
+		ip := pkt[ethHdrLen:]
+		in := &t.ifaces[m.Iface] // checked by ip6-forward
+		if proto.NextHeader6(ip) != proto.ProtoICMPv6 {
+			f.Drop(i, local6DropUnsupported)
+			continue
+		}
+		if r := proto.CheckICMP6(ip); r != proto.OK {
+			f.Drop(i, uint16(r))
+			continue
+		}
+		dhi, dlo := proto.Dst6(ip)
+		shi, slo := proto.Src6(ip)
+		switch proto.ICMP6Type(ip) {
+		case proto.ICMP6EchoRequest:
+			if !in.has6(nbrAddr{dhi, dlo}) {
+				f.Drop(i, local6DropNotForUs)
+				continue
+			}
+			proto.Echo6ReplyInPlace(ip, dhi, dlo)
+			m.Flags = m.Flags&pipeline.FlagTraced | flagLocal
+			f.Next[i] = local6NextForward
+		case proto.ICMP6NeighborSolicit:
+			if r := proto.ParseND(ip, &n.nd); r != proto.OK {
+				f.Drop(i, uint16(r))
+				continue
+			}
+			target := nbrAddr{n.nd.TargetHi, n.nd.TargetLo}
+			if !in.has6(target) {
+				f.Drop(i, local6DropNotForUs)
+				continue
+			}
+			src := nbrAddr{shi, slo}
+			if n.nd.HasLLAddr && !proto.IsUnspecified6(shi, slo) && in.onLink6(src) {
+				n.learn(nix, slab, m.Iface, src, mac48(n.nd.LLAddr[:]), true, now)
+			}
+			srcMAC := [6]byte(pkt[6:12])
+			if n.nd.HasLLAddr {
+				srcMAC = n.nd.LLAddr
+			}
+			b, frame, ok := newLocalFrame(pool)
+			if !ok {
+				f.Drop(i, local6DropNoBuffer)
+				continue
+			}
+			bm := pool.Meta(b)
+			*bm = *m
+			bm.Off = pipeline.Headroom
+			bm.Len = uint16(proto.BuildNAReply(frame, ip, in.mac, srcMAC, proto.NARouter|proto.NAOverride))
+			bm.OutPort, bm.InPort = m.InPort, routerPort
+			bm.Flags = flagLocal // a new packet: not part of the trace
+			f.Emit(local6NextOutput, b)
+			f.Drop(i, local6DropConsumed)
+		case proto.ICMP6NeighborAdvert:
+			if r := proto.ParseND(ip, &n.nd); r != proto.OK {
+				f.Drop(i, uint16(r))
+				continue
+			}
+			target := nbrAddr{n.nd.TargetHi, n.nd.TargetLo}
+			if n.nd.HasLLAddr && in.onLink6(target) && !in.has6(target) {
+				n.learn(nix, slab, m.Iface, target, mac48(n.nd.LLAddr[:]), n.nd.Flags&proto.NASolicited != 0, now)
+			}
+			f.Drop(i, local6DropConsumed)
+		default:
+			f.Drop(i, local6DropUnsupported)
+		}
+	}
+	n.ring.publish()
+}
+
+// learn records a neighbor's MAC: a known entry with the same MAC is only
+// refreshed; a changed one, or a new one when create is set, becomes an
+// event for the neighbor manager.
+func (n *ip6Local) learn(nix *nbrIndex, slab []nbrEntry, iface uint16, a nbrAddr, mac uint64, create bool, now uint32) {
+	e := nix.find(slab, iface, a)
+	switch {
+	case e != nil && e.mac.Load() == mac:
+		e.seen.Store(now)
+	case e != nil || create:
+		n.ring.push(nbrEvent{iface, a, mac})
+	}
+}

@@ -124,6 +124,9 @@ func DescribeFrame(b []byte) string {
 	p := gopacket.NewPacket(b, layers.LayerTypeEthernet, gopacket.NoCopy)
 	var parts []string
 	for _, l := range p.Layers() {
+		if l.LayerType() == gopacket.LayerTypePayload {
+			continue
+		}
 		switch v := l.(type) {
 		case *layers.Ethernet:
 			parts = append(parts, fmt.Sprintf("eth %s > %s", v.SrcMAC, v.DstMAC))
@@ -147,7 +150,6 @@ func DescribeFrame(b []byte) string {
 			parts = append(parts, "icmp "+v.TypeCode.String())
 		case *layers.ICMPv6:
 			parts = append(parts, "icmp6 "+v.TypeCode.String())
-		case gopacket.Payload:
 		default:
 			parts = append(parts, strings.ToLower(l.LayerType().String()))
 		}

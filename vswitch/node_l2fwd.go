@@ -103,11 +103,12 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 			next[i] = fwdNextFlood
 			continue
 		}
-		if p := valPort(v); p == routerPort {
-			n.toRouter(f, i, m, mem)
-		} else if p != in {
+		if p := valPort(v); p != in {
 			m.OutPort = p
 			next[i] = fwdNextOutput
+			if p == routerPort {
+				n.toRouter(f, i)
+			}
 		} else {
 			f.Drop(i, fwdDropSamePort)
 		}
@@ -116,8 +117,10 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 }
 
 // toRouter sends frame i, addressed to a router interface, to L3.
-func (n *l2Fwd) toRouter(f *pipeline.Frame, i int, m *pipeline.Meta, mem []byte) {
+func (n *l2Fwd) toRouter(f *pipeline.Frame, i int) {
 	t := n.s.tables.Load()
+	meta, mem := f.Pool.Arrays()
+	m := &meta[f.IDs[i]]
 	if int(m.Domain) < len(t.domains) {
 		m.Iface = t.domains[m.Domain].rif
 	}

@@ -82,15 +82,16 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		m.Domain, m.VLAN = dom, vlan
 		f.Next[i] = inNextFwd
 		if pe.rif != 0 {
-			n.routed(f, i, m, pkt, pe)
+			n.routed(f, i, pe)
 		}
 	}
 }
 
 // routed sends frame i of a routed port to L3, or drops it when it is
 // unicast to another MAC.
-func (n *l2Input) routed(f *pipeline.Frame, i int, m *pipeline.Meta, pkt []byte, pe *portEntry) {
-	pkt = pkt[len(pkt)-int(m.Len):] // after a tag pop the frame starts later
+func (n *l2Input) routed(f *pipeline.Frame, i int, pe *portEntry) {
+	m := f.Pool.Meta(f.IDs[i])
+	pkt := f.Pool.Packet(f.IDs[i])
 	if d := mac48(pkt[0:6]); d != pe.rifMAC && pkt[0]&1 == 0 {
 		f.Drop(i, inDropRoutedOther)
 		return

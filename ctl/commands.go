@@ -34,6 +34,9 @@ func (d *Daemon) Registry() *Registry {
 	for k, v := range d.observeHandlers() {
 		handlers[k] = v
 	}
+	for k, v := range d.vxlanHandlers() {
+		handlers[k] = v
+	}
 	r := NewRegistry()
 	for _, s := range Specs {
 		h, ok := handlers[s.Name]
@@ -186,6 +189,9 @@ func (d *Daemon) addPort(args []string) (any, error) {
 		return nil, err
 	}
 	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
+	if mtu := d.state.overlayMTU(d.state.bridge(brName)); mtu > 0 && opts["mtu"] == "" && (typ == TypeVeth || typ == TypeTap) {
+		opts["mtu"] = strconv.Itoa(mtu) // encapsulated frames must fit the underlay
+	}
 	for k, v := range opts {
 		if k != "type" && (!slices.Contains(switchOptions, k) || (k == "vlan" && vfOwnsVLAN[typ])) {
 			spec.Options[k] = v
@@ -399,7 +405,7 @@ func (d *Daemon) staticArgs(args []string) (*State, *vswitch.Bridge, string, uin
 
 func (d *Daemon) fdbAdd(args []string) (any, error) {
 	if len(args) == 4 && !strings.HasPrefix(args[3], "vlan=") {
-		return nil, Errorf(CodeUsage, "usage: fdb/add BRIDGE MAC PORT [vlan=N]")
+		return nil, Errorf(CodeUsage, "usage: fdb/add BRIDGE MAC PORT|vtep=ADDR [vlan=N]")
 	}
 	next, b, mac, vlan, err := d.staticArgs(append(args[:2:2], args[3:]...))
 	if err != nil {
@@ -407,10 +413,14 @@ func (d *Daemon) fdbAdd(args []string) (any, error) {
 	}
 	for _, m := range b.StaticMACs {
 		if m.MAC == mac && m.VLAN == vlan {
-			return nil, Errorf(CodeExists, "static MAC %s in VLAN %d exists (on %s)", mac, vlan, m.Port)
+			return nil, Errorf(CodeExists, "static MAC %s in VLAN %d exists (on %s%s)", mac, vlan, m.Port, m.VTEP)
 		}
 	}
-	b.StaticMACs = append(b.StaticMACs, vswitch.StaticMAC{MAC: mac, VLAN: vlan, Port: args[2]})
+	st := vswitch.StaticMAC{MAC: mac, VLAN: vlan, Port: args[2]}
+	if v, ok := strings.CutPrefix(args[2], "vtep="); ok {
+		st.Port, st.VTEP = "", v
+	}
+	b.StaticMACs = append(b.StaticMACs, st)
 	return nil, d.commit(*next)
 }
 

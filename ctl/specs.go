@@ -27,7 +27,7 @@ var Specs = []Spec{
 	{Name: "show", Help: "bridges, ports, state, queues and the worker of each queue", Read: true},
 	{Name: "fdb/show", Usage: "BRIDGE", Help: "the bridge's MAC table", MinArgs: 1, MaxArgs: 1, Read: true},
 	{Name: "fdb/flush", Usage: "[BRIDGE]", Help: "forget learned MACs (of one bridge, or all)", MaxArgs: 1},
-	{Name: "fdb/add", Usage: "BRIDGE MAC PORT [vlan=N]", Help: "add a static MAC", MinArgs: 3, MaxArgs: 4},
+	{Name: "fdb/add", Usage: "BRIDGE MAC PORT|vtep=ADDR [vlan=N]", Help: "add a static MAC, on a port or behind a remote VTEP", MinArgs: 3, MaxArgs: 4},
 	{Name: "fdb/del", Usage: "BRIDGE MAC [vlan=N]", Help: "remove a static MAC", MinArgs: 2, MaxArgs: 3},
 	{Name: "port/stats", Usage: "[PORT]", Help: "port counters", MaxArgs: 1, Read: true},
 	{Name: "show-runtime", Help: "per node: calls, vectors, packets, ns/packet (like VPP's show runtime)", Read: true},

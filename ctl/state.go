@@ -21,6 +21,7 @@ type State struct {
 	Interfaces []vswitch.Interface `json:"interfaces,omitempty"`
 	Routes     []vswitch.Route     `json:"routes,omitempty"`
 	Neighbors  []vswitch.Neighbor  `json:"neighbors,omitempty"`
+	VTEP       *vswitch.VTEP       `json:"vtep,omitempty"`
 }
 
 // VFMove records one container hand-off (see sriov.Moved).
@@ -88,5 +89,5 @@ func (s *State) removePort(name string) {
 }
 
 func (s *State) switchConfig() vswitch.Config {
-	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.Routes, Neighbors: s.Neighbors}
+	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.Routes, Neighbors: s.Neighbors, VTEP: s.VTEP}
 }

@@ -101,3 +101,14 @@ func BenchmarkLoadRoutes1M(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/load")
 }
+
+func benchVXLAN(b *testing.B, kind string) {
+	sc, err := NewVXLANScenario(kind)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runScenario(b, sc)
+}
+
+func BenchmarkVXLANEncap(b *testing.B) { benchVXLAN(b, VXLANEncap) }
+func BenchmarkVXLANDecap(b *testing.B) { benchVXLAN(b, VXLANDecap) }

@@ -3,6 +3,7 @@ package vswitch
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -204,6 +205,23 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 		flushed = append(flushed, gone.idx)
 	}
 	s.portSig = sig
+	// Tunnel pseudo-ports that exist no more: their MACs go, their
+	// indices are freed below.
+	wantTun := map[string]bool{}
+	for _, n := range c.tunnels {
+		wantTun[n] = true
+	}
+	var goneTun []string
+	for n, idx := range s.tunnelPorts {
+		if !wantTun[n] {
+			flushed = append(flushed, idx)
+			goneTun = append(goneTun, n)
+			delete(s.tunnelPorts, n)
+		}
+	}
+	for _, n := range c.tunnels {
+		s.tunnelPorts[n] = s.portIdx.ids[n]
+	}
 
 	l := s.lrn
 	l.mu.Lock()
@@ -232,6 +250,9 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	}
 	if gone != nil {
 		s.portIdx.release(gone.port.Name())
+	}
+	for _, n := range goneTun {
+		s.portIdx.release(n)
 	}
 	s.cfg, s.l3cfg = cfg, l3
 	return routeErr
@@ -291,14 +312,20 @@ func (s *Switch) syncStaticsLocked(cfg *Config, t *tables) {
 	wantDom := map[uint64]uint16{}
 	for _, b := range cfg.Bridges {
 		for _, st := range b.StaticMACs {
-			a, ok := s.attached[st.Port]
-			if !ok {
+			var idx uint16
+			if st.VTEP != "" {
+				a, _ := netip.ParseAddr(st.VTEP) // validated
+				idx = s.tunnelPorts[tunnelName(b.Name, a.Unmap())]
+			} else if a, ok := s.attached[st.Port]; ok {
+				idx = a.idx
+			}
+			if idx == 0 {
 				continue
 			}
 			mac, _ := parseMAC(st.MAC) // validated
 			dom := s.domIDs.ids[domKey{b.Name, st.VLAN}]
 			k := macKey(dom, mac)
-			want[k] = a.idx
+			want[k] = idx
 			wantDom[k] = dom
 		}
 	}

@@ -20,6 +20,8 @@ type Config struct {
 	Interfaces []Interface `json:"interfaces,omitempty"`
 	Routes     []Route     `json:"routes,omitempty"`
 	Neighbors  []Neighbor  `json:"neighbors,omitempty"`
+	// VTEP is the VXLAN tunnel endpoint (config_vxlan.go).
+	VTEP *VTEP `json:"vtep,omitempty"`
 }
 
 // Bridge is one bridge domain. Bridges never exchange frames.
@@ -37,6 +39,8 @@ type Bridge struct {
 	MACLimit   int         `json:"mac_limit,omitempty"`
 	Ports      []Port      `json:"ports"`
 	StaticMACs []StaticMAC `json:"static_macs,omitempty"`
+	// VXLAN maps VLANs of the bridge to VXLAN networks (config_vxlan.go).
+	VXLAN []VNI `json:"vxlan,omitempty"`
 }
 
 // PortMode is a port's VLAN mode.
@@ -69,7 +73,10 @@ type Port struct {
 type StaticMAC struct {
 	MAC  string `json:"mac"`
 	VLAN uint16 `json:"vlan,omitempty"`
-	Port string `json:"port"`
+	Port string `json:"port,omitempty"`
+	// VTEP, instead of Port, puts the MAC behind a remote VTEP of the
+	// VLAN's VNI.
+	VTEP string `json:"vtep,omitempty"`
 }
 
 // Limits and defaults.
@@ -204,19 +211,28 @@ func (c *Config) normalizeL2() (Config, error) {
 			if mac>>40&1 != 0 {
 				return out, cfgErr(sp+".mac", "%s is a multicast address", s.MAC)
 			}
-			c, ok := carries[s.Port]
-			if !ok {
-				return out, cfgErr(sp+".port", "port %q is not in bridge %q", s.Port, b.Name)
-			}
-			if !c(s.VLAN) {
-				return out, cfgErr(sp+".vlan", "port %q does not carry VLAN %d", s.Port, s.VLAN)
+			if s.VTEP != "" {
+				if s.Port != "" {
+					return out, cfgErr(sp, "a static MAC is behind a port or a VTEP, not both")
+				}
+				if !remoteOf(&b, s.VLAN, s.VTEP) {
+					return out, cfgErr(sp+".vtep", "%s is not a remote VTEP of VLAN %d's VNI", s.VTEP, s.VLAN)
+				}
+			} else {
+				c, ok := carries[s.Port]
+				if !ok {
+					return out, cfgErr(sp+".port", "port %q is not in bridge %q", s.Port, b.Name)
+				}
+				if !c(s.VLAN) {
+					return out, cfgErr(sp+".vlan", "port %q does not carry VLAN %d", s.Port, s.VLAN)
+				}
 			}
 			k := macKey(s.VLAN, mac)
 			if seen[k] {
 				return out, cfgErr(sp, "MAC %s in VLAN %d declared twice", s.MAC, s.VLAN)
 			}
 			seen[k] = true
-			nb.StaticMACs = append(nb.StaticMACs, StaticMAC{MAC: formatMAC(mac), VLAN: s.VLAN, Port: s.Port})
+			nb.StaticMACs = append(nb.StaticMACs, StaticMAC{MAC: formatMAC(mac), VLAN: s.VLAN, Port: s.Port, VTEP: s.VTEP})
 		}
 		out.Bridges = append(out.Bridges, nb)
 	}

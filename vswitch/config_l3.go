@@ -90,6 +90,7 @@ type l3Config struct {
 	ifID   map[string]uint16
 	routes []routeCfg
 	neighs []neighCfg
+	vx     *vxlanConfig // nil: no VXLAN
 }
 
 type ifaceCfg struct {
@@ -148,6 +149,11 @@ func (c *Config) normalizeL3(out *Config) (*l3Config, error) {
 	if err := c.normalizeNeighbors(out, l3); err != nil {
 		return nil, err
 	}
+	vx, err := c.normalizeVXLAN(out, l3)
+	if err != nil {
+		return nil, err
+	}
+	l3.vx = vx
 	return l3, nil
 }
 

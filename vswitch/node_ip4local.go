@@ -8,10 +8,12 @@ import (
 // ip4-local takes IPv4 packets addressed to one of the switch's own
 // addresses. It answers ICMP echo requests in place (addresses swapped,
 // type 0, TTL 64, checksums updated) and sends the reply through
-// ip4-forward; everything else is counted and dropped (the switch runs no
-// IPv4 service of its own).
+// ip4-forward, and hands UDP to the VTEP's port to vxlan-decap;
+// everything else is counted and dropped (the switch runs no other IPv4
+// service of its own).
 const (
-	localNextForward = 0
+	localNextForward = iota
+	localNextDecap
 )
 
 const (
@@ -22,15 +24,16 @@ const (
 func ip4LocalSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP4Local,
-		Next:  []string{nodeIP4Forward},
+		Next:  []string{nodeIP4Forward, nodeVXLANDecap},
 		Drops: checkDrops("not-echo-request", "fragment"),
-		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Local{} },
+		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Local{s: s} },
 	}
 }
 
-type ip4Local struct{}
+type ip4Local struct{ s *Switch }
 
 func (n *ip4Local) Process(f *pipeline.Frame) {
+	vt := n.s.tables.Load().vtep
 	meta, mem := f.Pool.Arrays()
 	for i, id := range f.IDs {
 		m := &meta[id]
@@ -38,6 +41,11 @@ func (n *ip4Local) Process(f *pipeline.Frame) {
 		hl := proto.HeaderLen4(ip) // checked by ip4-forward
 		if proto.IsFragment4(ip) {
 			f.Drop(i, local4DropFragment)
+			continue
+		}
+		if p := proto.Proto4(ip); p == proto.ProtoUDP && vt != nil && !vt.is6 && len(ip) >= hl+4 &&
+			uint16(ip[hl+2])<<8|uint16(ip[hl+3]) == vt.port {
+			f.Next[i] = localNextDecap
 			continue
 		}
 		if proto.Proto4(ip) != proto.ProtoICMP {

@@ -17,6 +17,7 @@ import (
 const (
 	local6NextForward = iota
 	local6NextOutput
+	local6NextDecap
 )
 
 const (
@@ -29,7 +30,7 @@ const (
 func ip6LocalSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP6Local,
-		Next:  []string{nodeIP6Forward, nodeL2Output},
+		Next:  []string{nodeIP6Forward, nodeL2Output, nodeVXLANDecap},
 		Drops: checkDrops("unsupported", "not-for-us", "consumed", "no-buffer"),
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &ip6Local{s: s, ring: s.nbr.rings[ctx.Worker]}
@@ -47,6 +48,7 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	nix, slab := n.s.nbr.view()
 	now := n.s.now.Load()
+	vt := t.vtep
 	pool := f.Pool
 	meta, mem := pool.Arrays()
 	for i, id := range f.IDs {
@@ -54,6 +56,11 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 		pkt := pipeline.PacketAt(mem, id, m)
 		ip := pkt[ethHdrLen:]
 		in := &t.ifaces[m.Iface] // checked by ip6-forward
+		if nh := proto.NextHeader6(ip); nh == proto.ProtoUDP && vt != nil && vt.is6 && len(ip) >= proto.HeaderLen6+4 &&
+			uint16(ip[42])<<8|uint16(ip[43]) == vt.port {
+			f.Next[i] = local6NextDecap
+			continue
+		}
 		if proto.NextHeader6(ip) != proto.ProtoICMPv6 {
 			f.Drop(i, local6DropUnsupported)
 			continue

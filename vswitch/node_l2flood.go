@@ -44,9 +44,13 @@ func (n *l2Flood) Process(f *pipeline.Frame) {
 		}
 		last := -1
 		var toRouter uint16
+		fromTunnel := int(in) < len(t.ports) && t.ports[in].tunnel != 0
 		for _, p := range flood {
 			if p == in {
 				continue
+			}
+			if fromTunnel && p != routerPort && t.ports[p].tunnel != 0 {
+				continue // split horizon: the sending VTEP reached the others
 			}
 			if p == routerPort {
 				toRouter = routerNext(pool.Packet(id))

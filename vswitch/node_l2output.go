@@ -7,6 +7,11 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // tag when the port is a trunk and the VLAN is not its native one, drops
 // frames longer than the port can send (never truncating them), and stages
 // the frame for tx.
+//
+// A remote VTEP's pseudo-port has no tx queue: its frames go to
+// vxlan-encap.
+const outNextEncap = 0
+
 const (
 	outDropPortDown = iota
 	outDropVLANMismatch
@@ -17,6 +22,7 @@ const (
 func l2OutputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Output,
+		Next:  []string{nodeVXLANEncap},
 		Drops: []string{"port-down", "vlan-mismatch", "no-headroom", "too-big"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Output{s: s} },
 	}
@@ -36,6 +42,10 @@ func (n *l2Output) Process(f *pipeline.Frame) {
 		}
 		if !pe.carriesDomain(m.VLAN, m.Domain) {
 			f.Drop(i, outDropVLANMismatch)
+			continue
+		}
+		if pe.tunnel != 0 {
+			f.Next[i] = outNextEncap
 			continue
 		}
 		tag := pe.trunk && m.VLAN != pe.native

@@ -28,5 +28,7 @@ func (s *Switch) nodeSpecs() []pipeline.NodeSpec {
 		ip6LocalSpec(s),
 		ip6GleanSpec(s),
 		ip6ErrorSpec(s),
+		vxlanEncapSpec(s),
+		vxlanDecapSpec(s),
 	}
 }

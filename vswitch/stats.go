@@ -37,6 +37,8 @@ type FDBEntry struct {
 	VLAN   uint16 `json:"vlan"`
 	MAC    string `json:"mac"`
 	Port   string `json:"port"`
+	// VTEP is the remote VTEP a MAC is behind (Port is then vxlan:VTEP).
+	VTEP   string `json:"vtep,omitempty"`
 	Static bool   `json:"static"`
 	// AgeSeconds is the time since the entry was last seen (0 for static).
 	AgeSeconds uint32 `json:"age_seconds"`
@@ -60,6 +62,9 @@ func (s *Switch) FDB() []FDBEntry {
 		d := &t.domains[dom]
 		e := FDBEntry{Bridge: t.bridges[d.bridge].name, VLAN: d.vlan, MAC: formatMAC(k), Static: valStaticOf(v)}
 		e.Port = t.ports[valPort(v)].name
+		if p := valPort(v); t.ports[p].tunnel != 0 {
+			e.VTEP = t.tunnels[t.ports[p].tunnel-1].remote.addr().String()
+		}
 		if valPort(v) == routerPort && int(d.rif) < len(t.ifaces) {
 			e.Port = "rif:" + t.ifaces[d.rif].name // a router interface's MAC
 		}

@@ -66,6 +66,8 @@ type Switch struct {
 	rifMACs []rifMAC
 	nbr     *neighbors
 	obs     *pipeline.Observer // traces and captures; nil until first used
+	// tunnelPorts are the port indices of remote VTEPs' pseudo-ports.
+	tunnelPorts map[string]uint16
 
 	tables  atomic.Pointer[tables]
 	portSeq []atomic.Uint32 // flush sequence per port index
@@ -120,13 +122,14 @@ func New(opts Options) (*Switch, error) {
 	}
 	s := &Switch{
 		opts: opts, start: opts.Clock(),
-		attached: map[string]*attachment{},
-		portIdx:  newIDAlloc[string](pipeline.MaxPorts - 2), // MaxPorts-1 is routerPort
-		portSig:  map[string]string{},
-		statics:  map[uint64]uint16{},
-		brIDs:    newIDAlloc[string](0xFFFE),
-		domIDs:   newIDAlloc[domKey](maxDomains),
-		portSeq:  make([]atomic.Uint32, pipeline.MaxPorts),
+		attached:    map[string]*attachment{},
+		portIdx:     newIDAlloc[string](pipeline.MaxPorts - 2), // MaxPorts-1 is routerPort
+		portSig:     map[string]string{},
+		statics:     map[uint64]uint16{},
+		tunnelPorts: map[string]uint16{},
+		brIDs:       newIDAlloc[string](0xFFFE),
+		domIDs:      newIDAlloc[domKey](maxDomains),
+		portSeq:     make([]atomic.Uint32, pipeline.MaxPorts),
 	}
 	s.lrn = newLearner(s, opts.Workers, opts.LearnRing)
 	s.l3 = newL3State()

@@ -17,6 +17,9 @@ type tables struct {
 	ifaces  []ifaceEntry  // by interface ID; 0 is never valid
 	vrfs    []*vrfEntry   // by VRF ID; 0 is "default"
 	adjs    []adjEntry    // by adjacency ID; 0 is never valid
+	tunnels []tunnelEntry // by portEntry.tunnel - 1
+	vnis    []vniEntry    // sorted by VNI
+	vtep    *vtepEntry    // nil: no VXLAN
 }
 
 type portEntry struct {
@@ -32,6 +35,9 @@ type portEntry struct {
 	// that MAC (and broadcasts, multicasts) straight to L3.
 	rif    uint16
 	rifMAC uint64
+	// tunnel is 1 + the index in tables.tunnels of a remote VTEP's
+	// pseudo-port, 0 for a real port.
+	tunnel uint16
 }
 
 type domainEntry struct {
@@ -40,13 +46,16 @@ type domainEntry struct {
 	vlan   uint16
 	flood  []uint16 // up ports carrying this domain
 	rif    uint16   // the domain's router interface, 0 if none
+	vni    uint32   // the domain's VXLAN network, 0 if none
+	vniIdx uint16   // its index among the bridge's VNIs (tunnelEntry.tmpl)
 }
 
 type bridgeEntry struct {
-	valid  bool
-	name   string
-	limit  int
-	ageSec uint32
+	valid   bool
+	tunnels []uint16 // pseudo-ports of its remote VTEPs
+	name    string
+	limit   int
+	ageSec  uint32
 }
 
 type domKey struct {
@@ -104,6 +113,7 @@ type compiled struct {
 	goneBr  []string // bridges that exist no more
 	l3      *l3Plan  // routes to install
 	rifMACs []rifMAC // router interface MACs, static entries to routerPort
+	tunnels []string // names of the tunnel pseudo-ports in use
 }
 
 type rifMAC struct {
@@ -163,6 +173,15 @@ func (s *Switch) compile(cfg *Config, l3 *l3Config, attached map[string]attached
 				}
 			}
 		}
+		var vx *vxlanConfig
+		if l3 != nil {
+			vx = l3.vx
+		}
+		names, err := s.compileVXLAN(t, vx, b, bid, domOf)
+		if err != nil {
+			return nil, nil, err
+		}
+		out.tunnels = append(out.tunnels, names...)
 		for pi := range b.Ports {
 			p := &b.Ports[pi]
 			nd, err := domOf(p.VLAN)
@@ -221,6 +240,11 @@ func (s *Switch) compile(cfg *Config, l3 *l3Config, attached map[string]attached
 		return nil, nil, err
 	}
 	out.l3 = plan
+	var vx *vxlanConfig
+	if l3 != nil {
+		vx = l3.vx
+	}
+	t.finishVXLAN(vx, func(pos uint16) uint16 { return s.l3.ifIDs.ids[l3.ifaces[pos-1].Name] })
 	// Routed ports: the port and its interface know each other.
 	for id := range t.ifaces {
 		e := &t.ifaces[id]

@@ -59,7 +59,11 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			if e.Static {
 				age = "static"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.VLAN, e.MAC, e.Port, age)
+			port := e.Port
+			if e.VTEP != "" {
+				port = "vtep " + e.VTEP
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.VLAN, e.MAC, port, age)
 		}
 	case "route/show":
 		var rs []vswitch.RouteEntry

@@ -72,12 +72,17 @@ type daemon struct {
 	args   []string
 	cmd    *exec.Cmd
 	log    *os.File
+	netns  string // run the daemon inside this named namespace ("" none)
 }
 
-func newDaemon(t *testing.T, args ...string) *daemon {
+func newDaemon(t *testing.T, args ...string) *daemon { return newDaemonIn(t, "", args...) }
+
+// newDaemonIn runs vswitchd inside network namespace netns (a host of its
+// own), or in the test's namespace when netns is "".
+func newDaemonIn(t *testing.T, netns string, args ...string) *daemon {
 	build(t)
 	dir := t.TempDir()
-	d := &daemon{t: t, dir: dir, socket: filepath.Join(dir, "vswitchd.sock"), args: args}
+	d := &daemon{t: t, dir: dir, socket: filepath.Join(dir, "vswitchd.sock"), args: args, netns: netns}
 	d.start()
 	t.Cleanup(func() {
 		// Remove the ports (and the veths they made), then stop.
@@ -109,6 +114,9 @@ func (d *daemon) start() {
 	require.NoError(d.t, err)
 	args := append([]string{"--socket", d.socket, "--state-dir", filepath.Join(d.dir, "state")}, d.args...)
 	d.cmd = exec.Command(bins.daemon, args...)
+	if d.netns != "" {
+		d.cmd = exec.Command("ip", append([]string{"netns", "exec", d.netns, bins.daemon}, args...)...)
+	}
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	require.NoError(d.t, d.cmd.Start())
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {

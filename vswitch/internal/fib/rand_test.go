@@ -60,10 +60,18 @@ func randPrefix6(rng *rand.Rand) key6 {
 	return k.masked(bits)
 }
 
+// checkLookup4 compares Lookup of a, and LookupBatch of a and a
+// neighbour, with the model.
 func checkLookup4(t *testing.T, tb *Table4, m *ref4, a uint32) {
 	t.Helper()
-	if got, want := tb.Lookup(a), m.lookup(a); got != want {
+	want := m.lookup(a)
+	if got := tb.Lookup(a); got != want {
 		t.Fatalf("Lookup(%v) = %d, want %d", pfx4(a, 32).Addr(), got, want)
+	}
+	var nh [2]uint32
+	tb.LookupBatch(nh[:], []uint32{a ^ 0x101, a})
+	if want0 := m.lookup(a ^ 0x101); nh != [2]uint32{want0, want} {
+		t.Fatalf("LookupBatch(%v, %v) = %d, want %d", pfx4(a^0x101, 32).Addr(), pfx4(a, 32).Addr(), nh, [2]uint32{want0, want})
 	}
 }
 
@@ -157,10 +165,19 @@ func TestTable4Random(t *testing.T) {
 	}
 }
 
+// checkLookup6 compares Lookup of an address, and LookupBatch of it and a
+// neighbour, with the model.
 func checkLookup6(t *testing.T, tb *Table6, m *ref6, hi, lo uint64) {
 	t.Helper()
-	if got, want := tb.Lookup(hi, lo), m.lookup(hi, lo); got != want {
+	want := m.lookup(hi, lo)
+	if got := tb.Lookup(hi, lo); got != want {
 		t.Fatalf("Lookup(%v) = %d, want %d", key6{hi, lo, 128}.prefix().Addr(), got, want)
+	}
+	var nh [2]uint32
+	hi0 := hi ^ 1<<20
+	tb.LookupBatch(nh[:], []uint64{hi0, hi}, []uint64{lo, lo})
+	if want0 := m.lookup(hi0, lo); nh != [2]uint32{want0, want} {
+		t.Fatalf("LookupBatch(%v, %v) = %d, want %d", key6{hi0, lo, 128}.prefix().Addr(), key6{hi, lo, 128}.prefix().Addr(), nh, [2]uint32{want0, want})
 	}
 }
 

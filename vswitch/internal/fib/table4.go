@@ -79,12 +79,23 @@ func (t *Table4) Lookup(addr uint32) uint32 {
 }
 
 // LookupBatch sets nh[i] to Lookup(addr[i]) for every i < len(nh); addr
-// must be at least as long as nh. It is Table6.LookupBatch's counterpart;
-// Lookup inlines, so a loop of Lookups is as fast.
+// must be at least as long as nh. Like Table6.LookupBatch it works in two
+// passes: tbl24 entries first, so that their cache misses overlap, then
+// the tbl8 entries and the default route.
 func (t *Table4) LookupBatch(nh, addr []uint32) {
 	addr = addr[:len(nh)]
+	tbl24 := t.tbl24.tbl
 	for i, a := range addr {
-		nh[i] = t.Lookup(a)
+		nh[i] = atomic.LoadUint32(&tbl24[a>>8])
+	}
+	for i, e := range nh {
+		if e&ext4 != 0 {
+			e = atomic.LoadUint32(&(*t.tbl8.cur.Load())[(e&^ext4)<<8|addr[i]&0xff])
+		}
+		if e == 0 {
+			e = t.def.Load()
+		}
+		nh[i] = e & nhMask
 	}
 }
 

@@ -1,0 +1,208 @@
+package ctl
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// The VXLAN commands: the local VTEP and, per bridge, the VNIs and their
+// remote VTEPs. Like every configuration they are stored before the
+// command returns.
+
+func (d *Daemon) vxlanHandlers() map[string]func([]string) (any, error) {
+	return map[string]func([]string) (any, error){
+		"vtep/set": d.vtepSet, "vtep/del": d.vtepDel,
+		"vni/add": d.vniAdd, "vni/del": d.vniDel, "vni/add-remote": d.vniAddRemote, "vni/del-remote": d.vniDelRemote,
+		"vni/show": d.vniShow,
+	}
+}
+
+func (d *Daemon) vtepSet(args []string) (any, error) {
+	opts, err := ParseOptions(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOptions(opts, "port", "ttl", "df"); err != nil {
+		return nil, err
+	}
+	v := &vswitch.VTEP{Addr: args[0]}
+	port, err := intOpt(opts, "port", 0, 1, 65535)
+	if err != nil {
+		return nil, err
+	}
+	ttl, err := intOpt(opts, "ttl", 0, 1, 255)
+	if err != nil {
+		return nil, err
+	}
+	v.Port, v.TTL = uint16(port), uint8(ttl)
+	switch opts["df"] {
+	case "", "off":
+	case "on":
+		v.DF = true
+	default:
+		return nil, Errorf(CodeInvalid, "df=%s: want on or off", opts["df"])
+	}
+	next := d.state.clone()
+	next.VTEP = v
+	return nil, d.commit(next)
+}
+
+func (d *Daemon) vtepDel([]string) (any, error) {
+	if d.state.VTEP == nil {
+		return nil, Errorf(CodeNotFound, "no VTEP is set")
+	}
+	for _, b := range d.state.Bridges {
+		if len(b.VXLAN) > 0 {
+			return nil, Errorf(CodeInvalid, "bridge %s carries VNIs: vni/del them first", b.Name)
+		}
+	}
+	next := d.state.clone()
+	next.VTEP = nil
+	return nil, d.commit(next)
+}
+
+// vniArgs parses BRIDGE VNI and finds both in a copy of the state.
+func (d *Daemon) vniArgs(args []string) (*State, *vswitch.Bridge, int, uint32, error) {
+	next := d.state.clone()
+	b := next.bridge(args[0])
+	if b == nil {
+		return nil, nil, 0, 0, Errorf(CodeNotFound, "no bridge %s", args[0])
+	}
+	n, err := strconv.ParseUint(args[1], 10, 32)
+	if err != nil || n < 1 || n > vswitch.MaxVNI {
+		return nil, nil, 0, 0, Errorf(CodeInvalid, "%s: want a VNI from 1 to %d", args[1], vswitch.MaxVNI)
+	}
+	i := slices.IndexFunc(b.VXLAN, func(v vswitch.VNI) bool { return v.VNI == uint32(n) })
+	return &next, b, i, uint32(n), nil
+}
+
+func (d *Daemon) vniAdd(args []string) (any, error) {
+	next, b, i, vni, err := d.vniArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if i >= 0 {
+		return nil, Errorf(CodeExists, "bridge %s already carries VNI %d", b.Name, vni)
+	}
+	opts, err := ParseOptions(args[2:])
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOptions(opts, "vlan", "remotes"); err != nil {
+		return nil, err
+	}
+	vlan, err := intOpt(opts, "vlan", 0, 0, vswitch.MaxVLAN)
+	if err != nil {
+		return nil, err
+	}
+	b.VXLAN = append(b.VXLAN, vswitch.VNI{VNI: vni, VLAN: uint16(vlan), Remotes: splitList(opts["remotes"])})
+	return nil, d.commit(*next)
+}
+
+func (d *Daemon) vniDel(args []string) (any, error) {
+	next, b, i, vni, err := d.vniArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		return nil, Errorf(CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
+	}
+	vlan := b.VXLAN[i].VLAN
+	b.VXLAN = slices.Delete(b.VXLAN, i, i+1)
+	b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.VTEP != "" && m.VLAN == vlan })
+	return nil, d.commit(*next)
+}
+
+func (d *Daemon) vniAddRemote(args []string) (any, error) {
+	next, b, i, vni, err := d.vniArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		return nil, Errorf(CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
+	}
+	a, err := netip.ParseAddr(args[2])
+	if err != nil {
+		return nil, Errorf(CodeInvalid, "%s: not an address", args[2])
+	}
+	if slices.Contains(b.VXLAN[i].Remotes, a.String()) {
+		return nil, Errorf(CodeExists, "VNI %d already has remote %s", vni, a)
+	}
+	b.VXLAN[i].Remotes = append(b.VXLAN[i].Remotes, a.String())
+	return nil, d.commit(*next)
+}
+
+func (d *Daemon) vniDelRemote(args []string) (any, error) {
+	next, b, i, vni, err := d.vniArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		return nil, Errorf(CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
+	}
+	a, err := netip.ParseAddr(args[2])
+	if err != nil {
+		return nil, Errorf(CodeInvalid, "%s: not an address", args[2])
+	}
+	n := len(b.VXLAN[i].Remotes)
+	b.VXLAN[i].Remotes = slices.DeleteFunc(b.VXLAN[i].Remotes, func(r string) bool { return r == a.String() })
+	if len(b.VXLAN[i].Remotes) == n {
+		return nil, Errorf(CodeNotFound, "VNI %d has no remote %s", vni, a)
+	}
+	vlan := b.VXLAN[i].VLAN
+	b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.VTEP == a.String() && m.VLAN == vlan })
+	return nil, d.commit(*next)
+}
+
+// VNIView is one VNI as vni/show lists it.
+type VNIView struct {
+	Bridge string `json:"bridge"`
+	vswitch.VNI
+}
+
+// VXLANView is what vni/show returns.
+type VXLANView struct {
+	VTEP *vswitch.VTEP `json:"vtep"`
+	VNIs []VNIView     `json:"vnis"`
+}
+
+func (d *Daemon) vniShow([]string) (any, error) {
+	cfg := d.sw.Config()
+	v := VXLANView{VTEP: cfg.VTEP, VNIs: []VNIView{}}
+	for _, b := range cfg.Bridges {
+		for _, n := range b.VXLAN {
+			v.VNIs = append(v.VNIs, VNIView{Bridge: b.Name, VNI: n})
+		}
+	}
+	return v, nil
+}
+
+// overlayMTU is the default MTU of a container port on bridge b: lower
+// than 1500 by the VXLAN overhead when the bridge carries a VNI, so that
+// encapsulated frames fit a 1500-byte underlay; 0 otherwise.
+func (s *State) overlayMTU(b *vswitch.Bridge) int {
+	if b == nil || len(b.VXLAN) == 0 {
+		return 0
+	}
+	if s.VTEP != nil {
+		if a, err := netip.ParseAddr(s.VTEP.Addr); err == nil && a.Unmap().Is6() {
+			return vswitch.OverlayMTU6
+		}
+	}
+	return vswitch.OverlayMTU
+}
+
+var vxlanSpecs = []Spec{
+	{Name: "vtep/set", Usage: "ADDR [port=4789] [ttl=64] [df=on|off]", Help: "set the VXLAN tunnel endpoint: an address of a router interface (the underlay side)", MinArgs: 1, MaxArgs: 4},
+	{Name: "vtep/del", Help: "remove the VTEP (no bridge may carry a VNI)"},
+	{Name: "vni/add", Usage: "BRIDGE VNI [vlan=N] [remotes=ADDR,...]", Help: "carry a VLAN of a bridge (default its untagged domain) in a VXLAN network shared with remote VTEPs", MinArgs: 2, MaxArgs: 4},
+	{Name: "vni/del", Usage: "BRIDGE VNI", Help: "stop carrying a VNI", MinArgs: 2, MaxArgs: 2},
+	{Name: "vni/add-remote", Usage: "BRIDGE VNI ADDR", Help: "add a remote VTEP to a VNI (head-end replication list)", MinArgs: 3, MaxArgs: 3},
+	{Name: "vni/del-remote", Usage: "BRIDGE VNI ADDR", Help: "remove a remote VTEP (and static MACs behind it)", MinArgs: 3, MaxArgs: 3},
+	{Name: "vni/show", Help: "the VTEP and every bridge's VNIs and remote VTEPs", Read: true},
+}
+
+func init() { Specs = append(Specs, vxlanSpecs...) }

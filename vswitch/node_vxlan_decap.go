@@ -1,0 +1,103 @@
+package vswitch
+
+import (
+	"strconv"
+
+	"github.com/vecswitch/vecswitch/encap"
+	"github.com/vecswitch/vecswitch/pipeline"
+)
+
+// vxlan-decap takes the UDP packets that ip4-local/ip6-local found
+// addressed to the VTEP's port. It checks the outer headers
+// (encap.ParseOuter: reasons name each failure), that the packet is for
+// our VTEP address, that the VNI is one of ours and that the source VTEP
+// is a remote of that VNI, then strips the outer headers (moving the
+// packet start, no copy) and hands the inner frame to l2-fwd in the VNI's
+// domain as if it came in on the remote VTEP's pseudo-port, so its source
+// MAC is learned behind that VTEP.
+const decapNextL2Fwd = 0
+
+const (
+	decapDropNoVTEP = uint16(encap.NumReasons) + iota
+	decapDropNotOurs
+	decapDropUnknownVNI
+	decapDropUnknownVTEP
+	decapDropInnerGroupSrc
+	decapDropInnerTagged
+)
+
+func vxlanDecapSpec(s *Switch) pipeline.NodeSpec {
+	d := make([]string, 0, int(encap.NumReasons)+6)
+	for r := encap.Reason(0); r < encap.NumReasons; r++ {
+		d = append(d, r.String())
+	}
+	d = append(d, "no-vtep", "not-our-vtep", "unknown-vni", "unknown-vtep", "inner-src-multicast", "inner-tagged")
+	return pipeline.NodeSpec{
+		Name:  nodeVXLANDecap,
+		Next:  []string{nodeL2Fwd},
+		Drops: d,
+		New:   func(pipeline.NodeContext) pipeline.Node { return &vxlanDecap{s: s} },
+	}
+}
+
+type vxlanDecap struct{ s *Switch }
+
+func (n *vxlanDecap) Process(f *pipeline.Frame) {
+	t := n.s.tables.Load()
+	vt := t.vtep
+	meta, mem := f.Pool.Arrays()
+	for i, id := range f.IDs {
+		if vt == nil {
+			f.Drop(i, decapDropNoVTEP)
+			continue
+		}
+		m := &meta[id]
+		pkt := pipeline.PacketAt(mem, id, m)
+		o, r := encap.ParseOuter(pkt, vt.decap)
+		if r != encap.OK {
+			f.Drop(i, uint16(r))
+			continue
+		}
+		if (nbrAddr{be64(o.Dst[:8]), be64(o.Dst[8:])}) != vt.addr {
+			f.Drop(i, decapDropNotOurs)
+			continue
+		}
+		dom := t.vniDomain(o.VNI)
+		if dom == 0 {
+			f.Drop(i, decapDropUnknownVNI)
+			continue
+		}
+		d := &t.domains[dom]
+		tp := t.tunnelPort(d.bridge, nbrAddr{be64(o.Src[:8]), be64(o.Src[8:])})
+		if tp == 0 || t.ports[tp].vlanDom[d.vlan&0xFFF] != dom {
+			f.Drop(i, decapDropUnknownVTEP)
+			continue
+		}
+		inner := pkt[o.InnerOff : o.InnerOff+o.InnerLen]
+		if inner[6]&1 != 0 {
+			f.Drop(i, decapDropInnerGroupSrc)
+			continue
+		}
+		if isVLANType(uint16(inner[12])<<8 | uint16(inner[13])) {
+			f.Drop(i, decapDropInnerTagged)
+			continue
+		}
+		m.Off += uint16(o.InnerOff)
+		m.Len = uint16(o.InnerLen)
+		m.InPort, m.Domain, m.VLAN = tp, dom, d.vlan
+		m.Flags &= pipeline.FlagTraced
+		f.Next[i] = decapNextL2Fwd
+	}
+}
+
+// Describe tells the VNI and the remote VTEP.
+func (n *vxlanDecap) Describe(f *pipeline.Frame, i int) string {
+	t := n.s.tables.Load()
+	m, _ := frameOf(f, i)
+	if f.Next[i] == pipeline.NextDrop {
+		return "not decapsulated"
+	}
+	return "VNI " + itoa(int(t.domains[m.Domain].vni)) + " from " + t.portName(m.InPort) + " into " + t.domainName(m.Domain)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

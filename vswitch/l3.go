@@ -2,6 +2,7 @@ package vswitch
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
@@ -34,6 +35,9 @@ const (
 	// error): forwarding neither checks nor decrements its TTL and never
 	// answers it with an ICMP error.
 	flagLocal uint16 = 1 << 0
+	// flagProbe marks a buffer that only asks the glean node to refresh a
+	// neighbor in use (see refreshProbe); it carries no packet.
+	flagProbe uint16 = 1 << 1
 	// The ICMP error to send is in bits 8-11 (icmpErr* values).
 	flagErrShift = 8
 	flagErrMask  = 0xF << flagErrShift
@@ -104,4 +108,42 @@ func l2Deliver(mt *macTable, seqs []atomic.Uint32, m *pipeline.Meta, dst uint64)
 		}
 	}
 	return fwdNextL2Flood
+}
+
+// refreshProbe asks the glean node to send an ARP request (IPv4) or
+// neighbor solicitation for a neighbor in use whose entry has not been
+// confirmed for half its age, so that a host that only receives routed
+// traffic is confirmed before its entry ages out. cache limits it to one
+// probe per neighbor per resolveInterval per worker. For IPv6 aux is the
+// adjacency ID and target the address (the glean node reads aux); for
+// IPv4 aux is the address.
+func refreshProbe(f *pipeline.Frame, cache *resolveCache, nowNs *int64, iface uint16, target nbrAddr, aux uint32, nx uint16) {
+	if *nowNs == 0 {
+		*nowNs = time.Now().UnixNano()
+	}
+	if !cache.due(nbrKey{iface, target}, *nowNs) {
+		return
+	}
+	b, ok := f.Pool.Alloc()
+	if !ok {
+		return
+	}
+	m := f.Pool.Meta(b)
+	m.Iface, m.Aux, m.Flags = iface, aux, flagProbe
+	if target.hi != 0 || target.lo>>32 != 0xFFFF {
+		// IPv6: the glean node reads a connected target from the
+		// packet's destination address.
+		pkt := f.Pool.Frame(b)[pipeline.Headroom : pipeline.Headroom+ethHdrLen+40]
+		putBE64(pkt[ethHdrLen+24:], target.hi)
+		putBE64(pkt[ethHdrLen+32:], target.lo)
+		m.Len = uint16(len(pkt))
+	}
+	f.Emit(nx, b)
+}
+
+func putBE64(b []byte, v uint64) {
+	_ = b[7]
+	for i := range 8 {
+		b[i] = byte(v >> (56 - 8*i))
+	}
 }

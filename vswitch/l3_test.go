@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -405,4 +406,45 @@ func serializeARPRequest(from, target string) []byte {
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 			Operation: 1, SourceHwAddress: mustMAC("02:00:00:00:00:0c"), SourceProtAddress: net.ParseIP(from).To4(),
 			DstHwAddress: make([]byte, 6), DstProtAddress: net.ParseIP(target).To4()})
+}
+
+// TestNeighborRefreshProbe: a learned neighbor in use that has not been
+// confirmed for half its age is probed (an ARP request goes out) while
+// traffic to it keeps flowing.
+func TestNeighborRefreshProbe(t *testing.T) {
+	r := newL3Rig(t, testL3Config())
+	// 10.2.0.7 asks for the gateway: the switch learns it.
+	req := serialize(&layers.Ethernet{DstMAC: mustMAC(bcast()), SrcMAC: mustMAC("02:00:00:00:00:77"), EthernetType: layers.EthernetTypeARP},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+			Operation: 1, SourceHwAddress: mustMAC("02:00:00:00:00:77"), SourceProtAddress: net.ParseIP("10.2.0.7").To4(),
+			DstHwAddress: make([]byte, 6), DstProtAddress: net.ParseIP("10.2.0.1").To4()})
+	r.send("b2", req)
+	r.recv()
+	r.s.Poll()
+	pkt := pkt4(macRA, macA, "10.1.0.2", "10.2.0.7", 9, 1, 18, false)
+	r.send("a", pkt)
+	require.Equal(t, []string{"b2"}, keys(r.recv()), "fresh: routed, no probe")
+
+	r.clock.advance(200 * time.Second) // past half the 300 s age
+	r.s.Age()
+	before := allDrops(r.s)
+	r.send("a", pkt)
+	got := r.recv()
+	require.Contains(t, got, "b", "the probe is flooded in brb")
+	var routed, probes int
+	for _, fs := range got {
+		for _, b := range fs {
+			p := decodePkt(t, b)
+			if a, ok := p.Layer(layers.LayerTypeARP).(*layers.ARP); ok {
+				require.Equal(t, "10.2.0.7", net.IP(a.DstProtAddress).String())
+				probes++
+			} else {
+				routed++
+			}
+		}
+	}
+	require.Equal(t, 1, routed, "the packet itself is still routed")
+	require.Equal(t, 2, probes, "one probe, flooded to b and b2")
+	require.Empty(t, dropsSince(r.s, before), "probes are not drops")
+	requireNoLeak(t, r.s)
 }

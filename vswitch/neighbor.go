@@ -238,7 +238,10 @@ func (n *neighbors) ageStep(now uint32) {
 	var old []nbrKey
 	for k, pos := range n.keys {
 		e := &n.slab[pos]
-		if !e.static && now-e.seen.Load() > n.age {
+		switch {
+		case e.static:
+			e.seen.Store(now) // never stale: forwarding does not probe it
+		case now-e.seen.Load() > n.age:
 			old = append(old, k)
 		}
 	}

@@ -32,14 +32,17 @@ func ip4ForwardSpec(s *Switch) pipeline.NodeSpec {
 }
 
 type ip4Forward struct {
-	s  *Switch
-	nh [pipeline.VectorSize]uint32 // pass 1's FIB results
+	s     *Switch
+	nh    [pipeline.VectorSize]uint32 // pass 1's FIB results
+	probe resolveCache
 }
 
 func (n *ip4Forward) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	mt := n.s.lrn.macs.Load()
 	nix, slab := n.s.nbr.view()
+	now, refresh := n.s.now.Load(), n.s.nbr.age/2
+	var nowNs int64
 	seqs := n.s.portSeq
 	meta, mem := f.Pool.Arrays()
 	next := f.Next[:len(f.IDs)]
@@ -128,6 +131,9 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 			m.Iface, m.Aux = a.iface, uint32(key.lo)
 			next[i] = fwdNextGlean
 			continue
+		}
+		if now-e.seen.Load() > refresh {
+			refreshProbe(f, &n.probe, &nowNs, a.iface, key, uint32(key.lo), fwdNextGlean)
 		}
 		if !local {
 			proto.DecTTL4(ip)

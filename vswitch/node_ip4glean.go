@@ -37,6 +37,7 @@ func ip4GleanSpec(s *Switch) pipeline.NodeSpec {
 type ip4Glean struct {
 	s      *Switch
 	recent resolveCache
+	probes probeList
 }
 
 // resolveCache remembers, direct-mapped, when a request for a next hop was
@@ -63,7 +64,7 @@ func (n *ip4Glean) Process(f *pipeline.Frame) {
 	for i, id := range f.IDs {
 		m := pool.Meta(id)
 		target := m.Aux
-		f.Drop(i, gleanDropUnresolved)
+		n.probes.take(f, i, m)
 		if int(m.Iface) >= len(t.ifaces) || !n.recent.due(nbrKey{m.Iface, v4Key(target)}, now) {
 			continue
 		}
@@ -83,4 +84,29 @@ func (n *ip4Glean) Process(f *pipeline.Frame) {
 		bm.Domain, bm.VLAN, bm.InPort, bm.Iface = out.domain, out.vlan, routerPort, m.Iface
 		f.Emit(gleanNextFlood, b)
 	}
+	n.probes.free(f.Pool)
+}
+
+// probeList holds the refresh probes (flagProbe buffers) of a vector: they
+// carry no packet, so they are freed after use, not counted as drops.
+type probeList struct {
+	ids [pipeline.VectorSize]pipeline.BufID
+	n   int
+}
+
+// take marks packet i of f as handled: a probe is kept to be freed, a real
+// packet is dropped as unresolved.
+func (p *probeList) take(f *pipeline.Frame, i int, m *pipeline.Meta) {
+	if m.Flags&flagProbe == 0 {
+		f.Drop(i, gleanDropUnresolved)
+		return
+	}
+	f.Next[i] = pipeline.NextTaken
+	p.ids[p.n] = f.IDs[i]
+	p.n++
+}
+
+func (p *probeList) free(pool *pipeline.Pool) {
+	pool.FreeN(p.ids[:p.n])
+	p.n = 0
 }

@@ -31,14 +31,17 @@ func ip6ForwardSpec(s *Switch) pipeline.NodeSpec {
 }
 
 type ip6Forward struct {
-	s  *Switch
-	nh [pipeline.VectorSize]uint32 // pass 1's FIB results
+	s     *Switch
+	nh    [pipeline.VectorSize]uint32 // pass 1's FIB results
+	probe resolveCache
 }
 
 func (n *ip6Forward) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	mt := n.s.lrn.macs.Load()
 	nix, slab := n.s.nbr.view()
+	now, refresh := n.s.now.Load(), n.s.nbr.age/2
+	var nowNs int64
 	seqs := n.s.portSeq
 	meta, mem := f.Pool.Arrays()
 	next := f.Next[:len(f.IDs)]
@@ -148,6 +151,9 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 			m.Iface, m.Aux = a.iface, ai
 			next[i] = fwdNextGlean
 			continue
+		}
+		if now-e.seen.Load() > refresh {
+			refreshProbe(f, &n.probe, &nowNs, a.iface, key, ai, fwdNextGlean)
 		}
 		if !local {
 			proto.DecHop6(ip)

@@ -23,6 +23,7 @@ func ip6GleanSpec(s *Switch) pipeline.NodeSpec {
 type ip6Glean struct {
 	s      *Switch
 	recent resolveCache
+	probes probeList
 }
 
 func (n *ip6Glean) Process(f *pipeline.Frame) {
@@ -31,7 +32,7 @@ func (n *ip6Glean) Process(f *pipeline.Frame) {
 	now := time.Now().UnixNano()
 	for i, id := range f.IDs {
 		m := pool.Meta(id)
-		f.Drop(i, gleanDropUnresolved)
+		n.probes.take(f, i, m)
 		if int(m.Iface) >= len(t.ifaces) || int(m.Aux) >= len(t.adjs) {
 			continue
 		}
@@ -60,4 +61,5 @@ func (n *ip6Glean) Process(f *pipeline.Frame) {
 		bm.Domain, bm.VLAN, bm.InPort, bm.Iface = out.domain, out.vlan, routerPort, m.Iface
 		f.Emit(gleanNextFlood, b)
 	}
+	n.probes.free(f.Pool)
 }

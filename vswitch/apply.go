@@ -329,6 +329,7 @@ func (s *Switch) syncStaticsLocked(cfg *Config, t *tables) {
 			wantDom[k] = dom
 		}
 	}
+	s.overlayStatics(t, want, wantDom)
 	for _, r := range s.rifMACs {
 		k := macKey(r.dom, r.mac)
 		want[k] = routerPort

@@ -3,6 +3,7 @@ package vswitch
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,9 @@ type Switch struct {
 	obs     *pipeline.Observer // traces and captures; nil until first used
 	// tunnelPorts are the port indices of remote VTEPs' pseudo-ports.
 	tunnelPorts map[string]uint16
+	// Overlay state from a control plane (overlay.go).
+	ovRemotes map[uint32][]netip.Addr
+	ovMACs    map[overlayKey]netip.Addr
 
 	tables  atomic.Pointer[tables]
 	portSeq []atomic.Uint32 // flush sequence per port index
@@ -127,6 +131,8 @@ func New(opts Options) (*Switch, error) {
 		portSig:     map[string]string{},
 		statics:     map[uint64]uint16{},
 		tunnelPorts: map[string]uint16{},
+		ovRemotes:   map[uint32][]netip.Addr{},
+		ovMACs:      map[overlayKey]netip.Addr{},
 		brIDs:       newIDAlloc[string](0xFFFE),
 		domIDs:      newIDAlloc[domKey](maxDomains),
 		portSeq:     make([]atomic.Uint32, pipeline.MaxPorts),

@@ -89,7 +89,13 @@ func (s *Switch) compileVXLAN(t *tables, vx *vxlanConfig, b *Bridge, bid uint16,
 		d := &t.domains[dom]
 		d.vni, d.vniIdx = n.vni, uint16(vniIdx)
 		t.vnis = append(t.vnis, vniEntry{n.vni, dom})
-		for _, r := range n.remotes {
+		remotes := n.remotes
+		for _, r := range s.ovRemotes[n.vni] {
+			if r != vx.vtep && r.Is4() == vx.vtep.Is4() && !slices.Contains(remotes, r) {
+				remotes = append(slices.Clip(remotes), r)
+			}
+		}
+		for _, r := range remotes {
 			p, ok := byRemote[r]
 			if !ok {
 				name := tunnelName(b.Name, r)

@@ -2,6 +2,7 @@ package vswitch
 
 import (
 	"net"
+	"net/netip"
 	"testing"
 
 	"github.com/google/gopacket"
@@ -173,4 +174,30 @@ func FuzzVXLANDecap(f *testing.F) {
 		require.Len(t, r.recv()["c"], 1, "a good packet is still decapsulated")
 		requireNoLeak(t, r.s)
 	})
+}
+
+// TestOverlayControlPlaneState: remotes and MACs a control plane sets are
+// used next to the configuration, and local endpoints are reported.
+func TestOverlayControlPlaneState(t *testing.T) {
+	r := newVXLANRig(t)
+	cfg := testVXLANConfig()
+	cfg.Neighbors = append(cfg.Neighbors, Neighbor{Interface: "ru", Addr: "192.168.9.4", MAC: "02:00:00:00:0e:04"})
+	require.NoError(t, r.s.Reconfigure(cfg))
+	require.NoError(t, r.s.SetOverlayRemotes(100, []netip.Addr{netip.MustParseAddr("192.168.9.4"), netip.MustParseAddr("192.168.9.3")}))
+	r.send("c", frame(bcast(), macC, -1))
+	require.Len(t, r.recv()["u"], 3, "flooded to 2 configured + 1 more remote")
+	far, _ := parseMAC(macFar)
+	require.NoError(t, r.s.SetOverlayEndpoint(100, far, netip.MustParseAddr("192.168.9.4")))
+	r.send("c", frame(macFar, macC, -1))
+	out := only(t, r.recv(), "u", 1)
+	require.Equal(t, "192.168.9.4", decodePkt(t, out[0]).Layer(layers.LayerTypeIPv4).(*layers.IPv4).DstIP.String())
+	require.NoError(t, r.s.DeleteOverlayEndpoint(100, far))
+	r.send("c", frame(macFar, macC, -1))
+	require.Len(t, r.recv()["u"], 3, "unknown again: flooded")
+	c, _ := parseMAC(macC)
+	require.Contains(t, r.s.LocalEndpoints(), LocalEndpoint{VNI: 100, MAC: c})
+	require.NoError(t, r.s.SetOverlayRemotes(100, nil))
+	r.send("c", frame(bcast(), macC, -1))
+	require.Len(t, r.recv()["u"], 2)
+	requireNoLeak(t, r.s)
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,7 +14,9 @@ import (
 	"os/signal"
 	"os/user"
 	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -32,6 +35,8 @@ type options struct {
 	PoolFrames int    `json:"pool_frames"`
 	Sysfs      string `json:"sysfs"`
 	Metrics    string `json:"metrics_addr"`
+	Etcd       string `json:"etcd"`
+	EtcdPrefix string `json:"etcd_prefix"`
 }
 
 func main() {
@@ -51,6 +56,8 @@ func run() int {
 	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each)")
 	fs.StringVar(&o.Sysfs, "sysfs", o.Sysfs, "where sysfs is mounted (SR-IOV discovery)")
 	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
+	fs.StringVar(&o.Etcd, "etcd", o.Etcd, "etcd client URLs (comma-separated) to share VXLAN endpoints with other hosts; empty: off (remote VTEPs are configured)")
+	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
 		fs.PrintDefaults()
@@ -166,6 +173,24 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		}
 		defer ms.Close()
 	}
+	stopOverlay := func() {}
+	if o.Etcd != "" {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			runOverlay(ctx, strings.Split(o.Etcd, ","), o.EtcdPrefix, d.Switch(), log)
+		}()
+		// On the way out, withdraw from etcd (lease revoked) before the
+		// switch goes.
+		stopOverlay = func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
 	log.Info("vswitchd running", "socket", o.Socket, "state", o.StateDir, "workers", sopts.Workers, "cpus", sopts.CPUs, "poll", o.PollMode)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
@@ -177,5 +202,6 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 	case err = <-served:
 		log.Error("control socket failed", "err", err)
 	}
+	stopOverlay()
 	return errors.Join(err, srv.Close(), d.Close())
 }

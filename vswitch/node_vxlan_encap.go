@@ -1,8 +1,11 @@
 package vswitch
 
 import (
+	"time"
+
 	"github.com/vecswitch/vecswitch/encap"
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
 
 // vxlan-encap wraps frames that l2-output sent to a remote VTEP's
@@ -15,6 +18,14 @@ import (
 // route, next hop and MAC come from the FIB and neighbor table like any
 // routed packet's, and a packet the underlay MTU cannot carry is dropped
 // there and counted (mtu-exceeded; the outer packet is never fragmented).
+//
+// Before that, a frame that cannot fit the VTEP interface's MTU once
+// encapsulated is dropped (too-big) and, when it is IPv4 with DF set or
+// IPv6, answered with ICMP fragmentation needed / packet too big quoting
+// the inner MTU. The overlay has no router address, so, like Linux's
+// bridged tunnels (skb_tunnel_check_pmtu), the error comes from the
+// original destination's addresses and goes straight back out of the
+// ingress port; senders' path MTU discovery then fits the overlay.
 const (
 	nodeVXLANEncap = "vxlan-encap"
 	nodeVXLANDecap = "vxlan-decap"
@@ -23,24 +34,30 @@ const (
 const (
 	encapNextIP4 = iota
 	encapNextIP6
+	encapNextOutput
 )
 
 const (
 	encapDropNoVTEP = iota
 	encapDropNoTunnel
 	encapDropNoHeadroom
+	encapDropTooBig
+	encapDropTooBigRated
 )
 
 func vxlanEncapSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeVXLANEncap,
-		Next:  []string{nodeIP4Forward, nodeIP6Forward},
-		Drops: []string{"no-vtep", "no-tunnel", "no-headroom"},
+		Next:  []string{nodeIP4Forward, nodeIP6Forward, nodeL2Output},
+		Drops: []string{"no-vtep", "no-tunnel", "no-headroom", "too-big", "too-big-icmp-rate-limited"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &vxlanEncap{s: s} },
 	}
 }
 
-type vxlanEncap struct{ s *Switch }
+type vxlanEncap struct {
+	s   *Switch
+	lim proto.Limiter
+}
 
 func (n *vxlanEncap) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
@@ -63,6 +80,10 @@ func (n *vxlanEncap) Process(f *pipeline.Frame) {
 		}
 		if tmpl == nil {
 			f.Drop(i, encapDropNoTunnel)
+			continue
+		}
+		if int(m.Len)+vt.inOverhead > int(t.ifaces[vt.iface].mtu) {
+			n.tooBig(f, i, m, mem, int(t.ifaces[vt.iface].mtu)-vt.inOverhead)
 			continue
 		}
 		base := int(id) * pipeline.FrameSize
@@ -92,4 +113,53 @@ func (n *vxlanEncap) Describe(f *pipeline.Frame, i int) string {
 		return "not encapsulated"
 	}
 	return "to VTEP " + t.ports[m.OutPort].name[len("vxlan:"):] + " VNI " + itoa(int(t.domains[m.Domain].vni))
+}
+
+// tooBig answers frame i, which would exceed the underlay MTU once
+// encapsulated (frameMax is the largest inner frame that fits), with an
+// ICMP error back out of its ingress port, built in place; or drops it.
+func (n *vxlanEncap) tooBig(f *pipeline.Frame, i int, m *pipeline.Meta, mem []byte, frameMax int) {
+	pkt := pipeline.PacketAt(mem, f.IDs[i], m)
+	et := uint16(pkt[12])<<8 | uint16(pkt[13])
+	ip := pkt[ethHdrLen:]
+	mtu := uint32(frameMax - ethHdrLen) // the inner IP MTU
+	var hdr int
+	switch {
+	case et == etherTypeIPv4 && len(ip) >= 20 && proto.DF4(ip) && proto.ICMP4ErrorAllowed(ip):
+		hdr = proto.ICMP4ErrorHeadroom
+	case et == etherTypeIPv6 && len(ip) >= 40 && proto.ICMP6ErrorAllowed(ip, proto.ICMP6PacketTooBig, 0):
+		hdr = proto.ICMP6ErrorHeadroom
+		mtu = max(mtu, 1280)
+	}
+	if hdr == 0 || int(m.Off) < ethHdrLen+hdr {
+		f.Drop(i, encapDropTooBig)
+		return
+	}
+	if !n.lim.Allow(time.Now().UnixNano()) {
+		f.Drop(i, encapDropTooBigRated)
+		return
+	}
+	f.CountDrop(encapDropTooBig, 1)
+	var dstMAC, srcMAC [6]byte
+	copy(dstMAC[:], pkt[6:12]) // back to the sender
+	copy(srcMAC[:], pkt[0:6])  // from where it was going
+	o := int(f.IDs[i])*pipeline.FrameSize + int(m.Off)
+	ipAt := o + ethHdrLen - hdr
+	end := int(f.IDs[i])*pipeline.FrameSize + pipeline.FrameSize
+	var l int
+	if hdr == proto.ICMP4ErrorHeadroom {
+		l = proto.BuildICMP4Error(mem[ipAt:end], ip, proto.ICMP4DestUnreach, proto.ICMP4CodeFragNeed, mtu, proto.Dst4(ip))
+	} else {
+		hi, lo := proto.Dst6(ip)
+		l = proto.BuildICMP6Error(mem[ipAt:end], ip, proto.ICMP6PacketTooBig, 0, mtu, hi, lo)
+	}
+	eth := mem[ipAt-ethHdrLen : ipAt]
+	copy(eth[0:6], dstMAC[:])
+	copy(eth[6:12], srcMAC[:])
+	eth[12], eth[13] = byte(et>>8), byte(et)
+	m.Off -= uint16(hdr)
+	m.Len = uint16(ethHdrLen + l)
+	m.OutPort = m.InPort
+	m.Flags &= pipeline.FlagTraced
+	f.Next[i] = encapNextOutput
 }

@@ -24,6 +24,9 @@ type vtepEntry struct {
 	port  uint16
 	iface uint16 // router interface owning addr: its VRF routes the underlay
 	decap encap.DecapConfig
+	// inOverhead is what encapsulation adds to an inner frame to make the
+	// outer IP packet: outer IP, UDP and VXLAN headers (36 or 56 bytes).
+	inOverhead int
 }
 
 // tunnelEntry is a remote VTEP of a bridge.
@@ -136,5 +139,5 @@ func (t *tables) finishVXLAN(vx *vxlanConfig, ifID func(pos uint16) uint16) {
 		return
 	}
 	t.vtep = &vtepEntry{addr: addrKey(vx.vtep), is6: vx.vtep.Is6(), port: vx.port, iface: ifID(vx.iface),
-		decap: encap.DecapConfig{Port: vx.port}}
+		decap: encap.DecapConfig{Port: vx.port}, inOverhead: encap.Overhead(vx.vtep.Is6()) - encap.EthLen}
 }

@@ -201,3 +201,47 @@ func TestOverlayControlPlaneState(t *testing.T) {
 	require.Len(t, r.recv()["u"], 2)
 	requireNoLeak(t, r.s)
 }
+
+// TestVXLANTooBig: a frame that would not fit the underlay MTU once
+// encapsulated is not sent; an IPv4 DF or IPv6 sender gets ICMP
+// fragmentation needed / packet too big with the overlay's MTU, from the
+// destination it was sending to.
+func TestVXLANTooBig(t *testing.T) {
+	r := newRig(t, Options{})
+	r.attach("c", "u")
+	cfg := testVXLANConfig()
+	cfg.Interfaces[0].MTU = 1000
+	cfg.Bridges[0].StaticMACs = []StaticMAC{{MAC: macFar, VTEP: "192.168.9.2"}}
+	require.NoError(t, r.s.Reconfigure(cfg))
+	r.send("c", frame(bcast(), macC, -1))
+	r.recv()
+	small := pkt4(macFar, macC, "10.5.0.1", "10.5.0.2", 64, 1, 900, true)
+	r.send("c", small)
+	only(t, r.recv(), "u", 1)
+	big := pkt4(macFar, macC, "10.5.0.1", "10.5.0.2", 64, 1, 1000, true)
+	r.send("c", big)
+	p := decodePkt(t, only(t, r.recv(), "c", 1)[0])
+	eth := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	require.Equal(t, macC, eth.DstMAC.String())
+	require.Equal(t, macFar, eth.SrcMAC.String())
+	ip := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	ipv4ChecksumOK(t, ip)
+	require.Equal(t, "10.5.0.2", ip.SrcIP.String())
+	require.Equal(t, "10.5.0.1", ip.DstIP.String())
+	ic := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+	require.EqualValues(t, 3, ic.TypeCode.Type())
+	require.EqualValues(t, 4, ic.TypeCode.Code())
+	require.EqualValues(t, 1000-36-14, ic.Seq, "the inner IP MTU")
+	// Without DF: dropped and counted, no error.
+	before := allDrops(r.s)
+	r.send("c", pkt4(macFar, macC, "10.5.0.1", "10.5.0.2", 64, 1, 1000, false))
+	require.Empty(t, r.recv())
+	require.Equal(t, map[string]uint64{nodeVXLANEncap + "/too-big": 1}, dropsSince(r.s, before))
+	// IPv6: packet too big.
+	r.send("c", pkt6(macFar, macC, "fd05::1", "fd05::2", 64, 1, 1000))
+	p = decodePkt(t, only(t, r.recv(), "c", 1)[0])
+	ic6 := p.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6)
+	require.EqualValues(t, 2, ic6.TypeCode.Type())
+	require.Equal(t, "fd05::2", p.Layer(layers.LayerTypeIPv6).(*layers.IPv6).SrcIP.String())
+	requireNoLeak(t, r.s)
+}

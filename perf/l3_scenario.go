@@ -33,25 +33,12 @@ func NewL3Scenario(kind string, routes int) (*Scenario, error) {
 	if kind != IP4Routes && !v6 {
 		return nil, fmt.Errorf("perf: unknown L3 scenario %q", kind)
 	}
-	sc := &Scenario{Name: fmt.Sprintf("%s-%d", kind, routes), OutPerIn: 1}
-	sw, err := vswitch.New(vswitch.Options{PoolFrames: 8192})
+	sc, err := newMemScenario(fmt.Sprintf("%s-%d", kind, routes), 2)
 	if err != nil {
 		return nil, err
 	}
-	sc.Switch = sw
-	for i := range 2 {
-		p, err := memport.New(memport.Config{Name: fmt.Sprintf("p%d", i)})
-		if err == nil {
-			err = sw.AddPort(p)
-		}
-		if err != nil {
-			sc.Close()
-			return nil, err
-		}
-		sc.Ports = append(sc.Ports, p)
-	}
 	cfg, dsts := l3Config(v6, routes)
-	if err := sw.Reconfigure(cfg); err != nil {
+	if err := sc.Switch.Reconfigure(cfg); err != nil {
 		sc.Close()
 		return nil, err
 	}
@@ -198,4 +185,27 @@ func RoutedFrame(dstMAC, srcMAC uint64, src, dst netip.Addr) []byte {
 	}
 	binary.BigEndian.PutUint16(b[60:], ^uint16(sum))
 	return b
+}
+
+// newMemScenario makes a switch (one worker, 8192 buffers) with n memory
+// ports p0..pn-1 attached and no configuration.
+func newMemScenario(name string, n int) (*Scenario, error) {
+	sc := &Scenario{Name: name, OutPerIn: 1}
+	sw, err := vswitch.New(vswitch.Options{PoolFrames: 8192})
+	if err != nil {
+		return nil, err
+	}
+	sc.Switch = sw
+	for i := range n {
+		p, err := memport.New(memport.Config{Name: fmt.Sprintf("p%d", i)})
+		if err == nil {
+			err = sw.AddPort(p)
+		}
+		if err != nil {
+			sc.Close()
+			return nil, err
+		}
+		sc.Ports = append(sc.Ports, p)
+	}
+	return sc, nil
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/vecswitch/vecswitch/ports/memport"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -30,22 +29,9 @@ func NewVXLANScenario(kind string) (*Scenario, error) {
 	if kind != VXLANEncap && kind != VXLANDecap {
 		return nil, fmt.Errorf("perf: unknown VXLAN scenario %q", kind)
 	}
-	sc := &Scenario{Name: kind, OutPerIn: 1}
-	sw, err := vswitch.New(vswitch.Options{PoolFrames: 8192})
+	sc, err := newMemScenario(kind, 2)
 	if err != nil {
 		return nil, err
-	}
-	sc.Switch = sw
-	for i := range 2 {
-		p, err := memport.New(memport.Config{Name: fmt.Sprintf("p%d", i)})
-		if err == nil {
-			err = sw.AddPort(p)
-		}
-		if err != nil {
-			sc.Close()
-			return nil, err
-		}
-		sc.Ports = append(sc.Ports, p)
 	}
 	cfg := vswitch.Config{
 		Bridges: []vswitch.Bridge{{Name: "ov", Ports: []vswitch.Port{{Name: "p0"}},
@@ -55,7 +41,7 @@ func NewVXLANScenario(kind string) (*Scenario, error) {
 		Neighbors:  []vswitch.Neighbor{{Interface: "up", Addr: "192.168.200.2", MAC: macString(vxRemoteMAC)}},
 		VTEP:       &vswitch.VTEP{Addr: "192.168.200.1"},
 	}
-	if err := sw.Reconfigure(cfg); err != nil {
+	if err := sc.Switch.Reconfigure(cfg); err != nil {
 		sc.Close()
 		return nil, err
 	}

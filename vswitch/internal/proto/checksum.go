@@ -2,7 +2,8 @@ package proto
 
 import (
 	"encoding/binary"
-	"math/bits"
+
+	"github.com/vecswitch/vecswitch/internal/csum"
 )
 
 // Partial sums (the uint16 values Sum, PseudoSum4 and PseudoSum6 return and
@@ -12,51 +13,16 @@ import (
 
 // Sum returns the one's-complement sum of b, read as big-endian 16-bit
 // words (an odd last byte is padded with a zero byte), added to the partial
-// sum initial. It sums eight bytes at a time into a 64-bit accumulator and
-// folds the carries at the end.
-func Sum(b []byte, initial uint16) uint16 {
-	ac := uint64(initial)
-	var c uint64
-	for len(b) >= 32 {
-		ac, c = bits.Add64(ac, binary.BigEndian.Uint64(b), c)
-		ac, c = bits.Add64(ac, binary.BigEndian.Uint64(b[8:]), c)
-		ac, c = bits.Add64(ac, binary.BigEndian.Uint64(b[16:]), c)
-		ac, c = bits.Add64(ac, binary.BigEndian.Uint64(b[24:]), c)
-		b = b[32:]
-	}
-	for len(b) >= 8 {
-		ac, c = bits.Add64(ac, binary.BigEndian.Uint64(b), c)
-		b = b[8:]
-	}
-	if len(b) >= 4 {
-		ac, c = bits.Add64(ac, uint64(binary.BigEndian.Uint32(b)), c)
-		b = b[4:]
-	}
-	if len(b) >= 2 {
-		ac, c = bits.Add64(ac, uint64(binary.BigEndian.Uint16(b)), c)
-		b = b[2:]
-	}
-	if len(b) == 1 {
-		ac, c = bits.Add64(ac, uint64(b[0])<<8, c)
-	}
-	ac, c = bits.Add64(ac, c, 0)
-	return fold(ac + c)
-}
+// sum initial (internal/csum does the work).
+func Sum(b []byte, initial uint16) uint16 { return csum.Sum(b, initial) }
 
 // Checksum returns the Internet checksum (RFC 1071) of b on top of the
 // partial sum initial (0, or a pseudo-header sum): the value to store in a
 // zeroed checksum field, or 0 when b already holds a correct one.
 func Checksum(b []byte, initial uint16) uint16 { return ^Sum(b, initial) }
 
-// fold reduces a 64-bit one's-complement accumulator to 16 bits. It keeps
-// the one's-complement distinction: a non-zero sum never folds to 0.
-func fold(ac uint64) uint16 {
-	ac = ac>>32 + ac&0xFFFFFFFF
-	ac = ac>>16 + ac&0xFFFF
-	ac = ac>>16 + ac&0xFFFF
-	ac = ac>>16 + ac&0xFFFF
-	return uint16(ac)
-}
+// fold reduces a 64-bit one's-complement accumulator to 16 bits.
+func fold(ac uint64) uint16 { return csum.Fold(ac) }
 
 // sum32 returns the partial sum of the 32-bit words of b, whose length is a
 // multiple of 4 and at most a few kilobytes (IPv4 headers). With no carry

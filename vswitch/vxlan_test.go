@@ -245,3 +245,28 @@ func TestVXLANTooBig(t *testing.T) {
 	require.Equal(t, "fd05::2", p.Layer(layers.LayerTypeIPv6).(*layers.IPv6).SrcIP.String())
 	requireNoLeak(t, r.s)
 }
+
+// TestTraceVXLAN: a traced frame shows its way through encapsulation (and
+// a traced VXLAN packet through decapsulation).
+func TestTraceVXLAN(t *testing.T) {
+	r := newVXLANRig(t)
+	r.send("u", vxlanPacket("192.168.9.2", 100, frame(macC, macFar, -1))) // learn far
+	r.send("c", frame(bcast(), macC, -1))
+	r.recv()
+	require.NoError(t, r.s.TraceAdd("c", 1, nil))
+	r.send("c", frame(macFar, macC, -1))
+	r.recv()
+	trs := r.s.Traces()
+	require.Len(t, trs, 1)
+	require.Equal(t, []string{nodeL2Input, nodeL2Fwd, nodeL2Output, nodeVXLANEncap, nodeIP4Forward, nodeL2Output, "port-tx"}, hopPath(trs[0]))
+	require.Contains(t, trs[0].Hops[3].Detail, "to VTEP 192.168.9.2 VNI 100")
+	require.Equal(t, "u", trs[0].Hops[6].TxPort)
+
+	require.NoError(t, r.s.TraceAdd("u", 1, nil))
+	r.send("u", vxlanPacket("192.168.9.2", 100, frame(macC, macFar, -1)))
+	r.recv()
+	trs = r.s.Traces()
+	require.Len(t, trs, 1)
+	require.Equal(t, []string{nodeL2Input, nodeIP4Forward, nodeIP4Local, nodeVXLANDecap, nodeL2Fwd, nodeL2Output, "port-tx"}, hopPath(trs[0]))
+	require.Contains(t, trs[0].Hops[3].Detail, "VNI 100 from vxlan:192.168.9.2")
+}

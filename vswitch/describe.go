@@ -112,7 +112,7 @@ func describeRouted(t *tables, f *pipeline.Frame, i int, v6 bool) string {
 		return fmt.Sprintf("to %s: next hop %s not resolved on %s", dst, nbrAddr{0, 0xFFFF<<32 | uint64(m.Aux)}.addr(), t.ifaceName(m.Iface))
 	case fwdNextError:
 		return fmt.Sprintf("to %s: %s", dst, errNames[errOf(m)])
-	case fwdNextL2Output, fwdNextL2Flood:
+	case fwdNextL2Output, fwdNextL2Flood, pipeline.NextTaken:
 		ttl := 0
 		if v6 {
 			ttl = int(pkt[ethHdrLen+7])

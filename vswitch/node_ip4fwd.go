@@ -143,8 +143,15 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 		copy(pkt[6:12], out.mac[:])
 		m.Domain, m.VLAN, m.InPort, m.Iface = out.domain, out.vlan, routerPort, a.iface
 		if out.port != 0 {
-			m.OutPort = out.port // a routed port: nothing to look up
-			next[i] = fwdNextL2Output
+			// A routed port: nothing to look up, no tag to push; stage
+			// it here unless l2-output must refuse it (too big).
+			m.OutPort = out.port
+			if m.Len <= t.ports[out.port].maxFrame {
+				f.Tx(out.port, id)
+				next[i] = pipeline.NextTaken
+			} else {
+				next[i] = fwdNextL2Output
+			}
 			continue
 		}
 		next[i] = l2Deliver(mt, seqs, m, mac)

@@ -34,6 +34,7 @@ func ip4ForwardSpec(s *Switch) pipeline.NodeSpec {
 type ip4Forward struct {
 	s     *Switch
 	nh    [pipeline.VectorSize]uint32 // pass 1's FIB results
+	dst   [pipeline.VectorSize]uint32 // and the destinations it looked up
 	probe resolveCache
 }
 
@@ -48,16 +49,35 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 	next := f.Next[:len(f.IDs)]
 	// Pass 1: the FIB lookups alone, in one tight loop, so that their
 	// cache misses (a large table is tens of MiB) overlap instead of each
-	// waiting behind the whole processing of the packet before it.
-	nhs := n.nh[:len(f.IDs)]
+	// waiting behind the whole processing of the packet before it: the
+	// destinations are gathered, then looked up in one batch when the
+	// vector is in one VRF (the common case), one by one otherwise.
+	nhs, dsts := n.nh[:len(f.IDs)], n.dst[:len(f.IDs)]
+	vrf, oneVRF := -1, true
 	for i, id := range f.IDs {
 		m := &meta[id]
-		nh := uint32(0)
+		dsts[i] = 0
 		if m.Len >= ethHdrLen+20 && int(m.Iface) < len(t.ifaces) {
 			o := int(id)*pipeline.FrameSize + int(m.Off) + ethHdrLen
-			nh = t.vrfs[t.ifaces[m.Iface].vrf].fib4.Lookup(be32(mem[o+16 : o+20]))
+			dsts[i] = be32(mem[o+16 : o+20])
+			if v := int(t.ifaces[m.Iface].vrf); vrf != v {
+				oneVRF = vrf < 0
+				vrf = v
+			}
 		}
-		nhs[i] = nh
+	}
+	switch {
+	case vrf < 0:
+		clear(nhs)
+	case oneVRF:
+		t.vrfs[vrf].fib4.LookupBatch(nhs, dsts)
+	default:
+		for i, id := range f.IDs {
+			nhs[i] = 0
+			if m := &meta[id]; m.Len >= ethHdrLen+20 && int(m.Iface) < len(t.ifaces) {
+				nhs[i] = t.vrfs[t.ifaces[m.Iface].vrf].fib4.Lookup(dsts[i])
+			}
+		}
 	}
 	for i, id := range f.IDs {
 		m := &meta[id]

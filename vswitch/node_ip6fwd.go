@@ -33,6 +33,8 @@ func ip6ForwardSpec(s *Switch) pipeline.NodeSpec {
 type ip6Forward struct {
 	s     *Switch
 	nh    [pipeline.VectorSize]uint32 // pass 1's FIB results
+	hi    [pipeline.VectorSize]uint64 // and the destinations it looked up
+	lo    [pipeline.VectorSize]uint64
 	probe resolveCache
 }
 
@@ -46,16 +48,36 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 	meta, mem := f.Pool.Arrays()
 	next := f.Next[:len(f.IDs)]
 	// Pass 1: the FIB lookups alone, so their cache misses overlap (see
-	// ip4-forward).
+	// ip4-forward): the destinations are gathered, then looked up in one
+	// batch when the whole vector is in one VRF (the common case), one by
+	// one otherwise.
 	nhs := n.nh[:len(f.IDs)]
+	his, los := n.hi[:len(f.IDs)], n.lo[:len(f.IDs)]
+	vrf, oneVRF := -1, true
 	for i, id := range f.IDs {
 		m := &meta[id]
-		nh := uint32(0)
+		his[i], los[i] = 0, 0
 		if m.Len >= ethHdrLen+proto.HeaderLen6 && int(m.Iface) < len(t.ifaces) {
 			o := int(id)*pipeline.FrameSize + int(m.Off) + ethHdrLen
-			nh = t.vrfs[t.ifaces[m.Iface].vrf].fib6.Lookup(be64(mem[o+24:o+32]), be64(mem[o+32:o+40]))
+			his[i], los[i] = be64(mem[o+24:o+32]), be64(mem[o+32:o+40])
+			if v := int(t.ifaces[m.Iface].vrf); vrf != v {
+				oneVRF = vrf < 0
+				vrf = v
+			}
 		}
-		nhs[i] = nh
+	}
+	switch {
+	case vrf < 0:
+		clear(nhs)
+	case oneVRF:
+		t.vrfs[vrf].fib6.LookupBatch(nhs, his, los)
+	default:
+		for i, id := range f.IDs {
+			nhs[i] = 0
+			if m := &meta[id]; m.Len >= ethHdrLen+proto.HeaderLen6 && int(m.Iface) < len(t.ifaces) {
+				nhs[i] = t.vrfs[t.ifaces[m.Iface].vrf].fib6.Lookup(his[i], los[i])
+			}
+		}
 	}
 	for i, id := range f.IDs {
 		m := &meta[id]

@@ -31,8 +31,9 @@ const (
 	DefaultLeaves6 = 1 << 22
 	// MaxGroups is the ceiling of Limits.Groups (24-bit group index).
 	MaxGroups = 1 << 24
-	// MaxLeaves is the ceiling of Limits.Leaves (30-bit leaf index).
-	MaxLeaves = 1 << 30
+	// MaxLeaves is the ceiling of Limits.Leaves (30-bit leaf index, 0
+	// unused).
+	MaxLeaves = 1<<30 - 1
 )
 
 func (l Limits) groups(def int) int {

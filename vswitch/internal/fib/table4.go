@@ -88,12 +88,14 @@ func (t *Table4) LookupBatch(nh, addr []uint32) {
 	for i, a := range addr {
 		nh[i] = atomic.LoadUint32(&tbl24[a>>8])
 	}
+	tbl8 := *t.tbl8.cur.Load() // loaded after every tbl24 entry: holds every group they name
+	def := t.def.Load()
 	for i, e := range nh {
 		if e&ext4 != 0 {
-			e = atomic.LoadUint32(&(*t.tbl8.cur.Load())[(e&^ext4)<<8|addr[i]&0xff])
+			e = atomic.LoadUint32(&tbl8[(e&^ext4)<<8|addr[i]&0xff])
 		}
 		if e == 0 {
-			e = t.def.Load()
+			e = def
 		}
 		nh[i] = e & nhMask
 	}

@@ -3,8 +3,10 @@ package ctl
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +42,7 @@ func (d *Daemon) observeHandlers() map[string]func([]string) (any, error) {
 func filterOptions(opts map[string]string) (func([]byte) bool, map[string]string, error) {
 	fo, rest := map[string]string{}, map[string]string{}
 	for k, v := range opts {
-		if slicesContains(vswitch.FilterKeys, k) {
+		if slices.Contains(vswitch.FilterKeys, k) {
 			fo[k] = v
 		} else {
 			rest[k] = v
@@ -51,15 +53,6 @@ func filterOptions(opts map[string]string) (func([]byte) bool, map[string]string
 		return nil, nil, Errorf(CodeInvalid, "%v", err)
 	}
 	return f, rest, nil
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (d *Daemon) traceAdd(args []string) (any, error) {
@@ -76,20 +69,12 @@ func (d *Daemon) traceAdd(args []string) (any, error) {
 		return nil, err
 	}
 	if len(rest) > 0 {
-		return nil, Errorf(CodeInvalid, "unknown option(s) %v (filters: %s)", keysOf(rest), strings.Join(vswitch.FilterKeys, ", "))
+		return nil, Errorf(CodeInvalid, "unknown option(s) %v (filters: %s)", slices.Sorted(maps.Keys(rest)), strings.Join(vswitch.FilterKeys, ", "))
 	}
 	if err := d.sw.TraceAdd(args[0], n, f); err != nil {
 		return nil, portErr(err)
 	}
 	return nil, nil
-}
-
-func keysOf(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }
 
 func portErr(err error) error {

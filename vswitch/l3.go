@@ -1,6 +1,7 @@
 package vswitch
 
 import (
+	"encoding/binary"
 	"sync/atomic"
 	"time"
 
@@ -134,16 +135,9 @@ func refreshProbe(f *pipeline.Frame, cache *resolveCache, nowNs *int64, iface ui
 		// IPv6: the glean node reads a connected target from the
 		// packet's destination address.
 		pkt := f.Pool.Frame(b)[pipeline.Headroom : pipeline.Headroom+ethHdrLen+40]
-		putBE64(pkt[ethHdrLen+24:], target.hi)
-		putBE64(pkt[ethHdrLen+32:], target.lo)
+		binary.BigEndian.PutUint64(pkt[ethHdrLen+24:], target.hi)
+		binary.BigEndian.PutUint64(pkt[ethHdrLen+32:], target.lo)
 		m.Len = uint16(len(pkt))
 	}
 	f.Emit(nx, b)
-}
-
-func putBE64(b []byte, v uint64) {
-	_ = b[7]
-	for i := range 8 {
-		b[i] = byte(v >> (56 - 8*i))
-	}
 }

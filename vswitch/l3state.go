@@ -1,6 +1,7 @@
 package vswitch
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -122,7 +123,7 @@ func (st *l3State) compileL3(t *tables, l3 *l3Config, domOf func(bridge string, 
 		for _, a := range c.addrs {
 			if a.Addr().Is4() {
 				b := a.Addr().As4()
-				e.addr4 = append(e.addr4, ifAddr4{ip: be32(b[:]), mask: ^uint32(0) << (32 - a.Bits())})
+				e.addr4 = append(e.addr4, ifAddr4{ip: binary.BigEndian.Uint32(b[:]), mask: ^uint32(0) << (32 - a.Bits())})
 				if a.Bits() == 0 {
 					e.addr4[len(e.addr4)-1].mask = 0
 				}
@@ -199,11 +200,6 @@ func (st *l3State) compileL3(t *tables, l3 *l3Config, domOf func(bridge string, 
 	}
 	t.adjs = slices.Clone(st.adjs)
 	return plan, nil
-}
-
-func be32(b []byte) uint32 {
-	_ = b[3]
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 func newVRFEntry(name string) (*vrfEntry, error) {

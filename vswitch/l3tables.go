@@ -1,6 +1,7 @@
 package vswitch
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/vecswitch/vecswitch/vswitch/internal/fib"
@@ -40,24 +41,16 @@ type nbrAddr struct{ hi, lo uint64 }
 
 func addrKey(a netip.Addr) nbrAddr {
 	b := a.As16()
-	return nbrAddr{be64(b[:8]), be64(b[8:])}
+	return nbrAddr{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 func v4Key(ip uint32) nbrAddr { return nbrAddr{0, 0xFFFF<<32 | uint64(ip)} }
 
 func (a nbrAddr) addr() netip.Addr {
 	var b [16]byte
-	for i := range 8 {
-		b[i] = byte(a.hi >> (56 - 8*i))
-		b[8+i] = byte(a.lo >> (56 - 8*i))
-	}
+	binary.BigEndian.PutUint64(b[:8], a.hi)
+	binary.BigEndian.PutUint64(b[8:], a.lo)
 	return netip.AddrFrom16(b).Unmap()
-}
-
-func be64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
-		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
 }
 
 type ifaceEntry struct {

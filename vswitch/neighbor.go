@@ -78,28 +78,21 @@ const (
 	defaultNbrAge    = 300 * time.Second
 )
 
-func newNeighbors(s *Switch, workers, ring, max int) *neighbors {
-	if max <= 0 {
-		max = defaultNeighbors
+func newNeighbors(s *Switch, workers, ring, limit int) *neighbors {
+	if limit <= 0 {
+		limit = defaultNeighbors
 	}
 	age := s.opts.NeighborAge
 	if age <= 0 {
 		age = defaultNbrAge
 	}
-	n := &neighbors{s: s, max: max, age: uint32(max64(1, int64(age/time.Second))), keys: map[nbrKey]uint32{},
-		slab: make([]nbrEntry, max)}
+	n := &neighbors{s: s, max: limit, age: uint32(max(1, age/time.Second)), keys: map[nbrKey]uint32{},
+		slab: make([]nbrEntry, limit)}
 	for range workers {
 		n.rings = append(n.rings, newEventRing[nbrEvent](ring))
 	}
 	n.idx.Store(&nbrIndex{slot: make([]uint32, 64), mask: 63})
 	return n
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 func nbrHash(iface uint16, a nbrAddr) uint64 {

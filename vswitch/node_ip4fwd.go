@@ -1,6 +1,8 @@
 package vswitch
 
 import (
+	"encoding/binary"
+
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
@@ -59,7 +61,7 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 		dsts[i] = 0
 		if m.Len >= ethHdrLen+20 && int(m.Iface) < len(t.ifaces) {
 			o := int(id)*pipeline.FrameSize + int(m.Off) + ethHdrLen
-			dsts[i] = be32(mem[o+16 : o+20])
+			dsts[i] = binary.BigEndian.Uint32(mem[o+16:])
 			if v := int(t.ifaces[m.Iface].vrf); vrf != v {
 				oneVRF = vrf < 0
 				vrf = v

@@ -1,6 +1,8 @@
 package vswitch
 
 import (
+	"encoding/binary"
+
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
@@ -59,7 +61,7 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 		his[i], los[i] = 0, 0
 		if m.Len >= ethHdrLen+proto.HeaderLen6 && int(m.Iface) < len(t.ifaces) {
 			o := int(id)*pipeline.FrameSize + int(m.Off) + ethHdrLen
-			his[i], los[i] = be64(mem[o+24:o+32]), be64(mem[o+32:o+40])
+			his[i], los[i] = binary.BigEndian.Uint64(mem[o+24:]), binary.BigEndian.Uint64(mem[o+32:])
 			if v := int(t.ifaces[m.Iface].vrf); vrf != v {
 				oneVRF = vrf < 0
 				vrf = v

@@ -58,7 +58,7 @@ func (n *vxlanDecap) Process(f *pipeline.Frame) {
 			f.Drop(i, uint16(r))
 			continue
 		}
-		if (nbrAddr{be64(o.Dst[:8]), be64(o.Dst[8:])}) != vt.addr {
+		if hi, lo := o.DstHiLo(); (nbrAddr{hi, lo}) != vt.addr {
 			f.Drop(i, decapDropNotOurs)
 			continue
 		}
@@ -68,7 +68,8 @@ func (n *vxlanDecap) Process(f *pipeline.Frame) {
 			continue
 		}
 		d := &t.domains[dom]
-		tp := t.tunnelPort(d.bridge, nbrAddr{be64(o.Src[:8]), be64(o.Src[8:])})
+		shi, slo := o.SrcHiLo()
+		tp := t.tunnelPort(d.bridge, nbrAddr{shi, slo})
 		if tp == 0 || t.ports[tp].vlanDom[d.vlan&0xFFF] != dom {
 			f.Drop(i, decapDropUnknownVTEP)
 			continue
@@ -97,7 +98,5 @@ func (n *vxlanDecap) Describe(f *pipeline.Frame, i int) string {
 	if f.Next[i] == pipeline.NextDrop {
 		return "not decapsulated"
 	}
-	return "VNI " + itoa(int(t.domains[m.Domain].vni)) + " from " + t.portName(m.InPort) + " into " + t.domainName(m.Domain)
+	return "VNI " + strconv.Itoa(int(t.domains[m.Domain].vni)) + " from " + t.portName(m.InPort) + " into " + t.domainName(m.Domain)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

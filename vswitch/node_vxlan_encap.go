@@ -1,6 +1,7 @@
 package vswitch
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/vecswitch/vecswitch/encap"
@@ -112,7 +113,7 @@ func (n *vxlanEncap) Describe(f *pipeline.Frame, i int) string {
 	if f.Next[i] == pipeline.NextDrop {
 		return "not encapsulated"
 	}
-	return "to VTEP " + t.ports[m.OutPort].name[len("vxlan:"):] + " VNI " + itoa(int(t.domains[m.Domain].vni))
+	return "to VTEP " + t.ports[m.OutPort].name[len("vxlan:"):] + " VNI " + strconv.Itoa(int(t.domains[m.Domain].vni))
 }
 
 // tooBig answers frame i, which would exceed the underlay MTU once

@@ -23,10 +23,12 @@ const overlayTick = 200 * time.Millisecond
 // workers).
 type switchSink struct {
 	ops chan func()
+	sw  *vswitch.Switch
+	log *slog.Logger
 }
 
-func newSwitchSink(ctx context.Context) *switchSink {
-	s := &switchSink{ops: make(chan func(), 4096)}
+func newSwitchSink(ctx context.Context, sw *vswitch.Switch, log *slog.Logger) *switchSink {
+	s := &switchSink{ops: make(chan func(), 4096), sw: sw, log: log}
 	go func() {
 		for {
 			select {
@@ -40,30 +42,24 @@ func newSwitchSink(ctx context.Context) *switchSink {
 	return s
 }
 
-type sinkAdapter struct {
-	s   *switchSink
-	sw  *vswitch.Switch
-	log *slog.Logger
-}
-
-func (a sinkAdapter) SetRemotes(vni uint32, vteps []netip.Addr) {
-	a.s.ops <- func() {
-		if err := a.sw.SetOverlayRemotes(vni, vteps); err != nil {
-			a.log.Warn("overlay: remotes not applied", "vni", vni, "err", err)
+func (s *switchSink) SetRemotes(vni uint32, vteps []netip.Addr) {
+	s.ops <- func() {
+		if err := s.sw.SetOverlayRemotes(vni, vteps); err != nil {
+			s.log.Warn("overlay: remotes not applied", "vni", vni, "err", err)
 		}
 	}
 }
 
-func (a sinkAdapter) SetEndpoint(e etcd.Endpoint) {
-	a.s.ops <- func() {
-		if err := a.sw.SetOverlayEndpoint(e.VNI, mac48(e.MAC), e.VTEP); err != nil {
-			a.log.Warn("overlay: endpoint not applied", "vni", e.VNI, "err", err)
+func (s *switchSink) SetEndpoint(e etcd.Endpoint) {
+	s.ops <- func() {
+		if err := s.sw.SetOverlayEndpoint(e.VNI, mac48(e.MAC), e.VTEP); err != nil {
+			s.log.Warn("overlay: endpoint not applied", "vni", e.VNI, "err", err)
 		}
 	}
 }
 
-func (a sinkAdapter) DeleteEndpoint(vni uint32, mac [6]byte) {
-	a.s.ops <- func() { a.sw.DeleteOverlayEndpoint(vni, mac48(mac)) }
+func (s *switchSink) DeleteEndpoint(vni uint32, mac [6]byte) {
+	s.ops <- func() { s.sw.DeleteOverlayEndpoint(vni, mac48(mac)) }
 }
 
 func mac48(m [6]byte) uint64 {
@@ -78,7 +74,7 @@ func macBytes(m uint64) [6]byte {
 // the syncer when the VTEP address changes, joins and leaves VNIs as the
 // configuration changes, and publishes and withdraws local endpoints.
 func runOverlay(ctx context.Context, endpoints []string, prefix string, sw *vswitch.Switch, log *slog.Logger) {
-	sink := newSwitchSink(ctx)
+	sink := newSwitchSink(ctx, sw, log)
 	var (
 		sy        *etcd.Syncer
 		cancel    = context.CancelFunc(func() {})
@@ -116,7 +112,7 @@ func runOverlay(ctx context.Context, endpoints []string, prefix string, sw *vswi
 			}
 			var err error
 			sy, err = etcd.New(etcd.Config{Endpoints: endpoints, Prefix: prefix, Local: vtep, Logger: log,
-				Sink: sinkAdapter{sink, sw, log}})
+				Sink: sink})
 			if err != nil {
 				log.Error("overlay: etcd", "err", err)
 				local = netip.Addr{} // try again

@@ -32,24 +32,7 @@ func TxChecksum(ifname string) (bool, error) { return TxChecksumAt("", ifname) }
 
 // TxChecksumAt is TxChecksum for an interface in the namespace at netnsPath.
 func TxChecksumAt(netnsPath, ifname string) (bool, error) {
-	if err := ValidateName(ifname); err != nil {
-		return false, &Error{Op: "get tx checksum", Link: ifname, Netns: netnsPath, Err: err}
-	}
-	ns, err := OpenNetns(netnsPath)
-	if err != nil {
-		return false, err
-	}
-	defer ns.Close()
-	fd, err := ns.ioctlSocket()
-	if err != nil {
-		return false, err
-	}
-	defer unix.Close(fd)
-	v, err := ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_GTXCSUM, 0)
-	if err != nil {
-		return false, ethtoolErr("get tx checksum", ifname, ns.path, err)
-	}
-	return v != 0, nil
+	return getValue("get tx checksum", netnsPath, ifname, unix.ETHTOOL_GTXCSUM)
 }
 
 func setTxChecksum(ns *Netns, ifname string, on bool) error {
@@ -102,4 +85,60 @@ func ethtoolErr(op, ifname, netns string, err error) error {
 		err = wrapKind(ErrNotFound, err)
 	}
 	return &Error{Op: op, Link: ifname, Netns: netns, Err: err}
+}
+
+// GROAt reports whether generic receive offload of ifname in the namespace
+// at netnsPath ("" for the caller's) is on.
+func GROAt(netnsPath, ifname string) (bool, error) {
+	return getValue("get gro", netnsPath, ifname, unix.ETHTOOL_GGRO)
+}
+
+// SetGROAt switches generic receive offload of ifname in the namespace at
+// netnsPath on or off. A veth delivers frames that native XDP redirects
+// into it only while its peer has GRO on or an XDP program of its own
+// (ports/afxdp's fast path needs it on the container end).
+func SetGROAt(netnsPath, ifname string, on bool) error {
+	if err := ValidateName(ifname); err != nil {
+		return &Error{Op: "set gro", Link: ifname, Netns: netnsPath, Err: err}
+	}
+	ns, err := OpenNetns(netnsPath)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	fd, err := ns.ioctlSocket()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var data uint32
+	if on {
+		data = 1
+	}
+	if _, err := ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_SGRO, data); err != nil {
+		return ethtoolErr("set gro "+onOff(on), ifname, ns.path, err)
+	}
+	return nil
+}
+
+// getValue runs one ethtool_value get command on ifname.
+func getValue(op, netnsPath, ifname string, cmd uint32) (bool, error) {
+	if err := ValidateName(ifname); err != nil {
+		return false, &Error{Op: op, Link: ifname, Netns: netnsPath, Err: err}
+	}
+	ns, err := OpenNetns(netnsPath)
+	if err != nil {
+		return false, err
+	}
+	defer ns.Close()
+	fd, err := ns.ioctlSocket()
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(fd)
+	v, err := ethtoolValueIoctl(fd, ifname, cmd, 0)
+	if err != nil {
+		return false, ethtoolErr(op, ifname, ns.path, err)
+	}
+	return v != 0, nil
 }

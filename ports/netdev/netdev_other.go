@@ -71,3 +71,13 @@ func TxChecksum(ifname string) (bool, error) {
 func TxChecksumAt(netnsPath, ifname string) (bool, error) {
 	return false, unsupported("get tx checksum", ifname, netnsPath)
 }
+
+// GROAt is not supported off Linux.
+func GROAt(netnsPath, ifname string) (bool, error) {
+	return false, unsupported("get gro", ifname, netnsPath)
+}
+
+// SetGROAt is not supported off Linux.
+func SetGROAt(netnsPath, ifname string, on bool) error {
+	return unsupported("set gro", ifname, netnsPath)
+}

@@ -4,47 +4,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/vecswitch/vecswitch/ports/netdev"
 )
 
 // GRO reports whether generic receive offload is on for ifname in the
 // network namespace at netnsPath ("" for the caller's).
-func GRO(netnsPath, ifname string) (bool, error) {
-	fd, err := ioctlSocket(netnsPath)
-	if err != nil {
-		return false, fmt.Errorf("fastpath: GRO of %s: %w", ifname, err)
-	}
-	defer unix.Close(fd)
-	v, err := ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_GGRO, 0)
-	if err != nil {
-		return false, fmt.Errorf("fastpath: GRO of %s%s: %w", ifname, inNetns(netnsPath), err)
-	}
-	return v != 0, nil
-}
+func GRO(netnsPath, ifname string) (bool, error) { return netdev.GROAt(netnsPath, ifname) }
 
 // SetGRO switches generic receive offload of ifname in the namespace at
 // netnsPath on or off.
-func SetGRO(netnsPath, ifname string, on bool) error {
-	fd, err := ioctlSocket(netnsPath)
-	if err != nil {
-		return fmt.Errorf("fastpath: set GRO of %s: %w", ifname, err)
-	}
-	defer unix.Close(fd)
-	var data uint32
-	if on {
-		data = 1
-	}
-	if _, err := ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_SGRO, data); err != nil {
-		return fmt.Errorf("fastpath: set GRO of %s%s to %v: %w", ifname, inNetns(netnsPath), on, err)
-	}
-	return nil
-}
+func SetGRO(netnsPath, ifname string, on bool) error { return netdev.SetGROAt(netnsPath, ifname, on) }
 
 // EnsureGRO switches GRO on for ifname in the namespace at netnsPath,
 // unless it is on already. The switch calls it for the container end of
@@ -54,11 +30,8 @@ func SetGRO(netnsPath, ifname string, on bool) error {
 // otherwise the kernel drops them, silently (see the package doc).
 func EnsureGRO(netnsPath, ifname string) error {
 	on, err := GRO(netnsPath, ifname)
-	if err != nil {
+	if err != nil || on {
 		return err
-	}
-	if on {
-		return nil
 	}
 	return SetGRO(netnsPath, ifname, true)
 }
@@ -68,54 +41,6 @@ func inNetns(path string) string {
 		return ""
 	}
 	return " in " + path
-}
-
-// ioctlSocket opens a datagram socket in the namespace at path: ethtool
-// ioctls on it address that namespace's interfaces. The namespace is
-// entered on a locked thread that returns to its own before it is
-// unlocked; if it cannot, it stays locked and the runtime ends it.
-func ioctlSocket(path string) (int, error) {
-	open := func() (int, error) { return unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0) }
-	if path == "" {
-		return open()
-	}
-	ns, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("open netns %s: %w", path, err)
-	}
-	defer unix.Close(ns)
-	type result struct {
-		fd  int
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- result{-1, fmt.Errorf("open own netns: %w", err)}
-			return
-		}
-		defer unix.Close(orig)
-		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			done <- result{-1, fmt.Errorf("enter netns %s: %w", path, err)}
-			return
-		}
-		fd, err := open()
-		if rerr := unix.Setns(orig, unix.CLONE_NEWNET); rerr != nil {
-			if err == nil {
-				unix.Close(fd)
-			}
-			done <- result{-1, fmt.Errorf("leave netns %s: %w", path, rerr)}
-			return // still locked: the thread exits with the goroutine
-		}
-		runtime.UnlockOSThread()
-		done <- result{fd, err}
-	}()
-	r := <-done
-	return r.fd, r.err
 }
 
 // PeerState is what CheckPeer found out about the far end of a veth.
@@ -228,20 +153,15 @@ func (s PeerState) examine(byIndex func(int) (netlink.Link, error)) (PeerState, 
 	if x := pl.Attrs().Xdp; x != nil && x.Attached && (x.AttachMode == xdpAttachedDrv || x.AttachMode == xdpAttachedMulti) {
 		s.XDP = true
 	}
-	fd, err := ioctlSocket(s.Netns)
+	gro, err := netdev.GROAt(s.Netns, s.Name)
 	if err != nil {
 		return s, fmt.Errorf("fastpath: peer %s%s: %w", s.Name, inNetns(s.Netns), err)
 	}
-	defer unix.Close(fd)
-	gro, err := ethtoolValueIoctl(fd, s.Name, unix.ETHTOOL_GGRO, 0)
+	csum, err := netdev.TxChecksumAt(s.Netns, s.Name)
 	if err != nil {
-		return s, fmt.Errorf("fastpath: GRO of peer %s%s: %w", s.Name, inNetns(s.Netns), err)
+		return s, fmt.Errorf("fastpath: peer %s%s: %w", s.Name, inNetns(s.Netns), err)
 	}
-	csum, err := ethtoolValueIoctl(fd, s.Name, unix.ETHTOOL_GTXCSUM, 0)
-	if err != nil {
-		return s, fmt.Errorf("fastpath: TX checksum offload of peer %s%s: %w", s.Name, inNetns(s.Netns), err)
-	}
-	s.GRO, s.TxChecksum = gro != 0, csum != 0
+	s.GRO, s.TxChecksum = gro, csum
 	return s, nil
 }
 

@@ -72,6 +72,17 @@ func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 		return fmt.Errorf("vswitch: add port %s: %w", name, err)
 	}
 	a := &attachment{port: p, idx: idx, maxFrame: uint16(info.MaxFrame)}
+	if s.fpath.fp != nil {
+		a.fpReason = "the port type has no fast path"
+		if m, ok := p.(ports.FastPathMember); ok {
+			ix, err := m.FastPathIfindex()
+			if err != nil {
+				a.fpReason = err.Error()
+			} else {
+				a.fpIfindex, a.fpReason = ix, ""
+			}
+		}
+	}
 	if info.MaxFrame <= 0 || info.MaxFrame > pipeline.MaxPacket+vlanTagLen {
 		a.maxFrame = pipeline.MaxPacket
 	}
@@ -105,6 +116,12 @@ func (s *Switch) detachLocked(name string) error {
 		return fmt.Errorf("vswitch: remove port %s: %w", name, ErrNoPort)
 	}
 	delete(s.attached, name)
+	if s.tracePort == int(a.idx) {
+		s.tracePort = -1
+	}
+	if s.capturePort == int(a.idx) {
+		s.capturePort = -1
+	}
 	err := s.applyLocked(s.cfg, s.l3cfg, a)
 	return errors.Join(err, s.closeQueues(a), a.port.Close())
 }
@@ -182,6 +199,13 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	if err != nil {
 		return err
 	}
+	// Ports leaving the fast path, or changing how it classifies their
+	// frames, leave it before the new tables are published (a port being
+	// removed among them: no frame is redirected to it from here on).
+	fpWant := s.wantFastPath(t, &cfg)
+	s.lrn.mu.Lock()
+	s.fpath.prune(fpWant)
+	s.lrn.mu.Unlock()
 	s.nextGen++
 	t.gen = s.nextGen
 	s.tables.Store(t)
@@ -227,6 +251,7 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	l.mu.Lock()
 	l.drain() // events queued under the old tables are checked against t
 	for _, p := range flushed {
+		s.fpath.flushPort(p)
 		if s.portSeq[p].Add(1)&0xFFFF == 0 {
 			// The 16-bit sequence in entries wrapped: reclaim before an
 			// old entry could look valid again.
@@ -239,6 +264,7 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	}
 	s.rifMACs = c.rifMACs
 	s.syncStaticsLocked(&cfg, t)
+	s.fpath.sync(fpWant, l)
 	l.mu.Unlock()
 	s.nbr.sync(t, l3)
 
@@ -351,6 +377,7 @@ func (s *Switch) syncStaticsLocked(cfg *Config, t *tables) {
 			continue
 		}
 		l.insert(dom, t.domains[dom].bridge, k, val)
+		s.fpath.set(k, p)
 		s.statics[k] = p
 	}
 }
@@ -376,6 +403,7 @@ func (s *Switch) FlushFDB(bridge string) error {
 		found = true
 		for _, p := range b.Ports {
 			if a, ok := s.attached[p.Name]; ok {
+				s.fpath.flushPort(a.idx)
 				s.portSeq[a.idx].Add(1)
 				l.stale = true
 			}

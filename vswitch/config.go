@@ -41,6 +41,9 @@ type Bridge struct {
 	StaticMACs []StaticMAC `json:"static_macs,omitempty"`
 	// VXLAN maps VLANs of the bridge to VXLAN networks (config_vxlan.go).
 	VXLAN []VNI `json:"vxlan,omitempty"`
+	// FastPath false keeps the bridge's ports out of the kernel fast path
+	// (Options.FastPath); nil or true: in it where the port can be.
+	FastPath *bool `json:"fast_path,omitempty"`
 }
 
 // PortMode is a port's VLAN mode.
@@ -66,6 +69,8 @@ type Port struct {
 	VLAN uint16 `json:"vlan,omitempty"`
 	// Trunks lists the tagged VLANs a trunk carries.
 	Trunks []uint16 `json:"trunks,omitempty"`
+	// FastPath false keeps the port out of the kernel fast path.
+	FastPath *bool `json:"fast_path,omitempty"`
 }
 
 // StaticMAC pins a MAC in one VLAN of a bridge to a port. Static entries
@@ -143,7 +148,7 @@ func (c *Config) normalizeL2() (Config, error) {
 			return out, cfgErr(bp, "bridge declared twice")
 		}
 		bridges[b.Name] = true
-		nb := Bridge{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit}
+		nb := Bridge{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit, FastPath: offOnly(b.FastPath)}
 		if nb.MACAgeSeconds == 0 {
 			nb.MACAgeSeconds = DefaultMACAge
 		}
@@ -168,7 +173,7 @@ func (c *Config) normalizeL2() (Config, error) {
 				return out, cfgErr(pp, "port is already in bridge %q", owner)
 			}
 			portOwner[p.Name] = b.Name
-			np := Port{Name: p.Name, Mode: p.Mode, VLAN: p.VLAN}
+			np := Port{Name: p.Name, Mode: p.Mode, VLAN: p.VLAN, FastPath: offOnly(p.FastPath)}
 			if np.Mode == "" {
 				np.Mode = Access
 			}
@@ -266,6 +271,15 @@ func checkName(n string) error {
 }
 
 // parseMAC parses a 48-bit MAC into the low bits of a uint64.
+// offOnly normalizes a fast-path switch: nil (the default, on) or false.
+func offOnly(b *bool) *bool {
+	if b == nil || *b {
+		return nil
+	}
+	off := false
+	return &off
+}
+
 func parseMAC(s string) (uint64, error) {
 	hw, err := net.ParseMAC(s)
 	if err != nil {

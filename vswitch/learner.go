@@ -80,6 +80,7 @@ func (l *learner) learn(t *tables, e learnEvent, now uint32) {
 			return
 		}
 		mt.put(e.key, packVal(e.port, seq, false, now))
+		l.s.fpath.set(e.key, e.port)
 		if valid {
 			l.moved.Add(1)
 		}
@@ -101,6 +102,7 @@ func (l *learner) learn(t *tables, e learnEvent, now uint32) {
 		}
 	}
 	l.insert(dom, b, e.key, packVal(e.port, seq, false, now))
+	l.s.fpath.set(e.key, e.port)
 	l.learned.Add(1)
 }
 
@@ -130,14 +132,17 @@ func (l *learner) remove(key uint64) {
 	if l.macs.Load().del(key) {
 		l.brCount[l.domBridge[uint16(key>>48)]]--
 	}
+	l.s.fpath.forget(key)
 }
 
 // sweep ages and reclaims entries in buckets [from, to): entries of retired
 // domains, entries whose port was flushed, and dynamic entries idle for
-// longer than their bridge's age.
+// longer than their bridge's age — unless the fast path forwarded frames
+// from the MAC since the last look, which refreshes them.
 func (l *learner) sweep(from, to int, now uint32) {
 	t := l.s.tables.Load()
 	mt := l.macs.Load()
+	var refresh []uint64
 	mt.each(from, to, func(k, v uint64) bool {
 		dom := uint16(k >> 48)
 		del := false
@@ -148,14 +153,24 @@ func (l *learner) sweep(from, to int, now uint32) {
 		case !l.valid(v):
 			del = true
 		case !valStaticOf(v) && (now-valTS(v))&tsMask > t.bridges[t.domains[dom].bridge].ageSec:
+			if l.s.fpath.active(k) {
+				refresh = append(refresh, k)
+				break
+			}
 			l.aged.Add(1)
 			del = true
 		}
 		if del {
 			l.brCount[l.domBridge[dom]]--
+			l.s.fpath.forget(k)
 		}
 		return del
 	})
+	for _, k := range refresh {
+		if s, v, ok := mt.lookup(k); ok {
+			s.Store(withTS(v, now))
+		}
+	}
 	if from == 0 && to >= len(mt.b) {
 		l.stale = false
 	}

@@ -79,6 +79,8 @@ func (s *Switch) TraceAdd(port string, count int, filter func([]byte) bool) erro
 		return err
 	}
 	s.observer().SetTrace(&pipeline.TraceSpec{Port: idx, Count: count, Filter: filter})
+	s.tracePort = int(idx)
+	s.syncFastPathLocked()
 	return nil
 }
 
@@ -89,6 +91,8 @@ func (s *Switch) TraceClear() {
 	if s.obs != nil {
 		s.obs.SetTrace(nil)
 	}
+	s.tracePort = -1
+	s.syncFastPathLocked()
 }
 
 // Traces returns the records of the current trace in the order the packets
@@ -147,6 +151,8 @@ func (s *Switch) CaptureStart(c CaptureConfig) error {
 	}
 	s.observer().SetCapture(&pipeline.CaptureSpec{Port: idx, Rx: c.Rx, Tx: c.Tx, Drops: c.Drops,
 		Snaplen: c.Snaplen, Filter: c.Filter, Slots: c.Slots})
+	s.capturePort = int(idx)
+	s.syncFastPathLocked()
 	return nil
 }
 
@@ -157,6 +163,8 @@ func (s *Switch) CaptureStop() {
 	if s.obs != nil {
 		s.obs.SetCapture(nil)
 	}
+	s.capturePort = -1
+	s.syncFastPathLocked()
 }
 
 // CaptureDrain calls fn for every captured packet buffered so far (its

@@ -42,6 +42,15 @@ type FDBEntry struct {
 	Static bool   `json:"static"`
 	// AgeSeconds is the time since the entry was last seen (0 for static).
 	AgeSeconds uint32 `json:"age_seconds"`
+	// FastPath is set when the entry is offloaded to the kernel fast path:
+	// frames it forwarded there from the MAC and to it.
+	FastPath *FDBFastPath `json:"fast_path,omitempty"`
+}
+
+// FDBFastPath are an offloaded entry's fast-path hit counters.
+type FDBFastPath struct {
+	SrcHits uint64 `json:"src_hits"`
+	DstHits uint64 `json:"dst_hits"`
 }
 
 // FDB lists the valid MAC entries (entries of flushed ports are left out).
@@ -70,6 +79,12 @@ func (s *Switch) FDB() []FDBEntry {
 		}
 		if !e.Static {
 			e.AgeSeconds = (now - valTS(v)) & tsMask
+		}
+		if fe := s.fpath.entries[k]; fe != nil {
+			src, dst, err := s.fpath.fp.EntryHits(fe.slot)
+			if err == nil {
+				e.FastPath = &FDBFastPath{SrcHits: src, DstHits: dst}
+			}
 		}
 		out = append(out, e)
 		return false
@@ -140,6 +155,10 @@ type PortInfo struct {
 	// RxQueues lists which worker polls each rx queue.
 	RxQueues []QueueInfo           `json:"rx_queues"`
 	Counters pipeline.PortCounters `json:"counters"`
+	// FastPath is the port's kernel fast-path state and counters (nil
+	// when the switch has no fast path). Counters above are the
+	// pipeline's: frames the fast path forwarded are only counted here.
+	FastPath *FastPathPort `json:"fast_path,omitempty"`
 }
 
 // QueueInfo is one rx queue and its worker.
@@ -166,6 +185,7 @@ func (s *Switch) Ports() []PortInfo {
 		for _, w := range s.workers {
 			pi.Counters = pi.Counters.Add(w.PortCounters(a.idx))
 		}
+		pi.FastPath = s.portFastPath(a)
 		out = append(out, pi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -35,6 +35,11 @@ type Options struct {
 	// NeighborAge is how long a learned neighbor lives without being
 	// confirmed (default 300 s); in use, it is re-resolved from half that.
 	NeighborAge time.Duration
+	// FastPath is a kernel fast path (ports/afxdp.FastPath) that the
+	// switch programs with what it learns, for the ports that are its
+	// members (fastpath.go). Nil: the pipeline alone. The caller closes
+	// it after the switch.
+	FastPath ports.FastPath
 }
 
 // Switch is an L2 switch: bridges of ports with MAC learning and VLANs,
@@ -73,6 +78,10 @@ type Switch struct {
 	ovRemotes map[uint32][]netip.Addr
 	ovMACs    map[overlayKey]netip.Addr
 
+	fpath       *fastPath
+	tracePort   int // port index a trace runs on, -1 none
+	capturePort int // port index a capture runs on, -1 none
+
 	tables  atomic.Pointer[tables]
 	portSeq []atomic.Uint32 // flush sequence per port index
 	now     atomic.Uint32   // seconds since start, for MAC timestamps
@@ -80,7 +89,9 @@ type Switch struct {
 }
 
 type attachment struct {
-	port     ports.Port
+	port      ports.Port
+	fpIfindex int    // in the fast path by this ifindex; 0: not a member
+	fpReason  string // why not, when the switch has a fast path
 	idx      uint16
 	maxFrame uint16
 	rx       []rxBinding
@@ -137,6 +148,8 @@ func New(opts Options) (*Switch, error) {
 		domIDs:      newIDAlloc[domKey](maxDomains),
 		portSeq:     make([]atomic.Uint32, pipeline.MaxPorts),
 	}
+	s.fpath = newFastPath(opts.FastPath)
+	s.tracePort, s.capturePort = -1, -1
 	s.lrn = newLearner(s, opts.Workers, opts.LearnRing)
 	s.l3 = newL3State()
 	s.nbr = newNeighbors(s, opts.Workers, opts.LearnRing, opts.Neighbors)
@@ -266,8 +279,23 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 			s.tick()
 			s.lrn.ageStep(s.now.Load())
 			s.lrn.mu.Unlock()
+			s.endedTrace()
 			s.nbr.ageStep(s.now.Load())
 		}
+	}
+}
+
+// endedTrace gives the fast path back to a port whose trace has seen all
+// its packets. It only tries the switch's lock (Stop holds it while
+// waiting for the learner loop).
+func (s *Switch) endedTrace() {
+	if !s.mu.TryLock() {
+		return
+	}
+	defer s.mu.Unlock()
+	if s.tracePort >= 0 && s.obs != nil && !s.obs.Tracing() {
+		s.tracePort = -1
+		s.syncFastPathLocked()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/internal/fastpath"
 	"github.com/vecswitch/vecswitch/ports/internal/xsk"
 )
 
@@ -35,6 +36,13 @@ type Config struct {
 	RingSize int
 	// BatchSize is the most frames one Rx returns (default VectorSize).
 	BatchSize int
+	// FastPath, if not nil, attaches the XDP fast-path program (which
+	// switches known unicast in the kernel and hands everything else to
+	// the port's sockets) in place of the plain one. If the program cannot
+	// be attached, or the device is a veth whose peer would drop or
+	// corrupt redirected frames, the port runs with the plain program and
+	// FastPathIfindex says why.
+	FastPath *FastPath
 	// Logger gets the port's control events (the device going away); nil
 	// is slog.Default(). Never called per packet.
 	Logger *slog.Logger
@@ -62,7 +70,8 @@ type Port struct {
 	mtu      int
 	queues   int
 	copyMode xsk.CopyMode
-	prog     *xsk.Program
+	prog     fastpath.Steering
+	fpErr    error // why the port is not in the fast path (FastPath set)
 
 	mu     sync.Mutex
 	socks  map[int]*sock // by device queue
@@ -137,8 +146,18 @@ func New(cfg Config) (*Port, error) {
 	if p.queues < 1 || p.queues > nq {
 		return nil, fmt.Errorf("afxdp %s: %d queues asked, device %s has %d", cfg.Name, p.queues, cfg.Ifname, nq)
 	}
-	if p.prog, err = xsk.NewProgram(p.ifindex, nq, attach); err != nil {
-		return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
+	if cfg.FastPath != nil {
+		if p.prog, err = p.attachFastPath(nq, attach); err != nil {
+			return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
+		}
+		if p.fpErr != nil {
+			cfg.Logger.Warn("port not in the XDP fast path: its traffic all goes through the pipeline", "port", cfg.Name, "reason", p.fpErr)
+		}
+	}
+	if p.prog == nil {
+		if p.prog, err = xsk.NewProgram(p.ifindex, nq, attach); err != nil {
+			return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
+		}
 	}
 	return p, nil
 }

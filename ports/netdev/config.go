@@ -62,6 +62,12 @@ type LinkConfig struct {
 	DAD bool
 	// TxChecksumOff switches TX checksum offload off (see the package doc).
 	TxChecksumOff bool
+	// GROOn switches generic receive offload on. A veth whose host end
+	// carries the XDP fast path needs it on the container end: the kernel
+	// delivers frames that XDP redirects into a veth only when its peer
+	// runs NAPI (GRO on, or an XDP program there), and drops them
+	// silently otherwise.
+	GROOn bool
 }
 
 func (c *LinkConfig) validate() error {

@@ -62,6 +62,11 @@ func configure(ns *Netns, h *netlink.Handle, link netlink.Link, c LinkConfig) er
 			return err
 		}
 	}
+	if c.GROOn {
+		if err := setGRO(ns, name, true); err != nil {
+			return err
+		}
+	}
 	for _, a := range c.Addrs {
 		addr := &netlink.Addr{IPNet: ipNet(a)}
 		if a.Addr().Is6() && !c.DAD {

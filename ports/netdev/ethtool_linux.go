@@ -106,6 +106,10 @@ func SetGROAt(netnsPath, ifname string, on bool) error {
 		return err
 	}
 	defer ns.Close()
+	return setGRO(ns, ifname, on)
+}
+
+func setGRO(ns *Netns, ifname string, on bool) error {
 	fd, err := ns.ioctlSocket()
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ type VethOptions struct {
 	// KeepTxChecksum leaves TX checksum offload on in the container. By
 	// default it is switched off; see the package doc for why.
 	KeepTxChecksum bool
+	// GRO switches GRO on in the container (LinkConfig.GROOn): the XDP
+	// fast path needs it to deliver frames to the container.
+	GRO bool
 }
 
 // MaxQueues bounds VethOptions.Queues.
@@ -53,7 +56,7 @@ func (o *VethOptions) setDefaults() {
 func (o *VethOptions) peerConfig() LinkConfig {
 	return LinkConfig{
 		Addrs: o.Addrs, Gateways: o.Gateways, Routes: o.Routes,
-		Up: true, DAD: o.DAD, TxChecksumOff: !o.KeepTxChecksum,
+		Up: true, DAD: o.DAD, TxChecksumOff: !o.KeepTxChecksum, GROOn: o.GRO,
 	}
 }
 

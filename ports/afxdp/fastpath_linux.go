@@ -1,0 +1,134 @@
+package afxdp
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/internal/fastpath"
+	"github.com/vecswitch/vecswitch/ports/internal/xsk"
+)
+
+// FastPath is the XDP fast path of one switch: the BPF maps that every
+// member port's program shares (see ports/internal/fastpath). Ports join
+// it through Config.FastPath; the switch programs it through the
+// ports.FastPath methods. Create one per switch, close it after the
+// switch and its ports.
+type FastPath struct {
+	m *fastpath.Maps
+}
+
+var _ ports.FastPath = (*FastPath)(nil)
+
+// FastPathConfig sizes the fast path's tables; zero fields take the
+// defaults (65536 MACs, 256 ports, 4096 trunk VLANs).
+type FastPathConfig struct {
+	MaxEntries, MaxPorts, MaxVLANs int
+}
+
+// ErrFastPathUnsupported is wrapped when the kernel (or the process's
+// privileges) cannot run the fast path; the switch then runs with the
+// pipeline alone.
+var ErrFastPathUnsupported = fastpath.ErrNotSupported
+
+// NewFastPath creates the maps and checks that this kernel loads the
+// program (fastpath.Probe).
+func NewFastPath(cfg FastPathConfig) (*FastPath, error) {
+	if err := fastpath.Probe(); err != nil {
+		return nil, fmt.Errorf("afxdp: XDP fast path: %w", err)
+	}
+	m, err := fastpath.NewMaps(fastpath.MapsConfig{MaxEntries: cfg.MaxEntries, MaxPorts: cfg.MaxPorts, MaxVLANs: cfg.MaxVLANs})
+	if err != nil {
+		return nil, fmt.Errorf("afxdp: XDP fast path: %w", err)
+	}
+	return &FastPath{m: m}, nil
+}
+
+// Close frees the maps. Close the ports first.
+func (f *FastPath) Close() error { return f.m.Close() }
+
+// SetPort implements ports.FastPath.
+func (f *FastPath) SetPort(ifindex int, c ports.FastPathPort) error {
+	return f.m.SetPort(ifindex, fastpath.PortConfig{Domain: c.Domain, TaggedOnly: c.TaggedOnly, VLANs: c.VLANs, SlowPath: c.SlowPath})
+}
+
+// DelPort implements ports.FastPath.
+func (f *FastPath) DelPort(ifindex int) error { return f.m.DelPort(ifindex) }
+
+// SetEntry implements ports.FastPath.
+func (f *FastPath) SetEntry(domain uint16, mac [6]byte, ifindex int, vid uint16) (uint32, error) {
+	s, err := f.m.SetEntry(domain, mac, fastpath.Entry{Ifindex: ifindex, VID: vid})
+	return uint32(s), err
+}
+
+// DelEntry implements ports.FastPath.
+func (f *FastPath) DelEntry(domain uint16, mac [6]byte) error { return f.m.DelEntry(domain, mac) }
+
+// FlushPort implements ports.FastPath.
+func (f *FastPath) FlushPort(ifindex int) error {
+	_, err := f.m.FlushPort(ifindex)
+	return err
+}
+
+// FlushDomain implements ports.FastPath.
+func (f *FastPath) FlushDomain(domain uint16) error {
+	_, err := f.m.FlushDomain(domain)
+	return err
+}
+
+// EntryHits implements ports.FastPath.
+func (f *FastPath) EntryHits(slot uint32) (src, dst uint64, err error) {
+	h, err := f.m.EntryHits(fastpath.Slot(slot))
+	return h.Src, h.Dst, err
+}
+
+// PortCounters implements ports.FastPath.
+func (f *FastPath) PortCounters(ifindex int) (ports.FastPathCounters, error) {
+	c, err := f.m.PortCounters(ifindex)
+	if err != nil {
+		return ports.FastPathCounters{}, err
+	}
+	out := ports.FastPathCounters{RxPackets: c.RxPackets, RxBytes: c.RxBytes, TxPackets: c.TxPackets, TxBytes: c.TxBytes,
+		SlowPass: c.SlowPass, Errors: c.Errors}
+	for r, n := range c.Miss {
+		if n > 0 {
+			if out.Misses == nil {
+				out.Misses = map[string]uint64{}
+			}
+			out.Misses[fastpath.MissReason(r).String()] = n
+		}
+	}
+	return out, nil
+}
+
+// attachFastPath loads the fast-path program on the port's device in
+// place of the plain one, and checks that the device can take part. It
+// returns the program, or nil with the reason when the port must run
+// without it; an error only when nothing could be attached at all.
+func (p *Port) attachFastPath(nq int, mode xsk.AttachMode) (fastpath.Steering, error) {
+	prog, err := fastpath.Attach(p.ifindex, nq, mode, p.cfg.FastPath.m)
+	if err != nil {
+		p.fpErr = fmt.Errorf("fast-path program not attached: %w", err)
+		return nil, nil
+	}
+	st, err := fastpath.CheckPeer(p.ifindex)
+	switch {
+	case err != nil:
+		p.fpErr = fmt.Errorf("veth peer not checked: %w", err)
+	case !st.Ready():
+		p.fpErr = errors.New(st.String())
+	}
+	return prog, nil
+}
+
+// FastPathIfindex implements ports.FastPathMember: the device's ifindex
+// when the fast-path program is attached and the device can take part.
+func (p *Port) FastPathIfindex() (int, error) {
+	if p.cfg.FastPath == nil {
+		return 0, errors.New("no fast path configured")
+	}
+	if p.fpErr != nil {
+		return 0, p.fpErr
+	}
+	return p.ifindex, nil
+}

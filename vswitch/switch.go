@@ -92,10 +92,10 @@ type attachment struct {
 	port      ports.Port
 	fpIfindex int    // in the fast path by this ifindex; 0: not a member
 	fpReason  string // why not, when the switch has a fast path
-	idx      uint16
-	maxFrame uint16
-	rx       []rxBinding
-	tx       []pipeline.TxQueue // per worker
+	idx       uint16
+	maxFrame  uint16
+	rx        []rxBinding
+	tx        []pipeline.TxQueue // per worker
 }
 
 type rxBinding struct {

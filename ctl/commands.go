@@ -22,7 +22,8 @@ func (d *Daemon) Registry() *Registry {
 	handlers := map[string]func([]string) (any, error){
 		"add-br": d.addBridge, "del-br": d.delBridge, "list-br": d.listBridges,
 		"add-port": d.addPort, "del-port": d.delPort, "list-ports": d.listPorts, "set-port": d.setPort,
-		"show": d.show, "fdb/show": d.fdbShow, "fdb/flush": d.fdbFlush, "fdb/add": d.fdbAdd, "fdb/del": d.fdbDel,
+		"set-bridge": d.setBridge,
+		"show":       d.show, "fdb/show": d.fdbShow, "fdb/flush": d.fdbFlush, "fdb/add": d.fdbAdd, "fdb/del": d.fdbDel,
 		"port/stats": d.portStats, "show-runtime": d.showRuntime, "show-workers": d.showWorkers,
 		"show-errors": d.showErrors, "version": d.version,
 		"sriov/show": func(args []string) (any, error) { return d.sriovShow(args[0]) },
@@ -75,6 +76,56 @@ func (d *Daemon) addBridge(args []string) (any, error) {
 	next := d.state.clone()
 	next.Bridges = append(next.Bridges, b)
 	return nil, d.commit(next)
+}
+
+// setBridge changes a bridge's settings: fast-path=on|off, mac_age=,
+// mac_limit=.
+func (d *Daemon) setBridge(args []string) (any, error) {
+	if d.state.bridge(args[0]) == nil {
+		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
+	}
+	opts, err := ParseOptions(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOptions(opts, "fast-path", "mac_age", "mac_limit"); err != nil {
+		return nil, err
+	}
+	next := d.state.clone()
+	b := next.bridge(args[0])
+	if err := fastPathOption(&b.FastPath, opts); err != nil {
+		return nil, err
+	}
+	if _, ok := opts["mac_age"]; ok {
+		if b.MACAgeSeconds, err = intOpt(opts, "mac_age", 0, 1, 1<<30); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := opts["mac_limit"]; ok {
+		if b.MACLimit, err = intOpt(opts, "mac_limit", 0, 1, vswitch.MaxMACLimit); err != nil {
+			return nil, err
+		}
+	}
+	return nil, d.commit(next)
+}
+
+// fastPathOption applies fast-path=on|off to a bridge's or port's switch
+// (nil is on, the default).
+func fastPathOption(dst **bool, opts map[string]string) error {
+	s, ok := opts["fast-path"]
+	if !ok {
+		return nil
+	}
+	switch s {
+	case "on":
+		*dst = nil
+	case "off":
+		off := false
+		*dst = &off
+	default:
+		return Errorf(CodeInvalid, "fast-path=%s: want on or off", s)
+	}
+	return nil
 }
 
 func (d *Daemon) delBridge(args []string) (any, error) {
@@ -252,6 +303,9 @@ type PortView struct {
 	Up       bool                  `json:"up"`
 	RxQueues []vswitch.QueueInfo   `json:"rx_queues,omitempty"`
 	Counters pipeline.PortCounters `json:"counters"`
+	// FastPath is the port's kernel fast-path state and counters (absent
+	// when the daemon runs without a fast path or the port is detached).
+	FastPath *vswitch.FastPathPort `json:"fast_path,omitempty"`
 }
 
 func (d *Daemon) portViews(bridge string) []PortView {
@@ -273,7 +327,7 @@ func (d *Daemon) portViews(bridge string) []PortView {
 			}
 		}
 		if pi, ok := live[spec.Name]; ok {
-			v.Attached, v.Up, v.RxQueues, v.Counters = true, pi.Up, pi.RxQueues, pi.Counters
+			v.Attached, v.Up, v.RxQueues, v.Counters, v.FastPath = true, pi.Up, pi.RxQueues, pi.Counters, pi.FastPath
 		}
 		out = append(out, v)
 	}
@@ -301,12 +355,15 @@ func (d *Daemon) setPort(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, append(switchOptions, "mtu")...); err != nil {
+	if err := CheckOptions(opts, append(switchOptions, "mtu", "fast-path")...); err != nil {
 		return nil, err
 	}
 	next := d.state.clone()
 	nspec, bp := next.port(args[0])
 	if err := parseVLANOptions(bp, opts); err != nil {
+		return nil, err
+	}
+	if err := fastPathOption(&bp.FastPath, opts); err != nil {
 		return nil, err
 	}
 	if bp.Mode == vswitch.Access {
@@ -326,27 +383,31 @@ func (d *Daemon) setPort(args []string) (any, error) {
 
 // ShowView is what show returns.
 type ShowView struct {
-	Bridges []BridgeView         `json:"bridges"`
-	Workers []vswitch.WorkerInfo `json:"workers"`
+	Bridges  []BridgeView           `json:"bridges"`
+	Workers  []vswitch.WorkerInfo   `json:"workers"`
+	FastPath vswitch.FastPathStatus `json:"fast_path"`
 }
 
 // BridgeView is one bridge in show.
 type BridgeView struct {
-	Name          string     `json:"name"`
-	MACAgeSeconds int        `json:"mac_age_seconds"`
-	MACLimit      int        `json:"mac_limit"`
-	Ports         []PortView `json:"ports"`
+	Name          string `json:"name"`
+	MACAgeSeconds int    `json:"mac_age_seconds"`
+	MACLimit      int    `json:"mac_limit"`
+	// FastPath is false when fast-path=off for the bridge.
+	FastPath bool       `json:"fast_path"`
+	Ports    []PortView `json:"ports"`
 }
 
 func (d *Daemon) show([]string) (any, error) {
 	cfg := d.sw.Config() // defaults filled in
-	v := ShowView{Bridges: []BridgeView{}, Workers: d.sw.WorkerInfos()}
+	v := ShowView{Bridges: []BridgeView{}, Workers: d.sw.WorkerInfos(), FastPath: d.sw.FastPathStatus()}
 	for _, b := range cfg.Bridges {
 		ports := d.portViews(b.Name)
 		if ports == nil {
 			ports = []PortView{}
 		}
-		v.Bridges = append(v.Bridges, BridgeView{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit, Ports: ports})
+		v.Bridges = append(v.Bridges, BridgeView{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit,
+			FastPath: b.FastPath == nil || *b.FastPath, Ports: ports})
 	}
 	return v, nil
 }
@@ -441,6 +502,9 @@ func (d *Daemon) fdbDel(args []string) (any, error) {
 type PortStats struct {
 	Name     string                `json:"name"`
 	Counters pipeline.PortCounters `json:"counters"`
+	// FastPath holds the frames the kernel fast path switched for the
+	// port (not in Counters) and its misses by reason.
+	FastPath *vswitch.FastPathPort `json:"fast_path,omitempty"`
 	Driver   any                   `json:"driver,omitempty"`
 }
 
@@ -450,7 +514,7 @@ func (d *Daemon) portStats(args []string) (any, error) {
 		if len(args) == 1 && v.Name != args[0] {
 			continue
 		}
-		ps := PortStats{Name: v.Name, Counters: v.Counters}
+		ps := PortStats{Name: v.Name, Counters: v.Counters, FastPath: v.FastPath}
 		if dr, ok := d.drivers[v.Name]; ok {
 			if s, ok := dr.port.(interface{ Stats() any }); ok {
 				ps.Driver = s.Stats()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
@@ -21,6 +22,11 @@ type DaemonConfig struct {
 	// Sysfs is where sysfs is mounted, for SR-IOV discovery ("" is /sys).
 	Sysfs  string
 	Logger *slog.Logger
+	// FastPath loads the XDP fast path (ports/afxdp.FastPath) for the
+	// AF_XDP ports: known unicast between them is switched in the kernel.
+	// If the kernel cannot load it, the daemon logs why and runs with the
+	// pipeline alone.
+	FastPath bool
 }
 
 // Daemon is vswitchd's core: the switch, its port drivers, and the stored
@@ -36,6 +42,7 @@ type Daemon struct {
 	drivers map[string]*driver
 	sriov   *sriov.Host
 	capture *capture // the running capture, nil if none
+	fp      *afxdp.FastPath
 }
 
 // StateFile is the name of the stored configuration in the state directory.
@@ -62,11 +69,22 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	if d.state.Version != stateVersion {
 		return nil, fmt.Errorf("ctl: %s has format version %d; this vswitchd reads %d", st.Path(), d.state.Version, stateVersion)
 	}
+	if cfg.FastPath {
+		fp, err := afxdp.NewFastPath(afxdp.FastPathConfig{})
+		if err != nil {
+			d.log.Warn("XDP fast path not loaded: every frame goes through the pipeline", "err", err)
+		} else {
+			d.fp, cfg.Switch.FastPath = fp, fp
+			d.log.Info("XDP fast path loaded")
+		}
+	}
 	if d.sw, err = vswitch.New(cfg.Switch); err != nil {
+		d.closeFastPath()
 		return nil, err
 	}
 	if err := d.sw.Reconfigure(d.state.switchConfig()); err != nil {
 		d.sw.Close()
+		d.closeFastPath()
 		return nil, fmt.Errorf("ctl: stored configuration: %w", err)
 	}
 	for _, spec := range d.state.Ports {
@@ -94,7 +112,20 @@ func (d *Daemon) Close() error {
 	if d.capture != nil {
 		d.captureStop(nil) // the file is closed complete
 	}
-	return d.sw.Close()
+	err := d.sw.Close()
+	d.closeFastPath()
+	return err
+}
+
+// closeFastPath frees the fast path's maps, once the switch and its ports
+// (whose programs use them) are closed.
+func (d *Daemon) closeFastPath() {
+	if d.fp != nil {
+		if err := d.fp.Close(); err != nil {
+			d.log.Warn("XDP fast path maps not freed", "err", err)
+		}
+		d.fp = nil
+	}
 }
 
 func (d *Daemon) attach(spec PortSpec, replay bool) error {

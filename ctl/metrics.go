@@ -19,6 +19,8 @@ type metricsCollector struct {
 	rxPkts, rxBytes, txPkts, txBytes, txDrops            *prometheus.Desc
 	nodeCalls, nodeVectors, nodePkts, nodeNanos, drops   *prometheus.Desc
 	workerBusy, workerIters, macEntries, macLearned, ups *prometheus.Desc
+	fpRxPkts, fpRxBytes, fpTxPkts, fpTxBytes, fpMisses   *prometheus.Desc
+	fpEntries, fpErrors                                  *prometheus.Desc
 }
 
 func newMetricsCollector(d *Daemon) *metricsCollector {
@@ -41,13 +43,21 @@ func newMetricsCollector(d *Daemon) *metricsCollector {
 		workerIters: desc("worker_iterations_total", "Loop iterations of a worker.", "worker", "cpu"),
 		macEntries:  desc("mac_entries", "Entries in the MAC table."),
 		macLearned:  desc("mac_learned_total", "MACs learned."),
+		fpRxPkts:    desc("fastpath_rx_packets_total", "Packets received on a port and switched by the kernel fast path (not in port_rx_packets_total).", "port"),
+		fpRxBytes:   desc("fastpath_rx_bytes_total", "Bytes received on a port and switched by the kernel fast path.", "port"),
+		fpTxPkts:    desc("fastpath_tx_packets_total", "Packets the kernel fast path switched to a port (not in port_tx_packets_total).", "port"),
+		fpTxBytes:   desc("fastpath_tx_bytes_total", "Bytes the kernel fast path switched to a port.", "port"),
+		fpMisses:    desc("fastpath_misses_total", "Packets received on a fast-path port and handed to the pipeline, by reason.", "port", "reason"),
+		fpEntries:   desc("fastpath_entries", "MAC entries offloaded to the kernel fast path."),
+		fpErrors:    desc("fastpath_errors_total", "Kernel fast-path updates that failed (the entries concerned take the pipeline)."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPkts, c.rxBytes, c.txPkts, c.txBytes, c.txDrops, c.ups, c.nodeCalls,
-		c.nodeVectors, c.nodePkts, c.nodeNanos, c.drops, c.workerBusy, c.workerIters, c.macEntries, c.macLearned} {
+		c.nodeVectors, c.nodePkts, c.nodeNanos, c.drops, c.workerBusy, c.workerIters, c.macEntries, c.macLearned,
+		c.fpRxPkts, c.fpRxBytes, c.fpTxPkts, c.fpTxBytes, c.fpMisses, c.fpEntries, c.fpErrors} {
 		ch <- d
 	}
 }
@@ -69,6 +79,19 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 			up = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.ups, prometheus.GaugeValue, up, p.Name, p.Bridge)
+		if f := p.FastPath; f != nil && f.Counters != nil {
+			counter(c.fpRxPkts, f.Counters.RxPackets, p.Name)
+			counter(c.fpRxBytes, f.Counters.RxBytes, p.Name)
+			counter(c.fpTxPkts, f.Counters.TxPackets, p.Name)
+			counter(c.fpTxBytes, f.Counters.TxBytes, p.Name)
+			for reason, n := range f.Counters.Misses {
+				counter(c.fpMisses, n, p.Name, reason)
+			}
+		}
+	}
+	if fs := sw.FastPathStatus(); fs.Enabled {
+		ch <- prometheus.MustNewConstMetric(c.fpEntries, prometheus.GaugeValue, float64(fs.Entries))
+		counter(c.fpErrors, fs.Errors)
 	}
 	for _, n := range sw.Runtime() {
 		counter(c.nodeCalls, n.Calls, n.Name)

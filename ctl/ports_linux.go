@@ -90,7 +90,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	xcfg := afxdp.Config{Name: spec.Name, Queues: 0, Attach: o["attach"], Copy: o["copy"], RingSize: ring, Logger: d.log}
+	xcfg := afxdp.Config{Name: spec.Name, Queues: 0, Attach: o["attach"], Copy: o["copy"], RingSize: ring, Logger: d.log, FastPath: d.fp}
 	switch spec.Type {
 	case TypeAFXDP:
 		xcfg.Ifname = orDefault(o["dev"], spec.Name)
@@ -107,9 +107,16 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The fast path's redirected frames reach the container only
+		// with GRO on there (netdev.LinkConfig.GROOn).
+		vo.GRO = d.fp != nil
 		var v *netdev.Veth
 		if replay {
-			v = existingVeth(vo)
+			if v = existingVeth(vo); v != nil && vo.GRO {
+				if err := netdev.SetGROAt(vo.Netns, v.PeerName, true); err != nil {
+					d.log.Warn("GRO not switched on in the container: the port stays out of the fast path", "port", spec.Name, "err", err)
+				}
+			}
 		}
 		if v == nil {
 			if v, err = netdev.CreateVeth(vo); err != nil {

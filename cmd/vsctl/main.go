@@ -100,12 +100,13 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// commandName maps "show runtime" to "show-runtime" (vppctl style), and
-// leaves other words alone.
+// commandName maps "show runtime" to "show-runtime" (vppctl style) and
+// "set bridge" to "set-bridge" (ovs-vsctl style), and leaves other words
+// alone.
 func commandName(args []string) (string, []string) {
-	if args[0] == "show" && len(args) > 1 {
-		if _, ok := ctl.SpecOf("show-" + args[1]); ok {
-			return "show-" + args[1], args[2:]
+	if (args[0] == "show" || args[0] == "set") && len(args) > 1 {
+		if _, ok := ctl.SpecOf(args[0] + "-" + args[1]); ok {
+			return args[0] + "-" + args[1], args[2:]
 		}
 	}
 	return args[0], args[1:]

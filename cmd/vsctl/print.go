@@ -33,7 +33,11 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			return err
 		}
 		for _, b := range v.Bridges {
-			fmt.Fprintf(tw, "bridge %s (mac age %ds, limit %d)\n", b.Name, b.MACAgeSeconds, b.MACLimit)
+			fp := ""
+			if !b.FastPath {
+				fp = ", fast path off"
+			}
+			fmt.Fprintf(tw, "bridge %s (mac age %ds, limit %d%s)\n", b.Name, b.MACAgeSeconds, b.MACLimit, fp)
 			for _, p := range b.Ports {
 				state := "down"
 				if p.Up {
@@ -41,8 +45,17 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 				} else if !p.Attached {
 					state = "no driver"
 				}
-				fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\tqueues %s\t%s\n", p.Name, p.Type, state, vlanText(p), queuesText(p.RxQueues), optsText(p.Options))
+				fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\tqueues %s\t%s%s\n", p.Name, p.Type, state, vlanText(p), queuesText(p.RxQueues), optsText(p.Options), fastPathText(p.FastPath))
 			}
+		}
+		if fp := v.FastPath; fp.Enabled {
+			fmt.Fprintf(tw, "fast path: %d ports, %d MACs offloaded, %d kernel errors", fp.Ports, fp.Entries, fp.Errors)
+			if fp.LastError != "" {
+				fmt.Fprintf(tw, " (last: %s)", fp.LastError)
+			}
+			fmt.Fprintln(tw)
+		} else {
+			fmt.Fprintln(tw, "fast path: not running (vswitchd --fast-path=false, or the kernel cannot load it: see its log)")
 		}
 		fmt.Fprintln(tw, "workers:")
 		for _, wi := range v.Workers {
@@ -53,7 +66,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 		if err := json.Unmarshal(res, &es); err != nil {
 			return err
 		}
-		fmt.Fprintln(tw, "vlan\tmac\tport\tage")
+		fmt.Fprintln(tw, "vlan\tmac\tport\tage\tfast path (hits from/to)")
 		for _, e := range es {
 			age := fmt.Sprint(e.AgeSeconds)
 			if e.Static {
@@ -63,7 +76,11 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			if e.VTEP != "" {
 				port = "vtep " + e.VTEP
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.VLAN, e.MAC, port, age)
+			fp := "-"
+			if e.FastPath != nil {
+				fp = fmt.Sprintf("offloaded %d/%d", e.FastPath.SrcHits, e.FastPath.DstHits)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", e.VLAN, e.MAC, port, age, fp)
 		}
 	case "route/show":
 		var rs []vswitch.RouteEntry
@@ -159,10 +176,17 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 		if err := json.Unmarshal(res, &ps); err != nil {
 			return err
 		}
-		fmt.Fprintln(tw, "port\trx packets\trx bytes\ttx packets\ttx bytes\ttx drops")
+		fmt.Fprintln(tw, "port\trx packets\trx bytes\ttx packets\ttx bytes\ttx drops\tfast path rx/tx packets\tfast path misses")
 		for _, p := range ps {
 			c := p.Counters
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDrops)
+			fpc, miss := "-", "-"
+			if f := p.FastPath; f != nil && f.Counters != nil {
+				fpc = fmt.Sprintf("%d/%d", f.Counters.RxPackets, f.Counters.TxPackets)
+				miss = missText(f.Counters.Misses)
+			} else if f != nil {
+				fpc = f.State
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDrops, fpc, miss)
 		}
 	default:
 		var v any
@@ -173,6 +197,35 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 		fmt.Fprintln(tw, string(b))
 	}
 	return nil
+}
+
+// fastPathText is a port's fast-path state for show.
+func fastPathText(f *vswitch.FastPathPort) string {
+	if f == nil {
+		return ""
+	}
+	s := "\tfast path " + f.State
+	if f.Reason != "" {
+		s += " (" + f.Reason + ")"
+	}
+	return s
+}
+
+// missText lists fast-path misses by reason, largest first.
+func missText(m map[string]uint64) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func vlanText(p ctl.PortView) string {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -527,10 +528,17 @@ func TestMetrics(t *testing.T) {
 	require.NoError(t, ping(a, "10.68.0.2"))
 	time.Sleep(300 * time.Millisecond) // the idle worker publishes its counters
 
-	var stats []ctl.PortStats
-	require.NoError(t, d.vsctlJSON(&stats, "port/stats", pa))
-	require.Len(t, stats, 1)
-	require.Positive(t, stats[0].Counters.RxPackets)
+	portStats := func() ctl.PortStats {
+		var stats []ctl.PortStats
+		require.NoError(t, d.vsctlJSON(&stats, "port/stats", pa))
+		require.Len(t, stats, 1)
+		return stats[0]
+	}
+	before := portStats()
+	require.Positive(t, before.Counters.RxPackets)
+	require.NotNil(t, before.FastPath, "vswitchd loads the fast path by default")
+	require.Equal(t, "on", before.FastPath.State)
+	require.Positive(t, before.FastPath.Counters.RxPackets, "pings after the first ones are switched in the kernel")
 
 	resp, err := http.Get("http://" + addr + "/metrics")
 	require.NoError(t, err)
@@ -538,8 +546,21 @@ func TestMetrics(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	text := string(body)
-	require.Contains(t, text, fmt.Sprintf(`vswitch_port_rx_packets_total{port=%q} %d`, pa, stats[0].Counters.RxPackets))
-	require.Contains(t, text, fmt.Sprintf(`vswitch_port_tx_packets_total{port=%q} %d`, pa, stats[0].Counters.TxPackets))
+	after := portStats()
+	// The containers' own stacks may send (IPv6 ND, MLD) between the
+	// reads: each metric lies between the two port/stats readings.
+	between := func(name string, lo, hi uint64) {
+		m := regexp.MustCompile(name + `\{port="` + pa + `"\} (\d+)`).FindStringSubmatch(text)
+		require.NotNil(t, m, "%s for %s not in /metrics", name, pa)
+		v, err := strconv.ParseUint(m[1], 10, 64)
+		require.NoError(t, err)
+		require.True(t, v >= lo && v <= hi, "%s = %d, port/stats said %d then %d", name, v, lo, hi)
+	}
+	between("vswitch_port_rx_packets_total", before.Counters.RxPackets, after.Counters.RxPackets)
+	between("vswitch_port_tx_packets_total", before.Counters.TxPackets, after.Counters.TxPackets)
+	between("vswitch_fastpath_rx_packets_total", before.FastPath.Counters.RxPackets, after.FastPath.Counters.RxPackets)
+	require.Contains(t, text, `vswitch_fastpath_entries 2`)
+	require.Regexp(t, `vswitch_fastpath_misses_total\{port="`+pa+`",reason="group-dst"\} [1-9]`, text)
 	require.Contains(t, text, `vswitch_node_packets_total{node="l2-fwd"}`)
 	require.Contains(t, text, `vswitch_worker_busy_ratio{cpu="-1",worker="0"}`)
 	require.Regexp(t, `vswitch_port_up\{bridge="br0",port="`+pa+`"\} 1`, text)

@@ -37,6 +37,7 @@ type options struct {
 	Metrics    string `json:"metrics_addr"`
 	Etcd       string `json:"etcd"`
 	EtcdPrefix string `json:"etcd_prefix"`
+	FastPath   bool   `json:"fast_path"`
 }
 
 func main() {
@@ -44,7 +45,7 @@ func main() {
 }
 
 func run() int {
-	o := options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys"}
+	o := options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys", FastPath: true}
 	fs := flag.NewFlagSet("vswitchd", flag.ContinueOnError)
 	cfgFile := fs.String("config", "", "JSON file with any of the settings below (flags override it)")
 	fs.StringVar(&o.Socket, "socket", o.Socket, "control socket path")
@@ -57,6 +58,7 @@ func run() int {
 	fs.StringVar(&o.Sysfs, "sysfs", o.Sysfs, "where sysfs is mounted (SR-IOV discovery)")
 	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
 	fs.StringVar(&o.Etcd, "etcd", o.Etcd, "etcd client URLs (comma-separated) to share VXLAN endpoints with other hosts; empty: off (remote VTEPs are configured)")
+	fs.BoolVar(&o.FastPath, "fast-path", o.FastPath, "switch known unicast between AF_XDP ports in the kernel (XDP); if the kernel cannot load it, vswitchd logs why and uses the pipeline alone. Per bridge or port: vsctl set bridge BR fast-path=off")
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
@@ -150,7 +152,7 @@ func lookupGroup(name string) (int, error) {
 }
 
 func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
-	d, err := ctl.NewDaemon(ctl.DaemonConfig{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log})
+	d, err := ctl.NewDaemon(ctl.DaemonConfig{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath})
 	if err != nil {
 		return err
 	}

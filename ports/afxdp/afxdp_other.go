@@ -33,3 +33,20 @@ func (*Port) OpenTx(int, *pipeline.Pool) (pipeline.TxQueue, error) {
 	return nil, ErrNotSupported
 }
 func (*Port) Close() error { return ErrNotSupported }
+
+// FastPath is not available on this system.
+type FastPath struct{}
+
+// FastPathConfig sizes the fast path's tables (Linux only).
+type FastPathConfig struct {
+	MaxEntries, MaxPorts, MaxVLANs int
+}
+
+// ErrFastPathUnsupported is returned on systems without XDP.
+var ErrFastPathUnsupported = errors.New("afxdp: the XDP fast path is only supported on Linux")
+
+// NewFastPath reports ErrFastPathUnsupported.
+func NewFastPath(FastPathConfig) (*FastPath, error) { return nil, ErrFastPathUnsupported }
+
+// Close does nothing.
+func (*FastPath) Close() error { return nil }

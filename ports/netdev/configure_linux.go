@@ -62,11 +62,6 @@ func configure(ns *Netns, h *netlink.Handle, link netlink.Link, c LinkConfig) er
 			return err
 		}
 	}
-	if c.GROOn {
-		if err := setGRO(ns, name, true); err != nil {
-			return err
-		}
-	}
 	for _, a := range c.Addrs {
 		addr := &netlink.Addr{IPNet: ipNet(a)}
 		if a.Addr().Is6() && !c.DAD {
@@ -79,6 +74,14 @@ func configure(ns *Netns, h *netlink.Handle, link netlink.Link, c LinkConfig) er
 	if c.Up {
 		if err := h.LinkSetUp(link); err != nil {
 			return fail("set up", err)
+		}
+	}
+	// GRO goes on once the link is up: a veth switched on while down
+	// (measured on Linux 6.18) came up without delivering the frames that
+	// XDP redirected into its peer.
+	if c.GROOn {
+		if err := setGRO(ns, name, true); err != nil {
+			return err
 		}
 	}
 	// On-link routes first: gateways may need them (169.254.1.1 style).

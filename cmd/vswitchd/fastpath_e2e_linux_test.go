@@ -1,0 +1,116 @@
+package main_test
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/internal/nettest"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// xdpAttached reports whether the host interface has an XDP program.
+func xdpAttached(t *testing.T, name string) bool {
+	l, err := netlink.LinkByName(name)
+	require.NoError(t, err)
+	return l.Attrs().Xdp != nil && l.Attrs().Xdp.Attached
+}
+
+// TestFastPathWithVsctl drives the XDP fast path through vswitchd: on by
+// default for the container veths it creates, visible in show, port/stats
+// and fdb/show, switched off and on per bridge and per port (durably),
+// and gone from the interfaces when the daemon stops.
+func TestFastPathWithVsctl(t *testing.T) {
+	d := newDaemon(t)
+	a, b := nettest.NewNS(t), nettest.NewNS(t)
+	pa, pb := "fa"+nettest.Suffix(), "fb"+nettest.Suffix()
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", pa, "type=veth", "netns="+a.Path(), "ip=10.69.0.1/24")
+	d.must("add-port", "br0", pb, "type=veth", "netns="+b.Path(), "ip=10.69.0.2/24")
+	require.NoError(t, ping(a, "10.69.0.2"))
+	require.True(t, xdpAttached(t, pa))
+
+	var show ctl.ShowView
+	require.NoError(t, d.vsctlJSON(&show, "show"))
+	require.True(t, show.FastPath.Enabled)
+	require.Equal(t, 2, show.FastPath.Ports)
+	require.Equal(t, 2, show.FastPath.Entries)
+	require.Contains(t, d.must("show"), "fast path on")
+
+	var fdb []vswitch.FDBEntry
+	require.NoError(t, d.vsctlJSON(&fdb, "fdb/show", "br0"))
+	require.Len(t, fdb, 2)
+	for _, e := range fdb {
+		require.NotNil(t, e.FastPath, "%+v offloaded", e)
+	}
+	require.Contains(t, d.must("fdb/show", "br0"), "offloaded")
+
+	fast := func(port string) uint64 {
+		var st []ctl.PortStats
+		require.NoError(t, d.vsctlJSON(&st, "port/stats", port))
+		require.NotNil(t, st[0].FastPath)
+		if st[0].FastPath.Counters == nil {
+			return 0
+		}
+		return st[0].FastPath.Counters.RxPackets
+	}
+	require.Positive(t, fast(pa))
+	require.Contains(t, d.must("port/stats"), "src-unknown")
+
+	// Off for the bridge: durable, the pipeline carries everything.
+	d.must("set", "bridge", "br0", "fast-path=off")
+	require.Contains(t, d.must("show"), "fast path off")
+	require.NoError(t, ping(a, "10.69.0.2"))
+	var st []ctl.PortStats
+	require.NoError(t, d.vsctlJSON(&st, "port/stats", pa))
+	require.Equal(t, "off", st[0].FastPath.State)
+	d.stop(syscall.SIGKILL)
+	d.start()
+	require.NoError(t, ping(a, "10.69.0.2"))
+	require.Contains(t, d.must("show"), "fast path off", "kept across a restart")
+	require.NotContains(t, d.must("fdb/show", "br0"), "offloaded")
+
+	// On again, then off for one port only.
+	d.must("set", "bridge", "br0", "fast-path=on")
+	require.NoError(t, ping(a, "10.69.0.2"))
+	require.Positive(t, fast(pa))
+	d.must("set", "port", pa, "fast-path=off")
+	require.NoError(t, d.vsctlJSON(&st, "port/stats", pa))
+	require.Equal(t, "off", st[0].FastPath.State)
+	require.NoError(t, d.vsctlJSON(&st, "port/stats", pb))
+	require.Equal(t, "on", st[0].FastPath.State)
+	require.NoError(t, ping(a, "10.69.0.2"))
+
+	// Typed errors for bad input.
+	_, err := d.vsctl("set", "bridge", "br0", "fast-path=maybe")
+	require.ErrorContains(t, err, "want on or off")
+	_, err = d.vsctl("set", "bridge", "nope", "fast-path=off")
+	require.ErrorContains(t, err, "no bridge")
+	_, err = d.vsctl("set-bridge", "br0", "speed=11")
+	require.Error(t, err)
+
+	// A clean stop leaves no program on the interfaces (the veths stay).
+	d.stop(syscall.SIGTERM)
+	require.False(t, xdpAttached(t, pa))
+	require.False(t, xdpAttached(t, pb))
+}
+
+// TestFastPathDisabledByFlag: --fast-path=false runs the pipeline alone
+// and says so.
+func TestFastPathDisabledByFlag(t *testing.T) {
+	d := newDaemon(t, "--fast-path=false")
+	a, b := nettest.NewNS(t), nettest.NewNS(t)
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", "ga"+nettest.Suffix(), "type=veth", "netns="+a.Path(), "ip=10.70.0.1/24")
+	d.must("add-port", "br0", "gb"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.70.0.2/24")
+	require.NoError(t, ping(a, "10.70.0.2"))
+	out := d.must("show")
+	require.True(t, strings.Contains(out, "fast path: not running"), out)
+	var show ctl.ShowView
+	require.NoError(t, d.vsctlJSON(&show, "show"))
+	require.False(t, show.FastPath.Enabled)
+}

@@ -128,6 +128,11 @@
 //
 // # Integration (what the switch does)
 //
+// ports/afxdp wraps Maps as afxdp.FastPath (the ports.FastPath interface)
+// and attaches Program for ports created with Config.FastPath; the switch
+// side is vswitch/fastpath.go, the daemon's in ctl (veths created with GRO
+// on, vsctl set bridge|port fast-path=). In order:
+//
 //   - Port add: Attach (owning the XSKMAP; register the AF_XDP sockets
 //     with Register as with xsk.Program). For a veth the switch created
 //     (netdev.CreateVeth already turns TX checksum offload off on the
@@ -167,6 +172,10 @@
 // nothing the switch sees — and GRO is off by default on veths. EnsureGRO
 // turns it on; CheckPeer reports it (and finds the peer's namespace) for
 // interfaces the switch did not create. TestVethGROCaveat shows the drop.
+// Measured on Linux 6.18: GRO switched on while the container end is
+// still down (before its first up) leaves it reporting GRO on but not
+// delivering redirected frames, even after a later off/on; netdev sets it
+// after bringing the link up, which works.
 // Generic XDP redirects skbs through the stack and is not affected.
 //
 // A peer with TX checksum offload on sends TCP and UDP frames with partial

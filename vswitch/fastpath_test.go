@@ -223,4 +223,3 @@ func fdbMACs(s *Switch) []string {
 	}
 	return out
 }
-

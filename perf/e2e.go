@@ -18,15 +18,40 @@ import (
 // the host ends. Everything is removed when the path is done, newest first,
 // also on failure or cancellation.
 //
-// UDP: a generator on an AF_XDP socket (our port driver, copy mode) on the
-// sender's eth0, on a thread inside the sender's namespace pinned to
-// CPUGen, keeps its tx ring full of one 64-byte frame (60 bytes without the
-// FCS) to the receiver's MAC and address, UDP port 9. On the receiver's
-// eth0 an XDP program (cilium/ebpf asm, attached by a BPF link in driver
-// mode) counts those frames in a per-CPU array and drops them; anything
-// else it counts apart and passes. The rate is the sink's count over the
-// window. TCP: iperf3, server in the receiver's namespace, client in the
-// sender's, both pinned to CPUGen, with no sink attached.
+// UDP: a generator sends one 64-byte frame (60 bytes without the FCS) to
+// the receiver's MAC and address, UDP port 9, over and over out of the
+// sender's eth0, from a thread inside the sender's namespace pinned to
+// CPUGen. There are two (E2EConfig.Generator):
+//
+//   - afxdp (the default): an AF_XDP socket (our port driver, copy mode)
+//     on eth0 keeps its tx ring full. Every frame is copied into an skb
+//     that the veth passes to its host end, all on CPUGen (with the Linux
+//     bridge's bridging too): on a 2-vCPU VM that caps it at some 0.2 to
+//     0.45 Mpps, which hides differences between the paths.
+//   - xdp-live: the kernel's BPF_PROG_RUN in live-frame mode
+//     (BPF_F_TEST_XDP_LIVE_FRAMES, as xdp-trafficgen) runs a program that
+//     returns XDP_TX on eth0, 4096 frames per system call at full rate
+//     (half a millisecond's worth when paced); the kernel sends each out
+//     of eth0 with ndo_xdp_xmit, and it reaches the host end as an
+//     xdp_frame, with no skb made on the sender's side. A veth takes such
+//     frames only while the receiving end runs NAPI, so with this
+//     generator GRO is switched on on both host ends (on every path). The
+//     host end's NAPI runs on the CPU that sent, so what the path does in
+//     softirq there (the Linux bridge's bridging, XDP on the host end)
+//     shares CPUGen with the generator. The program is kept attached to a
+//     spare veth in the sender's namespace meanwhile (see
+//     e2e_xdplive_linux.go: that makes a run cost microseconds, not tens
+//     of milliseconds). It needs Linux 5.18 or later; where the kernel
+//     refuses, the path is reported skipped.
+//
+// On the receiver's eth0 an XDP program (cilium/ebpf asm, attached by a
+// BPF link in driver mode) counts those frames in a per-CPU array and
+// drops them; anything else it counts apart and passes. The rate is the
+// sink's count over the window. CPU use of CPUSwitch and CPUGen over the
+// window comes from /proc/stat (in ticks of 10 ms on common kernels, so a
+// short window gives coarse figures). TCP: iperf3, server in the
+// receiver's namespace, client in the sender's, both pinned to CPUGen,
+// with no sink attached.
 
 // End-to-end paths: what connects the sender's and the receiver's veth host
 // ends in an E2E run.
@@ -48,6 +73,19 @@ const (
 	// shows what the kernel's AF_XDP copy path on veth allows.
 	PathXSK = "xsk-xc"
 )
+
+// UDP generators (E2EConfig.Generator).
+const (
+	// GenAFXDP sends from an AF_XDP socket in copy mode on the sender's
+	// eth0.
+	GenAFXDP = "afxdp"
+	// GenXDPLive sends with BPF_PROG_RUN in live-frame mode: an XDP_TX
+	// program run on the sender's eth0.
+	GenXDPLive = "xdp-live"
+)
+
+// E2EGenerators lists the UDP generators.
+var E2EGenerators = []string{GenAFXDP, GenXDPLive}
 
 // E2EPaths lists every path in the order an E2E run measures them.
 var E2EPaths = []string{PathBridge, PathBridgeRPS, PathVecswitch, PathAsavie, PathXSK}
@@ -73,6 +111,8 @@ type E2EConfig struct {
 	// generator and iperf3.
 	CPUSwitch int `json:"cpu_switch"`
 	CPUGen    int `json:"cpu_gen"`
+	// Generator is the UDP generator, GenAFXDP (default) or GenXDPLive.
+	Generator string `json:"generator"`
 	// Rate is the generator's rate in packets per second; 0 sends as fast
 	// as the kernel takes frames.
 	Rate int `json:"rate"`
@@ -109,6 +149,12 @@ func (c *E2EConfig) normalize(ncpu int) error {
 	if c.CPUSwitch == c.CPUGen && ncpu > 1 {
 		return fmt.Errorf("perf: switch and generator both on CPU %d", c.CPUGen)
 	}
+	if c.Generator == "" {
+		c.Generator = GenAFXDP
+	}
+	if !slices.Contains(E2EGenerators, c.Generator) {
+		return fmt.Errorf("perf: unknown generator %q (want %v)", c.Generator, E2EGenerators)
+	}
 	if c.Rate < 0 {
 		return fmt.Errorf("perf: negative rate %d", c.Rate)
 	}
@@ -135,14 +181,18 @@ type E2EResult struct {
 	// Err is why the path could not be measured ("" if it was).
 	Err string `json:"error,omitempty"`
 	// Skipped is true when Err says the path cannot run here (asavie/xdp
-	// failing to bind) rather than that it failed.
+	// failing to bind, the kernel refusing the xdp-live generator) rather
+	// than that it failed.
 	Skipped bool `json:"skipped,omitempty"`
 }
 
-// UDPResult is a UDP measurement: frames counted by the generator (put on
-// its AF_XDP tx ring and taken by the kernel) and by the sink's XDP
-// program, in the window and over the whole run.
+// UDPResult is a UDP measurement: frames counted by the generator (afxdp:
+// put on its AF_XDP tx ring and taken by the kernel; xdp-live: run by a
+// program run that succeeded) and by the sink's XDP program, in the window
+// and over the whole run.
 type UDPResult struct {
+	// Generator is the generator that ran (GenAFXDP or GenXDPLive).
+	Generator string  `json:"generator"`
 	Seconds   float64 `json:"seconds"`
 	Generated uint64  `json:"generated"`
 	Received  uint64  `json:"received"`
@@ -156,6 +206,19 @@ type UDPResult struct {
 	Other uint64 `json:"other"`
 	// Links are the kernel's counters of the path's devices over the window.
 	Links []LinkDelta `json:"links,omitempty"`
+	// SwitchCPUBusy and GenCPUBusy are the shares (0 to 1) of the window
+	// that CPUSwitch and CPUGen were busy (user, nice, system, irq,
+	// softirq and steal: all but idle and iowait), from /proc/stat; the
+	// SoftIRQ and Steal fields are the parts of that in softirq (packet
+	// processing, bridging) and stolen by the hypervisor. Everything that
+	// ran there counts, not only the benchmark. With one CPU both name the
+	// same CPU.
+	SwitchCPUBusy    float64 `json:"switch_cpu_busy"`
+	SwitchCPUSoftIRQ float64 `json:"switch_cpu_softirq"`
+	SwitchCPUSteal   float64 `json:"switch_cpu_steal"`
+	GenCPUBusy       float64 `json:"gen_cpu_busy"`
+	GenCPUSoftIRQ    float64 `json:"gen_cpu_softirq"`
+	GenCPUSteal      float64 `json:"gen_cpu_steal"`
 }
 
 // Lost is the share of the frames generated over the whole run that did

@@ -12,10 +12,12 @@ import (
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 )
 
-// generator transmits one 64-byte UDP frame over and over from an AF_XDP
-// socket (our port driver, copy mode) on the sender's eth0: a thread inside
-// the sender's namespace, pinned to one CPU, keeps the tx ring full and
-// reclaims completions, or paces itself to a set rate.
+// generator transmits one 64-byte UDP frame over and over out of the
+// sender's eth0 from a thread inside the sender's namespace, pinned to one
+// CPU, at full rate or paced to a set rate; sent counts the frames. This
+// file has the AF_XDP generator (our port driver, copy mode: the thread
+// keeps the tx ring full and reclaims completions);
+// e2e_xdplive_linux.go has the xdp-live one.
 type generator struct {
 	sent    atomic.Uint64
 	stopReq atomic.Bool
@@ -78,17 +80,12 @@ func (g *generator) run(ns netns.NsHandle, frame []byte, cpu, rate int, ready ch
 }
 
 func (g *generator) loop(tx *genTx, rate int) error {
-	start := time.Now()
+	pace := newPacer(rate, pipeline.VectorSize, 0)
 	var sent uint64
 	for !g.stopReq.Load() {
-		room := pipeline.VectorSize
-		if rate > 0 {
-			due := uint64(time.Since(start).Seconds() * float64(rate))
-			if due <= sent {
-				time.Sleep(20 * time.Microsecond)
-				continue
-			}
-			room = int(min(due-sent, uint64(room)))
+		room := pace.next(sent, pipeline.VectorSize)
+		if room == 0 {
+			continue
 		}
 		k, err := tx.send(room)
 		if err != nil {

@@ -80,10 +80,13 @@ func runPath(ctx context.Context, cfg *E2EConfig, path string) (res E2EResult) {
 	}()
 	if cfg.UDP {
 		if res.UDP, err = measureUDP(ctx, cfg, t, r, &res); err != nil {
+			res.Skipped = errors.Is(err, ErrXDPLiveRefused)
 			errs = append(errs, err)
 			return res
 		}
-		cfg.Log("%s: %.3f Mpps received of %.3f Mpps generated", path, res.UDP.RxPPS/1e6, res.UDP.GenPPS/1e6)
+		cfg.Log("%s: %.3f Mpps received of %.3f Mpps generated (%s); CPU %d %.0f%% busy, CPU %d %.0f%% busy",
+			path, res.UDP.RxPPS/1e6, res.UDP.GenPPS/1e6, cfg.Generator,
+			cfg.CPUSwitch, 100*res.UDP.SwitchCPUBusy, cfg.CPUGen, 100*res.UDP.GenCPUBusy)
 	}
 	if cfg.TCP && (path == PathBridge || path == PathVecswitch) {
 		errs = append(errs, measureTCP(ctx, cfg, t, path, &res))
@@ -100,7 +103,14 @@ func measureUDP(ctx context.Context, cfg *E2EConfig, t *topo, r *rig, res *E2ERe
 	}
 	defer func() { err = errors.Join(err, sk.close()) }()
 	frame := udpFrame(t.rcv.mac, t.snd.mac, sndIP, rcvIP, genUDPPort, sinkUDPPort)
-	gen, err := startGenerator(t.snd.ns, frame, cfg.CPUGen, cfg.Rate)
+	if cfg.Generator == GenXDPLive {
+		restore, gerr := groOn(t)
+		if gerr != nil {
+			return nil, gerr
+		}
+		defer func() { err = errors.Join(err, restore()) }()
+	}
+	gen, err := startUDPGenerator(cfg, t, frame)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +129,10 @@ func measureUDP(ctx context.Context, cfg *E2EConfig, t *topo, r *rig, res *E2ERe
 		return nil, err
 	}
 	l0, rt0 := t.linkStats(), snapRuntime(r)
+	c0, err := readProcStat()
+	if err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	if err := sleepCtx(ctx, cfg.Duration); err != nil {
 		return nil, err
@@ -129,6 +143,10 @@ func measureUDP(ctx context.Context, cfg *E2EConfig, t *topo, r *rig, res *E2ERe
 		return nil, err
 	}
 	el := time.Since(t0).Seconds()
+	c1, err := readProcStat()
+	if err != nil {
+		return nil, err
+	}
 	l1, rt1 := t.linkStats(), snapRuntime(r)
 	stopped = true
 	if err := gen.stop(); err != nil {
@@ -142,10 +160,13 @@ func measureUDP(ctx context.Context, cfg *E2EConfig, t *topo, r *rig, res *E2ERe
 	if err != nil {
 		return nil, err
 	}
-	u = &UDPResult{Seconds: el, Generated: g1 - g0, Received: s1 - s0,
+	u = &UDPResult{Generator: cfg.Generator, Seconds: el, Generated: g1 - g0, Received: s1 - s0,
 		GenPPS: float64(g1-g0) / el, RxPPS: float64(s1-s0) / el,
 		TotalGenerated: gen.sent.Load(), TotalReceived: sT, Other: oT,
 		Links: subLinks(l1, l0)}
+	sw, gn := sharesOf(c0[cfg.CPUSwitch], c1[cfg.CPUSwitch]), sharesOf(c0[cfg.CPUGen], c1[cfg.CPUGen])
+	u.SwitchCPUBusy, u.SwitchCPUSoftIRQ, u.SwitchCPUSteal = sw.busy, sw.softIRQ, sw.steal
+	u.GenCPUBusy, u.GenCPUSoftIRQ, u.GenCPUSteal = gn.busy, gn.softIRQ, gn.steal
 	if rt1 != nil {
 		res.Switch = &SwitchReport{Runtime: diffCounters(rt1, rt0)}
 	}
@@ -153,6 +174,49 @@ func measureUDP(ctx context.Context, cfg *E2EConfig, t *topo, r *rig, res *E2ERe
 		return u, fmt.Errorf("perf: implausible: the sink counted %d frames, the generator sent %d", u.TotalReceived, u.TotalGenerated)
 	}
 	return u, nil
+}
+
+// startUDPGenerator starts cfg.Generator on the sender's eth0.
+func startUDPGenerator(cfg *E2EConfig, t *topo, frame []byte) (*generator, error) {
+	if cfg.Generator == GenXDPLive {
+		return startLiveGenerator(&t.snd, t.id, frame, cfg.CPUGen, cfg.Rate)
+	}
+	return startGenerator(t.snd.ns, frame, cfg.CPUGen, cfg.Rate)
+}
+
+// groOn switches GRO on on both host ends for the xdp-live generator: a
+// veth drops the xdp_frames that ndo_xdp_xmit hands it unless the
+// receiving end runs NAPI, and GRO (or an XDP program) is what turns NAPI
+// on. The returned function puts back what was there, so that the TCP
+// measurement sees the host ends as the path left them.
+func groOn(t *topo) (restore func() error, err error) {
+	var undo []func() error
+	restore = func() error {
+		var errs []error
+		for i := len(undo) - 1; i >= 0; i-- {
+			errs = append(errs, undo[i]())
+		}
+		return errors.Join(errs...)
+	}
+	for _, e := range []*endpoint{&t.snd, &t.rcv} {
+		was, err := netdev.GROAt("", e.host)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("perf: GRO of %s: %w", e.host, err), restore())
+		}
+		if was {
+			continue
+		}
+		if err := netdev.SetGROAt("", e.host, true); err != nil {
+			return nil, errors.Join(fmt.Errorf("perf: GRO on on %s for the xdp-live generator: %w", e.host, err), restore())
+		}
+		undo = append(undo, func() error {
+			if err := netdev.SetGROAt("", e.host, false); err != nil {
+				return fmt.Errorf("perf: GRO back off on %s: %w", e.host, err)
+			}
+			return nil
+		})
+	}
+	return restore, nil
 }
 
 // measureTCP runs iperf3 through the path. Vecswitch needs TX checksum

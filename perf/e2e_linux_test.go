@@ -83,6 +83,7 @@ func TestE2EPaths(t *testing.T) {
 			require.Empty(t, r.Err)
 			u := r.UDP
 			require.NotNil(t, u)
+			require.Equal(t, GenAFXDP, u.Generator)
 			require.NotZero(t, u.Received, "nothing reached the sink")
 			require.LessOrEqual(t, u.TotalReceived, u.TotalGenerated)
 			minShare := 0.99

@@ -3,8 +3,12 @@
 // a Linux bridge, through Vecswitch (AF_XDP veth ports, one pinned worker),
 // and through two AF_XDP cross-connects (github.com/asavie/xdp as the
 // baseline library, and our own socket layer with no switching), side by
-// side. It needs root; everything it creates has a unique name and is
-// removed before it exits, also on SIGINT/SIGTERM.
+// side, with how busy the forwarder's and the generator's CPUs were. The
+// UDP generator is an AF_XDP socket (-gen afxdp, the default) or
+// BPF_PROG_RUN in live-frame mode (-gen xdp-live, Linux 5.18 or later),
+// which sends several times faster; see package perf. It needs root;
+// everything it creates has a unique name and is removed before it exits,
+// also on SIGINT/SIGTERM.
 package main
 
 import (
@@ -30,13 +34,20 @@ func main() {
 	cpuGen := flag.Int("cpu-gen", 0, "CPU of the traffic generator and iperf3")
 	only := flag.String("only", "", "comma-separated paths to run: "+strings.Join(perf.E2EPaths, ", "))
 	rate := flag.Int("rate", 0, "generator rate in packets/s (0: as fast as the kernel takes them)")
+	gen := flag.String("gen", perf.GenAFXDP, "UDP generator on the sender's eth0:\n"+
+		perf.GenAFXDP+": an AF_XDP socket in copy mode (skbs made on the sender's CPU)\n"+
+		perf.GenXDPLive+": BPF_PROG_RUN in live-frame mode, an XDP_TX program run on 4096\n"+
+		"frames per syscall at full rate (no skb on the sender's side; switches GRO on on\n"+
+		"the veth host ends, which such frames need; Linux 5.18 or later)")
 	noTCP := flag.Bool("no-tcp", false, "skip the iperf3 TCP runs")
 	asJSON := flag.Bool("json", false, "print the results as JSON")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: vsbench [flags]   (as root)\n\n"+
-			"Measures 64-byte UDP packets/s (AF_XDP generator in one namespace, XDP\n"+
-			"counting sink in another) and TCP throughput (iperf3) through a Linux\n"+
-			"bridge, Vecswitch and two AF_XDP cross-connects.\n\n")
+			"Measures 64-byte UDP packets/s (a generator in one namespace: an AF_XDP\n"+
+			"socket or, with -gen xdp-live, BPF_PROG_RUN in live-frame mode; an XDP\n"+
+			"counting sink in another), how busy the forwarder's and the generator's\n"+
+			"CPUs were in the UDP window (/proc/stat), and TCP throughput (iperf3)\n"+
+			"through a Linux bridge, Vecswitch and two AF_XDP cross-connects.\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -48,7 +59,7 @@ func main() {
 		*cpuSw = 0
 	}
 	cfg := perf.E2EConfig{Duration: time.Duration(dur), Warmup: time.Duration(warm), CPUSwitch: *cpuSw, CPUGen: *cpuGen,
-		Rate: *rate, UDP: true, TCP: !*noTCP}
+		Generator: *gen, Rate: *rate, UDP: true, TCP: !*noTCP}
 	for p := range strings.SplitSeq(*only, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			cfg.Paths = append(cfg.Paths, p)

@@ -54,8 +54,14 @@ func printReport(w io.Writer, cfg *perf.E2EConfig, m machine, res []perf.E2EResu
 	if cfg.Rate > 0 {
 		rate = fmt.Sprintf("%d pps", cfg.Rate)
 	}
-	fmt.Fprintf(w, "UDP: 64-byte frames, AF_XDP generator (%s) -> XDP count-and-drop sink; %v window after %v warm-up\n",
-		rate, cfg.Duration, cfg.Warmup)
+	gen := "AF_XDP generator (copy mode)"
+	if cfg.Generator == perf.GenXDPLive {
+		gen = "xdp-live generator (BPF_PROG_RUN live frames, XDP_TX; GRO on on the host ends)"
+	}
+	fmt.Fprintf(w, "UDP: 64-byte frames, %s (%s) -> XDP count-and-drop sink; %v window after %v warm-up\n",
+		gen, rate, cfg.Duration, cfg.Warmup)
+	fmt.Fprintf(w, "CPU busy: share of the UDP window not idle on the forwarder's (sw) and the generator's (gen) CPU, from /proc/stat;\n"+
+		"  si: of which softirq, st: of which stolen by the hypervisor\n")
 	fmt.Fprintf(w, "TCP: iperf3, 1 stream, %v\n", cfg.Duration.Round(1e9))
 	if m.BridgeNFCallIPTables == "1" {
 		fmt.Fprintf(w, "note: br_netfilter is loaded and bridge-nf-call-iptables=1 in the host namespace\n")
@@ -82,23 +88,26 @@ func printReport(w io.Writer, cfg *perf.E2EConfig, m machine, res []perf.E2EResu
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tUDP Mpps\tvs bridge\tgen Mpps\tlost\tTCP Gbit/s\tvs bridge\tretrans\t")
+	fmt.Fprintf(tw, "path\tUDP Mpps\tvs bridge\tgen Mpps\tlost\tsw CPU %d busy (si/st)\tgen CPU %d busy (si/st)\tTCP Gbit/s\tvs bridge\tretrans\t\n",
+		cfg.CPUSwitch, cfg.CPUGen)
 	for _, r := range res {
-		row := []string{r.Path, "-", "-", "-", "-", "-", "-", "-"}
+		row := []string{r.Path, "-", "-", "-", "-", "-", "-", "-", "-", "-"}
 		if u := r.UDP; u != nil {
 			row[1] = fmt.Sprintf("%.3f", u.RxPPS/1e6)
 			row[2] = ratio(u.RxPPS, brPPS)
 			row[3] = fmt.Sprintf("%.3f", u.GenPPS/1e6)
 			row[4] = fmt.Sprintf("%.2f%%", 100*u.Lost())
+			row[5] = busy(u.SwitchCPUBusy, u.SwitchCPUSoftIRQ, u.SwitchCPUSteal)
+			row[6] = busy(u.GenCPUBusy, u.GenCPUSoftIRQ, u.GenCPUSteal)
 		}
 		if t := r.TCP; t != nil {
-			row[5] = fmt.Sprintf("%.2f", t.Gbps)
-			row[6] = ratio(t.Gbps, brTCP)
-			row[7] = fmt.Sprint(t.Retransmits)
+			row[7] = fmt.Sprintf("%.2f", t.Gbps)
+			row[8] = ratio(t.Gbps, brTCP)
+			row[9] = fmt.Sprint(t.Retransmits)
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 		if t := r.TCPCsumOff; t != nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t%.2f\t%s\t%d\t\n", "  tx-csum off", t.Gbps, ratio(t.Gbps, brTCP), t.Retransmits)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%.2f\t%s\t%d\t\n", "  tx-csum off", t.Gbps, ratio(t.Gbps, brTCP), t.Retransmits)
 		}
 	}
 	tw.Flush()
@@ -118,6 +127,11 @@ func printReport(w io.Writer, cfg *perf.E2EConfig, m machine, res []perf.E2EResu
 	for _, r := range res {
 		printDetails(w, &r)
 	}
+}
+
+// busy formats CPU shares as "busy% (softirq%/steal%)".
+func busy(b, si, st float64) string {
+	return fmt.Sprintf("%.0f%% (%.0f/%.0f)", 100*b, 100*si, 100*st)
 }
 
 func ratio(v, ref float64) string {

@@ -1,0 +1,44 @@
+package perf
+
+import "time"
+
+// pacer spreads a generator's frames over time at a set rate, in runs of
+// about paceRun worth of frames: between runs the generator sleeps, so a
+// paced generator wakes some 2,000 times a second rather than spinning on
+// short sleeps (which the CPU figures would count as busy, on both CPUs:
+// the Go scheduler's threads spin around every wake-up).
+type pacer struct {
+	rate  float64 // frames/s; 0: no pacing
+	run   uint64  // frames a run waits for
+	base  uint64  // frames sent before start
+	start time.Time
+	sleep func(time.Duration)
+}
+
+// paceRun is the time a paced run's frames cover.
+const paceRun = 500 * time.Microsecond
+
+// newPacer paces rate frames/s (0: no pacing) for a sender whose runs hold
+// at most most frames and that has sent base frames already.
+func newPacer(rate, most int, base uint64) *pacer {
+	p := &pacer{rate: float64(rate), base: base, start: time.Now(), sleep: time.Sleep}
+	p.run = uint64(max(1, min(most, int(float64(rate)*paceRun.Seconds()))))
+	return p
+}
+
+// next returns how many frames may go now, at most most, given that sent
+// have gone in all. If fewer than a run's worth are due it sleeps until
+// they are and returns 0 (call again: the caller may be stopped meanwhile).
+func (p *pacer) next(sent uint64, most int) int {
+	if p.rate == 0 {
+		return most
+	}
+	el := time.Since(p.start)
+	due := p.base + uint64(el.Seconds()*p.rate)
+	if due < sent+p.run {
+		at := time.Duration(float64(sent+p.run-p.base) / p.rate * float64(time.Second))
+		p.sleep(max(at-el, time.Microsecond))
+		return 0
+	}
+	return int(min(due-sent, uint64(most)))
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 )
 
@@ -72,6 +73,10 @@ const (
 	// two sockets sharing one UMEM, frames passed rx to tx by address. It
 	// shows what the kernel's AF_XDP copy path on veth allows.
 	PathXSK = "xsk-xc"
+	// PathFastPath is Vecswitch with its XDP fast path: the same switch
+	// and ports as PathVecswitch (its worker in adaptive poll mode), known
+	// unicast switched in the kernel by the program on each host end.
+	PathFastPath = "vecswitch-fastpath"
 )
 
 // UDP generators (E2EConfig.Generator).
@@ -88,7 +93,7 @@ const (
 var E2EGenerators = []string{GenAFXDP, GenXDPLive}
 
 // E2EPaths lists every path in the order an E2E run measures them.
-var E2EPaths = []string{PathBridge, PathBridgeRPS, PathVecswitch, PathAsavie, PathXSK}
+var E2EPaths = []string{PathBridge, PathBridgeRPS, PathVecswitch, PathFastPath, PathAsavie, PathXSK}
 
 // ErrE2ENotSupported is returned by RunE2E where there are no network
 // namespaces, veth or AF_XDP (anything but Linux).
@@ -169,7 +174,7 @@ type E2EResult struct {
 	Path string `json:"path"`
 	// UDP is the 64-byte UDP measurement (nil if not run).
 	UDP *UDPResult `json:"udp,omitempty"`
-	// TCP is the iperf3 measurement (Linux bridge and Vecswitch only).
+	// TCP is the iperf3 measurement (Linux bridge and the Vecswitch paths).
 	TCP *TCPResult `json:"tcp,omitempty"`
 	// TCPCsumOff is, for the Linux bridge, TCP with TX checksum offload
 	// off on the namespace ends, as Vecswitch needs them (so no TSO).
@@ -258,6 +263,8 @@ type SwitchPort struct {
 	Name     string                `json:"name"`
 	Counters pipeline.PortCounters `json:"counters"`
 	AFXDP    afxdp.Stats           `json:"afxdp"`
+	// FastPath holds the kernel fast path's counters (PathFastPath).
+	FastPath *ports.FastPathCounters `json:"fast_path,omitempty"`
 }
 
 // SocketReport is one AF_XDP socket's counters in a cross-connect.

@@ -88,7 +88,7 @@ func runPath(ctx context.Context, cfg *E2EConfig, path string) (res E2EResult) {
 			path, res.UDP.RxPPS/1e6, res.UDP.GenPPS/1e6, cfg.Generator,
 			cfg.CPUSwitch, 100*res.UDP.SwitchCPUBusy, cfg.CPUGen, 100*res.UDP.GenCPUBusy)
 	}
-	if cfg.TCP && (path == PathBridge || path == PathVecswitch) {
+	if cfg.TCP && (path == PathBridge || path == PathVecswitch || path == PathFastPath) {
 		errs = append(errs, measureTCP(ctx, cfg, t, path, &res))
 	}
 	return res

@@ -70,7 +70,7 @@ func TestE2EPaths(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			before := ours(t)
 			cfg := e2eTestConfig(path)
-			cfg.TCP = path == PathVecswitch
+			cfg.TCP = path == PathVecswitch || path == PathFastPath
 			cfg.Log = t.Logf
 			res, err := RunE2E(context.Background(), cfg)
 			requireCleanedUp(t, before)
@@ -97,10 +97,21 @@ func TestE2EPaths(t *testing.T) {
 			require.GreaterOrEqual(t, float64(u.TotalReceived), minShare*float64(u.TotalGenerated),
 				"lost frames at a low rate: %+v", u)
 			require.InDelta(t, 20000, u.GenPPS, 4000, "generator rate")
-			if path == PathVecswitch {
+			if path == PathVecswitch || path == PathFastPath {
 				require.GreaterOrEqual(t, forwardedBy(&r, vsRcvPort), u.TotalReceived, "switch counters: %+v", r.Switch)
 				require.NotNil(t, r.TCP)
 				require.Greater(t, r.TCP.Gbps, 0.0)
+			}
+			if path == PathFastPath {
+				// After the first frames (learning the sender), the
+				// kernel switches them all.
+				var fast uint64
+				for _, p := range r.Switch.Ports {
+					if p.Name == vsRcvPort && p.FastPath != nil {
+						fast = p.FastPath.TxPackets
+					}
+				}
+				require.GreaterOrEqual(t, float64(fast), 0.9*float64(u.TotalReceived), "fast path counters: %+v", r.Switch.Ports)
 			}
 		})
 	}

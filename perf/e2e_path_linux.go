@@ -35,7 +35,9 @@ func startPath(t *topo, path string, cpu int) (*rig, error) {
 		}
 		return &rig{close: func() error { return nil }, report: func(*E2EResult) {}}, nil
 	case PathVecswitch:
-		return startVecswitch(t, cpu)
+		return startVecswitch(t, cpu, false)
+	case PathFastPath:
+		return startVecswitch(t, cpu, true)
 	case PathAsavie:
 		return startAsavie(t, cpu)
 	case PathXSK:

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
+	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -27,14 +29,46 @@ const (
 // startVecswitch runs a switch with one worker pinned to cpu and the two
 // host ends as AF_XDP ports of one bridge. The receiver's MAC is static,
 // as on the Linux bridge: the sink never answers, so it is never learned.
-func startVecswitch(t *topo, cpu int) (r *rig, err error) {
-	sw, err := vswitch.New(vswitch.Options{Workers: 1, CPUs: []int{cpu}, PoolFrames: e2ePool})
+//
+// fast adds the XDP fast path, set up as vswitchd does it: TX checksum
+// offload off and GRO on at the namespace ends (so the ports can join),
+// and the worker in adaptive poll mode (it sleeps while the kernel
+// switches everything, so the forwarder's CPU shows what the fast path
+// leaves to it). The sender's MAC is learned from the first frames.
+func startVecswitch(t *topo, cpu int, fast bool) (r *rig, err error) {
+	opts := vswitch.Options{Workers: 1, CPUs: []int{cpu}, PoolFrames: e2ePool}
+	var fp *afxdp.FastPath
+	if fast {
+		for _, e := range []*endpoint{&t.snd, &t.rcv} {
+			if err := netdev.SetTxChecksumAt(e.nsPath(), innerIfname, false); err != nil {
+				return nil, err
+			}
+			if err := netdev.SetGROAt(e.nsPath(), innerIfname, true); err != nil {
+				return nil, err
+			}
+		}
+		if fp, err = afxdp.NewFastPath(afxdp.FastPathConfig{}); err != nil {
+			return nil, fmt.Errorf("perf: %w", err)
+		}
+		opts.FastPath, opts.Idle = fp, pipeline.IdleSleep
+	}
+	sw, err := vswitch.New(opts)
 	if err != nil {
+		if fp != nil {
+			err = errors.Join(err, fp.Close())
+		}
 		return nil, err
+	}
+	closeAll := func() error {
+		err := sw.Close()
+		if fp != nil {
+			err = errors.Join(err, fp.Close())
+		}
+		return err
 	}
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, sw.Close())
+			err = errors.Join(err, closeAll())
 		}
 	}()
 	var ports []*afxdp.Port
@@ -42,9 +76,14 @@ func startVecswitch(t *topo, cpu int) (r *rig, err error) {
 		name string
 		e    *endpoint
 	}{{vsSndPort, &t.snd}, {vsRcvPort, &t.rcv}} {
-		port, err := afxdp.New(afxdp.Config{Name: p.name, Ifname: p.e.host, RingSize: e2eRing})
+		port, err := afxdp.New(afxdp.Config{Name: p.name, Ifname: p.e.host, RingSize: e2eRing, FastPath: fp})
 		if err != nil {
 			return nil, err
+		}
+		if fast {
+			if _, err := port.FastPathIfindex(); err != nil {
+				return nil, errors.Join(fmt.Errorf("perf: port %s not in the fast path: %w", p.name, err), port.Close())
+			}
 		}
 		if err := sw.AddPort(port); err != nil {
 			return nil, errors.Join(err, port.Close())
@@ -63,28 +102,41 @@ func startVecswitch(t *topo, cpu int) (r *rig, err error) {
 		return nil, fmt.Errorf("perf: start switch: %w", err)
 	}
 	return &rig{
-		close:   sw.Close,
+		close:   closeAll,
 		runtime: sw.Runtime,
 		report: func(res *E2EResult) {
 			if res.Switch == nil {
 				res.Switch = &SwitchReport{Runtime: sw.Runtime()}
 			}
+			info := map[string]vswitch.PortInfo{}
+			for _, pi := range sw.Ports() {
+				info[pi.Name] = pi
+			}
 			for _, p := range ports {
 				c, _ := sw.PortCounters(p.Name())
-				res.Switch.Ports = append(res.Switch.Ports, SwitchPort{Name: p.Name(), Counters: c, AFXDP: p.Stats()})
+				sp := SwitchPort{Name: p.Name(), Counters: c, AFXDP: p.Stats()}
+				if f := info[p.Name()].FastPath; f != nil {
+					sp.FastPath = f.Counters
+				}
+				res.Switch.Ports = append(res.Switch.Ports, sp)
 			}
 		},
 	}, nil
 }
 
-// forwardedBy is how many frames the switch sent out of port name.
+// forwardedBy is how many frames the switch sent out of port name, by the
+// pipeline and the fast path.
 func forwardedBy(res *E2EResult, name string) uint64 {
 	if res.Switch == nil {
 		return 0
 	}
 	for _, p := range res.Switch.Ports {
 		if p.Name == name {
-			return p.Counters.TxPackets
+			n := p.Counters.TxPackets
+			if p.FastPath != nil {
+				n += p.FastPath.TxPackets
+			}
+			return n
 		}
 	}
 	return 0

@@ -17,7 +17,7 @@ import (
 // behind. It is skipped where the kernel refuses live-frame mode.
 func TestE2EXDPLive(t *testing.T) {
 	needRoot(t)
-	for _, path := range []string{PathBridge, PathVecswitch} {
+	for _, path := range []string{PathBridge, PathVecswitch, PathFastPath} {
 		t.Run(path, func(t *testing.T) {
 			before := ours(t)
 			cfg := e2eTestConfig(path)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/internal/xsk"
+	"github.com/vecswitch/vecswitch/ports/netdev"
 )
 
 // BenchmarkForward measures 64-byte frames (60 bytes and the FCS) from
@@ -178,8 +179,7 @@ func newBenchPath(b *testing.B, kind string) *benchPath {
 		l, err := netlink.LinkByName(p.name)
 		require.NoError(b, err)
 		p.ifindex = l.Attrs().Index
-		out, err := run(b, p.ns, "ethtool", "-K", "eth0", "tx", "off")
-		require.NoError(b, err, out)
+		require.NoError(b, netdev.SetTxChecksumAt(p.ns.Path(), "eth0", false))
 		require.NoError(b, EnsureGRO(p.ns.Path(), "eth0"))
 		ports = append(ports, p)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/internal/xsk"
+	"github.com/vecswitch/vecswitch/ports/netdev"
 )
 
 const quiet = 150 * time.Millisecond
@@ -98,10 +99,8 @@ func TestSwitching(t *testing.T) {
 			assert.Zero(t, ca.Errors)
 
 			// The kernel's ping, IPv4 over static neighbours.
-			_, err := run(t, a.ns, "ip", "neigh", "replace", b.ip, "lladdr", net.HardwareAddr(b.mac[:]).String(), "dev", "eth0", "nud", "permanent")
-			require.NoError(t, err)
-			_, err = run(t, b.ns, "ip", "neigh", "replace", a.ip, "lladdr", net.HardwareAddr(a.mac[:]).String(), "dev", "eth0", "nud", "permanent")
-			require.NoError(t, err)
+			permNeigh(t, a.ns, b.ip, b.mac)
+			permNeigh(t, b.ns, a.ip, a.mac)
 			before := tp.hits(t, 1, b.mac)
 			out, err := run(t, a.ns, "ping", "-c", "5", "-i", "0.01", "-W", "1", b.ip)
 			require.NoError(t, err, out)
@@ -418,8 +417,7 @@ func TestVethGROCaveat(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, st.GRO && st.Delivers() && st.Ready(), "%+v", st)
 			t.Log(st)
-			out, err := run(t, b.ns, "ethtool", "-K", "eth0", "tx", "on")
-			require.NoError(t, err, out)
+			require.NoError(t, netdev.SetTxChecksumAt(b.ns.Path(), "eth0", true))
 			st, err = CheckPeer(b.ifindex)
 			require.NoError(t, err)
 			assert.True(t, st.TxChecksum && st.Delivers() && !st.Ready(), "%+v", st)
@@ -507,8 +505,7 @@ func TestTCP(t *testing.T) {
 			a, b := tp.ports[0], tp.ports[1]
 			tp.learn(t)
 			for _, nb := range []struct{ in, peer *tport }{{a, b}, {b, a}} {
-				out, err := run(t, nb.in.ns, "ip", "neigh", "replace", nb.peer.ip, "lladdr", net.HardwareAddr(nb.peer.mac[:]).String(), "dev", "eth0", "nud", "permanent")
-				require.NoError(t, err, out)
+				permNeigh(t, nb.in.ns, nb.peer.ip, nb.peer.mac)
 			}
 			var ln net.Listener
 			inNS(t, b.ns, func() {

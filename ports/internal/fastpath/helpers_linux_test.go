@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/internal/xsk"
+	"github.com/vecswitch/vecswitch/ports/netdev"
 )
 
 // tport is one switch port of a test topology: the host end of a veth
@@ -69,8 +72,7 @@ func newTopo(t *testing.T, n int, mode xsk.AttachMode, gro bool) *topo {
 		p.ifindex = l.Attrs().Index
 		// As netdev.CreateVeth does for the switch's container ends:
 		// complete checksums (see the package doc).
-		out, err := run(t, p.ns, "ethtool", "-K", "eth0", "tx", "off")
-		require.NoError(t, err, out)
+		require.NoError(t, netdev.SetTxChecksumAt(p.ns.Path(), "eth0", false))
 		if gro {
 			require.NoError(t, EnsureGRO(p.ns.Path(), "eth0"))
 		}
@@ -94,10 +96,15 @@ func newTopo(t *testing.T, n int, mode xsk.AttachMode, gro bool) *topo {
 func quietNS(t testing.TB) *nettest.NS {
 	t.Helper()
 	ns := nettest.NewNS(t)
-	for _, k := range []string{"net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"} {
-		out, err := run(t, ns, "sysctl", "-qw", k)
-		require.NoError(t, err, out)
-	}
+	// /proc/sys/net shows the namespace of the thread that opens it.
+	require.NoError(t, netdev.Do(ns.Path(), func() error {
+		for _, k := range []string{"all", "default"} {
+			if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+k+"/disable_ipv6", []byte("1"), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 	return ns
 }
 
@@ -321,4 +328,14 @@ func macOf(s string) MAC {
 		panic(err)
 	}
 	return m
+}
+
+// permNeigh makes ip a permanent neighbour at mac on eth0 in ns.
+func permNeigh(t testing.TB, ns *nettest.NS, ip string, mac MAC) {
+	t.Helper()
+	h := ns.Netlink(t)
+	l, err := h.LinkByName("eth0")
+	require.NoError(t, err)
+	require.NoError(t, h.NeighSet(&netlink.Neigh{LinkIndex: l.Attrs().Index, State: netlink.NUD_PERMANENT,
+		IP: net.ParseIP(ip), HardwareAddr: net.HardwareAddr(mac[:])}))
 }

@@ -21,7 +21,36 @@ type eventRing[E comparable] struct {
 	ltail, chead uint64
 	last         E
 	drops        counter
+	// wake, if set, is kicked when publish makes events visible.
+	wake *waker
 }
+
+// waker lets workers wake the control-plane consumer of their rings when
+// it is parked (VPP's nodes signal the l2-learn process the same way): a
+// publish that finds it parked sends one token on a channel. Only the
+// first publish after the consumer parks sends; the rest see parked false
+// — one atomic load per vector that produced events, a channel send at
+// most once per park, nothing per packet.
+type waker struct {
+	parked atomic.Bool
+	ch     chan struct{}
+}
+
+func newWaker() *waker { return &waker{ch: make(chan struct{}, 1)} }
+
+// kick wakes the consumer if it is parked.
+func (w *waker) kick() {
+	if w.parked.Load() && w.parked.CompareAndSwap(true, false) {
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// pending reports whether the ring holds events the consumer has not
+// taken. Only the consumer calls it.
+func (r *eventRing[E]) pending() bool { return r.tail.Load() != r.head.Load() }
 
 // counter is a single-writer counter readable by anyone (see pipeline).
 type counter struct{ v atomic.Uint64 }
@@ -54,6 +83,9 @@ func (r *eventRing[E]) push(e E) {
 func (r *eventRing[E]) publish() {
 	if r.tail.Load() != r.ltail {
 		r.tail.Store(r.ltail)
+		if r.wake != nil {
+			r.wake.kick()
+		}
 	}
 	var zero E
 	r.last = zero

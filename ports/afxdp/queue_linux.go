@@ -167,3 +167,10 @@ func (q *txQueue) Close() error {
 	q.closed = true
 	return q.s.release(false)
 }
+
+// PollFD implements pipeline.Pollable: the socket's descriptor, readable
+// when its rx ring holds frames (the kernel wakes its waiters as it fills
+// the ring), so an idle worker in adaptive mode sleeps in epoll rather
+// than waking every millisecond — with the fast path switching a port's
+// traffic in the kernel, that is most of the time.
+func (q *rxQueue) PollFD() int { return q.s.sk.FD() }

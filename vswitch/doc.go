@@ -56,7 +56,16 @@
 // bumping the port's sequence number; the ager, run by the learner about once
 // a second, reclaims entries that are stale or idle longer than their
 // bridge's MAC age. A bridge stops learning new MACs at its MAC limit and
-// counts what it refused (MACStats).
+// counts what it refused (MACStats). The learner loop sleeps when idle;
+// the first event a worker publishes wakes it (waker in ring.go).
+//
+// # Kernel fast path
+//
+// With Options.FastPath (ports/afxdp's XDP fast path), the switch mirrors
+// the MAC-table entries of its fast-path member ports into the kernel,
+// which then switches known unicast between them without the pipeline:
+// fastpath.go says what is mirrored, when, and how aging, flushes, port
+// removal, VLAN changes and traces keep the kernel a subset of the table.
 //
 // # Safety of reconfiguration
 //

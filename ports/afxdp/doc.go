@@ -36,4 +36,17 @@
 // Tx writes descriptors in a batch and kicks the kernel (sendto) once per
 // batch — repeatedly only in copy mode, where one kick sends at most the
 // kernel's budget. Nothing allocates, locks, or makes a syscall per packet.
+// Rx queues are pipeline.Pollable (the socket's fd), so an idle worker in
+// adaptive mode sleeps in epoll until frames arrive.
+//
+// # Fast path
+//
+// With Config.FastPath the port's XDP program is the fast-path program of
+// ports/internal/fastpath instead of the plain redirect: it switches
+// frames of known unicast flows to other member ports in the kernel and
+// hands the rest to the sockets as before. FastPath (one per switch) holds
+// the shared maps and implements ports.FastPath for the switch; a port
+// that cannot take part (no program, a veth whose peer would drop or
+// corrupt redirected frames) says why in FastPathIfindex and runs with the
+// plain program.
 package afxdp

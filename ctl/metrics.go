@@ -20,7 +20,7 @@ type metricsCollector struct {
 	nodeCalls, nodeVectors, nodePkts, nodeNanos, drops   *prometheus.Desc
 	workerBusy, workerIters, macEntries, macLearned, ups *prometheus.Desc
 	fpRxPkts, fpRxBytes, fpTxPkts, fpTxBytes, fpMisses   *prometheus.Desc
-	fpEntries, fpErrors                                  *prometheus.Desc
+	fpEntries, fpErrors, fpEntryPkts                     *prometheus.Desc
 }
 
 func newMetricsCollector(d *Daemon) *metricsCollector {
@@ -50,6 +50,7 @@ func newMetricsCollector(d *Daemon) *metricsCollector {
 		fpMisses:    desc("fastpath_misses_total", "Packets received on a fast-path port and handed to the pipeline, by reason.", "port", "reason"),
 		fpEntries:   desc("fastpath_entries", "MAC entries offloaded to the kernel fast path."),
 		fpErrors:    desc("fastpath_errors_total", "Kernel fast-path updates that failed (the entries concerned take the pipeline)."),
+		fpEntryPkts: desc("fastpath_entry_packets_total", "Packets the kernel fast path switched from (direction=from) or to (direction=to) an offloaded MAC.", "bridge", "vlan", "mac", "direction"),
 	}
 }
 
@@ -57,7 +58,7 @@ func newMetricsCollector(d *Daemon) *metricsCollector {
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPkts, c.rxBytes, c.txPkts, c.txBytes, c.txDrops, c.ups, c.nodeCalls,
 		c.nodeVectors, c.nodePkts, c.nodeNanos, c.drops, c.workerBusy, c.workerIters, c.macEntries, c.macLearned,
-		c.fpRxPkts, c.fpRxBytes, c.fpTxPkts, c.fpTxBytes, c.fpMisses, c.fpEntries, c.fpErrors} {
+		c.fpRxPkts, c.fpRxBytes, c.fpTxPkts, c.fpTxBytes, c.fpMisses, c.fpEntries, c.fpErrors, c.fpEntryPkts} {
 		ch <- d
 	}
 }
@@ -92,6 +93,16 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	if fs := sw.FastPathStatus(); fs.Enabled {
 		ch <- prometheus.MustNewConstMetric(c.fpEntries, prometheus.GaugeValue, float64(fs.Entries))
 		counter(c.fpErrors, fs.Errors)
+		if fs.Entries > 0 {
+			for _, e := range sw.FDB() {
+				if e.FastPath == nil {
+					continue
+				}
+				vlan := fmt.Sprint(e.VLAN)
+				counter(c.fpEntryPkts, e.FastPath.SrcHits, e.Bridge, vlan, e.MAC, "from")
+				counter(c.fpEntryPkts, e.FastPath.DstHits, e.Bridge, vlan, e.MAC, "to")
+			}
+		}
 	}
 	for _, n := range sw.Runtime() {
 		counter(c.nodeCalls, n.Calls, n.Name)

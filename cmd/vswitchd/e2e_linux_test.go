@@ -560,6 +560,7 @@ func TestMetrics(t *testing.T) {
 	between("vswitch_port_tx_packets_total", before.Counters.TxPackets, after.Counters.TxPackets)
 	between("vswitch_fastpath_rx_packets_total", before.FastPath.Counters.RxPackets, after.FastPath.Counters.RxPackets)
 	require.Contains(t, text, `vswitch_fastpath_entries 2`)
+	require.Regexp(t, `vswitch_fastpath_entry_packets_total\{bridge="br0",direction="from",mac="[0-9a-f:]{17}",vlan="0"\} [1-9]`, text)
 	require.Regexp(t, `vswitch_fastpath_misses_total\{port="`+pa+`",reason="group-dst"\} [1-9]`, text)
 	require.Contains(t, text, `vswitch_node_packets_total{node="l2-fwd"}`)
 	require.Contains(t, text, `vswitch_worker_busy_ratio{cpu="-1",worker="0"}`)

@@ -99,6 +99,25 @@ func TestFastPathWithVsctl(t *testing.T) {
 	require.False(t, xdpAttached(t, pb))
 }
 
+// TestFastPathPeerNotReady: an interface vswitchd did not create, whose
+// veth peer has GRO off and TX checksum offload on, stays out of the fast
+// path and show says why; its traffic still flows through the pipeline.
+func TestFastPathPeerNotReady(t *testing.T) {
+	d := newDaemon(t)
+	a, b := nettest.NewNS(t), nettest.NewNS(t)
+	ha := "fx" + nettest.Suffix()
+	nettest.Veth(t, ha, a, "10.71.0.1/24", 1) // as a runtime might leave it
+	d.must("add-br", "br0")
+	d.must("add-port", "br0", ha, "type=afxdp")
+	d.must("add-port", "br0", "fy"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.71.0.2/24")
+	require.NoError(t, ping(a, "10.71.0.2"))
+	var st []ctl.PortStats
+	require.NoError(t, d.vsctlJSON(&st, "port/stats", ha))
+	require.Equal(t, "unavailable", st[0].FastPath.State)
+	require.Contains(t, st[0].FastPath.Reason, "GRO off")
+	require.Contains(t, d.must("show"), "fast path unavailable")
+}
+
 // TestFastPathDisabledByFlag: --fast-path=false runs the pipeline alone
 // and says so.
 func TestFastPathDisabledByFlag(t *testing.T) {

@@ -68,7 +68,12 @@ func TestFastPathWithVsctl(t *testing.T) {
 	var st []ctl.PortStats
 	require.NoError(t, d.vsctlJSON(&st, "port/stats", pa))
 	require.Equal(t, "off", st[0].FastPath.State)
+	d.must("set", "bridge", "br0", "fast-path=on")
+	d.must("set", "bridge", "br0", "fast-path=off")
 	d.stop(syscall.SIGKILL)
+	// The programs hang on BPF links the process held: killed, it leaves
+	// nothing on the interfaces.
+	require.False(t, xdpAttached(t, pa), "XDP program left after kill -9")
 	d.start()
 	require.NoError(t, ping(a, "10.69.0.2"))
 	require.Contains(t, d.must("show"), "fast path off", "kept across a restart")

@@ -65,6 +65,15 @@ type FastPathCounters struct {
 	Errors uint64 `json:"errors,omitempty"`
 }
 
+// FastPathRechecker is a member whose ability to take part can change
+// after it was added (a veth whose peer's settings a container runtime may
+// change). The switch calls RecheckFastPath every few seconds, then
+// FastPathIfindex again, and takes the port out of the fast path or puts
+// it back accordingly.
+type FastPathRechecker interface {
+	RecheckFastPath()
+}
+
 // FastPathMember is a port that can take part in a FastPath.
 type FastPathMember interface {
 	// FastPathIfindex returns the port's ifindex for FastPath calls, or an

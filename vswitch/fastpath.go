@@ -302,6 +302,58 @@ func (s *Switch) syncFastPathLocked() {
 	s.lrn.mu.Unlock()
 }
 
+// recheckFastPath asks the members whose readiness can change to check
+// again, and takes ports out of the fast path or puts them back. It runs
+// from the learner loop, so it only tries the switch's lock (Stop holds it
+// while waiting for that loop), and the checks themselves (netlink and
+// ethtool in the containers' namespaces) run without it.
+func (s *Switch) recheckFastPath() {
+	if s.fpath.fp == nil || !s.mu.TryLock() {
+		return
+	}
+	type member struct {
+		a *attachment
+		r ports.FastPathRechecker
+	}
+	var ms []member
+	for _, a := range s.attached {
+		if r, ok := a.port.(ports.FastPathRechecker); ok {
+			ms = append(ms, member{a, r})
+		}
+	}
+	s.mu.Unlock()
+	if len(ms) == 0 {
+		return
+	}
+	for _, m := range ms {
+		m.r.RecheckFastPath()
+	}
+	if !s.mu.TryLock() {
+		return // the next round applies it
+	}
+	defer s.mu.Unlock()
+	changed := false
+	for _, m := range ms {
+		if s.attached[m.a.port.Name()] != m.a {
+			continue // removed meanwhile
+		}
+		ix, reason := 0, ""
+		if fm, ok := m.a.port.(ports.FastPathMember); ok {
+			var err error
+			if ix, err = fm.FastPathIfindex(); err != nil {
+				ix, reason = 0, err.Error()
+			}
+		}
+		if ix != m.a.fpIfindex || reason != m.a.fpReason {
+			m.a.fpIfindex, m.a.fpReason = ix, reason
+			changed = true
+		}
+	}
+	if changed {
+		s.syncFastPathLocked()
+	}
+}
+
 // FastPathPort is a port's state in the kernel fast path.
 type FastPathPort struct {
 	// State is "on", "slow-path" (a trace or capture runs on it), "off"

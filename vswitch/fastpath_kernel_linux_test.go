@@ -36,7 +36,8 @@ func newFPRig(t *testing.T) *fpRig {
 		t.Skipf("the kernel cannot run the XDP fast path: %v", err)
 	}
 	require.NoError(t, err)
-	s, err := vswitch.New(vswitch.Options{Workers: 1, PoolFrames: 8192, Idle: pipeline.IdleSleep, FastPath: fp})
+	s, err := vswitch.New(vswitch.Options{Workers: 1, PoolFrames: 8192, Idle: pipeline.IdleSleep, FastPath: fp,
+		FastPathRecheck: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		s.Close()
@@ -300,4 +301,36 @@ func TestFastPathKeepsActiveMACs(t *testing.T) {
 	// Once silent, they age out of both tables.
 	require.Eventually(t, func() bool { return len(r.s.FDB()) == 0 && r.s.FastPathStatus().Entries == 0 },
 		10*time.Second, 100*time.Millisecond)
+}
+
+// TestFastPathPeerChangesLater: a container end whose GRO is switched off
+// after the port joined would silently lose every frame the kernel
+// redirects to it; the switch notices within its recheck interval, takes
+// the port out (its traffic takes the pipeline) and puts it back once GRO
+// is on again.
+func TestFastPathPeerChangesLater(t *testing.T) {
+	r := newFPRig(t)
+	r.container("a", "10.96.0.1/24")
+	r.container("b", "10.96.0.2/24")
+	require.NoError(t, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{{Name: "br0",
+		Ports: []vswitch.Port{{Name: "a"}, {Name: "b"}}}}}))
+	require.NoError(t, r.s.Start())
+	require.NoError(t, r.pingN("a", "10.96.0.2", 5))
+	require.Positive(t, r.fastRx("a"))
+
+	require.NoError(t, netdev.SetGROAt(r.ns["b"].Path(), "eth0", false))
+	require.Eventually(t, func() bool { return r.port("b").FastPath.State == "unavailable" }, 10*time.Second, 100*time.Millisecond)
+	require.Contains(t, r.port("b").FastPath.Reason, "GRO off")
+	for _, e := range r.s.FDB() {
+		if e.Port == "b" {
+			require.Nil(t, e.FastPath, "b's MAC left the kernel with b")
+		}
+	}
+	require.NoError(t, r.pingN("a", "10.96.0.2", 10), "the pipeline carries the traffic meanwhile")
+
+	require.NoError(t, netdev.SetGROAt(r.ns["b"].Path(), "eth0", true))
+	require.Eventually(t, func() bool { return r.port("b").FastPath.State == "on" }, 10*time.Second, 100*time.Millisecond)
+	before := r.fastRx("a")
+	require.NoError(t, r.pingN("a", "10.96.0.2", 10))
+	require.Greater(t, r.fastRx("a"), before, "back in the fast path")
 }

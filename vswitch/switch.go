@@ -40,6 +40,10 @@ type Options struct {
 	// members (fastpath.go). Nil: the pipeline alone. The caller closes
 	// it after the switch.
 	FastPath ports.FastPath
+	// FastPathRecheck is how often members whose readiness can change
+	// (ports.FastPathRechecker: veths whose peer settings a container
+	// runtime may change) are checked again (default 5 s).
+	FastPathRecheck time.Duration
 }
 
 // Switch is an L2 switch: bridges of ports with MAC learning and VLANs,
@@ -135,6 +139,9 @@ func New(opts Options) (*Switch, error) {
 	}
 	if opts.LearnInterval == 0 {
 		opts.LearnInterval = time.Millisecond
+	}
+	if opts.FastPathRecheck <= 0 {
+		opts.FastPathRecheck = 5 * time.Second
 	}
 	s := &Switch{
 		opts: opts, start: opts.Clock(),
@@ -268,7 +275,7 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 	timer := time.NewTimer(s.opts.LearnInterval)
 	defer timer.Stop()
 	interval := s.opts.LearnInterval
-	lastAge := time.Now()
+	lastAge, lastRecheck := time.Now(), time.Now()
 	for {
 		parked := interval > s.opts.LearnInterval && s.parkLearner()
 		select {
@@ -299,6 +306,10 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 			s.lrn.mu.Unlock()
 			s.endedTrace()
 			s.nbr.ageStep(s.now.Load())
+			if time.Since(lastRecheck) >= s.opts.FastPathRecheck {
+				lastRecheck = time.Now()
+				s.recheckFastPath()
+			}
 		}
 	}
 }

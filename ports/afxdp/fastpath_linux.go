@@ -18,7 +18,11 @@ type FastPath struct {
 	m *fastpath.Maps
 }
 
-var _ ports.FastPath = (*FastPath)(nil)
+var (
+	_ ports.FastPath          = (*FastPath)(nil)
+	_ ports.FastPathMember    = (*Port)(nil)
+	_ ports.FastPathRechecker = (*Port)(nil)
+)
 
 // FastPathConfig sizes the fast path's tables; zero fields take the
 // defaults (65536 MACs, 256 ports, 4096 trunk VLANs).
@@ -112,13 +116,40 @@ func (p *Port) attachFastPath(nq int, mode xsk.AttachMode) (fastpath.Steering, e
 		return nil, nil
 	}
 	st, err := fastpath.CheckPeer(p.ifindex)
+	p.peer = st
+	p.fpErr = peerErr(st, err)
+	return prog, nil
+}
+
+// peerErr is why a device with this peer cannot be in the fast path, or
+// nil.
+func peerErr(st fastpath.PeerState, err error) error {
 	switch {
 	case err != nil:
-		p.fpErr = fmt.Errorf("veth peer not checked: %w", err)
+		return fmt.Errorf("veth peer not checked: %w", err)
 	case !st.Ready():
-		p.fpErr = errors.New(st.String())
+		return errors.New(st.String())
 	}
-	return prog, nil
+	return nil
+}
+
+// RecheckFastPath implements ports.FastPathRechecker: it reads the veth
+// peer's GRO, XDP and checksum settings again (they may have changed since
+// the port was added), so FastPathIfindex answers for now.
+func (p *Port) RecheckFastPath() {
+	if _, ok := p.prog.(*fastpath.Program); !ok || !p.peer.Veth || !p.peer.Found {
+		return
+	}
+	st, err := fastpath.RecheckPeer(p.peer)
+	p.fpMu.Lock()
+	defer p.fpMu.Unlock()
+	if err == nil {
+		p.peer = st
+	}
+	if e := peerErr(st, err); (e == nil) != (p.fpErr == nil) {
+		p.cfg.Logger.Warn("veth peer changed: fast path for the port", "port", p.cfg.Name, "ready", e == nil, "state", st.String())
+	}
+	p.fpErr = peerErr(st, err)
 }
 
 // FastPathIfindex implements ports.FastPathMember: the device's ifindex
@@ -127,6 +158,8 @@ func (p *Port) FastPathIfindex() (int, error) {
 	if p.cfg.FastPath == nil {
 		return 0, errors.New("no fast path configured")
 	}
+	p.fpMu.Lock()
+	defer p.fpMu.Unlock()
 	if p.fpErr != nil {
 		return 0, p.fpErr
 	}

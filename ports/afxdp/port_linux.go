@@ -71,7 +71,9 @@ type Port struct {
 	queues   int
 	copyMode xsk.CopyMode
 	prog     fastpath.Steering
-	fpErr    error // why the port is not in the fast path (FastPath set)
+	fpMu     sync.Mutex
+	fpErr    error              // why the port is not in the fast path (FastPath set)
+	peer     fastpath.PeerState // the device's veth peer, as last checked
 
 	mu     sync.Mutex
 	socks  map[int]*sock // by device queue

@@ -30,5 +30,8 @@ type PeerState struct {
 // CheckPeer reports ErrNotSupported.
 func CheckPeer(int) (PeerState, error) { return PeerState{}, ErrNotSupported }
 
+// RecheckPeer reports ErrNotSupported.
+func RecheckPeer(st PeerState) (PeerState, error) { return st, ErrNotSupported }
+
 // EnsureGRO reports ErrNotSupported.
 func EnsureGRO(netnsPath, ifname string) error { return ErrNotSupported }

@@ -142,6 +142,30 @@ func CheckPeer(ifindex int) (PeerState, error) {
 	return st.examine(h.LinkByIndex)
 }
 
+// RecheckPeer reads the state of a peer that CheckPeer found again (its
+// settings may have changed since: a container runtime switching GRO off
+// makes the kernel drop what the fast path redirects to it). The switch
+// calls it every few seconds for its fast-path veths.
+func RecheckPeer(st PeerState) (PeerState, error) {
+	if !st.Veth || !st.Found {
+		return st, nil
+	}
+	if st.Netns == "" {
+		return st.examine(netlink.LinkByIndex)
+	}
+	ns, err := netns.GetFromPath(st.Netns)
+	if err != nil {
+		return st, fmt.Errorf("fastpath: recheck peer %s: %w", st.Name, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return st, fmt.Errorf("fastpath: recheck peer %s: %w", st.Name, err)
+	}
+	defer h.Close()
+	return st.examine(h.LinkByIndex)
+}
+
 // examine fills in the peer's name, GRO, XDP and checksum state.
 func (s PeerState) examine(byIndex func(int) (netlink.Link, error)) (PeerState, error) {
 	pl, err := byIndex(s.Ifindex)

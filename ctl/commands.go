@@ -239,6 +239,9 @@ func (d *Daemon) addPort(args []string) (any, error) {
 	if err := parseVLANOptions(&bp, portOpts); err != nil {
 		return nil, err
 	}
+	if err := fastPathOption(&bp.FastPath, opts); err != nil {
+		return nil, err
+	}
 	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
 	if mtu := d.state.overlayMTU(d.state.bridge(brName)); mtu > 0 && opts["mtu"] == "" && (typ == TypeVeth || typ == TypeTap) {
 		opts["mtu"] = strconv.Itoa(mtu) // encapsulated frames must fit the underlay
@@ -355,7 +358,7 @@ func (d *Daemon) setPort(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, append(switchOptions, "mtu", "fast-path")...); err != nil {
+	if err := CheckOptions(opts, append(switchOptions, "mtu")...); err != nil {
 		return nil, err
 	}
 	next := d.state.clone()

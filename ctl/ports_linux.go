@@ -49,7 +49,7 @@ const (
 
 // switchOptions are the add-port options that configure the bridge port
 // rather than the driver.
-var switchOptions = []string{"vlan", "trunks", "mode"}
+var switchOptions = []string{"vlan", "trunks", "mode", "fast-path"}
 
 // commonOptions apply to every port type.
 var commonOptions = []string{"rxq_affinity"}

@@ -90,8 +90,17 @@ func TestFastPathWithVsctl(t *testing.T) {
 	require.Equal(t, "on", st[0].FastPath.State)
 	require.NoError(t, ping(a, "10.69.0.2"))
 
+	// At add time too.
+	pc := "fc" + nettest.Suffix()
+	c := nettest.NewNS(t)
+	d.must("add-port", "br0", pc, "type=veth", "netns="+c.Path(), "ip=10.69.0.3/24", "fast-path=off")
+	require.NoError(t, d.vsctlJSON(&st, "port/stats", pc))
+	require.Equal(t, "off", st[0].FastPath.State)
+	_, err := d.vsctl("add-port", "br0", "fd"+nettest.Suffix(), "type=veth", "netns="+c.Path(), "fast-path=no")
+	require.ErrorContains(t, err, "want on or off")
+
 	// Typed errors for bad input.
-	_, err := d.vsctl("set", "bridge", "br0", "fast-path=maybe")
+	_, err = d.vsctl("set", "bridge", "br0", "fast-path=maybe")
 	require.ErrorContains(t, err, "want on or off")
 	_, err = d.vsctl("set", "bridge", "nope", "fast-path=off")
 	require.ErrorContains(t, err, "no bridge")

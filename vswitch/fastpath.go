@@ -80,11 +80,10 @@ func (f *fastPath) fail(err error) {
 	f.lastErr.Store(&s)
 }
 
+// keyMAC is the MAC of a MAC-table key.
 func keyMAC(key uint64) [6]byte {
 	var m [6]byte
-	for i := range m {
-		m[i] = byte(key >> (40 - 8*i))
-	}
+	putMAC(m[:], key)
 	return m
 }
 

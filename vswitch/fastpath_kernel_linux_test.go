@@ -65,6 +65,16 @@ func (r *fpRig) container(name, addr string) {
 	r.hosts[name] = host
 }
 
+// startBridge puts the named ports in bridge br0 and starts the switch.
+func (r *fpRig) startBridge(names ...string) {
+	var ps []vswitch.Port
+	for _, n := range names {
+		ps = append(ps, vswitch.Port{Name: n})
+	}
+	require.NoError(r.t, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{{Name: "br0", Ports: ps}}}))
+	require.NoError(r.t, r.s.Start())
+}
+
 func (r *fpRig) port(name string) vswitch.PortInfo {
 	for _, p := range r.s.Ports() {
 		if p.Name == name {
@@ -117,9 +127,7 @@ func TestFastPathSwitchesKnownUnicast(t *testing.T) {
 	r := newFPRig(t)
 	r.container("a", "10.91.0.1/24")
 	r.container("b", "10.91.0.2/24")
-	require.NoError(t, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{{Name: "br0",
-		Ports: []vswitch.Port{{Name: "a"}, {Name: "b"}}}}}))
-	require.NoError(t, r.s.Start())
+	r.startBridge("a", "b")
 	require.Equal(t, "on", r.port("a").FastPath.State)
 
 	require.NoError(t, r.pingN("a", "10.91.0.2", 20))
@@ -168,9 +176,7 @@ func TestFastPathMACMove(t *testing.T) {
 	r.container("a", "10.92.0.1/24")
 	r.container("b", "10.92.0.2/24")
 	r.container("c", "10.92.0.3/24")
-	require.NoError(t, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{{Name: "br0",
-		Ports: []vswitch.Port{{Name: "a"}, {Name: "b"}, {Name: "c"}}}}}))
-	require.NoError(t, r.s.Start())
+	r.startBridge("a", "b", "c")
 	require.NoError(t, r.pingN("a", "10.92.0.2", 5))
 
 	// Move a's identity (MAC and address) to c's namespace.
@@ -210,9 +216,7 @@ func TestFastPathPortRemovalUnderTraffic(t *testing.T) {
 	r := newFPRig(t)
 	r.container("a", "10.93.0.1/24")
 	r.container("b", "10.93.0.2/24")
-	require.NoError(t, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{{Name: "br0",
-		Ports: []vswitch.Port{{Name: "a"}, {Name: "b"}}}}}))
-	require.NoError(t, r.s.Start())
+	r.startBridge("a", "b")
 	require.NoError(t, r.pingN("a", "10.93.0.2", 3))
 	// Keep the neighbor entry: the flood then needs no ARP once b is gone.
 	h := r.ns["a"].Netlink(t)
@@ -312,9 +316,7 @@ func TestFastPathPeerChangesLater(t *testing.T) {
 	r := newFPRig(t)
 	r.container("a", "10.96.0.1/24")
 	r.container("b", "10.96.0.2/24")
-	require.NoError(t, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{{Name: "br0",
-		Ports: []vswitch.Port{{Name: "a"}, {Name: "b"}}}}}))
-	require.NoError(t, r.s.Start())
+	r.startBridge("a", "b")
 	require.NoError(t, r.pingN("a", "10.96.0.2", 5))
 	require.Positive(t, r.fastRx("a"))
 

@@ -107,18 +107,18 @@ func (f *FastPath) PortCounters(ifindex int) (ports.FastPathCounters, error) {
 
 // attachFastPath loads the fast-path program on the port's device in
 // place of the plain one, and checks that the device can take part. It
-// returns the program, or nil with the reason when the port must run
-// without it; an error only when nothing could be attached at all.
-func (p *Port) attachFastPath(nq int, mode xsk.AttachMode) (fastpath.Steering, error) {
+// returns the program, or nil (the reason in p.fpErr) when the port must
+// run with the plain one.
+func (p *Port) attachFastPath(nq int, mode xsk.AttachMode) fastpath.Steering {
 	prog, err := fastpath.Attach(p.ifindex, nq, mode, p.cfg.FastPath.m)
 	if err != nil {
 		p.fpErr = fmt.Errorf("fast-path program not attached: %w", err)
-		return nil, nil
+		return nil
 	}
 	st, err := fastpath.CheckPeer(p.ifindex)
 	p.peer = st
 	p.fpErr = peerErr(st, err)
-	return prog, nil
+	return prog
 }
 
 // peerErr is why a device with this peer cannot be in the fast path, or

@@ -149,9 +149,7 @@ func New(cfg Config) (*Port, error) {
 		return nil, fmt.Errorf("afxdp %s: %d queues asked, device %s has %d", cfg.Name, p.queues, cfg.Ifname, nq)
 	}
 	if cfg.FastPath != nil {
-		if p.prog, err = p.attachFastPath(nq, attach); err != nil {
-			return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
-		}
+		p.prog = p.attachFastPath(nq, attach)
 		if p.fpErr != nil {
 			cfg.Logger.Warn("port not in the XDP fast path: its traffic all goes through the pipeline", "port", cfg.Name, "reason", p.fpErr)
 		}

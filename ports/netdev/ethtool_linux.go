@@ -15,15 +15,7 @@ func SetTxChecksum(ifname string, on bool) error { return SetTxChecksumAt("", if
 // SetTxChecksumAt is SetTxChecksum for an interface in the namespace at
 // netnsPath.
 func SetTxChecksumAt(netnsPath, ifname string, on bool) error {
-	if err := ValidateName(ifname); err != nil {
-		return &Error{Op: "set tx checksum", Link: ifname, Netns: netnsPath, Err: err}
-	}
-	ns, err := OpenNetns(netnsPath)
-	if err != nil {
-		return err
-	}
-	defer ns.Close()
-	return setTxChecksum(ns, ifname, on)
+	return atNetns("set tx checksum", netnsPath, ifname, func(ns *Netns) error { return setTxChecksum(ns, ifname, on) })
 }
 
 // TxChecksum reports whether TX checksum offload of ifname in the caller's
@@ -36,19 +28,10 @@ func TxChecksumAt(netnsPath, ifname string) (bool, error) {
 }
 
 func setTxChecksum(ns *Netns, ifname string, on bool) error {
-	fd, err := ns.ioctlSocket()
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	var data uint32
-	if on {
-		data = 1
-	}
-	_, err = ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_STXCSUM, data)
+	_, err := ns.ethtoolValue(ifname, unix.ETHTOOL_STXCSUM, boolValue(on))
 	if errors.Is(err, unix.EOPNOTSUPP) && !on {
 		// The device cannot offload checksums at all: off already.
-		if v, gerr := ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_GTXCSUM, 0); gerr == nil && v == 0 {
+		if v, gerr := ns.ethtoolValue(ifname, unix.ETHTOOL_GTXCSUM, 0); gerr == nil && v == 0 {
 			return nil
 		}
 	}
@@ -56,6 +39,72 @@ func setTxChecksum(ns *Netns, ifname string, on bool) error {
 		return ethtoolErr(fmt.Sprintf("set tx checksum %v", onOff(on)), ifname, ns.path, err)
 	}
 	return nil
+}
+
+// GROAt reports whether generic receive offload of ifname in the namespace
+// at netnsPath ("" for the caller's) is on.
+func GROAt(netnsPath, ifname string) (bool, error) {
+	return getValue("get gro", netnsPath, ifname, unix.ETHTOOL_GGRO)
+}
+
+// SetGROAt switches generic receive offload of ifname in the namespace at
+// netnsPath on or off. A veth delivers frames that native XDP redirects
+// into it only while its peer has GRO on or an XDP program of its own
+// (ports/afxdp's fast path needs it on the container end).
+func SetGROAt(netnsPath, ifname string, on bool) error {
+	return atNetns("set gro", netnsPath, ifname, func(ns *Netns) error { return setGRO(ns, ifname, on) })
+}
+
+func setGRO(ns *Netns, ifname string, on bool) error {
+	if _, err := ns.ethtoolValue(ifname, unix.ETHTOOL_SGRO, boolValue(on)); err != nil {
+		return ethtoolErr("set gro "+onOff(on), ifname, ns.path, err)
+	}
+	return nil
+}
+
+// getValue runs one ethtool_value get command on ifname.
+func getValue(op, netnsPath, ifname string, cmd uint32) (on bool, err error) {
+	err = atNetns(op, netnsPath, ifname, func(ns *Netns) error {
+		v, err := ns.ethtoolValue(ifname, cmd, 0)
+		if err != nil {
+			return ethtoolErr(op, ifname, ns.path, err)
+		}
+		on = v != 0
+		return nil
+	})
+	return on, err
+}
+
+// atNetns checks ifname and calls fn with the namespace at netnsPath open.
+func atNetns(op, netnsPath, ifname string, fn func(*Netns) error) error {
+	if err := ValidateName(ifname); err != nil {
+		return &Error{Op: op, Link: ifname, Netns: netnsPath, Err: err}
+	}
+	ns, err := OpenNetns(netnsPath)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	return fn(ns)
+}
+
+// ethtoolValue runs one ethtool_value command (cmd, data) on ifname in the
+// namespace and returns the value the kernel wrote back; the error is the
+// kernel's, for the caller to wrap.
+func (n *Netns) ethtoolValue(ifname string, cmd, data uint32) (uint32, error) {
+	fd, err := n.ioctlSocket()
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	return ethtoolValueIoctl(fd, ifname, cmd, data)
+}
+
+func boolValue(on bool) uint32 {
+	if on {
+		return 1
+	}
+	return 0
 }
 
 func onOff(on bool) string {
@@ -85,64 +134,4 @@ func ethtoolErr(op, ifname, netns string, err error) error {
 		err = wrapKind(ErrNotFound, err)
 	}
 	return &Error{Op: op, Link: ifname, Netns: netns, Err: err}
-}
-
-// GROAt reports whether generic receive offload of ifname in the namespace
-// at netnsPath ("" for the caller's) is on.
-func GROAt(netnsPath, ifname string) (bool, error) {
-	return getValue("get gro", netnsPath, ifname, unix.ETHTOOL_GGRO)
-}
-
-// SetGROAt switches generic receive offload of ifname in the namespace at
-// netnsPath on or off. A veth delivers frames that native XDP redirects
-// into it only while its peer has GRO on or an XDP program of its own
-// (ports/afxdp's fast path needs it on the container end).
-func SetGROAt(netnsPath, ifname string, on bool) error {
-	if err := ValidateName(ifname); err != nil {
-		return &Error{Op: "set gro", Link: ifname, Netns: netnsPath, Err: err}
-	}
-	ns, err := OpenNetns(netnsPath)
-	if err != nil {
-		return err
-	}
-	defer ns.Close()
-	return setGRO(ns, ifname, on)
-}
-
-func setGRO(ns *Netns, ifname string, on bool) error {
-	fd, err := ns.ioctlSocket()
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	var data uint32
-	if on {
-		data = 1
-	}
-	if _, err := ethtoolValueIoctl(fd, ifname, unix.ETHTOOL_SGRO, data); err != nil {
-		return ethtoolErr("set gro "+onOff(on), ifname, ns.path, err)
-	}
-	return nil
-}
-
-// getValue runs one ethtool_value get command on ifname.
-func getValue(op, netnsPath, ifname string, cmd uint32) (bool, error) {
-	if err := ValidateName(ifname); err != nil {
-		return false, &Error{Op: op, Link: ifname, Netns: netnsPath, Err: err}
-	}
-	ns, err := OpenNetns(netnsPath)
-	if err != nil {
-		return false, err
-	}
-	defer ns.Close()
-	fd, err := ns.ioctlSocket()
-	if err != nil {
-		return false, err
-	}
-	defer unix.Close(fd)
-	v, err := ethtoolValueIoctl(fd, ifname, cmd, 0)
-	if err != nil {
-		return false, ethtoolErr(op, ifname, ns.path, err)
-	}
-	return v != 0, nil
 }

@@ -59,7 +59,10 @@ func TestFastPathWithVsctl(t *testing.T) {
 		return st[0].FastPath.Counters.RxPackets
 	}
 	require.Positive(t, fast(pa))
-	require.Contains(t, d.must("port/stats"), "src-unknown")
+	// Misses by reason: the ARP broadcast is always one. (Whether a
+	// unicast frame misses as src-unknown first depends on how fast the
+	// learner got the ARP's source: since workers wake it, often not.)
+	require.Contains(t, d.must("port/stats"), "group-dst")
 
 	// Off for the bridge: durable, the pipeline carries everything.
 	d.must("set", "bridge", "br0", "fast-path=off")

@@ -118,15 +118,22 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 				}
 			}
 		}
+		created := false
 		if v == nil {
 			if v, err = netdev.CreateVeth(vo); err != nil {
 				return nil, Errorf(CodeInvalid, "%v", err)
 			}
+			created = true
 		}
 		xcfg.Ifname = v.HostName
 		p, err := afxdp.New(xcfg)
 		if err != nil {
-			v.Delete()
+			// Only a pair made by this call is removed: one found at
+			// replay belongs to the container (and may be in use by
+			// another process), whatever went wrong here.
+			if created {
+				v.Delete()
+			}
 			return nil, Errorf(CodeInvalid, "%v", err)
 		}
 		return &driver{port: p, veth: v}, nil

@@ -55,7 +55,7 @@ var switchOptions = []string{"vlan", "trunks", "mode", "fast-path"}
 var commonOptions = []string{"rxq_affinity"}
 
 var typeOptions = map[string][]string{
-	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring"},
+	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring", "force"},
 	TypeVeth:  {"netns", "host", "ifname", "ip", "gw", "mac", "mtu", "queues", "attach", "copy", "ring"},
 	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues"},
 	TypeSRIOV: append([]string{"queues", "attach", "copy", "ring"}, sriov.PortOptions...),
@@ -94,6 +94,9 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 	switch spec.Type {
 	case TypeAFXDP:
 		xcfg.Ifname = orDefault(o["dev"], spec.Name)
+		if err := checkHostUse(xcfg.Ifname, o["force"]); err != nil {
+			return nil, err
+		}
 		if _, ok := o["queues"]; ok {
 			xcfg.Queues = queues
 		}
@@ -354,4 +357,37 @@ func (dr *driver) mac() string {
 		return p.Device().MAC.String()
 	}
 	return ""
+}
+
+// checkHostUse refuses an interface the host itself uses (its default
+// route or its addresses go through it: the uplink, a management NIC):
+// XDP and AF_XDP would take its frames and cut the host off. force=true
+// takes it anyway. A missing device is named as such.
+func checkHostUse(ifname, force string) error {
+	forced, err := boolOpt("force", force)
+	if err != nil {
+		return err
+	}
+	u, err := netdev.HostUseOf("", ifname)
+	if errors.Is(err, netdev.ErrNotFound) {
+		return Errorf(CodeNotFound, "no device %s", ifname)
+	}
+	if err != nil {
+		return Errorf(CodeInvalid, "device %s: %v", ifname, err)
+	}
+	if u.InUse() && !forced {
+		return Errorf(CodeInvalid, "device %s is the host's: %s; attaching it would cut the host off (give force=true to attach it anyway)", ifname, u)
+	}
+	return nil
+}
+
+// boolOpt parses an on/off option ("" is off).
+func boolOpt(key, v string) (bool, error) {
+	switch v {
+	case "", "false", "off", "no", "0":
+		return false, nil
+	case "true", "on", "yes", "1":
+		return true, nil
+	}
+	return false, Errorf(CodeInvalid, "%s=%s: want true or false", key, v)
 }

@@ -81,3 +81,8 @@ func GROAt(netnsPath, ifname string) (bool, error) {
 func SetGROAt(netnsPath, ifname string, on bool) error {
 	return unsupported("set gro", ifname, netnsPath)
 }
+
+// HostUseOf fails with ErrNotSupported outside Linux.
+func HostUseOf(netnsPath, ifname string) (HostUse, error) {
+	return HostUse{}, unsupported("inspect", ifname, netnsPath)
+}

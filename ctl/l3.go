@@ -1,6 +1,8 @@
 package ctl
 
 import (
+	"crypto/rand"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -72,6 +74,11 @@ func (d *Daemon) rifAdd(args []string) (any, error) {
 		return nil, Errorf(CodeUsage, "usage: rif/add NAME bridge=BRIDGE [vlan=N] [vrf=NAME] [mac=MAC] [mtu=N] [addr=CIDR,...]")
 	}
 	ifc := vswitch.Interface{Name: name, Bridge: opts["bridge"], VRF: opts["vrf"], MAC: opts["mac"]}
+	if ifc.MAC == "" {
+		if ifc.MAC, err = randomMAC(); err != nil {
+			return nil, Errorf(CodeInternal, "rif/add %s: %v", name, err)
+		}
+	}
 	vlan, err := intOpt(opts, "vlan", 0, 0, vswitch.MaxVLAN)
 	if err != nil {
 		return nil, err
@@ -378,3 +385,17 @@ var l3Specs = []Spec{
 }
 
 func init() { Specs = append(Specs, l3Specs...) }
+
+// randomMAC makes a router interface's MAC: locally administered unicast,
+// random, and stored with the interface, so it survives restarts and two
+// hosts that give their interfaces the same name (the README's overlay
+// example does: rif/add up on both) never share a MAC on an underlay. A
+// name hash (vswitch's default for API users) would collide there.
+func randomMAC() (string, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[0] = b[0]&^0x01 | 0x02
+	return net.HardwareAddr(b[:]).String(), nil
+}

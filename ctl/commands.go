@@ -244,6 +244,7 @@ func (d *Daemon) addPort(args []string) (any, error) {
 	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
 	if mtu := d.state.overlayMTU(d.state.bridge(brName)); mtu > 0 && opts["mtu"] == "" && (typ == TypeVeth || typ == TypeTap) {
 		opts["mtu"] = strconv.Itoa(mtu) // encapsulated frames must fit the underlay
+		opts[mtuFrom] = "overlay"
 	}
 	for k, v := range opts {
 		if k != "type" && (!slices.Contains(switchOptions, k) || (k == "vlan" && vfOwnsVLAN[typ])) {
@@ -372,10 +373,14 @@ func (d *Daemon) setPort(args []string) (any, error) {
 		bp.Trunks = nil
 	}
 	if m, ok := opts["mtu"]; ok {
-		if _, err := intOpt(opts, "mtu", 0, 68, 9000); err != nil {
+		if maxMTU(nspec.Type) == 0 {
+			return nil, Errorf(CodeInvalid, "mtu=%s: a %s port's MTU is not set by the switch", m, nspec.Type)
+		}
+		if _, err := intOpt(opts, "mtu", 0, 68, maxMTU(nspec.Type)); err != nil {
 			return nil, err
 		}
 		nspec.Options["mtu"] = m
+		delete(nspec.Options, mtuFrom) // the user's from now on
 		if err := d.setMTU(*nspec); err != nil {
 			return nil, err
 		}

@@ -318,29 +318,23 @@ func driverStats(dr *driver) any {
 // container veth; a tap is made anew), then re-attaches the port so the
 // switch learns its new largest frame. Only that port blinks.
 func (d *Daemon) setMTU(spec PortSpec) error {
-	mtu, err := intOpt(spec.Options, "mtu", 1500, 68, 9000)
+	if maxMTU(spec.Type) == 0 {
+		return Errorf(CodeInvalid, "mtu: a %s port's MTU is not set by the switch", spec.Type)
+	}
+	mtu, err := intOpt(spec.Options, "mtu", 1500, 68, maxMTU(spec.Type))
 	if err != nil {
 		return err
 	}
 	switch spec.Type {
 	case TypeAFXDP:
-		if mtu > afxdp.MaxMTU {
-			return Errorf(CodeInvalid, "mtu=%d: AF_XDP ports take at most %d", mtu, afxdp.MaxMTU)
-		}
 		err = netdev.Configure("", orDefault(spec.Options["dev"], spec.Name), netdev.LinkConfig{MTU: mtu})
 	case TypeVeth:
-		if mtu > afxdp.MaxMTU {
-			return Errorf(CodeInvalid, "mtu=%d: AF_XDP ports take at most %d", mtu, afxdp.MaxMTU)
-		}
 		if err = netdev.Configure("", orDefault(spec.Options["host"], spec.Name), netdev.LinkConfig{MTU: mtu}); err == nil {
 			err = netdev.Configure(spec.Options["netns"], orDefault(spec.Options["ifname"], "eth0"), netdev.LinkConfig{MTU: mtu})
 		}
 	case TypeTap:
 		// A tap lives as long as its file descriptors: re-attaching makes
 		// a new one with the new MTU and the port's addresses.
-		if mtu > tap.MaxMTU {
-			return Errorf(CodeInvalid, "mtu=%d: tap ports take at most %d", mtu, tap.MaxMTU)
-		}
 	}
 	if err != nil {
 		return Errorf(CodeInvalid, "mtu=%d: %v", mtu, err)
@@ -349,6 +343,19 @@ func (d *Daemon) setMTU(spec PortSpec) error {
 		return err
 	}
 	return d.attach(spec, true)
+}
+
+// maxMTU is the largest MTU set-port mtu= takes for a port type (0: the
+// switch does not set that type's MTU): AF_XDP frames fit one buffer with
+// the kernel's XDP headroom; a tap frame fits the pipeline's largest packet.
+func maxMTU(typ string) int {
+	switch typ {
+	case TypeAFXDP, TypeVeth:
+		return afxdp.MaxMTU
+	case TypeTap:
+		return tap.MaxMTU
+	}
+	return 0
 }
 
 // mac is the MAC of a tap port's device ("" for other drivers).

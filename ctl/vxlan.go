@@ -47,7 +47,7 @@ func (d *Daemon) vtepSet(args []string) (any, error) {
 	}
 	next := d.state.clone()
 	next.VTEP = v
-	return nil, d.commit(next)
+	return nil, d.commitOverlay(next)
 }
 
 func (d *Daemon) vtepDel([]string) (any, error) {
@@ -99,7 +99,7 @@ func (d *Daemon) vniAdd(args []string) (any, error) {
 		return nil, err
 	}
 	b.VXLAN = append(b.VXLAN, vswitch.VNI{VNI: vni, VLAN: uint16(vlan), Remotes: splitList(opts["remotes"])})
-	return nil, d.commit(*next)
+	return nil, d.commitOverlay(*next)
 }
 
 func (d *Daemon) vniDel(args []string) (any, error) {
@@ -113,7 +113,7 @@ func (d *Daemon) vniDel(args []string) (any, error) {
 	vlan := b.VXLAN[i].VLAN
 	b.VXLAN = slices.Delete(b.VXLAN, i, i+1)
 	b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.VTEP != "" && m.VLAN == vlan })
-	return nil, d.commit(*next)
+	return nil, d.commitOverlay(*next)
 }
 
 func (d *Daemon) vniAddRemote(args []string) (any, error) {
@@ -193,6 +193,55 @@ func (s *State) overlayMTU(b *vswitch.Bridge) int {
 		}
 	}
 	return vswitch.OverlayMTU
+}
+
+// mtuFrom marks a container port whose MTU the daemon chose from its
+// bridge's overlay (PortSpec.Options["mtu_from"] = "overlay"), rather than
+// the user: it follows the overlay when the VTEP changes address family or
+// the bridge gains or loses its VNIs. An explicit mtu= (add-port, set-port)
+// removes the mark.
+const mtuFrom = "mtu_from"
+
+// commitOverlay commits next, a change of the VTEP or of a bridge's VNIs,
+// and then brings the MTU of every container port that follows its
+// bridge's overlay to the overlay's MTU (1450 over IPv4, 1430 over IPv6,
+// 1500 with no VNI left). Each such port blinks once as it is re-attached.
+func (d *Daemon) commitOverlay(next State) error {
+	var changed []string
+	for i := range next.Ports {
+		spec := &next.Ports[i]
+		if spec.Type != TypeVeth && spec.Type != TypeTap {
+			continue
+		}
+		if _, given := spec.Options["mtu"]; given && spec.Options[mtuFrom] != "overlay" {
+			continue // the user's
+		}
+		want := next.overlayMTU(next.bridge(spec.Bridge))
+		cur, _ := strconv.Atoi(spec.Options["mtu"])
+		switch {
+		case want == 0 && spec.Options[mtuFrom] == "overlay":
+			delete(spec.Options, mtuFrom)
+			spec.Options["mtu"] = "1500"
+		case want != 0 && want != cur:
+			spec.Options[mtuFrom] = "overlay"
+			spec.Options["mtu"] = strconv.Itoa(want)
+		default:
+			continue
+		}
+		changed = append(changed, spec.Name)
+	}
+	if err := d.commit(next); err != nil {
+		return err
+	}
+	for _, name := range changed {
+		spec, _ := d.state.port(name)
+		if err := d.setMTU(*spec); err != nil {
+			d.log.Warn("port MTU not changed to follow the overlay", "port", name, "mtu", spec.Options["mtu"], "err", err)
+		} else {
+			d.log.Info("port MTU follows the overlay", "port", name, "mtu", spec.Options["mtu"])
+		}
+	}
+	return nil
 }
 
 var vxlanSpecs = []Spec{

@@ -182,7 +182,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		}
 		return &driver{port: p}, nil
 	}
-	return nil, Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", spec.Type)
+	return nil, Errorf(CodeUsage, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", spec.Type)
 }
 
 func vethOptions(spec PortSpec, queues int) (netdev.VethOptions, error) {
@@ -287,7 +287,7 @@ func (dr *driver) destroy() error {
 func checkPortOptions(typ string, opts map[string]string) error {
 	allowed, ok := typeOptions[typ]
 	if !ok {
-		return Errorf(CodeInvalid, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", typ)
+		return Errorf(CodeUsage, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", typ)
 	}
 	keys := append(append(append([]string{"type"}, switchOptions...), commonOptions...), allowed...)
 	if err := CheckOptions(opts, keys...); err != nil {

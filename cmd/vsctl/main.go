@@ -33,11 +33,13 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	socket := fs.String("socket", ctl.DefaultSocket, "vswitchd's control socket")
 	asJSON := fs.Bool("json", false, "print results as JSON (for scripts)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the daemon")
-	fs.Usage = func() { usage(stderr, fs) }
+	fs.Usage = func() {} // help is printed below, to stdout; errors say how to get it
 	if err := fs.Parse(argv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout, fs)
 			return exitOK
 		}
+		fmt.Fprintln(stderr, "vsctl --help lists the commands and flags")
 		return exitUsage
 	}
 	args := fs.Args()
@@ -51,14 +53,19 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vsctl: unknown command %q (vsctl --help lists them)\n", cmd)
 		return exitUsage
 	}
-	for _, a := range args {
-		if a == "--help" || a == "-h" {
-			fmt.Fprintf(stdout, "usage: vsctl %s %s\n\n%s\n", spec.Name, spec.Usage, spec.Help)
-			return exitOK
-		}
+	// Flags may also follow the command (vsctl show --json), like
+	// ovs-vsctl's; a command's own arguments never start with "-".
+	args, help, err := trailingFlags(fs, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "vsctl %s: %v\n", displayName(spec.Name), err)
+		return exitUsage
+	}
+	if help {
+		fmt.Fprintf(stdout, "usage: vsctl %s\n\n%s\n", strings.TrimSpace(displayName(spec.Name)+" "+spec.Usage), spec.Help)
+		return exitOK
 	}
 	if len(args) < spec.MinArgs || (spec.MaxArgs >= 0 && len(args) > spec.MaxArgs) {
-		fmt.Fprintf(stderr, "usage: vsctl %s %s\n", spec.Name, spec.Usage)
+		fmt.Fprintf(stderr, "usage: vsctl %s\n", strings.TrimSpace(displayName(spec.Name)+" "+spec.Usage))
 		return exitUsage
 	}
 	if spec.Name == "capture/start" {
@@ -86,7 +93,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		}
 		return exitFailed
 	}
-	if len(res) == 0 || string(res) == "null" {
+	if (len(res) == 0 || string(res) == "null") && (*asJSON || !nullPrinted[spec.Name]) {
 		return exitOK
 	}
 	if *asJSON {
@@ -100,6 +107,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// nullPrinted lists the read commands whose empty result has a human
+// form ("no capture runs").
+var nullPrinted = map[string]bool{"capture/show": true}
+
 // commandName maps "show runtime" to "show-runtime" (vppctl style) and
 // "set bridge" to "set-bridge" (ovs-vsctl style), and leaves other words
 // alone.
@@ -112,16 +123,55 @@ func commandName(args []string) (string, []string) {
 	return args[0], args[1:]
 }
 
-func usage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "usage: vsctl [flags] COMMAND [ARGS...]\n\nManages a running vswitchd. Commands:\n\n")
-	for _, s := range ctl.Specs {
-		name := s.Name
-		if n, ok := strings.CutPrefix(name, "show-"); ok {
-			name = "show " + n
-		}
-		fmt.Fprintf(w, "  %-14s %s\n  %14s   %s\n", name, s.Usage, "", s.Help)
+// displayName is how help spells a command: show-runtime is "show runtime"
+// (both forms are accepted).
+func displayName(name string) string {
+	if n, ok := strings.CutPrefix(name, "show-"); ok {
+		return "show " + n
 	}
-	fmt.Fprintf(w, "\nvsctl COMMAND --help shows one command. Flags:\n\n")
+	return name
+}
+
+// trailingFlags takes vsctl's own flags out of a command's arguments and
+// sets them; help is true if --help or -h is among them.
+func trailingFlags(fs *flag.FlagSet, args []string) (rest []string, help bool, err error) {
+	var flags []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			rest = append(rest, a)
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case name == "h" || name == "help":
+			help = true
+			continue
+		case fs.Lookup(name) == nil:
+			return nil, false, fmt.Errorf("unknown flag %s (vsctl --help lists the flags)", a)
+		}
+		flags = append(flags, a)
+		if _, isBool := fs.Lookup(name).Value.(interface{ IsBoolFlag() bool }); !isBool && !hasValue {
+			if i+1 == len(args) {
+				return nil, false, fmt.Errorf("flag %s needs a value", a)
+			}
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if err := fs.Parse(flags); err != nil {
+		return nil, false, err
+	}
+	return rest, help, nil
+}
+
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: vsctl [flags] COMMAND [ARGS...] [flags]\n\nManages a running vswitchd. Commands:\n\n")
+	for _, s := range ctl.Specs {
+		fmt.Fprintf(w, "  %-14s %s\n  %14s   %s\n", displayName(s.Name), s.Usage, "", s.Help)
+	}
+	fmt.Fprintf(w, "\nvsctl COMMAND --help shows one command. Flags (before or after the command):\n\n")
+	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fmt.Fprintf(w, "\nExit status: 0 done, 1 the daemon refused or failed, 2 usage error, 3 no daemon.\n")
 }

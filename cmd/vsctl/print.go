@@ -188,6 +188,47 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDrops, fpc, miss)
 		}
+	case "vni/show":
+		var v ctl.VXLANView
+		if err := json.Unmarshal(res, &v); err != nil {
+			return err
+		}
+		if v.VTEP == nil {
+			fmt.Fprintln(tw, "vtep: none (vtep/set ADDR)")
+		} else {
+			df := "off"
+			if v.VTEP.DF {
+				df = "on"
+			}
+			fmt.Fprintf(tw, "vtep %s\tport %d\tttl %d\tdf %s\n", v.VTEP.Addr, orNum(int(v.VTEP.Port), vswitch.DefaultVXLANPort), orNum(int(v.VTEP.TTL), 64), df)
+		}
+		for _, n := range v.VNIs {
+			remotes := strings.Join(n.Remotes, ",")
+			if remotes == "" {
+				remotes = "-"
+			}
+			fmt.Fprintf(tw, "bridge %s\tvni %d\tvlan %d\tremotes %s\n", n.Bridge, n.VNI.VNI, n.VLAN, remotes)
+		}
+	case "capture/show", "capture/stop":
+		var v *ctl.CaptureView
+		if err := json.Unmarshal(res, &v); err != nil {
+			return err
+		}
+		if v == nil || v.File == "" {
+			fmt.Fprintln(tw, "no capture runs")
+			break
+		}
+		state := "running"
+		if cmd == "capture/stop" {
+			state = "stopped"
+		}
+		if v.Done != "" {
+			state = "done (" + v.Done + ")"
+		}
+		fmt.Fprintf(tw, "capture of %s\t%s\nfile\t%s\npackets\t%d (%d bytes)\nlost\t%d\n", v.Port, state, v.File, v.Packets, v.Bytes, v.Lost)
+		if v.Max > 0 {
+			fmt.Fprintf(tw, "max\t%d packets\n", v.Max)
+		}
 	default:
 		var v any
 		if err := json.Unmarshal(res, &v); err != nil {
@@ -293,4 +334,12 @@ func hopsText(hs []vswitch.NextHop) string {
 		return "-"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// orNum is n, or def when n is 0 (a default left unset).
+func orNum(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+func vsctl(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// TestHelpGoesToStdout: help asked for is printed on stdout with exit 0,
+// at the top level and for a command, and a command's help spells it as
+// the main help does.
+func TestHelpGoesToStdout(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}} {
+		code, out, errOut := vsctl(t, args...)
+		require.Equal(t, exitOK, code)
+		require.Contains(t, out, "usage: vsctl")
+		require.Contains(t, out, "show runtime")
+		require.Contains(t, out, "-socket")
+		require.Empty(t, errOut)
+	}
+	code, out, errOut := vsctl(t, "show", "runtime", "--help")
+	require.Equal(t, exitOK, code)
+	require.True(t, strings.HasPrefix(out, "usage: vsctl show runtime\n"), out)
+	require.Empty(t, errOut)
+	code, out, _ = vsctl(t, "show-runtime", "-h")
+	require.Equal(t, exitOK, code)
+	require.True(t, strings.HasPrefix(out, "usage: vsctl show runtime\n"), out)
+
+	// Asked for nothing: usage on stderr, exit 2.
+	code, out, errOut = vsctl(t)
+	require.Equal(t, exitUsage, code)
+	require.Empty(t, out)
+	require.Contains(t, errOut, "usage: vsctl")
+}
+
+// TestFlagsAfterCommand: vsctl show --json and --socket after the command
+// are taken as flags (the command reaches the dial step: exit 3 with no
+// daemon at that socket), unknown flags are usage errors.
+func TestFlagsAfterCommand(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	code, _, errOut := vsctl(t, "show", "--json", "--socket", sock)
+	require.Equal(t, exitNoDaemon, code, errOut)
+	require.Contains(t, errOut, sock)
+	code, _, errOut = vsctl(t, "fdb/show", "br0", "--socket="+sock, "-json")
+	require.Equal(t, exitNoDaemon, code, errOut)
+	code, _, errOut = vsctl(t, "show", "--bogus")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errOut, "unknown flag --bogus")
+	code, _, errOut = vsctl(t, "show", "--socket")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errOut, "needs a value")
+	code, _, errOut = vsctl(t, "show", "extra")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, errOut, "usage: vsctl show")
+}
+
+// TestHumanLayouts: vni/show and capture/show|stop print text, not JSON,
+// without --json.
+func TestHumanLayouts(t *testing.T) {
+	print := func(cmd string, v any) string {
+		t.Helper()
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		var w bytes.Buffer
+		require.NoError(t, printHuman(&w, cmd, b))
+		require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
+		return w.String()
+	}
+	out := print("vni/show", ctl.VXLANView{VTEP: &vswitch.VTEP{Addr: "192.168.88.1"},
+		VNIs: []ctl.VNIView{{Bridge: "ov", VNI: vswitch.VNI{VNI: 100, Remotes: []string{"192.168.88.2"}}}}})
+	require.Contains(t, out, "vtep 192.168.88.1")
+	require.Contains(t, out, "port 4789")
+	require.Contains(t, out, "vni 100")
+	require.Contains(t, out, "remotes 192.168.88.2")
+	require.Contains(t, print("vni/show", ctl.VXLANView{VNIs: []ctl.VNIView{}}), "vtep: none")
+
+	out = print("capture/stop", ctl.CaptureView{File: "a.pcapng", Port: "c1", Packets: 3, Bytes: 300})
+	require.Contains(t, out, "capture of c1")
+	require.Contains(t, out, "stopped")
+	require.Contains(t, out, "a.pcapng")
+	var w bytes.Buffer
+	require.NoError(t, printHuman(&w, "capture/show", json.RawMessage("null")))
+	require.Contains(t, w.String(), "no capture runs")
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -295,15 +296,24 @@ func (d *Daemon) delPort(args []string) (any, error) {
 
 // PortView is a port as list-ports and show present it.
 type PortView struct {
-	Name     string                `json:"name"`
-	Bridge   string                `json:"bridge"`
-	Type     string                `json:"type"`
-	Options  map[string]string     `json:"options,omitempty"`
-	Mode     vswitch.PortMode      `json:"mode"`
-	VLAN     uint16                `json:"vlan"`
-	Trunks   []uint16              `json:"trunks,omitempty"`
-	Attached bool                  `json:"attached"`
-	Up       bool                  `json:"up"`
+	Name     string            `json:"name"`
+	Bridge   string            `json:"bridge"`
+	Type     string            `json:"type"`
+	Options  map[string]string `json:"options,omitempty"`
+	Mode     vswitch.PortMode  `json:"mode"`
+	VLAN     uint16            `json:"vlan"`
+	Trunks   []uint16          `json:"trunks,omitempty"`
+	Attached bool              `json:"attached"`
+	Up       bool              `json:"up"`
+	// Down says why a configured port has no driver: its interface was
+	// deleted, or it could not be restored at start (see health.go);
+	// DownSince is when, and LastTry the latest attempt to attach it
+	// again (the daemon retries every few seconds).
+	Down      string    `json:"down,omitempty"`
+	DownSince time.Time `json:"down_since,omitzero"`
+	LastTry   string    `json:"last_try,omitempty"`
+	// Losses counts the times the port lost its interface.
+	Losses   uint64                `json:"losses,omitempty"`
 	RxQueues []vswitch.QueueInfo   `json:"rx_queues,omitempty"`
 	Counters pipeline.PortCounters `json:"counters"`
 	// FastPath is the port's kernel fast-path state and counters (absent
@@ -332,6 +342,10 @@ func (d *Daemon) portViews(bridge string) []PortView {
 		if pi, ok := live[spec.Name]; ok {
 			v.Attached, v.Up, v.RxQueues, v.Counters, v.FastPath = true, pi.Up, pi.RxQueues, pi.Counters, pi.FastPath
 		}
+		if pd, ok := d.health.down[spec.Name]; ok {
+			v.Down, v.DownSince, v.LastTry = pd.Reason, pd.Since, pd.LastTry
+		}
+		v.Losses = d.health.losses[spec.Name]
 		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

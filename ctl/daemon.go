@@ -43,6 +43,7 @@ type Daemon struct {
 	sriov   *sriov.Host
 	capture *capture // the running capture, nil if none
 	fp      *afxdp.FastPath
+	health  *health // ports down for lack of their interface (health.go)
 }
 
 // StateFile is the name of the stored configuration in the state directory.
@@ -59,7 +60,7 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}}
+	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}, health: newHealth()}
 	if _, err := st.Load(&d.state); err != nil {
 		return nil, err
 	}
@@ -90,6 +91,7 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	for _, spec := range d.state.Ports {
 		if err := d.attach(spec, true); err != nil {
 			d.log.Error("port not restored", "port", spec.Name, "type", spec.Type, "err", err)
+			d.markDown(spec.Name, "not restored at start: "+err.Error())
 			continue
 		}
 		d.log.Info("port restored", "port", spec.Name, "type", spec.Type, "bridge", spec.Bridge)
@@ -100,13 +102,21 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 // Switch is the daemon's switch.
 func (d *Daemon) Switch() *vswitch.Switch { return d.sw }
 
-// Start runs the data plane.
-func (d *Daemon) Start() error { return d.sw.Start() }
+// Start runs the data plane, and the watcher that takes ports down when
+// their interface vanishes and up again when it is back (health.go).
+func (d *Daemon) Start() error {
+	if err := d.sw.Start(); err != nil {
+		return err
+	}
+	d.startHealth()
+	return nil
+}
 
 // Close stops the data plane and releases every driver (AF_XDP sockets,
 // XDP programs, tap fds). Container veths and the stored configuration
 // stay, so a restart brings everything back.
 func (d *Daemon) Close() error {
+	d.stopHealth() // before mu: the watcher takes it
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.capture != nil {

@@ -71,6 +71,20 @@ var vfOwnsVLAN = map[string]bool{TypeSRIOV: true}
 type driver struct {
 	port ports.Port
 	veth *netdev.Veth
+	// dev and devIndex name the host interface the port runs on ("" for
+	// a vhost-user port): its deletion takes the port down (health.go).
+	dev      string
+	devIndex int
+}
+
+// withDevice records the port's host interface and its index now, so that
+// the deletion of an older interface of the same name is told apart.
+func (dr *driver) withDevice(name string) *driver {
+	dr.dev = name
+	if l, err := netdev.LinkByName("", name); err == nil {
+		dr.devIndex = l.Index
+	}
+	return dr
 }
 
 // makePort creates spec's driver. replay is true at start-up: a container
@@ -104,7 +118,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		if err != nil {
 			return nil, Errorf(CodeInvalid, "%v", err)
 		}
-		return &driver{port: p}, nil
+		return (&driver{port: p}).withDevice(xcfg.Ifname), nil
 	case TypeVeth:
 		vo, err := vethOptions(spec, queues)
 		if err != nil {
@@ -139,7 +153,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 			}
 			return nil, Errorf(CodeInvalid, "%v", err)
 		}
-		return &driver{port: p, veth: v}, nil
+		return &driver{port: p, veth: v, dev: v.HostName, devIndex: v.HostIndex}, nil
 	case TypeTap:
 		tc := tap.Config{Name: spec.Name, Ifname: o["ifname"], Queues: queues, Netns: o["netns"], Logger: d.log}
 		if tc.MTU, err = intOpt(o, "mtu", 1500, 68, tap.MaxMTU); err != nil {
@@ -152,7 +166,10 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		if err != nil {
 			return nil, Errorf(CodeInvalid, "%v", err)
 		}
-		return &driver{port: p}, nil
+		if tc.Netns != "" {
+			return &driver{port: p}, nil // its device is in the container's namespace
+		}
+		return &driver{port: p, dev: p.Device().Ifname, devIndex: p.Device().Index}, nil
 	case TypeSRIOV:
 		pc, err := sriov.ParsePortOptions(spec.Name, o)
 		if err != nil {
@@ -166,7 +183,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		if err != nil {
 			return nil, Errorf(CodeInvalid, "%v", err)
 		}
-		return &driver{port: p}, nil
+		return (&driver{port: p}).withDevice(p.Netdev()), nil
 	case TypeVhost:
 		vc, err := vhostuser.ParseOptions(o)
 		if err != nil {

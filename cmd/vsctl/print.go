@@ -40,10 +40,16 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			fmt.Fprintf(tw, "bridge %s (mac age %ds, limit %d%s)\n", b.Name, b.MACAgeSeconds, b.MACLimit, fp)
 			for _, p := range b.Ports {
 				state := "down"
-				if p.Up {
+				switch {
+				case p.Up:
 					state = "up"
-				} else if !p.Attached {
+				case p.Down != "":
+					state = "down (" + p.Down + ")"
+				case !p.Attached:
 					state = "no driver"
+				}
+				if p.Losses > 0 {
+					state += fmt.Sprintf(", lost its interface %d times", p.Losses)
 				}
 				fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\tqueues %s\t%s%s\n", p.Name, p.Type, state, vlanText(p), queuesText(p.RxQueues), optsText(p.Options), fastPathText(p.FastPath))
 			}

@@ -86,3 +86,11 @@ func SetGROAt(netnsPath, ifname string, on bool) error {
 func HostUseOf(netnsPath, ifname string) (HostUse, error) {
 	return HostUse{}, unsupported("inspect", ifname, netnsPath)
 }
+
+// WatchLinks fails with ErrNotSupported outside Linux.
+func WatchLinks(stop <-chan struct{}, fn func(LinkEvent), onErr func(error)) error {
+	return unsupported("watch links", "", "")
+}
+
+// Links fails with ErrNotSupported outside Linux.
+func Links() (map[string]int, error) { return nil, unsupported("list links", "", "") }

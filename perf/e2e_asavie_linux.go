@@ -3,8 +3,11 @@ package perf
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/asavie/xdp"
+	"golang.org/x/sys/unix"
 )
 
 // asavieXC is the baseline: a cross-connect written the way the
@@ -42,9 +45,9 @@ func startAsavie(t *topo, cpu int) (*rig, error) {
 }
 
 // openAsavie attaches the programs and binds the sockets; the caller runs
-// step.
-func openAsavie(t *topo) (x *asavieXC, err error) {
-	x = &asavieXC{}
+// step. On an error it closes what it opened and returns a nil *asavieXC.
+func openAsavie(t *topo) (_ *asavieXC, err error) {
+	x := &asavieXC{}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, x.close())
@@ -57,14 +60,40 @@ func openAsavie(t *topo) (x *asavieXC, err error) {
 		if err = x.progs[i].Attach(e.hostIx); err != nil {
 			return nil, fmt.Errorf("perf: asavie attach to %s: %w", e.host, err)
 		}
-		if x.socks[i], err = xdp.NewSocket(e.hostIx, 0, &asavieOptions); err != nil {
-			return nil, fmt.Errorf("perf: %w on %s: %w", ErrAsavieBind, e.host, err)
+		if x.socks[i], err = newAsavieSocket(e.hostIx); err != nil {
+			return nil, fmt.Errorf("perf: on %s: %w", e.host, err)
 		}
 		if err = x.progs[i].Register(0, x.socks[i].FD()); err != nil {
 			return nil, fmt.Errorf("perf: asavie register: %w", err)
 		}
 	}
 	return x, nil
+}
+
+// newAsavieSocket binds the library's socket to queue 0 of ifindex once
+// the kernel has let go of the queue: an AF_XDP socket closed just before
+// on it (another path on the same topology) keeps it busy for a while
+// after close (see e2e_xskqueue_linux.go for why). Where the kernel cannot
+// say whether the queue is free (before Linux 6.15), EBUSY is retried with
+// a doubling pause; each failed attempt leaks the library's mappings and
+// pinned UMEM until the process exits, so the attempts are few.
+func newAsavieSocket(ifindex int) (*xdp.Socket, error) {
+	if err := waitQueueFree(ifindex, 0, xskReleaseWait); err != nil {
+		return nil, err
+	}
+	pause := 20 * time.Millisecond
+	for try := 0; ; try++ {
+		s, err := xdp.NewSocket(ifindex, 0, &asavieOptions)
+		if err == nil {
+			return s, nil
+		}
+		// The library formats the errno with %v: only its text is left.
+		if !strings.Contains(err.Error(), unix.EBUSY.Error()) || try == 6 {
+			return nil, fmt.Errorf("%w: %w", ErrAsavieBind, err)
+		}
+		time.Sleep(pause)
+		pause *= 2
+	}
 }
 
 func (x *asavieXC) step(p *pump) error {

@@ -110,9 +110,10 @@ type genTx struct {
 }
 
 // openGenTx opens queue 0 of ifname (in the calling thread's namespace,
-// with /sys showing it) for transmitting frame.
-func openGenTx(ifname string, frame []byte) (g *genTx, err error) {
-	g = &genTx{}
+// with /sys showing it) for transmitting frame. On an error it closes what
+// it opened and returns a nil *genTx.
+func openGenTx(ifname string, frame []byte) (_ *genTx, err error) {
+	g := &genTx{}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, g.close())

@@ -122,11 +122,7 @@ func TestE2EPaths(t *testing.T) {
 // allocate nothing.
 func TestE2ELoopAllocations(t *testing.T) {
 	needRoot(t)
-	before := ours(t)
-	defer requireCleanedUp(t, before)
-	topo, err := newTopo(newRunID())
-	require.NoError(t, err)
-	defer func() { require.NoError(t, topo.close()) }()
+	topo := newTestTopo(t)
 	frame := udpFrame(topo.rcv.mac, topo.snd.mac, sndIP, rcvIP, genUDPPort, sinkUDPPort)
 
 	// The generator's send, on a host end (frames go to the namespace,
@@ -134,7 +130,7 @@ func TestE2ELoopAllocations(t *testing.T) {
 	t.Run("generator", func(t *testing.T) {
 		g, err := openGenTx(topo.rcv.host, frame)
 		require.NoError(t, err)
-		defer func() { require.NoError(t, g.close()) }()
+		t.Cleanup(func() { require.NoError(t, g.close()) })
 		sent := 0
 		require.Zero(t, testing.AllocsPerRun(500, func() {
 			n, err := g.send(64)
@@ -166,10 +162,10 @@ func TestE2ELoopAllocations(t *testing.T) {
 	for _, path := range []string{PathXSK, PathAsavie} {
 		t.Run(path, func(t *testing.T) {
 			step, closer := steps[path](t)
-			defer func() { require.NoError(t, closer()) }()
+			t.Cleanup(func() { require.NoError(t, closer()) })
 			gen, err := startGenerator(topo.snd.ns, frame, 0, 50000)
 			require.NoError(t, err)
-			defer func() { require.NoError(t, gen.stop()) }()
+			t.Cleanup(func() { require.NoError(t, gen.stop()) })
 			p := &pump{}
 			require.NoError(t, step(p))       // posts the fill ring
 			time.Sleep(50 * time.Millisecond) // frames wait on the rx ring

@@ -36,9 +36,10 @@ func startXSK(t *topo, cpu int) (*rig, error) {
 	return &rig{close: x.close, report: x.report}, nil
 }
 
-// openXSK opens the ports and queues; the caller runs step.
-func openXSK(t *topo) (x *xskXC, err error) {
-	x = &xskXC{}
+// openXSK opens the ports and queues; the caller runs step. On an error
+// it closes what it opened and returns a nil *xskXC.
+func openXSK(t *topo) (_ *xskXC, err error) {
+	x := &xskXC{}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, x.close())

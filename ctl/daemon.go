@@ -3,7 +3,9 @@ package ctl
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +29,12 @@ type DaemonConfig struct {
 	// If the kernel cannot load it, the daemon logs why and runs with the
 	// pipeline alone.
 	FastPath bool
+	// CaptureDir is where capture/start writes its files ("" is
+	// StateDir/captures): file= names a new file in it, never a path.
+	CaptureDir string
+	// CaptureGID, if > 0, is the control socket's group: the capture
+	// directory and files become readable by it (0750, 0640).
+	CaptureGID int
 }
 
 // Daemon is vswitchd's core: the switch, its port drivers, and the stored
@@ -44,15 +52,22 @@ type Daemon struct {
 	capture *capture // the running capture, nil if none
 	fp      *afxdp.FastPath
 	health  *health // ports down for lack of their interface (health.go)
+
+	lock       io.Closer // the state directory's lock, held until Close
+	captureDir string
+	captureGID int
 }
 
 // StateFile is the name of the stored configuration in the state directory.
 const StateFile = "config.json"
 
-// NewDaemon creates the switch and replays the stored configuration: every
-// bridge and port comes back as it was. A port whose driver cannot be made
-// now (its device is gone) stays configured, is logged, and is down.
-func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
+// NewDaemon locks the state directory (one daemon per directory: a second
+// gets ErrStateDirLocked), creates the switch and replays the stored
+// configuration: every bridge and port comes back as it was. A port whose
+// driver cannot be made now (its device is gone) stays configured, is
+// logged, and is down. An unusable config.json is set aside and the
+// previous good copy used (restoreState); with neither, NewDaemon fails.
+func NewDaemon(cfg DaemonConfig) (_ *Daemon, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -60,16 +75,26 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}, health: newHealth()}
-	if _, err := st.Load(&d.state); err != nil {
+	lock, err := lockStateDir(cfg.StateDir)
+	if err != nil {
 		return nil, err
 	}
-	if d.state.Version == 0 {
-		d.state.Version = stateVersion
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
+	if cfg.CaptureDir == "" {
+		cfg.CaptureDir = filepath.Join(cfg.StateDir, CaptureSubdir)
 	}
-	if d.state.Version != stateVersion {
-		return nil, fmt.Errorf("ctl: %s has format version %d; this vswitchd reads %d", st.Path(), d.state.Version, stateVersion)
+	if cfg.CaptureDir, err = filepath.Abs(cfg.CaptureDir); err != nil {
+		return nil, fmt.Errorf("ctl: capture directory: %w", err)
 	}
+	if err := prepareCaptureDir(cfg.CaptureDir, cfg.StateDir, cfg.CaptureGID); err != nil {
+		return nil, err
+	}
+	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}, health: newHealth(),
+		lock: lock, captureDir: cfg.CaptureDir, captureGID: cfg.CaptureGID}
 	if cfg.FastPath {
 		fp, err := afxdp.NewFastPath(afxdp.FastPathConfig{})
 		if err != nil {
@@ -83,10 +108,10 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 		d.closeFastPath()
 		return nil, err
 	}
-	if err := d.sw.Reconfigure(d.state.switchConfig()); err != nil {
+	if err := d.restoreState(); err != nil {
 		d.sw.Close()
 		d.closeFastPath()
-		return nil, fmt.Errorf("ctl: stored configuration: %w", err)
+		return nil, err
 	}
 	for _, spec := range d.state.Ports {
 		if err := d.attach(spec, true); err != nil {
@@ -124,6 +149,10 @@ func (d *Daemon) Close() error {
 	}
 	err := d.sw.Close()
 	d.closeFastPath()
+	if d.lock != nil {
+		d.lock.Close() // last: a successor may start only once all is released
+		d.lock = nil
+	}
 	return err
 }
 

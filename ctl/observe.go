@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -197,9 +196,9 @@ func (d *Daemon) captureStart(args []string) (any, error) {
 	if err := CheckOptions(rest, "file", "max", "snaplen", "drops", "size"); err != nil {
 		return nil, err
 	}
-	file := rest["file"]
-	if file == "" || !filepath.IsAbs(file) {
-		return nil, Errorf(CodeUsage, "file=: want an absolute path (vsctl makes a relative one absolute)")
+	name, named := rest["file"]
+	if !named {
+		name = defaultCaptureName(port, time.Now())
 	}
 	maxPkts, err := intOpt(rest, "max", defaultCaptureMax, 1, 1<<30)
 	if err != nil {
@@ -222,10 +221,11 @@ func (d *Daemon) captureStart(args []string) (any, error) {
 		return nil, Errorf(CodeInvalid, "drops=%s: want on or off", rest["drops"])
 	}
 	cfg := vswitch.CaptureConfig{Port: port, Rx: dir != "tx", Tx: dir != "rx", Drops: drops, Snaplen: snap, Filter: f}
-	fh, err := os.OpenFile(file, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	fh, err := d.createCaptureFile(name)
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "%v", err)
+		return nil, err
 	}
+	file := fh.Name()
 	w, err := pcapng.NewWriter(fh, pcapng.Options{MaxBytes: int64(size)})
 	var iface int
 	if err == nil {
@@ -323,16 +323,26 @@ func (d *Daemon) captureStop([]string) (any, error) {
 	return v, nil
 }
 
+// captureShow reports the running capture; with none it succeeds with an
+// idle view (running false, no file), as trace/show answers [] with no
+// trace.
 func (d *Daemon) captureShow([]string) (any, error) {
 	if d.capture == nil {
-		return nil, Errorf(CodeNotFound, "no capture runs")
+		return CaptureView{}, nil
 	}
-	return d.capture.view(), nil
+	v := d.capture.view()
+	v.Running = true
+	return v, nil
 }
 
 // CaptureView is a capture's state as capture/show and capture/stop
 // report it.
 type CaptureView struct {
+	// Running is true while a capture holds its file (until capture/stop;
+	// Done says why it stopped writing early). capture/show with no
+	// capture answers a view with Running false and no File.
+	Running bool `json:"running"`
+	// File is the capture file's path, in the daemon's capture directory.
 	File    string `json:"file"`
 	Port    string `json:"port"`
 	Packets int    `json:"packets"`
@@ -354,10 +364,10 @@ var observeSpecs = []Spec{
 		Help: "trace the next COUNT packets received on PORT (that match the filter): each node they pass and what it decided", MinArgs: 2, MaxArgs: 6},
 	{Name: "trace/show", Help: "the traced packets: decoded headers, then node by node", Read: true},
 	{Name: "trace/clear", Help: "stop tracing and forget the traced packets"},
-	{Name: "capture/start", Usage: "PORT [rx|tx|both] file=PATH [max=PACKETS] [size=BYTES] [snaplen=N] [drops=on] [filter...]",
-		Help: "write PORT's packets to a pcapng file (Wireshark, tshark); drops=on adds frames dropped after entering on PORT, with the reason as comment", MinArgs: 2, MaxArgs: 11},
+	{Name: "capture/start", Usage: "PORT [rx|tx|both] [file=NAME] [max=PACKETS] [size=BYTES] [snaplen=N] [drops=on] [filter...]",
+		Help: "write PORT's packets to a new pcapng file NAME (a plain name, default PORT-TIME.pcapng) in the daemon's capture directory (vswitchd --capture-dir), never over an existing file; capture/show names the path. Open it in Wireshark or tshark; drops=on adds frames dropped after entering on PORT, with the reason as comment", MinArgs: 1, MaxArgs: 11},
 	{Name: "capture/stop", Help: "stop the capture and close its file", Read: false},
-	{Name: "capture/show", Help: "the running capture: file, packets written, lost", Read: true},
+	{Name: "capture/show", Help: "the running capture: file, packets written, lost (running false when none runs)", Read: true},
 }
 
 func init() { Specs = append(Specs, observeSpecs...) }

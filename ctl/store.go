@@ -11,7 +11,10 @@ import (
 // Store keeps one JSON document durably in a directory: Save writes a
 // temporary file, syncs it, renames it over the old one and syncs the
 // directory, so a crash at any point leaves either the old or the new
-// document, never a torn one.
+// document, never a torn one. Before the rename, the old document (if it
+// is valid JSON) becomes NAME.prev (a hard link, atomically replacing the
+// previous one): if the document is later damaged from outside, the copy
+// before the last change is there to fall back on (see Daemon).
 type Store struct {
 	dir  string
 	name string
@@ -27,6 +30,9 @@ func NewStore(dir, name string) (*Store, error) {
 
 // Path is the document's path.
 func (s *Store) Path() string { return filepath.Join(s.dir, s.name) }
+
+// PrevPath is the previous good copy's path (NAME.prev).
+func (s *Store) PrevPath() string { return s.Path() + ".prev" }
 
 // Load decodes the document into v; found is false if there is none yet.
 func (s *Store) Load(v any) (found bool, err error) {
@@ -65,6 +71,9 @@ func (s *Store) Save(v any) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("ctl: save state: %w", err)
 	}
+	if err := s.keepPrevious(); err != nil {
+		return fmt.Errorf("ctl: save state: %w", err)
+	}
 	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
 		return fmt.Errorf("ctl: save state: %w", err)
 	}
@@ -75,6 +84,30 @@ func (s *Store) Save(v any) error {
 	defer d.Close()
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("ctl: save state: sync directory: %w", err)
+	}
+	return nil
+}
+
+// keepPrevious makes the current document NAME.prev, if it is valid JSON
+// (a damaged one never replaces a good previous copy).
+func (s *Store) keepPrevious() error {
+	b, err := os.ReadFile(s.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil || !json.Valid(b) {
+		return nil // unreadable or damaged: keep the previous copy as it is
+	}
+	link := s.Path() + ".prev-tmp"
+	os.Remove(link)
+	if err := os.Link(s.Path(), link); err != nil {
+		return fmt.Errorf("keep previous copy: %w", err)
+	}
+	// If the two were links to one file already, rename does nothing and
+	// leaves link: remove it either way.
+	defer os.Remove(link)
+	if err := os.Rename(link, s.PrevPath()); err != nil {
+		return fmt.Errorf("keep previous copy: %w", err)
 	}
 	return nil
 }

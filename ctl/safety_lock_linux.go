@@ -1,0 +1,43 @@
+package ctl
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockStateDir takes an exclusive flock on the state directory's lock file
+// and writes this process's PID in it. The lock is held as long as the
+// returned file is open (the fd is close-on-exec, so no child inherits
+// it), and the kernel drops it when the process dies, even by SIGKILL:
+// there is no stale lock to clean up.
+func lockStateDir(dir string) (io.Closer, error) {
+	path := filepath.Join(dir, LockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("ctl: state directory lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		b, _ := io.ReadAll(io.LimitReader(f, 32))
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			holder := "another process"
+			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {
+				holder = "vswitchd pid " + strconv.Itoa(pid)
+			}
+			return nil, fmt.Errorf("%w: %s is locked by %s (%s); stop that daemon, or give this one its own --state-dir", ErrStateDirLocked, dir, holder, path)
+		}
+		return nil, fmt.Errorf("ctl: state directory lock %s: %w", path, err)
+	}
+	// The PID is for the refusal message only; the flock is the lock.
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return f, nil
+}

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package ctl
+
+import (
+	"errors"
+	"io"
+)
+
+func lockStateDir(string) (io.Closer, error) {
+	return nil, errors.New("ctl: locking the state directory needs Linux (flock)")
+}

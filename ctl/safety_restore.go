@@ -1,0 +1,133 @@
+package ctl
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// A damaged configuration never blocks a start for good. restoreState
+// tries config.json, then config.json.prev (the copy before the last
+// change, kept by Store.Save). A file is usable if it reads, decodes as a
+// State of this format version, and the switch accepts it. If config.json
+// is not usable and the previous copy is, config.json is set aside as
+// config.json.corrupt-TIME (never deleted), the previous copy is used and
+// put in config.json's place, and the daemon says so loudly (an ERROR log
+// line naming both files). If neither is
+// usable the daemon refuses to start and names both files: it never
+// starts empty over a configuration it could not read.
+
+// errStateVersion marks a state file of another format version: written
+// by another vswitchd, not damaged. It is never set aside.
+var errStateVersion = errors.New("format version")
+
+// restoreState loads the stored configuration into d.state and applies it
+// to the switch (before any port is attached).
+func (d *Daemon) restoreState() error {
+	cur, prev := d.store.Path(), d.store.PrevPath()
+	st, err := d.tryState(cur)
+	switch {
+	case err == nil:
+		d.state = st
+		return nil
+	case errors.Is(err, os.ErrNotExist):
+		if _, perr := os.Lstat(prev); perr == nil {
+			d.log.Warn("no stored configuration: starting empty; the previous copy is kept, not used (copy it to the configuration file to use it)", "missing", cur, "kept", prev)
+		}
+		d.state = State{Version: stateVersion}
+		return nil
+	case errors.Is(err, errStateVersion):
+		return err
+	}
+	pst, perr := d.tryState(prev)
+	if perr != nil {
+		if errors.Is(perr, os.ErrNotExist) {
+			perr = errors.New("no such file")
+		}
+		return fmt.Errorf("ctl: no usable stored configuration, not starting (both files are left as they are: repair one, or move both away to start empty): %s: %w; previous copy %s: %v", cur, err, prev, perr)
+	}
+	aside, aerr := setAside(cur)
+	if aerr != nil {
+		return fmt.Errorf("ctl: %s is unusable (%v) and could not be set aside: %w", cur, err, aerr)
+	}
+	if rerr := replaceWithLink(prev, cur); rerr != nil {
+		return fmt.Errorf("ctl: %s is unusable (%v; kept as %s) and %s could not replace it: %w", cur, err, aside, prev, rerr)
+	}
+	d.state = pst
+	d.log.Error("STORED CONFIGURATION UNUSABLE: started from the previous copy, the last change before it may be lost; the unusable file is kept",
+		"used", prev, "unusable", aside, "err", err)
+	return nil
+}
+
+// tryState reads path as a State and applies it to the switch.
+func (d *Daemon) tryState(path string) (State, error) {
+	var st State
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return st, err
+	}
+	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+		return st, errors.New("corrupt: not a JSON object")
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("corrupt: %w", err)
+	}
+	if st.Version == 0 {
+		st.Version = stateVersion
+	}
+	if st.Version != stateVersion {
+		return st, fmt.Errorf("ctl: %s has %w %d; this vswitchd reads %d", path, errStateVersion, st.Version, stateVersion)
+	}
+	if err := d.sw.Reconfigure(st.switchConfig()); err != nil {
+		return st, fmt.Errorf("not accepted by the switch: %w", err)
+	}
+	return st, nil
+}
+
+// setAside links path to path.corrupt-TIME (another suffix if that
+// exists: an earlier aside file is never replaced) and returns the name.
+// path stays until replaceWithLink puts the good copy in its place, so
+// there is no moment without a configuration file.
+func setAside(path string) (string, error) {
+	base := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405Z")
+	for i := 0; i < 100; i++ {
+		aside := base
+		if i > 0 {
+			aside += "-" + strconv.Itoa(i)
+		}
+		err := os.Link(path, aside)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return aside, nil
+	}
+	return "", fmt.Errorf("too many %s.corrupt-* files", path)
+}
+
+// replaceWithLink atomically makes dst another name of src's file, and
+// syncs the directory.
+func replaceWithLink(src, dst string) error {
+	tmp := dst + ".restore-tmp"
+	os.Remove(tmp)
+	if err := os.Link(src, tmp); err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(dst))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync()
+}

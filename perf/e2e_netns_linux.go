@@ -7,6 +7,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/vecswitch/vecswitch/internal/nettest/netnsdir"
 )
 
 // onThreadIn runs fn on a fresh OS thread inside the namespace ns (socket
@@ -39,8 +41,13 @@ func onThreadIn(ns netns.NsHandle, fn func() error) error {
 	return <-errc
 }
 
-// newNamedNS creates a namespace bound at /run/netns/name.
+// newNamedNS creates a namespace bound at /run/netns/name, with
+// /run/netns prepared as iproute2 does it (see netnsdir: otherwise an
+// `ip netns add` elsewhere can bury the namespace where nothing removes it).
 func newNamedNS(name string) (netns.NsHandle, error) {
+	if err := netnsdir.Prepare(); err != nil {
+		return -1, fmt.Errorf("perf: create netns %s: %w", name, err)
+	}
 	type res struct {
 		h   netns.NsHandle
 		err error

@@ -9,6 +9,7 @@ package nettest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/vecswitch/vecswitch/internal/nettest/netnsdir"
 )
 
 // NeedRoot skips the test unless it runs as root.
@@ -44,21 +47,20 @@ type NS struct {
 // Path is the namespace's bind mount, usable as a netns path.
 func (n *NS) Path() string { return "/var/run/netns/" + n.Name }
 
-// NewNS creates a namespace with lo up.
+// NewNS creates a namespace with lo up. It is deleted at cleanup, which
+// also runs when the test fails or one of its subtests panics; a failed
+// delete fails the test, so nothing is left behind unnoticed.
 func NewNS(t testing.TB) *NS {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	require.NoError(t, err)
-	defer orig.Close()
+	require.NoError(t, netnsdir.Prepare())
 	name := "vst-" + Suffix()
-	h, err := netns.NewNamed(name) // switches this thread into it
-	require.NoError(t, netns.Set(orig))
+	h, err := newNamed(name)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		h.Close()
-		netns.DeleteNamed(name)
+		if err := netns.DeleteNamed(name); err != nil {
+			t.Errorf("nettest: delete netns %s: %v", name, err)
+		}
 	})
 	n := &NS{Name: name, Handle: h}
 	nh := n.Netlink(t)
@@ -66,6 +68,45 @@ func NewNS(t testing.TB) *NS {
 		nh.LinkSetUp(lo)
 	}
 	return n
+}
+
+// newNamed makes the namespace on a thread of its own, which goes back to
+// the original namespace before it is released; if it cannot, it stays
+// locked and exits with its goroutine, so no other goroutine ever runs in
+// the new namespace by accident (the test's goroutine may be stopped by
+// FailNow at any point, so it never switches itself).
+func newNamed(name string) (netns.NsHandle, error) {
+	type res struct {
+		h   netns.NsHandle
+		err error
+	}
+	c := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			c <- res{-1, err}
+			return
+		}
+		defer orig.Close()
+		h, err := netns.NewNamed(name) // switches this thread into it
+		if serr := netns.Set(orig); serr != nil {
+			if err == nil {
+				h.Close()
+				netns.DeleteNamed(name)
+			}
+			c <- res{-1, fmt.Errorf("nettest: back to the original netns: %w", serr)}
+			return // the thread stays locked and dies
+		}
+		runtime.UnlockOSThread()
+		c <- res{h, err}
+	}()
+	r := <-c
+	if r.err != nil {
+		return -1, fmt.Errorf("nettest: create netns %s: %w", name, r.err)
+	}
+	return r.h, nil
 }
 
 // Netlink returns a netlink handle in the namespace, closed at cleanup.

@@ -22,6 +22,58 @@
 // per socket, so closing a queue gives every one of them back to the pool
 // (Pool.GiveBack), even those the kernel never returned.
 //
+// # Sharing the pool
+//
+// Every socket of a worker draws its fill frames from the same pool, and a
+// frame posted to a fill ring stays there until a packet arrives on that
+// socket: userspace cannot take it back. So "keep every fill ring full"
+// lets the first few sockets take the whole pool (four rings of 4096 on
+// the default 16384 frames) and leaves later sockets dead, and even fill
+// targets recomputed as ports are added do not help: an idle socket keeps
+// what it got under the old, larger target. The pool is therefore split
+// once, when its first socket opens (budget):
+//
+//   - FillFloor (64) frames per socket, which its fill ring is always
+//     topped up to (below the floor any shortfall is refilled, above it
+//     only batches of 32 or more);
+//   - an elastic part, half the pool, that all fill rings together may
+//     hold above their floors;
+//   - a tx part, an eighth of the pool, that all tx rings together may
+//     hold in flight (at most a quarter of it, and at least two vectors,
+//     per socket; more is dropped and counted in TxRingFull);
+//   - a reserve of two vectors (less in tiny pools) for the pipeline:
+//     the vector in flight and its flood copies.
+//
+// Admission reserves a floor: a socket is refused (ErrPoolFull, with the
+// numbers and the pool size it would take) when the floors would no
+// longer fit beside the other three parts. The default pool serves 88
+// sockets, 65536 frames serve 376; PoolCapacity and FramesFor give the
+// figures. With that, whatever the sockets hold — idle rings that keep
+// their frames, busy rings above their floors, tx rings waiting for
+// completions — the sum is at most floors + elastic + tx, so after each
+// worker iteration the pool still has the reserve plus every socket's
+// missing floor, and no socket can starve. The elastic and tx sums are
+// counted exactly (two atomic adds per rx or tx call, none per packet);
+// a socket that closes hands its share back with its frames.
+//
+// A socket's fill target starts at the floor and doubles whenever a poll
+// finds its ring drained below half the target, up to its ring size or
+// its fair share of the elastic part (FillFloor + elastic / sockets,
+// which is 4096 for two ports on the default pool, the same depth as
+// before the budget, so a two-port switch at high rate keeps the deep
+// rings that ride out a stall of the worker); 16384 polls in a row that
+// each read less than a sixteenth of the target halve it again, and the
+// frames above the new target return to the elastic part as packets
+// consume them. An idle socket thus holds 64 frames, a busy one up to
+// its ring, and the elastic part goes to the sockets that use it.
+//
+// A refill that finds the ring below its floor and the pool empty is
+// starvation: it is counted per queue (QueueStats.FillStarved, summed in
+// Stats.FillEmpty), logged the first time for each queue, and Degraded
+// reports the port for StarvedWindow after the last one, so the control
+// plane can show it. The budget makes it a sign of a bug or of a flood
+// that held the whole pool in copies, not of too many ports.
+//
 // # Queues
 //
 // The switch opens rx queue q on worker q mod W and tx queue w on worker w.

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports"
@@ -30,9 +33,10 @@ type Config struct {
 	// mode; the default), "copy" or "zerocopy".
 	Copy string
 	// RingSize is the size of each socket ring, a power of two (default
-	// 4096). The fill ring is kept full (pool permitting), so each socket
-	// holds up to RingSize buffers waiting for frames: at 0.4 Mpps that
-	// rides out a 10 ms stall of the worker without losing a frame.
+	// 4096). An idle socket's fill ring holds FillFloor buffers; a busy
+	// one's grows up to RingSize as its share of the worker's pool allows
+	// (see "Sharing the pool" in the package doc): at 0.4 Mpps 4096 rides
+	// out a 10 ms stall of the worker without losing a frame.
 	RingSize int
 	// BatchSize is the most frames one Rx returns (default VectorSize).
 	BatchSize int
@@ -184,18 +188,46 @@ func (p *Port) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, s := range p.socks {
+		qs := s.stats()
 		k, err := s.sk.Stats()
-		if err != nil {
+		if err == nil {
+			st.RxDropped += k.Rx_dropped
+			st.RxInvalidDescs += k.Rx_invalid_descs
+			st.TxInvalidDescs += k.Tx_invalid_descs
+			st.RxRingFull += k.Rx_ring_full
+			st.RxFillEmpty += k.Rx_fill_ring_empty_descs
+			st.TxRingEmpty += k.Tx_ring_empty_descs
+			qs.RxFillEmpty = k.Rx_fill_ring_empty_descs
+		}
+		st.Queues = append(st.Queues, qs)
+	}
+	slices.SortFunc(st.Queues, func(a, b QueueStats) int { return a.Queue - b.Queue })
+	return st
+}
+
+// StarvedWindow is how long after its last starvation a port counts as
+// degraded (Degraded).
+const StarvedWindow = 10 * time.Second
+
+// Degraded says why the port does not receive as it should, or "" if it
+// does: an rx queue that starved (its fill ring below its floor with the
+// worker's pool empty) within StarvedWindow. The control plane shows it
+// beside the port's state.
+func (p *Port) Degraded() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var why []string
+	for _, s := range p.socks {
+		last := s.lastStarved.Load()
+		if last == 0 || time.Since(time.Unix(0, last)) > StarvedWindow {
 			continue
 		}
-		st.RxDropped += k.Rx_dropped
-		st.RxInvalidDescs += k.Rx_invalid_descs
-		st.TxInvalidDescs += k.Tx_invalid_descs
-		st.RxRingFull += k.Rx_ring_full
-		st.RxFillEmpty += k.Rx_fill_ring_empty_descs
-		st.TxRingEmpty += k.Tx_ring_empty_descs
+		b := s.fill.b
+		why = append(why, fmt.Sprintf("rx queue %d starved %d times, last %s ago (its worker's pool of %d frames had no free buffer; %d sockets share it)",
+			s.q, s.starved.Load(), time.Since(time.Unix(0, last)).Round(time.Second), b.frames, b.sockets.Load()))
 	}
-	return st
+	slices.Sort(why)
+	return strings.Join(why, "; ")
 }
 
 // OpenRx implements ports.Port.

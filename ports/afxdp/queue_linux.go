@@ -1,17 +1,12 @@
 package afxdp
 
 import (
+	"time"
+
 	"github.com/vecswitch/vecswitch/pipeline"
 )
 
-const (
-	addrMask = 1<<48 - 1
-	// refillMin is the fewest buffers worth a fill-ring top-up.
-	refillMin = 32
-	// poolReserve is how many free buffers Rx leaves in the pool for the
-	// rest of the worker (clones when flooding, other ports' rx).
-	poolReserve = 2 * pipeline.VectorSize
-)
+const addrMask = 1<<48 - 1
 
 type rxQueue struct {
 	s      *sock
@@ -46,7 +41,10 @@ func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 		s.owned.clear(id)
 		bufs[i] = id
 	}
-	s.inFill -= n
+	s.fill.received(n)
+	if t := int32(s.fill.target); t != s.target.Load() {
+		s.target.Store(t)
+	}
 	if s.sk.Fill.NeedWakeup() {
 		if e := s.sk.Wake(); e != 0 {
 			s.gone(e)
@@ -55,15 +53,14 @@ func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 	return n, nil
 }
 
-// refill tops the fill ring up to its target from the pool.
+// refill tops the fill ring up toward its target from the pool, as far
+// as the budget allows (fillAcct.want).
 func (s *sock) refill() {
-	want := s.fillTarget - s.inFill
-	if want < refillMin {
-		return
+	want, starved := s.fill.want(s.pool.Available())
+	if starved {
+		s.starve()
 	}
-	want = min(want, pipeline.VectorSize, s.pool.Available()-poolReserve)
 	if want <= 0 {
-		s.p.ctr.fillEmpty.Add(1)
 		return
 	}
 	ids := s.ids[:s.pool.AllocN(s.ids[:want])]
@@ -75,7 +72,22 @@ func (s *sock) refill() {
 		s.owned.set(id)
 	}
 	s.pool.FreeN(ids[put:])
-	s.inFill += put
+	s.fill.posted(put)
+}
+
+// starve counts a refill that found the fill ring below its floor and the
+// pool empty, and logs the first one of the socket. Never the common case:
+// the budget keeps every floor servable, so this means the pipeline held
+// the whole pool (flood copies) or the budget is wrong.
+func (s *sock) starve() {
+	s.p.ctr.fillEmpty.Add(1)
+	s.lastStarved.Store(time.Now().UnixNano())
+	if s.starved.Add(1) == 1 {
+		b := s.fill.b
+		s.p.cfg.Logger.Warn("afxdp rx queue starved: no free buffer in the worker's pool for its fill ring",
+			"port", s.p.cfg.Name, "queue", s.q, "pool_frames", b.frames, "pool_free", s.pool.Available(),
+			"sockets", b.sockets.Load(), "in_fill", s.fill.inFill)
+	}
 }
 
 // Close implements pipeline.RxQueue.
@@ -98,7 +110,7 @@ func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
 	}
 	s.complete()
 	pool := s.pool
-	n := min(len(bufs), s.sk.Tx.Free())
+	n := min(len(bufs), s.sk.Tx.Free(), s.fill.txRoom())
 	for i, id := range bufs[:n] {
 		m := pool.Meta(id)
 		s.descs[i].Addr = pipeline.Offset(id) + uint64(m.Off)
@@ -109,6 +121,7 @@ func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
 	for _, id := range bufs[:n] {
 		s.owned.set(id)
 	}
+	s.fill.txMoved(n)
 	if d := len(bufs) - n; d > 0 {
 		s.p.ctr.txRingFull.Add(uint64(d))
 		pool.FreeN(bufs[n:])
@@ -144,6 +157,7 @@ func (s *sock) complete() {
 			s.ids[i] = id
 		}
 		s.pool.FreeN(s.ids[:n])
+		s.fill.txMoved(-n)
 	}
 }
 

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -23,11 +26,14 @@ type sock struct {
 	share  *umemShare
 	owned  owned
 	rx, tx bool // which sides are open
-	// fillTarget is how many buffers the fill ring is kept at: the ring
-	// size, but at most a quarter of the pool, so that a few ports on one
-	// worker cannot take every buffer.
-	fillTarget int
-	inFill     int
+	// fill is the socket's part of the pool's budget (worker only).
+	fill fillAcct
+	// Starvation, written by the worker, read by Stats: how many refills
+	// found the fill ring below its floor and no free frame in the pool,
+	// and when the last one was (unix ns). target mirrors fill.target.
+	starved     atomic.Uint64
+	lastStarved atomic.Int64
+	target      atomic.Int32
 	// scratch, reused every call
 	ids   [pipeline.VectorSize]pipeline.BufID
 	addrs [pipeline.VectorSize]uint64
@@ -37,7 +43,9 @@ type sock struct {
 // umemShare lists the live sockets on one pool; a new socket shares the
 // UMEM of any of them, or registers the pool's arena if there is none.
 type umemShare struct {
-	socks []*xsk.Socket
+	mu     sync.Mutex
+	socks  []*xsk.Socket // guarded by mu
+	budget *budget
 }
 
 type umemKey struct{}
@@ -76,23 +84,46 @@ func (p *Port) use(q int, pool *pipeline.Pool, rx bool) (*sock, error) {
 }
 
 func (p *Port) openSock(q int, pool *pipeline.Pool) (*sock, error) {
-	share := pool.DriverState(umemKey{}, func() any { return &umemShare{} }).(*umemShare)
+	share := pool.DriverState(umemKey{}, func() any { return &umemShare{budget: newBudget(pool.Size())} }).(*umemShare)
+	share.mu.Lock()
+	defer share.mu.Unlock()
+	if err := share.budget.admit(p.cfg.Name, q); err != nil {
+		return nil, err
+	}
 	cfg := xsk.Config{Ifindex: p.ifindex, Queue: q, RingSize: uint32(p.cfg.RingSize), Mode: p.copyMode,
 		Mem: pool.Memory(), FrameSize: pipeline.FrameSize, TxBudget: pipeline.VectorSize}
 	if len(share.socks) > 0 {
 		cfg.Share = share.socks[0]
 	}
+	s := &sock{p: p, q: q, pool: pool, share: share, owned: newOwned(pool.Size()),
+		fill: newFillAcct(share.budget, p.cfg.RingSize)}
 	sk, err := xsk.Open(cfg)
 	if err != nil {
+		share.budget.leave(&s.fill)
 		return nil, fmt.Errorf("afxdp %s: queue %d: %w", p.cfg.Name, q, err)
 	}
 	if err := p.prog.Register(q, sk); err != nil {
 		sk.Close()
+		share.budget.leave(&s.fill)
 		return nil, fmt.Errorf("afxdp %s: %w", p.cfg.Name, err)
 	}
 	share.socks = append(share.socks, sk)
-	return &sock{p: p, q: q, pool: pool, sk: sk, share: share, owned: newOwned(pool.Size()),
-		fillTarget: min(p.cfg.RingSize, pool.Size()/4)}, nil
+	s.sk = sk
+	s.target.Store(int32(s.fill.target))
+	return s, nil
+}
+
+// stats are the socket's fill state (control plane; reads only what the
+// worker publishes).
+func (s *sock) stats() QueueStats {
+	b := s.fill.b
+	qs := QueueStats{Queue: s.q, FillTarget: int(s.target.Load()), FillStarved: s.starved.Load(),
+		Pool: PoolStats{Frames: b.frames, Sockets: int(b.sockets.Load()), Capacity: b.capacity(),
+			Elastic: b.elastic, ElasticUsed: b.elasticUsed.Load(), Tx: b.tx, TxUsed: b.txUsed.Load()}}
+	if t := s.lastStarved.Load(); t != 0 {
+		qs.LastStarved = time.Unix(0, t)
+	}
+	return qs
 }
 
 // release closes one side; the socket closes with its last side. The worker
@@ -112,12 +143,15 @@ func (s *sock) release(rx bool) error {
 	}
 	delete(p.socks, s.q)
 	errs := []error{p.prog.Unregister(s.q), s.sk.Close()}
+	s.share.mu.Lock()
 	for i, o := range s.share.socks {
 		if o == s.sk {
 			s.share.socks = append(s.share.socks[:i], s.share.socks[i+1:]...)
 			break
 		}
 	}
+	s.share.budget.leave(&s.fill)
+	s.share.mu.Unlock()
 	s.pool.GiveBack(s.owned.all())
 	return errors.Join(errs...)
 }

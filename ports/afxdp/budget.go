@@ -1,0 +1,185 @@
+package afxdp
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+)
+
+// Fill budget constants (see "Sharing the pool" in the package doc).
+const (
+	// FillFloor is how many frames every socket's fill ring is kept at
+	// whatever the load: admission reserves them for each socket.
+	FillFloor = 64
+	// refillMin is the fewest buffers worth a fill-ring top-up above the
+	// floor (below it, any).
+	refillMin = 32
+	// quietPolls is how many rx calls in a row that read little make a
+	// socket halve its fill target (down to the floor).
+	quietPolls = 1 << 14
+)
+
+// ErrPoolFull is wrapped by the error that refuses a socket its worker's
+// pool cannot serve.
+var ErrPoolFull = errors.New("the worker's buffer pool cannot serve another AF_XDP socket")
+
+// budget divides one worker pool between the AF_XDP sockets that share it
+// as their UMEM. The sizes are fixed when the pool is first used; sockets,
+// elasticUsed and txUsed change as sockets come and go and traffic flows.
+type budget struct {
+	frames  int // the pool's size
+	elastic int // frames above the floors that all fill rings may hold together
+	tx      int // frames all tx rings may hold in flight together
+	txSock  int // frames one tx ring may hold in flight
+	reserve int // frames left to the pipeline: a vector in flight, flood copies
+
+	mu      sync.Mutex // serializes admission
+	sockets atomic.Int32
+	// elasticUsed is the sum over sockets of max(0, inFill-FillFloor);
+	// txUsed the frames on tx rings not yet completed. The worker adds and
+	// subtracts as it posts and reaps; a closing socket subtracts what it
+	// still held.
+	elasticUsed, txUsed atomic.Int64
+}
+
+// newBudget plans a pool of frames: half of it may sit above the floors in
+// fill rings (so a busy socket's ring runs as deep as its ring size), an
+// eighth in flight on tx rings, up to two vectors stay for the pipeline,
+// and the rest is FillFloor frames for each socket.
+func newBudget(frames int) *budget {
+	b := &budget{frames: frames, elastic: frames / 2, tx: frames / 8, reserve: min(2*pipeline.VectorSize, frames/8)}
+	b.txSock = max(2*pipeline.VectorSize, b.tx/4)
+	return b
+}
+
+// capacity is how many sockets the pool can serve.
+func (b *budget) capacity() int {
+	return max(0, (b.frames-b.elastic-b.tx-b.reserve)/FillFloor)
+}
+
+// FramesFor is the smallest pool (a multiple of pipeline.VectorSize) whose
+// budget serves n AF_XDP sockets.
+func FramesFor(n int) int {
+	f := pipeline.VectorSize
+	for newBudget(f).capacity() < n {
+		f += pipeline.VectorSize
+	}
+	return f
+}
+
+// PoolCapacity is how many AF_XDP sockets (one per port queue) a worker
+// pool of frames can serve.
+func PoolCapacity(frames int) int { return newBudget(frames).capacity() }
+
+// admit counts one more socket, or refuses it with the numbers.
+func (b *budget) admit(port string, q int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := int(b.sockets.Load())
+	if c := b.capacity(); n >= c {
+		return fmt.Errorf("afxdp %s: queue %d: %w: a pool of %d frames serves %d sockets (%d fill frames each, besides %d shared by busy sockets, %d for tx in flight and %d for vectors) and all %d are open; %d sockets need %d frames: raise vswitchd --pool-frames",
+			port, q, ErrPoolFull, b.frames, c, FillFloor, b.elastic, b.tx, b.reserve, n, n+1, FramesFor(n+1))
+	}
+	b.sockets.Store(int32(n + 1))
+	return nil
+}
+
+// leave forgets a closed socket and what it still held.
+func (b *budget) leave(a *fillAcct) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sockets.Add(-1)
+	b.elasticUsed.Add(-int64(a.elastic))
+	b.txUsed.Add(-int64(a.txIn))
+	a.elastic, a.txIn = 0, 0
+}
+
+// maxTarget is the deepest a socket's fill ring may go now: its ring
+// size, or the floor plus its fair share of the elastic frames.
+func (b *budget) maxTarget(ring int) int {
+	n := max(int(b.sockets.Load()), 1)
+	return min(ring, FillFloor+b.elastic/n)
+}
+
+// fillAcct is one socket's part of the budget. Only the worker that polls
+// the socket changes it (and leave, once the worker has let go of it).
+type fillAcct struct {
+	b       *budget
+	ring    int // ring size
+	target  int // current fill target, FillFloor to maxTarget
+	inFill  int // frames posted to the fill ring and not yet read from rx
+	elastic int // max(0, inFill-FillFloor), as counted in b.elasticUsed
+	quiet   int // rx calls in a row that read little
+	txIn    int // frames on the tx ring not yet completed
+}
+
+func newFillAcct(b *budget, ring int) fillAcct {
+	return fillAcct{b: b, ring: ring, target: min(FillFloor, ring)}
+}
+
+// want is how many frames to post to the fill ring now, with avail frames
+// free in the pool. starved reports that the ring is below its floor and
+// the pool cannot bring it there.
+func (a *fillAcct) want(avail int) (n int, starved bool) {
+	short := a.target - a.inFill
+	floor := max(0, min(FillFloor, a.target)-a.inFill)
+	if short < refillMin && floor == 0 {
+		return 0, false
+	}
+	b := a.b
+	extra := min(short-floor, b.elastic-int(b.elasticUsed.Load()), avail-floor-b.reserve)
+	n = min(floor+max(extra, 0), pipeline.VectorSize, avail)
+	return n, n < min(floor, pipeline.VectorSize)
+}
+
+// setFill records the fill ring's new count and moves the socket's
+// elastic frames in the budget.
+func (a *fillAcct) setFill(inFill int) {
+	a.inFill = inFill
+	if e := max(0, inFill-FillFloor); e != a.elastic {
+		a.b.elasticUsed.Add(int64(e - a.elastic))
+		a.elastic = e
+	}
+}
+
+// posted counts frames put on the fill ring.
+func (a *fillAcct) posted(n int) { a.setFill(a.inFill + n) }
+
+// received counts n frames read from rx and adapts the target: a ring
+// drained below half its target between two polls doubles it (up to
+// maxTarget); quietPolls calls in a row that read less than a sixteenth
+// of it halve it (down to the floor).
+func (a *fillAcct) received(n int) {
+	a.setFill(a.inFill - n)
+	switch {
+	case a.inFill < a.target/2:
+		a.quiet = 0
+		if m := a.b.maxTarget(a.ring); a.target < m {
+			a.target = min(2*a.target, m)
+		}
+	case n < a.target/16:
+		if a.quiet++; a.quiet >= quietPolls {
+			a.quiet = 0
+			a.target = max(a.target/2, min(FillFloor, a.ring))
+		}
+	default:
+		a.quiet = 0
+	}
+}
+
+// txRoom is how many more frames the tx ring may take in flight.
+func (a *fillAcct) txRoom() int {
+	b := a.b
+	return max(0, min(b.txSock-a.txIn, b.tx-int(b.txUsed.Load())))
+}
+
+// txMoved counts frames put on the tx ring (n > 0) or completed (n < 0).
+func (a *fillAcct) txMoved(n int) {
+	if n != 0 {
+		a.txIn += n
+		a.b.txUsed.Add(int64(n))
+	}
+}

@@ -63,29 +63,30 @@ func PeerCred(c *net.UnixConn) (*unix.Ucred, error) {
 	return cred, cerr
 }
 
-// allowed admits root, and members of gid when gid >= 0.
-func allowed(c *net.UnixConn, gid int) error {
+// peerAllowed admits root, and members of gid when gid >= 0; it returns
+// the peer's uid (connection limits are per uid).
+func peerAllowed(c *net.UnixConn, gid int) (uint32, error) {
 	cred, err := PeerCred(c)
 	if err != nil {
-		return fmt.Errorf("peer credentials: %w", err)
+		return 0, fmt.Errorf("peer credentials: %w", err)
 	}
 	if cred.Uid == 0 {
-		return nil
+		return 0, nil
 	}
 	if gid >= 0 {
 		if int(cred.Gid) == gid {
-			return nil
+			return cred.Uid, nil
 		}
 		if groups, err := procGroups(int(cred.Pid)); err == nil {
 			for _, g := range groups {
 				if g == gid {
-					return nil
+					return cred.Uid, nil
 				}
 			}
 		}
-		return fmt.Errorf("uid %d is neither root nor in group %d", cred.Uid, gid)
+		return cred.Uid, fmt.Errorf("uid %d is neither root nor in group %d", cred.Uid, gid)
 	}
-	return fmt.Errorf("uid %d is not root", cred.Uid)
+	return cred.Uid, fmt.Errorf("uid %d is not root", cred.Uid)
 }
 
 // procGroups reads a process's supplementary groups.

@@ -32,18 +32,28 @@ type ServerConfig struct {
 	HandlerTimeout time.Duration
 	// MaxClients bounds concurrent connections (default 256).
 	MaxClients int
-	Logger     *slog.Logger
+	// RootReserve of them are kept for root (uid 0): other users together
+	// get at most MaxClients-RootReserve, so that clients of the control
+	// group, however many, never lock the administrator out (default
+	// MaxClients/16, at least 1).
+	RootReserve int
+	// MaxPerUID bounds one non-root user's connections (default
+	// MaxClients/4, at least 1).
+	MaxPerUID int
+	Logger    *slog.Logger
 }
 
 // Server serves a Registry on a unix socket.
 type Server struct {
-	cfg   ServerConfig
-	reg   *Registry
-	ln    *net.UnixListener
-	slots chan struct{}
+	cfg ServerConfig
+	reg *Registry
+	ln  *net.UnixListener
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
+	total  int            // admitted connections
+	others int            // admitted connections of non-root users
+	perUID map[uint32]int // admitted connections per non-root uid
 	closed bool
 	wg     sync.WaitGroup
 }
@@ -69,6 +79,13 @@ func Listen(cfg ServerConfig, reg *Registry) (*Server, error) {
 	if cfg.MaxClients <= 0 {
 		cfg.MaxClients = 256
 	}
+	if cfg.RootReserve <= 0 {
+		cfg.RootReserve = max(1, cfg.MaxClients/16)
+	}
+	cfg.RootReserve = min(cfg.RootReserve, cfg.MaxClients)
+	if cfg.MaxPerUID <= 0 {
+		cfg.MaxPerUID = max(1, cfg.MaxClients/4)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -79,7 +96,7 @@ func Listen(cfg ServerConfig, reg *Registry) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, reg: reg, ln: ln, slots: make(chan struct{}, cfg.MaxClients), conns: map[net.Conn]struct{}{}}, nil
+	return &Server{cfg: cfg, reg: reg, ln: ln, conns: map[net.Conn]struct{}{}, perUID: map[uint32]int{}}, nil
 }
 
 // removeStale deletes a socket file nobody listens on.
@@ -125,23 +142,59 @@ func (s *Server) Serve() error {
 			}
 			return fmt.Errorf("ctl: accept: %w", err)
 		}
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			s.refuse(c, Errorf(CodeBusy, "too many clients (%d)", s.cfg.MaxClients))
+		uid, err := peerAllowed(c, s.cfg.GID)
+		if err != nil {
+			s.cfg.Logger.Warn("control connection refused", "err", err)
+			s.refuse(c, Errorf(CodeDenied, "%v", err))
 			continue
 		}
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			c.Close()
-			<-s.slots
 			return nil
+		}
+		if busy := s.admitLocked(uid); busy != nil {
+			s.mu.Unlock()
+			s.refuse(c, busy)
+			continue
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go s.handle(c)
+		go s.handle(c, uid)
+	}
+}
+
+// admitLocked counts a new connection of uid in, or says why not: root
+// may use every slot, other users share all but RootReserve of them, at
+// most MaxPerUID each. Caller holds mu.
+func (s *Server) admitLocked(uid uint32) *Error {
+	if s.total >= s.cfg.MaxClients {
+		return Errorf(CodeBusy, "too many clients (%d)", s.cfg.MaxClients)
+	}
+	if uid != 0 {
+		if s.others >= s.cfg.MaxClients-s.cfg.RootReserve {
+			return Errorf(CodeBusy, "too many clients (%d; %d more are kept for root)", s.others, s.cfg.RootReserve)
+		}
+		if s.perUID[uid] >= s.cfg.MaxPerUID {
+			return Errorf(CodeBusy, "too many clients of uid %d (%d per user)", uid, s.cfg.MaxPerUID)
+		}
+		s.others++
+		s.perUID[uid]++
+	}
+	s.total++
+	return nil
+}
+
+// releaseLocked counts a connection of uid out. Caller holds mu.
+func (s *Server) releaseLocked(uid uint32) {
+	s.total--
+	if uid != 0 {
+		s.others--
+		if s.perUID[uid]--; s.perUID[uid] == 0 {
+			delete(s.perUID, uid)
+		}
 	}
 }
 
@@ -151,22 +204,17 @@ func (s *Server) refuse(c net.Conn, e *Error) {
 	c.Close()
 }
 
-// handle serves one connection: its credentials, then requests one line at
-// a time until EOF, an oversized or late request, or server close.
-func (s *Server) handle(c *net.UnixConn) {
+// handle serves one admitted connection: requests one line at a time
+// until EOF, an oversized or late request, or server close.
+func (s *Server) handle(c *net.UnixConn, uid uint32) {
 	defer func() {
 		c.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
+		s.releaseLocked(uid)
 		s.mu.Unlock()
-		<-s.slots
 		s.wg.Done()
 	}()
-	if err := allowed(c, s.cfg.GID); err != nil {
-		s.cfg.Logger.Warn("control connection refused", "err", err)
-		s.refuse(c, Errorf(CodeDenied, "%v", err))
-		return
-	}
 	r := bufio.NewReaderSize(c, 4096)
 	enc := json.NewEncoder(c)
 	for {

@@ -50,11 +50,7 @@ func TestE2EXDPLive(t *testing.T) {
 // was there.
 func TestGROOn(t *testing.T) {
 	needRoot(t)
-	before := ours(t)
-	defer requireCleanedUp(t, before)
-	topo, err := newTopo(newRunID())
-	require.NoError(t, err)
-	defer func() { require.NoError(t, topo.close()) }()
+	topo := newTestTopo(t)
 	// The sender's host end starts with GRO on, the receiver's off.
 	require.NoError(t, netdev.SetGROAt("", topo.snd.host, true))
 	require.NoError(t, netdev.SetGROAt("", topo.rcv.host, false))

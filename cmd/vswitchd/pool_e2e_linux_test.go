@@ -83,3 +83,31 @@ func TestManyPortsOnOneWorker(t *testing.T) {
 	require.Equal(t, n, seen)
 	t.Logf("done in %v", time.Since(start).Round(time.Millisecond))
 }
+
+// TestPortRefusedWhenPoolFull runs the daemon with a pool that serves four
+// AF_XDP sockets: the fifth container port is refused with an error that
+// names the numbers and the flag to raise, is not left half attached, and
+// the four others still ping.
+func TestPortRefusedWhenPoolFull(t *testing.T) {
+	d := newDaemon(t, "--pool-frames", "1024")
+	d.must("add-br", "br0")
+	sfx := nettest.Suffix()
+	var nss []*nettest.NS
+	for i := range 4 {
+		ns := nettest.NewNS(t)
+		nss = append(nss, ns)
+		d.must("add-port", "br0", fmt.Sprintf("pf%d%s", i, sfx), "type=veth", "netns="+ns.Path(), fmt.Sprintf("ip=10.72.0.%d/24", i+1))
+	}
+	out, err := d.vsctl("add-port", "br0", "pf4"+sfx, "type=veth", "netns="+nettest.NewNS(t).Path(), "ip=10.72.0.5/24")
+	require.Error(t, err, "a fifth port on a pool for four was accepted: %s", out)
+	for _, s := range []string{"pool of 1024 frames serves 4 sockets", "--pool-frames"} {
+		require.Contains(t, out, s)
+	}
+	t.Logf("refused: %s", out)
+	var show ctl.ShowView
+	require.NoError(t, d.vsctlJSON(&show, "show"))
+	require.Len(t, show.Bridges[0].Ports, 4, "the refused port is not kept")
+	for i := range 4 {
+		require.NoError(t, ping(nss[i], fmt.Sprintf("10.72.0.%d", (i^1)+1)))
+	}
+}

@@ -111,8 +111,9 @@ type fillAcct struct {
 	ring    int // ring size
 	target  int // current fill target, FillFloor to maxTarget
 	inFill  int // frames posted to the fill ring and not yet read from rx
+	level   int // frames in the fill ring just after the last refill
 	elastic int // max(0, inFill-FillFloor), as counted in b.elasticUsed
-	quiet   int // rx calls in a row that read little
+	quiet   int // refills in a row that found little taken
 	txIn    int // frames on the tx ring not yet completed
 }
 
@@ -121,9 +122,12 @@ func newFillAcct(b *budget, ring int) fillAcct {
 }
 
 // want is how many frames to post to the fill ring now, with avail frames
-// free in the pool. starved reports that the ring is below its floor and
-// the pool cannot bring it there.
-func (a *fillAcct) want(avail int) (n int, starved bool) {
+// free in the pool and left frames still in the fill ring (not yet taken
+// by the kernel). starved reports that the ring is below its floor and the
+// pool cannot bring it there. It adapts the target first (adapt).
+func (a *fillAcct) want(avail, left int) (n int, starved bool) {
+	a.adapt(a.level - left)
+	a.level = left
 	short := a.target - a.inFill
 	floor := max(0, min(FillFloor, a.target)-a.inFill)
 	if short < refillMin && floor == 0 {
@@ -133,6 +137,30 @@ func (a *fillAcct) want(avail int) (n int, starved bool) {
 	extra := min(short-floor, b.elastic-int(b.elasticUsed.Load()), avail-floor-b.reserve)
 	n = min(floor+max(extra, 0), pipeline.VectorSize, avail)
 	return n, n < min(floor, pipeline.VectorSize)
+}
+
+// adapt moves the fill target by how many frames the kernel took from the
+// fill ring since the last refill: half of what the ring held (and at
+// least refillMin) doubles it, up to maxTarget; quietPolls refills in a
+// row after which it took less than a sixteenth of the target halve it,
+// down to the floor. (What the ring held, not the target: one refill
+// posts at most a vector, so a ring that the kernel empties between two
+// polls may never reach a large target.)
+func (a *fillAcct) adapt(used int) {
+	switch {
+	case used >= refillMin && used >= min(a.level, a.target)/2:
+		a.quiet = 0
+		if m := a.b.maxTarget(a.ring); a.target < m {
+			a.target = min(2*a.target, m)
+		}
+	case used < a.target/16:
+		if a.quiet++; a.quiet >= quietPolls {
+			a.quiet = 0
+			a.target = max(a.target/2, min(FillFloor, a.ring))
+		}
+	default:
+		a.quiet = 0
+	}
 }
 
 // setFill records the fill ring's new count and moves the socket's
@@ -146,29 +174,13 @@ func (a *fillAcct) setFill(inFill int) {
 }
 
 // posted counts frames put on the fill ring.
-func (a *fillAcct) posted(n int) { a.setFill(a.inFill + n) }
-
-// received counts n frames read from rx and adapts the target: a ring
-// drained below half its target between two polls doubles it (up to
-// maxTarget); quietPolls calls in a row that read less than a sixteenth
-// of it halve it (down to the floor).
-func (a *fillAcct) received(n int) {
-	a.setFill(a.inFill - n)
-	switch {
-	case a.inFill < a.target/2:
-		a.quiet = 0
-		if m := a.b.maxTarget(a.ring); a.target < m {
-			a.target = min(2*a.target, m)
-		}
-	case n < a.target/16:
-		if a.quiet++; a.quiet >= quietPolls {
-			a.quiet = 0
-			a.target = max(a.target/2, min(FillFloor, a.ring))
-		}
-	default:
-		a.quiet = 0
-	}
+func (a *fillAcct) posted(n int) {
+	a.level += n
+	a.setFill(a.inFill + n)
 }
+
+// received counts frames read from the rx ring.
+func (a *fillAcct) received(n int) { a.setFill(a.inFill - n) }
 
 // txRoom is how many more frames the tx ring may take in flight.
 func (a *fillAcct) txRoom() int {

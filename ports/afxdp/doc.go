@@ -56,16 +56,20 @@
 // counted exactly (two atomic adds per rx or tx call, none per packet);
 // a socket that closes hands its share back with its frames.
 //
-// A socket's fill target starts at the floor and doubles whenever a poll
-// finds its ring drained below half the target, up to its ring size or
-// its fair share of the elastic part (FillFloor + elastic / sockets,
-// which is 4096 for two ports on the default pool, the same depth as
-// before the budget, so a two-port switch at high rate keeps the deep
-// rings that ride out a stall of the worker); 16384 polls in a row that
-// each read less than a sixteenth of the target halve it again, and the
-// frames above the new target return to the elastic part as packets
-// consume them. An idle socket thus holds 64 frames, a busy one up to
-// its ring, and the elastic part goes to the sockets that use it.
+// A socket's fill target starts at the floor and doubles whenever the
+// kernel took at least half of what its fill ring held (and 32 frames or
+// more) between two refills, up to its ring size or its fair share of the
+// elastic part (FillFloor + elastic / sockets: 4096 for each of two ports
+// on the default pool, the depth they had before the budget, so a
+// two-port switch at high rate keeps the deep rings that ride out a stall
+// of the worker). 16384 refills in a row that each find less than a
+// sixteenth of the target taken halve it again, and the frames above the
+// new target return to the elastic part as packets consume them. An idle
+// socket thus holds 64 frames, a busy one up to its ring, and the elastic
+// part goes to the sockets that use it. Sockets that were busy and went
+// idle keep their frames; that is why the elastic part is a fixed share
+// of the pool and not what the floors leave: however many ports come
+// later, their floors are still there.
 //
 // A refill that finds the ring below its floor and the pool empty is
 // starvation: it is counted per queue (QueueStats.FillStarved, summed in

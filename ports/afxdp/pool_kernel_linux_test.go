@@ -3,12 +3,15 @@ package afxdp
 import (
 	"fmt"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // TestPoolEightPortsShareDefaultPool opens eight ports with the default
@@ -118,4 +121,78 @@ func TestPoolRefusesPastCapacity(t *testing.T) {
 	require.NoError(t, rxs[3].Close())
 	rxs[3], err = p.OpenRx(4, pool)
 	require.NoError(t, err, "a closed socket makes room")
+}
+
+// TestPoolBusySocketGrowsItsRing sends bursts of frames into one port
+// (an AF_PACKET socket on the namespace's end of its veth) and polls both
+// ports in between, as a busy worker would: the busy socket's fill target
+// grows from the floor to its ring size, while the idle socket on the same
+// pool stays at the floor.
+func TestPoolBusySocketGrowsItsRing(t *testing.T) {
+	nettest.NeedRoot(t)
+	pool, err := pipeline.NewPool(pipeline.PoolConfig{Frames: 16384})
+	require.NoError(t, err)
+	t.Cleanup(func() { pool.Close() })
+	var ps [2]*Port
+	var rxs [2]pipeline.RxQueue
+	var nss [2]*nettest.NS
+	sfx := nettest.Suffix()
+	for i := range ps {
+		nss[i] = nettest.NewNS(t)
+		host := fmt.Sprintf("vsb%d%s", i, sfx)
+		nettest.Veth(t, host, nss[i], "10.74.0.1/24", 1)
+		ps[i], err = New(Config{Ifname: host, RingSize: 2048})
+		require.NoError(t, err)
+		rxs[i], err = ps[i].OpenRx(0, pool)
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			rxs[i].Close()
+			ps[i].Close()
+		})
+	}
+	fd := packetSocketIn(t, nss[0], "eth0")
+	frame := make([]byte, 60)
+	copy(frame, []byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5}) // local experimental ethertype
+	ids := make([]pipeline.BufID, pipeline.VectorSize)
+	target := func(p *Port) int { return p.Stats().Queues[0].FillTarget }
+	for round := 0; round < 50 && target(ps[0]) < 2048; round++ {
+		for range 4096 {
+			unix.Write(fd, frame) // the veth drops what its peer's ring has no room for
+		}
+		for _, rx := range rxs {
+			for {
+				k, err := rx.Rx(ids)
+				require.NoError(t, err)
+				pool.FreeN(ids[:k])
+				if k == 0 {
+					break
+				}
+			}
+		}
+	}
+	require.Equal(t, 2048, target(ps[0]), "the busy socket's fill target reached its ring size")
+	require.Equal(t, FillFloor, target(ps[1]), "the idle socket stays at the floor")
+	for _, p := range ps {
+		require.Zero(t, p.Stats().FillEmpty)
+	}
+}
+
+// packetSocketIn opens a raw AF_PACKET socket bound to device dev inside
+// namespace ns (closed at cleanup).
+func packetSocketIn(t *testing.T, ns *nettest.NS, dev string) int {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	require.NoError(t, err)
+	defer orig.Close()
+	require.NoError(t, netns.Set(ns.Handle))
+	defer netns.Set(orig)
+	ifc, err := net.InterfaceByName(dev)
+	require.NoError(t, err)
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Close(fd) })
+	require.NoError(t, unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifc.Index}))
+	return fd
 }

@@ -31,6 +31,9 @@ func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 		return 0, ErrDown
 	}
 	s.refill()
+	if t := int32(s.fill.target); t != s.target.Load() {
+		s.target.Store(t)
+	}
 	n := s.sk.Rx.Get(s.descs[:min(len(bufs), s.p.cfg.BatchSize)])
 	pool := s.pool
 	for i, d := range s.descs[:n] {
@@ -42,9 +45,6 @@ func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 		bufs[i] = id
 	}
 	s.fill.received(n)
-	if t := int32(s.fill.target); t != s.target.Load() {
-		s.target.Store(t)
-	}
 	if s.sk.Fill.NeedWakeup() {
 		if e := s.sk.Wake(); e != 0 {
 			s.gone(e)
@@ -56,7 +56,7 @@ func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 // refill tops the fill ring up toward its target from the pool, as far
 // as the budget allows (fillAcct.want).
 func (s *sock) refill() {
-	want, starved := s.fill.want(s.pool.Available())
+	want, starved := s.fill.want(s.pool.Available(), int(s.sk.Fill.Pending()))
 	if starved {
 		s.starve()
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -67,9 +66,6 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	if len(args) < spec.MinArgs || (spec.MaxArgs >= 0 && len(args) > spec.MaxArgs) {
 		fmt.Fprintf(stderr, "usage: vsctl %s\n", strings.TrimSpace(displayName(spec.Name)+" "+spec.Usage))
 		return exitUsage
-	}
-	if spec.Name == "capture/start" {
-		args = absFileArg(args)
 	}
 	c, err := ctl.Dial(*socket, *timeout)
 	if err != nil {
@@ -174,18 +170,4 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fmt.Fprintf(w, "\nExit status: 0 done, 1 the daemon refused or failed, 2 usage error, 3 no daemon.\n")
-}
-
-// absFileArg makes a relative file= argument absolute: the daemon does not
-// know vsctl's working directory.
-func absFileArg(args []string) []string {
-	out := append([]string(nil), args...)
-	for i, a := range out {
-		if f, ok := strings.CutPrefix(a, "file="); ok && f != "" && !filepath.IsAbs(f) {
-			if abs, err := filepath.Abs(f); err == nil {
-				out[i] = "file=" + abs
-			}
-		}
-	}
-	return out
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netns"
+
+	"github.com/vecswitch/vecswitch/internal/nettest/netnsdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,6 +25,11 @@ func NewNetns(t testing.TB) string {
 	t.Helper()
 	RequireRoot(t)
 	name := Name("vst-test-")
+	// /run/netns must be a shared mount point before a namespace is bound
+	// there, or the first `ip netns add` elsewhere buries it (netnsdir).
+	if err := netnsdir.Prepare(); err != nil {
+		t.Fatalf("prepare %s: %v", NetnsDir, err)
+	}
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()

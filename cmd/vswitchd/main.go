@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,21 +22,22 @@ import (
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
-// options are vswitchd's settings; a JSON config file may set any of them,
-// and flags override the file.
+// options are vswitchd's settings; a JSON config file may set any of them
+// (config.go), and flags override the file.
 type options struct {
-	Socket     string `json:"socket"`
-	StateDir   string `json:"state_dir"`
-	Cores      string `json:"cores"`
-	PollMode   string `json:"poll_mode"`
-	Group      string `json:"group"`
-	LogLevel   string `json:"log_level"`
-	PoolFrames int    `json:"pool_frames"`
-	Sysfs      string `json:"sysfs"`
-	Metrics    string `json:"metrics_addr"`
-	Etcd       string `json:"etcd"`
-	EtcdPrefix string `json:"etcd_prefix"`
-	FastPath   bool   `json:"fast_path"`
+	Socket     string
+	StateDir   string
+	CaptureDir string
+	Cores      string
+	PollMode   string
+	Group      string
+	LogLevel   string
+	PoolFrames int
+	Sysfs      string
+	Metrics    string
+	Etcd       string
+	EtcdPrefix string
+	FastPath   bool
 }
 
 func main() {
@@ -45,25 +45,8 @@ func main() {
 }
 
 func run() int {
-	o := options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys", FastPath: true}
-	fs := flag.NewFlagSet("vswitchd", flag.ContinueOnError)
-	cfgFile := fs.String("config", "", "JSON file with any of the settings below (flags override it)")
-	fs.StringVar(&o.Socket, "socket", o.Socket, "control socket path")
-	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "directory for the durable configuration")
-	fs.StringVar(&o.Cores, "cores", o.Cores, "CPUs for workers, one worker each: a list (1,3-4) or a hex mask (0x6); empty: one unpinned worker")
-	fs.StringVar(&o.PollMode, "poll-mode", o.PollMode, "busy (spin, lowest latency) or adaptive (sleep when idle)")
-	fs.StringVar(&o.Group, "group", o.Group, "group allowed to use the control socket (mode 0660); empty: root only (0600)")
-	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
-	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each)")
-	fs.StringVar(&o.Sysfs, "sysfs", o.Sysfs, "where sysfs is mounted (SR-IOV discovery)")
-	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
-	fs.StringVar(&o.Etcd, "etcd", o.Etcd, "etcd client URLs (comma-separated) to share VXLAN endpoints with other hosts; empty: off (remote VTEPs are configured)")
-	fs.BoolVar(&o.FastPath, "fast-path", o.FastPath, "switch known unicast between AF_XDP ports in the kernel (XDP); if the kernel cannot load it, vswitchd logs why and uses the pipeline alone. Per bridge or port: vsctl set bridge BR fast-path=off")
-	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
-		fs.PrintDefaults()
-	}
+	o := defaultOptions()
+	fs, cfgFile := newFlags(&o)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -75,10 +58,14 @@ func run() int {
 		return 2
 	}
 	if *cfgFile != "" {
-		if err := loadConfig(*cfgFile, &o, fs); err != nil {
+		if err := loadConfig(*cfgFile, fs, os.Args[1:]); err != nil {
 			fmt.Fprintln(os.Stderr, "vswitchd:", err)
 			return 2
 		}
+	}
+	if err := checkPrivileges(); err != nil {
+		fmt.Fprintln(os.Stderr, "vswitchd:", err)
+		return 1
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
@@ -106,18 +93,33 @@ func run() int {
 	return 0
 }
 
-// loadConfig reads the file into o, then parses the command line again:
-// the flags are bound to o's fields, so those given explicitly override the
-// file.
-func loadConfig(path string, o *options, fs *flag.FlagSet) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
+func defaultOptions() options {
+	return options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys", FastPath: true}
+}
+
+// newFlags binds vswitchd's flags to o's fields; the second result is
+// --config's value.
+func newFlags(o *options) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("vswitchd", flag.ContinueOnError)
+	cfgFile := fs.String("config", "", "JSON file setting any of the flags below, keyed by flag name: {\"state-dir\": \"/srv/vswitch\", \"pool-frames\": 32768}; an unknown key is an error; flags given on the command line override it")
+	fs.StringVar(&o.Socket, "socket", o.Socket, "control socket path")
+	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "directory for the durable configuration (config.json, and config.json.prev, the copy before the last change, used if config.json is damaged); locked: one vswitchd per directory")
+	fs.StringVar(&o.CaptureDir, "capture-dir", o.CaptureDir, "directory for capture/start's files (file= is a plain name in it, never a path; an existing file is never overwritten); empty: STATE-DIR/captures")
+	fs.StringVar(&o.Cores, "cores", o.Cores, "CPUs for workers, one worker each: a list (1,3-4) or a hex mask (0x6); empty: one unpinned worker")
+	fs.StringVar(&o.PollMode, "poll-mode", o.PollMode, "busy (spin, lowest latency) or adaptive (sleep when idle)")
+	fs.StringVar(&o.Group, "group", o.Group, "group allowed to use the control socket (mode 0660) and to read the capture directory; empty: root only (0600)")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
+	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each)")
+	fs.StringVar(&o.Sysfs, "sysfs", o.Sysfs, "where sysfs is mounted (SR-IOV discovery)")
+	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
+	fs.StringVar(&o.Etcd, "etcd", o.Etcd, "etcd client URLs (comma-separated) to share VXLAN endpoints with other hosts; empty: off (remote VTEPs are configured)")
+	fs.BoolVar(&o.FastPath, "fast-path", o.FastPath, "switch known unicast between AF_XDP ports in the kernel (XDP); if the kernel cannot load it, vswitchd logs why and uses the pipeline alone. Per bridge or port: vsctl set bridge BR fast-path=off")
+	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
+		fs.PrintDefaults()
 	}
-	if err := json.Unmarshal(b, o); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	return fs.Parse(os.Args[1:])
+	return fs, cfgFile
 }
 
 func switchOptions(o options) (vswitch.Options, error) {
@@ -152,7 +154,8 @@ func lookupGroup(name string) (int, error) {
 }
 
 func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
-	d, err := ctl.NewDaemon(ctl.DaemonConfig{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath})
+	d, err := ctl.NewDaemon(ctl.DaemonConfig{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath,
+		CaptureDir: o.CaptureDir, CaptureGID: gid})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestConfigKeysAreFlagNames: the file's keys are the flag names (the old
+// underscore spellings too); a typo is an error naming the key and the
+// valid ones (it used to be ignored: "stat-dir" fell back to
+// /var/lib/vswitch).
+func TestConfigKeysAreFlagNames(t *testing.T) {
+	o := defaultOptions()
+	fs, _ := newFlags(&o)
+	path := filepath.Join(t.TempDir(), "vswitchd.json")
+	write := func(s string) {
+		require.NoError(t, os.WriteFile(path, []byte(s), 0o600))
+	}
+	write(`{"state-dir": "/srv/vs", "pool_frames": 4096, "fast-path": false, "log-level": "debug", "capture-dir": "/srv/cap"}`)
+	require.NoError(t, loadConfig(path, fs, []string{"--log-level", "warn", "--config", path}))
+	require.Equal(t, "/srv/vs", o.StateDir)
+	require.Equal(t, 4096, o.PoolFrames)
+	require.False(t, o.FastPath)
+	require.Equal(t, "warn", o.LogLevel, "the command line overrides the file")
+	require.Equal(t, "/srv/cap", o.CaptureDir)
+
+	for _, tc := range []struct{ file, want string }{
+		{`{"stat-dir": "/x"}`, `unknown key "stat-dir" (valid keys: capture-dir, cores, etcd, etcd-prefix, fast-path, group, log-level, metrics-addr, poll-mode, pool-frames, socket, state-dir, sysfs)`},
+		{`{"config": "/x"}`, `unknown key "config"`},
+		{`{"state-dir": "/a", "state_dir": "/b"}`, `given twice`},
+		{`{"pool-frames": "many"}`, `key "pool-frames"`},
+		{`{"pool-frames": 1.5}`, `key "pool-frames"`},
+		{`{"cores": ["1"]}`, `want a string, number or true/false`},
+		{`{"cores": null}`, `want a string, number or true/false`},
+		{`["state-dir"]`, `want a JSON object`},
+		{`{"cores": "1"} {}`, `more after`},
+		{`{"cores": "1"`, `EOF`},
+	} {
+		write(tc.file)
+		o := defaultOptions()
+		fs, _ := newFlags(&o)
+		require.ErrorContains(t, loadConfig(path, fs, nil), tc.want, "%s", tc.file)
+	}
+}
+
+// FuzzParseConfig: the parser never panics, and what it accepts names
+// only valid flags, each once.
+func FuzzParseConfig(f *testing.F) {
+	valid := []string{"cores", "fast-path", "pool-frames", "state-dir"}
+	for _, s := range []string{`{}`, `{"state-dir": "/x", "pool_frames": 3, "fast-path": true}`, `{"a": {"b": 1}}`, `[1]`, `{"cores": "1"} x`, `{"cores"`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		settings, err := parseConfig(b, valid)
+		if err != nil {
+			return
+		}
+		seen := map[string]bool{}
+		for _, s := range settings {
+			if !slices.Contains(valid, s.flag) || seen[s.flag] {
+				t.Fatalf("%q: accepted %q", b, s.flag)
+			}
+			seen[s.flag] = true
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -203,4 +204,31 @@ func TestNoUsableConfigRefuses(t *testing.T) {
 func decode(t *testing.T, r Response, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.Result, v), "%s", r.Result)
+}
+
+// TestCaptureDirForGroup: with a control group, its members can reach and
+// read the captures (0750 directory, 0640 files, group-owned) and nothing
+// else in the state directory (0710: no listing; config.json stays 0600).
+func TestCaptureDirForGroup(t *testing.T) {
+	nettest.NeedRoot(t)
+	const gid = 4244
+	dir := t.TempDir()
+	d, err := NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}, CaptureGID: gid})
+	require.NoError(t, err)
+	defer d.Close()
+	require.True(t, run(t, d, "add-br", "br0").OK)
+	check := func(path string, mode os.FileMode, gid uint32) {
+		t.Helper()
+		fi, err := os.Stat(path)
+		require.NoError(t, err)
+		require.Equal(t, mode, fi.Mode().Perm(), path)
+		require.Equal(t, gid, fi.Sys().(*syscall.Stat_t).Gid, path)
+	}
+	check(dir, 0o710, gid)
+	check(filepath.Join(dir, CaptureSubdir), 0o750, gid)
+	check(filepath.Join(dir, StateFile), 0o600, 0)
+	f, err := d.createCaptureFile("g.pcapng")
+	require.NoError(t, err)
+	f.Close()
+	check(f.Name(), 0o640, gid)
 }

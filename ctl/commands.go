@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -261,6 +263,9 @@ func (d *Daemon) addPort(args []string) (any, error) {
 		return nil, asInvalid(err)
 	}
 	if err := d.attach(spec, false); err != nil {
+		if errors.Is(err, afxdp.ErrPoolFull) {
+			return nil, Errorf(CodeInvalid, "%v", err)
+		}
 		return nil, asInvalid(err)
 	}
 	// A tap is made anew when the daemon restarts (or its MTU changes):
@@ -313,7 +318,10 @@ type PortView struct {
 	DownSince time.Time `json:"down_since,omitzero"`
 	LastTry   string    `json:"last_try,omitempty"`
 	// Losses counts the times the port lost its interface.
-	Losses   uint64                `json:"losses,omitempty"`
+	Losses uint64 `json:"losses,omitempty"`
+	// Degraded says why an attached port does not receive as it should
+	// (an AF_XDP rx queue starved of buffers lately); "" if it does.
+	Degraded string                `json:"degraded,omitempty"`
 	RxQueues []vswitch.QueueInfo   `json:"rx_queues,omitempty"`
 	Counters pipeline.PortCounters `json:"counters"`
 	// FastPath is the port's kernel fast-path state and counters (absent
@@ -346,6 +354,11 @@ func (d *Daemon) portViews(bridge string) []PortView {
 			v.Down, v.DownSince, v.LastTry = pd.Reason, pd.Since, pd.LastTry
 		}
 		v.Losses = d.health.losses[spec.Name]
+		if dr, ok := d.drivers[spec.Name]; ok {
+			if dg, ok := dr.port.(interface{ Degraded() string }); ok {
+				v.Degraded = dg.Degraded()
+			}
+		}
 		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -484,6 +497,21 @@ func (d *Daemon) showErrors([]string) (any, error) {
 	for _, n := range d.sw.Runtime() {
 		for _, dc := range n.Drops {
 			out = append(out, ErrorCount{Node: n.Name, Reason: dc.Reason, Packets: dc.Packets})
+		}
+	}
+	// Losses the pipeline cannot count: frames the kernel dropped at an
+	// AF_XDP port because its fill ring was empty (the worker's buffer
+	// pool ran dry, or the worker fell behind), under "port:NAME".
+	names := slices.Sorted(maps.Keys(d.drivers))
+	for _, name := range names {
+		if p, ok := d.drivers[name].port.(*afxdp.Port); ok {
+			st := p.Stats()
+			if st.RxFillEmpty > 0 {
+				out = append(out, ErrorCount{Node: "port:" + name, Reason: "rx-fill-ring-empty", Packets: st.RxFillEmpty})
+			}
+			if st.RxRingFull > 0 {
+				out = append(out, ErrorCount{Node: "port:" + name, Reason: "rx-ring-full", Packets: st.RxRingFull})
+			}
 		}
 	}
 	return out, nil

@@ -48,6 +48,9 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 				case !p.Attached:
 					state = "no driver"
 				}
+				if p.Degraded != "" {
+					state += " (degraded: " + p.Degraded + ")"
+				}
 				if p.Losses > 0 {
 					state += fmt.Sprintf(", lost its interface %d times", p.Losses)
 				}

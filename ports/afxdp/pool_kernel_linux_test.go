@@ -139,7 +139,7 @@ func TestPoolBusySocketGrowsItsRing(t *testing.T) {
 	sfx := nettest.Suffix()
 	for i := range ps {
 		nss[i] = nettest.NewNS(t)
-		host := fmt.Sprintf("vsb%d%s", i, sfx)
+		host := fmt.Sprintf("vsp%d%s", i, sfx)
 		nettest.Veth(t, host, nss[i], "10.74.0.1/24", 1)
 		ps[i], err = New(Config{Ifname: host, RingSize: 2048})
 		require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vecswitch/vecswitch/pipeline"
 )
@@ -17,9 +18,17 @@ const (
 	// refillMin is the fewest buffers worth a fill-ring top-up above the
 	// floor (below it, any).
 	refillMin = 32
-	// quietPolls is how many rx calls in a row that read little make a
-	// socket halve its fill target (down to the floor).
-	quietPolls = 1 << 14
+	// stallCover is how long a socket's fill ring must last at the
+	// socket's recent receive rate with nobody refilling it: a worker
+	// descheduled by the host (this project's VMs lose up to ~15 ms to
+	// steal) or slowed by a burst elsewhere must not make the kernel drop
+	// frames at a port that receives only a few thousand a second.
+	stallCover = 50 * time.Millisecond
+	// rateWindow is how long the receive rate is measured over, and
+	// rateEvery how many rx calls go between two clock reads (a clock
+	// read per call would cost more than the refill).
+	rateWindow = 10 * time.Millisecond
+	rateEvery  = 64
 )
 
 // ErrPoolFull is wrapped by the error that refuses a socket its worker's
@@ -113,13 +122,23 @@ type fillAcct struct {
 	inFill  int // frames posted to the fill ring and not yet read from rx
 	level   int // frames in the fill ring just after the last refill
 	elastic int // max(0, inFill-FillFloor), as counted in b.elasticUsed
-	quiet   int // refills in a row that found little taken
 	txIn    int // frames on the tx ring not yet completed
+	// The receive rate: frames got since the window began at since (ns),
+	// and rx calls since the clock was last read.
+	got   int
+	since int64
+	calls int
+	now   func() int64 // the clock (tests replace it)
 }
 
 func newFillAcct(b *budget, ring int) fillAcct {
-	return fillAcct{b: b, ring: ring, target: min(FillFloor, ring)}
+	return fillAcct{b: b, ring: ring, target: min(FillFloor, ring), now: monotonic}
 }
+
+// epoch makes monotonic's readings small and monotonic.
+var epoch = time.Now()
+
+func monotonic() int64 { return int64(time.Since(epoch)) }
 
 // want is how many frames to post to the fill ring now, with avail frames
 // free in the pool and left frames still in the fill ring (not yet taken
@@ -127,6 +146,10 @@ func newFillAcct(b *budget, ring int) fillAcct {
 // pool cannot bring it there. It adapts the target first (adapt).
 func (a *fillAcct) want(avail, left int) (n int, starved bool) {
 	a.adapt(a.level - left)
+	if a.calls++; a.calls >= rateEvery {
+		a.calls = 0
+		a.measure()
+	}
 	a.level = left
 	short := a.target - a.inFill
 	floor := max(0, min(FillFloor, a.target)-a.inFill)
@@ -139,27 +162,43 @@ func (a *fillAcct) want(avail, left int) (n int, starved bool) {
 	return n, n < min(floor, pipeline.VectorSize)
 }
 
-// adapt moves the fill target by how many frames the kernel took from the
+// adapt grows the fill target by how many frames the kernel took from the
 // fill ring since the last refill: half of what the ring held (and at
-// least refillMin) doubles it, up to maxTarget; quietPolls refills in a
-// row after which it took less than a sixteenth of the target halve it,
-// down to the floor. (What the ring held, not the target: one refill
-// posts at most a vector, so a ring that the kernel empties between two
-// polls may never reach a large target.)
+// least refillMin) doubles it, up to maxTarget. (What the ring held, not
+// the target: one refill posts at most a vector, so a ring that the
+// kernel empties between two polls may never reach a large target.) A
+// ring drained like that means the worker polls too seldom for the rate.
 func (a *fillAcct) adapt(used int) {
-	switch {
-	case used >= refillMin && used >= min(a.level, a.target)/2:
-		a.quiet = 0
+	if used >= refillMin && used >= min(a.level, a.target)/2 {
 		if m := a.b.maxTarget(a.ring); a.target < m {
 			a.target = min(2*a.target, m)
 		}
-	case used < a.target/16:
-		if a.quiet++; a.quiet >= quietPolls {
-			a.quiet = 0
-			a.target = max(a.target/2, min(FillFloor, a.ring))
+	}
+}
+
+// measure sizes the fill target from the receive rate once a window has
+// passed: deep enough to cover stallCover at that rate, within the floor
+// and maxTarget. It grows at once and shrinks by at most half a window,
+// so a socket whose traffic pauses keeps some depth for a while. A busy
+// poller that never sees its ring drained (adapt) still gets the depth a
+// stall needs; an idle socket falls back to the floor.
+func (a *fillAcct) measure() {
+	now := a.now()
+	el := now - a.since
+	if a.since == 0 || el < int64(rateWindow) {
+		if a.since == 0 {
+			a.since, a.got = now, 0
 		}
-	default:
-		a.quiet = 0
+		return
+	}
+	need := int(int64(a.got) * int64(stallCover) / el)
+	a.since, a.got = now, 0
+	want := min(max(need, min(FillFloor, a.ring)), a.b.maxTarget(a.ring))
+	switch {
+	case want > a.target:
+		a.target = want
+	case want < a.target:
+		a.target = max(a.target/2, want)
 	}
 }
 
@@ -180,7 +219,10 @@ func (a *fillAcct) posted(n int) {
 }
 
 // received counts frames read from the rx ring.
-func (a *fillAcct) received(n int) { a.setFill(a.inFill - n) }
+func (a *fillAcct) received(n int) {
+	a.got += n
+	a.setFill(a.inFill - n)
+}
 
 // txRoom is how many more frames the tx ring may take in flight.
 func (a *fillAcct) txRoom() int {

@@ -56,20 +56,31 @@
 // counted exactly (two atomic adds per rx or tx call, none per packet);
 // a socket that closes hands its share back with its frames.
 //
-// A socket's fill target starts at the floor and doubles whenever the
-// kernel took at least half of what its fill ring held (and 32 frames or
-// more) between two refills, up to its ring size or its fair share of the
-// elastic part (FillFloor + elastic / sockets: 4096 for each of two ports
-// on the default pool, the depth they had before the budget, so a
-// two-port switch at high rate keeps the deep rings that ride out a stall
-// of the worker). 16384 refills in a row that each find less than a
-// sixteenth of the target taken halve it again, and the frames above the
-// new target return to the elastic part as packets consume them. An idle
-// socket thus holds 64 frames, a busy one up to its ring, and the elastic
-// part goes to the sockets that use it. Sockets that were busy and went
-// idle keep their frames; that is why the elastic part is a fixed share
-// of the pool and not what the floors leave: however many ports come
-// later, their floors are still there.
+// A socket's fill target starts at the floor and is set two ways, both
+// capped by its ring size and its fair share of the elastic part
+// (FillFloor + elastic / sockets: 4096 for each of two ports on the
+// default pool, the depth they had before the budget):
+//
+//   - by rate: every 64 rx calls the clock is read, and once 10 ms have
+//     passed the target becomes what the socket received in that window
+//     scaled to 50 ms (stallCover) — deep enough that the kernel can go
+//     on filling rx while the worker is descheduled for 50 ms. It grows at
+//     once and shrinks by at most half per window, down to the floor. A
+//     port at 20,000 frames/s keeps 1,000 frames, one at 1 Mpps its whole
+//     share, an idle one the floor. (A first version sized only by what
+//     the kernel took between two polls: a busy poller at a low rate never
+//     saw more than a frame taken, stayed at 64 frames, and lost frames
+//     whenever the VM stole 3 ms from the worker.)
+//   - by drain: when the kernel took at least half of what the fill ring
+//     held (and 32 frames or more) between two refills, the worker polls
+//     too seldom for the rate and the target doubles at once.
+//
+// Frames above a lowered target return to the elastic part as packets
+// consume them. An idle socket thus holds 64 frames, a busy one up to its
+// ring, and the elastic part goes to the sockets that use it. Sockets that
+// were busy and went idle keep their frames; that is why the elastic part
+// is a fixed share of the pool and not what the floors leave: however many
+// ports come later, their floors are still there.
 //
 // A refill that finds the ring below its floor and the pool empty is
 // starvation: it is counted per queue (QueueStats.FillStarved, summed in

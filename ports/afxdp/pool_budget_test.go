@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -164,13 +165,16 @@ func TestPoolFillModel(t *testing.T) {
 // frames are read at once, so whatever is posted and not read.
 func fillLeft(a *fillAcct) int { return a.inFill }
 
-// TestPoolFillTargetAdapts checks a busy socket's fill target doubles up
-// to its fair share and a quiet one halves back to the floor.
+// TestPoolFillTargetAdapts checks a socket drained at every poll doubles
+// its target up to its fair share, and an idle one falls back to the
+// floor once the rate is measured.
 func TestPoolFillTargetAdapts(t *testing.T) {
 	b := newBudget(16384)
 	require.NoError(t, b.admit("a", 0))
 	require.NoError(t, b.admit("b", 0))
 	a := newFillAcct(b, 4096)
+	clock := int64(1)
+	a.now = func() int64 { return clock }
 	avail := 16384
 	for range 100 {
 		n, _ := a.want(avail, fillLeft(&a))
@@ -179,16 +183,52 @@ func TestPoolFillTargetAdapts(t *testing.T) {
 		k := a.inFill // the kernel takes the whole ring between two polls
 		a.received(k)
 		avail += k
+		clock += int64(50 * time.Microsecond)
 	}
 	require.Equal(t, 4096, a.target, "a socket drained every poll grows to its ring size")
 	require.Equal(t, a.elastic, int(b.elasticUsed.Load()))
-	for range 20 * quietPolls {
+	for range 200 * rateEvery {
 		n, _ := a.want(avail, fillLeft(&a))
 		avail -= n
 		a.posted(n)
 		a.received(0)
+		clock += int64(10 * time.Microsecond)
 	}
-	require.Equal(t, FillFloor, a.target, "a quiet socket falls back to the floor")
+	require.Equal(t, FillFloor, a.target, "an idle socket falls back to the floor")
 	// An idle socket keeps what it was given: its ring cannot be emptied.
 	require.Equal(t, 4096, a.inFill)
+}
+
+// TestPoolFillCoversStallAtLowRate: a socket that a busy worker polls
+// every 2 µs while frames arrive at 20,000/s never sees its ring drained,
+// yet its fill ring must cover a 50 ms stall of the worker: its target
+// follows the rate (about 1,000 frames), and comes down again when the
+// rate does.
+func TestPoolFillCoversStallAtLowRate(t *testing.T) {
+	b := newBudget(16384)
+	require.NoError(t, b.admit("a", 0))
+	require.NoError(t, b.admit("b", 0))
+	a := newFillAcct(b, 4096)
+	clock := int64(1)
+	a.now = func() int64 { return clock }
+	avail := 16384
+	run := func(d time.Duration, every int) {
+		for i := 0; time.Duration(i)*2*time.Microsecond < d; i++ {
+			n, _ := a.want(avail, fillLeft(&a))
+			avail -= n
+			a.posted(n)
+			if every > 0 && i%every == 0 {
+				a.received(1)
+				avail++
+			}
+			clock += int64(2 * time.Microsecond)
+		}
+	}
+	run(100*time.Millisecond, 25) // 20,000 frames/s
+	require.InDelta(t, 1000, a.target, 100, "fill target at 20,000 frames/s")
+	require.GreaterOrEqual(t, a.inFill, a.target-refillMin, "the ring is kept at the target")
+	run(100*time.Millisecond, 250) // 2,000 frames/s
+	require.InDelta(t, 100, a.target, 20, "fill target at 2,000 frames/s")
+	run(100*time.Millisecond, 0)
+	require.Equal(t, FillFloor, a.target)
 }

@@ -109,7 +109,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.StringVar(&o.PollMode, "poll-mode", o.PollMode, "busy (spin, lowest latency) or adaptive (sleep when idle)")
 	fs.StringVar(&o.Group, "group", o.Group, "group allowed to use the control socket (mode 0660) and to read the capture directory; empty: root only (0600)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
-	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each)")
+	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each); every AF_XDP port queue on a worker reserves 64 and busy queues share half the pool: 16384 serve 88 queues per worker, 65536 serve 376")
 	fs.StringVar(&o.Sysfs, "sysfs", o.Sysfs, "where sysfs is mounted (SR-IOV discovery)")
 	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
 	fs.StringVar(&o.Etcd, "etcd", o.Etcd, "etcd client URLs (comma-separated) to share VXLAN endpoints with other hosts; empty: off (remote VTEPs are configured)")

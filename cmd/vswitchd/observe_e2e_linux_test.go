@@ -46,8 +46,8 @@ func TestTraceAndCaptureWithVsctl(t *testing.T) {
 	require.Contains(t, d.must("trace/show"), "l2-fwd")
 	d.must("trace/clear")
 
-	file := filepath.Join(t.TempDir(), "cap.pcapng")
-	d.must("capture/start", pa, "both", "file="+file, "drops=on")
+	d.must("capture/start", pa, "both", "file=cap.pcapng", "drops=on")
+	file := filepath.Join(d.dir, "state", "captures", "cap.pcapng")
 	require.NoError(t, ping(a, "10.63.0.2"))
 	// A frame the switch drops: a (spoofed) multicast source MAC.
 	a.Command("sh", "-c", "ip link set eth0 address 03:00:00:00:00:01 2>/dev/null; ping -c 1 -W 1 10.63.0.2").Run()

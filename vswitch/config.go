@@ -67,8 +67,9 @@ type Port struct {
 	// VLAN is the access VLAN, or a trunk's native VLAN (default 0: untagged
 	// frames on the trunk belong to the bridge's untagged domain).
 	VLAN uint16 `json:"vlan,omitempty"`
-	// Trunks lists the tagged VLANs a trunk carries.
-	Trunks []uint16 `json:"trunks,omitempty"`
+	// Trunks lists the tagged VLANs a trunk carries (stored as ranges,
+	// "1-4094": VLANSet).
+	Trunks VLANSet `json:"trunks,omitempty"`
 	// FastPath false keeps the port out of the kernel fast path.
 	FastPath *bool `json:"fast_path,omitempty"`
 }

@@ -115,7 +115,7 @@ func TestConfigDefaults(t *testing.T) {
 		Ports:      []Port{{Name: "a", Mode: Access}, {Name: "t", Mode: Trunk, Trunks: []uint16{10, 20, 30}}},
 		StaticMACs: []StaticMAC{{MAC: "02:00:00:00:00:ab", Port: "a"}},
 	}}}, got)
-	require.Equal(t, []uint16{30, 10, 30, 20}, in.Bridges[0].Ports[1].Trunks, "the caller's config was changed")
+	require.Equal(t, VLANSet{30, 10, 30, 20}, in.Bridges[0].Ports[1].Trunks, "the caller's config was changed")
 	// Applying the normalized form again changes nothing and flushes nothing.
 	r.attach("a", "t")
 	r.send("a", frame(bcast(), macN(1), -1))

@@ -70,6 +70,12 @@ func (d *Daemon) fdbAdd(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if hw, _ := net.ParseMAC(mac); hw[0]&1 != 0 {
+		return nil, Errorf(CodeInvalid, "%s is a multicast or broadcast address: a static MAC is one station's", mac)
+	}
+	if mac == "00:00:00:00:00:00" {
+		return nil, Errorf(CodeInvalid, "%s is the zero address: no station has it", mac)
+	}
 	for _, m := range b.StaticMACs {
 		if m.MAC == mac && m.VLAN == vlan {
 			return nil, Errorf(CodeExists, "static MAC %s in VLAN %d exists (on %s%s)", mac, vlan, m.Port, m.VTEP)

@@ -22,7 +22,7 @@ func TestL2PathAllocations(t *testing.T) {
 	r := newL2Rig(t, Options{})
 	r.attach("a", "b", "c", "t")
 	r.reconf(oneBridge(acc("a", 10), acc("b", 10), acc("c", 10), trunk("t", 0, 10)))
-	r.send("a", frame(bcast(), macN(1), -1))
+	r.send("a", frame(bcast(), macN(1), -1), frame(bcast(), macN(5), -1))
 	r.send("b", frame(bcast(), macN(2), -1))
 	r.send("c", frame(bcast(), macN(3), -1))
 	r.send("t", frame(bcast(), macN(4), 10))
@@ -46,7 +46,9 @@ func TestL2PathAllocations(t *testing.T) {
 		{name: "unknown unicast flood", in: "t", frames: repeatFrame(32, frame(macN(99), macN(4), 10)), want: map[string]int{"a": -1, "b": -1, "c": -1}, flood: true},
 		{name: "vlan push", in: "a", frames: repeatFrame(32, frame(macN(4), macN(1), -1)), want: map[string]int{"t": 10}},
 		{name: "vlan pop", in: "t", frames: repeatFrame(32, frame(macN(1), macN(4), 10)), want: map[string]int{"a": -1}},
-		{name: "dst on ingress port", in: "a", frames: repeatFrame(8, frame(macN(1), macN(1), -1)), drop: nodeL2Fwd + "/dst-on-ingress-port"},
+		{name: "dst on ingress port", in: "a", frames: repeatFrame(8, frame(macN(5), macN(1), -1)), drop: nodeL2Fwd + "/dst-on-ingress-port"},
+		{name: "src is dst", in: "a", frames: repeatFrame(8, frame(macN(2), macN(2), -1)), drop: nodeL2Input + "/src-mac-is-dst"},
+		{name: "src zero", in: "a", frames: repeatFrame(8, frame(macN(2), "00:00:00:00:00:00", -1)), drop: nodeL2Input + "/src-mac-zero"},
 		{name: "vlan not allowed", in: "t", frames: repeatFrame(8, frame(macN(1), macN(4), 30)), drop: nodeL2Input + "/vlan-not-allowed"},
 		{name: "runt", in: "a", frames: repeatFrame(8, frame(macN(2), macN(1), -1)[:10]), drop: nodeL2Input + "/runt"},
 	} {

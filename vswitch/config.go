@@ -214,8 +214,8 @@ func (c *Config) normalizeL2() (Config, error) {
 			if err != nil {
 				return out, cfgErr(sp+".mac", "%v", err)
 			}
-			if mac>>40&1 != 0 {
-				return out, cfgErr(sp+".mac", "%s is a multicast address", s.MAC)
+			if err := checkUnicast(mac); err != nil {
+				return out, cfgErr(sp+".mac", "%s %v", s.MAC, err)
 			}
 			if s.VTEP != "" {
 				if s.Port != "" {
@@ -271,7 +271,18 @@ func checkName(n string) error {
 	return nil
 }
 
-// parseMAC parses a 48-bit MAC into the low bits of a uint64.
+// checkUnicast refuses MACs that no station has: multicast (broadcast
+// included) and all-zero.
+func checkUnicast(mac uint64) error {
+	switch {
+	case mac == 0:
+		return errors.New("is the zero address")
+	case mac>>40&1 != 0:
+		return errors.New("is a multicast address")
+	}
+	return nil
+}
+
 // offOnly normalizes a fast-path switch: nil (the default, on) or false.
 func offOnly(b *bool) *bool {
 	if b == nil || *b {
@@ -281,6 +292,7 @@ func offOnly(b *bool) *bool {
 	return &off
 }
 
+// parseMAC parses a 48-bit MAC into the low bits of a uint64.
 func parseMAC(s string) (uint64, error) {
 	hw, err := net.ParseMAC(s)
 	if err != nil {

@@ -115,7 +115,7 @@ type l2Expect struct {
 }
 
 // expectL2 classifies a frame received on port p, independently of the
-// nodes: runts, multicast sources, tags on access ports and VLANs a trunk
+// nodes: runts, multicast, zero and source-is-destination sources, tags on access ports and VLANs a trunk
 // does not carry are dropped; anything else belongs to a VLAN.
 func expectL2(p Port, b []byte) l2Expect {
 	if len(b) < 14 {
@@ -129,6 +129,12 @@ func expectL2(p Port, b []byte) l2Expect {
 	e := l2Expect{vlan: p.VLAN, dst: mac48(b[0:6]), src: mac48(b[6:12]), inner: b}
 	if b[6]&1 != 0 {
 		return l2Expect{drop: nodeL2Input + "/src-mac-multicast"}
+	}
+	if e.src == 0 {
+		return l2Expect{drop: nodeL2Input + "/src-mac-zero"}
+	}
+	if e.src == e.dst {
+		return l2Expect{drop: nodeL2Input + "/src-mac-is-dst"}
 	}
 	if !tagged {
 		return e

@@ -512,7 +512,8 @@ func TestMalformedFrames(t *testing.T) {
 		{name: "multicast source", in: "a", f: frame(macN(1), "01:00:5e:00:00:01", -1), drop: "src-mac-multicast"},
 		{name: "broadcast source", in: "a", f: frame(macN(1), bcast(), -1), drop: "src-mac-multicast"},
 		{name: "multicast source tagged", in: "t", f: frame(macN(1), "03:00:00:00:00:00", 10), drop: "src-mac-multicast"},
-		{name: "zero source", in: "a", f: frame(bcast(), "00:00:00:00:00:00", -1), want: []string{"b", "t"}},
+		{name: "zero source", in: "a", f: frame(bcast(), "00:00:00:00:00:00", -1), drop: "src-mac-zero"},
+		{name: "source is destination", in: "a", f: frame(macN(7), macN(7), -1), drop: "src-mac-is-dst"},
 		{name: "ethernet length field", in: "b", f: append(append([]byte(nil), hdr[:12]...), 0x00, 0x2e), want: []string{"a", "t"}},
 		{name: "max size", in: "a", f: append(append([]byte(nil), hdr...), make([]byte, pipeline.MaxPacket-14)...), want: []string{"b", "t"}},
 	} {
@@ -534,8 +535,9 @@ func TestMalformedFrames(t *testing.T) {
 			require.Empty(t, dropsSince(r.s, before))
 		})
 	}
-	// The table learned the zero MAC and nothing from dropped frames.
-	r.requireFDB(0, "00:00:00:00:00:00", "a", false)
+	// The table learned nothing from dropped frames.
+	r.requireFDB(0, "00:00:00:00:00:00", "", false)
+	r.requireFDB(0, macN(7), "", false)
 	r.requireFDB(0, "01:00:5e:00:00:01", "", false)
 	r.requireFDB(0, bcast(), "", false)
 }

@@ -4,7 +4,10 @@ import "github.com/vecswitch/vecswitch/pipeline"
 
 // l2-input parses the Ethernet header, maps (ingress port, VLAN) to a
 // learning domain and removes the VLAN tag: inside the switch frames are
-// untagged and Meta.VLAN/Meta.Domain say where they belong.
+// untagged and Meta.VLAN/Meta.Domain say where they belong. Sources that
+// must never be learned are dropped here: multicast, all-zero, and a
+// source equal to the destination (a forged frame that would move the
+// destination's MAC to the sender's port).
 //
 // On a routed port (an interface directly on the port) every frame for
 // the interface's MAC, and every broadcast or multicast, goes straight to
@@ -24,13 +27,16 @@ const (
 	inDropVLANNotAllowed
 	inDropSrcGroup
 	inDropRoutedOther
+	inDropSrcZero
+	inDropSrcIsDst
 )
 
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Input,
 		Next:  []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput},
-		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast", "routed-port-not-for-us"},
+		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast", "routed-port-not-for-us",
+			"src-mac-zero", "src-mac-is-dst"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
 	}
 }
@@ -60,6 +66,17 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		}
 		if pkt[6]&1 != 0 {
 			f.Drop(i, inDropSrcGroup)
+			continue
+		}
+		// A source that no station can have, or that is the destination
+		// (another station's MAC: learning it here would take that MAC
+		// from its port).
+		switch src := mac48(pkt[6:12]); {
+		case src == 0:
+			f.Drop(i, inDropSrcZero)
+			continue
+		case src == mac48(pkt[0:6]):
+			f.Drop(i, inDropSrcIsDst)
 			continue
 		}
 		dom, vlan := pe.nativeDom, pe.native

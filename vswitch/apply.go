@@ -322,21 +322,37 @@ func portSignatures(cfg *Config) map[string]string {
 	sig := map[string]string{}
 	for _, b := range cfg.allBridges() {
 		for _, p := range b.Ports {
-			sig[p.Name] = fmt.Sprint(b.Name, p.Mode, p.VLAN, p.Trunks)
+			sig[p.Name] = fmt.Sprint(b.Name, p.Mode, p.VLAN, p.Trunks, p.boundMACs())
 		}
 	}
 	return sig
 }
 
 // syncStaticsLocked makes the static entries in the MAC table match cfg:
-// each configured static MAC whose port is attached is present with the
-// port's current flush sequence; statics no longer configured are removed.
+// each configured static MAC whose port is attached, and each MAC bound to
+// an attached port by port security (in every VLAN the port carries), is
+// present with the port's current flush sequence; statics no longer
+// configured are removed.
 // Caller holds s.mu and the learner's mu.
 func (s *Switch) syncStaticsLocked(cfg *Config, t *tables) {
 	l := s.lrn
 	want := map[uint64]uint16{}
 	wantDom := map[uint64]uint16{}
+	bound := map[uint64]bool{}
 	for _, b := range cfg.Bridges {
+		for _, p := range b.Ports {
+			a, ok := s.attached[p.Name]
+			if !ok {
+				continue
+			}
+			for _, mac := range p.boundMACs() {
+				for _, v := range append([]uint16{p.VLAN}, p.Trunks...) {
+					dom := s.domIDs.ids[domKey{b.Name, v}]
+					k := macKey(dom, mac)
+					want[k], wantDom[k], bound[k] = a.idx, dom, true
+				}
+			}
+		}
 		for _, st := range b.StaticMACs {
 			var idx uint16
 			if st.VTEP != "" {
@@ -373,6 +389,9 @@ func (s *Switch) syncStaticsLocked(cfg *Config, t *tables) {
 	for k, p := range want {
 		dom := wantDom[k]
 		val := packVal(p, uint16(s.portSeq[p].Load()), true, now)
+		if bound[k] {
+			val |= valBound
+		}
 		if _, v, found := l.macs.Load().lookup(k); found && v == val {
 			continue
 		}

@@ -72,6 +72,38 @@ type Port struct {
 	Trunks VLANSet `json:"trunks,omitempty"`
 	// FastPath false keeps the port out of the kernel fast path.
 	FastPath *bool `json:"fast_path,omitempty"`
+	// MACs are the MACs of the station behind the port (the container
+	// interface the control plane created: it knows them), at most
+	// MaxPortMACs. Unless PortSecurity is false they are bound to the
+	// port (port security, as OVN/Neutron and Calico do): frames from
+	// the port with any other source MAC are dropped (l2-input
+	// src-mac-not-allowed), and each MAC is a static entry on the port in
+	// every VLAN the port carries, never moved by learning: a frame from
+	// another port with that source is dropped (l2-fwd
+	// src-mac-bound-elsewhere).
+	MACs []string `json:"macs,omitempty"`
+	// PortSecurity false keeps MACs unbound (the port learns as any
+	// other); nil (the default) or true binds them. True without MACs is
+	// an error.
+	PortSecurity *bool `json:"port_security,omitempty"`
+}
+
+// MaxPortMACs is the most MACs a port binds.
+const MaxPortMACs = 16
+
+// boundMACs returns the MACs port security binds to a normalized port
+// (nil when it is off).
+func (p *Port) boundMACs() []uint64 {
+	if p.PortSecurity != nil && !*p.PortSecurity {
+		return nil
+	}
+	var out []uint64
+	for _, s := range p.MACs {
+		if m, err := parseMAC(s); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // StaticMAC pins a MAC in one VLAN of a bridge to a port. Static entries
@@ -164,6 +196,7 @@ func (c *Config) normalizeL2() (Config, error) {
 		}
 		vlans := map[uint16]bool{}
 		carries := map[string]func(uint16) bool{}
+		bound := map[uint64]string{} // MAC -> the port it is bound to
 		for pi, p := range b.Ports {
 			pp := fmt.Sprintf("%s.ports[%d]", bp, pi)
 			if err := checkName(p.Name); err != nil {
@@ -201,6 +234,9 @@ func (c *Config) normalizeL2() (Config, error) {
 			}
 			vlans[np.VLAN] = true
 			carries[p.Name] = np.carries
+			if err := normalizePortSecurity(&np, &p, pp, bound); err != nil {
+				return out, err
+			}
 			nb.Ports = append(nb.Ports, np)
 		}
 		domains += len(vlans)
@@ -233,6 +269,9 @@ func (c *Config) normalizeL2() (Config, error) {
 					return out, cfgErr(sp+".vlan", "port %q does not carry VLAN %d", s.Port, s.VLAN)
 				}
 			}
+			if bp, ok := bound[mac]; ok && carries[bp](s.VLAN) {
+				return out, cfgErr(sp+".mac", "%s in VLAN %d is bound to port %q (port security)", s.MAC, s.VLAN, bp)
+			}
 			k := macKey(s.VLAN, mac)
 			if seen[k] {
 				return out, cfgErr(sp, "MAC %s in VLAN %d declared twice", s.MAC, s.VLAN)
@@ -243,6 +282,40 @@ func (c *Config) normalizeL2() (Config, error) {
 		out.Bridges = append(out.Bridges, nb)
 	}
 	return out, nil
+}
+
+// normalizePortSecurity checks and copies p's MACs and port security
+// into np. bound maps the MACs bound so far in the bridge to their ports.
+func normalizePortSecurity(np, p *Port, pp string, bound map[uint64]string) error {
+	np.PortSecurity = offOnly(p.PortSecurity)
+	if len(p.MACs) > MaxPortMACs {
+		return cfgErr(pp+".macs", "%d MACs: at most %d", len(p.MACs), MaxPortMACs)
+	}
+	if p.PortSecurity != nil && *p.PortSecurity && len(p.MACs) == 0 {
+		return cfgErr(pp+".port_security", "port security needs the port's MACs")
+	}
+	secure := np.PortSecurity == nil
+	for i, s := range p.MACs {
+		mac, err := parseMAC(s)
+		if err != nil {
+			return cfgErr(fmt.Sprintf("%s.macs[%d]", pp, i), "%v", err)
+		}
+		if err := checkUnicast(mac); err != nil {
+			return cfgErr(fmt.Sprintf("%s.macs[%d]", pp, i), "%s %v", s, err)
+		}
+		if slices.Contains(np.MACs, formatMAC(mac)) {
+			return cfgErr(fmt.Sprintf("%s.macs[%d]", pp, i), "%s listed twice", s)
+		}
+		np.MACs = append(np.MACs, formatMAC(mac))
+		if !secure {
+			continue
+		}
+		if other, dup := bound[mac]; dup {
+			return cfgErr(fmt.Sprintf("%s.macs[%d]", pp, i), "%s is bound to port %q already", s, other)
+		}
+		bound[mac] = p.Name
+	}
+	return nil
 }
 
 func (p *Port) carries(v uint16) bool {

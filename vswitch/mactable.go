@@ -31,7 +31,9 @@ import (
 // would close it at the price of two more loads per lookup.
 //
 // Result layout: bits 0-15 port index, 16-31 the port's flush sequence when
-// learned, bit 32 static, bits 33-63 last-seen time in seconds.
+// learned, bit 32 static, bit 33 bound (a static entry of port security: a
+// frame from another port with this source is dropped), bits 34-63
+// last-seen time in seconds (30 bits: 34 years).
 type macTable struct {
 	b     []macBucket
 	shift uint
@@ -43,8 +45,9 @@ const (
 	hashK1      = 0x9E3779B97F4A7C15
 	minBuckets  = 256
 	valStatic   = 1 << 32
-	tsShift     = 33
-	tsMask      = 1<<31 - 1
+	valBound    = 1 << 33
+	tsShift     = 34
+	tsMask      = 1<<30 - 1
 )
 
 type macBucket struct {
@@ -71,6 +74,7 @@ func packVal(port, seq uint16, static bool, ts uint32) uint64 {
 func valPort(v uint64) uint16   { return uint16(v) }
 func valSeq(v uint64) uint16    { return uint16(v >> 16) }
 func valStaticOf(v uint64) bool { return v&valStatic != 0 }
+func valBoundOf(v uint64) bool  { return v&valBound != 0 }
 func valTS(v uint64) uint32     { return uint32(v >> tsShift) }
 func withTS(v uint64, ts uint32) uint64 {
 	return v&^(tsMask<<tsShift) | uint64(ts&tsMask)<<tsShift

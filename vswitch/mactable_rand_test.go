@@ -398,7 +398,9 @@ func testLearnerRandom(t *testing.T, rng *rand.Rand, ops int) {
 			// Forwarding uses the table as it was before this frame.
 			var want []string
 			dropReason := ""
-			if e, ok := model[key{vlan, dst}]; ok && dst >= 0 {
+			if dst == src { // a forged source: dropped, never learned
+				dropReason = nodeL2Input + "/src-mac-is-dst"
+			} else if e, ok := model[key{vlan, dst}]; ok && dst >= 0 {
 				if e.port == in {
 					dropReason = nodeL2Fwd + "/dst-on-ingress-port"
 				} else {
@@ -436,6 +438,7 @@ func testLearnerRandom(t *testing.T, rng *rand.Rand, ops int) {
 			// Then the source is learned.
 			k := key{vlan, src}
 			switch e, ok := model[k]; {
+			case dst == src:
 			case ok && e.static:
 			case ok && e.port == in:
 				e.ts = now

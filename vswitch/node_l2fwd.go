@@ -5,7 +5,8 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // l2-fwd learns and forwards. For each frame it looks up the source MAC in
 // its domain: a known source on the same port gets its timestamp refreshed
 // (at most once a second, by CAS); an unknown or moved source becomes a
-// learn event for the learner. Then it looks up the destination: a known
+// learn event for the learner; a source bound to another port by port
+// security is dropped (src-mac-bound-elsewhere), so it never moves. Then it looks up the destination: a known
 // unicast MAC sets Meta.OutPort and goes to l2-output; broadcast, multicast
 // and unknown unicast go to l2-flood. A frame whose destination sits behind
 // its own ingress port is dropped (it has already reached its segment).
@@ -29,6 +30,7 @@ const (
 const (
 	fwdDropSamePort = iota
 	fwdDropL3Type
+	fwdDropSrcBound
 )
 
 // touchMinBuckets is the table size (512 KiB, about the L2 cache) from which
@@ -39,7 +41,7 @@ func l2FwdSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Fwd,
 		Next:  []string{nodeL2Output, nodeL2Flood, nodeIP4Forward, nodeIP6Forward, nodeARPInput},
-		Drops: []string{"dst-on-ingress-port", "l3-unsupported-ethertype"},
+		Drops: []string{"dst-on-ingress-port", "l3-unsupported-ethertype", "src-mac-bound-elsewhere"},
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &l2Fwd{s: s, ring: s.lrn.rings[ctx.Worker]}
 		},
@@ -84,13 +86,20 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 	for i, id := range ids {
 		m := &meta[id]
 		in := m.InPort
-		// Learn.
+		// Learn. A static source elsewhere is not moved; a bound one
+		// (port security) elsewhere is a forgery, dropped.
 		v, ok := mt.getAt(bsrc[i], src[i])
-		if ok && valSeq(v) == uint16(seqs[valPort(v)].Load()) && (valPort(v) == in || valStaticOf(v)) {
-			if valTS(v) != now && valPort(v) == in {
+		switch {
+		case !ok || valSeq(v) != uint16(seqs[valPort(v)].Load()):
+			n.ring.push(learnEvent{src[i], in})
+		case valPort(v) == in:
+			if valTS(v) != now {
 				mt.refresh(src[i], v, withTS(v, now))
 			}
-		} else {
+		case valBoundOf(v):
+			f.Drop(i, fwdDropSrcBound)
+			continue
+		case !valStaticOf(v):
 			n.ring.push(learnEvent{src[i], in})
 		}
 		// Forward.

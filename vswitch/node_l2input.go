@@ -7,7 +7,9 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // untagged and Meta.VLAN/Meta.Domain say where they belong. Sources that
 // must never be learned are dropped here: multicast, all-zero, and a
 // source equal to the destination (a forged frame that would move the
-// destination's MAC to the sender's port).
+// destination's MAC to the sender's port). On a port with port security
+// (Port.MACs), any source but the port's own MACs is dropped too
+// (src-mac-not-allowed): one compare for the usual single MAC.
 //
 // On a routed port (an interface directly on the port) every frame for
 // the interface's MAC, and every broadcast or multicast, goes straight to
@@ -29,15 +31,16 @@ const (
 	inDropRoutedOther
 	inDropSrcZero
 	inDropSrcIsDst
+	inDropSrcNotBound
 )
 
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
-		Name:  nodeL2Input,
-		Next:  []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput},
-		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast", "routed-port-not-for-us",
-			"src-mac-zero", "src-mac-is-dst"},
-		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
+		Name: nodeL2Input,
+		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput},
+		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast",
+			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed"},
+		New: func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
 	}
 }
 
@@ -71,12 +74,16 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		// A source that no station can have, or that is the destination
 		// (another station's MAC: learning it here would take that MAC
 		// from its port).
+		// With port security, only the port's own MACs may send.
 		switch src := mac48(pkt[6:12]); {
 		case src == 0:
 			f.Drop(i, inDropSrcZero)
 			continue
 		case src == mac48(pkt[0:6]):
 			f.Drop(i, inDropSrcIsDst)
+			continue
+		case pe.secure && src != pe.secMAC && !pe.boundMore(src):
+			f.Drop(i, inDropSrcNotBound)
 			continue
 		}
 		dom, vlan := pe.nativeDom, pe.native

@@ -66,7 +66,7 @@ func TestCapture(t *testing.T) {
 	require.NoError(t, r.s.CaptureStart(CaptureConfig{Port: "a", Rx: true, Tx: true, Drops: true, Snaplen: 40}))
 	r.send("a", pkt4(macRA, macA, "10.1.0.2", "10.2.0.2", 64, 1, 18, false)) // rx on a
 	r.send("b", pkt4(macRB, macB, "10.2.0.2", "10.1.0.2", 64, 1, 18, false)) // tx on a
-	r.send("a", frame(macA, macA, -1))                                       // dropped: dst on ingress port
+	r.send("a", frame(macA, "02:00:00:00:99:99", -1))                        // dropped: dst on ingress port
 	r.recv()
 	var got []string
 	r.s.CaptureDrain(func(p *pipeline.CapturedPacket) {

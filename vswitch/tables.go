@@ -38,6 +38,22 @@ type portEntry struct {
 	// tunnel is 1 + the index in tables.tunnels of a remote VTEP's
 	// pseudo-port, 0 for a real port.
 	tunnel uint16
+	// Port security: the only source MACs the port may send from are
+	// secMAC and secMore.
+	secure  bool
+	secMAC  uint64
+	secMore []uint64
+}
+
+// boundMore reports whether mac is one of a secure port's MACs after the
+// first.
+func (p *portEntry) boundMore(mac uint64) bool {
+	for _, m := range p.secMore {
+		if m == mac {
+			return true
+		}
+	}
+	return false
 }
 
 type domainEntry struct {
@@ -209,6 +225,9 @@ func (s *Switch) compile(cfg *Config, l3 *l3Config, attached map[string]attached
 			idx := ap.idx
 			t.ports[idx] = portEntry{up: true, trunk: p.Mode == Trunk, bridge: bid, native: p.VLAN,
 				nativeDom: nd, vlanDom: vd, maxFrame: ap.maxFrame, name: p.Name}
+			if macs := p.boundMACs(); len(macs) > 0 {
+				t.ports[idx].secure, t.ports[idx].secMAC, t.ports[idx].secMore = true, macs[0], macs[1:]
+			}
 			t.domains[nd].flood = append(t.domains[nd].flood, idx)
 			if vd != nil {
 				for _, v := range p.Trunks {

@@ -93,8 +93,12 @@ func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 	}
 	s.attached[name] = a
 	// A new port index starts with a fresh flush sequence, so no entry of
-	// an earlier port with this index is valid for it.
+	// an earlier port with this index is valid for it, and fresh counters.
 	s.portSeq[idx].Add(1)
+	s.lrn.mu.Lock()
+	s.lrn.portLimitHit[idx] = 0
+	s.lrn.stale = true // the entries of an earlier port with this index
+	s.lrn.mu.Unlock()
 	return s.applyLocked(s.cfg, s.l3cfg, nil)
 }
 

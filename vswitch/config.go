@@ -86,6 +86,12 @@ type Port struct {
 	// other); nil (the default) or true binds them. True without MACs is
 	// an error.
 	PortSecurity *bool `json:"port_security,omitempty"`
+	// MACLimit is the most MACs the port learns (0: DefaultPortMACLimit),
+	// so that one port flooding random sources cannot fill its bridge's
+	// table. Sources beyond it are not learned (frames to them are
+	// flooded) and counted (PortInfo.MACLimitDrops). Bound and static MACs
+	// do not count toward it.
+	MACLimit int `json:"mac_limit,omitempty"`
 }
 
 // MaxPortMACs is the most MACs a port binds.
@@ -121,10 +127,13 @@ type StaticMAC struct {
 const (
 	DefaultMACAge   = 300
 	DefaultMACLimit = 1 << 20
-	MaxMACLimit     = 1 << 24
-	MaxVLAN         = 4094
-	maxNameLen      = 64
-	maxDomains      = 0xFFFF
+	// DefaultPortMACLimit is a port's MAC limit when it sets none: a
+	// container has one MAC, a VM or a nested bridge a few hundred.
+	DefaultPortMACLimit = 4096
+	MaxMACLimit         = 1 << 24
+	MaxVLAN             = 4094
+	maxNameLen          = 64
+	maxDomains          = 0xFFFF
 )
 
 // ErrInvalidConfig is wrapped by every validation error.
@@ -207,7 +216,10 @@ func (c *Config) normalizeL2() (Config, error) {
 				return out, cfgErr(pp, "port is already in bridge %q", owner)
 			}
 			portOwner[p.Name] = b.Name
-			np := Port{Name: p.Name, Mode: p.Mode, VLAN: p.VLAN, FastPath: offOnly(p.FastPath)}
+			np := Port{Name: p.Name, Mode: p.Mode, VLAN: p.VLAN, FastPath: offOnly(p.FastPath), MACLimit: p.MACLimit}
+			if p.MACLimit < 0 || p.MACLimit > MaxMACLimit {
+				return out, cfgErr(pp+".mac_limit", "%d out of range 1..%d", p.MACLimit, MaxMACLimit)
+			}
 			if np.Mode == "" {
 				np.Mode = Access
 			}

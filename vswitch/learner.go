@@ -3,6 +3,8 @@ package vswitch
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/vecswitch/vecswitch/pipeline"
 )
 
 // learnEvent asks the learner to bind key (domain, source MAC) to a port.
@@ -28,14 +30,19 @@ type learner struct {
 	brCount   []int    // entries per bridge ID
 	domBridge []uint16 // bridge ID of each domain ID with entries
 	limitHit  []uint64 // learn events refused by the MAC limit, per bridge ID
-	sweepPos  int
-	stale     bool // a port was flushed since the last full sweep
+	// Per port index: learned (dynamic) entries in the table, flushed
+	// ones included until reclaimed, and learn events refused by the
+	// port's MAC limit.
+	portCount    []int
+	portLimitHit []uint64
+	sweepPos     int
+	stale        bool // a port was flushed since the last full sweep
 
 	learned, moved, aged, purged atomic.Uint64
 }
 
 func newLearner(s *Switch, workers, ringSize int) *learner {
-	l := &learner{s: s}
+	l := &learner{s: s, portCount: make([]int, pipeline.MaxPorts), portLimitHit: make([]uint64, pipeline.MaxPorts)}
 	for range workers {
 		l.rings = append(l.rings, newLearnRing(ringSize))
 	}
@@ -71,15 +78,23 @@ func (l *learner) learn(t *tables, e learnEvent, now uint32) {
 	}
 	mt := l.macs.Load()
 	seq := uint16(l.s.portSeq[e.port].Load())
-	if _, old, found := mt.lookup(e.key); found {
-		valid := l.valid(old)
-		if valid && valStaticOf(old) {
+	_, old, found := mt.lookup(e.key)
+	valid := found && l.valid(old)
+	if valid && (valStaticOf(old) || valPort(old) == e.port) {
+		return
+	}
+	if !found || valStaticOf(old) || valPort(old) != e.port {
+		// One more entry on e.port: within its limit?
+		if !l.portRoom(t, e.port, now) {
 			return
 		}
-		if valid && valPort(old) == e.port {
-			return
-		}
-		mt.put(e.key, packVal(e.port, seq, false, now))
+		// portRoom may have reclaimed e.key's stale entry.
+		mt = l.macs.Load()
+		_, old, found = mt.lookup(e.key)
+		valid = found && l.valid(old)
+	}
+	if found {
+		l.insert(dom, d.bridge, e.key, packVal(e.port, seq, false, now))
 		l.s.fpath.set(e.key, e.port)
 		if valid {
 			l.moved.Add(1)
@@ -106,10 +121,35 @@ func (l *learner) learn(t *tables, e learnEvent, now uint32) {
 	l.learned.Add(1)
 }
 
-// insert adds a new key, growing the table when it is 3/4 full or the key's
-// buckets are full.
+// portRoom reports whether port p may learn one more MAC, reclaiming
+// flushed entries first if it is at its limit; if not, the refusal is
+// counted.
+func (l *learner) portRoom(t *tables, p uint16, now uint32) bool {
+	lim := int(t.ports[p].macLimit)
+	if lim == 0 || l.portCount[p] < lim {
+		return true
+	}
+	if l.stale {
+		l.sweep(0, len(l.macs.Load().b), now)
+		if l.portCount[p] < lim {
+			return true
+		}
+	}
+	l.portLimitHit[p]++
+	return false
+}
+
+// insert adds a key or overwrites its value, growing the table when it is
+// 3/4 full or the key's buckets are full, and keeps the per-port counts of
+// dynamic entries.
 func (l *learner) insert(dom, b uint16, key, val uint64) {
 	mt := l.macs.Load()
+	if _, old, found := mt.lookup(key); found && !valStaticOf(old) {
+		l.portCount[valPort(old)]--
+	}
+	if !valStaticOf(val) {
+		l.portCount[valPort(val)]++
+	}
 	if (mt.count+1)*4 > mt.slots()*3 {
 		mt = mt.grown()
 		l.macs.Store(mt)
@@ -129,7 +169,11 @@ func (l *learner) insert(dom, b uint16, key, val uint64) {
 }
 
 func (l *learner) remove(key uint64) {
-	if l.macs.Load().del(key) {
+	mt := l.macs.Load()
+	if _, old, found := mt.lookup(key); found && !valStaticOf(old) {
+		l.portCount[valPort(old)]--
+	}
+	if mt.del(key) {
 		l.brCount[l.domBridge[uint16(key>>48)]]--
 	}
 	l.s.fpath.forget(key)
@@ -162,6 +206,9 @@ func (l *learner) sweep(from, to int, now uint32) {
 		}
 		if del {
 			l.brCount[l.domBridge[dom]]--
+			if !valStaticOf(v) {
+				l.portCount[valPort(v)]--
+			}
 			l.s.fpath.forget(k)
 		}
 		return del

@@ -194,9 +194,9 @@ func TestPortSecurityOldConfig(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(`{"name":"a","mode":"access"}`), &p))
 	require.Nil(t, p.boundMACs())
 	off := false
-	b, err := json.Marshal(Port{Name: "a", MACs: []string{macN(1)}, PortSecurity: &off})
+	b, err := json.Marshal(Port{Name: "a", MACs: []string{macN(1)}, PortSecurity: &off, MACLimit: 10})
 	require.NoError(t, err)
-	require.Equal(t, `{"name":"a","macs":["02:00:00:00:00:01"],"port_security":false}`, string(b))
+	require.Equal(t, `{"name":"a","macs":["02:00:00:00:00:01"],"port_security":false,"mac_limit":10}`, string(b))
 }
 
 // TestPortSecurityAllocations: the port-security checks and drops

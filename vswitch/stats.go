@@ -159,6 +159,13 @@ type PortInfo struct {
 	// when the switch has no fast path). Counters above are the
 	// pipeline's: frames the fast path forwarded are only counted here.
 	FastPath *FastPathPort `json:"fast_path,omitempty"`
+	// MACs is how many MACs the port has learned (after a flush, the
+	// flushed ones until the ager reclaims them); MACLimit is its limit
+	// (0 while it is in no bridge) and MACLimitDrops counts the sources
+	// it did not learn because it was at the limit, since it was attached.
+	MACs          int    `json:"macs"`
+	MACLimit      int    `json:"mac_limit"`
+	MACLimitDrops uint64 `json:"mac_limit_drops"`
 }
 
 // QueueInfo is one rx queue and its worker.
@@ -186,8 +193,14 @@ func (s *Switch) Ports() []PortInfo {
 			pi.Counters = pi.Counters.Add(w.PortCounters(a.idx))
 		}
 		pi.FastPath = s.portFastPath(a)
+		pi.MACLimit = int(t.ports[a.idx].macLimit)
 		out = append(out, pi)
 	}
+	s.lrn.mu.Lock()
+	for i := range out {
+		out[i].MACs, out[i].MACLimitDrops = s.lrn.portCount[out[i].Index], s.lrn.portLimitHit[out[i].Index]
+	}
+	s.lrn.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -1,6 +1,7 @@
 package vswitch
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -43,6 +44,9 @@ type portEntry struct {
 	secure  bool
 	secMAC  uint64
 	secMore []uint64
+	// macLimit is the most MACs the port learns (0: only its bridge's
+	// limit, for tunnel pseudo-ports).
+	macLimit int32
 }
 
 // boundMore reports whether mac is one of a secure port's MACs after the
@@ -225,6 +229,7 @@ func (s *Switch) compile(cfg *Config, l3 *l3Config, attached map[string]attached
 			idx := ap.idx
 			t.ports[idx] = portEntry{up: true, trunk: p.Mode == Trunk, bridge: bid, native: p.VLAN,
 				nativeDom: nd, vlanDom: vd, maxFrame: ap.maxFrame, name: p.Name}
+			t.ports[idx].macLimit = int32(cmp.Or(p.MACLimit, DefaultPortMACLimit))
 			if macs := p.boundMACs(); len(macs) > 0 {
 				t.ports[idx].secure, t.ports[idx].secMAC, t.ports[idx].secMore = true, macs[0], macs[1:]
 			}

@@ -1,32 +1,61 @@
 package ctl
 
 import (
+	"errors"
 	"net"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
+// fdbShow answers one page of a bridge's MAC table (vswitch.FDBPage):
+// fdb/show BRIDGE [port=P] [vlan=N] [mac=M] [limit=N] [after=CURSOR]. A
+// client lists a whole table by asking again with after= set to the
+// previous page's next cursor until next is empty.
 func (d *Daemon) fdbShow(args []string) (any, error) {
 	if d.state.bridge(args[0]) == nil {
 		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
 	}
-	out := []vswitch.FDBEntry{}
-	for _, e := range d.sw.FDB() {
-		if e.Bridge == args[0] {
-			out = append(out, e)
-		}
+	opts, err := ParseOptions(args[1:])
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].VLAN != out[j].VLAN {
-			return out[i].VLAN < out[j].VLAN
+	if err := CheckOptions(opts, "port", "vlan", "mac", "limit", "after"); err != nil {
+		return nil, err
+	}
+	q := vswitch.FDBQuery{Bridge: args[0], Port: opts["port"], After: opts["after"]}
+	if s, ok := opts["vlan"]; ok {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 || v > vswitch.MaxVLAN {
+			return nil, Errorf(CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
 		}
-		return out[i].MAC < out[j].MAC
-	})
-	return out, nil
+		vlan := uint16(v)
+		q.VLAN = &vlan
+	}
+	if s, ok := opts["mac"]; ok {
+		hw, err := net.ParseMAC(s)
+		if err != nil || len(hw) != 6 {
+			return nil, Errorf(CodeInvalid, "mac=%s: not a MAC address", s)
+		}
+		q.MAC = hw.String()
+	}
+	if s, ok := opts["limit"]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > vswitch.MaxFDBPageLimit {
+			return nil, Errorf(CodeInvalid, "limit=%s: want 1 to %d", s, vswitch.MaxFDBPageLimit)
+		}
+		q.Limit = n
+	}
+	page, err := d.sw.FDBPage(q)
+	if errors.Is(err, vswitch.ErrInvalidQuery) {
+		return nil, Errorf(CodeInvalid, "%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
 }
 
 func (d *Daemon) fdbFlush(args []string) (any, error) {

@@ -40,3 +40,26 @@ func TestFDBAddRefusesGroupAndZeroMAC(t *testing.T) {
 	}
 	require.Empty(t, d.state.bridge("br0").StaticMACs)
 }
+
+// TestFDBShowPaged: fdb/show answers a page object (entries, total, next)
+// and checks its options.
+func TestFDBShowPaged(t *testing.T) {
+	d := portsecDaemon(t)
+	require.True(t, portsecRun(d, "add-br", "br0").OK)
+	r := portsecRun(d, "fdb/show", "br0")
+	require.True(t, r.OK, "%+v", r.Error)
+	require.JSONEq(t, `{"entries":[],"total":0}`, string(r.Result))
+	r = portsecRun(d, "fdb/show", "br0", "port=p1", "vlan=10", "mac=02:00:00:00:00:01", "limit=5", "after=10/02:00:00:00:00:00")
+	require.True(t, r.OK, "%+v", r.Error)
+	for _, bad := range [][]string{
+		{"vlan=4095"}, {"vlan=x"}, {"mac=zz"}, {"limit=0"}, {"limit=10001"}, {"after=nope"},
+	} {
+		r := portsecRun(d, "fdb/show", append([]string{"br0"}, bad...)...)
+		require.False(t, r.OK, "%v", bad)
+		require.Equal(t, CodeInvalid, r.Error.Code, "%v: %+v", bad, r.Error)
+	}
+	r = portsecRun(d, "fdb/show", "br0", "bogus=1")
+	require.False(t, r.OK)
+	r = portsecRun(d, "fdb/show", "nobr")
+	require.Equal(t, CodeNotFound, r.Error.Code)
+}

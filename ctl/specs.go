@@ -26,7 +26,7 @@ var Specs = []Spec{
 	{Name: "set-port", Usage: "PORT [vlan=N] [trunks=N,N-M] [mode=access|trunk] [mtu=N] [fast-path=on|off]", Help: "change a port's VLAN settings, MTU or kernel fast path (also: set port PORT ...)", MinArgs: 2, MaxArgs: 6},
 	{Name: "set-bridge", Usage: "BRIDGE [fast-path=on|off] [mac_age=SECONDS] [mac_limit=N]", Help: "change a bridge's settings (also: set bridge BRIDGE ...); fast-path=off sends all its traffic through the pipeline", MinArgs: 2, MaxArgs: 4},
 	{Name: "show", Help: "bridges, ports, state, queues and the worker of each queue", Read: true},
-	{Name: "fdb/show", Usage: "BRIDGE", Help: "the bridge's MAC table", MinArgs: 1, MaxArgs: 1, Read: true},
+	{Name: "fdb/show", Usage: "BRIDGE [port=P] [vlan=N] [mac=M] [limit=N] [after=CURSOR]", Help: "one page of the bridge's MAC table (default 1000 entries, at most 10000), filtered; the answer has the total and the cursor of the next page", MinArgs: 1, MaxArgs: 6, Read: true},
 	{Name: "fdb/flush", Usage: "[BRIDGE]", Help: "forget learned MACs (of one bridge, or all)", MaxArgs: 1},
 	{Name: "fdb/add", Usage: "BRIDGE MAC PORT|vtep=ADDR [vlan=N]", Help: "add a static MAC, on a port or behind a remote VTEP", MinArgs: 3, MaxArgs: 4},
 	{Name: "fdb/del", Usage: "BRIDGE MAC [vlan=N]", Help: "remove a static MAC", MinArgs: 2, MaxArgs: 3},

@@ -40,6 +40,8 @@ type FDBEntry struct {
 	// VTEP is the remote VTEP a MAC is behind (Port is then vxlan:VTEP).
 	VTEP   string `json:"vtep,omitempty"`
 	Static bool   `json:"static"`
+	// Bound is set on a static entry of port security (Port.MACs).
+	Bound bool `json:"bound,omitempty"`
 	// AgeSeconds is the time since the entry was last seen (0 for static).
 	AgeSeconds uint32 `json:"age_seconds"`
 	// FastPath is set when the entry is offloaded to the kernel fast path:
@@ -53,8 +55,9 @@ type FDBFastPath struct {
 	DstHits uint64 `json:"dst_hits"`
 }
 
-// FDB lists the valid MAC entries (entries of flushed ports are left out).
-// It walks the whole table under the learner's lock: a control-plane call.
+// FDB lists every valid MAC entry (entries of flushed ports are left out).
+// It walks the whole table under the learner's lock and builds a slice of
+// all of it: for tests and small tables. Operators' listings use FDBPage.
 func (s *Switch) FDB() []FDBEntry {
 	t := s.tables.Load()
 	l := s.lrn
@@ -68,28 +71,34 @@ func (s *Switch) FDB() []FDBEntry {
 		if int(dom) >= len(t.domains) || !t.domains[dom].valid || !l.valid(v) {
 			return false
 		}
-		d := &t.domains[dom]
-		e := FDBEntry{Bridge: t.bridges[d.bridge].name, VLAN: d.vlan, MAC: formatMAC(k), Static: valStaticOf(v)}
-		e.Port = t.ports[valPort(v)].name
-		if p := valPort(v); t.ports[p].tunnel != 0 {
-			e.VTEP = t.tunnels[t.ports[p].tunnel-1].remote.addr().String()
-		}
-		if valPort(v) == routerPort && int(d.rif) < len(t.ifaces) {
-			e.Port = "rif:" + t.ifaces[d.rif].name // a router interface's MAC
-		}
-		if !e.Static {
-			e.AgeSeconds = (now - valTS(v)) & tsMask
-		}
-		if fe := s.fpath.entries[k]; fe != nil {
-			src, dst, err := s.fpath.fp.EntryHits(fe.slot)
-			if err == nil {
-				e.FastPath = &FDBFastPath{SrcHits: src, DstHits: dst}
-			}
-		}
-		out = append(out, e)
+		out = append(out, s.fdbEntry(t, k, v, now))
 		return false
 	})
 	return out
+}
+
+// fdbEntry describes the valid entry k -> v of a valid domain. Caller
+// holds the learner's mu (for the fast-path entries).
+func (s *Switch) fdbEntry(t *tables, k, v uint64, now uint32) FDBEntry {
+	d := &t.domains[uint16(k>>48)]
+	e := FDBEntry{Bridge: t.bridges[d.bridge].name, VLAN: d.vlan, MAC: formatMAC(k), Static: valStaticOf(v), Bound: valBoundOf(v)}
+	e.Port = t.ports[valPort(v)].name
+	if p := valPort(v); t.ports[p].tunnel != 0 {
+		e.VTEP = t.tunnels[t.ports[p].tunnel-1].remote.addr().String()
+	}
+	if valPort(v) == routerPort && int(d.rif) < len(t.ifaces) {
+		e.Port = "rif:" + t.ifaces[d.rif].name // a router interface's MAC
+	}
+	if !e.Static {
+		e.AgeSeconds = (now - valTS(v)) & tsMask
+	}
+	if fe := s.fpath.entries[k]; fe != nil {
+		src, dst, err := s.fpath.fp.EntryHits(fe.slot)
+		if err == nil {
+			e.FastPath = &FDBFastPath{SrcHits: src, DstHits: dst}
+		}
+	}
+	return e
 }
 
 // MACStats are the learner's counters.

@@ -1,0 +1,206 @@
+package vswitch_test
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/vecswitch/vecswitch/internal/nettest"
+	"github.com/vecswitch/vecswitch/ports/afxdp"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// macContainer is kernelRig.container that also returns the namespace's
+// MAC.
+func (r *kernelRig) macContainer(name, addr string) net.HardwareAddr {
+	ns := nettest.NewNS(r.t)
+	host := "vs" + name + nettest.Suffix()
+	mac := nettest.Veth(r.t, host, ns, addr, 1)
+	p, err := afxdp.New(afxdp.Config{Name: name, Ifname: host, RingSize: 1024})
+	require.NoError(r.t, err)
+	require.NoError(r.t, r.s.AddPort(p))
+	r.ns[name] = ns
+	return mac
+}
+
+// packetSocket opens an AF_PACKET socket on eth0 of ns (made on a thread
+// of its own that goes back to the test's namespace, as nettest does), to
+// send forged frames from there. Closed at cleanup.
+func packetSocket(t *testing.T, ns *nettest.NS) int {
+	type res struct {
+		fd  int
+		err error
+	}
+	c := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			c <- res{-1, err}
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns.Handle); err != nil {
+			runtime.UnlockOSThread()
+			c <- res{-1, err}
+			return
+		}
+		fd, err := func() (int, error) {
+			ifc, err := net.InterfaceByName("eth0")
+			if err != nil {
+				return -1, err
+			}
+			fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0) // protocol 0: sends only
+			if err != nil {
+				return -1, err
+			}
+			if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifc.Index}); err != nil {
+				unix.Close(fd)
+				return -1, err
+			}
+			return fd, nil
+		}()
+		if serr := netns.Set(orig); serr != nil {
+			if err == nil {
+				unix.Close(fd)
+			}
+			c <- res{-1, fmt.Errorf("back to the test's netns: %w", serr)}
+			return // the thread stays locked and dies
+		}
+		runtime.UnlockOSThread()
+		c <- res{fd, err}
+	}()
+	r := <-c
+	require.NoError(t, r.err, "AF_PACKET socket in %s", ns.Name)
+	t.Cleanup(func() { unix.Close(r.fd) })
+	return r.fd
+}
+
+// forge sends frame from fd every millisecond until the test ends or stop
+// is closed, and returns how many it sent (when done is read).
+func forge(t *testing.T, fd int, frame []byte) (stop func() int) {
+	quit, done := make(chan struct{}), make(chan int, 1)
+	go func() {
+		n := 0
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				done <- n
+				return
+			case <-tick.C:
+				if _, err := unix.Write(fd, frame); err == nil {
+					n++
+				}
+			}
+		}
+	}()
+	stopped := false
+	stop = func() int {
+		if stopped {
+			return 0
+		}
+		stopped = true
+		close(quit)
+		return <-done
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+// ethFrame is a minimal IPv4-typed Ethernet frame, padded to 60 bytes.
+func ethFrame(dst, src net.HardwareAddr) []byte {
+	f := make([]byte, 60)
+	copy(f[0:6], dst)
+	copy(f[6:12], src)
+	f[12], f[13] = 0x08, 0x00
+	return f
+}
+
+// pingLossless pings to from a namespace 50 times at 20 ms and requires
+// every echo to come back.
+func (r *kernelRig) pingLossless(from, to string) {
+	r.t.Helper()
+	out, err := r.ns[from].Command("ping", "-q", "-c", "50", "-i", "0.02", "-W", "1", to).CombinedOutput()
+	require.NoError(r.t, err, "ping %s from %s: %s", to, from, out)
+	require.Contains(r.t, string(out), " 0% packet loss", "ping %s from %s while a neighbour forged frames", to, from)
+}
+
+func kernelDrops(s *vswitch.Switch, node, reason string) uint64 {
+	for _, c := range s.Runtime() {
+		if c.Name != node {
+			continue
+		}
+		for _, d := range c.Drops {
+			if d.Reason == reason {
+				return d.Packets
+			}
+		}
+	}
+	return 0
+}
+
+// TestForgedSourcesKernel: while a neighbour namespace sends forged frames
+// through the switch (an AF_PACKET socket: source = destination = the
+// victim's MAC; the zero source; and, with port security on the victim's
+// port, the victim's MAC as its source), a client's ping of the victim
+// loses nothing, the forged frames are dropped and counted, and the
+// victim's MAC stays on its port. Before the fix a source = destination
+// frame moved the victim's MAC to the neighbour's port and the zero MAC
+// was learned.
+func TestForgedSourcesKernel(t *testing.T) {
+	for i, tc := range []struct {
+		name     string
+		secure   bool
+		forge    func(victim net.HardwareAddr) []byte
+		node     string
+		reason   string
+		zeroSeen bool
+	}{
+		{name: "source is destination", forge: func(v net.HardwareAddr) []byte { return ethFrame(v, v) },
+			node: "l2-input", reason: "src-mac-is-dst"},
+		{name: "zero source", forge: func(v net.HardwareAddr) []byte { return ethFrame(v, make(net.HardwareAddr, 6)) },
+			node: "l2-input", reason: "src-mac-zero"},
+		{name: "victim's source, port security", secure: true,
+			forge: func(v net.HardwareAddr) []byte { return ethFrame(net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, v) },
+			node:  "l2-fwd", reason: "src-mac-bound-elsewhere"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newKernelRig(t, 1)
+			subnet := fmt.Sprintf("10.93.%d.", i)
+			vmac := r.macContainer("victim", subnet+"1/24")
+			r.macContainer("bad", subnet+"2/24")
+			r.macContainer("client", subnet+"3/24")
+			victim := vswitch.Port{Name: "victim"}
+			if tc.secure {
+				victim.MACs = []string{vmac.String()}
+			}
+			require.NoError(t, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{
+				{Name: "br0", Ports: []vswitch.Port{victim, {Name: "bad"}, {Name: "client"}}},
+			}}))
+			require.NoError(t, r.s.Start())
+			require.NoError(t, r.ping("client", subnet+"1"))
+
+			stop := forge(t, packetSocket(t, r.ns["bad"]), tc.forge(vmac))
+			r.pingLossless("client", subnet+"1")
+			sent := stop()
+			require.Positive(t, sent)
+			require.Positive(t, kernelDrops(r.s, tc.node, tc.reason), "forged frames dropped as %s/%s", tc.node, tc.reason)
+			for _, e := range r.s.FDB() {
+				require.NotEqual(t, "00:00:00:00:00:00", e.MAC, "the zero MAC was learned")
+				if e.MAC == vmac.String() {
+					require.Equal(t, "victim", e.Port, "the victim's MAC moved")
+				}
+			}
+			t.Logf("%d forged frames sent", sent)
+		})
+	}
+}

@@ -158,20 +158,21 @@ func kernelDrops(s *vswitch.Switch, node, reason string) uint64 {
 // was learned.
 func TestForgedSourcesKernel(t *testing.T) {
 	for i, tc := range []struct {
-		name     string
-		secure   bool
-		forge    func(victim net.HardwareAddr) []byte
-		node     string
-		reason   string
-		zeroSeen bool
+		name   string
+		secure bool
+		forge  func(victim net.HardwareAddr) []byte
+		node   string
+		reason string
 	}{
 		{name: "source is destination", forge: func(v net.HardwareAddr) []byte { return ethFrame(v, v) },
 			node: "l2-input", reason: "src-mac-is-dst"},
 		{name: "zero source", forge: func(v net.HardwareAddr) []byte { return ethFrame(v, make(net.HardwareAddr, 6)) },
 			node: "l2-input", reason: "src-mac-zero"},
 		{name: "victim's source, port security", secure: true,
-			forge: func(v net.HardwareAddr) []byte { return ethFrame(net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, v) },
-			node:  "l2-fwd", reason: "src-mac-bound-elsewhere"},
+			forge: func(v net.HardwareAddr) []byte {
+				return ethFrame(net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, v)
+			},
+			node: "l2-fwd", reason: "src-mac-bound-elsewhere"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newKernelRig(t, 1)

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -196,24 +196,48 @@ func parseVLANOptions(p *vswitch.Port, opts map[string]string) error {
 }
 
 // parseVLANList parses "10,20,30-40".
-func parseVLANList(s string) ([]uint16, error) {
-	var out []uint16
-	for _, f := range splitList(s) {
-		lo, hi, isRange := strings.Cut(f, "-")
-		a, err1 := strconv.Atoi(lo)
-		b := a
-		var err2 error
-		if isRange {
-			b, err2 = strconv.Atoi(hi)
-		}
-		if err1 != nil || err2 != nil || a < 1 || b > vswitch.MaxVLAN || a > b {
-			return nil, Errorf(CodeInvalid, "trunks=%s: %q is not a VLAN or range within 1-%d", s, f, vswitch.MaxVLAN)
-		}
-		for v := a; v <= b; v++ {
-			out = append(out, uint16(v))
+func parseVLANList(s string) (vswitch.VLANSet, error) {
+	vs, err := vswitch.ParseVLANSet(s)
+	if err != nil {
+		return nil, Errorf(CodeInvalid, "trunks=%s: %v", s, err)
+	}
+	return vs, nil
+}
+
+// parseSecurityOptions applies port_security=on|off, mac_limit=N and
+// macs=MAC,... to a bridge port. macs= names the station's MACs (a
+// container port's are known to the daemon and bound by default);
+// port_security=off leaves them unbound.
+func parseSecurityOptions(p *vswitch.Port, opts map[string]string) error {
+	if s, ok := opts["port_security"]; ok {
+		switch s {
+		case "on":
+			p.PortSecurity = nil
+		case "off":
+			off := false
+			p.PortSecurity = &off
+		default:
+			return Errorf(CodeInvalid, "port_security=%s: want on or off", s)
 		}
 	}
-	return out, nil
+	if _, ok := opts["mac_limit"]; ok {
+		n, err := intOpt(opts, "mac_limit", 0, 1, vswitch.MaxMACLimit)
+		if err != nil {
+			return err
+		}
+		p.MACLimit = n
+	}
+	if s, ok := opts["macs"]; ok {
+		p.MACs = nil
+		for _, m := range splitList(s) {
+			hw, err := net.ParseMAC(m)
+			if err != nil || len(hw) != 6 {
+				return Errorf(CodeInvalid, "macs=%s: %q is not a MAC address", s, m)
+			}
+			p.MACs = append(p.MACs, hw.String())
+		}
+	}
+	return nil
 }
 
 func (d *Daemon) addPort(args []string) (any, error) {
@@ -244,6 +268,9 @@ func (d *Daemon) addPort(args []string) (any, error) {
 	if err := fastPathOption(&bp.FastPath, opts); err != nil {
 		return nil, err
 	}
+	if err := parseSecurityOptions(&bp, opts); err != nil {
+		return nil, err
+	}
 	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
 	if mtu := d.state.overlayMTU(d.state.bridge(brName)); mtu > 0 && opts["mtu"] == "" && (typ == TypeVeth || typ == TypeTap) {
 		opts["mtu"] = strconv.Itoa(mtu) // encapsulated frames must fit the underlay
@@ -267,6 +294,18 @@ func (d *Daemon) addPort(args []string) (any, error) {
 			return nil, Errorf(CodeInvalid, "%v", err)
 		}
 		return nil, asInvalid(err)
+	}
+	// Port security: the daemon made the container's interface, so it
+	// knows the one MAC that may send from it; bound unless
+	// port_security=off (or macs= named others).
+	if mac := d.drivers[name].stationMAC(); mac != "" && len(bp.MACs) == 0 {
+		_, nbp := next.port(name)
+		nbp.MACs = []string{mac}
+		ncfg := next.switchConfig()
+		if err := ncfg.Validate(); err != nil {
+			d.detach(name, true)
+			return nil, asInvalid(err)
+		}
 	}
 	// A tap is made anew when the daemon restarts (or its MTU changes):
 	// keep its MAC so neighbours' caches stay right.
@@ -307,7 +346,7 @@ type PortView struct {
 	Options  map[string]string `json:"options,omitempty"`
 	Mode     vswitch.PortMode  `json:"mode"`
 	VLAN     uint16            `json:"vlan"`
-	Trunks   []uint16          `json:"trunks,omitempty"`
+	Trunks   vswitch.VLANSet   `json:"trunks,omitempty"`
 	Attached bool              `json:"attached"`
 	Up       bool              `json:"up"`
 	// Down says why a configured port has no driver: its interface was
@@ -319,6 +358,15 @@ type PortView struct {
 	LastTry   string    `json:"last_try,omitempty"`
 	// Losses counts the times the port lost its interface.
 	Losses uint64 `json:"losses,omitempty"`
+	// MACs are the station's MACs (bound to the port unless
+	// PortSecurity is false); Learned is how many MACs the port has
+	// learned, MACLimit its limit and MACLimitDrops the sources refused
+	// at it.
+	MACs          []string `json:"macs,omitempty"`
+	PortSecurity  bool     `json:"port_security"`
+	Learned       int      `json:"learned"`
+	MACLimit      int      `json:"mac_limit"`
+	MACLimitDrops uint64   `json:"mac_limit_drops"`
 	// Degraded says why an attached port does not receive as it should
 	// (an AF_XDP rx queue starved of buffers lately); "" if it does.
 	Degraded string                `json:"degraded,omitempty"`
@@ -343,12 +391,18 @@ func (d *Daemon) portViews(bridge string) []PortView {
 		v := PortView{Name: spec.Name, Bridge: spec.Bridge, Type: spec.Type, Options: spec.Options}
 		if bp != nil {
 			v.Mode, v.VLAN, v.Trunks = bp.Mode, bp.VLAN, bp.Trunks
+			v.MACs, v.PortSecurity = bp.MACs, len(bp.MACs) > 0 && (bp.PortSecurity == nil || *bp.PortSecurity)
+			v.MACLimit = bp.MACLimit
+			if v.MACLimit == 0 {
+				v.MACLimit = vswitch.DefaultPortMACLimit
+			}
 			if v.Mode == "" {
 				v.Mode = vswitch.Access
 			}
 		}
 		if pi, ok := live[spec.Name]; ok {
 			v.Attached, v.Up, v.RxQueues, v.Counters, v.FastPath = true, pi.Up, pi.RxQueues, pi.Counters, pi.FastPath
+			v.Learned, v.MACLimitDrops = pi.MACs, pi.MACLimitDrops
 		}
 		if pd, ok := d.health.down[spec.Name]; ok {
 			v.Down, v.DownSince, v.LastTry = pd.Reason, pd.Since, pd.LastTry
@@ -394,6 +448,9 @@ func (d *Daemon) setPort(args []string) (any, error) {
 		return nil, err
 	}
 	if err := fastPathOption(&bp.FastPath, opts); err != nil {
+		return nil, err
+	}
+	if err := parseSecurityOptions(bp, opts); err != nil {
 		return nil, err
 	}
 	if bp.Mode == vswitch.Access {

@@ -94,7 +94,7 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.fpEntries, prometheus.GaugeValue, float64(fs.Entries))
 		counter(c.fpErrors, fs.Errors)
 		if fs.Entries > 0 {
-			for _, e := range sw.FDB() {
+			for _, e := range sw.FastPathFDB() {
 				if e.FastPath == nil {
 					continue
 				}

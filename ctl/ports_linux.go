@@ -49,7 +49,7 @@ const (
 
 // switchOptions are the add-port options that configure the bridge port
 // rather than the driver.
-var switchOptions = []string{"vlan", "trunks", "mode", "fast-path"}
+var switchOptions = []string{"vlan", "trunks", "mode", "fast-path", "port_security", "mac_limit", "macs"}
 
 // commonOptions apply to every port type.
 var commonOptions = []string{"rxq_affinity"}
@@ -373,6 +373,15 @@ func maxMTU(typ string) int {
 		return tap.MaxMTU
 	}
 	return 0
+}
+
+// stationMAC is the MAC of the container interface the daemon made for
+// the port (a veth's container end, a tap device), "" for other ports.
+func (dr *driver) stationMAC() string {
+	if dr.veth != nil && dr.veth.PeerMAC != nil {
+		return dr.veth.PeerMAC.String()
+	}
+	return dr.mac()
 }
 
 // mac is the MAC of a tap port's device ("" for other drivers).

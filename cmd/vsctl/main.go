@@ -78,7 +78,12 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	}
 	defer c.Close()
 	var res json.RawMessage
-	if err := c.Call(spec.Name, args, &res); err != nil {
+	if spec.Name == "fdb/show" && pagedFDB(args, *asJSON) {
+		err = fdbShowAll(c, args, stdout)
+	} else {
+		err = c.Call(spec.Name, args, &res)
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "vsctl:", err)
 		var ce *ctl.Error
 		if errors.As(err, &ce) && ce.Code == ctl.CodeUsage {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -54,7 +55,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 				if p.Losses > 0 {
 					state += fmt.Sprintf(", lost its interface %d times", p.Losses)
 				}
-				fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\tqueues %s\t%s%s\n", p.Name, p.Type, state, vlanText(p), queuesText(p.RxQueues), optsText(p.Options), fastPathText(p.FastPath))
+				fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\t%s\tqueues %s\t%s%s\n", p.Name, p.Type, state, vlanText(p), secText(p), queuesText(p.RxQueues), optsText(p.Options), fastPathText(p.FastPath))
 			}
 		}
 		if fp := v.FastPath; fp.Enabled {
@@ -71,25 +72,13 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			fmt.Fprintf(tw, "  worker %d\tcpu %s\t%s\tbusy %.1f%%\trx queues %d\n", wi.ID, cpuText(wi.CPU), runText(wi.Running), wi.BusyPercent, wi.RxQueues)
 		}
 	case "fdb/show":
-		var es []vswitch.FDBEntry
-		if err := json.Unmarshal(res, &es); err != nil {
+		var pg vswitch.FDBPage
+		if err := json.Unmarshal(res, &pg); err != nil {
 			return err
 		}
-		fmt.Fprintln(tw, "vlan\tmac\tport\tage\tfast path (hits from/to)")
-		for _, e := range es {
-			age := fmt.Sprint(e.AgeSeconds)
-			if e.Static {
-				age = "static"
-			}
-			port := e.Port
-			if e.VTEP != "" {
-				port = "vtep " + e.VTEP
-			}
-			fp := "-"
-			if e.FastPath != nil {
-				fp = fmt.Sprintf("offloaded %d/%d", e.FastPath.SrcHits, e.FastPath.DstHits)
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", e.VLAN, e.MAC, port, age, fp)
+		printFDB(tw, pg.Entries, true)
+		if pg.Next != "" {
+			fmt.Fprintf(tw, "(%d of %d entries; the next page: after=%s)\n", len(pg.Entries), pg.Total, pg.Next)
 		}
 	case "route/show":
 		var rs []vswitch.RouteEntry
@@ -279,14 +268,23 @@ func missText(m map[string]uint64) string {
 }
 
 func vlanText(p ctl.PortView) string {
+	s := fmt.Sprintf("access %d", p.VLAN)
 	if p.Mode == vswitch.Trunk {
-		vs := make([]string, len(p.Trunks))
-		for i, v := range p.Trunks {
-			vs[i] = fmt.Sprint(v)
-		}
-		return fmt.Sprintf("trunk native %d [%s]", p.VLAN, strings.Join(vs, ","))
+		s = fmt.Sprintf("trunk native %d [%s]", p.VLAN, p.Trunks.String())
 	}
-	return fmt.Sprintf("access %d", p.VLAN)
+	return s
+}
+
+// secText is a port's port security and MAC learning for show.
+func secText(p ctl.PortView) string {
+	s := "macs " + strconv.Itoa(p.Learned) + "/" + strconv.Itoa(p.MACLimit)
+	if p.MACLimitDrops > 0 {
+		s += " (" + strconv.FormatUint(p.MACLimitDrops, 10) + " refused)"
+	}
+	if p.PortSecurity {
+		s += ", bound " + strings.Join(p.MACs, ",")
+	}
+	return s
 }
 
 func queuesText(qs []vswitch.QueueInfo) string {

@@ -41,10 +41,10 @@ func TestFastPathWithVsctl(t *testing.T) {
 	require.Equal(t, 2, show.FastPath.Entries)
 	require.Contains(t, d.must("show"), "fast path on")
 
-	var fdb []vswitch.FDBEntry
-	require.NoError(t, d.vsctlJSON(&fdb, "fdb/show", "br0"))
-	require.Len(t, fdb, 2)
-	for _, e := range fdb {
+	var pg vswitch.FDBPage
+	require.NoError(t, d.vsctlJSON(&pg, "fdb/show", "br0"))
+	require.Len(t, pg.Entries, 2)
+	for _, e := range pg.Entries {
 		require.NotNil(t, e.FastPath, "%+v offloaded", e)
 	}
 	require.Contains(t, d.must("fdb/show", "br0"), "offloaded")

@@ -65,8 +65,15 @@ func TestPoolEightPortsShareDefaultPool(t *testing.T) {
 	require.NoError(t, r.Serve(t, rxs[n-1], txs[n-1], pool, out, 15*time.Second), "ping through the last port: %s", pingOut)
 	for _, p := range ports {
 		st := p.Stats()
+		// Starvation is ours to count: a refill that found the pool empty.
+		// (The kernel's RxFillEmpty is not asserted: a frame the namespace
+		// sends between the socket's bind and its first poll — IPv6 router
+		// solicitations — finds the fill ring not yet posted, which only
+		// the worker can do. That flaked here under load.)
 		require.Zero(t, st.FillEmpty, "port %s starved: %+v", p.Name(), st)
-		require.Zero(t, st.RxFillEmpty, "port %s dropped frames for want of a fill buffer: %+v", p.Name(), st)
+		for _, q := range st.Queues {
+			require.GreaterOrEqual(t, q.FillTarget, FillFloor, "port %s: %+v", p.Name(), q)
+		}
 	}
 }
 

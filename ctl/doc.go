@@ -1,6 +1,16 @@
-// Package ctl is Vecswitch's control plane: the control socket protocol,
-// its server and client, the command registry, and the durable store of
-// the desired configuration. It knows no packet.
+// Package ctl is Vecswitch's control API: the control socket protocol
+// (Request, Response, error codes), the client (Dial, Client.Call), every
+// command's Spec, and the views the read commands answer (ShowView,
+// PortView, FDBPage, RouteEntry, ...). It also holds the protocol's server
+// side (Registry, Server), which knows nothing of switching. It imports no
+// part of the data plane (vswitch, pipeline, ports, encap) and no
+// Linux-only library, and builds on any OS: vsctl and other clients (the
+// CNI plugin) link only it and stay small and quick to start.
+//
+// The daemon that implements the commands is package ctl/daemon, one layer
+// up: it imports ctl and the data plane, and ctl imports neither. The views
+// are plain copies of the data plane's report types, with the same JSON;
+// the daemon converts, and its tests check every copy against its original.
 //
 // # Protocol
 //
@@ -20,16 +30,7 @@
 // socket file left by a dead daemon is detected (nobody answers on it) and
 // replaced; one with a live daemon behind it is an error. Each non-root
 // user may hold at most MaxPerUID connections and all of them together
-// MaxClients-RootReserve, so root always gets in. capture/start writes
-// only new files with plain names in the daemon's capture directory. The
-// state directory is flock'ed (one daemon per directory), and a damaged
-// config.json falls back to config.json.prev (see restoreState). A port
-// on an interface the host itself uses (its default route or addresses)
-// is refused unless force=true.
-//
-// # Port health
-//
-// A port whose interface vanishes is taken down, shown down with the
-// reason and counted, and attached again when the interface is back
-// (health.go); a replay never deletes an interface it did not create.
+// MaxClients-RootReserve, so root always gets in. Peer credentials are
+// Linux's: elsewhere Listen fails with a "not supported" error, and the
+// client works anywhere.
 package ctl

@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/vecswitch/vecswitch/ctl"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 // fdb/show answers one page of a bridge's MAC table (the daemon never
@@ -43,7 +42,7 @@ func fdbShowAll(c *ctl.Client, args []string, w io.Writer) error {
 		if err := c.Call("fdb/show", req, &res); err != nil {
 			return err
 		}
-		var pg vswitch.FDBPage
+		var pg ctl.FDBPage
 		if err := json.Unmarshal(res, &pg); err != nil {
 			return err
 		}
@@ -60,7 +59,7 @@ func fdbShowAll(c *ctl.Client, args []string, w io.Writer) error {
 }
 
 // printFDB prints MAC table entries, with the header if asked.
-func printFDB(tw io.Writer, es []vswitch.FDBEntry, header bool) {
+func printFDB(tw io.Writer, es []ctl.FDBEntry, header bool) {
 	if header {
 		fmt.Fprintln(tw, "vlan\tmac\tport\tage\tfast path (hits from/to)")
 	}

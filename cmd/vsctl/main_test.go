@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 func vsctl(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -80,8 +79,8 @@ func TestHumanLayouts(t *testing.T) {
 		require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
 		return w.String()
 	}
-	out := print("vni/show", ctl.VXLANView{VTEP: &vswitch.VTEP{Addr: "192.168.88.1"},
-		VNIs: []ctl.VNIView{{Bridge: "ov", VNI: vswitch.VNI{VNI: 100, Remotes: []string{"192.168.88.2"}}}}})
+	out := print("vni/show", ctl.VXLANView{VTEP: &ctl.VTEP{Addr: "192.168.88.1"},
+		VNIs: []ctl.VNIView{{Bridge: "ov", VNI: ctl.VNI{VNI: 100, Remotes: []string{"192.168.88.2"}}}}})
 	require.Contains(t, out, "vtep 192.168.88.1")
 	require.Contains(t, out, "port 4789")
 	require.Contains(t, out, "vni 100")

@@ -10,8 +10,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/vecswitch/vecswitch/ctl"
-	"github.com/vecswitch/vecswitch/pipeline"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 // printHuman prints a result for people; commands without a layout of
@@ -72,7 +70,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			fmt.Fprintf(tw, "  worker %d\tcpu %s\t%s\tbusy %.1f%%\trx queues %d\n", wi.ID, cpuText(wi.CPU), runText(wi.Running), wi.BusyPercent, wi.RxQueues)
 		}
 	case "fdb/show":
-		var pg vswitch.FDBPage
+		var pg ctl.FDBPage
 		if err := json.Unmarshal(res, &pg); err != nil {
 			return err
 		}
@@ -81,7 +79,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			fmt.Fprintf(tw, "(%d of %d entries; the next page: after=%s)\n", len(pg.Entries), pg.Total, pg.Next)
 		}
 	case "route/show":
-		var rs []vswitch.RouteEntry
+		var rs []ctl.RouteEntry
 		if err := json.Unmarshal(res, &rs); err != nil {
 			return err
 		}
@@ -90,7 +88,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.VRF, r.Prefix, r.Type, hopsText(r.Via))
 		}
 	case "neigh/show":
-		var ns []vswitch.NeighborEntry
+		var ns []ctl.NeighborEntry
 		if err := json.Unmarshal(res, &ns); err != nil {
 			return err
 		}
@@ -103,7 +101,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Interface, n.Addr, n.MAC, age)
 		}
 	case "rif/show":
-		var is []vswitch.Interface
+		var is []ctl.Interface
 		if err := json.Unmarshal(res, &is); err != nil {
 			return err
 		}
@@ -143,7 +141,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			}
 		}
 	case "show-runtime":
-		var ns []pipeline.NodeCounters
+		var ns []ctl.NodeCounters
 		if err := json.Unmarshal(res, &ns); err != nil {
 			return err
 		}
@@ -152,7 +150,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%d\t%d\n", n.Name, n.Calls, n.Vectors, n.Packets, n.PacketsPerVector(), n.NanosPerPacket(), n.MaxNanos, n.Dropped())
 		}
 	case "show-workers":
-		var ws []vswitch.WorkerInfo
+		var ws []ctl.WorkerInfo
 		if err := json.Unmarshal(res, &ws); err != nil {
 			return err
 		}
@@ -198,7 +196,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			if v.VTEP.DF {
 				df = "on"
 			}
-			fmt.Fprintf(tw, "vtep %s\tport %d\tttl %d\tdf %s\n", v.VTEP.Addr, orNum(int(v.VTEP.Port), vswitch.DefaultVXLANPort), orNum(int(v.VTEP.TTL), 64), df)
+			fmt.Fprintf(tw, "vtep %s\tport %d\tttl %d\tdf %s\n", v.VTEP.Addr, orNum(int(v.VTEP.Port), ctl.DefaultVXLANPort), orNum(int(v.VTEP.TTL), 64), df)
 		}
 		for _, n := range v.VNIs {
 			remotes := strings.Join(n.Remotes, ",")
@@ -239,7 +237,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 }
 
 // fastPathText is a port's fast-path state for show.
-func fastPathText(f *vswitch.FastPathPort) string {
+func fastPathText(f *ctl.FastPathPort) string {
 	if f == nil {
 		return ""
 	}
@@ -269,7 +267,7 @@ func missText(m map[string]uint64) string {
 
 func vlanText(p ctl.PortView) string {
 	s := fmt.Sprintf("access %d", p.VLAN)
-	if p.Mode == vswitch.Trunk {
+	if p.Mode == ctl.Trunk {
 		s = fmt.Sprintf("trunk native %d [%s]", p.VLAN, p.Trunks.String())
 	}
 	return s
@@ -287,7 +285,7 @@ func secText(p ctl.PortView) string {
 	return s
 }
 
-func queuesText(qs []vswitch.QueueInfo) string {
+func queuesText(qs []ctl.QueueInfo) string {
 	if len(qs) == 0 {
 		return "-"
 	}
@@ -325,7 +323,7 @@ func runText(r bool) string {
 	return "stopped"
 }
 
-func hopsText(hs []vswitch.NextHop) string {
+func hopsText(hs []ctl.NextHop) string {
 	var parts []string
 	for _, h := range hs {
 		switch {

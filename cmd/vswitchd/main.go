@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ctl/daemon"
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
@@ -154,7 +155,7 @@ func lookupGroup(name string) (int, error) {
 }
 
 func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
-	d, err := ctl.NewDaemon(ctl.DaemonConfig{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath,
+	d, err := daemon.New(daemon.Config{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath,
 		CaptureDir: o.CaptureDir, CaptureGID: gid})
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vecswitch/vecswitch/ctl"
+	vsd "github.com/vecswitch/vecswitch/ctl/daemon"
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 )
@@ -75,7 +75,7 @@ func TestConfigFallbackAfterKill9(t *testing.T) {
 	d.must("add-br", "br0")
 	d.must("add-br", "br1")
 	d.stop(syscall.SIGKILL)
-	cfg := filepath.Join(d.dir, "state", ctl.StateFile)
+	cfg := filepath.Join(d.dir, "state", vsd.StateFile)
 	require.NoError(t, os.WriteFile(cfg, []byte("\n\r\n\x1a+<M pcapng section"), 0o600))
 
 	d.start()
@@ -85,7 +85,7 @@ func TestConfigFallbackAfterKill9(t *testing.T) {
 	log, err := os.ReadFile(filepath.Join(d.dir, "log"))
 	require.NoError(t, err)
 	require.Contains(t, string(log), "STORED CONFIGURATION UNUSABLE")
-	require.Contains(t, string(log), ctl.StateFile+".prev")
+	require.Contains(t, string(log), vsd.StateFile+".prev")
 	asides, _ := filepath.Glob(cfg + ".corrupt-*")
 	require.Len(t, asides, 1, "the damaged file is kept")
 
@@ -138,7 +138,7 @@ func TestConfigFileKeys(t *testing.T) {
 		}
 		require.True(t, time.Now().Before(deadline), "vswitchd --config did not come up on the socket from the file")
 	}
-	_, err := os.Stat(filepath.Join(state, ctl.StateFile))
+	_, err := os.Stat(filepath.Join(state, vsd.StateFile))
 	require.NoError(t, err, "the state directory from the config file is not used")
 }
 

@@ -1,6 +1,7 @@
-package ctl
+package daemon
 
 import (
+	"github.com/vecswitch/vecswitch/ctl"
 	"strings"
 	"testing"
 
@@ -30,21 +31,21 @@ func TestAddPortRefusesHostInterface(t *testing.T) {
 	require.True(t, run(t, d, "add-br", "br0").OK)
 	r := run(t, d, "add-port", "br0", "p1", "type=afxdp", "dev="+host)
 	require.False(t, r.OK, "an interface with a host address was attached")
-	require.Equal(t, CodeInvalid, r.Error.Code)
+	require.Equal(t, ctl.CodeInvalid, r.Error.Code)
 	require.Contains(t, r.Error.Message, "192.0.2.1/32")
 	require.Contains(t, r.Error.Message, "force=true")
 	require.Empty(t, d.state.Ports, "a refused port is not stored")
 
 	r = run(t, d, "add-port", "br0", "p1", "type=afxdp", "dev="+host, "force=maybe")
 	require.False(t, r.OK)
-	require.Equal(t, CodeInvalid, r.Error.Code)
+	require.Equal(t, ctl.CodeInvalid, r.Error.Code)
 
 	r = run(t, d, "add-port", "br0", "p1", "type=afxdp", "dev="+host, "force=true")
 	require.True(t, r.OK, "%+v", r.Error)
 
 	r = run(t, d, "add-port", "br0", "p2", "type=afxdp", "dev=nosuch"+nettest.Suffix()[:4])
 	require.False(t, r.OK)
-	require.Equal(t, CodeNotFound, r.Error.Code)
+	require.Equal(t, ctl.CodeNotFound, r.Error.Code)
 	require.True(t, strings.HasPrefix(r.Error.Message, "no device nosuch"), r.Error.Message)
 	require.NotContains(t, r.Error.Message, "p2")
 }

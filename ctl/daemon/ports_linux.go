@@ -1,8 +1,9 @@
-package ctl
+package daemon
 
 import (
 	"errors"
 	"fmt"
+	"github.com/vecswitch/vecswitch/ctl"
 	"net"
 	"net/netip"
 	"os"
@@ -22,15 +23,15 @@ import (
 func (d *Daemon) sriovShow(pf string) (any, error) {
 	if _, err := netdev.LinkByName("", pf); err != nil && errors.Is(err, netdev.ErrNotFound) {
 		if _, serr := os.Stat(filepath.Join(orDefault(d.sriov.Sysfs, sriov.DefaultSysfs), "class/net", pf)); serr != nil {
-			return nil, Errorf(CodeNotFound, "no device %s", pf)
+			return nil, ctl.Errorf(ctl.CodeNotFound, "no device %s", pf)
 		}
 	}
 	vfs, err := d.sriov.Discover(pf)
 	if err != nil {
 		if errors.Is(err, sriov.ErrNotSRIOV) {
-			return nil, Errorf(CodeNotFound, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeNotFound, "%v", err)
 		}
-		return nil, Errorf(CodeInvalid, "%v", err)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 	}
 	if vfs == nil {
 		vfs = []sriov.VF{}
@@ -98,7 +99,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		return nil, err
 	}
 	if queues < nq {
-		return nil, Errorf(CodeInvalid, "queues=%d: the switch runs %d workers and each needs a queue", queues, nq)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "queues=%d: the switch runs %d workers and each needs a queue", queues, nq)
 	}
 	ring, err := intOpt(o, "ring", 4096, 64, 1<<16)
 	if err != nil {
@@ -116,7 +117,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		}
 		p, err := afxdp.New(xcfg)
 		if err != nil {
-			return nil, Errorf(CodeInvalid, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		return (&driver{port: p}).withDevice(xcfg.Ifname), nil
 	case TypeVeth:
@@ -138,7 +139,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		created := false
 		if v == nil {
 			if v, err = netdev.CreateVeth(vo); err != nil {
-				return nil, Errorf(CodeInvalid, "%v", err)
+				return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 			}
 			created = true
 		}
@@ -151,7 +152,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 			if created {
 				v.Delete()
 			}
-			return nil, Errorf(CodeInvalid, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		return &driver{port: p, veth: v, dev: v.HostName, devIndex: v.HostIndex}, nil
 	case TypeTap:
@@ -164,7 +165,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		}
 		p, err := tap.New(tc)
 		if err != nil {
-			return nil, Errorf(CodeInvalid, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		if tc.Netns != "" {
 			return &driver{port: p}, nil // its device is in the container's namespace
@@ -173,7 +174,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 	case TypeSRIOV:
 		pc, err := sriov.ParsePortOptions(spec.Name, o)
 		if err != nil {
-			return nil, Errorf(CodeInvalid, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		if _, ok := o["queues"]; ok {
 			xcfg.Queues = queues
@@ -181,13 +182,13 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		pc.XDP, pc.Host = xcfg, d.sriov
 		p, err := sriov.NewPort(pc)
 		if err != nil {
-			return nil, Errorf(CodeInvalid, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		return (&driver{port: p}).withDevice(p.Netdev()), nil
 	case TypeVhost:
 		vc, err := vhostuser.ParseOptions(o)
 		if err != nil {
-			return nil, Errorf(CodeInvalid, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		vc.Name, vc.Logger = spec.Name, d.log
 		// The switch needs a tx queue per worker; a guest enabling fewer
@@ -195,21 +196,21 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		vc.Queues = max(vc.Queues, nq)
 		p, err := vhostuser.New(vc)
 		if err != nil {
-			return nil, Errorf(CodeInvalid, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		return &driver{port: p}, nil
 	}
-	return nil, Errorf(CodeUsage, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", spec.Type)
+	return nil, ctl.Errorf(ctl.CodeUsage, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", spec.Type)
 }
 
 func vethOptions(spec PortSpec, queues int) (netdev.VethOptions, error) {
 	o := spec.Options
 	vo := netdev.VethOptions{HostName: orDefault(o["host"], spec.Name), Netns: o["netns"], PeerName: o["ifname"], Queues: queues}
 	if vo.Netns == "" {
-		return vo, Errorf(CodeUsage, "type=veth needs netns=PATH (e.g. /proc/PID/ns/net or /var/run/netns/NAME)")
+		return vo, ctl.Errorf(ctl.CodeUsage, "type=veth needs netns=PATH (e.g. /proc/PID/ns/net or /var/run/netns/NAME)")
 	}
 	if err := netdev.ValidateName(vo.HostName); err != nil {
-		return vo, Errorf(CodeInvalid, "host end name %q: %v (give host=NAME)", vo.HostName, err)
+		return vo, ctl.Errorf(ctl.CodeInvalid, "host end name %q: %v (give host=NAME)", vo.HostName, err)
 	}
 	var err error
 	if vo.MTU, err = intOpt(o, "mtu", 1500, 68, afxdp.MaxMTU); err != nil {
@@ -240,20 +241,20 @@ func existingVeth(vo netdev.VethOptions) *netdev.Veth {
 func addrOptions(o map[string]string) (mac net.HardwareAddr, addrs []netip.Prefix, gws []netip.Addr, err error) {
 	if s := o["mac"]; s != "" {
 		if mac, err = net.ParseMAC(s); err != nil {
-			return nil, nil, nil, Errorf(CodeInvalid, "mac=%s: %v", s, err)
+			return nil, nil, nil, ctl.Errorf(ctl.CodeInvalid, "mac=%s: %v", s, err)
 		}
 	}
 	for _, s := range splitList(o["ip"]) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, nil, nil, Errorf(CodeInvalid, "ip=%s: want ADDRESS/PREFIX: %v", s, err)
+			return nil, nil, nil, ctl.Errorf(ctl.CodeInvalid, "ip=%s: want ADDRESS/PREFIX: %v", s, err)
 		}
 		addrs = append(addrs, p)
 	}
 	for _, s := range splitList(o["gw"]) {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return nil, nil, nil, Errorf(CodeInvalid, "gw=%s: %v", s, err)
+			return nil, nil, nil, ctl.Errorf(ctl.CodeInvalid, "gw=%s: %v", s, err)
 		}
 		gws = append(gws, a)
 	}
@@ -277,7 +278,7 @@ func intOpt(o map[string]string, key string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, Errorf(CodeInvalid, "%s=%s: want a number from %d to %d", key, s, lo, hi)
+		return 0, ctl.Errorf(ctl.CodeInvalid, "%s=%s: want a number from %d to %d", key, s, lo, hi)
 	}
 	return n, nil
 }
@@ -304,10 +305,10 @@ func (dr *driver) destroy() error {
 func checkPortOptions(typ string, opts map[string]string) error {
 	allowed, ok := typeOptions[typ]
 	if !ok {
-		return Errorf(CodeUsage, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", typ)
+		return ctl.Errorf(ctl.CodeUsage, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", typ)
 	}
 	keys := append(append(append([]string{"type"}, switchOptions...), commonOptions...), allowed...)
-	if err := CheckOptions(opts, keys...); err != nil {
+	if err := ctl.CheckOptions(opts, keys...); err != nil {
 		return fmt.Errorf("type=%s: %w", typ, err)
 	}
 	return nil
@@ -336,7 +337,7 @@ func driverStats(dr *driver) any {
 // switch learns its new largest frame. Only that port blinks.
 func (d *Daemon) setMTU(spec PortSpec) error {
 	if maxMTU(spec.Type) == 0 {
-		return Errorf(CodeInvalid, "mtu: a %s port's MTU is not set by the switch", spec.Type)
+		return ctl.Errorf(ctl.CodeInvalid, "mtu: a %s port's MTU is not set by the switch", spec.Type)
 	}
 	mtu, err := intOpt(spec.Options, "mtu", 1500, 68, maxMTU(spec.Type))
 	if err != nil {
@@ -354,7 +355,7 @@ func (d *Daemon) setMTU(spec PortSpec) error {
 		// a new one with the new MTU and the port's addresses.
 	}
 	if err != nil {
-		return Errorf(CodeInvalid, "mtu=%d: %v", mtu, err)
+		return ctl.Errorf(ctl.CodeInvalid, "mtu=%d: %v", mtu, err)
 	}
 	if err := d.detach(spec.Name, false); err != nil {
 		return err
@@ -403,13 +404,13 @@ func checkHostUse(ifname, force string) error {
 	}
 	u, err := netdev.HostUseOf("", ifname)
 	if errors.Is(err, netdev.ErrNotFound) {
-		return Errorf(CodeNotFound, "no device %s", ifname)
+		return ctl.Errorf(ctl.CodeNotFound, "no device %s", ifname)
 	}
 	if err != nil {
-		return Errorf(CodeInvalid, "device %s: %v", ifname, err)
+		return ctl.Errorf(ctl.CodeInvalid, "device %s: %v", ifname, err)
 	}
 	if u.InUse() && !forced {
-		return Errorf(CodeInvalid, "device %s is the host's: %s; attaching it would cut the host off (give force=true to attach it anyway)", ifname, u)
+		return ctl.Errorf(ctl.CodeInvalid, "device %s is the host's: %s; attaching it would cut the host off (give force=true to attach it anyway)", ifname, u)
 	}
 	return nil
 }
@@ -422,5 +423,5 @@ func boolOpt(key, v string) (bool, error) {
 	case "true", "on", "yes", "1":
 		return true, nil
 	}
-	return false, Errorf(CodeInvalid, "%s=%s: want true or false", key, v)
+	return false, ctl.Errorf(ctl.CodeInvalid, "%s=%s: want true or false", key, v)
 }

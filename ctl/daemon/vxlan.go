@@ -1,6 +1,7 @@
-package ctl
+package daemon
 
 import (
+	"github.com/vecswitch/vecswitch/ctl"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -21,11 +22,11 @@ func (d *Daemon) vxlanHandlers() map[string]func([]string) (any, error) {
 }
 
 func (d *Daemon) vtepSet(args []string) (any, error) {
-	opts, err := ParseOptions(args[1:])
+	opts, err := ctl.ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, "port", "ttl", "df"); err != nil {
+	if err := ctl.CheckOptions(opts, "port", "ttl", "df"); err != nil {
 		return nil, err
 	}
 	v := &vswitch.VTEP{Addr: args[0]}
@@ -43,7 +44,7 @@ func (d *Daemon) vtepSet(args []string) (any, error) {
 	case "on":
 		v.DF = true
 	default:
-		return nil, Errorf(CodeInvalid, "df=%s: want on or off", opts["df"])
+		return nil, ctl.Errorf(ctl.CodeInvalid, "df=%s: want on or off", opts["df"])
 	}
 	next := d.state.clone()
 	next.VTEP = v
@@ -52,11 +53,11 @@ func (d *Daemon) vtepSet(args []string) (any, error) {
 
 func (d *Daemon) vtepDel([]string) (any, error) {
 	if d.state.VTEP == nil {
-		return nil, Errorf(CodeNotFound, "no VTEP is set")
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no VTEP is set")
 	}
 	for _, b := range d.state.Bridges {
 		if len(b.VXLAN) > 0 {
-			return nil, Errorf(CodeInvalid, "bridge %s carries VNIs: vni/del them first", b.Name)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "bridge %s carries VNIs: vni/del them first", b.Name)
 		}
 	}
 	next := d.state.clone()
@@ -69,11 +70,11 @@ func (d *Daemon) vniArgs(args []string) (*State, *vswitch.Bridge, int, uint32, e
 	next := d.state.clone()
 	b := next.bridge(args[0])
 	if b == nil {
-		return nil, nil, 0, 0, Errorf(CodeNotFound, "no bridge %s", args[0])
+		return nil, nil, 0, 0, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", args[0])
 	}
 	n, err := strconv.ParseUint(args[1], 10, 32)
 	if err != nil || n < 1 || n > vswitch.MaxVNI {
-		return nil, nil, 0, 0, Errorf(CodeInvalid, "%s: want a VNI from 1 to %d", args[1], vswitch.MaxVNI)
+		return nil, nil, 0, 0, ctl.Errorf(ctl.CodeInvalid, "%s: want a VNI from 1 to %d", args[1], vswitch.MaxVNI)
 	}
 	i := slices.IndexFunc(b.VXLAN, func(v vswitch.VNI) bool { return v.VNI == uint32(n) })
 	return &next, b, i, uint32(n), nil
@@ -85,13 +86,13 @@ func (d *Daemon) vniAdd(args []string) (any, error) {
 		return nil, err
 	}
 	if i >= 0 {
-		return nil, Errorf(CodeExists, "bridge %s already carries VNI %d", b.Name, vni)
+		return nil, ctl.Errorf(ctl.CodeExists, "bridge %s already carries VNI %d", b.Name, vni)
 	}
-	opts, err := ParseOptions(args[2:])
+	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, "vlan", "remotes"); err != nil {
+	if err := ctl.CheckOptions(opts, "vlan", "remotes"); err != nil {
 		return nil, err
 	}
 	vlan, err := intOpt(opts, "vlan", 0, 0, vswitch.MaxVLAN)
@@ -108,7 +109,7 @@ func (d *Daemon) vniDel(args []string) (any, error) {
 		return nil, err
 	}
 	if i < 0 {
-		return nil, Errorf(CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
 	}
 	vlan := b.VXLAN[i].VLAN
 	b.VXLAN = slices.Delete(b.VXLAN, i, i+1)
@@ -122,14 +123,14 @@ func (d *Daemon) vniAddRemote(args []string) (any, error) {
 		return nil, err
 	}
 	if i < 0 {
-		return nil, Errorf(CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
 	}
 	a, err := netip.ParseAddr(args[2])
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "%s: not an address", args[2])
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[2])
 	}
 	if slices.Contains(b.VXLAN[i].Remotes, a.String()) {
-		return nil, Errorf(CodeExists, "VNI %d already has remote %s", vni, a)
+		return nil, ctl.Errorf(ctl.CodeExists, "VNI %d already has remote %s", vni, a)
 	}
 	b.VXLAN[i].Remotes = append(b.VXLAN[i].Remotes, a.String())
 	return nil, d.commit(*next)
@@ -141,40 +142,28 @@ func (d *Daemon) vniDelRemote(args []string) (any, error) {
 		return nil, err
 	}
 	if i < 0 {
-		return nil, Errorf(CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "bridge %s carries no VNI %d", b.Name, vni)
 	}
 	a, err := netip.ParseAddr(args[2])
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "%s: not an address", args[2])
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[2])
 	}
 	n := len(b.VXLAN[i].Remotes)
 	b.VXLAN[i].Remotes = slices.DeleteFunc(b.VXLAN[i].Remotes, func(r string) bool { return r == a.String() })
 	if len(b.VXLAN[i].Remotes) == n {
-		return nil, Errorf(CodeNotFound, "VNI %d has no remote %s", vni, a)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "VNI %d has no remote %s", vni, a)
 	}
 	vlan := b.VXLAN[i].VLAN
 	b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.VTEP == a.String() && m.VLAN == vlan })
 	return nil, d.commit(*next)
 }
 
-// VNIView is one VNI as vni/show lists it.
-type VNIView struct {
-	Bridge string `json:"bridge"`
-	vswitch.VNI
-}
-
-// VXLANView is what vni/show returns.
-type VXLANView struct {
-	VTEP *vswitch.VTEP `json:"vtep"`
-	VNIs []VNIView     `json:"vnis"`
-}
-
 func (d *Daemon) vniShow([]string) (any, error) {
 	cfg := d.sw.Config()
-	v := VXLANView{VTEP: cfg.VTEP, VNIs: []VNIView{}}
+	v := ctl.VXLANView{VTEP: vtepView(cfg.VTEP), VNIs: []ctl.VNIView{}}
 	for _, b := range cfg.Bridges {
 		for _, n := range b.VXLAN {
-			v.VNIs = append(v.VNIs, VNIView{Bridge: b.Name, VNI: n})
+			v.VNIs = append(v.VNIs, ctl.VNIView{Bridge: b.Name, VNI: ctl.VNI(n)})
 		}
 	}
 	return v, nil
@@ -243,15 +232,3 @@ func (d *Daemon) commitOverlay(next State) error {
 	}
 	return nil
 }
-
-var vxlanSpecs = []Spec{
-	{Name: "vtep/set", Usage: "ADDR [port=4789] [ttl=64] [df=on|off]", Help: "set the VXLAN tunnel endpoint: an address of a router interface (the underlay side)", MinArgs: 1, MaxArgs: 4},
-	{Name: "vtep/del", Help: "remove the VTEP (no bridge may carry a VNI)"},
-	{Name: "vni/add", Usage: "BRIDGE VNI [vlan=N] [remotes=ADDR,...]", Help: "carry a VLAN of a bridge (default its untagged domain) in a VXLAN network shared with remote VTEPs", MinArgs: 2, MaxArgs: 4},
-	{Name: "vni/del", Usage: "BRIDGE VNI", Help: "stop carrying a VNI", MinArgs: 2, MaxArgs: 2},
-	{Name: "vni/add-remote", Usage: "BRIDGE VNI ADDR", Help: "add a remote VTEP to a VNI (head-end replication list)", MinArgs: 3, MaxArgs: 3},
-	{Name: "vni/del-remote", Usage: "BRIDGE VNI ADDR", Help: "remove a remote VTEP (and static MACs behind it)", MinArgs: 3, MaxArgs: 3},
-	{Name: "vni/show", Help: "the VTEP and every bridge's VNIs and remote VTEPs", Read: true},
-}
-
-func init() { Specs = append(Specs, vxlanSpecs...) }

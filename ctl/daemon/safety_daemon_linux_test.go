@@ -1,8 +1,9 @@
-package ctl
+package daemon
 
 import (
 	"encoding/json"
 	"errors"
+	"github.com/vecswitch/vecswitch/ctl"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
-func requireCode(t *testing.T, r Response, code Code, msgAndArgs ...any) {
+func requireCode(t *testing.T, r ctl.Response, code ctl.Code, msgAndArgs ...any) {
 	t.Helper()
 	require.False(t, r.OK, msgAndArgs...)
 	require.NotNil(t, r.Error, msgAndArgs...)
@@ -40,7 +41,7 @@ func TestCaptureNeverWritesOutsideItsDirectory(t *testing.T) {
 
 	for _, file := range []string{cfgPath, outside, "../" + StateFile, "..", ".", "a/b", "", ".hidden", "-x", "sp ace"} {
 		r := run(t, d, "capture/start", "nosuchport", "file="+file)
-		requireCode(t, r, CodeInvalid, "file=%q", file)
+		requireCode(t, r, ctl.CodeInvalid, "file=%q", file)
 	}
 	after, err := os.ReadFile(cfgPath)
 	require.NoError(t, err, "config.json is gone")
@@ -62,7 +63,7 @@ func TestCaptureNeverWritesOutsideItsDirectory(t *testing.T) {
 	capDir := filepath.Join(dir, CaptureSubdir)
 	r = run(t, d, "capture/start", port, "file=c1.pcapng")
 	require.True(t, r.OK, "%+v", r.Error)
-	var v CaptureView
+	var v ctl.CaptureView
 	decode(t, r, &v)
 	r = run(t, d, "capture/show")
 	require.True(t, r.OK, "%+v", r.Error)
@@ -76,7 +77,7 @@ func TestCaptureNeverWritesOutsideItsDirectory(t *testing.T) {
 
 	// Never over an existing file, nor through a symbolic link.
 	r = run(t, d, "capture/start", port, "file=c1.pcapng")
-	requireCode(t, r, CodeExists)
+	requireCode(t, r, ctl.CodeExists)
 	fi2, err := os.Stat(v.File)
 	require.NoError(t, err)
 	require.Equal(t, fi.Size(), fi2.Size(), "existing capture truncated")
@@ -84,7 +85,7 @@ func TestCaptureNeverWritesOutsideItsDirectory(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.Symlink(cfgPath, filepath.Join(capDir, "link.pcapng")))
 	r = run(t, d, "capture/start", port, "file=link.pcapng")
-	requireCode(t, r, CodeExists)
+	requireCode(t, r, ctl.CodeExists)
 	after, err = os.ReadFile(cfgPath)
 	require.NoError(t, err)
 	require.Equal(t, before, after, "config.json written through a symlink")
@@ -105,7 +106,7 @@ func TestCaptureShowIdle(t *testing.T) {
 	d := newTestDaemon(t, t.TempDir())
 	r := run(t, d, "capture/show")
 	require.True(t, r.OK, "%+v", r.Error)
-	var v CaptureView
+	var v ctl.CaptureView
 	decode(t, r, &v)
 	require.False(t, v.Running)
 	require.Empty(t, v.File)
@@ -118,13 +119,13 @@ func TestCaptureShowIdle(t *testing.T) {
 // veths. It is refused, naming the holder, until the first one stops.
 func TestSecondDaemonRefused(t *testing.T) {
 	dir := t.TempDir()
-	a, err := NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+	a, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 	require.NoError(t, err)
-	_, err = NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+	_, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 	require.ErrorIs(t, err, ErrStateDirLocked)
 	require.ErrorContains(t, err, "pid "+strconv.Itoa(os.Getpid()))
 	require.NoError(t, a.Close())
-	b, err := NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+	b, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 	require.NoError(t, err, "the lock outlived its daemon")
 	require.NoError(t, b.Close())
 }
@@ -143,7 +144,7 @@ func TestCorruptConfigFallsBack(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			d, err := NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+			d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 			require.NoError(t, err)
 			require.True(t, run(t, d, "add-br", "br0").OK)
 			require.True(t, run(t, d, "add-br", "br1").OK)
@@ -151,7 +152,7 @@ func TestCorruptConfigFallsBack(t *testing.T) {
 			cfg := filepath.Join(dir, StateFile)
 			require.NoError(t, os.WriteFile(cfg, []byte(tc.content), 0o600))
 
-			d, err = NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+			d, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 			require.NoError(t, err, "a corrupt config.json blocks the start")
 			var names []string
 			for _, b := range d.state.Bridges {
@@ -166,7 +167,7 @@ func TestCorruptConfigFallsBack(t *testing.T) {
 			// The configuration works on: a change, then a restart.
 			require.True(t, run(t, d, "add-br", "br2").OK)
 			require.NoError(t, d.Close())
-			d, err = NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+			d, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 			require.NoError(t, err)
 			require.Len(t, d.state.Bridges, 2)
 			require.NoError(t, d.Close())
@@ -181,11 +182,11 @@ func TestNoUsableConfigRefuses(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, StateFile)
 	require.NoError(t, os.WriteFile(cfg, []byte("{torn"), 0o600))
-	_, err := NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+	_, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 	require.ErrorContains(t, err, cfg)
 	require.ErrorContains(t, err, cfg+".prev")
 	require.NoError(t, os.WriteFile(cfg+".prev", []byte("also torn"), 0o600))
-	_, err = NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+	_, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 	require.ErrorContains(t, err, cfg+".prev")
 	b, err := os.ReadFile(cfg)
 	require.NoError(t, err)
@@ -195,13 +196,13 @@ func TestNoUsableConfigRefuses(t *testing.T) {
 
 	// Another format version is not damage: refused, never set aside.
 	require.NoError(t, os.WriteFile(cfg, []byte(`{"version":99}`), 0o600))
-	_, err = NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+	_, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 	require.True(t, errors.Is(err, errStateVersion), "%v", err)
 	asides, _ = filepath.Glob(cfg + ".corrupt-*")
 	require.Empty(t, asides)
 }
 
-func decode(t *testing.T, r Response, v any) {
+func decode(t *testing.T, r ctl.Response, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.Result, v), "%s", r.Result)
 }
@@ -213,7 +214,7 @@ func TestCaptureDirForGroup(t *testing.T) {
 	nettest.NeedRoot(t)
 	const gid = 4244
 	dir := t.TempDir()
-	d, err := NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}, CaptureGID: gid})
+	d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}, CaptureGID: gid})
 	require.NoError(t, err)
 	defer d.Close()
 	require.True(t, run(t, d, "add-br", "br0").OK)

@@ -1,6 +1,7 @@
-package ctl
+package daemon
 
 import (
+	"github.com/vecswitch/vecswitch/ctl"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 )
 
 // portView returns the port's view as show presents it.
-func portView(t *testing.T, d *Daemon, name string) PortView {
+func portView(t *testing.T, d *Daemon, name string) ctl.PortView {
 	t.Helper()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -21,7 +22,7 @@ func portView(t *testing.T, d *Daemon, name string) PortView {
 		}
 	}
 	t.Fatalf("no port %s", name)
-	return PortView{}
+	return ctl.PortView{}
 }
 
 func pingOK(ns *nettest.NS, to string) bool {

@@ -1,6 +1,7 @@
-package ctl
+package daemon
 
 import (
+	"github.com/vecswitch/vecswitch/ctl"
 	"net"
 	"slices"
 	"strconv"
@@ -12,7 +13,7 @@ import (
 func vfIndex(s string) (int, error) {
 	vf, err := strconv.Atoi(s)
 	if err != nil || vf < 0 || vf > 4095 {
-		return 0, Errorf(CodeInvalid, "VF %q: want a VF index", s)
+		return 0, ctl.Errorf(ctl.CodeInvalid, "VF %q: want a VF index", s)
 	}
 	return vf, nil
 }
@@ -26,18 +27,18 @@ func (d *Daemon) sriovMove(args []string) (any, error) {
 	}
 	for _, m := range d.state.VFMoves {
 		if m.PF == pf && m.VF == vf {
-			return nil, Errorf(CodeExists, "VF %d of %s is already in %s as %s", vf, pf, m.Netns, m.Name)
+			return nil, ctl.Errorf(ctl.CodeExists, "VF %d of %s is already in %s as %s", vf, pf, m.Netns, m.Name)
 		}
 	}
-	opts, err := ParseOptions(args[2:])
+	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, append([]string{"netns", "ifname", "ip", "gw", "mtu"}, sriov.Options...)...); err != nil {
+	if err := ctl.CheckOptions(opts, append([]string{"netns", "ifname", "ip", "gw", "mtu"}, sriov.Options...)...); err != nil {
 		return nil, err
 	}
 	if opts["netns"] == "" {
-		return nil, Errorf(CodeUsage, "sriov/move needs netns=PATH")
+		return nil, ctl.Errorf(ctl.CodeUsage, "sriov/move needs netns=PATH")
 	}
 	link := netdev.LinkConfig{Name: orDefault(opts["ifname"], "eth0"), Up: true}
 	if link.MAC, link.Addrs, link.Gateways, err = addrOptions(opts); err != nil {
@@ -54,11 +55,11 @@ func (d *Daemon) sriovMove(args []string) (any, error) {
 	}
 	vfCfg, err := sriov.ParseOptions(vfOpts)
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "%v", err)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 	}
 	m, err := d.sriov.MoveToNetns(pf, vf, sriov.MoveOptions{Netns: opts["netns"], Link: link, VF: vfCfg})
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "%v", err)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 	}
 	next := d.state.clone()
 	rec := VFMove{PF: pf, VF: vf, Netns: m.Netns, Name: m.Name, Index: m.Index, OrigName: m.OrigName,
@@ -83,13 +84,13 @@ func (d *Daemon) sriovRestore(args []string) (any, error) {
 	}
 	i := slices.IndexFunc(d.state.VFMoves, func(m VFMove) bool { return m.PF == pf && m.VF == vf })
 	if i < 0 {
-		return nil, Errorf(CodeNotFound, "VF %d of %s was not handed to a container", vf, pf)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "VF %d of %s was not handed to a container", vf, pf)
 	}
 	rec := d.state.VFMoves[i]
 	mac, _ := net.ParseMAC(rec.OrigMAC)
 	m := d.sriov.Resume(rec.PF, rec.VF, rec.Netns, rec.Name, rec.Index, rec.OrigName, mac, rec.OrigMTU, rec.OrigUp)
 	if err := m.Restore(); err != nil {
-		return nil, Errorf(CodeInvalid, "%v", err)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 	}
 	next := d.state.clone()
 	next.VFMoves = slices.Delete(next.VFMoves, i, i+1)

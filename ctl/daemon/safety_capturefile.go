@@ -1,8 +1,9 @@
-package ctl
+package daemon
 
 import (
 	"errors"
 	"fmt"
+	"github.com/vecswitch/vecswitch/ctl"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,13 +14,13 @@ import (
 // Capture files. capture/start runs as root on behalf of any client the
 // socket admits (with --group, non-root members), so it never takes a
 // path: file= is a plain name, created in the daemon's capture directory
-// (DaemonConfig.CaptureDir) with O_CREAT|O_EXCL|O_NOFOLLOW, never over an
+// (Config.CaptureDir) with O_CREAT|O_EXCL|O_NOFOLLOW, never over an
 // existing file or through a symbolic link. The capture directory is the
 // daemon's own: 0700, or 0750 owned by the control group so that its
 // members can read the captures they make.
 
 // CaptureSubdir is the capture directory's name inside the state directory
-// when DaemonConfig.CaptureDir is empty.
+// when Config.CaptureDir is empty.
 const CaptureSubdir = "captures"
 
 // maxCaptureName bounds a capture file name (NAME_MAX is 255).
@@ -99,7 +100,7 @@ func prepareCaptureDir(dir, stateDir string, gid int) error {
 // existing file and never through a symbolic link. Errors are typed.
 func (d *Daemon) createCaptureFile(name string) (*os.File, error) {
 	if err := checkCaptureName(name); err != nil {
-		return nil, Errorf(CodeInvalid, "file=%s: want a plain file name (letters, digits, ._-+:@; no '/', not starting with '.' or '-', at most %d bytes): captures are written only in the capture directory %s", name, maxCaptureName, d.captureDir)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "file=%s: want a plain file name (letters, digits, ._-+:@; no '/', not starting with '.' or '-', at most %d bytes): captures are written only in the capture directory %s", name, maxCaptureName, d.captureDir)
 	}
 	path := filepath.Join(d.captureDir, name)
 	mode := os.FileMode(0o600)
@@ -109,15 +110,15 @@ func (d *Daemon) createCaptureFile(name string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, mode)
 	switch {
 	case errors.Is(err, os.ErrExist), errors.Is(err, syscall.ELOOP):
-		return nil, Errorf(CodeExists, "capture file %s exists: captures never overwrite a file; choose another name or remove it", path)
+		return nil, ctl.Errorf(ctl.CodeExists, "capture file %s exists: captures never overwrite a file; choose another name or remove it", path)
 	case err != nil:
-		return nil, Errorf(CodeInternal, "capture file: %v", err)
+		return nil, ctl.Errorf(ctl.CodeInternal, "capture file: %v", err)
 	}
 	if d.captureGID > 0 {
 		if err := f.Chown(-1, d.captureGID); err != nil {
 			f.Close()
 			os.Remove(path)
-			return nil, Errorf(CodeInternal, "capture file: %v", err)
+			return nil, ctl.Errorf(ctl.CodeInternal, "capture file: %v", err)
 		}
 	}
 	return f, nil

@@ -1,7 +1,8 @@
-package ctl
+package daemon
 
 import (
 	"context"
+	"github.com/vecswitch/vecswitch/ctl"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,14 +12,14 @@ import (
 
 func portsecDaemon(t *testing.T) *Daemon {
 	t.Helper()
-	d, err := NewDaemon(DaemonConfig{StateDir: t.TempDir(), Switch: vswitch.Options{Workers: 1}})
+	d, err := New(Config{StateDir: t.TempDir(), Switch: vswitch.Options{Workers: 1}})
 	require.NoError(t, err)
 	t.Cleanup(func() { d.Close() })
 	return d
 }
 
-func portsecRun(d *Daemon, cmd string, args ...string) Response {
-	return d.Registry().Dispatch(context.Background(), &Request{V: Version, Cmd: cmd, Args: args})
+func portsecRun(d *Daemon, cmd string, args ...string) ctl.Response {
+	return d.Registry().Dispatch(context.Background(), &ctl.Request{V: ctl.Version, Cmd: cmd, Args: args})
 }
 
 // TestFDBAddRefusesGroupAndZeroMAC: fdb/add of the zero MAC, a multicast
@@ -35,7 +36,7 @@ func TestFDBAddRefusesGroupAndZeroMAC(t *testing.T) {
 	} {
 		r := portsecRun(d, "fdb/add", "br0", mac, "p1")
 		require.False(t, r.OK, mac)
-		require.Equal(t, CodeInvalid, r.Error.Code, mac)
+		require.Equal(t, ctl.CodeInvalid, r.Error.Code, mac)
 		require.Contains(t, r.Error.Message, why, mac)
 	}
 	require.Empty(t, d.state.bridge("br0").StaticMACs)
@@ -56,10 +57,10 @@ func TestFDBShowPaged(t *testing.T) {
 	} {
 		r := portsecRun(d, "fdb/show", append([]string{"br0"}, bad...)...)
 		require.False(t, r.OK, "%v", bad)
-		require.Equal(t, CodeInvalid, r.Error.Code, "%v: %+v", bad, r.Error)
+		require.Equal(t, ctl.CodeInvalid, r.Error.Code, "%v: %+v", bad, r.Error)
 	}
 	r = portsecRun(d, "fdb/show", "br0", "bogus=1")
 	require.False(t, r.OK)
 	r = portsecRun(d, "fdb/show", "nobr")
-	require.Equal(t, CodeNotFound, r.Error.Code)
+	require.Equal(t, ctl.CodeNotFound, r.Error.Code)
 }

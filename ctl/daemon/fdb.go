@@ -1,7 +1,8 @@
-package ctl
+package daemon
 
 import (
 	"errors"
+	"github.com/vecswitch/vecswitch/ctl"
 	"net"
 	"slices"
 	"strconv"
@@ -16,20 +17,20 @@ import (
 // previous page's next cursor until next is empty.
 func (d *Daemon) fdbShow(args []string) (any, error) {
 	if d.state.bridge(args[0]) == nil {
-		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", args[0])
 	}
-	opts, err := ParseOptions(args[1:])
+	opts, err := ctl.ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, "port", "vlan", "mac", "limit", "after"); err != nil {
+	if err := ctl.CheckOptions(opts, "port", "vlan", "mac", "limit", "after"); err != nil {
 		return nil, err
 	}
 	q := vswitch.FDBQuery{Bridge: args[0], Port: opts["port"], After: opts["after"]}
 	if s, ok := opts["vlan"]; ok {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 0 || v > vswitch.MaxVLAN {
-			return nil, Errorf(CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
 		}
 		vlan := uint16(v)
 		q.VLAN = &vlan
@@ -37,20 +38,20 @@ func (d *Daemon) fdbShow(args []string) (any, error) {
 	if s, ok := opts["mac"]; ok {
 		hw, err := net.ParseMAC(s)
 		if err != nil || len(hw) != 6 {
-			return nil, Errorf(CodeInvalid, "mac=%s: not a MAC address", s)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "mac=%s: not a MAC address", s)
 		}
 		q.MAC = hw.String()
 	}
 	if s, ok := opts["limit"]; ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > vswitch.MaxFDBPageLimit {
-			return nil, Errorf(CodeInvalid, "limit=%s: want 1 to %d", s, vswitch.MaxFDBPageLimit)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "limit=%s: want 1 to %d", s, vswitch.MaxFDBPageLimit)
 		}
 		q.Limit = n
 	}
 	page, err := d.sw.FDBPage(q)
 	if errors.Is(err, vswitch.ErrInvalidQuery) {
-		return nil, Errorf(CodeInvalid, "%v", err)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 	}
 	if err != nil {
 		return nil, err
@@ -63,7 +64,7 @@ func (d *Daemon) fdbFlush(args []string) (any, error) {
 	if len(args) == 1 {
 		bridge = args[0]
 		if d.state.bridge(bridge) == nil {
-			return nil, Errorf(CodeNotFound, "no bridge %s", bridge)
+			return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", bridge)
 		}
 	}
 	return nil, d.sw.FlushFDB(bridge)
@@ -71,18 +72,18 @@ func (d *Daemon) fdbFlush(args []string) (any, error) {
 
 func (d *Daemon) staticArgs(args []string) (*State, *vswitch.Bridge, string, uint16, error) {
 	if d.state.bridge(args[0]) == nil {
-		return nil, nil, "", 0, Errorf(CodeNotFound, "no bridge %s", args[0])
+		return nil, nil, "", 0, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", args[0])
 	}
 	hw, err := net.ParseMAC(args[1])
 	if err != nil || len(hw) != 6 {
-		return nil, nil, "", 0, Errorf(CodeInvalid, "%q is not a MAC address", args[1])
+		return nil, nil, "", 0, ctl.Errorf(ctl.CodeInvalid, "%q is not a MAC address", args[1])
 	}
 	var vlan uint16
 	for _, a := range args[2:] {
 		if s, ok := strings.CutPrefix(a, "vlan="); ok {
 			v, err := strconv.Atoi(s)
 			if err != nil || v < 0 || v > vswitch.MaxVLAN {
-				return nil, nil, "", 0, Errorf(CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
+				return nil, nil, "", 0, ctl.Errorf(ctl.CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
 			}
 			vlan = uint16(v)
 		}
@@ -93,21 +94,21 @@ func (d *Daemon) staticArgs(args []string) (*State, *vswitch.Bridge, string, uin
 
 func (d *Daemon) fdbAdd(args []string) (any, error) {
 	if len(args) == 4 && !strings.HasPrefix(args[3], "vlan=") {
-		return nil, Errorf(CodeUsage, "usage: fdb/add BRIDGE MAC PORT|vtep=ADDR [vlan=N]")
+		return nil, ctl.Errorf(ctl.CodeUsage, "usage: fdb/add BRIDGE MAC PORT|vtep=ADDR [vlan=N]")
 	}
 	next, b, mac, vlan, err := d.staticArgs(append(args[:2:2], args[3:]...))
 	if err != nil {
 		return nil, err
 	}
 	if hw, _ := net.ParseMAC(mac); hw[0]&1 != 0 {
-		return nil, Errorf(CodeInvalid, "%s is a multicast or broadcast address: a static MAC is one station's", mac)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s is a multicast or broadcast address: a static MAC is one station's", mac)
 	}
 	if mac == "00:00:00:00:00:00" {
-		return nil, Errorf(CodeInvalid, "%s is the zero address: no station has it", mac)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s is the zero address: no station has it", mac)
 	}
 	for _, m := range b.StaticMACs {
 		if m.MAC == mac && m.VLAN == vlan {
-			return nil, Errorf(CodeExists, "static MAC %s in VLAN %d exists (on %s%s)", mac, vlan, m.Port, m.VTEP)
+			return nil, ctl.Errorf(ctl.CodeExists, "static MAC %s in VLAN %d exists (on %s%s)", mac, vlan, m.Port, m.VTEP)
 		}
 	}
 	st := vswitch.StaticMAC{MAC: mac, VLAN: vlan, Port: args[2]}
@@ -126,7 +127,7 @@ func (d *Daemon) fdbDel(args []string) (any, error) {
 	n := len(b.StaticMACs)
 	b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.MAC == mac && m.VLAN == vlan })
 	if len(b.StaticMACs) == n {
-		return nil, Errorf(CodeNotFound, "no static MAC %s in VLAN %d", mac, vlan)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d", mac, vlan)
 	}
 	return nil, d.commit(*next)
 }

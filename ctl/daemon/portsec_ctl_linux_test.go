@@ -1,6 +1,7 @@
-package ctl
+package daemon
 
 import (
+	"github.com/vecswitch/vecswitch/ctl"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,7 +37,7 @@ func TestContainerPortsBindTheirMAC(t *testing.T) {
 	for _, bad := range [][]string{{"port_security=maybe"}, {"mac_limit=0"}, {"mac_limit=x"}, {"macs=01:00:5e:00:00:01"}, {"macs=nonsense"}} {
 		r = run(t, d, "set-port", append([]string{name}, bad...)...)
 		require.False(t, r.OK, "%v accepted", bad)
-		require.Equal(t, CodeInvalid, r.Error.Code, "%v: %+v", bad, r.Error)
+		require.Equal(t, ctl.CodeInvalid, r.Error.Code, "%v: %+v", bad, r.Error)
 	}
 	_, bp = d.state.port(name)
 	require.Equal(t, []string{mac}, bp.MACs, "a refused set-port changed the port")

@@ -1,7 +1,8 @@
-package ctl
+package daemon
 
 import (
 	"crypto/rand"
+	"github.com/vecswitch/vecswitch/ctl"
 	"net"
 	"net/netip"
 	"slices"
@@ -35,7 +36,7 @@ func (s *State) rif(name string) *vswitch.Interface {
 
 func (d *Daemon) vrfAdd(args []string) (any, error) {
 	if args[0] == vswitch.DefaultVRF || slices.ContainsFunc(d.state.VRFs, func(v vswitch.VRF) bool { return v.Name == args[0] }) {
-		return nil, Errorf(CodeExists, "VRF %s exists", args[0])
+		return nil, ctl.Errorf(ctl.CodeExists, "VRF %s exists", args[0])
 	}
 	next := d.state.clone()
 	next.VRFs = append(next.VRFs, vswitch.VRF{Name: args[0]})
@@ -45,11 +46,11 @@ func (d *Daemon) vrfAdd(args []string) (any, error) {
 func (d *Daemon) vrfDel(args []string) (any, error) {
 	name := args[0]
 	if !slices.ContainsFunc(d.state.VRFs, func(v vswitch.VRF) bool { return v.Name == name }) {
-		return nil, Errorf(CodeNotFound, "no VRF %s", name)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no VRF %s", name)
 	}
 	for _, i := range d.state.Interfaces {
 		if i.VRF == name {
-			return nil, Errorf(CodeInvalid, "VRF %s has interface %s: move or delete it first", name, i.Name)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "VRF %s has interface %s: move or delete it first", name, i.Name)
 		}
 	}
 	next := d.state.clone()
@@ -61,22 +62,22 @@ func (d *Daemon) vrfDel(args []string) (any, error) {
 func (d *Daemon) rifAdd(args []string) (any, error) {
 	name := args[0]
 	if d.state.rif(name) != nil {
-		return nil, Errorf(CodeExists, "interface %s exists", name)
+		return nil, ctl.Errorf(ctl.CodeExists, "interface %s exists", name)
 	}
-	opts, err := ParseOptions(args[1:])
+	opts, err := ctl.ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, "bridge", "vlan", "vrf", "mac", "mtu", "addr"); err != nil {
+	if err := ctl.CheckOptions(opts, "bridge", "vlan", "vrf", "mac", "mtu", "addr"); err != nil {
 		return nil, err
 	}
 	if opts["bridge"] == "" {
-		return nil, Errorf(CodeUsage, "usage: rif/add NAME bridge=BRIDGE [vlan=N] [vrf=NAME] [mac=MAC] [mtu=N] [addr=CIDR,...]")
+		return nil, ctl.Errorf(ctl.CodeUsage, "usage: rif/add NAME bridge=BRIDGE [vlan=N] [vrf=NAME] [mac=MAC] [mtu=N] [addr=CIDR,...]")
 	}
 	ifc := vswitch.Interface{Name: name, Bridge: opts["bridge"], VRF: opts["vrf"], MAC: opts["mac"]}
 	if ifc.MAC == "" {
 		if ifc.MAC, err = randomMAC(); err != nil {
-			return nil, Errorf(CodeInternal, "rif/add %s: %v", name, err)
+			return nil, ctl.Errorf(ctl.CodeInternal, "rif/add %s: %v", name, err)
 		}
 	}
 	vlan, err := intOpt(opts, "vlan", 0, 0, vswitch.MaxVLAN)
@@ -98,7 +99,7 @@ func (d *Daemon) rifAdd(args []string) (any, error) {
 func (d *Daemon) rifDel(args []string) (any, error) {
 	name := args[0]
 	if d.state.rif(name) == nil {
-		return nil, Errorf(CodeNotFound, "no interface %s", name)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no interface %s", name)
 	}
 	next := d.state.clone()
 	next.removeRIF(name)
@@ -164,15 +165,15 @@ func (d *Daemon) addrAdd(args []string) (any, error) {
 	next := d.state.clone()
 	ifc := next.rif(args[0])
 	if ifc == nil {
-		return nil, Errorf(CodeNotFound, "no interface %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no interface %s", args[0])
 	}
 	p, err := netip.ParsePrefix(args[1])
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "%s: want an address with its prefix length (10.0.0.1/24, fd00::1/64)", args[1])
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: want an address with its prefix length (10.0.0.1/24, fd00::1/64)", args[1])
 	}
 	for _, a := range ifc.Addrs {
 		if q, err := netip.ParsePrefix(a); err == nil && q.Addr() == p.Addr() {
-			return nil, Errorf(CodeExists, "%s already has %s", args[0], a)
+			return nil, ctl.Errorf(ctl.CodeExists, "%s already has %s", args[0], a)
 		}
 	}
 	ifc.Addrs = append(ifc.Addrs, p.String())
@@ -183,14 +184,14 @@ func (d *Daemon) addrDel(args []string) (any, error) {
 	next := d.state.clone()
 	ifc := next.rif(args[0])
 	if ifc == nil {
-		return nil, Errorf(CodeNotFound, "no interface %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no interface %s", args[0])
 	}
 	want, err := netip.ParsePrefix(args[1])
 	if err != nil {
 		if a, err2 := netip.ParseAddr(args[1]); err2 == nil {
 			want = netip.PrefixFrom(a, -1)
 		} else {
-			return nil, Errorf(CodeInvalid, "%s: not an address", args[1])
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[1])
 		}
 	}
 	n := len(ifc.Addrs)
@@ -199,7 +200,7 @@ func (d *Daemon) addrDel(args []string) (any, error) {
 		return err == nil && q.Addr() == want.Addr() && (want.Bits() < 0 || q.Bits() == want.Bits())
 	})
 	if len(ifc.Addrs) == n {
-		return nil, Errorf(CodeNotFound, "%s has no address %s", args[0], args[1])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "%s has no address %s", args[0], args[1])
 	}
 	return nil, d.commit(next)
 }
@@ -214,7 +215,7 @@ func (d *Daemon) routeAdd(args []string) (any, error) {
 	via, dev := opts["via"], opts["dev"]
 	switch {
 	case bh && (via != "" || dev != ""):
-		return nil, Errorf(CodeUsage, "a blackhole route has no via or dev")
+		return nil, ctl.Errorf(ctl.CodeUsage, "a blackhole route has no via or dev")
 	case bh:
 		r.Blackhole = true
 	case via != "":
@@ -224,11 +225,11 @@ func (d *Daemon) routeAdd(args []string) (any, error) {
 	case dev != "":
 		r.Via = []vswitch.NextHop{{Interface: dev}}
 	default:
-		return nil, Errorf(CodeUsage, "usage: route/add PREFIX (via=GW[,GW...] [dev=IF] | dev=IF | blackhole) [vrf=NAME]")
+		return nil, ctl.Errorf(ctl.CodeUsage, "usage: route/add PREFIX (via=GW[,GW...] [dev=IF] | dev=IF | blackhole) [vrf=NAME]")
 	}
 	next := d.state.clone()
 	if i := next.route(r); i >= 0 {
-		return nil, Errorf(CodeExists, "route %s exists in VRF %s", r.Prefix, vrfName(r.VRF))
+		return nil, ctl.Errorf(ctl.CodeExists, "route %s exists in VRF %s", r.Prefix, vrfName(r.VRF))
 	}
 	next.Routes = append(next.Routes, r)
 	return nil, d.commit(next)
@@ -242,7 +243,7 @@ func (d *Daemon) routeDel(args []string) (any, error) {
 	next := d.state.clone()
 	i := next.route(r)
 	if i < 0 {
-		return nil, Errorf(CodeNotFound, "no static route %s in VRF %s", r.Prefix, vrfName(r.VRF))
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no static route %s in VRF %s", r.Prefix, vrfName(r.VRF))
 	}
 	next.Routes = slices.Delete(next.Routes, i, i+1)
 	return nil, d.commit(next)
@@ -256,17 +257,17 @@ func routeArgs(args []string, allowed ...string) (vswitch.Route, map[string]stri
 		if a, err2 := netip.ParseAddr(args[0]); err2 == nil {
 			p = netip.PrefixFrom(a, a.BitLen())
 		} else {
-			return vswitch.Route{}, nil, Errorf(CodeInvalid, "%s: want a prefix such as 10.1.0.0/16 or fd00:1::/48", args[0])
+			return vswitch.Route{}, nil, ctl.Errorf(ctl.CodeInvalid, "%s: want a prefix such as 10.1.0.0/16 or fd00:1::/48", args[0])
 		}
 	}
 	opts := map[string]string{}
 	for _, a := range args[1:] {
 		k, v, _ := strings.Cut(a, "=")
 		if !slices.Contains(allowed, k) {
-			return vswitch.Route{}, nil, Errorf(CodeInvalid, "unknown option %q (want %s)", k, strings.Join(allowed, ", "))
+			return vswitch.Route{}, nil, ctl.Errorf(ctl.CodeInvalid, "unknown option %q (want %s)", k, strings.Join(allowed, ", "))
 		}
 		if _, dup := opts[k]; dup {
-			return vswitch.Route{}, nil, Errorf(CodeInvalid, "option %s given twice", k)
+			return vswitch.Route{}, nil, ctl.Errorf(ctl.CodeInvalid, "option %s given twice", k)
 		}
 		opts[k] = v
 	}
@@ -300,7 +301,7 @@ func (d *Daemon) routeShow(args []string) (any, error) {
 	}
 	rs, err := d.sw.Routes(vrf)
 	if err != nil {
-		return nil, Errorf(CodeNotFound, "%v", err)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "%v", err)
 	}
 	if rs == nil {
 		rs = []vswitch.RouteEntry{}
@@ -321,16 +322,16 @@ func (d *Daemon) neighShow(args []string) (any, error) {
 
 func (d *Daemon) neighAdd(args []string) (any, error) {
 	if d.state.rif(args[0]) == nil {
-		return nil, Errorf(CodeNotFound, "no interface %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no interface %s", args[0])
 	}
 	a, err := netip.ParseAddr(args[1])
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "%s: not an address", args[1])
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[1])
 	}
 	next := d.state.clone()
 	for _, n := range next.Neighbors {
 		if n.Interface == args[0] && n.Addr == a.String() {
-			return nil, Errorf(CodeExists, "static neighbor %s on %s exists", a, args[0])
+			return nil, ctl.Errorf(ctl.CodeExists, "static neighbor %s on %s exists", a, args[0])
 		}
 	}
 	next.Neighbors = append(next.Neighbors, vswitch.Neighbor{Interface: args[0], Addr: a.String(), MAC: args[2]})
@@ -340,7 +341,7 @@ func (d *Daemon) neighAdd(args []string) (any, error) {
 func (d *Daemon) neighDel(args []string) (any, error) {
 	a, err := netip.ParseAddr(args[1])
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "%s: not an address", args[1])
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[1])
 	}
 	next := d.state.clone()
 	n := len(next.Neighbors)
@@ -348,7 +349,7 @@ func (d *Daemon) neighDel(args []string) (any, error) {
 		return x.Interface == args[0] && x.Addr == a.String()
 	})
 	if len(next.Neighbors) == n {
-		return nil, Errorf(CodeNotFound, "no static neighbor %s on %s", a, args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no static neighbor %s on %s", a, args[0])
 	}
 	return nil, d.commit(next)
 }
@@ -358,33 +359,11 @@ func (d *Daemon) neighFlush(args []string) (any, error) {
 	if len(args) == 1 {
 		name = args[0]
 		if d.state.rif(name) == nil {
-			return nil, Errorf(CodeNotFound, "no interface %s", name)
+			return nil, ctl.Errorf(ctl.CodeNotFound, "no interface %s", name)
 		}
 	}
 	return nil, d.sw.FlushNeighbors(name)
 }
-
-// l3Specs are the L3 commands' specs, appended to Specs.
-var l3Specs = []Spec{
-	{Name: "vrf/add", Usage: "NAME", Help: "create a VRF (a routing table of its own; \"default\" always exists)", MinArgs: 1, MaxArgs: 1},
-	{Name: "vrf/del", Usage: "NAME", Help: "delete a VRF without interfaces, with its static routes", MinArgs: 1, MaxArgs: 1},
-	{Name: "rif/add", Usage: "NAME bridge=BRIDGE [vlan=N] [vrf=NAME] [mac=MAC] [mtu=N] [addr=CIDR,...]",
-		Help: "add a router interface in one VLAN of a bridge: frames to its MAC are routed (for a routed port, give the port a bridge of its own)", MinArgs: 2, MaxArgs: 7},
-	{Name: "rif/del", Usage: "NAME", Help: "delete a router interface, its static neighbors and the static routes through it", MinArgs: 1, MaxArgs: 1},
-	{Name: "rif/show", Help: "router interfaces: domain, VRF, MAC, MTU, addresses", Read: true},
-	{Name: "addr/add", Usage: "INTERFACE CIDR", Help: "add an address (10.0.0.1/24, fd00::1/64) to a router interface; its subnet becomes a connected route", MinArgs: 2, MaxArgs: 2},
-	{Name: "addr/del", Usage: "INTERFACE ADDR[/LEN]", Help: "remove an address from a router interface", MinArgs: 2, MaxArgs: 2},
-	{Name: "route/add", Usage: "PREFIX (via=GW[,GW...] [dev=IF] | dev=IF | blackhole) [vrf=NAME]",
-		Help: "add a static route; several gateways make an ECMP route (one flow keeps one path)", MinArgs: 2, MaxArgs: 4},
-	{Name: "route/del", Usage: "PREFIX [vrf=NAME]", Help: "delete a static route", MinArgs: 1, MaxArgs: 2},
-	{Name: "route/show", Usage: "[VRF]", Help: "routes: connected, local, static, blackhole", MaxArgs: 1, Read: true},
-	{Name: "neigh/show", Usage: "[INTERFACE]", Help: "the ARP/ND table: address, MAC, static or learned, seconds since confirmed", MaxArgs: 1, Read: true},
-	{Name: "neigh/add", Usage: "INTERFACE ADDR MAC", Help: "add a static ARP/ND entry", MinArgs: 3, MaxArgs: 3},
-	{Name: "neigh/del", Usage: "INTERFACE ADDR", Help: "remove a static ARP/ND entry", MinArgs: 2, MaxArgs: 2},
-	{Name: "neigh/flush", Usage: "[INTERFACE]", Help: "forget learned ARP/ND entries (static ones stay)", MaxArgs: 1},
-}
-
-func init() { Specs = append(Specs, l3Specs...) }
 
 // randomMAC makes a router interface's MAC: locally administered unicast,
 // random, and stored with the interface, so it survives restarts and two

@@ -1,7 +1,8 @@
-package ctl
+package daemon
 
 import (
 	"context"
+	"github.com/vecswitch/vecswitch/ctl"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,7 +18,7 @@ import (
 // stateDir and stops it when the test ends.
 func newTestDaemon(t *testing.T, stateDir string) *Daemon {
 	t.Helper()
-	d, err := NewDaemon(DaemonConfig{StateDir: stateDir, Switch: vswitch.Options{Workers: 1}})
+	d, err := New(Config{StateDir: stateDir, Switch: vswitch.Options{Workers: 1}})
 	require.NoError(t, err)
 	require.NoError(t, d.Start())
 	t.Cleanup(func() { d.Close() })
@@ -25,9 +26,9 @@ func newTestDaemon(t *testing.T, stateDir string) *Daemon {
 }
 
 // run calls one command through the daemon's registry.
-func run(t *testing.T, d *Daemon, cmd string, args ...string) Response {
+func run(t *testing.T, d *Daemon, cmd string, args ...string) ctl.Response {
 	t.Helper()
-	return d.Registry().Dispatch(context.Background(), &Request{V: Version, Cmd: cmd, Args: args})
+	return d.Registry().Dispatch(context.Background(), &ctl.Request{V: ctl.Version, Cmd: cmd, Args: args})
 }
 
 // TestFailedReplayKeepsExistingVeth: a daemon whose replay of a container

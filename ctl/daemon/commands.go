@@ -1,17 +1,16 @@
-package ctl
+package daemon
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vecswitch/vecswitch/ctl"
 	"maps"
 	"net"
 	"slices"
 	"sort"
 	"strconv"
-	"time"
 
-	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
@@ -20,7 +19,7 @@ import (
 const DaemonVersion = "0.1.0"
 
 // Registry returns the daemon's commands, one handler per Spec.
-func (d *Daemon) Registry() *Registry {
+func (d *Daemon) Registry() *ctl.Registry {
 	handlers := map[string]func([]string) (any, error){
 		"add-br": d.addBridge, "del-br": d.delBridge, "list-br": d.listBridges,
 		"add-port": d.addPort, "del-port": d.delPort, "list-ports": d.listPorts, "set-port": d.setPort,
@@ -40,13 +39,13 @@ func (d *Daemon) Registry() *Registry {
 	for k, v := range d.vxlanHandlers() {
 		handlers[k] = v
 	}
-	r := NewRegistry()
-	for _, s := range Specs {
+	r := ctl.NewRegistry()
+	for _, s := range ctl.Specs {
 		h, ok := handlers[s.Name]
 		if !ok {
 			panic("ctl: no handler for " + s.Name)
 		}
-		r.Register(Command{Name: s.Name, Usage: s.Usage, Help: s.Help, MinArgs: s.MinArgs, MaxArgs: s.MaxArgs,
+		r.Register(ctl.Command{Name: s.Name, Usage: s.Usage, Help: s.Help, MinArgs: s.MinArgs, MaxArgs: s.MaxArgs,
 			Run: func(_ context.Context, args []string) (any, error) {
 				d.mu.Lock()
 				defer d.mu.Unlock()
@@ -59,13 +58,13 @@ func (d *Daemon) Registry() *Registry {
 func (d *Daemon) addBridge(args []string) (any, error) {
 	name := args[0]
 	if d.state.bridge(name) != nil {
-		return nil, Errorf(CodeExists, "bridge %s exists", name)
+		return nil, ctl.Errorf(ctl.CodeExists, "bridge %s exists", name)
 	}
-	opts, err := ParseOptions(args[1:])
+	opts, err := ctl.ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, "mac_age", "mac_limit"); err != nil {
+	if err := ctl.CheckOptions(opts, "mac_age", "mac_limit"); err != nil {
 		return nil, err
 	}
 	b := vswitch.Bridge{Name: name}
@@ -84,13 +83,13 @@ func (d *Daemon) addBridge(args []string) (any, error) {
 // mac_limit=.
 func (d *Daemon) setBridge(args []string) (any, error) {
 	if d.state.bridge(args[0]) == nil {
-		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", args[0])
 	}
-	opts, err := ParseOptions(args[1:])
+	opts, err := ctl.ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, "fast-path", "mac_age", "mac_limit"); err != nil {
+	if err := ctl.CheckOptions(opts, "fast-path", "mac_age", "mac_limit"); err != nil {
 		return nil, err
 	}
 	next := d.state.clone()
@@ -125,7 +124,7 @@ func fastPathOption(dst **bool, opts map[string]string) error {
 		off := false
 		*dst = &off
 	default:
-		return Errorf(CodeInvalid, "fast-path=%s: want on or off", s)
+		return ctl.Errorf(ctl.CodeInvalid, "fast-path=%s: want on or off", s)
 	}
 	return nil
 }
@@ -133,7 +132,7 @@ func fastPathOption(dst **bool, opts map[string]string) error {
 func (d *Daemon) delBridge(args []string) (any, error) {
 	b := d.state.bridge(args[0])
 	if b == nil {
-		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", args[0])
 	}
 	next := d.state.clone()
 	var gone []string
@@ -172,13 +171,13 @@ func parseVLANOptions(p *vswitch.Port, opts map[string]string) error {
 		case vswitch.Access, vswitch.Trunk:
 			p.Mode = vswitch.PortMode(s)
 		default:
-			return Errorf(CodeInvalid, "mode=%s: want access or trunk", s)
+			return ctl.Errorf(ctl.CodeInvalid, "mode=%s: want access or trunk", s)
 		}
 	}
 	if s, ok := opts["vlan"]; ok {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 0 || v > vswitch.MaxVLAN {
-			return Errorf(CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
+			return ctl.Errorf(ctl.CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
 		}
 		p.VLAN = uint16(v)
 	}
@@ -199,7 +198,7 @@ func parseVLANOptions(p *vswitch.Port, opts map[string]string) error {
 func parseVLANList(s string) (vswitch.VLANSet, error) {
 	vs, err := vswitch.ParseVLANSet(s)
 	if err != nil {
-		return nil, Errorf(CodeInvalid, "trunks=%s: %v", s, err)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "trunks=%s: %v", s, err)
 	}
 	return vs, nil
 }
@@ -217,7 +216,7 @@ func parseSecurityOptions(p *vswitch.Port, opts map[string]string) error {
 			off := false
 			p.PortSecurity = &off
 		default:
-			return Errorf(CodeInvalid, "port_security=%s: want on or off", s)
+			return ctl.Errorf(ctl.CodeInvalid, "port_security=%s: want on or off", s)
 		}
 	}
 	if _, ok := opts["mac_limit"]; ok {
@@ -232,7 +231,7 @@ func parseSecurityOptions(p *vswitch.Port, opts map[string]string) error {
 		for _, m := range splitList(s) {
 			hw, err := net.ParseMAC(m)
 			if err != nil || len(hw) != 6 {
-				return Errorf(CodeInvalid, "macs=%s: %q is not a MAC address", s, m)
+				return ctl.Errorf(ctl.CodeInvalid, "macs=%s: %q is not a MAC address", s, m)
 			}
 			p.MACs = append(p.MACs, hw.String())
 		}
@@ -243,12 +242,12 @@ func parseSecurityOptions(p *vswitch.Port, opts map[string]string) error {
 func (d *Daemon) addPort(args []string) (any, error) {
 	brName, name := args[0], args[1]
 	if d.state.bridge(brName) == nil {
-		return nil, Errorf(CodeNotFound, "no bridge %s", brName)
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", brName)
 	}
 	if p, _ := d.state.port(name); p != nil {
-		return nil, Errorf(CodeExists, "port %s exists (in bridge %s)", name, p.Bridge)
+		return nil, ctl.Errorf(ctl.CodeExists, "port %s exists (in bridge %s)", name, p.Bridge)
 	}
-	opts, err := ParseOptions(args[2:])
+	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +290,7 @@ func (d *Daemon) addPort(args []string) (any, error) {
 	}
 	if err := d.attach(spec, false); err != nil {
 		if errors.Is(err, afxdp.ErrPoolFull) {
-			return nil, Errorf(CodeInvalid, "%v", err)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		return nil, asInvalid(err)
 	}
@@ -325,7 +324,7 @@ func (d *Daemon) addPort(args []string) (any, error) {
 
 func (d *Daemon) delPort(args []string) (any, error) {
 	if p, _ := d.state.port(args[0]); p == nil {
-		return nil, Errorf(CodeNotFound, "no port %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no port %s", args[0])
 	}
 	next := d.state.clone()
 	next.removePort(args[0])
@@ -338,70 +337,31 @@ func (d *Daemon) delPort(args []string) (any, error) {
 	return nil, nil
 }
 
-// PortView is a port as list-ports and show present it.
-type PortView struct {
-	Name     string            `json:"name"`
-	Bridge   string            `json:"bridge"`
-	Type     string            `json:"type"`
-	Options  map[string]string `json:"options,omitempty"`
-	Mode     vswitch.PortMode  `json:"mode"`
-	VLAN     uint16            `json:"vlan"`
-	Trunks   vswitch.VLANSet   `json:"trunks,omitempty"`
-	Attached bool              `json:"attached"`
-	Up       bool              `json:"up"`
-	// Down says why a configured port has no driver: its interface was
-	// deleted, or it could not be restored at start (see health.go);
-	// DownSince is when, and LastTry the latest attempt to attach it
-	// again (the daemon retries every few seconds).
-	Down      string    `json:"down,omitempty"`
-	DownSince time.Time `json:"down_since,omitzero"`
-	LastTry   string    `json:"last_try,omitempty"`
-	// Losses counts the times the port lost its interface.
-	Losses uint64 `json:"losses,omitempty"`
-	// MACs are the station's MACs (bound to the port unless
-	// PortSecurity is false); Learned is how many MACs the port has
-	// learned, MACLimit its limit and MACLimitDrops the sources refused
-	// at it.
-	MACs          []string `json:"macs,omitempty"`
-	PortSecurity  bool     `json:"port_security"`
-	Learned       int      `json:"learned"`
-	MACLimit      int      `json:"mac_limit"`
-	MACLimitDrops uint64   `json:"mac_limit_drops"`
-	// Degraded says why an attached port does not receive as it should
-	// (an AF_XDP rx queue starved of buffers lately); "" if it does.
-	Degraded string                `json:"degraded,omitempty"`
-	RxQueues []vswitch.QueueInfo   `json:"rx_queues,omitempty"`
-	Counters pipeline.PortCounters `json:"counters"`
-	// FastPath is the port's kernel fast-path state and counters (absent
-	// when the daemon runs without a fast path or the port is detached).
-	FastPath *vswitch.FastPathPort `json:"fast_path,omitempty"`
-}
-
-func (d *Daemon) portViews(bridge string) []PortView {
+func (d *Daemon) portViews(bridge string) []ctl.PortView {
 	live := map[string]vswitch.PortInfo{}
 	for _, pi := range d.sw.Ports() {
 		live[pi.Name] = pi
 	}
-	var out []PortView
+	var out []ctl.PortView
 	for _, spec := range d.state.Ports {
 		if bridge != "" && spec.Bridge != bridge {
 			continue
 		}
 		_, bp := d.state.port(spec.Name)
-		v := PortView{Name: spec.Name, Bridge: spec.Bridge, Type: spec.Type, Options: spec.Options}
+		v := ctl.PortView{Name: spec.Name, Bridge: spec.Bridge, Type: spec.Type, Options: spec.Options}
 		if bp != nil {
-			v.Mode, v.VLAN, v.Trunks = bp.Mode, bp.VLAN, bp.Trunks
+			v.Mode, v.VLAN, v.Trunks = ctl.PortMode(bp.Mode), bp.VLAN, ctl.VLANSet(bp.Trunks)
 			v.MACs, v.PortSecurity = bp.MACs, len(bp.MACs) > 0 && (bp.PortSecurity == nil || *bp.PortSecurity)
 			v.MACLimit = bp.MACLimit
 			if v.MACLimit == 0 {
 				v.MACLimit = vswitch.DefaultPortMACLimit
 			}
 			if v.Mode == "" {
-				v.Mode = vswitch.Access
+				v.Mode = ctl.Access
 			}
 		}
 		if pi, ok := live[spec.Name]; ok {
-			v.Attached, v.Up, v.RxQueues, v.Counters, v.FastPath = true, pi.Up, pi.RxQueues, pi.Counters, pi.FastPath
+			v.Attached, v.Up, v.RxQueues, v.Counters, v.FastPath = true, pi.Up, queueViews(pi.RxQueues), ctl.PortCounters(pi.Counters), fastPathPortView(pi.FastPath)
 			v.Learned, v.MACLimitDrops = pi.MACs, pi.MACLimitDrops
 		}
 		if pd, ok := d.health.down[spec.Name]; ok {
@@ -421,7 +381,7 @@ func (d *Daemon) portViews(bridge string) []PortView {
 
 func (d *Daemon) listPorts(args []string) (any, error) {
 	if d.state.bridge(args[0]) == nil {
-		return nil, Errorf(CodeNotFound, "no bridge %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", args[0])
 	}
 	names := []string{}
 	for _, v := range d.portViews(args[0]) {
@@ -433,13 +393,13 @@ func (d *Daemon) listPorts(args []string) (any, error) {
 func (d *Daemon) setPort(args []string) (any, error) {
 	spec, _ := d.state.port(args[0])
 	if spec == nil {
-		return nil, Errorf(CodeNotFound, "no port %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no port %s", args[0])
 	}
-	opts, err := ParseOptions(args[1:])
+	opts, err := ctl.ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(opts, append(switchOptions, "mtu")...); err != nil {
+	if err := ctl.CheckOptions(opts, append(switchOptions, "mtu")...); err != nil {
 		return nil, err
 	}
 	next := d.state.clone()
@@ -458,7 +418,7 @@ func (d *Daemon) setPort(args []string) (any, error) {
 	}
 	if m, ok := opts["mtu"]; ok {
 		if maxMTU(nspec.Type) == 0 {
-			return nil, Errorf(CodeInvalid, "mtu=%s: a %s port's MTU is not set by the switch", m, nspec.Type)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "mtu=%s: a %s port's MTU is not set by the switch", m, nspec.Type)
 		}
 		if _, err := intOpt(opts, "mtu", 0, 68, maxMTU(nspec.Type)); err != nil {
 			return nil, err
@@ -472,54 +432,27 @@ func (d *Daemon) setPort(args []string) (any, error) {
 	return nil, d.commit(next)
 }
 
-// ShowView is what show returns.
-type ShowView struct {
-	Bridges  []BridgeView           `json:"bridges"`
-	Workers  []vswitch.WorkerInfo   `json:"workers"`
-	FastPath vswitch.FastPathStatus `json:"fast_path"`
-}
-
-// BridgeView is one bridge in show.
-type BridgeView struct {
-	Name          string `json:"name"`
-	MACAgeSeconds int    `json:"mac_age_seconds"`
-	MACLimit      int    `json:"mac_limit"`
-	// FastPath is false when fast-path=off for the bridge.
-	FastPath bool       `json:"fast_path"`
-	Ports    []PortView `json:"ports"`
-}
-
 func (d *Daemon) show([]string) (any, error) {
 	cfg := d.sw.Config() // defaults filled in
-	v := ShowView{Bridges: []BridgeView{}, Workers: d.sw.WorkerInfos(), FastPath: d.sw.FastPathStatus()}
+	v := ctl.ShowView{Bridges: []ctl.BridgeView{}, Workers: workerViews(d.sw.WorkerInfos()), FastPath: ctl.FastPathStatus(d.sw.FastPathStatus())}
 	for _, b := range cfg.Bridges {
 		ports := d.portViews(b.Name)
 		if ports == nil {
-			ports = []PortView{}
+			ports = []ctl.PortView{}
 		}
-		v.Bridges = append(v.Bridges, BridgeView{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit,
+		v.Bridges = append(v.Bridges, ctl.BridgeView{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit,
 			FastPath: b.FastPath == nil || *b.FastPath, Ports: ports})
 	}
 	return v, nil
 }
 
-// PortStats is one port's counters, with its driver's own.
-type PortStats struct {
-	Name     string                `json:"name"`
-	Counters pipeline.PortCounters `json:"counters"`
-	// FastPath holds the frames the kernel fast path switched for the
-	// port (not in Counters) and its misses by reason.
-	FastPath *vswitch.FastPathPort `json:"fast_path,omitempty"`
-	Driver   any                   `json:"driver,omitempty"`
-}
-
 func (d *Daemon) portStats(args []string) (any, error) {
-	var out []PortStats
+	var out []ctl.PortStats
 	for _, v := range d.portViews("") {
 		if len(args) == 1 && v.Name != args[0] {
 			continue
 		}
-		ps := PortStats{Name: v.Name, Counters: v.Counters, FastPath: v.FastPath}
+		ps := ctl.PortStats{Name: v.Name, Counters: v.Counters, FastPath: v.FastPath}
 		if dr, ok := d.drivers[v.Name]; ok {
 			if s, ok := dr.port.(interface{ Stats() any }); ok {
 				ps.Driver = s.Stats()
@@ -530,10 +463,10 @@ func (d *Daemon) portStats(args []string) (any, error) {
 		out = append(out, ps)
 	}
 	if len(args) == 1 && len(out) == 0 {
-		return nil, Errorf(CodeNotFound, "no port %s", args[0])
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no port %s", args[0])
 	}
 	if out == nil {
-		out = []PortStats{}
+		out = []ctl.PortStats{}
 	}
 	return out, nil
 }
@@ -542,18 +475,11 @@ func (d *Daemon) showRuntime([]string) (any, error) { return d.sw.Runtime(), nil
 
 func (d *Daemon) showWorkers([]string) (any, error) { return d.sw.WorkerInfos(), nil }
 
-// ErrorCount is one drop counter in show-errors.
-type ErrorCount struct {
-	Node    string `json:"node"`
-	Reason  string `json:"reason"`
-	Packets uint64 `json:"packets"`
-}
-
 func (d *Daemon) showErrors([]string) (any, error) {
-	out := []ErrorCount{}
+	out := []ctl.ErrorCount{}
 	for _, n := range d.sw.Runtime() {
 		for _, dc := range n.Drops {
-			out = append(out, ErrorCount{Node: n.Name, Reason: dc.Reason, Packets: dc.Packets})
+			out = append(out, ctl.ErrorCount{Node: n.Name, Reason: dc.Reason, Packets: dc.Packets})
 		}
 	}
 	// Losses the pipeline cannot count: frames the kernel dropped at an
@@ -564,10 +490,10 @@ func (d *Daemon) showErrors([]string) (any, error) {
 		if p, ok := d.drivers[name].port.(*afxdp.Port); ok {
 			st := p.Stats()
 			if st.RxFillEmpty > 0 {
-				out = append(out, ErrorCount{Node: "port:" + name, Reason: "rx-fill-ring-empty", Packets: st.RxFillEmpty})
+				out = append(out, ctl.ErrorCount{Node: "port:" + name, Reason: "rx-fill-ring-empty", Packets: st.RxFillEmpty})
 			}
 			if st.RxRingFull > 0 {
-				out = append(out, ErrorCount{Node: "port:" + name, Reason: "rx-ring-full", Packets: st.RxRingFull})
+				out = append(out, ctl.ErrorCount{Node: "port:" + name, Reason: "rx-ring-full", Packets: st.RxRingFull})
 			}
 		}
 	}
@@ -575,5 +501,5 @@ func (d *Daemon) showErrors([]string) (any, error) {
 }
 
 func (d *Daemon) version([]string) (any, error) {
-	return map[string]string{"daemon": DaemonVersion, "protocol": fmt.Sprint(Version)}, nil
+	return map[string]string{"daemon": DaemonVersion, "protocol": fmt.Sprint(ctl.Version)}, nil
 }

@@ -1,8 +1,9 @@
-package ctl
+package daemon
 
 import (
 	"errors"
 	"fmt"
+	"github.com/vecswitch/vecswitch/ctl"
 	"maps"
 	"os"
 	"slices"
@@ -49,7 +50,7 @@ func filterOptions(opts map[string]string) (func([]byte) bool, map[string]string
 	}
 	f, err := vswitch.ParseFilter(fo)
 	if err != nil {
-		return nil, nil, Errorf(CodeInvalid, "%v", err)
+		return nil, nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 	}
 	return f, rest, nil
 }
@@ -57,9 +58,9 @@ func filterOptions(opts map[string]string) (func([]byte) bool, map[string]string
 func (d *Daemon) traceAdd(args []string) (any, error) {
 	n, err := strconv.Atoi(args[1])
 	if err != nil || n < 1 || n > 10000 {
-		return nil, Errorf(CodeInvalid, "%s: want a packet count from 1 to 10000", args[1])
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: want a packet count from 1 to 10000", args[1])
 	}
-	opts, err := ParseOptions(args[2:])
+	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func (d *Daemon) traceAdd(args []string) (any, error) {
 		return nil, err
 	}
 	if len(rest) > 0 {
-		return nil, Errorf(CodeInvalid, "unknown option(s) %v (filters: %s)", slices.Sorted(maps.Keys(rest)), strings.Join(vswitch.FilterKeys, ", "))
+		return nil, ctl.Errorf(ctl.CodeInvalid, "unknown option(s) %v (filters: %s)", slices.Sorted(maps.Keys(rest)), strings.Join(vswitch.FilterKeys, ", "))
 	}
 	if err := d.sw.TraceAdd(args[0], n, f); err != nil {
 		return nil, portErr(err)
@@ -78,22 +79,15 @@ func (d *Daemon) traceAdd(args []string) (any, error) {
 
 func portErr(err error) error {
 	if errors.Is(err, vswitch.ErrNoPort) {
-		return Errorf(CodeNotFound, "%v", err)
+		return ctl.Errorf(ctl.CodeNotFound, "%v", err)
 	}
-	return Errorf(CodeInvalid, "%v", err)
-}
-
-// TraceView is a traced packet as trace/show returns it.
-type TraceView struct {
-	vswitch.Trace
-	// Headers is the received frame decoded.
-	Headers string `json:"headers"`
+	return ctl.Errorf(ctl.CodeInvalid, "%v", err)
 }
 
 func (d *Daemon) traceShow([]string) (any, error) {
-	out := []TraceView{}
+	out := []ctl.TraceView{}
 	for _, t := range d.sw.Traces() {
-		out = append(out, TraceView{Trace: t, Headers: DescribeFrame(t.Data)})
+		out = append(out, ctl.TraceView{Trace: traceView(t), Headers: DescribeFrame(t.Data)})
 	}
 	return out, nil
 }
@@ -171,7 +165,7 @@ type capture struct {
 
 func (d *Daemon) captureStart(args []string) (any, error) {
 	if d.capture != nil {
-		return nil, Errorf(CodeExists, "a capture of %s to %s runs: capture/stop first", d.capture.Port, d.capture.File)
+		return nil, ctl.Errorf(ctl.CodeExists, "a capture of %s to %s runs: capture/stop first", d.capture.Port, d.capture.File)
 	}
 	port := args[0]
 	opts := map[string]string{}
@@ -181,7 +175,7 @@ func (d *Daemon) captureStart(args []string) (any, error) {
 			dir = a
 			continue
 		}
-		o, err := ParseOptions([]string{a})
+		o, err := ctl.ParseOptions([]string{a})
 		if err != nil {
 			return nil, err
 		}
@@ -193,7 +187,7 @@ func (d *Daemon) captureStart(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOptions(rest, "file", "max", "snaplen", "drops", "size"); err != nil {
+	if err := ctl.CheckOptions(rest, "file", "max", "snaplen", "drops", "size"); err != nil {
 		return nil, err
 	}
 	name, named := rest["file"]
@@ -218,7 +212,7 @@ func (d *Daemon) captureStart(args []string) (any, error) {
 	case "on":
 		drops = true
 	default:
-		return nil, Errorf(CodeInvalid, "drops=%s: want on or off", rest["drops"])
+		return nil, ctl.Errorf(ctl.CodeInvalid, "drops=%s: want on or off", rest["drops"])
 	}
 	cfg := vswitch.CaptureConfig{Port: port, Rx: dir != "tx", Tx: dir != "rx", Drops: drops, Snaplen: snap, Filter: f}
 	fh, err := d.createCaptureFile(name)
@@ -305,7 +299,7 @@ func (d *Daemon) drainCapture(c *capture) (done bool) {
 func (d *Daemon) captureStop([]string) (any, error) {
 	c := d.capture
 	if c == nil {
-		return nil, Errorf(CodeNotFound, "no capture runs")
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no capture runs")
 	}
 	d.sw.CaptureStop()
 	close(c.stop)
@@ -318,7 +312,7 @@ func (d *Daemon) captureStop([]string) (any, error) {
 	v := c.view()
 	d.log.Info("capture stopped", "port", v.Port, "file", v.File, "packets", v.Packets, "lost", v.Lost)
 	if err != nil {
-		return nil, Errorf(CodeInternal, "capture file %s: %v", c.File, err)
+		return nil, ctl.Errorf(ctl.CodeInternal, "capture file %s: %v", c.File, err)
 	}
 	return v, nil
 }
@@ -328,46 +322,15 @@ func (d *Daemon) captureStop([]string) (any, error) {
 // trace.
 func (d *Daemon) captureShow([]string) (any, error) {
 	if d.capture == nil {
-		return CaptureView{}, nil
+		return ctl.CaptureView{}, nil
 	}
 	v := d.capture.view()
 	v.Running = true
 	return v, nil
 }
 
-// CaptureView is a capture's state as capture/show and capture/stop
-// report it.
-type CaptureView struct {
-	// Running is true while a capture holds its file (until capture/stop;
-	// Done says why it stopped writing early). capture/show with no
-	// capture answers a view with Running false and no File.
-	Running bool `json:"running"`
-	// File is the capture file's path, in the daemon's capture directory.
-	File    string `json:"file"`
-	Port    string `json:"port"`
-	Packets int    `json:"packets"`
-	Lost    uint64 `json:"lost"`
-	Bytes   int64  `json:"bytes"`
-	Max     int    `json:"max"`
-	Done    string `json:"done,omitempty"`
-}
-
-func (c *capture) view() CaptureView {
+func (c *capture) view() ctl.CaptureView {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CaptureView{File: c.File, Port: c.Port, Packets: c.Packets, Lost: c.Lost, Bytes: c.Bytes, Max: c.Max, Done: c.Done}
+	return ctl.CaptureView{File: c.File, Port: c.Port, Packets: c.Packets, Lost: c.Lost, Bytes: c.Bytes, Max: c.Max, Done: c.Done}
 }
-
-// observeSpecs are the trace and capture commands' specs.
-var observeSpecs = []Spec{
-	{Name: "trace/add", Usage: "PORT COUNT [mac=MAC] [ip=ADDR] [proto=arp|ipv4|ipv6|icmp|icmp6|tcp|udp|N] [port=N]",
-		Help: "trace the next COUNT packets received on PORT (that match the filter): each node they pass and what it decided", MinArgs: 2, MaxArgs: 6},
-	{Name: "trace/show", Help: "the traced packets: decoded headers, then node by node", Read: true},
-	{Name: "trace/clear", Help: "stop tracing and forget the traced packets"},
-	{Name: "capture/start", Usage: "PORT [rx|tx|both] [file=NAME] [max=PACKETS] [size=BYTES] [snaplen=N] [drops=on] [filter...]",
-		Help: "write PORT's packets to a new pcapng file NAME (a plain name, default PORT-TIME.pcapng) in the daemon's capture directory (vswitchd --capture-dir), never over an existing file; capture/show names the path. Open it in Wireshark or tshark; drops=on adds frames dropped after entering on PORT, with the reason as comment", MinArgs: 1, MaxArgs: 11},
-	{Name: "capture/stop", Help: "stop the capture and close its file", Read: false},
-	{Name: "capture/show", Help: "the running capture: file, packets written, lost (running false when none runs)", Read: true},
-}
-
-func init() { Specs = append(Specs, observeSpecs...) }

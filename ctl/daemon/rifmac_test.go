@@ -1,4 +1,4 @@
-package ctl
+package daemon
 
 import (
 	"testing"
@@ -24,7 +24,7 @@ func TestRIFMACsDifferAcrossHostsAndPersist(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	var macs []string
 	for _, dir := range []string{dirA, dirB} {
-		d, err := NewDaemon(DaemonConfig{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+		d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 		require.NoError(t, err)
 		require.True(t, run(t, d, "add-br", "under").OK)
 		r := run(t, d, "rif/add", "up", "bridge=under", "addr=192.168.88.1/24")
@@ -34,7 +34,7 @@ func TestRIFMACsDifferAcrossHostsAndPersist(t *testing.T) {
 	}
 	require.NotEqual(t, macs[0], macs[1], "two hosts' router interfaces named alike share a MAC")
 
-	d, err := NewDaemon(DaemonConfig{StateDir: dirA, Switch: vswitch.Options{Workers: 1}})
+	d, err := New(Config{StateDir: dirA, Switch: vswitch.Options{Workers: 1}})
 	require.NoError(t, err)
 	defer d.Close()
 	require.Equal(t, macs[0], mac(d), "the MAC changed across a restart")

@@ -1,8 +1,9 @@
-package ctl
+package daemon
 
 import (
 	"errors"
 	"fmt"
+	"github.com/vecswitch/vecswitch/ctl"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -15,8 +16,8 @@ import (
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
-// DaemonConfig configures a Daemon.
-type DaemonConfig struct {
+// Config configures a Daemon.
+type Config struct {
 	// StateDir holds the durable configuration (config.json).
 	StateDir string
 	// Switch configures the data plane (workers, cores, poll mode).
@@ -61,13 +62,13 @@ type Daemon struct {
 // StateFile is the name of the stored configuration in the state directory.
 const StateFile = "config.json"
 
-// NewDaemon locks the state directory (one daemon per directory: a second
+// New locks the state directory (one daemon per directory: a second
 // gets ErrStateDirLocked), creates the switch and replays the stored
 // configuration: every bridge and port comes back as it was. A port whose
 // driver cannot be made now (its device is gone) stays configured, is
 // logged, and is down. An unusable config.json is set aside and the
-// previous good copy used (restoreState); with neither, NewDaemon fails.
-func NewDaemon(cfg DaemonConfig) (_ *Daemon, err error) {
+// previous good copy used (restoreState); with neither, New fails.
+func New(cfg Config) (_ *Daemon, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -211,19 +212,19 @@ func (d *Daemon) commit(next State) error {
 		if rerr := d.sw.Reconfigure(d.state.switchConfig()); rerr != nil {
 			d.log.Error("rollback failed", "err", rerr)
 		}
-		return Errorf(CodeInternal, "configuration not stored: %v", err)
+		return ctl.Errorf(ctl.CodeInternal, "configuration not stored: %v", err)
 	}
 	d.state = next
 	return nil
 }
 
 func asInvalid(err error) error {
-	var ce *Error
+	var ce *ctl.Error
 	if errors.As(err, &ce) {
 		return ce
 	}
 	if errors.Is(err, vswitch.ErrInvalidConfig) {
-		return Errorf(CodeInvalid, "%v", err)
+		return ctl.Errorf(ctl.CodeInvalid, "%v", err)
 	}
 	return err
 }
@@ -240,7 +241,7 @@ func parseAffinity(s string) (map[int]int, error) {
 		q, err1 := strconv.Atoi(qs)
 		w, err2 := strconv.Atoi(ws)
 		if !ok || err1 != nil || err2 != nil || q < 0 || w < 0 {
-			return nil, Errorf(CodeInvalid, "rxq_affinity=%s: want QUEUE:WORKER,...", s)
+			return nil, ctl.Errorf(ctl.CodeInvalid, "rxq_affinity=%s: want QUEUE:WORKER,...", s)
 		}
 		m[q] = w
 	}

@@ -1,0 +1,38 @@
+// Package daemon is vswitchd's core: the switch, its port drivers, the
+// durable store of the desired configuration, and the handlers of every
+// control command (package ctl's Specs), one file per command group:
+// commands.go (bridges, ports, show, stats), fdb.go, l3.go, vxlan.go,
+// observe.go (trace, capture), sriov_linux.go. It also serves Prometheus
+// metrics (metrics.go) and watches the ports' interfaces (health.go).
+//
+// # Layers
+//
+// daemon sits above ctl (the protocol, client and views) and above the
+// data plane (vswitch, pipeline, ports, encap); cmd/vswitchd sits above
+// it. Nothing below imports it. Its answers are ctl's views, converted
+// from the data plane's types (views.go), so that clients never link the
+// data plane.
+//
+// # Behaviour
+//
+// Every change is applied, then stored durably (Store), before the command
+// returns; if either step fails, the previous configuration is restored.
+// capture/start writes only new files with plain names in the daemon's
+// capture directory. The state directory is flock'ed (one daemon per
+// directory), and a damaged config.json falls back to config.json.prev
+// (see restoreState). A port on an interface the host itself uses (its
+// default route or addresses) is refused unless force=true.
+//
+// # Port health
+//
+// A port whose interface vanishes is taken down, shown down with the
+// reason and counted, and attached again when the interface is back
+// (health.go); a replay never deletes an interface it did not create.
+//
+// # Portability
+//
+// The port drivers, SR-IOV and the state lock are Linux's. On other systems
+// the package builds, and making a port or locking the state directory
+// fails with a "not supported" error (ports_other.go), so the rest can be
+// developed and vetted anywhere.
+package daemon

@@ -7,7 +7,7 @@ import (
 	"net"
 )
 
-var errNoCreds = errors.New("ctl: the control socket needs Linux (SO_PEERCRED)")
+var errNoCreds = errors.New("ctl: the control socket server is not supported on this system (it needs Linux's SO_PEERCRED)")
 
 func listenPrivate(string, int) (*net.UnixListener, error) { return nil, errNoCreds }
 

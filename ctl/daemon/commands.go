@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vecswitch/vecswitch/ctl"
 	"maps"
 	"net"
 	"slices"
 	"sort"
 	"strconv"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/vswitch"
 )

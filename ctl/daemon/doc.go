@@ -32,7 +32,9 @@
 // # Portability
 //
 // The port drivers, SR-IOV and the state lock are Linux's. On other systems
-// the package builds, and making a port or locking the state directory
-// fails with a "not supported" error (ports_other.go), so the rest can be
-// developed and vetted anywhere.
+// the package builds against the drivers' stubs, which fail with a "not
+// supported" error (ports/afxdp's afxdp_other.go, ...), as does locking the
+// state directory (safety_lock_other.go): the daemon cannot start there,
+// but it can be built, vetted and read anywhere. CI checks that
+// GOOS=darwin go build ./... and GOOS=freebsd go vet ./... pass.
 package daemon

@@ -2,12 +2,12 @@ package daemon
 
 import (
 	"errors"
-	"github.com/vecswitch/vecswitch/ctl"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 

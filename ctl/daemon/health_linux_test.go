@@ -1,13 +1,13 @@
 package daemon
 
 import (
-	"github.com/vecswitch/vecswitch/ctl"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/internal/nettest"
 )
 

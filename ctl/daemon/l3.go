@@ -2,12 +2,12 @@ package daemon
 
 import (
 	"crypto/rand"
-	"github.com/vecswitch/vecswitch/ctl"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 

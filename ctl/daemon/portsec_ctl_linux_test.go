@@ -1,11 +1,11 @@
 package daemon
 
 import (
-	"github.com/vecswitch/vecswitch/ctl"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 )

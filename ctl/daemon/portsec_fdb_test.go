@@ -2,11 +2,11 @@ package daemon
 
 import (
 	"context"
-	"github.com/vecswitch/vecswitch/ctl"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 

@@ -1,8 +1,6 @@
 package daemon
 
 import (
-	"context"
-	"github.com/vecswitch/vecswitch/ctl"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,25 +9,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/netdev"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
-
-// newTestDaemon starts an in-process daemon (one worker, no fast path) on
-// stateDir and stops it when the test ends.
-func newTestDaemon(t *testing.T, stateDir string) *Daemon {
-	t.Helper()
-	d, err := New(Config{StateDir: stateDir, Switch: vswitch.Options{Workers: 1}})
-	require.NoError(t, err)
-	require.NoError(t, d.Start())
-	t.Cleanup(func() { d.Close() })
-	return d
-}
-
-// run calls one command through the daemon's registry.
-func run(t *testing.T, d *Daemon, cmd string, args ...string) ctl.Response {
-	t.Helper()
-	return d.Registry().Dispatch(context.Background(), &ctl.Request{V: ctl.Version, Cmd: cmd, Args: args})
-}
 
 // TestFailedReplayKeepsExistingVeth: a daemon whose replay of a container
 // port fails (here: another daemon holds the veth's host end) must not

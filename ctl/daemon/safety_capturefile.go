@@ -3,12 +3,13 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"github.com/vecswitch/vecswitch/ctl"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vecswitch/vecswitch/ctl"
 )
 
 // Capture files. capture/start runs as root on behalf of any client the

@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"encoding/json"
 	"errors"
-	"github.com/vecswitch/vecswitch/ctl"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,17 +10,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
-
-func requireCode(t *testing.T, r ctl.Response, code ctl.Code, msgAndArgs ...any) {
-	t.Helper()
-	require.False(t, r.OK, msgAndArgs...)
-	require.NotNil(t, r.Error, msgAndArgs...)
-	require.Equal(t, code, r.Error.Code, "%s", r.Error.Message)
-}
 
 // TestCaptureNeverWritesOutsideItsDirectory: capture/start once took any
 // path and, as root, truncated it (then removed it when the port did not
@@ -200,11 +192,6 @@ func TestNoUsableConfigRefuses(t *testing.T) {
 	require.True(t, errors.Is(err, errStateVersion), "%v", err)
 	asides, _ = filepath.Glob(cfg + ".corrupt-*")
 	require.Empty(t, asides)
-}
-
-func decode(t *testing.T, r ctl.Response, v any) {
-	t.Helper()
-	require.NoError(t, json.Unmarshal(r.Result, v), "%s", r.Result)
 }
 
 // TestCaptureDirForGroup: with a control group, its members can reach and

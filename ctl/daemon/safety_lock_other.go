@@ -8,5 +8,5 @@ import (
 )
 
 func lockStateDir(string) (io.Closer, error) {
-	return nil, errors.New("ctl: locking the state directory needs Linux (flock)")
+	return nil, errors.New("daemon: locking the state directory is not supported on this system (it needs Linux's flock)")
 }

@@ -1,11 +1,11 @@
 package daemon
 
 import (
-	"github.com/vecswitch/vecswitch/ctl"
 	"net/netip"
 	"slices"
 	"strconv"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 

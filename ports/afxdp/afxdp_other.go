@@ -4,6 +4,7 @@ package afxdp
 
 import (
 	"errors"
+	"log/slog"
 
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports"
@@ -13,7 +14,17 @@ import (
 type Config struct {
 	Name, Ifname, Attach, Copy  string
 	Queues, RingSize, BatchSize int
+	FastPath                    *FastPath
+	Logger                      *slog.Logger
 }
+
+// Limits, as on Linux.
+const (
+	// MaxRxFrame is the longest frame an AF_XDP socket would receive.
+	MaxRxFrame = pipeline.FrameSize - 256
+	// MaxMTU is the largest device MTU a port would accept.
+	MaxMTU = MaxRxFrame - 14 - 4
+)
 
 // ErrNotSupported is returned on systems without AF_XDP.
 var ErrNotSupported = errors.New("afxdp: AF_XDP is only supported on Linux")
@@ -34,6 +45,9 @@ func (*Port) OpenTx(int, *pipeline.Pool) (pipeline.TxQueue, error) {
 }
 func (*Port) Close() error { return ErrNotSupported }
 
+// Stats is empty: there is no port.
+func (*Port) Stats() Stats { return Stats{} }
+
 // FastPath is not available on this system.
 type FastPath struct{}
 
@@ -50,3 +64,21 @@ func NewFastPath(FastPathConfig) (*FastPath, error) { return nil, ErrFastPathUns
 
 // Close does nothing.
 func (*FastPath) Close() error { return nil }
+
+var _ ports.FastPath = (*FastPath)(nil)
+
+// SetPort reports ErrFastPathUnsupported, like every method below.
+func (*FastPath) SetPort(int, ports.FastPathPort) error { return ErrFastPathUnsupported }
+func (*FastPath) DelPort(int) error                     { return ErrFastPathUnsupported }
+func (*FastPath) SetEntry(uint16, [6]byte, int, uint16) (uint32, error) {
+	return 0, ErrFastPathUnsupported
+}
+func (*FastPath) DelEntry(uint16, [6]byte) error { return ErrFastPathUnsupported }
+func (*FastPath) FlushPort(int) error            { return ErrFastPathUnsupported }
+func (*FastPath) FlushDomain(uint16) error       { return ErrFastPathUnsupported }
+func (*FastPath) EntryHits(uint32) (uint64, uint64, error) {
+	return 0, 0, ErrFastPathUnsupported
+}
+func (*FastPath) PortCounters(int) (ports.FastPathCounters, error) {
+	return ports.FastPathCounters{}, ErrFastPathUnsupported
+}

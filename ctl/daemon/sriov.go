@@ -1,11 +1,11 @@
 package daemon
 
 import (
-	"github.com/vecswitch/vecswitch/ctl"
 	"net"
 	"slices"
 	"strconv"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/ports/sriov"
 )

@@ -423,6 +423,9 @@ func (d *Daemon) setPort(args []string) (any, error) {
 		if _, err := intOpt(opts, "mtu", 0, 68, maxMTU(nspec.Type)); err != nil {
 			return nil, err
 		}
+		if nspec.Options == nil { // a port added with no options has none stored
+			nspec.Options = map[string]string{}
+		}
 		nspec.Options["mtu"] = m
 		delete(nspec.Options, mtuFrom) // the user's from now on
 		if err := d.setMTU(*nspec); err != nil {

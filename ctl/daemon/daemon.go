@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -36,6 +37,11 @@ type Config struct {
 	// CaptureGID, if > 0, is the control socket's group: the capture
 	// directory and files become readable by it (0750, 0640).
 	CaptureGID int
+
+	// memPorts, set by this package's tests only, makes every port's
+	// driver instead of the real factory (memory ports: the commands run
+	// without root or devices). Options are still checked as usual.
+	memPorts func(PortSpec) (ports.Port, error)
 }
 
 // Daemon is vswitchd's core: the switch, its port drivers, and the stored
@@ -57,6 +63,7 @@ type Daemon struct {
 	lock       io.Closer // the state directory's lock, held until Close
 	captureDir string
 	captureGID int
+	memPorts   func(PortSpec) (ports.Port, error) // Config.memPorts
 }
 
 // StateFile is the name of the stored configuration in the state directory.
@@ -95,7 +102,7 @@ func New(cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}, health: newHealth(),
-		lock: lock, captureDir: cfg.CaptureDir, captureGID: cfg.CaptureGID}
+		lock: lock, captureDir: cfg.CaptureDir, captureGID: cfg.CaptureGID, memPorts: cfg.memPorts}
 	if cfg.FastPath {
 		fp, err := afxdp.NewFastPath(afxdp.FastPathConfig{})
 		if err != nil {

@@ -91,6 +91,13 @@ func (dr *driver) withDevice(name string) *driver {
 // makePort creates spec's driver. replay is true at start-up: a container
 // veth that survived a crash of the daemon is reused, not recreated.
 func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
+	if d.memPorts != nil {
+		p, err := d.memPorts(spec)
+		if err != nil {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
+		}
+		return &driver{port: p}, nil
+	}
 	o := spec.Options
 	workers := d.sw.Workers()
 	nq := len(workers)

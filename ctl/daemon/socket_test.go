@@ -1,0 +1,337 @@
+package daemon
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/memport"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// The daemon in process, driven through the real control socket by the
+// real client, with memory ports instead of devices: every command group
+// without root, as vsctl would use it.
+
+// memDaemon is a daemon whose ports are memory ports, and its socket.
+type memDaemon struct {
+	d    *Daemon
+	c    *ctl.Client
+	dir  string
+	mu   sync.Mutex
+	mems map[string]*memport.Port
+	stop func() // closes the client, the server and the daemon, once
+}
+
+// startMem starts a daemon with memory ports on dir, serves its commands
+// on a socket in dir and connects a client; all stop when the test ends.
+func startMem(t *testing.T, dir string) *memDaemon {
+	t.Helper()
+	m := &memDaemon{dir: dir, mems: map[string]*memport.Port{}}
+	d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
+		memPorts: func(spec PortSpec) (ports.Port, error) {
+			p, err := memport.New(memport.Config{Name: spec.Name, RingSize: 256})
+			if err == nil {
+				m.mu.Lock()
+				m.mems[spec.Name] = p
+				m.mu.Unlock()
+			}
+			return p, err
+		}})
+	require.NoError(t, err)
+	require.NoError(t, d.Start())
+	// A group the test's user is in: root, or the user's own group.
+	srv, err := ctl.Listen(ctl.ServerConfig{Path: filepath.Join(dir, "ctl.sock"), GID: os.Getgid()}, d.Registry())
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	c, err := ctl.Dial(srv.Addr(), 10*time.Second)
+	require.NoError(t, err)
+	m.d, m.c = d, c
+	m.stop = sync.OnceFunc(func() {
+		c.Close()
+		require.NoError(t, srv.Close())
+		require.NoError(t, <-done)
+		require.NoError(t, d.Close())
+	})
+	t.Cleanup(m.stop)
+	return m
+}
+
+// ok runs a command that must succeed, decoding its result into out.
+func (m *memDaemon) ok(t *testing.T, out any, cmd string, args ...string) {
+	t.Helper()
+	require.NoError(t, m.c.Call(cmd, args, out), "%s %v", cmd, args)
+}
+
+// fails runs a command that must fail with code.
+func (m *memDaemon) fails(t *testing.T, code ctl.Code, cmd string, args ...string) {
+	t.Helper()
+	err := m.c.Call(cmd, args, nil)
+	var ce *ctl.Error
+	require.True(t, errors.As(err, &ce), "%s %v: %v", cmd, args, err)
+	require.Equal(t, code, ce.Code, "%s %v: %s", cmd, args, ce.Message)
+}
+
+func (m *memDaemon) port(name string) *memport.Port {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mems[name]
+}
+
+// frame is a broadcast frame from src (an IPv4 ethertype, 60 bytes).
+func frame(src byte) []byte {
+	f := make([]byte, 60)
+	copy(f, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, src, 0x08, 0x00})
+	return f
+}
+
+func TestSocketL2Commands(t *testing.T) {
+	m := startMem(t, t.TempDir())
+	var ver map[string]string
+	m.ok(t, &ver, "version")
+	require.Equal(t, DaemonVersion, ver["daemon"])
+
+	m.ok(t, nil, "add-br", "br0", "mac_age=60", "mac_limit=100")
+	m.fails(t, ctl.CodeExists, "add-br", "br0")
+	m.fails(t, ctl.CodeUsage, "add-br", "br1", "bogus=1")
+	m.fails(t, ctl.CodeUsage, "add-br", "br1", "bare")
+	m.fails(t, ctl.CodeInvalid, "add-br", "br1", "mac_age=0")
+	m.fails(t, ctl.CodeUsage, "add-br")
+	m.fails(t, ctl.CodeUnknown, "no-such-command")
+	var brs []string
+	m.ok(t, &brs, "list-br")
+	require.Equal(t, []string{"br0"}, brs)
+
+	m.ok(t, nil, "set-bridge", "br0", "fast-path=off", "mac_age=30", "mac_limit=200")
+	m.ok(t, nil, "set-bridge", "br0", "fast-path=on")
+	m.fails(t, ctl.CodeNotFound, "set-bridge", "nobr", "mac_age=3")
+	m.fails(t, ctl.CodeInvalid, "set-bridge", "br0", "fast-path=maybe")
+	m.fails(t, ctl.CodeUsage, "set-bridge", "br0", "color=red")
+
+	m.ok(t, nil, "add-port", "br0", "p1", "type=tap")
+	m.ok(t, nil, "add-port", "br0", "p2", "type=veth", "rxq_affinity=0:0")
+	m.ok(t, nil, "add-port", "br0", "p3", "trunks=20-30,40", "port_security=on", "macs=02:00:00:00:00:33", "mac_limit=5")
+	m.fails(t, ctl.CodeExists, "add-port", "br0", "p1")
+	m.fails(t, ctl.CodeNotFound, "add-port", "nobr", "p9")
+	m.fails(t, ctl.CodeUsage, "add-port", "br0", "p9", "type=floppy")
+	m.fails(t, ctl.CodeUsage, "add-port", "br0", "p9", "type=tap", "dev=x")
+	m.fails(t, ctl.CodeInvalid, "add-port", "br0", "p9", "rxq_affinity=zero")
+	m.fails(t, ctl.CodeInvalid, "add-port", "br0", "p9", "vlan=5000")
+	m.fails(t, ctl.CodeInvalid, "add-port", "br0", "p9", "trunks=1-x")
+	m.fails(t, ctl.CodeInvalid, "add-port", "br0", "p9", "mode=hybrid")
+	m.fails(t, ctl.CodeInvalid, "add-port", "br0", "p9", "macs=nope")
+	m.fails(t, ctl.CodeInvalid, "add-port", "br0", "p9", "port_security=maybe")
+	var names []string
+	m.ok(t, &names, "list-ports", "br0")
+	require.Equal(t, []string{"p1", "p2", "p3"}, names)
+	m.fails(t, ctl.CodeNotFound, "list-ports", "nobr")
+
+	m.ok(t, nil, "set-port", "p1", "vlan=0", "port_security=off", "mac_limit=10")
+	m.ok(t, nil, "set-port", "p1", "mtu=1400") // a tap is made anew
+	m.ok(t, nil, "set-port", "p3", "mode=access")
+	m.ok(t, nil, "set-port", "p3", "mode=trunk", "trunks=20-30,40")
+	m.fails(t, ctl.CodeNotFound, "set-port", "p9", "vlan=1")
+	m.fails(t, ctl.CodeInvalid, "set-port", "p1", "mtu=10")
+	m.fails(t, ctl.CodeUsage, "set-port", "p1", "color=red")
+
+	var sv ctl.ShowView
+	m.ok(t, &sv, "show")
+	require.Len(t, sv.Bridges, 1)
+	b := sv.Bridges[0]
+	require.Equal(t, "br0", b.Name)
+	require.Equal(t, 30, b.MACAgeSeconds)
+	require.True(t, b.FastPath)
+	require.Len(t, b.Ports, 3)
+	require.Equal(t, "1400", b.Ports[0].Options["mtu"])
+	require.True(t, b.Ports[0].Attached)
+	require.Equal(t, ctl.Trunk, b.Ports[2].Mode)
+	require.Equal(t, "20-30,40", b.Ports[2].Trunks.String())
+	require.True(t, b.Ports[2].PortSecurity)
+	require.Equal(t, []string{"02:00:00:00:00:33"}, b.Ports[2].MACs)
+	require.Len(t, sv.Workers, 1)
+
+	// Traffic: a broadcast from p1 floods to p2 and its MAC is learned.
+	var trace any
+	m.ok(t, &trace, "trace/add", "p1", "5")
+	require.Eventually(t, func() bool {
+		m.port("p1").Inject(0, frame(0x11))
+		return len(m.port("p2").Collect(0, 0)) > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	var pg ctl.FDBPage
+	require.Eventually(t, func() bool {
+		pg = ctl.FDBPage{}
+		m.ok(t, &pg, "fdb/show", "br0", "port=p1")
+		return pg.Total > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, "02:00:00:00:00:11", pg.Entries[0].MAC)
+	m.ok(t, &pg, "fdb/show", "br0", "vlan=0", "mac=02:00:00:00:00:11", "limit=10")
+	require.Equal(t, 1, pg.Total)
+	m.fails(t, ctl.CodeInvalid, "fdb/show", "br0", "limit=0")
+	m.fails(t, ctl.CodeInvalid, "fdb/show", "br0", "vlan=x")
+	m.fails(t, ctl.CodeInvalid, "fdb/show", "br0", "mac=x")
+	m.fails(t, ctl.CodeNotFound, "fdb/show", "nobr")
+	m.ok(t, nil, "fdb/add", "br0", "02:00:00:00:00:99", "p2")
+	m.fails(t, ctl.CodeInvalid, "fdb/add", "br0", "01:00:5e:00:00:01", "p2")
+	m.ok(t, nil, "fdb/del", "br0", "02:00:00:00:00:99")
+	m.ok(t, nil, "fdb/flush", "br0")
+	m.ok(t, nil, "fdb/flush")
+	m.fails(t, ctl.CodeNotFound, "fdb/flush", "nobr")
+
+	var traces []ctl.TraceView
+	m.ok(t, &traces, "trace/show")
+	require.NotEmpty(t, traces)
+	require.Equal(t, "p1", traces[0].InPort)
+	require.NotEmpty(t, traces[0].Hops)
+	require.NotEmpty(t, traces[0].Headers)
+	m.ok(t, nil, "trace/clear")
+	m.fails(t, ctl.CodeNotFound, "trace/add", "p9", "5")
+
+	var stats []ctl.PortStats
+	m.ok(t, &stats, "port/stats")
+	require.Len(t, stats, 3)
+	m.ok(t, &stats, "port/stats", "p1")
+	require.Len(t, stats, 1)
+	require.NotZero(t, stats[0].Counters.RxPackets)
+	m.fails(t, ctl.CodeNotFound, "port/stats", "p9")
+	var nodes []ctl.NodeCounters
+	m.ok(t, &nodes, "show-runtime")
+	require.NotEmpty(t, nodes)
+	var ws []ctl.WorkerInfo
+	m.ok(t, &ws, "show-workers")
+	require.Len(t, ws, 1)
+	var errs []ctl.ErrorCount
+	m.ok(t, &errs, "show-errors")
+
+	// Metrics: every family is collected without error.
+	reg := prometheus.NewRegistry()
+	require.NoError(t, reg.Register(newMetricsCollector(m.d)))
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	require.NotEmpty(t, fams)
+
+	m.fails(t, ctl.CodeNotFound, "sriov/show", "nosuchpf0")
+	m.ok(t, nil, "del-port", "p2")
+	m.fails(t, ctl.CodeNotFound, "del-port", "p2")
+	m.ok(t, nil, "del-br", "br0")
+	m.fails(t, ctl.CodeNotFound, "del-br", "br0")
+	m.ok(t, &sv, "show")
+	require.Empty(t, sv.Bridges)
+}
+
+func TestSocketCapture(t *testing.T) {
+	m := startMem(t, t.TempDir())
+	m.ok(t, nil, "add-br", "br0")
+	m.ok(t, nil, "add-port", "br0", "p1", "type=tap")
+	m.ok(t, nil, "add-port", "br0", "p2", "type=tap")
+	var cv ctl.CaptureView
+	m.ok(t, &cv, "capture/show")
+	require.False(t, cv.Running)
+	m.fails(t, ctl.CodeInvalid, "capture/start", "p1", "file=../x.pcapng")
+	m.fails(t, ctl.CodeNotFound, "capture/start", "p9")
+	m.ok(t, nil, "capture/start", "p1", "both", "file=c.pcapng", "max=100", "proto=ipv4")
+	m.ok(t, &cv, "capture/show")
+	require.True(t, cv.Running)
+	require.Equal(t, "p1", cv.Port)
+	m.fails(t, ctl.CodeExists, "capture/start", "p2")
+	require.Eventually(t, func() bool {
+		m.port("p1").Inject(0, frame(0x21))
+		m.ok(t, &cv, "capture/show")
+		return cv.Packets > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	m.ok(t, &cv, "capture/stop")
+	require.NotZero(t, cv.Packets)
+	st, err := os.Stat(cv.File)
+	require.NoError(t, err)
+	require.NotZero(t, st.Size())
+	m.fails(t, ctl.CodeNotFound, "capture/stop")
+}
+
+func TestSocketL3AndOverlay(t *testing.T) {
+	dir := t.TempDir()
+	m := startMem(t, dir)
+	m.ok(t, nil, "add-br", "br0")
+	m.ok(t, nil, "add-br", "ov")
+	m.ok(t, nil, "add-port", "br0", "up0", "type=tap")
+	m.ok(t, nil, "vrf/add", "red")
+	m.fails(t, ctl.CodeExists, "vrf/add", "red")
+	m.ok(t, nil, "rif/add", "r1", "bridge=br0", "addr=10.0.0.1/24")
+	m.fails(t, ctl.CodeExists, "rif/add", "r1", "bridge=br0")
+	m.fails(t, ctl.CodeInvalid, "rif/add", "r2", "bridge=nobr")
+	m.ok(t, nil, "rif/add", "r2", "bridge=br0", "vlan=7", "vrf=red", "mtu=1400", "addr=10.7.0.1/24,fd00:7::1/64")
+	m.ok(t, nil, "addr/add", "r1", "fd00:1::1/64")
+	m.fails(t, ctl.CodeInvalid, "addr/add", "r1", "nonsense")
+	m.ok(t, nil, "addr/del", "r1", "fd00:1::1/64")
+	m.ok(t, nil, "route/add", "10.9.0.0/16", "via=10.0.0.254")
+	m.ok(t, nil, "route/add", "10.8.0.0/16", "blackhole")
+	m.ok(t, nil, "route/add", "10.6.0.0/16", "dev=r2", "vrf=red")
+	m.fails(t, ctl.CodeInvalid, "route/add", "10.5.0.0/16", "via=192.168.1.1")
+	var rs []ctl.RouteEntry
+	m.ok(t, &rs, "route/show")
+	require.NotEmpty(t, rs)
+	m.ok(t, &rs, "route/show", "red")
+	m.fails(t, ctl.CodeNotFound, "route/show", "blue")
+	m.ok(t, nil, "neigh/add", "r1", "10.0.0.254", "02:00:00:00:00:fe")
+	var ns []ctl.NeighborEntry
+	m.ok(t, &ns, "neigh/show", "r1")
+	require.Len(t, ns, 1)
+	require.True(t, ns[0].Static)
+	m.ok(t, nil, "neigh/del", "r1", "10.0.0.254")
+	m.ok(t, nil, "neigh/flush", "r1")
+	m.ok(t, nil, "neigh/flush")
+	var is []ctl.Interface
+	m.ok(t, &is, "rif/show")
+	require.Len(t, is, 2)
+
+	m.ok(t, nil, "vtep/set", "10.0.0.1", "ttl=32", "df=on")
+	m.fails(t, ctl.CodeInvalid, "vtep/set", "10.99.0.1")
+	m.ok(t, nil, "vni/add", "ov", "100", "remotes=10.0.0.2")
+	m.ok(t, nil, "vni/add-remote", "ov", "100", "10.0.0.3")
+	m.ok(t, nil, "vni/del-remote", "ov", "100", "10.0.0.2")
+	m.ok(t, nil, "add-port", "ov", "c1", "type=veth") // MTU follows the overlay
+	var xv ctl.VXLANView
+	m.ok(t, &xv, "vni/show")
+	require.Equal(t, "10.0.0.1", xv.VTEP.Addr)
+	require.Equal(t, []string{"10.0.0.3"}, xv.VNIs[0].Remotes)
+	m.fails(t, ctl.CodeNotFound, "vni/del", "ov", "101")
+
+	// A restart replays everything through the store.
+	var before ctl.ShowView
+	m.ok(t, &before, "show")
+	m.stop()
+	d2, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
+		memPorts: func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }})
+	require.NoError(t, err)
+	defer d2.Close()
+	after := runShow(t, d2)
+	require.Equal(t, len(before.Bridges), len(after.Bridges))
+	for i := range before.Bridges {
+		require.Len(t, after.Bridges[i].Ports, len(before.Bridges[i].Ports))
+	}
+	require.Len(t, d2.state.Interfaces, 2)
+	require.NotNil(t, d2.state.VTEP)
+
+	// Undo on the new daemon.
+	for _, c := range [][]string{{"vni/del", "ov", "100"}, {"vtep/del"}, {"route/del", "10.9.0.0/16"},
+		{"rif/del", "r2"}, {"vrf/del", "red"}, {"rif/del", "r1"}} {
+		r := run(t, d2, c[0], c[1:]...)
+		require.True(t, r.OK, "%v: %+v", c, r.Error)
+	}
+}
+
+func runShow(t *testing.T, d *Daemon) ctl.ShowView {
+	t.Helper()
+	var v ctl.ShowView
+	r := run(t, d, "show")
+	require.True(t, r.OK)
+	decode(t, r, &v)
+	return v
+}

@@ -229,11 +229,9 @@ func (s *Server) handle(c *net.UnixConn, uid uint32) {
 			}
 			return
 		}
-		var req Request
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			if !s.reply(c, enc, Response{V: Version, Error: Errorf(CodeBadRequest, "malformed request: %v", err)}) {
+		req, derr := DecodeRequest(line)
+		if derr != nil {
+			if !s.reply(c, enc, Response{V: Version, Error: derr}) {
 				return
 			}
 			continue
@@ -245,6 +243,19 @@ func (s *Server) handle(c *net.UnixConn, uid uint32) {
 			return
 		}
 	}
+}
+
+// DecodeRequest decodes one request line: a JSON object with only
+// Request's fields. Anything else is a CodeBadRequest error. The version
+// and the command are the registry's to check (Dispatch).
+func DecodeRequest(line []byte) (Request, *Error) {
+	var req Request
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return Request{}, Errorf(CodeBadRequest, "malformed request: %v", err)
+	}
+	return req, nil
 }
 
 func (s *Server) reply(c net.Conn, enc *json.Encoder, r Response) bool {

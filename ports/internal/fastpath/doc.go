@@ -130,7 +130,7 @@
 //
 // ports/afxdp wraps Maps as afxdp.FastPath (the ports.FastPath interface)
 // and attaches Program for ports created with Config.FastPath; the switch
-// side is vswitch/fastpath.go, the daemon's in ctl (veths created with GRO
+// side is vswitch/fastpath.go, the daemon's in ctl/daemon (veths made with GRO
 // on, vsctl set bridge|port fast-path=). In order:
 //
 //   - Port add: Attach (owning the XSKMAP; register the AF_XDP sockets

@@ -1,9 +1,12 @@
 // Package daemon is vswitchd's core: the switch, its port drivers, the
 // durable store of the desired configuration, and the handlers of every
 // control command (package ctl's Specs), one file per command group:
-// commands.go (bridges, ports, show, stats), fdb.go, l3.go, vxlan.go,
-// observe.go (trace, capture), sriov_linux.go. It also serves Prometheus
-// metrics (metrics.go) and watches the ports' interfaces (health.go).
+// bridges.go, portcmds.go, show.go (show, stats, runtime, errors), fdb.go,
+// l3.go, vxlan.go, observe.go (trace, capture), sriov.go; commands.go binds
+// them to the Specs. ports.go is the port factory (AF_XDP, veth, tap,
+// SR-IOV, vhost-user); state.go and store.go the configuration and its
+// durable copy; metrics.go serves Prometheus metrics and health.go watches
+// the ports' interfaces.
 //
 // # Layers
 //

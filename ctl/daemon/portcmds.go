@@ -1,0 +1,246 @@
+package daemon
+
+import (
+	"errors"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ports/afxdp"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// The port commands: add-port, del-port, list-ports, set-port, and the
+// parsing of the bridge-port options they share (VLAN, fast path, port
+// security). The drivers themselves are made in ports.go.
+
+// parseVLANOptions applies vlan=, trunks= and mode= to a bridge port.
+func parseVLANOptions(p *vswitch.Port, opts map[string]string) error {
+	if s, ok := opts["mode"]; ok {
+		switch vswitch.PortMode(s) {
+		case vswitch.Access, vswitch.Trunk:
+			p.Mode = vswitch.PortMode(s)
+		default:
+			return ctl.Errorf(ctl.CodeInvalid, "mode=%s: want access or trunk", s)
+		}
+	}
+	if s, ok := opts["vlan"]; ok {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 || v > vswitch.MaxVLAN {
+			return ctl.Errorf(ctl.CodeInvalid, "vlan=%s: want 0 to %d", s, vswitch.MaxVLAN)
+		}
+		p.VLAN = uint16(v)
+	}
+	if s, ok := opts["trunks"]; ok {
+		vs, err := parseVLANList(s)
+		if err != nil {
+			return err
+		}
+		p.Trunks = vs
+		if _, set := opts["mode"]; !set {
+			p.Mode = vswitch.Trunk
+		}
+	}
+	return nil
+}
+
+// parseVLANList parses "10,20,30-40".
+func parseVLANList(s string) (vswitch.VLANSet, error) {
+	vs, err := vswitch.ParseVLANSet(s)
+	if err != nil {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "trunks=%s: %v", s, err)
+	}
+	return vs, nil
+}
+
+// parseSecurityOptions applies port_security=on|off, mac_limit=N and
+// macs=MAC,... to a bridge port. macs= names the station's MACs (a
+// container port's are known to the daemon and bound by default);
+// port_security=off leaves them unbound.
+func parseSecurityOptions(p *vswitch.Port, opts map[string]string) error {
+	if s, ok := opts["port_security"]; ok {
+		switch s {
+		case "on":
+			p.PortSecurity = nil
+		case "off":
+			off := false
+			p.PortSecurity = &off
+		default:
+			return ctl.Errorf(ctl.CodeInvalid, "port_security=%s: want on or off", s)
+		}
+	}
+	if _, ok := opts["mac_limit"]; ok {
+		n, err := intOpt(opts, "mac_limit", 0, 1, vswitch.MaxMACLimit)
+		if err != nil {
+			return err
+		}
+		p.MACLimit = n
+	}
+	if s, ok := opts["macs"]; ok {
+		p.MACs = nil
+		for _, m := range splitList(s) {
+			hw, err := net.ParseMAC(m)
+			if err != nil || len(hw) != 6 {
+				return ctl.Errorf(ctl.CodeInvalid, "macs=%s: %q is not a MAC address", s, m)
+			}
+			p.MACs = append(p.MACs, hw.String())
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) addPort(args []string) (any, error) {
+	brName, name := args[0], args[1]
+	if d.state.bridge(brName) == nil {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", brName)
+	}
+	if p, _ := d.state.port(name); p != nil {
+		return nil, ctl.Errorf(ctl.CodeExists, "port %s exists (in bridge %s)", name, p.Bridge)
+	}
+	opts, err := ctl.ParseOptions(args[2:])
+	if err != nil {
+		return nil, err
+	}
+	typ := orDefault(opts["type"], TypeAFXDP)
+	if err := checkPortOptions(typ, opts); err != nil {
+		return nil, err
+	}
+	bp := vswitch.Port{Name: name}
+	portOpts := opts
+	if vfOwnsVLAN[typ] {
+		portOpts = maps.Clone(opts)
+		delete(portOpts, "vlan")
+	}
+	if err := parseVLANOptions(&bp, portOpts); err != nil {
+		return nil, err
+	}
+	if err := fastPathOption(&bp.FastPath, opts); err != nil {
+		return nil, err
+	}
+	if err := parseSecurityOptions(&bp, opts); err != nil {
+		return nil, err
+	}
+	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
+	if mtu := d.state.overlayMTU(d.state.bridge(brName)); mtu > 0 && opts["mtu"] == "" && (typ == TypeVeth || typ == TypeTap) {
+		opts["mtu"] = strconv.Itoa(mtu) // encapsulated frames must fit the underlay
+		opts[mtuFrom] = "overlay"
+	}
+	for k, v := range opts {
+		if k != "type" && (!slices.Contains(switchOptions, k) || (k == "vlan" && vfOwnsVLAN[typ])) {
+			spec.Options[k] = v
+		}
+	}
+	next := d.state.clone()
+	b := next.bridge(brName)
+	b.Ports = append(b.Ports, bp)
+	next.Ports = append(next.Ports, spec)
+	cfg := next.switchConfig()
+	if err := cfg.Validate(); err != nil {
+		return nil, asInvalid(err)
+	}
+	if err := d.attach(spec, false); err != nil {
+		if errors.Is(err, afxdp.ErrPoolFull) {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
+		}
+		return nil, asInvalid(err)
+	}
+	// Port security: the daemon made the container's interface, so it
+	// knows the one MAC that may send from it; bound unless
+	// port_security=off (or macs= named others).
+	if mac := d.drivers[name].stationMAC(); mac != "" && len(bp.MACs) == 0 {
+		_, nbp := next.port(name)
+		nbp.MACs = []string{mac}
+		ncfg := next.switchConfig()
+		if err := ncfg.Validate(); err != nil {
+			d.detach(name, true)
+			return nil, asInvalid(err)
+		}
+	}
+	// A tap is made anew when the daemon restarts (or its MTU changes):
+	// keep its MAC so neighbours' caches stay right.
+	if mac := d.drivers[name].mac(); spec.Type == TypeTap && spec.Options["mac"] == "" && mac != "" {
+		for i := range next.Ports {
+			if next.Ports[i].Name == name {
+				next.Ports[i].Options["mac"] = mac
+			}
+		}
+	}
+	if err := d.commit(next); err != nil {
+		d.detach(name, true)
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (d *Daemon) delPort(args []string) (any, error) {
+	if p, _ := d.state.port(args[0]); p == nil {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no port %s", args[0])
+	}
+	next := d.state.clone()
+	next.removePort(args[0])
+	if err := d.commit(next); err != nil {
+		return nil, err
+	}
+	if err := d.detach(args[0], true); err != nil {
+		d.log.Warn("port driver not fully removed", "port", args[0], "err", err)
+	}
+	return nil, nil
+}
+
+func (d *Daemon) listPorts(args []string) (any, error) {
+	if d.state.bridge(args[0]) == nil {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", args[0])
+	}
+	names := []string{}
+	for _, v := range d.portViews(args[0]) {
+		names = append(names, v.Name)
+	}
+	return names, nil
+}
+
+func (d *Daemon) setPort(args []string) (any, error) {
+	spec, _ := d.state.port(args[0])
+	if spec == nil {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no port %s", args[0])
+	}
+	opts, err := ctl.ParseOptions(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	if err := ctl.CheckOptions(opts, append(switchOptions, "mtu")...); err != nil {
+		return nil, err
+	}
+	next := d.state.clone()
+	nspec, bp := next.port(args[0])
+	if err := parseVLANOptions(bp, opts); err != nil {
+		return nil, err
+	}
+	if err := fastPathOption(&bp.FastPath, opts); err != nil {
+		return nil, err
+	}
+	if err := parseSecurityOptions(bp, opts); err != nil {
+		return nil, err
+	}
+	if bp.Mode == vswitch.Access {
+		bp.Trunks = nil
+	}
+	if m, ok := opts["mtu"]; ok {
+		if maxMTU(nspec.Type) == 0 {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "mtu=%s: a %s port's MTU is not set by the switch", m, nspec.Type)
+		}
+		if _, err := intOpt(opts, "mtu", 0, 68, maxMTU(nspec.Type)); err != nil {
+			return nil, err
+		}
+		if nspec.Options == nil { // a port added with no options has none stored
+			nspec.Options = map[string]string{}
+		}
+		nspec.Options["mtu"] = m
+		delete(nspec.Options, mtuFrom) // the user's from now on
+		if err := d.setMTU(*nspec); err != nil {
+			return nil, err
+		}
+	}
+	return nil, d.commit(next)
+}

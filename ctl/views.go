@@ -21,6 +21,9 @@ const (
 // DefaultVXLANPort is the VTEP's UDP port when none is set (RFC 7348).
 const DefaultVXLANPort = 4789
 
+// MaxFDBPageLimit is the largest page fdb/show answers (limit=).
+const MaxFDBPageLimit = 10000
+
 // PortView is a port as list-ports and show present it.
 type PortView struct {
 	Name     string            `json:"name"`

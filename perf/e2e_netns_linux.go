@@ -44,42 +44,7 @@ func onThreadIn(ns netns.NsHandle, fn func() error) error {
 // newNamedNS creates a namespace bound at /run/netns/name, with
 // /run/netns prepared as iproute2 does it (see netnsdir: otherwise an
 // `ip netns add` elsewhere can bury the namespace where nothing removes it).
-func newNamedNS(name string) (netns.NsHandle, error) {
-	if err := netnsdir.Prepare(); err != nil {
-		return -1, fmt.Errorf("perf: create netns %s: %w", name, err)
-	}
-	type res struct {
-		h   netns.NsHandle
-		err error
-	}
-	c := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			c <- res{-1, err}
-			return
-		}
-		defer orig.Close()
-		h, err := netns.NewNamed(name) // moves this thread into it
-		if rerr := netns.Set(orig); rerr != nil {
-			if err == nil {
-				h.Close()
-				netns.DeleteNamed(name)
-			}
-			c <- res{-1, errors.Join(err, rerr)}
-			return // stays locked: the thread dies
-		}
-		runtime.UnlockOSThread()
-		c <- res{h, err}
-	}()
-	r := <-c
-	if r.err != nil {
-		return -1, fmt.Errorf("perf: create netns %s: %w", name, r.err)
-	}
-	return r.h, nil
-}
+func newNamedNS(name string) (netns.NsHandle, error) { return netnsdir.NewNamed(name) }
 
 // enterForGood moves the calling goroutine's thread into ns for the rest of
 // its life, with a private mount namespace whose /sys shows ns's devices

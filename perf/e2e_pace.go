@@ -13,6 +13,7 @@ type pacer struct {
 	base  uint64  // frames sent before start
 	start time.Time
 	sleep func(time.Duration)
+	now   func() time.Time // the clock (tests set it)
 }
 
 // paceRun is the time a paced run's frames cover.
@@ -21,7 +22,7 @@ const paceRun = 500 * time.Microsecond
 // newPacer paces rate frames/s (0: no pacing) for a sender whose runs hold
 // at most most frames and that has sent base frames already.
 func newPacer(rate, most int, base uint64) *pacer {
-	p := &pacer{rate: float64(rate), base: base, start: time.Now(), sleep: time.Sleep}
+	p := &pacer{rate: float64(rate), base: base, start: time.Now(), sleep: time.Sleep, now: time.Now}
 	p.run = uint64(max(1, min(most, int(float64(rate)*paceRun.Seconds()))))
 	return p
 }
@@ -33,7 +34,7 @@ func (p *pacer) next(sent uint64, most int) int {
 	if p.rate == 0 {
 		return most
 	}
-	el := time.Since(p.start)
+	el := p.now().Sub(p.start)
 	due := p.base + uint64(el.Seconds()*p.rate)
 	if due < sent+p.run {
 		at := time.Duration(float64(sent+p.run-p.base) / p.rate * float64(time.Second))

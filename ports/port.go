@@ -1,6 +1,9 @@
 // Package ports defines the Port interface that every port driver
-// implements, and holds the drivers: memport (in-memory rings for tests and
-// benchmarks) today; AF_XDP, tap, veth helpers, SR-IOV and vhost-user next.
+// implements, and the FastPath interface of the kernel fast path. The
+// drivers are its subpackages: afxdp (AF_XDP sockets on NIC queues and
+// container veths), tap, vhostuser (VMs), sriov (VF hand-off), netdev
+// (veth pairs, addresses and routes through netlink) and memport
+// (in-memory rings for tests and benchmarks).
 //
 // A port has a fixed number of rx and tx queues and a fixed batch size for
 // its lifetime. The switch opens each queue on the buffer pool of the worker

@@ -3,16 +3,15 @@ package vswitch_test
 import (
 	"fmt"
 	"net"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
+	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -29,58 +28,30 @@ func (r *kernelRig) macContainer(name, addr string) net.HardwareAddr {
 	return mac
 }
 
-// packetSocket opens an AF_PACKET socket on eth0 of ns (made on a thread
-// of its own that goes back to the test's namespace, as nettest does), to
-// send forged frames from there. Closed at cleanup.
+// packetSocket opens an AF_PACKET socket on eth0 of ns (netdev.Do runs
+// the opening on a thread in ns that goes back to the test's namespace),
+// to send forged frames from there. Closed at cleanup.
 func packetSocket(t *testing.T, ns *nettest.NS) int {
-	type res struct {
-		fd  int
-		err error
-	}
-	c := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
+	fd := -1
+	err := netdev.Do(ns.Path(), func() error {
+		ifc, err := net.InterfaceByName("eth0")
 		if err != nil {
-			runtime.UnlockOSThread()
-			c <- res{-1, err}
-			return
+			return err
 		}
-		defer orig.Close()
-		if err := netns.Set(ns.Handle); err != nil {
-			runtime.UnlockOSThread()
-			c <- res{-1, err}
-			return
+		s, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0) // protocol 0: sends only
+		if err != nil {
+			return err
 		}
-		fd, err := func() (int, error) {
-			ifc, err := net.InterfaceByName("eth0")
-			if err != nil {
-				return -1, err
-			}
-			fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0) // protocol 0: sends only
-			if err != nil {
-				return -1, err
-			}
-			if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifc.Index}); err != nil {
-				unix.Close(fd)
-				return -1, err
-			}
-			return fd, nil
-		}()
-		if serr := netns.Set(orig); serr != nil {
-			if err == nil {
-				unix.Close(fd)
-			}
-			c <- res{-1, fmt.Errorf("back to the test's netns: %w", serr)}
-			return // the thread stays locked and dies
+		if err := unix.Bind(s, &unix.SockaddrLinklayer{Ifindex: ifc.Index}); err != nil {
+			unix.Close(s)
+			return err
 		}
-		runtime.UnlockOSThread()
-		c <- res{fd, err}
-	}()
-	r := <-c
-	require.NoError(t, r.err, "AF_PACKET socket in %s", ns.Name)
-	t.Cleanup(func() { unix.Close(r.fd) })
-	return r.fd
+		fd = s
+		return nil
+	})
+	require.NoError(t, err, "AF_PACKET socket in %s", ns.Name)
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
 }
 
 // forge sends frame from fd every millisecond until the test ends or stop

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -34,9 +35,11 @@ func fdbShowAll(c *ctl.Client, args []string, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	after, total, first := "", 0, true
 	for {
-		req := args
+		// The largest pages: each costs the daemon one pass over the
+		// table, whatever its size.
+		req := append(append([]string(nil), args...), "limit="+strconv.Itoa(ctl.MaxFDBPageLimit))
 		if after != "" {
-			req = append(append([]string(nil), args...), "after="+after)
+			req = append(req, "after="+after)
 		}
 		var res json.RawMessage
 		if err := c.Call("fdb/show", req, &res); err != nil {

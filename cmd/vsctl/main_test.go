@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -94,4 +98,65 @@ func TestHumanLayouts(t *testing.T) {
 	var w bytes.Buffer
 	require.NoError(t, printHuman(&w, "capture/show", json.RawMessage("null")))
 	require.Contains(t, w.String(), "no capture runs")
+}
+
+// TestFDBShowPages: vsctl fdb/show asks page after page (the largest
+// pages, each after the last one's cursor) and prints every entry once;
+// with limit= it prints the one page and the cursor of the next.
+func TestFDBShowPages(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the control server admits root only; run as root")
+	}
+	const n = 25
+	var calls [][]string
+	reg := ctl.NewRegistry()
+	reg.Register(ctl.Command{Name: "fdb/show", MinArgs: 1, MaxArgs: -1, Run: func(_ context.Context, args []string) (any, error) {
+		calls = append(calls, args)
+		opts, err := ctl.ParseOptions(args[1:])
+		if err != nil {
+			return nil, err
+		}
+		limit, _ := strconv.Atoi(opts["limit"])
+		if limit == 0 {
+			limit = 1000
+		}
+		limit = min(limit, 10) // a small server page, to make several
+		start := 0
+		if a := opts["after"]; a != "" {
+			start, _ = strconv.Atoi(strings.TrimPrefix(a, "0/"))
+			start++
+		}
+		pg := ctl.FDBPage{Entries: []ctl.FDBEntry{}, Total: n}
+		for i := start; i < n && len(pg.Entries) < limit; i++ {
+			pg.Entries = append(pg.Entries, ctl.FDBEntry{MAC: fmt.Sprintf("02:00:00:00:00:%02x", i), Port: "p"})
+			if i < n-1 {
+				pg.Next = fmt.Sprintf("0/%d", i)
+			} else {
+				pg.Next = ""
+			}
+		}
+		return pg, nil
+	}})
+	path := filepath.Join(t.TempDir(), "s.sock")
+	s, err := ctl.Listen(ctl.ServerConfig{Path: path, GID: -1}, reg)
+	require.NoError(t, err)
+	go s.Serve()
+	t.Cleanup(func() { s.Close() })
+
+	code, out, errOut := vsctl(t, "--socket", path, "fdb/show", "br0")
+	require.Equal(t, exitOK, code, errOut)
+	require.Len(t, calls, 3)
+	require.Contains(t, calls[0], "limit=10000")
+	require.Contains(t, calls[1], "after=0/9")
+	for i := range n {
+		require.Equal(t, 1, strings.Count(out, fmt.Sprintf("02:00:00:00:00:%02x", i)), out)
+	}
+	require.Contains(t, out, "25 entries")
+	require.Equal(t, 1, strings.Count(out, "vlan  mac"), "one header")
+
+	calls = nil
+	code, out, _ = vsctl(t, "--socket", path, "fdb/show", "br0", "limit=5")
+	require.Equal(t, exitOK, code)
+	require.Len(t, calls, 1)
+	require.Contains(t, out, "(5 of 25 entries; the next page: after=0/4)")
 }

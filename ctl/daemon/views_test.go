@@ -110,6 +110,15 @@ func TestViewsEncodeLikeTheDataPlane(t *testing.T) {
 	require.Nil(t, vtepView(nil))
 }
 
+// TestAPIConstantsAgree: the constants ctl copies for clients are the
+// data plane's.
+func TestAPIConstantsAgree(t *testing.T) {
+	require.Equal(t, vswitch.MaxFDBPageLimit, ctl.MaxFDBPageLimit)
+	require.Equal(t, vswitch.DefaultVXLANPort, ctl.DefaultVXLANPort)
+	require.Equal(t, string(vswitch.Access), string(ctl.Access))
+	require.Equal(t, string(vswitch.Trunk), string(ctl.Trunk))
+}
+
 func requireSameJSON(t *testing.T, want, got any) {
 	t.Helper()
 	a, err := json.Marshal(want)

@@ -9,11 +9,9 @@ package nettest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -70,44 +68,8 @@ func NewNS(t testing.TB) *NS {
 	return n
 }
 
-// newNamed makes the namespace on a thread of its own, which goes back to
-// the original namespace before it is released; if it cannot, it stays
-// locked and exits with its goroutine, so no other goroutine ever runs in
-// the new namespace by accident (the test's goroutine may be stopped by
-// FailNow at any point, so it never switches itself).
-func newNamed(name string) (netns.NsHandle, error) {
-	type res struct {
-		h   netns.NsHandle
-		err error
-	}
-	c := make(chan res, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			c <- res{-1, err}
-			return
-		}
-		defer orig.Close()
-		h, err := netns.NewNamed(name) // switches this thread into it
-		if serr := netns.Set(orig); serr != nil {
-			if err == nil {
-				h.Close()
-				netns.DeleteNamed(name)
-			}
-			c <- res{-1, fmt.Errorf("nettest: back to the original netns: %w", serr)}
-			return // the thread stays locked and dies
-		}
-		runtime.UnlockOSThread()
-		c <- res{h, err}
-	}()
-	r := <-c
-	if r.err != nil {
-		return -1, fmt.Errorf("nettest: create netns %s: %w", name, r.err)
-	}
-	return r.h, nil
-}
+// newNamed makes the namespace (see netnsdir.NewNamed).
+func newNamed(name string) (netns.NsHandle, error) { return netnsdir.NewNamed(name) }
 
 // Netlink returns a netlink handle in the namespace, closed at cleanup.
 func (n *NS) Netlink(t testing.TB) *netlink.Handle {

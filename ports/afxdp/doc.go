@@ -63,10 +63,10 @@
 //
 //   - by rate: every 64 rx calls the clock is read, and once 10 ms have
 //     passed the target becomes what the socket received in that window
-//     scaled to 50 ms (stallCover) — deep enough that the kernel can go
-//     on filling rx while the worker is descheduled for 50 ms. It grows at
+//     scaled to 200 ms (stallCover) — deep enough that the kernel can go
+//     on filling rx while the worker is descheduled for 200 ms. It grows at
 //     once and shrinks by at most half per window, down to the floor. A
-//     port at 20,000 frames/s keeps 1,000 frames, one at 1 Mpps its whole
+//     port at 5,000 frames/s keeps 1,000 frames, one at 1 Mpps its whole
 //     share, an idle one the floor. (A first version sized only by what
 //     the kernel took between two polls: a busy poller at a low rate never
 //     saw more than a frame taken, stayed at 64 frames, and lost frames

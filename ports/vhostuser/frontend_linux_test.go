@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -308,6 +309,11 @@ func (r *portRig) waitStatus(t testing.TB, what string, cond func(Status) bool) 
 // openFDs counts this process's open descriptors.
 func openFDs(t testing.TB) int {
 	t.Helper()
+	// Files earlier tests dropped are closed by finalizers: run them
+	// first, or they close (or not) in the middle of a count. And the
+	// count waits (Eventually) for closes that happen on other goroutines.
+	runtime.GC()
+	runtime.GC()
 	ents, err := os.ReadDir("/proc/self/fd")
 	require.NoError(t, err)
 	return len(ents)

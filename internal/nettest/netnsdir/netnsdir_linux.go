@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -43,4 +45,47 @@ func Prepare() error {
 			return fmt.Errorf("netnsdir: bind %s on itself: %w", Dir, err)
 		}
 	}
+}
+
+// NewNamed creates a network namespace bound at Dir/name, after Prepare.
+// It is made on a thread of its own, which goes back to the original
+// namespace before it is released; if it cannot, it stays locked and exits
+// with its goroutine, so no other goroutine ever runs in the new namespace
+// by accident (a test's goroutine may be stopped by FailNow at any point,
+// so it never switches itself).
+func NewNamed(name string) (netns.NsHandle, error) {
+	if err := Prepare(); err != nil {
+		return -1, err
+	}
+	type res struct {
+		h   netns.NsHandle
+		err error
+	}
+	c := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			c <- res{-1, err}
+			return
+		}
+		defer orig.Close()
+		h, err := netns.NewNamed(name) // switches this thread into it
+		if serr := netns.Set(orig); serr != nil {
+			if err == nil {
+				h.Close()
+				netns.DeleteNamed(name)
+			}
+			c <- res{-1, fmt.Errorf("back to the original netns: %w", serr)}
+			return // the thread stays locked and dies
+		}
+		runtime.UnlockOSThread()
+		c <- res{h, err}
+	}()
+	r := <-c
+	if r.err != nil {
+		return -1, fmt.Errorf("netnsdir: create netns %s: %w", name, r.err)
+	}
+	return r.h, nil
 }

@@ -119,6 +119,15 @@ func PacketAt(mem []byte, id BufID, m *Meta) []byte {
 	return mem[o : o+int(m.Len)]
 }
 
+// FrameAt returns buffer id's whole frame, headroom included, from the
+// arena mem returned by Arrays (capacity capped at the frame). With
+// PacketAt it is the one way nodes and drivers reach a buffer's bytes by
+// ID: no code outside this package computes id*FrameSize itself.
+func FrameAt(mem []byte, id BufID) []byte {
+	o := int(id) * FrameSize
+	return mem[o : o+FrameSize : o+FrameSize]
+}
+
 // Meta returns the metadata of a buffer.
 func (p *Pool) Meta(id BufID) *Meta { return &p.meta[id] }
 

@@ -85,13 +85,13 @@ func (n *ip4Error) Process(f *pipeline.Frame) {
 		f.CountDrop(e, 1)
 		// The error starts ICMP4ErrorHeadroom bytes before the original's
 		// IP header, its Ethernet header before that.
-		o := int(id)*pipeline.FrameSize + int(m.Off)
-		ipAt := o + ethHdrLen - proto.ICMP4ErrorHeadroom
+		frame := pipeline.FrameAt(mem, id)
+		ipAt := int(m.Off) + ethHdrLen - proto.ICMP4ErrorHeadroom
 		c := icmp4Codes[e]
-		l := proto.BuildICMP4Error(mem[ipAt:o+pipeline.FrameSize-int(m.Off)], ip, c[0], c[1], m.Aux, src)
+		l := proto.BuildICMP4Error(frame[ipAt:], ip, c[0], c[1], m.Aux, src)
 		m.Off -= uint16(proto.ICMP4ErrorHeadroom)
 		m.Len = uint16(ethHdrLen + l)
-		hdr := mem[ipAt-ethHdrLen : ipAt]
+		hdr := frame[ipAt-ethHdrLen : ipAt]
 		hdr[12], hdr[13] = 0x08, 0x00
 		m.Flags = m.Flags&pipeline.FlagTraced | flagLocal
 		f.Next[i] = icmpNextForward

@@ -64,12 +64,12 @@ func (n *ip6Error) Process(f *pipeline.Frame) {
 			continue
 		}
 		f.CountDrop(e, 1)
-		o := int(id)*pipeline.FrameSize + int(m.Off)
-		ipAt := o + ethHdrLen - proto.ICMP6ErrorHeadroom
-		l := proto.BuildICMP6Error(mem[ipAt:o+pipeline.FrameSize-int(m.Off)], ip, c[0], c[1], m.Aux, src.hi, src.lo)
+		frame := pipeline.FrameAt(mem, id)
+		ipAt := int(m.Off) + ethHdrLen - proto.ICMP6ErrorHeadroom
+		l := proto.BuildICMP6Error(frame[ipAt:], ip, c[0], c[1], m.Aux, src.hi, src.lo)
 		m.Off -= uint16(proto.ICMP6ErrorHeadroom)
 		m.Len = uint16(ethHdrLen + l)
-		hdr := mem[ipAt-ethHdrLen : ipAt]
+		hdr := frame[ipAt-ethHdrLen : ipAt]
 		hdr[12], hdr[13] = 0x86, 0xDD
 		m.Flags = m.Flags&pipeline.FlagTraced | flagLocal
 		f.Next[i] = icmpNextForward

@@ -60,8 +60,7 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 		m := &meta[id]
 		dsts[i] = 0
 		if m.Len >= ethHdrLen+20 && int(m.Iface) < len(t.ifaces) {
-			o := int(id)*pipeline.FrameSize + int(m.Off) + ethHdrLen
-			dsts[i] = binary.BigEndian.Uint32(mem[o+16:])
+			dsts[i] = binary.BigEndian.Uint32(pipeline.PacketAt(mem, id, m)[ethHdrLen+16:])
 			if v := int(t.ifaces[m.Iface].vrf); vrf != v {
 				oneVRF = vrf < 0
 				vrf = v

@@ -60,8 +60,8 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 		m := &meta[id]
 		his[i], los[i] = 0, 0
 		if m.Len >= ethHdrLen+proto.HeaderLen6 && int(m.Iface) < len(t.ifaces) {
-			o := int(id)*pipeline.FrameSize + int(m.Off) + ethHdrLen
-			his[i], los[i] = binary.BigEndian.Uint64(mem[o+24:]), binary.BigEndian.Uint64(mem[o+32:])
+			ip := pipeline.PacketAt(mem, id, m)[ethHdrLen:]
+			his[i], los[i] = binary.BigEndian.Uint64(ip[24:]), binary.BigEndian.Uint64(ip[32:])
 			if v := int(t.ifaces[m.Iface].vrf); vrf != v {
 				oneVRF = vrf < 0
 				vrf = v

@@ -87,8 +87,7 @@ func (n *vxlanEncap) Process(f *pipeline.Frame) {
 			n.tooBig(f, i, m, mem, int(t.ifaces[vt.iface].mtu)-vt.inOverhead)
 			continue
 		}
-		base := int(id) * pipeline.FrameSize
-		frame := mem[base : base+pipeline.FrameSize]
+		frame := pipeline.FrameAt(mem, id)
 		inner := frame[m.Off : int(m.Off)+int(m.Len)]
 		off, l, ok := encap.Encap(tmpl, frame, int(m.Off), int(m.Len), encap.InnerFlowHash(inner))
 		if !ok {
@@ -144,17 +143,16 @@ func (n *vxlanEncap) tooBig(f *pipeline.Frame, i int, m *pipeline.Meta, mem []by
 	var dstMAC, srcMAC [6]byte
 	copy(dstMAC[:], pkt[6:12]) // back to the sender
 	copy(srcMAC[:], pkt[0:6])  // from where it was going
-	o := int(f.IDs[i])*pipeline.FrameSize + int(m.Off)
-	ipAt := o + ethHdrLen - hdr
-	end := int(f.IDs[i])*pipeline.FrameSize + pipeline.FrameSize
+	frame := pipeline.FrameAt(mem, f.IDs[i])
+	ipAt := int(m.Off) + ethHdrLen - hdr
 	var l int
 	if hdr == proto.ICMP4ErrorHeadroom {
-		l = proto.BuildICMP4Error(mem[ipAt:end], ip, proto.ICMP4DestUnreach, proto.ICMP4CodeFragNeed, mtu, proto.Dst4(ip))
+		l = proto.BuildICMP4Error(frame[ipAt:], ip, proto.ICMP4DestUnreach, proto.ICMP4CodeFragNeed, mtu, proto.Dst4(ip))
 	} else {
 		hi, lo := proto.Dst6(ip)
-		l = proto.BuildICMP6Error(mem[ipAt:end], ip, proto.ICMP6PacketTooBig, 0, mtu, hi, lo)
+		l = proto.BuildICMP6Error(frame[ipAt:], ip, proto.ICMP6PacketTooBig, 0, mtu, hi, lo)
 	}
-	eth := mem[ipAt-ethHdrLen : ipAt]
+	eth := frame[ipAt-ethHdrLen : ipAt]
 	copy(eth[0:6], dstMAC[:])
 	copy(eth[6:12], srcMAC[:])
 	eth[12], eth[13] = byte(et>>8), byte(et)

@@ -61,8 +61,7 @@ func (r *vring) receive(pool *pipeline.Pool, bufs []pipeline.BufID, c *rxCounter
 		head := r.availEntry(r.lastAvail)
 		r.lastAvail++
 		id := bufs[n]
-		o := int(id) * pipeline.FrameSize
-		l, st := r.readChain(head, mem[o+pipeline.Headroom:o+pipeline.FrameSize])
+		l, st := r.readChain(head, pipeline.FrameAt(mem, id)[pipeline.Headroom:])
 		if head < r.num {
 			r.putUsed(head, 0)
 		}

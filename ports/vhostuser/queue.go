@@ -75,8 +75,8 @@ func (q *rxQueue) announce(slot *pipeline.BufID) int {
 		return 0
 	}
 	meta, mem := q.pool.Arrays()
-	o := int(id)*pipeline.FrameSize + pipeline.Headroom
-	meta[id].Len = uint16(rarp(mem[o:o+rarpLen], v&^announcePending))
+	frame := pipeline.FrameAt(mem, id)
+	meta[id].Len = uint16(rarp(frame[pipeline.Headroom:pipeline.Headroom+rarpLen], v&^announcePending))
 	*slot = id
 	bump(&q.c.packets, 1)
 	bump(&q.c.bytes, rarpLen)

@@ -16,6 +16,7 @@ package ports
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/vecswitch/vecswitch/pipeline"
 )
@@ -52,3 +53,21 @@ var (
 	ErrNoQueue    = errors.New("ports: no such queue")
 	ErrQueueInUse = errors.New("ports: queue already open")
 )
+
+// ClaimQueue takes queue q of a driver that tracks its open queues in
+// open, under its own lock, which the caller holds: ErrClosed if the port
+// is closed, ErrNoQueue if q is out of range, ErrQueueInUse if q is open
+// already. who names the port in errors ("tap c1"), kind the direction.
+func ClaimQueue(open []bool, closed bool, who, kind string, q int) error {
+	if closed {
+		return ErrClosed
+	}
+	if q < 0 || q >= len(open) {
+		return fmt.Errorf("%s: %s queue %d of %d: %w", who, kind, q, len(open), ErrNoQueue)
+	}
+	if open[q] {
+		return fmt.Errorf("%s: %s queue %d: %w", who, kind, q, ErrQueueInUse)
+	}
+	open[q] = true
+	return nil
+}

@@ -74,17 +74,7 @@ func (p *Port) fault() {
 func (p *Port) claim(open []bool, kind string, q int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
-		return ports.ErrClosed
-	}
-	if q < 0 || q >= len(open) {
-		return fmt.Errorf("vhostuser %s: %s queue %d of %d: %w", p.name, kind, q, len(open), ports.ErrNoQueue)
-	}
-	if open[q] {
-		return fmt.Errorf("vhostuser %s: %s queue %d: %w", p.name, kind, q, ports.ErrQueueInUse)
-	}
-	open[q] = true
-	return nil
+	return ports.ClaimQueue(open, p.closed, "vhostuser "+p.name, kind, q)
 }
 
 func (p *Port) release(open []bool, q int) {

@@ -367,7 +367,7 @@ func (d *Daemon) neighFlush(args []string) (any, error) {
 
 // randomMAC makes a router interface's MAC: locally administered unicast,
 // random, and stored with the interface, so it survives restarts and two
-// hosts that give their interfaces the same name (the README's overlay
+// hosts that give their interfaces the same name (docs/overlays.md's
 // example does: rif/add up on both) never share a MAC on an underlay. A
 // name hash (vswitch's default for API users) would collide there.
 func randomMAC() (string, error) {

@@ -96,6 +96,28 @@ func newLocalFrame(pool *pipeline.Pool) (pipeline.BufID, []byte, bool) {
 	return id, pool.Frame(id)[pipeline.Headroom:], true
 }
 
+// routedOut is the tail ip4-forward and ip6-forward share: it rewrites a
+// routed frame's MACs for the neighbor mac out of interface iface (out),
+// and returns its next index: staged for tx at once on a routed port
+// (pipeline.NextTaken, unless l2-output must refuse it as too big), or
+// on to the L2 lookup (l2Deliver).
+func routedOut(f *pipeline.Frame, t *tables, mt *macTable, seqs []atomic.Uint32, m *pipeline.Meta, pkt []byte, out *ifaceEntry, iface uint16, mac uint64, id pipeline.BufID) uint16 {
+	putMAC(pkt[0:6], mac)
+	copy(pkt[6:12], out.mac[:])
+	m.Domain, m.VLAN, m.InPort, m.Iface = out.domain, out.vlan, routerPort, iface
+	if out.port != 0 {
+		// A routed port: nothing to look up, no tag to push; stage it
+		// here unless l2-output must refuse it (too big).
+		m.OutPort = out.port
+		if m.Len <= t.ports[out.port].maxFrame {
+			f.Tx(out.port, id)
+			return pipeline.NextTaken
+		}
+		return fwdNextL2Output
+	}
+	return l2Deliver(mt, seqs, m, mac)
+}
+
 // l2Deliver finishes a routed or switch-built frame whose Ethernet
 // destination is dst in domain dom: it looks dst up in the MAC table and
 // returns the next index (fwdNextL2Output with Meta.OutPort set, or

@@ -182,22 +182,6 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 		if !local {
 			proto.DecHop6(ip)
 		}
-		mac := e.mac.Load()
-		putMAC(pkt[0:6], mac)
-		copy(pkt[6:12], out.mac[:])
-		m.Domain, m.VLAN, m.InPort, m.Iface = out.domain, out.vlan, routerPort, a.iface
-		if out.port != 0 {
-			// A routed port: nothing to look up, no tag to push; stage
-			// it here unless l2-output must refuse it (too big).
-			m.OutPort = out.port
-			if m.Len <= t.ports[out.port].maxFrame {
-				f.Tx(out.port, id)
-				next[i] = pipeline.NextTaken
-			} else {
-				next[i] = fwdNextL2Output
-			}
-			continue
-		}
-		next[i] = l2Deliver(mt, seqs, m, mac)
+		next[i] = routedOut(f, t, mt, seqs, m, pkt, out, a.iface, e.mac.Load(), id)
 	}
 }

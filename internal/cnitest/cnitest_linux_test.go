@@ -22,7 +22,7 @@ func TestCnitoolBridgeHostLocal(t *testing.T) {
 	ns1, ns2 := NewNetns(t), NewNetns(t)
 	tool := Cnitool(t)
 	br := UniqueName("vstcbr")
-	DeleteLinkAtCleanup(t, br)
+	NewBridge(t, br) // a fixed MAC: the plugin's CHECK compares it (see NewBridge)
 	confDir, dataDir := t.TempDir(), t.TempDir()
 	network := UniqueName("vst-cnitool-")
 	WriteConflist(t, confDir, network, BridgePlugins(br, RandomSubnet4(), dataDir)...)

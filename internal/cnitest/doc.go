@@ -79,5 +79,7 @@
 // BridgePlugins (bridge with isGateway and ipMasq false: no host
 // address, route or iptables rule; host-local leases in a private
 // dataDir). The bridge plugin never deletes its bridge: register
-// DeleteLinkAtCleanup before the first ADD.
+// DeleteLinkAtCleanup before the first ADD, or make the bridge with
+// NewBridge, which also gives it a fixed MAC so that the plugin's CHECK
+// passes after other containers joined.
 package cnitest

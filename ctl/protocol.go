@@ -40,7 +40,8 @@ const (
 	CodeDenied     Code = "denied"          // peer not allowed
 	CodeBusy       Code = "busy"            // too many clients
 	CodeInternal   Code = "internal"        // the daemon failed
-	CodeUnavail    Code = "unavailable"     // daemon not running (client side)
+	CodeUnavail    Code = "unavailable"     // daemon not running (client side), or a store it needs unreachable
+	CodeExhausted  Code = "exhausted"       // an address pool has no free address
 )
 
 // Error is a typed control-plane error.

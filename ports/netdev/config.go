@@ -123,4 +123,6 @@ type LinkInfo struct {
 	RxQueues, TxQueues int
 	// Netns is the namespace path the interface was looked up in.
 	Netns string
+	// Addrs are the interface's addresses, IPv6 link-local ones left out.
+	Addrs []netip.Prefix
 }

@@ -28,11 +28,21 @@ func LinkByName(netnsPath, ifname string) (*LinkInfo, error) {
 		return nil, linkErr("find", ifname, netnsPath, err)
 	}
 	a := l.Attrs()
-	return &LinkInfo{
+	info := &LinkInfo{
 		Name: a.Name, Index: a.Index, Kind: l.Type(), MAC: a.HardwareAddr, MTU: a.MTU,
 		Up: a.Flags&net.FlagUp != 0, RxQueues: a.NumRxQueues, TxQueues: a.NumTxQueues,
 		Netns: netnsPath,
-	}, nil
+	}
+	addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, linkErr("list addresses of", ifname, netnsPath, err)
+	}
+	for _, ad := range addrs {
+		if p, ok := prefixOf(ad.IPNet); ok && !p.Addr().IsLinkLocalUnicast() {
+			info.Addrs = append(info.Addrs, p)
+		}
+	}
+	return info, nil
 }
 
 // Queues returns the number of rx and tx queues of ifname. In the caller's
@@ -137,3 +147,4 @@ func DeleteLink(netnsPath, ifname string, index int) error {
 	}
 	return nil
 }
+

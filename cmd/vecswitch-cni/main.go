@@ -1,0 +1,250 @@
+// Command vecswitch-cni attaches containers to Vecswitch: a CNI plugin
+// (spec 0.3.0 to 1.1.0: ADD, DEL, CHECK, GC, STATUS, VERSION) for
+// Kubernetes, containerd, CRI-O, Podman and Nomad.
+//
+// It is a thin client. Each call becomes one request on vswitchd's
+// control socket (endpoint/add, endpoint/del, ...); vswitchd makes the
+// veth, the switch port and the addresses, stores them with its
+// configuration, and answers with what a CNI result reports. The plugin
+// holds no state, no lock files and no lock: it runs once per container
+// and exits, and a runtime may run many at once (vswitchd serializes
+// them). It links only the control API (ctl), not the data plane.
+//
+// Addresses come from vswitchd's own pools with "ipam": {"type":
+// "vecswitch", ...}; any other IPAM plugin (host-local, static, dhcp) is
+// run the usual CNI way, by delegation from this process, and its
+// addresses are handed to vswitchd to configure.
+//
+// See docs/cni.md for the netconf keys and a conflist.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/invoke"
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
+
+	"github.com/vecswitch/vecswitch/ctl"
+)
+
+// pluginVersion is reported by VERSION's "about" text.
+const pluginVersion = "0.1.0"
+
+func main() {
+	skel.PluginMainFuncs(skel.CNIFuncs{Add: cmdAdd, Del: cmdDel, Check: cmdCheck, GC: cmdGC, Status: cmdStatus},
+		version.PluginSupports("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"),
+		"vecswitch-cni "+pluginVersion+": attaches containers to a Vecswitch bridge through vswitchd")
+}
+
+// call sends one request to vswitchd.
+func call(c *NetConf, cmd string, arg any, out any) error {
+	timeout := 60 * time.Second
+	if c.Timeout > 0 {
+		timeout = time.Duration(c.Timeout) * time.Second
+	}
+	cl, err := ctl.Dial(c.Socket, timeout)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	b, err := jsonArg(arg)
+	if err != nil {
+		return err
+	}
+	return cl.Call(cmd, []string{b}, out)
+}
+
+func cmdAdd(args *skel.CmdArgs) error {
+	c, ic, err := parseConf(args.StdinData)
+	if err != nil {
+		return err
+	}
+	req, err := request(c, args)
+	if err != nil {
+		return err
+	}
+	if args.Netns == "" {
+		return types.NewError(types.ErrInvalidNetNS, "vecswitch-cni: no network namespace (CNI_NETNS)", "")
+	}
+	if _, err := os.Stat(args.Netns); err != nil {
+		return types.NewError(types.ErrInvalidNetNS, "vecswitch-cni: network namespace "+args.Netns+" does not exist", err.Error())
+	}
+	ips, mac, err := c.fixed(args.Args)
+	if err != nil {
+		return types.NewError(types.ErrInvalidNetworkConfig, "vecswitch-cni: "+err.Error(), "")
+	}
+	req.MAC = mac
+	var delegated *types100.Result
+	switch {
+	case ic != nil: // vswitchd's pools
+		req.Pool, req.WantIPs = ic.Pool, ips
+		if req.PoolDef, err = ic.poolDef(); err != nil {
+			return types.NewError(types.ErrInvalidNetworkConfig, "vecswitch-cni: ipam: "+err.Error(), "")
+		}
+		for _, r := range ic.Routes {
+			req.Routes = append(req.Routes, routeSpec(r))
+		}
+	case c.IPAM.Type != "": // another IPAM plugin, run by delegation
+		r, err := invoke.DelegateAdd(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+		if err != nil {
+			return err
+		}
+		if delegated, err = types100.NewResultFromResult(r); err != nil {
+			invoke.DelegateDel(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+			return types.NewError(types.ErrDecodingFailure, "vecswitch-cni: the IPAM plugin's result", err.Error())
+		}
+		for _, ip := range delegated.IPs {
+			req.Addrs = append(req.Addrs, ip.Address.String())
+			if ip.Gateway != nil {
+				req.Gateways = append(req.Gateways, ip.Gateway.String())
+			}
+		}
+		for _, r := range delegated.Routes {
+			req.Routes = append(req.Routes, routeSpec(r))
+		}
+	}
+	var ep ctl.EndpointView
+	if err := call(c, "endpoint/add", req, &ep); err != nil {
+		if delegated != nil {
+			invoke.DelegateDel(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+		}
+		return cniError(err)
+	}
+	res, err := result(c, &ep)
+	if err != nil {
+		return types.NewError(types.ErrInternal, "vecswitch-cni: vswitchd's answer", err.Error())
+	}
+	if delegated != nil && len(delegated.DNS.Nameservers) > 0 && len(c.DNS.Nameservers) == 0 {
+		res.DNS = delegated.DNS
+	}
+	return types.PrintResult(res, c.CNIVersion)
+}
+
+func cmdDel(args *skel.CmdArgs) error {
+	c, _, err := parseConf(args.StdinData)
+	if err != nil {
+		return err
+	}
+	req, err := request(c, args)
+	if err != nil {
+		return err
+	}
+	if err := call(c, "endpoint/del", req, nil); err != nil {
+		return cniError(err)
+	}
+	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
+		return invoke.DelegateDel(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+	}
+	return nil
+}
+
+func cmdCheck(args *skel.CmdArgs) error {
+	c, _, err := parseConf(args.StdinData)
+	if err != nil {
+		return err
+	}
+	req, err := request(c, args)
+	if err != nil {
+		return err
+	}
+	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
+		if err := invoke.DelegateCheck(context.TODO(), c.IPAM.Type, args.StdinData, nil); err != nil {
+			return err
+		}
+	}
+	return cniError(call(c, "endpoint/check", req, nil))
+}
+
+func cmdGC(args *skel.CmdArgs) error {
+	c, _, err := parseConf(args.StdinData)
+	if err != nil {
+		return err
+	}
+	gc := ctl.EndpointGC{Network: c.Name, Valid: []ctl.AttachmentName{}}
+	for _, a := range c.ValidAttachments {
+		gc.Valid = append(gc.Valid, ctl.AttachmentName{ContainerID: a.ContainerID, IfName: a.IfName})
+	}
+	if err := call(c, "endpoint/gc", gc, nil); err != nil {
+		return cniError(err)
+	}
+	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
+		return invoke.DelegateGC(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+	}
+	return nil
+}
+
+func cmdStatus(args *skel.CmdArgs) error {
+	c, ic, err := parseConf(args.StdinData)
+	if err != nil {
+		return err
+	}
+	st := ctl.EndpointStatus{Network: c.Name, Bridge: c.Bridge}
+	if ic != nil {
+		st.Pool = ic.Pool
+	}
+	err = call(c, "endpoint/status", st, nil)
+	var ce *ctl.Error
+	if errors.As(err, &ce) && ce.Code == ctl.CodeUnavail {
+		return types.NewError(types.ErrPluginNotAvailable, "vecswitch-cni: vswitchd is not reachable", ce.Message)
+	}
+	if err != nil {
+		return types.NewError(types.ErrPluginNotAvailable, "vecswitch-cni: network "+c.Name+" is not ready", err.Error())
+	}
+	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
+		return invoke.DelegateStatus(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+	}
+	return nil
+}
+
+// request is the endpoint request of a call, without its addresses.
+func request(c *NetConf, args *skel.CmdArgs) (*ctl.EndpointRequest, error) {
+	if args.ContainerID == "" || args.IfName == "" {
+		return nil, types.NewError(types.ErrInvalidEnvironmentVariables, "vecswitch-cni: CNI_CONTAINERID and CNI_IFNAME are required", "")
+	}
+	return &ctl.EndpointRequest{Network: c.Name, ContainerID: args.ContainerID, IfName: args.IfName, Netns: args.Netns,
+		Bridge: c.Bridge, VLAN: c.VLAN, MTU: c.MTU, PortSecurity: c.PortSecurity}, nil
+}
+
+func routeSpec(r *types.Route) ctl.RouteSpec {
+	s := ctl.RouteSpec{Dst: r.Dst.String()}
+	if r.GW != nil {
+		s.Gw = r.GW.String()
+	}
+	return s
+}
+
+// cniError turns vswitchd's typed errors into the CNI spec's codes.
+func cniError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *ctl.Error
+	if !errors.As(err, &ce) {
+		return types.NewError(types.ErrInternal, "vecswitch-cni: "+err.Error(), "")
+	}
+	code := types.ErrInternal
+	switch ce.Code {
+	case ctl.CodeUnavail, ctl.CodeBusy, ctl.CodeTimeout:
+		code = types.ErrTryAgainLater
+	case ctl.CodeInvalid, ctl.CodeUsage, ctl.CodeBadRequest, ctl.CodeNotFound, ctl.CodeExists, ctl.CodeTooLarge:
+		code = types.ErrInvalidNetworkConfig
+	case ctl.CodeExhausted:
+		code = errPoolExhausted
+	case ctl.CodeDenied:
+		code = types.ErrIOFailure
+	}
+	return types.NewError(code, "vecswitch-cni: "+ce.Message, string(ce.Code))
+}
+
+// errPoolExhausted is this plugin's own error code (the spec leaves 100
+// and up to plugins): the address pool has no free address.
+const errPoolExhausted uint = 100
+
+var _ = fmt.Sprint

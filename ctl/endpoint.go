@@ -1,0 +1,129 @@
+package ctl
+
+// EndpointRequest is the one argument of endpoint/add, endpoint/check and
+// endpoint/del, as vecswitch-cni builds it from the runtime's call. An
+// endpoint is named by Network, ContainerID and IfName (the CNI
+// attachment key); DEL needs only those.
+type EndpointRequest struct {
+	Network     string `json:"network"`
+	ContainerID string `json:"container_id"`
+	IfName      string `json:"ifname"`
+	// Netns is the container's network namespace path (ADD, CHECK).
+	Netns string `json:"netns,omitempty"`
+	// Bridge is the Vecswitch bridge the port joins; it must exist.
+	Bridge string `json:"bridge,omitempty"`
+	// VLAN makes the port an access port of that VLAN (0: untagged).
+	VLAN int `json:"vlan,omitempty"`
+	// MTU of the container interface (0: the bridge's overlay MTU or 1500).
+	MTU int `json:"mtu,omitempty"`
+	// MAC of the container interface ("": the kernel picks one).
+	MAC string `json:"mac,omitempty"`
+	// Pool names the address pool the daemon allocates from ("" with
+	// Addrs: addresses come from elsewhere, e.g. a delegated IPAM plugin).
+	Pool string `json:"pool,omitempty"`
+	// PoolDef, if set, defines Pool inline: it is created if missing and
+	// must match if present (the CNI netconf's ipam section).
+	PoolDef *PoolDef `json:"pool_def,omitempty"`
+	// WantIPs asks for these addresses from Pool (runtimeConfig "ips",
+	// CNI_ARGS IP=), at most one per family.
+	WantIPs []string `json:"want_ips,omitempty"`
+	// Addrs are given addresses (ADDRESS/PREFIX) when Pool is "".
+	Addrs []string `json:"addrs,omitempty"`
+	// Gateways of the given addresses (one per family, may be empty).
+	Gateways []string `json:"gateways,omitempty"`
+	// Routes for the container; a route without Gw uses the pool's
+	// gateway of its family.
+	Routes []RouteSpec `json:"routes,omitempty"`
+	// PortSecurity "off" lets the container send from any MAC.
+	PortSecurity string `json:"port_security,omitempty"`
+}
+
+// PoolDef is an address pool's definition in the ipam/pool-add option form
+// (subnet=, range=, gateway=, exclude=, block=), as a map.
+type PoolDef map[string]string
+
+// RouteSpec is a route in a container (Gw "": via the pool's gateway).
+type RouteSpec struct {
+	Dst string `json:"dst"`
+	Gw  string `json:"gw,omitempty"`
+}
+
+// EndpointView is an endpoint as stored and shown, and endpoint/add's
+// answer: everything a CNI result reports.
+type EndpointView struct {
+	Network     string `json:"network"`
+	ContainerID string `json:"container_id"`
+	IfName      string `json:"ifname"`
+	Netns       string `json:"netns"`
+	Bridge      string `json:"bridge"`
+	// Port is the switch port, also the host end's interface name.
+	Port string `json:"port"`
+	// MAC is the container interface's.
+	MAC  string `json:"mac"`
+	VLAN int    `json:"vlan,omitempty"`
+	MTU  int    `json:"mtu"`
+	Pool string `json:"pool,omitempty"`
+	// Addrs are ADDRESS/PREFIX, Gateways one per family that has one.
+	Addrs    []string    `json:"addrs"`
+	Gateways []string    `json:"gateways,omitempty"`
+	Routes   []RouteSpec `json:"routes,omitempty"`
+	// State is "up", or "down: why" (endpoint/show only).
+	State string `json:"state,omitempty"`
+}
+
+// EndpointGC is endpoint/gc's argument: every endpoint of Network not
+// named in Valid is removed.
+type EndpointGC struct {
+	Network string           `json:"network"`
+	Valid   []AttachmentName `json:"valid"`
+}
+
+// AttachmentName names one endpoint of a network.
+type AttachmentName struct {
+	ContainerID string `json:"container_id"`
+	IfName      string `json:"ifname"`
+}
+
+// GCResult says what endpoint/gc removed.
+type GCResult struct {
+	Endpoints []AttachmentName `json:"endpoints"`
+	// Leases are pool leases with no endpoint that were freed.
+	Leases []string `json:"leases"`
+	// Veths are host interfaces of endpoints that were never stored (the
+	// daemon died between making and storing them).
+	Veths []string `json:"veths"`
+}
+
+// EndpointStatus is endpoint/status's argument.
+type EndpointStatus struct {
+	Network string `json:"network"`
+	Bridge  string `json:"bridge"`
+	Pool    string `json:"pool,omitempty"`
+}
+
+// PoolView is one pool in ipam/show.
+type PoolView struct {
+	Name   string      `json:"name"`
+	Ranges []RangeView `json:"ranges"`
+	Leases []LeaseView `json:"leases,omitempty"`
+}
+
+// RangeView is one range of a pool, with its use.
+type RangeView struct {
+	Subnet    string   `json:"subnet"`
+	Start     string   `json:"start"`
+	End       string   `json:"end"`
+	Gateway   string   `json:"gateway,omitempty"`
+	Exclude   []string `json:"exclude,omitempty"`
+	BlockBits int      `json:"block_bits,omitempty"`
+	Size      string   `json:"size"` // decimal: an IPv6 range may hold 2^64
+	Used      int      `json:"used"`
+	// Blocks this host holds (multi-host mode only).
+	Blocks []string `json:"blocks,omitempty"`
+}
+
+// LeaseView is one lease.
+type LeaseView struct {
+	Owner string   `json:"owner"`
+	Addrs []string `json:"addrs"`
+}

@@ -147,4 +147,3 @@ func DeleteLink(netnsPath, ifname string, index int) error {
 	}
 	return nil
 }
-

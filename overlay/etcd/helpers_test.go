@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
-	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,8 +12,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
+
+	"github.com/vecswitch/vecswitch/internal/etcdtest"
 )
 
 // testEtcd is a single-member embedded etcd on 127.0.0.1 with kernel-chosen
@@ -26,38 +25,8 @@ type testEtcd struct {
 
 func startEtcd(t *testing.T) *testEtcd {
 	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Name = "test"
-	cfg.Dir = t.TempDir()
-	any0 := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
-	cfg.ListenClientUrls = []url.URL{any0}
-	cfg.AdvertiseClientUrls = []url.URL{any0}
-	cfg.ListenPeerUrls = []url.URL{any0}
-	cfg.AdvertisePeerUrls = []url.URL{any0}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	cfg.UnsafeNoFsync = true
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatalf("start etcd: %v", err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(15 * time.Second):
-		t.Fatal("etcd did not become ready")
-	}
-	te := &testEtcd{url: "http://" + e.Clients[0].Addr().String()}
-	te.cli, err = clientv3.New(clientv3.Config{
-		Endpoints:   []string{te.url},
-		DialTimeout: 5 * time.Second,
-		Logger:      zap.NewNop(),
-	})
-	if err != nil {
-		t.Fatalf("etcd client: %v", err)
-	}
-	t.Cleanup(func() { te.cli.Close() })
-	return te
+	e := etcdtest.Start(t)
+	return &testEtcd{url: e.URL, cli: e.Client}
 }
 
 // memSink is the in-memory Sink test double: the state it was told, a

@@ -218,6 +218,9 @@ func (p Pool) Equal(q Pool) bool {
 	return true
 }
 
+// Clone returns a deep copy of p.
+func (p Pool) Clone() Pool { return p.clone() }
+
 // clone is a deep copy.
 func (p Pool) clone() Pool {
 	p.Ranges = slices.Clone(p.Ranges)

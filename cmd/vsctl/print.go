@@ -17,6 +17,9 @@ import (
 func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	defer tw.Flush()
+	if ok, err := printEndpoint(tw, cmd, res); ok {
+		return err
+	}
 	switch cmd {
 	case "list-br", "list-ports":
 		var names []string

@@ -32,6 +32,7 @@ var bins struct {
 	once           sync.Once
 	dir            string
 	daemon, client string
+	cni            string // vecswitch-cni
 	err            error
 }
 
@@ -46,7 +47,8 @@ func build(t *testing.T) {
 		os.Chmod(bins.dir, 0o755)
 		bins.daemon = filepath.Join(bins.dir, "vswitchd")
 		bins.client = filepath.Join(bins.dir, "vsctl")
-		for path, pkg := range map[string]string{bins.daemon: ".", bins.client: "../vsctl"} {
+		bins.cni = filepath.Join(bins.dir, "vecswitch-cni")
+		for path, pkg := range map[string]string{bins.daemon: ".", bins.client: "../vsctl", bins.cni: "../vecswitch-cni"} {
 			out, err := exec.Command("go", "build", "-o", path, pkg).CombinedOutput()
 			if err != nil {
 				bins.err = fmt.Errorf("go build %s: %v: %s", pkg, err, out)

@@ -38,6 +38,7 @@ type options struct {
 	Metrics    string
 	Etcd       string
 	EtcdPrefix string
+	IPAMPrefix string
 	FastPath   bool
 }
 
@@ -95,7 +96,8 @@ func run() int {
 }
 
 func defaultOptions() options {
-	return options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys", FastPath: true}
+	return options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys", FastPath: true,
+		IPAMPrefix: "/vecswitch/ipam/"}
 }
 
 // newFlags binds vswitchd's flags to o's fields; the second result is
@@ -116,6 +118,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.StringVar(&o.Etcd, "etcd", o.Etcd, "etcd client URLs (comma-separated) to share VXLAN endpoints with other hosts; empty: off (remote VTEPs are configured)")
 	fs.BoolVar(&o.FastPath, "fast-path", o.FastPath, "switch known unicast between AF_XDP ports in the kernel (XDP); if the kernel cannot load it, vswitchd logs why and uses the pipeline alone. Per bridge or port: vsctl set bridge BR fast-path=off")
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
+	fs.StringVar(&o.IPAMPrefix, "ipam-etcd-prefix", o.IPAMPrefix, "etcd key prefix for address pools (with --etcd, each host hands out addresses only from the blocks of a pool it has claimed there)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
 		fs.PrintDefaults()
@@ -155,8 +158,12 @@ func lookupGroup(name string) (int, error) {
 }
 
 func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
-	d, err := daemon.New(daemon.Config{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath,
-		CaptureDir: o.CaptureDir, CaptureGID: gid})
+	dcfg := daemon.Config{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath,
+		CaptureDir: o.CaptureDir, CaptureGID: gid}
+	if o.Etcd != "" {
+		dcfg.Claims = ipamClaims(strings.Split(o.Etcd, ","), o.IPAMPrefix, log)
+	}
+	d, err := daemon.New(dcfg)
 	if err != nil {
 		return err
 	}

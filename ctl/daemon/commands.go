@@ -31,6 +31,12 @@ func (d *Daemon) Registry() *ctl.Registry {
 	for k, v := range d.vxlanHandlers() {
 		handlers[k] = v
 	}
+	for k, v := range d.endpointHandlers() {
+		handlers[k] = v
+	}
+	for k, v := range d.ipamHandlers() {
+		handlers[k] = v
+	}
 	r := ctl.NewRegistry()
 	for _, s := range ctl.Specs {
 		h, ok := handlers[s.Name]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,6 +39,11 @@ type Config struct {
 	// directory and files become readable by it (0750, 0640).
 	CaptureGID int
 
+	// Claims, if set, makes the block claims of a multi-host IPAM for this
+	// host's id (vswitchd --etcd: ipam/etcdblocks): each host hands out
+	// addresses only from blocks of a pool it has claimed.
+	Claims func(hostID string) (BlockClaims, error)
+
 	// memPorts, set by this package's tests only, makes every port's
 	// driver instead of the real factory (memory ports: the commands run
 	// without root or devices). Options are still checked as usual.
@@ -59,6 +65,7 @@ type Daemon struct {
 	capture *capture // the running capture, nil if none
 	fp      *afxdp.FastPath
 	health  *health // ports down for lack of their interface (health.go)
+	ipam    ipamState
 
 	lock       io.Closer // the state directory's lock, held until Close
 	captureDir string
@@ -102,7 +109,7 @@ func New(cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}, health: newHealth(),
-		lock: lock, captureDir: cfg.CaptureDir, captureGID: cfg.CaptureGID, memPorts: cfg.memPorts}
+		ipam: ipamState{blocks: map[string][][]netip.Prefix{}}, lock: lock, captureDir: cfg.CaptureDir, captureGID: cfg.CaptureGID, memPorts: cfg.memPorts}
 	if cfg.FastPath {
 		fp, err := afxdp.NewFastPath(afxdp.FastPathConfig{})
 		if err != nil {
@@ -117,6 +124,11 @@ func New(cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if err := d.restoreState(); err != nil {
+		d.sw.Close()
+		d.closeFastPath()
+		return nil, err
+	}
+	if err := d.startIPAM(cfg.Claims); err != nil {
 		d.sw.Close()
 		d.closeFastPath()
 		return nil, err
@@ -155,6 +167,7 @@ func (d *Daemon) Close() error {
 	if d.capture != nil {
 		d.captureStop(nil) // the file is closed complete
 	}
+	d.stopIPAM()
 	err := d.sw.Close()
 	d.closeFastPath()
 	if d.lock != nil {

@@ -92,20 +92,34 @@ func parseSecurityOptions(p *vswitch.Port, opts map[string]string) error {
 }
 
 func (d *Daemon) addPort(args []string) (any, error) {
-	brName, name := args[0], args[1]
-	if d.state.bridge(brName) == nil {
-		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", brName)
-	}
-	if p, _ := d.state.port(name); p != nil {
-		return nil, ctl.Errorf(ctl.CodeExists, "port %s exists (in bridge %s)", name, p.Bridge)
-	}
 	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
 		return nil, err
 	}
+	next := d.state.clone()
+	if err := d.stagePort(&next, args[0], args[1], opts); err != nil {
+		return nil, err
+	}
+	if err := d.commit(next); err != nil {
+		d.detach(args[1], true)
+		return nil, err
+	}
+	return nil, nil
+}
+
+// stagePort checks a new port, makes and attaches its driver, and adds it
+// to next, which the caller commits (or, on failure of anything after,
+// undoes with detach(name, true)). On error nothing is attached.
+func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]string) error {
+	if next.bridge(brName) == nil {
+		return ctl.Errorf(ctl.CodeNotFound, "no bridge %s", brName)
+	}
+	if p, _ := next.port(name); p != nil {
+		return ctl.Errorf(ctl.CodeExists, "port %s exists (in bridge %s)", name, p.Bridge)
+	}
 	typ := orDefault(opts["type"], TypeAFXDP)
 	if err := checkPortOptions(typ, opts); err != nil {
-		return nil, err
+		return err
 	}
 	bp := vswitch.Port{Name: name}
 	portOpts := opts
@@ -114,16 +128,16 @@ func (d *Daemon) addPort(args []string) (any, error) {
 		delete(portOpts, "vlan")
 	}
 	if err := parseVLANOptions(&bp, portOpts); err != nil {
-		return nil, err
+		return err
 	}
 	if err := fastPathOption(&bp.FastPath, opts); err != nil {
-		return nil, err
+		return err
 	}
 	if err := parseSecurityOptions(&bp, opts); err != nil {
-		return nil, err
+		return err
 	}
 	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
-	if mtu := d.state.overlayMTU(d.state.bridge(brName)); mtu > 0 && opts["mtu"] == "" && (typ == TypeVeth || typ == TypeTap) {
+	if mtu := next.overlayMTU(next.bridge(brName)); mtu > 0 && opts["mtu"] == "" && (typ == TypeVeth || typ == TypeTap) {
 		opts["mtu"] = strconv.Itoa(mtu) // encapsulated frames must fit the underlay
 		opts[mtuFrom] = "overlay"
 	}
@@ -132,19 +146,18 @@ func (d *Daemon) addPort(args []string) (any, error) {
 			spec.Options[k] = v
 		}
 	}
-	next := d.state.clone()
 	b := next.bridge(brName)
 	b.Ports = append(b.Ports, bp)
 	next.Ports = append(next.Ports, spec)
 	cfg := next.switchConfig()
 	if err := cfg.Validate(); err != nil {
-		return nil, asInvalid(err)
+		return asInvalid(err)
 	}
 	if err := d.attach(spec, false); err != nil {
 		if errors.Is(err, afxdp.ErrPoolFull) {
-			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
+			return ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
-		return nil, asInvalid(err)
+		return asInvalid(err)
 	}
 	// Port security: the daemon made the container's interface, so it
 	// knows the one MAC that may send from it; bound unless
@@ -155,7 +168,7 @@ func (d *Daemon) addPort(args []string) (any, error) {
 		ncfg := next.switchConfig()
 		if err := ncfg.Validate(); err != nil {
 			d.detach(name, true)
-			return nil, asInvalid(err)
+			return asInvalid(err)
 		}
 	}
 	// A tap is made anew when the daemon restarts (or its MTU changes):
@@ -167,11 +180,7 @@ func (d *Daemon) addPort(args []string) (any, error) {
 			}
 		}
 	}
-	if err := d.commit(next); err != nil {
-		d.detach(name, true)
-		return nil, err
-	}
-	return nil, nil
+	return nil
 }
 
 func (d *Daemon) delPort(args []string) (any, error) {

@@ -57,7 +57,7 @@ var commonOptions = []string{"rxq_affinity"}
 
 var typeOptions = map[string][]string{
 	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring", "force"},
-	TypeVeth:  {"netns", "host", "ifname", "ip", "gw", "mac", "mtu", "queues", "attach", "copy", "ring"},
+	TypeVeth:  {"netns", "host", "ifname", "ip", "gw", "routes", "mac", "mtu", "queues", "attach", "copy", "ring"},
 	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues"},
 	TypeSRIOV: append([]string{"queues", "attach", "copy", "ring"}, sriov.PortOptions...),
 	TypeVhost: vhostuser.Options,
@@ -226,7 +226,31 @@ func vethOptions(spec PortSpec, queues int) (netdev.VethOptions, error) {
 	if vo.MAC, vo.Addrs, vo.Gateways, err = addrOptions(o); err != nil {
 		return vo, err
 	}
+	if vo.Routes, err = routeOptions(o["routes"]); err != nil {
+		return vo, err
+	}
 	return vo, nil
+}
+
+// routeOptions parses routes=DST[@GW],...: routes in the container (a
+// route without @GW is on-link).
+func routeOptions(s string) ([]netdev.Route, error) {
+	var rs []netdev.Route
+	for _, f := range splitList(s) {
+		dst, gw, hasGw := strings.Cut(f, "@")
+		p, err := netip.ParsePrefix(dst)
+		if err != nil || p != p.Masked() {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "routes=%s: %q: want a network DST/PREFIX[@GATEWAY]", s, f)
+		}
+		r := netdev.Route{Dst: p}
+		if hasGw {
+			if r.Gw, err = netip.ParseAddr(gw); err != nil || r.Gw.Is4() != p.Addr().Is4() {
+				return nil, ctl.Errorf(ctl.CodeInvalid, "routes=%s: %q: gateway %q is not an address of the route's family", s, f, gw)
+			}
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
 }
 
 // existingVeth finds a pair made by an earlier run of the daemon: the host

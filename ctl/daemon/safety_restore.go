@@ -89,6 +89,9 @@ func (d *Daemon) tryState(path string) (State, error) {
 	if st.Version != stateVersion {
 		return st, fmt.Errorf("ctl: %s has %w %d; this vswitchd reads %d", path, errStateVersion, st.Version, stateVersion)
 	}
+	if err := checkEndpointState(&st); err != nil {
+		return st, err
+	}
 	if err := d.sw.Reconfigure(st.switchConfig()); err != nil {
 		return st, fmt.Errorf("not accepted by the switch: %w", err)
 	}

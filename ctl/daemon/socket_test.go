@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/memport"
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -33,10 +34,12 @@ type memDaemon struct {
 
 // startMem starts a daemon with memory ports on dir, serves its commands
 // on a socket in dir and connects a client; all stop when the test ends.
-func startMem(t *testing.T, dir string) *memDaemon {
+// Options change the daemon's Config first.
+func startMem(t *testing.T, dir string, options ...func(*Config)) *memDaemon {
 	t.Helper()
 	m := &memDaemon{dir: dir, mems: map[string]*memport.Port{}}
-	d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
+	// Adaptive polling: several test daemons on two cores must not spin.
+	cfg := Config{StateDir: dir, Switch: vswitch.Options{Workers: 1, Idle: pipeline.IdleSleep},
 		memPorts: func(spec PortSpec) (ports.Port, error) {
 			p, err := memport.New(memport.Config{Name: spec.Name, RingSize: 256})
 			if err == nil {
@@ -45,7 +48,11 @@ func startMem(t *testing.T, dir string) *memDaemon {
 				m.mu.Unlock()
 			}
 			return p, err
-		}})
+		}}
+	for _, o := range options {
+		o(&cfg)
+	}
+	d, err := New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, d.Start())
 	// A group the test's user is in: root, or the user's own group.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ipam"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -22,6 +24,19 @@ type State struct {
 	Routes     []vswitch.Route     `json:"routes,omitempty"`
 	Neighbors  []vswitch.Neighbor  `json:"neighbors,omitempty"`
 	VTEP       *vswitch.VTEP       `json:"vtep,omitempty"`
+	// Container platforms (endpoints.go, ipam.go): the containers
+	// attached through CNI, and the address pools with their leases.
+	Endpoints []ctl.EndpointView `json:"endpoints,omitempty"`
+	Pools     []PoolState        `json:"pools,omitempty"`
+	// HostID names this host in etcd (IPAM block claims): made once,
+	// kept for good.
+	HostID string `json:"host_id,omitempty"`
+}
+
+// PoolState is an address pool and its leases.
+type PoolState struct {
+	ipam.Pool
+	Leases []ipam.Lease `json:"leases,omitempty"`
 }
 
 // VFMove records one container hand-off (see sriov.Moved).

@@ -1,0 +1,169 @@
+package main_test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/internal/cnitest"
+)
+
+// vecswitch-cni driven by real CNI clients: cnitool (the CNI project's
+// own, at the library's version) against a running vswitchd.
+
+// cniEnv is a private CNI configuration: a conflist of one vecswitch-cni
+// network and the cnitool environment that uses it.
+type cniEnv struct {
+	t       *testing.T
+	d       *daemon
+	cnitool string
+	network string
+	env     map[string]string
+}
+
+// newCNIEnv writes a conflist (cniVersion 1.1.0) for a vecswitch network
+// on bridge br with the given plugin settings.
+func newCNIEnv(t *testing.T, d *daemon, plugin map[string]any) *cniEnv {
+	t.Helper()
+	netDir := t.TempDir()
+	network := cnitest.UniqueName("vsn")
+	plugin["type"] = "vecswitch-cni"
+	plugin["socket"] = d.socket
+	cnitest.WriteConflistVersion(t, netDir, network, "1.1.0", plugin)
+	return &cniEnv{t: t, d: d, cnitool: cnitest.Cnitool(t), network: network,
+		env: map[string]string{"NETCONFPATH": netDir, "CNI_PATH": cnitest.PluginPath(t, bins.cni, "host-local")}}
+}
+
+func (e *cniEnv) run(op string, ns *cnitest.Netns, extra map[string]string) ([]byte, error) {
+	env := map[string]string{}
+	for k, v := range e.env {
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	path := "/proc/self/ns/net" // gc and status take no namespace
+	if ns != nil {
+		path = ns.Path()
+	}
+	return cnitest.RunCnitool(e.t, e.cnitool, op, e.network, path, env)
+}
+
+func (e *cniEnv) must(op string, ns *cnitest.Netns) []byte {
+	e.t.Helper()
+	out, err := e.run(op, ns, nil)
+	require.NoError(e.t, err)
+	return out
+}
+
+func (e *cniEnv) endpoints() []ctl.EndpointView {
+	e.t.Helper()
+	var eps []ctl.EndpointView
+	require.NoError(e.t, e.d.vsctlJSON(&eps, "endpoint/show", "network="+e.network))
+	return eps
+}
+
+func vecswitchIPAM(subnet string) map[string]any {
+	return map[string]any{"type": "vecswitch", "subnet": subnet, "routes": []map[string]any{{"dst": "0.0.0.0/0"}}}
+}
+
+func TestCNIWithCnitool(t *testing.T) {
+	d := newDaemon(t)
+	br := cnitest.UniqueName("cb")
+	d.must("add-br", br)
+	subnet := cnitest.RandomSubnet4()
+	e := newCNIEnv(t, d, map[string]any{"bridge": br, "ipam": vecswitchIPAM(subnet), "dns": map[string]any{"nameservers": []string{"10.0.0.53"}}})
+	a, b := cnitest.NewNetns(t), cnitest.NewNetns(t)
+
+	resA := e.must("add", a)
+	resB := e.must("add", b)
+	ipA, ipB := cnitest.FirstIPv4(resA), cnitest.FirstIPv4(resB)
+	require.NotNil(t, ipA, "%s", resA)
+	require.NotNil(t, ipB, "%s", resB)
+	require.NotEqual(t, ipA.String(), ipB.String())
+
+	// The result is what the spec asks for.
+	var r struct {
+		CNIVersion string `json:"cniVersion"`
+		Interfaces []struct {
+			Name, Mac, Sandbox string
+		} `json:"interfaces"`
+		IPs []struct {
+			Address, Gateway string
+			Interface        *int
+		} `json:"ips"`
+		Routes []struct{ Dst, Gw string } `json:"routes"`
+		DNS    struct{ Nameservers []string }
+	}
+	require.NoError(t, json.Unmarshal(resA, &r))
+	require.Equal(t, "1.1.0", r.CNIVersion)
+	require.Len(t, r.Interfaces, 2)
+	require.Equal(t, "eth0", r.Interfaces[1].Name)
+	require.Equal(t, a.Path(), r.Interfaces[1].Sandbox)
+	require.Len(t, r.IPs, 1)
+	require.Equal(t, 1, *r.IPs[0].Interface)
+	require.Equal(t, strings.TrimSuffix(subnet, "0/24")+"1", r.IPs[0].Gateway)
+	require.Equal(t, []string{"10.0.0.53"}, r.DNS.Nameservers)
+	require.Len(t, r.Routes, 1)
+	require.Equal(t, "0.0.0.0/0", r.Routes[0].Dst)
+	require.True(t, a.HasLink(t, "eth0"))
+	link, err := a.Exec(t, "ip", "-o", "link", "show", "eth0")
+	require.NoError(t, err)
+	require.Contains(t, string(link), r.Interfaces[1].Mac)
+
+	require.NoError(t, a.Ping(t, ipB.String()))
+	require.NoError(t, b.Ping(t, ipA.String()))
+	e.must("check", a)
+	e.must("check", b)
+	require.Len(t, e.endpoints(), 2)
+
+	// ADD again answers what was made.
+	again := e.must("add", a)
+	require.Equal(t, ipA.String(), cnitest.FirstIPv4(again).String())
+	require.Len(t, e.endpoints(), 2)
+
+	// CHECK notices a container interface that lost its address.
+	_, err = a.Exec(t, "ip", "addr", "flush", "dev", "eth0")
+	require.NoError(t, err)
+	_, err = e.run("check", a, nil)
+	require.ErrorContains(t, err, "lacks address")
+
+	// DEL removes the port, the veth and the lease; DEL again succeeds.
+	e.must("del", a)
+	require.False(t, a.HasLink(t, "eth0"))
+	e.must("del", a)
+	eps := e.endpoints()
+	require.Len(t, eps, 1)
+	_, err = e.run("check", a, nil)
+	require.Error(t, err)
+
+	// STATUS: the network is ready.
+	e.must("status", nil)
+
+	// GC with no valid attachments (cnitool passes none) removes b too.
+	e.must("gc", nil)
+	require.Empty(t, e.endpoints())
+	require.False(t, b.HasLink(t, "eth0"))
+	var pools []ctl.PoolView
+	require.NoError(t, d.vsctlJSON(&pools, "ipam/show", e.network))
+	require.Equal(t, 0, pools[0].Ranges[0].Used)
+	requireNoEndpointVeths(t)
+}
+
+// requireNoEndpointVeths fails if a host interface of an endpoint port
+// (vsc + 12 hex digits) is left.
+func requireNoEndpointVeths(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("ip", "-o", "link", "show").CombinedOutput()
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 1 && strings.HasPrefix(f[1], "vsc") && len(strings.TrimSuffix(strings.Split(f[1], "@")[0], ":")) == 15 {
+			t.Errorf("endpoint veth left: %s", l)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ipam"
@@ -97,6 +98,7 @@ func (d *Daemon) endpointHandlers() map[string]func([]string) (any, error) {
 }
 
 func (d *Daemon) endpointAdd(args []string) (any, error) {
+	start := time.Now()
 	var req ctl.EndpointRequest
 	if err := decodeEndpointArg(args[0], &req); err != nil {
 		return nil, err
@@ -211,7 +213,7 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		d.detach(ep.Port, true)
 		return fail(err)
 	}
-	d.log.Info("endpoint added", "network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "port", ep.Port, "addrs", ep.Addrs)
+	d.log.Info("endpoint added", "network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "port", ep.Port, "addrs", ep.Addrs, "took", time.Since(start).Round(time.Microsecond))
 	return ep, nil
 }
 

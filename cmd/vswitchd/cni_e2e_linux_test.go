@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,11 +30,17 @@ type cniEnv struct {
 // on bridge br with the given plugin settings.
 func newCNIEnv(t *testing.T, d *daemon, plugin map[string]any) *cniEnv {
 	t.Helper()
+	return newCNIEnvVersion(t, d, "1.1.0", plugin)
+}
+
+// newCNIEnvVersion is newCNIEnv with the conflist's cniVersion.
+func newCNIEnvVersion(t *testing.T, d *daemon, cniVersion string, plugin map[string]any) *cniEnv {
+	t.Helper()
 	netDir := t.TempDir()
 	network := cnitest.UniqueName("vsn")
 	plugin["type"] = "vecswitch-cni"
 	plugin["socket"] = d.socket
-	cnitest.WriteConflistVersion(t, netDir, network, "1.1.0", plugin)
+	cnitest.WriteConflistVersion(t, netDir, network, cniVersion, plugin)
 	return &cniEnv{t: t, d: d, cnitool: cnitest.Cnitool(t), network: network,
 		env: map[string]string{"NETCONFPATH": netDir, "CNI_PATH": cnitest.PluginPath(t, bins.cni, "host-local")}}
 }
@@ -166,4 +173,65 @@ func requireNoEndpointVeths(t *testing.T) {
 			t.Errorf("endpoint veth left: %s", l)
 		}
 	}
+}
+
+// TestCNIDualStackAndFixedAddresses: a dual-stack pool gives each
+// container one IPv4 and one IPv6 address, both usable; a runtime's fixed
+// IP and MAC (runtimeConfig, through cnitool's CAP_ARGS) are honoured.
+func TestCNIDualStackAndFixedAddresses(t *testing.T) {
+	d := newDaemon(t)
+	br := cnitest.UniqueName("db")
+	d.must("add-br", br)
+	e := newCNIEnv(t, d, map[string]any{"bridge": br, "capabilities": map[string]bool{"ips": true, "mac": true},
+		"ipam": map[string]any{"type": "vecswitch", "ranges": [][]map[string]any{{{"subnet": "10.79.0.0/24"}}, {{"subnet": "fd00:79::/64"}}}}})
+	a, b := cnitest.NewNetns(t), cnitest.NewNetns(t)
+	e.must("add", a)
+	resB, err := e.run("add", b, map[string]string{"CAP_ARGS": `{"ips":["10.79.0.50/24","fd00:79::50/64"],"mac":"02:79:00:00:00:50"}`})
+	require.NoError(t, err)
+	var r struct {
+		Interfaces []struct{ Mac string }
+		IPs        []struct{ Address string }
+	}
+	require.NoError(t, json.Unmarshal(resB, &r))
+	require.Equal(t, "02:79:00:00:00:50", r.Interfaces[1].Mac)
+	require.Len(t, r.IPs, 2)
+	require.Equal(t, "10.79.0.50/24", r.IPs[0].Address)
+	require.Equal(t, "fd00:79::50/64", r.IPs[1].Address)
+	require.NoError(t, a.Ping(t, "10.79.0.50"))
+	require.NoError(t, a.Ping(t, "fd00:79::50"))
+	// The same address for another container is refused.
+	c := cnitest.NewNetns(t)
+	_, err = e.run("add", c, map[string]string{"CAP_ARGS": `{"ips":["10.79.0.50/24"]}`})
+	require.ErrorContains(t, err, "10.79.0.50")
+	require.False(t, c.HasLink(t, "eth0"))
+	e.must("del", a)
+	e.must("del", b)
+	requireNoEndpointVeths(t)
+}
+
+// TestCNIDelegatedIPAM: with another IPAM plugin (the standard
+// host-local), vecswitch-cni runs it by delegation and configures what it
+// returns; DEL releases host-local's lease.
+func TestCNIDelegatedIPAM(t *testing.T) {
+	d := newDaemon(t)
+	br := cnitest.UniqueName("hb")
+	d.must("add-br", br)
+	dataDir := t.TempDir()
+	// Debian's host-local (1.1.1) speaks CNI up to 1.0.0.
+	e := newCNIEnvVersion(t, d, "1.0.0", map[string]any{"bridge": br,
+		"ipam": map[string]any{"type": "host-local", "ranges": [][]map[string]any{{{"subnet": "10.80.0.0/24"}}}, "dataDir": dataDir}})
+	a, b := cnitest.NewNetns(t), cnitest.NewNetns(t)
+	e.must("add", a)
+	ipB := cnitest.FirstIPv4(e.must("add", b))
+	require.NotNil(t, ipB)
+	require.NoError(t, a.Ping(t, ipB.String()))
+	e.must("check", a)
+	leases, _ := filepath.Glob(filepath.Join(dataDir, e.network, "10.80.0.*"))
+	require.Len(t, leases, 2)
+	e.must("del", a)
+	e.must("del", b)
+	leases, _ = filepath.Glob(filepath.Join(dataDir, e.network, "10.80.0.*"))
+	require.Empty(t, leases, "host-local's leases released by DEL")
+	require.Empty(t, e.endpoints())
+	requireNoEndpointVeths(t)
 }

@@ -19,7 +19,7 @@ var Specs = []Spec{
 	{Name: "del-br", Usage: "BRIDGE", Help: "delete a bridge with every port and router interface in it", MinArgs: 1, MaxArgs: 1},
 	{Name: "list-br", Help: "list bridges", Read: true},
 	{Name: "add-port", Usage: "BRIDGE PORT [type=afxdp|veth|tap|sriov|vhostuser] [key=value...]",
-		Help:    "add a port to a bridge; afxdp: dev= queues= attach= copy= ring= force=; veth: netns= ip= gw= mac= mtu= ifname= queues= host=; tap: netns= ip= gw= mac= mtu= ifname= queues=; sriov: pf= vf= and VF settings; vhostuser: socket= mac= queues= mode=; all: vlan= trunks= mode=access|trunk fast-path=on|off port_security=on|off mac_limit=N macs=MAC,... rxq_affinity=QUEUE:WORKER,...; afxdp: force=true takes an interface the host uses; veth and tap ports bind their container's MAC (port security) unless port_security=off",
+		Help:    "add a port to a bridge; afxdp: dev= queues= attach= copy= ring= force=; veth: netns= ip= gw= routes=DST[@GW],... mac= mtu= ifname= queues= host=; tap: netns= ip= gw= mac= mtu= ifname= queues=; sriov: pf= vf= and VF settings; vhostuser: socket= mac= queues= mode=; all: vlan= trunks= mode=access|trunk fast-path=on|off port_security=on|off mac_limit=N macs=MAC,... rxq_affinity=QUEUE:WORKER,...; afxdp: force=true takes an interface the host uses; veth and tap ports bind their container's MAC (port security) unless port_security=off",
 		MinArgs: 2, MaxArgs: -1},
 	{Name: "del-port", Usage: "PORT", Help: "remove a port (and the veth or tap it created)", MinArgs: 1, MaxArgs: 1},
 	{Name: "list-ports", Usage: "BRIDGE", Help: "list a bridge's ports", MinArgs: 1, MaxArgs: 1, Read: true},

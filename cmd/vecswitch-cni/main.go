@@ -1,27 +1,10 @@
-// Command vecswitch-cni attaches containers to Vecswitch: a CNI plugin
-// (spec 0.3.0 to 1.1.0: ADD, DEL, CHECK, GC, STATUS, VERSION) for
-// Kubernetes, containerd, CRI-O, Podman and Nomad.
-//
-// It is a thin client. Each call becomes one request on vswitchd's
-// control socket (endpoint/add, endpoint/del, ...); vswitchd makes the
-// veth, the switch port and the addresses, stores them with its
-// configuration, and answers with what a CNI result reports. The plugin
-// holds no state, no lock files and no lock: it runs once per container
-// and exits, and a runtime may run many at once (vswitchd serializes
-// them). It links only the control API (ctl), not the data plane.
-//
-// Addresses come from vswitchd's own pools with "ipam": {"type":
-// "vecswitch", ...}; any other IPAM plugin (host-local, static, dhcp) is
-// run the usual CNI way, by delegation from this process, and its
-// addresses are handed to vswitchd to configure.
-//
-// See docs/cni.md for the netconf keys and a conflist.
+//go:build linux
+
 package main
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
@@ -219,32 +202,3 @@ func routeSpec(r *types.Route) ctl.RouteSpec {
 	}
 	return s
 }
-
-// cniError turns vswitchd's typed errors into the CNI spec's codes.
-func cniError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *ctl.Error
-	if !errors.As(err, &ce) {
-		return types.NewError(types.ErrInternal, "vecswitch-cni: "+err.Error(), "")
-	}
-	code := types.ErrInternal
-	switch ce.Code {
-	case ctl.CodeUnavail, ctl.CodeBusy, ctl.CodeTimeout:
-		code = types.ErrTryAgainLater
-	case ctl.CodeInvalid, ctl.CodeUsage, ctl.CodeBadRequest, ctl.CodeNotFound, ctl.CodeExists, ctl.CodeTooLarge:
-		code = types.ErrInvalidNetworkConfig
-	case ctl.CodeExhausted:
-		code = errPoolExhausted
-	case ctl.CodeDenied:
-		code = types.ErrIOFailure
-	}
-	return types.NewError(code, "vecswitch-cni: "+ce.Message, string(ce.Code))
-}
-
-// errPoolExhausted is this plugin's own error code (the spec leaves 100
-// and up to plugins): the address pool has no free address.
-const errPoolExhausted uint = 100
-
-var _ = fmt.Sprint

@@ -107,3 +107,60 @@ func FuzzVLANListsAgree(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEndpointRequest: any endpoint/add argument decodes to a checked
+// request, or is an invalid-argument error; the port options and routes
+// made from an accepted one are valid or an invalid-argument error.
+func FuzzEndpointRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"network":"n","container_id":"c","ifname":"eth0","netns":"/proc/self/ns/net","bridge":"b","pool":"p","routes":[{"dst":"0.0.0.0/0"}]}`,
+		`{"network":"n","container_id":"c","ifname":"eth0","addrs":["10.0.0.2/24"],"gateways":["10.0.0.1"],"routes":[{"dst":"10.0.0.0/8","gw":"10.0.0.1"}],"mac":"02:00:00:00:00:01","vlan":10,"mtu":1400}`,
+		`{"network":"n/x"}`, `[]`, `{"vlan":-1}`, `{"routes":[{"dst":"::/0"}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var req ctl.EndpointRequest
+		if err := decodeEndpointArg(s, &req); err != nil {
+			typedErr(t, "decode", err, ctl.CodeInvalid)
+			return
+		}
+		if err := checkAttachment(req.Network, req.ContainerID, req.IfName); err != nil {
+			typedErr(t, "attachment", err, ctl.CodeInvalid)
+			return
+		}
+		if port := endpointPort(req.Network, req.ContainerID, req.IfName); !endpointPortRE.MatchString(port) {
+			t.Fatalf("port name %q", port)
+		}
+		var ep ctl.EndpointView
+		if opts, err := endpointPortOptions(&req, &ep); err != nil {
+			typedErr(t, "port options", err, ctl.CodeInvalid)
+		} else if _, err := ctl.ParseOptions(nil); err != nil || opts["type"] != TypeVeth || ep.MAC == "" {
+			t.Fatalf("options %v, MAC %q", opts, ep.MAC)
+		}
+		if _, err := parsePrefixes("addrs", req.Addrs); err != nil {
+			typedErr(t, "addrs", err, ctl.CodeInvalid)
+		}
+		gws, err := parseAddrs("gateways", req.Gateways)
+		if err != nil {
+			typedErr(t, "gateways", err, ctl.CodeInvalid)
+			return
+		}
+		var gs []string
+		for _, g := range gws {
+			gs = append(gs, g.String())
+		}
+		routes, err := resolveRoutes(req.Routes, gs)
+		if err != nil {
+			typedErr(t, "routes", err, ctl.CodeInvalid)
+			return
+		}
+		var rs []string
+		for _, r := range routes {
+			rs = append(rs, r.Dst+"@"+r.Gw)
+		}
+		if _, err := routeOptions(strings.Join(rs, ",")); err != nil {
+			t.Fatalf("resolved routes %v do not parse as routes=: %v", rs, err)
+		}
+	})
+}

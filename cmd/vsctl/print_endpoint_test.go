@@ -1,0 +1,37 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecswitch/vecswitch/ctl"
+)
+
+func TestEndpointLayouts(t *testing.T) {
+	print := func(cmd string, v any) string {
+		t.Helper()
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		var w bytes.Buffer
+		require.NoError(t, printHuman(&w, cmd, b))
+		require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
+		return w.String()
+	}
+	out := print("endpoint/show", []ctl.EndpointView{{Network: "pods", ContainerID: "0123456789abcdef", IfName: "eth0",
+		Port: "vsc0123456789ab", Bridge: "br0", MAC: "02:00:00:00:00:01", Addrs: []string{"10.0.0.2/24", "fd00::2/64"}, State: "up"}})
+	require.Contains(t, out, "0123456789ab ")
+	require.NotContains(t, out, "0123456789abcdef", "long container IDs are shortened")
+	require.Contains(t, out, "10.0.0.2/24,fd00::2/64")
+	require.Contains(t, print("endpoint/show", []ctl.EndpointView{}), "no endpoints")
+
+	out = print("ipam/show", []ctl.PoolView{{Name: "pods", Ranges: []ctl.RangeView{{Subnet: "10.0.0.0/24", Start: "10.0.0.2", End: "10.0.0.254",
+		Gateway: "10.0.0.1", Size: "253", Used: 2, BlockBits: 26, Blocks: []string{"10.0.0.0/26"}}},
+		Leases: []ctl.LeaseView{{Owner: "cni/pods/c1/eth0", Addrs: []string{"10.0.0.2/24"}}}}})
+	for _, s := range []string{"pool pods", "10.0.0.0/24", "range 10.0.0.2-10.0.0.254", "gateway 10.0.0.1", "used 2 of 253", "blocks /26 held: 10.0.0.0/26", "lease 10.0.0.2/24", "cni/pods/c1/eth0"} {
+		require.Contains(t, out, s)
+	}
+	require.Contains(t, print("ipam/show", []ctl.PoolView{}), "no address pools")
+}

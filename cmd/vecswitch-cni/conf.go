@@ -173,12 +173,8 @@ func (ic *IPAMConf) poolDef() (*ctl.PoolDef, error) {
 			gws = append(gws, r.Gateway)
 		}
 	}
-	if withRange != 0 && withRange != len(ranges) {
-		return nil, fmt.Errorf("give rangeStart and rangeEnd for every range or for none")
-	}
-	if withGw != 0 && withGw != len(ranges) {
-		return nil, fmt.Errorf("give a gateway for every range or for none")
-	}
+	// A range or gateway goes to the subnet that holds it (ipam.ParsePool),
+	// so one range set may have a gateway and the other none.
 	def := ctl.PoolDef{"subnet": strings.Join(subnets, ",")}
 	if withRange > 0 {
 		def["range"] = strings.Join(rs, ",")

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ipam"
 )
 
 func TestParseConf(t *testing.T) {
@@ -70,8 +71,6 @@ func TestParseConfErrors(t *testing.T) {
 		`{"type":"vecswitch","ranges":[[{"subnet":"10.0.0.0/8"},{"subnet":"10.1.0.0/16"}]]}`,
 		`{"type":"vecswitch","ranges":[[{"rangeStart":"10.0.0.1"}]]}`,
 		`{"type":"vecswitch","ranges":[[{"subnet":"10.0.0.0/8","rangeStart":"10.0.0.1"}]]}`,
-		`{"type":"vecswitch","ranges":[[{"subnet":"10.0.0.0/8","rangeStart":"10.0.0.1","rangeEnd":"10.0.0.9"}],[{"subnet":"fd00::/64"}]]}`,
-		`{"type":"vecswitch","ranges":[[{"subnet":"10.0.0.0/8","gateway":"10.0.0.1"}],[{"subnet":"fd00::/64"}]]}`,
 		`{"type":"vecswitch","exclude":["10.0.0.1"]}`,
 	} {
 		_, ic, err := parseConf([]byte(`{"name":"n","bridge":"b","ipam":` + ipam + `}`))
@@ -160,4 +159,20 @@ func FuzzParseConf(f *testing.F) {
 			ic.poolDef()
 		}
 	})
+}
+
+// TestPoolDefPartial: one range set with a gateway and a range, the other
+// with neither; each goes to its own subnet.
+func TestPoolDefPartial(t *testing.T) {
+	_, ic, err := parseConf([]byte(`{"name":"n","bridge":"b","ipam":{"type":"vecswitch","ranges":[
+		[{"subnet":"fd00::/64"}],[{"subnet":"10.1.0.0/24","gateway":"10.1.0.254","rangeStart":"10.1.0.10","rangeEnd":"10.1.0.20"}]]}}`))
+	require.NoError(t, err)
+	def, err := ic.poolDef()
+	require.NoError(t, err)
+	p, err := ipam.ParsePool(ic.Pool, *def)
+	require.NoError(t, err)
+	require.Len(t, p.Ranges, 2)
+	require.Equal(t, "fd00::1", p.Ranges[0].Gateway.String(), "no gateway given: the subnet's first address")
+	require.Equal(t, "10.1.0.254", p.Ranges[1].Gateway.String())
+	require.Equal(t, "10.1.0.10", p.Ranges[1].Start.String())
 }

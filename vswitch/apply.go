@@ -40,6 +40,11 @@ type AttachOptions struct {
 	// queue it also receives on (AF_XDP binds both directions of a queue
 	// to one socket).
 	RxAffinity map[int]int
+	// Deferred leaves publishing to the caller's next Reconfigure (which
+	// must follow: a command that attaches a port and then commits the
+	// configuration naming it compiles and publishes once, not twice).
+	// Until then the port's queues are not polled.
+	Deferred bool
 }
 
 // AddPortWith is AddPort with queue placement. Without affinity, rx queue
@@ -99,6 +104,9 @@ func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 	s.lrn.portLimitHit[idx] = 0
 	s.lrn.stale = true // the entries of an earlier port with this index
 	s.lrn.mu.Unlock()
+	if o.Deferred {
+		return nil
+	}
 	return s.applyLocked(s.cfg, s.l3cfg, nil)
 }
 

@@ -86,3 +86,22 @@ func TestQueuePlacement(t *testing.T) {
 		}
 	}
 }
+
+// TestAddPortDeferred: a port attached with Deferred is not polled until
+// the next Reconfigure publishes it, even when the configuration names it
+// already, and is polled from then on.
+func TestAddPortDeferred(t *testing.T) {
+	r := newRig(t, Options{})
+	r.attach("a", "b")
+	cfg := Config{Bridges: []Bridge{{Name: "br0", Ports: []Port{{Name: "a"}, {Name: "b"}, {Name: "c"}}}}}
+	require.NoError(t, r.s.Reconfigure(cfg))
+	c, err := memport.New(memport.Config{Name: "c", RxQueues: 1, TxQueues: 1})
+	require.NoError(t, err)
+	require.NoError(t, r.s.AddPortWith(c, AttachOptions{Deferred: true}))
+	r.ports["c"] = c
+	r.send("c", frame(bcast(), macN(3), -1))
+	require.Empty(t, r.receivers(), "not published: c is not polled")
+	require.NoError(t, r.s.Reconfigure(cfg))
+	r.s.Poll()
+	require.Equal(t, []string{"a", "b"}, r.receivers(), "published: the frame waiting on c is flooded")
+}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
@@ -75,12 +74,12 @@ func cmdAdd(args *skel.CmdArgs) error {
 			req.Routes = append(req.Routes, routeSpec(r))
 		}
 	case c.IPAM.Type != "": // another IPAM plugin, run by delegation
-		r, err := invoke.DelegateAdd(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+		r, err := delegateAdd(context.TODO(), c.IPAM.Type, args.StdinData)
 		if err != nil {
 			return err
 		}
 		if delegated, err = types100.NewResultFromResult(r); err != nil {
-			invoke.DelegateDel(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+			delegateVerb(context.TODO(), c.IPAM.Type, "DEL", args.StdinData)
 			return types.NewError(types.ErrDecodingFailure, "vecswitch-cni: the IPAM plugin's result", err.Error())
 		}
 		for _, ip := range delegated.IPs {
@@ -96,7 +95,7 @@ func cmdAdd(args *skel.CmdArgs) error {
 	var ep ctl.EndpointView
 	if err := call(c, "endpoint/add", req, &ep); err != nil {
 		if delegated != nil {
-			invoke.DelegateDel(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+			delegateVerb(context.TODO(), c.IPAM.Type, "DEL", args.StdinData)
 		}
 		return cniError(err)
 	}
@@ -123,7 +122,7 @@ func cmdDel(args *skel.CmdArgs) error {
 		return cniError(err)
 	}
 	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
-		return invoke.DelegateDel(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+		return delegateVerb(context.TODO(), c.IPAM.Type, "DEL", args.StdinData)
 	}
 	return nil
 }
@@ -138,7 +137,7 @@ func cmdCheck(args *skel.CmdArgs) error {
 		return err
 	}
 	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
-		if err := invoke.DelegateCheck(context.TODO(), c.IPAM.Type, args.StdinData, nil); err != nil {
+		if err := delegateVerb(context.TODO(), c.IPAM.Type, "CHECK", args.StdinData); err != nil {
 			return err
 		}
 	}
@@ -158,7 +157,7 @@ func cmdGC(args *skel.CmdArgs) error {
 		return cniError(err)
 	}
 	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
-		return invoke.DelegateGC(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+		return delegateVerb(context.TODO(), c.IPAM.Type, "GC", args.StdinData)
 	}
 	return nil
 }
@@ -181,7 +180,7 @@ func cmdStatus(args *skel.CmdArgs) error {
 		return types.NewError(types.ErrPluginNotAvailable, "vecswitch-cni: network "+c.Name+" is not ready", err.Error())
 	}
 	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
-		return invoke.DelegateStatus(context.TODO(), c.IPAM.Type, args.StdinData, nil)
+		return delegateVerb(context.TODO(), c.IPAM.Type, "STATUS", args.StdinData)
 	}
 	return nil
 }

@@ -189,6 +189,12 @@ func (d *Daemon) closeFastPath() {
 }
 
 func (d *Daemon) attach(spec PortSpec, replay bool) error {
+	return d.attachWith(spec, replay, false)
+}
+
+// attachWith is attach; deferred leaves publishing the port to the
+// commit that follows (vswitch.AttachOptions.Deferred).
+func (d *Daemon) attachWith(spec PortSpec, replay, deferred bool) error {
 	aff, err := parseAffinity(spec.Options["rxq_affinity"])
 	if err != nil {
 		return err
@@ -197,7 +203,7 @@ func (d *Daemon) attach(spec PortSpec, replay bool) error {
 	if err != nil {
 		return err
 	}
-	if err := d.sw.AddPortWith(dr.port, vswitch.AttachOptions{RxAffinity: aff}); err != nil {
+	if err := d.sw.AddPortWith(dr.port, vswitch.AttachOptions{RxAffinity: aff, Deferred: deferred}); err != nil {
 		dr.port.Close()
 		if !replay {
 			dr.destroy()

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ipam"
@@ -98,7 +97,7 @@ func (d *Daemon) endpointHandlers() map[string]func([]string) (any, error) {
 }
 
 func (d *Daemon) endpointAdd(args []string) (any, error) {
-	start := time.Now()
+	sw := newStopwatch()
 	var req ctl.EndpointRequest
 	if err := decodeEndpointArg(args[0], &req); err != nil {
 		return nil, err
@@ -131,6 +130,7 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		return nil, err
 	}
 	d.removeStrayVeth(ep.Port)
+	sw.lap("check")
 
 	next := d.state.clone()
 	owner := endpointOwner(req.Network, req.ContainerID, req.IfName)
@@ -203,9 +203,11 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		rs = append(rs, r.Dst+"@"+r.Gw)
 	}
 	opts["routes"] = strings.Join(rs, ",")
+	sw.lap("ipam")
 	if err := d.stagePort(&next, req.Bridge, ep.Port, opts); err != nil {
 		return fail(err)
 	}
+	sw.lap("port")
 	spec, _ := next.port(ep.Port)
 	ep.MTU, _ = strconv.Atoi(orDefault(spec.Options["mtu"], "1500"))
 	next.Endpoints = append(next.Endpoints, ep)
@@ -213,7 +215,8 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		d.detach(ep.Port, true)
 		return fail(err)
 	}
-	d.log.Info("endpoint added", "network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "port", ep.Port, "addrs", ep.Addrs, "took", time.Since(start).Round(time.Microsecond))
+	sw.lap("commit")
+	d.log.Info("endpoint added", sw.log("network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "port", ep.Port, "addrs", ep.Addrs)...)
 	return ep, nil
 }
 
@@ -366,6 +369,7 @@ func (d *Daemon) endpointDel(args []string) (any, error) {
 // removeEndpoint removes an endpoint, its port and veth, and its lease, in
 // one commit. Caller holds mu.
 func (d *Daemon) removeEndpoint(ep ctl.EndpointView) error {
+	sw := newStopwatch()
 	next := d.state.clone()
 	next.Endpoints = slices.DeleteFunc(next.Endpoints, func(e ctl.EndpointView) bool {
 		return e.Network == ep.Network && e.ContainerID == ep.ContainerID && e.IfName == ep.IfName
@@ -379,20 +383,23 @@ func (d *Daemon) removeEndpoint(ep ctl.EndpointView) error {
 			d.syncLeases(&next, ep.Pool)
 		}
 	}
+	sw.lap("ipam")
 	if err := d.commit(next); err != nil {
 		if released != nil {
 			d.ipam.allocs[ep.Pool].Allocate(owner, leaseAddrs(*released), nil)
 		}
 		return err
 	}
+	sw.lap("commit")
 	if err := d.detach(ep.Port, true); err != nil {
 		d.log.Info("endpoint's veth already gone", "port", ep.Port, "err", err)
 	}
+	sw.lap("port")
 	d.removeStrayVeth(ep.Port) // a port that was down had no driver to delete it
 	if released != nil {
 		d.releaseEmptyBlocks(ep.Pool)
 	}
-	d.log.Info("endpoint removed", "network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "port", ep.Port)
+	d.log.Info("endpoint removed", sw.log("network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "port", ep.Port)...)
 	return nil
 }
 

@@ -153,7 +153,9 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 	if err := cfg.Validate(); err != nil {
 		return asInvalid(err)
 	}
-	if err := d.attach(spec, false); err != nil {
+	// The caller's commit publishes the port with the configuration
+	// that names it: one compile, not two.
+	if err := d.attachWith(spec, false, true); err != nil {
 		if errors.Is(err, afxdp.ErrPoolFull) {
 			return ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}

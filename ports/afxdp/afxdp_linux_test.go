@@ -184,3 +184,18 @@ func echoReply(f []byte) {
 	sum = sum&0xFFFF + sum>>16
 	icmp[2], icmp[3] = byte(sum>>8), byte(sum)
 }
+
+// TestDeviceInfo: the ioctl lookup agrees with the standard library's,
+// and a missing device is an error that names it.
+func TestDeviceInfo(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	require.NoError(t, err)
+	idx, mtu, err := deviceInfo("lo")
+	require.NoError(t, err)
+	require.Equal(t, lo.Index, idx)
+	require.Equal(t, lo.MTU, mtu)
+	_, _, err = deviceInfo("vsnodev0")
+	require.ErrorContains(t, err, "vsnodev0")
+	_, _, err = deviceInfo("a-name-far-too-long-for-linux")
+	require.Error(t, err)
+}

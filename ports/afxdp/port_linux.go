@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -133,11 +132,10 @@ func New(cfg Config) (*Port, error) {
 	default:
 		return nil, fmt.Errorf("afxdp %s: copy mode %q: want auto, copy or zerocopy", cfg.Name, cfg.Copy)
 	}
-	ifc, err := net.InterfaceByName(cfg.Ifname)
-	if err != nil {
+	var err error
+	if p.ifindex, p.mtu, err = deviceInfo(cfg.Ifname); err != nil {
 		return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
 	}
-	p.ifindex, p.mtu = ifc.Index, ifc.MTU
 	if p.mtu > MaxMTU {
 		return nil, fmt.Errorf("afxdp %s: device %s has MTU %d; AF_XDP frames here allow at most %d", cfg.Name, cfg.Ifname, p.mtu, MaxMTU)
 	}

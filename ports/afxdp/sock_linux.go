@@ -169,6 +169,29 @@ func (s *sock) gone(e unix.Errno) {
 }
 
 // queueCount is the number of rx queues of a device (sysfs).
+// deviceInfo returns a device's index and MTU with two ioctls.
+// (net.InterfaceByName dumps every link of the host and its addresses:
+// with hundreds of container veths that is most of a port's start.)
+func deviceInfo(ifname string) (index, mtu int, err error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("device %s: %w", ifname, err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(ifname)
+	if err != nil {
+		return 0, 0, fmt.Errorf("device %q: %w", ifname, err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
+		return 0, 0, fmt.Errorf("device %s: %w", ifname, err)
+	}
+	index = int(ifr.Uint32())
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFMTU, ifr); err != nil {
+		return 0, 0, fmt.Errorf("device %s: MTU: %w", ifname, err)
+	}
+	return index, int(ifr.Uint32()), nil
+}
+
 func queueCount(ifname string) (int, error) {
 	ents, err := os.ReadDir("/sys/class/net/" + ifname + "/queues")
 	if err != nil {

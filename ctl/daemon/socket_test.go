@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func startMem(t *testing.T, dir string, options ...func(*Config)) *memDaemon {
 	require.NoError(t, err)
 	m.d, m.c = d, c
 	m.stop = sync.OnceFunc(func() {
-		c.Close()
+		m.c.Close()
 		require.NoError(t, srv.Close())
 		require.NoError(t, <-done)
 		require.NoError(t, d.Close())
@@ -73,16 +74,35 @@ func startMem(t *testing.T, dir string, options ...func(*Config)) *memDaemon {
 	return m
 }
 
+// call runs a command on the test's connection. The server hangs up on
+// a connection idle for its read timeout (10 s), and a test that waited
+// longer (many parallel commands on a loaded machine) finds it closed:
+// then, when the request was never sent, it dials again and sends it.
+func (m *memDaemon) call(cmd string, args []string, out any) error {
+	err := m.c.Call(cmd, args, out)
+	var ce *ctl.Error
+	if !errors.As(err, &ce) || ce.Code != ctl.CodeUnavail || !strings.HasPrefix(ce.Message, "send:") {
+		return err
+	}
+	c, derr := ctl.Dial(filepath.Join(m.dir, "ctl.sock"), 10*time.Second)
+	if derr != nil {
+		return errors.Join(err, derr)
+	}
+	m.c.Close()
+	m.c = c
+	return m.c.Call(cmd, args, out)
+}
+
 // ok runs a command that must succeed, decoding its result into out.
 func (m *memDaemon) ok(t *testing.T, out any, cmd string, args ...string) {
 	t.Helper()
-	require.NoError(t, m.c.Call(cmd, args, out), "%s %v", cmd, args)
+	require.NoError(t, m.call(cmd, args, out), "%s %v", cmd, args)
 }
 
 // fails runs a command that must fail with code.
 func (m *memDaemon) fails(t *testing.T, code ctl.Code, cmd string, args ...string) {
 	t.Helper()
-	err := m.c.Call(cmd, args, nil)
+	err := m.call(cmd, args, nil)
 	var ce *ctl.Error
 	require.True(t, errors.As(err, &ce), "%s %v: %v", cmd, args, err)
 	require.Equal(t, code, ce.Code, "%s %v: %s", cmd, args, ce.Message)

@@ -10,6 +10,12 @@ type EndpointRequest struct {
 	IfName      string `json:"ifname"`
 	// Netns is the container's network namespace path (ADD, CHECK).
 	Netns string `json:"netns,omitempty"`
+	// PeerHere, instead of Netns, leaves the container end of the veth in
+	// vswitchd's namespace, named IfName, for the runtime to move into the
+	// container: Docker's libnetwork moves and renames the interface a
+	// driver names in Join, and configures its addresses itself. Addrs are
+	// then recorded, not configured; Routes are not allowed.
+	PeerHere bool `json:"peer_here,omitempty"`
 	// Bridge is the Vecswitch bridge the port joins; it must exist.
 	Bridge string `json:"bridge,omitempty"`
 	// VLAN makes the port an access port of that VLAN (0: untagged).
@@ -55,7 +61,10 @@ type EndpointView struct {
 	ContainerID string `json:"container_id"`
 	IfName      string `json:"ifname"`
 	Netns       string `json:"netns"`
-	Bridge      string `json:"bridge"`
+	// PeerHere: the container end was left for the runtime to move
+	// (EndpointRequest.PeerHere); Netns is then empty.
+	PeerHere bool   `json:"peer_here,omitempty"`
+	Bridge   string `json:"bridge"`
 	// Port is the switch port, also the host end's interface name.
 	Port string `json:"port"`
 	// MAC is the container interface's.

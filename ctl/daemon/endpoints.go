@@ -111,11 +111,18 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		}
 		return *ep, nil // ADD again: what was made
 	}
-	if req.Netns == "" {
+	switch {
+	case req.PeerHere && req.Netns != "":
+		return nil, ctl.Errorf(ctl.CodeInvalid, "give a network namespace or peer_here, not both")
+	case req.PeerHere && len(req.Routes) > 0:
+		return nil, ctl.Errorf(ctl.CodeInvalid, "routes: the runtime that moves a container end left here configures it")
+	case req.PeerHere:
+	case req.Netns == "":
 		return nil, ctl.Errorf(ctl.CodeInvalid, "no network namespace given")
-	}
-	if _, err := os.Stat(req.Netns); err != nil {
-		return nil, ctl.Errorf(ctl.CodeNotFound, "network namespace %s: %v", req.Netns, errors.Unwrap(err))
+	default:
+		if _, err := os.Stat(req.Netns); err != nil {
+			return nil, ctl.Errorf(ctl.CodeNotFound, "network namespace %s: %v", req.Netns, errors.Unwrap(err))
+		}
 	}
 	if req.Bridge == "" {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "no bridge given")
@@ -124,7 +131,7 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s (create it: vsctl add-br %s)", req.Bridge, req.Bridge)
 	}
 	ep := ctl.EndpointView{Network: req.Network, ContainerID: req.ContainerID, IfName: req.IfName, Netns: req.Netns,
-		Bridge: req.Bridge, Port: endpointPort(req.Network, req.ContainerID, req.IfName), VLAN: req.VLAN, Pool: req.Pool}
+		PeerHere: req.PeerHere, Bridge: req.Bridge, Port: endpointPort(req.Network, req.ContainerID, req.IfName), VLAN: req.VLAN, Pool: req.Pool}
 	opts, err := endpointPortOptions(&req, &ep)
 	if err != nil {
 		return nil, err
@@ -197,12 +204,14 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		return fail(err)
 	}
 	ep.Routes = routes
-	opts["ip"] = strings.Join(ep.Addrs, ",")
-	var rs []string
-	for _, r := range routes {
-		rs = append(rs, r.Dst+"@"+r.Gw)
+	if !req.PeerHere { // else the runtime configures the container end
+		opts["ip"] = strings.Join(ep.Addrs, ",")
+		var rs []string
+		for _, r := range routes {
+			rs = append(rs, r.Dst+"@"+r.Gw)
+		}
+		opts["routes"] = strings.Join(rs, ",")
 	}
-	opts["routes"] = strings.Join(rs, ",")
 	sw.lap("ipam")
 	if err := d.stagePort(&next, req.Bridge, ep.Port, opts); err != nil {
 		return fail(err)
@@ -230,6 +239,9 @@ func (d *Daemon) undoPool(added bool, name string) {
 // endpointPortOptions makes the add-port options of an endpoint's veth.
 func endpointPortOptions(req *ctl.EndpointRequest, ep *ctl.EndpointView) (map[string]string, error) {
 	opts := map[string]string{"type": TypeVeth, "netns": req.Netns, "ifname": req.IfName}
+	if req.PeerHere {
+		opts = map[string]string{"type": TypeVeth, "peer": "here", "ifname": req.IfName}
+	}
 	if req.VLAN < 0 || req.VLAN > 4094 {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "vlan %d: want 0 (untagged) to 4094", req.VLAN)
 	}
@@ -420,6 +432,9 @@ func (d *Daemon) endpointCheck(args []string) (any, error) {
 	}
 	if st := d.endpointState(*ep); st != "up" {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "endpoint %s/%s/%s: port %s is %s", ep.Network, ep.ContainerID, ep.IfName, ep.Port, st)
+	}
+	if ep.PeerHere {
+		return nil, nil // the container end is the runtime's: where it went, only the runtime knows
 	}
 	l, err := netdev.LinkByName(ep.Netns, ep.IfName)
 	if err != nil {

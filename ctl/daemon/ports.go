@@ -57,7 +57,7 @@ var commonOptions = []string{"rxq_affinity"}
 
 var typeOptions = map[string][]string{
 	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring", "force"},
-	TypeVeth:  {"netns", "host", "ifname", "ip", "gw", "routes", "mac", "mtu", "queues", "attach", "copy", "ring"},
+	TypeVeth:  {"netns", "peer", "host", "ifname", "ip", "gw", "routes", "mac", "mtu", "queues", "attach", "copy", "ring"},
 	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues"},
 	TypeSRIOV: append([]string{"queues", "attach", "copy", "ring"}, sriov.PortOptions...),
 	TypeVhost: vhostuser.Options,
@@ -213,8 +213,20 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 func vethOptions(spec PortSpec, queues int) (netdev.VethOptions, error) {
 	o := spec.Options
 	vo := netdev.VethOptions{HostName: orDefault(o["host"], spec.Name), Netns: o["netns"], PeerName: o["ifname"], Queues: queues}
-	if vo.Netns == "" {
-		return vo, ctl.Errorf(ctl.CodeUsage, "type=veth needs netns=PATH (e.g. /proc/PID/ns/net or /var/run/netns/NAME)")
+	switch o["peer"] {
+	case "":
+		if vo.Netns == "" {
+			return vo, ctl.Errorf(ctl.CodeUsage, "type=veth needs netns=PATH (e.g. /proc/PID/ns/net or /var/run/netns/NAME), or peer=here")
+		}
+	case "here":
+		// The container end stays here, named ifname=, for a runtime
+		// (Docker) to move into the container and configure.
+		vo.PeerHere = true
+		if vo.Netns != "" || o["ifname"] == "" || o["ip"] != "" || o["gw"] != "" || o["routes"] != "" {
+			return vo, ctl.Errorf(ctl.CodeUsage, "peer=here leaves the container end here for its runtime: give ifname=, and no netns=, ip=, gw= or routes=")
+		}
+	default:
+		return vo, ctl.Errorf(ctl.CodeUsage, "peer=%s: the only value is here (the container end stays in vswitchd's namespace for its runtime to move)", o["peer"])
 	}
 	if err := netdev.ValidateName(vo.HostName); err != nil {
 		return vo, ctl.Errorf(ctl.CodeInvalid, "host end name %q: %v (give host=NAME)", vo.HostName, err)
@@ -259,6 +271,12 @@ func existingVeth(vo netdev.VethOptions) *netdev.Veth {
 	h, err := netdev.LinkByName("", vo.HostName)
 	if err != nil || h.Kind != "veth" {
 		return nil
+	}
+	if vo.PeerHere {
+		// The runtime has moved the container end where it wanted: the
+		// host end is what the port needs.
+		return &netdev.Veth{HostName: h.Name, HostIndex: h.Index, HostMAC: h.MAC, PeerName: vo.PeerName, PeerMAC: vo.MAC,
+			MTU: h.MTU, Queues: h.RxQueues}
 	}
 	peer := orDefault(vo.PeerName, "eth0")
 	c, err := netdev.LinkByName(vo.Netns, peer)
@@ -369,6 +387,9 @@ func driverStats(dr *driver) any {
 func (d *Daemon) setMTU(spec PortSpec) error {
 	if maxMTU(spec.Type) == 0 {
 		return ctl.Errorf(ctl.CodeInvalid, "mtu: a %s port's MTU is not set by the switch", spec.Type)
+	}
+	if spec.Options["peer"] == "here" {
+		return ctl.Errorf(ctl.CodeInvalid, "mtu: the container end of %s belongs to the runtime that moved it (set the MTU of its network there)", spec.Name)
 	}
 	mtu, err := intOpt(spec.Options, "mtu", 1500, 68, maxMTU(spec.Type))
 	if err != nil {

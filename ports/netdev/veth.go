@@ -10,8 +10,13 @@ import (
 type VethOptions struct {
 	// HostName names the host end (required, at most 15 bytes).
 	HostName string
-	// Netns is the container's namespace path (required).
+	// Netns is the container's namespace path (required unless PeerHere).
 	Netns string
+	// PeerHere leaves the container end in the caller's namespace, for a
+	// runtime to move into the container (Docker's libnetwork moves and
+	// renames the interface a driver names in Join, and configures its
+	// addresses itself). Netns, Addrs, Gateways and Routes must be empty.
+	PeerHere bool
 	// PeerName names the container end inside Netns (default "eth0").
 	PeerName string
 	// MAC is the container end's MAC; nil lets the kernel pick a random
@@ -67,7 +72,10 @@ func (o *VethOptions) validate() error {
 	if err := ValidateName(o.PeerName); err != nil {
 		return fmt.Errorf("container end: %w", err)
 	}
-	if o.Netns == "" {
+	switch {
+	case o.PeerHere && (o.Netns != "" || len(o.Addrs) > 0 || len(o.Gateways) > 0 || len(o.Routes) > 0):
+		return wrapKind(ErrInvalid, fmt.Errorf("a container end left here for its runtime takes no namespace, addresses or routes"))
+	case o.Netns == "" && !o.PeerHere:
 		return wrapKind(ErrInvalid, fmt.Errorf("no container netns path"))
 	}
 	if o.Queues < 1 || o.Queues > MaxQueues {

@@ -43,7 +43,9 @@ func CreateVeth(opts VethOptions) (*Veth, error) {
 	la.NumTxQueues, la.NumRxQueues = opts.Queues, opts.Queues
 	v := netlink.NewVeth(la)
 	v.PeerName = opts.PeerName
-	v.PeerNamespace = netlink.NsFd(ns.fd)
+	if !opts.PeerHere {
+		v.PeerNamespace = netlink.NsFd(ns.fd)
+	}
 	v.PeerHardwareAddr = opts.MAC
 	if err := hh.LinkAdd(v); err != nil {
 		return nil, linkErr("create veth", opts.HostName, "", err)

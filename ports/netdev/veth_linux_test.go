@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
 
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/ports/netdev/netdevtest"
@@ -161,4 +162,34 @@ func TestVethDeleteLeavesOthers(t *testing.T) {
 	require.NoError(t, v.Delete())
 	_, err = netdev.LinkByName("", w.HostName)
 	require.NoError(t, err)
+}
+
+// TestCreateVethPeerHere: the container end stays in this namespace, with
+// its MAC and MTU and TX checksum offload off, for a runtime (Docker) to
+// move; deleting the host end removes it too. Addresses or a namespace
+// with PeerHere are refused.
+func TestCreateVethPeerHere(t *testing.T) {
+	host, peer := netdevtest.Name("vsh"), netdevtest.Name("vsp")
+	mac := net.HardwareAddr{0x02, 0x42, 0xac, 0x11, 0x00, 0x09}
+	v, err := netdev.CreateVeth(netdev.VethOptions{HostName: host, PeerName: peer, PeerHere: true, MAC: mac, MTU: 1400})
+	require.NoError(t, err)
+	t.Cleanup(func() { v.Delete() })
+	l, err := netlink.LinkByName(peer)
+	require.NoError(t, err, "the container end is in this namespace")
+	require.Equal(t, mac, l.Attrs().HardwareAddr)
+	require.Equal(t, 1400, l.Attrs().MTU)
+	require.Equal(t, l.Attrs().Index, v.PeerIndex)
+	on, err := netdev.TxChecksumAt("", peer)
+	require.NoError(t, err)
+	require.False(t, on, "TX checksum offload off, as in a container")
+	require.NoError(t, v.Delete())
+	_, err = netlink.LinkByName(peer)
+	require.Error(t, err, "deleting the host end removed the container end")
+
+	_, err = netdev.CreateVeth(netdev.VethOptions{HostName: netdevtest.Name("vsh"), PeerName: netdevtest.Name("vsp"), PeerHere: true,
+		Addrs: []netip.Prefix{netip.MustParsePrefix("10.77.1.2/24")}})
+	require.ErrorIs(t, err, netdev.ErrInvalid)
+	_, err = netdev.CreateVeth(netdev.VethOptions{HostName: netdevtest.Name("vsh"), PeerName: netdevtest.Name("vsp"), PeerHere: true,
+		Netns: netdevtest.NewNetns(t)})
+	require.ErrorIs(t, err, netdev.ErrInvalid)
 }

@@ -39,6 +39,7 @@ type options struct {
 	Etcd       string
 	EtcdPrefix string
 	IPAMPrefix string
+	Docker     string
 	FastPath   bool
 }
 
@@ -118,6 +119,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.StringVar(&o.Etcd, "etcd", o.Etcd, "etcd client URLs (comma-separated) to share VXLAN endpoints with other hosts; empty: off (remote VTEPs are configured)")
 	fs.BoolVar(&o.FastPath, "fast-path", o.FastPath, "switch known unicast between AF_XDP ports in the kernel (XDP); if the kernel cannot load it, vswitchd logs why and uses the pipeline alone. Per bridge or port: vsctl set bridge BR fast-path=off")
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
+	fs.StringVar(&o.Docker, "docker-plugin", o.Docker, "serve Docker's network and IPAM driver API on this unix socket: /run/docker/plugins/vecswitch.sock makes dockerd find it as driver vecswitch (docker network create -d vecswitch --ipam-driver vecswitch); empty: off")
 	fs.StringVar(&o.IPAMPrefix, "ipam-etcd-prefix", o.IPAMPrefix, "etcd key prefix for address pools (with --etcd, each host hands out addresses only from the blocks of a pool it has claimed there)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
@@ -186,6 +188,14 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		}
 		defer ms.Close()
 	}
+	stopDocker := func() error { return nil }
+	if o.Docker != "" {
+		if stopDocker, err = serveDocker(o, d, log); err != nil {
+			srv.Close()
+			d.Close()
+			return err
+		}
+	}
 	stopOverlay := func() {}
 	if o.Etcd != "" {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -216,5 +226,5 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		log.Error("control socket failed", "err", err)
 	}
 	stopOverlay()
-	return errors.Join(err, srv.Close(), d.Close())
+	return errors.Join(err, stopDocker(), srv.Close(), d.Close())
 }

@@ -1,0 +1,39 @@
+// Package dockernet makes Vecswitch a Docker network: a libnetwork remote
+// network driver and IPAM driver (`docker network create -d vecswitch
+// --ipam-driver vecswitch`), served by vswitchd on a unix socket.
+//
+// It is a translator with a small memory. Each Docker call becomes
+// control commands of vswitchd (add-br, endpoint/add with peer_here,
+// ipam/pool-add, ipam/alloc...), run in-process through the daemon's
+// command registry (a Caller), so every rule, lock and durable write of
+// the daemon applies, and the IPAM is the very allocator and store the
+// CNI plugin uses. What Docker tells only once and asks for later (a
+// network's gateways and options, an endpoint's interface name, pool
+// reference counts) is kept in docker.json in the state directory,
+// written atomically before a call is answered, so a restart of vswitchd
+// while dockerd runs loses nothing.
+//
+// Names are derived, not invented: a network's bridge is "docker-" and
+// the first 12 hex digits of its ID, an endpoint's container end
+// "vdp" and 12 of the endpoint ID, a pool's ID "docker-" and a hash of
+// (address space, pool, sub-pool). A call that failed half-way (vswitchd
+// killed between its commands) is therefore repaired by Docker's retry,
+// which finds what the first attempt made.
+//
+// Docker's flow: CreateNetwork makes the bridge (a VXLAN segment with
+// -o vni=N, an access VLAN with -o vlan=N); CreateEndpoint makes the veth
+// pair and its AF_XDP port, leaving the container end in vswitchd's
+// namespace (netdev.VethOptions.PeerHere); Join names it, and libnetwork
+// moves it into the sandbox, renames it ethN and configures the address
+// the IPAM driver gave. DeleteEndpoint removes the pair. Networks get no
+// router interface: like Docker's bridge networks they are isolated from
+// each other. Join returns the gateway (unless --internal) and disables
+// libnetwork's gateway service, which would otherwise attach every
+// container to a docker_gwbridge Linux bridge with iptables rules.
+// Publishing ports (-p) needs NAT, which Vecswitch does not have yet:
+// ProgramExternalConnectivity refuses it with a clear error.
+//
+// Errors follow the plugin protocol: {"Err": "..."} with status 500 (400
+// for a body that is not the request's JSON). 404 is reserved for
+// unknown methods, as libnetwork treats it as "not implemented".
+package dockernet

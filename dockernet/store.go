@@ -1,0 +1,77 @@
+package dockernet
+
+import (
+	"errors"
+
+	"github.com/vecswitch/vecswitch/ctl/daemon"
+)
+
+// StateFile is the name of the driver's file in vswitchd's state directory.
+const StateFile = "docker.json"
+
+// state is what Docker told the driver that vswitchd's own configuration
+// does not hold. The bridges, ports, endpoints and leases themselves are
+// vswitchd's: an endpoint is found there (endpoint/show), never copied.
+type state struct {
+	Networks map[string]*network `json:"networks"`
+	Pools    map[string]*pool    `json:"pools"`
+}
+
+// network is a Docker network: its bridge and what Join returns.
+type network struct {
+	ID       string `json:"id"`
+	Bridge   string `json:"bridge"`
+	Gateway4 string `json:"gateway4,omitempty"` // address, no prefix
+	Gateway6 string `json:"gateway6,omitempty"`
+	Internal bool   `json:"internal,omitempty"`
+	VLAN     int    `json:"vlan,omitempty"`
+	MTU      int    `json:"mtu,omitempty"`
+	VNI      int    `json:"vni,omitempty"`
+}
+
+// pool is an IPAM pool Docker requested, with its reference count.
+type pool struct {
+	ID           string `json:"id"`
+	AddressSpace string `json:"address_space"`
+	Pool         string `json:"pool"`
+	SubPool      string `json:"sub_pool,omitempty"`
+	Refs         int    `json:"refs"`
+}
+
+func emptyState() state {
+	return state{Networks: map[string]*network{}, Pools: map[string]*pool{}}
+}
+
+// load reads the stored state (none: empty). A damaged file falls back to
+// the previous good copy, as vswitchd's own configuration does, and a
+// damaged previous copy to nothing: a stored file never keeps vswitchd
+// from starting. It says which it used.
+func load(dir string) (st state, used string, err error) {
+	for _, name := range []string{StateFile, StateFile + ".prev"} {
+		s, serr := daemon.NewStore(dir, name)
+		if serr != nil {
+			return emptyState(), "", serr
+		}
+		st = emptyState()
+		found, lerr := s.Load(&st)
+		if lerr != nil {
+			err = errors.Join(err, lerr)
+			continue
+		}
+		if !found {
+			st = emptyState()
+			if name == StateFile {
+				return st, "", nil
+			}
+			continue
+		}
+		if st.Networks == nil {
+			st.Networks = map[string]*network{}
+		}
+		if st.Pools == nil {
+			st.Pools = map[string]*pool{}
+		}
+		return st, name, err
+	}
+	return emptyState(), "", err
+}

@@ -131,4 +131,3 @@ func (r *rig) snapshot() string {
 	require.NoError(r.t, err)
 	return string(b)
 }
-

@@ -31,18 +31,32 @@ func (p *Podman) ImportBusybox(t testing.TB) string {
 	if p.image != "" {
 		return p.image
 	}
-	bb := RequireTool(t, "busybox")
-	if err := checkStatic(bb); err != nil {
-		missing(t, fmt.Errorf("%v (apt-get install busybox-static)", err))
-	}
 	tarPath := p.path("busybox-rootfs.tar")
-	if err := writeBusyboxRootfs(tarPath, bb); err != nil {
-		t.Fatalf("cnitest: busybox root file system: %v", err)
-	}
+	WriteBusyboxRootfs(t, tarPath)
 	p.Run(t, "import", "--change", "CMD=/bin/sh", tarPath, BusyboxImage)
 	os.Remove(tarPath)
 	p.image = BusyboxImage
 	return p.image
+}
+
+// WriteBusyboxRootfs writes to path a tar of the root file system that
+// ImportBusybox imports: Debian's static /bin/busybox (package
+// busybox-static), links to it for the applets a network test uses (sh,
+// ping, ip, ifconfig, sleep, wget, nc...), /etc/passwd and /etc/group
+// for root. Other container engines import it the same way (`docker
+// import PATH NAME`). A missing busybox, or a dynamically linked one
+// (Debian's busybox package: it would not run without libc in the
+// image), skips the test, or fails it when VECSWITCH_CI=1, as
+// RequireTool does.
+func WriteBusyboxRootfs(t testing.TB, path string) {
+	t.Helper()
+	bb := RequireTool(t, "busybox")
+	if err := checkStatic(bb); err != nil {
+		missing(t, fmt.Errorf("%v (apt-get install busybox-static)", err))
+	}
+	if err := writeBusyboxRootfs(path, bb); err != nil {
+		t.Fatalf("cnitest: busybox root file system: %v", err)
+	}
 }
 
 // checkStatic says whether the ELF file at path has no interpreter.

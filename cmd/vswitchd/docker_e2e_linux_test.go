@@ -1,0 +1,112 @@
+package main_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/internal/cnitest"
+	"github.com/vecswitch/vecswitch/internal/dockertest"
+)
+
+// TestDockerNetwork: a real dockerd uses vswitchd as its network and IPAM
+// driver: two containers on a network ping each other, a third on another
+// network cannot reach them, disconnect/connect, -p refused, a pool too
+// small refuses the next container, vswitchd killed and restarted under
+// running containers keeps them connected, and rm -f and network rm leave
+// no port, veth, endpoint, lease or pool behind.
+func TestDockerNetwork(t *testing.T) {
+	dockertest.RequireDocker(t)
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "docker.sock")
+	d := newDaemon(t, "--docker-plugin", plugin)
+	name := cnitest.UniqueName("vsd")
+	dockertest.WritePluginSpec(t, name, plugin)
+	dk := dockertest.Start(t)
+	img := dk.ImportBusybox(t)
+
+	netA, netB, small := cnitest.UniqueName("vsa"), cnitest.UniqueName("vsb"), cnitest.UniqueName("vss")
+	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.92.0.0/24", "-o", "mtu=1400", netA)
+	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.92.1.0/24", netB)
+	run := func(ctr, network string) {
+		dk.Docker(t, "run", "-d", "--name", ctr, "--network", network, "--cap-add", "NET_RAW", img, "sleep", "600")
+	}
+	ping := func(from, to string) error {
+		_, err := dk.Try("exec", from, "ping", "-c", "1", "-W", "3", to)
+		return err
+	}
+	c1, c2, c3 := cnitest.UniqueName("c1"), cnitest.UniqueName("c2"), cnitest.UniqueName("c3")
+	run(c1, netA)
+	run(c2, netA)
+	run(c3, netB)
+	ip1, ip2, ip3 := dk.IP(t, c1, netA), dk.IP(t, c2, netA), dk.IP(t, c3, netB)
+	require.True(t, strings.HasPrefix(ip1, "10.92.0."), ip1)
+	require.NotEqual(t, ip1, ip2)
+	require.NoError(t, ping(c1, ip2))
+	require.NoError(t, ping(c2, ip1))
+	require.Error(t, ping(c3, ip1), "another network cannot reach them")
+	require.Error(t, ping(c1, ip3))
+	require.Contains(t, dk.Docker(t, "exec", c1, "ip", "link", "show", "eth0"), "mtu 1400")
+	eps := dockerEndpoints(t, d)
+	require.Len(t, eps, 3)
+
+	// Disconnect and connect again: a new endpoint, traffic again.
+	dk.Docker(t, "network", "disconnect", netA, c2)
+	require.Error(t, ping(c1, ip2))
+	require.Len(t, dockerEndpoints(t, d), 2)
+	dk.Docker(t, "network", "connect", netA, c2)
+	ip2 = dk.IP(t, c2, netA)
+	require.NoError(t, ping(c1, ip2))
+
+	// Publishing a port needs NAT: refused, saying so, nothing left.
+	out, err := dk.Try("run", "-d", "-p", "8080:80", "--network", netA, img, "sleep", "600")
+	require.Error(t, err)
+	require.ErrorContains(t, err, "needs NAT", "%s", out)
+	require.Len(t, dockerEndpoints(t, d), 3)
+
+	// A pool with one free address: the second container is refused.
+	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.92.2.0/30", small)
+	c4, c5 := cnitest.UniqueName("c4"), cnitest.UniqueName("c5")
+	run(c4, small)
+	out, err = dk.Try("run", "-d", "--name", c5, "--network", small, img, "sleep", "600")
+	require.Error(t, err)
+	require.ErrorContains(t, err, "no free address", "%s", out)
+
+	// vswitchd killed and started again under running containers.
+	d.stop(syscall.SIGKILL)
+	d.start()
+	require.NoError(t, ping(c1, ip2))
+	require.NoError(t, ping(c2, ip1))
+
+	// Everything goes with rm -f and network rm.
+	dk.Docker(t, "rm", "-f", c1, c2, c3, c4)
+	dk.Try("rm", "-f", c5)
+	dk.Docker(t, "network", "rm", netA, netB, small)
+	require.Empty(t, dockerEndpoints(t, d))
+	var pools []ctl.PoolView
+	require.NoError(t, d.vsctlJSON(&pools, "ipam/show"))
+	require.Empty(t, pools, "no pool or lease left")
+	var brs []string
+	require.NoError(t, d.vsctlJSON(&brs, "list-br"))
+	require.Empty(t, brs)
+	requireNoEndpointVeths(t)
+	out, err = exec.Command("ip", "-o", "link", "show").CombinedOutput()
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], "vdp") {
+			t.Errorf("a container end waiting for Docker is left: %s", l)
+		}
+	}
+}
+
+func dockerEndpoints(t *testing.T, d *daemon) []ctl.EndpointView {
+	t.Helper()
+	var eps []ctl.EndpointView
+	require.NoError(t, d.vsctlJSON(&eps, "endpoint/show"))
+	return eps
+}

@@ -207,7 +207,17 @@ func (p *Podman) teardown(t testing.TB) {
 			t.Errorf("cnitest: unmount %s: %v", m, err)
 		}
 	}
-	if err := os.RemoveAll(p.Dir); err != nil {
+	// conmon's exit command (`podman container cleanup`) may still be
+	// writing in the storage a moment after rm returned: a removal that
+	// races it finds a directory not empty. Retry for a few seconds.
+	var err error
+	for try := 0; try < 50; try++ {
+		if err = os.RemoveAll(p.Dir); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		t.Errorf("cnitest: remove podman's directory: %v", err)
 	}
 }

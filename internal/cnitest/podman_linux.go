@@ -202,7 +202,7 @@ func (p *Podman) teardown(t testing.TB) {
 			os.Remove(cg)
 		}
 	}
-	for _, m := range mountsUnder(p.Dir) {
+	for _, m := range MountsUnder(p.Dir) {
 		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
 			t.Errorf("cnitest: unmount %s: %v", m, err)
 		}
@@ -222,8 +222,9 @@ func (p *Podman) teardown(t testing.TB) {
 	}
 }
 
-// mountsUnder lists the mount points at or below dir, deepest first.
-func mountsUnder(dir string) []string {
+// MountsUnder lists the mount points at or below dir, deepest first
+// (podman's and dockerd's test roots are unmounted with it).
+func MountsUnder(dir string) []string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil

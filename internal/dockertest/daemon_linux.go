@@ -1,7 +1,6 @@
 package dockertest
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -409,7 +408,7 @@ func (d *Daemon) teardown(t testing.TB) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	d.removeShimSockets()
-	for _, m := range mountsUnder(d.Dir) {
+	for _, m := range cnitest.MountsUnder(d.Dir) {
 		if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
 			t.Errorf("dockertest: unmount %s: %v", m, err)
 		}
@@ -524,25 +523,4 @@ func alive(pid int) bool {
 	}
 	i := bytes.LastIndexByte(b, ')')
 	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
-}
-
-// mountsUnder lists the mount points at or below dir, deepest first.
-func mountsUnder(dir string) []string {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	var ms []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fs := strings.Fields(sc.Text())
-		if len(fs) > 4 && (fs[4] == dir || strings.HasPrefix(fs[4], dir+"/")) {
-			ms = append(ms, fs[4])
-		}
-	}
-	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
-		ms[i], ms[j] = ms[j], ms[i]
-	}
-	return ms
 }

@@ -256,7 +256,8 @@ func TestFastPathOffLosesNothing(t *testing.T) {
 	require.NoError(t, r.s.Start())
 	require.NoError(t, r.pingN("a", "10.94.0.2", 3))
 
-	pinger := r.ns["a"].Command("ping", "-c", "200", "-i", "0.01", "-W", "1", "10.94.0.2")
+	// -w, not -W: a late reply is not a lost one (see pingLossless).
+	pinger := r.ns["a"].Command("ping", "-c", "200", "-i", "0.01", "-w", "20", "10.94.0.2")
 	var out strings.Builder
 	pinger.Stdout = &out
 	require.NoError(t, pinger.Start())

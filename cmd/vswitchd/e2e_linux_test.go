@@ -292,7 +292,8 @@ func TestConcurrentClientsWithTraffic(t *testing.T) {
 	d.must("add-port", "br0", "ta"+nettest.Suffix(), "type=veth", "netns="+a.Path(), "ip=10.62.0.1/24")
 	d.must("add-port", "br0", "tb"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.62.0.2/24")
 	require.NoError(t, ping(a, "10.62.0.2"))
-	load := a.Command("ping", "-c", "400", "-i", "0.005", "-W", "1", "10.62.0.2")
+	// -w, not -W: a late reply is not a lost one (see pingLossless).
+	load := a.Command("ping", "-c", "400", "-i", "0.005", "-w", "20", "10.62.0.2")
 	var loadOut strings.Builder
 	load.Stdout = &loadOut
 	require.NoError(t, load.Start())
@@ -385,7 +386,8 @@ func TestChurnDoesNotDisturbOtherPorts(t *testing.T) {
 
 	// 4,000 echoes 10 ms apart: the churn below goes on for as long as the
 	// ping runs, and must have done 1,000 operations by then.
-	load := a.Command("ping", "-c", "4000", "-i", "0.01", "-W", "1", "10.63.0.2")
+	// -w, not -W: a late reply is not a lost one (see pingLossless).
+	load := a.Command("ping", "-c", "4000", "-i", "0.01", "-w", "70", "10.63.0.2")
 	var loadOut strings.Builder
 	load.Stdout = &loadOut
 	require.NoError(t, load.Start())

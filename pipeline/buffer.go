@@ -50,8 +50,34 @@ type Meta struct {
 	Conn uint32
 	// Verdict is a policy verdict; 0 is none.
 	Verdict uint8
-	_       [3]uint8
+	// Offload holds the OffloadCsumPartial and OffloadCsumValid bits.
+	Offload uint8
+	// GSOType is the large frame's segmentation type (the virtio-net
+	// header's gso_type: 1 TCPv4, 4 TCPv6, 5 UDP L4; 0 none).
+	GSOType uint8
+	_       uint8
 	// Aux is scratch one node passes to the next (for example the MTU an
 	// ICMP error quotes); it means nothing across unrelated nodes.
 	Aux uint32
+	// GSOSize is the payload size of each segment of a GSO frame.
+	GSOSize uint16
+	// CsumStart and CsumOff locate a partial checksum (OffloadCsumPartial):
+	// the ones-complement sum of the packet from CsumStart on goes into the
+	// 16 bits at CsumStart+CsumOff, as in the virtio-net header.
+	CsumStart, CsumOff uint16
+	_                  uint16
+	// Next links a frame larger than one buffer to its next piece: that
+	// buffer's ID plus one; 0 ends the frame. Only the first buffer of a
+	// chain carries the other fields; see chain.go.
+	Next uint32
 }
+
+// Meta.Offload bits.
+const (
+	// OffloadCsumPartial: the L4 checksum is not computed; CsumStart and
+	// CsumOff say where it goes (the kernel's CHECKSUM_PARTIAL).
+	OffloadCsumPartial = 1 << iota
+	// OffloadCsumValid: the sender vouches for the checksums (the kernel's
+	// CHECKSUM_UNNECESSARY, virtio's DATA_VALID).
+	OffloadCsumValid
+)

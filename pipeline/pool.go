@@ -101,11 +101,32 @@ func (p *Pool) AllocN(dst []BufID) int {
 	return n
 }
 
-// Free returns a frame to the pool.
-func (p *Pool) Free(id BufID) { p.free = append(p.free, id) }
+// Free returns a frame to the pool, with the rest of its chain if it has
+// one.
+func (p *Pool) Free(id BufID) {
+	if p.meta[id].Next != 0 {
+		p.freeChain(id)
+		return
+	}
+	p.free = append(p.free, id)
+}
 
-// FreeN returns frames to the pool.
-func (p *Pool) FreeN(ids []BufID) { p.free = append(p.free, ids...) }
+// FreeN returns frames to the pool, with their chains. A run without
+// chains is appended in one copy.
+func (p *Pool) FreeN(ids []BufID) {
+	for len(ids) > 0 {
+		i := 0
+		for i < len(ids) && p.meta[ids[i]].Next == 0 {
+			i++
+		}
+		p.free = append(p.free, ids[:i]...)
+		if i == len(ids) {
+			return
+		}
+		p.freeChain(ids[i])
+		ids = ids[i+1:]
+	}
+}
 
 // Arrays returns the metadata array and the arena. Hot loops index them
 // directly (with PacketAt) so the slice headers stay in registers instead of
@@ -182,8 +203,12 @@ func (p *Pool) Advance(id BufID, n int) bool {
 	return true
 }
 
-// Clone copies a buffer's packet and metadata into a new buffer.
+// Clone copies a buffer's packet and metadata into a new buffer (a chain
+// into a new chain).
 func (p *Pool) Clone(id BufID) (BufID, bool) {
+	if p.meta[id].Next != 0 {
+		return p.cloneChain(id)
+	}
 	c, ok := p.Alloc()
 	if !ok {
 		return 0, false

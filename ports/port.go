@@ -31,6 +31,12 @@ type Info struct {
 	// and counts longer frames (for example ones that grew by a VLAN tag)
 	// instead of handing them to the port.
 	MaxFrame int
+	// Offload: the port's tx queues take large frames (pipeline chains,
+	// with GSOType/GSOSize) and frames with a partial checksum, and its
+	// receivers segment and finish them (a tap with a virtio-net header).
+	// Other ports get plain, complete frames: the switch segments and
+	// finishes checksums before their tx.
+	Offload bool
 }
 
 // Port is a port driver instance.

@@ -12,8 +12,16 @@ import (
 )
 
 func TestTapAllocations(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "offload"}[off], func(t *testing.T) { testTapAllocations(t, off) })
+	}
+}
+
+// testTapAllocations: the plain and the offload (vnet header, readv,
+// writev) data paths allocate nothing.
+func testTapAllocations(t *testing.T, offload bool) {
 	ns := netdevtest.NewNetns(t)
-	r := newRig(t, tap.Config{Name: "a", Netns: ns, Addrs: []netip.Prefix{tapNet}})
+	r := newRig(t, tap.Config{Name: "a", Netns: ns, Addrs: []netip.Prefix{tapNet}, Offload: offload})
 	s, _ := resolve(t, r, ns)
 	rx, tx := r.rx[0], r.tx[0]
 	ids := make([]pipeline.BufID, pipeline.VectorSize)

@@ -45,6 +45,11 @@ type Config struct {
 	// VLAN says the device carries 802.1Q-tagged frames (the switch port
 	// is a trunk): the largest frame is MTU+18 bytes instead of MTU+14.
 	VLAN bool
+	// Offload opens the tap with a virtio-net header (IFF_VNET_HDR) and
+	// TSO/checksum offloads on (TUNSETOFFLOAD): the kernel hands over TCP
+	// and UDP frames of up to 64 KiB with partial checksums, read as
+	// pipeline chains, and takes them back the same way. See offload.go.
+	Offload bool
 	// Netns is the path of a container network namespace to move the
 	// device into; "" leaves it in the caller's namespace.
 	Netns string

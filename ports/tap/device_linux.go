@@ -35,6 +35,15 @@ func createDevice(cfg *Config) (fds []int, dev Device, err error) {
 	// water.New leaks its descriptor when TUNSETIFF fails (it never closes
 	// it on that path); the name check above makes that rare.
 	for range cfg.Queues {
+		if cfg.Offload {
+			fd, got, err := openVnetTap(name, cfg.Queues > 1)
+			if err != nil {
+				return fds, dev, fmt.Errorf("create tap %q (queue %d): %w", name, len(fds), err)
+			}
+			name = got
+			fds = append(fds, fd)
+			continue
+		}
 		ifc, err := water.New(water.Config{
 			DeviceType: water.TAP,
 			PlatformSpecificParams: water.PlatformSpecificParams{

@@ -33,6 +33,7 @@ func newPool(t *testing.T) *pipeline.Pool {
 	pool, err := pipeline.NewPool(pipeline.PoolConfig{Frames: 512})
 	require.NoError(t, err)
 	t.Cleanup(func() {
+		pool.Reclaim() // what closed queues gave back
 		require.Equal(t, pool.Size(), pool.Available(), "buffers leaked")
 		pool.Close()
 	})

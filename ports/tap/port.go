@@ -65,7 +65,7 @@ func New(cfg Config) (*Port, error) {
 	q := cfg.Queues
 	return &Port{
 		name:   cfg.Name,
-		info:   ports.Info{RxQueues: q, TxQueues: q, BatchSize: cfg.BatchSize, MaxFrame: cfg.maxFrame()},
+		info:   ports.Info{RxQueues: q, TxQueues: q, BatchSize: cfg.BatchSize, MaxFrame: cfg.maxFrame(), Offload: cfg.Offload},
 		dev:    dev,
 		fds:    fds,
 		log:    cfg.Logger,
@@ -137,7 +137,11 @@ func (p *Port) OpenRx(q int, pool *pipeline.Pool) (pipeline.RxQueue, error) {
 	if err := p.claim(p.rxOpen, "rx", q); err != nil {
 		return nil, err
 	}
-	return &rxQueue{p: p, q: q, fd: p.fds[q], pool: pool, batch: p.batch, c: &p.rxc[q]}, nil
+	rx := rxQueue{p: p, q: q, fd: p.fds[q], pool: pool, batch: p.batch, c: &p.rxc[q]}
+	if p.info.Offload {
+		return &offRxQueue{rxQueue: rx}, nil
+	}
+	return &rx, nil
 }
 
 // OpenTx implements ports.Port: tx queue q writes to the device's q-th
@@ -146,7 +150,11 @@ func (p *Port) OpenTx(q int, pool *pipeline.Pool) (pipeline.TxQueue, error) {
 	if err := p.claim(p.txOpen, "tx", q); err != nil {
 		return nil, err
 	}
-	return &txQueue{p: p, q: q, fd: p.fds[q], pool: pool, maxFrame: p.info.MaxFrame, c: &p.txc[q]}, nil
+	tx := txQueue{p: p, q: q, fd: p.fds[q], pool: pool, maxFrame: p.info.MaxFrame, c: &p.txc[q]}
+	if p.info.Offload {
+		return &offTxQueue{txQueue: tx}, nil
+	}
+	return &tx, nil
 }
 
 // Close implements ports.Port. Its queues must be closed first. Closing the

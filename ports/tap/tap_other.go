@@ -39,3 +39,6 @@ func (q *txQueue) Tx(b []pipeline.BufID) (int, error) {
 	return 0, errNotSupported
 }
 func (q *txQueue) Close() error { return errNotSupported }
+
+type offRxQueue struct{ rxQueue }
+type offTxQueue struct{ txQueue }

@@ -154,8 +154,8 @@ func segment(frags [][]byte, h *VnetHdr, dst [][]byte, lens []int, tunnel bool) 
 func parseOuter(b []byte, total int) (layout, Error) {
 	out, e := parse(b, 0)
 	if e != 0 {
-		if e == ErrNotL4 {
-			return out, ErrNotVXLAN
+		if out.l4 != 0 && out.proto != protoUDP && e != ErrIPv6ExtHeaders {
+			return out, ErrNotVXLAN // an outer L4 header that is not UDP
 		}
 		return out, headerErr(e, len(b), total)
 	}

@@ -31,7 +31,9 @@ func TestSegmentErrors(t *testing.T) {
 		dstLen int
 		err    Error
 	}
-	ok := func(frags [][]byte, h VnetHdr, err Error) tc { return tc{frags: frags, h: h, ndst: 8, dstLen: 2000, err: err} }
+	ok := func(frags [][]byte, h VnetHdr, err Error) tc {
+		return tc{frags: frags, h: h, ndst: 8, dstLen: 2000, err: err}
+	}
 	vxc := func(frags [][]byte, h VnetHdr, err Error) tc {
 		c := ok(frags, h, err)
 		c.vxlan = true

@@ -6,8 +6,9 @@ import "encoding/binary"
 // Ethernet(+VLAN)/IPv4|IPv6/TCP|UDP frame pkt when it hands it over with a
 // partial checksum: FlagNeedsCsum, CsumStart at the L4 header, CsumOffset
 // of the TCP or UDP checksum, HdrLen the end of the L4 header, GSONone.
-// It only reads pkt; PreparePartial also writes the pseudo-header sum that
-// a partial checksum field must hold.
+// It looks at the outermost headers only (for a VXLAN packet, the outer
+// UDP header). It only reads pkt; PreparePartial also writes the
+// pseudo-header sum that a partial checksum field must hold.
 func Describe(pkt []byte) (VnetHdr, error) {
 	l, e := describe(pkt)
 	if e != 0 {

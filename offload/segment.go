@@ -17,8 +17,9 @@ import (
 //
 // The frame is Ethernet (at most one VLAN tag), IPv4 (options allowed) or
 // IPv6 (no extension header), then TCP for GSOTCPv4 and GSOTCPv6 or UDP
-// for GSOUDPL4; its IP length field must match the frame length. Every
-// segment gets a copy of the headers with, for TCP, the sequence number
+// for GSOUDPL4; its IP length field must match the frame length (the UDP
+// length field of a GSOUDPL4 frame is not read). Every segment gets a
+// copy of the headers with, for TCP, the sequence number
 // advanced by the payload before it, FIN and PSH only on the last segment
 // and CWR only on the first; for UDP its own length; the IPv4 total length,
 // an IPv4 ID incremented per segment and the header checksum, or the IPv6
@@ -29,9 +30,9 @@ import (
 // checksum is completed as CompleteChecksum does if FlagNeedsCsum is set;
 // the headers are not parsed.
 //
-// GSOUDP (UFO) returns ErrUnsupportedGSO. Any error is an Error; on error
-// nothing has been written to dst unless it is ErrBadCsumOffset for a
-// GSONone frame.
+// GSOUDP (UFO) returns ErrUnsupportedGSO. Any error is an Error, and on
+// error nothing has been written to dst or lens: every check is made
+// before the first byte is copied.
 func Segment(frags [][]byte, h *VnetHdr, dst [][]byte, lens []int) (int, error) {
 	n, e := segment(frags, h, dst, lens, false)
 	return n, e.err()
@@ -39,8 +40,9 @@ func Segment(frags [][]byte, h *VnetHdr, dst [][]byte, lens []int) (int, error) 
 
 // SegmentVXLAN is Segment for a frame already encapsulated in VXLAN (RFC
 // 7348): outer Ethernet (at most one VLAN tag), IPv4 or IPv6, UDP (any
-// port), the 8-byte VXLAN header with the I flag, then the inner frame as
-// Segment takes it. h describes the inner packet with offsets from the
+// port: the caller knows it is VXLAN), the 8-byte VXLAN header with the I
+// flag, then the inner frame as Segment takes it. A GSONone frame is
+// handled as Segment does. h describes the inner packet with offsets from the
 // start of the outer frame (see VnetHdr.Shift): GSOType names the inner IP
 // version and L4 protocol, CsumStart the inner L4 header.
 //
@@ -192,20 +194,15 @@ func single(frags [][]byte, total int, h *VnetHdr, dst [][]byte, lens []int) (in
 	if len(dst[0]) < total {
 		return 0, ErrDstTooSmall
 	}
+	partial := h.Flags&FlagNeedsCsum != 0
+	if partial && int(h.CsumOffset) > total-int(h.CsumStart)-2 {
+		return 0, ErrBadCsumOffset
+	}
 	o := dst[0][:total]
-	if h.Flags&FlagNeedsCsum != 0 {
-		start, off := int(h.CsumStart), int(h.CsumOffset)
-		if off > total-start-2 {
-			return 0, ErrBadCsumOffset
-		}
-		g := gather{frags: frags}
-		g.read(o)
-		if CompleteChecksum(o, start, off) != nil {
-			return 0, ErrBadCsumOffset
-		}
-	} else {
-		g := gather{frags: frags}
-		g.read(o)
+	g := gather{frags: frags}
+	g.read(o)
+	if partial {
+		_ = CompleteChecksum(o, int(h.CsumStart), int(h.CsumOffset)) // checked above
 	}
 	lens[0] = total
 	return 1, 0

@@ -76,7 +76,7 @@ func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 	if err != nil {
 		return fmt.Errorf("vswitch: add port %s: %w", name, err)
 	}
-	a := &attachment{port: p, idx: idx, maxFrame: uint16(info.MaxFrame)}
+	a := &attachment{port: p, idx: idx, maxFrame: uint16(info.MaxFrame), offload: info.Offload}
 	if s.fpath.fp != nil {
 		a.fpReason = "the port type has no fast path"
 		if m, ok := p.(ports.FastPathMember); ok {
@@ -205,7 +205,7 @@ func (s *Switch) closeQueues(a *attachment) error {
 func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	idx := make(map[string]attachedPort, len(s.attached))
 	for n, a := range s.attached {
-		idx[n] = attachedPort{idx: a.idx, maxFrame: a.maxFrame}
+		idx[n] = attachedPort{idx: a.idx, maxFrame: a.maxFrame, offload: a.offload}
 	}
 	t, c, err := s.compile(&cfg, l3, idx)
 	if err != nil {

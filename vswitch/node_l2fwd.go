@@ -25,6 +25,7 @@ const (
 	fwdNextIP4
 	fwdNextIP6
 	fwdNextARP
+	fwdNextGSO
 )
 
 const (
@@ -40,7 +41,7 @@ const touchMinBuckets = 1 << 13
 func l2FwdSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Fwd,
-		Next:  []string{nodeL2Output, nodeL2Flood, nodeIP4Forward, nodeIP6Forward, nodeARPInput},
+		Next:  []string{nodeL2Output, nodeL2Flood, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO},
 		Drops: []string{"dst-on-ingress-port", "l3-unsupported-ethertype", "src-mac-bound-elsewhere"},
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &l2Fwd{s: s, ring: s.lrn.rings[ctx.Worker]}
@@ -143,5 +144,10 @@ func (n *l2Fwd) toRouter(f *pipeline.Frame, i int) {
 		f.Next[i] = fwdNextARP
 	default:
 		f.Drop(i, fwdDropL3Type)
+		return
+	}
+	if needsGSO(m) { // L3 takes plain frames only
+		m.Aux = uint32(f.Next[i]-fwdNextIP4) + gsoNextIP4
+		f.Next[i] = fwdNextGSO
 	}
 }

@@ -20,6 +20,7 @@ const (
 	inNextIP4
 	inNextIP6
 	inNextARP
+	inNextGSO
 )
 
 const (
@@ -37,7 +38,7 @@ const (
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name: nodeL2Input,
-		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput},
+		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO},
 		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast",
 			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed"},
 		New: func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
@@ -102,6 +103,9 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 			copy(pkt[vlanTagLen:vlanTagLen+12], pkt[:12])
 			m.Off += vlanTagLen
 			m.Len -= vlanTagLen
+			if m.Offload&pipeline.OffloadCsumPartial != 0 {
+				m.CsumStart -= vlanTagLen
+			}
 		}
 		m.Domain, m.VLAN = dom, vlan
 		f.Next[i] = inNextFwd
@@ -130,5 +134,10 @@ func (n *l2Input) routed(f *pipeline.Frame, i int, pe *portEntry) {
 		f.Next[i] = inNextARP
 	default:
 		f.Drop(i, inDropRoutedOther)
+		return
+	}
+	if needsGSO(m) { // L3 takes plain frames only
+		m.Aux = uint32(f.Next[i]-inNextIP4) + gsoNextIP4
+		f.Next[i] = inNextGSO
 	}
 }

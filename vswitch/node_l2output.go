@@ -10,7 +10,10 @@ import "github.com/vecswitch/vecswitch/pipeline"
 //
 // A remote VTEP's pseudo-port has no tx queue: its frames go to
 // vxlan-encap.
-const outNextEncap = 0
+const (
+	outNextEncap = iota
+	outNextGSO
+)
 
 const (
 	outDropPortDown = iota
@@ -22,7 +25,7 @@ const (
 func l2OutputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Output,
-		Next:  []string{nodeVXLANEncap},
+		Next:  []string{nodeVXLANEncap, nodeGSO},
 		Drops: []string{"port-down", "vlan-mismatch", "no-headroom", "too-big"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Output{s: s} },
 	}
@@ -44,12 +47,19 @@ func (n *l2Output) Process(f *pipeline.Frame) {
 			f.Drop(i, outDropVLANMismatch)
 			continue
 		}
+		if !pe.offload && needsGSO(m) {
+			m.Aux = gsoNextL2Output // back here, segmented
+			f.Next[i] = outNextGSO
+			continue
+		}
 		if pe.tunnel != 0 {
 			f.Next[i] = outNextEncap
 			continue
 		}
 		tag := pe.trunk && m.VLAN != pe.native
-		if l := m.Len; l > pe.maxFrame || (tag && l > pe.maxFrame-vlanTagLen) {
+		// A GSO frame (only an offload port gets one) is as long as its
+		// segments, the receiver's to cut.
+		if l := m.Len; m.Offload&pipeline.OffloadGSO == 0 && (l > pe.maxFrame || (tag && l > pe.maxFrame-vlanTagLen)) {
 			f.Drop(i, outDropTooBig)
 			continue
 		}
@@ -62,6 +72,9 @@ func (n *l2Output) Process(f *pipeline.Frame) {
 			copy(pkt[:12], pkt[vlanTagLen:vlanTagLen+12])
 			pkt[12], pkt[13] = etherTypeVLAN>>8, etherTypeVLAN&0xFF
 			pkt[14], pkt[15] = byte(m.VLAN>>8), byte(m.VLAN)
+			if m.Offload&pipeline.OffloadCsumPartial != 0 {
+				m.CsumStart += vlanTagLen
+			}
 		}
 		f.Tx(m.OutPort, id)
 		f.Next[i] = pipeline.NextTaken

@@ -11,6 +11,7 @@ const (
 	nodeL2Fwd    = "l2-fwd"
 	nodeL2Flood  = "l2-flood"
 	nodeL2Output = "l2-output"
+	nodeGSO      = "gso"
 )
 
 func (s *Switch) nodeSpecs() []pipeline.NodeSpec {
@@ -30,5 +31,6 @@ func (s *Switch) nodeSpecs() []pipeline.NodeSpec {
 		ip6ErrorSpec(s),
 		vxlanEncapSpec(s),
 		vxlanDecapSpec(s),
+		gsoSpec(s),
 	}
 }

@@ -99,6 +99,7 @@ type attachment struct {
 	fpReason  string // why not, when the switch has a fast path
 	idx       uint16
 	maxFrame  uint16
+	offload   bool // ports.Info.Offload
 	rx        []rxBinding
 	tx        []pipeline.TxQueue // per worker
 }

@@ -31,7 +31,10 @@ type portEntry struct {
 	nativeDom uint16
 	vlanDom   *[4096]uint16 // trunk: any 12-bit VID -> domain (0: not carried)
 	maxFrame  uint16        // longest frame the port transmits
-	name      string
+	// offload: the port's tx takes chains, GSO frames and partial
+	// checksums (ports.Info.Offload); other ports get them through gso.
+	offload bool
+	name    string
 	// A routed port's interface and its MAC: l2-input hands frames to
 	// that MAC (and broadcasts, multicasts) straight to L3.
 	rif    uint16
@@ -87,6 +90,7 @@ type domKey struct {
 type attachedPort struct {
 	idx      uint16
 	maxFrame uint16
+	offload  bool
 }
 
 // idAlloc hands out small stable IDs (1..max) for names; freed IDs are
@@ -228,7 +232,7 @@ func (s *Switch) compile(cfg *Config, l3 *l3Config, attached map[string]attached
 			}
 			idx := ap.idx
 			t.ports[idx] = portEntry{up: true, trunk: p.Mode == Trunk, bridge: bid, native: p.VLAN,
-				nativeDom: nd, vlanDom: vd, maxFrame: ap.maxFrame, name: p.Name}
+				nativeDom: nd, vlanDom: vd, maxFrame: ap.maxFrame, offload: ap.offload, name: p.Name}
 			t.ports[idx].macLimit = int32(cmp.Or(p.MACLimit, DefaultPortMACLimit))
 			if macs := p.boundMACs(); len(macs) > 0 {
 				t.ports[idx].secure, t.ports[idx].secMAC, t.ports[idx].secMore = true, macs[0], macs[1:]

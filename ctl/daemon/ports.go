@@ -58,7 +58,7 @@ var commonOptions = []string{"rxq_affinity"}
 var typeOptions = map[string][]string{
 	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring", "force"},
 	TypeVeth:  {"netns", "peer", "host", "ifname", "ip", "gw", "routes", "mac", "mtu", "queues", "attach", "copy", "ring"},
-	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues"},
+	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues", "offload"},
 	TypeSRIOV: append([]string{"queues", "attach", "copy", "ring"}, sriov.PortOptions...),
 	TypeVhost: vhostuser.Options,
 }
@@ -168,6 +168,9 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 			return nil, err
 		}
 		if tc.MAC, tc.Addrs, tc.Gateways, err = addrOptions(o); err != nil {
+			return nil, err
+		}
+		if tc.Offload, err = boolOpt("offload", o["offload"]); err != nil {
 			return nil, err
 		}
 		p, err := tap.New(tc)

@@ -39,9 +39,11 @@
 // only the pseudo-header sum. An AF_XDP socket on the host end receives the
 // bytes as they are, the switch forwards them, and the receiver drops the
 // segment as corrupt. Turning the offload off on the container end makes its
-// kernel finish every checksum in software. Tap devices need nothing: tun
-// offers checksum offload only after TUNSETOFFLOAD, which Vecswitch never
-// sets.
+// kernel finish every checksum in software (AF_XDP carries no checksum
+// state). A plain tap needs nothing: tun offers checksum offload only
+// after TUNSETOFFLOAD. An offload tap (ports/tap Config.Offload) sets it
+// and carries the state in its virtio-net header; the switch finishes the
+// checksums before any port that cannot take them (vswitch's gso node).
 //
 // # Errors
 //

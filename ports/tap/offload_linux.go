@@ -192,6 +192,9 @@ func (q *offRxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 		if h.Flags&offload.FlagDataValid != 0 {
 			m.Offload |= pipeline.OffloadCsumValid
 		}
+		if h.GSOType&^offload.GSOECN != offload.GSONone {
+			m.Offload |= pipeline.OffloadGSO
+		}
 		copy(q.reserve[:], q.reserve[k:q.have])
 		q.have -= k
 		bufs[n] = head

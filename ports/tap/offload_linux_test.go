@@ -110,23 +110,36 @@ func (w *wire) run() {
 // tcpPair listens in nsB and connects from nsA, returning both ends.
 func tcpPair(t *testing.T, nsA, nsB string, to netip.Addr) (net.Conn, net.Conn) {
 	lfd, lclose := netdevtest.Socket(t, nsB, unix.AF_INET, unix.SOCK_STREAM, 0)
-	defer lclose()
 	require.NoError(t, unix.Bind(lfd, &unix.SockaddrInet4{Port: 5201, Addr: to.As4()}))
 	require.NoError(t, unix.Listen(lfd, 1))
-	lf := os.NewFile(uintptr(lfd), "listener")
+	lf := dupFile(t, lfd)
 	ln, err := net.FileListener(lf)
+	lf.Close()
+	lclose()
 	require.NoError(t, err)
 	t.Cleanup(func() { ln.Close() })
 	cfd, cclose := netdevtest.Socket(t, nsA, unix.AF_INET, unix.SOCK_STREAM, 0)
-	defer cclose()
 	require.NoError(t, unix.Connect(cfd, &unix.SockaddrInet4{Port: 5201, Addr: to.As4()}))
-	c, err := net.FileConn(os.NewFile(uintptr(cfd), "client"))
+	cf := dupFile(t, cfd)
+	c, err := net.FileConn(cf)
+	cf.Close()
+	cclose()
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	s, err := ln.Accept()
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return c, s
+}
+
+// dupFile wraps a duplicate of fd (a socket netdevtest.Socket owns and
+// closes) in an os.File for net.FileConn or net.FileListener, which take
+// a duplicate of their own: the caller closes the file at once, so that
+// closing the net.Conn closes the socket's last descriptor.
+func dupFile(t *testing.T, fd int) *os.File {
+	d, err := unix.Dup(fd)
+	require.NoError(t, err)
+	return os.NewFile(uintptr(d), "socket")
 }
 
 // TestTapOffloadTCP: two namespaces whose eth0 are offload taps, joined

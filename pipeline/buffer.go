@@ -80,4 +80,8 @@ const (
 	// OffloadCsumValid: the sender vouches for the checksums (the kernel's
 	// CHECKSUM_UNNECESSARY, virtio's DATA_VALID).
 	OffloadCsumValid
+	// OffloadGSO: a large frame to be cut into GSOSize segments (GSOType
+	// says how) by the receiver, or by the switch before a port that
+	// cannot take it.
+	OffloadGSO
 )

@@ -2,14 +2,16 @@ package main_test
 
 import (
 	"encoding/json"
-	"os/exec"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	daemonpkg "github.com/vecswitch/vecswitch/ctl/daemon"
 	"github.com/vecswitch/vecswitch/internal/cnitest"
 )
 
@@ -158,21 +160,38 @@ func TestCNIWithCnitool(t *testing.T) {
 	var pools []ctl.PoolView
 	require.NoError(t, d.vsctlJSON(&pools, "ipam/show", e.network))
 	require.Equal(t, 0, pools[0].Ranges[0].Used)
-	requireNoEndpointVeths(t)
+	requireNoEndpointVeths(t, d)
 }
 
 // requireNoEndpointVeths fails if a host interface of an endpoint port
-// (vsc + 12 hex digits) is left.
-func requireNoEndpointVeths(t *testing.T) {
+// made by daemon d is left on the host. Only d's veths count (their alias
+// carries d's host ID): other tests' daemons, running at the same time,
+// have theirs.
+func requireNoEndpointVeths(t *testing.T, d *daemon) {
 	t.Helper()
-	out, err := exec.Command("ip", "-o", "link", "show").CombinedOutput()
+	alias := vethAliasOf(t, d)
+	links, err := netlink.LinkList()
 	require.NoError(t, err)
-	for _, l := range strings.Split(string(out), "\n") {
-		f := strings.Fields(l)
-		if len(f) > 1 && strings.HasPrefix(f[1], "vsc") && len(strings.TrimSuffix(strings.Split(f[1], "@")[0], ":")) == 15 {
-			t.Errorf("endpoint veth left: %s", l)
+	for _, l := range links {
+		a := l.Attrs()
+		if strings.HasPrefix(a.Name, "vsc") && len(a.Name) == 15 && a.Alias == alias {
+			t.Errorf("endpoint veth left: %s (%s)", a.Name, a.Alias)
 		}
 	}
+}
+
+// vethAliasOf is the alias daemon d gives the veths it makes: its host ID,
+// read from its stored state.
+func vethAliasOf(t *testing.T, d *daemon) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(d.dir, "state", daemonpkg.StateFile))
+	require.NoError(t, err)
+	var st struct {
+		HostID string `json:"host_id"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &st))
+	require.NotEmpty(t, st.HostID, "the daemon stored no host ID")
+	return "vecswitch:" + st.HostID
 }
 
 // TestCNIDualStackAndFixedAddresses: a dual-stack pool gives each
@@ -206,7 +225,7 @@ func TestCNIDualStackAndFixedAddresses(t *testing.T) {
 	require.False(t, c.HasLink(t, "eth0"))
 	e.must("del", a)
 	e.must("del", b)
-	requireNoEndpointVeths(t)
+	requireNoEndpointVeths(t, d)
 }
 
 // TestCNIDelegatedIPAM: with another IPAM plugin (the standard
@@ -233,5 +252,5 @@ func TestCNIDelegatedIPAM(t *testing.T) {
 	leases, _ = filepath.Glob(filepath.Join(dataDir, e.network, "10.80.0.*"))
 	require.Empty(t, leases, "host-local's leases released by DEL")
 	require.Empty(t, e.endpoints())
-	requireNoEndpointVeths(t)
+	requireNoEndpointVeths(t, d)
 }

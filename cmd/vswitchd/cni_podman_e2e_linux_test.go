@@ -43,5 +43,5 @@ func TestCNIWithPodman(t *testing.T) {
 	require.Len(t, e.endpoints(), 1)
 	p.Run(t, "rm", "-f", "-t", "0", c2)
 	require.Empty(t, e.endpoints())
-	requireNoEndpointVeths(t)
+	requireNoEndpointVeths(t, d)
 }

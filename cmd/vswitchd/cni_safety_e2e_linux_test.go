@@ -108,7 +108,7 @@ func TestCNIErrors(t *testing.T) {
 		require.Equal(t, 0, d.endpointCount(t), c.name)
 		require.False(t, ns.HasLink(t, "eth0"), "%s left an interface", c.name)
 	}
-	requireNoEndpointVeths(t)
+	requireNoEndpointVeths(t, d)
 
 	// The pool's one address, then exhaustion.
 	r := execCNI(t, "ADD", good, "c1", ns.Path())
@@ -123,7 +123,7 @@ func TestCNIErrors(t *testing.T) {
 	require.Equal(t, uint(50), r.Code, "STATUS says the pool is full: %s", r.Msg)
 	require.NoError(t, execCNI(t, "DEL", good, "c1", ns.Path()).err)
 	require.NoError(t, execCNI(t, "STATUS", good, "", "").err)
-	requireNoEndpointVeths(t)
+	requireNoEndpointVeths(t, d)
 }
 
 func TestCNICrashSafety(t *testing.T) {
@@ -163,7 +163,7 @@ func TestCNICrashSafety(t *testing.T) {
 	var pools []ctl.PoolView
 	require.NoError(t, d.vsctlJSON(&pools, "ipam/show", network))
 	require.Empty(t, pools[0].Leases)
-	requireNoEndpointVeths(t)
+	requireNoEndpointVeths(t, d)
 
 	// The container's namespace is gone before DEL (the runtime tore it
 	// down first): DEL still removes the endpoint and its lease.
@@ -182,28 +182,45 @@ func TestCNICrashSafety(t *testing.T) {
 
 	// A veth of the endpoint's name made before a crash, never stored:
 	// ADD replaces it, and GC removes one that nothing names.
+	mine := vethAliasOf(t, d)
 	stray := portOf(network, "cs", "eth0")
-	makeVeth(t, stray)
+	makeVeth(t, stray, mine)
 	r = execCNI(t, "ADD", conf, "cs", a.Path())
 	require.NoError(t, r.err, "%s", r.out)
 	require.True(t, a.HasLink(t, "eth0"))
 	require.NoError(t, execCNI(t, "DEL", conf, "cs", a.Path()).err)
 	orphan := portOf(network, "never-stored", "eth0")
-	makeVeth(t, orphan)
+	makeVeth(t, orphan, mine)
+	// Another daemon's endpoint veth (its host ID in the alias), and one
+	// from a version before aliases, are not this daemon's to remove.
+	other := portOf(network, "other-daemons", "eth0")
+	makeVeth(t, other, "vecswitch:0123456789abcdef")
+	legacy := portOf(network, "legacy", "eth0")
+	makeVeth(t, legacy, "")
 	require.NoError(t, execCNI(t, "GC", gc, "", "").err)
 	_, err = netlink.LinkByName(orphan)
 	require.Error(t, err, "GC removes a stray endpoint veth")
-	requireNoEndpointVeths(t)
+	for _, n := range []string{other, legacy} {
+		_, err = netlink.LinkByName(n)
+		require.NoError(t, err, "GC removed %s, not this daemon's", n)
+	}
+	requireNoEndpointVeths(t, d)
 }
 
-// makeVeth makes a veth pair whose one end is called name (the other
-// name+"p"... shortened), both in the host namespace, removed at cleanup.
-func makeVeth(t *testing.T, name string) {
+// makeVeth makes a veth pair whose one end is called name, with alias
+// (the other "vsp"+..., no alias), both in the host namespace, removed at
+// cleanup.
+func makeVeth(t *testing.T, name, alias string) {
 	t.Helper()
 	la := netlink.NewLinkAttrs()
 	la.Name = name
 	peer := "vsp" + name[3:]
 	require.NoError(t, netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: peer}))
+	if alias != "" {
+		l, err := netlink.LinkByName(name)
+		require.NoError(t, err)
+		require.NoError(t, netlink.LinkSetAlias(l, alias))
+	}
 	t.Cleanup(func() {
 		if l, err := netlink.LinkByName(name); err == nil {
 			netlink.LinkDel(l)

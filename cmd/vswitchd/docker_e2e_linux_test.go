@@ -96,7 +96,7 @@ func TestDockerNetwork(t *testing.T) {
 	var brs []string
 	require.NoError(t, d.vsctlJSON(&brs, "list-br"))
 	require.Empty(t, brs)
-	requireNoEndpointVeths(t)
+	requireNoEndpointVeths(t, d)
 	out, err = exec.Command("ip", "-o", "link", "show").CombinedOutput()
 	require.NoError(t, err)
 	for _, l := range strings.Split(string(out), "\n") {

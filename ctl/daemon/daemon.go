@@ -128,6 +128,11 @@ func New(cfg Config) (_ *Daemon, err error) {
 		d.closeFastPath()
 		return nil, err
 	}
+	if err := d.ensureHostID(); err != nil {
+		d.sw.Close()
+		d.closeFastPath()
+		return nil, err
+	}
 	if err := d.startIPAM(cfg.Claims); err != nil {
 		d.sw.Close()
 		d.closeFastPath()

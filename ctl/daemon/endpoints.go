@@ -355,8 +355,8 @@ func (d *Daemon) removeStrayVeth(name string) bool {
 		return false
 	}
 	l, err := netdev.LinkByName("", name)
-	if err != nil || l.Kind != "veth" {
-		return false
+	if err != nil || l.Kind != "veth" || l.Alias != d.vethAlias() {
+		return false // not a veth this daemon made (another daemon's, or older)
 	}
 	if err := netdev.DeleteLink("", name, l.Index); err != nil {
 		d.log.Warn("stray endpoint veth not removed", "veth", name, "err", err)

@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -456,8 +454,8 @@ func checkEndpointState(st *State) error {
 	return nil
 }
 
-// startIPAM indexes the stored pools and, with block claims, makes this
-// host's id (once, stored) and its claims client.
+// startIPAM indexes the stored pools and, with block claims, makes the
+// claims client for this host's ID.
 func (d *Daemon) startIPAM(claims func(string) (BlockClaims, error)) error {
 	allocs, err := buildAllocators(d.state.Pools)
 	if err != nil {
@@ -466,15 +464,6 @@ func (d *Daemon) startIPAM(claims func(string) (BlockClaims, error)) error {
 	d.ipam.allocs = allocs
 	if claims == nil {
 		return nil
-	}
-	if d.state.HostID == "" {
-		next := d.state.clone()
-		b := make([]byte, 8)
-		rand.Read(b)
-		next.HostID = hex.EncodeToString(b)
-		if err := d.commit(next); err != nil {
-			return fmt.Errorf("ctl: store this host's id: %w", err)
-		}
 	}
 	if d.ipam.claims, err = claims(d.state.HostID); err != nil {
 		return fmt.Errorf("ctl: address block claims: %w", err)

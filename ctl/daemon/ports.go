@@ -135,6 +135,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		// The fast path's redirected frames reach the container only
 		// with GRO on there (netdev.LinkConfig.GROOn).
 		vo.GRO = d.fp != nil
+		vo.Alias = d.vethAlias()
 		var v *netdev.Veth
 		if replay {
 			if v = existingVeth(vo); v != nil && vo.GRO {

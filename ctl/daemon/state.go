@@ -28,8 +28,9 @@ type State struct {
 	// attached through CNI, and the address pools with their leases.
 	Endpoints []ctl.EndpointView `json:"endpoints,omitempty"`
 	Pools     []PoolState        `json:"pools,omitempty"`
-	// HostID names this host in etcd (IPAM block claims): made once,
-	// kept for good.
+	// HostID names this daemon's host: in etcd (IPAM block claims) and
+	// on the veths it makes (their alias, vethAlias), so that it only
+	// ever sweeps its own. Made at the first start, kept for good.
 	HostID string `json:"host_id,omitempty"`
 }
 

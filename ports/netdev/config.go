@@ -125,4 +125,6 @@ type LinkInfo struct {
 	Netns string
 	// Addrs are the interface's addresses, IPv6 link-local ones left out.
 	Addrs []netip.Prefix
+	// Alias is the interface's alias (IFLA_IFALIAS; VethOptions.Alias).
+	Alias string
 }

@@ -31,7 +31,7 @@ func LinkByName(netnsPath, ifname string) (*LinkInfo, error) {
 	info := &LinkInfo{
 		Name: a.Name, Index: a.Index, Kind: l.Type(), MAC: a.HardwareAddr, MTU: a.MTU,
 		Up: a.Flags&net.FlagUp != 0, RxQueues: a.NumRxQueues, TxQueues: a.NumTxQueues,
-		Netns: netnsPath,
+		Netns: netnsPath, Alias: a.Alias,
 	}
 	addrs, err := h.AddrList(l, netlink.FAMILY_ALL)
 	if err != nil {

@@ -40,6 +40,10 @@ type VethOptions struct {
 	// GRO switches GRO on in the container (LinkConfig.GROOn): the XDP
 	// fast path needs it to deliver frames to the container.
 	GRO bool
+	// Alias is set as the host end's alias (IFLA_IFALIAS, shown by
+	// `ip link`): vswitchd writes its host ID there so that it only ever
+	// sweeps veths it made, never another daemon's.
+	Alias string
 }
 
 // MaxQueues bounds VethOptions.Queues.

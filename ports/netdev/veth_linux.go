@@ -60,6 +60,11 @@ func CreateVeth(opts VethOptions) (*Veth, error) {
 			_ = hh.LinkDel(host) // removes the peer too
 		}
 	}()
+	if opts.Alias != "" {
+		if err := hh.LinkSetAlias(host, opts.Alias); err != nil {
+			return nil, linkErr("set alias of", opts.HostName, "", err)
+		}
+	}
 	if err := hh.LinkSetUp(host); err != nil {
 		return nil, linkErr("set up", opts.HostName, "", err)
 	}

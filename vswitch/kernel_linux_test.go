@@ -21,12 +21,12 @@ import (
 // kernelRig is a running switch whose ports are AF_XDP sockets on the host
 // ends of veth pairs, the other ends living in test namespaces.
 type kernelRig struct {
-	t  *testing.T
+	t  testing.TB
 	s  *vswitch.Switch
 	ns map[string]*nettest.NS
 }
 
-func newKernelRig(t *testing.T, workers int) *kernelRig {
+func newKernelRig(t testing.TB, workers int) *kernelRig {
 	nettest.NeedRoot(t)
 	s, err := vswitch.New(vswitch.Options{Workers: workers, PoolFrames: 8192, Idle: pipeline.IdleSleep})
 	require.NoError(t, err)

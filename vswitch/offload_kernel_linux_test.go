@@ -80,7 +80,7 @@ func (r *kernelRig) sendTCP(from, to string, addr netip.Addr, port int, size int
 // closes) in an os.File for net.FileConn or net.FileListener, which take
 // a duplicate of their own: the caller closes the file at once, so that
 // closing the net.Conn closes the last descriptor of the socket.
-func fdFile(t *testing.T, fd int) *os.File {
+func fdFile(t testing.TB, fd int) *os.File {
 	d, err := unix.Dup(fd)
 	require.NoError(t, err)
 	return os.NewFile(uintptr(d), "socket")

@@ -139,7 +139,7 @@ func (p *Port) OpenRx(q int, pool *pipeline.Pool) (pipeline.RxQueue, error) {
 	}
 	rx := rxQueue{p: p, q: q, fd: p.fds[q], pool: pool, batch: p.batch, c: &p.rxc[q]}
 	if p.info.Offload {
-		return &offRxQueue{rxQueue: rx}, nil
+		return newOffRx(rx), nil
 	}
 	return &rx, nil
 }
@@ -152,7 +152,7 @@ func (p *Port) OpenTx(q int, pool *pipeline.Pool) (pipeline.TxQueue, error) {
 	}
 	tx := txQueue{p: p, q: q, fd: p.fds[q], pool: pool, maxFrame: p.info.MaxFrame, c: &p.txc[q]}
 	if p.info.Offload {
-		return &offTxQueue{txQueue: tx}, nil
+		return newOffTx(tx), nil
 	}
 	return &tx, nil
 }

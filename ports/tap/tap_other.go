@@ -40,5 +40,5 @@ func (q *txQueue) Tx(b []pipeline.BufID) (int, error) {
 }
 func (q *txQueue) Close() error { return errNotSupported }
 
-type offRxQueue struct{ rxQueue }
-type offTxQueue struct{ txQueue }
+func newOffRx(rx rxQueue) *rxQueue { return &rx }
+func newOffTx(tx txQueue) *txQueue { return &tx }

@@ -50,9 +50,9 @@ func (r *kernelRig) iperf3(from, to, addr string, secs int) float64 {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // BenchmarkTCPStream measures one iperf3 TCP stream (5 s) between two
-// namespaces on one bridge, three ways in the same run: Vecswitch with
-// offload taps (64 KiB frames through the switch), Vecswitch with AF_XDP
-// veths (the container end's checksum offload off, as the product sets
+// namespaces on one bridge, four ways in the same run: Vecswitch with
+// offload taps and with AF_PACKET veths (64 KiB frames through the
+// switch), Vecswitch with AF_XDP veths (the container end's checksum offload off, as the product sets
 // it), and the kernel's bridge with veths (TSO on), the peer. It reports
 // Gbit/s for each and the ratios to the bridge.
 //
@@ -63,7 +63,7 @@ func BenchmarkTCPStream(b *testing.B) {
 	}
 	nettest.NeedRoot(b)
 	const secs = 5
-	var tap, xdp, br float64
+	var tap, pkt, xdp, br float64
 	for range b.N {
 		func() {
 			r := newKernelRig(b, 1)
@@ -75,6 +75,17 @@ func BenchmarkTCPStream(b *testing.B) {
 			require.NoError(b, r.s.Start())
 			require.NoError(b, r.ping("ta", "10.97.0.2"))
 			tap = r.iperf3("ta", "tb", "10.97.0.2", secs)
+		}()
+		func() {
+			r := newKernelRig(b, 1)
+			r.packetVeth("pa", "10.97.3.1/24")
+			r.packetVeth("pb", "10.97.3.2/24")
+			require.NoError(b, r.s.Reconfigure(vswitch.Config{Bridges: []vswitch.Bridge{
+				{Name: "br0", Ports: []vswitch.Port{{Name: "pa"}, {Name: "pb"}}},
+			}}))
+			require.NoError(b, r.s.Start())
+			require.NoError(b, r.ping("pa", "10.97.3.2"))
+			pkt = r.iperf3("pa", "pb", "10.97.3.2", secs)
 		}()
 		func() {
 			r := newKernelRig(b, 1)
@@ -118,8 +129,10 @@ func BenchmarkTCPStream(b *testing.B) {
 		}()
 	}
 	b.ReportMetric(tap, "Gbit/s-vecswitch-tap-offload")
+	b.ReportMetric(pkt, "Gbit/s-vecswitch-afpacket-veth")
 	b.ReportMetric(xdp, "Gbit/s-vecswitch-afxdp-veth")
 	b.ReportMetric(br, "Gbit/s-linux-bridge")
 	b.ReportMetric(tap/br, "x-tap-offload/bridge")
+	b.ReportMetric(pkt/br, "x-afpacket/bridge")
 	b.ReportMetric(xdp/br, "x-afxdp/bridge")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/afpacket"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/ports/sriov"
@@ -57,7 +58,7 @@ var commonOptions = []string{"rxq_affinity"}
 
 var typeOptions = map[string][]string{
 	TypeAFXDP: {"dev", "queues", "attach", "copy", "ring", "force"},
-	TypeVeth:  {"netns", "peer", "host", "ifname", "ip", "gw", "routes", "mac", "mtu", "queues", "attach", "copy", "ring"},
+	TypeVeth:  {"netns", "peer", "host", "ifname", "ip", "gw", "routes", "mac", "mtu", "queues", "attach", "copy", "ring", "io"},
 	TypeTap:   {"netns", "ifname", "ip", "gw", "mac", "mtu", "queues", "offload"},
 	TypeSRIOV: append([]string{"queues", "attach", "copy", "ring"}, sriov.PortOptions...),
 	TypeVhost: vhostuser.Options,
@@ -132,9 +133,18 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		if err != nil {
 			return nil, err
 		}
+		packet := false
+		switch o["io"] {
+		case "", "afxdp":
+		case "afpacket":
+			// Large frames: the container keeps its offloads.
+			packet, vo.KeepTxChecksum = true, true
+		default:
+			return nil, ctl.Errorf(ctl.CodeUsage, "io=%s: want afxdp (the default: packet rate) or afpacket (TCP in 64 KiB frames)", o["io"])
+		}
 		// The fast path's redirected frames reach the container only
 		// with GRO on there (netdev.LinkConfig.GROOn).
-		vo.GRO = d.fp != nil
+		vo.GRO = d.fp != nil && !packet
 		vo.Alias = d.vethAlias()
 		var v *netdev.Veth
 		if replay {
@@ -151,8 +161,14 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 			}
 			created = true
 		}
-		xcfg.Ifname = v.HostName
-		p, err := afxdp.New(xcfg)
+		var p ports.Port
+		if packet {
+			p, err = afpacket.New(afpacket.Config{Name: spec.Name, Ifname: v.HostName, Queues: queues,
+				MaxFrame: vo.MTU + 14, Logger: d.log})
+		} else {
+			xcfg.Ifname = v.HostName
+			p, err = afxdp.New(xcfg)
+		}
 		if err != nil {
 			// Only a pair made by this call is removed: one found at
 			// replay belongs to the container (and may be in use by
@@ -373,6 +389,8 @@ func driverStats(dr *driver) any {
 	case *afxdp.Port:
 		return p.Stats()
 	case *tap.Port:
+		return p.Stats()
+	case *afpacket.Port:
 		return p.Stats()
 	case *sriov.Port:
 		return p.Stats()

@@ -42,6 +42,10 @@ type EndpointRequest struct {
 	Routes []RouteSpec `json:"routes,omitempty"`
 	// PortSecurity "off" lets the container send from any MAC.
 	PortSecurity string `json:"port_security,omitempty"`
+	// IO is how the switch reads the veth's host end: "afxdp" (default:
+	// packet rate) or "afpacket" (the container keeps TSO: TCP in 64 KiB
+	// frames).
+	IO string `json:"io,omitempty"`
 }
 
 // PoolDef is an address pool's definition in the ipam/pool-add option form

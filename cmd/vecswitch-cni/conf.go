@@ -31,6 +31,9 @@ type NetConf struct {
 	// PortSecurity "off" lets containers send from any MAC (a router or
 	// a nested bridge in the container); default on.
 	PortSecurity string `json:"portSecurity,omitempty"`
+	// IO is how vswitchd reads the container's veth: "afxdp" (default)
+	// or "afpacket" (the container keeps TSO; faster TCP).
+	IO string `json:"io,omitempty"`
 	// Socket is vswitchd's control socket (default ctl.DefaultSocket).
 	Socket string `json:"socket,omitempty"`
 	// Timeout of one call to vswitchd, in seconds (default 60).
@@ -114,6 +117,11 @@ func parseConf(stdin []byte) (*NetConf, *IPAMConf, error) {
 	case "", "on", "off":
 	default:
 		return nil, nil, bad("network %s: portSecurity %q: want \"on\" or \"off\"", c.Name, c.PortSecurity)
+	}
+	switch c.IO {
+	case "", "afxdp", "afpacket":
+	default:
+		return nil, nil, bad("network %s: io %q: want \"afxdp\" or \"afpacket\"", c.Name, c.IO)
 	}
 	if c.Socket == "" {
 		c.Socket = ctl.DefaultSocket

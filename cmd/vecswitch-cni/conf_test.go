@@ -58,6 +58,7 @@ func TestParseConfErrors(t *testing.T) {
 		{`{"name":"n","bridge":"b","vlan":4095}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n","bridge":"b","mtu":20}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n","bridge":"b","portSecurity":"maybe"}`, types.ErrInvalidNetworkConfig},
+		{`{"name":"n","bridge":"b","io":"dpdk"}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n","bridge":"b","timeout":-1}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n","bridge":"b","ipam":{"type":"vecswitch","ranges":"x"}}`, types.ErrDecodingFailure},
 	} {

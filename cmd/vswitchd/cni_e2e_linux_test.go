@@ -13,6 +13,7 @@ import (
 	"github.com/vecswitch/vecswitch/ctl"
 	daemonpkg "github.com/vecswitch/vecswitch/ctl/daemon"
 	"github.com/vecswitch/vecswitch/internal/cnitest"
+	"github.com/vecswitch/vecswitch/ports/netdev"
 )
 
 // vecswitch-cni driven by real CNI clients: cnitool (the CNI project's
@@ -252,5 +253,34 @@ func TestCNIDelegatedIPAM(t *testing.T) {
 	leases, _ = filepath.Glob(filepath.Join(dataDir, e.network, "10.80.0.*"))
 	require.Empty(t, leases, "host-local's leases released by DEL")
 	require.Empty(t, e.endpoints())
+	requireNoEndpointVeths(t, d)
+}
+
+// TestCNIAFPacket: a network with "io": "afpacket" gives its containers
+// veths read by AF_PACKET: they keep checksum offload (and so TSO), reach
+// each other, and DEL leaves nothing.
+func TestCNIAFPacket(t *testing.T) {
+	d := newDaemon(t)
+	br := cnitest.UniqueName("pk")
+	d.must("add-br", br)
+	e := newCNIEnv(t, d, map[string]any{"bridge": br, "io": "afpacket",
+		"ipam": map[string]any{"type": "vecswitch", "subnet": "10.82.0.0/24"}})
+	a, b := cnitest.NewNetns(t), cnitest.NewNetns(t)
+	e.must("add", a)
+	ipB := cnitest.FirstIPv4(e.must("add", b))
+	require.NotNil(t, ipB)
+	require.NoError(t, a.Ping(t, ipB.String()))
+	on, err := netdev.TxChecksumAt(a.Path(), "eth0")
+	require.NoError(t, err)
+	require.True(t, on, "the container's checksum offload is off: its frames are not large")
+	eps := e.endpoints()
+	require.Len(t, eps, 2)
+	var stats []ctl.PortStats
+	require.NoError(t, d.vsctlJSON(&stats, "port/stats", eps[0].Port))
+	require.Len(t, stats, 1)
+	drv, _ := json.Marshal(stats[0].Driver)
+	require.Contains(t, string(drv), "RxInvalid", "the port's driver is not AF_PACKET's: %s", drv)
+	e.must("del", a)
+	e.must("del", b)
 	requireNoEndpointVeths(t, d)
 }

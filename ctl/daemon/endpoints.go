@@ -251,6 +251,13 @@ func endpointPortOptions(req *ctl.EndpointRequest, ep *ctl.EndpointView) (map[st
 	if req.MTU != 0 {
 		opts["mtu"] = strconv.Itoa(req.MTU)
 	}
+	switch req.IO {
+	case "", "afxdp":
+	case "afpacket":
+		opts["io"] = req.IO
+	default:
+		return nil, ctl.Errorf(ctl.CodeInvalid, "io %q: want afxdp or afpacket", req.IO)
+	}
 	switch req.PortSecurity {
 	case "", "on":
 	case "off":

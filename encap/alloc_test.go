@@ -33,6 +33,8 @@ func TestAllocations(t *testing.T) {
 		"Encap IPv6":          func() { sinkInt, _, sinkBool = Encap(tpl6, buf, off, len(inner), 1) },
 		"Encap IPv4 csum+tag": func() { sinkInt, _, sinkBool = Encap(tpl4c, buf, off, len(inner), 1) },
 		"Encap refused":       func() { sinkInt, _, sinkBool = Encap(tpl6, buf, 1, len(inner), 1) },
+		"EncapGSO IPv4":       func() { sinkInt, _, sinkBool = EncapGSO(tpl4, buf, off, len(inner), 60000, 1) },
+		"EncapGSO IPv6":       func() { sinkInt, _, sinkBool = EncapGSO(tpl6, buf, off, len(inner), 60000, 1) },
 		"ParseOuter IPv4":     func() { sinkOuter, sinkReason = ParseOuter(pkt4, DecapConfig{VerifyUDP4: true}) },
 		"ParseOuter IPv6":     func() { sinkOuter, sinkReason = ParseOuter(pkt6, DecapConfig{}) },
 		"ParseOuter runt":     func() { sinkOuter, sinkReason = ParseOuter(pkt6[:30], DecapConfig{}) },

@@ -50,7 +50,8 @@ type Meta struct {
 	Conn uint32
 	// Verdict is a policy verdict; 0 is none.
 	Verdict uint8
-	// Offload holds the OffloadCsumPartial and OffloadCsumValid bits.
+	// Offload holds the Offload* bits (checksum partial or valid, GSO,
+	// tunnel).
 	Offload uint8
 	// GSOType is the large frame's segmentation type (the virtio-net
 	// header's gso_type: 1 TCPv4, 4 TCPv6, 5 UDP L4; 0 none).
@@ -84,4 +85,9 @@ const (
 	// says how) by the receiver, or by the switch before a port that
 	// cannot take it.
 	OffloadGSO
+	// OffloadTunnel: an OffloadGSO frame already encapsulated in VXLAN;
+	// CsumStart locates the inner L4 header. No port takes such a frame
+	// as it is: the switch cuts it with offload.SegmentVXLAN (inner and
+	// outer headers fixed per segment) before any port.
+	OffloadTunnel
 )

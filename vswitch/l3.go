@@ -65,6 +65,7 @@ const (
 	fwdNextError
 	fwdNextL2Output
 	fwdNextL2Flood
+	fwdNextSegment
 )
 
 // checkDrops returns the names of proto's check reasons (index = Reason)
@@ -109,7 +110,7 @@ func routedOut(f *pipeline.Frame, t *tables, mt *macTable, seqs []atomic.Uint32,
 		// A routed port: nothing to look up, no tag to push; stage it
 		// here unless l2-output must refuse it (too big).
 		m.OutPort = out.port
-		if m.Len <= t.ports[out.port].maxFrame {
+		if m.Len <= t.ports[out.port].maxFrame && !needsGSO(m) {
 			f.Tx(out.port, id)
 			return pipeline.NextTaken
 		}

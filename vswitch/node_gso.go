@@ -6,22 +6,35 @@ import (
 )
 
 // gso makes large frames plain for the nodes and ports that need them so.
-// A port with ports.Info.Offload (a tap with a virtio-net header) hands
-// the switch TCP frames of up to 64 KiB (pipeline chains, OffloadGSO) with
-// their checksum left partial; between two such ports they travel as they
-// are, one frame for up to 45 segments. Everywhere else the frame must be
-// what the wire carries: l2-output sends it here for a port without
-// offload (an AF_XDP veth, a VXLAN tunnel: segmentation before encap, so
-// each segment is encapsulated as any frame is), and l2-input and l2-fwd
-// send it here before L3 (which rewrites lengths and may transmit
-// directly). The sender puts the index of the next node in Meta.Aux.
+// A port with ports.Info.Offload (a tap with a virtio-net header, an
+// AF_PACKET veth) hands the switch TCP frames of up to 64 KiB (pipeline
+// chains, OffloadGSO) with their checksum left partial. They travel as
+// they are as far as they can, one frame for up to 45 segments:
 //
-// A GSO frame is cut by offload.Segment into fresh buffers, one per
-// segment, each with complete headers and checksums and the original's
-// metadata; the chain is freed. A single frame with only a partial
-// checksum is finished in place. This is VPP's gso node and the kernel's
-// validate_xmit_skb: done last, and only where the egress cannot take the
-// large frame.
+//   - switched between two such ports;
+//   - routed: ip4-forward and ip6-forward check the header against the
+//     whole chain, compare the segments' size (wireLen) with the MTU and
+//     decrement the TTL once; whatever is unusual (for the router itself,
+//     TTL expiring, too big, no route, next hop unresolved) comes here
+//     first and is then handled per segment, as the kernel does with
+//     skb_gso_segment before an ICMP error;
+//   - into a VXLAN tunnel: vxlan-encap wraps the whole frame once
+//     (encap.EncapGSO, OffloadTunnel set, CsumStart moved to the inner L4
+//     header) and the underlay route is looked up once.
+//
+// Everywhere else the frame must be what the wire carries: l2-output
+// sends it here for a port without offload (an AF_XDP veth) and for any
+// port when the frame is a tunnel's (no port here takes UDP-tunnel GSO),
+// and l2-input and l2-fwd for ARP. The sender puts the index of the next
+// node in Meta.Aux.
+//
+// A GSO frame is cut by offload.Segment (offload.SegmentVXLAN for a
+// tunnel's: inner and outer lengths, IDs and checksums per segment) into
+// fresh buffers, one per segment, each with complete headers and
+// checksums and the original's metadata; the chain is freed. A single
+// frame with only a partial checksum is finished in place. This is VPP's
+// gso node and the kernel's validate_xmit_skb: done last, and only where
+// the egress cannot take the large frame.
 const (
 	gsoNextL2Output = iota
 	gsoNextIP4
@@ -113,7 +126,13 @@ func (n *gsoNode) Process(f *pipeline.Frame) {
 		for k, b := range n.ids[:segs] {
 			n.dst[k] = pipeline.FrameAt(mem, b)[pipeline.Headroom:]
 		}
-		k, err := offload.Segment(frags, &h, n.dst[:segs], n.lens[:segs])
+		var k int
+		var err error
+		if m.Offload&pipeline.OffloadTunnel != 0 {
+			k, err = offload.SegmentVXLAN(frags, &h, n.dst[:segs], n.lens[:segs])
+		} else {
+			k, err = offload.Segment(frags, &h, n.dst[:segs], n.lens[:segs])
+		}
 		if err != nil {
 			pool.FreeN(n.ids[:segs])
 			f.Drop(i, gsoDropBad)
@@ -130,4 +149,33 @@ func (n *gsoNode) Process(f *pipeline.Frame) {
 		pool.Free(id)
 		f.Next[i] = pipeline.NextTaken
 	}
+}
+
+// toGSO records in m where gso sends the frame's segments (a gsoNext
+// index) and returns the forwarding nodes' next index for gso.
+func toGSO(m *pipeline.Meta, next uint32) uint16 {
+	m.Aux = next
+	return fwdNextSegment
+}
+
+// wireLen is the length of the longest frame m's packet (pkt its first
+// buffer) becomes on the wire: for a GSO frame, the headers up to the end
+// of the L4 header and GSOSize bytes of payload (an upper bound: the last
+// segment, or a frame shorter than one segment, is shorter); for another
+// chain its whole length.
+func wireLen(pool *pipeline.Pool, id pipeline.BufID, m *pipeline.Meta, pkt []byte) int {
+	if m.Offload&pipeline.OffloadGSO != 0 {
+		l4, hl := int(m.CsumStart), 8 // UDP
+		if m.GSOType&^offload.GSOECN != offload.GSOUDPL4 {
+			if l4+12 >= len(pkt) {
+				return 1 << 16 // not a frame the segmenter takes either
+			}
+			hl = int(pkt[l4+12]>>4) * 4
+		}
+		return l4 + hl + int(m.GSOSize)
+	}
+	if m.Next != 0 {
+		return pool.ChainLen(id)
+	}
+	return int(m.Len)
 }

@@ -27,7 +27,7 @@ const (
 func ip4ForwardSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP4Forward,
-		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood},
+		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood, nodeGSO},
 		Drops: checkDrops("no-interface", "martian-address", "blackhole", "no-route", "mtu-exceeded"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Forward{s: s} },
 	}
@@ -88,12 +88,23 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 			continue
 		}
 		ip := pkt[ethHdrLen:]
-		hl, r := proto.Check4(ip)
+		// A large frame (GSO, partial checksum, chain) is routed as it
+		// is on the common path; anything unusual (local, errors,
+		// unresolved) takes its segments instead, through gso.
+		big, avail := needsGSO(m), len(ip)
+		if m.Next != 0 {
+			avail = f.Pool.ChainLen(id) - ethHdrLen
+		}
+		hl, r := proto.Check4Avail(ip, avail)
 		if r != proto.OK {
 			f.Drop(i, uint16(r))
 			continue
 		}
-		if tl := proto.TotalLen4(ip); tl < len(ip) {
+		if tl := proto.TotalLen4(ip); tl < avail {
+			if m.Next != 0 { // no padding in a chain
+				f.Drop(i, uint16(proto.BadLength))
+				continue
+			}
 			ip = ip[:tl]
 			m.Len = uint16(ethHdrLen + tl)
 		}
@@ -115,6 +126,9 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 		case adjGlean, adjGateway:
 		case adjLocal:
 			next[i] = fwdNextLocal
+			if big {
+				next[i] = toGSO(m, gsoNextIP4)
+			}
 			continue
 		case adjDrop:
 			f.Drop(i, ip4DropBlackhole)
@@ -124,8 +138,21 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 				f.Drop(i, ip4DropNoRoute)
 				continue
 			}
+			if big {
+				next[i] = toGSO(m, gsoNextIP4)
+				continue
+			}
 			setErr(m, errNoRoute, 0)
 			next[i] = fwdNextError
+			continue
+		}
+		ipLen := len(ip)
+		if big {
+			ipLen = wireLen(f.Pool, id, m, pkt) - ethHdrLen
+		}
+		out := &t.ifaces[a.iface]
+		if big && ((!local && ip[8] <= 1) || ipLen > int(out.mtu)) {
+			next[i] = toGSO(m, gsoNextIP4) // each segment gets its error
 			continue
 		}
 		if !local && ip[8] <= 1 {
@@ -133,8 +160,7 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 			next[i] = fwdNextError
 			continue
 		}
-		out := &t.ifaces[a.iface]
-		if len(ip) > int(out.mtu) {
+		if ipLen > int(out.mtu) {
 			if local || !proto.DF4(ip) {
 				f.Drop(i, ip4DropMTU)
 				continue
@@ -149,6 +175,10 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 		}
 		e := nix.find(slab, a.iface, key)
 		if e == nil {
+			if big {
+				next[i] = toGSO(m, gsoNextIP4)
+				continue
+			}
 			m.Iface, m.Aux = a.iface, uint32(key.lo)
 			next[i] = fwdNextGlean
 			continue

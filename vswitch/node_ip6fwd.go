@@ -26,7 +26,7 @@ const (
 func ip6ForwardSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP6Forward,
-		Next:  []string{nodeIP6Local, nodeIP6Glean, nodeIP6Error, nodeL2Output, nodeL2Flood},
+		Next:  []string{nodeIP6Local, nodeIP6Glean, nodeIP6Error, nodeL2Output, nodeL2Flood, nodeGSO},
 		Drops: checkDrops("no-interface", "multicast-not-routed", "link-local-not-routed", "blackhole", "no-route", "mtu-exceeded"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip6Forward{s: s} },
 	}
@@ -89,11 +89,21 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 			continue
 		}
 		ip := pkt[ethHdrLen:]
-		if r := proto.Check6(ip); r != proto.OK {
+		// Large frames as in ip4-forward: routed as they are on the
+		// common path, segmented (gso) for anything unusual.
+		big, avail := needsGSO(m), len(ip)
+		if m.Next != 0 {
+			avail = f.Pool.ChainLen(id) - ethHdrLen
+		}
+		if r := proto.Check6Avail(ip, avail); r != proto.OK {
 			f.Drop(i, uint16(r))
 			continue
 		}
-		if l := proto.HeaderLen6 + proto.PayloadLen6(ip); l < len(ip) {
+		if l := proto.HeaderLen6 + proto.PayloadLen6(ip); l < avail {
+			if m.Next != 0 { // no padding in a chain
+				f.Drop(i, uint16(proto.BadLength))
+				continue
+			}
 			ip = ip[:l]
 			m.Len = uint16(ethHdrLen + l)
 		}
@@ -106,6 +116,9 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 		if proto.IsMulticast6(hi, lo) {
 			if hi>>48 == 0xFF02 { // link scope: ND and friends
 				next[i] = fwdNextLocal
+				if big {
+					next[i] = toGSO(m, gsoNextIP6)
+				}
 				continue
 			}
 			f.Drop(i, ip6DropMulticast)
@@ -116,6 +129,9 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 		if proto.IsLinkLocal6(hi, lo) {
 			if in.has6(dst) {
 				next[i] = fwdNextLocal
+				if big {
+					next[i] = toGSO(m, gsoNextIP6)
+				}
 				continue
 			}
 			f.Drop(i, ip6DropLinkLocal)
@@ -130,6 +146,9 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 		case adjGlean, adjGateway:
 		case adjLocal:
 			next[i] = fwdNextLocal
+			if big {
+				next[i] = toGSO(m, gsoNextIP6)
+			}
 			continue
 		case adjDrop:
 			f.Drop(i, ip6DropBlackhole)
@@ -139,9 +158,22 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 				f.Drop(i, ip6DropNoRoute)
 				continue
 			}
+			if big {
+				next[i] = toGSO(m, gsoNextIP6)
+				continue
+			}
 			setErr(m, errNoRoute, 0)
 			next[i] = fwdNextError
 			continue
+		}
+		out := &t.ifaces[a.iface]
+		ipLen := len(ip)
+		if big {
+			ipLen = wireLen(f.Pool, id, m, pkt) - ethHdrLen
+			if (!local && ip[7] <= 1) || ipLen > int(out.mtu) {
+				next[i] = toGSO(m, gsoNextIP6) // each segment gets its error
+				continue
+			}
 		}
 		if !local {
 			if shi, _ := proto.Src6(ip); shi>>54 == 0xFE80>>6 {
@@ -154,8 +186,7 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 				continue
 			}
 		}
-		out := &t.ifaces[a.iface]
-		if len(ip) > int(out.mtu) {
+		if ipLen > int(out.mtu) {
 			if local {
 				f.Drop(i, ip6DropMTU)
 				continue
@@ -169,6 +200,10 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 			key = a.via
 		}
 		e := nix.find(slab, a.iface, key)
+		if e == nil && big {
+			next[i] = toGSO(m, gsoNextIP6)
+			continue
+		}
 		if e == nil {
 			// The glean node finds the target again from the header and
 			// the adjacency; Aux carries the adjacency ID.

@@ -146,8 +146,9 @@ func (n *l2Fwd) toRouter(f *pipeline.Frame, i int) {
 		f.Drop(i, fwdDropL3Type)
 		return
 	}
-	if needsGSO(m) { // L3 takes plain frames only
-		m.Aux = uint32(f.Next[i]-fwdNextIP4) + gsoNextIP4
+	// ip4-forward and ip6-forward take large frames; ARP does not.
+	if f.Next[i] == fwdNextARP && needsGSO(m) {
+		m.Aux = gsoNextARP
 		f.Next[i] = fwdNextGSO
 	}
 }

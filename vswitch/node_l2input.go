@@ -136,8 +136,9 @@ func (n *l2Input) routed(f *pipeline.Frame, i int, pe *portEntry) {
 		f.Drop(i, inDropRoutedOther)
 		return
 	}
-	if needsGSO(m) { // L3 takes plain frames only
-		m.Aux = uint32(f.Next[i]-inNextIP4) + gsoNextIP4
+	// ip4-forward and ip6-forward take large frames; ARP does not.
+	if f.Next[i] == inNextARP && needsGSO(m) {
+		m.Aux = gsoNextARP
 		f.Next[i] = inNextGSO
 	}
 }

@@ -47,7 +47,13 @@ func (n *l2Output) Process(f *pipeline.Frame) {
 			f.Drop(i, outDropVLANMismatch)
 			continue
 		}
-		if !pe.offload && needsGSO(m) {
+		if needsGSO(m) && (!pe.offload || m.Offload&pipeline.OffloadTunnel != 0) {
+			// A tunnel's GSO frame is encapsulated large (vxlan-encap
+			// cuts it after, or sends it back here when it cannot).
+			if pe.tunnel != 0 && m.Offload&(pipeline.OffloadGSO|pipeline.OffloadTunnel) == pipeline.OffloadGSO {
+				f.Next[i] = outNextEncap
+				continue
+			}
 			m.Aux = gsoNextL2Output // back here, segmented
 			f.Next[i] = outNextGSO
 			continue

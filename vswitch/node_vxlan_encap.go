@@ -27,6 +27,15 @@ import (
 // bridged tunnels (skb_tunnel_check_pmtu), the error comes from the
 // original destination's addresses and goes straight back out of the
 // ingress port; senders' path MTU discovery then fits the overlay.
+//
+// A large (GSO) frame from a port with offloads is wrapped whole when
+// its segments fit the underlay once encapsulated (encap.EncapGSO:
+// outer lengths of the whole chain, Meta.CsumStart moved to the inner L4
+// header, OffloadTunnel set) and cut into complete VXLAN packets by gso
+// just before the underlay port, so the header, the flow hash and the
+// underlay route cost one per 64 KiB instead of one per segment. When its
+// segments would not fit, it is cut first (gso) and each segment comes
+// back here as any frame.
 const (
 	nodeVXLANEncap = "vxlan-encap"
 	nodeVXLANDecap = "vxlan-decap"
@@ -36,6 +45,7 @@ const (
 	encapNextIP4 = iota
 	encapNextIP6
 	encapNextOutput
+	encapNextGSO
 )
 
 const (
@@ -49,7 +59,7 @@ const (
 func vxlanEncapSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeVXLANEncap,
-		Next:  []string{nodeIP4Forward, nodeIP6Forward, nodeL2Output},
+		Next:  []string{nodeIP4Forward, nodeIP6Forward, nodeL2Output, nodeGSO},
 		Drops: []string{"no-vtep", "no-tunnel", "no-headroom", "too-big", "too-big-icmp-rate-limited"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &vxlanEncap{s: s} },
 	}
@@ -83,18 +93,38 @@ func (n *vxlanEncap) Process(f *pipeline.Frame) {
 			f.Drop(i, encapDropNoTunnel)
 			continue
 		}
-		if int(m.Len)+vt.inOverhead > int(t.ifaces[vt.iface].mtu) {
-			n.tooBig(f, i, m, mem, int(t.ifaces[vt.iface].mtu)-vt.inOverhead)
-			continue
-		}
 		frame := pipeline.FrameAt(mem, id)
 		inner := frame[m.Off : int(m.Off)+int(m.Len)]
-		off, l, ok := encap.Encap(tmpl, frame, int(m.Off), int(m.Len), encap.InnerFlowHash(inner))
-		if !ok {
-			f.Drop(i, encapDropNoHeadroom)
-			continue
+		if m.Offload&pipeline.OffloadGSO != 0 {
+			// l2-output sends only GSO frames not yet encapsulated.
+			mtu := int(t.ifaces[vt.iface].mtu)
+			off, l, ok := 0, 0, wireLen(f.Pool, id, m, inner)+vt.inOverhead <= mtu
+			if ok {
+				off, l, ok = encap.EncapGSO(tmpl, frame, int(m.Off), int(m.Len), f.Pool.ChainLen(id), encap.InnerFlowHash(inner))
+			}
+			if !ok {
+				// Segments too big for the underlay (each gets its
+				// ICMP error), or the whole frame too long for the
+				// outer length fields: cut first, encapsulate each.
+				m.Aux = gsoNextL2Output
+				next[i] = encapNextGSO
+				continue
+			}
+			m.CsumStart += uint16(l - int(m.Len))
+			m.Offload |= pipeline.OffloadTunnel
+			m.Off, m.Len = uint16(off), uint16(l)
+		} else {
+			if int(m.Len)+vt.inOverhead > int(t.ifaces[vt.iface].mtu) {
+				n.tooBig(f, i, m, mem, int(t.ifaces[vt.iface].mtu)-vt.inOverhead)
+				continue
+			}
+			off, l, ok := encap.Encap(tmpl, frame, int(m.Off), int(m.Len), encap.InnerFlowHash(inner))
+			if !ok {
+				f.Drop(i, encapDropNoHeadroom)
+				continue
+			}
+			m.Off, m.Len = uint16(off), uint16(l)
 		}
-		m.Off, m.Len = uint16(off), uint16(l)
 		m.Iface = vt.iface
 		m.Flags = m.Flags&pipeline.FlagTraced | flagLocal
 		if vt.is6 {

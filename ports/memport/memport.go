@@ -28,6 +28,23 @@ type Config struct {
 	RingSize int
 	// BatchSize is the most packets one Rx returns (default VectorSize).
 	BatchSize int
+	// Offload makes the port take large frames (pipeline chains) and
+	// partial checksums, as a tap with a virtio-net header does
+	// (ports.Info.Offload). Such frames do not go on the tx ring: Tx
+	// gathers them, with their offload state, for CollectOffloaded. This
+	// copy allocates; it is for tests of the switch's offload paths.
+	Offload bool
+}
+
+// OffloadedFrame is a frame the switch handed an Offload port whole: a
+// large (GSO) frame or one with its checksum left partial.
+type OffloadedFrame struct {
+	Data []byte
+	// Offload, GSOType, GSOSize, CsumStart and CsumOff are the frame's
+	// pipeline.Meta offload state.
+	Offload, GSOType   uint8
+	GSOSize            uint16
+	CsumStart, CsumOff uint16
 }
 
 // Port is an in-memory port.
@@ -43,6 +60,10 @@ type Port struct {
 	src    atomic.Pointer[source]
 	sink   atomic.Bool
 	txSunk atomic.Uint64
+
+	offload   bool
+	offMu     sync.Mutex
+	offloaded []OffloadedFrame
 }
 
 var _ ports.Port = (*Port)(nil)
@@ -56,7 +77,7 @@ func New(cfg Config) (*Port, error) {
 	if rq > 64 || tq > 64 || rs&(rs-1) != 0 || rs > 1<<20 || bs > pipeline.VectorSize || rq < 0 || tq < 0 || bs < 1 {
 		return nil, fmt.Errorf("memport %s: bad config %+v (queues <= 64, ring a power of two <= 2^20, batch 1..%d)", cfg.Name, cfg, pipeline.VectorSize)
 	}
-	p := &Port{name: cfg.Name, batch: bs, open: map[string]bool{}}
+	p := &Port{name: cfg.Name, batch: bs, open: map[string]bool{}, offload: cfg.Offload}
 	for range rq {
 		p.rx = append(p.rx, newRing(rs))
 	}
@@ -78,7 +99,30 @@ func (p *Port) Name() string { return p.name }
 
 // Info implements ports.Port.
 func (p *Port) Info() ports.Info {
-	return ports.Info{RxQueues: len(p.rx), TxQueues: len(p.tx), BatchSize: p.batch, MaxFrame: slotSize}
+	return ports.Info{RxQueues: len(p.rx), TxQueues: len(p.tx), BatchSize: p.batch, MaxFrame: slotSize, Offload: p.offload}
+}
+
+// CollectOffloaded returns and forgets the frames an Offload port was
+// handed whole (see Config.Offload), in order.
+func (p *Port) CollectOffloaded() []OffloadedFrame {
+	p.offMu.Lock()
+	defer p.offMu.Unlock()
+	f := p.offloaded
+	p.offloaded = nil
+	return f
+}
+
+// keepOffloaded gathers the chain id (which the caller frees) for
+// CollectOffloaded.
+func (p *Port) keepOffloaded(pool *pipeline.Pool, id pipeline.BufID) {
+	m := pool.Meta(id)
+	o := OffloadedFrame{Offload: m.Offload, GSOType: m.GSOType, GSOSize: m.GSOSize, CsumStart: m.CsumStart, CsumOff: m.CsumOff}
+	for _, b := range pool.Frags(id, nil) {
+		o.Data = append(o.Data, b...)
+	}
+	p.offMu.Lock()
+	p.offloaded = append(p.offloaded, o)
+	p.offMu.Unlock()
 }
 
 func (p *Port) claim(kind string, q, n int) error {

@@ -78,6 +78,13 @@ func (q *txQueue) Tx(bufs []pipeline.BufID) (int, error) {
 	space := int(r.mask + 1 - (tail - r.head.Load()))
 	n := 0
 	for _, id := range bufs {
+		if q.p.offload {
+			if m := q.pool.Meta(id); m.Next != 0 || m.Offload&(pipeline.OffloadGSO|pipeline.OffloadCsumPartial) != 0 {
+				q.p.keepOffloaded(q.pool, id)
+				n++
+				continue
+			}
+		}
 		pkt := q.pool.Packet(id)
 		if n == space || len(pkt) > slotSize {
 			continue

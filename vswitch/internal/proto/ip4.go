@@ -32,7 +32,11 @@ const (
 //
 // A total length shorter than ip is accepted: Ethernet pads frames to 60
 // bytes, and the caller trims ip to TotalLen4 before using the payload.
-func Check4(ip []byte) (hdrLen int, r Reason) {
+func Check4(ip []byte) (hdrLen int, r Reason) { return Check4Avail(ip, len(ip)) }
+
+// Check4Avail is Check4 for a packet of avail bytes of which ip holds the
+// first (at least the header): a large frame in a pipeline chain.
+func Check4Avail(ip []byte, avail int) (hdrLen int, r Reason) {
 	if len(ip) < MinHeaderLen4 {
 		return 0, Runt
 	}
@@ -46,7 +50,7 @@ func Check4(ip []byte) (hdrLen int, r Reason) {
 	if hl > len(ip) {
 		return 0, Runt
 	}
-	if tl := int(binary.BigEndian.Uint16(ip[2:])); tl < hl || tl > len(ip) {
+	if tl := int(binary.BigEndian.Uint16(ip[2:])); tl < hl || tl > avail {
 		return 0, BadLength
 	}
 	if sum32(ip[:hl]) != 0xFFFF {

@@ -8,14 +8,18 @@ import "encoding/binary"
 // the caller trims it to HeaderLen6+PayloadLen6. Extension headers are not
 // inspected, and jumbograms (payload length 0 with a jumbo option) are
 // seen as empty packets.
-func Check6(ip []byte) Reason {
+func Check6(ip []byte) Reason { return Check6Avail(ip, len(ip)) }
+
+// Check6Avail is Check6 for a packet of avail bytes of which ip holds the
+// first (at least the fixed header): a large frame in a pipeline chain.
+func Check6Avail(ip []byte, avail int) Reason {
 	if len(ip) < HeaderLen6 {
 		return Runt
 	}
 	if ip[0]>>4 != 6 {
 		return BadVersion
 	}
-	if HeaderLen6+int(binary.BigEndian.Uint16(ip[4:])) > len(ip) {
+	if HeaderLen6+int(binary.BigEndian.Uint16(ip[4:])) > avail {
 		return BadLength
 	}
 	return OK

@@ -8,6 +8,8 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vecswitch/vecswitch/offload"
 )
 
 // udpFrame builds an Ethernet/IPv4/UDP frame with a correct checksum.
@@ -55,11 +57,28 @@ func TestReceiveCompletesChecksum(t *testing.T) {
 	}
 }
 
-func TestCompleteChecksumBounds(t *testing.T) {
-	p := make([]byte, 64)
-	require.False(t, completeChecksum(p, 64, 0))
-	require.False(t, completeChecksum(p, 60, 3))
-	require.False(t, completeChecksum(p, 0xffff, 0xffff))
-	require.True(t, completeChecksum(p, 0, 62))
-	require.Equal(t, []byte{0xff, 0xff}, p[62:], "a zero sum is sent as 0xffff")
+// TestCompleteChain checks the checksum of a frame in pieces against the
+// one of the same frame in one piece, for splits at odd and even offsets.
+func TestCompleteChain(t *testing.T) {
+	base := udpFrame(t, frame(3001, 9))
+	const l4 = 14 + 20
+	want := append([]byte(nil), base...)
+	binary.BigEndian.PutUint16(want[l4+6:], 0x1234) // any "pseudo-header sum"
+	in := append([]byte(nil), want...)
+	require.NoError(t, offload.CompleteChecksum(want, l4, 6))
+	for _, cuts := range [][]int{{100}, {101}, {101, 102}, {99, 1000, 1001, 2999}, {42, 43, 44, 45, 46}} {
+		p := append([]byte(nil), in...)
+		var frags [][]byte
+		prev := 0
+		for _, c := range cuts {
+			frags = append(frags, p[prev:c])
+			prev = c
+		}
+		frags = append(frags, p[prev:])
+		require.True(t, completeChain(frags, l4, 6))
+		require.Equal(t, want, p, "cuts %v", cuts)
+	}
+	p := append([]byte(nil), in...)
+	require.False(t, completeChain([][]byte{p[:l4+7], p[l4+7:]}, l4, 6), "checksum field across two pieces")
+	require.False(t, completeChain([][]byte{p[:40], p[40:]}, 60, 6))
 }

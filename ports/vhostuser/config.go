@@ -64,6 +64,12 @@ type Config struct {
 	// BatchSize is the most frames one Rx returns (default and at most
 	// pipeline.VectorSize).
 	BatchSize int
+	// NoOffload turns the checksum and segmentation offloads off: the
+	// port then offers the guest none (VIRTIO_NET_F_CSUM, GUEST_CSUM,
+	// HOST_TSO4/6, GUEST_TSO4/6, ECN, USO are left out) and tells the
+	// switch it takes only plain frames (ports.Info.Offload false). By
+	// default they are offered (see the package doc, "Virtio-net header").
+	NoOffload bool
 	// Logger receives connection events (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -115,11 +121,12 @@ func (c *Config) mac48() uint64 {
 }
 
 // Options are the option keys ParseOptions reads.
-var Options = []string{"socket", "mac", "queues", "mode"}
+var Options = []string{"socket", "mac", "queues", "mode", "offload"}
 
 // ParseOptions reads a Config from vsctl options (see Options):
 // socket=PATH (required, absolute) mac=MAC queues=1..MaxQueues
-// mode=OCTAL (socket permissions, e.g. 0660). Other keys are ignored; an
+// mode=OCTAL (socket permissions, e.g. 0660) offload=on|off (default on:
+// Config.NoOffload). Other keys are ignored; an
 // empty value counts as absent. The caller sets Name (and Logger). Errors
 // name the option and wrap ErrInvalid.
 func ParseOptions(o map[string]string) (Config, error) {
@@ -150,6 +157,13 @@ func ParseOptions(o map[string]string) (Config, error) {
 			return c, invalid("mode=%s: want octal permissions like 0660", s)
 		}
 		c.SocketMode = fs.FileMode(m)
+	}
+	switch s := o["offload"]; s {
+	case "", "on", "true", "yes", "1":
+	case "off", "false", "no", "0":
+		c.NoOffload = true
+	default:
+		return c, invalid("offload=%s: want on or off", s)
 	}
 	return c, nil
 }

@@ -16,9 +16,12 @@ func TestParseOptions(t *testing.T) {
 	c, err := vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "mac": "02:00:00:00:00:01", "queues": "4", "mode": "0660", "other": "x"})
 	require.NoError(t, err)
 	require.Equal(t, vhostuser.Config{Socket: "/run/vs/vm1.sock", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Queues: 4, SocketMode: 0o660}, c)
-	c, err = vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "mac": ""})
+	c, err = vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "mac": "", "offload": "on"})
 	require.NoError(t, err)
 	require.Equal(t, vhostuser.Config{Socket: "/run/vs/vm1.sock"}, c)
+	c, err = vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "offload": "off"})
+	require.NoError(t, err)
+	require.Equal(t, vhostuser.Config{Socket: "/run/vs/vm1.sock", NoOffload: true}, c)
 
 	for _, o := range []map[string]string{
 		{},
@@ -31,12 +34,13 @@ func TestParseOptions(t *testing.T) {
 		{"socket": "/s", "queues": "two"},
 		{"socket": "/s", "mode": "0999"},
 		{"socket": "/s", "mode": "01777"},
+		{"socket": "/s", "offload": "tso"},
 	} {
 		_, err := vhostuser.ParseOptions(o)
 		require.ErrorIs(t, err, vhostuser.ErrInvalid, "%v", o)
 	}
 	for _, k := range vhostuser.Options {
-		require.Contains(t, []string{"socket", "mac", "queues", "mode"}, k)
+		require.Contains(t, []string{"socket", "mac", "queues", "mode", "offload"}, k)
 	}
 }
 

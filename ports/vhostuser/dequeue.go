@@ -1,6 +1,7 @@
 package vhostuser
 
 import (
+	"github.com/vecswitch/vecswitch/offload"
 	"github.com/vecswitch/vecswitch/pipeline"
 )
 
@@ -15,10 +16,12 @@ const idleBeforeNotify = 16
 const ethHeader = 14
 
 // receive moves frames the guest transmitted into fresh buffers of pool:
-// bufs[:n]. Each consumed chain goes back to the guest at once as a used
-// entry of length 0, whatever became of its frame. *held is kept equal
-// to the number of buffers taken from the pool and not yet handed out, so
-// that a fault on guest memory in the middle can free them.
+// bufs[:n]. A frame longer than one buffer (a GSO frame, when the guest
+// negotiated HOST_TSO*/HOST_USO) becomes a chain. Each consumed chain goes
+// back to the guest at once as a used entry of length 0, whatever became
+// of its frame. *held is kept equal to the number of buffers taken from
+// the pool and not yet handed out (with their chains), so that a fault on
+// guest memory in the middle can free them.
 func (r *vring) receive(pool *pipeline.Pool, bufs []pipeline.BufID, c *rxCounters, held *int) int {
 	avail, ok, newly := r.pending()
 	if !ok {
@@ -49,19 +52,22 @@ func (r *vring) receive(pool *pipeline.Pool, bufs []pipeline.BufID, c *rxCounter
 	k := min(int(avail), len(bufs))
 	got := pool.AllocN(bufs[:k])
 	*held = got
-	if got < k {
-		bump(&c.noBuffer, 1)
-	}
-	meta, mem := pool.Arrays()
+	short := got < k
 	old := r.lastUsed
 	n := 0
-	var bytes uint64
+	var bytes, gso uint64
 	var drops [nStatus]uint64
 	for range got {
 		head := r.availEntry(r.lastAvail)
-		r.lastAvail++
 		id := bufs[n]
-		l, st := r.readChain(head, pipeline.FrameAt(mem, id)[pipeline.Headroom:])
+		l, st := r.readChain(head, pool, id)
+		if st == stNoBuffer {
+			// The pool ran dry in the middle of a large frame: the
+			// chain waits in the guest's ring for the next poll.
+			short = true
+			break
+		}
+		r.lastAvail++
 		if head < r.num {
 			r.putUsed(head, 0)
 		}
@@ -69,7 +75,9 @@ func (r *vring) receive(pool *pipeline.Pool, bufs []pipeline.BufID, c *rxCounter
 			drops[st]++
 			continue // the buffer serves the next chain
 		}
-		meta[id].Len = uint16(l)
+		if pool.Meta(id).Offload&pipeline.OffloadGSO != 0 {
+			gso++
+		}
 		bytes += uint64(l)
 		n++
 	}
@@ -78,8 +86,12 @@ func (r *vring) receive(pool *pipeline.Pool, bufs []pipeline.BufID, c *rxCounter
 	if r.finish(old) {
 		bump(&c.calls, 1)
 	}
+	if short {
+		bump(&c.noBuffer, 1)
+	}
 	bump(&c.packets, uint64(n))
 	bump(&c.bytes, bytes)
+	bump(&c.gsoFrames, gso)
 	bump(&c.badDesc, drops[stBadDesc])
 	bump(&c.badAddr, drops[stBadAddr])
 	bump(&c.oversize, drops[stOversize])
@@ -89,96 +101,181 @@ func (r *vring) receive(pool *pipeline.Pool, bufs []pipeline.BufID, c *rxCounter
 	return n
 }
 
-// readChain copies the frame of the chain at head into frame, after the
-// virtio-net header, and returns its length. The header is checked: no
-// segmentation (never negotiated); a checksum left to the device is
-// completed here, so the frame leaves the switch correct.
-func (r *vring) readChain(head uint16, frame []byte) (int, status) {
+// readChain copies the frame of the chain at head into buffer id of pool
+// (at pipeline.Headroom), and into more buffers chained to it if the frame
+// is a GSO frame the guest may send (up to maxFrame bytes; any other frame
+// must fit one buffer), and returns its length. The virtio-net header
+// becomes id's offload metadata (rxHeader). On any status but stOK, id is
+// left alone with no chain; on stNoBuffer (the pool ran dry) nothing was
+// consumed.
+func (r *vring) readChain(head uint16, pool *pipeline.Pool, id pipeline.BufID) (int, status) {
 	var hdr [netHdrMrgLen]byte
 	hl := 0 // header bytes read
+	limit := pipeline.MaxPacket
 	off := 0
 	oversize := false
+	w := chainWriter{pool: pool, head: id, cur: id}
+	w.dst = pipeline.FrameAt(w.mem(), id)[pipeline.Headroom:]
 	var c chain
 	r.start(&c, head)
+	st := stOK
 	for {
-		addr, n, flags, st := r.next(&c)
-		if st == stEnd {
+		addr, n, flags, s := r.next(&c)
+		if s == stEnd {
 			break
 		}
-		if st != stOK {
-			return 0, st
+		if s != stOK {
+			st = s
+			break
 		}
 		if flags&vringDescFWrite != 0 {
-			return 0, stBadDesc // the guest's transmit buffers are read-only to us
+			st = stBadDesc // the guest's transmit buffers are read-only to us
+			break
 		}
 		if hl < r.hdrLen {
 			h := min(r.hdrLen-hl, int(n))
 			if !r.mem.read(hdr[hl:hl+h], addr) {
-				return 0, stBadAddr
+				st = stBadAddr
+				break
 			}
 			hl += h
 			addr += uint64(h)
 			n -= uint32(h)
+			if hl == r.hdrLen && hdr[1] != netHdrGSONone && r.host&capGSO != 0 {
+				limit = maxFrame
+			}
 		}
 		if n == 0 {
 			continue
 		}
-		if oversize || int(n) > len(frame)-off {
+		if oversize || int(n) > limit-off {
 			// Walk on to find a malformed chain, but copy nothing more.
 			if !r.mem.mapped(addr, uint64(n)) {
-				return 0, stBadAddr
+				st = stBadAddr
+				break
 			}
 			oversize = true
 			continue
 		}
-		if !r.mem.read(frame[off:off+int(n)], addr) {
-			return 0, stBadAddr
+		if st = w.copyFrom(r.mem, addr, int(n)); st != stOK {
+			break
 		}
 		off += int(n)
 	}
 	switch {
+	case st != stOK:
 	case hl < r.hdrLen:
-		return 0, stBadDesc // the chain is shorter than the header
+		st = stBadDesc // the chain is shorter than the header
 	case oversize:
-		return 0, stOversize
+		st = stOversize
 	case off < ethHeader:
-		return 0, stRunt
-	case hdr[1] != netHdrGSONone:
-		return 0, stGSO
-	case hdr[0]&netHdrFlagNeedsCsum != 0:
-		if !completeChecksum(frame[:off], le.Uint16(hdr[6:]), le.Uint16(hdr[8:])) {
-			return 0, stBadHdr
-		}
+		st = stRunt
+	default:
+		w.finish()
+		st = r.rxHeader(&hdr, pool, id, off)
+	}
+	if st != stOK {
+		w.abort()
+		return 0, st
 	}
 	return off, stOK
 }
 
-// completeChecksum finishes a checksum the guest left partial
-// (VIRTIO_NET_HDR_F_NEEDS_CSUM): the 16-bit one's complement sum from
-// start to the end of the frame, stored at start+off, which holds the
-// pseudo-header sum. As Linux's skb_checksum_help does, a result of 0 is
-// sent as 0xffff (equivalent for TCP, required for UDP).
-func completeChecksum(p []byte, start, off uint16) bool {
-	s, o := int(start), int(start)+int(off)
-	if s >= len(p) || o+2 > len(p) || o < s {
-		return false
+// rxHeader checks the virtio-net header of a received frame of size bytes
+// in buffer id (and its chain) and turns it into the buffer's offload
+// metadata. A guest that did not negotiate offloads gets what the port
+// always did: a partial checksum is completed here (as Linux's
+// skb_checksum_help does), so the frame leaves the switch correct, and a
+// GSO frame is dropped. A guest that did keeps both as the header says,
+// once offload.VnetHdr validated it, for the switch to carry.
+func (r *vring) rxHeader(hdr *[netHdrMrgLen]byte, pool *pipeline.Pool, id pipeline.BufID, size int) status {
+	m := pool.Meta(id)
+	if r.host == 0 {
+		switch {
+		case hdr[1] != netHdrGSONone:
+			return stGSO
+		case hdr[0]&offload.FlagNeedsCsum != 0:
+			pkt := pipeline.PacketAt(pool.Memory(), id, m)
+			if offload.CompleteChecksum(pkt, int(le.Uint16(hdr[6:])), int(le.Uint16(hdr[8:]))) != nil {
+				return stBadHdr
+			}
+		}
+		return stOK
 	}
-	var sum uint64
-	b := p[s:]
-	for len(b) >= 2 {
-		sum += uint64(b[0])<<8 | uint64(b[1])
-		b = b[2:]
+	var h offload.VnetHdr
+	if h.Decode(hdr[:netHdrLen]) != nil || int(h.HdrLen) > size {
+		return stBadHdr
 	}
-	if len(b) == 1 {
-		sum += uint64(b[0]) << 8
+	if h.GSOType != offload.GSONone {
+		if need := gsoCaps(h.GSOType, capUSO4|capUSO6); need == 0 || r.host&need != need {
+			return stGSO // not negotiated (or UFO, never offered)
+		}
+		m.Offload |= pipeline.OffloadGSO
+		m.GSOType, m.GSOSize = h.GSOType, h.GSOSize
 	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
+	if h.Flags&offload.FlagNeedsCsum != 0 {
+		if int(h.CsumStart)+int(h.CsumOffset)+2 > size {
+			return stBadHdr
+		}
+		m.Offload |= pipeline.OffloadCsumPartial
+		m.CsumStart, m.CsumOff = h.CsumStart, h.CsumOffset
 	}
-	v := ^uint16(sum)
-	if v == 0 {
-		v = 0xffff
+	// DATA_VALID is for the driver's receive side only: a guest's claim
+	// that its frame was checked is not taken.
+	return stOK
+}
+
+// chainWriter fills a pool buffer and the buffers it chains to it, as
+// the pipeline lays a large frame out: the first buffer holds
+// pipeline.MaxPacket bytes after its headroom (every header of a frame is
+// there), each further one a whole pipeline.FrameSize.
+type chainWriter struct {
+	pool      *pipeline.Pool
+	head, cur pipeline.BufID
+	dst       []byte // what is left of cur
+	n         int    // bytes in cur
+}
+
+func (w *chainWriter) mem() []byte { return w.pool.Memory() }
+
+// copyFrom copies n bytes from guest address addr, taking (and linking)
+// buffers as it needs them. A buffer is linked as soon as it is taken,
+// so freeing the head frees it too.
+func (w *chainWriter) copyFrom(g *guestMem, addr uint64, n int) status {
+	for n > 0 {
+		if len(w.dst) == 0 {
+			nb, ok := w.pool.Alloc()
+			if !ok {
+				return stNoBuffer
+			}
+			m := w.pool.Meta(w.cur)
+			m.Len = uint16(w.n)
+			w.pool.Link(w.cur, nb)
+			*w.pool.Meta(nb) = pipeline.Meta{}
+			w.cur, w.n = nb, 0
+			w.dst = pipeline.FrameAt(w.mem(), nb)
+		}
+		k := min(n, len(w.dst))
+		if !g.read(w.dst[:k], addr) {
+			return stBadAddr
+		}
+		w.dst, w.n = w.dst[k:], w.n+k
+		addr += uint64(k)
+		n -= k
 	}
-	p[o], p[o+1] = byte(v>>8), byte(v)
-	return true
+	return stOK
+}
+
+// finish records the last buffer's length.
+func (w *chainWriter) finish() { w.pool.Meta(w.cur).Len = uint16(w.n) }
+
+// abort gives back the buffers chained to the head and resets the head's
+// metadata, so that it can serve the next frame.
+func (w *chainWriter) abort() {
+	m := w.pool.Meta(w.head)
+	if nx, ok := w.pool.NextBuf(w.head); ok {
+		m.Next = 0
+		w.pool.Free(nx)
+	}
+	*m = pipeline.Meta{Off: pipeline.Headroom}
 }

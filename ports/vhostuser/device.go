@@ -50,12 +50,13 @@ type vqState struct {
 // announcePending marks a MAC in backend.announce as waiting to be sent.
 const announcePending = 1 << 63
 
-// newBackend makes the backend of a port with pairs queue pairs. pollFDs
+// newBackend makes the backend of a port with pairs queue pairs, which
+// offers checksum and segmentation offloads if offloads is set. pollFDs
 // and busyFDs hold a descriptor per pair, or -1 (see watchFD).
-func newBackend(name string, log *slog.Logger, sys sysOps, pairs int, mac uint64, pollFDs, busyFDs []int, c *ctlCounters) *backend {
+func newBackend(name string, log *slog.Logger, sys sysOps, pairs int, offloads bool, mac uint64, pollFDs, busyFDs []int, c *ctlCounters) *backend {
 	b := &backend{
 		name: name, log: log, sys: sys, pairs: pairs,
-		offered: offeredFeatures(pairs), protos: offeredProtocolFeatures(),
+		offered: offeredFeatures(pairs, offloads), protos: offeredProtocolFeatures(),
 		slots: make([]vqSlot, 2*pairs), pollFDs: pollFDs, busyFDs: busyFDs, txMap: make([]atomic.Int32, pairs),
 		announce: new(atomic.Uint64), mac: mac, c: c,
 	}

@@ -15,7 +15,7 @@ var featWanted = bit(featVersion1) | bit(featNetMRGRxBuf) | bit(featProtocolFeat
 func TestFrontendTraffic(t *testing.T) {
 	fds := openFDs(t)
 	r := newPortRig(t, Config{})
-	require.Equal(t, ports.Info{RxQueues: 1, TxQueues: 1, BatchSize: 256}, r.p.Info())
+	require.Equal(t, ports.Info{RxQueues: 1, TxQueues: 1, BatchSize: 256, Offload: true}, r.p.Info())
 	require.False(t, r.p.Status().Connected)
 
 	for _, features := range []uint64{featWanted, bit(featVersion1), 0} {
@@ -283,7 +283,7 @@ func TestPollFDWakesOnKick(t *testing.T) {
 
 func TestMultiQueue(t *testing.T) {
 	r := newPortRig(t, Config{Queues: 2})
-	require.Equal(t, ports.Info{RxQueues: 2, TxQueues: 2, BatchSize: 256}, r.p.Info())
+	require.Equal(t, ports.Info{RxQueues: 2, TxQueues: 2, BatchSize: 256, Offload: true}, r.p.Info())
 	f := dial(t, r.sock)
 	require.Equal(t, u64(2), f.get(reqGetQueueNum, nil))
 	f.handshake(featWanted | bit(featNetMQ))

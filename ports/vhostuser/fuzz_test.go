@@ -89,7 +89,7 @@ func FuzzMessages(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		sys := newFakeSys(t, in)
 		c := &ctlCounters{}
-		b := newBackend("fuzz", quiet, sys, 2, 0x020000000001, []int{-1, -1}, []int{-1, -1}, c)
+		b := newBackend("fuzz", quiet, sys, 2, true, 0x020000000001, []int{-1, -1}, []int{-1, -1}, c)
 		b.connect()
 		for rest := in; len(rest) >= headerSize; {
 			h, err := parseHeader(rest)
@@ -133,6 +133,7 @@ func runRings(b *backend, pool *pipeline.Pool) {
 	ids := make([]pipeline.BufID, 64)
 	var rc rxCounters
 	var tc txCounters
+	var ts txScratch
 	for i := range b.slots {
 		s := &b.slots[i]
 		s.lock()
@@ -146,7 +147,7 @@ func runRings(b *backend, pool *pipeline.Pool) {
 				for k, id := range ids[:n] {
 					pool.SetPacket(id, make([]byte, 60+k*200))
 				}
-				r.transmit(pool, ids[:n], &tc)
+				r.transmit(pool, ids[:n], &tc, &ts)
 				pool.FreeN(ids[:n])
 			}
 		}
@@ -205,7 +206,7 @@ func fuzzSeeds() [][]byte {
 // path, so the fuzzer starts from running rings.
 func TestFuzzSeedStartsRings(t *testing.T) {
 	sys := newFakeSys(t, nil)
-	b := newBackend("seed", slog.New(slog.DiscardHandler), sys, 2, 0, []int{-1, -1}, []int{-1, -1}, &ctlCounters{})
+	b := newBackend("seed", slog.New(slog.DiscardHandler), sys, 2, true, 0, []int{-1, -1}, []int{-1, -1}, &ctlCounters{})
 	b.connect()
 	in := fuzzSeeds()[0]
 	for len(in) > 0 {

@@ -39,7 +39,9 @@ func (p *Port) Name() string { return p.name }
 
 // Info implements ports.Port: Config.Queues rx and tx queues; frames up to
 // pipeline.MaxPacket bytes both ways (the guest's MTU is its own business:
-// with mergeable buffers any frame fits its receive ring).
+// with mergeable buffers any frame fits its receive ring), GSO frames of
+// up to 64 KiB and partial checksums unless Config.NoOffload
+// (Info.Offload).
 func (p *Port) Info() ports.Info { return p.info }
 
 // Socket is the path of the port's unix socket.
@@ -98,7 +100,7 @@ func (p *Port) OpenTx(q int, pool *pipeline.Pool) (pipeline.TxQueue, error) {
 	if err := p.claim(p.txOpen, "tx", q); err != nil {
 		return nil, err
 	}
-	return &txQueue{p: p, q: q, pool: pool, c: &p.txc[q]}, nil
+	return &txQueue{p: p, q: q, pool: pool, c: &p.txc[q], s: new(txScratch)}, nil
 }
 
 // Close implements ports.Port. Its queues must be closed first. It stops

@@ -18,14 +18,14 @@ func New(cfg Config) (*Port, error) {
 	n := cfg.Queues
 	p := &Port{
 		name: cfg.Name, socket: cfg.Socket, log: cfg.Logger,
-		info:   ports.Info{RxQueues: n, TxQueues: n, BatchSize: cfg.BatchSize},
+		info:   ports.Info{RxQueues: n, TxQueues: n, BatchSize: cfg.BatchSize, Offload: !cfg.NoOffload},
 		rxOpen: make([]bool, n), txOpen: make([]bool, n),
 		rxc: make([]rxCounters, n), txc: make([]txCounters, n),
 	}
 	if err := p.makePortFDs(n); err != nil {
 		return nil, fmt.Errorf("vhostuser %s: %w", cfg.Name, err)
 	}
-	p.b = newBackend(cfg.Name, cfg.Logger, linuxSys{}, n, cfg.mac48(), p.pollFDs, p.busyFDs, &p.ctl)
+	p.b = newBackend(cfg.Name, cfg.Logger, linuxSys{}, n, !cfg.NoOffload, cfg.mac48(), p.pollFDs, p.busyFDs, &p.ctl)
 	ln, err := listen(cfg.Socket, cfg.SocketMode)
 	if err != nil {
 		closePortFDs(p.pollFDs)

@@ -60,6 +60,17 @@ const (
 
 // Virtio and vhost feature bits (virtio 1.2 spec, linux/virtio_*.h).
 const (
+	featNetCsum           = 0  // VIRTIO_NET_F_CSUM: the device takes partial checksums
+	featNetGuestCsum      = 1  // VIRTIO_NET_F_GUEST_CSUM: the driver takes partial checksums
+	featNetGuestTSO4      = 7  // VIRTIO_NET_F_GUEST_TSO4
+	featNetGuestTSO6      = 8  // VIRTIO_NET_F_GUEST_TSO6
+	featNetGuestECN       = 9  // VIRTIO_NET_F_GUEST_ECN
+	featNetHostTSO4       = 11 // VIRTIO_NET_F_HOST_TSO4
+	featNetHostTSO6       = 12 // VIRTIO_NET_F_HOST_TSO6
+	featNetHostECN        = 13 // VIRTIO_NET_F_HOST_ECN
+	featNetGuestUSO4      = 54 // VIRTIO_NET_F_GUEST_USO4
+	featNetGuestUSO6      = 55 // VIRTIO_NET_F_GUEST_USO6
+	featNetHostUSO        = 56 // VIRTIO_NET_F_HOST_USO
 	featNetMRGRxBuf       = 15 // VIRTIO_NET_F_MRG_RXBUF
 	featNetMQ             = 22 // VIRTIO_NET_F_MQ
 	featNetGuestAnnounce  = 21 // VIRTIO_NET_F_GUEST_ANNOUNCE
@@ -98,18 +109,73 @@ const (
 
 func bit(n uint) uint64 { return 1 << n }
 
-// offeredFeatures are the virtio features the backend offers. Checksum
-// and segmentation offloads are not offered, so a well-behaved driver
-// sends complete frames and expects them; a frame that carries an
-// offload request anyway is completed (checksum) or dropped (GSO).
-func offeredFeatures(queuePairs int) uint64 {
+// offloadFeatures are the checksum and segmentation offloads offered
+// unless Config.NoOffload: both ways, TCP over IPv4 and IPv6 (with ECN)
+// and UDP (USO).
+const offloadFeatures = 1<<featNetCsum | 1<<featNetGuestCsum |
+	1<<featNetHostTSO4 | 1<<featNetHostTSO6 | 1<<featNetHostECN | 1<<featNetHostUSO |
+	1<<featNetGuestTSO4 | 1<<featNetGuestTSO6 | 1<<featNetGuestECN |
+	1<<featNetGuestUSO4 | 1<<featNetGuestUSO6
+
+// offeredFeatures are the virtio features the backend offers. Without
+// offloads, a well-behaved driver sends complete frames and expects them;
+// a frame that carries an offload request anyway is completed (checksum)
+// or dropped (GSO).
+func offeredFeatures(queuePairs int, offloads bool) uint64 {
 	f := bit(featVersion1) | bit(featNetMRGRxBuf) | bit(featProtocolFeatures) |
 		bit(featRingIndirectDesc) | bit(featRingEventIdx) | bit(featAnyLayout) |
 		bit(featNetGuestAnnounce)
 	if queuePairs > 1 {
 		f |= bit(featNetMQ)
 	}
+	if offloads {
+		f |= offloadFeatures
+	}
 	return f
+}
+
+// caps are the offloads one direction of a ring carries, derived from the
+// negotiated features.
+type caps uint8
+
+const (
+	capCsum caps = 1 << iota // partial checksums
+	capTSO4                  // TCP/IPv4 GSO frames
+	capTSO6                  // TCP/IPv6 GSO frames
+	capECN                   // TCP GSO frames with the ECN (CWR) bit
+	capUSO4                  // UDP/IPv4 GSO frames
+	capUSO6                  // UDP/IPv6 GSO frames
+)
+
+// hostCaps are the offloads the guest may use in frames it transmits,
+// guestCaps those it takes in frames it receives. A feature that the
+// specification makes depend on another (TSO on checksums, ECN on TSO)
+// counts only with it, whatever a driver acknowledged.
+func hostCaps(f uint64) caps {
+	return offloadCaps(f, featNetCsum, featNetHostTSO4, featNetHostTSO6, featNetHostECN, featNetHostUSO, featNetHostUSO)
+}
+
+func guestCaps(f uint64) caps {
+	return offloadCaps(f, featNetGuestCsum, featNetGuestTSO4, featNetGuestTSO6, featNetGuestECN, featNetGuestUSO4, featNetGuestUSO6)
+}
+
+func offloadCaps(f uint64, csum, tso4, tso6, ecn, uso4, uso6 uint) caps {
+	if f&bit(csum) == 0 {
+		return 0
+	}
+	c := capCsum
+	for _, x := range [...]struct {
+		feat uint
+		c    caps
+	}{{tso4, capTSO4}, {tso6, capTSO6}, {uso4, capUSO4}, {uso6, capUSO6}} {
+		if f&bit(x.feat) != 0 {
+			c |= x.c
+		}
+	}
+	if f&bit(ecn) != 0 && c&(capTSO4|capTSO6) != 0 {
+		c |= capECN
+	}
+	return c
 }
 
 // offeredProtocolFeatures are the vhost-user protocol features offered.

@@ -31,6 +31,7 @@ type txQueue struct {
 	q      int
 	pool   *pipeline.Pool
 	c      *txCounters
+	s      *txScratch
 	closed bool
 }
 
@@ -102,6 +103,9 @@ func (q *rxQueue) end(s *vqSlot, bufs []pipeline.BufID, n *int, panicOnFault boo
 }
 
 // Tx copies frames into the guest's receive ring and frees every buffer.
+// Large frames and partial checksums go as they are to a guest that
+// negotiated taking them; for any other guest they are segmented or
+// completed here (see the package doc).
 // Without a running receive ring the frames are dropped (TxNotReady).
 func (q *txQueue) Tx(bufs []pipeline.BufID) (sent int, err error) {
 	pool := q.pool
@@ -123,13 +127,16 @@ func (q *txQueue) Tx(bufs []pipeline.BufID) (sent int, err error) {
 		bump(&q.c.notReady, uint64(len(bufs)))
 		return 0, nil
 	}
-	return r.transmit(pool, bufs, q.c), nil
+	return r.transmit(pool, bufs, q.c, q.s), nil
 }
 
-// end closes a Tx as rxQueue.end does, and frees bufs.
+// end closes a Tx as rxQueue.end does, and frees bufs and any segment
+// buffers the Tx held.
 func (q *txQueue) end(s *vqSlot, bufs []pipeline.BufID, sent *int, panicOnFault bool) {
 	debug.SetPanicOnFault(panicOnFault)
 	if e := recover(); e != nil {
+		q.pool.FreeN(q.s.ids[:q.s.held])
+		q.s.held = 0
 		if !isFault(e) {
 			s.unlock()
 			q.pool.FreeN(bufs)

@@ -32,6 +32,9 @@ type vring struct {
 	mergeable bool // VIRTIO_NET_F_MRG_RXBUF
 	eventIdx  bool // VIRTIO_RING_F_EVENT_IDX
 	indirect  bool // VIRTIO_RING_F_INDIRECT_DESC
+	// host and guest are the offloads negotiated for frames the guest
+	// transmits and receives (hostCaps, guestCaps); 0 when none.
+	host, guest caps
 
 	callFD int // eventfd to interrupt the guest; -1: none
 	kickFD int // eventfd the guest kicks; -1: none
@@ -156,16 +159,18 @@ func (r *vring) pending() (n uint16, ok, newly bool) {
 type status int
 
 const (
-	stOK       status = iota
-	stEnd             // the chain has no more buffers
-	stBadDesc         // malformed chain: index out of range, loop, wrong direction, bad indirect table
-	stBadAddr         // a buffer outside guest memory
-	stOversize        // the frame does not fit a pipeline buffer
-	stRunt            // shorter than an Ethernet header
-	stGSO             // a segmentation offload that was not negotiated
-	stBadHdr          // a checksum offload request with impossible offsets
-	stFull            // no receive buffer left in the guest's ring
-	stNoRoom          // a frame longer than a receive buffer, without mergeable buffers
+	stOK         status = iota
+	stEnd               // the chain has no more buffers
+	stBadDesc           // malformed chain: index out of range, loop, wrong direction, bad indirect table
+	stBadAddr           // a buffer outside guest memory
+	stOversize          // the frame does not fit a pipeline buffer
+	stRunt              // shorter than an Ethernet header
+	stGSO               // a segmentation offload that was not negotiated
+	stBadHdr            // a virtio-net header that is refused or does not fit its frame
+	stFull              // no receive buffer left in the guest's ring
+	stNoRoom            // a frame longer than a receive buffer, without mergeable buffers
+	stNoBuffer          // the pool ran dry in the middle of a frame
+	stBadOffload        // a frame's offload metadata cannot be honoured (tx)
 	nStatus
 )
 

@@ -34,6 +34,7 @@ type ringRig struct {
 	pool   *pipeline.Pool
 	rc     rxCounters
 	tc     txCounters
+	ts     txScratch
 	hdr    []byte // a zero virtio-net header of the negotiated length
 }
 
@@ -95,7 +96,7 @@ func (r *ringRig) txAll(t *testing.T, frames ...[]byte) int {
 	for i, f := range frames {
 		require.True(t, r.pool.SetPacket(ids[i], f))
 	}
-	sent := r.vrx.transmit(r.pool, ids, &r.tc)
+	sent := r.vrx.transmit(r.pool, ids, &r.tc, &r.ts)
 	r.pool.FreeN(ids)
 	return sent
 }
@@ -120,5 +121,6 @@ func frame(n int, seed byte) []byte {
 // drops sums every drop counter of s.
 func drops(s Stats) uint64 {
 	return s.RxNoBuffer + s.RxOversize + s.RxRunt + s.RxGSO + s.RxBadHeader + s.RxBadDesc + s.TxBadDesc +
-		s.RxBadAddr + s.TxBadAddr + s.RxBrokenRings + s.TxBrokenRings + s.TxFull + s.TxNoRoom + s.TxNotReady
+		s.RxBadAddr + s.TxBadAddr + s.RxBrokenRings + s.TxBrokenRings + s.TxFull + s.TxNoRoom + s.TxNotReady +
+		s.TxBadOffload + s.TxNoBuffer
 }

@@ -102,6 +102,7 @@ func (b *backend) buildRing(i int, v *vqState) (*vring, error) {
 		hdrLen: netHdrLen, mergeable: f&bit(featNetMRGRxBuf) != 0,
 		eventIdx: f&bit(featRingEventIdx) != 0, indirect: f&bit(featRingIndirectDesc) != 0,
 		callFD: v.call, kickFD: v.kick,
+		host: hostCaps(f), guest: guestCaps(f),
 	}
 	if r.mergeable || f&bit(featVersion1) != 0 {
 		r.hdrLen = netHdrMrgLen

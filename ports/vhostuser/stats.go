@@ -16,11 +16,19 @@ type Stats struct {
 	RxOversize uint64
 	// RxRunt: frames shorter than an Ethernet header.
 	RxRunt uint64
-	// RxGSO: frames asking for segmentation, which is never negotiated.
+	// RxGSO: frames asking for a segmentation the guest did not
+	// negotiate (any, without offloads; UFO always).
 	RxGSO uint64
-	// RxBadHeader: frames asking for a checksum with impossible offsets.
-	// (A well-formed request is completed in software and not counted.)
+	// RxBadHeader: frames whose virtio-net header is refused: unknown
+	// flags or GSO type, a GSO size of 0, a checksum offset that is not
+	// the L4 protocol's (offload.VnetHdr.Validate), or offsets beyond the
+	// frame. (A well-formed checksum request from a guest without
+	// offloads is completed in software and not counted.)
 	RxBadHeader uint64
+	// RxGSOFrames: GSO frames taken whole from a guest that negotiated
+	// HOST_TSO4/6 or HOST_USO, as pipeline chains of up to 64 KiB; each
+	// counts once in RxPackets.
+	RxGSOFrames uint64
 	// RxBadDesc and TxBadDesc: malformed descriptor chains (an index
 	// beyond the ring, a loop, a buffer of the wrong direction, a bad
 	// indirect table, a receive buffer too short for the header).
@@ -37,6 +45,20 @@ type Stats struct {
 	// TxNoRoom: frames longer than a receive buffer when the guest did not
 	// negotiate mergeable buffers.
 	TxNoRoom uint64
+	// TxGSOFrames: GSO frames handed whole to a guest that negotiated
+	// GUEST_TSO4/6 or GUEST_USO4/6; each counts once in TxPackets.
+	TxGSOFrames uint64
+	// TxSegmented: GSO frames the port cut into segments for a guest that
+	// does not take them whole; each segment delivered counts in
+	// TxPackets.
+	TxSegmented uint64
+	// TxBadOffload: frames dropped because their offload metadata could
+	// not be honoured (offload.Segment refused the frame, a checksum
+	// field outside it, a chain longer than any frame).
+	TxBadOffload uint64
+	// TxNoBuffer: GSO frames dropped because the pool had no buffers to
+	// segment them into.
+	TxNoBuffer uint64
 	// TxNotReady: frames dropped because no guest receive ring was running
 	// (no front-end, or it has not enabled the ring yet).
 	TxNotReady uint64
@@ -60,13 +82,14 @@ func bump(c *atomic.Uint64, n uint64) {
 }
 
 type rxCounters struct {
-	packets, bytes, noBuffer, oversize, runt, gso, badHdr, badDesc, badAddr, broken, calls atomic.Uint64
-	_                                                                                      [40]byte
+	packets, bytes, noBuffer, oversize, runt, gso, badHdr, badDesc, badAddr, broken, calls, gsoFrames atomic.Uint64
+	_                                                                                                 [32]byte
 }
 
 type txCounters struct {
 	packets, bytes, full, noRoom, notReady, badDesc, badAddr, broken, calls atomic.Uint64
-	_                                                                       [56]byte
+	gsoFrames, segmented, badOffload, noBuffer                              atomic.Uint64
+	_                                                                       [24]byte
 }
 
 // ctlCounters are written by the control goroutine (and, for faults, by
@@ -87,6 +110,7 @@ func (s *Stats) addRx(c *rxCounters) {
 	s.RxBadAddr += c.badAddr.Load()
 	s.RxBrokenRings += c.broken.Load()
 	s.RxCalls += c.calls.Load()
+	s.RxGSOFrames += c.gsoFrames.Load()
 }
 
 func (s *Stats) addTx(c *txCounters) {
@@ -99,6 +123,10 @@ func (s *Stats) addTx(c *txCounters) {
 	s.TxBadAddr += c.badAddr.Load()
 	s.TxBrokenRings += c.broken.Load()
 	s.TxCalls += c.calls.Load()
+	s.TxGSOFrames += c.gsoFrames.Load()
+	s.TxSegmented += c.segmented.Load()
+	s.TxBadOffload += c.badOffload.Load()
+	s.TxNoBuffer += c.noBuffer.Load()
 }
 
 func (s *Stats) addCtl(c *ctlCounters) {

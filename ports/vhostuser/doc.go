@@ -18,8 +18,11 @@
 //     VIRTIO_RING_F_INDIRECT_DESC, VIRTIO_RING_F_EVENT_IDX,
 //     VIRTIO_F_ANY_LAYOUT, VIRTIO_NET_F_GUEST_ANNOUNCE,
 //     VHOST_USER_F_PROTOCOL_FEATURES, and VIRTIO_NET_F_MQ when Config.Queues
-//     is above 1. Legacy drivers (no VERSION_1) work too. No checksum or
-//     segmentation offload is offered (see "Virtio-net header").
+//     is above 1; unless Config.NoOffload (offload=off), the checksum and
+//     segmentation offloads VIRTIO_NET_F_CSUM, GUEST_CSUM, HOST_TSO4,
+//     HOST_TSO6, HOST_ECN, HOST_USO, GUEST_TSO4, GUEST_TSO6, GUEST_ECN,
+//     GUEST_USO4 and GUEST_USO6 (see "Virtio-net header"). Legacy drivers
+//     (no VERSION_1) work too.
 //   - Protocol features offered: MQ, REPLY_ACK, RARP.
 //   - Requests: GET/SET_FEATURES, GET/SET_PROTOCOL_FEATURES, SET_OWNER,
 //     RESET_OWNER, SET_MEM_TABLE (up to 8 regions, also while rings run),
@@ -55,8 +58,8 @@
 // # Data path
 //
 // Rx queue q polls the guest's transmit ring of queue pair q (virtqueue
-// 2q+1) and copies each frame into a fresh buffer of the worker's pool,
-// batch by batch; every consumed chain goes back to the guest as a used
+// 2q+1) and copies each frame into a fresh buffer of the worker's pool
+// (a GSO frame into a chain of them), batch by batch; every consumed chain goes back to the guest as a used
 // entry at once. Tx queue q copies frames into the guest's receive ring of
 // pair q (virtqueue 2q), spreading a frame over as many receive buffers as
 // it needs with mergeable buffers; when the guest runs out of buffers the
@@ -100,18 +103,70 @@
 //
 // # Virtio-net header
 //
-// The header (10 bytes, or 12 with VERSION_1 or MRG_RXBUF) is stripped on
-// Rx and written on Tx with no offload flags. No offload is negotiated,
-// but a frame is never passed on corrupt: a guest frame that asks for its
-// checksum to be completed (NEEDS_CSUM) has it completed in software (as
-// Linux's skb_checksum_help does), one that asks for segmentation (GSO) is
-// dropped and counted (Stats.RxGSO), and one with impossible checksum
-// offsets is dropped (Stats.RxBadHeader).
+// The header (10 bytes, or 12 with VERSION_1 or MRG_RXBUF) comes before
+// every frame both ways. What it may say depends on what the guest
+// negotiated; the port offers the offloads (unless Config.NoOffload) and
+// the guest's driver picks (Linux's virtio-net takes all of them, DPDK's
+// those its application enables). The features the specification makes
+// depend on others count only with them (TSO without CSUM is none).
+//
+// From the guest (Rx). A guest that negotiated VIRTIO_NET_F_CSUM may leave
+// checksums partial (NEEDS_CSUM); with HOST_TSO4/6 (HOST_ECN) or HOST_USO
+// it may send GSO frames of up to 64 KiB in one descriptor chain, header
+// first. The header is decoded and checked with offload.VnetHdr (known
+// flags and GSO type, a GSO size, the L4 checksum offset the type
+// implies), and its offsets against the frame; the frame is copied into a
+// pipeline chain (pipeline.MaxPacket bytes in the first buffer, every
+// header there, a whole frame in each further one, as a tap reads them)
+// and the header becomes the first buffer's Meta: OffloadCsumPartial with
+// CsumStart/CsumOff, OffloadGSO with GSOType/GSOSize. The switch carries
+// it as it is to ports that take it and segments it before the others. A
+// header that is refused or does not fit its frame is dropped
+// (Stats.RxBadHeader); a GSO type the guest did not negotiate (or UFO,
+// never offered) is dropped (Stats.RxGSO); GSO frames taken are counted
+// (Stats.RxGSOFrames). DATA_VALID from a guest is ignored. A guest that
+// did not negotiate offloads is treated as before: a partial checksum is
+// completed in software (as Linux's skb_checksum_help does), a GSO frame
+// dropped (RxGSO), and frames above pipeline.MaxPacket are dropped
+// (RxOversize) whatever the guest negotiated, unless they are GSO frames.
+// When the pool runs dry in the middle of a large frame, the frame waits
+// in the guest's ring (Stats.RxNoBuffer).
+//
+// To the guest (Tx). The port reports ports.Info.Offload (unless
+// Config.NoOffload), so the switch hands it large frames (chains) and
+// partial checksums. Info is fixed for the port's lifetime, but each
+// front-end negotiates anew (a VM reboots into another OS, a DPDK guest
+// enables fewer offloads, offloads differ per connection), so the port
+// itself makes a frame fit the guest it has, rather than asking the
+// switch to: a GSO frame goes whole, its header describing it (GSO type
+// and size, NEEDS_CSUM, hdr_len) and the frame spread over as many
+// mergeable receive buffers as it needs (num_buffers), to a guest that
+// negotiated GUEST_TSO4/6 (GUEST_ECN for frames with the ECN bit,
+// GUEST_USO4/6 for UDP) (Stats.TxGSOFrames); to any other guest it is cut
+// by offload.Segment into plain segments with full checksums, in buffers
+// of the pool, and each segment is delivered as a frame of its own
+// (Stats.TxSegmented). A frame with only a partial checksum goes with
+// NEEDS_CSUM to a guest with GUEST_CSUM and is completed in place
+// otherwise; a frame the sender verified (OffloadCsumValid) is marked
+// DATA_VALID for a guest with GUEST_CSUM. Frames whose offload state
+// cannot be honoured are dropped (Stats.TxBadOffload: offload.Segment
+// refused them, a checksum field outside the first buffer, more than 128
+// segments, segments larger than a pool buffer), as are GSO frames when
+// the pool has no buffers to segment into (Stats.TxNoBuffer). The
+// segment buffers are freed before Tx returns (and on a guest memory
+// fault); the per-queue scratch (piece and segment tables) is made when
+// the queue opens, so neither direction allocates.
+//
+// With Config.NoOffload nothing of this is offered, Info.Offload is
+// false, and the switch's gso node segments before the port, as for any
+// port without offloads.
 //
 // # Limits
 //
 // Frames up to pipeline.MaxPacket (2048) bytes both ways (no jumbo frames:
-// a longer guest frame is dropped, Stats.RxOversize). At most MaxQueues
+// a longer guest frame is dropped, Stats.RxOversize), except GSO frames,
+// up to a 64 KiB IP packet behind an Ethernet header and a VLAN tag, when
+// offloads are negotiated. At most MaxQueues
 // queue pairs. Split rings only. Little-endian layout as virtio 1.x
 // defines (legacy drivers on big-endian guests are not supported). A
 // virtio-net header must lie in the first buffer of a receive chain and in
@@ -120,7 +175,8 @@
 // # Plugging in
 //
 // vsctl add-port BR vm1 type=vhostuser socket=/run/vswitch/vm1.sock
-// [mac=02:00:00:00:00:01] [queues=N] [mode=0660]: ParseOptions reads those
+// [mac=02:00:00:00:00:01] [queues=N] [mode=0660] [offload=off]:
+// ParseOptions reads those
 // options into a Config. The socket is created by the port (a stale one
 // replaced) and removed when the port goes. QEMU then attaches with
 //

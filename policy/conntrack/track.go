@@ -1,0 +1,340 @@
+package conntrack
+
+// Track parses pkt (an IPv4 or IPv6 packet from its IP header) into p for
+// zone and looks its flow up, updating the flow's state. It allocates
+// nothing and takes no lock.
+//
+// A packet that starts a flow gets StateNew with Conn 0: if policy allows
+// the flow, pass the same p to Commit (OVS's ct(commit)). A packet of a
+// committed flow gets its entry in Conn, its direction, and
+// StateEstablished once the flow has seen a reply (StateNew before). An
+// ICMP error quoting a packet of a flow gets that flow's entry and
+// StateRelated.
+func (w *Worker) Track(p *Packet, pkt []byte, zone uint16, now uint32) Result {
+	Parse(p, pkt, zone)
+	return w.TrackParsed(p, now)
+}
+
+// TrackParsed is Track for a packet Parse already filled p from.
+func (w *Worker) TrackParsed(p *Packet, now uint32) Result {
+	if p.Reason != ReasonNone {
+		return w.refuse(p.Reason)
+	}
+	return w.track(p, p.Key.hash(w.t.seed), now)
+}
+
+// TrackBatch tracks a vector of parsed packets (at most BatchSize; more
+// are done in pieces), writing res[i] for ps[i]. It does what
+// TrackParsed does for each, but first touches the bucket and then the
+// entry of every packet, so that the cache misses of the whole vector
+// overlap instead of coming one after the other (Go has no prefetch
+// instruction; a loop of independent loads is the next best thing).
+func (w *Worker) TrackBatch(ps []Packet, res []Result, now uint32) {
+	t := w.t
+	for len(ps) > 0 {
+		n := min(len(ps), BatchSize)
+		hs := w.hashes[:n]
+		var sink uint64
+		for i := range hs {
+			if ps[i].Reason == ReasonNone {
+				hs[i] = ps[i].Key.hash(t.seed)
+				sink += t.buckets[t.bucketOf(hs[i])].s[0].Load()
+			}
+		}
+		for i, h := range hs {
+			if ps[i].Reason != ReasonNone {
+				continue
+			}
+			b := &t.buckets[t.bucketOf(h)]
+			for j := range bucketSlots {
+				if sw := b.s[j].Load(); uint32(sw>>32) == uint32(h) && sw != 0 {
+					e := &t.entries[uint32(sw)&idxMask]
+					sink += uint64(e.seq.Load()) + e.key(Dir(sw >> 31 & 1))[4].Load()
+					break
+				}
+			}
+		}
+		w.sink += sink
+		for i := range hs {
+			if ps[i].Reason != ReasonNone {
+				res[i] = w.refuse(ps[i].Reason)
+			} else {
+				res[i] = w.track(&ps[i], hs[i], now)
+			}
+		}
+		ps, res = ps[n:], res[n:]
+	}
+}
+
+// refuse counts and answers a packet Parse did not accept.
+func (w *Worker) refuse(r Reason) Result {
+	inc(&w.c.reasons[r])
+	if r == ReasonFragment || r == ReasonICMPUntracked {
+		return Result{State: StateUntracked, Reason: r}
+	}
+	return Result{State: StateInvalid, Reason: r}
+}
+
+func (w *Worker) invalid(res Result, r Reason) Result {
+	inc(&w.c.reasons[r])
+	res.State, res.Reason = StateInvalid, r
+	return res
+}
+
+func tcpOf(st uint64) TCPState {
+	if st>>stClassShft&3 != classTCP {
+		return TCPNone
+	}
+	return TCPState(st & stTCPMask)
+}
+
+func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
+	t := w.t
+	for range 4 { // a retry after the entry changed under us
+		idx, d, seq, ok := t.lookup(&p.Key, h)
+		if !ok {
+			break
+		}
+		e := &t.entries[idx]
+		gen := seq >> 2 & stGenMask
+		old := e.state.Load()
+		if uint32(old>>stGenShift)&stGenMask != gen {
+			continue // deleted and reused since the lookup
+		}
+		if t.expired(old, now) {
+			w.expire(idx, seq)
+			break
+		}
+		res := Result{Conn: idx, Dir: d, TCP: tcpOf(old)}
+		if p.Kind == KindICMPError {
+			inc(&w.c.hits)
+			inc(&w.c.related)
+			res.Dir ^= 1
+			res.State = StateRelated
+			return res
+		}
+		for range 8 { // compare-and-swap the state word
+			nw := old
+			if d == Reply {
+				nw |= stReplied
+			}
+			if p.Kind == KindTCP && old>>stClassShft&3 == classTCP {
+				fin := Original
+				if old&stFinReply != 0 {
+					fin = Reply
+				}
+				ns, nf, valid, reopen := tcpNext(TCPState(old&stTCPMask), fin, d, tcpClass(p.TCPFlags))
+				if reopen {
+					// A new connection on the tuple of a closed one:
+					// drop the old flow; the SYN is new, for policy to see.
+					if killed, mustFree := t.kill(idx, seq); killed {
+						inc(&w.c.deleted)
+						if mustFree {
+							w.release(idx)
+						}
+					}
+					return w.miss(p)
+				}
+				if !valid {
+					inc(&w.c.hits)
+					return w.invalid(res, ReasonTCPTransition)
+				}
+				nw = nw&^(stTCPMask|stFinReply) | uint64(ns)
+				if nf == Reply {
+					nw |= stFinReply
+				}
+				res.TCP = ns
+			}
+			if int32(now-uint32(old>>stTimeShift)) > 0 { // never backwards
+				nw = nw&^(0xffffffff<<stTimeShift) | uint64(now)<<stTimeShift
+			}
+			if nw == old || e.state.CompareAndSwap(old, nw) {
+				inc(&w.c.hits)
+				res.State = StateNew
+				if nw&stReplied != 0 {
+					res.State = StateEstablished
+				}
+				return res
+			}
+			old = e.state.Load()
+			if uint32(old>>stGenShift)&stGenMask != gen {
+				break
+			}
+		}
+	}
+	return w.miss(p)
+}
+
+func (w *Worker) expire(idx, seq uint32) {
+	if killed, mustFree := w.t.kill(idx, seq); killed {
+		inc(&w.c.expired)
+		if mustFree {
+			w.release(idx)
+		}
+	}
+}
+
+// miss answers a packet that matched no flow.
+func (w *Worker) miss(p *Packet) Result {
+	inc(&w.c.misses)
+	switch p.Kind {
+	case KindTCP:
+		if _, ok := tcpFirst(tcpClass(p.TCPFlags), w.t.loose); !ok {
+			return w.invalid(Result{}, ReasonTCPNoSYN)
+		}
+	case KindICMPReply, KindICMPError:
+		return w.invalid(Result{}, ReasonNoFlow)
+	}
+	return Result{State: StateNew}
+}
+
+// Commit creates the flow of packet p, which Track (or TrackParsed, or
+// TrackBatch) just answered StateNew with Conn 0, and returns the packet's
+// result against the new entry. mark is stored in the entry (Mark).
+//
+// reply is the key packets of the reply direction will have, if address
+// translation makes it differ from p.Key.Reverse(); nil means no
+// translation. The entry is found under either key.
+//
+// If another worker committed the same flow meanwhile, Commit returns
+// that flow's entry. If reply is the key of another flow, Commit returns
+// Conn 0 and ReasonKeyInUse. If the table is full, Commit evicts a flow (see the
+// package doc); if even that fails it returns Conn 0 and
+// ReasonTableFull. A packet that cannot start a flow (a TCP segment
+// without SYN, an ICMP reply or error, an unparsed packet) gets
+// StateInvalid.
+func (w *Worker) Commit(p *Packet, reply *Key, now uint32, mark uint32) Result {
+	t := w.t
+	var flow uint64
+	switch p.Kind {
+	case KindTCP:
+		st, ok := tcpFirst(tcpClass(p.TCPFlags), t.loose)
+		if !ok {
+			return Result{State: StateInvalid, Reason: ReasonTCPNoSYN}
+		}
+		flow = classTCP<<stClassShft | uint64(st)
+	case KindUDP:
+		flow = classUDP << stClassShft
+	case KindICMPRequest:
+		flow = classICMP << stClassShft
+	case KindOther:
+		flow = classOther << stClassShft
+	default:
+		r := p.Reason
+		if r == ReasonNone {
+			r = ReasonNoFlow
+		}
+		return Result{State: StateInvalid, Reason: r}
+	}
+	h := p.Key.hash(t.seed)
+	if idx, d, _, ok := t.lookup(&p.Key, h); ok {
+		return t.resultOf(idx, d)
+	}
+	rk := p.Key.Reverse()
+	if reply != nil {
+		rk = *reply
+	}
+	rh := rk.hash(t.seed)
+
+	idx := w.alloc(h, rh, now)
+	if idx == 0 {
+		inc(&w.c.failed)
+		inc(&w.c.reasons[ReasonTableFull])
+		return Result{State: StateNew, Reason: ReasonTableFull}
+	}
+	inc(&w.c.created)
+	e := &t.entries[idx]
+	gen := e.seq.Load()>>2 + 1
+	seq := gen<<2 | 2 // live, being committed
+	e.storeKey(Original, &p.Key)
+	e.storeKey(Reply, &rk)
+	e.mark.Store(mark)
+	e.label.Store(0)
+	e.state.Store(packState(now, gen, flow))
+	e.seq.Store(seq)
+
+	w0, w1 := slotWord(h, Original, idx), slotWord(rh, Reply, idx)
+	ok := w.place(h, w0, now) && w.place(rh, w1, now)
+	if ok {
+		w.checkClash(idx, seq, &p.Key, h, Original)
+		w.checkClash(idx, seq, &rk, rh, Reply)
+	} else {
+		inc(&w.c.failed)
+		inc(&w.c.reasons[ReasonTableFull])
+		e.seq.CompareAndSwap(seq, seq|1)
+	}
+	if e.seq.CompareAndSwap(seq, seq&^2) {
+		return Result{Conn: idx, Dir: Original, State: StateNew, TCP: tcpOf(flow)}
+	}
+	// Killed before done: by a clash, a flush, or our own failure.
+	t.unlinkSlot(h, w0)
+	t.unlinkSlot(rh, w1)
+	w.release(idx)
+	if !ok {
+		return Result{State: StateNew, Reason: ReasonTableFull}
+	}
+	if idx, d, _, ok := t.lookup(&p.Key, h); ok {
+		return t.resultOf(idx, d) // the same flow, committed by another worker
+	}
+	inc(&w.c.reasons[ReasonKeyInUse])
+	return Result{State: StateNew, Reason: ReasonKeyInUse}
+}
+
+// place puts slot word sw for hash h into its buckets, evicting from them
+// if both are full.
+func (w *Worker) place(h, sw uint64, now uint32) bool {
+	for range 4 {
+		if w.t.insertSlot(h, sw) {
+			return true
+		}
+		w.evictIn(h, now)
+	}
+	return false
+}
+
+// checkClash looks for another entry holding key k (hash h), which entry
+// idx (sequence seq) holds in direction d, because another worker
+// committed the same flow (or a translation chose a key in use) at the
+// same time. A committed entry wins over one being committed; of two
+// being committed, the lower index wins. Both committers run this check
+// after placing their keys, so at least one sees the other.
+func (w *Worker) checkClash(idx, seq uint32, k *Key, h uint64, d Dir) {
+	t := w.t
+	w4 := k.word4()
+	b1 := t.bucketOf(h)
+	for _, bi := range [2]uint64{b1, t.second(b1, h)} {
+		b := &t.buckets[bi]
+		for i := range bucketSlots {
+			sw := b.s[i].Load()
+			oi := uint32(sw) & idxMask
+			if sw == 0 || uint32(sw>>32) != uint32(h) || oi == idx {
+				continue
+			}
+			o := &t.entries[oi]
+			os := o.seq.Load()
+			od := Dir(sw >> 31 & 1)
+			if os&1 != 0 || !o.keyIs(od, k, w4) || o.seq.Load() != os {
+				continue
+			}
+			inc(&w.c.clashes)
+			if os&2 == 0 || oi < idx {
+				t.kill(idx, seq) // we lose; Commit frees our entry
+				return
+			}
+			if killed, mustFree := t.kill(oi, os); killed && mustFree {
+				w.release(oi)
+			}
+		}
+	}
+}
+
+// resultOf answers a packet that found entry idx in direction d without
+// changing it.
+func (t *Table) resultOf(idx uint32, d Dir) Result {
+	st := t.entries[idx].state.Load()
+	res := Result{Conn: idx, Dir: d, State: StateNew, TCP: tcpOf(st)}
+	if st&stReplied != 0 || d == Reply {
+		res.State = StateEstablished
+	}
+	return res
+}

@@ -1,7 +1,5 @@
 package acl
 
-import "math/bits"
-
 // Verdict is the classifier's answer for one packet.
 type Verdict uint8
 
@@ -72,23 +70,6 @@ type Classifier struct {
 	bytes int
 }
 
-// table is the classifier of one set of groups in one direction.
-type table struct {
-	// Rule bitmaps, sum summary words then the rule words each (see
-	// arena); the fields hold offsets into bits.
-	bits  []uint64
-	sum   int
-	v4    field32
-	v6    field128
-	dport field16 // destination port, ICMP type
-	sport field16 // source port, ICMP code
-	proto [256]uint32
-	// By rank (precedence order): counter index and verdict.
-	rule    []int32
-	verdict []Verdict
-	def     int32 // counter index of the default deny
-}
-
 // Lookup classifies a packet crossing port in direction dir. It returns
 // the verdict and the counter index to charge: the winning rule's, or the
 // default deny's of the port's groups, or NoRule for an unfiltered port.
@@ -112,39 +93,8 @@ func (c *Classifier) Lookup(dir Direction, port uint16, k *Key) (Verdict, int32)
 	if rank < 0 {
 		return VerdictDefaultDeny, t.def
 	}
-	return t.verdict[rank], t.rule[rank]
-}
-
-// match returns the rank of the first rule matching the packet, -1 if
-// none: the rule bitmaps of its remote address, protocol and ports are
-// ANDed, summary words first, and the lowest set bit wins.
-func (t *table) match(remote *[16]byte, k *Key) int {
-	var a uint32
-	if k.IPv6 {
-		a = t.v6.find(v6(remote))
-	} else {
-		a = t.v4.find(v4(remote))
-	}
-	ia, ip := int(a), int(t.proto[k.Proto])
-	id, is := int(t.dport.find(k.DstPort)), int(t.sport.find(k.SrcPort))
-	b, sum := t.bits, t.sum
-	for i := range sum {
-		agg := b[ia+i] & b[ip+i] & b[id+i] & b[is+i]
-		for agg != 0 {
-			w := i<<6 | bits.TrailingZeros64(agg)
-			agg &= agg - 1
-			o := sum + w
-			if x := b[ia+o] & b[ip+o] & b[id+o] & b[is+o]; x != 0 {
-				return w<<6 | bits.TrailingZeros64(x)
-			}
-		}
-	}
-	return -1
-}
-
-func (t *table) memoryBytes() int {
-	return cap(t.bits)*8 + t.v4.bytes() + t.v6.bytes() + t.dport.bytes() + t.sport.bytes() +
-		len(t.proto)*4 + cap(t.rule)*4 + cap(t.verdict)
+	r := t.mem[int(t.rules)+rank]
+	return Verdict(r & 0xff), int32(r >> 8)
 }
 
 // Rules returns the number of counter indexes: the model's rules plus one

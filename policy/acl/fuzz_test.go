@@ -50,7 +50,7 @@ func fuzzModel(r *byteReader) *Model {
 			x := r.next()
 			ru := Rule{Name: fmt.Sprintf("r%d", len(g.Rules)), Direction: Direction(x & 1),
 				Action: Action(x >> 1 & 1), Priority: int32(x>>2&3) - 1,
-				Proto:  []uint8{0, 1, 6, 17, 58, 132, 47, 0}[x>>4&7]}
+				Proto: []uint8{0, 1, 6, 17, 58, 132, 47, 0}[x>>4&7]}
 			if x>>7 == 1 { // something invalid, or a family
 				switch y := r.next(); y % 8 {
 				case 0:

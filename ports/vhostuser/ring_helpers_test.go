@@ -40,7 +40,20 @@ type ringRig struct {
 
 func newRingRig(t *testing.T, features uint64, num uint16, rxBufSize int) *ringRig {
 	t.Helper()
-	r := &ringRig{mem: make([]byte, 4<<20)}
+	pool, err := pipeline.NewPool(pipeline.PoolConfig{Frames: 1024})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.Equal(t, pool.Size(), pool.Available(), "buffers leaked")
+		pool.Close()
+	})
+	return ringRigOn(t, make([]byte, 4<<20), pool, features, num, rxBufSize)
+}
+
+// ringRigOn is newRingRig over the given memory (cleared) and pool.
+func ringRigOn(t testing.TB, mem []byte, pool *pipeline.Pool, features uint64, num uint16, rxBufSize int) *ringRig {
+	t.Helper()
+	clear(mem)
+	r := &ringRig{mem: mem, pool: pool}
 	var off int
 	r.tx, off = newDrvRing(r.mem, testGPA, 0, num, 4096)
 	r.rx, off = newDrvRing(r.mem, testGPA, off, num, rxBufSize)
@@ -49,19 +62,12 @@ func newRingRig(t *testing.T, features uint64, num uint16, rxBufSize int) *ringR
 	r.vtx = buildTestRing(t, r.gm, features, r.tx, 1)
 	r.vrx = buildTestRing(t, r.gm, features, r.rx, 0)
 	r.hdr = make([]byte, r.vtx.hdrLen)
-	pool, err := pipeline.NewPool(pipeline.PoolConfig{Frames: 1024})
-	require.NoError(t, err)
-	r.pool = pool
-	t.Cleanup(func() {
-		require.Equal(t, pool.Size(), pool.Available(), "buffers leaked")
-		pool.Close()
-	})
 	return r
 }
 
 // buildTestRing makes the backend's vring for driver ring d as
 // virtqueue i, through the control plane's own code.
-func buildTestRing(t *testing.T, gm *guestMem, features uint64, d *drvRing, i int) *vring {
+func buildTestRing(t testing.TB, gm *guestMem, features uint64, d *drvRing, i int) *vring {
 	t.Helper()
 	b := &backend{mem: gm, features: features}
 	uva := func(off int) uint64 { return testUVA + uint64(off) }

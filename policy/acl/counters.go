@@ -15,7 +15,9 @@ import "sync/atomic"
 // current ones; the worker calls Adopt once, when it switches, which adds
 // prev's totals into the new counters under the same group and rule names
 // (and, for default denies, the same groups and direction), so the counts
-// of a rule survive a reconfiguration that keeps it.
+// of a rule survive a reconfiguration that keeps it. A worker must count
+// with the Counters of the Classifier it looked up in: the control plane
+// publishes the two together (one atomic pointer to a pair).
 type Counters struct {
 	info  []RuleInfo      // of the classifier these count for
 	local []uint64        // packets of index i at 2i, bytes at 2i+1

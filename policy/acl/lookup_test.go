@@ -2,6 +2,8 @@ package acl
 
 import (
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -166,4 +168,44 @@ func TestDefaultDenyCounters(t *testing.T) {
 		Default: true, Ports: []uint16{1, 2}}, c.Rule(i1))
 	require.Equal(t, "quarantine,web2", c.Rule(i4).Group)
 	require.Equal(t, Egress, c.Rule(e1).Direction)
+}
+
+// TestPublish swaps classifiers through an atomic.Pointer while readers
+// look up, as workers do once per vector: every lookup answers by the old
+// or the new rules, and after the swap new lookups use the new ones.
+func TestPublish(t *testing.T) {
+	m1 := testModel()
+	c1, err := Compile(m1)
+	require.NoError(t, err)
+	m2 := testModel()
+	m2.Groups[0].Rules[0].Action = Deny // http now denied
+	c2, err := Compile(m2)
+	require.NoError(t, err)
+	var cur atomic.Pointer[Classifier]
+	cur.Store(c1)
+	k := tcp("8.8.8.8", "10.0.0.1", 40000, 80)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				c := cur.Load()
+				v, idx := c.Lookup(Ingress, 1, &k)
+				if r := c.Rule(idx); r.Rule != "http" || (v == VerdictDeny) != (c == c2) {
+					t.Errorf("%v %+v", v, r)
+					return
+				}
+			}
+		})
+	}
+	cur.Store(c2)
+	v, _ := cur.Load().Lookup(Ingress, 1, &k)
+	require.Equal(t, VerdictDeny, v)
+	close(stop)
+	wg.Wait()
 }

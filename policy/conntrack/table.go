@@ -343,6 +343,54 @@ func (t *Table) insertSlot(h, w uint64) bool {
 	return false
 }
 
+// displace makes room in hash h's buckets by moving one of their slots
+// to the other bucket of its key (one cuckoo step, no chain). The copy
+// is placed before the original is cleared, so a lookup finds the key in
+// one place or the other; only a lookup that scans the destination just
+// before the copy lands and the source just after it leaves misses it,
+// which Commit's lookup and clash check then catch. If the entry is
+// deleted meanwhile (its original slot cleared under us), the copy is
+// taken back.
+func (t *Table) displace(h uint64) bool {
+	b1 := t.bucketOf(h)
+	for _, bi := range [2]uint64{b1, t.second(b1, h)} {
+		b := &t.buckets[bi]
+		for i := range bucketSlots {
+			sw := b.s[i].Load()
+			if sw == 0 {
+				return true // room appeared
+			}
+			idx, d := uint32(sw)&idxMask, Dir(sw>>31&1)
+			e := &t.entries[idx]
+			s := e.seq.Load()
+			if s&1 != 0 {
+				continue
+			}
+			var k Key
+			e.loadKey(d, &k)
+			kh := k.hash(t.seed)
+			if e.seq.Load() != s || slotWord(kh, d, idx) != sw {
+				continue
+			}
+			alt := t.bucketOf(kh)
+			if alt == bi {
+				alt = t.second(alt, kh)
+			}
+			ab := &t.buckets[alt]
+			for j := range bucketSlots {
+				if ab.s[j].Load() == 0 && ab.s[j].CompareAndSwap(0, sw) {
+					if b.s[i].CompareAndSwap(sw, 0) {
+						return true
+					}
+					ab.s[j].CompareAndSwap(sw, 0)
+					break
+				}
+			}
+		}
+	}
+	return false
+}
+
 // unlinkSlot clears the slot holding w in hash h's buckets, if any.
 func (t *Table) unlinkSlot(h, w uint64) {
 	b1 := t.bucketOf(h)

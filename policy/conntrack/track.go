@@ -24,35 +24,37 @@ func (w *Worker) TrackParsed(p *Packet, now uint32) Result {
 }
 
 // TrackBatch tracks a vector of parsed packets (at most BatchSize; more
-// are done in pieces), writing res[i] for ps[i]. It does what
-// TrackParsed does for each, but first touches the bucket and then the
-// entry of every packet, so that the cache misses of the whole vector
-// overlap instead of coming one after the other (Go has no prefetch
-// instruction; a loop of independent loads is the next best thing).
+// are done in pieces), writing res[i] for ps[i], and publishes the
+// worker's counters. It does what TrackParsed does for each, but in
+// passes: hash every key and touch its first bucket; find each key's
+// candidate entry by tag; touch the candidates; then track. Each touch
+// pass is a tight loop of independent loads without data-dependent
+// branches, so the CPU keeps many cache misses of the vector in flight
+// instead of taking them one after the other (Go has no prefetch
+// instruction; this is the next best thing).
 func (w *Worker) TrackBatch(ps []Packet, res []Result, now uint32) {
 	t := w.t
 	for len(ps) > 0 {
 		n := min(len(ps), BatchSize)
-		hs := w.hashes[:n]
+		hs, cand := w.hashes[:n], w.cand[:n]
 		var sink uint64
 		for i := range hs {
-			if ps[i].Reason == ReasonNone {
-				hs[i] = ps[i].Key.hash(t.seed)
-				sink += t.buckets[t.bucketOf(hs[i])].s[0].Load()
-			}
+			hs[i] = ps[i].Key.hash(t.seed)
+			sink += t.buckets[t.bucketOf(hs[i])].s[0].Load()
 		}
 		for i, h := range hs {
-			if ps[i].Reason != ReasonNone {
-				continue
-			}
 			b := &t.buckets[t.bucketOf(h)]
+			c := uint64(0)
 			for j := range bucketSlots {
-				if sw := b.s[j].Load(); uint32(sw>>32) == uint32(h) && sw != 0 {
-					e := &t.entries[uint32(sw)&idxMask]
-					sink += uint64(e.seq.Load()) + e.key(Dir(sw >> 31 & 1))[4].Load()
-					break
+				if sw := b.s[j].Load(); uint32(sw>>32) == uint32(h) {
+					c = sw
 				}
 			}
+			cand[i] = c
+		}
+		for _, c := range cand {
+			e := &t.entries[uint32(c)&idxMask]
+			sink += uint64(e.seq.Load()) + e.key(Dir(c >> 31 & 1))[4].Load()
 		}
 		w.sink += sink
 		for i := range hs {
@@ -64,11 +66,12 @@ func (w *Worker) TrackBatch(ps []Packet, res []Result, now uint32) {
 		}
 		ps, res = ps[n:], res[n:]
 	}
+	w.Publish()
 }
 
 // refuse counts and answers a packet Parse did not accept.
 func (w *Worker) refuse(r Reason) Result {
-	inc(&w.c.reasons[r])
+	w.n.reasons[r]++
 	if r == ReasonFragment || r == ReasonICMPUntracked {
 		return Result{State: StateUntracked, Reason: r}
 	}
@@ -76,7 +79,7 @@ func (w *Worker) refuse(r Reason) Result {
 }
 
 func (w *Worker) invalid(res Result, r Reason) Result {
-	inc(&w.c.reasons[r])
+	w.n.reasons[r]++
 	res.State, res.Reason = StateInvalid, r
 	return res
 }
@@ -107,8 +110,8 @@ func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
 		}
 		res := Result{Conn: idx, Dir: d, TCP: tcpOf(old)}
 		if p.Kind == KindICMPError {
-			inc(&w.c.hits)
-			inc(&w.c.related)
+			w.n.hits++
+			w.n.related++
 			res.Dir ^= 1
 			res.State = StateRelated
 			return res
@@ -128,7 +131,7 @@ func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
 					// A new connection on the tuple of a closed one:
 					// drop the old flow; the SYN is new, for policy to see.
 					if killed, mustFree := t.kill(idx, seq); killed {
-						inc(&w.c.deleted)
+						w.n.deleted++
 						if mustFree {
 							w.release(idx)
 						}
@@ -136,7 +139,7 @@ func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
 					return w.miss(p)
 				}
 				if !valid {
-					inc(&w.c.hits)
+					w.n.hits++
 					return w.invalid(res, ReasonTCPTransition)
 				}
 				nw = nw&^(stTCPMask|stFinReply) | uint64(ns)
@@ -149,7 +152,7 @@ func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
 				nw = nw&^(0xffffffff<<stTimeShift) | uint64(now)<<stTimeShift
 			}
 			if nw == old || e.state.CompareAndSwap(old, nw) {
-				inc(&w.c.hits)
+				w.n.hits++
 				res.State = StateNew
 				if nw&stReplied != 0 {
 					res.State = StateEstablished
@@ -167,7 +170,7 @@ func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
 
 func (w *Worker) expire(idx, seq uint32) {
 	if killed, mustFree := w.t.kill(idx, seq); killed {
-		inc(&w.c.expired)
+		w.n.expired++
 		if mustFree {
 			w.release(idx)
 		}
@@ -176,7 +179,7 @@ func (w *Worker) expire(idx, seq uint32) {
 
 // miss answers a packet that matched no flow.
 func (w *Worker) miss(p *Packet) Result {
-	inc(&w.c.misses)
+	w.n.misses++
 	switch p.Kind {
 	case KindTCP:
 		if _, ok := tcpFirst(tcpClass(p.TCPFlags), w.t.loose); !ok {
@@ -238,11 +241,11 @@ func (w *Worker) Commit(p *Packet, reply *Key, now uint32, mark uint32) Result {
 
 	idx := w.alloc(h, rh, now)
 	if idx == 0 {
-		inc(&w.c.failed)
-		inc(&w.c.reasons[ReasonTableFull])
+		w.n.failed++
+		w.n.reasons[ReasonTableFull]++
 		return Result{State: StateNew, Reason: ReasonTableFull}
 	}
-	inc(&w.c.created)
+	w.n.created++
 	e := &t.entries[idx]
 	gen := e.seq.Load()>>2 + 1
 	seq := gen<<2 | 2 // live, being committed
@@ -259,8 +262,8 @@ func (w *Worker) Commit(p *Packet, reply *Key, now uint32, mark uint32) Result {
 		w.checkClash(idx, seq, &p.Key, h, Original)
 		w.checkClash(idx, seq, &rk, rh, Reply)
 	} else {
-		inc(&w.c.failed)
-		inc(&w.c.reasons[ReasonTableFull])
+		w.n.failed++
+		w.n.reasons[ReasonTableFull]++
 		e.seq.CompareAndSwap(seq, seq|1)
 	}
 	if e.seq.CompareAndSwap(seq, seq&^2) {
@@ -276,15 +279,16 @@ func (w *Worker) Commit(p *Packet, reply *Key, now uint32, mark uint32) Result {
 	if idx, d, _, ok := t.lookup(&p.Key, h); ok {
 		return t.resultOf(idx, d) // the same flow, committed by another worker
 	}
-	inc(&w.c.reasons[ReasonKeyInUse])
+	w.n.reasons[ReasonKeyInUse]++
 	return Result{State: StateNew, Reason: ReasonKeyInUse}
 }
 
-// place puts slot word sw for hash h into its buckets, evicting from them
-// if both are full.
+// place puts slot word sw for hash h into its buckets. If both are
+// full, it moves a slot of theirs to its other bucket (one cuckoo step),
+// and failing that evicts from them.
 func (w *Worker) place(h, sw uint64, now uint32) bool {
 	for range 4 {
-		if w.t.insertSlot(h, sw) {
+		if w.t.insertSlot(h, sw) || w.t.displace(h) && w.t.insertSlot(h, sw) {
 			return true
 		}
 		w.evictIn(h, now)
@@ -316,7 +320,7 @@ func (w *Worker) checkClash(idx, seq uint32, k *Key, h uint64, d Dir) {
 			if os&1 != 0 || !o.keyIs(od, k, w4) || o.seq.Load() != os {
 				continue
 			}
-			inc(&w.c.clashes)
+			w.n.clashes++
 			if os&2 == 0 || oi < idx {
 				t.kill(idx, seq) // we lose; Commit frees our entry
 				return

@@ -90,11 +90,11 @@ func TestTCPStateMachine(t *testing.T) {
 			r.expect(o(fRST), StateEstablished, Original, TCPClose)
 			require.Equal(t, StateInvalid, r.track(o(fACK)).State)
 
-			c := r.tab.Counters()
+			c := r.counters()
 			require.Equal(t, uint64(2), c.New)
 			require.Equal(t, uint64(1), c.Deleted)
 			require.Equal(t, uint64(2), c.Reasons[ReasonTCPTransition])
-			require.Equal(t, 1, r.tab.Len())
+			require.Equal(t, 1, r.len())
 		})
 	}
 }
@@ -141,8 +141,8 @@ func TestUDP(t *testing.T) {
 	r.now += 101
 	res := r.w.Track(&r.p, p, 1, r.now)
 	require.Equal(t, Result{State: StateNew}, res, "expired flow")
-	require.Equal(t, uint64(1), r.tab.Counters().Expired)
-	require.Zero(t, r.tab.Len())
+	require.Equal(t, uint64(1), r.counters().Expired)
+	require.Zero(t, r.len())
 
 	// An unreplied flow expires after 10 s.
 	a = r.expect(o, StateNew, Original, TCPNone)
@@ -196,7 +196,7 @@ func TestICMP(t *testing.T) {
 			res = r.w.Track(&r.p, icmpErr(t, router, c, udpPkt(t, c, s, 1, 2)), 1, r.now)
 			require.Equal(t, Result{State: StateInvalid, Reason: ReasonNoFlow}, res)
 			require.Equal(t, StateInvalid, r.w.Commit(&r.p, nil, r.now, 0).State)
-			require.Equal(t, uint64(3), r.tab.Counters().Related)
+			require.Equal(t, uint64(3), r.counters().Related)
 		})
 	}
 }
@@ -207,7 +207,7 @@ func TestUntracked(t *testing.T) {
 	require.Equal(t, Result{State: StateUntracked, Reason: ReasonICMPUntracked}, res)
 	res = r.w.Track(&r.p, raw6("2001:db8::1", "2001:db8::2", []ext6{frag6(100, false)}, protoUDP, []byte("x")), 1, r.now)
 	require.Equal(t, Result{State: StateUntracked, Reason: ReasonFragment}, res)
-	c := r.tab.Counters()
+	c := r.counters()
 	require.Equal(t, uint64(1), c.Reasons[ReasonFragment])
 	require.Equal(t, uint64(1), c.Reasons[ReasonICMPUntracked])
 }
@@ -265,7 +265,7 @@ func TestTimeouts(t *testing.T) {
 	next, n := r.tab.Expire(r.now, 0, 100)
 	require.Equal(t, 1, n) // the GRE flow (the echo flow expired when its late reply came)
 	require.Equal(t, uint32(1), next)
-	require.Zero(t, r.tab.Len())
+	require.Zero(t, r.len())
 }
 
 // TestClockSkew: a worker whose clock lags another's does not take a
@@ -287,7 +287,7 @@ func TestEvictionWhenFull(t *testing.T) {
 		r.now++
 		r.track(udpPkt(t, "10.0.0.1", "10.0.1.1", uint16(i+1), 53))
 	}
-	require.Equal(t, n, r.tab.Len())
+	require.Equal(t, n, r.len())
 	// Refresh all but the first 8.
 	for i := 8; i < n; i++ {
 		r.track(udpPkt(t, "10.0.0.1", "10.0.1.1", uint16(i+1), 53))
@@ -297,8 +297,8 @@ func TestEvictionWhenFull(t *testing.T) {
 		res := r.track(udpPkt(t, "10.0.0.1", "10.0.2.1", uint16(i+1), 53))
 		require.NotZero(t, res.Conn)
 	}
-	require.Equal(t, n, r.tab.Len())
-	c := r.tab.Counters()
+	require.Equal(t, n, r.len())
+	c := r.counters()
 	require.Equal(t, uint64(8), c.Evicted)
 	require.Equal(t, uint64(n+8), c.New)
 	// The eviction picks the oldest of the flows in the new flow's four
@@ -316,7 +316,7 @@ func TestEvictionWhenFull(t *testing.T) {
 	// Expired flows are reused before live ones are evicted.
 	r.now += 1000
 	r.track(udpPkt(t, "10.0.0.9", "10.0.2.1", 1, 53))
-	c = r.tab.Counters()
+	c = r.counters()
 	require.Equal(t, uint64(8), c.Evicted)
 	require.Equal(t, uint64(1), c.Expired)
 }
@@ -344,10 +344,10 @@ func TestBucketFull(t *testing.T) {
 		require.Equal(t, StateNew, r.w.TrackParsed(&p, r.now).State)
 		require.NotZero(t, r.w.Commit(&p, nil, r.now, 0).Conn, i)
 	}
-	require.Equal(t, uint64(1), r.tab.Counters().Evicted)
+	require.Equal(t, uint64(1), r.counters().Evicted)
 	_, _, ok := r.tab.Lookup(same[0])
 	require.False(t, ok, "the oldest was not evicted")
-	require.Equal(t, 16, r.tab.Len())
+	require.Equal(t, 16, r.len())
 }
 
 // TestNATKeys: an entry inserted under an original and an independent
@@ -387,11 +387,11 @@ func TestNATKeys(t *testing.T) {
 	r.w.Track(&r.p, other, 1, r.now)
 	res2 := r.w.Commit(&r.p, &reply, r.now, 0)
 	require.Equal(t, Result{State: StateNew, Reason: ReasonKeyInUse}, res2)
-	require.Equal(t, uint64(1), r.tab.Counters().Clashes)
-	require.Equal(t, 1, r.tab.Len())
+	require.Equal(t, uint64(1), r.counters().Clashes)
+	require.Equal(t, 1, r.len())
 
 	require.True(t, r.tab.DeleteKey(reply))
-	require.Zero(t, r.tab.Len())
+	require.Zero(t, r.len())
 	_, _, ok = r.tab.Lookup(f.Orig)
 	require.False(t, ok)
 }
@@ -404,7 +404,7 @@ func TestFlush(t *testing.T) {
 	// "The rule allowing port 3 was removed."
 	n := r.tab.Flush(func(f *Flow) bool { return f.Orig.DstPort == 3 })
 	require.Equal(t, 25, n)
-	require.Equal(t, 75, r.tab.Len())
+	require.Equal(t, 75, r.len())
 	seen := 0
 	r.tab.Walk(func(f *Flow) bool {
 		require.NotEqual(t, uint16(3), f.Orig.DstPort)
@@ -419,8 +419,8 @@ func TestFlush(t *testing.T) {
 	require.True(t, r.tab.Delete(idx))
 	require.False(t, r.tab.Delete(idx))
 	require.Equal(t, 74, r.tab.Flush(nil))
-	require.Zero(t, r.tab.Len())
-	require.Equal(t, uint64(100), r.tab.Counters().Deleted)
+	require.Zero(t, r.len())
+	require.Equal(t, uint64(100), r.counters().Deleted)
 }
 
 func TestConfig(t *testing.T) {
@@ -436,5 +436,10 @@ func TestConfig(t *testing.T) {
 		require.NotZero(t, w.Commit(&p, nil, now, 0).Conn)
 		now++
 	}
+	w.Publish()
 	require.Equal(t, 1, tab.Len())
 }
+
+func (r *rig) counters() Counters { r.w.Publish(); return r.tab.Counters() }
+
+func (r *rig) len() int { r.w.Publish(); return r.tab.Len() }

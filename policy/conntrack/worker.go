@@ -10,9 +10,11 @@ type Worker struct {
 	t      *Table
 	cache  [cacheSize]uint32
 	ncache int
-	clock  uint64 // next bucket the eviction clock looks at
-	c      counters
+	clock  uint64   // next bucket the eviction clock looks at
+	n      counts   // this worker's counts, plain
+	pub    counters // n as of the last Publish, for Table.Counters
 	hashes [BatchSize]uint64
+	cand   [BatchSize]uint64
 	sink   uint64
 }
 
@@ -59,7 +61,7 @@ func (w *Worker) alloc(h, rh uint64, now uint32) uint32 {
 
 // release gives entry idx (dead, unlinked, owned by the caller) back.
 func (w *Worker) release(idx uint32) {
-	inc(&w.c.freed)
+	w.n.freed++
 	if w.ncache < cacheSize {
 		w.cache[w.ncache] = idx
 		w.ncache++
@@ -123,9 +125,9 @@ func (w *Worker) evict(v *victim) bool {
 		return false
 	}
 	if v.expired {
-		inc(&w.c.expired)
+		w.n.expired++
 	} else {
-		inc(&w.c.evicted)
+		w.n.evicted++
 	}
 	if mustFree {
 		w.release(v.idx)
@@ -148,18 +150,46 @@ func (w *Worker) evictClock(now uint32) bool {
 	return w.evict(&v)
 }
 
-// counters are one worker's (single writer: inc) or the control plane's
-// (atomic adds).
+// counts are a worker's counters, written with plain stores: an atomic
+// store is an XCHG on amd64, a full barrier costing more than a whole
+// lookup. Publish copies them where Table.Counters reads them.
+type counts struct {
+	hits, misses, created, related   uint64
+	evicted, expired, deleted, freed uint64
+	clashes, failed                  uint64
+	reasons                          [numReasons]uint64
+}
+
+// Publish makes the worker's counters visible to Table.Counters. A node
+// that calls Track or TrackParsed per packet calls it once per vector;
+// TrackBatch calls it itself.
+func (w *Worker) Publish() {
+	n, p := &w.n, &w.pub
+	p.hits.Store(n.hits)
+	p.misses.Store(n.misses)
+	p.created.Store(n.created)
+	p.related.Store(n.related)
+	p.evicted.Store(n.evicted)
+	p.expired.Store(n.expired)
+	p.deleted.Store(n.deleted)
+	p.freed.Store(n.freed)
+	p.clashes.Store(n.clashes)
+	p.failed.Store(n.failed)
+	for i := range n.reasons {
+		if n.reasons[i] != 0 {
+			p.reasons[i].Store(n.reasons[i])
+		}
+	}
+}
+
+// counters are the published copy of a worker's counts, or the control
+// plane's own (atomic adds).
 type counters struct {
 	hits, misses, created, related   atomic.Uint64
 	evicted, expired, deleted, freed atomic.Uint64
 	clashes, failed                  atomic.Uint64
 	reasons                          [numReasons]atomic.Uint64
 }
-
-// inc adds one to a counter that only one goroutine writes: a plain load
-// and store, no locked instruction.
-func inc(c *atomic.Uint64) { c.Store(c.Load() + 1) }
 
 // NumReasons is the number of Reason values.
 const NumReasons = int(numReasons)
@@ -212,20 +242,21 @@ func (c *counters) addTo(s *Counters) {
 	}
 }
 
-// Counters sums the counters of every worker and the control plane.
+// Counters sums the counters of the control plane and of every worker
+// as of its last Publish.
 func (t *Table) Counters() Counters {
 	var s Counters
 	t.mu.Lock()
 	for _, w := range t.workers {
-		w.c.addTo(&s)
+		w.pub.addTo(&s)
 	}
 	t.mu.Unlock()
 	t.ctl.addTo(&s)
 	return s
 }
 
-// Len is the number of flows in the table (exact when no worker is
-// running, a close estimate otherwise).
+// Len is the number of flows in the table, from the counters (exact
+// when every worker has published since its last Track or Commit).
 func (t *Table) Len() int {
 	c := t.Counters()
 	return int(c.New - c.freed)

@@ -1,0 +1,211 @@
+package conntrack
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchKey is flow i of the benchmarks: 10.x.y.z:port > 192.168.0.1:443.
+func benchKey(i int) Key {
+	return Key{Src: Addr{0, 0xffff0a000000 | uint64(i)&0xffffff}, Dst: Addr{0, 0xffffc0a80001},
+		SrcPort: uint16(1024 + i>>24), DstPort: 443, Proto: protoTCP}
+}
+
+// setFrame writes key k into an IPv4/TCP frame made by tcpPkt.
+func setFrame(f []byte, k *Key) {
+	binary.BigEndian.PutUint32(f[12:], uint32(k.Src.Lo))
+	binary.BigEndian.PutUint32(f[16:], uint32(k.Dst.Lo))
+	binary.BigEndian.PutUint16(f[20:], k.SrcPort)
+	binary.BigEndian.PutUint16(f[22:], k.DstPort)
+}
+
+// loadFlows commits n TCP flows and takes each through its handshake to
+// established.
+func loadFlows(b *testing.B, w *Worker, n int, now uint32) {
+	var p Packet
+	for i := range n {
+		k := benchKey(i)
+		p = Packet{Key: k, Kind: KindTCP, TCPFlags: fSYN}
+		if w.TrackParsed(&p, now).Conn == 0 && w.Commit(&p, nil, now, 0).Conn == 0 {
+			b.Fatal("commit failed")
+		}
+		p = Packet{Key: k.Reverse(), Kind: KindTCP, TCPFlags: fSYN | fACK}
+		w.TrackParsed(&p, now)
+		p = Packet{Key: k, Kind: KindTCP, TCPFlags: fACK}
+		if r := w.TrackParsed(&p, now); r.TCP != TCPEstablished {
+			b.Fatalf("flow %d: %+v", i, r)
+		}
+	}
+	w.Publish()
+	if c := w.t.Counters(); c.Evicted != 0 || w.t.Len() != n {
+		b.Fatalf("%d flows loaded, %d evicted", w.t.Len(), c.Evicted)
+	}
+}
+
+// vector is a pipeline vector of frames: 256 hot IPv4/TCP ACK frames
+// that each iteration rewrites with the addresses and ports of 256
+// random flows (of either direction), as a receive path would hand them
+// over.
+type vector struct {
+	frames [BatchSize][]byte
+	keys   []Key // [2*i+d]: flow i in direction d
+	draw   []uint32
+	pos    int
+}
+
+func newVector(b *testing.B, flows int) *vector {
+	v := &vector{keys: make([]Key, 2*flows), draw: make([]uint32, 1<<16)}
+	tmpl := tcpPkt(b, "10.0.0.1", "192.168.0.1", 1, 443, fACK)
+	buf := make([]byte, BatchSize*64)
+	for i := range v.frames {
+		v.frames[i] = buf[i*64 : i*64+len(tmpl)]
+		copy(v.frames[i], tmpl)
+	}
+	for i := range flows {
+		v.keys[2*i] = benchKey(i)
+		v.keys[2*i+1] = v.keys[2*i].Reverse()
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range v.draw {
+		v.draw[i] = uint32(rng.IntN(2 * flows))
+	}
+	return v
+}
+
+// next fills the frames with the next 256 drawn flows.
+func (v *vector) next() {
+	for i := range v.frames {
+		setFrame(v.frames[i], &v.keys[v.draw[v.pos+i]])
+	}
+	v.pos = (v.pos + BatchSize) % len(v.draw)
+}
+
+func perPacket(b *testing.B) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*BatchSize), "ns/pkt")
+}
+
+// BenchmarkEstablished tracks packets of established TCP flows, both
+// directions, drawn uniformly from 1k or 1M flows, 256 per iteration:
+//
+//   - plain: only what every path does (rewrite the frames and read a
+//     header byte): the baseline;
+//   - track: Track per packet (parse, lookup, state update);
+//   - batch: Parse per packet, then TrackBatch for the vector.
+//
+// Conntrack's cost is the difference to plain.
+func BenchmarkEstablished(b *testing.B) {
+	for _, n := range []int{1000, 1 << 20} {
+		tab := newTable(b, Config{Capacity: n + n/4})
+		w := tab.NewWorker()
+		loadFlows(b, w, n, 1)
+		v := newVector(b, n)
+		ps := make([]Packet, BatchSize)
+		res := make([]Result, BatchSize)
+		b.Run(fmt.Sprintf("flows=%d/plain", n), func(b *testing.B) {
+			var sum int
+			for b.Loop() {
+				v.next()
+				for _, f := range v.frames {
+					sum += int(f[23])
+				}
+			}
+			perPacket(b)
+			if sum == 1 {
+				b.Log(sum)
+			}
+		})
+		b.Run(fmt.Sprintf("flows=%d/track", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var p Packet
+			for b.Loop() {
+				v.next()
+				for _, f := range v.frames {
+					if w.Track(&p, f, 0, 2).State != StateEstablished {
+						b.Fatal("not established")
+					}
+				}
+			}
+			perPacket(b)
+		})
+		b.Run(fmt.Sprintf("flows=%d/batch", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				v.next()
+				for i, f := range v.frames {
+					Parse(&ps[i], f, 0)
+				}
+				w.TrackBatch(ps, res, 2)
+			}
+			perPacket(b)
+			for _, r := range res {
+				if r.State != StateEstablished {
+					b.Fatal("not established")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNewFlows sets up new TCP flows on one core: Track of a SYN
+// (a miss) and Commit, 256 per iteration, into a table with room
+// ("room", refilled outside the timer) and into a full table where
+// every new flow evicts an old one ("full", 64k flows).
+func BenchmarkNewFlows(b *testing.B) {
+	tmpl := tcpPkt(b, "10.0.0.1", "192.168.0.1", 1, 443, fSYN)
+	frame := append([]byte(nil), tmpl...)
+	run := func(b *testing.B, capacity int, refill bool) {
+		tab := newTable(b, Config{Capacity: capacity})
+		w := tab.NewWorker()
+		var p Packet
+		flow := 0
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if refill && flow+BatchSize > capacity {
+				b.StopTimer()
+				tab = newTable(b, Config{Capacity: capacity})
+				w = tab.NewWorker()
+				flow = 0
+				b.StartTimer()
+			}
+			for range BatchSize {
+				k := benchKey(flow)
+				setFrame(frame, &k)
+				flow++
+				if r := w.Track(&p, frame, 0, uint32(flow>>16)); r.State != StateNew || r.Conn != 0 {
+					b.Fatalf("flow %d: %+v", flow, r)
+				}
+				if w.Commit(&p, nil, uint32(flow>>16), 0).Conn == 0 {
+					b.Fatal("commit failed")
+				}
+			}
+		}
+		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*BatchSize)
+		b.ReportMetric(ns, "ns/flow")
+		b.ReportMetric(1e9/ns, "flows/s")
+	}
+	b.Run("room", func(b *testing.B) { run(b, 1<<20, true) })
+	b.Run("full", func(b *testing.B) { run(b, 1<<16, false) })
+}
+
+// BenchmarkParse parses a TCP/IPv4 and an IPv6 packet with extension
+// headers.
+func BenchmarkParse(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		pkt  []byte
+	}{
+		{"tcp4", tcpPkt(b, "10.0.0.1", "10.0.0.2", 1, 2, fACK)},
+		{"tcp6-ext", raw6("2001:db8::1", "2001:db8::2", []ext6{hbh(), dstopts()}, protoTCP, l4tcp(1, 2, fACK))},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var p Packet
+			b.ReportAllocs()
+			for b.Loop() {
+				Parse(&p, c.pkt, 0)
+			}
+		})
+	}
+}

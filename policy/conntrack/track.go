@@ -126,7 +126,11 @@ func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
 				if old&stFinReply != 0 {
 					fin = Reply
 				}
-				ns, nf, valid, reopen := tcpNext(TCPState(old&stTCPMask), fin, d, tcpClass(p.TCPFlags))
+				st, cls := TCPState(old&stTCPMask), tcpClass(p.TCPFlags)
+				ns, nf, valid, reopen := st, fin, true, false
+				if st != TCPEstablished || cls != tcpAck { // the common case changes nothing
+					ns, nf, valid, reopen = tcpNext(st, fin, d, cls)
+				}
 				if reopen {
 					// A new connection on the tuple of a closed one:
 					// drop the old flow; the SYN is new, for policy to see.

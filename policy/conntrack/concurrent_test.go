@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestConcurrent runs several workers over shared UDP and TCP flows:
-// each packet goes to a random worker, in a random direction, and any
+// TestConcurrent runs several workers over shared UDP and TCP flows
+// (half by Track, half by TrackBatch): each packet goes to a random worker, in a random direction, and any
 // worker that sees a new flow commits it, so both ends of a flow are
 // often committed at once on two workers (a clash). A control goroutine
 // flushes and expires meanwhile, and the table is small enough to evict.
@@ -47,7 +47,9 @@ func TestConcurrent(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(g), 7))
 			var p Packet
-			for range rounds {
+			batch := make([]Packet, 16)
+			res := make([]Result, 16)
+			for r := range rounds {
 				i := rng.IntN(flows)
 				p.Key, p.Reason = keys[i], ReasonNone
 				if rng.IntN(2) == 0 {
@@ -56,6 +58,20 @@ func TestConcurrent(t *testing.T) {
 				p.Kind = KindUDP
 				if p.Key.Proto == protoTCP {
 					p.Kind, p.TCPFlags = KindTCP, []uint8{fACK, fACK | fPSH, fSYN, fSYN | fACK, fFIN | fACK, fRST}[rng.IntN(6)]
+				}
+				if g%2 == 1 { // odd workers go by vectors of 16
+					batch[r%16] = p
+					if r%16 != 15 {
+						continue
+					}
+					w.TrackBatch(batch, res, now.Load())
+					for j := range batch {
+						if res[j].State == StateNew && res[j].Conn == 0 {
+							w.Commit(&batch[j], nil, now.Load(), uint32(batch[j].Key.SrcPort))
+						}
+					}
+					w.Publish()
+					continue
 				}
 				res := w.TrackParsed(&p, now.Load())
 				if res.Conn != 0 && res.State != StateInvalid {

@@ -10,8 +10,9 @@ import (
 )
 
 // TestConcurrent runs several workers over shared UDP and TCP flows
-// (half by Track, half by TrackBatch): each packet goes to a random worker, in a random direction, and any
-// worker that sees a new flow commits it, so both ends of a flow are
+// (half by TrackParsed, half by TrackBatch): each packet goes to a
+// random worker, in a random direction, and any worker that sees a new
+// flow commits it, so both ends of a flow are
 // often committed at once on two workers (a clash). A control goroutine
 // flushes and expires meanwhile, and the table is small enough to evict.
 // Run under -race. At the end every flow is in at most one entry, found

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/afpacket"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 )
 
@@ -77,6 +78,11 @@ const (
 	// and ports as PathVecswitch (its worker in adaptive poll mode), known
 	// unicast switched in the kernel by the program on each host end.
 	PathFastPath = "vecswitch-fastpath"
+	// PathAFPacket is Vecswitch with the host ends read and written by
+	// AF_PACKET with virtio-net headers (ports/afpacket, vsctl io=afpacket):
+	// the namespaces keep TSO and checksum offload, so TCP crosses in
+	// frames of up to 64 KiB; one system call per frame.
+	PathAFPacket = "vecswitch-afpacket"
 )
 
 // UDP generators (E2EConfig.Generator).
@@ -93,7 +99,7 @@ const (
 var E2EGenerators = []string{GenAFXDP, GenXDPLive}
 
 // E2EPaths lists every path in the order an E2E run measures them.
-var E2EPaths = []string{PathBridge, PathBridgeRPS, PathVecswitch, PathFastPath, PathAsavie, PathXSK}
+var E2EPaths = []string{PathBridge, PathBridgeRPS, PathVecswitch, PathFastPath, PathAFPacket, PathAsavie, PathXSK}
 
 // ErrE2ENotSupported is returned by RunE2E where there are no network
 // namespaces, veth or AF_XDP (anything but Linux).
@@ -263,6 +269,8 @@ type SwitchPort struct {
 	Name     string                `json:"name"`
 	Counters pipeline.PortCounters `json:"counters"`
 	AFXDP    afxdp.Stats           `json:"afxdp"`
+	// AFPacket holds the AF_PACKET port's counters (PathAFPacket).
+	AFPacket *afpacket.Stats `json:"afpacket,omitempty"`
 	// FastPath holds the kernel fast path's counters (PathFastPath).
 	FastPath *ports.FastPathCounters `json:"fast_path,omitempty"`
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: 64-byte UDP packets/s and TCP throughput from one
 # network namespace to another through a Linux bridge, through Vecswitch
-# (AF_XDP veth ports, one pinned worker) and through two AF_XDP
+# (AF_XDP veth ports, one pinned worker; with its XDP fast path; with
+# AF_PACKET veth ports that keep the namespaces' TSO) and through two AF_XDP
 # cross-connects (asavie/xdp, and ours without switching), side by side.
 #
 #   sudo perf/e2e.sh                      # every path, 5 s windows

@@ -88,7 +88,7 @@ func runPath(ctx context.Context, cfg *E2EConfig, path string) (res E2EResult) {
 			path, res.UDP.RxPPS/1e6, res.UDP.GenPPS/1e6, cfg.Generator,
 			cfg.CPUSwitch, 100*res.UDP.SwitchCPUBusy, cfg.CPUGen, 100*res.UDP.GenCPUBusy)
 	}
-	if cfg.TCP && (path == PathBridge || path == PathVecswitch || path == PathFastPath) {
+	if cfg.TCP && (path == PathBridge || path == PathVecswitch || path == PathFastPath || path == PathAFPacket) {
 		errs = append(errs, measureTCP(ctx, cfg, t, path, &res))
 	}
 	return res
@@ -229,6 +229,12 @@ func measureTCP(ctx context.Context, cfg *E2EConfig, t *topo, path string, res *
 	secs := max(1, int(cfg.Duration.Round(time.Second)/time.Second))
 	omit := int(cfg.Warmup.Round(time.Second) / time.Second)
 	var err error
+	if path == PathAFPacket {
+		// The point of the path: the namespaces keep their offloads.
+		cfg.Log("%s: TCP, offloads on", path)
+		res.TCP, err = runIperf(ctx, t, secs, omit, cfg.CPUGen)
+		return err
+	}
 	if path == PathBridge {
 		cfg.Log("%s: TCP", path)
 		if res.TCP, err = runIperf(ctx, t, secs, omit, cfg.CPUGen); err != nil {

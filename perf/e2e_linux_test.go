@@ -70,7 +70,7 @@ func TestE2EPaths(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			before := ours(t)
 			cfg := e2eTestConfig(path)
-			cfg.TCP = path == PathVecswitch || path == PathFastPath
+			cfg.TCP = path == PathVecswitch || path == PathFastPath || path == PathAFPacket
 			cfg.Log = t.Logf
 			res, err := RunE2E(context.Background(), cfg)
 			requireCleanedUp(t, before)
@@ -104,7 +104,7 @@ func TestE2EPaths(t *testing.T) {
 			require.GreaterOrEqual(t, float64(u.TotalReceived), minShare*float64(u.TotalGenerated),
 				"lost frames at a low rate: %+v", u)
 			require.InDelta(t, 20000, u.GenPPS, 4000, "generator rate")
-			if path == PathVecswitch || path == PathFastPath {
+			if path == PathVecswitch || path == PathFastPath || path == PathAFPacket {
 				require.GreaterOrEqual(t, forwardedBy(&r, vsRcvPort), u.TotalReceived, "switch counters: %+v", r.Switch)
 				require.NotNil(t, r.TCP)
 				require.Greater(t, r.TCP.Gbps, 0.0)

@@ -38,6 +38,8 @@ func startPath(t *topo, path string, cpu int) (*rig, error) {
 		return startVecswitch(t, cpu, false)
 	case PathFastPath:
 		return startVecswitch(t, cpu, true)
+	case PathAFPacket:
+		return startVecswitchAFPacket(t, cpu)
 	case PathAsavie:
 		return startAsavie(t, cpu)
 	case PathXSK:

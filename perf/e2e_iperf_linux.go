@@ -19,6 +19,12 @@ const iperfPort = "5201"
 // iperf3 (server and client pinned to cpu), for secs seconds after omit
 // seconds of warm-up.
 func runIperf(ctx context.Context, t *topo, secs, omit, cpu int) (*TCPResult, error) {
+	return runIperfStreams(ctx, t, secs, omit, cpu, 1)
+}
+
+// runIperfStreams is runIperf with streams parallel TCP connections
+// (iperf3 -P); the result is their sum.
+func runIperfStreams(ctx context.Context, t *topo, secs, omit, cpu, streams int) (*TCPResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs+omit+30)*time.Second)
 	defer cancel()
 	c := strconv.Itoa(cpu)
@@ -62,7 +68,7 @@ func runIperf(ctx context.Context, t *topo, secs, omit, cpu int) (*TCPResult, er
 		return nil, ctx.Err()
 	}
 	cli := exec.CommandContext(ctx, "ip", "netns", "exec", t.snd.nsName,
-		"iperf3", "-c", rcvIP.String(), "-p", iperfPort, "-t", strconv.Itoa(secs), "-O", strconv.Itoa(omit), "-J", "-A", c)
+		"iperf3", "-c", rcvIP.String(), "-p", iperfPort, "-t", strconv.Itoa(secs), "-O", strconv.Itoa(omit), "-P", strconv.Itoa(streams), "-J", "-A", c)
 	js, err := cli.Output()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

@@ -61,6 +61,32 @@ func newTopo(id string) (t *topo, err error) {
 }
 
 func (t *topo) addEndpoint(e *endpoint, role, letter string, ip net.IP) error {
+	if err := t.addNamespace(e, role, letter, ip); err != nil {
+		return err
+	}
+	return t.addVeth(e)
+}
+
+// newTopoNS is a topology of two empty namespaces (loopback up): the path
+// brings their interfaces (PathTap).
+func newTopoNS(id string) (t *topo, err error) {
+	t = &topo{id: id}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, t.close())
+		}
+	}()
+	if err := t.addNamespace(&t.snd, "snd", "s", sndIP); err != nil {
+		return t, err
+	}
+	if err := t.addNamespace(&t.rcv, "rcv", "r", rcvIP); err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+// addNamespace makes e's namespace with its loopback up.
+func (t *topo) addNamespace(e *endpoint, role, letter string, ip net.IP) error {
 	e.nsName, e.host, e.ip = "vsb-"+t.id+"-"+role, "vsb"+t.id+letter, ip
 	h, err := newNamedNS(e.nsName)
 	if err != nil {
@@ -78,6 +104,13 @@ func (t *topo) addEndpoint(e *endpoint, role, letter string, ip net.IP) error {
 	if lo, err := e.nl.LinkByName("lo"); err == nil {
 		e.nl.LinkSetUp(lo)
 	}
+	return nil
+}
+
+// addVeth gives e's namespace eth0 with e.ip/24, the peer of host end
+// e.host in the caller's namespace.
+func (t *topo) addVeth(e *endpoint) error {
+	h, ip := e.ns, e.ip
 	la := netlink.NewLinkAttrs()
 	la.Name, la.NumTxQueues, la.NumRxQueues = e.host, 1, 1
 	v := &netlink.Veth{LinkAttrs: la, PeerName: innerIfname, PeerNamespace: netlink.NsFd(int(h)),

@@ -41,6 +41,9 @@ func main() {
 		"the veth host ends, which such frames need; Linux 5.18 or later)")
 	noTCP := flag.Bool("no-tcp", false, "skip the iperf3 TCP runs")
 	asJSON := flag.Bool("json", false, "print the results as JSON")
+	bulk := flag.Bool("tcp-bulk", false, "run the TCP bulk suite instead (perf/tcp.sh): iperf3 at each -streams count\n"+
+		"through each of "+strings.Join(perf.TCPPaths, ", ")+",\nwith the host's CPU per Gbit/s; -duration defaults to 10s, -warmup is iperf3's -O")
+	streams := flag.String("streams", "1,4", "with -tcp-bulk: comma-separated iperf3 parallel stream counts")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: vsbench [flags]   (as root)\n\n"+
 			"Measures 64-byte UDP packets/s (a generator in one namespace: an AF_XDP\n"+
@@ -57,6 +60,13 @@ func main() {
 	}
 	if runtime.NumCPU() == 1 && *cpuSw == 1 && *cpuGen == 0 {
 		*cpuSw = 0
+	}
+	if *bulk {
+		d := time.Duration(dur)
+		if !flagSet("duration") {
+			d = 10 * time.Second
+		}
+		os.Exit(runTCPBulk(d, time.Duration(warm), *cpuSw, *cpuGen, *only, *streams, *asJSON))
 	}
 	cfg := perf.E2EConfig{Duration: time.Duration(dur), Warmup: time.Duration(warm), CPUSwitch: *cpuSw, CPUGen: *cpuGen,
 		Generator: *gen, Rate: *rate, UDP: true, TCP: !*noTCP}

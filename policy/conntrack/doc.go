@@ -40,8 +40,11 @@
 // packet, and classifies a non-first fragment as untracked
 // (ReasonFragment: there is no L4 header, and the switch does not
 // reassemble, Linux's defrag does). An ICMP or ICMPv6 error is parsed to
-// the packet it quotes, whose key Track looks up: a match is
-// StateRelated, in the direction opposite to the quoted packet's. ICMPv6
+// the packet it quotes, and Track looks up the reverse of the quoted
+// packet's key, as Linux does: a match is StateRelated, in the direction
+// of the key found (opposite to the quoted packet's). The quote shows a
+// packet as it was beyond the switch, translated if the flow is NATed, so
+// only its reverse is sure to be one of the flow's keys. ICMPv6
 // neighbour discovery, MLD and router discovery are untracked, as in
 // Linux. Anything malformed gets a named Reason and is counted; Parse
 // never panics, never reads past the packet (FuzzParse) and does not

@@ -17,9 +17,11 @@ const (
 	KindICMPRequest
 	// KindICMPReply: the answer to a query; never starts a flow.
 	KindICMPReply
-	// KindICMPError: an ICMP or ICMPv6 error; Packet.Key is the key of the
-	// packet it quotes (in that packet's direction), so the error is
-	// "related" to the quoted packet's flow.
+	// KindICMPError: an ICMP or ICMPv6 error; Packet.Key is the reverse
+	// of the key of the packet it quotes: the key, in the direction the
+	// error travels, of the flow the quoted packet belongs to, so the
+	// error is "related" to that flow. (A quoted packet that went through
+	// NAT was rewritten; only its reverse is one of the flow's keys.)
 	KindICMPError
 	// KindOther: another IP protocol, tracked by addresses only.
 	KindOther
@@ -359,6 +361,12 @@ func parseICMP(p *Packet, b []byte, inner bool) Reason {
 		if r := parseIP(p, q, true); r != ReasonNone {
 			return ReasonICMPBadInner
 		}
+		// The flow is looked up by the reverse of the quoted packet, as
+		// Linux does (icmp_error_message): the quote is a packet as it was
+		// on the far side of the switch, so after NAT only its reverse is
+		// one of the flow's keys (the key of the direction the error
+		// travels in).
+		*k = k.Reverse()
 		p.Kind = KindICMPError
 		return ReasonNone
 	case icmpUntracked:

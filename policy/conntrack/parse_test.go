@@ -25,10 +25,10 @@ func TestParse(t *testing.T) {
 		{"echoreply4", echoPkt(t, "10.0.0.2", "10.0.0.1", 77, true), KindICMPReply, 0, key("10.0.0.2", "10.0.0.1", 77, 0, protoICMP, 7)},
 		{"echo6", echoPkt(t, "2001:db8::1", "2001:db8::2", 77, false), KindICMPRequest, 0, key("2001:db8::1", "2001:db8::2", 77, 128<<8, protoICMPv6, 7)},
 		{"echoreply6", echoPkt(t, "2001:db8::2", "2001:db8::1", 77, true), KindICMPReply, 0, key("2001:db8::2", "2001:db8::1", 77, 129<<8, protoICMPv6, 7)},
-		// An error quoting a packet: the key is the quoted packet's.
-		{"err4-tcp", icmpErr(t, "192.0.2.9", "10.0.0.1", tcp4), KindICMPError, 0, key("10.0.0.1", "10.0.0.2", 1234, 80, protoTCP, 7)},
-		{"err6-udp", icmpErr(t, "2001:db8::9", "2001:db8::1", udp6), KindICMPError, 0, key("2001:db8::1", "2001:db8::2", 5353, 53, protoUDP, 7)},
-		{"err4-echo", icmpErr(t, "192.0.2.9", "10.0.0.1", echoPkt(t, "10.0.0.1", "10.0.0.2", 5, false)), KindICMPError, 0, key("10.0.0.1", "10.0.0.2", 5, 8<<8, protoICMP, 7)},
+		// An error quoting a packet: the key is the reverse of the quoted packet's.
+		{"err4-tcp", icmpErr(t, "192.0.2.9", "10.0.0.1", tcp4), KindICMPError, 0, key("10.0.0.2", "10.0.0.1", 80, 1234, protoTCP, 7)},
+		{"err6-udp", icmpErr(t, "2001:db8::9", "2001:db8::1", udp6), KindICMPError, 0, key("2001:db8::2", "2001:db8::1", 53, 5353, protoUDP, 7)},
+		{"err4-echo", icmpErr(t, "192.0.2.9", "10.0.0.1", echoPkt(t, "10.0.0.1", "10.0.0.2", 5, false)), KindICMPError, 0, key("10.0.0.2", "10.0.0.1", 5, 0<<8, protoICMP, 7)},
 		{"err4-quotes-err", icmpErr(t, "192.0.2.9", "10.0.0.1", icmpErr(t, "10.0.0.1", "10.0.0.2", tcp4)), KindInvalid, ReasonICMPBadInner, Key{}},
 		{"err4-quotes-v6", icmpErr(t, "192.0.2.9", "10.0.0.1", tcp6), KindInvalid, ReasonICMPBadInner, Key{}},
 		{"err4-short-quote", icmpErr(t, "192.0.2.9", "10.0.0.1", tcp4[:24]), KindInvalid, ReasonICMPBadInner, Key{}},

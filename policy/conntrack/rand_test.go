@@ -66,7 +66,6 @@ func (r *refTable) track(p *Packet, now uint32) (Result, *refFlow) {
 	}
 	res := Result{Conn: 1, Dir: d, TCP: f.tcp}
 	if p.Kind == KindICMPError {
-		res.Dir ^= 1
 		res.State = StateRelated
 		return res, f
 	}

@@ -109,10 +109,9 @@ func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
 			break
 		}
 		res := Result{Conn: idx, Dir: d, TCP: tcpOf(old)}
-		if p.Kind == KindICMPError {
+		if p.Kind == KindICMPError { // p.Key is already in the error's direction
 			w.n.hits++
 			w.n.related++
-			res.Dir ^= 1
 			res.State = StateRelated
 			return res
 		}
@@ -345,4 +344,32 @@ func (t *Table) resultOf(idx uint32, d Dir) Result {
 		res.State = StateEstablished
 	}
 	return res
+}
+
+// InUse reports whether a flow holds key k (in either direction): the
+// question a NAT port allocator asks about a candidate reply key before
+// passing it to Commit, as Linux's nf_nat_used_tuple does. A flow found
+// past its timeout is deleted, counted as expired, and does not count,
+// so a translated port is free again as soon as its flow has expired,
+// whether or not the ager has been by. It takes no lock and allocates
+// nothing. The answer may be stale by the time the caller commits:
+// Commit's clash check is what guarantees that no two flows share a key
+// (it returns ReasonKeyInUse to the loser).
+func (w *Worker) InUse(k *Key, now uint32) bool {
+	t := w.t
+	for range 4 {
+		idx, _, seq, ok := t.lookup(k, k.hash(t.seed))
+		if !ok {
+			return false
+		}
+		st := t.entries[idx].state.Load()
+		if uint32(st>>stGenShift)&stGenMask != seq>>2&stGenMask {
+			continue // deleted and reused since the lookup
+		}
+		if seq&2 != 0 || !t.expired(st, now) {
+			return true
+		}
+		w.expire(idx, seq)
+	}
+	return false
 }

@@ -378,9 +378,18 @@ func TestNATKeys(t *testing.T) {
 	require.Equal(t, uint64(42), r.tab.Label(res.Conn))
 	require.Equal(t, uint32(0xbeef), r.tab.Mark(res.Conn))
 
-	// An ICMP error about the translated reply is related too.
-	rel := r.track(icmpErr(t, "192.0.2.1", "198.51.100.7", tcpPkt(t, "198.51.100.7", "203.0.113.1", 80, 61000, fSYN|fACK)))
+	// An ICMP error from a router outside about the translated SYN (as
+	// it left the switch) is related, in the reply direction.
+	rel := r.track(icmpErr(t, "192.0.2.1", "203.0.113.1", tcpPkt(t, "203.0.113.1", "198.51.100.7", 61000, 80, fSYN)))
+	require.Equal(t, Result{Conn: res.Conn, Dir: Reply, State: StateRelated, TCP: TCPSynRecv}, rel)
+	// One from a router inside about the translated reply (as it left
+	// the switch towards 10.0.0.1) is related in the original direction.
+	rel = r.track(icmpErr(t, "10.0.0.254", "198.51.100.7", tcpPkt(t, "198.51.100.7", "10.0.0.1", 80, 5000, fSYN|fACK)))
 	require.Equal(t, Result{Conn: res.Conn, Dir: Original, State: StateRelated, TCP: TCPSynRecv}, rel)
+	// A quote of the untranslated SYN is not one of the flow's packets
+	// as any router saw it.
+	miss = r.w.Track(&r.p, icmpErr(t, "192.0.2.1", "10.0.0.1", out), 1, r.now)
+	require.Equal(t, ReasonNoFlow, miss.Reason)
 
 	// A second flow whose reply key is taken clashes and loses.
 	other := tcpPkt(t, "10.0.0.3", "198.51.100.7", 5000, 80, fSYN)
@@ -443,3 +452,32 @@ func TestConfig(t *testing.T) {
 func (r *rig) counters() Counters { r.w.Publish(); return r.tab.Counters() }
 
 func (r *rig) len() int { r.w.Publish(); return r.tab.Len() }
+
+// TestInUse: a key is in use while a live flow holds it in either
+// direction; a flow past its timeout is deleted by the question and
+// counted as expired, so its key is free at once.
+func TestInUse(t *testing.T) {
+	r := newRig(t, Config{Timeouts: Timeouts{UDPUnreplied: 10}})
+	r.w.Track(&r.p, udpPkt(t, "10.0.0.1", "198.51.100.7", 5000, 53), 1, r.now)
+	reply := key("198.51.100.7", "203.0.113.1", 53, 61000, protoUDP, 1)
+	res := r.w.Commit(&r.p, &reply, r.now, 0)
+	require.NotZero(t, res.Conn)
+	orig := r.p.Key
+	require.True(t, r.w.InUse(&reply, r.now))
+	require.True(t, r.w.InUse(&orig, r.now))
+	other := reply
+	other.DstPort++
+	require.False(t, r.w.InUse(&other, r.now))
+	other = reply
+	other.Zone = 2
+	require.False(t, r.w.InUse(&other, r.now))
+
+	require.True(t, r.w.InUse(&reply, r.now+10), "not yet past its timeout")
+	require.Equal(t, 1, r.len())
+	require.False(t, r.w.InUse(&reply, r.now+11))
+	require.Zero(t, r.len())
+	require.Equal(t, uint64(1), r.counters().Expired)
+	_, ok := r.tab.Get(res.Conn)
+	require.False(t, ok)
+	require.False(t, r.w.InUse(&orig, r.now+11))
+}

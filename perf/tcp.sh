@@ -4,8 +4,10 @@
 # through each Vecswitch attach mode: tap devices with virtio-net headers
 # (vecswitch-tap), AF_PACKET veth host ends with virtio-net headers
 # (vecswitch-afpacket), AF_XDP veth host ends with the XDP fast path
-# (vecswitch-fastpath) and without (vecswitch), with the host's CPU per
-# Gbit/s of each.
+# (vecswitch-fastpath) and without (vecswitch); then a VXLAN overlay to a
+# kernel VTEP in a namespace, from a Linux bridge + kernel vxlan device
+# (linux-bridge-vxlan) and from Vecswitch (vecswitch-vxlan: tap with
+# offloads, AF_XDP underlay). Each with the host's CPU per Gbit/s.
 #
 #   sudo perf/tcp.sh                         # every path, 1 and 4 streams
 #   sudo perf/tcp.sh -only linux-bridge,vecswitch-tap -streams 1 -json

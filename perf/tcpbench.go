@@ -13,11 +13,23 @@ import (
 // with one system call per frame. TCP only (RunTCPBench).
 const PathTap = "vecswitch-tap"
 
+// The VXLAN overlay paths of RunTCPBench: a container on the local host's
+// overlay sends to a far host whose VTEP is a kernel vxlan device, over
+// an underlay veth. PathBridgeVXLAN's local host is a Linux bridge with a
+// kernel vxlan device (the container on a veth); PathVXLAN's is Vecswitch
+// (the container on a tap with offloads, the underlay an AF_XDP port, so
+// large frames are encapsulated whole and cut to the underlay's MTU once,
+// after encapsulation).
+const (
+	PathBridgeVXLAN = "linux-bridge-vxlan"
+	PathVXLAN       = "vecswitch-vxlan"
+)
+
 // TCPPaths lists the paths RunTCPBench knows, in the order it measures
 // them: the Linux bridge with the namespaces' offloads as they come, then
 // Vecswitch's attach modes from the best for TCP to the best for small
-// packets.
-var TCPPaths = []string{PathBridge, PathTap, PathAFPacket, PathFastPath, PathVecswitch}
+// packets; then the overlay, the kernel's and Vecswitch's.
+var TCPPaths = []string{PathBridge, PathTap, PathAFPacket, PathFastPath, PathVecswitch, PathBridgeVXLAN, PathVXLAN}
 
 // TCPBenchConfig describes a TCP bulk-throughput run (iperf3 between two
 // namespaces, one path at a time, each with a topology of its own).

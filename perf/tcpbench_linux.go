@@ -53,7 +53,7 @@ func runTCPPath(ctx context.Context, cfg *TCPBenchConfig, path string) (res []TC
 		return res
 	}
 	newT := newTopo
-	if path == PathTap {
+	if path == PathTap || path == PathBridgeVXLAN || path == PathVXLAN {
 		newT = newTopoNS
 	}
 	t, err := newT(newRunID())
@@ -66,9 +66,14 @@ func runTCPPath(ctx context.Context, cfg *TCPBenchConfig, path string) (res []TC
 		}
 	}()
 	var r *rig
-	if path == PathTap {
+	switch path {
+	case PathTap:
 		r, err = startVecswitchTap(t, cfg.CPUSwitch)
-	} else {
+	case PathBridgeVXLAN:
+		r, err = startBridgeVXLAN(t)
+	case PathVXLAN:
+		r, err = startVecswitchVXLAN(t, cfg.CPUSwitch)
+	default:
 		r, err = startPath(t, path, cfg.CPUSwitch)
 	}
 	if err != nil {

@@ -49,3 +49,31 @@ func TestTCPBench(t *testing.T) {
 		require.Less(t, float64(r.Forwarded)*4, segs, "%s: %d frames for ~%.0f segments: not carried whole", r.Path, r.Forwarded, segs)
 	}
 }
+
+// TestTCPBenchVXLAN runs the overlay paths briefly: TCP crosses the
+// kernel's bridge + vxlan and Vecswitch's overlay to the same kernel VTEP,
+// Vecswitch's underlay port sent the frames, nothing is left behind.
+func TestTCPBenchVXLAN(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		t.Skip("iperf3 not installed (.ci/run installs it)")
+	}
+	before := ours(t)
+	ncpu := runtime.NumCPU()
+	res, err := RunTCPBench(context.Background(), TCPBenchConfig{
+		Paths: []string{PathBridgeVXLAN, PathVXLAN}, Streams: []int{1},
+		Duration: time.Second, Warmup: time.Second, CPUSwitch: ncpu - 1, CPUGen: 0, Log: t.Logf,
+	})
+	requireCleanedUp(t, before)
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	for _, r := range res {
+		require.Empty(t, r.Err, r.Path)
+		require.Positive(t, r.TCP.Gbps, r.Path)
+		if r.Path == PathVXLAN {
+			require.Positive(t, r.Forwarded, "frames out of the underlay port")
+		} else {
+			require.Zero(t, r.Forwarded)
+		}
+	}
+}

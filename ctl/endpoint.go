@@ -42,9 +42,9 @@ type EndpointRequest struct {
 	Routes []RouteSpec `json:"routes,omitempty"`
 	// PortSecurity "off" lets the container send from any MAC.
 	PortSecurity string `json:"port_security,omitempty"`
-	// IO is how the switch reads the veth's host end: "afxdp" (default:
-	// packet rate) or "afpacket" (the container keeps TSO: TCP in 64 KiB
-	// frames).
+	// IO is how the switch reads the veth's host end: "afpacket" (the
+	// default: the container keeps TSO, TCP in 64 KiB frames) or "afxdp"
+	// (packet rate of small frames, the XDP fast path).
 	IO string `json:"io,omitempty"`
 }
 

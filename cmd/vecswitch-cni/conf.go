@@ -31,8 +31,9 @@ type NetConf struct {
 	// PortSecurity "off" lets containers send from any MAC (a router or
 	// a nested bridge in the container); default on.
 	PortSecurity string `json:"portSecurity,omitempty"`
-	// IO is how vswitchd reads the container's veth: "afxdp" (default)
-	// or "afpacket" (the container keeps TSO; faster TCP).
+	// IO is how vswitchd reads the container's veth: "afpacket" (the
+	// default: the container keeps TSO, TCP at the Linux bridge's speed)
+	// or "afxdp" (packet rate of small frames, the XDP fast path).
 	IO string `json:"io,omitempty"`
 	// Socket is vswitchd's control socket (default ctl.DefaultSocket).
 	Socket string `json:"socket,omitempty"`
@@ -121,7 +122,7 @@ func parseConf(stdin []byte) (*NetConf, *IPAMConf, error) {
 	switch c.IO {
 	case "", "afxdp", "afpacket":
 	default:
-		return nil, nil, bad("network %s: io %q: want \"afxdp\" or \"afpacket\"", c.Name, c.IO)
+		return nil, nil, bad("network %s: io %q: want \"afpacket\" or \"afxdp\"", c.Name, c.IO)
 	}
 	if c.Socket == "" {
 		c.Socket = ctl.DefaultSocket

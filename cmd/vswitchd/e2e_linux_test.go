@@ -527,8 +527,8 @@ func TestMetrics(t *testing.T) {
 	a, b := nettest.NewNS(t), nettest.NewNS(t)
 	pa := "ma" + nettest.Suffix()
 	d.must("add-br", "br0")
-	d.must("add-port", "br0", pa, "type=veth", "netns="+a.Path(), "ip=10.68.0.1/24")
-	d.must("add-port", "br0", "mb"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.68.0.2/24")
+	d.must("add-port", "br0", pa, "type=veth", "io=afxdp", "netns="+a.Path(), "ip=10.68.0.1/24")
+	d.must("add-port", "br0", "mb"+nettest.Suffix(), "type=veth", "io=afxdp", "netns="+b.Path(), "ip=10.68.0.2/24")
 	require.NoError(t, ping(a, "10.68.0.2"))
 	time.Sleep(300 * time.Millisecond) // the idle worker publishes its counters
 

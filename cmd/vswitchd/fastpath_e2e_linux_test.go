@@ -21,7 +21,7 @@ func xdpAttached(t *testing.T, name string) bool {
 }
 
 // TestFastPathWithVsctl drives the XDP fast path through vswitchd: on by
-// default for the container veths it creates, visible in show, port/stats
+// default for the container veths it attaches by AF_XDP (io=afxdp), visible in show, port/stats
 // and fdb/show, switched off and on per bridge and per port (durably),
 // and gone from the interfaces when the daemon stops.
 func TestFastPathWithVsctl(t *testing.T) {
@@ -29,8 +29,8 @@ func TestFastPathWithVsctl(t *testing.T) {
 	a, b := nettest.NewNS(t), nettest.NewNS(t)
 	pa, pb := "fa"+nettest.Suffix(), "fb"+nettest.Suffix()
 	d.must("add-br", "br0")
-	d.must("add-port", "br0", pa, "type=veth", "netns="+a.Path(), "ip=10.69.0.1/24")
-	d.must("add-port", "br0", pb, "type=veth", "netns="+b.Path(), "ip=10.69.0.2/24")
+	d.must("add-port", "br0", pa, "type=veth", "io=afxdp", "netns="+a.Path(), "ip=10.69.0.1/24")
+	d.must("add-port", "br0", pb, "type=veth", "io=afxdp", "netns="+b.Path(), "ip=10.69.0.2/24")
 	require.NoError(t, ping(a, "10.69.0.2"))
 	require.True(t, xdpAttached(t, pa))
 
@@ -96,10 +96,10 @@ func TestFastPathWithVsctl(t *testing.T) {
 	// At add time too.
 	pc := "fc" + nettest.Suffix()
 	c := nettest.NewNS(t)
-	d.must("add-port", "br0", pc, "type=veth", "netns="+c.Path(), "ip=10.69.0.3/24", "fast-path=off")
+	d.must("add-port", "br0", pc, "type=veth", "io=afxdp", "netns="+c.Path(), "ip=10.69.0.3/24", "fast-path=off")
 	require.NoError(t, d.vsctlJSON(&st, "port/stats", pc))
 	require.Equal(t, "off", st[0].FastPath.State)
-	_, err := d.vsctl("add-port", "br0", "fd"+nettest.Suffix(), "type=veth", "netns="+c.Path(), "fast-path=no")
+	_, err := d.vsctl("add-port", "br0", "fd"+nettest.Suffix(), "type=veth", "io=afxdp", "netns="+c.Path(), "fast-path=no")
 	require.ErrorContains(t, err, "want on or off")
 
 	// Typed errors for bad input.
@@ -126,7 +126,7 @@ func TestFastPathPeerNotReady(t *testing.T) {
 	nettest.Veth(t, ha, a, "10.71.0.1/24", 1) // as a runtime might leave it
 	d.must("add-br", "br0")
 	d.must("add-port", "br0", ha, "type=afxdp")
-	d.must("add-port", "br0", "fy"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.71.0.2/24")
+	d.must("add-port", "br0", "fy"+nettest.Suffix(), "type=veth", "io=afxdp", "netns="+b.Path(), "ip=10.71.0.2/24")
 	require.NoError(t, ping(a, "10.71.0.2"))
 	var st []ctl.PortStats
 	require.NoError(t, d.vsctlJSON(&st, "port/stats", ha))
@@ -141,8 +141,8 @@ func TestFastPathDisabledByFlag(t *testing.T) {
 	d := newDaemon(t, "--fast-path=false")
 	a, b := nettest.NewNS(t), nettest.NewNS(t)
 	d.must("add-br", "br0")
-	d.must("add-port", "br0", "ga"+nettest.Suffix(), "type=veth", "netns="+a.Path(), "ip=10.70.0.1/24")
-	d.must("add-port", "br0", "gb"+nettest.Suffix(), "type=veth", "netns="+b.Path(), "ip=10.70.0.2/24")
+	d.must("add-port", "br0", "ga"+nettest.Suffix(), "type=veth", "io=afxdp", "netns="+a.Path(), "ip=10.70.0.1/24")
+	d.must("add-port", "br0", "gb"+nettest.Suffix(), "type=veth", "io=afxdp", "netns="+b.Path(), "ip=10.70.0.2/24")
 	require.NoError(t, ping(a, "10.70.0.2"))
 	out := d.must("show")
 	require.True(t, strings.Contains(out, "fast path: not running"), out)

@@ -12,9 +12,9 @@ import (
 	"github.com/vecswitch/vecswitch/internal/nettest"
 )
 
-// TestManyPortsOnOneWorker attaches 64 container ports to a daemon with
-// the default flags (one worker, the default buffer pool and AF_XDP ring
-// size) and pings from every container to its neighbour: every port must
+// TestManyPortsOnOneWorker attaches 64 AF_XDP container ports (io=afxdp)
+// to a daemon with the default flags (one worker, the default buffer pool
+// and AF_XDP ring size) and pings from every container to its neighbour: every port must
 // receive. Before the AF_XDP fill budget, the first four sockets took the
 // whole pool into their fill rings and every later port was silently dead.
 func TestManyPortsOnOneWorker(t *testing.T) {
@@ -28,7 +28,7 @@ func TestManyPortsOnOneWorker(t *testing.T) {
 	for i := range n {
 		nss[i] = nettest.NewNS(t)
 		names[i] = fmt.Sprintf("pl%02d%s", i, sfx)
-		d.must("add-port", "br0", names[i], "type=veth", "netns="+nss[i].Path(), fmt.Sprintf("ip=10.71.0.%d/24", i+1))
+		d.must("add-port", "br0", names[i], "type=veth", "io=afxdp", "netns="+nss[i].Path(), fmt.Sprintf("ip=10.71.0.%d/24", i+1))
 	}
 	t.Logf("%d ports attached in %v", n, time.Since(start).Round(time.Millisecond))
 
@@ -96,9 +96,9 @@ func TestPortRefusedWhenPoolFull(t *testing.T) {
 	for i := range 4 {
 		ns := nettest.NewNS(t)
 		nss = append(nss, ns)
-		d.must("add-port", "br0", fmt.Sprintf("pf%d%s", i, sfx), "type=veth", "netns="+ns.Path(), fmt.Sprintf("ip=10.72.0.%d/24", i+1))
+		d.must("add-port", "br0", fmt.Sprintf("pf%d%s", i, sfx), "type=veth", "io=afxdp", "netns="+ns.Path(), fmt.Sprintf("ip=10.72.0.%d/24", i+1))
 	}
-	out, err := d.vsctl("add-port", "br0", "pf4"+sfx, "type=veth", "netns="+nettest.NewNS(t).Path(), "ip=10.72.0.5/24")
+	out, err := d.vsctl("add-port", "br0", "pf4"+sfx, "type=veth", "io=afxdp", "netns="+nettest.NewNS(t).Path(), "ip=10.72.0.5/24")
 	require.Error(t, err, "a fifth port on a pool for four was accepted: %s", out)
 	for _, s := range []string{"pool of 1024 frames serves 4 sockets", "--pool-frames"} {
 		require.Contains(t, out, s)

@@ -252,11 +252,11 @@ func endpointPortOptions(req *ctl.EndpointRequest, ep *ctl.EndpointView) (map[st
 		opts["mtu"] = strconv.Itoa(req.MTU)
 	}
 	switch req.IO {
-	case "", "afxdp":
-	case "afpacket":
+	case "": // add-port's default, DefaultVethIO
+	case "afxdp", "afpacket":
 		opts["io"] = req.IO
 	default:
-		return nil, ctl.Errorf(ctl.CodeInvalid, "io %q: want afxdp or afpacket", req.IO)
+		return nil, ctl.Errorf(ctl.CodeInvalid, "io %q: want afpacket or afxdp", req.IO)
 	}
 	switch req.PortSecurity {
 	case "", "on":

@@ -146,6 +146,9 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 			spec.Options[k] = v
 		}
 	}
+	if typ == TypeVeth && spec.Options["io"] == "" {
+		spec.Options["io"] = DefaultVethIO // stored: the port keeps it
+	}
 	b := next.bridge(brName)
 	b.Ports = append(b.Ports, bp)
 	next.Ports = append(next.Ports, spec)

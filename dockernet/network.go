@@ -28,6 +28,12 @@ func networkOptions(opts map[string]any) (n network, err error) {
 		var p *int
 		lo, hi := 0, 0
 		switch k {
+		case "io":
+			if s != "afpacket" && s != "afxdp" {
+				return n, fmt.Errorf("option io=%s: want afpacket (the default: TCP with the container's TSO) or afxdp (packet rate)", s)
+			}
+			n.IO = s
+			continue
 		case "vlan":
 			p, lo, hi = &n.VLAN, 1, 4094
 		case "vni":
@@ -35,7 +41,7 @@ func networkOptions(opts map[string]any) (n network, err error) {
 		case "mtu", optMTU:
 			p, lo, hi = &n.MTU, 68, 9000
 		default:
-			return n, fmt.Errorf("unknown option %q (the vecswitch driver takes vlan, vni and mtu)", k)
+			return n, fmt.Errorf("unknown option %q (the vecswitch driver takes vlan, vni, mtu and io)", k)
 		}
 		x, err := strconv.Atoi(s)
 		if err != nil || x < lo || x > hi {
@@ -179,7 +185,7 @@ func (d *Driver) createEndpoint(req *createEndpointRequest) (any, error) {
 		in = &endpointInterface{}
 	}
 	er := ctl.EndpointRequest{Network: n.ID, ContainerID: req.EndpointID, IfName: peerName(req.EndpointID), PeerHere: true,
-		Bridge: n.Bridge, VLAN: n.VLAN, MTU: n.MTU, MAC: in.MacAddress}
+		Bridge: n.Bridge, VLAN: n.VLAN, MTU: n.MTU, MAC: in.MacAddress, IO: n.IO}
 	for _, a := range []string{in.Address, in.AddressIPv6} {
 		if a == "" {
 			continue

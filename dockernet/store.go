@@ -27,6 +27,9 @@ type network struct {
 	VLAN     int    `json:"vlan,omitempty"`
 	MTU      int    `json:"mtu,omitempty"`
 	VNI      int    `json:"vni,omitempty"`
+	// IO is how vswitchd reads the endpoints' veths ("" is vswitchd's
+	// default, afpacket; or afxdp).
+	IO string `json:"io,omitempty"`
 }
 
 // pool is an IPAM pool Docker requested, with its reference count.

@@ -46,13 +46,14 @@ type spec struct {
 	icmpType     uint8
 	tos, ttl     uint8
 	id           uint16
-	opts         []byte  // IPv4 options (a multiple of 4 bytes)
+	opts         []byte   // IPv4 options (a multiple of 4 bytes)
 	exts         [][]byte // IPv6 extension headers (type in [0], body after; [0] is replaced by next header)
 	extTypes     []uint8
 	tcpOpts      []byte // a multiple of 4
 	payload      []byte
-	udpNoCsum    bool // UDP: checksum 0
-	partial      bool // L4 checksum field holds the pseudo-header sum
+	tcpFlags     uint8 // 0: ACK
+	udpNoCsum    bool  // UDP: checksum 0
+	partial      bool  // L4 checksum field holds the pseudo-header sum
 	// An ICMP error: quote is the quoted packet, cut to quoteLen bytes.
 	quote    *spec
 	quoteLen int
@@ -156,6 +157,9 @@ func (s *spec) buildL4() []byte {
 		binary.BigEndian.PutUint32(l4[4:], 0x01020304)
 		l4[12] = byte(len(l4)/4) << 4
 		l4[13] = 0x10
+		if s.tcpFlags != 0 {
+			l4[13] = s.tcpFlags
+		}
 		binary.BigEndian.PutUint16(l4[14:], 65535)
 		copy(l4[20:], s.tcpOpts)
 		l4 = append(l4, s.payload...)

@@ -1,0 +1,331 @@
+package nat
+
+import (
+	"sync/atomic"
+
+	"github.com/vecswitch/vecswitch/policy/conntrack"
+)
+
+// Action says what a translation does to a flow's packets, as seen in
+// the original direction.
+type Action uint8
+
+const (
+	// ActSNAT: the source is translated (masquerade, or a hairpin's
+	// source changed to the network's gateway).
+	ActSNAT Action = 1 << iota
+	// ActDNAT: the destination is translated (a port mapping). A packet
+	// whose destination changed must be routed after the translation.
+	ActDNAT
+	// ActHairpin: a container reached a mapped port of its own network:
+	// both are translated and the packet goes back into the network.
+	ActHairpin
+)
+
+// Worker is one worker goroutine's handle on a Table: its counters and
+// random state. One goroutine uses a Worker at a time.
+type Worker struct {
+	t   *Table
+	ct  *conntrack.Table
+	rng uint64
+	n   counts
+	pub counters
+}
+
+// NewWorker returns a handle for one worker goroutine whose flows live in
+// conntrack table ct.
+func (t *Table) NewWorker(ct *conntrack.Table) *Worker {
+	w := &Worker{t: t, ct: ct}
+	t.wmu.Lock()
+	w.rng = 0x9e3779b97f4a7c15 * uint64(len(t.workers)+1)
+	t.workers = append(t.workers, w)
+	t.wmu.Unlock()
+	return w
+}
+
+func (w *Worker) rand() uint64 { // xorshift64*
+	w.rng ^= w.rng >> 12
+	w.rng ^= w.rng << 25
+	w.rng ^= w.rng >> 27
+	return w.rng * 0x2545f4914f6cdd1d
+}
+
+func fam(k *conntrack.Key) int {
+	if k.IPv6() {
+		return 1
+	}
+	return 0
+}
+
+// Commit creates the flow of packet p, which conntrack answered StateNew
+// with Conn 0 and policy allows, with its translation, and returns
+// conntrack's result for it, what the translation does (0: none) and a
+// Reason if the flow could not be created (the packet is dropped).
+//
+// A flow to a mapped host address and port (Table.AddMap) gets its
+// destination translated to the map's target; if it comes from the
+// target's own network it also gets its source translated to the
+// network's gateway (hairpin) so the reply comes back through the
+// switch. Otherwise a flow from a masqueraded network's sources to an
+// address outside every network gets its source translated to the
+// network's external address. A translated source keeps its port (or
+// ICMP identifier) if the flow it makes is unique, else gets another
+// from the Config range; the flow's reply key carries it, so conntrack
+// finds replies and ICMP errors and the port is free again when the flow
+// is gone. Other flows are committed as they are.
+//
+// Then Translate the packet. Commit loads the published Rules itself
+// (one atomic load per new flow) and allocates nothing.
+func (w *Worker) Commit(cw *conntrack.Worker, p *conntrack.Packet, now, mark uint32) (conntrack.Result, Action, Reason) {
+	rs := w.t.rules.Load()
+	k := &p.Key
+	f := fam(k)
+	v6 := f == 1
+	rk := k.Reverse()
+	var act Action
+	natOK := false
+	switch p.Kind {
+	case conntrack.KindTCP, conntrack.KindUDP, conntrack.KindICMPRequest:
+		natOK = k.Proto != protoSCTP
+	case conntrack.KindOther:
+		natOK = !v6
+	}
+	if p.Kind == conntrack.KindTCP || p.Kind == conntrack.KindUDP {
+		if tg, ok := rs.dnat(k.Proto, k.Dst, k.DstPort, v6); ok {
+			act |= ActDNAT
+			rk.Src, rk.SrcPort = tg.addr, tg.port
+			if n := rs.netOf(k.Src, v6); n != nil && rs.netOf(tg.addr, v6) == n {
+				act |= ActSNAT | ActHairpin
+				rk.Dst = n.gw[f]
+			}
+		}
+	}
+	if act == 0 {
+		if n := rs.netOf(k.Src, v6); n != nil && n.has[f] && rs.netOf(k.Dst, v6) == nil {
+			act |= ActSNAT
+			rk.Dst = n.ext[f]
+		}
+	}
+	if act == 0 {
+		res := cw.Commit(p, nil, now, mark)
+		return res, 0, w.commitReason(res)
+	}
+	if !natOK {
+		w.n.reasons[ReasonProto]++
+		return conntrack.Result{State: conntrack.StateNew}, act, ReasonProto
+	}
+	var res conntrack.Result
+	var r Reason
+	if act&ActSNAT != 0 {
+		res, r = w.allocate(cw, rs, p, &rk, now, mark)
+	} else {
+		res = cw.Commit(p, &rk, now, mark)
+		r = w.commitReason(res)
+	}
+	if r == ReasonNone {
+		switch {
+		case act&ActHairpin != 0:
+			w.n.hairpin++
+		case act&ActDNAT != 0:
+			w.n.dnat++
+		default:
+			w.n.snat++
+		}
+	}
+	return res, act, r
+}
+
+func (w *Worker) commitReason(res conntrack.Result) Reason {
+	var r Reason
+	switch {
+	case res.Conn != 0:
+		return ReasonNone
+	case res.Reason == conntrack.ReasonTableFull:
+		r = ReasonTableFull
+	case res.Reason == conntrack.ReasonKeyInUse:
+		r = ReasonPortsExhausted
+	default:
+		r = ReasonNotNew
+	}
+	w.n.reasons[r]++
+	return r
+}
+
+// allocate picks the translated source port (TCP, UDP, UDP-Lite, DCCP:
+// rk.DstPort; an ICMP query: the identifier, rk.SrcPort; other
+// protocols: none) for the flow of p whose reply key is rk, and commits
+// the flow. A candidate is skipped if a port mapping claims it on the
+// translated address, or if conntrack has a live flow with the reply key
+// it makes (InUse); Commit's clash check catches two workers that chose
+// the same one at once, and the loser tries the next.
+func (w *Worker) allocate(cw *conntrack.Worker, rs *Rules, p *conntrack.Packet, rk *conntrack.Key, now, mark uint32) (conntrack.Result, Reason) {
+	var port *uint16
+	var rng PortRange
+	switch {
+	case p.Kind == conntrack.KindICMPRequest:
+		port, rng = &rk.SrcPort, rs.cfg.ICMP
+	case p.Kind == conntrack.KindOther:
+	case p.Key.Proto == protoTCP:
+		port, rng = &rk.DstPort, rs.cfg.TCP
+	default:
+		port, rng = &rk.DstPort, rs.cfg.UDP
+	}
+	try := func(v uint16) (conntrack.Result, bool) {
+		if port != nil {
+			*port = v
+			if port == &rk.DstPort {
+				if _, mapped := rs.dnat(rk.Proto, rk.Dst, v, rk.IPv6()); mapped {
+					return conntrack.Result{}, false
+				}
+			}
+		}
+		if cw.InUse(rk, now) {
+			return conntrack.Result{}, false
+		}
+		res := cw.Commit(p, rk, now, mark)
+		return res, res.Reason != conntrack.ReasonKeyInUse
+	}
+	if port == nil {
+		if res, ok := try(0); ok {
+			return res, w.commitReason(res)
+		}
+		w.n.reasons[ReasonPortsExhausted]++
+		return conntrack.Result{State: conntrack.StateNew}, ReasonPortsExhausted
+	}
+	// The flow's own port first (Linux keeps it when it can).
+	if own := *port; own >= rng.Min && own <= rng.Max {
+		if res, ok := try(own); ok {
+			return res, w.commitReason(res)
+		}
+	}
+	size := uint64(rng.Max) - uint64(rng.Min) + 1
+	att := uint64(rs.cfg.MaxAttempts)
+	if size <= att {
+		// Small range: all of it, from a random place.
+		start := w.rand() % size
+		for i := range size {
+			w.n.retries++
+			if res, ok := try(rng.Min + uint16((start+i)%size)); ok {
+				return res, w.commitReason(res)
+			}
+		}
+	} else {
+		for range att {
+			w.n.retries++
+			if res, ok := try(rng.Min + uint16(w.rand()%size)); ok {
+				return res, w.commitReason(res)
+			}
+		}
+	}
+	w.n.reasons[ReasonPortsExhausted]++
+	return conntrack.Result{State: conntrack.StateNew}, ReasonPortsExhausted
+}
+
+// Translate rewrites packet pkt (from its IP header), which conntrack
+// tracked into p with result res (and Commit, for a new flow), to what
+// its flow's translation makes it: a packet of direction d gets the
+// reverse of the flow's key of the other direction (nf_nat_packet's
+// rule), an ICMP error (StateRelated) gets its quoted packet and its own
+// addresses translated back (RewriteICMPError). partial says the L4
+// checksum is partial (pipeline.OffloadCsumPartial). It returns what it
+// changed (ActSNAT: the source, ActDNAT: the destination) or, if it
+// could not, a Reason (drop the packet: it must not leave untranslated).
+// A packet without a flow (Conn 0) or of an untranslated flow is left
+// alone. It reads the flow's keys from conntrack (Table.Get), takes no
+// lock and allocates nothing.
+func (w *Worker) Translate(pkt []byte, p *conntrack.Packet, res conntrack.Result, partial bool) (Action, Reason) {
+	if res.Conn == 0 || res.State == conntrack.StateInvalid || res.State == conntrack.StateUntracked {
+		return 0, ReasonNone
+	}
+	f, ok := w.ct.Get(res.Conn)
+	cur, other := &f.Orig, &f.Reply
+	if res.Dir == conntrack.Reply {
+		cur, other = other, cur
+	}
+	if !ok || *cur != p.Key {
+		w.n.reasons[ReasonStale]++
+		return 0, ReasonStale
+	}
+	want := other.Reverse()
+	if want.Src == cur.Src && want.Dst == cur.Dst && want.SrcPort == cur.SrcPort && want.DstPort == cur.DstPort {
+		return 0, ReasonNone
+	}
+	var r Reason
+	if p.Kind == conntrack.KindICMPError {
+		r = RewriteICMPError(pkt, cur, &want, partial)
+	} else {
+		r = Rewrite(pkt, &want, partial)
+	}
+	if r != ReasonNone {
+		w.n.reasons[r]++
+		return 0, r
+	}
+	w.n.translated++
+	var a Action
+	if want.Src != cur.Src || want.SrcPort != cur.SrcPort {
+		a |= ActSNAT
+	}
+	if want.Dst != cur.Dst || want.DstPort != cur.DstPort {
+		a |= ActDNAT
+	}
+	return a, ReasonNone
+}
+
+// counts are a worker's counters, plain; Publish copies them for
+// Table.Counters (as conntrack's).
+type counts struct {
+	snat, dnat, hairpin, retries, translated uint64
+	reasons                                  [numReasons]uint64
+}
+
+type counters struct {
+	snat, dnat, hairpin, retries, translated atomic.Uint64
+	reasons                                  [numReasons]atomic.Uint64
+}
+
+// Counters are the NAT counters summed over the workers.
+type Counters struct {
+	// SNAT, DNAT, Hairpin: flows created with each translation.
+	SNAT, DNAT, Hairpin uint64
+	// Retries: candidate ports tried after a flow's own was taken.
+	Retries uint64
+	// Translated: packets rewritten.
+	Translated uint64
+	// Reasons: packets refused, per Reason.
+	Reasons [NumReasons]uint64
+}
+
+// Publish makes the worker's counters visible to Table.Counters; a node
+// calls it once per vector.
+func (w *Worker) Publish() {
+	n, p := &w.n, &w.pub
+	p.snat.Store(n.snat)
+	p.dnat.Store(n.dnat)
+	p.hairpin.Store(n.hairpin)
+	p.retries.Store(n.retries)
+	p.translated.Store(n.translated)
+	for i := range n.reasons {
+		if n.reasons[i] != 0 {
+			p.reasons[i].Store(n.reasons[i])
+		}
+	}
+}
+
+// Counters sums the workers' counters as of their last Publish.
+func (t *Table) Counters() Counters {
+	var s Counters
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	for _, w := range t.workers {
+		p := &w.pub
+		s.SNAT += p.snat.Load()
+		s.DNAT += p.dnat.Load()
+		s.Hairpin += p.hairpin.Load()
+		s.Retries += p.retries.Load()
+		s.Translated += p.translated.Load()
+		for i := range p.reasons {
+			s.Reasons[i] += p.reasons[i].Load()
+		}
+	}
+	return s
+}

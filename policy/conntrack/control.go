@@ -54,6 +54,30 @@ func (t *Table) snapshot(idx uint32) (Flow, uint32, bool) {
 	}
 }
 
+// Keys reads both keys of entry idx, consistently (under its sequence
+// word), into orig and reply, and reports whether the entry holds a
+// committed flow. It is Get without the rest of the snapshot, for a
+// node that needs a flow's keys per packet (NAT translates a packet to
+// the reverse of the other direction's key) and checks that the entry
+// still holds the packet's key. It allocates nothing and takes no lock.
+func (t *Table) Keys(idx uint32, orig, reply *Key) bool {
+	if idx == 0 || int(idx) >= len(t.entries) {
+		return false
+	}
+	e := &t.entries[idx]
+	for {
+		s := e.seq.Load()
+		if s&3 != 0 || s == 0 {
+			return false
+		}
+		e.loadKey(Original, orig)
+		e.loadKey(Reply, reply)
+		if e.seq.Load() == s {
+			return true
+		}
+	}
+}
+
 // Lookup finds the flow holding key k in either direction.
 func (t *Table) Lookup(k Key) (idx uint32, d Dir, ok bool) {
 	idx, d, _, ok = t.lookup(&k, k.hash(t.seed))

@@ -373,6 +373,12 @@ func TestNATKeys(t *testing.T) {
 	f, ok := r.tab.Get(res.Conn)
 	require.True(t, ok)
 	require.Equal(t, reply, f.Reply)
+	var ko, kr Key
+	require.True(t, r.tab.Keys(res.Conn, &ko, &kr))
+	require.Equal(t, f.Orig, ko)
+	require.Equal(t, reply, kr)
+	require.False(t, r.tab.Keys(0, &ko, &kr))
+	require.False(t, r.tab.Keys(res.Conn+1, &ko, &kr), "an unused entry")
 	require.Equal(t, uint32(0xbeef), f.Mark)
 	r.tab.SetLabel(res.Conn, 42)
 	require.Equal(t, uint64(42), r.tab.Label(res.Conn))
@@ -401,6 +407,7 @@ func TestNATKeys(t *testing.T) {
 
 	require.True(t, r.tab.DeleteKey(reply))
 	require.Zero(t, r.len())
+	require.False(t, r.tab.Keys(res.Conn, &ko, &kr), "a deleted entry")
 	_, _, ok = r.tab.Lookup(f.Orig)
 	require.False(t, ok)
 }

@@ -87,7 +87,7 @@ func benchNetns(t testing.TB) []string {
 	require.NoError(t, err)
 	var ns []string
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "vsb-") {
+		if strings.HasPrefix(e.Name(), "vcb-") {
 			ns = append(ns, e.Name())
 		}
 	}

@@ -82,7 +82,7 @@ func (r *runner) phase(ctx context.Context, name string, workers int) (ph Phase,
 		}
 	}()
 	for i := range n {
-		ns := fmt.Sprintf("vsb-%s-%s%d", r.tag, name, i)
+		ns := fmt.Sprintf("vcb-%s-%s%d", r.tag, name, i) // not perf's vsb-: their tests check for leftovers by prefix, concurrently
 		h, err := netnsdir.NewNamed(ns)
 		if err != nil {
 			return ph, fmt.Errorf("cnibench: %w", err)

@@ -299,17 +299,21 @@ func family(k *conntrack.Key, h *hdr) bool { return k.IPv6() == h.v6 }
 // change is not all in pkt, it returns a Reason and changes nothing. It
 // never reads or writes outside pkt and never allocates.
 func Rewrite(pkt []byte, to *conntrack.Key, partial bool) Reason {
+	return rewrite(pkt, to.Proto, to.IPv6(), to.Src, to.Dst, to.SrcPort, to.DstPort, partial)
+}
+
+func rewrite(pkt []byte, proto uint8, v6 bool, src, dst conntrack.Addr, sport, dport uint16, partial bool) Reason {
 	var h hdr
 	if r := locate(pkt, &h, false); r != ReasonNone {
 		return r
 	}
-	if !family(to, &h) {
+	if v6 != h.v6 {
 		return ReasonFamily
 	}
-	if to.Proto != h.proto {
+	if proto != h.proto {
 		return ReasonProto
 	}
-	_, r := setTuple(pkt, &h, to.Src, to.Dst, to.SrcPort, to.DstPort, partial, false)
+	_, r := setTuple(pkt, &h, src, dst, sport, dport, partial, false)
 	return r
 }
 

@@ -237,37 +237,48 @@ func (w *Worker) Translate(pkt []byte, p *conntrack.Packet, res conntrack.Result
 	if res.Conn == 0 || res.State == conntrack.StateInvalid || res.State == conntrack.StateUntracked {
 		return 0, ReasonNone
 	}
-	f, ok := w.ct.Get(res.Conn)
-	cur, other := &f.Orig, &f.Reply
-	if res.Dir == conntrack.Reply {
-		cur, other = other, cur
-	}
+	var ks [2]conntrack.Key
+	ok := w.ct.Keys(res.Conn, &ks[0], &ks[1])
+	return w.translate(pkt, p, res, partial, &ks, ok)
+}
+
+func (w *Worker) translate(pkt []byte, p *conntrack.Packet, res conntrack.Result, partial bool, ks *[2]conntrack.Key, ok bool) (Action, Reason) {
+	d := res.Dir & 1
+	cur, other := &ks[d], &ks[d^1]
 	if !ok || *cur != p.Key {
 		w.n.reasons[ReasonStale]++
 		return 0, ReasonStale
 	}
-	want := other.Reverse()
-	if want.Src == cur.Src && want.Dst == cur.Dst && want.SrcPort == cur.SrcPort && want.DstPort == cur.DstPort {
+	// want = other.Reverse(), without the copy: an ICMP query keeps its
+	// identifier in SrcPort both ways, and its type is never written.
+	wsrc, wdst, wsp, wdp := other.Dst, other.Src, other.DstPort, other.SrcPort
+	icmp := p.Kind == conntrack.KindICMPRequest || p.Kind == conntrack.KindICMPReply ||
+		p.Kind == conntrack.KindICMPError && (cur.Proto == protoICMP || cur.Proto == protoICMPv6)
+	if icmp {
+		wsp, wdp = other.SrcPort, cur.DstPort
+	}
+	var a Action
+	if wsrc != cur.Src || wsp != cur.SrcPort {
+		a |= ActSNAT
+	}
+	if wdst != cur.Dst || wdp != cur.DstPort {
+		a |= ActDNAT
+	}
+	if a == 0 {
 		return 0, ReasonNone
 	}
 	var r Reason
 	if p.Kind == conntrack.KindICMPError {
+		want := other.Reverse()
 		r = RewriteICMPError(pkt, cur, &want, partial)
 	} else {
-		r = Rewrite(pkt, &want, partial)
+		r = rewrite(pkt, cur.Proto, cur.IPv6(), wsrc, wdst, wsp, wdp, partial)
 	}
 	if r != ReasonNone {
 		w.n.reasons[r]++
 		return 0, r
 	}
 	w.n.translated++
-	var a Action
-	if want.Src != cur.Src || want.SrcPort != cur.SrcPort {
-		a |= ActSNAT
-	}
-	if want.Dst != cur.Dst || want.DstPort != cur.DstPort {
-		a |= ActDNAT
-	}
 	return a, ReasonNone
 }
 

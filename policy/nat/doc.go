@@ -123,8 +123,9 @@
 // loser gets ReasonKeyInUse and tries the next candidate. Hence:
 //
 //   - no collision, ever, even under concurrency (TestConcurrentAllocation
-//     fills a 512-port range from four goroutines under -race and checks
-//     every reply key in the table is unique);
+//     fills a 600-port range with 600 flows from four goroutines under
+//     -race, all wanting the same port, and checks every reply key in the
+//     table is unique and no flow was refused);
 //   - no free list to keep in step with conntrack, no expiry hook: a
 //     port is free as soon as its flow is deleted, evicted, flushed or
 //     expired (even if only found expired by the allocator), and the

@@ -276,6 +276,18 @@ func TestExhaustion(t *testing.T) {
 	require.Equal(t, uint64(1), c.Reasons[ReasonPortsExhausted])
 	require.Equal(t, uint64(9), c.SNAT)
 
+	// A flow deleted (ended, flushed) gives its port back at once.
+	pkt = udp("10.0.0.99", 40000)
+	_, _, reason = r.send(pkt)
+	require.Equal(t, ReasonPortsExhausted, reason)
+	require.Equal(t, 1, r.ct.Flush(func(f *conntrack.Flow) bool {
+		return f.Reply.DstPort == 2005 && f.Reply.Src == mustAddr("198.51.100.7")
+	}))
+	pkt = udp("10.0.0.99", 40000)
+	_, _, reason = r.send(pkt)
+	require.Equal(t, ReasonNone, reason)
+	require.Equal(t, uint16(2005), binary.BigEndian.Uint16(pkt[20:]))
+
 	// A flow from a port in the range keeps it only while it is free.
 	r.now += 31 // past the unreplied UDP timeout: every flow expired
 	pkt = udp("10.0.0.99", 40000)

@@ -211,6 +211,10 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	if err != nil {
 		return err
 	}
+	sg, sgSig, err := s.compileSG(&cfg, idx)
+	if err != nil {
+		return err
+	}
 	// Ports leaving the fast path, or changing how it classifies their
 	// frames, leave it before the new tables are published (a port being
 	// removed among them: no frame is redirected to it from here on).
@@ -221,6 +225,7 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	s.nextGen++
 	t.gen = s.nextGen
 	s.tables.Store(t)
+	sgChanged := s.publishSG(sg, sgSig)
 	s.publishPollLists(t)
 	// Routes change in place after the adjacencies they use are published.
 	routeErr := s.l3.install(t, c.l3)
@@ -228,6 +233,9 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 		w.Quiesce()
 	}
 	s.l3.finish(c.l3)
+	if sgChanged {
+		s.revalidateSG() // no worker classifies with the old policy now
+	}
 
 	// Flush ports whose membership changed or that went away.
 	sig := portSignatures(&cfg)

@@ -22,6 +22,9 @@ type Config struct {
 	Neighbors  []Neighbor  `json:"neighbors,omitempty"`
 	// VTEP is the VXLAN tunnel endpoint (config_vxlan.go).
 	VTEP *VTEP `json:"vtep,omitempty"`
+	// SecurityGroups filter the IP traffic of the ports in them,
+	// statefully (config_sg.go, sg.go).
+	SecurityGroups []SecurityGroup `json:"security_groups,omitempty"`
 }
 
 // Bridge is one bridge domain. Bridges never exchange frames.
@@ -169,6 +172,10 @@ func (c *Config) normalize() (Config, *l3Config, error) {
 		return out, nil, err
 	}
 	l3, err := c.normalizeL3(&out)
+	if err != nil {
+		return out, l3, err
+	}
+	out.SecurityGroups, err = normalizeSG(c.SecurityGroups)
 	return out, l3, err
 }
 

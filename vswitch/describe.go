@@ -59,7 +59,7 @@ func (n *l2Fwd) Describe(f *pipeline.Frame, i int) string {
 	t := n.s.tables.Load()
 	dst := formatMAC(mac48(pkt[0:6]))
 	switch f.Next[i] {
-	case fwdNextOutput:
+	case fwdNextOutput, fwdNextSG:
 		return fmt.Sprintf("dst %s known on port %s", dst, t.portName(m.OutPort))
 	case fwdNextFlood:
 		if pkt[0]&1 != 0 {
@@ -112,7 +112,7 @@ func describeRouted(t *tables, f *pipeline.Frame, i int, v6 bool) string {
 		return fmt.Sprintf("to %s: next hop %s not resolved on %s", dst, nbrAddr{0, 0xFFFF<<32 | uint64(m.Aux)}.addr(), t.ifaceName(m.Iface))
 	case fwdNextError:
 		return fmt.Sprintf("to %s: %s", dst, errNames[errOf(m)])
-	case fwdNextL2Output, fwdNextL2Flood, pipeline.NextTaken:
+	case fwdNextL2Output, fwdNextL2Flood, fwdNextRoutedSG, pipeline.NextTaken:
 		ttl := 0
 		if v6 {
 			ttl = int(pkt[ethHdrLen+7])

@@ -66,6 +66,7 @@ const (
 	fwdNextL2Output
 	fwdNextL2Flood
 	fwdNextSegment
+	fwdNextRoutedSG // sg-policy (a port of the two ends is in a security group)
 )
 
 // checkDrops returns the names of proto's check reasons (index = Reason)
@@ -102,10 +103,26 @@ func newLocalFrame(pool *pipeline.Pool) (pipeline.BufID, []byte, bool) {
 // and returns its next index: staged for tx at once on a routed port
 // (pipeline.NextTaken, unless l2-output must refuse it as too big), or
 // on to the L2 lookup (l2Deliver).
-func routedOut(f *pipeline.Frame, t *tables, mt *macTable, seqs []atomic.Uint32, m *pipeline.Meta, pkt []byte, out *ifaceEntry, iface uint16, mac uint64, id pipeline.BufID) uint16 {
+func routedOut(f *pipeline.Frame, t *tables, mt *macTable, seqs []atomic.Uint32, sg *sgTables, m *pipeline.Meta, pkt []byte, out *ifaceEntry, iface uint16, mac uint64, id pipeline.BufID) uint16 {
 	putMAC(pkt[0:6], mac)
 	copy(pkt[6:12], out.mac[:])
+	// The port the packet came from is kept in Aux for sg-policy (the
+	// egress side of security groups) and l2-flood.
+	in := m.InPort
+	m.Aux = uint32(in)
 	m.Domain, m.VLAN, m.InPort, m.Iface = out.domain, out.vlan, routerPort, iface
+	if sg != nil && m.Flags&flagLocal == 0 {
+		if out.port != 0 {
+			m.OutPort = out.port
+			if sg.filtering(in, out.port) {
+				return fwdNextRoutedSG
+			}
+		} else if nx := l2Deliver(mt, seqs, m, mac); nx != fwdNextL2Output || !sg.filtering(in, m.OutPort) {
+			return nx
+		} else {
+			return fwdNextRoutedSG
+		}
+	}
 	if out.port != 0 {
 		// A routed port: nothing to look up, no tag to push; stage it
 		// here unless l2-output must refuse it (too big).

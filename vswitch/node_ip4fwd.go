@@ -27,7 +27,7 @@ const (
 func ip4ForwardSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP4Forward,
-		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood, nodeGSO},
+		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood, nodeGSO, nodeSGPolicy},
 		Drops: checkDrops("no-interface", "martian-address", "blackhole", "no-route", "mtu-exceeded"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Forward{s: s} },
 	}
@@ -43,6 +43,7 @@ type ip4Forward struct {
 func (n *ip4Forward) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	mt := n.s.lrn.macs.Load()
+	sg := n.s.sg.Load()
 	nix, slab := n.s.nbr.view()
 	now, refresh := n.s.now.Load(), n.s.nbr.age/2
 	var nowNs int64
@@ -189,7 +190,7 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 		if !local {
 			proto.DecTTL4(ip)
 		}
-		next[i] = routedOut(f, t, mt, seqs, m, pkt, out, a.iface, e.mac.Load(), id)
+		next[i] = routedOut(f, t, mt, seqs, sg, m, pkt, out, a.iface, e.mac.Load(), id)
 	}
 }
 

@@ -26,7 +26,7 @@ const (
 func ip6ForwardSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP6Forward,
-		Next:  []string{nodeIP6Local, nodeIP6Glean, nodeIP6Error, nodeL2Output, nodeL2Flood, nodeGSO},
+		Next:  []string{nodeIP6Local, nodeIP6Glean, nodeIP6Error, nodeL2Output, nodeL2Flood, nodeGSO, nodeSGPolicy},
 		Drops: checkDrops("no-interface", "multicast-not-routed", "link-local-not-routed", "blackhole", "no-route", "mtu-exceeded"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip6Forward{s: s} },
 	}
@@ -43,6 +43,7 @@ type ip6Forward struct {
 func (n *ip6Forward) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	mt := n.s.lrn.macs.Load()
+	sg := n.s.sg.Load()
 	nix, slab := n.s.nbr.view()
 	now, refresh := n.s.now.Load(), n.s.nbr.age/2
 	var nowNs int64
@@ -217,6 +218,6 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 		if !local {
 			proto.DecHop6(ip)
 		}
-		next[i] = routedOut(f, t, mt, seqs, m, pkt, out, a.iface, e.mac.Load(), id)
+		next[i] = routedOut(f, t, mt, seqs, sg, m, pkt, out, a.iface, e.mac.Load(), id)
 	}
 }

@@ -13,6 +13,7 @@ const (
 	floodNextOutput = iota
 	floodNextARP
 	floodNextIP6
+	floodNextSG // sg-policy: an IP copy from or to a port in a security group
 )
 
 const (
@@ -23,7 +24,7 @@ const (
 func l2FloodSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Flood,
-		Next:  []string{nodeL2Output, nodeARPInput, nodeIP6Forward},
+		Next:  []string{nodeL2Output, nodeARPInput, nodeIP6Forward, nodeSGPolicy},
 		Drops: []string{"no-flood-port", "no-buffer"},
 		New:   func(pipeline.NodeContext) pipeline.Node { return &l2Flood{s: s} },
 	}
@@ -33,10 +34,20 @@ type l2Flood struct{ s *Switch }
 
 func (n *l2Flood) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
+	sg := n.s.sg.Load()
 	pool := f.Pool
 	for i, id := range f.IDs {
 		m := pool.Meta(id)
 		in := m.InPort
+		// With security groups, the copies of an IP frame from or to a
+		// port in a group go through sg-policy.
+		src, policed := in, false
+		if sg != nil && m.Flags&flagLocal == 0 {
+			if src == routerPort {
+				src = uint16(m.Aux) // routedOut kept the ingress port
+			}
+			policed = isIPFrame(pool.Packet(id))
+		}
 		var flood []uint16
 		var rif uint16
 		if int(m.Domain) < len(t.domains) {
@@ -63,7 +74,11 @@ func (n *l2Flood) Process(f *pipeline.Frame) {
 					continue
 				}
 				pool.Meta(c).OutPort = uint16(last)
-				f.Emit(floodNextOutput, c)
+				nx := uint16(floodNextOutput)
+				if policed && sg.filtering(src, uint16(last)) {
+					nx = floodNextSG
+				}
+				f.Emit(nx, c)
 			}
 			last = int(p)
 		}
@@ -86,7 +101,19 @@ func (n *l2Flood) Process(f *pipeline.Frame) {
 		}
 		m.OutPort = uint16(last)
 		f.Next[i] = floodNextOutput
+		if policed && sg.filtering(src, uint16(last)) {
+			f.Next[i] = floodNextSG
+		}
 	}
+}
+
+// isIPFrame reports whether an untagged frame carries IPv4 or IPv6.
+func isIPFrame(pkt []byte) bool {
+	if len(pkt) < ethHdrLen {
+		return false
+	}
+	et := uint16(pkt[12])<<8 | uint16(pkt[13])
+	return et == etherTypeIPv4 || et == etherTypeIPv6
 }
 
 // routerNext is the flood next node of the router's copy of a frame, 0 when

@@ -26,6 +26,7 @@ const (
 	fwdNextIP6
 	fwdNextARP
 	fwdNextGSO
+	fwdNextSG // sg-policy: a port of the two is in a security group
 )
 
 const (
@@ -41,7 +42,7 @@ const touchMinBuckets = 1 << 13
 func l2FwdSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Fwd,
-		Next:  []string{nodeL2Output, nodeL2Flood, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO},
+		Next:  []string{nodeL2Output, nodeL2Flood, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeSGPolicy},
 		Drops: []string{"dst-on-ingress-port", "l3-unsupported-ethertype", "src-mac-bound-elsewhere"},
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &l2Fwd{s: s, ring: s.lrn.rings[ctx.Worker]}
@@ -59,6 +60,7 @@ type l2Fwd struct {
 
 func (n *l2Fwd) Process(f *pipeline.Frame) {
 	mt := n.s.lrn.macs.Load()
+	sg := n.s.sg.Load()
 	now := n.s.now.Load() & tsMask
 	seqs := n.s.portSeq
 	meta, mem := f.Pool.Arrays()
@@ -118,6 +120,8 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 			next[i] = fwdNextOutput
 			if p == routerPort {
 				n.toRouter(f, i)
+			} else if sg.filtering(in, p) {
+				next[i] = fwdNextSG
 			}
 		} else {
 			f.Drop(i, fwdDropSamePort)

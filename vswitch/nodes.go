@@ -32,5 +32,6 @@ func (s *Switch) nodeSpecs() []pipeline.NodeSpec {
 		vxlanEncapSpec(s),
 		vxlanDecapSpec(s),
 		gsoSpec(s),
+		sgPolicySpec(s),
 	}
 }

@@ -44,6 +44,10 @@ type Options struct {
 	// (ports.FastPathRechecker: veths whose peer settings a container
 	// runtime may change) are checked again (default 5 s).
 	FastPathRecheck time.Duration
+	// ConntrackCapacity is the most flows the connection tracker of the
+	// security groups holds (default DefaultConntrackCapacity). The
+	// tracker is made when a group first has a port.
+	ConntrackCapacity int
 }
 
 // Switch is an L2 switch: bridges of ports with MAC learning and VLANs,
@@ -91,6 +95,14 @@ type Switch struct {
 	now     atomic.Uint32   // seconds since start, for MAC timestamps
 	lrn     *learner
 	wake    *waker // workers wake the parked learner loop
+
+	// Security groups (sg.go): the published policy, the signature of
+	// what it was compiled from, the connection tracker, and the
+	// learner loop's position in its expiry sweep.
+	sg     atomic.Pointer[sgTables]
+	sgSig  string
+	ct     atomic.Pointer[ctState]
+	ctNext uint32
 }
 
 type attachment struct {
@@ -143,6 +155,9 @@ func New(opts Options) (*Switch, error) {
 	}
 	if opts.FastPathRecheck <= 0 {
 		opts.FastPathRecheck = 5 * time.Second
+	}
+	if opts.ConntrackCapacity == 0 {
+		opts.ConntrackCapacity = DefaultConntrackCapacity
 	}
 	s := &Switch{
 		opts: opts, start: opts.Clock(),
@@ -307,6 +322,7 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 			s.lrn.mu.Unlock()
 			s.endedTrace()
 			s.nbr.ageStep(s.now.Load())
+			s.expireFlows()
 			if time.Since(lastRecheck) >= s.opts.FastPathRecheck {
 				lastRecheck = time.Now()
 				s.recheckFastPath()

@@ -119,3 +119,30 @@ func TestCountersConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestCountersPublishIndex(t *testing.T) {
+	c, err := Compile(testModel())
+	require.NoError(t, err)
+	w := c.NewCounters(nil)
+	http := tcp("8.8.8.8", "10.0.0.1", 40000, 80)
+	telnet := tcp("8.8.8.8", "10.0.0.1", 40000, 23)
+	_, hi := c.Lookup(Ingress, 1, &http)
+	_, ti := c.Lookup(Ingress, 1, &telnet)
+	require.NotEqual(t, hi, ti)
+	w.Count(hi, 60)
+	w.Count(hi, 40)
+	w.Count(ti, 10)
+	w.PublishIndex(hi)
+	w.PublishIndex(NoRule)          // ignored
+	w.PublishIndex(int32(c.Rules())) // out of range: ignored
+	s := c.Snapshot(w)
+	p, b := count(s, "web", "http", Ingress)
+	require.EqualValues(t, 2, p)
+	require.EqualValues(t, 100, b)
+	p, _ = count(s, "web", "no-telnet", Ingress)
+	require.Zero(t, p, "only the published index is visible")
+	w.PublishIndex(ti)
+	p, b = count(c.Snapshot(w), "web", "no-telnet", Ingress)
+	require.EqualValues(t, 1, p)
+	require.EqualValues(t, 10, b)
+}

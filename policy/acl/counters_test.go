@@ -133,7 +133,7 @@ func TestCountersPublishIndex(t *testing.T) {
 	w.Count(hi, 40)
 	w.Count(ti, 10)
 	w.PublishIndex(hi)
-	w.PublishIndex(NoRule)          // ignored
+	w.PublishIndex(NoRule)           // ignored
 	w.PublishIndex(int32(c.Rules())) // out of range: ignored
 	s := c.Snapshot(w)
 	p, b := count(s, "web", "http", Ingress)

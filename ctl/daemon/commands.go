@@ -37,6 +37,9 @@ func (d *Daemon) Registry() *ctl.Registry {
 	for k, v := range d.ipamHandlers() {
 		handlers[k] = v
 	}
+	for k, v := range d.sgHandlers() {
+		handlers[k] = v
+	}
 	r := ctl.NewRegistry()
 	for _, s := range ctl.Specs {
 		h, ok := handlers[s.Name]

@@ -32,6 +32,8 @@ type State struct {
 	// on the veths it makes (their alias, vethAlias), so that it only
 	// ever sweeps its own. Made at the first start, kept for good.
 	HostID string `json:"host_id,omitempty"`
+	// SecurityGroups as the user gave them (sg.go).
+	SecurityGroups []vswitch.SecurityGroup `json:"security_groups,omitempty"`
 }
 
 // PoolState is an address pool and its leases.
@@ -102,8 +104,10 @@ func (s *State) removePort(name string) {
 		b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.Port == name })
 	}
 	s.Ports = slices.DeleteFunc(s.Ports, func(p PortSpec) bool { return p.Name == name })
+	s.unbindPort(name)
 }
 
 func (s *State) switchConfig() vswitch.Config {
-	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.Routes, Neighbors: s.Neighbors, VTEP: s.VTEP}
+	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.Routes, Neighbors: s.Neighbors, VTEP: s.VTEP,
+		SecurityGroups: s.sgConfig()}
 }

@@ -102,6 +102,71 @@
 // fastpath.go says what is mirrored, when, and how aging, flushes, port
 // removal, VLAN changes and traces keep the kernel a subset of the table.
 //
+// # Security groups
+//
+// Config.SecurityGroups (config_sg.go) are named groups of ports with
+// rules (direction, protocol, destination port range, remote CIDR or
+// remote group, priority, allow/deny) and member addresses. Semantics are
+// Neutron's: a port in no group is not filtered; a port in one or more
+// groups is default-deny in both directions, and only what a rule of its
+// groups allows passes; the replies of an allowed flow (and ICMP errors
+// about it) pass through conntrack. Validation errors are *SGError,
+// wrapping ErrInvalidConfig and policy/acl's sentinel (ErrBadCIDR,
+// ErrPortRange, ErrUnknownGroup, ErrDuplicateRule...) or ErrBadProto, and
+// change nothing. Reconfigure compiles the groups with the attached
+// ports' indexes into one policy/acl Classifier and publishes it, with
+// per-worker rule counters, behind an atomic pointer (sg.go); the
+// connection tracker (policy/conntrack, Options.ConntrackCapacity flows)
+// is made when a group first has a port.
+//
+// The filter is one node, sg-policy (node_sgpolicy.go), in front of
+// l2-output: there both ends of a packet are known, for switched and
+// routed traffic alike. l2-fwd (known unicast), l2-flood (each IP copy)
+// and ip4-forward/ip6-forward (routedOut keeps the ingress port in
+// Meta.Aux, since a routed packet's InPort becomes the router port) send
+// a packet there only when its source or destination port is in a group:
+// traffic between unfiltered ports pays a pointer load per vector and two
+// byte loads per packet, and no conntrack. sg-policy parses and tracks
+// the vector (Parse, TrackBatch), classifies packets that start a flow
+// for egress of the source port and ingress of the destination port,
+// commits allowed flows with the two ports in the conntrack mark, and
+// drops the rest as sg-deny, sg-default-deny or ct-invalid, charging the
+// deciding rule (per-rule counters: each new flow's first packet and
+// every denied packet). A packet of a tracked flow whose mark does not
+// fit its ports (a flooded copy to another port, a moved MAC) is
+// classified again, not committed. The conntrack zone is the L2 domain
+// for switched traffic and 0x8000|VRF for routed traffic, so both
+// directions of a flow meet the same entry. Traces name the rule
+// (describe_sg.go). Packets the switch itself sends (flagLocal), non-IP
+// frames and untracked ICMPv6 (neighbour discovery) are not filtered;
+// traffic to the switch's own addresses (ip4-local) never reaches
+// sg-policy.
+//
+// A change applies to new flows at once. After publishing it and
+// quiescing the workers, the switch revalidates the tracked flows (each
+// flow's original key classified again for its ports) and deletes those
+// the new policy denies: a removed rule stops the connections it allowed
+// unless another rule allows them, and so does a new deny or a port
+// leaving its group. A full flow table evicts (see policy/conntrack);
+// a packet whose flow is gone is classified as new in its own direction,
+// so a full table never lets a denied flow through.
+//
+// Measured (go test -run '^$' -bench BenchmarkSG -benchtime 1s
+// ./vswitch/, one worker, memory ports, 256 UDP packets of established
+// flows per vector, 2-core VM shared with other jobs): plain L2 31 ns/pkt
+// (38 at 100k flows); through sg-policy with 1,000 rules in 100 groups
+// (each end in one group) 84-88 ns/pkt at 1k flows, 157 at 100k flows,
+// 0 allocations. The established path costs Parse + TrackBatch + a mark
+// check; the classifier is only on new flows.
+//
+// Not done: a real-kernel test (the TCP part of one was written but hung
+// on this VM and is not in the tree); ICMP type/code in the text rules
+// (the classifier has them); non-first fragments are classified without
+// ports (a rule naming ports does not match them); conntrack zones of
+// switched domains above 32767 can share a zone with routed VRFs;
+// counts a worker made under an earlier configuration join at its next
+// vector.
+//
 // # Safety of reconfiguration
 //
 // After publishing new tables and poll lists, the control plane waits until

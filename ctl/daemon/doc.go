@@ -2,7 +2,8 @@
 // durable store of the desired configuration, and the handlers of every
 // control command (package ctl's Specs), one file per command group:
 // bridges.go, portcmds.go, show.go (show, stats, runtime, errors), fdb.go,
-// l3.go, vxlan.go, observe.go (trace, capture), sriov.go; commands.go binds
+// l3.go, vxlan.go, observe.go (trace, capture), sriov.go, sg.go
+// (security groups); commands.go binds
 // them to the Specs. ports.go is the port factory (AF_XDP, veth, tap,
 // SR-IOV, vhost-user); state.go and store.go the configuration and its
 // durable copy; metrics.go serves Prometheus metrics and health.go watches

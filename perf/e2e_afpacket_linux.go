@@ -36,29 +36,12 @@ func startVecswitchAFPacket(t *topo, cpu int) (r *rig, err error) {
 		}
 		ps = append(ps, port)
 	}
-	cfg := vswitch.Config{Bridges: []vswitch.Bridge{{
-		Name:       "br0",
-		Ports:      []vswitch.Port{{Name: vsSndPort}, {Name: vsRcvPort}},
-		StaticMACs: []vswitch.StaticMAC{{MAC: t.rcv.mac.String(), Port: vsRcvPort}},
-	}}}
-	if err := sw.Reconfigure(cfg); err != nil {
-		return nil, err
+	stats := map[string]*afpacket.Port{}
+	for _, p := range ps {
+		stats[p.Name()] = p
 	}
-	if err := sw.Start(); err != nil {
-		return nil, fmt.Errorf("perf: start switch: %w", err)
-	}
-	return &rig{
-		close:   sw.Close,
-		runtime: sw.Runtime,
-		report: func(res *E2EResult) {
-			if res.Switch == nil {
-				res.Switch = &SwitchReport{Runtime: sw.Runtime()}
-			}
-			for _, p := range ps {
-				c, _ := sw.PortCounters(p.Name())
-				st := p.Stats()
-				res.Switch.Ports = append(res.Switch.Ports, SwitchPort{Name: p.Name(), Counters: c, AFPacket: &st})
-			}
-		},
-	}, nil
+	return switchRig(sw, pairBridge(t), sw.Close, []string{vsSndPort, vsRcvPort}, func(sp *SwitchPort, _ vswitch.PortInfo) {
+		st := stats[sp.Name].Stats()
+		sp.AFPacket = &st
+	})
 }

@@ -90,11 +90,33 @@ func startVecswitch(t *topo, cpu int, fast bool) (r *rig, err error) {
 		}
 		ports = append(ports, port)
 	}
-	cfg := vswitch.Config{Bridges: []vswitch.Bridge{{
+	stats := map[string]*afxdp.Port{}
+	for _, p := range ports {
+		stats[p.Name()] = p
+	}
+	return switchRig(sw, pairBridge(t), closeAll, []string{vsSndPort, vsRcvPort}, func(sp *SwitchPort, pi vswitch.PortInfo) {
+		sp.AFXDP = stats[sp.Name].Stats()
+		if f := pi.FastPath; f != nil {
+			sp.FastPath = f.Counters
+		}
+	})
+}
+
+// pairBridge is the two-port bridge of the e2e paths: the sender's and the
+// receiver's ports, the receiver's MAC static (the sink never answers, so
+// it is never learned).
+func pairBridge(t *topo) vswitch.Config {
+	return vswitch.Config{Bridges: []vswitch.Bridge{{
 		Name:       "br0",
 		Ports:      []vswitch.Port{{Name: vsSndPort}, {Name: vsRcvPort}},
 		StaticMACs: []vswitch.StaticMAC{{MAC: t.rcv.mac.String(), Port: vsRcvPort}},
 	}}}
+}
+
+// switchRig applies cfg to sw, starts it and wraps it as a rig: close is
+// closeAll, and the report lists the counters of the ports names, each
+// passed to fill (if not nil) for the driver's own.
+func switchRig(sw *vswitch.Switch, cfg vswitch.Config, closeAll func() error, names []string, fill func(*SwitchPort, vswitch.PortInfo)) (*rig, error) {
 	if err := sw.Reconfigure(cfg); err != nil {
 		return nil, err
 	}
@@ -112,11 +134,11 @@ func startVecswitch(t *topo, cpu int, fast bool) (r *rig, err error) {
 			for _, pi := range sw.Ports() {
 				info[pi.Name] = pi
 			}
-			for _, p := range ports {
-				c, _ := sw.PortCounters(p.Name())
-				sp := SwitchPort{Name: p.Name(), Counters: c, AFXDP: p.Stats()}
-				if f := info[p.Name()].FastPath; f != nil {
-					sp.FastPath = f.Counters
+			for _, n := range names {
+				c, _ := sw.PortCounters(n)
+				sp := SwitchPort{Name: n, Counters: c}
+				if fill != nil {
+					fill(&sp, info[n])
 				}
 				res.Switch.Ports = append(res.Switch.Ports, sp)
 			}

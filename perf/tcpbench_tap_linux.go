@@ -25,7 +25,6 @@ func startVecswitchTap(t *topo, cpu int) (r *rig, err error) {
 			err = errors.Join(err, sw.Close())
 		}
 	}()
-	var ps []*tap.Port
 	for i, p := range []struct {
 		name string
 		e    *endpoint
@@ -43,30 +42,6 @@ func startVecswitchTap(t *topo, cpu int) (r *rig, err error) {
 			return nil, errors.Join(err, port.Close())
 		}
 		p.e.mac = mac
-		ps = append(ps, port)
 	}
-	cfg := vswitch.Config{Bridges: []vswitch.Bridge{{
-		Name:       "br0",
-		Ports:      []vswitch.Port{{Name: vsSndPort}, {Name: vsRcvPort}},
-		StaticMACs: []vswitch.StaticMAC{{MAC: t.rcv.mac.String(), Port: vsRcvPort}},
-	}}}
-	if err := sw.Reconfigure(cfg); err != nil {
-		return nil, err
-	}
-	if err := sw.Start(); err != nil {
-		return nil, fmt.Errorf("perf: start switch: %w", err)
-	}
-	return &rig{
-		close:   sw.Close,
-		runtime: sw.Runtime,
-		report: func(res *E2EResult) {
-			if res.Switch == nil {
-				res.Switch = &SwitchReport{Runtime: sw.Runtime()}
-			}
-			for _, p := range ps {
-				c, _ := sw.PortCounters(p.Name())
-				res.Switch.Ports = append(res.Switch.Ports, SwitchPort{Name: p.Name(), Counters: c})
-			}
-		},
-	}, nil
+	return switchRig(sw, pairBridge(t), sw.Close, []string{vsSndPort, vsRcvPort}, nil)
 }

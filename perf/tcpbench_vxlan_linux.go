@@ -142,12 +142,16 @@ func startBridgeVXLAN(t *topo) (*rig, error) {
 	if err := lh.nl.LinkAdd(br); err != nil {
 		return nil, fmt.Errorf("perf: bridge: %w", err)
 	}
+	brl, err := lh.nl.LinkByName("br0")
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range []string{"c0", "vx0"} {
 		l, err := lh.nl.LinkByName(n)
 		if err != nil {
 			return nil, err
 		}
-		if err := lh.nl.LinkSetMasterByIndex(l, mustIndex(lh.nl, "br0")); err != nil {
+		if err := lh.nl.LinkSetMasterByIndex(l, brl.Attrs().Index); err != nil {
 			return nil, fmt.Errorf("perf: %s on the bridge: %w", n, err)
 		}
 		if err := lh.nl.LinkSetUp(l); err != nil {
@@ -161,14 +165,6 @@ func startBridgeVXLAN(t *topo) (*rig, error) {
 		return nil, err
 	}
 	return &rig{close: func() error { return nil }, report: func(*E2EResult) {}}, nil
-}
-
-func mustIndex(nl *netlink.Handle, name string) int {
-	l, err := nl.LinkByName(name)
-	if err != nil {
-		return 0
-	}
-	return l.Attrs().Index
 }
 
 // senderOnOverlay gives the sender's veth end eth0 its address and the
@@ -228,23 +224,5 @@ func startVecswitchVXLAN(t *topo, cpu int) (r *rig, err error) {
 		Interfaces: []vswitch.Interface{{Name: "uplink", Port: vsRcvPort, Addrs: []string{vxLocal.String() + "/24"}}},
 		VTEP:       &vswitch.VTEP{Addr: vxLocal.String()},
 	}
-	if err := sw.Reconfigure(cfg); err != nil {
-		return nil, err
-	}
-	if err := sw.Start(); err != nil {
-		return nil, fmt.Errorf("perf: start switch: %w", err)
-	}
-	return &rig{
-		close:   sw.Close,
-		runtime: sw.Runtime,
-		report: func(res *E2EResult) {
-			if res.Switch == nil {
-				res.Switch = &SwitchReport{Runtime: sw.Runtime()}
-			}
-			for _, p := range []string{vsSndPort, vsRcvPort} {
-				c, _ := sw.PortCounters(p)
-				res.Switch.Ports = append(res.Switch.Ports, SwitchPort{Name: p, Counters: c})
-			}
-		},
-	}, nil
+	return switchRig(sw, cfg, sw.Close, []string{vsSndPort, vsRcvPort}, nil)
 }

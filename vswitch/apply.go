@@ -215,6 +215,14 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	if err != nil {
 		return err
 	}
+	var nc *natConfig
+	if l3 != nil {
+		nc = l3.nat
+	}
+	natSt, err := s.syncNAT(nc)
+	if err != nil {
+		return err
+	}
 	// Ports leaving the fast path, or changing how it classifies their
 	// frames, leave it before the new tables are published (a port being
 	// removed among them: no frame is redirected to it from here on).
@@ -226,6 +234,7 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	t.gen = s.nextGen
 	s.tables.Store(t)
 	sgChanged := s.publishSG(sg, sgSig)
+	s.nat.Store(natSt)
 	s.publishPollLists(t)
 	// Routes change in place after the adjacencies they use are published.
 	routeErr := s.l3.install(t, c.l3)

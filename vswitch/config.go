@@ -25,6 +25,9 @@ type Config struct {
 	// SecurityGroups filter the IP traffic of the ports in them,
 	// statefully (config_sg.go, sg.go).
 	SecurityGroups []SecurityGroup `json:"security_groups,omitempty"`
+	// NAT translates routed traffic: masquerade and port maps
+	// (config_nat.go, nat.go).
+	NAT *NAT `json:"nat,omitempty"`
 }
 
 // Bridge is one bridge domain. Bridges never exchange frames.
@@ -175,7 +178,10 @@ func (c *Config) normalize() (Config, *l3Config, error) {
 	if err != nil {
 		return out, l3, err
 	}
-	out.SecurityGroups, err = normalizeSG(c.SecurityGroups)
+	if out.SecurityGroups, err = normalizeSG(c.SecurityGroups); err != nil {
+		return out, l3, err
+	}
+	out.NAT, l3.nat, err = c.normalizeNAT(l3)
 	return out, l3, err
 }
 

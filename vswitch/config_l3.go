@@ -91,6 +91,7 @@ type l3Config struct {
 	routes []routeCfg
 	neighs []neighCfg
 	vx     *vxlanConfig // nil: no VXLAN
+	nat    *natConfig   // nil: no NAT
 }
 
 type ifaceCfg struct {

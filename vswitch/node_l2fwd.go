@@ -26,7 +26,8 @@ const (
 	fwdNextIP6
 	fwdNextARP
 	fwdNextGSO
-	fwdNextSG // sg-policy: a port of the two is in a security group
+	fwdNextSG  // sg-policy: a port of the two is in a security group
+	fwdNextNAT // nat: IP to the router while NAT is configured
 )
 
 const (
@@ -42,7 +43,7 @@ const touchMinBuckets = 1 << 13
 func l2FwdSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeL2Fwd,
-		Next:  []string{nodeL2Output, nodeL2Flood, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeSGPolicy},
+		Next:  []string{nodeL2Output, nodeL2Flood, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeSGPolicy, nodeNAT},
 		Drops: []string{"dst-on-ingress-port", "l3-unsupported-ethertype", "src-mac-bound-elsewhere"},
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &l2Fwd{s: s, ring: s.lrn.rings[ctx.Worker]}
@@ -148,6 +149,10 @@ func (n *l2Fwd) toRouter(f *pipeline.Frame, i int) {
 		f.Next[i] = fwdNextARP
 	default:
 		f.Drop(i, fwdDropL3Type)
+		return
+	}
+	if f.Next[i] != fwdNextARP && n.s.nat.Load() != nil {
+		f.Next[i] = fwdNextNAT // which routes it after translating
 		return
 	}
 	// ip4-forward and ip6-forward take large frames; ARP does not.

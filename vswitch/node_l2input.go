@@ -21,6 +21,7 @@ const (
 	inNextIP6
 	inNextARP
 	inNextGSO
+	inNextNAT // nat: IP to the router while NAT is configured
 )
 
 const (
@@ -38,7 +39,7 @@ const (
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name: nodeL2Input,
-		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO},
+		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeNAT},
 		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast",
 			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed"},
 		New: func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
@@ -134,6 +135,10 @@ func (n *l2Input) routed(f *pipeline.Frame, i int, pe *portEntry) {
 		f.Next[i] = inNextARP
 	default:
 		f.Drop(i, inDropRoutedOther)
+		return
+	}
+	if f.Next[i] != inNextARP && n.s.nat.Load() != nil {
+		f.Next[i] = inNextNAT // which routes it after translating
 		return
 	}
 	// ip4-forward and ip6-forward take large frames; ARP does not.

@@ -33,5 +33,6 @@ func (s *Switch) nodeSpecs() []pipeline.NodeSpec {
 		vxlanDecapSpec(s),
 		gsoSpec(s),
 		sgPolicySpec(s),
+		natSpec(s),
 	}
 }

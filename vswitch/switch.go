@@ -103,6 +103,13 @@ type Switch struct {
 	sgSig  string
 	ct     atomic.Pointer[ctState]
 	ctNext uint32
+
+	// NAT (nat.go): the published state (nil: off, routed packets skip
+	// the nat node), the state kept while NAT is off (its table and
+	// counters), and the expiry sweep's position.
+	nat     atomic.Pointer[natState]
+	natObj  *natState
+	natNext uint32
 }
 
 type attachment struct {
@@ -323,6 +330,7 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 			s.endedTrace()
 			s.nbr.ageStep(s.now.Load())
 			s.expireFlows()
+			s.expireNATFlows()
 			if time.Since(lastRecheck) >= s.opts.FastPathRecheck {
 				lastRecheck = time.Now()
 				s.recheckFastPath()

@@ -340,3 +340,20 @@ func (t *Table) Counters() Counters {
 	}
 	return s
 }
+
+// Wants reports whether a new flow of p would be translated: its
+// destination is a mapped host port, or its source is in a masqueraded
+// network and its destination outside every network. A caller that
+// cannot translate a packet (conntrack found it invalid, or it is a
+// non-first fragment) drops it when Wants says so, rather than let it
+// leave untranslated with a private source or past a port map.
+func (w *Worker) Wants(p *conntrack.Packet) bool {
+	rs := w.t.rules.Load()
+	k := &p.Key
+	v6 := k.IPv6()
+	if _, ok := rs.dnat(k.Proto, k.Dst, k.DstPort, v6); ok {
+		return true
+	}
+	n := rs.netOf(k.Src, v6)
+	return n != nil && n.has[fam(k)] && rs.netOf(k.Dst, v6) == nil
+}

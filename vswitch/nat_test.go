@@ -1,0 +1,239 @@
+package vswitch
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"testing"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/stretchr/testify/require"
+	"github.com/vecswitch/vecswitch/policy/nat"
+)
+
+// The NAT rig: the containers' network ra (10.1.0.1/24 on bra: A at
+// 10.1.0.2 on port a, A2 at 10.1.0.3 on port a2) hides behind the uplink
+// interface rb (10.2.0.1/24 on brb), where B (10.2.0.2, port b) plays
+// the outside world.
+const macA2 = "02:00:00:00:00:a2"
+
+func testNATConfig() Config {
+	c := testL3Config()
+	c.Bridges[0].Ports = append(c.Bridges[0].Ports, Port{Name: "a2"})
+	c.Neighbors = append(c.Neighbors, Neighbor{Interface: "ra", Addr: "10.1.0.3", MAC: macA2})
+	c.NAT = &NAT{
+		Masquerade: []Masquerade{{Interface: "ra", External: "rb"}},
+		PortMaps: []PortMap{
+			{Proto: "tcp", HostPort: 8080, Target: "10.1.0.2", TargetPort: 80},
+			{Proto: "udp", Host: "10.2.0.1", HostPort: 6000, Target: "10.1.0.3"},
+		},
+	}
+	return c
+}
+
+func newNATRig(t *testing.T) *rig {
+	r := newRig(t, Options{})
+	r.attach("a", "a2", "b", "b2")
+	require.NoError(t, r.s.Reconfigure(testNATConfig()))
+	r.send("a", frame(bcast(), macA, -1))
+	r.send("a2", frame(bcast(), macA2, -1))
+	r.send("b", frame(bcast(), macB, -1))
+	r.recv()
+	return r
+}
+
+// tcp4 is an Ethernet/IPv4/TCP frame with the given flags ("S", "SA", "A").
+func tcp4(dstMAC, srcMAC, src, dst string, sport, dport uint16, flags string) []byte {
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(src), DstIP: net.ParseIP(dst)}
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: 1000, Window: 1024}
+	for _, c := range flags {
+		switch c {
+		case 'S':
+			tcp.SYN = true
+		case 'A':
+			tcp.ACK, tcp.Ack = true, 2000
+		case 'F':
+			tcp.FIN = true
+		}
+	}
+	must(tcp.SetNetworkLayerForChecksum(ip))
+	return serialize(&layers.Ethernet{DstMAC: mustMAC(dstMAC), SrcMAC: mustMAC(srcMAC), EthernetType: layers.EthernetTypeIPv4},
+		ip, tcp, gopacket.Payload([]byte("hello")))
+}
+
+// udp4 is pkt4 with a destination port.
+func udp4(dstMAC, srcMAC, src, dst string, sport, dport uint16) []byte {
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.ParseIP(src), DstIP: net.ParseIP(dst)}
+	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
+	must(udp.SetNetworkLayerForChecksum(ip))
+	return serialize(&layers.Ethernet{DstMAC: mustMAC(dstMAC), SrcMAC: mustMAC(srcMAC), EthernetType: layers.EthernetTypeIPv4},
+		ip, udp, gopacket.Payload([]byte("hello")))
+}
+
+// tuple4 decodes a routed IPv4 frame's addresses and ports and checks
+// both its checksums from scratch.
+func tuple4(t *testing.T, f []byte) (src, dst string, sport, dport uint16) {
+	t.Helper()
+	p := decodePkt(t, f)
+	ip := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	ipv4ChecksumOK(t, ip)
+	seg := ip.Payload
+	var sum uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(b[i:]))
+		}
+		if len(b)%2 == 1 {
+			sum += uint32(b[len(b)-1]) << 8
+		}
+	}
+	add(ip.SrcIP.To4())
+	add(ip.DstIP.To4())
+	sum += uint32(ip.Protocol) + uint32(len(seg))
+	add(seg)
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	if ip.Protocol == layers.IPProtocolTCP || ip.Protocol == layers.IPProtocolUDP {
+		require.Equal(t, uint32(0xffff), sum, "L4 checksum of %v", p)
+	}
+	return ip.SrcIP.String(), ip.DstIP.String(), binary.BigEndian.Uint16(seg[0:]), binary.BigEndian.Uint16(seg[2:])
+}
+
+func TestNATMasquerade(t *testing.T) {
+	r := newNATRig(t)
+	// Out: A's source becomes the uplink address, its port kept.
+	r.send("a", udp4(macRA, macA, "10.1.0.2", "10.2.0.2", 40000, 5300))
+	out := only(t, r.recv(), "b", 1)[0]
+	src, dst, sp, dp := tuple4(t, out)
+	require.Equal(t, []any{"10.2.0.1", "10.2.0.2", uint16(40000), uint16(5300)}, []any{src, dst, sp, dp})
+	// A2 with the same source port to the same server: another port.
+	r.send("a2", udp4(macRA, macA2, "10.1.0.3", "10.2.0.2", 40000, 5300))
+	src, _, sp2, _ := tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, "10.2.0.1", src)
+	require.NotEqual(t, uint16(40000), sp2, "two flows share a translated port")
+	// Replies come back to each, translated.
+	r.send("b", udp4(macRB, macB, "10.2.0.2", "10.2.0.1", 5300, 40000))
+	src, dst, sp, dp = tuple4(t, only(t, r.recv(), "a", 1)[0])
+	require.Equal(t, []any{"10.2.0.2", "10.1.0.2", uint16(5300), uint16(40000)}, []any{src, dst, sp, dp})
+	r.send("b", udp4(macRB, macB, "10.2.0.2", "10.2.0.1", 5300, sp2))
+	_, dst, _, dp = tuple4(t, only(t, r.recv(), "a2", 1)[0])
+	require.Equal(t, []any{"10.1.0.3", uint16(40000)}, []any{dst, dp})
+	// TCP too, and a segment of no flow from a container is not let out
+	// with its private address.
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41000, 443, "S"))
+	src, _, sp, _ = tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, []any{"10.2.0.1", uint16(41000)}, []any{src, sp})
+	before := dropCount(t, r.s, nodeNAT, "ct-invalid")
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41001, 443, "A"))
+	require.Empty(t, r.recv())
+	require.Equal(t, before+1, dropCount(t, r.s, nodeNAT, "ct-invalid"))
+	st := r.s.NATStats()
+	require.True(t, st.Enabled)
+	require.EqualValues(t, 3, st.SNAT)
+	require.GreaterOrEqual(t, st.Translated, uint64(5))
+}
+
+func TestNATPortMapAndHairpin(t *testing.T) {
+	r := newNATRig(t)
+	// From the outside to the uplink address's mapped port.
+	r.send("b", tcp4(macRB, macB, "10.2.0.2", "10.2.0.1", 50000, 8080, "S"))
+	src, dst, sp, dp := tuple4(t, only(t, r.recv(), "a", 1)[0])
+	require.Equal(t, []any{"10.2.0.2", "10.1.0.2", uint16(50000), uint16(80)}, []any{src, dst, sp, dp},
+		"the client's source is kept, the destination mapped")
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 80, 50000, "SA"))
+	src, dst, sp, dp = tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, []any{"10.2.0.1", "10.2.0.2", uint16(8080), uint16(50000)}, []any{src, dst, sp, dp})
+	// Hairpin: A2 reaches the mapped port of its own network; A sees
+	// the gateway as the source, and its reply goes back to A2.
+	r.send("a2", tcp4(macRA, macA2, "10.1.0.3", "10.2.0.1", 51000, 8080, "S"))
+	src, dst, sp, dp = tuple4(t, only(t, r.recv(), "a", 1)[0])
+	require.Equal(t, []any{"10.1.0.1", "10.1.0.2", uint16(80)}, []any{src, dst, dp})
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.1.0.1", 80, sp, "SA"))
+	src, dst, sp, dp = tuple4(t, only(t, r.recv(), "a2", 1)[0])
+	require.Equal(t, []any{"10.2.0.1", "10.1.0.3", uint16(8080), uint16(51000)}, []any{src, dst, sp, dp})
+	// A map on one address: UDP to 10.2.0.1:6000 goes to A2 on 6000.
+	r.send("b", udp4(macRB, macB, "10.2.0.2", "10.2.0.1", 1234, 6000))
+	_, dst, _, dp = tuple4(t, only(t, r.recv(), "a2", 1)[0])
+	require.Equal(t, []any{"10.1.0.3", uint16(6000)}, []any{dst, dp})
+	st := r.s.NATStats()
+	require.EqualValues(t, 2, st.DNAT)
+	require.EqualValues(t, 1, st.Hairpin)
+
+	// Removing the map stops new flows to it and its existing ones.
+	cfg := testNATConfig()
+	cfg.NAT.PortMaps = cfg.NAT.PortMaps[1:]
+	require.NoError(t, r.s.Reconfigure(cfg))
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 80, 50000, "A"))
+	for port, fs := range r.recv() {
+		for _, f := range fs {
+			src, _, _, _ := tuple4(t, f)
+			require.NotEqual(t, "10.2.0.1", src, "a flow of a removed map is still translated (to %s)", port)
+		}
+	}
+}
+
+// Routing between the switch's own networks is not translated, and NAT
+// off routes as before.
+func TestNATInternalAndOff(t *testing.T) {
+	r := newNATRig(t)
+	cfg := testNATConfig()
+	cfg.NAT.Masquerade = append(cfg.NAT.Masquerade, Masquerade{Interface: "rb", External: "ra"})
+	require.NoError(t, r.s.Reconfigure(cfg))
+	r.send("a", udp4(macRA, macA, "10.1.0.2", "10.2.0.2", 40000, 5300))
+	src, _, _, _ := tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, "10.1.0.2", src, "traffic between two of the switch's networks was translated")
+
+	cfg.NAT = nil
+	require.NoError(t, r.s.Reconfigure(cfg))
+	require.False(t, r.s.NATStats().Enabled)
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41001, 443, "A"))
+	src, _, _, _ = tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, "10.1.0.2", src)
+}
+
+func TestNATConfigErrors(t *testing.T) {
+	r := newNATRig(t)
+	good := testNATConfig()
+	for name, c := range map[string]struct {
+		mod  func(*NAT)
+		want error
+	}{
+		"no such interface": {func(n *NAT) { n.Masquerade[0].Interface = "nope" }, ErrNATInterface},
+		"no such external":  {func(n *NAT) { n.Masquerade[0].External = "nope" }, ErrNATInterface},
+		"itself":            {func(n *NAT) { n.Masquerade[0].External = "ra" }, ErrNATInterface},
+		"twice":             {func(n *NAT) { n.Masquerade = append(n.Masquerade, n.Masquerade[0]) }, ErrNATInterface},
+		"bad proto":         {func(n *NAT) { n.PortMaps[0].Proto = "sctp" }, nat.ErrProto},
+		"port 0":            {func(n *NAT) { n.PortMaps[0].HostPort = 0 }, nat.ErrPort},
+		"bad target":        {func(n *NAT) { n.PortMaps[0].Target = "10.1.0.300" }, nat.ErrAddr},
+		"multicast target":  {func(n *NAT) { n.PortMaps[0].Target = "224.0.0.1" }, nat.ErrAddr},
+		"family":            {func(n *NAT) { n.PortMaps[0].Host = "fd02::1" }, nat.ErrFamily},
+		"overlap any": {func(n *NAT) {
+			n.PortMaps = append(n.PortMaps, PortMap{Proto: "tcp", Host: "10.2.0.1", HostPort: 8080, Target: "10.1.0.3"})
+		}, nat.ErrOverlap},
+		"overlap same": {func(n *NAT) {
+			n.PortMaps = append(n.PortMaps, PortMap{Proto: "udp", Host: "10.2.0.1", HostPort: 6000, Target: "10.1.0.2"})
+		}, nat.ErrOverlap},
+		"uplink not a iface": {func(n *NAT) { n.Uplinks = []string{"x"} }, ErrNATInterface},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := testNATConfig()
+			c.mod(cfg.NAT)
+			err := r.s.Reconfigure(cfg)
+			require.Error(t, err)
+			require.ErrorIs(t, err, ErrInvalidConfig)
+			require.ErrorIs(t, err, c.want)
+			var ne *NATError
+			require.True(t, errors.As(err, &ne), "%T %v", err, err)
+			// Nothing changed: the mapped port still works.
+			r.send("b", tcp4(macRB, macB, "10.2.0.2", "10.2.0.1", 50000, 8080, "S"))
+			_, dst, _, _ := tuple4(t, only(t, r.recv(), "a", 1)[0])
+			require.Equal(t, "10.1.0.2", dst)
+		})
+	}
+	// The same map twice is one map, not an overlap.
+	good.NAT.PortMaps = append(good.NAT.PortMaps, good.NAT.PortMaps[0])
+	require.NoError(t, r.s.Reconfigure(good))
+	require.Len(t, r.s.Config().NAT.PortMaps, 2)
+}

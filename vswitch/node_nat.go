@@ -1,0 +1,192 @@
+package vswitch
+
+import (
+	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/policy/conntrack"
+	"github.com/vecswitch/vecswitch/policy/nat"
+)
+
+// nat is the router's address translation (Config.NAT). It sits in front
+// of ip4-forward and ip6-forward: when NAT is configured, l2-fwd and
+// l2-input send the IP packets addressed to a router interface here
+// first, so the route lookup sees the translated destination (a mapped
+// port's container, a masqueraded reply's container, a hairpin's
+// target). Without NAT they go straight to the forward nodes and this
+// node costs nothing.
+//
+// For each IP packet of the vector it parses the headers
+// (conntrack.Parse, zone: the ingress interface's VRF), tracks the
+// vector at once in the NAT's own flow table (TrackBatch), then:
+//
+//   - a packet that starts a flow: nat.Worker.Commit decides its
+//     translation (port map, hairpin, masquerade with a port allocated
+//     through conntrack, or none) and creates its entry;
+//   - a packet of a flow, either direction, and an ICMP error quoting
+//     one (related): nat.Worker.Translate rewrites it from the flow's
+//     two keys, checksums updated incrementally;
+//   - a packet conntrack finds invalid (TCP without SYN and no flow, a
+//     reply with no flow) or cannot track (a non-first fragment) passes
+//     untranslated, unless a new flow of its tuple would be translated:
+//     then it is dropped (ct-invalid, nat-fragment), because leaving
+//     untranslated would leak a container's private address or bypass
+//     a port map;
+//   - neighbour discovery and other untracked ICMPv6 pass.
+//
+// A packet NAT could not translate (no free port, a full table, a
+// header it cannot rewrite) is dropped with the reason's name; it never
+// leaves untranslated. Packets the switch itself sends (flagLocal) are
+// not translated.
+const nodeNAT = "nat"
+
+const (
+	natNextIP4 = iota
+	natNextIP6
+)
+
+// natDropInvalid follows the nat.Reason drops (reason r is drop r-1).
+const natDropInvalid = uint16(nat.NumReasons - 1)
+
+func natSpec(s *Switch) pipeline.NodeSpec {
+	drops := make([]string, 0, nat.NumReasons)
+	for r := 1; r < nat.NumReasons; r++ {
+		drops = append(drops, "nat-"+nat.Reason(r).String())
+	}
+	return pipeline.NodeSpec{
+		Name:  nodeNAT,
+		Next:  []string{nodeIP4Forward, nodeIP6Forward},
+		Drops: append(drops, "ct-invalid"),
+		New: func(ctx pipeline.NodeContext) pipeline.Node {
+			return &natNode{s: s, wid: ctx.Worker}
+		},
+	}
+}
+
+// What the nat node did with a packet (for traces).
+const (
+	natSkip uint8 = iota
+	natPassed
+	natTranslated
+	natUntracked
+	natDropped
+	natOff
+)
+
+type natNode struct {
+	s   *Switch
+	wid int
+	how [pipeline.VectorSize]uint8
+	act [pipeline.VectorSize]nat.Action
+	// Per tracked packet.
+	ps  [pipeline.VectorSize]conntrack.Packet
+	res [pipeline.VectorSize]conntrack.Result
+	at  [pipeline.VectorSize]uint16 // vector slot of ps[k]
+	hdr [192]byte                   // a chained frame's first bytes, its length field cleared
+}
+
+func (n *natNode) Process(f *pipeline.Frame) {
+	ids := f.IDs
+	next := f.Next[:len(ids)]
+	meta, mem := f.Pool.Arrays()
+	for i, id := range ids {
+		next[i], n.how[i], n.act[i] = natNextIP4, natSkip, 0
+		if m := &meta[id]; m.Len >= ethHdrLen {
+			if pkt := pipeline.PacketAt(mem, id, m); pkt[12] == 0x86 && pkt[13] == 0xdd {
+				next[i] = natNextIP6
+			}
+		}
+	}
+	st := n.s.nat.Load()
+	if st == nil { // NAT went away while these were in flight
+		for i := range next {
+			n.how[i] = natOff
+		}
+		return
+	}
+	t := n.s.tables.Load()
+	// Pass 1: parse the IP packets.
+	k := 0
+	for i, id := range ids {
+		m := &meta[id]
+		if m.Flags&flagLocal != 0 || m.Len < ethHdrLen+20 || int(m.Iface) >= len(t.ifaces) {
+			continue // forward nodes drop what is not routable
+		}
+		ip := pipeline.PacketAt(mem, id, m)[ethHdrLen:]
+		if m.Next != 0 {
+			ip = n.headers(ip)
+		}
+		conntrack.Parse(&n.ps[k], ip, t.ifaces[m.Iface].vrf)
+		n.at[k] = uint16(i)
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	now := n.s.now.Load()
+	cw, w := st.cws[n.wid], st.ws[n.wid]
+	cw.TrackBatch(n.ps[:k], n.res[:k], now)
+	committed := false
+	// Pass 2: commit new flows, translate.
+	for j := range k {
+		i := int(n.at[j])
+		id := ids[i]
+		m := &meta[id]
+		p, r := &n.ps[j], n.res[j]
+		switch r.State {
+		case conntrack.StateNew, conntrack.StateEstablished, conntrack.StateRelated:
+			if r.State == conntrack.StateNew && r.Conn == 0 {
+				var why nat.Reason
+				r, _, why = w.Commit(cw, p, now, 0)
+				committed = true
+				if why != nat.ReasonNone {
+					n.drop(f, i, why)
+					continue
+				}
+			}
+			ip := pipeline.PacketAt(mem, id, m)[ethHdrLen:]
+			act, why := w.Translate(ip, p, r, m.Offload&pipeline.OffloadCsumPartial != 0)
+			if why != nat.ReasonNone {
+				n.drop(f, i, why)
+				continue
+			}
+			n.how[i], n.act[i] = natPassed, act
+			if act != 0 {
+				n.how[i] = natTranslated
+			}
+		case conntrack.StateUntracked:
+			n.how[i] = natUntracked
+			if p.Reason == conntrack.ReasonFragment && w.Wants(p) {
+				n.drop(f, i, nat.ReasonFragment)
+			}
+		default:
+			n.how[i] = natPassed
+			if w.Wants(p) {
+				n.how[i] = natDropped
+				f.Drop(i, natDropInvalid)
+			}
+		}
+	}
+	w.Publish()
+	if committed {
+		cw.Publish() // TrackBatch published before the commits
+	}
+}
+
+func (n *natNode) drop(f *pipeline.Frame, i int, why nat.Reason) {
+	n.how[i] = natDropped
+	f.Drop(i, uint16(why)-1)
+}
+
+// headers returns a copy of a chained frame's first bytes with the IP
+// length field cleared, which Parse takes as "the whole buffer".
+func (n *natNode) headers(ip []byte) []byte {
+	h := n.hdr[:copy(n.hdr[:], ip)]
+	if len(h) >= 6 {
+		switch h[0] >> 4 {
+		case 4:
+			h[2], h[3] = 0, 0
+		case 6:
+			h[4], h[5] = 0, 0
+		}
+	}
+	return h
+}

@@ -9,6 +9,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 // innerIfname is the name of the veth end inside each namespace.
@@ -35,7 +37,10 @@ type topo struct {
 	id       string
 	snd, rcv endpoint
 	bridge   string
-	undo     []func() error
+	// sg, if not empty, are the security groups the Vecswitch paths
+	// apply (pairBridge): the security-group suite's filtered paths.
+	sg   []vswitch.SecurityGroup
+	undo []func() error
 }
 
 // Addresses of the namespaces (198.18.0.0/15 is set aside for benchmarks).

@@ -104,13 +104,13 @@ func startVecswitch(t *topo, cpu int, fast bool) (r *rig, err error) {
 
 // pairBridge is the two-port bridge of the e2e paths: the sender's and the
 // receiver's ports, the receiver's MAC static (the sink never answers, so
-// it is never learned).
+// it is never learned), and the topology's security groups (t.sg).
 func pairBridge(t *topo) vswitch.Config {
 	return vswitch.Config{Bridges: []vswitch.Bridge{{
 		Name:       "br0",
 		Ports:      []vswitch.Port{{Name: vsSndPort}, {Name: vsRcvPort}},
 		StaticMACs: []vswitch.StaticMAC{{MAC: t.rcv.mac.String(), Port: vsRcvPort}},
-	}}}
+	}}, SecurityGroups: t.sg}
 }
 
 // switchRig applies cfg to sw, starts it and wraps it as a rig: close is

@@ -43,7 +43,15 @@ func main() {
 	asJSON := flag.Bool("json", false, "print the results as JSON")
 	bulk := flag.Bool("tcp-bulk", false, "run the TCP bulk suite instead (perf/tcp.sh): iperf3 at each -streams count\n"+
 		"through each of "+strings.Join(perf.TCPPaths, ", ")+",\nwith the host's CPU per Gbit/s; -duration defaults to 10s, -warmup is iperf3's -O")
-	streams := flag.String("streams", "1,4", "with -tcp-bulk: comma-separated iperf3 parallel stream counts")
+	streams := flag.String("streams", "1,4", "with -tcp-bulk: comma-separated iperf3 parallel stream counts (-sg: default 1)")
+	sg := flag.Bool("sg", false, "run the security-group suite instead (perf/sg.sh): short TCP connections/s and iperf3\n"+
+		"through each of "+strings.Join(perf.SGPaths, ", ")+"\n(default "+strings.Join(perf.DefaultSGPaths, ", ")+
+		"); -duration (iperf3's) defaults to 10s, -no-tcp skips iperf3")
+	connDur := seconds(5 * time.Second)
+	flag.Var(&connDur, "conn-duration", "with -sg: window of the short-connection run")
+	conns := flag.Int("conns", 4, "with -sg: client loops (and server threads) making connections in parallel")
+	sgRules := flag.Int("sg-rules", 1000, "with -sg: rules in the security groups (and the nftables ruleset)")
+	sgGroups := flag.Int("sg-groups", 100, "with -sg: groups the rules are spread over, each bound to both ports")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: vsbench [flags]   (as root)\n\n"+
 			"Measures 64-byte UDP packets/s (a generator in one namespace: an AF_XDP\n"+
@@ -60,6 +68,19 @@ func main() {
 	}
 	if runtime.NumCPU() == 1 && *cpuSw == 1 && *cpuGen == 0 {
 		*cpuSw = 0
+	}
+	if *sg {
+		d := time.Duration(dur)
+		if !flagSet("duration") {
+			d = 10 * time.Second
+		}
+		st := *streams
+		if !flagSet("streams") {
+			st = "1"
+		}
+		os.Exit(runSG(sgFlags{connWindow: time.Duration(connDur), conns: *conns, rules: *sgRules, groups: *sgGroups,
+			noTCP: *noTCP, paths: *only, streams: st, iperf: d, warm: time.Duration(warm),
+			cpuSw: *cpuSw, cpuGen: *cpuGen, asJSON: *asJSON}))
 	}
 	if *bulk {
 		d := time.Duration(dur)

@@ -237,3 +237,37 @@ func TestNATConfigErrors(t *testing.T) {
 	require.NoError(t, r.s.Reconfigure(good))
 	require.Len(t, r.s.Config().NAT.PortMaps, 2)
 }
+
+// A full NAT table never lets a container's private address out: new
+// flows evict old ones or are dropped (counted), and a TCP segment of an
+// evicted flow is dropped as invalid.
+func TestNATFullTable(t *testing.T) {
+	r := newRig(t, Options{ConntrackCapacity: 16})
+	r.attach("a", "a2", "b", "b2")
+	require.NoError(t, r.s.Reconfigure(testNATConfig()))
+	r.send("a", frame(bcast(), macA, -1))
+	r.send("b", frame(bcast(), macB, -1))
+	r.recv()
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 30000, 443, "S"))
+	src, _, _, _ := tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, "10.2.0.1", src)
+	var flows [][]byte
+	for i := range 200 {
+		flows = append(flows, udp4(macRA, macA, "10.1.0.2", "10.2.0.2", uint16(31000+i), 5300))
+	}
+	r.send("a", flows...)
+	out := r.recv()["b"]
+	require.NotEmpty(t, out)
+	for _, f := range out {
+		src, _, _, _ := tuple4(t, f)
+		require.Equal(t, "10.2.0.1", src, "a packet left untranslated")
+	}
+	require.LessOrEqual(t, r.s.NATStats().Flows, 16)
+	require.Positive(t, r.s.NATStats().Conntrack.Evicted+r.s.NATStats().Refused["table-full"])
+	// The TCP flow was evicted: its next segment is not let out.
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 30000, 443, "A"))
+	for _, f := range r.recv()["b"] {
+		src, _, _, _ := tuple4(t, f)
+		require.Equal(t, "10.2.0.1", src, "a segment of an evicted flow left untranslated")
+	}
+}

@@ -42,7 +42,7 @@ func (s *Switch) syncNAT(nc *natConfig) (*natState, error) {
 		if err != nil {
 			return nil, err
 		}
-		ct, err := conntrack.New(conntrack.Config{Capacity: s.opts.ConntrackCapacity})
+		ct, err := conntrack.New(conntrack.Config{Capacity: s.opts.ConntrackCapacity, TCPLoose: true})
 		if err != nil {
 			return nil, fmt.Errorf("vswitch: NAT connection tracker: %w", err)
 		}

@@ -23,7 +23,7 @@ func TestNATPathAllocations(t *testing.T) {
 		{"masquerade back", "b", func() []byte { return udp4(macRB, macB, "10.2.0.2", "10.2.0.1", 5300, 40000) }, "a"},
 		{"port map", "b", func() []byte { return udp4(macRB, macB, "10.2.0.2", "10.2.0.1", 1234, 6000) }, "a2"},
 		{"new flows", "a", func() []byte { sport++; return udp4(macRA, macA, "10.1.0.2", "10.2.0.2", sport, 5300) }, "b"},
-		{"invalid", "a", func() []byte { return tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41001, 443, "A") }, ""},
+		{"invalid", "a", func() []byte { return tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41001, 443, "R") }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r.send(tc.in, tc.frame())

@@ -55,6 +55,8 @@ func tcp4(dstMAC, srcMAC, src, dst string, sport, dport uint16, flags string) []
 			tcp.ACK, tcp.Ack = true, 2000
 		case 'F':
 			tcp.FIN = true
+		case 'R':
+			tcp.RST = true
 		}
 	}
 	must(tcp.SetNetworkLayerForChecksum(ip))
@@ -120,18 +122,22 @@ func TestNATMasquerade(t *testing.T) {
 	r.send("b", udp4(macRB, macB, "10.2.0.2", "10.2.0.1", 5300, sp2))
 	_, dst, _, dp = tuple4(t, only(t, r.recv(), "a2", 1)[0])
 	require.Equal(t, []any{"10.1.0.3", uint16(40000)}, []any{dst, dp})
-	// TCP too, and a segment of no flow from a container is not let out
-	// with its private address.
+	// TCP too. A mid-stream segment (a connection from before a
+	// restart) is picked up and translated; a segment that cannot start
+	// a flow (RST) is not let out with its private address.
 	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41000, 443, "S"))
 	src, _, sp, _ = tuple4(t, only(t, r.recv(), "b", 1)[0])
 	require.Equal(t, []any{"10.2.0.1", uint16(41000)}, []any{src, sp})
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41002, 443, "A"))
+	src, _, sp, _ = tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, []any{"10.2.0.1", uint16(41002)}, []any{src, sp})
 	before := dropCount(t, r.s, nodeNAT, "ct-invalid")
-	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41001, 443, "A"))
+	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41001, 443, "R"))
 	require.Empty(t, r.recv())
 	require.Equal(t, before+1, dropCount(t, r.s, nodeNAT, "ct-invalid"))
 	st := r.s.NATStats()
 	require.True(t, st.Enabled)
-	require.EqualValues(t, 3, st.SNAT)
+	require.EqualValues(t, 4, st.SNAT)
 	require.GreaterOrEqual(t, st.Translated, uint64(5))
 }
 
@@ -161,17 +167,20 @@ func TestNATPortMapAndHairpin(t *testing.T) {
 	require.EqualValues(t, 2, st.DNAT)
 	require.EqualValues(t, 1, st.Hairpin)
 
-	// Removing the map stops new flows to it and its existing ones.
+	// Removing the map stops its existing flows: A's next segment is a
+	// masqueraded flow of its own (picked up mid-stream), no longer
+	// from the mapped port.
 	cfg := testNATConfig()
 	cfg.NAT.PortMaps = cfg.NAT.PortMaps[1:]
 	require.NoError(t, r.s.Reconfigure(cfg))
 	r.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 80, 50000, "A"))
-	for port, fs := range r.recv() {
-		for _, f := range fs {
-			src, _, _, _ := tuple4(t, f)
-			require.NotEqual(t, "10.2.0.1", src, "a flow of a removed map is still translated (to %s)", port)
-		}
-	}
+	src, _, sp, _ = tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, "10.2.0.1", src)
+	require.NotEqual(t, uint16(8080), sp, "a flow of a removed map is still translated")
+	require.GreaterOrEqual(t, sp, uint16(1024), "masquerade ports come from 1024-65535")
+	// And the map's port is not a way in any more.
+	r.send("b", tcp4(macRB, macB, "10.2.0.2", "10.2.0.1", 50001, 8080, "S"))
+	require.Empty(t, r.recv()["a"])
 }
 
 // Routing between the switch's own networks is not translated, and NAT

@@ -108,7 +108,7 @@ func (s *Switch) compileSG(cfg *Config, idx map[string]attachedPort) (*sgTables,
 		return nil, "", &SGError{Err: err}
 	}
 	if s.ct.Load() == nil {
-		tab, err := conntrack.New(conntrack.Config{Capacity: s.opts.ConntrackCapacity})
+		tab, err := conntrack.New(conntrack.Config{Capacity: s.opts.ConntrackCapacity, TCPLoose: true})
 		if err != nil {
 			return nil, "", fmt.Errorf("vswitch: connection tracker: %w", err)
 		}

@@ -159,15 +159,19 @@ func (r *kernelRig) requireNoConnect(from, network, addr, reason string) {
 }
 
 // requireStopped: data sent on an established connection that the group
-// no longer allows does not come back, and sg-policy drops it as
-// ct-invalid (its flow was deleted; a segment without SYN starts none).
+// no longer allows does not come back, and sg-policy drops it by policy
+// (its flow was deleted; the next segment is picked up as a flow in its
+// own direction, conntrack's TCPLoose, and classified: denied).
 func (r *kernelRig) requireStopped(c net.Conn, what string) {
 	r.t.Helper()
-	before := kernelDrops(r.s, "sg-policy", "ct-invalid")
+	denied := func() uint64 {
+		return kernelDrops(r.s, "sg-policy", "sg-default-deny") + kernelDrops(r.s, "sg-policy", "sg-deny")
+	}
+	before := denied()
 	err := echo(c, "after "+what, sgRefused)
 	require.Error(r.t, err, "%s: data still passes", what)
 	require.ErrorIs(r.t, err, os.ErrDeadlineExceeded, "%s", what)
-	require.Greater(r.t, kernelDrops(r.s, "sg-policy", "ct-invalid"), before, "%s: segments not dropped as ct-invalid", what)
+	require.Greater(r.t, denied(), before, "%s: segments not dropped by policy", what)
 }
 
 // requireRefused sends datagrams from a connected UDP socket in

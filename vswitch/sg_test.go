@@ -141,8 +141,12 @@ func TestSGAllowDenyReply(t *testing.T) {
 	// web may start nothing itself (no egress rule).
 	require.False(t, r.pass("web", "cli", sgTCP(macCli, macWeb, ipWeb, ipCli, 50000, 80, "S")))
 	require.EqualValues(t, 2, dropCount(t, s, nodeSGPolicy, "sg-default-deny"))
-	// A reply-looking segment with no flow is invalid.
+	// A reply-looking segment with no flow is picked up (TCPLoose) as a
+	// flow in its own direction: web may start nothing.
 	require.False(t, r.pass("web", "cli", sgTCP(macCli, macWeb, ipWeb, ipCli, 80, 40005, "SA")))
+	require.EqualValues(t, 3, dropCount(t, s, nodeSGPolicy, "sg-default-deny"))
+	// A RST with no flow is invalid.
+	require.False(t, r.pass("web", "cli", sgTCP(macCli, macWeb, ipWeb, ipCli, 80, 40005, "R")))
 	require.EqualValues(t, 1, dropCount(t, s, nodeSGPolicy, "ct-invalid"))
 
 	// UDP and ICMP.

@@ -6,7 +6,7 @@ var l3Specs = []Spec{
 	{Name: "vrf/del", Usage: "NAME", Help: "delete a VRF without interfaces, with its static routes", MinArgs: 1, MaxArgs: 1},
 	{Name: "rif/add", Usage: "NAME bridge=BRIDGE [vlan=N] [vrf=NAME] [mac=MAC] [mtu=N] [addr=CIDR,...]",
 		Help: "add a router interface in one VLAN of a bridge: frames to its MAC are routed (for a routed port, give the port a bridge of its own)", MinArgs: 2, MaxArgs: 7},
-	{Name: "rif/del", Usage: "NAME", Help: "delete a router interface, its static neighbors and the static routes through it", MinArgs: 1, MaxArgs: 1},
+	{Name: "rif/del", Usage: "NAME", Help: "delete a router interface, its static neighbors, the static routes through it and the NAT masquerades and uplink entry naming it", MinArgs: 1, MaxArgs: 1},
 	{Name: "rif/show", Help: "router interfaces: domain, VRF, MAC, MTU, addresses", Read: true},
 	{Name: "addr/add", Usage: "INTERFACE CIDR", Help: "add an address (10.0.0.1/24, fd00::1/64) to a router interface; its subnet becomes a connected route", MinArgs: 2, MaxArgs: 2},
 	{Name: "addr/del", Usage: "INTERFACE ADDR[/LEN]", Help: "remove an address from a router interface", MinArgs: 2, MaxArgs: 2},

@@ -40,6 +40,9 @@ func (d *Daemon) Registry() *ctl.Registry {
 	for k, v := range d.sgHandlers() {
 		handlers[k] = v
 	}
+	for k, v := range d.natHandlers() {
+		handlers[k] = v
+	}
 	r := ctl.NewRegistry()
 	for _, s := range ctl.Specs {
 		h, ok := handlers[s.Name]

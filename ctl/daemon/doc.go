@@ -3,7 +3,7 @@
 // control command (package ctl's Specs), one file per command group:
 // bridges.go, portcmds.go, show.go (show, stats, runtime, errors), fdb.go,
 // l3.go, vxlan.go, observe.go (trace, capture), sriov.go, sg.go
-// (security groups); commands.go binds
+// (security groups), nat.go (masquerade, port maps); commands.go binds
 // them to the Specs. ports.go is the port factory (AF_XDP, veth, tap,
 // SR-IOV, vhost-user); state.go and store.go the configuration and its
 // durable copy; metrics.go serves Prometheus metrics and health.go watches

@@ -106,8 +106,10 @@ func (d *Daemon) rifDel(args []string) (any, error) {
 	return nil, d.commit(next)
 }
 
-// removeRIF deletes an interface with its static neighbors and the routes
-// that leave by it (named, or through a gateway in its subnets).
+// removeRIF deletes an interface with its static neighbors, the routes
+// that leave by it (named, or through a gateway in its subnets) and the
+// NAT entries naming it (masquerades of its networks or behind it, its
+// uplink entry; port maps name addresses and stay).
 func (s *State) removeRIF(name string) {
 	ifc := s.rif(name)
 	if ifc == nil {
@@ -124,6 +126,7 @@ func (s *State) removeRIF(name string) {
 	})
 	s.Neighbors = slices.DeleteFunc(s.Neighbors, func(n vswitch.Neighbor) bool { return n.Interface == name })
 	s.Interfaces = slices.DeleteFunc(s.Interfaces, func(i vswitch.Interface) bool { return i.Name == name })
+	s.dropNAT(name)
 }
 
 func viaAny(r vswitch.Route, iface string, subnets []netip.Prefix) bool {

@@ -34,6 +34,8 @@ type State struct {
 	HostID string `json:"host_id,omitempty"`
 	// SecurityGroups as the user gave them (sg.go).
 	SecurityGroups []vswitch.SecurityGroup `json:"security_groups,omitempty"`
+	// NAT: masquerades, port maps and uplinks, normalized (nat.go).
+	NAT *vswitch.NAT `json:"nat,omitempty"`
 }
 
 // PoolState is an address pool and its leases.
@@ -109,5 +111,5 @@ func (s *State) removePort(name string) {
 
 func (s *State) switchConfig() vswitch.Config {
 	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.Routes, Neighbors: s.Neighbors, VTEP: s.VTEP,
-		SecurityGroups: s.sgConfig()}
+		SecurityGroups: s.sgConfig(), NAT: s.NAT}
 }

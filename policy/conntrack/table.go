@@ -1,8 +1,11 @@
 package conntrack
 
 import (
+	"runtime"
+
 	"errors"
 	"fmt"
+	"github.com/vecswitch/vecswitch/internal/hugemem"
 	"math/bits"
 	"math/rand/v2"
 	"sync"
@@ -196,14 +199,20 @@ func New(cfg Config) (*Table, error) {
 		return nil, fmt.Errorf("%w: capacity %d not in 1-%d", ErrConfig, cfg.Capacity, MaxCapacity)
 	}
 	nb := max(2, 1<<bits.Len(uint((2*cfg.Capacity+5)/6-1)))
+	// The two arrays come from huge pages when large (internal/hugemem:
+	// at a million flows, TLB misses cost as much as the cache misses),
+	// freed when the table is unreachable.
+	buckets, freeB := hugemem.Alloc[bucket](nb)
+	entries, freeE := hugemem.Alloc[entry](cfg.Capacity + 1)
 	t := &Table{
-		buckets: make([]bucket, nb),
+		buckets: buckets,
 		shift:   uint(64 - bits.TrailingZeros(uint(nb))),
 		mask:    uint64(nb - 1),
-		entries: make([]entry, cfg.Capacity+1),
+		entries: entries,
 		seed:    cfg.Seed,
 		loose:   cfg.TCPLoose,
 	}
+	runtime.AddCleanup(t, func(f [2]func()) { f[0](); f[1]() }, [2]func(){freeB, freeE})
 	if t.seed == 0 {
 		t.seed = rand.Uint64() | 1
 	}

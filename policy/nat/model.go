@@ -61,15 +61,20 @@ var (
 // MapError is a rejected Map: which, and why (one of the sentinels).
 type MapError struct {
 	Map Map
-	// With is the existing map an overlapping one collides with.
-	With *Map
-	Err  error
+	// With is the existing map an overlapping one collides with, or
+	// WithService the service (its Backends left out).
+	With        *Map
+	WithService *Service
+	Err         error
 }
 
 func (e *MapError) Error() string {
 	s := "nat: map " + e.Map.String() + ": " + e.Err.Error()
 	if e.With != nil {
 		s += " (" + e.With.String() + ")"
+	}
+	if e.WithService != nil {
+		s += " (service " + e.WithService.String() + ")"
 	}
 	return s
 }

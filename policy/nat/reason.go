@@ -20,6 +20,7 @@ const (
 	ReasonPortsExhausted // no free port (or, for address-only protocols, no free address pair) in the range
 	ReasonTableFull      // conntrack could not place the flow
 	ReasonNotNew         // Commit of a packet that cannot start a flow (conntrack's verdict)
+	ReasonNoBackend      // a new flow to a service none of whose backends takes new flows
 	numReasons
 )
 
@@ -28,7 +29,7 @@ const NumReasons = int(numReasons)
 
 var reasonNames = [numReasons]string{
 	"none", "truncated", "bad-header", "fragment", "protocol", "family", "not-icmp-error",
-	"stale-conn", "ports-exhausted", "table-full", "not-new",
+	"stale-conn", "ports-exhausted", "table-full", "not-new", "no-backend",
 }
 
 func (r Reason) String() string {

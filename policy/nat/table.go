@@ -27,11 +27,20 @@ type Config struct {
 	// range no larger is searched whole, a larger one at random, so a
 	// nearly full large range may refuse a flow while a port is free.
 	MaxAttempts int
+	// ServiceTableSize is the size of each service's Maglev table, a
+	// prime (default lb.DefaultSize, 65537: 128 KiB per service).
+	ServiceTableSize int
+	// ServiceSeed seeds the flow hash services pick backends by. Hosts
+	// that should send a flow to the same backend (several switches in
+	// front of one service, or one switch across a restart) need the
+	// same seed; 0 is a valid one.
+	ServiceSeed uint64
 }
 
-// Table is the NAT configuration: masqueraded networks, port maps and
-// uplink addresses. The control plane changes it with SetNetwork,
-// DeleteNetwork, AddMap, DeleteMap and SetUplinks (serialized by a
+// Table is the NAT configuration: masqueraded networks, port maps,
+// load-balanced services and uplink addresses. The control plane changes
+// it with SetNetwork, DeleteNetwork, AddMap, DeleteMap, SetService,
+// DeleteService and SetUplinks (serialized by a
 // mutex, validated first: a rejected change changes nothing); each change
 // compiles a new immutable Rules and publishes it with an atomic pointer,
 // so workers read it without a lock.
@@ -43,6 +52,7 @@ type Table struct {
 	nets    []Network
 	maps    []Map
 	uplinks []netip.Addr
+	svcs    []*compiledSvc
 
 	wmu     sync.Mutex // guards workers
 	workers []*Worker
@@ -69,6 +79,9 @@ func NewTable(cfg Config) (*Table, error) {
 	}
 	if cfg.MaxAttempts < 1 {
 		return nil, fmt.Errorf("%w: max attempts %d", ErrConfig, cfg.MaxAttempts)
+	}
+	if err := checkServiceConfig(&cfg); err != nil {
+		return nil, err
 	}
 	t := &Table{cfg: cfg}
 	t.publish()
@@ -123,9 +136,9 @@ func (t *Table) DeleteNetwork(name string) bool {
 }
 
 // AddMap adds a port mapping. Adding one that is already there is not an
-// error and changes nothing; one that overlaps another (the same
-// protocol and host port, and the same host address or "any" on either
-// side) is a *MapError wrapping ErrOverlap.
+// error and changes nothing; one that overlaps another or a service (the
+// same protocol and host port, and the same host address or "any" on
+// either side) is a *MapError wrapping ErrOverlap.
 func (t *Table) AddMap(m Map) error {
 	if err := m.validate(); err != nil {
 		return err
@@ -139,6 +152,9 @@ func (t *Table) AddMap(m Map) error {
 		if m.overlaps(o) {
 			return &MapError{Map: m, With: &t.maps[i], Err: ErrOverlap}
 		}
+	}
+	if err := t.serviceOverlap(m); err != nil {
+		return err
 	}
 	t.maps = append(t.maps, m)
 	t.publish()
@@ -214,6 +230,8 @@ type Rules struct {
 	maps    map[mapKey]target // exact host address
 	anyMaps map[mapKey]target // unspecified host: Addr zero, v6 in Flags
 	uplinks map[conntrack.Addr]bool
+	svcs    map[mapKey]*compiledSvc // nil if there are none
+	anySvcs map[mapKey]*compiledSvc
 }
 
 type compiledNet struct {
@@ -298,6 +316,7 @@ func (t *Table) publish() {
 	for _, a := range t.uplinks {
 		r.uplinks[conntrack.AddrFrom(a)] = true
 	}
+	t.compileServices(r)
 	t.rules.Store(r)
 }
 

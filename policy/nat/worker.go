@@ -17,9 +17,13 @@ const (
 	// ActDNAT: the destination is translated (a port mapping). A packet
 	// whose destination changed must be routed after the translation.
 	ActDNAT
-	// ActHairpin: a container reached a mapped port of its own network:
-	// both are translated and the packet goes back into the network.
+	// ActHairpin: a container reached a mapped port (or a service
+	// backend) of its own network: both are translated and the packet
+	// goes back into the network.
 	ActHairpin
+	// ActLB: the flow is a service's (Table.SetService); ActDNAT is set
+	// too, the destination being the backend Maglev chose.
+	ActLB
 )
 
 // Worker is one worker goroutine's handle on a Table: its counters and
@@ -63,8 +67,10 @@ func fam(k *conntrack.Key) int {
 // Reason if the flow could not be created (the packet is dropped).
 //
 // A flow to a mapped host address and port (Table.AddMap) gets its
-// destination translated to the map's target; if it comes from the
-// target's own network it also gets its source translated to the
+// destination translated to the map's target, and a TCP or UDP flow to
+// a service (Table.SetService) to the backend its Maglev table gives for
+// the hash of the flow's 5-tuple (ActLB|ActDNAT; ReasonNoBackend if no
+// backend takes new flows); if it comes from the target's own network it also gets its source translated to the
 // network's gateway (hairpin) so the reply comes back through the
 // switch. Otherwise a flow from a masqueraded network's sources to an
 // address outside every network gets its source translated to the
@@ -90,8 +96,22 @@ func (w *Worker) Commit(cw *conntrack.Worker, p *conntrack.Packet, now, mark uin
 	case conntrack.KindOther:
 		natOK = !v6
 	}
+	var bst *backendStat
 	if p.Kind == conntrack.KindTCP || p.Kind == conntrack.KindUDP {
-		if tg, ok := rs.dnat(k.Proto, k.Dst, k.DstPort, v6); ok {
+		tg, ok := rs.dnat(k.Proto, k.Dst, k.DstPort, v6)
+		if !ok {
+			if sv := rs.service(k.Proto, k.Dst, k.DstPort, v6); sv != nil {
+				b := sv.lb.Lookup(flowHash(k, rs.cfg.ServiceSeed))
+				if b < 0 {
+					sv.st.noBackend.Add(1)
+					w.n.reasons[ReasonNoBackend]++
+					return conntrack.Result{State: conntrack.StateNew}, ActLB | ActDNAT, ReasonNoBackend
+				}
+				tg, ok, bst = sv.tgts[b], true, sv.stats[b]
+				act |= ActLB
+			}
+		}
+		if ok {
 			act |= ActDNAT
 			rk.Src, rk.SrcPort = tg.addr, tg.port
 			if n := rs.netOf(k.Src, v6); n != nil && rs.netOf(tg.addr, v6) == n {
@@ -124,6 +144,9 @@ func (w *Worker) Commit(cw *conntrack.Worker, p *conntrack.Packet, now, mark uin
 	}
 	if r == ReasonNone {
 		switch {
+		case act&ActLB != 0:
+			w.n.lb++
+			bst.flows.Add(1)
 		case act&ActHairpin != 0:
 			w.n.hairpin++
 		case act&ActDNAT != 0:
@@ -175,6 +198,9 @@ func (w *Worker) allocate(cw *conntrack.Worker, rs *Rules, p *conntrack.Packet, 
 			*port = v
 			if port == &rk.DstPort {
 				if _, mapped := rs.dnat(rk.Proto, rk.Dst, v, rk.IPv6()); mapped {
+					return conntrack.Result{}, false
+				}
+				if rs.service(rk.Proto, rk.Dst, v, rk.IPv6()) != nil {
 					return conntrack.Result{}, false
 				}
 			}
@@ -285,19 +311,21 @@ func (w *Worker) translate(pkt []byte, p *conntrack.Packet, res conntrack.Result
 // counts are a worker's counters, plain; Publish copies them for
 // Table.Counters (as conntrack's).
 type counts struct {
-	snat, dnat, hairpin, retries, translated uint64
-	reasons                                  [numReasons]uint64
+	snat, dnat, hairpin, lb, retries, translated uint64
+	reasons                                      [numReasons]uint64
 }
 
 type counters struct {
-	snat, dnat, hairpin, retries, translated atomic.Uint64
-	reasons                                  [numReasons]atomic.Uint64
+	snat, dnat, hairpin, lb, retries, translated atomic.Uint64
+	reasons                                      [numReasons]atomic.Uint64
 }
 
 // Counters are the NAT counters summed over the workers.
 type Counters struct {
-	// SNAT, DNAT, Hairpin: flows created with each translation.
-	SNAT, DNAT, Hairpin uint64
+	// SNAT, DNAT, Hairpin: flows created with each translation (port
+	// maps' in DNAT and Hairpin); LB: flows created by services, hairpin
+	// or not (per service and backend: Table.ServiceCounters).
+	SNAT, DNAT, Hairpin, LB uint64
 	// Retries: candidate ports tried after a flow's own was taken.
 	Retries uint64
 	// Translated: packets rewritten.
@@ -313,6 +341,7 @@ func (w *Worker) Publish() {
 	p.snat.Store(n.snat)
 	p.dnat.Store(n.dnat)
 	p.hairpin.Store(n.hairpin)
+	p.lb.Store(n.lb)
 	p.retries.Store(n.retries)
 	p.translated.Store(n.translated)
 	for i := range n.reasons {
@@ -332,6 +361,7 @@ func (t *Table) Counters() Counters {
 		s.SNAT += p.snat.Load()
 		s.DNAT += p.dnat.Load()
 		s.Hairpin += p.hairpin.Load()
+		s.LB += p.lb.Load()
 		s.Retries += p.retries.Load()
 		s.Translated += p.translated.Load()
 		for i := range p.reasons {
@@ -342,7 +372,7 @@ func (t *Table) Counters() Counters {
 }
 
 // Wants reports whether a new flow of p would be translated: its
-// destination is a mapped host port, or its source is in a masqueraded
+// destination is a mapped host port or a service, or its source is in a masqueraded
 // network and its destination outside every network. A caller that
 // cannot translate a packet (conntrack found it invalid, or it is a
 // non-first fragment) drops it when Wants says so, rather than let it
@@ -352,6 +382,9 @@ func (w *Worker) Wants(p *conntrack.Packet) bool {
 	k := &p.Key
 	v6 := k.IPv6()
 	if _, ok := rs.dnat(k.Proto, k.Dst, k.DstPort, v6); ok {
+		return true
+	}
+	if rs.service(k.Proto, k.Dst, k.DstPort, v6) != nil {
 		return true
 	}
 	n := rs.netOf(k.Src, v6)

@@ -22,6 +22,35 @@ type NAT struct {
 	// Uplinks are router interfaces whose addresses a port map with no
 	// host address binds, besides every Masquerade's External.
 	Uplinks []string `json:"uplinks,omitempty"`
+	// Services are load-balanced virtual IPs (issue 21).
+	Services []Service `json:"services,omitempty"`
+}
+
+// Service is a load-balanced service: new flows of Proto to VIP:Port go
+// to one of Backends, picked by Maglev consistent hashing of the flow
+// (policy/lb), the client's address kept; established flows stay on
+// their backend whatever changes, but for a removed backend's, which end.
+type Service struct {
+	// Name is optional, for people (and DNS, issue 21).
+	Name  string `json:"name,omitempty"`
+	Proto string `json:"proto"`
+	// VIP is the virtual address; 0.0.0.0 or :: mean every uplink
+	// address of the family (a Kubernetes NodePort).
+	VIP      string           `json:"vip"`
+	Port     uint16           `json:"port"`
+	Backends []ServiceBackend `json:"backends"`
+}
+
+// ServiceBackend is one target of a Service.
+type ServiceBackend struct {
+	Addr string `json:"addr"`
+	// Port defaults to the service's.
+	Port uint16 `json:"port,omitempty"`
+	// Weight is the backend's share of new flows (default 1; 0 after
+	// normalization never appears: use Drained).
+	Weight uint32 `json:"weight,omitempty"`
+	// Drained: no new flows; established ones go on.
+	Drained bool `json:"drained,omitempty"`
 }
 
 // Masquerade translates the source of flows from a network to anything
@@ -80,11 +109,14 @@ var ErrNATInterface = fmt.Errorf("nat: bad router interface")
 type natConfig struct {
 	nets    []nat.Network
 	maps    []nat.Map
+	svcs    []nat.Service
 	uplinks []netip.Addr
 }
 
 // empty reports whether there is nothing to translate.
-func (n *natConfig) empty() bool { return n == nil || len(n.nets) == 0 && len(n.maps) == 0 }
+func (n *natConfig) empty() bool {
+	return n == nil || len(n.nets) == 0 && len(n.maps) == 0 && len(n.svcs) == 0
+}
 
 // parseNATProto parses a port map's protocol.
 func parseNATProto(s string) (uint8, bool) {
@@ -102,7 +134,7 @@ func parseNATProto(s string) (uint8, bool) {
 // the nat.Table makes runs here, on a scratch table, so the switch's own
 // table never sees a change it would refuse.
 func (c *Config) normalizeNAT(l3 *l3Config) (*NAT, *natConfig, error) {
-	if c.NAT == nil || len(c.NAT.Masquerade) == 0 && len(c.NAT.PortMaps) == 0 && len(c.NAT.Uplinks) == 0 {
+	if c.NAT == nil || len(c.NAT.Masquerade) == 0 && len(c.NAT.PortMaps) == 0 && len(c.NAT.Uplinks) == 0 && len(c.NAT.Services) == 0 {
 		return nil, nil, nil
 	}
 	fail := func(path string, err error) error { return &NATError{Path: "nat." + path, Err: err} }
@@ -219,8 +251,63 @@ func (c *Config) normalizeNAT(l3 *l3Config) (*NAT, *natConfig, error) {
 		}
 		out.PortMaps = append(out.PortMaps, np)
 	}
+	for i, sv := range c.NAT.Services {
+		p := fmt.Sprintf("services[%d]", i)
+		ns, err := parseService(sv)
+		if err != nil {
+			return nil, nil, fail(p, err)
+		}
+		if err := scratch.SetService(ns); err != nil {
+			return nil, nil, fail(p, err)
+		}
+		if slices.ContainsFunc(nc.svcs, func(o nat.Service) bool {
+			return o.Proto == ns.Proto && o.VIP == ns.VIP && o.Port == ns.Port
+		}) {
+			return nil, nil, fail(p, fmt.Errorf("%w: service %s:%d/%s declared twice", nat.ErrOverlap, ns.VIP, ns.Port, sv.Proto))
+		}
+		nc.svcs = append(nc.svcs, ns)
+		out.Services = append(out.Services, normalService(sv.Name, ns))
+	}
 	if err := scratch.SetUplinks(nc.uplinks); err != nil {
 		return nil, nil, fail("uplinks", err)
 	}
 	return out, nc, nil
+}
+
+// parseService parses a Service into policy/nat's form (defaults filled:
+// backend port = the service's, weight 1).
+func parseService(sv Service) (nat.Service, error) {
+	proto, ok := parseNATProto(sv.Proto)
+	if !ok {
+		return nat.Service{}, fmt.Errorf("%w: %q", nat.ErrProto, sv.Proto)
+	}
+	vip, err := netip.ParseAddr(sv.VIP)
+	if err != nil {
+		return nat.Service{}, fmt.Errorf("%w: vip: %v", nat.ErrAddr, err)
+	}
+	ns := nat.Service{Proto: proto, VIP: vip, Port: sv.Port}
+	for j, b := range sv.Backends {
+		a, err := netip.ParseAddr(b.Addr)
+		if err != nil {
+			return nat.Service{}, fmt.Errorf("%w: backends[%d]: %v", nat.ErrAddr, j, err)
+		}
+		nb := nat.Backend{Addr: a, Port: b.Port, Weight: b.Weight, Drained: b.Drained}
+		if nb.Port == 0 {
+			nb.Port = sv.Port
+		}
+		if nb.Weight == 0 {
+			nb.Weight = 1
+		}
+		ns.Backends = append(ns.Backends, nb)
+	}
+	return ns, nil
+}
+
+// normalService is the configuration form of a parsed service.
+func normalService(name string, ns nat.Service) Service {
+	out := Service{Name: name, Proto: map[uint8]string{6: "tcp", 17: "udp"}[ns.Proto], VIP: ns.VIP.String(), Port: ns.Port}
+	for _, b := range ns.Backends {
+		out.Backends = append(out.Backends, ServiceBackend{Addr: b.Addr.String(), Port: b.Port, Weight: b.Weight, Drained: b.Drained})
+	}
+	return out
 }

@@ -217,6 +217,17 @@
 // other flows keep their translation until they end, as Linux's.
 // Switch.NATStats has the counters, FlushNATFlows empties the table.
 //
+// Services (NAT.Services, issue 21) are load-balanced virtual IPs on the
+// same node: a new TCP or UDP flow to VIP:port goes to a backend picked
+// by Maglev consistent hashing of its 5-tuple (policy/lb, policy/nat),
+// the client's address kept, replies rewritten from the VIP. Flows stay
+// on their backend while backends come and go (they are conntrack's); a
+// drained backend gets no new flows; a removed backend's flows are
+// flushed, so a TCP client's next segment is picked up as a new flow to
+// another backend, whose kernel answers it with a RST: the connection
+// ends at once rather than hanging. Switch.ServiceStats counts new flows
+// per service and backend.
+//
 // Real-kernel tests (nat_kernel_linux_test.go): masqueraded TCP, ping
 // and iperf3 from containers to an outside namespace that has no route
 // back and sees the uplink address; two containers on one source port

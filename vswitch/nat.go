@@ -65,6 +65,22 @@ func (s *Switch) syncNAT(nc *natConfig) (*natState, error) {
 			cur.DeleteNetwork(n.Name)
 		}
 	}
+	for _, sv := range cur.Services() {
+		i := slices.IndexFunc(nc.svcs, func(o nat.Service) bool {
+			return o.Proto == sv.Proto && o.VIP == sv.VIP && o.Port == sv.Port
+		})
+		if i < 0 {
+			cur.DeleteService(sv)
+		}
+		// A backend that is gone (its service included) loses its
+		// flows: their next packet finds none; a TCP segment is picked
+		// up as a new flow to another backend, which answers RST.
+		for _, b := range sv.Backends {
+			if i < 0 || !slices.ContainsFunc(nc.svcs[i].Backends, func(o nat.Backend) bool { return o.AddrPort() == b.AddrPort() }) {
+				st.ct.Flush(nat.ServiceFlows(sv, b))
+			}
+		}
+	}
 	for _, n := range nc.nets {
 		if err := cur.SetNetwork(n); err != nil {
 			return nil, err
@@ -72,6 +88,11 @@ func (s *Switch) syncNAT(nc *natConfig) (*natState, error) {
 	}
 	for _, m := range nc.maps {
 		if err := cur.AddMap(m); err != nil {
+			return nil, err
+		}
+	}
+	for _, sv := range nc.svcs {
+		if err := cur.SetService(sv); err != nil {
 			return nil, err
 		}
 	}
@@ -135,4 +156,13 @@ func (s *Switch) FlushNATFlows() int {
 		return st.ct.Flush(nil)
 	}
 	return 0
+}
+
+// ServiceStats returns the load-balanced services' counters: new flows
+// per service and per backend.
+func (s *Switch) ServiceStats() []nat.ServiceCounters {
+	if st := s.nat.Load(); st != nil {
+		return st.tab.ServiceCounters()
+	}
+	return nil
 }

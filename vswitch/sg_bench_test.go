@@ -140,5 +140,5 @@ func BenchmarkSGPlainL2(b *testing.B)          { benchSG(b, false, 1000) }
 func BenchmarkSGEstablished1k(b *testing.B)    { benchSG(b, true, 1000) }
 func BenchmarkSGEstablished100k(b *testing.B)  { benchSG(b, true, 100000) }
 func BenchmarkSGPlainL2Flows100k(b *testing.B) { benchSG(b, false, 100000) }
-func BenchmarkSGEstablished1M(b *testing.B)  { benchSG(b, true, 1<<20) }
-func BenchmarkSGPlainL2Flows1M(b *testing.B) { benchSG(b, false, 1<<20) }
+func BenchmarkSGEstablished1M(b *testing.B)    { benchSG(b, true, 1<<20) }
+func BenchmarkSGPlainL2Flows1M(b *testing.B)   { benchSG(b, false, 1<<20) }

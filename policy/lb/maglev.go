@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -81,11 +82,12 @@ func New(backends []Backend, size int) (*Table, error) {
 	}
 	t := &Table{count: make([]int, len(backends))}
 	act := order[:0]
-	var maxW uint64
+	var maxW, sumW uint64
 	for _, i := range order {
 		if b := &backends[i]; b.Active() {
 			act = append(act, i)
 			maxW = max(maxW, uint64(b.Weight))
+			sumW += uint64(b.Weight)
 		}
 	}
 	if len(act) == 0 {
@@ -100,26 +102,10 @@ func New(backends []Backend, size int) (*Table, error) {
 		h1, h2 := permHashes(backends[i].Key)
 		ps[p] = perm{h1 % m, h2%(m-1) + 1}
 	}
-	// Turns: round 0 gives every active backend one; round r >= 1 gives
-	// a backend of weight w one more when floor(r*w/W) grows (W the
-	// largest weight), so its k-th extra turn is in round ceil(k*W/w)
-	// and a backend of weight W has one every round. Within a round,
-	// backends go in Key order. A heap ordered by (round, position)
-	// yields the turns in that order without visiting backends that have
-	// none in a round (a tiny weight beside a huge one would otherwise
-	// cost M rounds over every backend).
-	h := make(turnHeap, len(act))
-	for p := range act {
-		h[p] = turn{0, int32(p), 0}
-	}
-	// Already a heap: (0, p) in increasing p.
 	filled := make([]uint64, (size+63)/64)
 	t.slots = make([]uint16, size)
-	for n := 0; n < size; n++ {
-		tu := &h[0]
-		p := tu.pos
-		i := act[p]
-		pm := &ps[p]
+	place := func(p int) {
+		i, pm := act[p], &ps[p]
 		c := pm.cur
 		for filled[c>>6]&(1<<(c&63)) != 0 {
 			if c += pm.skip; c >= m {
@@ -133,8 +119,53 @@ func New(backends []Backend, size int) (*Table, error) {
 			c -= m
 		}
 		pm.cur = c
+	}
+	// Turns: round 0 gives every active backend one; round r >= 1 gives
+	// a backend of weight w one more when floor(r*w/W) grows (W the
+	// largest weight), so a backend of weight W has one every round and
+	// its share of turns, hence of slots, is its weight's. Within a
+	// round, backends go in Key order.
+	n := 0
+	for p := 0; p < len(act) && n < size; p++ {
+		place(p)
+		n++
+	}
+	if sumW*8 >= maxW*uint64(len(act)) {
+		// Even weights (the mean at least W/8): rounds over every active
+		// backend, an accumulator of r*w mod W each (Katran's scheme).
+		acc := make([]uint64, len(act))
+		for n < size {
+			for p := 0; p < len(act) && n < size; p++ {
+				if acc[p] += uint64(backends[act[p]].Weight); acc[p] >= maxW {
+					acc[p] -= maxW
+					place(p)
+					n++
+				}
+			}
+		}
+		return t, nil
+	}
+	// Uneven weights: a tiny weight beside a huge one would make the
+	// rounds above visit every backend for up to M rounds. A heap ordered
+	// by (round, position) yields the same turns in the same order,
+	// visiting only the backends that have one: a backend of weight w
+	// has its k-th turn after round 0 in round ceil(k*W/w).
+	h := make(turnHeap, len(act))
+	for p := range act {
+		w := uint64(backends[act[p]].Weight)
+		h[p] = turn{(maxW + w - 1) / w, int32(p), 1}
+	}
+	slices.SortFunc(h, func(a, b turn) int {
+		if a.round != b.round {
+			return cmp.Compare(a.round, b.round)
+		}
+		return cmp.Compare(a.pos, b.pos)
+	}) // sorted is a heap
+	for ; n < size; n++ {
+		tu := &h[0]
+		place(int(tu.pos))
 		tu.k++
-		w := uint64(backends[i].Weight)
+		w := uint64(backends[act[tu.pos]].Weight)
 		tu.round = (tu.k*maxW + w - 1) / w
 		h.down(0)
 	}

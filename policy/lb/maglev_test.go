@@ -370,6 +370,17 @@ func BenchmarkBuild(b *testing.B) {
 			})
 		}
 	}
+	// Skewed weights: one backend 1000 times heavier (the heap path).
+	bs := backends(100)
+	bs[0].Weight = 1000
+	b.Run("skewed/backends=100/M=65537", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := New(bs, DefaultSize); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkLookup(b *testing.B) {

@@ -253,6 +253,14 @@ func BenchmarkDNAT(b *testing.B) {
 		}
 		f, _ := r.ct.Get(res.Conn)
 		keys[2*i], keys[2*i+1] = k, f.Reply
+		// Complete the handshake: ACKs on a SYN-sent flow are invalid
+		// and Translate would skip them.
+		p = conntrack.Packet{Key: f.Reply, Kind: conntrack.KindTCP, TCPFlags: fSYN | fACK}
+		r.cw.TrackParsed(&p, 1)
+		p = conntrack.Packet{Key: k, Kind: conntrack.KindTCP, TCPFlags: fACK}
+		if res := r.cw.TrackParsed(&p, 1); res.TCP != conntrack.TCPEstablished {
+			b.Fatalf("flow %d: %+v", i, res)
+		}
 	}
 	v := newFrames(keys)
 	ps := make([]conntrack.Packet, vec)
@@ -268,8 +276,8 @@ func BenchmarkDNAT(b *testing.B) {
 				r.cw.TrackBatch(ps, res, 2)
 				if nat {
 					for i, f := range v.f {
-						if _, reason := r.w.Translate(f, &ps[i], res[i], false); reason != ReasonNone {
-							b.Fatal(reason)
+						if a, reason := r.w.Translate(f, &ps[i], res[i], false); reason != ReasonNone || a == 0 {
+							b.Fatal(reason, a, res[i])
 						}
 					}
 				}

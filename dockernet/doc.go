@@ -30,8 +30,17 @@
 // each other. Join returns the gateway (unless --internal) and disables
 // libnetwork's gateway service, which would otherwise attach every
 // container to a docker_gwbridge Linux bridge with iptables rules.
-// Publishing ports (-p) needs NAT, which Vecswitch does not have yet:
-// ProgramExternalConnectivity refuses it with a clear error.
+//
+// A network created with -o masquerade=UPLINK is routed (router.go): a
+// router interface "dr-" and 12 hex digits of its ID holds the gateways,
+// and vswitchd masquerades its subnets behind UPLINK, a router interface
+// the administrator made on the host's uplink. Only such a network
+// publishes ports: ProgramExternalConnectivity turns -p's bindings into
+// vswitchd port maps (nat/map-add, portmap.go), choosing the first free
+// host port of a range or of 49153-65535 for -p PORT and -P, and keeps
+// them per endpoint in docker.json; RevokeExternalConnectivity,
+// DeleteEndpoint and DeleteNetwork delete them. On another network, -p
+// is refused with a clear error.
 //
 // Errors follow the plugin protocol: {"Err": "..."} with status 500 (400
 // for a body that is not the request's JSON). 404 is reserved for

@@ -40,14 +40,23 @@ func networkOptions(opts map[string]any) (n network, err error) {
 			p, lo, hi = &n.VNI, 1, 1<<24-1
 		case "mtu", optMTU:
 			p, lo, hi = &n.MTU, 68, 9000
+		case "masquerade":
+			if s == "" {
+				return n, fmt.Errorf("option masquerade=: want a vswitchd router interface with the host's uplink")
+			}
+			n.Masquerade = s
+			continue
 		default:
-			return n, fmt.Errorf("unknown option %q (the vecswitch driver takes vlan, vni, mtu and io)", k)
+			return n, fmt.Errorf("unknown option %q (the vecswitch driver takes vlan, vni, mtu, io and masquerade)", k)
 		}
 		x, err := strconv.Atoi(s)
 		if err != nil || x < lo || x > hi {
 			return n, fmt.Errorf("option %s=%s: want %d to %d", k, s, lo, hi)
 		}
 		*p = x
+	}
+	if n.Internal && n.Masquerade != "" {
+		return n, fmt.Errorf("option masquerade=%s: an --internal network has no way out to masquerade", n.Masquerade)
 	}
 	return n, nil
 }
@@ -103,13 +112,19 @@ func (d *Driver) createNetwork(req *createNetworkRequest) (any, error) {
 			return nil, err
 		}
 	}
+	if n.Masquerade != "" {
+		if err := d.makeRouter(&n, req); err != nil {
+			undo()
+			return nil, err
+		}
+	}
 	d.st.Networks[n.ID] = &n
 	if err := d.save(); err != nil {
 		delete(d.st.Networks, n.ID)
 		undo()
 		return nil, err
 	}
-	d.log.Info("docker network created", "network", n.ID, "bridge", n.Bridge, "vlan", n.VLAN, "vni", n.VNI, "internal", n.Internal)
+	d.log.Info("docker network created", "network", n.ID, "bridge", n.Bridge, "vlan", n.VLAN, "vni", n.VNI, "internal", n.Internal, "masquerade", n.Masquerade)
 	return struct{}{}, nil
 }
 
@@ -132,10 +147,19 @@ func (d *Driver) deleteNetwork(req *networkRequest) (any, error) {
 		return nil, err
 	}
 	for _, ep := range eps {
+		if err := d.revoke(n, ep.ContainerID); err != nil {
+			return nil, err
+		}
 		if err := d.cfg.Caller.Call("endpoint/del", []string{endpointArg(ep)}, nil); err != nil {
 			return nil, err
 		}
 	}
+	for id := range n.Published {
+		if err := d.revoke(n, id); err != nil {
+			return nil, err
+		}
+	}
+	// The bridge takes its router interface and masquerade along.
 	if err := d.cfg.Caller.Call("del-br", []string{n.Bridge}, nil); err != nil && !isCode(err, ctl.CodeNotFound) {
 		return nil, err
 	}
@@ -228,8 +252,11 @@ func (d *Driver) endpoint(networkID, endpointID string) (*network, *ctl.Endpoint
 }
 
 func (d *Driver) deleteEndpoint(req *endpointRequest) (any, error) {
-	_, ep, err := d.endpoint(req.NetworkID, req.EndpointID)
+	n, ep, err := d.endpoint(req.NetworkID, req.EndpointID)
 	if err != nil {
+		return nil, err
+	}
+	if err := d.revoke(n, ep.ContainerID); err != nil {
 		return nil, err
 	}
 	if err := d.cfg.Caller.Call("endpoint/del", []string{endpointArg(*ep)}, nil); err != nil {
@@ -266,19 +293,59 @@ func (d *Driver) leave(req *endpointRequest) (any, error) {
 	return struct{}{}, nil
 }
 
+// programExternalConnectivity publishes the endpoint's ports (-p,
+// portmap.go). Called again, it replaces what it published before; if it
+// fails, what was published before stays.
 func (d *Driver) programExternalConnectivity(req *connectivityRequest) (any, error) {
-	if _, _, err := d.endpoint(req.NetworkID, req.EndpointID); err != nil {
+	n, ep, err := d.endpoint(req.NetworkID, req.EndpointID)
+	if err != nil {
 		return nil, err
 	}
-	if pm, ok := req.Options[optPortMap].([]any); ok && len(pm) > 0 {
-		return nil, fmt.Errorf("publishing ports (-p) needs NAT, which the vecswitch driver does not have yet; " +
-			"reach the container at its own address, or use Docker's bridge network for published ports")
+	pbs, err := portBindings(req.Options)
+	if err != nil {
+		return nil, err
 	}
+	old, had := n.Published[ep.ContainerID]
+	if len(pbs) == 0 && !had {
+		return struct{}{}, nil
+	}
+	if err := d.unpublish(old); err != nil {
+		return nil, err
+	}
+	var maps []ctl.NATPortMapView
+	if len(pbs) > 0 {
+		if maps, err = d.publish(n, ep, pbs); err != nil {
+			d.republish(old)
+			return nil, err
+		}
+	}
+	if n.Published == nil {
+		n.Published = map[string][]ctl.NATPortMapView{}
+	}
+	n.Published[ep.ContainerID] = maps
+	if len(maps) == 0 {
+		delete(n.Published, ep.ContainerID)
+	}
+	if err := d.save(); err != nil {
+		d.unpublish(maps)
+		d.republish(old)
+		if had {
+			n.Published[ep.ContainerID] = old
+		} else {
+			delete(n.Published, ep.ContainerID)
+		}
+		return nil, err
+	}
+	d.log.Info("docker ports published", "network", n.ID, "endpoint", ep.ContainerID, "maps", maps)
 	return struct{}{}, nil
 }
 
 func (d *Driver) revokeExternalConnectivity(req *endpointRequest) (any, error) {
-	if _, _, err := d.endpoint(req.NetworkID, req.EndpointID); err != nil {
+	n, ep, err := d.endpoint(req.NetworkID, req.EndpointID)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.revoke(n, ep.ContainerID); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil

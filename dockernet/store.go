@@ -3,6 +3,7 @@ package dockernet
 import (
 	"errors"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ctl/daemon"
 )
 
@@ -30,6 +31,13 @@ type network struct {
 	// IO is how vswitchd reads the endpoints' veths ("" is vswitchd's
 	// default, afpacket; or afxdp).
 	IO string `json:"io,omitempty"`
+	// Masquerade is -o masquerade=UPLINK; Router the network's router
+	// interface then (router.go).
+	Masquerade string `json:"masquerade,omitempty"`
+	Router     string `json:"router,omitempty"`
+	// Published are the port maps made for each endpoint's -p
+	// (portmap.go), by endpoint ID.
+	Published map[string][]ctl.NATPortMapView `json:"published,omitempty"`
 }
 
 // pool is an IPAM pool Docker requested, with its reference count.

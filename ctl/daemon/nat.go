@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"slices"
@@ -51,9 +52,13 @@ func (s *State) dropNAT(iface string) {
 }
 
 // tidyNAT drops an empty NAT, so that State has none rather than an
-// empty one.
+// empty one. Empty is "nothing stored": it holds for whatever NAT gains
+// (services...), as every field is omitempty.
 func (s *State) tidyNAT() {
-	if n := s.NAT; n != nil && len(n.Masquerade) == 0 && len(n.PortMaps) == 0 && len(n.Uplinks) == 0 {
+	if s.NAT == nil {
+		return
+	}
+	if b, err := json.Marshal(s.NAT); err == nil && string(b) == "{}" {
 		s.NAT = nil
 	}
 }
@@ -119,17 +124,17 @@ func (d *Daemon) natMasqDel(args []string) (any, error) {
 }
 
 // parsePortMap reads nat/map-add's (target: true) or nat/map-del's
-// options into a normalized PortMap.
+// options (target= optional) into a normalized PortMap.
 func parsePortMap(cmd string, args []string, target bool) (vswitch.PortMap, error) {
 	var m vswitch.PortMap
 	opts, err := ctl.ParseOptions(args)
 	if err != nil {
 		return m, err
 	}
-	allowed := []string{"proto", "host", "host-port"}
+	allowed := []string{"proto", "host", "host-port", "target"}
 	required := []string{"proto", "host-port"}
 	if target {
-		allowed = append(allowed, "target", "target-port")
+		allowed = append(allowed, "target-port")
 		required = append(required, "target")
 	}
 	if err := ctl.CheckOptions(opts, allowed...); err != nil {
@@ -156,7 +161,7 @@ func parsePortMap(cmd string, args []string, target bool) (vswitch.PortMap, erro
 			m.Host = a.String()
 		}
 	}
-	if !target {
+	if !target && opts["target"] == "" {
 		return m, nil
 	}
 	a, err := netip.ParseAddr(opts["target"])
@@ -201,7 +206,7 @@ func (d *Daemon) natMapDel(args []string) (any, error) {
 		return nil, err
 	}
 	match := func(m vswitch.PortMap) bool {
-		return m.Proto == key.Proto && m.Host == key.Host && m.HostPort == key.HostPort
+		return m.Proto == key.Proto && m.Host == key.Host && m.HostPort == key.HostPort && (key.Target == "" || m.Target == key.Target)
 	}
 	if d.state.NAT == nil || !slices.ContainsFunc(d.state.NAT.PortMaps, match) {
 		return nil, nil

@@ -43,6 +43,7 @@ func TestNATCommands(t *testing.T) {
 	m.ok(t, nil, "nat/uplink-add", "rc")
 	m.ok(t, nil, "nat/masquerade-del", "rb")
 	m.ok(t, nil, "nat/map-del", "proto=tcp", "host-port=9999")
+	m.ok(t, nil, "nat/map-del", "proto=tcp", "host-port=8080", "target=10.1.0.99")
 	m.ok(t, nil, "nat/uplink-del", "rb")
 	// Bad input: typed errors, nothing changes.
 	for _, c := range []struct {
@@ -55,6 +56,7 @@ func TestNATCommands(t *testing.T) {
 		{ctl.CodeInvalid, []string{"nat/masquerade-add", "rb", "external=rb"}},
 		{ctl.CodeUsage, []string{"nat/masquerade-add", "rc", "bogus=rb"}},
 		{ctl.CodeNotFound, []string{"nat/uplink-add", "nope"}},
+		{ctl.CodeInvalid, []string{"addr/del", "ra", "10.1.0.1/24"}}, // the masquerade needs it
 		{ctl.CodeInvalid, []string{"nat/map-add", "proto=sctp", "host-port=1", "target=10.1.0.5"}},
 		{ctl.CodeInvalid, []string{"nat/map-add", "proto=tcp", "host-port=0", "target=10.1.0.5"}},
 		{ctl.CodeInvalid, []string{"nat/map-add", "proto=tcp", "host-port=65536", "target=10.1.0.5"}},
@@ -72,6 +74,8 @@ func TestNATCommands(t *testing.T) {
 		{ctl.CodeExists, []string{"nat/map-add", "proto=udp", "host-port=53", "target=10.1.0.9"}},
 		{ctl.CodeInvalid, []string{"nat/map-del", "proto=icmp", "host-port=8080"}},
 		{ctl.CodeUsage, []string{"nat/map-del", "proto=tcp", "target=10.1.0.5"}},
+		{ctl.CodeInvalid, []string{"nat/map-del", "proto=tcp", "host-port=8080", "target=x"}},
+		{ctl.CodeUsage, []string{"nat/map-del", "proto=tcp", "host-port=8080", "target-port=80"}},
 	} {
 		m.fails(t, c.code, c.args[0], c.args[1:]...)
 	}

@@ -72,8 +72,8 @@ func natShow(r *rig) ctl.NATShowView {
 // TestPublishedPorts: a network with -o masquerade=up0 gets a router
 // interface and a masquerade; ProgramExternalConnectivity's bindings
 // become port maps that the outside reaches (the container's gateway is
-// the router interface), a container reaches the outside through the
-// masquerade, host port 0 takes the first free ephemeral port, bad
+// the router interface) and a container of the network too (hairpin), a
+// container reaches the outside through the masquerade, host port 0 takes the first free ephemeral port, bad
 // bindings change nothing, a restart keeps the maps, and revoke, delete
 // endpoint and delete network remove them.
 func TestPublishedPorts(t *testing.T) {
@@ -117,6 +117,11 @@ func TestPublishedPorts(t *testing.T) {
 	got, err = fetch(out, "192.0.2.1:49153")
 	require.NoError(t, err, got)
 	require.Equal(t, "hello from c2\n", got)
+	// Hairpin: c2 reaches c1 through the uplink address.
+	got, err = fetch(c2.ns, "192.0.2.1:8080")
+	require.NoError(t, err, got)
+	require.Equal(t, "hello from c1\n", got)
+	require.NotZero(t, natShow(r).Hairpin)
 	// Out through the masquerade: the outside has no route back to 10.86.
 	o, err := c1.ns.Command("ping", "-c", "1", "-W", "3", "192.0.2.2").CombinedOutput()
 	require.NoError(t, err, "%s", o)

@@ -342,6 +342,14 @@ func (s *Switch) publishPollLists(t *tables) {
 			lists[r.worker].Rx = append(lists[r.worker].Rx, pipeline.RxEntry{Queue: r.q, Port: a.idx, Entry: entry})
 		}
 	}
+	if t.dns {
+		// Each worker polls its DNS inject ring (dnspunt.go).
+		reply, _ := s.graph.Index(nodeDNSReply)
+		for i := range lists {
+			lists[i].Rx = append(lists[i].Rx, pipeline.RxEntry{Queue: &injectQueue{r: s.dns.inject[i], pool: s.pools[i]},
+				Port: routerPort, Entry: reply})
+		}
+	}
 	for i, w := range s.workers {
 		w.SetPollList(lists[i])
 	}

@@ -28,6 +28,9 @@ type Config struct {
 	// NAT translates routed traffic: masquerade and port maps
 	// (config_nat.go, nat.go).
 	NAT *NAT `json:"nat,omitempty"`
+	// DNS: interfaces whose networks the switch answers DNS for
+	// (config_dns.go, dnspunt.go).
+	DNS *DNS `json:"dns,omitempty"`
 }
 
 // Bridge is one bridge domain. Bridges never exchange frames.
@@ -181,7 +184,10 @@ func (c *Config) normalize() (Config, *l3Config, error) {
 	if out.SecurityGroups, err = normalizeSG(c.SecurityGroups); err != nil {
 		return out, l3, err
 	}
-	out.NAT, l3.nat, err = c.normalizeNAT(l3)
+	if out.NAT, l3.nat, err = c.normalizeNAT(l3); err != nil {
+		return out, l3, err
+	}
+	out.DNS, l3.dns, err = c.normalizeDNS(l3)
 	return out, l3, err
 }
 

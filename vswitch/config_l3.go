@@ -90,8 +90,9 @@ type l3Config struct {
 	ifID   map[string]uint16
 	routes []routeCfg
 	neighs []neighCfg
-	vx     *vxlanConfig // nil: no VXLAN
-	nat    *natConfig   // nil: no NAT
+	vx     *vxlanConfig    // nil: no VXLAN
+	nat    *natConfig      // nil: no NAT
+	dns    map[uint16]bool // interfaces answering DNS
 }
 
 type ifaceCfg struct {

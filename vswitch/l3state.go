@@ -116,7 +116,8 @@ func (st *l3State) compileL3(t *tables, l3 *l3Config, domOf func(bridge string, 
 			br, vlan = routedBridgeName(c.Port), 0
 		}
 		dom, _ := domOf(br, vlan)
-		e := ifaceEntry{valid: true, name: c.Name, vrf: vrfID[c.vrf], domain: dom, vlan: vlan, mtu: uint16(c.MTU), routed: c.Port != ""}
+		e := ifaceEntry{valid: true, name: c.Name, vrf: vrfID[c.vrf], domain: dom, vlan: vlan, mtu: uint16(c.MTU), routed: c.Port != "",
+			dns: l3.dns[uint16(i+1)]}
 		for k := range 6 {
 			e.mac[k] = byte(c.mac >> (40 - 8*k))
 		}
@@ -133,6 +134,7 @@ func (st *l3State) compileL3(t *tables, l3 *l3Config, domOf func(bridge string, 
 		}
 		t.ifaces = growTo(t.ifaces, int(id))
 		t.ifaces[id] = e
+		t.dns = t.dns || e.dns
 		if int(dom) < len(t.domains) && t.domains[dom].valid {
 			t.domains[dom].rif = id
 		}

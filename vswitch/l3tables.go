@@ -65,6 +65,7 @@ type ifaceEntry struct {
 	port   uint16 // that port's index when it is attached and up, else 0
 	addr4  []ifAddr4
 	addr6  []ifAddr6
+	dns    bool // DNS queries to the switch from this interface are punted
 }
 
 type ifAddr4 struct {

@@ -14,6 +14,7 @@ import (
 const (
 	localNextForward = iota
 	localNextDecap
+	localNextPunt
 )
 
 const (
@@ -24,7 +25,7 @@ const (
 func ip4LocalSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP4Local,
-		Next:  []string{nodeIP4Forward, nodeVXLANDecap},
+		Next:  []string{nodeIP4Forward, nodeVXLANDecap, nodeDNSPunt},
 		Drops: checkDrops("not-echo-request", "fragment"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Local{s: s} },
 	}
@@ -33,7 +34,8 @@ func ip4LocalSpec(s *Switch) pipeline.NodeSpec {
 type ip4Local struct{ s *Switch }
 
 func (n *ip4Local) Process(f *pipeline.Frame) {
-	vt := n.s.tables.Load().vtep
+	t := n.s.tables.Load()
+	vt := t.vtep
 	meta, mem := f.Pool.Arrays()
 	for i, id := range f.IDs {
 		m := &meta[id]
@@ -46,6 +48,11 @@ func (n *ip4Local) Process(f *pipeline.Frame) {
 		if p := proto.Proto4(ip); p == proto.ProtoUDP && vt != nil && !vt.is6 && len(ip) >= hl+4 &&
 			uint16(ip[hl+2])<<8|uint16(ip[hl+3]) == vt.port {
 			f.Next[i] = localNextDecap
+			continue
+		}
+		if proto.Proto4(ip) == proto.ProtoUDP && len(ip) >= hl+4 && uint16(ip[hl+2])<<8|uint16(ip[hl+3]) == dnsPort &&
+			int(m.Iface) < len(t.ifaces) && t.ifaces[m.Iface].dns && m.Flags&flagLocal == 0 {
+			f.Next[i] = localNextPunt
 			continue
 		}
 		if proto.Proto4(ip) != proto.ProtoICMP {

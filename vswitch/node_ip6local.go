@@ -18,6 +18,7 @@ const (
 	local6NextForward = iota
 	local6NextOutput
 	local6NextDecap
+	local6NextPunt
 )
 
 const (
@@ -30,7 +31,7 @@ const (
 func ip6LocalSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP6Local,
-		Next:  []string{nodeIP6Forward, nodeL2Output, nodeVXLANDecap},
+		Next:  []string{nodeIP6Forward, nodeL2Output, nodeVXLANDecap, nodeDNSPunt},
 		Drops: checkDrops("unsupported", "not-for-us", "consumed", "no-buffer"),
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &ip6Local{s: s, ring: s.nbr.rings[ctx.Worker]}
@@ -59,6 +60,11 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 		if nh := proto.NextHeader6(ip); nh == proto.ProtoUDP && vt != nil && vt.is6 && len(ip) >= proto.HeaderLen6+4 &&
 			uint16(ip[42])<<8|uint16(ip[43]) == vt.port {
 			f.Next[i] = local6NextDecap
+			continue
+		}
+		if proto.NextHeader6(ip) == proto.ProtoUDP && len(ip) >= proto.HeaderLen6+4 && uint16(ip[42])<<8|uint16(ip[43]) == dnsPort &&
+			in.dns && m.Flags&flagLocal == 0 {
+			f.Next[i] = local6NextPunt
 			continue
 		}
 		if proto.NextHeader6(ip) != proto.ProtoICMPv6 {

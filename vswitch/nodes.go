@@ -34,5 +34,7 @@ func (s *Switch) nodeSpecs() []pipeline.NodeSpec {
 		gsoSpec(s),
 		sgPolicySpec(s),
 		natSpec(s),
+		dnsPuntSpec(s),
+		dnsReplySpec(s),
 	}
 }

@@ -110,6 +110,9 @@ type Switch struct {
 	nat     atomic.Pointer[natState]
 	natObj  *natState
 	natNext uint32
+
+	// DNS punt path (dnspunt.go).
+	dns *dnsPunt
 }
 
 type attachment struct {
@@ -191,6 +194,7 @@ func New(opts Options) (*Switch, error) {
 	for _, r := range s.nbr.rings {
 		r.wake = s.wake
 	}
+	s.dns = newDNSPunt(opts.Workers)
 	t, c, err := s.compile(&Config{}, nil, nil)
 	if err != nil {
 		return nil, err
@@ -315,6 +319,7 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 		events := s.lrn.drain()
 		s.lrn.mu.Unlock()
 		events += s.nbr.drain()
+		events += s.drainPunts()
 		if events > 0 {
 			interval = s.opts.LearnInterval
 		} else {
@@ -352,6 +357,12 @@ func (s *Switch) parkLearner() bool {
 	}
 	for _, r := range s.nbr.rings {
 		if r.pending() {
+			s.wake.parked.Store(false)
+			return false
+		}
+	}
+	for _, r := range s.dns.punt {
+		if r.tail.Load() != r.head.Load() {
 			s.wake.parked.Store(false)
 			return false
 		}
@@ -421,6 +432,7 @@ func (s *Switch) SyncLearning() {
 	s.lrn.drain()
 	s.lrn.mu.Unlock()
 	s.nbr.drain()
+	s.drainPunts()
 }
 
 // Age reads the clock and sweeps the whole MAC table now, removing entries

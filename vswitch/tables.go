@@ -16,6 +16,7 @@ type tables struct {
 	domains []domainEntry // by domain ID; 0 is never valid
 	bridges []bridgeEntry // by bridge ID
 	ifaces  []ifaceEntry  // by interface ID; 0 is never valid
+	dns     bool          // some interface answers DNS (Config.DNS)
 	vrfs    []*vrfEntry   // by VRF ID; 0 is "default"
 	adjs    []adjEntry    // by adjacency ID; 0 is never valid
 	tunnels []tunnelEntry // by portEntry.tunnel - 1

@@ -9,6 +9,9 @@ import (
 // ones come from the Go heap.
 const MinSize = 4 << 20
 
+// hugePage is the huge page size mappings are aligned to (x86-64's 2 MiB).
+const hugePage = 2 << 20
+
 // Alloc returns a zeroed slice of n T and the function that frees it
 // (a no-op for heap memory). After free the slice must not be used.
 // It panics if T holds pointers.

@@ -46,6 +46,9 @@ type EndpointRequest struct {
 	// default: the container keeps TSO, TCP in 64 KiB frames) or "afxdp"
 	// (packet rate of small frames, the XDP fast path).
 	IO string `json:"io,omitempty"`
+	// Name, if set, is the endpoint's DNS name (a pod's or container's
+	// name): see dns/enable. endpoint/set changes it.
+	Name string `json:"name,omitempty"`
 }
 
 // PoolDef is an address pool's definition in the ipam/pool-add option form
@@ -80,6 +83,8 @@ type EndpointView struct {
 	Addrs    []string    `json:"addrs"`
 	Gateways []string    `json:"gateways,omitempty"`
 	Routes   []RouteSpec `json:"routes,omitempty"`
+	// Name is the endpoint's DNS name, if it has one.
+	Name string `json:"name,omitempty"`
 	// State is "up", or "down: why" (endpoint/show only).
 	State string `json:"state,omitempty"`
 }

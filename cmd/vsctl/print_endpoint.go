@@ -22,13 +22,13 @@ func printEndpoint(w io.Writer, cmd string, res json.RawMessage) (bool, error) {
 			fmt.Fprintln(w, "no endpoints")
 			return true, nil
 		}
-		fmt.Fprintln(w, "NETWORK\tCONTAINER\tIFNAME\tPORT\tBRIDGE\tMAC\tADDRESSES\tSTATE")
+		fmt.Fprintln(w, "NETWORK\tCONTAINER\tIFNAME\tNAME\tPORT\tBRIDGE\tMAC\tADDRESSES\tSTATE")
 		for _, e := range eps {
 			id := e.ContainerID
 			if len(id) > 12 {
 				id = id[:12]
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Network, id, e.IfName, e.Port, e.Bridge, e.MAC, orDash(strings.Join(e.Addrs, ",")), e.State)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Network, id, e.IfName, orDash(e.Name), e.Port, e.Bridge, e.MAC, orDash(strings.Join(e.Addrs, ",")), e.State)
 		}
 	case "ipam/show":
 		var pools []ctl.PoolView

@@ -35,3 +35,27 @@ func TestEndpointLayouts(t *testing.T) {
 	}
 	require.Contains(t, print("ipam/show", []ctl.PoolView{}), "no address pools")
 }
+
+func TestSvcDNSLayouts(t *testing.T) {
+	print := func(cmd string, v any) string {
+		t.Helper()
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		var w bytes.Buffer
+		require.NoError(t, printHuman(&w, cmd, b))
+		require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
+		return w.String()
+	}
+	out := print("svc/show", []ctl.SvcView{{Name: "web", Proto: "tcp", VIP: "fd00:5::10", Port: 80, NewFlows: 7,
+		Backends: []ctl.SvcBackendView{{Addr: "fd00:1::5", Port: 8080, Weight: 2, NewFlows: 5, Share: 0.5}, {Addr: "fd00:1::6", Port: 8080, Weight: 2, Drained: true}}}})
+	for _, s := range []string{"service web tcp [fd00:5::10]:80", "new flows 7", "[fd00:1::5]:8080", "50.0%", "drained"} {
+		require.Contains(t, out, s)
+	}
+	out = print("dns/show", ctl.DNSShowView{Networks: []ctl.DNSNetworkView{{Interface: "ra", Domain: "ra.vecswitch.",
+		Names: []ctl.DNSNameView{{Name: "db", Kind: "endpoint", Addrs: []string{"10.1.0.5"}}}}}, Resolver: map[string]uint64{"answered": 3, "refused": 0},
+		Punt: ctl.DNSPuntView{Punted: 3, Replies: 3}})
+	for _, s := range []string{"dns ra domain ra.vecswitch. upstreams none", "db", "10.1.0.5", "answered 3", "punted 3, replies 3"} {
+		require.Contains(t, out, s)
+	}
+	require.NotContains(t, out, "refused 0")
+}

@@ -43,6 +43,12 @@ func (d *Daemon) Registry() *ctl.Registry {
 	for k, v := range d.natHandlers() {
 		handlers[k] = v
 	}
+	for k, v := range d.svcHandlers() {
+		handlers[k] = v
+	}
+	for k, v := range d.dnsHandlers() {
+		handlers[k] = v
+	}
 	r := ctl.NewRegistry()
 	for _, s := range ctl.Specs {
 		h, ok := handlers[s.Name]

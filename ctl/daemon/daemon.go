@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/dns"
 	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/sriov"
@@ -66,6 +67,11 @@ type Daemon struct {
 	fp      *afxdp.FastPath
 	health  *health // ports down for lack of their interface (health.go)
 	ipam    ipamState
+	// DNS (dns.go): the records of the DNS networks, their resolver (the
+	// switch's DNS handler), and what syncDNS last published.
+	dnsReg   *dns.Registry
+	resolver *dns.Resolver
+	dnsBuilt map[string]string
 
 	lock       io.Closer // the state directory's lock, held until Close
 	captureDir string
@@ -138,6 +144,7 @@ func New(cfg Config) (_ *Daemon, err error) {
 		d.closeFastPath()
 		return nil, err
 	}
+	d.startDNS()
 	for _, spec := range d.state.Ports {
 		if err := d.attach(spec, true); err != nil {
 			d.log.Error("port not restored", "port", spec.Name, "type", spec.Type, "err", err)
@@ -174,6 +181,7 @@ func (d *Daemon) Close() error {
 	}
 	d.stopIPAM()
 	err := d.sw.Close()
+	d.stopDNS()
 	d.closeFastPath()
 	if d.lock != nil {
 		d.lock.Close() // last: a successor may start only once all is released
@@ -246,6 +254,7 @@ func (d *Daemon) commit(next State) error {
 		return ctl.Errorf(ctl.CodeInternal, "configuration not stored: %v", err)
 	}
 	d.state = next
+	d.syncDNS()
 	return nil
 }
 

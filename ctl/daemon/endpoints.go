@@ -93,6 +93,7 @@ func (d *Daemon) endpointHandlers() map[string]func([]string) (any, error) {
 	return map[string]func([]string) (any, error){
 		"endpoint/add": d.endpointAdd, "endpoint/del": d.endpointDel, "endpoint/check": d.endpointCheck,
 		"endpoint/gc": d.endpointGC, "endpoint/status": d.endpointStatus, "endpoint/show": d.endpointShow,
+		"endpoint/set": d.endpointSet,
 	}
 }
 
@@ -103,6 +104,10 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		return nil, err
 	}
 	if err := checkAttachment(req.Network, req.ContainerID, req.IfName); err != nil {
+		return nil, err
+	}
+	name, err := dnsName("name", req.Name)
+	if err != nil {
 		return nil, err
 	}
 	if ep := d.state.endpoint(req.Network, req.ContainerID, req.IfName); ep != nil {
@@ -131,7 +136,8 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s (create it: vsctl add-br %s)", req.Bridge, req.Bridge)
 	}
 	ep := ctl.EndpointView{Network: req.Network, ContainerID: req.ContainerID, IfName: req.IfName, Netns: req.Netns,
-		PeerHere: req.PeerHere, Bridge: req.Bridge, Port: endpointPort(req.Network, req.ContainerID, req.IfName), VLAN: req.VLAN, Pool: req.Pool}
+		PeerHere: req.PeerHere, Bridge: req.Bridge, Port: endpointPort(req.Network, req.ContainerID, req.IfName), VLAN: req.VLAN, Pool: req.Pool,
+		Name: name}
 	opts, err := endpointPortOptions(&req, &ep)
 	if err != nil {
 		return nil, err

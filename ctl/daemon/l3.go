@@ -127,6 +127,7 @@ func (s *State) removeRIF(name string) {
 	s.Neighbors = slices.DeleteFunc(s.Neighbors, func(n vswitch.Neighbor) bool { return n.Interface == name })
 	s.Interfaces = slices.DeleteFunc(s.Interfaces, func(i vswitch.Interface) bool { return i.Name == name })
 	s.dropNAT(name)
+	s.dropDNS(name)
 }
 
 func viaAny(r vswitch.Route, iface string, subnets []netip.Prefix) bool {

@@ -36,6 +36,8 @@ type State struct {
 	SecurityGroups []vswitch.SecurityGroup `json:"security_groups,omitempty"`
 	// NAT: masquerades, port maps and uplinks, normalized (nat.go).
 	NAT *vswitch.NAT `json:"nat,omitempty"`
+	// DNS: the router interfaces whose networks have a resolver (dns.go).
+	DNS []DNSNetwork `json:"dns,omitempty"`
 }
 
 // PoolState is an address pool and its leases.
@@ -111,5 +113,5 @@ func (s *State) removePort(name string) {
 
 func (s *State) switchConfig() vswitch.Config {
 	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.Routes, Neighbors: s.Neighbors, VTEP: s.VTEP,
-		SecurityGroups: s.sgConfig(), NAT: s.NAT}
+		SecurityGroups: s.sgConfig(), NAT: s.NAT, DNS: s.dnsConfig()}
 }

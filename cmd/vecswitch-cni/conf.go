@@ -229,6 +229,29 @@ func cniArgs(s string) (ips []string, mac string, err error) {
 	return ips, mac, nil
 }
 
+// podName is the endpoint's DNS name from CNI_ARGS' K8S_POD_NAME (set by
+// Kubernetes runtimes, and by Podman to the container's name), when it is
+// one DNS label (letters, digits, hyphens, at most 63, not starting or
+// ending with a hyphen); else none (the endpoint gets no name, as before).
+func podName(s string) string {
+	for _, kv := range strings.Split(s, ";") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != "K8S_POD_NAME" {
+			continue
+		}
+		if len(v) == 0 || len(v) > 63 || v[0] == '-' || v[len(v)-1] == '-' {
+			return ""
+		}
+		for _, c := range v {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return ""
+			}
+		}
+		return v
+	}
+	return ""
+}
+
 // fixed merges the ways a runtime asks for a fixed MAC and addresses:
 // runtimeConfig wins over args.cni, which wins over CNI_ARGS, which wins
 // over the netconf's mac.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -176,4 +177,21 @@ func TestPoolDefPartial(t *testing.T) {
 	require.Equal(t, "fd00::1", p.Ranges[0].Gateway.String(), "no gateway given: the subnet's first address")
 	require.Equal(t, "10.1.0.254", p.Ranges[1].Gateway.String())
 	require.Equal(t, "10.1.0.10", p.Ranges[1].Start.String())
+}
+
+func TestPodName(t *testing.T) {
+	for in, want := range map[string]string{
+		"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0": "web-0",
+		"K8S_POD_NAME=db":     "db",
+		"K8S_POD_NAME=my.pod": "",
+		"K8S_POD_NAME=-x":     "",
+		"K8S_POD_NAME=":       "",
+		"IP=10.0.0.2":         "",
+		"":                    "",
+		"K8S_POD_NAME=" + strings.Repeat("a", 64): "",
+	} {
+		if got := podName(in); got != want {
+			t.Errorf("podName(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -191,7 +191,7 @@ func request(c *NetConf, args *skel.CmdArgs) (*ctl.EndpointRequest, error) {
 		return nil, types.NewError(types.ErrInvalidEnvironmentVariables, "vecswitch-cni: CNI_CONTAINERID and CNI_IFNAME are required", "")
 	}
 	return &ctl.EndpointRequest{Network: c.Name, ContainerID: args.ContainerID, IfName: args.IfName, Netns: args.Netns,
-		Bridge: c.Bridge, VLAN: c.VLAN, MTU: c.MTU, PortSecurity: c.PortSecurity, IO: c.IO}, nil
+		Bridge: c.Bridge, VLAN: c.VLAN, MTU: c.MTU, PortSecurity: c.PortSecurity, IO: c.IO, Name: podName(args.Args)}, nil
 }
 
 func routeSpec(r *types.Route) ctl.RouteSpec {

@@ -162,10 +162,12 @@ func (s *Switch) handlePunt(w int, ip []byte, iface uint16, t *tables) {
 	var src, dst netip.Addr
 	var l4 []byte
 	switch {
-	case len(ip) >= 20 && ip[0]>>4 == 4 && int(ip[0]&15)*4 >= 20 && len(ip) >= int(ip[0]&15)*4+8:
+	case len(ip) >= 20 && ip[0]>>4 == 4 && ip[9] == 17 && int(ip[0]&15)*4 >= 20 && len(ip) >= int(ip[0]&15)*4+8:
 		hl := int(ip[0]&15) * 4
 		src, dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
-		l4 = ip[hl:min(len(ip), int(binary.BigEndian.Uint16(ip[2:])))]
+		if end := min(len(ip), int(binary.BigEndian.Uint16(ip[2:]))); end >= hl {
+			l4 = ip[hl:end]
+		}
 	case len(ip) >= 48 && ip[0]>>4 == 6 && ip[6] == 17:
 		src, dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
 		l4 = ip[40:min(len(ip), 40+int(binary.BigEndian.Uint16(ip[4:])))]

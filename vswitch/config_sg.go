@@ -42,6 +42,9 @@ type SGRule struct {
 	// Ports is the destination port or range, "80" or "8000-8080" (tcp,
 	// udp, sctp, udplite only); empty is every port.
 	Ports string `json:"ports,omitempty"`
+	// ICMP restricts an icmp or icmpv6 rule to a message type, "8", or a
+	// type and code, "3/4"; empty is every message.
+	ICMP string `json:"icmp,omitempty"`
 	// Remote is a CIDR the remote end (the source for ingress, the
 	// destination for egress) must be in; RemoteGroup names a group whose
 	// member addresses it must be one of. At most one of the two.
@@ -62,6 +65,9 @@ const MaxSGRules = 100000
 // ErrBadAction, ErrPortRange, ErrBadCIDR, ErrBadAddress, ErrUnknownGroup,
 // ErrDuplicateGroup, ErrDuplicateRule, ErrEmptyName...)
 var ErrBadProto = errors.New("bad protocol")
+
+// ErrBadICMP: a rule's icmp is not TYPE or TYPE/CODE (0-255 each).
+var ErrBadICMP = errors.New("bad icmp type/code")
 
 // ErrTooManyRules: more than MaxSGRules rules.
 var ErrTooManyRules = errors.New("too many security group rules")
@@ -159,6 +165,11 @@ func (r *SGRule) toACL() (acl.Rule, error) {
 	if out.Ports, err = ParseSGPorts(r.Ports); err != nil {
 		return out, err
 	}
+	if r.ICMP != "" {
+		if out.ICMP, err = parseSGICMP(r.ICMP); err != nil {
+			return out, err
+		}
+	}
 	if r.Remote != "" {
 		if out.Remote, err = netip.ParsePrefix(r.Remote); err != nil {
 			return out, fmt.Errorf("%w %q: %v", acl.ErrBadCIDR, r.Remote, err)
@@ -246,6 +257,24 @@ func sgModel(groups []SecurityGroup, port func(string) (uint16, bool)) (*acl.Mod
 			return nil, &SGError{Group: re.Group, Rule: re.Rule, Err: re.Err}
 		}
 		return nil, &SGError{Err: err}
+	}
+	return m, nil
+}
+
+// parseSGICMP parses a rule's icmp: "TYPE" or "TYPE/CODE".
+func parseSGICMP(s string) (*acl.ICMPMatch, error) {
+	t, c, hasCode := strings.Cut(s, "/")
+	typ, err := strconv.ParseUint(t, 10, 8)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q", ErrBadICMP, s)
+	}
+	m := &acl.ICMPMatch{Type: uint8(typ), AnyCode: !hasCode}
+	if hasCode {
+		code, err := strconv.ParseUint(c, 10, 8)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q", ErrBadICMP, s)
+		}
+		m.Code = uint8(code)
 	}
 	return m, nil
 }

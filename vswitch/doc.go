@@ -173,8 +173,10 @@
 // denied side fail, revalidation stopping them, ICMP port unreachable of
 // an allowed UDP flow passing as related, ping, and the same over IPv6.
 //
-// Not done: ICMP type/code in the text rules
-// (the classifier has them); non-first fragments are classified without
+// Rules may name an ICMP type, or type and code (SGRule.ICMP, "8" or
+// "3/4"), for icmp and icmpv6.
+//
+// Not done: non-first fragments are classified without
 // ports (a rule naming ports does not match them); conntrack zones of
 // switched domains above 32767 can share a zone with routed VRFs;
 // counts a worker made under an earlier configuration join at its next

@@ -31,7 +31,11 @@ func printSG(w io.Writer, cmd string, res json.RawMessage) (bool, error) {
 			if r.RemoteGroup != "" {
 				remote = "group:" + r.RemoteGroup
 			}
-			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%d\n", r.Name, r.Direction, orDash(r.Proto), orDash(r.Ports), orDash(remote), r.Priority, r.Action, r.Packets, r.Bytes)
+			port := r.Ports
+			if r.ICMP != "" {
+				port = "type " + r.ICMP
+			}
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%d\n", r.Name, r.Direction, orDash(r.Proto), orDash(port), orDash(remote), r.Priority, r.Action, r.Packets, r.Bytes)
 		}
 	}
 	for _, d := range v.DefaultDenies {

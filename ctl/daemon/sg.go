@@ -113,7 +113,7 @@ func (d *Daemon) sgRuleAdd(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ctl.CheckOptions(opts, "name", "dir", "proto", "port", "remote", "prio", "action"); err != nil {
+	if err := ctl.CheckOptions(opts, "name", "dir", "proto", "port", "icmp", "remote", "prio", "action"); err != nil {
 		return nil, err
 	}
 	r, err := parseSGRule(opts)
@@ -131,7 +131,7 @@ func (d *Daemon) sgRuleAdd(args []string) (any, error) {
 
 // parseSGRule reads sg/rule-add's options; the switch checks the values.
 func parseSGRule(opts map[string]string) (vswitch.SGRule, error) {
-	r := vswitch.SGRule{Name: opts["name"], Direction: opts["dir"], Proto: opts["proto"], Ports: opts["port"], Action: opts["action"]}
+	r := vswitch.SGRule{Name: opts["name"], Direction: opts["dir"], Proto: opts["proto"], Ports: opts["port"], ICMP: opts["icmp"], Action: opts["action"]}
 	for _, k := range []string{"name", "dir", "action"} {
 		if opts[k] == "" {
 			return r, ctl.Errorf(ctl.CodeUsage, "sg/rule-add: %s= is required", k)
@@ -212,7 +212,7 @@ func (d *Daemon) sgShow(args []string) (any, error) {
 		gv := ctl.SGView{Name: g.Name, Ports: append([]string{}, g.Ports...), Addrs: g.Addrs, MemberAddrs: d.state.sgMembers(g), Rules: []ctl.SGRuleView{}}
 		for _, r := range g.Rules {
 			c := counts[key{g.Name, r.Name}]
-			gv.Rules = append(gv.Rules, ctl.SGRuleView{Name: r.Name, Direction: r.Direction, Proto: r.Proto, Ports: r.Ports,
+			gv.Rules = append(gv.Rules, ctl.SGRuleView{Name: r.Name, Direction: r.Direction, Proto: r.Proto, Ports: r.Ports, ICMP: r.ICMP,
 				Remote: r.Remote, RemoteGroup: r.RemoteGroup, Priority: r.Priority, Action: r.Action, Packets: c.Packets, Bytes: c.Bytes})
 		}
 		v.Groups = append(v.Groups, gv)

@@ -74,6 +74,7 @@ func TestSGCommands(t *testing.T) {
 	m.fails(t, ctl.CodeExists, "sg/add", "web")
 	m.ok(t, nil, "sg/rule-add", "web", "name=http", "dir=ingress", "proto=tcp", "port=80", "remote=10.0.0.0/24", "action=allow")
 	m.ok(t, nil, "sg/rule-add", "web", "name=no-ssh", "dir=ingress", "proto=tcp", "port=22", "prio=10", "action=deny")
+	m.ok(t, nil, "sg/rule-add", "web", "name=echo", "dir=ingress", "proto=icmp", "icmp=8", "action=allow")
 	// Bad input: typed errors, nothing changes.
 	before, err := os.ReadFile(m.d.store.Path())
 	require.NoError(t, err)
@@ -85,6 +86,8 @@ func TestSGCommands(t *testing.T) {
 	m.fails(t, ctl.CodeInvalid, "sg/rule-add", "web", "name=x", "dir=ingress", "action=allow", "remote=group:nope")
 	m.fails(t, ctl.CodeInvalid, "sg/rule-add", "web", "name=x", "dir=ingress", "action=maybe")
 	m.fails(t, ctl.CodeInvalid, "sg/rule-add", "web", "name=x", "dir=ingress", "action=allow", "proto=tcpx")
+	m.fails(t, ctl.CodeInvalid, "sg/rule-add", "web", "name=x", "dir=ingress", "action=allow", "proto=icmp", "icmp=256")
+	m.fails(t, ctl.CodeInvalid, "sg/rule-add", "web", "name=x", "dir=ingress", "action=allow", "proto=tcp", "icmp=8")
 	m.fails(t, ctl.CodeInvalid, "sg/rule-add", "web", "name=x", "dir=ingress", "action=allow", "prio=high")
 	m.fails(t, ctl.CodeUsage, "sg/rule-add", "web", "name=x", "dir=ingress", "bogus=1")
 	m.fails(t, ctl.CodeUsage, "sg/rule-add", "web", "name=x", "dir=ingress", "proto=tcp")
@@ -128,7 +131,8 @@ func TestSGCommands(t *testing.T) {
 	require.True(t, r.OK, "%+v", r.Error)
 	var v2 ctl.SGShowView
 	decode(t, r, &v2)
-	require.Len(t, v2.Groups[0].Rules, 3)
+	require.Len(t, v2.Groups[0].Rules, 4)
+	require.Equal(t, "8", v2.Groups[0].Rules[2].ICMP, "the icmp type survives a restart")
 	require.Equal(t, []string{"p2"}, v2.Groups[0].Ports)
 
 	// Deleting the port unbinds it; rule and group deletion.

@@ -86,8 +86,8 @@ type GracefulRestart struct {
 
 // Peer is one configured BGP neighbor.
 type Peer struct {
-	// Addr is the neighbor's address (IPv4 or IPv6; a link-local IPv6
-	// address needs a zone).
+	// Addr is the neighbor's address, IPv4 or IPv6 (IPv6 link-local
+	// peers, which need an interface, are not supported yet).
 	Addr netip.Addr
 	// AS is the neighbor's AS; equal to Config.AS means iBGP.
 	AS uint32
@@ -132,7 +132,8 @@ func (c *Config) validate() error {
 }
 
 func (p *Peer) validate() error {
-	if !p.Addr.IsValid() || p.Addr.IsUnspecified() || p.Addr.IsMulticast() ||
+	if !p.Addr.IsValid() || p.Addr.IsUnspecified() || p.Addr.IsMulticast() || p.Addr.Zone() != "" ||
+		(p.Addr.Is6() && p.Addr.IsLinkLocalUnicast()) || p.Addr.Is4In6() ||
 		(p.Addr.Is4() && p.Addr == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
 		return cfgErr("Peer.Addr", p.Addr, ErrBadAddress)
 	}

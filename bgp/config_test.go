@@ -60,6 +60,8 @@ func TestBadConfig(t *testing.T) {
 		{peer(func(p *Peer) { p.Addr = netip.IPv4Unspecified() }), ErrBadAddress},
 		{peer(func(p *Peer) { p.Addr = netip.MustParseAddr("224.0.0.5") }), ErrBadAddress},
 		{peer(func(p *Peer) { p.Addr = netip.MustParseAddr("255.255.255.255") }), ErrBadAddress},
+		{peer(func(p *Peer) { p.Addr = netip.MustParseAddr("fe80::1%eth0") }), ErrBadAddress},
+		{peer(func(p *Peer) { p.Addr = netip.MustParseAddr("::ffff:192.0.2.9") }), ErrBadAddress},
 		{peer(func(p *Peer) { p.AS = 0 }), ErrBadAS},
 		{peer(func(p *Peer) { p.MaxPrefixes = -1 }), ErrBadMaxPrefixes},
 		{peer(func(p *Peer) { p.HoldTime = time.Second }), ErrBadHoldTime},

@@ -235,6 +235,15 @@
 // ECONNRESET and only they move; a drained backend takes no new
 // connection and keeps its own.
 //
+// Measured (go test -run '^$' -bench BenchmarkService -benchtime 2s
+// ./vswitch/, one worker, memory ports, 256 UDP packets of established
+// flows per vector from the outside, load 1.1): through a service VIP
+// with two backends 180 ns/pkt at 1k flows and 261 at 1M, against 169
+// and 251 for the same flows through a port map (the DNAT path with the
+// same conntrack): the load balancer adds 10-11 ns/pkt to the conntrack
+// path (the target: at most 20). Established flows never look at
+// the Maglev table: the backend is in the flow's reply key.
+//
 // Real-kernel tests (nat_kernel_linux_test.go): masqueraded TCP, ping
 // and iperf3 from containers to an outside namespace that has no route
 // back and sees the uplink address; two containers on one source port

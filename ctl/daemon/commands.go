@@ -49,6 +49,9 @@ func (d *Daemon) Registry() *ctl.Registry {
 	for k, v := range d.dnsHandlers() {
 		handlers[k] = v
 	}
+	for k, v := range d.bgpHandlers() {
+		handlers[k] = v
+	}
 	r := ctl.NewRegistry()
 	for _, s := range ctl.Specs {
 		h, ok := handlers[s.Name]

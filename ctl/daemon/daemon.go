@@ -72,6 +72,7 @@ type Daemon struct {
 	dnsReg   *dns.Registry
 	resolver *dns.Resolver
 	dnsBuilt map[string]string
+	bgp      bgpRuntime // the BGP speaker and learned routes (bgp*.go)
 
 	lock       io.Closer // the state directory's lock, held until Close
 	captureDir string
@@ -153,6 +154,7 @@ func New(cfg Config) (_ *Daemon, err error) {
 		}
 		d.log.Info("port restored", "port", spec.Name, "type", spec.Type, "bridge", spec.Bridge)
 	}
+	d.startBGP()
 	return d, nil
 }
 
@@ -173,9 +175,11 @@ func (d *Daemon) Start() error {
 // XDP programs, tap fds). Container veths and the stored configuration
 // stay, so a restart brings everything back.
 func (d *Daemon) Close() error {
-	d.stopHealth() // before mu: the watcher takes it
+	d.stopHealth()     // before mu: the watcher takes it
+	d.stopBGPApplier() // likewise
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.stopSpeaker(false)
 	if d.capture != nil {
 		d.captureStop(nil) // the file is closed complete
 	}

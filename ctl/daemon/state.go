@@ -38,6 +38,12 @@ type State struct {
 	NAT *vswitch.NAT `json:"nat,omitempty"`
 	// DNS: the router interfaces whose networks have a resolver (dns.go).
 	DNS []DNSNetwork `json:"dns,omitempty"`
+	// BGP: the speaker, its neighbors and announced prefixes (bgp.go).
+	BGP *BGPConfig `json:"bgp,omitempty"`
+
+	// learned are the routes BGP learned: live, never stored, shared by
+	// clones (bgp_routes.go).
+	learned *learnedRoutes
 }
 
 // PoolState is an address pool and its leases.
@@ -74,6 +80,7 @@ func (s *State) clone() State {
 	b, _ := json.Marshal(s)
 	var c State
 	json.Unmarshal(b, &c)
+	c.learned = s.learned
 	return c
 }
 
@@ -112,6 +119,6 @@ func (s *State) removePort(name string) {
 }
 
 func (s *State) switchConfig() vswitch.Config {
-	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.Routes, Neighbors: s.Neighbors, VTEP: s.VTEP,
+	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.allRoutes(), Neighbors: s.Neighbors, VTEP: s.VTEP,
 		SecurityGroups: s.sgConfig(), NAT: s.NAT, DNS: s.dnsConfig()}
 }

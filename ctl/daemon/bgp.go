@@ -1,0 +1,360 @@
+package daemon
+
+import (
+	"net/netip"
+	"slices"
+	"strconv"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// The BGP commands: bgp/set, bgp/neighbor-add, bgp/neighbor-del,
+// bgp/announce, bgp/withdraw, bgp/show. The configuration is part of the
+// desired State (State.BGP, normalized) and committed like every other
+// change: the running speaker is changed first (it validates, a refused
+// request changes nothing), then the store keeps it before the command
+// returns; if storing fails, the speaker is changed back. Setting what is
+// there is a no-op that writes nothing. Learned routes: bgp_routes.go.
+
+func (d *Daemon) bgpHandlers() map[string]func([]string) (any, error) {
+	return map[string]func([]string) (any, error){
+		"bgp/set": d.bgpSet, "bgp/neighbor-add": d.bgpNeighborAdd, "bgp/neighbor-del": d.bgpNeighborDel,
+		"bgp/announce": d.bgpAnnounce, "bgp/withdraw": d.bgpWithdraw, "bgp/show": d.bgpShow,
+	}
+}
+
+func parseUint(k, v string, lo, hi uint64) (uint64, error) {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, ctl.Errorf(ctl.CodeInvalid, "%s=%s: want a number from %d to %d", k, v, lo, hi)
+	}
+	return n, nil
+}
+
+func parseOnOff(k, v string) (bool, error) {
+	switch v {
+	case "on", "true", "yes":
+		return true, nil
+	case "off", "false", "no":
+		return false, nil
+	}
+	return false, ctl.Errorf(ctl.CodeInvalid, "%s=%s: want on or off", k, v)
+}
+
+func parseAS(v string) (uint32, error) {
+	n, err := parseUint("as", v, 1, 0xfffffffe)
+	if err == nil && n == 23456 {
+		err = ctl.Errorf(ctl.CodeInvalid, "as=23456 is AS_TRANS, not an AS")
+	}
+	return uint32(n), err
+}
+
+func (d *Daemon) bgpSet(args []string) (any, error) {
+	opts, err := ctl.ParseOptions(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctl.CheckOptions(opts, "as", "router-id", "listen-port", "listen-addr", "graceful-restart", "restart-time"); err != nil {
+		return nil, err
+	}
+	if opts["as"] == "" || opts["router-id"] == "" {
+		return nil, ctl.Errorf(ctl.CodeUsage, "bgp/set: as= and router-id= are required")
+	}
+	c := BGPConfig{ListenPort: 179}
+	if c.AS, err = parseAS(opts["as"]); err != nil {
+		return nil, err
+	}
+	rid, err := netip.ParseAddr(opts["router-id"])
+	if err != nil || !rid.Is4() || rid.IsUnspecified() {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "router-id=%s: want an IPv4 address", opts["router-id"])
+	}
+	c.RouterID = rid.String()
+	if v, ok := opts["listen-port"]; ok {
+		n, err := parseUint("listen-port", v, 0, 65535)
+		if err != nil {
+			return nil, err
+		}
+		c.ListenPort = int(n)
+	}
+	if v := opts["listen-addr"]; v != "" {
+		for _, s := range splitList(v) {
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Zone() != "" {
+				return nil, ctl.Errorf(ctl.CodeInvalid, "listen-addr=%s: want addresses", v)
+			}
+			c.ListenAddrs = append(c.ListenAddrs, a.String())
+		}
+	}
+	if v, ok := opts["graceful-restart"]; ok {
+		if c.GracefulRestart, err = parseOnOff("graceful-restart", v); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := opts["restart-time"]; ok {
+		n, err := parseUint("restart-time", v, 1, 4095)
+		if err != nil {
+			return nil, err
+		}
+		c.RestartTime = int(n)
+	}
+	old := d.state.BGP
+	if old != nil {
+		c.Neighbors, c.Announce = old.Neighbors, old.Announce
+		if d.bgp.speaker != nil && bgpGlobalEqual(old, &c) {
+			return nil, nil
+		}
+	}
+	d.stopSpeaker(true)
+	if err := d.runSpeaker(&c); err != nil {
+		if old != nil {
+			d.runSpeaker(old)
+		} else {
+			d.bgp.err = ""
+		}
+		return nil, bgpError(err)
+	}
+	next := d.state.clone()
+	next.BGP = &c
+	if err := d.commit(next); err != nil {
+		d.stopSpeaker(true)
+		if old != nil {
+			d.runSpeaker(old)
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+func bgpGlobalEqual(a, b *BGPConfig) bool {
+	return a.AS == b.AS && a.RouterID == b.RouterID && a.ListenPort == b.ListenPort && slices.Equal(a.ListenAddrs, b.ListenAddrs) &&
+		a.GracefulRestart == b.GracefulRestart && a.RestartTime == b.RestartTime
+}
+
+// needSpeaker fails unless bgp/set has started the speaker.
+func (d *Daemon) needSpeaker() error {
+	switch {
+	case d.state.BGP == nil:
+		return ctl.Errorf(ctl.CodeNotFound, "BGP is not configured (bgp/set first)")
+	case d.bgp.speaker == nil:
+		return ctl.Errorf(ctl.CodeUnavail, "the BGP speaker is not running: %s", d.bgp.err)
+	}
+	return nil
+}
+
+// bgpVRF normalizes a vrf= option: "" for the default, else a VRF that
+// exists.
+func (d *Daemon) bgpVRF(v string) (string, error) {
+	if v == "" || v == vswitch.DefaultVRF {
+		return "", nil
+	}
+	if !slices.ContainsFunc(d.state.VRFs, func(x vswitch.VRF) bool { return x.Name == v }) {
+		return "", ctl.Errorf(ctl.CodeNotFound, "no VRF %s", v)
+	}
+	return v, nil
+}
+
+func (d *Daemon) bgpNeighborAdd(args []string) (any, error) {
+	a, err := netip.ParseAddr(args[0])
+	if err != nil {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[0])
+	}
+	rest := slices.Clone(args[1:])
+	for i, o := range rest {
+		if o == "passive" {
+			rest[i] = "passive=on"
+		}
+	}
+	opts, err := ctl.ParseOptions(rest)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctl.CheckOptions(opts, "as", "vrf", "password", "max-prefixes", "hold-time", "passive"); err != nil {
+		return nil, err
+	}
+	if opts["as"] == "" {
+		return nil, ctl.Errorf(ctl.CodeUsage, "bgp/neighbor-add: as= is required")
+	}
+	n := BGPNeighbor{Addr: a.String(), Password: opts["password"]}
+	if n.AS, err = parseAS(opts["as"]); err != nil {
+		return nil, err
+	}
+	if v, ok := opts["max-prefixes"]; ok {
+		m, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || m < 0 || m > 0xffffffff {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "max-prefixes=%s: want 0 (no limit) to 4294967295", v)
+		}
+		n.MaxPrefixes = int(m)
+	}
+	if v, ok := opts["hold-time"]; ok {
+		h, err := parseUint("hold-time", v, 3, 65535)
+		if err != nil {
+			return nil, err
+		}
+		n.HoldTime = int(h)
+	}
+	if v, ok := opts["passive"]; ok {
+		if n.Passive, err = parseOnOff("passive", v); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.needSpeaker(); err != nil {
+		return nil, err
+	}
+	if n.VRF, err = d.bgpVRF(opts["vrf"]); err != nil {
+		return nil, err
+	}
+	for _, o := range d.state.BGP.Neighbors {
+		if o.Addr == n.Addr {
+			if o == n {
+				return nil, nil
+			}
+			return nil, ctl.Errorf(ctl.CodeExists, "neighbor %s exists with other settings (bgp/neighbor-del it first)", n.Addr)
+		}
+	}
+	if err := d.bgp.speaker.AddPeer(n.peer()); err != nil {
+		return nil, bgpError(err)
+	}
+	next := d.state.clone()
+	next.BGP.Neighbors = append(next.BGP.Neighbors, n)
+	if err := d.commit(next); err != nil {
+		d.bgp.speaker.DeletePeer(a)
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (d *Daemon) bgpNeighborDel(args []string) (any, error) {
+	a, err := netip.ParseAddr(args[0])
+	if err != nil {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[0])
+	}
+	var i = -1
+	if d.state.BGP != nil {
+		i = slices.IndexFunc(d.state.BGP.Neighbors, func(n BGPNeighbor) bool { return n.Addr == a.String() })
+	}
+	if i < 0 {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no BGP neighbor %s", a)
+	}
+	n := d.state.BGP.Neighbors[i]
+	if d.bgp.speaker != nil {
+		d.bgp.speaker.DeletePeer(a) // not there if it was refused at start
+	}
+	next := d.state.clone()
+	next.BGP.Neighbors = slices.Delete(next.BGP.Neighbors, i, i+1)
+	if err := d.commit(next); err != nil {
+		if d.bgp.speaker != nil {
+			d.bgp.speaker.AddPeer(n.peer())
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+// announceArgs parses PREFIX [vrf=NAME].
+func (d *Daemon) announceArgs(args []string) (BGPAnnounced, error) {
+	p, err := netip.ParsePrefix(args[0])
+	if err != nil || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+		return BGPAnnounced{}, ctl.Errorf(ctl.CodeInvalid, "%s: want a prefix such as 10.244.3.0/26", args[0])
+	}
+	if p.Masked() != p {
+		return BGPAnnounced{}, ctl.Errorf(ctl.CodeInvalid, "%s has host bits set (the block is %s)", p, p.Masked())
+	}
+	opts, err := ctl.ParseOptions(args[1:])
+	if err != nil {
+		return BGPAnnounced{}, err
+	}
+	if err := ctl.CheckOptions(opts, "vrf"); err != nil {
+		return BGPAnnounced{}, err
+	}
+	a := BGPAnnounced{Prefix: p.String()}
+	if v := opts["vrf"]; v != vswitch.DefaultVRF {
+		a.VRF = v
+	}
+	return a, nil
+}
+
+func (d *Daemon) bgpAnnounce(args []string) (any, error) {
+	a, err := d.announceArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.needSpeaker(); err != nil {
+		return nil, err
+	}
+	if a.VRF, err = d.bgpVRF(a.VRF); err != nil {
+		return nil, err
+	}
+	if slices.Contains(d.state.BGP.Announce, a) {
+		return nil, nil
+	}
+	if err := d.bgp.speaker.Announce(a.prefix(), netip.Addr{}, a.VRF); err != nil {
+		return nil, bgpError(err)
+	}
+	next := d.state.clone()
+	next.BGP.Announce = append(next.BGP.Announce, a)
+	if err := d.commit(next); err != nil {
+		d.bgp.speaker.Withdraw(a.prefix(), a.VRF)
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (d *Daemon) bgpWithdraw(args []string) (any, error) {
+	a, err := d.announceArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if a.VRF == vswitch.DefaultVRF {
+		a.VRF = ""
+	}
+	if d.state.BGP == nil || !slices.Contains(d.state.BGP.Announce, a) {
+		return nil, nil
+	}
+	if d.bgp.speaker != nil {
+		d.bgp.speaker.Withdraw(a.prefix(), a.VRF) // not announced if refused at start
+	}
+	next := d.state.clone()
+	next.BGP.Announce = slices.DeleteFunc(next.BGP.Announce, func(x BGPAnnounced) bool { return x == a })
+	if err := d.commit(next); err != nil {
+		if d.bgp.speaker != nil {
+			d.bgp.speaker.Announce(a.prefix(), netip.Addr{}, a.VRF)
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (d *Daemon) bgpShow([]string) (any, error) {
+	v := ctl.BGPShowView{Neighbors: []ctl.BGPNeighborView{}, Announced: []ctl.BGPAnnouncedView{},
+		Running: d.bgp.speaker != nil, Error: d.bgp.err, Learned: d.bgp.learned.len(), Installed: len(d.state.bgpRoutes())}
+	c := d.state.BGP
+	if c == nil {
+		return v, nil
+	}
+	v.Configured, v.AS, v.RouterID, v.ListenPort, v.ListenAddrs = true, c.AS, c.RouterID, c.ListenPort, c.ListenAddrs
+	v.GracefulRestart, v.RestartTime = c.GracefulRestart, c.RestartTime
+	live := map[string]ctl.BGPNeighborView{}
+	if d.bgp.speaker != nil {
+		infos, err := d.bgp.speaker.Peers()
+		if err != nil {
+			return nil, bgpError(err)
+		}
+		for _, p := range infos {
+			live[p.Addr.String()] = ctl.BGPNeighborView{State: p.State.String(), Uptime: int(p.Uptime.Seconds()), Received: p.Received,
+				Accepted: p.Accepted, Sent: p.Sent, PrefixLimitHit: p.PrefixLimitHit, LastDown: p.LastDown}
+		}
+	}
+	for _, n := range c.Neighbors {
+		nv, ok := live[n.Addr]
+		if !ok {
+			nv.State = "not-configured" // refused by the speaker, or no speaker
+		}
+		nv.Addr, nv.AS, nv.VRF, nv.Password, nv.MaxPrefixes, nv.HoldTime, nv.Passive = n.Addr, n.AS, n.VRF, n.Password != "", n.MaxPrefixes, n.HoldTime, n.Passive
+		v.Neighbors = append(v.Neighbors, nv)
+	}
+	for _, a := range c.Announce {
+		v.Announced = append(v.Announced, ctl.BGPAnnouncedView{Prefix: a.Prefix, VRF: a.VRF})
+	}
+	return v, nil
+}

@@ -1,0 +1,131 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/internal/nettest"
+	"github.com/vecswitch/vecswitch/vswitch"
+)
+
+// TestBGPWithBIRD peers the daemon's speaker with BIRD 2, a BGP
+// implementation no one here wrote, in a namespace as the datacenter
+// router (as package bgp's tests do): the speaker lives in the host
+// namespace and dials BIRD over a veth whose host end carries
+// 10.178.N.1/24; BIRD is 10.178.N.2. BIRD's routes appear in the switch's
+// FIB via BIRD and vanish when it withdraws them; bgp/announce reaches
+// BIRD's table and bgp/withdraw takes it out.
+func TestBGPWithBIRD(t *testing.T) {
+	nettest.NeedRoot(t)
+	for _, b := range []string{"bird", "birdc"} {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Skipf("needs BIRD 2 (%s not found; Debian package bird2)", b)
+		}
+	}
+	var rb [1]byte
+	rand.Read(rb[:])
+	n := int(rb[0])%250 + 2
+	host := netip.AddrFrom4([4]byte{10, 178, byte(n), 1})
+	peer := netip.AddrFrom4([4]byte{10, 178, byte(n), 2})
+	ns := nettest.NewNS(t)
+	hname := "vbd" + nettest.Suffix()
+	nettest.Veth(t, hname, ns, peer.String()+"/24", 1)
+	hl, err := netlink.LinkByName(hname)
+	require.NoError(t, err)
+	ha, err := netlink.ParseAddr(host.String() + "/24")
+	require.NoError(t, err)
+	require.NoError(t, netlink.AddrAdd(hl, ha))
+
+	dir := t.TempDir()
+	sock, conf := filepath.Join(dir, "bird.ctl"), filepath.Join(dir, "bird.conf")
+	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf(`router id %s;
+protocol device {}
+protocol static s4 { ipv4; route 10.244.77.0/26 blackhole; }
+protocol static extra { ipv4; route 10.244.78.0/26 blackhole; }
+protocol bgp up4 {
+	local %s as 65100;
+	neighbor %s as 65000;
+	hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 2;
+	ipv4 { import all; export all; };
+}
+`, peer, peer, host)), 0o600))
+	cmd := ns.Command("bird", "-f", "-c", conf, "-s", sock)
+	out, err := os.Create(filepath.Join(dir, "bird.out"))
+	require.NoError(t, err)
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+	})
+	birdc := func(args ...string) string {
+		o, err := ns.Command(append([]string{"birdc", "-s", sock}, args...)...).CombinedOutput()
+		require.NoError(t, err, "%s", o)
+		return string(o)
+	}
+	require.Eventually(t, func() bool { return ns.Command("birdc", "-s", sock, "show", "status").Run() == nil },
+		10*time.Second, 50*time.Millisecond, "bird's control socket never came up")
+
+	m := startMem(t, t.TempDir())
+	for _, c := range [][]string{
+		{"add-br", "up"}, {"rif/add", "ru", "bridge=up", "addr=" + host.String() + "/24"},
+		{"bgp/set", "as=65000", "router-id=" + host.String(), "listen-port=0"},
+		{"bgp/neighbor-add", peer.String(), "as=65100", "hold-time=3"},
+		{"bgp/announce", "10.244.3.0/26"},
+	} {
+		m.ok(t, nil, c[0], c[1:]...)
+	}
+	fib := func() map[string]string {
+		var rs []vswitch.RouteEntry
+		m.ok(t, &rs, "route/show")
+		got := map[string]string{}
+		for _, r := range rs {
+			if r.Type == "static" && len(r.Via) > 0 {
+				got[r.Prefix] = r.Via[0].Addr
+			}
+		}
+		return got
+	}
+	require.Eventually(t, func() bool {
+		f := fib()
+		return f["10.244.77.0/26"] == peer.String() && f["10.244.78.0/26"] == peer.String()
+	}, 30*time.Second, 50*time.Millisecond, "BIRD's routes not in the FIB: %v\n%s", fib, birdc("show", "protocols", "all", "up4"))
+	var v ctl.BGPShowView
+	m.ok(t, &v, "bgp/show")
+	require.Len(t, v.Neighbors, 1)
+	require.Equal(t, "established", v.Neighbors[0].State)
+	require.Equal(t, 2, v.Neighbors[0].Received)
+	require.Equal(t, 2, v.Installed)
+	require.Eventually(t, func() bool { return strings.Contains(birdc("show", "route", "protocol", "up4"), "10.244.3.0/26") },
+		10*time.Second, 50*time.Millisecond, "our announcement not in BIRD's table")
+
+	// BIRD withdraws one route: gone from the FIB.
+	birdc("disable", "extra")
+	require.Eventually(t, func() bool {
+		f := fib()
+		_, there := f["10.244.78.0/26"]
+		return !there && f["10.244.77.0/26"] == peer.String()
+	}, 10*time.Second, 20*time.Millisecond, "withdrawn route still in the FIB")
+
+	// We withdraw ours: gone from BIRD's table.
+	m.ok(t, nil, "bgp/withdraw", "10.244.3.0/26")
+	require.Eventually(t, func() bool { return !strings.Contains(birdc("show", "route", "protocol", "up4"), "10.244.3.0/26") },
+		10*time.Second, 50*time.Millisecond, "withdrawn announcement still in BIRD's table")
+
+	// The neighbor deleted: its routes leave the FIB.
+	m.ok(t, nil, "bgp/neighbor-del", peer.String())
+	require.Eventually(t, func() bool { return len(fib()) == 0 }, 10*time.Second, 20*time.Millisecond, "routes of a deleted neighbor stay")
+}

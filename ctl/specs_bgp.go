@@ -11,6 +11,7 @@ var bgpSpecs = []Spec{
 	{Name: "bgp/neighbor-add", Usage: "ADDR as=N [vrf=NAME] [password=P] [max-prefixes=N] [hold-time=S] [passive]",
 		Help: "add a BGP neighbor (needs bgp/set); its routes go to the VRF's FIB; the same neighbor again is a no-op, another with that address is refused (exists)", MinArgs: 2, MaxArgs: 7},
 	{Name: "bgp/neighbor-del", Usage: "ADDR", Help: "delete a BGP neighbor; its routes are withdrawn from the FIB at once", MinArgs: 1, MaxArgs: 1},
+	{Name: "bgp/neighbor-reset", Usage: "ADDR", Help: "restart a neighbor's session: one stopped by its max-prefix limit comes back (changes no configuration)", MinArgs: 1, MaxArgs: 1},
 	{Name: "bgp/announce", Usage: "PREFIX [vrf=NAME]", Help: "announce a container block to the neighbors (of the VRF), next hop self; again is a no-op", MinArgs: 1, MaxArgs: 2},
 	{Name: "bgp/withdraw", Usage: "PREFIX [vrf=NAME]", Help: "stop announcing a prefix (no-op if not announced)", MinArgs: 1, MaxArgs: 2},
 	{Name: "bgp/show", Help: "BGP speaker: sessions (state, uptime, prefixes received/accepted/sent), announced prefixes, learned routes", Read: true},

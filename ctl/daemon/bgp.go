@@ -10,7 +10,7 @@ import (
 )
 
 // The BGP commands: bgp/set, bgp/neighbor-add, bgp/neighbor-del,
-// bgp/announce, bgp/withdraw, bgp/show. The configuration is part of the
+// bgp/neighbor-reset, bgp/announce, bgp/withdraw, bgp/show. The configuration is part of the
 // desired State (State.BGP, normalized) and committed like every other
 // change: the running speaker is changed first (it validates, a refused
 // request changes nothing), then the store keeps it before the command
@@ -20,7 +20,8 @@ import (
 func (d *Daemon) bgpHandlers() map[string]func([]string) (any, error) {
 	return map[string]func([]string) (any, error){
 		"bgp/set": d.bgpSet, "bgp/neighbor-add": d.bgpNeighborAdd, "bgp/neighbor-del": d.bgpNeighborDel,
-		"bgp/announce": d.bgpAnnounce, "bgp/withdraw": d.bgpWithdraw, "bgp/show": d.bgpShow,
+		"bgp/neighbor-reset": d.bgpNeighborReset,
+		"bgp/announce":       d.bgpAnnounce, "bgp/withdraw": d.bgpWithdraw, "bgp/show": d.bgpShow,
 	}
 }
 
@@ -249,6 +250,20 @@ func (d *Daemon) bgpNeighborDel(args []string) (any, error) {
 		return nil, err
 	}
 	return nil, nil
+}
+
+func (d *Daemon) bgpNeighborReset(args []string) (any, error) {
+	a, err := netip.ParseAddr(args[0])
+	if err != nil {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[0])
+	}
+	if err := d.needSpeaker(); err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(d.state.BGP.Neighbors, func(n BGPNeighbor) bool { return n.Addr == a.String() }) {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no BGP neighbor %s", a)
+	}
+	return nil, bgpError(d.bgp.speaker.ResetPeer(a))
 }
 
 // announceArgs parses PREFIX [vrf=NAME].

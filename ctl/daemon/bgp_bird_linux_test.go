@@ -102,7 +102,7 @@ protocol bgp up4 {
 	require.Eventually(t, func() bool {
 		f := fib()
 		return f["10.244.77.0/26"] == peer.String() && f["10.244.78.0/26"] == peer.String()
-	}, 30*time.Second, 50*time.Millisecond, "BIRD's routes not in the FIB: %v\n%s", fib, birdc("show", "protocols", "all", "up4"))
+	}, 30*time.Second, 50*time.Millisecond, "BIRD's routes not in the FIB\n%s", birdc("show", "protocols", "all", "up4"))
 	var v ctl.BGPShowView
 	m.ok(t, &v, "bgp/show")
 	require.Len(t, v.Neighbors, 1)
@@ -128,4 +128,21 @@ protocol bgp up4 {
 	// The neighbor deleted: its routes leave the FIB.
 	m.ok(t, nil, "bgp/neighbor-del", peer.String())
 	require.Eventually(t, func() bool { return len(fib()) == 0 }, 10*time.Second, 20*time.Millisecond, "routes of a deleted neighbor stay")
+
+	// Max-prefix: BIRD sends two routes to a neighbor allowed one; the
+	// session is torn down, nothing is installed, and it stays down
+	// until bgp/neighbor-reset (with BIRD back to one route).
+	birdc("enable", "extra")
+	m.ok(t, nil, "bgp/neighbor-add", peer.String(), "as=65100", "hold-time=3", "max-prefixes=1")
+	require.Eventually(t, func() bool {
+		m.ok(t, &v, "bgp/show")
+		return v.Neighbors[0].PrefixLimitHit
+	}, 30*time.Second, 50*time.Millisecond, "max-prefixes=1 not enforced: %+v", v.Neighbors)
+	require.Empty(t, fib())
+	birdc("disable", "extra")
+	m.ok(t, nil, "bgp/neighbor-reset", peer.String())
+	require.Eventually(t, func() bool {
+		f := fib()
+		return len(f) == 1 && f["10.244.77.0/26"] == peer.String()
+	}, 30*time.Second, 50*time.Millisecond, "no route after the reset")
 }

@@ -83,6 +83,8 @@ func TestBGPCommands(t *testing.T) {
 		{ctl.CodeNotFound, []string{"bgp/announce", "10.244.4.0/26", "vrf=red"}},
 		{ctl.CodeUsage, []string{"bgp/announce", "10.244.4.0/26", "via=1.2.3.4"}},
 		{ctl.CodeInvalid, []string{"bgp/withdraw", "nonsense"}},
+		{ctl.CodeNotFound, []string{"bgp/neighbor-reset", "192.0.2.9"}},
+		{ctl.CodeInvalid, []string{"bgp/neighbor-reset", "nobody"}},
 	} {
 		m.fails(t, c.code, c.args[0], c.args[1:]...)
 	}
@@ -103,6 +105,7 @@ func TestBGPCommands(t *testing.T) {
 	require.Equal(t, "blue", v.Neighbors[1].VRF)
 	require.NotEqual(t, "not-configured", v.Neighbors[0].State)
 	require.Equal(t, []ctl.BGPAnnouncedView{{Prefix: "10.244.3.0/26"}, {Prefix: "fd00:244:3::/64", VRF: "blue"}}, v.Announced)
+	m.ok(t, nil, "bgp/neighbor-reset", "192.0.2.2")
 	peers, err := m.d.bgp.speaker.Peers()
 	require.NoError(t, err)
 	require.Len(t, peers, 2)

@@ -171,6 +171,13 @@ func probeConn(ns netns.NsHandle, port int, timeout time.Duration) error {
 // each making exchanges with rcvIP:SGConnPort one after another for
 // window.
 func runConns(ctx context.Context, ns netns.NsHandle, loops, cpu int, window time.Duration) (*ConnResult, error) {
+	sa := unix.SockaddrInet4{Port: SGConnPort}
+	copy(sa.Addr[:], rcvIP.To4())
+	return runConnsTo(ctx, ns, sa, loops, cpu, window)
+}
+
+// runConnsTo is runConns against sa (a value: Connect writes into it).
+func runConnsTo(ctx context.Context, ns netns.NsHandle, sa unix.SockaddrInet4, loops, cpu int, window time.Duration) (*ConnResult, error) {
 	var (
 		ok, failed atomic.Uint64
 		wg         sync.WaitGroup
@@ -193,7 +200,7 @@ func runConns(ctx context.Context, ns netns.NsHandle, loops, cpu int, window tim
 			}
 			defer release()
 			for time.Now().Before(end) && ctx.Err() == nil {
-				if err := connOnce(SGConnPort, connIOTimeout); err != nil {
+				if err := connOnceTo(sa, connIOTimeout); err != nil {
 					failed.Add(1)
 					mu.Lock()
 					if firstErr == nil {
@@ -224,15 +231,20 @@ func runConns(ctx context.Context, ns netns.NsHandle, loops, cpu int, window tim
 // connOnce makes one exchange with rcvIP:port from the calling thread's
 // namespace: connect, request, reply, close.
 func connOnce(port int, timeout time.Duration) error {
+	sa := unix.SockaddrInet4{Port: port}
+	copy(sa.Addr[:], rcvIP.To4())
+	return connOnceTo(sa, timeout)
+}
+
+// connOnceTo is connOnce with sa (a copy: Connect writes into it).
+func connOnceTo(sa unix.SockaddrInet4, timeout time.Duration) error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("socket: %w", err)
 	}
 	defer unix.Close(fd)
 	deadline := time.Now().Add(timeout)
-	sa := &unix.SockaddrInet4{Port: port}
-	copy(sa.Addr[:], rcvIP.To4())
-	if err := unix.Connect(fd, sa); err != nil && err != unix.EINPROGRESS {
+	if err := unix.Connect(fd, &sa); err != nil && err != unix.EINPROGRESS {
 		return fmt.Errorf("connect: %w", err)
 	}
 	if err := waitFD(fd, unix.POLLOUT, deadline); err != nil {

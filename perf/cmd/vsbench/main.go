@@ -52,6 +52,9 @@ func main() {
 	conns := flag.Int("conns", 4, "with -sg: client loops (and server threads) making connections in parallel")
 	sgRules := flag.Int("sg-rules", 1000, "with -sg: rules in the security groups (and the nftables ruleset)")
 	sgGroups := flag.Int("sg-groups", 100, "with -sg: groups the rules are spread over, each bound to both ports")
+	lb := flag.Bool("lb", false, "run the service suite instead (perf/lb.sh): short TCP connections/s and bulk streams\n"+
+		"to a VIP load-balanced over three backends through each of "+strings.Join(perf.LBPaths, ", ")+
+		";\n-conn-duration and -conns as with -sg, -streams defaults to 1,4, -duration to 10s, -no-tcp skips the streams")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: vsbench [flags]   (as root)\n\n"+
 			"Measures 64-byte UDP packets/s (a generator in one namespace: an AF_XDP\n"+
@@ -81,6 +84,14 @@ func main() {
 		os.Exit(runSG(sgFlags{connWindow: time.Duration(connDur), conns: *conns, rules: *sgRules, groups: *sgGroups,
 			noTCP: *noTCP, paths: *only, streams: st, iperf: d, warm: time.Duration(warm),
 			cpuSw: *cpuSw, cpuGen: *cpuGen, asJSON: *asJSON}))
+	}
+	if *lb {
+		d := time.Duration(dur)
+		if !flagSet("duration") {
+			d = 10 * time.Second
+		}
+		os.Exit(runLB(lbFlags{connWindow: time.Duration(connDur), conns: *conns, noBulk: *noTCP, paths: *only,
+			streams: *streams, dur: d, warm: time.Duration(warm), cpuSw: *cpuSw, cpuGen: *cpuGen, asJSON: *asJSON}))
 	}
 	if *bulk {
 		d := time.Duration(dur)

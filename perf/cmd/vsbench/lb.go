@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vecswitch/vecswitch/perf"
+)
+
+// lbFlags are vsbench -lb's own settings.
+type lbFlags struct {
+	connWindow time.Duration
+	conns      int
+	noBulk     bool
+	paths      string
+	streams    string
+	dur, warm  time.Duration
+	cpuSw      int
+	cpuGen     int
+	asJSON     bool
+}
+
+// runLB is vsbench -lb: it returns the exit status.
+func runLB(f lbFlags) int {
+	cfg := perf.LBBenchConfig{ConnWindow: f.connWindow, Conns: f.conns, NoBulk: f.noBulk,
+		Duration: f.dur, Warmup: f.warm, CPUSwitch: f.cpuSw, CPUGen: f.cpuGen}
+	for p := range strings.SplitSeq(f.paths, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.Paths = append(cfg.Paths, p)
+		}
+	}
+	for s := range strings.SplitSeq(f.streams, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vsbench: -streams: %q is not a number\n", s)
+			return 2
+		}
+		cfg.Streams = append(cfg.Streams, n)
+	}
+	cfg.Log = func(format string, a ...any) { fmt.Fprintf(os.Stderr, "vsbench: "+format+"\n", a...) }
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	res, err := perf.RunLBBench(ctx, cfg)
+	stop()
+	if f.asJSON {
+		out := struct {
+			Machine machine              `json:"machine"`
+			Config  perf.LBBenchConfig   `json:"config"`
+			Results []perf.LBBenchResult `json:"results"`
+			Error   string               `json:"error,omitempty"`
+		}{Machine: describeMachine(), Config: cfg, Results: res}
+		if err != nil {
+			out.Error = err.Error()
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(out)
+	} else if len(res) > 0 {
+		printLBReport(os.Stdout, describeMachine(), res)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vsbench:", err)
+		return 1
+	}
+	return 0
+}
+
+// printLBReport prints one row per path and stream count, each with its
+// ratios to the kernel path and the per-backend spread.
+func printLBReport(w io.Writer, m machine, res []perf.LBBenchResult) {
+	fmt.Fprintf(w, "machine: %s, %d CPUs, Linux %s\n", m.CPU, m.CPUs, m.Kernel)
+	fmt.Fprintf(w, "Services: TCP to VIP %s over 3 backends, routed; short connections/s (connect, 16-byte request and reply, close)\n", perf.LBVIP)
+	fmt.Fprintf(w, "and bulk streams; vs linux: against %s; host CPUs busy (steal excluded); spread: per backend\n", perf.PathBridgeDNAT)
+	var peer perf.LBBenchResult
+	for _, r := range res {
+		if r.Path == perf.PathBridgeDNAT {
+			peer = r
+		}
+	}
+	spread := func(s []uint64) string {
+		if len(s) == 0 {
+			return "-"
+		}
+		p := make([]string, len(s))
+		for i, n := range s {
+			p[i] = strconv.FormatUint(n, 10)
+		}
+		return strings.Join(p, "/")
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "path\tconn/s\tvs linux\tCPU µs/conn\tvs linux\tspread\tstreams\tGbit/s\tvs linux\tCPU s/Gbit\tvs linux\tspread\t")
+	for _, r := range res {
+		conn := "-\t-\t-\t-\t-"
+		if c, pc := r.Conn, peer.Conn; c != nil {
+			var pr, pcpu float64
+			if pc != nil {
+				pr, pcpu = pc.PerSec, pc.CPUPerConn
+			}
+			conn = fmt.Sprintf("%.0f\t%s\t%.1f\t%s\t%s", c.PerSec, ratio(c.PerSec, pr), c.CPUPerConn, ratio(c.CPUPerConn, pcpu), spread(r.ConnSpread))
+		}
+		bulk := []perf.LBBulkResult{{}}
+		if len(r.Bulk) > 0 {
+			bulk = r.Bulk
+		}
+		for _, b := range bulk {
+			col := "-\t-\t-\t-\t-\t-"
+			if b.Streams > 0 && b.Err == "" {
+				var pg, pcpu float64
+				for _, p := range peer.Bulk {
+					if p.Streams == b.Streams {
+						pg, pcpu = p.Gbps, p.CPUPerGbps
+					}
+				}
+				col = fmt.Sprintf("%d\t%.2f\t%s\t%.3f\t%s\t%s", b.Streams, b.Gbps, ratio(b.Gbps, pg), b.CPUPerGbps, ratio(b.CPUPerGbps, pcpu), spread(b.Spread))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Path, conn, col, r.Err+b.Err)
+		}
+	}
+	tw.Flush()
+}

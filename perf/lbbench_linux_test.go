@@ -1,0 +1,54 @@
+package perf
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestLBBench runs the service suite briefly on both paths: short
+// connections to the VIP all succeed and reach every one of the three
+// backends, bulk streams move data through the VIP, and nothing is left
+// behind (namespaces, links; the nftables table lives in the run's
+// router namespace and is deleted first). Timings are not checked.
+func TestLBBench(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("nft"); err != nil {
+		if os.Getenv("VECSWITCH_CI") != "" {
+			t.Fatal("nft not installed (.ci/run installs it)")
+		}
+		t.Skip("nft not installed (.ci/run installs it)")
+	}
+	before := ours(t)
+	ncpu := runtime.NumCPU()
+	res, err := RunLBBench(context.Background(), LBBenchConfig{
+		ConnWindow: time.Second, Conns: 2, Streams: []int{4}, Duration: time.Second, Warmup: 200 * time.Millisecond,
+		CPUSwitch: ncpu - 1, CPUGen: 0, Log: t.Logf,
+	})
+	requireCleanedUp(t, before)
+	require.NoError(t, err)
+	require.Len(t, res, len(LBPaths))
+	for i, r := range res {
+		require.Equal(t, LBPaths[i], r.Path)
+		require.Empty(t, r.Err, r.Path)
+		require.NotEmpty(t, r.Balancer, r.Path)
+		require.NotNil(t, r.Conn, r.Path)
+		require.Positive(t, r.Conn.OK, r.Path)
+		require.Zero(t, r.Conn.Failed, "%s: %s", r.Path, r.Conn.FirstErr)
+		require.Len(t, r.ConnSpread, len(LBBackends), r.Path)
+		var sum uint64
+		for b, n := range r.ConnSpread {
+			require.Positive(t, n, "%s: backend %s took no connection", r.Path, LBBackends[b])
+			sum += n
+		}
+		require.Equal(t, r.Conn.OK, sum, "%s: connections the backends accepted", r.Path)
+		require.Len(t, r.Bulk, 1, r.Path)
+		require.Empty(t, r.Bulk[0].Err, r.Path)
+		require.Positive(t, r.Bulk[0].Gbps, r.Path)
+	}
+}

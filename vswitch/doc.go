@@ -135,7 +135,8 @@
 // every denied packet). A packet of a tracked flow whose mark does not
 // fit its ports (a flooded copy to another port, a moved MAC) is
 // classified again, not committed. The conntrack zone is the L2 domain
-// for switched traffic and 0x8000|VRF for routed traffic, so both
+// for switched traffic and the VRF for routed traffic (conntrack's
+// KeyRouted flag keeps the two kinds apart), so both
 // directions of a flow meet the same entry. Traces name the rule
 // (describe_sg.go). Packets the switch itself sends (flagLocal), non-IP
 // frames and untracked ICMPv6 (neighbour discovery) are not filtered;
@@ -177,10 +178,8 @@
 // "3/4"), for icmp and icmpv6.
 //
 // Not done: non-first fragments are classified without
-// ports (a rule naming ports does not match them); conntrack zones of
-// switched domains above 32767 can share a zone with routed VRFs;
-// counts a worker made under an earlier configuration join at its next
-// vector.
+// ports (a rule naming ports does not match them); counts a worker made
+// under an earlier configuration join at its next vector.
 //
 // # NAT
 //

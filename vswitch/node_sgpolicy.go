@@ -142,11 +142,14 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 		if m.Next != 0 {
 			ip = n.headers(ip)
 		}
-		zone := m.Domain & 0x7FFF
-		if m.InPort == routerPort && int(m.Iface) < len(t.ifaces) {
-			zone = 0x8000 | t.ifaces[m.Iface].vrf
+		zone, routed := m.Domain, m.InPort == routerPort && int(m.Iface) < len(t.ifaces)
+		if routed {
+			zone = t.ifaces[m.Iface].vrf
 		}
 		conntrack.Parse(&n.ps[k], ip, zone)
+		if routed { // VRF zones apart from L2 domain zones
+			n.ps[k].Key.Flags |= conntrack.KeyRouted
+		}
 		n.at[k] = uint16(i)
 		k++
 	}

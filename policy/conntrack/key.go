@@ -57,6 +57,12 @@ type Key struct {
 // KeyIPv6 is set in Key.Flags for an IPv6 flow.
 const KeyIPv6 = 1
 
+// KeyRouted is a second namespace of zones: a caller that tracks both
+// switched traffic (zone: an L2 domain) and routed traffic (zone: a VRF)
+// sets it in Key.Flags after Parse for the routed packets, so the two
+// kinds of zone never meet whatever their numbers. Parse never sets it.
+const KeyRouted = 2
+
 // IPv6 reports whether k is an IPv6 flow.
 func (k *Key) IPv6() bool { return k.Flags&KeyIPv6 != 0 }
 

@@ -488,3 +488,31 @@ func TestInUse(t *testing.T) {
 	require.False(t, ok)
 	require.False(t, r.w.InUse(&orig, r.now+11))
 }
+
+// TestRoutedZonesApart: the same tuple in L2 domain zone 5 and, with
+// KeyRouted, VRF zone 5 are two flows.
+func TestRoutedZonesApart(t *testing.T) {
+	tab, err := New(Config{Capacity: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := tab.NewWorker()
+	pkt := udpPkt(t, "10.0.0.1", "10.0.0.2", 1000, 53)
+	var p, q Packet
+	Parse(&p, pkt, 5)
+	if r := w.TrackParsed(&p, 1); r.State != StateNew || r.Conn != 0 {
+		t.Fatalf("first packet: %+v", r)
+	}
+	if c := w.Commit(&p, nil, 1, 0); c.Conn == 0 {
+		t.Fatal("not committed")
+	}
+	Parse(&q, pkt, 5)
+	q.Key.Flags |= KeyRouted
+	if r := w.TrackParsed(&q, 1); r.Conn != 0 {
+		t.Fatalf("a routed packet of VRF 5 matched domain 5's flow: %+v", r)
+	}
+	Parse(&q, pkt, 5)
+	if r := w.TrackParsed(&q, 1); r.Conn == 0 {
+		t.Fatalf("the domain's own packet missed its flow: %+v", r)
+	}
+}

@@ -12,8 +12,8 @@ var bgpSpecs = []Spec{
 		Help: "add a BGP neighbor (needs bgp/set); its routes go to the VRF's FIB; the same neighbor again is a no-op, another with that address is refused (exists)", MinArgs: 2, MaxArgs: 7},
 	{Name: "bgp/neighbor-del", Usage: "ADDR", Help: "delete a BGP neighbor; its routes are withdrawn from the FIB at once", MinArgs: 1, MaxArgs: 1},
 	{Name: "bgp/neighbor-reset", Usage: "ADDR", Help: "restart a neighbor's session: one stopped by its max-prefix limit comes back (changes no configuration)", MinArgs: 1, MaxArgs: 1},
-	{Name: "bgp/announce", Usage: "PREFIX [vrf=NAME]", Help: "announce a container block to the neighbors (of the VRF), next hop self; again is a no-op", MinArgs: 1, MaxArgs: 2},
-	{Name: "bgp/withdraw", Usage: "PREFIX [vrf=NAME]", Help: "stop announcing a prefix (no-op if not announced)", MinArgs: 1, MaxArgs: 2},
+	{Name: "bgp/announce", Usage: "PREFIX [vrf=NAME] [nexthop=ADDR]", Help: "announce a container block to the neighbors (of the VRF); next hop: nexthop= (the switch's router interface address on the uplink, when the switch routes the block), else the speaker's own address; again is a no-op", MinArgs: 1, MaxArgs: 3},
+	{Name: "bgp/withdraw", Usage: "PREFIX [vrf=NAME]", Help: "stop announcing a prefix (no-op if not announced)", MinArgs: 1, MaxArgs: 3},
 	{Name: "bgp/show", Help: "BGP speaker: sessions (state, uptime, prefixes received/accepted/sent), announced prefixes, learned routes", Read: true},
 }
 
@@ -64,6 +64,7 @@ type BGPNeighborView struct {
 
 // BGPAnnouncedView is one announced prefix.
 type BGPAnnouncedView struct {
-	Prefix string `json:"prefix"`
-	VRF    string `json:"vrf,omitempty"`
+	Prefix  string `json:"prefix"`
+	VRF     string `json:"vrf,omitempty"`
+	NextHop string `json:"nexthop,omitempty"`
 }

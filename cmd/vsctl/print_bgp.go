@@ -59,11 +59,14 @@ func printBGP(w io.Writer, cmd string, res json.RawMessage) (bool, error) {
 			n.Received, n.Accepted, n.Sent)
 	}
 	for _, a := range v.Announced {
+		s := a.Prefix
 		if a.VRF != "" {
-			fmt.Fprintf(w, "announced\t%s vrf %s\n", a.Prefix, a.VRF)
-		} else {
-			fmt.Fprintf(w, "announced\t%s\n", a.Prefix)
+			s += " vrf " + a.VRF
 		}
+		if a.NextHop != "" {
+			s += " via " + a.NextHop
+		}
+		fmt.Fprintf(w, "announced\t%s\n", s)
 	}
 	return true, nil
 }

@@ -279,15 +279,26 @@ func (d *Daemon) announceArgs(args []string) (BGPAnnounced, error) {
 	if err != nil {
 		return BGPAnnounced{}, err
 	}
-	if err := ctl.CheckOptions(opts, "vrf"); err != nil {
+	if err := ctl.CheckOptions(opts, "vrf", "nexthop"); err != nil {
 		return BGPAnnounced{}, err
 	}
 	a := BGPAnnounced{Prefix: p.String()}
 	if v := opts["vrf"]; v != vswitch.DefaultVRF {
 		a.VRF = v
 	}
+	if s := opts["nexthop"]; s != "" {
+		nh, err := netip.ParseAddr(s)
+		if err != nil || nh.Zone() != "" || nh.Is4In6() || nh.IsUnspecified() || nh.IsMulticast() || nh.Is4() != p.Addr().Is4() {
+			return BGPAnnounced{}, ctl.Errorf(ctl.CodeInvalid, "nexthop=%s: want a unicast address of the prefix's family", s)
+		}
+		a.NextHop = nh.String()
+	}
 	return a, nil
 }
+
+// sameBlock reports whether two announcements are of one prefix in one
+// VRF (whatever their next hops).
+func sameBlock(a, b BGPAnnounced) bool { return a.Prefix == b.Prefix && a.VRF == b.VRF }
 
 func (d *Daemon) bgpAnnounce(args []string) (any, error) {
 	a, err := d.announceArgs(args)
@@ -303,7 +314,10 @@ func (d *Daemon) bgpAnnounce(args []string) (any, error) {
 	if slices.Contains(d.state.BGP.Announce, a) {
 		return nil, nil
 	}
-	if err := d.bgp.speaker.Announce(a.prefix(), netip.Addr{}, a.VRF); err != nil {
+	if i := slices.IndexFunc(d.state.BGP.Announce, func(x BGPAnnounced) bool { return sameBlock(x, a) }); i >= 0 {
+		return nil, ctl.Errorf(ctl.CodeExists, "%s is announced with another next hop (%q); withdraw it first", a.Prefix, d.state.BGP.Announce[i].NextHop)
+	}
+	if err := d.bgp.speaker.Announce(a.prefix(), a.nexthop(), a.VRF); err != nil {
 		return nil, bgpError(err)
 	}
 	next := d.state.clone()
@@ -323,8 +337,17 @@ func (d *Daemon) bgpWithdraw(args []string) (any, error) {
 	if a.VRF == vswitch.DefaultVRF {
 		a.VRF = ""
 	}
-	if d.state.BGP == nil || !slices.Contains(d.state.BGP.Announce, a) {
+	if d.state.BGP == nil {
 		return nil, nil
+	}
+	i := slices.IndexFunc(d.state.BGP.Announce, func(x BGPAnnounced) bool { return sameBlock(x, a) })
+	if i < 0 {
+		return nil, nil
+	}
+	want := a
+	a = d.state.BGP.Announce[i] // bgp/withdraw needs no nexthop=
+	if want.NextHop != "" && want.NextHop != a.NextHop {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "%s is announced with next hop %q", a.Prefix, a.NextHop)
 	}
 	if d.bgp.speaker != nil {
 		d.bgp.speaker.Withdraw(a.prefix(), a.VRF) // not announced if refused at start
@@ -333,7 +356,7 @@ func (d *Daemon) bgpWithdraw(args []string) (any, error) {
 	next.BGP.Announce = slices.DeleteFunc(next.BGP.Announce, func(x BGPAnnounced) bool { return x == a })
 	if err := d.commit(next); err != nil {
 		if d.bgp.speaker != nil {
-			d.bgp.speaker.Announce(a.prefix(), netip.Addr{}, a.VRF)
+			d.bgp.speaker.Announce(a.prefix(), a.nexthop(), a.VRF)
 		}
 		return nil, err
 	}
@@ -369,7 +392,7 @@ func (d *Daemon) bgpShow([]string) (any, error) {
 		v.Neighbors = append(v.Neighbors, nv)
 	}
 	for _, a := range c.Announce {
-		v.Announced = append(v.Announced, ctl.BGPAnnouncedView{Prefix: a.Prefix, VRF: a.VRF})
+		v.Announced = append(v.Announced, ctl.BGPAnnouncedView{Prefix: a.Prefix, VRF: a.VRF, NextHop: a.NextHop})
 	}
 	return v, nil
 }

@@ -42,6 +42,11 @@ type BGPNeighbor struct {
 type BGPAnnounced struct {
 	Prefix string `json:"prefix"`
 	VRF    string `json:"vrf,omitempty"`
+	// NextHop is the address peers are told to send the block to ("":
+	// the speaker's own address on each session). A host whose switch
+	// routes its containers gives the router interface's address on the
+	// uplink: the kernel's address is not the switch's.
+	NextHop string `json:"nexthop,omitempty"`
 }
 
 // bgpRuntime is the daemon's speaker and the applier that publishes
@@ -63,6 +68,12 @@ func (n BGPNeighbor) peer() bgp.Peer {
 func (a BGPAnnounced) prefix() netip.Prefix {
 	p, _ := netip.ParsePrefix(a.Prefix)
 	return p
+}
+
+// nexthop is the announced next hop (invalid: self).
+func (a BGPAnnounced) nexthop() netip.Addr {
+	nh, _ := netip.ParseAddr(a.NextHop)
+	return nh
 }
 
 // startBGP runs at New: the learned-route applier, and the speaker if the
@@ -133,7 +144,7 @@ func (d *Daemon) runSpeaker(c *BGPConfig) error {
 		}
 	}
 	for _, a := range c.Announce {
-		if err := s.Announce(a.prefix(), netip.Addr{}, a.VRF); err != nil {
+		if err := s.Announce(a.prefix(), a.nexthop(), a.VRF); err != nil {
 			d.log.Error("stored BGP announcement left out", "prefix", a.Prefix, "vrf", a.VRF, "err", err)
 		}
 	}

@@ -33,6 +33,7 @@ func TestBGPCommands(t *testing.T) {
 	m.ok(t, nil, "bgp/neighbor-add", "2001:db8::2", "as=65100", "vrf=blue", "password=s3cret")
 	m.ok(t, nil, "bgp/announce", "10.244.3.0/26")
 	m.ok(t, nil, "bgp/announce", "fd00:244:3::/64", "vrf=blue")
+	m.ok(t, nil, "bgp/announce", "10.244.5.0/26", "nexthop=192.0.2.1")
 
 	before, err := os.ReadFile(m.d.store.Path())
 	require.NoError(t, err)
@@ -82,6 +83,11 @@ func TestBGPCommands(t *testing.T) {
 		{ctl.CodeInvalid, []string{"bgp/announce", "10.244.3.0/33"}},
 		{ctl.CodeNotFound, []string{"bgp/announce", "10.244.4.0/26", "vrf=red"}},
 		{ctl.CodeUsage, []string{"bgp/announce", "10.244.4.0/26", "via=1.2.3.4"}},
+		{ctl.CodeInvalid, []string{"bgp/announce", "10.244.4.0/26", "nexthop=fd00::1"}},
+		{ctl.CodeInvalid, []string{"bgp/announce", "10.244.4.0/26", "nexthop=0.0.0.0"}},
+		{ctl.CodeInvalid, []string{"bgp/announce", "10.244.4.0/26", "nexthop=x"}},
+		{ctl.CodeExists, []string{"bgp/announce", "10.244.5.0/26", "nexthop=192.0.2.9"}},
+		{ctl.CodeNotFound, []string{"bgp/withdraw", "10.244.5.0/26", "nexthop=192.0.2.9"}},
 		{ctl.CodeInvalid, []string{"bgp/withdraw", "nonsense"}},
 		{ctl.CodeNotFound, []string{"bgp/neighbor-reset", "192.0.2.9"}},
 		{ctl.CodeInvalid, []string{"bgp/neighbor-reset", "nobody"}},
@@ -104,7 +110,8 @@ func TestBGPCommands(t *testing.T) {
 	require.True(t, v.Neighbors[1].Password)
 	require.Equal(t, "blue", v.Neighbors[1].VRF)
 	require.NotEqual(t, "not-configured", v.Neighbors[0].State)
-	require.Equal(t, []ctl.BGPAnnouncedView{{Prefix: "10.244.3.0/26"}, {Prefix: "fd00:244:3::/64", VRF: "blue"}}, v.Announced)
+	require.Equal(t, []ctl.BGPAnnouncedView{{Prefix: "10.244.3.0/26"}, {Prefix: "fd00:244:3::/64", VRF: "blue"},
+		{Prefix: "10.244.5.0/26", NextHop: "192.0.2.1"}}, v.Announced)
 	m.ok(t, nil, "bgp/neighbor-reset", "192.0.2.2")
 	peers, err := m.d.bgp.speaker.Peers()
 	require.NoError(t, err)
@@ -122,6 +129,7 @@ func TestBGPCommands(t *testing.T) {
 		require.NotEqual(t, "not-configured", n.State, n.Addr)
 	}
 	m.ok(t, nil, "bgp/withdraw", "fd00:244:3::/64", "vrf=blue")
+	m.ok(t, nil, "bgp/withdraw", "10.244.5.0/26") // no nexthop= needed
 	m.ok(t, nil, "bgp/neighbor-del", "2001:db8::2")
 	// A global change restarts the speaker with the neighbors.
 	m.ok(t, nil, "bgp/set", "as=65001", "router-id=10.179.0.2", "listen-port=0")

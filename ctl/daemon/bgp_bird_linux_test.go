@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
 
@@ -109,6 +110,13 @@ protocol bgp up4 {
 	require.Equal(t, "established", v.Neighbors[0].State)
 	require.Equal(t, 2, v.Neighbors[0].Received)
 	require.Equal(t, 2, v.Installed)
+	// The same in Prometheus: the session is up, two routes installed.
+	metric := bgpMetrics(t, m.d)
+	require.Equal(t, 1.0, metric["vswitch_bgp_session_up{neighbor="+peer.String()+",vrf=default}"])
+	require.Equal(t, 1.0, metric["vswitch_bgp_session_state{neighbor="+peer.String()+",state=established,vrf=default}"])
+	require.Equal(t, 2.0, metric["vswitch_bgp_prefixes_received{neighbor="+peer.String()+",vrf=default}"])
+	require.Equal(t, 2.0, metric["vswitch_bgp_routes_installed"])
+	require.Equal(t, 1.0, metric["vswitch_bgp_running"])
 	require.Eventually(t, func() bool { return strings.Contains(birdc("show", "route", "protocol", "up4"), "10.244.3.0/26") },
 		10*time.Second, 50*time.Millisecond, "our announcement not in BIRD's table")
 
@@ -145,4 +153,29 @@ protocol bgp up4 {
 		f := fib()
 		return len(f) == 1 && f["10.244.77.0/26"] == peer.String()
 	}, 30*time.Second, 50*time.Millisecond, "no route after the reset")
+}
+
+// bgpMetrics gathers the BGP collector's metrics as name{label=value,...}
+// (labels sorted by name) -> value.
+func bgpMetrics(t *testing.T, d *Daemon) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	require.NoError(t, reg.Register(newBGPCollector(d)))
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			k := f.GetName()
+			if ls := m.GetLabel(); len(ls) > 0 {
+				var parts []string
+				for _, l := range ls {
+					parts = append(parts, l.GetName()+"="+l.GetValue())
+				}
+				k += "{" + strings.Join(parts, ",") + "}"
+			}
+			out[k] = m.GetGauge().GetValue()
+		}
+	}
+	return out
 }

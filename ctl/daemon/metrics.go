@@ -142,9 +142,11 @@ func (d *Daemon) ServeMetrics(addr string) (*http.Server, error) {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(newMetricsCollector(d)); err != nil {
-		ln.Close()
-		return nil, err
+	for _, c := range []prometheus.Collector{newMetricsCollector(d), newBGPCollector(d)} {
+		if err := reg.Register(c); err != nil {
+			ln.Close()
+			return nil, err
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: nil}))

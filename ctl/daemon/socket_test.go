@@ -36,7 +36,7 @@ type memDaemon struct {
 // startMem starts a daemon with memory ports on dir, serves its commands
 // on a socket in dir and connects a client; all stop when the test ends.
 // Options change the daemon's Config first.
-func startMem(t *testing.T, dir string, options ...func(*Config)) *memDaemon {
+func startMem(t testing.TB, dir string, options ...func(*Config)) *memDaemon {
 	t.Helper()
 	m := &memDaemon{dir: dir, mems: map[string]*memport.Port{}}
 	// Adaptive polling: several test daemons on two cores must not spin.
@@ -94,7 +94,7 @@ func (m *memDaemon) call(cmd string, args []string, out any) error {
 }
 
 // ok runs a command that must succeed, decoding its result into out.
-func (m *memDaemon) ok(t *testing.T, out any, cmd string, args ...string) {
+func (m *memDaemon) ok(t testing.TB, out any, cmd string, args ...string) {
 	t.Helper()
 	require.NoError(t, m.call(cmd, args, out), "%s %v", cmd, args)
 }

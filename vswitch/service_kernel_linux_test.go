@@ -357,13 +357,17 @@ func TestServiceKernelBackendChanges(t *testing.T) {
 	require.Equal(t, per["b1"], reset)
 	echoAll("after b1's resets", func(lc *lbConn) bool { return lc.backend != "b1" })
 	require.Equal(t, acc, lbAccepted(srv), "a picked-up segment made a connection")
-	// Each reset connection's segment was a new flow to a kept backend.
+	// Each reset connection's segment was a new flow to a kept backend
+	// (one more now and then: a segment the client sent again before the
+	// RST came back, after the RST ended the picked-up flow).
 	st2 := lbStats(t, r.s)
 	require.NotContains(t, st2, "b1")
 	d := lbDelta(st2, st)
-	require.Equal(t, reset, d["b2"]+d["b3"]+d["b4"], "new flows after removing b1 (%v) against %d picked-up segments", d, reset)
+	moved := d["b2"] + d["b3"] + d["b4"]
+	require.GreaterOrEqual(t, moved, reset, "new flows after removing b1 (%v) against %d picked-up segments", d, reset)
+	require.LessOrEqual(t, moved, 2*reset, "new flows after removing b1 (%v) against %d picked-up segments", d, reset)
 	sc := r.s.ServiceStats()[0]
-	require.EqualValues(t, len(long)+reset, sc.NewFlows, "NewFlows keeps the removed backend's")
+	require.EqualValues(t, len(long)+moved, sc.NewFlows, "NewFlows keeps the removed backend's")
 
 	// Drain b2: no new connection goes there, its own go on.
 	set(lbBackend{"b2", 1, true}, lbBackend{"b3", 2, false}, lbBackend{"b4", 1, false})

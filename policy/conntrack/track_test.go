@@ -324,7 +324,10 @@ func TestEvictionWhenFull(t *testing.T) {
 // TestBucketFull: more flows in one bucket pair than it has slots evict
 // from that pair even if the table has room.
 func TestBucketFull(t *testing.T) {
-	r := newRig(t, Config{Capacity: 256})
+	// A fixed seed: with a random one the reply keys of the 17 flows
+	// land in random buckets, now and then in the full pair too, which
+	// makes a second eviction (CI saw it once).
+	r := newRig(t, Config{Capacity: 256, Seed: 0x5eed})
 	var same []Key
 	var b1, b2 uint64
 	for i := uint32(0); len(same) < 17; i++ {

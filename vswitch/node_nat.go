@@ -177,16 +177,5 @@ func (n *natNode) drop(f *pipeline.Frame, i int, why nat.Reason) {
 }
 
 // headers returns a copy of a chained frame's first bytes with the IP
-// length field cleared, which Parse takes as "the whole buffer".
-func (n *natNode) headers(ip []byte) []byte {
-	h := n.hdr[:copy(n.hdr[:], ip)]
-	if len(h) >= 6 {
-		switch h[0] >> 4 {
-		case 4:
-			h[2], h[3] = 0, 0
-		case 6:
-			h[4], h[5] = 0, 0
-		}
-	}
-	return h
-}
+// length field cleared (chainHeaders).
+func (n *natNode) headers(ip []byte) []byte { return chainHeaders(&n.hdr, ip) }

@@ -238,11 +238,15 @@ func (n *sgPolicy) classify(f *pipeline.Frame, i int, pol *sgTables, w *sgWorker
 }
 
 // headers returns a copy of a chained frame's first bytes with the IP
-// length field cleared, which Parse takes as "the whole buffer": the
-// headers are all in the first buffer of a chain, the length is the
-// chain's.
-func (n *sgPolicy) headers(ip []byte) []byte {
-	h := n.hdr[:copy(n.hdr[:], ip)]
+// length field cleared (chainHeaders).
+func (n *sgPolicy) headers(ip []byte) []byte { return chainHeaders(&n.hdr, ip) }
+
+// chainHeaders copies a chained frame's first bytes into buf with the IP
+// length field cleared, which conntrack.Parse takes as "the whole
+// buffer": the headers are all in the first buffer of a chain, the length
+// is the chain's. sg-policy and nat use it.
+func chainHeaders(buf *[192]byte, ip []byte) []byte {
+	h := buf[:copy(buf[:], ip)]
 	if len(h) >= 6 {
 		switch h[0] >> 4 {
 		case 4:

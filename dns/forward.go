@@ -113,7 +113,17 @@ func (r *Resolver) exchange(ctx context.Context, q *mdns.Msg, addr, network stri
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.UpstreamTimeout)
 	defer cancel()
 	c := &mdns.Client{Net: network, Timeout: r.cfg.UpstreamTimeout, UDPSize: mdns.MaxMsgSize}
-	m, _, err := c.ExchangeContext(ctx, q, addr)
+	co, err := c.DialContext(ctx, addr)
+	if err != nil {
+		return nil
+	}
+	defer co.Close()
+	// miekg/dns takes only the context's deadline for the socket, so a
+	// cancel (Close) would wait out the timeout in a blocked read:
+	// closing the socket ends the read at once.
+	stop := context.AfterFunc(ctx, func() { co.Close() })
+	defer stop()
+	m, _, err := c.ExchangeWithConnContext(ctx, q, co)
 	if err != nil || m == nil || !m.Response || len(m.Question) != 1 {
 		return nil
 	}

@@ -42,7 +42,28 @@ type Interface struct {
 	// an ICMP error; longer IPv4 packets without DF are dropped and counted
 	// (the switch does not fragment).
 	MTU int `json:"mtu,omitempty"`
+	// ProxyARP, on a routed port only, makes the interface answer ARP
+	// requests and neighbor solicitations for any address but the
+	// sender's own with its MAC (Calico's trick): the container behind
+	// the port has a /32 (/128) and a default route via a link-local
+	// gateway (ProxyGateway4, ProxyGateway6, on-link), no broadcast
+	// domain is shared, and every packet it sends is routed. Addrs may
+	// be empty; ARP requests and ND solicitations the switch sends from
+	// an interface with no address of the family come from the
+	// link-local gateway.
+	ProxyARP bool `json:"proxy_arp,omitempty"`
 }
+
+// The link-local gateway addresses of proxy-ARP interfaces: a container
+// on a routed port has its default route via one of them (onlink).
+var (
+	ProxyGateway4 = netip.MustParseAddr("169.254.1.1")
+	ProxyGateway6 = netip.MustParseAddr("fe80::1")
+)
+
+const proxyGW4 = uint32(169<<24 | 254<<16 | 1<<8 | 1) // ProxyGateway4
+
+var proxyGW6 = nbrAddr{hi: 0xfe80 << 48, lo: 1} // ProxyGateway6
 
 // Route is a static route.
 type Route struct {
@@ -193,7 +214,10 @@ func (c *Config) normalizeIfaces(out *Config, l3 *l3Config) error {
 		if len(l3.ifaces) >= maxIfaces {
 			return cfgErr(p, "more than %d interfaces", maxIfaces)
 		}
-		n := ifaceCfg{Interface: Interface{Name: ifc.Name, Bridge: ifc.Bridge, VLAN: ifc.VLAN, Port: ifc.Port, VRF: ifc.VRF, MTU: ifc.MTU}}
+		n := ifaceCfg{Interface: Interface{Name: ifc.Name, Bridge: ifc.Bridge, VLAN: ifc.VLAN, Port: ifc.Port, VRF: ifc.VRF, MTU: ifc.MTU, ProxyARP: ifc.ProxyARP}}
+		if ifc.ProxyARP && ifc.Port == "" {
+			return cfgErr(p+".proxy_arp", "proxy ARP is for routed ports (an interface on a port, not on a bridge)")
+		}
 		switch {
 		case ifc.Bridge != "" && ifc.Port != "":
 			return cfgErr(p, "an interface is on a bridge or on a port, not both")

@@ -117,7 +117,7 @@ func (st *l3State) compileL3(t *tables, l3 *l3Config, domOf func(bridge string, 
 		}
 		dom, _ := domOf(br, vlan)
 		e := ifaceEntry{valid: true, name: c.Name, vrf: vrfID[c.vrf], domain: dom, vlan: vlan, mtu: uint16(c.MTU), routed: c.Port != "",
-			dns: l3.dns[uint16(i+1)]}
+			dns: l3.dns[uint16(i+1)], proxy: c.ProxyARP}
 		for k := range 6 {
 			e.mac[k] = byte(c.mac >> (40 - 8*k))
 		}

@@ -66,6 +66,7 @@ type ifaceEntry struct {
 	addr4  []ifAddr4
 	addr6  []ifAddr6
 	dns    bool // DNS queries to the switch from this interface are punted
+	proxy  bool // answers ARP/ND for any address (Interface.ProxyARP)
 }
 
 type ifAddr4 struct {
@@ -105,7 +106,23 @@ func (e *ifaceEntry) src4(dst uint32) uint32 {
 	if len(e.addr4) > 0 {
 		return e.addr4[0].ip
 	}
+	if e.proxy {
+		return proxyGW4
+	}
 	return 0
+}
+
+// proxyAnswers reports whether a proxy-ARP interface answers a request
+// from spa for tpa: any target but the sender's own, never a probe (a
+// sender of 0.0.0.0 checking that its address is free).
+func (e *ifaceEntry) proxyAnswers(spa, tpa uint32) bool {
+	return e.proxy && spa != 0 && tpa != 0 && tpa != spa
+}
+
+// proxyAnswers6 is proxyAnswers for a neighbor solicitation from src for
+// target (never duplicate address detection, whose source is ::).
+func (e *ifaceEntry) proxyAnswers6(src, target nbrAddr) bool {
+	return e.proxy && src != (nbrAddr{}) && target != src
 }
 
 // onLink4 reports whether ip is in one of the interface's IPv4 subnets.
@@ -118,7 +135,13 @@ func (e *ifaceEntry) onLink4(ip uint32) bool {
 	return false
 }
 
+// has6 reports whether a is one of the interface's IPv6 addresses; a
+// proxy-ARP interface also has its link-local gateway, fe80::1, to which
+// its container sends neighbor advertisements and echo requests.
 func (e *ifaceEntry) has6(a nbrAddr) bool {
+	if e.proxy && a == proxyGW6 {
+		return true
+	}
 	for _, x := range e.addr6 {
 		if x.a == a {
 			return true
@@ -136,6 +159,9 @@ func (e *ifaceEntry) src6(dst nbrAddr) (nbrAddr, bool) {
 	}
 	if len(e.addr6) > 0 {
 		return e.addr6[0].a, true
+	}
+	if e.proxy {
+		return proxyGW6, true
 	}
 	return nbrAddr{}, false
 }

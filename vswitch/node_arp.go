@@ -13,6 +13,12 @@ import (
 // reply to our request) or is known already (gratuitous ARP updates an
 // entry, never creates one). New and changed neighbors go to the neighbor
 // manager as events; a confirmation only refreshes the entry's time.
+//
+// A proxy-ARP interface (Interface.ProxyARP, a routed container port)
+// answers requests for any address but the sender's own with its MAC, and
+// learns every sender that asks: the container behind it has a /32 and a
+// default route via a link-local gateway, so everything it sends comes to
+// the interface.
 const arpNextOutput = 0
 
 const (
@@ -59,9 +65,9 @@ func (n *arpInput) Process(f *pipeline.Frame) {
 		}
 		in := &t.ifaces[m.Iface]
 		spa, tpa := proto.ARPSenderIP(arp), proto.ARPTargetIP(arp)
-		forUs := in.has4(tpa)
+		forUs := in.has4(tpa) || in.proxyAnswers(spa, tpa)
 		op := proto.ARPOp(arp)
-		if spa != 0 && in.onLink4(spa) && !in.has4(spa) {
+		if spa != 0 && (in.onLink4(spa) || in.proxy) && !in.has4(spa) {
 			sha := mac48(arp[8:14])
 			e := nix.find(slab, m.Iface, v4Key(spa))
 			switch {

@@ -12,8 +12,10 @@ import (
 // neighbors from solicitations (the source link-layer option of a
 // solicitor on the interface's subnets or link-local) and advertisements
 // (target link-layer option, for targets on the interface's subnets that
-// it is resolving or already knows). Other packets are counted and
-// dropped.
+// it is resolving or already knows). A proxy-ARP interface answers
+// solicitations for any target but the solicitor's own (never duplicate
+// address detection) and learns every solicitor. Other packets are counted
+// and dropped.
 const (
 	local6NextForward = iota
 	local6NextOutput
@@ -92,12 +94,12 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 				continue
 			}
 			target := nbrAddr{n.nd.TargetHi, n.nd.TargetLo}
-			if !in.has6(target) {
+			src := nbrAddr{shi, slo}
+			if !in.has6(target) && !in.proxyAnswers6(src, target) {
 				f.Drop(i, local6DropNotForUs)
 				continue
 			}
-			src := nbrAddr{shi, slo}
-			if n.nd.HasLLAddr && !proto.IsUnspecified6(shi, slo) && in.onLink6(src) {
+			if n.nd.HasLLAddr && !proto.IsUnspecified6(shi, slo) && (in.onLink6(src) || in.proxy) {
 				n.learn(nix, slab, m.Iface, src, mac48(n.nd.LLAddr[:]), true, now)
 			}
 			srcMAC := [6]byte(pkt[6:12])
@@ -123,7 +125,7 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 				continue
 			}
 			target := nbrAddr{n.nd.TargetHi, n.nd.TargetLo}
-			if n.nd.HasLLAddr && in.onLink6(target) && !in.has6(target) {
+			if n.nd.HasLLAddr && (in.onLink6(target) || in.proxy) && !in.has6(target) {
 				n.learn(nix, slab, m.Iface, target, mac48(n.nd.LLAddr[:]), n.nd.Flags&proto.NASolicited != 0, now)
 			}
 			f.Drop(i, local6DropConsumed)

@@ -45,6 +45,10 @@ type Port struct {
 	down    atomic.Bool
 	downErr atomic.Pointer[error]
 
+	// released: the device has been handed to another process
+	// (handover.go); Close only closes this process's descriptors.
+	released atomic.Bool
+
 	rxc []rxCounters
 	txc []txCounters
 }
@@ -173,5 +177,8 @@ func (p *Port) Close() error {
 		}
 	}
 	p.closed = true
+	if p.released.Load() {
+		return closeFds(p.fds)
+	}
 	return destroyDevice(p.fds, p.dev)
 }

@@ -45,6 +45,10 @@ type Config struct {
 	// addresses only from blocks of a pool it has claimed.
 	Claims func(hostID string) (BlockClaims, error)
 
+	// Inherit, if set, makes New take over a running daemon's ports and
+	// state directory lock (vswitchd --takeover, takeover.go).
+	Inherit *Inherited
+
 	// memPorts, set by this package's tests only, makes every port's
 	// driver instead of the real factory (memory ports: the commands run
 	// without root or devices). Options are still checked as usual.
@@ -73,6 +77,7 @@ type Daemon struct {
 	resolver *dns.Resolver
 	dnsBuilt map[string]string
 	bgp      bgpRuntime // the BGP speaker and learned routes (bgp*.go)
+	inherit  *Inherited // a takeover's ports and tables (takeover.go), nil if none
 
 	lock       io.Closer // the state directory's lock, held until Close
 	captureDir string
@@ -97,7 +102,7 @@ func New(cfg Config) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := lockStateDir(cfg.StateDir)
+	lock, err := cfg.stateLock()
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +121,8 @@ func New(cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}, health: newHealth(),
-		ipam: ipamState{blocks: map[string][][]netip.Prefix{}}, lock: lock, captureDir: cfg.CaptureDir, captureGID: cfg.CaptureGID, memPorts: cfg.memPorts}
+		ipam: ipamState{blocks: map[string][][]netip.Prefix{}}, lock: lock, captureDir: cfg.CaptureDir, captureGID: cfg.CaptureGID, memPorts: cfg.memPorts,
+		inherit: cfg.Inherit}
 	if cfg.FastPath {
 		fp, err := afxdp.NewFastPath(afxdp.FastPathConfig{})
 		if err != nil {
@@ -216,7 +222,7 @@ func (d *Daemon) attachWith(spec PortSpec, replay, deferred bool) error {
 	if err != nil {
 		return err
 	}
-	dr, err := d.makePort(spec, replay)
+	dr, err := d.makeOrAdoptPort(spec, replay)
 	if err != nil {
 		return err
 	}

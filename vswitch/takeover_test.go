@@ -1,0 +1,135 @@
+package vswitch
+
+import (
+	"encoding/json"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// takeoverConfig is the L3 rig's configuration plus a trunk bridge, so
+// that entries in several bridges and VLANs are handed over.
+func takeoverConfig() Config {
+	cfg := testL3Config()
+	cfg.Bridges = append(cfg.Bridges, Bridge{Name: "br0", Ports: []Port{trunk("t1", 0, 10, 20), trunk("t2", 0, 10, 20)}})
+	return cfg
+}
+
+func newTakeoverRig(t *testing.T) *rig {
+	r := newRig(t, Options{})
+	r.attach("a", "b", "b2", "t1", "t2")
+	r.reconf(takeoverConfig())
+	return r
+}
+
+// TestTakeoverLearnedState: what one switch learned (MACs in several
+// bridges and VLANs, with their ages; neighbors) comes back in another
+// switch of the same configuration, through JSON, with the same ages; a
+// frame to a handed-over MAC is forwarded, not flooded; the ages go on
+// aging from where they were.
+func TestTakeoverLearnedState(t *testing.T) {
+	old := newTakeoverRig(t)
+	old.send("a", frame(bcast(), macA, -1))
+	old.send("b", frame(bcast(), macB, -1))
+	old.send("t1", frame(bcast(), macN(1), 10))
+	old.send("t2", frame(bcast(), macN(2), 20))
+	old.clock.advance(7 * time.Second)
+	old.s.Age()
+	old.send("t1", frame(bcast(), macN(3), 20))
+	old.send("a", serializeARPRequest("10.1.0.9", "10.1.0.1"))
+	old.s.Poll()
+	old.recv()
+
+	st := old.s.ExportLearned()
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	var got LearnedState
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, sortedMACs([]LearnedMAC{
+		{Bridge: "bra", VLAN: 0, MAC: macA, Port: "a", Age: 7},
+		{Bridge: "brb", VLAN: 0, MAC: macB, Port: "b", Age: 7},
+		{Bridge: "br0", VLAN: 10, MAC: macN(1), Port: "t1", Age: 7},
+		{Bridge: "br0", VLAN: 20, MAC: macN(2), Port: "t2", Age: 7},
+		{Bridge: "br0", VLAN: 20, MAC: macN(3), Port: "t1", Age: 0},
+		{Bridge: "bra", VLAN: 0, MAC: "02:00:00:00:00:0c", Port: "a", Age: 0}, // the ARP request's sender
+	}), sortedMACs(got.MACs))
+	require.Equal(t, []LearnedNeighbor{{Interface: "ra", Addr: netip.MustParseAddr("10.1.0.9"), MAC: "02:00:00:00:00:0c"}}, got.Neighbors)
+
+	next := newTakeoverRig(t)
+	next.clock.advance(100 * time.Second) // another process: another clock origin
+	is, err := next.s.ImportLearned(got)
+	require.NoError(t, err)
+	require.Equal(t, ImportStats{MACs: 6, Neighbors: 1}, is)
+	next.requireFDB(10, macN(1), "t1", false)
+	next.requireFDB(20, macN(2), "t2", false)
+	next.requireFDB(20, macN(3), "t1", false)
+	after := next.s.ExportLearned()
+	require.Equal(t, sortedMACs(got.MACs), sortedMACs(after.MACs), "ages kept")
+	require.Contains(t, next.s.Neighbors(), NeighborEntry{Interface: "ra", Addr: "10.1.0.9", MAC: "02:00:00:00:00:0c"})
+
+	// Known unicast: forwarded to the one port, not flooded.
+	next.send("t2", frame(macN(1), macN(4), 10))
+	require.Equal(t, []string{"t1"}, next.receivers())
+	// Routed to the handed-over neighbor without resolving it again.
+	next.send("b", pkt4(macRB, macB, "10.2.0.2", "10.1.0.9", 64, 1000, 10, false))
+	out := only(t, next.recv(), "a", 1)
+	require.Equal(t, "02:00:00:00:00:0c", decodePkt(t, out[0]).LinkLayer().LinkFlow().Dst().String())
+
+	// Aging continues from the old ages: bridges age at 300 s.
+	next.clock.advance(295 * time.Second)
+	next.s.Age()
+	next.requireFDB(10, macN(1), "", false)
+	next.requireFDB(20, macN(3), "t1", false)
+}
+
+// TestTakeoverImportSkips: entries for what this switch lacks are skipped
+// and counted; malformed ones refuse the whole import.
+func TestTakeoverImportSkips(t *testing.T) {
+	r := newTakeoverRig(t)
+	is, err := r.s.ImportLearned(LearnedState{
+		MACs: []LearnedMAC{
+			{Bridge: "nope", MAC: macN(1), Port: "t1"},
+			{Bridge: "br0", VLAN: 30, MAC: macN(1), Port: "t1"}, // VLAN not carried
+			{Bridge: "br0", VLAN: 10, MAC: macN(1), Port: "gone"},
+			{Bridge: "br0", VLAN: 10, MAC: macN(1), Port: "a"}, // port of another bridge
+			{Bridge: "br0", VLAN: 10, MAC: macN(2), Port: "t2"},
+		},
+		Neighbors: []LearnedNeighbor{{Interface: "nope", Addr: netip.MustParseAddr("10.1.0.9"), MAC: macA}},
+	})
+	require.NoError(t, err)
+	require.Equal(t, ImportStats{MACs: 1, SkippedMACs: 4, SkippedNeighbors: 1}, is)
+	r.requireFDB(10, macN(2), "t2", false)
+
+	for _, bad := range []LearnedState{
+		{MACs: []LearnedMAC{{Bridge: "br0", VLAN: 10, MAC: "ff:ff:ff:ff:ff:ff", Port: "t1"}}},
+		{MACs: []LearnedMAC{{Bridge: "br0", VLAN: 10, MAC: "zz", Port: "t1"}}},
+		{Neighbors: []LearnedNeighbor{{Interface: "ra", MAC: macA}}},
+	} {
+		_, err := r.s.ImportLearned(bad)
+		require.Error(t, err)
+	}
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func sortedMACs(m []LearnedMAC) []LearnedMAC {
+	m = slices.Clone(m)
+	slices.SortFunc(m, func(x, y LearnedMAC) int {
+		if c := cmpStr(x.Bridge, y.Bridge); c != 0 {
+			return c
+		}
+		return cmpStr(x.MAC, y.MAC)
+	})
+	return m
+}

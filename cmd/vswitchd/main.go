@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"os/user"
@@ -41,6 +42,7 @@ type options struct {
 	IPAMPrefix string
 	Docker     string
 	FastPath   bool
+	Takeover   bool
 }
 
 func main() {
@@ -120,6 +122,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.BoolVar(&o.FastPath, "fast-path", o.FastPath, "switch known unicast between AF_XDP ports in the kernel (XDP); if the kernel cannot load it, vswitchd logs why and uses the pipeline alone. Per bridge or port: vsctl set bridge BR fast-path=off")
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
 	fs.StringVar(&o.Docker, "docker-plugin", o.Docker, "serve Docker's network and IPAM driver API on this unix socket: /run/docker/plugins/vecswitch.sock makes dockerd find it as driver vecswitch (docker network create -d vecswitch --ipam-driver vecswitch); empty: off")
+	fs.BoolVar(&o.Takeover, "takeover", false, "take over from the vswitchd running on --socket (same flags, same state directory), without a frame lost: its ports' descriptors and learned tables move to this process, which starts forwarding, then the old one exits; if anything fails the old one keeps running and this one exits with the error. Works for tap and veth (io=afpacket) ports; see docs/upgrade.md")
 	fs.StringVar(&o.IPAMPrefix, "ipam-etcd-prefix", o.IPAMPrefix, "etcd key prefix for address pools (with --etcd, each host hands out addresses only from the blocks of a pool it has claimed there)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
@@ -165,22 +168,51 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 	if o.Etcd != "" {
 		dcfg.Claims = ipamClaims(strings.Split(o.Etcd, ","), o.IPAMPrefix, log)
 	}
+	var tk *taker
+	if o.Takeover {
+		var err error
+		if tk, err = beginTakeover(o, log); err != nil {
+			return err
+		}
+		dcfg.Inherit = tk.inherit()
+	}
 	d, err := daemon.New(dcfg)
 	if err != nil {
+		return tk.abort(nil, nil, err)
+	}
+	srv, err := newCtlServer(ctl.ServerConfig{Path: o.Socket, GID: gid, Logger: log}, d.Registry())
+	if err != nil {
+		err = tk.abort(d, nil, err)
+		d.Close()
 		return err
 	}
-	srv, err := ctl.Listen(ctl.ServerConfig{Path: o.Socket, GID: gid, Logger: log}, d.Registry())
-	if err != nil {
+	if err := tk.ready(d); err != nil {
+		err = tk.abort(d, srv, err)
 		d.Close()
 		return err
 	}
 	if err := d.Start(); err != nil {
+		err = tk.abort(d, srv, err)
 		srv.Close()
 		d.Close()
 		return err
 	}
+	if err := tk.commit(); err != nil {
+		err = tk.abort(d, srv, err)
+		d.Close()
+		return err
+	}
+	var handed <-chan *daemon.Giver
+	stopTakeover := func() {}
+	if err := retry(o.Takeover, func() (err error) { handed, stopTakeover, err = listenTakeover(o, d, srv, log); return err }); err != nil {
+		srv.Close()
+		d.Close()
+		return err
+	}
+	defer stopTakeover()
 	if o.Metrics != "" {
-		ms, err := d.ServeMetrics(o.Metrics)
+		var ms *http.Server
+		err := retry(o.Takeover, func() (err error) { ms, err = d.ServeMetrics(o.Metrics); return err })
 		if err != nil {
 			srv.Close()
 			d.Close()
@@ -190,7 +222,7 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 	}
 	stopDocker := func() error { return nil }
 	if o.Docker != "" {
-		if stopDocker, err = serveDocker(o, d, log); err != nil {
+		if err = retry(o.Takeover, func() (err error) { stopDocker, err = serveDocker(o, d, log); return err }); err != nil {
 			srv.Close()
 			d.Close()
 			return err
@@ -217,13 +249,13 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 	log.Info("vswitchd running", "socket", o.Socket, "state", o.StateDir, "workers", sopts.Workers, "cpus", sopts.CPUs, "poll", o.PollMode)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
 	select {
 	case s := <-sig:
 		log.Info("stopping", "signal", s.String())
-	case err = <-served:
+	case err = <-srv.failed:
 		log.Error("control socket failed", "err", err)
+	case g := <-handed:
+		g.HandedOver() // closing now deletes nothing the successor uses
 	}
 	stopOverlay()
 	return errors.Join(err, stopDocker(), srv.Close(), d.Close())

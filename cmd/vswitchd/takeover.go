@@ -1,0 +1,242 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ctl/daemon"
+	"github.com/vecswitch/vecswitch/internal/takeover"
+)
+
+// Hitless restart: a running vswitchd listens on its takeover socket
+// (beside the control socket); `vswitchd --takeover` with the same flags
+// connects there, receives the ports and learned tables, and the old one
+// exits once the new one forwards (internal/takeover, ctl/daemon's
+// takeover.go).
+
+// takeoverSocket is the takeover socket's path for a control socket's.
+func takeoverSocket(ctlSocket string) string {
+	return strings.TrimSuffix(ctlSocket, ".sock") + ".takeover.sock"
+}
+
+func buildID() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+		return bi.Main.Version
+	}
+	return ""
+}
+
+// ctlServer is the control socket's server; a takeover closes it (the
+// successor opens its own) and opens it again if the takeover fails.
+type ctlServer struct {
+	cfg    ctl.ServerConfig
+	reg    *ctl.Registry
+	failed chan error // a Serve that failed for another reason than Close
+
+	mu  sync.Mutex
+	srv *ctl.Server
+}
+
+func newCtlServer(cfg ctl.ServerConfig, reg *ctl.Registry) (*ctlServer, error) {
+	c := &ctlServer{cfg: cfg, reg: reg, failed: make(chan error, 1)}
+	return c, c.open()
+}
+
+func (c *ctlServer) open() error {
+	srv, err := ctl.Listen(c.cfg, c.reg)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.srv = srv
+	c.mu.Unlock()
+	go func() {
+		if err := srv.Serve(); err != nil {
+			select {
+			case c.failed <- err:
+			default:
+			}
+		}
+	}()
+	return nil
+}
+
+// Close closes the control socket (open opens it again).
+func (c *ctlServer) Close() error {
+	c.mu.Lock()
+	srv := c.srv
+	c.srv = nil
+	c.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	return srv.Close()
+}
+
+// giver is the daemon's takeover.Giver plus the control socket, closed
+// for the takeover and open again if it fails.
+type giver struct {
+	g   *daemon.Giver
+	cs  *ctlServer
+	log *slog.Logger
+}
+
+func (g *giver) Export() ([]byte, []*os.File, error) {
+	g.cs.Close()
+	st, files, err := g.g.Export()
+	if err != nil {
+		g.reopen()
+	}
+	return st, files, err
+}
+
+func (g *giver) StopPolling() error { return g.g.StopPolling() }
+
+func (g *giver) Resume() {
+	g.g.Resume()
+	g.reopen()
+}
+
+func (g *giver) reopen() {
+	var err error
+	for range 50 { // the successor may still be closing its own
+		if err = g.cs.open(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	g.log.Error("control socket not reopened after the failed takeover: the data plane runs, vsctl cannot reach it", "err", err)
+}
+
+// listenTakeover serves takeovers on the takeover socket until one
+// commits: then it sends the giver on the returned channel (the caller
+// calls HandedOver and closes everything, deleting nothing). A failed
+// takeover is logged; this process runs on.
+func listenTakeover(o options, d *daemon.Daemon, cs *ctlServer, log *slog.Logger) (<-chan *daemon.Giver, func(), error) {
+	ln, err := takeover.Listen(takeoverSocket(o.Socket), 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	handed := make(chan *daemon.Giver, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer ln.Close() // at once after a handover: the successor listens next
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // closed
+			}
+			g := d.Giver()
+			start := time.Now()
+			err = takeover.Serve(c, takeover.Peer{PID: os.Getpid(), Build: buildID()}, &giver{g: g, cs: cs, log: log})
+			if err == nil {
+				log.Info("handed over to the new vswitchd", "took", time.Since(start))
+				handed <- g
+				return
+			}
+			log.Warn("takeover failed: this vswitchd keeps running", "err", err)
+		}
+	}()
+	return handed, func() { ln.Close(); <-done }, nil
+}
+
+// taker is the successor's side; its methods do nothing on a nil taker
+// (a plain start).
+type taker struct {
+	s   *takeover.Session
+	in  *daemon.Inherited
+	log *slog.Logger
+	t0  time.Time
+}
+
+// beginTakeover connects to the running vswitchd and receives its ports
+// and tables.
+func beginTakeover(o options, log *slog.Logger) (*taker, error) {
+	t0 := time.Now()
+	s, err := takeover.Take(takeoverSocket(o.Socket), takeover.Peer{PID: os.Getpid(), Build: buildID()}, 0)
+	if err != nil {
+		return nil, err
+	}
+	in, err := daemon.Inherit(s.State(), s.Files())
+	if err != nil {
+		s.Abort(err.Error())
+		return nil, err
+	}
+	log.Info("taking over", "from-pid", s.Giver().PID, "from-build", s.Giver().Build)
+	return &taker{s: s, in: in, log: log, t0: t0}, nil
+}
+
+func (t *taker) inherit() *daemon.Inherited {
+	if t == nil {
+		return nil
+	}
+	return t.in
+}
+
+// ready finishes the import and stops the old data plane; the caller
+// starts its own next.
+func (t *taker) ready(d *daemon.Daemon) error {
+	if t == nil {
+		return nil
+	}
+	is, err := d.FinishTakeover()
+	if err != nil {
+		return err
+	}
+	t.log.Info("learned tables taken over", "macs", is.MACs, "neighbors", is.Neighbors,
+		"skipped-macs", is.SkippedMACs, "skipped-neighbors", is.SkippedNeighbors)
+	return t.s.StopGiver()
+}
+
+func (t *taker) commit() error {
+	if t == nil {
+		return nil
+	}
+	if err := t.s.Commit(); err != nil {
+		return err
+	}
+	t.log.Info("takeover done", "took", time.Since(t.t0))
+	return nil
+}
+
+// abort gives everything back: this process's data plane stops and its
+// control socket closes first, then the ports are released (their
+// devices stay) and the old vswitchd resumes.
+func (t *taker) abort(d *daemon.Daemon, cs *ctlServer, cause error) error {
+	if t == nil {
+		return cause
+	}
+	if cs != nil {
+		cs.Close()
+	}
+	if d != nil {
+		d.Switch().Stop()
+		d.ReleaseInherited()
+	} else {
+		t.in.Close()
+	}
+	t.s.Abort(cause.Error())
+	return fmt.Errorf("takeover failed, the running vswitchd keeps running: %w", cause)
+}
+
+// retry runs fn until it succeeds or, when taking over (the old process
+// may still hold a port or socket for a moment), 5 s have passed.
+func retry(takingOver bool, fn func() error) error {
+	err := fn()
+	for end := time.Now().Add(5 * time.Second); err != nil && takingOver && time.Now().Before(end); err = fn() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}

@@ -16,8 +16,16 @@ type EndpointRequest struct {
 	// driver names in Join, and configures its addresses itself. Addrs are
 	// then recorded, not configured; Routes are not allowed.
 	PeerHere bool `json:"peer_here,omitempty"`
-	// Bridge is the Vecswitch bridge the port joins; it must exist.
+	// Bridge is the Vecswitch bridge the port joins; it must exist...
 	Bridge string `json:"bridge,omitempty"`
+	// ...or Routed attaches the container Calico style, to no bridge: its
+	// port is a routed port with a proxy-ARP router interface in VRF
+	// (default "default"), the container gets its addresses as /32 and
+	// /128 with default routes via 169.254.1.1 and fe80::1 (on-link), and
+	// the switch routes to it by a host route. With BGP running, the
+	// address block of each routed endpoint is announced (bgp/show).
+	Routed bool   `json:"routed,omitempty"`
+	VRF    string `json:"vrf,omitempty"`
 	// VLAN makes the port an access port of that VLAN (0: untagged).
 	VLAN int `json:"vlan,omitempty"`
 	// MTU of the container interface (0: the bridge's overlay MTU or 1500).
@@ -72,6 +80,10 @@ type EndpointView struct {
 	// (EndpointRequest.PeerHere); Netns is then empty.
 	PeerHere bool   `json:"peer_here,omitempty"`
 	Bridge   string `json:"bridge"`
+	// Routed: a routed endpoint (EndpointRequest.Routed) in VRF; Bridge
+	// is then empty, and Port is also the name of its router interface.
+	Routed bool   `json:"routed,omitempty"`
+	VRF    string `json:"vrf,omitempty"`
 	// Port is the switch port, also the host end's interface name.
 	Port string `json:"port"`
 	// MAC is the container interface's.
@@ -116,7 +128,10 @@ type GCResult struct {
 type EndpointStatus struct {
 	Network string `json:"network"`
 	Bridge  string `json:"bridge"`
-	Pool    string `json:"pool,omitempty"`
+	// Routed and VRF: a routed network (EndpointRequest.Routed).
+	Routed bool   `json:"routed,omitempty"`
+	VRF    string `json:"vrf,omitempty"`
+	Pool   string `json:"pool,omitempty"`
 }
 
 // PoolView is one pool in ipam/show.

@@ -6,8 +6,8 @@ package ctl
 // peers send are installed in the switch's FIBs (route/show lists them
 // as static routes) and never stored. Setting what is there is a no-op.
 var bgpSpecs = []Spec{
-	{Name: "bgp/set", Usage: "as=N router-id=A.B.C.D [listen-port=N] [listen-addr=ADDR,...] [graceful-restart=on|off] [restart-time=S]",
-		Help: "configure and start the BGP speaker (listen-port defaults to 179, 0 only connects out; listen-addr restricts the listener; restart-time is what peers keep our routes for, default 120); a change restarts the speaker and its sessions", MinArgs: 2, MaxArgs: 6},
+	{Name: "bgp/set", Usage: "as=N router-id=A.B.C.D [listen-port=N] [listen-addr=ADDR,...] [graceful-restart=on|off] [restart-time=S] [endpoint-nexthop=ADDR,...]",
+		Help: "configure and start the BGP speaker (listen-port defaults to 179, 0 only connects out; listen-addr restricts the listener; restart-time is what peers keep our routes for, default 120; endpoint-nexthop, one per family, is the next hop of the blocks announced for routed endpoints, default the speaker's own address); a change restarts the speaker and its sessions (a change of endpoint-nexthop only re-announces)", MinArgs: 2, MaxArgs: 7},
 	{Name: "bgp/neighbor-add", Usage: "ADDR as=N [vrf=NAME] [password=P] [max-prefixes=N] [hold-time=S] [passive]",
 		Help: "add a BGP neighbor (needs bgp/set); its routes go to the VRF's FIB; the same neighbor again is a no-op, another with that address is refused (exists)", MinArgs: 2, MaxArgs: 7},
 	{Name: "bgp/neighbor-del", Usage: "ADDR", Help: "delete a BGP neighbor; its routes are withdrawn from the FIB at once", MinArgs: 1, MaxArgs: 1},
@@ -31,6 +31,8 @@ type BGPShowView struct {
 	ListenAddrs     []string `json:"listen_addrs,omitempty"`
 	GracefulRestart bool     `json:"graceful_restart"`
 	RestartTime     int      `json:"restart_time,omitempty"` // seconds
+	// EndpointNextHops: bgp/set endpoint-nexthop=.
+	EndpointNextHops []string `json:"endpoint_nexthops,omitempty"`
 	// Error says why the speaker is not running, if it should be.
 	Error     string             `json:"error,omitempty"`
 	Neighbors []BGPNeighborView  `json:"neighbors"`
@@ -67,4 +69,7 @@ type BGPAnnouncedView struct {
 	Prefix  string `json:"prefix"`
 	VRF     string `json:"vrf,omitempty"`
 	NextHop string `json:"nexthop,omitempty"`
+	// Endpoints: announced because routed endpoints have addresses in
+	// it (not by bgp/announce); withdrawn with the last of them.
+	Endpoints bool `json:"endpoints,omitempty"`
 }

@@ -65,9 +65,11 @@ type PortView struct {
 
 // ShowView is what show returns.
 type ShowView struct {
-	Bridges  []BridgeView   `json:"bridges"`
-	Workers  []WorkerInfo   `json:"workers"`
-	FastPath FastPathStatus `json:"fast_path"`
+	Bridges []BridgeView `json:"bridges"`
+	// RoutedPorts are the ports in no bridge (routed endpoints').
+	RoutedPorts []PortView     `json:"routed_ports,omitempty"`
+	Workers     []WorkerInfo   `json:"workers"`
+	FastPath    FastPathStatus `json:"fast_path"`
 }
 
 // BridgeView is one bridge in show.

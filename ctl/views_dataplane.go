@@ -128,6 +128,9 @@ type Interface struct {
 	Addrs  []string `json:"addrs,omitempty"`
 	VRF    string   `json:"vrf,omitempty"`
 	MTU    int      `json:"mtu,omitempty"`
+	// ProxyARP: a routed endpoint's interface, answering ARP/ND for any
+	// address (vswitch.Interface.ProxyARP).
+	ProxyARP bool `json:"proxy_arp,omitempty"`
 }
 
 // VTEP is the switch's VXLAN tunnel endpoint (vswitch.VTEP).

@@ -11,7 +11,8 @@ type RouteEntry struct {
 	VRF    string `json:"vrf"`
 	Prefix string `json:"prefix"`
 	// Type is connected (an interface's subnet), local (an interface's
-	// own address), static or blackhole.
+	// own address), static or blackhole (vswitchd's route/show says bgp
+	// for the static routes BGP learned).
 	Type string    `json:"type"`
 	Via  []NextHop `json:"via,omitempty"`
 }

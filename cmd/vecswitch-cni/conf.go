@@ -16,9 +16,18 @@ import (
 // "netconf", one entry of a conflist's "plugins").
 type NetConf struct {
 	types.PluginConf
-	// Bridge is the Vecswitch bridge the containers join (required; it
-	// must exist: vsctl add-br).
-	Bridge string `json:"bridge"`
+	// Bridge is the Vecswitch bridge the containers join (required in
+	// bridge mode; it must exist: vsctl add-br).
+	Bridge string `json:"bridge,omitempty"`
+	// Mode is "bridge" (the default: containers share the bridge's
+	// broadcast domain) or "routed" (Calico style: each container on a
+	// routed port of its own, with /32 and /128 addresses and default
+	// routes via 169.254.1.1 and fe80::1; vswitchd routes to it and, with
+	// BGP configured, announces its address block).
+	Mode string `json:"mode,omitempty"`
+	// VRF is the routing table of a routed network's containers (default
+	// "default"; it must exist: vsctl vrf/add).
+	VRF string `json:"vrf,omitempty"`
 	// VLAN makes each container's port an access port of that VLAN.
 	VLAN int `json:"vlan,omitempty"`
 	// MTU of the container interface (default: the bridge's overlay MTU,
@@ -90,6 +99,14 @@ type RangeConf struct {
 // ipamVecswitch is the IPAM type vswitchd serves itself.
 const ipamVecswitch = "vecswitch"
 
+// The network modes.
+const (
+	modeBridge = "bridge"
+	modeRouted = "routed"
+)
+
+func (c *NetConf) routed() bool { return c.Mode == modeRouted }
+
 // parseConf decodes and checks a netconf.
 func parseConf(stdin []byte) (*NetConf, *IPAMConf, error) {
 	var c NetConf
@@ -102,8 +119,23 @@ func parseConf(stdin []byte) (*NetConf, *IPAMConf, error) {
 	if c.Name == "" {
 		return nil, nil, bad("the network has no name")
 	}
-	if c.Bridge == "" {
-		return nil, nil, bad("network %s: no \"bridge\" (the Vecswitch bridge its containers join)", c.Name)
+	switch c.Mode {
+	case "", modeBridge:
+		if c.Bridge == "" {
+			return nil, nil, bad("network %s: no \"bridge\" (the Vecswitch bridge its containers join)", c.Name)
+		}
+		if c.VRF != "" {
+			return nil, nil, bad("network %s: \"vrf\" is for routed networks (mode \"routed\"); a bridge's containers are in its VRF", c.Name)
+		}
+	case modeRouted:
+		if c.Bridge != "" {
+			return nil, nil, bad("network %s: a routed network's containers join no bridge (\"bridge\" %q given)", c.Name, c.Bridge)
+		}
+		if c.VLAN != 0 {
+			return nil, nil, bad("network %s: a routed network carries no VLAN", c.Name)
+		}
+	default:
+		return nil, nil, bad("network %s: mode %q: want \"bridge\" or \"routed\"", c.Name, c.Mode)
 	}
 	if c.VLAN < 0 || c.VLAN > 4094 {
 		return nil, nil, bad("network %s: vlan %d: want 0 (untagged) to 4094", c.Name, c.VLAN)

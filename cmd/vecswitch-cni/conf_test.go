@@ -41,6 +41,12 @@ func TestParseConf(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, def)
 
+	// Routed mode: no bridge, a VRF.
+	c, _, err = parseConf([]byte(`{"name":"n","mode":"routed","vrf":"blue","ipam":{"type":"vecswitch","subnet":"10.2.0.0/16"}}`))
+	require.NoError(t, err)
+	require.True(t, c.routed())
+	require.Equal(t, "blue", c.VRF)
+
 	// Another IPAM type is not ours.
 	_, ic, err = parseConf([]byte(`{"name":"n","bridge":"b","ipam":{"type":"host-local","subnet":"10.2.0.0/16"}}`))
 	require.NoError(t, err)
@@ -57,6 +63,10 @@ func TestParseConfErrors(t *testing.T) {
 		{`{"bridge":"b"}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n"}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n","bridge":"b","vlan":4095}`, types.ErrInvalidNetworkConfig},
+		{`{"name":"n","mode":"routed","bridge":"b"}`, types.ErrInvalidNetworkConfig},
+		{`{"name":"n","mode":"routed","vlan":5}`, types.ErrInvalidNetworkConfig},
+		{`{"name":"n","mode":"overlay","bridge":"b"}`, types.ErrInvalidNetworkConfig},
+		{`{"name":"n","bridge":"b","vrf":"blue"}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n","bridge":"b","mtu":20}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n","bridge":"b","portSecurity":"maybe"}`, types.ErrInvalidNetworkConfig},
 		{`{"name":"n","bridge":"b","io":"dpdk"}`, types.ErrInvalidNetworkConfig},

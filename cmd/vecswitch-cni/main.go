@@ -84,12 +84,16 @@ func cmdAdd(args *skel.CmdArgs) error {
 		}
 		for _, ip := range delegated.IPs {
 			req.Addrs = append(req.Addrs, ip.Address.String())
-			if ip.Gateway != nil {
+			if ip.Gateway != nil && !c.routed() { // routed: the link-local gateways
 				req.Gateways = append(req.Gateways, ip.Gateway.String())
 			}
 		}
 		for _, r := range delegated.Routes {
-			req.Routes = append(req.Routes, routeSpec(r))
+			rs := routeSpec(r)
+			if c.routed() {
+				rs.Gw = "" // via the link-local gateway
+			}
+			req.Routes = append(req.Routes, rs)
 		}
 	}
 	var ep ctl.EndpointView
@@ -167,7 +171,7 @@ func cmdStatus(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	st := ctl.EndpointStatus{Network: c.Name, Bridge: c.Bridge}
+	st := ctl.EndpointStatus{Network: c.Name, Bridge: c.Bridge, Routed: c.routed(), VRF: c.VRF}
 	if ic != nil {
 		st.Pool = ic.Pool
 	}
@@ -191,7 +195,7 @@ func request(c *NetConf, args *skel.CmdArgs) (*ctl.EndpointRequest, error) {
 		return nil, types.NewError(types.ErrInvalidEnvironmentVariables, "vecswitch-cni: CNI_CONTAINERID and CNI_IFNAME are required", "")
 	}
 	return &ctl.EndpointRequest{Network: c.Name, ContainerID: args.ContainerID, IfName: args.IfName, Netns: args.Netns,
-		Bridge: c.Bridge, VLAN: c.VLAN, MTU: c.MTU, PortSecurity: c.PortSecurity, IO: c.IO, Name: podName(args.Args)}, nil
+		Bridge: c.Bridge, Routed: c.routed(), VRF: c.VRF, VLAN: c.VLAN, MTU: c.MTU, PortSecurity: c.PortSecurity, IO: c.IO, Name: podName(args.Args)}, nil
 }
 
 func routeSpec(r *types.Route) ctl.RouteSpec {

@@ -53,22 +53,13 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			}
 			fmt.Fprintf(tw, "bridge %s (mac age %ds, limit %d%s)\n", b.Name, b.MACAgeSeconds, b.MACLimit, fp)
 			for _, p := range b.Ports {
-				state := "down"
-				switch {
-				case p.Up:
-					state = "up"
-				case p.Down != "":
-					state = "down (" + p.Down + ")"
-				case !p.Attached:
-					state = "no driver"
-				}
-				if p.Degraded != "" {
-					state += " (degraded: " + p.Degraded + ")"
-				}
-				if p.Losses > 0 {
-					state += fmt.Sprintf(", lost its interface %d times", p.Losses)
-				}
-				fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\t%s\tqueues %s\t%s%s\n", p.Name, p.Type, state, vlanText(p), secText(p), queuesText(p.RxQueues), optsText(p.Options), fastPathText(p.FastPath))
+				printPortLine(tw, p)
+			}
+		}
+		if len(v.RoutedPorts) > 0 {
+			fmt.Fprintln(tw, "routed ports (in no bridge)")
+			for _, p := range v.RoutedPorts {
+				printPortLine(tw, p)
 			}
 		}
 		if fp := v.FastPath; fp.Enabled {
@@ -126,7 +117,11 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			if i.Port != "" {
 				dom = "port " + i.Port
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", i.Name, dom, i.VRF, i.MAC, i.MTU, strings.Join(i.Addrs, " "))
+			addrs := strings.Join(i.Addrs, " ")
+			if i.ProxyARP {
+				addrs = strings.TrimSpace(addrs + " (proxy ARP, gateway 169.254.1.1 fe80::1)")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", i.Name, dom, i.VRF, i.MAC, i.MTU, addrs)
 		}
 	case "trace/show":
 		var ts []ctl.TraceView
@@ -362,4 +357,24 @@ func orNum(n, def int) int {
 		return def
 	}
 	return n
+}
+
+// printPortLine prints one port of show.
+func printPortLine(tw io.Writer, p ctl.PortView) {
+	state := "down"
+	switch {
+	case p.Up:
+		state = "up"
+	case p.Down != "":
+		state = "down (" + p.Down + ")"
+	case !p.Attached:
+		state = "no driver"
+	}
+	if p.Degraded != "" {
+		state += " (degraded: " + p.Degraded + ")"
+	}
+	if p.Losses > 0 {
+		state += fmt.Sprintf(", lost its interface %d times", p.Losses)
+	}
+	fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\t%s\tqueues %s\t%s%s\n", p.Name, p.Type, state, vlanText(p), secText(p), queuesText(p.RxQueues), optsText(p.Options), fastPathText(p.FastPath))
 }

@@ -66,6 +66,9 @@ func printBGP(w io.Writer, cmd string, res json.RawMessage) (bool, error) {
 		if a.NextHop != "" {
 			s += " via " + a.NextHop
 		}
+		if a.Endpoints {
+			s += " (routed endpoints)"
+		}
 		fmt.Fprintf(w, "announced\t%s\n", s)
 	}
 	return true, nil

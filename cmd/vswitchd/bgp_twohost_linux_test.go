@@ -17,39 +17,32 @@ import (
 	"github.com/vecswitch/vecswitch/internal/nettest"
 )
 
-// TestBGPTwoHosts is the acceptance test of issue 22 (routed mode): a
-// BIRD 2 "datacenter router" in namespace dc and two vswitchd "hosts",
-// each a vswitchd process in a namespace of its own (h1, h2), with private
-// state and socket. Each host has:
-//
-//   - bridge "up": the uplink, a veth port whose other end is in dc
-//     (10.180.N.2/24, dc's address on the link), and the router interface
-//     "ru" (10.180.N.1/24);
-//   - bridge "ctr": the container (c1 10.181.1.2/24 on h1, c2
-//     10.181.2.2/24 on h2) with the router interface "rc" (10.181.N.1/24)
-//     as its gateway;
-//   - a kernel veth to dc (h: 10.182.N.1/24, dc: 10.182.N.2/24) for the
-//     BGP session: vswitchd's speaker uses the host kernel's sockets, and
-//     the kernel has no leg on the switch's bridges.
-//
-// Each host peers with BIRD (AS 65001 and 65002 to 65000), with graceful
-// restart, and announces its container subnet; nothing else tells anyone
-// where the other subnet is (no overlay, no static routes). BIRD exports
-// each host's route to the other (next hop: dc's address on that host's
-// uplink, "next hop address") and to dc's kernel, which forwards between
-// the uplinks. The speaker's next hop is "self", the session's address
-// (10.182.N.1), which is not the switch's: BIRD's import filter sets the
-// gateway to the switch's router interface, 10.180.N.1 (vsctl
-// bgp/announce has no next-hop option).
-//
-// Checks: c1 and c2 ping each other, with the route learned over BGP
-// (route/show and bgp/show on h1); bgp/withdraw on h2 removes it from h1
-// and the ping fails; bgp/announce brings it back; kill -9 of h2's
-// vswitchd has BIRD enter graceful restart for h2, h1 keeps the route
-// meanwhile, and loses it when the restart time runs out; h2's vswitchd
-// restarted from its stored configuration (no vsctl command) re-announces,
-// the ping works again and bgp/show on h2 has its whole configuration.
-func TestBGPTwoHosts(t *testing.T) {
+// bgpHost is one vswitchd "host" of newBGPRig.
+type bgpHost struct {
+	d              *daemon
+	ns, c          *nettest.NS
+	n              string // "1" or "2"
+	as             int
+	dcAddr, rif    string // on the uplink's /24
+	mgmt, dcMgmt   string // the kernels' link, for the BGP session
+	sub, gw, caddr string // container subnet, its gateway, the container
+}
+
+// bgpRig is BIRD in namespace dc and two vswitchd hosts peering with it
+// (see TestBGPTwoHosts). Each host has the uplink bridge "up" with its
+// router interface "ru", the speaker (graceful restart with restartTime,
+// endpoint-nexthop= its "ru" address) and BIRD as its neighbor; the
+// containers are the test's.
+type bgpRig struct {
+	dc    *nettest.NS
+	hosts []*bgpHost
+	birdc func(args ...string) string
+}
+
+// restartTime is how long BIRD keeps a killed host's routes (s).
+const restartTime = 6
+
+func newBGPRig(t *testing.T) *bgpRig {
 	nettest.NeedRoot(t)
 	for _, b := range []string{"bird", "birdc", "ping"} {
 		if _, err := exec.LookPath(b); err != nil {
@@ -57,7 +50,6 @@ func TestBGPTwoHosts(t *testing.T) {
 		}
 	}
 	build(t)
-	const restartTime = 6 // s: how long BIRD keeps a killed host's routes
 
 	dc := nettest.NewNS(t)
 	hns := []*nettest.NS{nettest.NewNS(t), nettest.NewNS(t)}
@@ -66,18 +58,10 @@ func TestBGPTwoHosts(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 
 	sfx := nettest.Suffix()
-	type host struct {
-		d              *daemon
-		ns, c          *nettest.NS
-		as             int
-		dcAddr, rif    string // on the uplink's /24
-		mgmt, dcMgmt   string // the kernels' link, for the BGP session
-		sub, gw, caddr string // container subnet, its gateway, the container
-	}
-	hosts := make([]*host, 2)
+	hosts := make([]*bgpHost, 2)
 	for i := range hosts {
 		n := i + 1
-		hosts[i] = &host{
+		hosts[i] = &bgpHost{
 			ns: hns[i], c: cns[i], as: 65000 + n,
 			dcAddr: fmt.Sprintf("10.180.%d.2", n), rif: fmt.Sprintf("10.180.%d.1", n),
 			mgmt: fmt.Sprintf("10.182.%d.1", n), dcMgmt: fmt.Sprintf("10.182.%d.2", n),
@@ -158,22 +142,64 @@ func TestBGPTwoHosts(t *testing.T) {
 
 	for i, h := range hosts {
 		n := fmt.Sprint(i + 1)
+		h.n = n
 		h.d = newDaemonIn(t, h.ns.Name)
 		for _, c := range [][]string{
 			{"add-br", "up"},
 			{"add-port", "up", "u" + n + sfx, "type=veth", "netns=" + dc.Path(), "ifname=to-h" + n, "ip=" + h.dcAddr + "/24"},
 			{"rif/add", "ru", "bridge=up", "addr=" + h.rif + "/24"},
-			{"add-br", "ctr"},
-			{"add-port", "ctr", "c" + n + sfx, "type=veth", "netns=" + h.c.Path(), "ip=" + h.caddr + "/24", "gw=" + h.gw},
-			{"rif/add", "rc", "bridge=ctr", "addr=" + h.gw + "/24"},
-			{"bgp/set", fmt.Sprint("as=", h.as), "router-id=" + h.mgmt, "listen-addr=" + h.mgmt, "graceful-restart=on", fmt.Sprint("restart-time=", restartTime)},
+			{"bgp/set", fmt.Sprint("as=", h.as), "router-id=" + h.mgmt, "listen-addr=" + h.mgmt, "graceful-restart=on",
+				fmt.Sprint("restart-time=", restartTime), "endpoint-nexthop=" + h.rif},
 			{"bgp/neighbor-add", h.dcMgmt, "as=65000", "hold-time=3"},
-			{"bgp/announce", h.sub},
 		} {
 			h.d.must(c...)
 		}
 	}
-	h1, h2 := hosts[0], hosts[1]
+	return &bgpRig{dc: dc, hosts: hosts, birdc: birdc}
+}
+
+// TestBGPTwoHosts is the acceptance test of issue 22 (routed mode): a
+// BIRD 2 "datacenter router" in namespace dc and two vswitchd "hosts",
+// each a vswitchd process in a namespace of its own (h1, h2), with private
+// state and socket. Each host has:
+//
+//   - bridge "up": the uplink, a veth port whose other end is in dc
+//     (10.180.N.2/24, dc's address on the link), and the router interface
+//     "ru" (10.180.N.1/24);
+//   - bridge "ctr": the container (c1 10.181.1.2/24 on h1, c2
+//     10.181.2.2/24 on h2) with the router interface "rc" (10.181.N.1/24)
+//     as its gateway;
+//   - a kernel veth to dc (h: 10.182.N.1/24, dc: 10.182.N.2/24) for the
+//     BGP session: vswitchd's speaker uses the host kernel's sockets, and
+//     the kernel has no leg on the switch's bridges.
+//
+// Each host peers with BIRD (AS 65001 and 65002 to 65000), with graceful
+// restart, and announces its container subnet; nothing else tells anyone
+// where the other subnet is (no overlay, no static routes). BIRD exports
+// each host's route to the other (next hop: dc's address on that host's
+// uplink, "next hop address") and to dc's kernel, which forwards between
+// the uplinks. The speaker's next hop is "self", the session's address
+// (10.182.N.1), which is not the switch's: BIRD's import filter sets the
+// gateway to the switch's router interface, 10.180.N.1 (vsctl
+// bgp/announce has no next-hop option).
+//
+// Checks: c1 and c2 ping each other, with the route learned over BGP
+// (route/show and bgp/show on h1); bgp/withdraw on h2 removes it from h1
+// and the ping fails; bgp/announce brings it back; kill -9 of h2's
+// vswitchd has BIRD enter graceful restart for h2, h1 keeps the route
+// meanwhile, and loses it when the restart time runs out; h2's vswitchd
+// restarted from its stored configuration (no vsctl command) re-announces,
+// the ping works again and bgp/show on h2 has its whole configuration.
+func TestBGPTwoHosts(t *testing.T) {
+	r := newBGPRig(t)
+	h1, h2 := r.hosts[0], r.hosts[1]
+	birdc := r.birdc
+	for _, h := range r.hosts {
+		h.d.must("add-br", "ctr")
+		h.d.must("add-port", "ctr", "c"+h.n+nettest.Suffix(), "type=veth", "netns="+h.c.Path(), "ip="+h.caddr+"/24", "gw="+h.gw)
+		h.d.must("rif/add", "rc", "bridge=ctr", "addr="+h.gw+"/24")
+		h.d.must("bgp/announce", h.sub)
+	}
 
 	// learned says whether h1's switch has the route to h2's containers,
 	// via dc, in its FIB (route/show) and in bgp/show.

@@ -56,7 +56,7 @@ func (d *Daemon) bgpSet(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ctl.CheckOptions(opts, "as", "router-id", "listen-port", "listen-addr", "graceful-restart", "restart-time"); err != nil {
+	if err := ctl.CheckOptions(opts, "as", "router-id", "listen-port", "listen-addr", "graceful-restart", "restart-time", "endpoint-nexthop"); err != nil {
 		return nil, err
 	}
 	if opts["as"] == "" || opts["router-id"] == "" {
@@ -99,11 +99,34 @@ func (d *Daemon) bgpSet(args []string) (any, error) {
 		}
 		c.RestartTime = int(n)
 	}
+	if v := opts["endpoint-nexthop"]; v != "" {
+		var fams [2]bool
+		for _, s := range splitList(v) {
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Zone() != "" || !a.IsGlobalUnicast() {
+				return nil, ctl.Errorf(ctl.CodeInvalid, "endpoint-nexthop=%s: want unicast addresses", v)
+			}
+			a = a.Unmap()
+			if f := a.Is6(); fams[btoi(f)] {
+				return nil, ctl.Errorf(ctl.CodeInvalid, "endpoint-nexthop=%s: at most one address per family", v)
+			} else {
+				fams[btoi(f)] = true
+			}
+			c.EndpointNextHops = append(c.EndpointNextHops, a.String())
+		}
+	}
 	old := d.state.BGP
 	if old != nil {
 		c.Neighbors, c.Announce = old.Neighbors, old.Announce
 		if d.bgp.speaker != nil && bgpGlobalEqual(old, &c) {
-			return nil, nil
+			if slices.Equal(old.EndpointNextHops, c.EndpointNextHops) {
+				return nil, nil
+			}
+			// Only the endpoint blocks' next hop: re-announced by the
+			// commit, the sessions stay up.
+			next := d.state.clone()
+			next.BGP = &c
+			return nil, d.commit(next)
 		}
 	}
 	d.stopSpeaker(true)
@@ -125,6 +148,13 @@ func (d *Daemon) bgpSet(args []string) (any, error) {
 		return nil, err
 	}
 	return nil, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func bgpGlobalEqual(a, b *BGPConfig) bool {
@@ -371,7 +401,7 @@ func (d *Daemon) bgpShow([]string) (any, error) {
 		return v, nil
 	}
 	v.Configured, v.AS, v.RouterID, v.ListenPort, v.ListenAddrs = true, c.AS, c.RouterID, c.ListenPort, c.ListenAddrs
-	v.GracefulRestart, v.RestartTime = c.GracefulRestart, c.RestartTime
+	v.GracefulRestart, v.RestartTime, v.EndpointNextHops = c.GracefulRestart, c.RestartTime, c.EndpointNextHops
 	live := map[string]ctl.BGPNeighborView{}
 	if d.bgp.speaker != nil {
 		infos, err := d.bgp.speaker.Peers()
@@ -393,6 +423,9 @@ func (d *Daemon) bgpShow([]string) (any, error) {
 	}
 	for _, a := range c.Announce {
 		v.Announced = append(v.Announced, ctl.BGPAnnouncedView{Prefix: a.Prefix, VRF: a.VRF, NextHop: a.NextHop})
+	}
+	for _, a := range d.bgp.blocks {
+		v.Announced = append(v.Announced, ctl.BGPAnnouncedView{Prefix: a.Prefix, VRF: a.VRF, NextHop: a.NextHop, Endpoints: true})
 	}
 	return v, nil
 }

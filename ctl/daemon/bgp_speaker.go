@@ -22,6 +22,10 @@ type BGPConfig struct {
 	GracefulRestart bool     `json:"graceful_restart,omitempty"`
 	RestartTime     int      `json:"restart_time,omitempty"` // seconds; 0 is 120
 
+	// EndpointNextHops are the next hops (at most one per family) of the
+	// blocks announced for routed endpoints (bgp_blocks.go); none: self.
+	EndpointNextHops []string `json:"endpoint_nexthops,omitempty"`
+
 	Neighbors []BGPNeighbor  `json:"neighbors,omitempty"`
 	Announce  []BGPAnnounced `json:"announce,omitempty"`
 }
@@ -54,6 +58,9 @@ type BGPAnnounced struct {
 type bgpRuntime struct {
 	speaker *bgp.Speaker
 	err     string // why the configured speaker is not running
+	// blocks are the routed endpoints' blocks the speaker announces
+	// (bgp_blocks.go); guarded by Daemon.mu.
+	blocks  []BGPAnnounced
 	learned *learnedRoutes
 	stop    chan struct{}
 	done    chan struct{}
@@ -148,6 +155,11 @@ func (d *Daemon) runSpeaker(c *BGPConfig) error {
 			d.log.Error("stored BGP announcement left out", "prefix", a.Prefix, "vrf", a.VRF, "err", err)
 		}
 	}
+	d.bgp.blocks = nil
+	// The endpoints' blocks: from the state being committed (bgp/set
+	// runs the speaker before its commit, with d.state still the old
+	// one; the commit syncs again).
+	d.syncBlocks()
 	return nil
 }
 
@@ -158,7 +170,7 @@ func (d *Daemon) stopSpeaker(publish bool) {
 		return
 	}
 	d.bgp.speaker.Stop()
-	d.bgp.speaker = nil
+	d.bgp.speaker, d.bgp.blocks = nil, nil
 	if _, had := d.bgp.learned.reset(); had && publish {
 		if err := d.sw.Reconfigure(d.state.switchConfig()); err != nil {
 			d.log.Error("learned BGP routes not removed", "err", err)

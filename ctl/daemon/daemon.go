@@ -265,6 +265,7 @@ func (d *Daemon) commit(next State) error {
 	}
 	d.state = next
 	d.syncDNS()
+	d.syncBlocks()
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ipam"
 	"github.com/vecswitch/vecswitch/ports/netdev"
+	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 // Endpoints: containers attached by a container platform (vecswitch-cni).
@@ -129,15 +130,25 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 			return nil, ctl.Errorf(ctl.CodeNotFound, "network namespace %s: %v", req.Netns, errors.Unwrap(err))
 		}
 	}
-	if req.Bridge == "" {
-		return nil, ctl.Errorf(ctl.CodeInvalid, "no bridge given")
+	if err := d.checkEndpointDomain(req.Bridge, req.Routed, req.VRF); err != nil {
+		return nil, err
 	}
-	if d.state.bridge(req.Bridge) == nil {
-		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s (create it: vsctl add-br %s)", req.Bridge, req.Bridge)
+	if req.Routed {
+		switch {
+		case req.PeerHere:
+			return nil, ctl.Errorf(ctl.CodeInvalid, "routed: a routed endpoint needs its namespace (peer_here is for bridged ones)")
+		case req.VLAN != 0:
+			return nil, ctl.Errorf(ctl.CodeInvalid, "vlan: a routed endpoint carries no VLAN")
+		case len(req.Gateways) > 0:
+			return nil, ctl.Errorf(ctl.CodeInvalid, "gateways: a routed endpoint's gateways are the link-local %s and %s", vswitch.ProxyGateway4, vswitch.ProxyGateway6)
+		}
 	}
 	ep := ctl.EndpointView{Network: req.Network, ContainerID: req.ContainerID, IfName: req.IfName, Netns: req.Netns,
 		PeerHere: req.PeerHere, Bridge: req.Bridge, Port: endpointPort(req.Network, req.ContainerID, req.IfName), VLAN: req.VLAN, Pool: req.Pool,
-		Name: name}
+		Name: name, Routed: req.Routed}
+	if req.Routed {
+		ep.VRF = orDefault(req.VRF, vswitch.DefaultVRF)
+	}
 	opts, err := endpointPortOptions(&req, &ep)
 	if err != nil {
 		return nil, err
@@ -205,6 +216,10 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		d.undoPool(newPool, req.Pool)
 		return nil, err
 	}
+	var onLink []string // routed: the link-local gateways' on-link routes
+	if req.Routed {
+		onLink = routedAddrs(&ep, &req)
+	}
 	routes, err := resolveRoutes(req.Routes, ep.Gateways)
 	if err != nil {
 		return fail(err)
@@ -212,13 +227,16 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 	ep.Routes = routes
 	if !req.PeerHere { // else the runtime configures the container end
 		opts["ip"] = strings.Join(ep.Addrs, ",")
-		var rs []string
+		rs := onLink
 		for _, r := range routes {
 			rs = append(rs, r.Dst+"@"+r.Gw)
 		}
 		opts["routes"] = strings.Join(rs, ",")
 	}
 	sw.lap("ipam")
+	if req.Routed {
+		next.addRoutedEndpoint(ep, req.MTU)
+	}
 	if err := d.stagePort(&next, req.Bridge, ep.Port, opts); err != nil {
 		return fail(err)
 	}
@@ -405,6 +423,9 @@ func (d *Daemon) removeEndpoint(ep ctl.EndpointView) error {
 		return e.Network == ep.Network && e.ContainerID == ep.ContainerID && e.IfName == ep.IfName
 	})
 	next.removePort(ep.Port)
+	if ep.Routed {
+		next.removeRIF(ep.Port) // with its host routes and neighbors
+	}
 	owner := endpointOwner(ep.Network, ep.ContainerID, ep.IfName)
 	var released *ipam.Lease
 	if a := d.ipam.allocs[ep.Pool]; a != nil {
@@ -560,8 +581,8 @@ func (d *Daemon) endpointStatus(args []string) (any, error) {
 	if err := decodeEndpointArg(args[0], &req); err != nil {
 		return nil, err
 	}
-	if d.state.bridge(req.Bridge) == nil {
-		return nil, ctl.Errorf(ctl.CodeNotFound, "network %s: no bridge %q (create it: vsctl add-br %s)", req.Network, req.Bridge, req.Bridge)
+	if err := d.checkEndpointDomain(req.Bridge, req.Routed, req.VRF); err != nil {
+		return nil, ctl.Errorf(err.Code, "network %s: %s", req.Network, err.Message)
 	}
 	if req.Pool != "" {
 		a := d.ipam.allocs[req.Pool]

@@ -310,6 +310,17 @@ func (d *Daemon) routeShow(args []string) (any, error) {
 	if rs == nil {
 		rs = []vswitch.RouteEntry{}
 	}
+	// Routes BGP learned are static to the switch; say where they came
+	// from (a static route with the same prefix wins, and stays static).
+	learned := map[[2]string]bool{}
+	for _, r := range d.state.bgpRoutes() {
+		learned[[2]string{vrfName(r.VRF), r.Prefix}] = true
+	}
+	for i := range rs {
+		if rs[i].Type == "static" && learned[[2]string{vrfName(rs[i].VRF), rs[i].Prefix}] {
+			rs[i].Type = "bgp"
+		}
+	}
 	return rs, nil
 }
 

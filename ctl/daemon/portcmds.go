@@ -110,8 +110,12 @@ func (d *Daemon) addPort(args []string) (any, error) {
 // stagePort checks a new port, makes and attaches its driver, and adds it
 // to next, which the caller commits (or, on failure of anything after,
 // undoes with detach(name, true)). On error nothing is attached.
+//
+// brName "" stages a routed port, in no bridge: the caller has put the
+// router interface on it into next already.
 func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]string) error {
-	if next.bridge(brName) == nil {
+	routed := brName == ""
+	if !routed && next.bridge(brName) == nil {
 		return ctl.Errorf(ctl.CodeNotFound, "no bridge %s", brName)
 	}
 	if p, _ := next.port(name); p != nil {
@@ -149,8 +153,10 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 	if typ == TypeVeth && spec.Options["io"] == "" {
 		spec.Options["io"] = DefaultVethIO // stored: the port keeps it
 	}
-	b := next.bridge(brName)
-	b.Ports = append(b.Ports, bp)
+	if !routed {
+		b := next.bridge(brName)
+		b.Ports = append(b.Ports, bp)
+	}
 	next.Ports = append(next.Ports, spec)
 	cfg := next.switchConfig()
 	if err := cfg.Validate(); err != nil {
@@ -167,7 +173,7 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 	// Port security: the daemon made the container's interface, so it
 	// knows the one MAC that may send from it; bound unless
 	// port_security=off (or macs= named others).
-	if mac := d.drivers[name].stationMAC(); mac != "" && len(bp.MACs) == 0 {
+	if mac := d.drivers[name].stationMAC(); mac != "" && len(bp.MACs) == 0 && !routed {
 		_, nbp := next.port(name)
 		nbp.MACs = []string{mac}
 		ncfg := next.switchConfig()
@@ -228,6 +234,9 @@ func (d *Daemon) setPort(args []string) (any, error) {
 	}
 	next := d.state.clone()
 	nspec, bp := next.port(args[0])
+	if bp == nil {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "port %s is a routed endpoint's port (in no bridge): its settings come from the endpoint", args[0])
+	}
 	if err := parseVLANOptions(bp, opts); err != nil {
 		return nil, err
 	}

@@ -66,6 +66,11 @@ func (d *Daemon) show([]string) (any, error) {
 		v.Bridges = append(v.Bridges, ctl.BridgeView{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit,
 			FastPath: b.FastPath == nil || *b.FastPath, Ports: ports})
 	}
+	for _, p := range d.portViews("") {
+		if p.Bridge == "" {
+			v.RoutedPorts = append(v.RoutedPorts, p)
+		}
+	}
 	return v, nil
 }
 

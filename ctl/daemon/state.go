@@ -67,7 +67,9 @@ type VFMove struct {
 
 // PortSpec says how to make a port's driver.
 type PortSpec struct {
-	Name    string            `json:"name"`
+	Name string `json:"name"`
+	// Bridge is the bridge the port is in; "" for a routed port (a
+	// routed endpoint's: its router interface is named like the port).
 	Bridge  string            `json:"bridge"`
 	Type    string            `json:"type"`
 	Options map[string]string `json:"options,omitempty"`
@@ -97,6 +99,9 @@ func (s *State) port(name string) (*PortSpec, *vswitch.Port) {
 	for i := range s.Ports {
 		if s.Ports[i].Name == name {
 			b := s.bridge(s.Ports[i].Bridge)
+			if b == nil { // a routed port (Bridge ""): no switch port options
+				return &s.Ports[i], nil
+			}
 			for j := range b.Ports {
 				if b.Ports[j].Name == name {
 					return &s.Ports[i], &b.Ports[j]
@@ -110,9 +115,10 @@ func (s *State) port(name string) (*PortSpec, *vswitch.Port) {
 
 func (s *State) removePort(name string) {
 	if p, _ := s.port(name); p != nil {
-		b := s.bridge(p.Bridge)
-		b.Ports = slices.DeleteFunc(b.Ports, func(x vswitch.Port) bool { return x.Name == name })
-		b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.Port == name })
+		if b := s.bridge(p.Bridge); b != nil {
+			b.Ports = slices.DeleteFunc(b.Ports, func(x vswitch.Port) bool { return x.Name == name })
+			b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.Port == name })
+		}
 	}
 	s.Ports = slices.DeleteFunc(s.Ports, func(p PortSpec) bool { return p.Name == name })
 	s.unbindPort(name)

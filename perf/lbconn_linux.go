@@ -96,33 +96,21 @@ func (s *lbServer) serve(lfd int, bulk bool, cpu int, ready chan<- error) {
 	var req [connReqLen]byte
 	resp := make([]byte, connRespLen)
 	copy(resp, "vecswitch-lbresp")
-	for !s.quit.Load() {
-		if err := waitFD(lfd, unix.POLLIN, time.Now().Add(100*time.Millisecond)); err != nil {
-			if err != errConnTimeout {
-				s.fail(err)
-				return
-			}
-			continue
-		}
-		fd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		if err != nil {
-			if err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED {
-				continue
-			}
-			s.fail(fmt.Errorf("perf: accept: %w", err))
-			return
-		}
+	err = acceptEach(lfd, &s.quit, func(fd int) {
 		if !bulk {
 			s.conns.Add(1)
 			if readFull(fd, req[:], time.Now().Add(connIOTimeout)) == nil {
 				unix.Write(fd, resp)
 			}
 			unix.Close(fd)
-			continue
+			return
 		}
 		s.bulks.Add(1)
 		s.wg.Add(1)
 		go s.sink(fd, cpu)
+	})
+	if err != nil {
+		s.fail(err)
 	}
 }
 

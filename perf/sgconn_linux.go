@@ -110,11 +110,25 @@ func (s *connServer) serve(lfd, cpu int, ready chan<- error) {
 	var buf [connReqLen]byte
 	resp := make([]byte, connRespLen)
 	copy(resp, "vecswitch-sgresp")
-	for !s.quit.Load() {
+	err = acceptEach(lfd, &s.quit, func(fd int) {
+		if readFull(fd, buf[:], time.Now().Add(connIOTimeout)) == nil {
+			unix.Write(fd, resp)
+		}
+		unix.Close(fd)
+	})
+	if err != nil {
+		s.fail(err)
+	}
+}
+
+// acceptEach accepts connections on the non-blocking listener lfd and
+// hands each to handle, until quit is set (checked every 100 ms) or the
+// listener fails.
+func acceptEach(lfd int, quit *atomic.Bool, handle func(fd int)) error {
+	for !quit.Load() {
 		if err := waitFD(lfd, unix.POLLIN, time.Now().Add(100*time.Millisecond)); err != nil {
 			if err != errConnTimeout {
-				s.fail(err)
-				return
+				return err
 			}
 			continue
 		}
@@ -123,14 +137,11 @@ func (s *connServer) serve(lfd, cpu int, ready chan<- error) {
 			if err == unix.EAGAIN || err == unix.EINTR || err == unix.ECONNABORTED {
 				continue
 			}
-			s.fail(fmt.Errorf("perf: accept: %w", err))
-			return
+			return fmt.Errorf("perf: accept: %w", err)
 		}
-		if readFull(fd, buf[:], time.Now().Add(connIOTimeout)) == nil {
-			unix.Write(fd, resp)
-		}
-		unix.Close(fd)
+		handle(fd)
 	}
+	return nil
 }
 
 func (s *connServer) fail(err error) {

@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -33,47 +28,13 @@ type lbFlags struct {
 func runLB(f lbFlags) int {
 	cfg := perf.LBBenchConfig{ConnWindow: f.connWindow, Conns: f.conns, NoBulk: f.noBulk,
 		Duration: f.dur, Warmup: f.warm, CPUSwitch: f.cpuSw, CPUGen: f.cpuGen}
-	for p := range strings.SplitSeq(f.paths, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			cfg.Paths = append(cfg.Paths, p)
-		}
+	cfg.Paths = splitList(f.paths)
+	var ok bool
+	if cfg.Streams, ok = parseStreams(f.streams); !ok {
+		return 2
 	}
-	for s := range strings.SplitSeq(f.streams, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "vsbench: -streams: %q is not a number\n", s)
-			return 2
-		}
-		cfg.Streams = append(cfg.Streams, n)
-	}
-	cfg.Log = func(format string, a ...any) { fmt.Fprintf(os.Stderr, "vsbench: "+format+"\n", a...) }
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	res, err := perf.RunLBBench(ctx, cfg)
-	stop()
-	if f.asJSON {
-		out := struct {
-			Machine machine              `json:"machine"`
-			Config  perf.LBBenchConfig   `json:"config"`
-			Results []perf.LBBenchResult `json:"results"`
-			Error   string               `json:"error,omitempty"`
-		}{Machine: describeMachine(), Config: cfg, Results: res}
-		if err != nil {
-			out.Error = err.Error()
-		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
-	} else if len(res) > 0 {
-		printLBReport(os.Stdout, describeMachine(), res)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vsbench:", err)
-		return 1
-	}
-	return 0
+	cfg.Log = logf
+	return runSuite(cfg, f.asJSON, perf.RunLBBench, printLBReport)
 }
 
 // printLBReport prints one row per path and stream count, each with its

@@ -12,15 +12,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vecswitch/vecswitch/perf"
@@ -102,38 +99,10 @@ func main() {
 	}
 	cfg := perf.E2EConfig{Duration: time.Duration(dur), Warmup: time.Duration(warm), CPUSwitch: *cpuSw, CPUGen: *cpuGen,
 		Generator: *gen, Rate: *rate, UDP: true, TCP: !*noTCP}
-	for p := range strings.SplitSeq(*only, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			cfg.Paths = append(cfg.Paths, p)
-		}
-	}
+	cfg.Paths = splitList(*only)
 	if len(cfg.Paths) == 0 {
 		cfg.Paths = perf.E2EPaths
 	}
-	cfg.Log = func(format string, a ...any) { fmt.Fprintf(os.Stderr, "vsbench: "+format+"\n", a...) }
-	// Signals cancel the run; RunE2E returns once it has removed
-	// everything. Later signals are absorbed until then.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	res, err := perf.RunE2E(ctx, cfg)
-	stop()
-	if *asJSON {
-		out := struct {
-			Machine machine          `json:"machine"`
-			Config  perf.E2EConfig   `json:"config"`
-			Results []perf.E2EResult `json:"results"`
-			Error   string           `json:"error,omitempty"`
-		}{Machine: describeMachine(), Config: cfg, Results: res}
-		if err != nil {
-			out.Error = err.Error()
-		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
-	} else if len(res) > 0 {
-		printReport(os.Stdout, &cfg, describeMachine(), res)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vsbench:", err)
-		os.Exit(1)
-	}
+	cfg.Log = logf
+	os.Exit(runSuite(cfg, *asJSON, perf.RunE2E, func(w io.Writer, m machine, res []perf.E2EResult) { printReport(w, &cfg, m, res) }))
 }

@@ -1,16 +1,9 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"strconv"
-	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -27,47 +20,13 @@ func flagSet(name string) bool {
 // runTCPBulk is vsbench -tcp-bulk: it returns the exit status.
 func runTCPBulk(dur, warm time.Duration, cpuSw, cpuGen int, only, streams string, asJSON bool) int {
 	cfg := perf.TCPBenchConfig{Duration: dur, Warmup: warm, CPUSwitch: cpuSw, CPUGen: cpuGen}
-	for p := range strings.SplitSeq(only, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			cfg.Paths = append(cfg.Paths, p)
-		}
+	cfg.Paths = splitList(only)
+	var ok bool
+	if cfg.Streams, ok = parseStreams(streams); !ok {
+		return 2
 	}
-	for s := range strings.SplitSeq(streams, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "vsbench: -streams: %q is not a number\n", s)
-			return 2
-		}
-		cfg.Streams = append(cfg.Streams, n)
-	}
-	cfg.Log = func(format string, a ...any) { fmt.Fprintf(os.Stderr, "vsbench: "+format+"\n", a...) }
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	res, err := perf.RunTCPBench(ctx, cfg)
-	stop()
-	if asJSON {
-		out := struct {
-			Machine machine               `json:"machine"`
-			Config  perf.TCPBenchConfig   `json:"config"`
-			Results []perf.TCPBenchResult `json:"results"`
-			Error   string                `json:"error,omitempty"`
-		}{Machine: describeMachine(), Config: cfg, Results: res}
-		if err != nil {
-			out.Error = err.Error()
-		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
-	} else if len(res) > 0 {
-		printTCPReport(os.Stdout, describeMachine(), res)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "vsbench:", err)
-		return 1
-	}
-	return 0
+	cfg.Log = logf
+	return runSuite(cfg, asJSON, perf.RunTCPBench, printTCPReport)
 }
 
 // printTCPReport prints one row per path and stream count, with the

@@ -43,7 +43,12 @@
 // gateway, blackhole or ECMP group. The neighbor table (neighbor.go) is,
 // like the MAC table, written by one goroutine fed by per-worker event
 // rings and read lock-free. A routed port is a hidden single-port bridge
-// with the interface in it, so it shares the L2 input path.
+// with the interface in it, so it shares the L2 input path. An interface
+// with ProxyARP on a routed port (a Calico-style container: a /32, a
+// default route via 169.254.1.1 or fe80::1) answers ARP and ND for every
+// address but the asker's own, takes fe80::1 as its own, learns every
+// asker, and resolves from the link-local gateway when it has no address
+// of the family.
 //
 // Every drop is counted under a named reason of the node that dropped it
 // (Switch.Runtime), never logged per packet.

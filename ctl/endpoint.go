@@ -84,6 +84,10 @@ type EndpointView struct {
 	// is then empty, and Port is also the name of its router interface.
 	Routed bool   `json:"routed,omitempty"`
 	VRF    string `json:"vrf,omitempty"`
+	// Blocks (routed) are the address blocks of its addresses, which the
+	// host announces over BGP and blackholes for addresses no container
+	// has.
+	Blocks []string `json:"blocks,omitempty"`
 	// Port is the switch port, also the host end's interface name.
 	Port string `json:"port"`
 	// MAC is the container interface's.

@@ -64,6 +64,9 @@ func TestBGPRoutedEndpoints(t *testing.T) {
 	var v ctl.BGPShowView
 	require.NoError(t, h1.d.vsctlJSON(&v, "bgp/show"))
 	require.Equal(t, []ctl.BGPAnnouncedView{{Prefix: blocks[0], NextHop: h1.rif, Endpoints: true}}, v.Announced)
+	var rs []struct{ Prefix, Type string }
+	require.NoError(t, h1.d.vsctlJSON(&rs, "route/show"))
+	require.Contains(t, rs, struct{ Prefix, Type string }{blocks[0], "blackhole"}, "h1's own block is blackholed on h1")
 
 	// ADD on h2 to usable from h1: measured, not asserted.
 	c2 := cnitest.NewNetns(t)

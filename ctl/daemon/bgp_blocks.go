@@ -21,8 +21,8 @@ import (
 // is left to it. The next hop is bgp/set's endpoint-nexthop= for the
 // family (the switch's router interface on the uplink), else self.
 
-// endpointBlocks is the set of blocks the routed endpoints of s need,
-// sorted.
+// endpointBlocks is the set of blocks the routed endpoints of s need
+// (each endpoint's Blocks, recorded at ADD), sorted.
 func (d *Daemon) endpointBlocks(s *State) []BGPAnnounced {
 	if s.BGP == nil {
 		return nil
@@ -36,12 +36,12 @@ func (d *Daemon) endpointBlocks(s *State) []BGPAnnounced {
 		if vrf == vswitch.DefaultVRF {
 			vrf = ""
 		}
-		for _, a := range ep.Addrs {
-			p, err := netip.ParsePrefix(a)
+		for _, blk := range ep.Blocks {
+			p, err := netip.ParsePrefix(blk)
 			if err != nil {
 				continue
 			}
-			b := BGPAnnounced{Prefix: d.blockOf(s, ep.Pool, p.Addr()).String(), VRF: vrf, NextHop: s.BGP.endpointNextHop(p.Addr())}
+			b := BGPAnnounced{Prefix: p.String(), VRF: vrf, NextHop: s.BGP.endpointNextHop(p.Addr())}
 			if !slices.ContainsFunc(out, func(x BGPAnnounced) bool { return sameBlock(x, b) }) &&
 				!slices.ContainsFunc(s.BGP.Announce, func(x BGPAnnounced) bool { return sameBlock(x, b) }) {
 				out = append(out, b)

@@ -110,7 +110,7 @@ func (s *State) bgpRoutes() []vswitch.Route {
 			own[owned{v, netip.PrefixFrom(p.Addr(), p.Addr().BitLen())}] = true
 		}
 	}
-	for _, r := range s.Routes {
+	for _, r := range s.staticRoutes() {
 		if p, err := netip.ParsePrefix(r.Prefix); err == nil {
 			taken[owned{vrfName(r.VRF), p.Masked()}] = true
 		}
@@ -155,11 +155,18 @@ func (s *State) bgpRoutes() []vswitch.Route {
 // maxLearnedHops is the switch's limit of next hops per route.
 const maxLearnedHops = 64
 
-// allRoutes are the static routes and then the installable learned ones.
+// allRoutes are the static routes (with the routed endpoints' block
+// blackholes) and then the installable learned ones.
 func (s *State) allRoutes() []vswitch.Route {
-	learned := s.bgpRoutes()
-	if len(learned) == 0 {
+	return append(s.staticRoutes(), s.bgpRoutes()...)
+}
+
+// staticRoutes are the configured routes and the routed endpoints' block
+// blackholes.
+func (s *State) staticRoutes() []vswitch.Route {
+	bh := s.blockBlackholes()
+	if len(bh) == 0 {
 		return s.Routes
 	}
-	return append(slices.Clip(s.Routes), learned...)
+	return append(slices.Clip(s.Routes), bh...)
 }

@@ -235,6 +235,11 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 	}
 	sw.lap("ipam")
 	if req.Routed {
+		for _, a := range ep.Addrs {
+			if p, err := netip.ParsePrefix(a); err == nil {
+				ep.Blocks = append(ep.Blocks, d.blockOf(&next, req.Pool, p.Addr()).String())
+			}
+		}
 		next.addRoutedEndpoint(ep, req.MTU)
 	}
 	if err := d.stagePort(&next, req.Bridge, ep.Port, opts); err != nil {

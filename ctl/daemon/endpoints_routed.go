@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -17,6 +18,13 @@ import (
 // interface, so it knows its MAC: no resolution on the first packet).
 // Containers share no broadcast domain: every packet between them is
 // routed, and hosts learn each other's blocks over BGP (bgp_blocks.go).
+//
+// Each endpoint records the blocks its addresses belong to (blockOf:
+// the claimed block with --etcd, the pool's subnet, or the host prefix).
+// The host announces them, and has a blackhole route for each that is
+// more than a host prefix (as Calico does): a packet for an address of
+// the host's own block that no container has is dropped here, not sent
+// up the default route to come back.
 
 // checkEndpointDomain checks where an endpoint would attach: an existing
 // bridge, or (routed) an existing VRF and no bridge.
@@ -95,4 +103,32 @@ func (s *State) addRoutedEndpoint(ep ctl.EndpointView, mtu int) {
 		s.Routes = append(s.Routes, vswitch.Route{VRF: vrf, Prefix: p.String(), Via: []vswitch.NextHop{{Interface: ep.Port}}})
 		s.Neighbors = append(s.Neighbors, vswitch.Neighbor{Interface: ep.Port, Addr: p.Addr().String(), MAC: ep.MAC})
 	}
+}
+
+// blockBlackholes are the blackhole routes of the routed endpoints'
+// blocks: one per VRF and block that is not a host prefix and has no
+// configured route of its own.
+func (s *State) blockBlackholes() []vswitch.Route {
+	var out []vswitch.Route
+	for _, ep := range s.Endpoints {
+		if !ep.Routed {
+			continue
+		}
+		vrf := ep.VRF
+		if vrf == vswitch.DefaultVRF {
+			vrf = ""
+		}
+		for _, b := range ep.Blocks {
+			p, err := netip.ParsePrefix(b)
+			if err != nil || p.Bits() == p.Addr().BitLen() {
+				continue
+			}
+			same := func(r vswitch.Route) bool { return vrfName(r.VRF) == vrfName(vrf) && r.Prefix == p.String() }
+			if slices.ContainsFunc(out, same) || slices.ContainsFunc(s.Routes, same) {
+				continue
+			}
+			out = append(out, vswitch.Route{VRF: vrf, Prefix: p.String(), Blackhole: true})
+		}
+	}
+	return out
 }

@@ -45,6 +45,11 @@ func TestRoutedEndpoint(t *testing.T) {
 	require.Contains(t, st.Routes, vswitch.Route{Prefix: "10.31.0.2/32", Via: []vswitch.NextHop{{Interface: ep.Port}}})
 	require.Contains(t, st.Routes, vswitch.Route{Prefix: "fd00:31::2/128", Via: []vswitch.NextHop{{Interface: ep.Port}}})
 	require.Contains(t, st.Neighbors, vswitch.Neighbor{Interface: ep.Port, Addr: "10.31.0.2", MAC: ep.MAC})
+	require.Equal(t, []string{"10.31.0.0/24", "fd00:31::/64"}, ep.Blocks)
+	// The blocks are blackholed on this host (more specific host routes
+	// reach the containers).
+	require.Contains(t, st.allRoutes(), vswitch.Route{Prefix: "10.31.0.0/24", Blackhole: true})
+	require.Contains(t, st.allRoutes(), vswitch.Route{Prefix: "fd00:31::/64", Blackhole: true})
 	var sv ctl.ShowView
 	m.ok(t, &sv, "show")
 	require.Len(t, sv.RoutedPorts, 1, "show lists the routed port")
@@ -86,6 +91,19 @@ func TestRoutedEndpoint(t *testing.T) {
 	}))
 	require.Equal(t, []string{"10.32.0.5/32"}, given.Addrs)
 	require.Equal(t, []string{"169.254.1.1"}, given.Gateways)
+	require.Equal(t, []string{"10.32.0.5/32"}, given.Blocks, "no pool: the host route is the block")
+	// A configured route for a block replaces its blackhole.
+	m.ok(t, nil, "route/add", "10.31.0.0/24", "blackhole")
+	m.d.mu.Lock()
+	n := 0
+	for _, r := range m.d.state.allRoutes() {
+		if r.Prefix == "10.31.0.0/24" {
+			n++
+		}
+	}
+	m.d.mu.Unlock()
+	require.Equal(t, 1, n)
+	m.ok(t, nil, "route/del", "10.31.0.0/24")
 
 	// DEL: port, interface, routes, neighbors and lease go.
 	m.ok(t, nil, "endpoint/del", routedReq("c1"))
@@ -95,6 +113,7 @@ func TestRoutedEndpoint(t *testing.T) {
 	m.d.mu.Unlock()
 	require.Empty(t, st.Interfaces)
 	require.Empty(t, st.Routes)
+	require.Empty(t, st.allRoutes(), "blackholes go with the last endpoint of their block")
 	require.Empty(t, st.Neighbors)
 	require.Empty(t, st.Ports)
 	require.Equal(t, 0, m.pool(t, "rpods").Ranges[0].Used)

@@ -185,8 +185,8 @@ func (t *taker) inherit() *daemon.Inherited {
 	return t.in
 }
 
-// ready finishes the import and stops the old data plane; the caller
-// starts its own next.
+// ready checks every port was adopted and imports the learned tables;
+// the caller starts its workers next, while the old ones still run.
 func (t *taker) ready(d *daemon.Daemon) error {
 	if t == nil {
 		return nil
@@ -197,17 +197,28 @@ func (t *taker) ready(d *daemon.Daemon) error {
 	}
 	t.log.Info("learned tables taken over", "macs", is.MACs, "neighbors", is.Neighbors,
 		"skipped-macs", is.SkippedMACs, "skipped-neighbors", is.SkippedNeighbors)
-	return t.s.StopGiver()
+	return nil
 }
 
+// commit, called once this process's workers run, stops the old ones and
+// lets the old process exit. Until the old workers have stopped, both
+// processes poll the same queues: a tap queue or an AF_PACKET socket
+// hands each frame to one reader, and both forward it the same way, so
+// the handover has no gap at all (it would for AF_XDP rings, which allow
+// one consumer: such ports refuse a takeover for now).
 func (t *taker) commit() error {
 	if t == nil {
 		return nil
 	}
+	start := time.Now()
+	if err := t.s.StopGiver(); err != nil {
+		return err
+	}
+	overlap := time.Since(start)
 	if err := t.s.Commit(); err != nil {
 		return err
 	}
-	t.log.Info("takeover done", "took", time.Since(t.t0))
+	t.log.Info("takeover done", "took", time.Since(t.t0), "overlap", overlap)
 	return nil
 }
 

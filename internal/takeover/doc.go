@@ -36,18 +36,22 @@
 //	                            <-       welcome | refuse "why"
 //	                            <-       files (<= 250 descriptors each) ...
 //	                            <-       state (the exported tables, JSON)
-//	  builds its ports on the descriptors, imports the tables
+//	  adopts the ports, imports the tables, starts its workers
 //	ready                       ->
-//	                            <-       stopped (workers stopped, tx flushed)
-//	  starts its workers
+//	                            <-       stopped (its workers stopped, tx flushed)
 //	commit                      ->
 //	                            <-       bye; exits without destroying ports
 //
 // Between Export and commit the giver's configuration is frozen (commands
-// wait), so what the taker received stays true. The gap in forwarding is
-// the time between the giver's workers stopping and the taker's starting:
-// frames arriving meanwhile wait in the kernel's queues (tap, socket
-// buffers, AF_XDP rings) of the shared descriptors.
+// wait), so what the taker received stays true. The taker starts its
+// workers before it sends ready, so for a while both processes poll the
+// same queues: a tap queue or an AF_PACKET socket gives each frame to one
+// reader, and both forward it the same way (same configuration, same
+// tables), so there is no gap in forwarding at all. (AF_XDP rings allow one
+// consumer: a taker of such ports would start its workers after stopped,
+// and frames would wait in the rings for that gap. They are not handed
+// over yet.) Frames already read by the giver when it stops are forwarded
+// before its workers return.
 //
 // # Failure
 //

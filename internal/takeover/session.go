@@ -217,7 +217,9 @@ func (s *Session) State() []byte { return s.state }
 func (s *Session) Files() []*os.File { return s.files }
 
 // StopGiver tells the giver that this process is ready and waits until
-// it has stopped polling. The caller starts its own data plane next.
+// it has stopped polling. A caller whose ports allow two readers (tap,
+// AF_PACKET) starts its own data plane before, so that forwarding never
+// pauses; one whose ports allow one (AF_XDP rings) after.
 func (s *Session) StopGiver() error {
 	if err := s.c.send(TypeReady, nil, nil); err != nil {
 		return err

@@ -94,7 +94,7 @@ protocol bgp up4 {
 		m.ok(t, &rs, "route/show")
 		got := map[string]string{}
 		for _, r := range rs {
-			if r.Type == "static" && len(r.Via) > 0 {
+			if r.Type == "bgp" && len(r.Via) > 0 {
 				got[r.Prefix] = r.Via[0].Addr
 			}
 		}

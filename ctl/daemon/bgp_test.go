@@ -220,7 +220,10 @@ func fibHas(t *testing.T, m *memDaemon, want map[string]int) bool {
 	m.ok(t, &rs, "route/show")
 	got := map[string]int{}
 	for _, r := range rs {
-		if r.Type == "static" && r.Prefix != "10.8.0.0/16" {
+		switch {
+		case r.Prefix == "10.8.0.0/16":
+			require.Equal(t, "static", r.Type, "the configured route stays static")
+		case r.Type == "bgp":
 			got[r.Prefix] = len(r.Via)
 		}
 	}

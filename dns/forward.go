@@ -45,8 +45,10 @@ func (r *Resolver) Handle(network string, query []byte, tr Transport, reply func
 	r.mu.Unlock()
 	go func() {
 		defer r.wg.Done()
-		defer func() { <-r.sem }()
 		n, reason := r.forward(r.ctx, p, out)
+		// The slot is free before the reply goes: a client that asks
+		// again as soon as it has its answer finds it free.
+		<-r.sem
 		r.count(reason)
 		reply(out[:n])
 	}()

@@ -167,7 +167,8 @@ func macOf(t *testing.T, ns *nettest.NS) net.HardwareAddr {
 // an iperf3 stream while vswitchd is taken over ten times in a row by the
 // same binary. No ping is lost, the TCP stream never waits more than
 // 100 ms, the learned MAC table moves along (a third container sees none
-// of the two's unicast frames: nothing is flooded), and a kill -9 and
+// of the two's unicast frames: nothing is flooded), so do the learned
+// neighbors of a router interface, and a kill -9 and
 // plain restart still brings everything back.
 func TestTakeoverHitless(t *testing.T) {
 	d := newDaemon(t)
@@ -180,6 +181,12 @@ func TestTakeoverHitless(t *testing.T) {
 	d.must("add-port", "br0", "tb"+sfx, "type=tap", "netns="+b.Path(), "ip=10.63.0.2/24", "port_security=off")
 	d.must("add-port", "br0", "tc"+sfx, "type=veth", "netns="+c.Path(), "ip=10.63.0.3/24", "port_security=off")
 	require.NoError(t, ping(a, "10.63.0.2"))
+	// A router interface on the bridge learns a's address as a neighbor
+	// (from a's ARP); nothing talks to it again, so it is still known
+	// after the takeovers only if the table moved along.
+	d.must("rif/add", "gw"+sfx, "bridge=br0", "addr=10.63.0.254/24")
+	require.NoError(t, ping(a, "10.63.0.254"))
+	require.Contains(t, d.must("neigh/show"), "10.63.0.1 ")
 	macA, macB := macOf(t, a), macOf(t, b)
 	fdb := d.must("fdb/show", "br0")
 	require.Contains(t, fdb, macA.String())
@@ -252,6 +259,7 @@ func TestTakeoverHitless(t *testing.T) {
 	require.Contains(t, fdb, macA.String())
 	require.Contains(t, fdb, macB.String())
 	require.NotContains(t, d.must("show"), " down", "a port is down after the takeovers")
+	require.Contains(t, d.must("neigh/show"), "10.63.0.1 ", "the neighbor learned before the takeovers")
 
 	// A crash of the last one: a plain start replays the configuration.
 	d.stop(syscall.SIGKILL)

@@ -76,11 +76,13 @@ func parseConfig(b []byte, valid []string) ([]setting, error) {
 	return out, nil
 }
 
-// configKeys are the flags a config file may set: all but --config.
+// configKeys are the flags a config file may set: all but --config and
+// --takeover (an action of one start: in a file it would make every start
+// a takeover, and a start with nothing to take over fail).
 func configKeys(fs *flag.FlagSet) []string {
 	var keys []string
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name != "config" {
+		if f.Name != "config" && f.Name != "takeover" {
 			keys = append(keys, f.Name)
 		}
 	})

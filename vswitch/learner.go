@@ -39,6 +39,12 @@ type learner struct {
 	stale        bool // a port was flushed since the last full sweep
 
 	learned, moved, aged, purged atomic.Uint64
+
+	// unfused turns the fused paths off (l2-fwd's tx of known unicast,
+	// vxlan-encap's underlay, ip4-forward's hand-off to vxlan-decap):
+	// every packet takes the node-by-node path, for the tests that
+	// compare the two.
+	unfused atomic.Bool
 }
 
 func newLearner(s *Switch, workers, ringSize int) *learner {

@@ -24,10 +24,23 @@ const (
 	ip4DropMTU
 )
 
+// fwdNextDecap4 is ip4-forward's own next index for VXLAN packets to the
+// local VTEP: they skip ip4-local, whose only work for them is the check
+// toVTEP4 makes (traced packets still pass through it).
+const fwdNextDecap4 = fwdNextRoutedSG + 1
+
+// toVTEP4 reports whether the IPv4 packet ip (header length hl, checked)
+// for one of our addresses is UDP to the VTEP port, not a fragment:
+// ip4-local would hand it to vxlan-decap.
+func toVTEP4(ip []byte, hl int, port uint16) bool {
+	return ip[9] == proto.ProtoUDP && !proto.IsFragment4(ip) && len(ip) >= hl+4 &&
+		uint16(ip[hl+2])<<8|uint16(ip[hl+3]) == port
+}
+
 func ip4ForwardSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP4Forward,
-		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood, nodeGSO, nodeSGPolicy},
+		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood, nodeGSO, nodeSGPolicy, nodeVXLANDecap},
 		Drops: checkDrops("no-interface", "martian-address", "blackhole", "no-route", "mtu-exceeded"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Forward{s: s} },
 	}
@@ -44,9 +57,14 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	mt := n.s.lrn.macs.Load()
 	sg := n.s.sg.Load()
+	vt4 := t.vtep
+	if vt4 != nil && (vt4.is6 || n.s.lrn.unfused.Load()) {
+		vt4 = nil
+	}
 	nix, slab := n.s.nbr.view()
 	now, refresh := n.s.now.Load(), n.s.nbr.age/2
 	var nowNs int64
+	var memo nbrMemo
 	seqs := n.s.portSeq
 	meta, mem := f.Pool.Arrays()
 	next := f.Next[:len(f.IDs)]
@@ -96,7 +114,7 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 		if m.Next != 0 {
 			avail = f.Pool.ChainLen(id) - ethHdrLen
 		}
-		hl, r := proto.Check4Avail(ip, avail)
+		hl, r := check4(ip, avail)
 		if r != proto.OK {
 			f.Drop(i, uint16(r))
 			continue
@@ -129,6 +147,8 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 			next[i] = fwdNextLocal
 			if big {
 				next[i] = toGSO(m, gsoNextIP4)
+			} else if vt4 != nil && m.Flags&pipeline.FlagTraced == 0 && toVTEP4(ip, hl, vt4.port) {
+				next[i] = fwdNextDecap4
 			}
 			continue
 		case adjDrop:
@@ -174,7 +194,7 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 		if a.kind == adjGateway {
 			key = a.via
 		}
-		e := nix.find(slab, a.iface, key)
+		e := memo.find(nix, slab, a.iface, key)
 		if e == nil {
 			if big {
 				next[i] = toGSO(m, gsoNextIP4)

@@ -47,6 +47,7 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 	nix, slab := n.s.nbr.view()
 	now, refresh := n.s.now.Load(), n.s.nbr.age/2
 	var nowNs int64
+	var memo nbrMemo
 	seqs := n.s.portSeq
 	meta, mem := f.Pool.Arrays()
 	next := f.Next[:len(f.IDs)]
@@ -200,7 +201,7 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 		if a.kind == adjGateway {
 			key = a.via
 		}
-		e := nix.find(slab, a.iface, key)
+		e := memo.find(nix, slab, a.iface, key)
 		if e == nil && big {
 			next[i] = toGSO(m, gsoNextIP6)
 			continue

@@ -16,6 +16,14 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // touches every bucket of the vector first lets the CPU overlap all their
 // cache misses before the lookups run.
 //
+// Known unicast that l2-output would only stage for tx (an access or
+// native-VLAN frame to an up, non-tunnel port it fits, no offload work)
+// is staged here: l2-output is fused into this node for the common case
+// (issue 24), and sees only the frames it has work for (tags, tunnels,
+// GSO, drops) and traced ones, so traces still show every node. Drops
+// keep their node and reason; l2-output's vector counts no longer include
+// the fused frames (TestL2FusedMatchesNodes compares the two paths).
+//
 // A destination that is a router interface's MAC (a static entry on
 // routerPort) goes to ip4-forward, ip6-forward or arp-input by EtherType,
 // with Meta.Iface set to the domain's interface.
@@ -62,6 +70,8 @@ type l2Fwd struct {
 func (n *l2Fwd) Process(f *pipeline.Frame) {
 	mt := n.s.lrn.macs.Load()
 	sg := n.s.sg.Load()
+	t := n.s.tables.Load()
+	fuse := !n.s.lrn.unfused.Load()
 	now := n.s.now.Load() & tsMask
 	seqs := n.s.portSeq
 	meta, mem := f.Pool.Arrays()
@@ -123,6 +133,13 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 				n.toRouter(f, i)
 			} else if sg.filtering(in, p) {
 				next[i] = fwdNextSG
+			} else if fuse && m.Flags&pipeline.FlagTraced == 0 {
+				// l2-output's plain case: nothing to check but these.
+				if pe := &t.ports[p]; pe.up && pe.tunnel == 0 && m.VLAN == pe.native && m.Domain == pe.nativeDom &&
+					!needsGSO(m) && m.Len <= pe.maxFrame {
+					f.Tx(p, id)
+					next[i] = pipeline.NextTaken
+				}
 			}
 		} else {
 			f.Drop(i, fwdDropSamePort)

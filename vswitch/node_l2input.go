@@ -50,10 +50,11 @@ type l2Input struct{ s *Switch }
 
 func (n *l2Input) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
-	pool := f.Pool
+	nat := n.s.nat.Load() != nil
+	meta, mem := f.Pool.Arrays()
 	for i, id := range f.IDs {
-		m := pool.Meta(id)
-		pkt := pool.Packet(id)
+		m := &meta[id]
+		pkt := pipeline.PacketAt(mem, id, m)
 		if len(pkt) < ethHdrLen {
 			f.Drop(i, inDropRunt)
 			continue
@@ -102,6 +103,7 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 				vlan = vid
 			}
 			copy(pkt[vlanTagLen:vlanTagLen+12], pkt[:12])
+			pkt = pkt[vlanTagLen:]
 			m.Off += vlanTagLen
 			m.Len -= vlanTagLen
 			if m.Offload&pipeline.OffloadCsumPartial != 0 {
@@ -111,16 +113,14 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		m.Domain, m.VLAN = dom, vlan
 		f.Next[i] = inNextFwd
 		if pe.rif != 0 {
-			n.routed(f, i, pe)
+			routedIn(f, i, pe, m, pkt, nat)
 		}
 	}
 }
 
-// routed sends frame i of a routed port to L3, or drops it when it is
-// unicast to another MAC.
-func (n *l2Input) routed(f *pipeline.Frame, i int, pe *portEntry) {
-	m := f.Pool.Meta(f.IDs[i])
-	pkt := f.Pool.Packet(f.IDs[i])
+// routedIn sends frame i (metadata m, bytes pkt) of a routed port to L3,
+// or drops it when it is unicast to another MAC. nat: NAT is configured.
+func routedIn(f *pipeline.Frame, i int, pe *portEntry, m *pipeline.Meta, pkt []byte, nat bool) {
 	if d := mac48(pkt[0:6]); d != pe.rifMAC && pkt[0]&1 == 0 {
 		f.Drop(i, inDropRoutedOther)
 		return
@@ -137,7 +137,7 @@ func (n *l2Input) routed(f *pipeline.Frame, i int, pe *portEntry) {
 		f.Drop(i, inDropRoutedOther)
 		return
 	}
-	if f.Next[i] != inNextARP && n.s.nat.Load() != nil {
+	if f.Next[i] != inNextARP && nat {
 		f.Next[i] = inNextNAT // which routes it after translating
 		return
 	}

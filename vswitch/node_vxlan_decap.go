@@ -46,6 +46,11 @@ func (n *vxlanDecap) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	vt := t.vtep
 	meta, mem := f.Pool.Arrays()
+	// The last (VNI, source VTEP) and what it resolved to: a vector is
+	// mostly one tunnel.
+	var lastVNI uint32
+	var lastSrc nbrAddr
+	var lastDom, lastTP uint16
 	for i, id := range f.IDs {
 		if vt == nil {
 			f.Drop(i, decapDropNoVTEP)
@@ -53,28 +58,50 @@ func (n *vxlanDecap) Process(f *pipeline.Frame) {
 		}
 		m := &meta[id]
 		pkt := pipeline.PacketAt(mem, id, m)
-		o, r := encap.ParseOuter(pkt, vt.decap)
-		if r != encap.OK {
-			f.Drop(i, uint16(r))
-			continue
+		// The common IPv4 packet is parsed by ParseOuter4; the rest, and
+		// whatever it refuses (so the reason is named), by ParseOuter.
+		var vni uint32
+		var src nbrAddr
+		var innerOff, innerLen int
+		o, ok := encap.Outer4{}, false
+		if !vt.is6 {
+			o, ok = encap.ParseOuter4(pkt, vt.decap)
 		}
-		if hi, lo := o.DstHiLo(); (nbrAddr{hi, lo}) != vt.addr {
-			f.Drop(i, decapDropNotOurs)
-			continue
+		if ok {
+			if v4Key(o.Dst) != vt.addr {
+				f.Drop(i, decapDropNotOurs)
+				continue
+			}
+			vni, src, innerOff, innerLen = o.VNI, v4Key(o.Src), o.InnerOff, o.InnerLen
+		} else {
+			o, r := encap.ParseOuter(pkt, vt.decap)
+			if r != encap.OK {
+				f.Drop(i, uint16(r))
+				continue
+			}
+			if hi, lo := o.DstHiLo(); (nbrAddr{hi, lo}) != vt.addr {
+				f.Drop(i, decapDropNotOurs)
+				continue
+			}
+			shi, slo := o.SrcHiLo()
+			vni, src, innerOff, innerLen = o.VNI, nbrAddr{shi, slo}, o.InnerOff, o.InnerLen
 		}
-		dom := t.vniDomain(o.VNI)
-		if dom == 0 {
-			f.Drop(i, decapDropUnknownVNI)
-			continue
+		if vni != lastVNI || src != lastSrc || lastDom == 0 {
+			lastVNI, lastSrc, lastDom, lastTP = vni, src, 0, 0
+			dom := t.vniDomain(vni)
+			if dom == 0 {
+				f.Drop(i, decapDropUnknownVNI)
+				continue
+			}
+			d := &t.domains[dom]
+			tp := t.tunnelPort(d.bridge, src)
+			if tp == 0 || t.ports[tp].vlanDom[d.vlan&0xFFF] != dom {
+				f.Drop(i, decapDropUnknownVTEP)
+				continue
+			}
+			lastDom, lastTP = dom, tp
 		}
-		d := &t.domains[dom]
-		shi, slo := o.SrcHiLo()
-		tp := t.tunnelPort(d.bridge, nbrAddr{shi, slo})
-		if tp == 0 || t.ports[tp].vlanDom[d.vlan&0xFFF] != dom {
-			f.Drop(i, decapDropUnknownVTEP)
-			continue
-		}
-		inner := pkt[o.InnerOff : o.InnerOff+o.InnerLen]
+		inner := pkt[innerOff : innerOff+innerLen]
 		if inner[6]&1 != 0 {
 			f.Drop(i, decapDropInnerGroupSrc)
 			continue
@@ -83,9 +110,9 @@ func (n *vxlanDecap) Process(f *pipeline.Frame) {
 			f.Drop(i, decapDropInnerTagged)
 			continue
 		}
-		m.Off += uint16(o.InnerOff)
-		m.Len = uint16(o.InnerLen)
-		m.InPort, m.Domain, m.VLAN = tp, dom, d.vlan
+		m.Off += uint16(innerOff)
+		m.Len = uint16(innerLen)
+		m.InPort, m.Domain, m.VLAN = lastTP, lastDom, t.domains[lastDom].vlan
 		m.Flags &= pipeline.FlagTraced
 		f.Next[i] = decapNextL2Fwd
 	}

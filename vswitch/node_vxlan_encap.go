@@ -68,6 +68,7 @@ func vxlanEncapSpec(s *Switch) pipeline.NodeSpec {
 type vxlanEncap struct {
 	s   *Switch
 	lim proto.Limiter
+	ul  underlay // the underlay route of the last tunnel, for one vector
 }
 
 func (n *vxlanEncap) Process(f *pipeline.Frame) {
@@ -75,23 +76,32 @@ func (n *vxlanEncap) Process(f *pipeline.Frame) {
 	vt := t.vtep
 	meta, mem := f.Pool.Arrays()
 	next := f.Next[:len(f.IDs)]
+	// The template of the last (port, domain) pair: a vector is mostly
+	// one tunnel and one VNI.
+	lastPort, lastDom := uint16(0), uint16(0)
+	var tmpl *encap.Template
+	var remote nbrAddr
+	n.ul.tmpl = nil
+	fast := !n.s.lrn.unfused.Load()
 	for i, id := range f.IDs {
 		if vt == nil {
 			f.Drop(i, encapDropNoVTEP)
 			continue
 		}
 		m := &meta[id]
-		pe := &t.ports[m.OutPort]
-		var tmpl *encap.Template
-		if pe.tunnel != 0 && int(m.Domain) < len(t.domains) {
-			tun := &t.tunnels[pe.tunnel-1]
-			if vi := int(t.domains[m.Domain].vniIdx); vi < len(tun.tmpl) {
-				tmpl = tun.tmpl[vi]
+		if m.OutPort != lastPort || m.Domain != lastDom || tmpl == nil {
+			lastPort, lastDom, tmpl = m.OutPort, m.Domain, nil
+			pe := &t.ports[m.OutPort]
+			if pe.tunnel != 0 && int(m.Domain) < len(t.domains) {
+				tun := &t.tunnels[pe.tunnel-1]
+				if vi := int(t.domains[m.Domain].vniIdx); vi < len(tun.tmpl) {
+					tmpl, remote = tun.tmpl[vi], tun.remote
+				}
 			}
-		}
-		if tmpl == nil {
-			f.Drop(i, encapDropNoTunnel)
-			continue
+			if tmpl == nil {
+				f.Drop(i, encapDropNoTunnel)
+				continue
+			}
 		}
 		frame := pipeline.FrameAt(mem, id)
 		inner := frame[m.Off : int(m.Off)+int(m.Len)]
@@ -127,6 +137,17 @@ func (n *vxlanEncap) Process(f *pipeline.Frame) {
 		}
 		m.Iface = vt.iface
 		m.Flags = m.Flags&pipeline.FlagTraced | flagLocal
+		// The plain case is finished here (vxlan_fast.go); the rest,
+		// and traced packets, take the underlay's forward node.
+		if fast && m.Flags == flagLocal && !needsGSO(m) {
+			if n.ul.tmpl != tmpl {
+				n.ul.resolve(n.s, t, vt, tmpl, remote)
+			}
+			if n.ul.ok && n.ul.finish(f, m, mem, id) {
+				next[i] = pipeline.NextTaken
+				continue
+			}
+		}
 		if vt.is6 {
 			next[i] = encapNextIP6
 		} else {

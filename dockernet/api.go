@@ -73,6 +73,10 @@ type interfaceName struct {
 	DstPrefix string
 }
 
+// routeConnected is libnetwork's RouteType of an on-link route (no next
+// hop).
+const routeConnected = 1
+
 type staticRoute struct {
 	Destination string
 	RouteType   int

@@ -31,6 +31,11 @@
 // libnetwork's gateway service, which would otherwise attach every
 // container to a docker_gwbridge Linux bridge with iptables rules.
 //
+// A network created with -o mode=routed has no bridge: each endpoint is a
+// routed vswitchd endpoint (a routed port with a proxy-ARP interface), and
+// Join gives the container 169.254.1.1 and fe80::1 as gateways, with an
+// on-link route to 169.254.1.1, as Calico's Docker plugin does.
+//
 // A network created with -o masquerade=UPLINK is routed (router.go): a
 // router interface "dr-" and 12 hex digits of its ID holds the gateways,
 // and vswitchd masquerades its subnets behind UPLINK, a router interface

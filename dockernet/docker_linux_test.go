@@ -43,3 +43,43 @@ func TestDockerPublish(t *testing.T) {
 	require.Empty(t, v.Masquerade)
 	require.False(t, v.Enabled)
 }
+
+// TestDockerRouted: a real dockerd on a -o mode=routed network. No bridge
+// is made; each container is a routed vswitchd endpoint whose default
+// route is 169.254.1.1 (on-link), answered by proxy ARP; two containers
+// ping each other through the switch's router, and docker rm and docker
+// network rm leave no port, interface or route behind.
+func TestDockerRouted(t *testing.T) {
+	dockertest.RequireDocker(t)
+	r := newRig(t, t.TempDir())
+	name := cnitest.UniqueName("vst-")
+	dockertest.WritePluginSpec(t, name, r.srv.Path())
+	dk := dockertest.Start(t)
+	img := dk.ImportBusybox(t)
+
+	network, c1, c2 := cnitest.UniqueName("vsr"), cnitest.UniqueName("c"), cnitest.UniqueName("c")
+	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.86.0.0/24", "-o", "mode=routed", network)
+	for _, c := range []string{c1, c2} {
+		dk.Docker(t, "run", "-d", "--name", c, "--network", network, "--cap-add", "NET_RAW", img, "sleep", "600")
+	}
+	var brs []string
+	require.NoError(t, r.vs("list-br", &brs))
+	require.Empty(t, brs, "a routed network makes no bridge")
+	var sv ctl.ShowView
+	require.NoError(t, r.vs("show", &sv))
+	require.Len(t, sv.RoutedPorts, 2)
+	routes := dk.Docker(t, "exec", c1, "ip", "route")
+	require.Contains(t, routes, "default via 169.254.1.1 dev eth0", "the container's gateway is the link-local one")
+	ip2 := dk.IP(t, c2, network)
+	out, err := dk.Try("exec", c1, "ping", "-c", "2", "-W", "3", ip2)
+	require.NoError(t, err, "c1 -> c2 through the switch's router: %s", out)
+
+	dk.Docker(t, "rm", "-f", c1, c2)
+	dk.Docker(t, "network", "rm", network)
+	var after ctl.ShowView
+	require.NoError(t, r.vs("show", &after))
+	require.Empty(t, after.RoutedPorts)
+	var ifs []ctl.Interface
+	require.NoError(t, r.vs("rif/show", &ifs))
+	require.Empty(t, ifs)
+}

@@ -40,6 +40,15 @@ func networkOptions(opts map[string]any) (n network, err error) {
 			p, lo, hi = &n.VNI, 1, 1<<24-1
 		case "mtu", optMTU:
 			p, lo, hi = &n.MTU, 68, 9000
+		case "mode":
+			switch s {
+			case "bridge":
+			case "routed":
+				n.Routed = true
+			default:
+				return n, fmt.Errorf("option mode=%s: want bridge (the default) or routed", s)
+			}
+			continue
 		case "masquerade":
 			if s == "" {
 				return n, fmt.Errorf("option masquerade=: want a vswitchd router interface with the host's uplink")
@@ -47,13 +56,16 @@ func networkOptions(opts map[string]any) (n network, err error) {
 			n.Masquerade = s
 			continue
 		default:
-			return n, fmt.Errorf("unknown option %q (the vecswitch driver takes vlan, vni, mtu, io and masquerade)", k)
+			return n, fmt.Errorf("unknown option %q (the vecswitch driver takes mode, vlan, vni, mtu, io and masquerade)", k)
 		}
 		x, err := strconv.Atoi(s)
 		if err != nil || x < lo || x > hi {
 			return n, fmt.Errorf("option %s=%s: want %d to %d", k, s, lo, hi)
 		}
 		*p = x
+	}
+	if n.Routed && (n.VLAN != 0 || n.VNI != 0 || n.Masquerade != "") {
+		return n, fmt.Errorf("option mode=routed: a routed network has no bridge, so no vlan, vni or masquerade")
 	}
 	if n.Internal && n.Masquerade != "" {
 		return n, fmt.Errorf("option masquerade=%s: an --internal network has no way out to masquerade", n.Masquerade)
@@ -89,8 +101,11 @@ func (d *Driver) createNetwork(req *createNetworkRequest) (any, error) {
 		return nil, err
 	}
 	n.ID, n.Bridge = req.NetworkID, bridgeName(req.NetworkID)
+	if n.Routed {
+		n.Bridge = "" // its endpoints are routed ports
+	}
 	for _, other := range d.st.Networks {
-		if other.Bridge == n.Bridge {
+		if n.Bridge != "" && other.Bridge == n.Bridge {
 			return nil, fmt.Errorf("network %s: its bridge %s is network %s's (the IDs share 12 characters)", n.ID, n.Bridge, other.ID)
 		}
 	}
@@ -100,12 +115,15 @@ func (d *Driver) createNetwork(req *createNetworkRequest) (any, error) {
 	if n.Gateway6, err = gatewayOf(req.IPv6Data); err != nil {
 		return nil, err
 	}
-	// A bridge of this name and no network: an earlier attempt made it
-	// and died before storing; take it over.
-	if err := d.cfg.Caller.Call("add-br", []string{n.Bridge}, nil); err != nil && !isCode(err, ctl.CodeExists) {
-		return nil, err
+	undo := func() {}
+	if !n.Routed {
+		// A bridge of this name and no network: an earlier attempt made
+		// it and died before storing; take it over.
+		if err := d.cfg.Caller.Call("add-br", []string{n.Bridge}, nil); err != nil && !isCode(err, ctl.CodeExists) {
+			return nil, err
+		}
+		undo = func() { d.cfg.Caller.Call("del-br", []string{n.Bridge}, nil) }
 	}
-	undo := func() { d.cfg.Caller.Call("del-br", []string{n.Bridge}, nil) }
 	if n.VNI != 0 {
 		if err := d.cfg.Caller.Call("vni/add", []string{n.Bridge, strconv.Itoa(n.VNI)}, nil); err != nil && !isCode(err, ctl.CodeExists) {
 			undo()
@@ -160,8 +178,10 @@ func (d *Driver) deleteNetwork(req *networkRequest) (any, error) {
 		}
 	}
 	// The bridge takes its router interface and masquerade along.
-	if err := d.cfg.Caller.Call("del-br", []string{n.Bridge}, nil); err != nil && !isCode(err, ctl.CodeNotFound) {
-		return nil, err
+	if n.Bridge != "" {
+		if err := d.cfg.Caller.Call("del-br", []string{n.Bridge}, nil); err != nil && !isCode(err, ctl.CodeNotFound) {
+			return nil, err
+		}
 	}
 	delete(d.st.Networks, n.ID)
 	if err := d.save(); err != nil {
@@ -209,7 +229,7 @@ func (d *Driver) createEndpoint(req *createEndpointRequest) (any, error) {
 		in = &endpointInterface{}
 	}
 	er := ctl.EndpointRequest{Network: n.ID, ContainerID: req.EndpointID, IfName: peerName(req.EndpointID), PeerHere: true,
-		Bridge: n.Bridge, VLAN: n.VLAN, MTU: n.MTU, MAC: in.MacAddress, IO: n.IO}
+		Bridge: n.Bridge, Routed: n.Routed, VLAN: n.VLAN, MTU: n.MTU, MAC: in.MacAddress, IO: n.IO}
 	for _, a := range []string{in.Address, in.AddressIPv6} {
 		if a == "" {
 			continue
@@ -280,7 +300,24 @@ func (d *Driver) join(req *joinRequest) (any, error) {
 		return nil, err
 	}
 	r := joinResponse{InterfaceName: interfaceName{SrcName: ep.IfName, DstPrefix: "eth"}, DisableGatewayService: true}
-	if !n.Internal {
+	switch {
+	case n.Routed:
+		// The link-local gateways vswitchd answers by proxy ARP/ND
+		// (ep.Gateways), 169.254.1.1 reached by an on-link route first,
+		// as Calico's Docker plugin does. An --internal routed network
+		// still gets them: they are how its containers reach each other.
+		for _, g := range ep.Gateways {
+			a, err := netip.ParseAddr(g)
+			switch {
+			case err != nil:
+			case a.Is4():
+				r.Gateway = g
+				r.StaticRoutes = append(r.StaticRoutes, staticRoute{Destination: netip.PrefixFrom(a, 32).String(), RouteType: routeConnected})
+			default:
+				r.GatewayIPv6 = g
+			}
+		}
+	case !n.Internal:
 		r.Gateway, r.GatewayIPv6 = n.Gateway4, n.Gateway6
 	}
 	return r, nil

@@ -35,6 +35,10 @@ type network struct {
 	// interface then (router.go).
 	Masquerade string `json:"masquerade,omitempty"`
 	Router     string `json:"router,omitempty"`
+	// Routed is -o mode=routed: no bridge (Bridge is ""); each endpoint
+	// is a routed vswitchd endpoint (Calico style: proxy ARP, the
+	// link-local gateways 169.254.1.1 and fe80::1).
+	Routed bool `json:"routed,omitempty"`
 	// Published are the port maps made for each endpoint's -p
 	// (portmap.go), by endpoint ID.
 	Published map[string][]ctl.NATPortMapView `json:"published,omitempty"`

@@ -135,8 +135,6 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 	}
 	if req.Routed {
 		switch {
-		case req.PeerHere:
-			return nil, ctl.Errorf(ctl.CodeInvalid, "routed: a routed endpoint needs its namespace (peer_here is for bridged ones)")
 		case req.VLAN != 0:
 			return nil, ctl.Errorf(ctl.CodeInvalid, "vlan: a routed endpoint carries no VLAN")
 		case len(req.Gateways) > 0:

@@ -72,7 +72,6 @@ func TestRoutedEndpoint(t *testing.T) {
 		{ctl.CodeInvalid, routedReq("x", func(r *ctl.EndpointRequest) { r.Bridge = "br0" })},
 		{ctl.CodeNotFound, routedReq("x", func(r *ctl.EndpointRequest) { r.VRF = "red" })},
 		{ctl.CodeInvalid, routedReq("x", func(r *ctl.EndpointRequest) { r.VLAN = 5 })},
-		{ctl.CodeInvalid, routedReq("x", func(r *ctl.EndpointRequest) { r.Netns, r.PeerHere = "", true })},
 		{ctl.CodeInvalid, routedReq("x", func(r *ctl.EndpointRequest) {
 			r.Pool, r.PoolDef, r.Addrs, r.Gateways = "", nil, []string{"10.32.0.5/24"}, []string{"10.32.0.1"}
 		})},
@@ -104,6 +103,16 @@ func TestRoutedEndpoint(t *testing.T) {
 	m.d.mu.Unlock()
 	require.Equal(t, 1, n)
 	m.ok(t, nil, "route/del", "10.31.0.0/24")
+
+	// peer_here (Docker): addresses recorded as host prefixes, the
+	// link-local gateways reported for the runtime to configure.
+	var here ctl.EndpointView
+	m.ok(t, &here, "endpoint/add", routedReq("c3", func(r *ctl.EndpointRequest) {
+		r.Netns, r.PeerHere, r.Pool, r.PoolDef, r.Addrs = "", true, "", nil, []string{"10.32.0.6/24"}
+	}))
+	require.Equal(t, []string{"10.32.0.6/32"}, here.Addrs)
+	require.Equal(t, []string{"169.254.1.1"}, here.Gateways)
+	m.ok(t, nil, "endpoint/del", routedReq("c3"))
 
 	// DEL: port, interface, routes, neighbors and lease go.
 	m.ok(t, nil, "endpoint/del", routedReq("c1"))

@@ -3,11 +3,16 @@
 // control command (package ctl's Specs), one file per command group:
 // bridges.go, portcmds.go, show.go (show, stats, runtime, errors), fdb.go,
 // l3.go, vxlan.go, observe.go (trace, capture), sriov.go, sg.go
-// (security groups), nat.go (masquerade, port maps); commands.go binds
-// them to the Specs. ports.go is the port factory (AF_XDP, veth, tap,
-// SR-IOV, vhost-user); state.go and store.go the configuration and its
-// durable copy; metrics.go serves Prometheus metrics and health.go watches
-// the ports' interfaces.
+// (security groups), nat.go (masquerade, port maps), endpoints.go (the
+// containers of CNI and Docker; endpoints_routed.go for routed ones),
+// ipam.go, svc.go and dns.go (services), bgp*.go (the speaker, learned
+// routes, the routed endpoints' blocks in bgp_blocks.go); commands.go
+// binds them to the Specs. ports.go is the port factory (AF_XDP, veth,
+// tap, SR-IOV, vhost-user); state.go and store.go the configuration and
+// its durable copy; metrics.go serves Prometheus metrics and health.go
+// watches the ports' interfaces; takeover.go hands the running daemon's
+// ports, state lock and learned tables to a new process (vswitchd
+// --takeover, docs/upgrade.md) and takes them over.
 //
 // # Layers
 //

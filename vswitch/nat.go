@@ -42,7 +42,8 @@ func (s *Switch) syncNAT(nc *natConfig) (*natState, error) {
 		if err != nil {
 			return nil, err
 		}
-		ct, err := conntrack.New(conntrack.Config{Capacity: s.opts.ConntrackCapacity, TCPLoose: true})
+		// BothKeys: Translate reads both keys of every packet's flow.
+		ct, err := conntrack.New(conntrack.Config{Capacity: s.opts.ConntrackCapacity, TCPLoose: true, BothKeys: true})
 		if err != nil {
 			return nil, fmt.Errorf("vswitch: NAT connection tracker: %w", err)
 		}

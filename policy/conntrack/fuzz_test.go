@@ -27,6 +27,9 @@ func FuzzParse(f *testing.F) {
 		if p.Reason != r {
 			t.Fatalf("Reason %v, returned %v", p.Reason, r)
 		}
+		if r2 := parseFull(&q, b, 42); r2 != r || p != q { // the fast path changes nothing
+			t.Fatalf("Parse %v %+v, parseFull %v %+v", r, p, r2, q)
+		}
 		switch r {
 		case ReasonNone:
 			if p.Kind == KindInvalid || p.Kind == KindFragment || p.Kind == KindUntracked {

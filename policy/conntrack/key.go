@@ -66,13 +66,15 @@ const KeyRouted = 2
 // IPv6 reports whether k is an IPv6 flow.
 func (k *Key) IPv6() bool { return k.Flags&KeyIPv6 != 0 }
 
-// word4 packs the fifth word: ports, zone, protocol, flags.
-func (k *Key) word4() uint64 {
+// packWord4 is the fifth word of a key: ports, zone, protocol, flags
+// (word4: on little-endian machines, the key's last 8 bytes as they lie
+// in memory).
+func (k *Key) packWord4() uint64 {
 	return uint64(k.SrcPort) | uint64(k.DstPort)<<16 | uint64(k.Zone)<<32 |
 		uint64(k.Proto)<<48 | uint64(k.Flags)<<56
 }
 
-func (k *Key) setWord4(w uint64) {
+func (k *Key) unpackWord4(w uint64) {
 	k.SrcPort, k.DstPort, k.Zone = uint16(w), uint16(w>>16), uint16(w>>32)
 	k.Proto, k.Flags = uint8(w>>48), uint8(w>>56)
 }

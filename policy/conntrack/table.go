@@ -97,6 +97,13 @@ type Config struct {
 	// switch started, Linux's nf_conntrack_tcp_loose). Off by default: a
 	// new flow must start with a SYN.
 	TCPLoose bool
+	// BothKeys makes TrackBatch bring both keys of each packet's flow
+	// into the cache, not only the one the packet matched: for a caller
+	// that reads both per packet (Keys: NAT rewrites a packet to the
+	// reverse of the other direction's key). It costs one more cache
+	// miss per packet when the flows do not fit in the cache, and saves
+	// one that is not overlapped with the rest of the vector's.
+	BothKeys bool
 	// Seed seeds the hash; 0 draws a random one.
 	Seed uint64
 }
@@ -181,6 +188,8 @@ type Table struct {
 	entries []entry // [0] unused: index 0 means none
 	seed    uint64
 	loose   bool
+	// bothKeys: TrackBatch brings in both key lines of each entry.
+	bothKeys bool
 	// timeouts[state & stTOIndex] is the idle timeout.
 	timeouts [128]uint32
 
@@ -205,12 +214,13 @@ func New(cfg Config) (*Table, error) {
 	buckets, freeB := hugemem.Alloc[bucket](nb)
 	entries, freeE := hugemem.Alloc[entry](cfg.Capacity + 1)
 	t := &Table{
-		buckets: buckets,
-		shift:   uint(64 - bits.TrailingZeros(uint(nb))),
-		mask:    uint64(nb - 1),
-		entries: entries,
-		seed:    cfg.Seed,
-		loose:   cfg.TCPLoose,
+		buckets:  buckets,
+		shift:    uint(64 - bits.TrailingZeros(uint(nb))),
+		mask:     uint64(nb - 1),
+		entries:  entries,
+		seed:     cfg.Seed,
+		loose:    cfg.TCPLoose,
+		bothKeys: cfg.BothKeys,
 	}
 	runtime.AddCleanup(t, func(f [2]func()) { f[0](); f[1]() }, [2]func(){freeB, freeE})
 	if t.seed == 0 {
@@ -302,10 +312,13 @@ func (e *entry) storeKey(d Dir, k *Key) {
 	w[4].Store(k.word4())
 }
 
+// keyIs reports whether e holds key k (fifth word w4) in direction d. It
+// compares all five words without branching: they are one or two cache
+// lines, and a lookup compares only entries whose tag matched.
 func (e *entry) keyIs(d Dir, k *Key, w4 uint64) bool {
 	w := e.key(d)
-	return w[4].Load() == w4 && w[1].Load() == k.Src.Lo && w[3].Load() == k.Dst.Lo &&
-		w[0].Load() == k.Src.Hi && w[2].Load() == k.Dst.Hi
+	return (w[4].Load()^w4)|(w[1].Load()^k.Src.Lo)|(w[3].Load()^k.Dst.Lo)|
+		(w[0].Load()^k.Src.Hi)|(w[2].Load()^k.Dst.Hi) == 0
 }
 
 // lookup finds key k (hash h): the entry, the direction k has in it, the
@@ -317,6 +330,40 @@ func (t *Table) lookup(k *Key, h uint64) (idx uint32, d Dir, seq uint32, ok bool
 		return
 	}
 	return t.lookupIn(&t.buckets[t.second(b1, h)], k, h, w4)
+}
+
+// find returns the last slot word of b whose tag is tag, 0 if none. It
+// reads every slot without branching on them (TrackBatch's pass over a
+// vector's buckets).
+func (b *bucket) find(tag uint32) uint64 {
+	t, c := uint64(tag)<<32, uint64(0)
+	// Unrolled: the compiler neither unrolls the loop nor keeps its
+	// compare-and-move branch-free.
+	if w := b.s[0].Load(); (w^t)>>32 == 0 {
+		c = w
+	}
+	if w := b.s[1].Load(); (w^t)>>32 == 0 {
+		c = w
+	}
+	if w := b.s[2].Load(); (w^t)>>32 == 0 {
+		c = w
+	}
+	if w := b.s[3].Load(); (w^t)>>32 == 0 {
+		c = w
+	}
+	if w := b.s[4].Load(); (w^t)>>32 == 0 {
+		c = w
+	}
+	if w := b.s[5].Load(); (w^t)>>32 == 0 {
+		c = w
+	}
+	if w := b.s[6].Load(); (w^t)>>32 == 0 {
+		c = w
+	}
+	if w := b.s[7].Load(); (w^t)>>32 == 0 {
+		c = w
+	}
+	return c
 }
 
 func (t *Table) lookupIn(b *bucket, k *Key, h uint64, w4 uint64) (uint32, Dir, uint32, bool) {

@@ -20,53 +20,131 @@ func (w *Worker) TrackParsed(p *Packet, now uint32) Result {
 	if p.Reason != ReasonNone {
 		return w.refuse(p.Reason)
 	}
-	return w.track(p, p.Key.hash(w.t.seed), now)
+	return w.track(p, p.Key.hash(w.t.seed), 0, now)
 }
 
 // TrackBatch tracks a vector of parsed packets (at most BatchSize; more
 // are done in pieces), writing res[i] for ps[i], and publishes the
 // worker's counters. It does what TrackParsed does for each, but in
-// passes: hash every key and touch its first bucket; find each key's
-// candidate entry by tag; touch the candidates; then track. Each touch
-// pass is a tight loop of independent loads without data-dependent
-// branches, so the CPU keeps many cache misses of the vector in flight
-// instead of taking them one after the other (Go has no prefetch
-// instruction; this is the next best thing).
+// passes, so that the cache misses of a whole vector overlap instead of
+// coming one after the other (Go has no prefetch instruction; a tight
+// loop of independent loads is the next best thing: the CPU keeps as
+// many in flight as it has miss buffers):
+//
+//  1. hash every key (arithmetic only);
+//  2. touch every key's first bucket;
+//  3. find each key's candidate slot in it by tag (in cache now); the
+//     few keys with none there have their second bucket touched and
+//     searched the same way;
+//  4. touch every candidate entry: the line of its sequence and state
+//     words and the line of the key that matched (both keys' lines with
+//     Config.BothKeys);
+//  5. track each packet, starting from its candidate: a candidate whose
+//     key matches is the lookup, already done; else the full lookup.
+//
+// A candidate is only a hint, checked like any slot (sequence, key,
+// sequence again), so a slot that changed meanwhile costs a lookup, never
+// a wrong answer.
 func (w *Worker) TrackBatch(ps []Packet, res []Result, now uint32) {
-	t := w.t
 	for len(ps) > 0 {
 		n := min(len(ps), BatchSize)
-		hs, cand := w.hashes[:n], w.cand[:n]
-		var sink uint64
-		for i := range hs {
-			hs[i] = ps[i].Key.hash(t.seed)
-			sink += t.buckets[t.bucketOf(hs[i])].s[0].Load()
-		}
-		for i, h := range hs {
-			b := &t.buckets[t.bucketOf(h)]
-			c := uint64(0)
-			for j := range bucketSlots {
-				if sw := b.s[j].Load(); uint32(sw>>32) == uint32(h) {
-					c = sw
-				}
-			}
-			cand[i] = c
-		}
-		for _, c := range cand {
-			e := &t.entries[uint32(c)&idxMask]
-			sink += uint64(e.seq.Load()) + e.key(Dir(c >> 31 & 1))[4].Load()
-		}
-		w.sink += sink
-		for i := range hs {
-			if ps[i].Reason != ReasonNone {
-				res[i] = w.refuse(ps[i].Reason)
-			} else {
-				res[i] = w.track(&ps[i], hs[i], now)
-			}
-		}
+		w.trackBatch(ps[:n], res[:n], now)
 		ps, res = ps[n:], res[n:]
 	}
 	w.Publish()
+}
+
+// trackBatch is TrackBatch for at most BatchSize packets, without the
+// Publish.
+func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
+	t := w.t
+	n := len(ps)
+	res = res[:n]
+	hs, cand := w.hashes[:n], w.cand[:n]
+	seed, shift := t.seed, t.shift&63
+	for i := range ps {
+		hs[i] = ps[i].Key.hash(seed)
+	}
+	var sink uint64
+	for _, h := range hs {
+		sink += t.buckets[h>>shift].s[0].Load()
+	}
+	second := w.second[:0]
+	for i, h := range hs {
+		c := t.buckets[h>>shift].find(uint32(h))
+		cand[i] = c
+		if c == 0 {
+			second = append(second, uint16(i))
+		}
+	}
+	if len(second) > 0 {
+		for _, i := range second {
+			h := hs[i]
+			sink += t.buckets[t.second(h>>shift, h)].s[0].Load()
+		}
+		for _, i := range second {
+			h := hs[i]
+			cand[i] = t.buckets[t.second(h>>shift, h)].find(uint32(h))
+		}
+	}
+	ents := t.entries
+	if t.bothKeys {
+		for _, c := range cand {
+			e := &ents[uint32(c)&idxMask]
+			sink += uint64(e.seq.Load()) + e.key1[4].Load()
+		}
+	} else {
+		for _, c := range cand {
+			e := &ents[uint32(c)&idxMask]
+			sink += uint64(e.seq.Load()) + e.key(Dir(c >> 31 & 1))[4].Load()
+		}
+	}
+	w.sink += sink
+	for i := range ps {
+		p, c := &ps[i], cand[i]
+		if p.Reason != ReasonNone {
+			res[i] = w.refuse(p.Reason)
+			continue
+		}
+		// The common case inline, as update does it: the candidate holds
+		// the key, the flow is live, and the packet changes no TCP state.
+		// Anything else goes to track, which starts over.
+		if c != 0 && p.Kind != KindICMPError {
+			idx, d := uint32(c)&idxMask, Dir(c>>31&1)
+			e := &ents[idx]
+			kw := &e.key0
+			if d == Reply {
+				kw = &e.key1
+			}
+			k := &p.Key
+			s := e.seq.Load()
+			old := e.state.Load()
+			if s&1 == 0 && (kw[4].Load()^k.word4())|(kw[1].Load()^k.Src.Lo)|(kw[3].Load()^k.Dst.Lo)|
+				(kw[0].Load()^k.Src.Hi)|(kw[2].Load()^k.Dst.Hi) == 0 && e.seq.Load() == s &&
+				uint32(old>>stGenShift)&stGenMask == s>>2&stGenMask && !t.expired(old, now) {
+				isTCP := old>>stClassShft&3 == classTCP
+				if !isTCP || p.Kind != KindTCP || old&stTCPMask == uint64(TCPEstablished) && tcpClass(p.TCPFlags) == tcpAck {
+					nw := old | uint64(d)<<4 // stReplied
+					if int32(now-uint32(old>>stTimeShift)) > 0 {
+						nw = nw&^(0xffffffff<<stTimeShift) | uint64(now)<<stTimeShift
+					}
+					if nw == old || e.state.CompareAndSwap(old, nw) {
+						w.n.hits++
+						r := Result{Conn: idx, Dir: d, State: StateNew}
+						if nw&stReplied != 0 {
+							r.State = StateEstablished
+						}
+						if isTCP {
+							r.TCP = TCPState(old & stTCPMask)
+						}
+						res[i] = r
+						continue
+					}
+				}
+			}
+		}
+		res[i] = w.track(p, hs[i], c, now)
+	}
 }
 
 // refuse counts and answers a packet Parse did not accept.
@@ -91,84 +169,108 @@ func tcpOf(st uint64) TCPState {
 	return TCPState(st & stTCPMask)
 }
 
-func (w *Worker) track(p *Packet, h uint64, now uint32) Result {
+// track tracks packet p of hash h. hint is a slot word that may hold
+// p's key (TrackBatch's candidate), 0 if none.
+func (w *Worker) track(p *Packet, h, hint uint64, now uint32) Result {
 	t := w.t
 	for range 4 { // a retry after the entry changed under us
-		idx, d, seq, ok := t.lookup(&p.Key, h)
+		var idx, seq uint32
+		var d Dir
+		ok := false
+		if hint != 0 { // the lookup TrackBatch did, checked
+			idx, d = uint32(hint)&idxMask, Dir(hint>>31&1)
+			e := &t.entries[idx]
+			seq = e.seq.Load()
+			ok = seq&1 == 0 && e.keyIs(d, &p.Key, p.Key.word4()) && e.seq.Load() == seq
+			hint = 0
+		}
 		if !ok {
-			break
-		}
-		e := &t.entries[idx]
-		gen := seq >> 2 & stGenMask
-		old := e.state.Load()
-		if uint32(old>>stGenShift)&stGenMask != gen {
-			continue // deleted and reused since the lookup
-		}
-		if t.expired(old, now) {
-			w.expire(idx, seq)
-			break
-		}
-		res := Result{Conn: idx, Dir: d, TCP: tcpOf(old)}
-		if p.Kind == KindICMPError { // p.Key is already in the error's direction
-			w.n.hits++
-			w.n.related++
-			res.State = StateRelated
-			return res
-		}
-		for range 8 { // compare-and-swap the state word
-			nw := old
-			if d == Reply {
-				nw |= stReplied
-			}
-			if p.Kind == KindTCP && old>>stClassShft&3 == classTCP {
-				fin := Original
-				if old&stFinReply != 0 {
-					fin = Reply
-				}
-				st, cls := TCPState(old&stTCPMask), tcpClass(p.TCPFlags)
-				ns, nf, valid, reopen := st, fin, true, false
-				if st != TCPEstablished || cls != tcpAck { // the common case changes nothing
-					ns, nf, valid, reopen = tcpNext(st, fin, d, cls)
-				}
-				if reopen {
-					// A new connection on the tuple of a closed one:
-					// drop the old flow; the SYN is new, for policy to see.
-					if killed, mustFree := t.kill(idx, seq); killed {
-						w.n.deleted++
-						if mustFree {
-							w.release(idx)
-						}
-					}
-					return w.miss(p)
-				}
-				if !valid {
-					w.n.hits++
-					return w.invalid(res, ReasonTCPTransition)
-				}
-				nw = nw&^(stTCPMask|stFinReply) | uint64(ns)
-				if nf == Reply {
-					nw |= stFinReply
-				}
-				res.TCP = ns
-			}
-			if int32(now-uint32(old>>stTimeShift)) > 0 { // never backwards
-				nw = nw&^(0xffffffff<<stTimeShift) | uint64(now)<<stTimeShift
-			}
-			if nw == old || e.state.CompareAndSwap(old, nw) {
-				w.n.hits++
-				res.State = StateNew
-				if nw&stReplied != 0 {
-					res.State = StateEstablished
-				}
-				return res
-			}
-			old = e.state.Load()
-			if uint32(old>>stGenShift)&stGenMask != gen {
+			if idx, d, seq, ok = t.lookup(&p.Key, h); !ok {
 				break
 			}
 		}
+		if res, done := w.update(p, idx, d, seq, now); done {
+			return res
+		}
 	}
 	return w.miss(p)
+}
+
+// update applies packet p to entry idx, found holding p's key in
+// direction d with sequence word seq, and answers it. done is false if
+// the entry was deleted and reused since the lookup (look again).
+func (w *Worker) update(p *Packet, idx uint32, d Dir, seq uint32, now uint32) (res Result, done bool) {
+	t := w.t
+	e := &t.entries[idx]
+	gen := seq >> 2 & stGenMask
+	old := e.state.Load()
+	if uint32(old>>stGenShift)&stGenMask != gen {
+		return res, false
+	}
+	if t.expired(old, now) {
+		w.expire(idx, seq)
+		return w.miss(p), true
+	}
+	res = Result{Conn: idx, Dir: d, TCP: tcpOf(old)}
+	if p.Kind == KindICMPError { // p.Key is already in the error's direction
+		w.n.hits++
+		w.n.related++
+		res.State = StateRelated
+		return res, true
+	}
+	for range 8 { // compare-and-swap the state word
+		nw := old
+		if d == Reply {
+			nw |= stReplied
+		}
+		if p.Kind == KindTCP && old>>stClassShft&3 == classTCP {
+			fin := Original
+			if old&stFinReply != 0 {
+				fin = Reply
+			}
+			st, cls := TCPState(old&stTCPMask), tcpClass(p.TCPFlags)
+			ns, nf, valid, reopen := st, fin, true, false
+			if st != TCPEstablished || cls != tcpAck { // the common case changes nothing
+				ns, nf, valid, reopen = tcpNext(st, fin, d, cls)
+			}
+			if reopen {
+				// A new connection on the tuple of a closed one:
+				// drop the old flow; the SYN is new, for policy to see.
+				if killed, mustFree := t.kill(idx, seq); killed {
+					w.n.deleted++
+					if mustFree {
+						w.release(idx)
+					}
+				}
+				return w.miss(p), true
+			}
+			if !valid {
+				w.n.hits++
+				return w.invalid(res, ReasonTCPTransition), true
+			}
+			nw = nw&^(stTCPMask|stFinReply) | uint64(ns)
+			if nf == Reply {
+				nw |= stFinReply
+			}
+			res.TCP = ns
+		}
+		if int32(now-uint32(old>>stTimeShift)) > 0 { // never backwards
+			nw = nw&^(0xffffffff<<stTimeShift) | uint64(now)<<stTimeShift
+		}
+		if nw == old || e.state.CompareAndSwap(old, nw) {
+			w.n.hits++
+			res.State = StateNew
+			if nw&stReplied != 0 {
+				res.State = StateEstablished
+			}
+			return res, true
+		}
+		old = e.state.Load()
+		if uint32(old>>stGenShift)&stGenMask != gen {
+			break
+		}
+	}
+	return res, false
 }
 
 func (w *Worker) expire(idx, seq uint32) {
@@ -372,4 +474,10 @@ func (w *Worker) InUse(k *Key, now uint32) bool {
 		w.expire(idx, seq)
 	}
 	return false
+}
+
+func init() {
+	if stReplied != 1<<4 || Reply != 1 {
+		panic("conntrack: trackBatch's replied bit is Reply<<4")
+	}
 }

@@ -15,6 +15,7 @@ type Worker struct {
 	pub    counters // n as of the last Publish, for Table.Counters
 	hashes [BatchSize]uint64
 	cand   [BatchSize]uint64
+	second [BatchSize]uint16 // packets whose candidate is in the second bucket
 	sink   uint64
 }
 

@@ -181,6 +181,9 @@ func (st *l3State) compileL3(t *tables, l3 *l3Config, domOf func(bridge string, 
 		}
 		members = members[:0]
 		for _, h := range r.hops {
+			if e := &t.ifaces[ifID[h.iface]]; e.proxy {
+				e.addSource(r.prefix)
+			}
 			a := adjEntry{kind: adjGlean, iface: ifID[h.iface]}
 			if h.addr.IsValid() {
 				a.kind, a.via = adjGateway, addrKey(h.addr)

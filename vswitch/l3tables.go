@@ -67,6 +67,53 @@ type ifaceEntry struct {
 	addr6  []ifAddr6
 	dns    bool // DNS queries to the switch from this interface are punted
 	proxy  bool // answers ARP/ND for any address (Interface.ProxyARP)
+	// srcs4 and srcs6 (proxy interfaces only) are the prefixes of the
+	// routes through the interface: the only sources a packet from it
+	// may have (its container's addresses).
+	srcs4 []ifAddr4
+	srcs6 []ifAddr6
+}
+
+// addSource lets a proxy interface's packets come from p.
+func (e *ifaceEntry) addSource(p netip.Prefix) {
+	if p.Addr().Is4() {
+		b := p.Addr().As4()
+		a := ifAddr4{ip: binary.BigEndian.Uint32(b[:])}
+		if p.Bits() > 0 {
+			a.mask = ^uint32(0) << (32 - p.Bits())
+		}
+		e.srcs4 = append(e.srcs4, a)
+		return
+	}
+	e.srcs6 = append(e.srcs6, ifAddr6{a: addrKey(p.Addr()), bits: p.Bits()})
+}
+
+// srcOK4 reports whether a packet from the interface may have source ip:
+// any, unless it is a proxy interface, whose packets must come from one
+// of its routes' prefixes (strict reverse-path check, Calico's).
+func (e *ifaceEntry) srcOK4(ip uint32) bool {
+	if !e.proxy {
+		return true
+	}
+	for _, a := range e.srcs4 {
+		if ip&a.mask == a.ip&a.mask {
+			return true
+		}
+	}
+	return false
+}
+
+// srcOK6 is srcOK4 for IPv6.
+func (e *ifaceEntry) srcOK6(a nbrAddr) bool {
+	if !e.proxy {
+		return true
+	}
+	for _, x := range e.srcs6 {
+		if prefixMatch6(x.a, a, x.bits) {
+			return true
+		}
+	}
+	return false
 }
 
 type ifAddr4 struct {

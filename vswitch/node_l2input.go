@@ -1,6 +1,10 @@
 package vswitch
 
-import "github.com/vecswitch/vecswitch/pipeline"
+import (
+	"encoding/binary"
+
+	"github.com/vecswitch/vecswitch/pipeline"
+)
 
 // l2-input parses the Ethernet header, maps (ingress port, VLAN) to a
 // learning domain and removes the VLAN tag: inside the switch frames are
@@ -34,6 +38,7 @@ const (
 	inDropSrcZero
 	inDropSrcIsDst
 	inDropSrcNotBound
+	inDropSpoofedSrc
 )
 
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
@@ -41,7 +46,7 @@ func l2InputSpec(s *Switch) pipeline.NodeSpec {
 		Name: nodeL2Input,
 		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeNAT},
 		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast",
-			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed"},
+			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed", "spoofed-source"},
 		New: func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
 	}
 }
@@ -112,15 +117,20 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		}
 		m.Domain, m.VLAN = dom, vlan
 		f.Next[i] = inNextFwd
-		if pe.rif != 0 {
-			routedIn(f, i, pe, m, pkt, nat)
+		if pe.rif != 0 && int(pe.rif) < len(t.ifaces) {
+			routedIn(f, i, pe, &t.ifaces[pe.rif], m, pkt, nat)
 		}
 	}
 }
 
-// routedIn sends frame i (metadata m, bytes pkt) of a routed port to L3,
-// or drops it when it is unicast to another MAC. nat: NAT is configured.
-func routedIn(f *pipeline.Frame, i int, pe *portEntry, m *pipeline.Meta, pkt []byte, nat bool) {
+// routedIn sends frame i (metadata m, bytes pkt) of a routed port, whose
+// interface is in, to L3, or drops it when it is unicast to another MAC,
+// or (a proxy-ARP interface: a routed container) when its IP source is not
+// one of the container's (a strict reverse-path check, before NAT: the
+// routes through the interface are its addresses; IPv6 link-local and
+// unspecified sources, which neighbor discovery uses, pass). nat: NAT is
+// configured.
+func routedIn(f *pipeline.Frame, i int, pe *portEntry, in *ifaceEntry, m *pipeline.Meta, pkt []byte, nat bool) {
 	if d := mac48(pkt[0:6]); d != pe.rifMAC && pkt[0]&1 == 0 {
 		f.Drop(i, inDropRoutedOther)
 		return
@@ -128,8 +138,19 @@ func routedIn(f *pipeline.Frame, i int, pe *portEntry, m *pipeline.Meta, pkt []b
 	m.Iface = pe.rif
 	switch uint16(pkt[12])<<8 | uint16(pkt[13]) {
 	case etherTypeIPv4:
+		if in.proxy && len(pkt) >= ethHdrLen+20 && !in.srcOK4(binary.BigEndian.Uint32(pkt[ethHdrLen+12:])) {
+			f.Drop(i, inDropSpoofedSrc)
+			return
+		}
 		f.Next[i] = inNextIP4
 	case etherTypeIPv6:
+		if in.proxy && len(pkt) >= ethHdrLen+40 {
+			src := nbrAddr{binary.BigEndian.Uint64(pkt[ethHdrLen+8:]), binary.BigEndian.Uint64(pkt[ethHdrLen+16:])}
+			if src != (nbrAddr{}) && src.hi>>54 != 0xFE80>>6 && !in.srcOK6(src) {
+				f.Drop(i, inDropSpoofedSrc)
+				return
+			}
+		}
 		f.Next[i] = inNextIP6
 	case etherTypeARP:
 		f.Next[i] = inNextARP

@@ -16,6 +16,7 @@ func proxyConfig() Config {
 		},
 		Routes: []Route{
 			{Prefix: "10.5.0.2/32", Via: []NextHop{{Interface: "ra"}}},
+			{Prefix: "fd05::2/128", Via: []NextHop{{Interface: "ra"}}},
 			{Prefix: "10.5.9.3/32", Via: []NextHop{{Interface: "rb"}}},
 			{Prefix: "fd05::3/128", Via: []NextHop{{Interface: "rb"}}},
 		},
@@ -24,8 +25,9 @@ func proxyConfig() Config {
 
 // TestProxyARP: a proxy-ARP interface on a routed port answers ARP for any
 // address but the sender's own, never a probe from 0.0.0.0, learns the
-// sender, and resolves a next hop from the link-local gateway 169.254.1.1
-// (fe80::1 for IPv6) when it has no address of its own.
+// sender, resolves a next hop from the link-local gateway 169.254.1.1
+// (fe80::1 for IPv6) when it has no address of its own, and drops packets
+// whose source is not the container's.
 func TestProxyARP(t *testing.T) {
 	r := newRig(t, Options{})
 	r.attach("a", "b")
@@ -63,6 +65,13 @@ func TestProxyARP(t *testing.T) {
 	require.True(t, ok, "no NS: %v", p)
 	require.Equal(t, "fd05::3", ns.TargetAddress.String())
 	require.Equal(t, "fe80::1", p.Layer(layers.LayerTypeIPv6).(*layers.IPv6).SrcIP.String())
+
+	// Sources not the container's (no route through its interface) are
+	// dropped at the port, before routing or NAT; so are IPv6 ones.
+	r.send("a", pkt4(macRA, "02:00:00:00:00:0c", "10.5.0.7", "10.5.9.3", 9, 1, 18, false))
+	r.send("a", pkt6(macRA, "02:00:00:00:00:0c", "fd05::7", "fd05::3", 9, 1, 18))
+	require.Empty(t, r.recv())
+	require.Equal(t, uint64(2), allDrops(r.s)[nodeL2Input+"/spoofed-source"])
 
 	// A bridge interface cannot be proxy ARP.
 	cfg := proxyConfig()

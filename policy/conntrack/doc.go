@@ -169,30 +169,60 @@
 //
 // # Performance
 //
-// go test -run XXX -bench 'Established|NewFlows|Parse' -benchtime 2s
-// ./policy/conntrack/ on the 2-core test VM (Go 1.26, other sessions
-// loading both cores at times, so ranges over several runs), TCP/IPv4
-// ACKs of established flows in both directions, drawn uniformly, 256 per
-// vector, per packet:
+// The cost of an established packet is instructions plus memory, and at
+// 1k flows (all in cache) it is all instructions. Callgrind counts of
+// the vswitch benchmark BenchmarkSGEstablished1k (instructions per
+// packet, whole path; the plain L2 path is 630): 1560 before the
+// changes below, 1172 after, so the security-group share went from 930
+// to 542. Where they went:
+//
+//   - Parse has a fast path for IPv4 without options, TCP or UDP, not a
+//     fragment (parse4Fast; FuzzParse checks it answers as the full
+//     parser does): about 70 instructions instead of 160.
+//   - A key's fifth word (ports, zone, protocol, flags) is one 8-byte
+//     load on little-endian machines (word_unsafe.go) instead of five
+//     loads and four shifts; it is in every hash and every compare.
+//   - TrackBatch runs in passes: hash every key (arithmetic only); touch
+//     every first bucket (a loop of independent loads: the misses of the
+//     vector overlap, Go having no prefetch); find each key's candidate
+//     slot by tag, branch-free (bucket.find), the few with none touched
+//     and searched in their second bucket; touch every candidate's entry
+//     lines; then track. The candidate is kept: the last pass checks it
+//     (sequence, key, sequence again, generation, timeout) and, for a
+//     packet that changes no TCP state, updates the flow inline, with no
+//     second bucket scan and no call; anything else goes to track, which
+//     starts over with a full lookup. Key and tag compares are
+//     branch-free XOR-ORs.
+//   - Config.BothKeys (the NAT's tracker) touches both key lines of each
+//     candidate in the batch pass, because Translate reads both keys of
+//     every packet's flow: the second line's miss then overlaps with the
+//     vector's instead of coming alone in the translate pass.
+//
+// Memory: at 1M flows each packet misses on a bucket line and an entry
+// line. BenchmarkMemoryFloor (floor_test.go: the same access pattern on
+// arrays of the same size, no conntrack code) gives on the 2-core test VM
+// 343-352 ns for one dependent random load, 4.9-5.0 ns per load for 256
+// independent ones, and 18-23 ns per packet for TrackBatch's pattern
+// (256 bucket loads, then the 256 entry loads they name); under load
+// from other jobs it went to 40-87 ns. So the target, 30 ns above
+// plain at 1M flows, leaves about 10 ns for instructions on a quiet VM:
+// the memory part is near that floor now, the instructions (about 540
+// per packet in the switch: the 30 ns of the 1k-flow figure) are what
+// still misses it. See docs/policy.md for the switch-level figures.
+//
+// Older figures of this package's own benchmarks (go test -run XXX
+// -bench 'Established|NewFlows|Parse' -benchtime 2s
+// ./policy/conntrack/, TCP/IPv4 ACKs of established flows in both
+// directions drawn uniformly, 256 per vector, per packet; measured
+// before the changes above):
 //
 //	                    plain    Track     Parse + TrackBatch
 //	1k flows            5-9 ns   74-100 ns 63-76 ns
 //	1M flows           19-36 ns  656-708 ns 214-229 ns
 //
-// (plain: rewriting the frames and reading a byte, what any path costs;
-// conntrack's cost is the difference.) Parse alone is 9 ns for TCP/IPv4
-// and 11 ns for IPv6 with two extension headers. At 1M flows a lookup
-// misses the cache on a bucket and an entry line: one dependent random
-// load in 256 MiB takes 315 ns on this VM (4 KiB pages, nested paging),
-// so a Track per packet costs about two of them; TrackBatch overlaps the
-// misses of a vector and brings that to about 200 ns above plain. The
-// issue's target, 30 ns above plain at 1M uniformly random flows, is not
-// met on this machine: that needs the overlap TrackBatch does plus
-// memory latency near bare metal's (about 80 ns) and huge pages
-// (MADV_HUGEPAGE on the arrays was tried here and got almost no huge
-// pages from the kernel). Real traffic is far from uniform, and hot
-// flows stay in cache: at 1k flows the whole cost is 58-70 ns above
-// plain, of which a pre-parsed lookup and state update is about 31 ns.
+// (plain there rewrites the frames from a 2M-key array drawn at random,
+// so at 1M flows it carries misses of its own.) Real traffic is far from
+// uniform, and hot flows stay in cache.
 //
 // New flows (Track of a SYN, a miss, then Commit), one core: 0.72-1.31 M
 // flows/s into a table with room, 0.44-1.76 M/s into a full table of 64k

@@ -3,12 +3,29 @@ package takeover
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 )
 
 // Version is the takeover protocol and state-format version. Two
-// processes hand over only if theirs are equal: bump it whenever the
-// messages or the state a Giver exports change meaning.
-const Version uint16 = 1
+// processes hand over only if theirs are equal: bump formatVersion
+// whenever the messages or the state a Giver exports change meaning.
+var Version = versionOf(buildVersion)
+
+const formatVersion uint16 = 1
+
+// buildVersion, set at link time (go build -ldflags "-X
+// github.com/vecswitch/vecswitch/internal/takeover.buildVersion=N"),
+// replaces formatVersion: how a test makes a build of another state
+// format. Empty in real builds.
+var buildVersion string
+
+func versionOf(s string) uint16 {
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || n == 0 {
+		return formatVersion
+	}
+	return uint16(n)
+}
 
 // Wire format. Every message is a fixed header followed by a payload:
 //

@@ -4,8 +4,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 // Announcing routed endpoints' blocks. With the speaker running, every
@@ -28,24 +26,10 @@ func (d *Daemon) endpointBlocks(s *State) []BGPAnnounced {
 		return nil
 	}
 	var out []BGPAnnounced
-	for _, ep := range s.Endpoints {
-		if !ep.Routed {
-			continue
-		}
-		vrf := ep.VRF
-		if vrf == vswitch.DefaultVRF {
-			vrf = ""
-		}
-		for _, blk := range ep.Blocks {
-			p, err := netip.ParsePrefix(blk)
-			if err != nil {
-				continue
-			}
-			b := BGPAnnounced{Prefix: p.String(), VRF: vrf, NextHop: s.BGP.endpointNextHop(p.Addr())}
-			if !slices.ContainsFunc(out, func(x BGPAnnounced) bool { return sameBlock(x, b) }) &&
-				!slices.ContainsFunc(s.BGP.Announce, func(x BGPAnnounced) bool { return sameBlock(x, b) }) {
-				out = append(out, b)
-			}
+	for _, vb := range s.routedBlocks() {
+		b := BGPAnnounced{Prefix: vb.block.String(), VRF: vb.vrf, NextHop: s.BGP.endpointNextHop(vb.block.Addr())}
+		if !slices.ContainsFunc(s.BGP.Announce, func(x BGPAnnounced) bool { return sameBlock(x, b) }) {
+			out = append(out, b)
 		}
 	}
 	slices.SortFunc(out, func(a, b BGPAnnounced) int {

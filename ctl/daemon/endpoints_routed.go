@@ -105,11 +105,16 @@ func (s *State) addRoutedEndpoint(ep ctl.EndpointView, mtu int) {
 	}
 }
 
-// blockBlackholes are the blackhole routes of the routed endpoints'
-// blocks: one per VRF and block that is not a host prefix and has no
-// configured route of its own.
-func (s *State) blockBlackholes() []vswitch.Route {
-	var out []vswitch.Route
+// vrfBlock is one routed endpoint block in its VRF ("" for the default).
+type vrfBlock struct {
+	vrf   string
+	block netip.Prefix
+}
+
+// routedBlocks are the routed endpoints' blocks, each VRF and block once,
+// in endpoint order.
+func (s *State) routedBlocks() []vrfBlock {
+	var out []vrfBlock
 	for _, ep := range s.Endpoints {
 		if !ep.Routed {
 			continue
@@ -120,15 +125,27 @@ func (s *State) blockBlackholes() []vswitch.Route {
 		}
 		for _, b := range ep.Blocks {
 			p, err := netip.ParsePrefix(b)
-			if err != nil || p.Bits() == p.Addr().BitLen() {
-				continue
+			if err == nil && !slices.Contains(out, vrfBlock{vrf, p}) {
+				out = append(out, vrfBlock{vrf, p})
 			}
-			same := func(r vswitch.Route) bool { return vrfName(r.VRF) == vrfName(vrf) && r.Prefix == p.String() }
-			if slices.ContainsFunc(out, same) || slices.ContainsFunc(s.Routes, same) {
-				continue
-			}
-			out = append(out, vswitch.Route{VRF: vrf, Prefix: p.String(), Blackhole: true})
 		}
+	}
+	return out
+}
+
+// blockBlackholes are the blackhole routes of the routed endpoints'
+// blocks: one per VRF and block that is not a host prefix and has no
+// configured route of its own.
+func (s *State) blockBlackholes() []vswitch.Route {
+	var out []vswitch.Route
+	for _, b := range s.routedBlocks() {
+		p := b.block
+		if p.Bits() == p.Addr().BitLen() || slices.ContainsFunc(s.Routes, func(r vswitch.Route) bool {
+			return vrfName(r.VRF) == vrfName(b.vrf) && r.Prefix == p.String()
+		}) {
+			continue
+		}
+		out = append(out, vswitch.Route{VRF: b.vrf, Prefix: p.String(), Blackhole: true})
 	}
 	return out
 }

@@ -72,15 +72,8 @@ func fusedVsNodes(t *testing.T, seed uint64) {
 			}
 			frames[i] = fr
 		}
-		var out [2]map[string][][]byte
-		var drops [2]map[string]uint64
-		for k, rg := range rigs {
-			cp := make([][]byte, len(frames))
-			for i, fr := range frames {
-				cp[i] = append([]byte(nil), fr...)
-			}
-			rg.send(in, cp...)
-			out[k], drops[k] = rg.recv(), allDrops(rg.s)
+		out, drops := sendBoth(rigs, in, frames)
+		for k := range out {
 			for _, frs := range out[k] {
 				// Frames of one flow keep their order; frames of
 				// different flows to one port may leave in another
@@ -134,19 +127,24 @@ func TestVXLANFastMatchesNodes(t *testing.T) {
 						frames[i] = vxlanPacket(src, vni, frame(macC, macN(20+r.IntN(4)), -1))
 					}
 				}
-				var out [2]map[string][][]byte
-				var drops [2]map[string]uint64
-				for k, rg := range rigs {
-					cp := make([][]byte, len(frames))
-					for i, fr := range frames {
-						cp[i] = append([]byte(nil), fr...)
-					}
-					rg.send(in, cp...)
-					out[k], drops[k] = rg.recv(), allDrops(rg.s)
-				}
+				out, drops := sendBoth(rigs, in, frames)
 				require.Equal(t, out[1], out[0], "batch %d: frames out, fast vs node by node", batch)
 				require.Equal(t, drops[1], drops[0], "batch %d: drop counters", batch)
 			}
 		})
 	}
+}
+
+// sendBoth sends a copy of frames into port in of each rig and returns
+// what each sent out and its drop counters.
+func sendBoth(rigs [2]*rig, in string, frames [][]byte) (out [2]map[string][][]byte, drops [2]map[string]uint64) {
+	for k, rg := range rigs {
+		cp := make([][]byte, len(frames))
+		for i, fr := range frames {
+			cp[i] = append([]byte(nil), fr...)
+		}
+		rg.send(in, cp...)
+		out[k], drops[k] = rg.recv(), allDrops(rg.s)
+	}
+	return out, drops
 }

@@ -96,7 +96,46 @@ func (d *Daemon) startBGP() {
 	defer d.mu.Unlock()
 	if d.state.BGP != nil {
 		if err := d.runSpeaker(d.state.BGP); err != nil {
+			if d.inherit != nil {
+				// Taking over: the old vswitchd holds the listener
+				// until it exits, just after the handover.
+				d.log.Info("BGP speaker waits for the old vswitchd to release its listener", "err", err)
+				go d.retrySpeaker(d.bgp.stop, speakerTakeoverWait)
+				return
+			}
 			d.log.Error("BGP speaker not started", "err", err)
+		}
+	}
+}
+
+// speakerTakeoverWait bounds how long a successor retries its speaker.
+const speakerTakeoverWait = 10 * time.Second
+
+// retrySpeaker starts the stored speaker every 100 ms until it runs, it is
+// no longer wanted (bgp/set ran one, or stop: the daemon closes), or limit
+// has passed.
+func (d *Daemon) retrySpeaker(stop <-chan struct{}, limit time.Duration) {
+	end := time.Now().Add(limit)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		d.mu.Lock()
+		if d.bgp.speaker != nil || d.state.BGP == nil {
+			d.mu.Unlock()
+			return
+		}
+		err := d.runSpeaker(d.state.BGP)
+		d.mu.Unlock()
+		switch {
+		case err == nil:
+			d.log.Info("BGP speaker started after the takeover")
+			return
+		case time.Now().After(end):
+			d.log.Error("BGP speaker not started", "err", err)
+			return
 		}
 	}
 }

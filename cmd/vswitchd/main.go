@@ -15,6 +15,7 @@ import (
 	"os/user"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -229,12 +230,13 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		}
 	}
 	stopOverlay := func() {}
+	var handedOver atomic.Bool
 	if o.Etcd != "" {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			runOverlay(ctx, strings.Split(o.Etcd, ","), o.EtcdPrefix, d.Switch(), log)
+			runOverlay(ctx, strings.Split(o.Etcd, ","), o.EtcdPrefix, d.Switch(), log, handedOver.Load)
 		}()
 		// On the way out, withdraw from etcd (lease revoked) before the
 		// switch goes.
@@ -256,6 +258,7 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		log.Error("control socket failed", "err", err)
 	case g := <-handed:
 		g.HandedOver() // closing now deletes nothing the successor uses
+		handedOver.Store(true)
 	}
 	stopOverlay()
 	return errors.Join(err, stopDocker(), srv.Close(), d.Close())

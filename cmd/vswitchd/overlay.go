@@ -73,7 +73,7 @@ func macBytes(m uint64) [6]byte {
 // runOverlay keeps etcd and the switch in step until ctx ends: it (re)makes
 // the syncer when the VTEP address changes, joins and leaves VNIs as the
 // configuration changes, and publishes and withdraws local endpoints.
-func runOverlay(ctx context.Context, endpoints []string, prefix string, sw *vswitch.Switch, log *slog.Logger) {
+func runOverlay(ctx context.Context, endpoints []string, prefix string, sw *vswitch.Switch, log *slog.Logger, handedOver func() bool) {
 	sink := newSwitchSink(ctx, sw, log)
 	var (
 		sy        *etcd.Syncer
@@ -84,6 +84,12 @@ func runOverlay(ctx context.Context, endpoints []string, prefix string, sw *vswi
 	)
 	stop := func() {
 		if sy != nil {
+			if handedOver() {
+				// The successor (vswitchd --takeover) writes the same
+				// entries under its own lease: revoking ours would
+				// drop this VTEP from the other hosts for a moment.
+				sy.KeepLease()
+			}
 			cancel()
 			sy.Close()
 			sy = nil

@@ -143,6 +143,8 @@ type Syncer struct {
 	stats    counters
 	closeCtx context.Context
 	closeFn  context.CancelFunc
+	// keepLease (KeepLease): Run ends without revoking the lease.
+	keepLease atomic.Bool
 
 	// Lock order: runMu, then wmu, then mu.
 	runMu   sync.Mutex
@@ -276,9 +278,20 @@ func (s *Syncer) Run(ctx context.Context) error {
 	wg.Go(func() { s.leaseLoop(ctx) })
 	wg.Go(func() { s.watchLoop(ctx) })
 	wg.Wait()
-	s.revoke()
+	if !s.keepLease.Load() {
+		s.revoke()
+	}
 	return nil
 }
+
+// KeepLease makes Run, when it ends, leave the lease to expire instead of
+// revoking it: for a handover to a successor process of the same host
+// (vswitchd --takeover), which writes the same entries under a lease of
+// its own. Revoking would delete every entry the successor has not
+// rewritten yet, and the other hosts would drop this VTEP for a moment;
+// left alone, the entries move to the successor's lease as it writes them,
+// and what it does not write vanishes after the TTL.
+func (s *Syncer) KeepLease() { s.keepLease.Store(true) }
 
 // Close stops Run (revoking the lease) and waits for it to return, then
 // closes the etcd client if the Syncer created it. Further calls return

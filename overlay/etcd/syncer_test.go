@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -228,6 +229,40 @@ func TestStopRevokes(t *testing.T) {
 	a.start(t)
 	b.sink.waitFor(t, 5*time.Second, "B sees A again", func() bool {
 		return remotesAre(b, 5, vtepA)() && endpointAt(b, 5, mac(9), vtepA)()
+	})
+}
+
+// A handover (vswitchd --takeover): a successor Syncer of the same VTEP
+// writes the same entries; the old one stops with KeepLease, so nothing
+// vanishes from the other hosts' view, not even for a moment, whatever
+// the order. When the successor stops (revoking), the host is gone.
+func TestKeepLeaseHandover(t *testing.T) {
+	t.Parallel()
+	te := startEtcd(t)
+	a := newHost(t, te, vtepA, withTTL(30*time.Second)).start(t)
+	b := newHost(t, te, vtepB).start(t)
+	mustJoin(t, a, 5)
+	mustJoin(t, b, 5)
+	mustPublish(t, a, Endpoint{VNI: 5, MAC: mac(9)})
+	sees := func() bool { return remotesAre(b, 5, vtepA)() && endpointAt(b, 5, mac(9), vtepA)() }
+	b.sink.waitFor(t, 5*time.Second, "B sees A", sees)
+
+	// The old one stops first (the worst order), keeping its lease...
+	a.s.KeepLease()
+	a.halt()
+	// ...and the successor writes the same entries a moment later.
+	time.Sleep(300 * time.Millisecond)
+	require.True(t, sees(), "B lost A when the old process stopped")
+	a2 := newHost(t, te, vtepA).start(t)
+	mustJoin(t, a2, 5)
+	mustPublish(t, a2, Endpoint{VNI: 5, MAC: mac(9)})
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		require.True(t, sees(), "B lost A during the handover")
+	}
+
+	a2.halt() // revokes: the entries are under its lease now
+	b.sink.waitFor(t, 5*time.Second, "B forgets A when the successor stops", func() bool {
+		return remotesAre(b, 5)() && endpointAt(b, 5, mac(9), "")()
 	})
 }
 

@@ -1,8 +1,12 @@
 package vswitch
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
+
+	"github.com/vecswitch/vecswitch/policy/conntrack"
 )
 
 // Learned state for a hitless restart (internal/takeover): the running
@@ -18,6 +22,26 @@ import (
 type LearnedState struct {
 	MACs      []LearnedMAC      `json:"macs"`
 	Neighbors []LearnedNeighbor `json:"neighbors"`
+	// NATFlows are the NAT tracker's flows: without them every
+	// masqueraded or port-mapped connection would break at a restart
+	// (the successor would translate its next packet anew, to another
+	// port). The security-group tracker's flows are not handed over: it
+	// picks TCP connections up mid-stream and classifies other flows
+	// again (TCPLoose).
+	NATFlows []LearnedFlow `json:"nat_flows,omitempty"`
+}
+
+// LearnedFlow is one tracked flow: its keys with the zones (VRFs) named,
+// its TCP state, reply flag, mark and label, and its age.
+type LearnedFlow struct {
+	Orig, Reply       conntrack.Key
+	OrigVRF, ReplyVRF string
+	TCP               conntrack.TCPState
+	Replied           bool
+	Mark              uint32
+	Label             uint64
+	// Age is the seconds since the flow's last packet.
+	Age uint32
 }
 
 // LearnedMAC is one dynamic MAC table entry.
@@ -41,10 +65,13 @@ type LearnedNeighbor struct {
 
 // ImportStats counts what ImportLearned took and left.
 type ImportStats struct {
-	MACs, Neighbors int
+	MACs, Neighbors, NATFlows int
 	// Skipped entries name a bridge, VLAN, port or interface this switch
 	// does not have (or a MAC it already knows, or one over a limit).
 	SkippedMACs, SkippedNeighbors int
+	// SkippedNATFlows name a VRF this switch lacks, or did not fit (the
+	// table full, a key another flow's), or NAT is off here.
+	SkippedNATFlows int
 }
 
 // ExportLearned returns the learned MAC entries (those of flushed ports
@@ -80,7 +107,62 @@ func (s *Switch) ExportLearned() LearnedState {
 			MAC: formatMAC(e.mac.Load()), Age: now - e.seen.Load()})
 	}
 	n.mu.Unlock()
+
+	if ns := s.nat.Load(); ns != nil {
+		vrfName := func(z uint16) string {
+			if int(z) < len(t.vrfs) && t.vrfs[z].valid {
+				return t.vrfs[z].name
+			}
+			return ""
+		}
+		ns.ct.Walk(func(f *conntrack.Flow) bool {
+			st.NATFlows = append(st.NATFlows, LearnedFlow{Orig: f.Orig, Reply: f.Reply, OrigVRF: vrfName(f.Orig.Zone),
+				ReplyVRF: vrfName(f.Reply.Zone), TCP: f.TCP, Replied: f.Replied, Mark: f.Mark, Label: f.Label, Age: now - f.LastSeen})
+			return true
+		})
+		if len(st.NATFlows) > MaxHandedNATFlows {
+			// The most recently active first: the state must fit one
+			// takeover message (internal/takeover.MaxPayload).
+			slices.SortFunc(st.NATFlows, func(a, b LearnedFlow) int { return cmp.Compare(a.Age, b.Age) })
+			st.NATFlows = st.NATFlows[:MaxHandedNATFlows]
+		}
+	}
 	return st
+}
+
+// MaxHandedNATFlows bounds the NAT flows ExportLearned hands over (about
+// 400 bytes each in JSON); the most recently active are kept, the others'
+// connections are translated anew by the successor (TCP ones break).
+const MaxHandedNATFlows = 65536
+
+// importNATFlows restores a predecessor's NAT flows, their zones mapped
+// by VRF name. Caller holds Switch.mu.
+func (s *Switch) importNATFlows(t *tables, flows []LearnedFlow, now uint32, is *ImportStats) {
+	ns := s.nat.Load()
+	if ns == nil {
+		is.SkippedNATFlows += len(flows)
+		return
+	}
+	vrfID := func(name string) (uint16, bool) {
+		for i := range t.vrfs {
+			if t.vrfs[i].valid && t.vrfs[i].name == name {
+				return uint16(i), true
+			}
+		}
+		return 0, false
+	}
+	w := ns.ct.NewWorker() // the control plane's own: the workers run meanwhile
+	for _, lf := range flows {
+		oz, ok1 := vrfID(lf.OrigVRF)
+		rz, ok2 := vrfID(lf.ReplyVRF)
+		f := conntrack.Flow{Orig: lf.Orig, Reply: lf.Reply, TCP: lf.TCP, Replied: lf.Replied, Mark: lf.Mark, Label: lf.Label}
+		f.Orig.Zone, f.Reply.Zone = oz, rz
+		if !ok1 || !ok2 || !w.Restore(&f, now-lf.Age) {
+			is.SkippedNATFlows++
+			continue
+		}
+		is.NATFlows++
+	}
 }
 
 // ImportLearned adds a predecessor's learned entries to this switch,
@@ -142,6 +224,7 @@ func (s *Switch) ImportLearned(st LearnedState) (ImportStats, error) {
 		n.publish()
 	}
 	n.mu.Unlock()
+	s.importNATFlows(t, st.NATFlows, now, &is)
 	return is, nil
 }
 

@@ -133,3 +133,53 @@ func sortedMACs(m []LearnedMAC) []LearnedMAC {
 	})
 	return m
 }
+
+// TestTakeoverNATFlows: masqueraded flows move to a successor switch of
+// the same configuration (through JSON, with their VRFs by name): a
+// reply to a translated port is translated back there to the container,
+// and a new flow from the same source port gets the port the old switch
+// chose, not another (the connection keeps its external identity).
+func TestTakeoverNATFlows(t *testing.T) {
+	old := newNATRig(t)
+	// Two containers from source port 40000 to one server: the second
+	// is translated to another port.
+	old.send("a", udp4(macRA, macA, "10.1.0.2", "10.2.0.2", 40000, 5300))
+	only(t, old.recv(), "b", 1)
+	old.send("a2", udp4(macRA, macA2, "10.1.0.3", "10.2.0.2", 40000, 5300))
+	_, _, sp2, _ := tuple4(t, only(t, old.recv(), "b", 1)[0])
+	require.NotEqual(t, uint16(40000), sp2)
+	old.send("a", tcp4(macRA, macA, "10.1.0.2", "10.2.0.2", 41000, 443, "S"))
+	only(t, old.recv(), "b", 1)
+
+	st := old.s.ExportLearned()
+	require.Len(t, st.NATFlows, 3)
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	var back LearnedState
+	require.NoError(t, json.Unmarshal(b, &back))
+
+	succ := newNATRig(t)
+	is, err := succ.s.ImportLearned(back)
+	require.NoError(t, err)
+	require.Equal(t, 3, is.NATFlows)
+	require.Zero(t, is.SkippedNATFlows)
+	// The reply to a2's translated port reaches a2 (without the flow, the
+	// successor would have nothing to translate it back with).
+	succ.send("b", udp4(macRB, macB, "10.2.0.2", "10.2.0.1", 5300, sp2))
+	_, dst, _, dp := tuple4(t, only(t, succ.recv(), "a2", 1)[0])
+	require.Equal(t, []any{"10.1.0.3", uint16(40000)}, []any{dst, dp})
+	// a2's next packet keeps its translated port.
+	succ.send("a2", udp4(macRA, macA2, "10.1.0.3", "10.2.0.2", 40000, 5300))
+	_, _, sp, _ := tuple4(t, only(t, succ.recv(), "b", 1)[0])
+	require.Equal(t, sp2, sp)
+
+	// Imported again: every flow is there already.
+	is, err = succ.s.ImportLearned(back)
+	require.NoError(t, err)
+	require.Equal(t, 3, is.SkippedNATFlows)
+	// A successor without NAT skips them.
+	plain := newL3Rig(t, testL3Config())
+	is, err = plain.s.ImportLearned(back)
+	require.NoError(t, err)
+	require.Equal(t, 3, is.SkippedNATFlows)
+}

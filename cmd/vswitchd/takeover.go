@@ -195,8 +195,8 @@ func (t *taker) ready(d *daemon.Daemon) error {
 	if err != nil {
 		return err
 	}
-	t.log.Info("learned tables taken over", "macs", is.MACs, "neighbors", is.Neighbors,
-		"skipped-macs", is.SkippedMACs, "skipped-neighbors", is.SkippedNeighbors)
+	t.log.Info("learned tables taken over", "macs", is.MACs, "neighbors", is.Neighbors, "nat-flows", is.NATFlows,
+		"skipped-macs", is.SkippedMACs, "skipped-neighbors", is.SkippedNeighbors, "skipped-nat-flows", is.SkippedNATFlows)
 	return nil
 }
 

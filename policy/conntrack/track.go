@@ -334,11 +334,48 @@ func (w *Worker) Commit(p *Packet, reply *Key, now uint32, mark uint32) Result {
 		}
 		return Result{State: StateInvalid, Reason: r}
 	}
-	h := p.Key.hash(t.seed)
-	if idx, d, _, ok := t.lookup(&p.Key, h); ok {
+	return w.commitKeys(&p.Key, reply, now, mark, flow)
+}
+
+// Restore commits a flow as another table held it (a hitless restart
+// hands the flows of the old process over): its keys, TCP state, whether
+// it was replied, its mark and label, last seen at lastSeen on this
+// table's clock (times are modular: now minus the flow's age). It reports
+// whether the flow is in the table now (false: the table is full, or a key
+// is another flow's).
+func (w *Worker) Restore(f *Flow, lastSeen uint32) bool {
+	flow := uint64(classOther) << stClassShft
+	switch {
+	case f.Orig.Proto == protoTCP:
+		flow = classTCP<<stClassShft | uint64(f.TCP)&stTCPMask
+	case f.Orig.Proto == protoUDP:
+		flow = classUDP << stClassShft
+	case f.Orig.isICMP():
+		flow = classICMP << stClassShft
+	}
+	if f.Replied {
+		flow |= stReplied
+	}
+	if _, _, _, ok := w.t.lookup(&f.Orig, f.Orig.hash(w.t.seed)); ok {
+		return false // here already (commitKeys would answer with it)
+	}
+	r := w.commitKeys(&f.Orig, &f.Reply, lastSeen, f.Mark, flow)
+	if r.State != StateNew || r.Reason != ReasonNone || r.Conn == 0 {
+		return false
+	}
+	w.t.entries[r.Conn].label.Store(f.Label)
+	return true
+}
+
+// commitKeys commits a flow of original key k (reply key: reply, or k
+// reversed) with state bits flow.
+func (w *Worker) commitKeys(k, reply *Key, now uint32, mark uint32, flow uint64) Result {
+	t := w.t
+	h := k.hash(t.seed)
+	if idx, d, _, ok := t.lookup(k, h); ok {
 		return t.resultOf(idx, d)
 	}
-	rk := p.Key.Reverse()
+	rk := k.Reverse()
 	if reply != nil {
 		rk = *reply
 	}
@@ -354,7 +391,7 @@ func (w *Worker) Commit(p *Packet, reply *Key, now uint32, mark uint32) Result {
 	e := &t.entries[idx]
 	gen := e.seq.Load()>>2 + 1
 	seq := gen<<2 | 2 // live, being committed
-	e.storeKey(Original, &p.Key)
+	e.storeKey(Original, k)
 	e.storeKey(Reply, &rk)
 	e.mark.Store(mark)
 	e.label.Store(0)
@@ -364,7 +401,7 @@ func (w *Worker) Commit(p *Packet, reply *Key, now uint32, mark uint32) Result {
 	w0, w1 := slotWord(h, Original, idx), slotWord(rh, Reply, idx)
 	ok := w.place(h, w0, now) && w.place(rh, w1, now)
 	if ok {
-		w.checkClash(idx, seq, &p.Key, h, Original)
+		w.checkClash(idx, seq, k, h, Original)
 		w.checkClash(idx, seq, &rk, rh, Reply)
 	} else {
 		w.n.failed++
@@ -381,7 +418,7 @@ func (w *Worker) Commit(p *Packet, reply *Key, now uint32, mark uint32) Result {
 	if !ok {
 		return Result{State: StateNew, Reason: ReasonTableFull}
 	}
-	if idx, d, _, ok := t.lookup(&p.Key, h); ok {
+	if idx, d, _, ok := t.lookup(k, h); ok {
 		return t.resultOf(idx, d) // the same flow, committed by another worker
 	}
 	w.n.reasons[ReasonKeyInUse]++

@@ -107,12 +107,22 @@
 //     of them sees the other; a committed entry beats a committing one,
 //     and of two committing ones the lower index wins. A loser is
 //     deleted and its committer returns the winner's entry (or
-//     ReasonKeyInUse for a clashing translation).
+//     ReasonKeyInUse for a clashing translation). The check must not
+//     miss an entry: one whose sequence word changes while it is read
+//     (its commit just finished) is read again, not skipped; a winner
+//     whose kill of a committing loser fails because that commit just
+//     finished looks again and loses; and a scan during which a cuckoo
+//     move ran is repeated (a slot moving from the second bucket to the
+//     first between the two reads is in neither; Table.moves counts
+//     moves, as DPDK rte_hash's tbl_chng_cnt). Each of these once let two
+//     NAT flows share a translated port (TestConcurrentReplyClash).
 //   - Deleting is one compare-and-swap of the sequence word to dead,
 //     which exactly one deleter wins; it then unlinks the slots and frees
 //     the index, unless the entry was still being committed, in which
-//     case its committer does when it finishes. A reader holding a stale
-//     slot word sees the entry dead, or reused under another key.
+//     case its committer unlinks and frees it when it finishes (the
+//     deleter must not touch its slots: by the time it read the keys, the
+//     index could be free and reused). A reader holding a stale slot word
+//     sees the entry dead, or reused under another key.
 //   - The state word packs the last-seen second, 12 bits of the
 //     generation and the flow state (TCP state, first-FIN direction,
 //     replied, protocol class). Updates are compare-and-swaps of the whole
@@ -120,9 +130,9 @@
 //     at once both apply their transition, and an update meant for a
 //     flow whose entry was deleted and reused meanwhile fails.
 //
-// Known races, all harmless: a lookup that overlaps a cuckoo move of its
-// key may miss once (the packet looks new; Commit's lookup and clash
-// check find the flow); a Conn returned by Track may be deleted and
+// Known races, all harmless: TrackBatch's one-bucket probe may miss a
+// key that a cuckoo move is carrying (the fallback lookup repeats a miss
+// that overlapped a move); a Conn returned by Track may be deleted and
 // reused before a later node reads its mark (Get rechecks the key).
 //
 // # State and time

@@ -195,6 +195,15 @@ type Table struct {
 
 	free freeList
 
+	// moves counts cuckoo moves (displace). A scan of a key's two
+	// buckets that found nothing is sure only if no move ran meanwhile:
+	// a slot moving from the second bucket to the first between the two
+	// reads is seen in neither (DPDK rte_hash's tbl_chng_cnt). Alone on
+	// its cache line: written per move, read per lookup.
+	_     [64]byte
+	moves atomic.Uint64
+	_     [56]byte
+
 	mu      sync.Mutex // guards workers
 	workers []*Worker
 	ctl     counters // control-plane deletions (atomic adds)
@@ -321,15 +330,22 @@ func (e *entry) keyIs(d Dir, k *Key, w4 uint64) bool {
 		(w[0].Load()^k.Src.Hi)|(w[2].Load()^k.Dst.Hi) == 0
 }
 
-// lookup finds key k (hash h): the entry, the direction k has in it, the
-// entry's sequence word when read, and its state word.
+// lookup finds key k (hash h): the entry, the direction k has in it and
+// the entry's sequence word when read. A miss is sure: it is retried if a
+// cuckoo move ran during the scan (Table.moves).
 func (t *Table) lookup(k *Key, h uint64) (idx uint32, d Dir, seq uint32, ok bool) {
 	w4 := k.word4()
 	b1 := t.bucketOf(h)
-	if idx, d, seq, ok = t.lookupIn(&t.buckets[b1], k, h, w4); ok {
-		return
+	b2 := t.second(b1, h)
+	for {
+		m := t.moves.Load()
+		if idx, d, seq, ok = t.lookupIn(&t.buckets[b1], k, h, w4); ok {
+			return
+		}
+		if idx, d, seq, ok = t.lookupIn(&t.buckets[b2], k, h, w4); ok || t.moves.Load() == m {
+			return
+		}
 	}
-	return t.lookupIn(&t.buckets[t.second(b1, h)], k, h, w4)
 }
 
 // find returns the last slot word of b whose tag is tag, 0 if none. It
@@ -375,11 +391,17 @@ func (t *Table) lookupIn(b *bucket, k *Key, h uint64, w4 uint64) (uint32, Dir, u
 		}
 		idx, d := uint32(w)&idxMask, Dir(w>>31&1)
 		e := &t.entries[idx]
-		s := e.seq.Load()
-		if s&1 != 0 || !e.keyIs(d, k, w4) || e.seq.Load() != s {
-			continue
+		for {
+			s := e.seq.Load()
+			if s&1 != 0 || !e.keyIs(d, k, w4) {
+				break
+			}
+			if e.seq.Load() == s {
+				return idx, d, s, true
+			}
+			// Its sequence changed while we read its key (a commit
+			// finished, or it died): look again.
 		}
-		return idx, d, s, true
 	}
 	return 0, 0, 0, false
 }
@@ -402,11 +424,11 @@ func (t *Table) insertSlot(h, w uint64) bool {
 // displace makes room in hash h's buckets by moving one of their slots
 // to the other bucket of its key (one cuckoo step, no chain). The copy
 // is placed before the original is cleared, so a lookup finds the key in
-// one place or the other; only a lookup that scans the destination just
+// one place or the other; only a scan that reads the destination just
 // before the copy lands and the source just after it leaves misses it,
-// which Commit's lookup and clash check then catch. If the entry is
-// deleted meanwhile (its original slot cleared under us), the copy is
-// taken back.
+// and moves, counted between the two, tells that scan to look again
+// (lookup, checkClash). If the entry is deleted meanwhile (its original
+// slot cleared under us), the copy is taken back.
 func (t *Table) displace(h uint64) bool {
 	b1 := t.bucketOf(h)
 	for _, bi := range [2]uint64{b1, t.second(b1, h)} {
@@ -435,6 +457,7 @@ func (t *Table) displace(h uint64) bool {
 			ab := &t.buckets[alt]
 			for j := range bucketSlots {
 				if ab.s[j].Load() == 0 && ab.s[j].CompareAndSwap(0, sw) {
+					t.moves.Add(1)
 					if b.s[i].CompareAndSwap(sw, 0) {
 						return true
 					}
@@ -460,17 +483,25 @@ func (t *Table) unlinkSlot(h, w uint64) {
 	}
 }
 
-// kill marks entry idx of sequence seq dead and unlinks its slots. It
-// returns whether this call killed it and whether the caller must free
-// it: not if the entry was still being committed (its committer frees it
-// when it sees it dead).
+// kill marks entry idx of sequence seq dead. It returns whether this
+// call killed it and whether the caller must free it. A committed entry
+// is the killer's: kill unlinks its slots and the caller frees it. An
+// entry still being committed stays its committer's, which unlinks and
+// frees it when it sees it dead; kill must not touch its slots then, for
+// by the time it read the entry's keys the committer could have freed
+// it and another commit reused it, and the slots it removed would be
+// that new flow's (a committed flow invisible to lookups and clash
+// checks: two NAT flows given one port).
 func (t *Table) kill(idx, seq uint32) (killed, mustFree bool) {
 	e := &t.entries[idx]
 	if seq&1 != 0 || !e.seq.CompareAndSwap(seq, seq|1) {
 		return false, false
 	}
+	if seq&2 != 0 {
+		return true, false
+	}
 	t.unlinkEntry(idx)
-	return true, seq&2 == 0
+	return true, true
 }
 
 // unlinkEntry removes both keys of entry idx from the buckets. The caller

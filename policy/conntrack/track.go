@@ -442,9 +442,23 @@ func (w *Worker) place(h, sw uint64, now uint32) bool {
 // idx (sequence seq) holds in direction d, because another worker
 // committed the same flow (or a translation chose a key in use) at the
 // same time. A committed entry wins over one being committed; of two
-// being committed, the lower index wins. Both committers run this check
-// after placing their keys, so at least one sees the other.
+// being committed, the lower index wins; if the other finishes its commit
+// while we try to kill it, it has won after all. Both committers run this
+// check after placing their keys, so at least one sees the other.
 func (w *Worker) checkClash(idx, seq uint32, k *Key, h uint64, d Dir) {
+	for {
+		m := w.t.moves.Load()
+		if w.scanClash(idx, seq, k, h) || w.t.moves.Load() == m {
+			return
+		}
+		// A cuckoo move ran during the scan: the other entry may have
+		// been in neither bucket when read. Scan again.
+	}
+}
+
+// scanClash is one pass of checkClash over k's buckets. It reports
+// whether entry idx lost (and is killed).
+func (w *Worker) scanClash(idx, seq uint32, k *Key, h uint64) (lost bool) {
 	t := w.t
 	w4 := k.word4()
 	b1 := t.bucketOf(h)
@@ -457,21 +471,38 @@ func (w *Worker) checkClash(idx, seq uint32, k *Key, h uint64, d Dir) {
 				continue
 			}
 			o := &t.entries[oi]
-			os := o.seq.Load()
 			od := Dir(sw >> 31 & 1)
-			if os&1 != 0 || !o.keyIs(od, k, w4) || o.seq.Load() != os {
-				continue
-			}
-			w.n.clashes++
-			if os&2 == 0 || oi < idx {
-				t.kill(idx, seq) // we lose; Commit frees our entry
-				return
-			}
-			if killed, mustFree := t.kill(oi, os); killed && mustFree {
-				w.release(oi)
+			for counted := false; ; {
+				os := o.seq.Load()
+				if os&1 != 0 || !o.keyIs(od, k, w4) {
+					break
+				}
+				if o.seq.Load() != os {
+					// Committed, killed or reused while we read its
+					// key: look again (skipping it would miss a flow
+					// that just finished committing).
+					continue
+				}
+				if !counted {
+					w.n.clashes++
+					counted = true
+				}
+				if os&2 == 0 || oi < idx {
+					t.kill(idx, seq) // we lose; Commit frees our entry
+					return true
+				}
+				if killed, mustFree := t.kill(oi, os); killed {
+					if mustFree {
+						w.release(oi)
+					}
+					break
+				}
+				// Its sequence changed under us: its committer finished
+				// (then it wins) or someone killed it. Look again.
 			}
 		}
 	}
+	return false
 }
 
 // resultOf answers a packet that found entry idx in direction d without

@@ -25,10 +25,31 @@ type LearnedState struct {
 	// NATFlows are the NAT tracker's flows: without them every
 	// masqueraded or port-mapped connection would break at a restart
 	// (the successor would translate its next packet anew, to another
-	// port). The security-group tracker's flows are not handed over: it
-	// picks TCP connections up mid-stream and classifies other flows
-	// again (TCPLoose).
+	// port).
 	NATFlows []LearnedFlow `json:"nat_flows,omitempty"`
+	// SGFlows are the security-group tracker's flows. Without them the
+	// successor would classify each connection's next packet as a new
+	// flow in the direction that packet goes: a reply from a port whose
+	// group allows no egress (a server) would be dropped, and a download
+	// whose client is silent would stall until the client sent again.
+	SGFlows []LearnedSGFlow `json:"sg_flows,omitempty"`
+}
+
+// LearnedSGFlow is one flow of the security-group tracker: its keys, its
+// zone by name (the L2 domain, bridge and VLAN, of switched traffic; the
+// VRF of routed traffic), the two ports it was allowed between (its
+// original direction's source and destination), its TCP state, reply
+// flag and age.
+type LearnedSGFlow struct {
+	Orig, Reply conntrack.Key
+	Bridge      string `json:",omitempty"`
+	VLAN        uint16 `json:",omitempty"`
+	VRF         string `json:",omitempty"`
+	From, To    string
+	TCP         conntrack.TCPState
+	Replied     bool
+	// Age is the seconds since the flow's last packet.
+	Age uint32
 }
 
 // LearnedFlow is one tracked flow: its keys with the zones (VRFs) named,
@@ -72,6 +93,10 @@ type ImportStats struct {
 	// SkippedNATFlows name a VRF this switch lacks, or did not fit (the
 	// table full, a key another flow's), or NAT is off here.
 	SkippedNATFlows int
+	// SGFlows were restored in the security-group tracker; SkippedSGFlows
+	// name a bridge, VLAN, VRF or port this switch lacks, did not fit, or
+	// no group has a port here.
+	SGFlows, SkippedSGFlows int
 }
 
 // ExportLearned returns the learned MAC entries (those of flushed ports
@@ -127,7 +152,99 @@ func (s *Switch) ExportLearned() LearnedState {
 			st.NATFlows = st.NATFlows[:MaxHandedNATFlows]
 		}
 	}
+	st.SGFlows = s.exportSGFlows(t, now)
 	return st
+}
+
+// exportSGFlows lists the security-group tracker's flows, the most
+// recently active MaxHandedSGFlows of them.
+func (s *Switch) exportSGFlows(t *tables, now uint32) []LearnedSGFlow {
+	ct := s.ct.Load()
+	if ct == nil {
+		return nil
+	}
+	port := func(i uint16) (string, bool) {
+		if int(i) < len(t.ports) && t.ports[i].name != "" {
+			return t.ports[i].name, true
+		}
+		return "", false
+	}
+	var out []LearnedSGFlow
+	ct.tab.Walk(func(f *conntrack.Flow) bool {
+		lf := LearnedSGFlow{Orig: f.Orig, Reply: f.Reply, TCP: f.TCP, Replied: f.Replied, Age: now - f.LastSeen}
+		z := f.Orig.Zone
+		switch {
+		case f.Orig.Flags&conntrack.KeyRouted != 0:
+			if int(z) >= len(t.vrfs) || !t.vrfs[z].valid {
+				return true
+			}
+			lf.VRF = t.vrfs[z].name
+		case int(z) < len(t.domains) && t.domains[z].valid:
+			d := &t.domains[z]
+			lf.Bridge, lf.VLAN = t.bridges[d.bridge].name, d.vlan
+		default:
+			return true
+		}
+		var ok1, ok2 bool
+		lf.From, ok1 = port(uint16(f.Mark >> 16))
+		lf.To, ok2 = port(uint16(f.Mark))
+		if ok1 && ok2 {
+			out = append(out, lf)
+		}
+		return true
+	})
+	if len(out) > MaxHandedSGFlows {
+		slices.SortFunc(out, func(a, b LearnedSGFlow) int { return cmp.Compare(a.Age, b.Age) })
+		out = out[:MaxHandedSGFlows]
+	}
+	return out
+}
+
+// MaxHandedSGFlows bounds the security-group flows ExportLearned hands
+// over, as MaxHandedNATFlows the NAT flows: about 350 bytes each in JSON,
+// so at most 12 MB beside the NAT flows' 26, inside one takeover message
+// (64 MiB) with room for the MAC and neighbor tables.
+const MaxHandedSGFlows = 32768
+
+// importSGFlows restores a predecessor's security-group flows, zones and
+// ports mapped by name. Caller holds Switch.mu.
+func (s *Switch) importSGFlows(t *tables, flows []LearnedSGFlow, now uint32, is *ImportStats) {
+	ct := s.ct.Load()
+	if ct == nil || s.sg.Load() == nil {
+		is.SkippedSGFlows += len(flows)
+		return
+	}
+	w := ct.tab.NewWorker() // the control plane's own: the workers run meanwhile
+	for _, lf := range flows {
+		var zone uint16
+		ok := true
+		if lf.VRF != "" {
+			ok = false
+			for i := range t.vrfs {
+				if t.vrfs[i].valid && t.vrfs[i].name == lf.VRF {
+					zone, ok = uint16(i), true
+					break
+				}
+			}
+		} else {
+			d, found := s.domIDs.ids[domKey{lf.Bridge, lf.VLAN}]
+			zone, ok = d, found && int(d) < len(t.domains) && t.domains[d].valid
+		}
+		from, ok1 := s.portIdx.ids[lf.From]
+		to, ok2 := s.portIdx.ids[lf.To]
+		routed := lf.Orig.Flags&conntrack.KeyRouted != 0
+		if !ok || !ok1 || !ok2 || routed != (lf.VRF != "") || routed != (lf.Reply.Flags&conntrack.KeyRouted != 0) {
+			is.SkippedSGFlows++
+			continue
+		}
+		f := conntrack.Flow{Orig: lf.Orig, Reply: lf.Reply, TCP: lf.TCP, Replied: lf.Replied, Mark: flowMark(from, to)}
+		f.Orig.Zone, f.Reply.Zone = zone, zone
+		if !w.Restore(&f, now-lf.Age) {
+			is.SkippedSGFlows++
+			continue
+		}
+		is.SGFlows++
+	}
 }
 
 // MaxHandedNATFlows bounds the NAT flows ExportLearned hands over (about
@@ -225,6 +342,7 @@ func (s *Switch) ImportLearned(st LearnedState) (ImportStats, error) {
 	}
 	n.mu.Unlock()
 	s.importNATFlows(t, st.NATFlows, now, &is)
+	s.importSGFlows(t, st.SGFlows, now, &is)
 	return is, nil
 }
 

@@ -2,11 +2,13 @@ package vswitch
 
 import (
 	"encoding/json"
+	"net"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/gopacket/layers"
 	"github.com/stretchr/testify/require"
 )
 
@@ -182,4 +184,95 @@ func TestTakeoverNATFlows(t *testing.T) {
 	is, err = plain.s.ImportLearned(back)
 	require.NoError(t, err)
 	require.Equal(t, 3, is.SkippedNATFlows)
+}
+
+// TestTakeoverSGFlows: the security-group tracker's flows move too. web's
+// group allows no egress, so without its flow a successor drops web's
+// next reply (it would be a new flow from web); with the flow handed over
+// the reply passes, and a flow web starts itself is still denied.
+func TestTakeoverSGFlows(t *testing.T) {
+	old := newSGRig(t, Options{}, webGroup())
+	require.True(t, old.pass("cli", "web", sgTCP(macWeb, macCli, ipCli, ipWeb, 40000, 80, "S")))
+	require.True(t, old.pass("web", "cli", sgTCP(macCli, macWeb, ipWeb, ipCli, 80, 40000, "SA")))
+	require.True(t, old.pass("cli", "web", udpFrame(macWeb, macCli, ipCli, ipWeb, 5353, 53)))
+	old.clock.advance(3 * time.Second)
+	old.s.Age() // the switch's clock moves on
+
+	st := old.s.ExportLearned()
+	require.Len(t, st.SGFlows, 2)
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	var back LearnedState
+	require.NoError(t, json.Unmarshal(b, &back))
+	for _, f := range back.SGFlows {
+		require.Equal(t, []any{"br0", uint16(0), "", "cli", "web", uint32(3)}, []any{f.Bridge, f.VLAN, f.VRF, f.From, f.To, f.Age})
+	}
+	reply := sgTCP(macCli, macWeb, ipWeb, ipCli, 80, 40000, "A")
+
+	without := newSGRig(t, Options{}, webGroup())
+	require.False(t, without.pass("web", "cli", reply), "the check below must be able to fail: without the flow, web's reply is a new flow, denied")
+
+	succ := newSGRig(t, Options{}, webGroup())
+	is, err := succ.s.ImportLearned(back)
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 0}, []int{is.SGFlows, is.SkippedSGFlows})
+	require.True(t, succ.pass("web", "cli", reply), "the handed-over flow lets web's reply through")
+	require.True(t, succ.pass("web", "cli", udpFrame(macCli, macWeb, ipWeb, ipCli, 53, 5353)), "UDP reply")
+	require.False(t, succ.pass("web", "cli", sgTCP(macCli, macWeb, ipWeb, ipCli, 50000, 80, "S")), "web still starts nothing")
+	require.EqualValues(t, 0, ruleCount(t, succ.s, "web", "http"), "handed-over flows are not classified again")
+
+	// Imported again: both are there already. A successor whose groups
+	// have no port, or whose ports differ, skips them.
+	is, err = succ.s.ImportLearned(back)
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 2}, []int{is.SGFlows, is.SkippedSGFlows})
+	plain := newSGRig(t, Options{})
+	is, err = plain.s.ImportLearned(back)
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 2}, []int{is.SGFlows, is.SkippedSGFlows})
+	renamed := back
+	renamed.SGFlows = slices.Clone(back.SGFlows)
+	renamed.SGFlows[0].From = "nosuch"
+	renamed.SGFlows[1].Bridge = "nosuch"
+	is, err = newSGRig(t, Options{}, webGroup()).s.ImportLearned(renamed)
+	require.NoError(t, err)
+	require.Equal(t, []int{0, 2}, []int{is.SGFlows, is.SkippedSGFlows})
+}
+
+// TestTakeoverSGFlowsRouted: a routed flow's zone is its VRF, by name.
+func TestTakeoverSGFlowsRouted(t *testing.T) {
+	cfg := testL3Config()
+	cfg.SecurityGroups = []SecurityGroup{
+		{Name: "srv", Ports: []string{"b"}, Rules: []SGRule{
+			{Name: "udp9", Direction: "ingress", Proto: "udp", Ports: "9", Action: "allow"}}},
+		{Name: "cli", Ports: []string{"a"}, Rules: []SGRule{{Name: "out", Direction: "egress", Action: "allow"}}},
+	}
+	rig := func() *rig {
+		r := newL3Rig(t, testL3Config())
+		require.NoError(t, r.s.Reconfigure(cfg))
+		return r
+	}
+	b2a := func() []byte {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.ParseIP("10.2.0.2"), DstIP: net.ParseIP("10.1.0.2")}
+		udp := &layers.UDP{SrcPort: 9, DstPort: 1000}
+		must(udp.SetNetworkLayerForChecksum(ip))
+		return serialize(&layers.Ethernet{DstMAC: mustMAC(macRB), SrcMAC: mustMAC(macB), EthernetType: layers.EthernetTypeIPv4}, ip, udp)
+	}
+	old := rig()
+	old.send("a", pkt4(macRA, macA, "10.1.0.2", "10.2.0.2", 64, 1000, 18, false))
+	only(t, old.recv(), "b", 1)
+	st := old.s.ExportLearned()
+	require.Len(t, st.SGFlows, 1)
+	f := st.SGFlows[0]
+	require.Equal(t, []string{"", "default", "a", "b"}, []string{f.Bridge, f.VRF, f.From, f.To})
+
+	without := rig()
+	without.send("b", b2a())
+	require.Empty(t, without.recv(), "without the flow, b's reply is a flow b starts: denied")
+	succ := rig()
+	is, err := succ.s.ImportLearned(st)
+	require.NoError(t, err)
+	require.Equal(t, 1, is.SGFlows)
+	succ.send("b", b2a())
+	only(t, succ.recv(), "a", 1)
 }

@@ -196,7 +196,8 @@ func (t *taker) ready(d *daemon.Daemon) error {
 		return err
 	}
 	t.log.Info("learned tables taken over", "macs", is.MACs, "neighbors", is.Neighbors, "nat-flows", is.NATFlows,
-		"skipped-macs", is.SkippedMACs, "skipped-neighbors", is.SkippedNeighbors, "skipped-nat-flows", is.SkippedNATFlows)
+		"sg-flows", is.SGFlows, "skipped-macs", is.SkippedMACs, "skipped-neighbors", is.SkippedNeighbors,
+		"skipped-nat-flows", is.SkippedNATFlows, "skipped-sg-flows", is.SkippedSGFlows)
 	return nil
 }
 

@@ -3,18 +3,25 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"os"
 )
 
 // PoolConfig sizes a Pool.
 type PoolConfig struct {
 	// Frames is the number of frames in the arena (default 8192).
 	Frames int
+	// Shared puts the arena in a memfd, so that a successor process can
+	// adopt the pool (Handover, AdoptPool). See pool_handover.go for the
+	// price.
+	Shared bool
 }
 
 // Pool is one arena of frames plus its metadata and free list. It is owned
 // by one goroutine (a worker); none of its methods lock.
 type Pool struct {
 	mem    []byte
+	memfd  *os.File // the arena's memfd, if shared
+	arena  uint64   // the memfd's inode number, if shared (ArenaID)
 	meta   []Meta
 	free   []BufID
 	total  int
@@ -33,11 +40,18 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	if n < VectorSize || n > 1<<24 {
 		return nil, fmt.Errorf("pipeline: pool of %d frames: want %d to %d", n, VectorSize, 1<<24)
 	}
-	mem, err := mapArena(n * FrameSize)
+	var mem []byte
+	var memfd *os.File
+	var err error
+	if cfg.Shared {
+		memfd, mem, err = mapSharedArena(n * FrameSize)
+	} else {
+		mem, err = mapArena(n * FrameSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: map arena of %d frames: %w", n, err)
 	}
-	p := &Pool{mem: mem, meta: make([]Meta, n), free: make([]BufID, n), total: n}
+	p := &Pool{mem: mem, memfd: memfd, arena: inode(memfd), meta: make([]Meta, n), free: make([]BufID, n), total: n}
 	// LIFO free list, lowest IDs on top so a light load stays in few pages.
 	for i := range p.free {
 		p.free[i] = BufID(n - 1 - i)
@@ -55,7 +69,10 @@ func (p *Pool) Close() error {
 		return ErrPoolClosed
 	}
 	err := unmapArena(p.mem)
-	p.mem, p.meta, p.free = nil, nil, nil
+	if p.memfd != nil {
+		err = errors.Join(err, p.memfd.Close())
+	}
+	p.mem, p.memfd, p.meta, p.free = nil, nil, nil, nil
 	return err
 }
 

@@ -82,3 +82,15 @@ func (*FastPath) EntryHits(uint32) (uint64, uint64, error) {
 func (*FastPath) PortCounters(int) (ports.FastPathCounters, error) {
 	return ports.FastPathCounters{}, ErrFastPathUnsupported
 }
+
+// ErrNoHandover is wrapped when a port cannot be handed over.
+var ErrNoHandover = errors.New("afxdp: port cannot be handed over")
+
+// Handover reports ErrNotSupported.
+func (*Port) Handover() (Handover, []int, error) { return Handover{}, nil, ErrNotSupported }
+
+// Release does nothing here.
+func (*Port) Release() {}
+
+// Adopt reports ErrNotSupported.
+func Adopt(Config, Handover, []int) (*Port, error) { return nil, ErrNotSupported }

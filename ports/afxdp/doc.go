@@ -106,6 +106,21 @@
 // Rx queues are pipeline.Pollable (the socket's fd), so an idle worker in
 // adaptive mode sleeps in epoll until frames arrive.
 //
+// # Handing a port to another process
+//
+// vswitchd --takeover moves a running port to a new process (Handover,
+// Release, Adopt; handover_linux.go). The descriptors of the XDP link,
+// program, XSKMAP and sockets travel over SCM_RIGHTS; the rings map again
+// from the sockets with their indices where the giver left them; the
+// UMEM is the worker pool, so the pool moves too: it must be shared
+// (pipeline.PoolConfig.Shared, a memfd the adopter maps), and each socket
+// carries its pool's arena ID, its ownership bitmap and its budget
+// counts, so that the adopter's pool accounts for every frame exactly
+// once. The rings have one producer and one consumer each, so the giver
+// stops polling before it hands over and the adopter starts after; what
+// arrives meanwhile waits in the rx ring. The fast-path program is not
+// handed over yet (Handover refuses).
+//
 // # Fast path
 //
 // With Config.FastPath the port's XDP program is the fast-path program of

@@ -81,6 +81,13 @@ type Port struct {
 	mu     sync.Mutex
 	socks  map[int]*sock // by device queue
 	closed bool
+	// devQueues is the device's queue count when the program was
+	// attached (its XSKMAP's size).
+	devQueues int
+	// inherit are the sockets an adopted port has not opened yet (by
+	// queue); released says the port was handed over (Release).
+	inherit  map[int]*inherited
+	released atomic.Bool
 
 	down atomic.Bool
 	ctr  counters
@@ -143,7 +150,7 @@ func New(cfg Config) (*Port, error) {
 	if err != nil {
 		return nil, fmt.Errorf("afxdp %s: %w", cfg.Name, err)
 	}
-	p.queues = cfg.Queues
+	p.queues, p.devQueues = cfg.Queues, nq
 	if p.queues == 0 {
 		p.queues = nq
 	}
@@ -257,5 +264,16 @@ func (p *Port) Close() error {
 		return fmt.Errorf("afxdp %s: %d queues still open", p.cfg.Name, len(p.socks))
 	}
 	p.closed = true
-	return p.prog.Close()
+	var errs []error
+	for q, in := range p.inherit {
+		// Never opened here: nobody polls the queue any more. Its frames
+		// stay lost to their pool (the switch opens every queue the old
+		// process had unless its configuration changed).
+		if !p.released.Load() {
+			errs = append(errs, p.prog.Unregister(q))
+		}
+		errs = append(errs, in.sk.Close())
+	}
+	p.inherit = nil
+	return errors.Join(append(errs, p.prog.Close())...)
 }

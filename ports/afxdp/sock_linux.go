@@ -62,6 +62,13 @@ func (p *Port) use(q int, pool *pipeline.Pool, rx bool) (*sock, error) {
 		return nil, fmt.Errorf("afxdp %s: %s queue %d of %d: %w", p.cfg.Name, side, q, p.queues, ports.ErrNoQueue)
 	}
 	s := p.socks[q]
+	if s == nil && p.inherit[q] != nil {
+		var err error
+		if s, err = p.adoptSock(q, pool); err != nil {
+			return nil, err
+		}
+		p.socks[q] = s
+	}
 	if s == nil {
 		var err error
 		if s, err = p.openSock(q, pool); err != nil {
@@ -142,7 +149,11 @@ func (s *sock) release(rx bool) error {
 		return nil
 	}
 	delete(p.socks, s.q)
-	errs := []error{p.prog.Unregister(s.q), s.sk.Close()}
+	var errs []error
+	if !p.released.Load() {
+		errs = append(errs, p.prog.Unregister(s.q))
+	}
+	errs = append(errs, s.sk.Close())
 	s.share.mu.Lock()
 	for i, o := range s.share.socks {
 		if o == s.sk {
@@ -152,7 +163,10 @@ func (s *sock) release(rx bool) error {
 	}
 	s.share.budget.leave(&s.fill)
 	s.share.mu.Unlock()
-	s.pool.GiveBack(s.owned.all())
+	if !p.released.Load() {
+		// Handed over, the frames are the adopter's.
+		s.pool.GiveBack(s.owned.all())
+	}
 	return errors.Join(errs...)
 }
 

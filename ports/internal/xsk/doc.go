@@ -19,4 +19,12 @@
 // queues without a socket keep working. It is assembled in Go (cilium/ebpf
 // asm), needs no C compiler, and is attached with a BPF link so it always
 // detaches when closed.
+//
+// Both move to another process whole (adopt_linux.go,
+// program_handover_linux.go): Adopt maps a received socket's rings and
+// takes each index where the giver left it (ours to produce on fill and
+// tx, ours to consume on rx and completion); AdoptProgram wraps a received
+// link, program and map after checking their types and the device. The
+// link keeps the program attached while either process holds it, so it
+// never detaches during a handover.
 package xsk

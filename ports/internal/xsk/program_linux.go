@@ -106,6 +106,11 @@ func (p *Program) Close() error {
 	if p.link != nil {
 		errs = append(errs, p.link.Close())
 	}
-	errs = append(errs, p.prog.Close(), p.xsks.Close())
+	if p.prog != nil {
+		errs = append(errs, p.prog.Close())
+	}
+	if p.xsks != nil {
+		errs = append(errs, p.xsks.Close())
+	}
 	return errors.Join(errs...)
 }

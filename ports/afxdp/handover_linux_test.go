@@ -1,0 +1,223 @@
+package afxdp
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/vecswitch/vecswitch/internal/nettest"
+	"github.com/vecswitch/vecswitch/pipeline"
+)
+
+func sharedPool(t *testing.T) *pipeline.Pool {
+	p, err := pipeline.NewPool(pipeline.PoolConfig{Frames: 4096, Shared: true})
+	require.NoError(t, err)
+	return p
+}
+
+// dupAll duplicates descriptors, as SCM_RIGHTS does for another process.
+func dupAll(t *testing.T, fds []int) []int {
+	t.Helper()
+	var out []int
+	for _, fd := range fds {
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		require.NoError(t, err)
+		out = append(out, d)
+	}
+	return out
+}
+
+func xdpAttached(t *testing.T, dev string) bool {
+	l, err := netlink.LinkByName(dev)
+	require.NoError(t, err)
+	return l.Attrs().Xdp != nil && l.Attrs().Xdp.Attached
+}
+
+// echoRequests counts ICMP echo requests to dst among frames.
+func echoRequests(pool *pipeline.Pool, ids []pipeline.BufID, dst net.IP) int {
+	n := 0
+	for _, id := range ids {
+		p := gopacket.NewPacket(pool.Packet(id), layers.LayerTypeEthernet, gopacket.Default)
+		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		ic, _ := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+		if ip != nil && ic != nil && ip.DstIP.Equal(dst) && ic.TypeCode.Type() == layers.ICMPv4TypeEchoRequest {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHandover hands a running port to a second Port in this process,
+// through everything another process would get: the descriptors
+// (duplicated, as SCM_RIGHTS does), the JSON description and the worker
+// pool adopted from its memfd, the giver's own pool unmapped. Frames that
+// arrive while neither polls wait in the ring and are read by the adopter;
+// replies go out through the adopted socket; the program stays attached
+// while the giver closes; and when the adopter closes, every frame of the
+// pool is back (none lost, none twice).
+func TestHandover(t *testing.T) {
+	nettest.NeedRoot(t)
+	ns := nettest.NewNS(t)
+	host := "vsh" + nettest.Suffix()
+	nettest.Veth(t, host, ns, "10.81.0.1/24", 1)
+	peer := net.IP{10, 81, 0, 2}
+	r := nettest.NewResponder(peer, net.HardwareAddr{2, 0, 0, 0x81, 0, 2})
+	serve := func(rx pipeline.RxQueue, tx pipeline.TxQueue, pool *pipeline.Pool) {
+		t.Helper()
+		ping := ns.Command("ping", "-c", "3", "-i", "0.2", "-W", "2", peer.String())
+		out := make(chan error, 1)
+		var pingOut []byte
+		go func() { var err error; pingOut, err = ping.CombinedOutput(); out <- err }()
+		require.NoError(t, r.Serve(t, rx, tx, pool, out, 15*time.Second), "ping failed: %s", pingOut)
+	}
+
+	old, err := New(Config{Ifname: host, RingSize: 512})
+	require.NoError(t, err)
+	pool1 := sharedPool(t)
+	rx1, err := old.OpenRx(0, pool1)
+	require.NoError(t, err)
+	tx1, err := old.OpenTx(0, pool1)
+	require.NoError(t, err)
+	serve(rx1, tx1, pool1)
+
+	// The giver stops polling; the namespace keeps sending (to a
+	// neighbor it need not resolve, so every packet is an echo request).
+	out, err := ns.Command("ip", "neigh", "replace", peer.String(), "lladdr", "02:00:00:00:81:02", "dev", "eth0").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = ns.Command("ping", "-c", "40", "-i", "0.005", "-W", "0.1", peer.String()).CombinedOutput()
+	require.Error(t, err, "nobody answers: %s", out)
+
+	h, fds, err := old.Handover()
+	require.NoError(t, err)
+	require.Len(t, fds, 4)
+	require.Len(t, h.Sockets, 1)
+	require.Positive(t, h.Sockets[0].InFill)
+	pf, ph, err := pool1.Handover()
+	require.NoError(t, err)
+	b, err := json.Marshal(h)
+	require.NoError(t, err)
+	var back Handover
+	require.NoError(t, json.Unmarshal(b, &back))
+	sent := dupAll(t, fds)
+
+	// The giver goes away entirely, pool included.
+	old.Release()
+	require.NoError(t, rx1.Close())
+	require.NoError(t, tx1.Close())
+	require.NoError(t, old.Close())
+	require.NoError(t, pool1.Close())
+	require.True(t, xdpAttached(t, host), "the adopter's link keeps the program attached")
+
+	pool2, err := pipeline.AdoptPool(pf, ph)
+	require.NoError(t, err)
+	pf.Close()
+	t.Cleanup(func() { pool2.Close() })
+	p, err := Adopt(Config{Name: "new"}, back, sent)
+	require.NoError(t, err)
+	rx2, err := p.OpenRx(0, pool2)
+	require.NoError(t, err)
+	tx2, err := p.OpenTx(0, pool2)
+	require.NoError(t, err)
+
+	ids := make([]pipeline.BufID, pipeline.VectorSize)
+	waiting := 0
+	for range 10 {
+		n, err := rx2.Rx(ids)
+		require.NoError(t, err)
+		waiting += echoRequests(pool2, ids[:n], peer)
+		pool2.FreeN(ids[:n])
+	}
+	require.Equal(t, 40, waiting, "the frames that arrived between the two pollers")
+
+	out, err = ns.Command("ip", "neigh", "del", peer.String(), "dev", "eth0").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	serve(rx2, tx2, pool2) // ARP and echo replies through the adopted socket
+
+	require.NoError(t, rx2.Close())
+	require.NoError(t, tx2.Close())
+	pool2.Reclaim()
+	require.Equal(t, pool2.Size(), pool2.Available(), "every frame of the pool came back: the giver's free list plus what its socket held")
+	require.NoError(t, p.Close())
+	require.False(t, xdpAttached(t, host), "the adopter's Close detaches the program")
+}
+
+// TestAdoptRefuses: wrong descriptors or a wrong description are refused
+// and the caller's descriptors stay open; a private pool cannot be handed
+// over; an adopted socket opens only on the pool of its arena.
+func TestAdoptRefuses(t *testing.T) {
+	nettest.NeedRoot(t)
+	ns := nettest.NewNS(t)
+	host := "vsr" + nettest.Suffix()
+	nettest.Veth(t, host, ns, "10.82.0.1/24", 1)
+
+	private, err := New(Config{Ifname: host, RingSize: 512})
+	require.NoError(t, err)
+	pp := newPool(t)
+	rx, err := private.OpenRx(0, pp)
+	require.NoError(t, err)
+	_, _, err = private.Handover()
+	require.ErrorIs(t, err, ErrNoHandover)
+	require.NoError(t, rx.Close())
+	require.NoError(t, private.Close())
+
+	old, err := New(Config{Ifname: host, RingSize: 512})
+	require.NoError(t, err)
+	t.Cleanup(func() { old.Close() })
+	pool := sharedPool(t)
+	t.Cleanup(func() { pool.Close() })
+	rx, err = old.OpenRx(0, pool)
+	require.NoError(t, err)
+	t.Cleanup(func() { rx.Close() })
+	h, fds, err := old.Handover()
+	require.NoError(t, err)
+
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	defer pr.Close()
+	defer pw.Close()
+	open := func(fds []int) {
+		for _, fd := range fds {
+			_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+			require.NoError(t, err, "descriptor %d was closed", fd)
+		}
+	}
+	bad := func(mut func(*Handover, []int) []int) {
+		t.Helper()
+		hh := h
+		hh.Sockets = append([]SocketHandover(nil), h.Sockets...)
+		mine := dupAll(t, fds)
+		defer func() {
+			for _, fd := range mine {
+				unix.Close(fd)
+			}
+		}()
+		use := mut(&hh, mine)
+		_, err := Adopt(Config{}, hh, use)
+		require.Error(t, err)
+		open(mine)
+	}
+	bad(func(h *Handover, f []int) []int { return f[:3] })                                 // a socket missing
+	bad(func(h *Handover, f []int) []int { return []int{f[0], f[1], f[2], int(pr.Fd())} }) // not an AF_XDP socket
+	bad(func(h *Handover, f []int) []int { return []int{f[1], f[0], f[2], f[3]} })         // link and program swapped
+	bad(func(h *Handover, f []int) []int { h.Index++; return f })                          // another device
+	bad(func(h *Handover, f []int) []int { h.Sockets[0].InFill++; return f })              // accounting that does not add up
+	bad(func(h *Handover, f []int) []int { h.RingSize = 100; return f })
+
+	// Adopted, the socket opens only on the pool of its arena.
+	p, err := Adopt(Config{Name: "new"}, h, dupAll(t, fds))
+	require.NoError(t, err)
+	p.Release() // the giver still runs: leave its map entry
+	other := sharedPool(t)
+	t.Cleanup(func() { other.Close() })
+	_, err = p.OpenRx(0, other)
+	require.ErrorContains(t, err, "arena")
+	require.NoError(t, p.Close())
+}

@@ -2,7 +2,8 @@
 // 22): it tells the datacenter's routers which container blocks this host
 // owns and hands the routes they send to the switch's FIBs. It is built on
 // GoBGP's server package (github.com/osrg/gobgp/v4/pkg/server) and knows
-// nothing of packets or of the switch: cmd/vswitchd wires it.
+// nothing of packets or of the switch: package ctl/daemon wires it (see
+// "Wiring" below).
 //
 // # API
 //
@@ -128,22 +129,31 @@
 // BenchmarkRIBTracker puts the speaker's own share at about 600,000
 // routes/s.
 //
-// # Not done here (wiring into vswitchd)
+// # Wiring (ctl/daemon)
 //
-//   - OnRoutes -> vswitch FIB: install NextHops as an ECMP route in the
-//     VRF's table (one compile and publish per call), delete on Withdrawn;
-//     flush all BGP routes after Stop (no events are sent during Stop).
-//     IPv6 next hops are global addresses; a peer that sends only a
-//     link-local next hop would need the session's interface as zone.
-//   - ctl: bgp/neighbor-add, bgp/neighbor-del, bgp/show (from Peers), stored
-//     durably and replayed at start, with the announced blocks (from the
-//     IPAM's block claims or routes marked for announcement).
-//   - Prometheus: sessions by state, prefixes received/sent per peer.
-//   - Routed container ports (/32 routes, proxy-ARP/ND gateway) are the
-//     switch's side of issue 22, not this package's.
+// ctl/daemon runs one Speaker per `vsctl bgp/set` (bgp_speaker.go): the
+// commands bgp/set, bgp/neighbor-add, -del, -reset, bgp/announce,
+// bgp/withdraw and bgp/show are stored with the rest of the desired
+// configuration and replayed at start (bgp.go); OnRoutes feeds a table of
+// learned routes that every configuration commit publishes into the VRFs'
+// FIBs with the static routes, where route/show lists them with type bgp,
+// and which is emptied when the speaker stops (bgp_routes.go); routed
+// endpoints' blocks are announced and withdrawn with them
+// (bgp_blocks.go); Prometheus gets sessions by state and prefixes per peer
+// (metrics_bgp.go). Routed container ports (/32 routes, proxy ARP/ND) are
+// the switch's side. docs/routing.md is the user's guide.
+//
+// # Not done
+//
+//   - IPv6 next hops must be global addresses: the daemon leaves out a
+//     link-local next hop (it would need the session's interface as
+//     zone), so a peer that sends only one has its route learned but not
+//     installed.
 //   - Restarting-speaker graceful restart: peers keep our routes while we
 //     restart, but GoBGP's own deferral of best-path selection until every
 //     peer's End-of-RIB (its "restarting" mode) is not enabled.
+//   - RFC 7606 "treat as withdraw" (GoBGP's per-peer TreatAsWithdraw) is
+//     not enabled: a malformed UPDATE resets the session (see above).
 //   - TCP-AO, BFD, dynamic neighbors and peer groups, route maps beyond the
 //     fixed export policy.
 package bgp

@@ -4,7 +4,7 @@ package ctl
 // the embedded speaker; neighbors and announced prefixes are stored with
 // the rest of the desired configuration and replayed at start. Routes the
 // peers send are installed in the switch's FIBs (route/show lists them
-// as static routes) and never stored. Setting what is there is a no-op.
+// with type bgp) and never stored. Setting what is there is a no-op.
 var bgpSpecs = []Spec{
 	{Name: "bgp/set", Usage: "as=N router-id=A.B.C.D [listen-port=N] [listen-addr=ADDR,...] [graceful-restart=on|off] [restart-time=S] [endpoint-nexthop=ADDR,...]",
 		Help: "configure and start the BGP speaker (listen-port defaults to 179, 0 only connects out; listen-addr restricts the listener; restart-time is what peers keep our routes for, default 120; endpoint-nexthop, one per family, is the next hop of the blocks announced for routed endpoints, default the speaker's own address); a change restarts the speaker and its sessions (a change of endpoint-nexthop only re-announces)", MinArgs: 2, MaxArgs: 7},

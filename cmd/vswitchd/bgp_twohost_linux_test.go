@@ -180,8 +180,9 @@ func newBGPRig(t *testing.T) *bgpRig {
 // uplink, "next hop address") and to dc's kernel, which forwards between
 // the uplinks. The speaker's next hop is "self", the session's address
 // (10.182.N.1), which is not the switch's: BIRD's import filter sets the
-// gateway to the switch's router interface, 10.180.N.1 (vsctl
-// bgp/announce has no next-hop option).
+// gateway to the switch's router interface, 10.180.N.1 (the host could
+// set it itself with bgp/announce nexthop=10.180.N.1; the rig keeps the
+// speaker's default and lets the router rewrite it).
 //
 // Checks: c1 and c2 ping each other, with the route learned over BGP
 // (route/show and bgp/show on h1); bgp/withdraw on h2 removes it from h1

@@ -156,14 +156,18 @@ func TestBGPCommands(t *testing.T) {
 
 // TestBGPLearnedRoutes feeds route events straight into the learned table:
 // installable routes reach the FIB next to the static ones, others wait,
-// withdrawals and a speaker stop remove them, and none is stored.
+// a route of a VRF's neighbor lands in that VRF's FIB only, withdrawals
+// and a speaker stop remove them, and none is stored.
 func TestBGPLearnedRoutes(t *testing.T) {
 	dir := t.TempDir()
 	m := startMem(t, dir)
 	for _, c := range [][]string{
 		{"add-br", "up"}, {"rif/add", "ru", "bridge=up", "addr=192.0.2.1/24,fd00:1::1/64"},
+		{"vrf/add", "blue"}, {"rif/add", "rb", "bridge=up", "vlan=7", "vrf=blue", "addr=203.0.113.1/24"},
 		{"route/add", "10.8.0.0/16", "via=192.0.2.9"},
 		{"bgp/set", "as=65000", "router-id=10.179.0.1", "listen-port=0"},
+		// A neighbor in VRF blue (loopback: its dials never leave the host).
+		{"bgp/neighbor-add", "127.0.179.2", "as=65100", "vrf=blue"},
 	} {
 		m.ok(t, nil, c[0], c[1:]...)
 	}
@@ -181,13 +185,30 @@ func TestBGPLearnedRoutes(t *testing.T) {
 		{Prefix: netip.MustParsePrefix("10.244.2.0/26"), NextHops: []netip.Addr{nh("198.51.100.1")}}, // not connected
 		{Prefix: netip.MustParsePrefix("10.244.3.0/26"), NextHops: []netip.Addr{nh("192.0.2.1")}},    // our own address
 		{VRF: "red", Prefix: netip.MustParsePrefix("10.244.4.0/26"), NextHops: []netip.Addr{nh("192.0.2.2")}},
+		{VRF: "blue", Prefix: netip.MustParsePrefix("10.244.6.0/26"), NextHops: []netip.Addr{nh("203.0.113.2")}},
+		{VRF: "blue", Prefix: netip.MustParsePrefix("10.244.7.0/26"), NextHops: []netip.Addr{nh("192.0.2.2")}}, // default's subnet
 	})
 	want := map[string]int{"10.244.1.0/26": 2, "fd00:244:1::/64": 1}
 	require.Eventually(t, func() bool { return fibHas(t, m, want) }, 5*time.Second, 10*time.Millisecond)
+	// VRF blue's FIB has its neighbor's route, via blue's subnet; the
+	// default FIB (fibHas above) has neither blue route.
+	blue := func() map[string]string {
+		var rs []vswitch.RouteEntry
+		m.ok(t, &rs, "route/show", "blue")
+		got := map[string]string{}
+		for _, r := range rs {
+			if r.Type == "bgp" {
+				require.Len(t, r.Via, 1, "%+v", r)
+				got[r.Prefix] = r.Via[0].Addr
+			}
+		}
+		return got
+	}
+	require.Equal(t, map[string]string{"10.244.6.0/26": "203.0.113.2"}, blue())
 	var v ctl.BGPShowView
 	m.ok(t, &v, "bgp/show")
-	require.Equal(t, 6, v.Learned)
-	require.Equal(t, 2, v.Installed)
+	require.Equal(t, 8, v.Learned)
+	require.Equal(t, 3, v.Installed)
 	// A user command keeps the learned routes; the store never has them.
 	m.ok(t, nil, "route/add", "10.9.0.0/16", "via=192.0.2.9")
 	m.ok(t, nil, "route/del", "10.9.0.0/16")
@@ -212,15 +233,16 @@ func TestBGPLearnedRoutes(t *testing.T) {
 	require.True(t, fibHas(t, m, map[string]int{}))
 }
 
-// fibHas reports whether the switch's routes other than connected, local
-// and 10.8.0.0/16 are exactly want (prefix -> number of next hops).
+// fibHas reports whether the default VRF's routes other than connected,
+// local and 10.8.0.0/16 are exactly want (prefix -> number of next hops).
 func fibHas(t *testing.T, m *memDaemon, want map[string]int) bool {
 	t.Helper()
 	var rs []vswitch.RouteEntry
-	m.ok(t, &rs, "route/show")
+	m.ok(t, &rs, "route/show") // every VRF
 	got := map[string]int{}
 	for _, r := range rs {
 		switch {
+		case r.VRF != "" && r.VRF != vswitch.DefaultVRF:
 		case r.Prefix == "10.8.0.0/16":
 			require.Equal(t, "static", r.Type, "the configured route stays static")
 		case r.Type == "bgp":

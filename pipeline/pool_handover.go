@@ -22,52 +22,65 @@ import (
 // memfd (PoolConfig.Shared was false).
 var ErrNotShared = errors.New("pipeline: pool is not shared (its arena is private memory)")
 
-// PoolHandover describes a pool for AdoptPool: its free frames. The
-// frames not in Free are the handing-over process's: posted to kernel
-// rings (they come back through them) or lost with it.
-type PoolHandover struct {
-	Frames int
-	Free   []BufID
-}
-
-// Handover returns a duplicate of the arena's memfd and the free list.
-// Only the pool's owner calls it, with its worker stopped (no frame in a
-// vector); the caller closes the file.
-func (p *Pool) Handover() (*os.File, PoolHandover, error) {
+// Handover returns a duplicate of the arena's memfd, for another process
+// to map with AdoptPool; the caller closes it. Safe while the worker
+// runs: the arena's contents move with the file, the free list
+// separately (FreeIDs) once the worker has stopped.
+func (p *Pool) Handover() (*os.File, error) {
 	if p.memfd == nil {
-		return nil, PoolHandover{}, ErrNotShared
+		return nil, ErrNotShared
 	}
-	p.Reclaim()
 	fd, err := dupCloexec(int(p.memfd.Fd()))
 	if err != nil {
-		return nil, PoolHandover{}, fmt.Errorf("pipeline: dup pool memfd: %w", err)
+		return nil, fmt.Errorf("pipeline: dup pool memfd: %w", err)
 	}
-	return os.NewFile(uintptr(fd), "vecswitch-pool"), PoolHandover{Frames: p.total, Free: append([]BufID(nil), p.free...)}, nil
+	return os.NewFile(uintptr(fd), "vecswitch-pool"), nil
 }
 
-// ErrBadHandover is wrapped by AdoptPool's refusals.
+// FreeIDs returns the free frames (given-back ones included). Only the
+// owner calls it, with its worker stopped: the frames not listed are in
+// flight in kernel rings (they come back through them to whoever polls
+// the rings next) or lost with the process.
+func (p *Pool) FreeIDs() []BufID {
+	p.Reclaim()
+	return append([]BufID(nil), p.free...)
+}
+
+// ErrBadHandover is wrapped by AdoptPool's and Restore's refusals.
 var ErrBadHandover = errors.New("pipeline: bad pool handover")
 
 // AdoptPool maps the arena of another process's pool from its memfd (the
-// file stays the caller's) and takes h.Free as its free list. The memfd
-// must be exactly h.Frames frames long and the free list must name each
-// frame at most once.
-func AdoptPool(f *os.File, h PoolHandover) (*Pool, error) {
-	if h.Frames < VectorSize || h.Frames > 1<<24 {
-		return nil, fmt.Errorf("%w: %d frames", ErrBadHandover, h.Frames)
+// file stays the caller's), which must be exactly frames frames long.
+// The pool starts with no free frame: Restore gives it the other
+// process's free list once that process has stopped its worker.
+func AdoptPool(f *os.File, frames int) (*Pool, error) {
+	if frames < VectorSize || frames > 1<<24 {
+		return nil, fmt.Errorf("%w: %d frames", ErrBadHandover, frames)
 	}
-	seen := make([]bool, h.Frames)
-	for _, id := range h.Free {
-		if int(id) >= h.Frames || seen[id] {
-			return nil, fmt.Errorf("%w: free frame %d out of range or listed twice", ErrBadHandover, id)
-		}
-		seen[id] = true
-	}
-	memfd, mem, err := adoptArena(f, h.Frames*FrameSize)
+	memfd, mem, err := adoptArena(f, frames*FrameSize)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadHandover, err)
 	}
-	return &Pool{mem: mem, memfd: memfd, arena: inode(memfd), meta: make([]Meta, h.Frames), free: append(make([]BufID, 0, h.Frames), h.Free...), total: h.Frames}, nil
+	return &Pool{mem: mem, memfd: memfd, arena: inode(memfd), meta: make([]Meta, frames), free: make([]BufID, 0, frames), total: frames}, nil
+}
+
+// Restore sets an adopted pool's free list (FreeIDs of the pool it was
+// adopted from). Each frame may be listed once; a pool that has free
+// frames already refuses. Only the owner calls it, before its worker
+// starts.
+func (p *Pool) Restore(free []BufID) error {
+	if len(p.free) != 0 || p.shared.pending.Load() {
+		return fmt.Errorf("%w: the pool has free frames already", ErrBadHandover)
+	}
+	seen := make([]bool, p.total)
+	for _, id := range free {
+		if int(id) >= p.total || seen[id] {
+			return fmt.Errorf("%w: free frame %d out of range or listed twice", ErrBadHandover, id)
+		}
+		seen[id] = true
+	}
+	p.free = append(p.free, free...)
+	return nil
 }
 
 // Shared reports whether the pool's arena is a memfd another process can

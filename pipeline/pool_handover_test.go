@@ -24,15 +24,18 @@ func TestPoolHandover(t *testing.T) {
 	require.Equal(t, 100, p.AllocN(held))
 	copy(p.Frame(held[7]), "posted to the kernel")
 
-	f, h, err := p.Handover()
+	f, err := p.Handover()
 	require.NoError(t, err)
 	defer f.Close()
-	require.Equal(t, 512, h.Frames)
-	require.Len(t, h.Free, 412)
+	free := p.FreeIDs()
+	require.Len(t, free, 412)
 
-	q, err := AdoptPool(f, h)
+	q, err := AdoptPool(f, 512)
 	require.NoError(t, err)
 	t.Cleanup(func() { q.Close() })
+	require.Zero(t, q.Available(), "no free frame until Restore")
+	require.NoError(t, q.Restore(free))
+	require.ErrorIs(t, q.Restore(free), ErrBadHandover, "restored once")
 	require.NotZero(t, p.ArenaID())
 	require.Equal(t, p.ArenaID(), q.ArenaID(), "the same arena")
 	require.Equal(t, "posted to the kernel", string(q.Frame(held[7])[:20]))
@@ -62,27 +65,29 @@ func TestPoolHandoverRefusals(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { private.Close() })
 	require.Zero(t, private.ArenaID())
-	_, _, err = private.Handover()
+	_, err = private.Handover()
 	require.ErrorIs(t, err, ErrNotShared)
 
 	p, err := NewPool(PoolConfig{Frames: 256, Shared: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
-	f, h, err := p.Handover()
+	f, err := p.Handover()
 	require.NoError(t, err)
 	defer f.Close()
-	for name, bad := range map[string]PoolHandover{
-		"size differs": {Frames: 512, Free: h.Free},
-		"too small":    {Frames: 1},
-		"out of range": {Frames: 256, Free: []BufID{256}},
-		"listed twice": {Frames: 256, Free: []BufID{3, 4, 3}},
-	} {
-		_, err := AdoptPool(f, bad)
+	for name, frames := range map[string]int{"size differs": 512, "too small": 1} {
+		_, err := AdoptPool(f, frames)
 		require.ErrorIs(t, err, ErrBadHandover, name)
+	}
+	q, err := AdoptPool(f, 256)
+	require.NoError(t, err)
+	t.Cleanup(func() { q.Close() })
+	for name, free := range map[string][]BufID{"out of range": {256}, "listed twice": {3, 4, 3}} {
+		require.ErrorIs(t, q.Restore(free), ErrBadHandover, name)
+		require.Zero(t, q.Available(), "a refused Restore changes nothing")
 	}
 	tmp, err := os.CreateTemp(t.TempDir(), "x")
 	require.NoError(t, err)
 	defer tmp.Close()
-	_, err = AdoptPool(tmp, PoolHandover{Frames: 256})
+	_, err = AdoptPool(tmp, 256)
 	require.True(t, errors.Is(err, ErrBadHandover), "an empty regular file is no arena of 256 frames")
 }

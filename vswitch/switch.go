@@ -20,6 +20,14 @@ type Options struct {
 	CPUs []int
 	// PoolFrames is the number of buffers per worker (default 8192).
 	PoolFrames int
+	// SharedPools puts each worker's pool in a memfd
+	// (pipeline.PoolConfig.Shared), so that a successor process can adopt
+	// the pools with the AF_XDP ports whose UMEM they are (vswitchd
+	// --takeover).
+	SharedPools bool
+	// Pools, if not nil, are the workers' pools (one per worker), for
+	// example adopted from a predecessor; the switch closes them.
+	Pools []*pipeline.Pool
 	// Idle is what workers do when they find no packet.
 	Idle pipeline.IdleMode
 	// LearnRing is the size of each worker's learn-event ring, a power of
@@ -206,9 +214,15 @@ func New(opts Options) (*Switch, error) {
 	if s.graph, err = pipeline.NewGraph(s.nodeSpecs()...); err != nil {
 		return nil, err
 	}
+	if opts.Pools != nil && len(opts.Pools) != opts.Workers {
+		return nil, fmt.Errorf("vswitch: %d pools given for %d workers", len(opts.Pools), opts.Workers)
+	}
 	for i := range opts.Workers {
-		pool, err := pipeline.NewPool(pipeline.PoolConfig{Frames: opts.PoolFrames})
-		if err != nil {
+		var pool *pipeline.Pool
+		var err error
+		if opts.Pools != nil {
+			pool = opts.Pools[i]
+		} else if pool, err = pipeline.NewPool(pipeline.PoolConfig{Frames: opts.PoolFrames, Shared: opts.SharedPools}); err != nil {
 			s.closePools()
 			return nil, err
 		}
@@ -444,3 +458,8 @@ func (s *Switch) Age() {
 	s.tick()
 	s.lrn.sweep(0, len(s.lrn.macs.Load().b), s.now.Load())
 }
+
+// Pools are the workers' buffer pools, by worker. Their free lists are
+// the workers' own: read them (pipeline.Pool.FreeIDs) only with the
+// switch stopped.
+func (s *Switch) Pools() []*pipeline.Pool { return s.pools }

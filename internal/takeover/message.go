@@ -11,7 +11,7 @@ import (
 // whenever the messages or the state a Giver exports change meaning.
 var Version = versionOf(buildVersion)
 
-const formatVersion uint16 = 1
+const formatVersion uint16 = 2
 
 // buildVersion, set at link time (go build -ldflags "-X
 // github.com/vecswitch/vecswitch/internal/takeover.buildVersion=N"),

@@ -27,8 +27,10 @@ type Giver interface {
 	// listeners). The giver keeps its own and keeps polling.
 	Export() (state []byte, files []*os.File, err error)
 	// StopPolling stops the data plane: once it returns, the giver no
-	// longer reads or writes the handed-over descriptors.
-	StopPolling() error
+	// longer reads or writes the handed-over descriptors. It returns the
+	// state only a stopped data plane can tell (which buffers are free,
+	// what each AF_XDP socket holds), for the taker's StopGiver.
+	StopPolling() (late []byte, err error)
 	// Resume undoes StopPolling (if it ran) and Export's freeze.
 	Resume()
 }
@@ -135,10 +137,11 @@ func Serve(c *Conn, self Peer, g Giver) (err error) {
 		return err
 	}
 	c.timeout /= 3
-	if err := g.StopPolling(); err != nil {
+	late, err := g.StopPolling()
+	if err != nil {
 		return fmt.Errorf("takeover: stopping the data plane: %w", err)
 	}
-	if err := c.send(TypeStopped, nil, nil); err != nil {
+	if err := c.send(TypeStopped, late, nil); err != nil {
 		return err
 	}
 	if _, err := c.expect(TypeCommit); err != nil {
@@ -217,15 +220,16 @@ func (s *Session) State() []byte { return s.state }
 func (s *Session) Files() []*os.File { return s.files }
 
 // StopGiver tells the giver that this process is ready and waits until
-// it has stopped polling. A caller whose ports allow two readers (tap,
+// it has stopped polling; it returns the giver's late state (what
+// StopPolling returned). A caller whose ports allow two readers (tap,
 // AF_PACKET) starts its own data plane before, so that forwarding never
-// pauses; one whose ports allow one (AF_XDP rings) after.
-func (s *Session) StopGiver() error {
+// pauses; one whose ports allow one (AF_XDP rings) after, with the late
+// state.
+func (s *Session) StopGiver() ([]byte, error) {
 	if err := s.c.send(TypeReady, nil, nil); err != nil {
-		return err
+		return nil, err
 	}
-	_, err := s.c.expect(TypeStopped)
-	return err
+	return s.c.expect(TypeStopped)
 }
 
 // Commit tells the giver that this process runs: the giver exits. It

@@ -32,11 +32,11 @@ func (g *fakeGiver) Export() ([]byte, []*os.File, error) {
 	return g.state, g.files, g.exportErr
 }
 
-func (g *fakeGiver) StopPolling() error {
+func (g *fakeGiver) StopPolling() ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.stopped++
-	return nil
+	return []byte(`{"late":true}`), nil
 }
 
 func (g *fakeGiver) Resume() {
@@ -129,11 +129,15 @@ func TestTakeover(t *testing.T) {
 	if e, st, rs := g.counts(); e != 1 || st != 0 || rs != 0 {
 		t.Fatalf("before ready: exported %d stopped %d resumed %d", e, st, rs)
 	}
-	if err := s.StopGiver(); err != nil {
+	late, err := s.StopGiver()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, st, _ := g.counts(); st != 1 {
 		t.Fatal("giver did not stop polling")
+	}
+	if string(late) != `{"late":true}` {
+		t.Fatalf("late state %q, want the giver's", late)
 	}
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
@@ -155,7 +159,7 @@ func TestAbortResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.StopGiver(); err != nil {
+	if _, err := s.StopGiver(); err != nil {
 		t.Fatal(err)
 	}
 	s.Abort("ports did not open")

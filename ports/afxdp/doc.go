@@ -109,17 +109,19 @@
 // # Handing a port to another process
 //
 // vswitchd --takeover moves a running port to a new process (Handover,
-// Release, Adopt; handover_linux.go). The descriptors of the XDP link,
-// program, XSKMAP and sockets travel over SCM_RIGHTS; the rings map again
-// from the sockets with their indices where the giver left them; the
-// UMEM is the worker pool, so the pool moves too: it must be shared
-// (pipeline.PoolConfig.Shared, a memfd the adopter maps), and each socket
-// carries its pool's arena ID, its ownership bitmap and its budget
-// counts, so that the adopter's pool accounts for every frame exactly
-// once. The rings have one producer and one consumer each, so the giver
-// stops polling before it hands over and the adopter starts after; what
-// arrives meanwhile waits in the rx ring. The fast-path program is not
-// handed over yet (Handover refuses).
+// Adopt, then SocketStates and Restore; Release, TakeBack;
+// handover_linux.go). The descriptors of the XDP link and the sockets
+// travel over SCM_RIGHTS; the rings map again from the sockets with their
+// indices where the giver left them; the adopter swaps its own program
+// (plain or fast path, against its own maps) into the link. The UMEM is
+// the worker pool, so the pool moves too: it must be shared
+// (pipeline.PoolConfig.Shared, a memfd the adopter maps), each socket
+// names its pool's arena, and once the giver's workers have stopped each
+// socket's ownership bitmap and budget counts move with the pool's free
+// list, so that the adopter's pool accounts for every frame exactly once.
+// The rings have one producer and one consumer each, so the giver stops
+// polling before the adopter starts; what arrives meanwhile waits in the
+// rx ring.
 //
 // # Fast path
 //

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports/internal/fastpath"
 )
 
 func sharedPool(t *testing.T) *pipeline.Pool {
@@ -35,10 +36,22 @@ func dupAll(t *testing.T, fds []int) []int {
 	return out
 }
 
-func xdpAttached(t *testing.T, dev string) bool {
+func xdpAttached(t *testing.T, dev string) bool { return xdpProg(t, dev) != 0 }
+
+// xdpProg is the ID of the XDP program attached to dev, or 0.
+func xdpProg(t *testing.T, dev string) uint32 {
 	l, err := netlink.LinkByName(dev)
 	require.NoError(t, err)
-	return l.Attrs().Xdp != nil && l.Attrs().Xdp.Attached
+	if x := l.Attrs().Xdp; x != nil && x.Attached {
+		return x.ProgId
+	}
+	return 0
+}
+
+func roundTrip(t *testing.T, v, back any) {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, back))
 }
 
 // echoRequests counts ICMP echo requests to dst among frames.
@@ -65,6 +78,24 @@ func echoRequests(pool *pipeline.Pool, ids []pipeline.BufID, dst net.IP) int {
 // pool is back (none lost, none twice).
 func TestHandover(t *testing.T) {
 	nettest.NeedRoot(t)
+	for _, fp := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "fastpath"}[fp], func(t *testing.T) { testHandover(t, fp) })
+	}
+}
+
+// testHandover: with fp, both processes run the XDP fast path (each its
+// own maps): the adopter swaps its fast-path program into the link.
+func testHandover(t *testing.T, fp bool) {
+	var fp1, fp2 *FastPath
+	if fp {
+		var err error
+		fp1, err = NewFastPath(FastPathConfig{})
+		require.NoError(t, err)
+		t.Cleanup(func() { fp1.Close() })
+		fp2, err = NewFastPath(FastPathConfig{})
+		require.NoError(t, err)
+		t.Cleanup(func() { fp2.Close() })
+	}
 	ns := nettest.NewNS(t)
 	host := "vsh" + nettest.Suffix()
 	nettest.Veth(t, host, ns, "10.81.0.1/24", 1)
@@ -79,8 +110,10 @@ func TestHandover(t *testing.T) {
 		require.NoError(t, r.Serve(t, rx, tx, pool, out, 15*time.Second), "ping failed: %s", pingOut)
 	}
 
-	old, err := New(Config{Ifname: host, RingSize: 512})
+	old, err := New(Config{Ifname: host, RingSize: 512, FastPath: fp1})
 	require.NoError(t, err)
+	_, isFP := old.prog.(*fastpath.Program)
+	require.Equal(t, fp, isFP)
 	pool1 := sharedPool(t)
 	rx1, err := old.OpenRx(0, pool1)
 	require.NoError(t, err)
@@ -97,15 +130,18 @@ func TestHandover(t *testing.T) {
 
 	h, fds, err := old.Handover()
 	require.NoError(t, err)
-	require.Len(t, fds, 4)
+	require.Len(t, fds, 2)
 	require.Len(t, h.Sockets, 1)
-	require.Positive(t, h.Sockets[0].InFill)
-	pf, ph, err := pool1.Handover()
+	pf, err := pool1.Handover()
 	require.NoError(t, err)
-	b, err := json.Marshal(h)
-	require.NoError(t, err)
+	states := old.SocketStates()
+	require.Len(t, states, 1)
+	require.Positive(t, states[0].InFill)
+	free := pool1.FreeIDs()
 	var back Handover
-	require.NoError(t, json.Unmarshal(b, &back))
+	var backStates []SocketState
+	roundTrip(t, h, &back)
+	roundTrip(t, states, &backStates)
 	sent := dupAll(t, fds)
 
 	// The giver goes away entirely, pool included.
@@ -116,16 +152,20 @@ func TestHandover(t *testing.T) {
 	require.NoError(t, pool1.Close())
 	require.True(t, xdpAttached(t, host), "the adopter's link keeps the program attached")
 
-	pool2, err := pipeline.AdoptPool(pf, ph)
+	pool2, err := pipeline.AdoptPool(pf, 4096)
 	require.NoError(t, err)
 	pf.Close()
 	t.Cleanup(func() { pool2.Close() })
-	p, err := Adopt(Config{Name: "new"}, back, sent)
+	p, err := Adopt(Config{Name: "new", FastPath: fp2}, back, sent)
 	require.NoError(t, err)
+	_, isFP = p.prog.(*fastpath.Program)
+	require.Equal(t, fp, isFP, "the adopter runs its own kind of program")
 	rx2, err := p.OpenRx(0, pool2)
 	require.NoError(t, err)
 	tx2, err := p.OpenTx(0, pool2)
 	require.NoError(t, err)
+	require.NoError(t, pool2.Restore(free))
+	require.NoError(t, p.Restore(backStates))
 
 	ids := make([]pipeline.BufID, pipeline.VectorSize)
 	waiting := 0
@@ -204,20 +244,50 @@ func TestAdoptRefuses(t *testing.T) {
 		require.Error(t, err)
 		open(mine)
 	}
-	bad(func(h *Handover, f []int) []int { return f[:3] })                                 // a socket missing
-	bad(func(h *Handover, f []int) []int { return []int{f[0], f[1], f[2], int(pr.Fd())} }) // not an AF_XDP socket
-	bad(func(h *Handover, f []int) []int { return []int{f[1], f[0], f[2], f[3]} })         // link and program swapped
-	bad(func(h *Handover, f []int) []int { h.Index++; return f })                          // another device
-	bad(func(h *Handover, f []int) []int { h.Sockets[0].InFill++; return f })              // accounting that does not add up
-	bad(func(h *Handover, f []int) []int { h.RingSize = 100; return f })
+	bad(func(h *Handover, f []int) []int { return f[:1] })                     // a socket missing
+	bad(func(h *Handover, f []int) []int { return []int{f[0], int(pr.Fd())} }) // not an AF_XDP socket
+	bad(func(h *Handover, f []int) []int { return []int{f[1], f[0]} })         // link and socket swapped
+	bad(func(h *Handover, f []int) []int { return []int{int(pr.Fd()), f[1]} }) // not a link
+	bad(func(h *Handover, f []int) []int { h.Index++; return f })              // another device
+	bad(func(h *Handover, f []int) []int { h.RingSize = 100; return f })       // not a ring size
+	bad(func(h *Handover, f []int) []int { h.Sockets[0].Queue = 5; return f }) // a queue the port lacks
 
-	// Adopted, the socket opens only on the pool of its arena.
+	// Adopted, the socket opens only on the pool of its arena. The
+	// adopter's own program runs on the link from then on, until the
+	// giver takes it back (an abandoned takeover).
+	mine := xdpProg(t, host)
+	require.NotZero(t, mine)
 	p, err := Adopt(Config{Name: "new"}, h, dupAll(t, fds))
 	require.NoError(t, err)
-	p.Release() // the giver still runs: leave its map entry
+	theirs := xdpProg(t, host)
+	require.NotZero(t, theirs)
+	require.NotEqual(t, mine, theirs, "the adopter swapped its program in")
+	p.Release() // the giver still runs: leave its sockets alone
 	other := sharedPool(t)
 	t.Cleanup(func() { other.Close() })
 	_, err = p.OpenRx(0, other)
 	require.ErrorContains(t, err, "arena")
+	rx2, err := p.OpenRx(0, pool)
+	require.NoError(t, err)
+
+	// Restore refuses states that do not fit, and changes nothing.
+	st := old.SocketStates()
+	for name, bad := range map[string][]SocketState{
+		"no state":        nil,
+		"unknown queue":   {{Queue: 3, Owned: st[0].Owned}},
+		"listed twice":    {st[0], st[0]},
+		"counts differ":   {{Queue: 0, InFill: st[0].InFill + 1, Owned: st[0].Owned}},
+		"short ownership": {{Queue: 0, Owned: st[0].Owned[:1]}},
+	} {
+		require.Error(t, p.Restore(bad), name)
+	}
+	require.Zero(t, p.SocketStates()[0].InFill, "refused restores changed nothing")
+	require.NoError(t, p.Restore(st))
+	require.Equal(t, st, p.SocketStates())
+	require.Error(t, p.Restore(st), "restored once")
+	require.NoError(t, rx2.Close())
 	require.NoError(t, p.Close())
+	require.Equal(t, theirs, xdpProg(t, host), "the link lives on in the giver, with the adopter's program")
+	require.NoError(t, old.TakeBack())
+	require.Equal(t, mine, xdpProg(t, host), "the giver's own program is back")
 }

@@ -26,6 +26,9 @@ type sock struct {
 	share  *umemShare
 	owned  owned
 	rx, tx bool // which sides are open
+	// adopted: taken over from another process and not restored yet
+	// (Port.Restore).
+	adopted bool
 	// fill is the socket's part of the pool's budget (worker only).
 	fill fillAcct
 	// Starvation, written by the worker, read by Stats: how many refills

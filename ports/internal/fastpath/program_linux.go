@@ -19,6 +19,11 @@ type Steering interface {
 	Unregister(queue int) error
 	Native() bool
 	Close() error
+	// LinkFD is the BPF link attaching the program, for a takeover.
+	LinkFD() (int, error)
+	// Reinstate swaps the program back into its link after a takeover
+	// was abandoned (the taker had swapped its own in).
+	Reinstate() error
 }
 
 var (
@@ -73,6 +78,53 @@ func Attach(ifindex, queues int, mode xsk.AttachMode, m *Maps) (*Program, error)
 	}
 	p.Close()
 	return nil, fmt.Errorf("fastpath: attach XDP program to ifindex %d: %w", ifindex, err)
+}
+
+// Replace loads the fast-path program against m for the device at
+// ifindex, registers socks (by queue) in its new XSKMAP and swaps it into
+// l, a link another process attached and handed over (xsk.AdoptLink),
+// whose attach mode native reports. The swap is atomic: each frame meets
+// the old program or this one, and both steer to the same sockets. On
+// success the Program owns l; on failure l is left to the caller.
+func Replace(l link.Link, ifindex, queues int, native bool, m *Maps, socks map[int]*xsk.Socket) (*Program, error) {
+	if queues < 1 || queues > 1<<16 {
+		return nil, fmt.Errorf("%w: %d queues", ErrBadConfig, queues)
+	}
+	p := &Program{ifindex: ifindex, native: native}
+	var err error
+	if p.prog, p.xsks, err = load(m, queues); err != nil {
+		return nil, err
+	}
+	for q, s := range socks {
+		if err := p.Register(q, s); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	if err := l.Update(p.prog); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("fastpath: swap the program into the inherited XDP link: %w", err)
+	}
+	p.link = l
+	return p, nil
+}
+
+// LinkFD returns the descriptor of the link attaching the program, still
+// the program's.
+func (p *Program) LinkFD() (int, error) {
+	raw, ok := p.link.(interface{ FD() int })
+	if p.link == nil || !ok {
+		return -1, fmt.Errorf("%w: the XDP attachment is not a BPF link", ErrBadConfig)
+	}
+	return raw.FD(), nil
+}
+
+// Reinstate implements Steering.
+func (p *Program) Reinstate() error {
+	if p.link == nil {
+		return ErrClosed
+	}
+	return p.link.Update(p.prog)
 }
 
 // load creates an XSKMAP and loads the program against it and m.

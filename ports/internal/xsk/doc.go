@@ -20,11 +20,13 @@
 // asm), needs no C compiler, and is attached with a BPF link so it always
 // detaches when closed.
 //
-// Both move to another process whole (adopt_linux.go,
+// Both move to another process (adopt_linux.go,
 // program_handover_linux.go): Adopt maps a received socket's rings and
 // takes each index where the giver left it (ours to produce on fill and
-// tx, ours to consume on rx and completion); AdoptProgram wraps a received
-// link, program and map after checking their types and the device. The
-// link keeps the program attached while either process holds it, so it
-// never detaches during a handover.
+// tx, ours to consume on rx and completion). Of the program only the link
+// moves: AdoptLink checks it is an XDP link on the device, and
+// ReplaceProgram swaps the taker's own program (with its own XSKMAP of the
+// adopted sockets) into it atomically; Reinstate swaps the giver's back if
+// the takeover is abandoned. The link keeps the device's attachment while
+// either process holds it, so the device is never without a program.
 package xsk

@@ -4,73 +4,85 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
 )
 
-// ProgramFiles are a Program's three kernel objects as descriptors, in the
-// order they travel: the XDP link (which keeps the program attached while
-// any process holds it), the program and the XSKMAP.
-type ProgramFiles struct {
-	Link, Prog, Map int
+// A program moves to another process by its link alone. The giver sends
+// the link's descriptor (LinkFD); the taker loads a program of its own
+// with its own XSKMAP, registers the sockets it adopted in that map, and
+// swaps its program into the link (bpf_link_update: atomic, so every
+// frame meets one program or the other, both steering to the same
+// sockets). The giver's program and map go away with the giver. The link
+// itself keeps the device's XDP attachment while either process holds it.
+
+// LinkFD returns the descriptor of the link that attaches the program,
+// still the program's: the caller sends a duplicate (SCM_RIGHTS makes
+// it) to the process that takes the port over (AdoptLink).
+func (p *Program) LinkFD() (int, error) { return linkFD(p.link) }
+
+func linkFD(l link.Link) (int, error) {
+	raw, ok := l.(interface{ FD() int })
+	if l == nil || !ok {
+		return -1, fmt.Errorf("%w: the XDP attachment is not a BPF link", ErrBadConfig)
+	}
+	return raw.FD(), nil
 }
 
-// Files returns the program's link, program and map descriptors, still
-// the program's: the caller sends duplicates (SCM_RIGHTS makes them) to
-// another process, which adopts them with AdoptProgram. The program stays
-// attached as long as either process holds the link.
-func (p *Program) Files() (ProgramFiles, error) {
-	if p.link == nil {
-		return ProgramFiles{}, fmt.Errorf("%w: program not attached", ErrBadConfig)
-	}
-	raw, ok := p.link.(interface{ FD() int })
-	if !ok {
-		return ProgramFiles{}, fmt.Errorf("%w: the XDP attachment is not a BPF link", ErrBadConfig)
-	}
-	return ProgramFiles{Link: raw.FD(), Prog: p.prog.FD(), Map: p.xsks.FD()}, nil
-}
+// ErrNotLink is returned for a descriptor that is not an XDP link on the
+// described device.
+var ErrNotLink = errors.New("xsk: not an XDP link on the described device")
 
-// ErrNotProgram is returned by AdoptProgram for descriptors that are not
-// an XDP link on the described device, an XDP program and an XSKMAP.
-var ErrNotProgram = errors.New("xsk: not the described XDP program")
-
-// AdoptProgram makes a Program of another process's (ProgramFiles, now
-// the Program's: Close closes them, and Adopt closes them if it fails).
-// The link must attach an XDP program to ifindex, the map must be an
-// XSKMAP of at least queues entries. native is the attach mode the other
-// process reported.
-func AdoptProgram(f ProgramFiles, ifindex, queues int, native bool) (*Program, error) {
-	p := &Program{native: native}
-	fail := func(format string, a ...any) (*Program, error) {
-		p.Close()
-		return nil, fmt.Errorf("%w: "+format, append([]any{ErrNotProgram}, a...)...)
-	}
-	var err error
-	if p.xsks, err = ebpf.NewMapFromFD(f.Map); err != nil {
-		unix.Close(f.Prog)
-		unix.Close(f.Link)
-		return nil, fmt.Errorf("%w: map: %w", ErrNotProgram, err)
-	}
-	if p.prog, err = ebpf.NewProgramFromFD(f.Prog); err != nil {
-		unix.Close(f.Link)
-		return fail("program: %w", err)
-	}
-	if p.link, err = link.NewFromFD(f.Link); err != nil {
-		return fail("link: %w", err)
-	}
-	if t := p.xsks.Type(); t != ebpf.XSKMap || int(p.xsks.MaxEntries()) < queues {
-		return fail("map of type %v with %d entries, want an XSKMAP of %d", t, p.xsks.MaxEntries(), queues)
-	}
-	if t := p.prog.Type(); t != ebpf.XDP {
-		return fail("program of type %v", t)
-	}
-	info, err := p.link.Info()
+// AdoptLink wraps a received link descriptor (now the link's: it is
+// closed on failure too) after checking that it attaches an XDP program
+// to ifindex.
+func AdoptLink(fd, ifindex int) (link.Link, error) {
+	l, err := link.NewFromFD(fd)
 	if err != nil {
-		return fail("link info: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrNotLink, err)
+	}
+	info, err := l.Info()
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("%w: link info: %w", ErrNotLink, err)
 	}
 	if x := info.XDP(); x == nil || int(x.Ifindex) != ifindex {
-		return fail("link is not an XDP attachment to ifindex %d", ifindex)
+		l.Close()
+		return nil, fmt.Errorf("%w: ifindex %d", ErrNotLink, ifindex)
 	}
+	return l, nil
+}
+
+// ReplaceProgram loads this process's redirect program with an XSKMAP of
+// queues entries, registers socks (by queue) in it and swaps it into l, an
+// adopted link (AdoptLink) whose attach mode native reports. On success
+// the Program owns l; on failure l is left to the caller.
+func ReplaceProgram(l link.Link, queues int, native bool, socks map[int]*Socket) (*Program, error) {
+	prog, xsks, err := loadProgram(queues)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{prog: prog, xsks: xsks, native: native}
+	for q, s := range socks {
+		if err := p.Register(q, s); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	if err := l.Update(prog); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("xsk: swap the program into the inherited XDP link: %w", err)
+	}
+	p.link = l
 	return p, nil
+}
+
+
+// Reinstate swaps the program back into its link: a takeover that was
+// abandoned after the taker swapped its own in (ReplaceProgram) leaves the
+// giver's own program and map in charge again.
+func (p *Program) Reinstate() error {
+	if p.link == nil {
+		return fmt.Errorf("%w: program not attached", ErrBadConfig)
+	}
+	return p.link.Update(p.prog)
 }

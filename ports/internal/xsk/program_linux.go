@@ -40,9 +40,34 @@ func NewProgram(ifindex, queues int, mode AttachMode) (*Program, error) {
 	if queues < 1 {
 		return nil, fmt.Errorf("%w: %d queues", ErrBadConfig, queues)
 	}
+	prog, xsks, err := loadProgram(queues)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{prog: prog, xsks: xsks}
+	tries := []link.XDPAttachFlags{link.XDPDriverMode, link.XDPGenericMode}
+	switch mode {
+	case AttachNative:
+		tries = tries[:1]
+	case AttachGeneric:
+		tries = tries[1:]
+	}
+	for _, fl := range tries {
+		if p.link, err = link.AttachXDP(link.XDPOptions{Program: prog, Interface: ifindex, Flags: fl}); err == nil {
+			p.native = fl == link.XDPDriverMode
+			return p, nil
+		}
+	}
+	p.Close()
+	return nil, fmt.Errorf("xsk: attach XDP program to ifindex %d: %w", ifindex, err)
+}
+
+// loadProgram creates an XSKMAP of queues entries and loads the redirect
+// program against it.
+func loadProgram(queues int) (*ebpf.Program, *ebpf.Map, error) {
 	xsks, err := ebpf.NewMap(&ebpf.MapSpec{Name: "vs_xsks", Type: ebpf.XSKMap, KeySize: 4, ValueSize: 4, MaxEntries: uint32(queues)})
 	if err != nil {
-		return nil, fmt.Errorf("xsk: create XSKMAP: %w", err)
+		return nil, nil, fmt.Errorf("xsk: create XSKMAP: %w", err)
 	}
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name: "vs_xsk_redirect",
@@ -61,24 +86,9 @@ func NewProgram(ifindex, queues int, mode AttachMode) (*Program, error) {
 	})
 	if err != nil {
 		xsks.Close()
-		return nil, fmt.Errorf("xsk: load XDP program: %w", err)
+		return nil, nil, fmt.Errorf("xsk: load XDP program: %w", err)
 	}
-	p := &Program{prog: prog, xsks: xsks}
-	tries := []link.XDPAttachFlags{link.XDPDriverMode, link.XDPGenericMode}
-	switch mode {
-	case AttachNative:
-		tries = tries[:1]
-	case AttachGeneric:
-		tries = tries[1:]
-	}
-	for _, fl := range tries {
-		if p.link, err = link.AttachXDP(link.XDPOptions{Program: prog, Interface: ifindex, Flags: fl}); err == nil {
-			p.native = fl == link.XDPDriverMode
-			return p, nil
-		}
-	}
-	p.Close()
-	return nil, fmt.Errorf("xsk: attach XDP program to ifindex %d: %w", ifindex, err)
+	return prog, xsks, nil
 }
 
 // Native reports whether the program runs in the driver (not generic XDP).

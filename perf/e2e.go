@@ -67,6 +67,10 @@ const (
 	// PathVecswitch is an in-process Vecswitch with AF_XDP ports, one
 	// worker pinned to one CPU.
 	PathVecswitch = "vecswitch"
+	// PathVecswitchShared is PathVecswitch with shared (memfd) worker
+	// pools, as vswitchd runs by default so that a takeover can move
+	// AF_XDP ports: the price of a UMEM that may not get huge pages.
+	PathVecswitchShared = "vecswitch-shared-pools"
 	// PathAsavie is a cross-connect on github.com/asavie/xdp: two sockets,
 	// frames copied from one UMEM to the other.
 	PathAsavie = "asavie-xc"
@@ -99,7 +103,7 @@ const (
 var E2EGenerators = []string{GenAFXDP, GenXDPLive}
 
 // E2EPaths lists every path in the order an E2E run measures them.
-var E2EPaths = []string{PathBridge, PathBridgeRPS, PathVecswitch, PathFastPath, PathAFPacket, PathAsavie, PathXSK}
+var E2EPaths = []string{PathBridge, PathBridgeRPS, PathVecswitch, PathVecswitchShared, PathFastPath, PathAFPacket, PathAsavie, PathXSK}
 
 // ErrE2ENotSupported is returned by RunE2E where there are no network
 // namespaces, veth or AF_XDP (anything but Linux).

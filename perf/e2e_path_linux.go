@@ -35,9 +35,11 @@ func startPath(t *topo, path string, cpu int) (*rig, error) {
 		}
 		return &rig{close: func() error { return nil }, report: func(*E2EResult) {}}, nil
 	case PathVecswitch:
-		return startVecswitch(t, cpu, false)
+		return startVecswitch(t, cpu, false, false)
+	case PathVecswitchShared:
+		return startVecswitch(t, cpu, false, true)
 	case PathFastPath:
-		return startVecswitch(t, cpu, true)
+		return startVecswitch(t, cpu, true, false)
 	case PathAFPacket:
 		return startVecswitchAFPacket(t, cpu)
 	case PathAsavie:

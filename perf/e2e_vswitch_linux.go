@@ -35,8 +35,8 @@ const (
 // and the worker in adaptive poll mode (it sleeps while the kernel
 // switches everything, so the forwarder's CPU shows what the fast path
 // leaves to it). The sender's MAC is learned from the first frames.
-func startVecswitch(t *topo, cpu int, fast bool) (r *rig, err error) {
-	opts := vswitch.Options{Workers: 1, CPUs: []int{cpu}, PoolFrames: e2ePool}
+func startVecswitch(t *topo, cpu int, fast, shared bool) (r *rig, err error) {
+	opts := vswitch.Options{Workers: 1, CPUs: []int{cpu}, PoolFrames: e2ePool, SharedPools: shared}
 	var fp *afxdp.FastPath
 	if fast {
 		for _, e := range []*endpoint{&t.snd, &t.rcv} {

@@ -67,8 +67,13 @@ func TestSGPathAllocations(t *testing.T) {
 // group of 10 rules among 100 groups of 10 rules (1,000 rules), and cli in
 // another; flows is the number of distinct flows the vector cycles
 // through (all committed first).
-func benchSG(b *testing.B, groups bool, flows int) {
-	s, err := New(Options{PoolFrames: 4096, ConntrackCapacity: max(1<<16, 2*flows)})
+func benchSG(b *testing.B, groups bool, flows int) { benchSGPool(b, groups, flows, false) }
+
+// benchSGPool is benchSG on shared (memfd) worker pools if shared: the
+// price of vswitchd --shared-pools where the host gives shared memory no
+// huge pages.
+func benchSGPool(b *testing.B, groups bool, flows int, shared bool) {
+	s, err := New(Options{PoolFrames: 4096, ConntrackCapacity: max(1<<16, 2*flows), SharedPools: shared})
 	must(err)
 	defer s.Close()
 	r := &rig{s: s, ports: map[string]*memport.Port{}}
@@ -136,9 +141,10 @@ func benchSG(b *testing.B, groups bool, flows int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/pkt")
 }
 
-func BenchmarkSGPlainL2(b *testing.B)          { benchSG(b, false, 1000) }
-func BenchmarkSGEstablished1k(b *testing.B)    { benchSG(b, true, 1000) }
-func BenchmarkSGEstablished100k(b *testing.B)  { benchSG(b, true, 100000) }
-func BenchmarkSGPlainL2Flows100k(b *testing.B) { benchSG(b, false, 100000) }
-func BenchmarkSGEstablished1M(b *testing.B)    { benchSG(b, true, 1<<20) }
-func BenchmarkSGPlainL2Flows1M(b *testing.B)   { benchSG(b, false, 1<<20) }
+func BenchmarkSGPlainL2(b *testing.B)           { benchSG(b, false, 1000) }
+func BenchmarkSGPlainL2SharedPool(b *testing.B) { benchSGPool(b, false, 1000, true) }
+func BenchmarkSGEstablished1k(b *testing.B)     { benchSG(b, true, 1000) }
+func BenchmarkSGEstablished100k(b *testing.B)   { benchSG(b, true, 100000) }
+func BenchmarkSGPlainL2Flows100k(b *testing.B)  { benchSG(b, false, 100000) }
+func BenchmarkSGEstablished1M(b *testing.B)     { benchSG(b, true, 1<<20) }
+func BenchmarkSGPlainL2Flows1M(b *testing.B)    { benchSG(b, false, 1<<20) }

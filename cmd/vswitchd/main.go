@@ -43,7 +43,10 @@ type options struct {
 	IPAMPrefix string
 	Docker     string
 	FastPath   bool
-	Takeover   bool
+	// SharedPools keeps the workers' buffer pools in memfds, so that
+	// --takeover can move AF_XDP ports (their UMEM is the pools).
+	SharedPools bool
+	Takeover    bool
 }
 
 func main() {
@@ -100,7 +103,7 @@ func run() int {
 }
 
 func defaultOptions() options {
-	return options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys", FastPath: true,
+	return options{Socket: ctl.DefaultSocket, StateDir: "/var/lib/vswitch", PollMode: "adaptive", LogLevel: "info", PoolFrames: 16384, Sysfs: "/sys", FastPath: true, SharedPools: true,
 		IPAMPrefix: "/vecswitch/ipam/"}
 }
 
@@ -123,7 +126,8 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.BoolVar(&o.FastPath, "fast-path", o.FastPath, "switch known unicast between AF_XDP ports in the kernel (XDP); if the kernel cannot load it, vswitchd logs why and uses the pipeline alone. Per bridge or port: vsctl set bridge BR fast-path=off")
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
 	fs.StringVar(&o.Docker, "docker-plugin", o.Docker, "serve Docker's network and IPAM driver API on this unix socket: /run/docker/plugins/vecswitch.sock makes dockerd find it as driver vecswitch (docker network create -d vecswitch --ipam-driver vecswitch); empty: off")
-	fs.BoolVar(&o.Takeover, "takeover", false, "take over from the vswitchd running on --socket (same flags, same state directory), without a frame lost: its ports' descriptors and learned tables move to this process, which starts forwarding, then the old one exits; if anything fails the old one keeps running and this one exits with the error. Works for tap and veth (io=afpacket) ports; see docs/upgrade.md")
+	fs.BoolVar(&o.SharedPools, "shared-pools", o.SharedPools, "keep the workers' packet buffers in memfds that a successor can map, so that --takeover moves AF_XDP ports too (their UMEM is the buffers); false: private memory, on transparent huge pages where the host allows them for anonymous memory but not for shared memory (see docs/upgrade.md for the cost), and a takeover of AF_XDP ports is refused")
+	fs.BoolVar(&o.Takeover, "takeover", false, "take over from the vswitchd running on --socket (same flags, same state directory), without a frame lost: its ports' descriptors and learned tables move to this process, which starts forwarding, then the old one exits; if anything fails the old one keeps running and this one exits with the error. Works for tap, veth and afxdp ports (AF_XDP ones need --shared-pools and the same --cores); see docs/upgrade.md")
 	fs.StringVar(&o.IPAMPrefix, "ipam-etcd-prefix", o.IPAMPrefix, "etcd key prefix for address pools (with --etcd, each host hands out addresses only from the blocks of a pool it has claimed there)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
@@ -133,7 +137,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 }
 
 func switchOptions(o options) (vswitch.Options, error) {
-	so := vswitch.Options{Workers: 1, PoolFrames: o.PoolFrames}
+	so := vswitch.Options{Workers: 1, PoolFrames: o.PoolFrames, SharedPools: o.SharedPools}
 	cpus, err := ctl.ParseCPUs(o.Cores)
 	if err != nil {
 		return so, err
@@ -192,16 +196,27 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		d.Close()
 		return err
 	}
-	if err := d.Start(); err != nil {
-		err = tk.abort(d, srv, err)
-		srv.Close()
-		d.Close()
-		return err
-	}
-	if err := tk.commit(); err != nil {
-		err = tk.abort(d, srv, err)
-		d.Close()
-		return err
+	if tk.stopFirst() {
+		if _, committed, err := tk.stopThenStart(d); err != nil {
+			if !committed {
+				err = tk.abort(d, srv, err)
+			}
+			srv.Close()
+			d.Close()
+			return err
+		}
+	} else {
+		if err := d.Start(); err != nil {
+			err = tk.abort(d, srv, err)
+			srv.Close()
+			d.Close()
+			return err
+		}
+		if err := tk.commit(); err != nil {
+			err = tk.abort(d, srv, err)
+			d.Close()
+			return err
+		}
 	}
 	var handed <-chan *daemon.Giver
 	stopTakeover := func() {}

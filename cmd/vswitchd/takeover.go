@@ -101,7 +101,7 @@ func (g *giver) Export() ([]byte, []*os.File, error) {
 	return st, files, err
 }
 
-func (g *giver) StopPolling() error { return g.g.StopPolling() }
+func (g *giver) StopPolling() ([]byte, error) { return g.g.StopPolling() }
 
 func (g *giver) Resume() {
 	g.g.Resume()
@@ -201,18 +201,21 @@ func (t *taker) ready(d *daemon.Daemon) error {
 	return nil
 }
 
+// stopFirst reports whether the old workers must stop before this
+// process starts its own (AF_XDP ports: their rings allow one poller).
+func (t *taker) stopFirst() bool { return t != nil && t.in.StopFirst() }
+
 // commit, called once this process's workers run, stops the old ones and
 // lets the old process exit. Until the old workers have stopped, both
 // processes poll the same queues: a tap queue or an AF_PACKET socket
 // hands each frame to one reader, and both forward it the same way, so
-// the handover has no gap at all (it would for AF_XDP rings, which allow
-// one consumer: such ports refuse a takeover for now).
+// the handover has no gap at all.
 func (t *taker) commit() error {
 	if t == nil {
 		return nil
 	}
 	start := time.Now()
-	if err := t.s.StopGiver(); err != nil {
+	if _, err := t.s.StopGiver(); err != nil {
 		return err
 	}
 	overlap := time.Since(start)
@@ -221,6 +224,31 @@ func (t *taker) commit() error {
 	}
 	t.log.Info("takeover done", "took", time.Since(t.t0), "overlap", overlap)
 	return nil
+}
+
+// stopThenStart is commit's order for AF_XDP ports: the old workers stop,
+// this process takes what they held (the pools' free lists, the sockets'
+// frames), commits, and only then starts its workers. If the start fails
+// after the commit, the old process is gone: this one exits with the
+// error and a plain start replays the stored configuration.
+func (t *taker) stopThenStart(d *daemon.Daemon) (gap time.Duration, committed bool, err error) {
+	late, err := t.s.StopGiver()
+	if err != nil {
+		return 0, false, err
+	}
+	start := time.Now()
+	if err := d.FinishStopped(late); err != nil {
+		return 0, false, err
+	}
+	if err := t.s.Commit(); err != nil {
+		return 0, false, err
+	}
+	if err := d.Start(); err != nil {
+		return 0, true, fmt.Errorf("the old vswitchd has stopped and this one's data plane did not start (start vswitchd again: the stored configuration is replayed): %w", err)
+	}
+	gap = time.Since(start)
+	t.log.Info("takeover done", "took", time.Since(t.t0), "gap", gap)
+	return gap, true, nil
 }
 
 // abort gives everything back: this process's data plane stops and its

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/ports/netdev/netdevtest"
@@ -171,15 +172,57 @@ func macOf(t *testing.T, ns *nettest.NS) net.HardwareAddr {
 // neighbors of a router interface, and a kill -9 and
 // plain restart still brings everything back.
 func TestTakeoverHitless(t *testing.T) {
-	d := newDaemon(t)
+	hitless(t, newDaemon(t), []string{"type=veth"}, []string{"type=tap"}, []string{"type=veth"})
+}
+
+// TestTakeoverHitlessAFXDP: the same with the two containers on AF_XDP
+// veth ports (the third on a tap): their sockets, rings, XDP link and the
+// workers' pools move, the old workers stop before the new ones start and
+// frames wait in the rings meanwhile. With the XDP fast path (the
+// default) most frames never reach the rings: the fast path's entries
+// must still hit after the takeovers; without it every frame crosses the
+// rings.
+func TestTakeoverHitlessAFXDP(t *testing.T) {
+	afxdp := []string{"type=veth", "io=afxdp"}
+	t.Run("fastpath", func(t *testing.T) {
+		d := newDaemon(t)
+		pa, a := hitless(t, d, afxdp, afxdp, []string{"type=tap"})
+		var show ctl.ShowView
+		require.NoError(t, d.vsctlJSON(&show, "show"))
+		require.Equal(t, 2, show.FastPath.Ports, "both AF_XDP ports in the new process's fast path")
+		var st []ctl.PortStats
+		hits := func() uint64 {
+			require.NoError(t, d.vsctlJSON(&st, "port/stats", pa))
+			require.NotNil(t, st[0].FastPath)
+			if st[0].FastPath.Counters == nil {
+				return 0
+			}
+			return st[0].FastPath.Counters.RxPackets
+		}
+		before := hits()
+		require.NoError(t, ping(a, "10.63.0.2"))
+		require.Greater(t, hits(), before, "fast-path entries hit after the takeovers")
+	})
+	t.Run("pipeline", func(t *testing.T) {
+		hitless(t, newDaemon(t, "--fast-path=false"), afxdp, afxdp, []string{"type=tap"})
+	})
+}
+
+// hitless runs the takeover acceptance test with containers a and b
+// (exchanging the traffic) and c (watching for floods) on ports of the
+// given kinds, and returns a's port name and namespace.
+func hitless(t *testing.T, d *daemon, kindA, kindB, kindC []string) (string, *nettest.NS) {
 	a, b, c := nettest.NewNS(t), nettest.NewNS(t), nettest.NewNS(t)
 	sfx := nettest.Suffix()
 	d.must("add-br", "br0")
 	// Without port security the stations' MACs are learned, not bound:
 	// the learned table is what must move.
-	d.must("add-port", "br0", "ta"+sfx, "type=veth", "netns="+a.Path(), "ip=10.63.0.1/24", "port_security=off")
-	d.must("add-port", "br0", "tb"+sfx, "type=tap", "netns="+b.Path(), "ip=10.63.0.2/24", "port_security=off")
-	d.must("add-port", "br0", "tc"+sfx, "type=veth", "netns="+c.Path(), "ip=10.63.0.3/24", "port_security=off")
+	port := func(name string, ns *nettest.NS, ip string, kind []string) {
+		d.must(append(append([]string{"add-port", "br0", name}, kind...), "netns="+ns.Path(), "ip="+ip, "port_security=off")...)
+	}
+	port("ta"+sfx, a, "10.63.0.1/24", kindA)
+	port("tb"+sfx, b, "10.63.0.2/24", kindB)
+	port("tc"+sfx, c, "10.63.0.3/24", kindC)
 	require.NoError(t, ping(a, "10.63.0.2"))
 	// A router interface on the bridge learns a's address as a neighbor
 	// (from a's ARP); nothing talks to it again, so it is still known
@@ -243,10 +286,10 @@ func TestTakeoverHitless(t *testing.T) {
 	gap := time.Duration(stream.maxGap.Load())
 	logb, _ := os.ReadFile(filepath.Join(d.dir, "log"))
 	var gaps []string
-	for _, m := range regexp.MustCompile(`takeover done.* overlap=(\S+)`).FindAllStringSubmatch(string(logb), -1) {
+	for _, m := range regexp.MustCompile(`takeover done.* (?:overlap|gap)=(\S+)`).FindAllStringSubmatch(string(logb), -1) {
 		gaps = append(gaps, m[1])
 	}
-	t.Logf("ping: %d sent, %d received, %s; TCP stream: %d MB, longest wait %v (%v before the takeovers); whole takeovers up to %v; both processes polling for: %s",
+	t.Logf("ping: %d sent, %d received, %s; TCP stream: %d MB, longest wait %v (%v before the takeovers); whole takeovers up to %v; both processes polling (or neither, AF_XDP) for: %s",
 		sent, got, strings.TrimSpace(lastLine(pingOut.String(), "rtt")), stream.bytes.Load()>>20, gap.Round(time.Millisecond),
 		baseline.Round(time.Millisecond), worst.Round(time.Millisecond), strings.Join(gaps, " "))
 	require.Len(t, gaps, 10)
@@ -265,14 +308,16 @@ func TestTakeoverHitless(t *testing.T) {
 	d.stop(syscall.SIGKILL)
 	d.start()
 	require.NoError(t, ping(a, "10.63.0.2"), "traffic after kill -9 and a plain start")
+	return "ta" + sfx, a
 }
 
 // TestTakeoverRefused: a daemon with a port that cannot be handed over
-// (AF_XDP) refuses; the new process exits with the reason, the old one
-// runs on, its control socket back and its traffic flowing. Without a
-// running daemon, --takeover fails at once.
+// (AF_XDP on private pools: --shared-pools=false) refuses; the new
+// process exits with the reason, the old one runs on, its control socket
+// back and its traffic flowing. Without a running daemon, --takeover
+// fails at once.
 func TestTakeoverRefused(t *testing.T) {
-	d := newDaemon(t)
+	d := newDaemon(t, "--shared-pools=false")
 	a, b := nettest.NewNS(t), nettest.NewNS(t)
 	sfx := nettest.Suffix()
 	d.must("add-br", "br0")
@@ -283,7 +328,7 @@ func TestTakeoverRefused(t *testing.T) {
 	args := []string{"--socket", d.socket, "--state-dir", filepath.Join(d.dir, "state"), "--takeover"}
 	out, err := exec.Command(bins.daemon, args...).CombinedOutput()
 	require.Error(t, err, "the takeover succeeded: %s", out)
-	require.Contains(t, string(out), "cannot be handed over yet")
+	require.Contains(t, string(out), "private memory")
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := d.vsctl("version"); err == nil {
 			break
@@ -292,6 +337,25 @@ func TestTakeoverRefused(t *testing.T) {
 	}
 	require.NoError(t, ping(a, "10.64.0.2"), "the old vswitchd forwards after the refused takeover")
 	require.Nil(t, d.cmd.ProcessState, "the old vswitchd exited")
+
+	// With shared pools the AF_XDP port moves, but only to as many
+	// workers as its pools: another --cores is refused, and the old
+	// process forwards on.
+	d2 := newDaemon(t)
+	c, e := nettest.NewNS(t), nettest.NewNS(t)
+	d2.must("add-br", "br0")
+	d2.must("add-port", "br0", "rc"+sfx, "type=veth", "io=afxdp", "netns="+c.Path(), "ip=10.64.0.3/24")
+	d2.must("add-port", "br0", "rd"+sfx, "type=veth", "netns="+e.Path(), "ip=10.64.0.4/24")
+	out, err = exec.Command(bins.daemon, "--socket", d2.socket, "--state-dir", filepath.Join(d2.dir, "state"), "--takeover", "--cores", "0,1").CombinedOutput()
+	require.Error(t, err, "the takeover succeeded: %s", out)
+	require.Contains(t, string(out), "--cores must match")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := d2.vsctl("version"); err == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the old vswitchd's control socket did not come back")
+	}
+	require.NoError(t, ping(c, "10.64.0.4"), "the old vswitchd forwards after the refused takeover")
 
 	dir := t.TempDir()
 	out, err = exec.Command(bins.daemon, "--socket", filepath.Join(dir, "none.sock"), "--state-dir", dir, "--takeover").CombinedOutput()

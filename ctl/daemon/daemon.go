@@ -132,6 +132,12 @@ func New(cfg Config) (_ *Daemon, err error) {
 			d.log.Info("XDP fast path loaded")
 		}
 	}
+	if cfg.Inherit.StopFirst() {
+		if cfg.Switch.Pools, err = cfg.Inherit.adoptPools(cfg.Switch.Workers); err != nil {
+			d.closeFastPath()
+			return nil, err
+		}
+	}
 	if d.sw, err = vswitch.New(cfg.Switch); err != nil {
 		d.closeFastPath()
 		return nil, err

@@ -12,7 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vecswitch/vecswitch/internal/takeover"
+	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports/afpacket"
+	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/tap"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
@@ -24,16 +26,41 @@ import (
 // it as soon as it has the descriptor, and keeps it when the giver exits)
 // and every port's queue descriptors.
 //
-// Port types that can be handed over: tap, veth with io=afpacket (the
-// default). A daemon with a port of another type (AF_XDP, SR-IOV,
-// vhost-user) refuses a takeover, and keeps running: stop it and start
-// the new binary instead (the stored configuration is replayed).
+// Port types that can be handed over: tap, veth (io=afpacket, the
+// default, and io=afxdp) and afxdp. A daemon with a port of another type
+// (SR-IOV, vhost-user) refuses a takeover, and keeps running: stop it and
+// start the new binary instead (the stored configuration is replayed).
+//
+// AF_XDP ports change the order. Their UMEM is the workers' pools, so the
+// pools move too (the giver's must be shared: vswitch.Options.SharedPools;
+// the taker maps the same memfds, one per worker, so both must run the
+// same workers), and their rings allow one poller, so the taker does not
+// start its workers while the giver's run: it stops the giver first
+// (StopPolling returns, as late state, each pool's free list and what each
+// AF_XDP socket holds: lateState), restores those, commits and only then
+// starts. Frames arriving in that gap wait in the rings.
 
 // takeoverState is what a daemon hands its successor.
 type takeoverState struct {
 	Lock    int                  `json:"lock"` // index in the files
 	Ports   []handedPort         `json:"ports"`
 	Learned vswitch.LearnedState `json:"learned"`
+	// Pools are the workers' pools, by worker, when AF_XDP ports move.
+	Pools []handedPool `json:"pools,omitempty"`
+}
+
+// handedPool is one worker's pool: its memfd (File indexes the files).
+type handedPool struct {
+	File   int    `json:"file"`
+	Frames int    `json:"frames"`
+	Arena  uint64 `json:"arena"`
+}
+
+// lateState is what the giver tells once its workers have stopped: each
+// pool's free list (by worker) and what each AF_XDP port's sockets hold.
+type lateState struct {
+	Free    [][]pipeline.BufID             `json:"free"`
+	Sockets map[string][]afxdp.SocketState `json:"sockets"`
 }
 
 // handedPort is one port's driver state; Files index the files.
@@ -43,6 +70,7 @@ type handedPort struct {
 	Files    []int              `json:"files"`
 	Tap      *tap.Handover      `json:"tap,omitempty"`
 	AFPacket *afpacket.Handover `json:"afpacket,omitempty"`
+	AFXDP    *afxdp.Handover    `json:"afxdp,omitempty"`
 }
 
 // Giver is a daemon's side of a takeover (takeover.Giver). Export
@@ -52,7 +80,9 @@ type Giver struct {
 	d       *Daemon
 	frozen  bool
 	stopped bool
-	files   []*os.File // duplicates made for the transfer
+	files   []*os.File    // duplicates made for the transfer
+	xdp     []*afxdp.Port // AF_XDP ports handed over (their sockets' state is late)
+	xdpName []string
 }
 
 var _ takeover.Giver = (*Giver)(nil)
@@ -98,8 +128,18 @@ func (g *Giver) Export() (_ []byte, _ []*os.File, err error) {
 		case *afpacket.Port:
 			h, f := p.Handover()
 			hp.AFPacket, fds = &h, f
+		case *afxdp.Port:
+			h, f, err := p.Handover()
+			if err != nil {
+				if pools := d.sw.Pools(); len(pools) > 0 && !pools[0].Shared() {
+					err = fmt.Errorf("%w; AF_XDP ports move only with shared buffer pools, and this vswitchd runs with --shared-pools=false: stop it and start the new one instead", err)
+				}
+				return nil, nil, err
+			}
+			hp.AFXDP, fds = &h, f
+			g.xdp, g.xdpName = append(g.xdp, p), append(g.xdpName, n)
 		default:
-			return nil, nil, fmt.Errorf("port %s (type=%s) cannot be handed over yet (only tap and veth io=afpacket ports): stop this vswitchd and start the new one instead", n, spec.Type)
+			return nil, nil, fmt.Errorf("port %s (type=%s) cannot be handed over yet (only tap, veth and afxdp ports): stop this vswitchd and start the new one instead", n, spec.Type)
 		}
 		for _, fd := range fds {
 			hp.Files = append(hp.Files, len(g.files))
@@ -108,6 +148,16 @@ func (g *Giver) Export() (_ []byte, _ []*os.File, err error) {
 			}
 		}
 		st.Ports = append(st.Ports, hp)
+	}
+	if len(g.xdp) > 0 {
+		for w, pool := range d.sw.Pools() {
+			f, err := pool.Handover()
+			if err != nil {
+				return nil, nil, fmt.Errorf("AF_XDP ports move with the workers' buffer pools, and worker %d's cannot (%w): this vswitchd was started with --shared-pools=false", w, err)
+			}
+			st.Pools = append(st.Pools, handedPool{File: len(g.files), Frames: pool.Size(), Arena: pool.ArenaID()})
+			g.files = append(g.files, f)
+		}
 	}
 	st.Learned = d.sw.ExportLearned()
 	b, err := json.Marshal(st)
@@ -149,16 +199,33 @@ func (g *Giver) closeFiles() {
 }
 
 // StopPolling implements takeover.Giver: the workers stop (the learner
-// too); the ports stay open.
-func (g *Giver) StopPolling() error {
+// too); the ports stay open. With AF_XDP ports it returns the late state.
+func (g *Giver) StopPolling() ([]byte, error) {
 	g.d.sw.Stop()
 	g.stopped = true
-	return nil
+	if len(g.xdp) == 0 {
+		return nil, nil
+	}
+	late := lateState{Sockets: map[string][]afxdp.SocketState{}}
+	for _, pool := range g.d.sw.Pools() {
+		late.Free = append(late.Free, pool.FreeIDs())
+	}
+	for i, p := range g.xdp {
+		late.Sockets[g.xdpName[i]] = p.SocketStates()
+	}
+	return json.Marshal(late)
 }
 
 // Resume implements takeover.Giver: polling again, commands again.
 func (g *Giver) Resume() {
 	g.closeFiles()
+	for _, p := range g.xdp {
+		// The taker may have swapped its program into the port's link.
+		if err := p.TakeBack(); err != nil {
+			g.d.log.Error("takeover failed and an AF_XDP port's XDP program was not taken back: its frames may skip the fast path", "err", err)
+		}
+	}
+	g.xdp, g.xdpName = nil, nil
 	if g.stopped {
 		if err := g.d.sw.Start(); err != nil {
 			g.d.log.Error("takeover failed and the data plane did not restart", "err", err)
@@ -179,9 +246,7 @@ func (g *Giver) HandedOver() {
 	g.closeFiles()
 	d := g.d
 	for _, dr := range d.drivers {
-		if p, ok := dr.port.(*tap.Port); ok {
-			p.Release()
-		}
+		release(dr)
 	}
 	if g.frozen {
 		g.frozen = false
@@ -217,13 +282,60 @@ func Inherit(state []byte, files []*os.File) (*Inherited, error) {
 				return nil, fmt.Errorf("takeover state: port %s: file %d of %d", hp.Name, f, len(files))
 			}
 		}
-		if (hp.Tap == nil) == (hp.AFPacket == nil) {
+		n := 0
+		for _, set := range []bool{hp.Tap != nil, hp.AFPacket != nil, hp.AFXDP != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
 			in.Close()
-			return nil, fmt.Errorf("takeover state: port %s: no driver state", hp.Name)
+			return nil, fmt.Errorf("takeover state: port %s: %d driver states", hp.Name, n)
+		}
+		if hp.AFXDP != nil && len(in.st.Pools) == 0 {
+			in.Close()
+			return nil, fmt.Errorf("takeover state: AF_XDP port %s without the workers' pools", hp.Name)
 		}
 		in.ports[hp.Name] = hp
 	}
+	for w, hp := range in.st.Pools {
+		if !ok(hp.File) || hp.File == in.st.Lock {
+			in.Close()
+			return nil, fmt.Errorf("takeover state: pool %d: file %d of %d", w, hp.File, len(files))
+		}
+	}
 	return in, nil
+}
+
+// StopFirst reports whether the giver must stop before this process
+// starts its workers (AF_XDP ports: see the package's takeover notes).
+func (in *Inherited) StopFirst() bool { return in != nil && len(in.st.Pools) > 0 }
+
+// adoptPools maps the giver's worker pools, one per worker; their free
+// lists come with the late state (FinishStopped).
+func (in *Inherited) adoptPools(workers int) ([]*pipeline.Pool, error) {
+	if workers == 0 {
+		workers = 1
+	}
+	if len(in.st.Pools) != workers {
+		return nil, fmt.Errorf("takeover: the running vswitchd has %d workers and this one %d: AF_XDP ports move with the workers' pools, so --cores must match", len(in.st.Pools), workers)
+	}
+	var pools []*pipeline.Pool
+	for w, hp := range in.st.Pools {
+		p, err := pipeline.AdoptPool(in.files[hp.File], hp.Frames)
+		if err == nil && p.ArenaID() != hp.Arena {
+			p.Close()
+			err = fmt.Errorf("arena %d, the giver said %d", p.ArenaID(), hp.Arena)
+		}
+		if err != nil {
+			for _, p := range pools {
+				p.Close()
+			}
+			return nil, fmt.Errorf("takeover: worker %d's pool: %w", w, err)
+		}
+		pools = append(pools, p)
+	}
+	return pools, nil
 }
 
 // Close closes the inherited files nobody took.
@@ -316,8 +428,74 @@ func (d *Daemon) makeOrAdoptPort(spec PortSpec, replay bool) (*driver, error) {
 			dr.veth = existingVeth(vo) // for del-port to delete it
 		}
 		return dr, nil
+	case hp.AFXDP != nil && (spec.Type == TypeAFXDP || spec.Type == TypeVeth):
+		p, err := afxdp.Adopt(afxdp.Config{Name: spec.Name, Logger: d.log, FastPath: d.fp}, *hp.AFXDP, fds)
+		if err != nil {
+			return fail(err)
+		}
+		dr := &driver{port: p, dev: hp.AFXDP.Ifname, devIndex: hp.AFXDP.Index}
+		if spec.Type == TypeVeth {
+			if vo, err := vethOptions(spec, hp.AFXDP.Queues); err == nil {
+				dr.veth = existingVeth(vo) // for del-port to delete it
+			}
+		}
+		return dr, nil
 	}
 	return fail(fmt.Errorf("takeover: port %s: type=%s with the giver's driver state", spec.Name, spec.Type))
+}
+
+// release marks a driver's port as handed over, where its type needs it:
+// closing it then leaves to the other process what that one uses.
+func release(dr *driver) {
+	switch p := dr.port.(type) {
+	case *tap.Port:
+		p.Release()
+	case *afxdp.Port:
+		p.Release()
+	}
+}
+
+// FinishStopped takes the giver's late state (the taker's
+// takeover.Session.StopGiver returns it) once the giver's workers have
+// stopped, before this daemon starts its own: each pool's free list and
+// what each adopted AF_XDP socket holds. Without AF_XDP ports it does
+// nothing.
+func (d *Daemon) FinishStopped(b []byte) error {
+	if !d.inherit.StopFirst() {
+		return nil
+	}
+	var late lateState
+	if err := json.Unmarshal(b, &late); err != nil {
+		return fmt.Errorf("takeover: late state: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pools := d.sw.Pools()
+	if len(late.Free) != len(pools) {
+		return fmt.Errorf("takeover: late state: %d free lists for %d pools", len(late.Free), len(pools))
+	}
+	for name := range d.inherit.ports {
+		if d.inherit.ports[name].AFXDP == nil {
+			continue
+		}
+		dr, ok := d.drivers[name]
+		var p *afxdp.Port
+		if ok {
+			p, ok = dr.port.(*afxdp.Port)
+		}
+		if !ok {
+			return fmt.Errorf("takeover: AF_XDP port %s was not adopted", name)
+		}
+		if err := p.Restore(late.Sockets[name]); err != nil {
+			return fmt.Errorf("takeover: %w", err)
+		}
+	}
+	for w, pool := range pools {
+		if err := pool.Restore(late.Free[w]); err != nil {
+			return fmt.Errorf("takeover: worker %d's pool: %w", w, err)
+		}
+	}
+	return nil
 }
 
 // FinishTakeover checks, once New has run, that every port the giver
@@ -353,9 +531,7 @@ func (d *Daemon) ReleaseInherited() {
 		if _, ok := d.inherit.ports[name]; !ok {
 			continue
 		}
-		if p, ok := dr.port.(*tap.Port); ok {
-			p.Release()
-		}
+		release(dr)
 	}
 	d.inherit.Close()
 }

@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/memport"
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -30,6 +32,10 @@ func TestInheritRefusesBadState(t *testing.T) {
 		"port file missing": `{"lock":0,"ports":[{"name":"p","type":"tap","files":[7],"tap":{"ifname":"t","queues":1}}]}`,
 		"port on the lock":  `{"lock":0,"ports":[{"name":"p","type":"tap","files":[0],"tap":{"ifname":"t","queues":1}}]}`,
 		"no driver state":   `{"lock":0,"ports":[{"name":"p","type":"tap","files":[1]}]}`,
+		"two driver states": `{"lock":0,"ports":[{"name":"p","type":"tap","files":[1],"tap":{"ifname":"t","queues":1},"afpacket":{"ifname":"t"}}]}`,
+		"afxdp, no pools":   `{"lock":0,"ports":[{"name":"p","type":"afxdp","files":[1],"afxdp":{"ifname":"x","queues":1}}]}`,
+		"pool file missing": `{"lock":0,"ports":[],"pools":[{"file":9,"frames":4096}]}`,
+		"pool on the lock":  `{"lock":0,"ports":[],"pools":[{"file":0,"frames":4096}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			files := tempFiles(t, 2)
@@ -43,7 +49,7 @@ func TestInheritRefusesBadState(t *testing.T) {
 }
 
 // TestGiverRefusesOtherPorts: a daemon whose ports cannot be handed over
-// (here memory ports, as AF_XDP or vhost-user ones) refuses the export
+// (here memory ports, as vhost-user ones) refuses the export
 // and takes commands again at once.
 func TestGiverRefusesOtherPorts(t *testing.T) {
 	d, err := New(Config{StateDir: t.TempDir(), Switch: vswitch.Options{Workers: 1},
@@ -55,4 +61,33 @@ func TestGiverRefusesOtherPorts(t *testing.T) {
 	_, _, err = d.Giver().Export()
 	require.ErrorContains(t, err, "cannot be handed over yet")
 	require.True(t, run(t, d, "add-port", "br0", "p2", "type=tap").OK, "commands frozen after a refused export")
+}
+
+// TestInheritPools: the giver's worker pools are mapped only for as many
+// workers as this daemon runs, and only if each memfd is the arena the
+// giver named.
+func TestInheritPools(t *testing.T) {
+	giver, err := pipeline.NewPool(pipeline.PoolConfig{Frames: 512, Shared: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { giver.Close() })
+	inherit := func(arena uint64) *Inherited {
+		mem, err := giver.Handover()
+		require.NoError(t, err)
+		files := append(tempFiles(t, 1), mem)
+		in, err := Inherit([]byte(fmt.Sprintf(`{"lock":0,"ports":[],"pools":[{"file":1,"frames":512,"arena":%d}]}`, arena)), files)
+		require.NoError(t, err)
+		t.Cleanup(in.Close)
+		require.True(t, in.StopFirst())
+		return in
+	}
+	_, err = inherit(giver.ArenaID()).adoptPools(2)
+	require.ErrorContains(t, err, "--cores must match")
+	_, err = inherit(giver.ArenaID() + 1).adoptPools(1)
+	require.ErrorContains(t, err, "arena")
+	pools, err := inherit(giver.ArenaID()).adoptPools(0) // 0: one worker
+	require.NoError(t, err)
+	require.Len(t, pools, 1)
+	require.Equal(t, giver.ArenaID(), pools[0].ArenaID())
+	require.NoError(t, pools[0].Close())
+	require.False(t, (*Inherited)(nil).StopFirst())
 }

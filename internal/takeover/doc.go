@@ -38,7 +38,7 @@
 //	                            <-       state (the exported tables, JSON)
 //	  adopts the ports, imports the tables, starts its workers
 //	ready                       ->
-//	                            <-       stopped (its workers stopped, tx flushed)
+//	                            <-       stopped {late state} (its workers stopped, tx flushed)
 //	commit                      ->
 //	                            <-       bye; exits without destroying ports
 //
@@ -47,11 +47,12 @@
 // workers before it sends ready, so for a while both processes poll the
 // same queues: a tap queue or an AF_PACKET socket gives each frame to one
 // reader, and both forward it the same way (same configuration, same
-// tables), so there is no gap in forwarding at all. (AF_XDP rings allow one
-// consumer: a taker of such ports would start its workers after stopped,
-// and frames would wait in the rings for that gap. They are not handed
-// over yet.) Frames already read by the giver when it stops are forwarded
-// before its workers return.
+// tables), so there is no gap in forwarding at all. AF_XDP rings allow one
+// producer and one consumer, so a taker of such ports starts its workers
+// only after stopped and commit, with the late state that only a stopped
+// giver can tell (which buffers are free, what each socket holds): frames
+// wait in the rings for that gap. Frames already read by the giver when
+// it stops are forwarded before its workers return.
 //
 // # Failure
 //

@@ -237,8 +237,9 @@ func (p *Port) adoptSock(q int, pool *pipeline.Pool) (*sock, error) {
 }
 
 // Restore gives each adopted socket what it holds of its pool (the
-// giver's SocketStates), once the port's queues are open here and before
-// the workers poll them: without it the frames on the rings would come
+// giver's SocketStates) and takes its ring indices where the stopped giver
+// left them, once the port's queues are open here and before the workers
+// poll them: without it the frames on the rings would come
 // back to the pool uncounted, and closing the port would not give back
 // the others. All or nothing: a state that names no adopted open socket,
 // or whose counts do not add up, changes nothing.
@@ -268,6 +269,7 @@ func (p *Port) Restore(states []SocketState) error {
 	}
 	for _, st := range states {
 		s := p.socks[st.Queue]
+		s.sk.Resync() // the giver moved the rings on after Adopt mapped them
 		copy(s.owned, st.Owned)
 		s.fill.setFill(st.InFill)
 		s.fill.txMoved(st.TxIn)

@@ -121,6 +121,30 @@ func testHandover(t *testing.T, fp bool) {
 	require.NoError(t, err)
 	serve(rx1, tx1, pool1)
 
+	// The taker adopts the port and its pool while the giver forwards on
+	// (vswitchd's order): what it maps here moves on before it polls.
+	h, fds, err := old.Handover()
+	require.NoError(t, err)
+	require.Len(t, fds, 2)
+	require.Len(t, h.Sockets, 1)
+	pf, err := pool1.Handover()
+	require.NoError(t, err)
+	var back Handover
+	roundTrip(t, h, &back)
+	pool2, err := pipeline.AdoptPool(pf, 4096)
+	require.NoError(t, err)
+	pf.Close()
+	t.Cleanup(func() { pool2.Close() })
+	p, err := Adopt(Config{Name: "new", FastPath: fp2}, back, dupAll(t, fds))
+	require.NoError(t, err)
+	_, isFP = p.prog.(*fastpath.Program)
+	require.Equal(t, fp, isFP, "the adopter runs its own kind of program")
+	rx2, err := p.OpenRx(0, pool2)
+	require.NoError(t, err)
+	tx2, err := p.OpenTx(0, pool2)
+	require.NoError(t, err)
+	serve(rx1, tx1, pool1) // the giver's rings move on
+
 	// The giver stops polling; the namespace keeps sending (to a
 	// neighbor it need not resolve, so every packet is an echo request).
 	out, err := ns.Command("ip", "neigh", "replace", peer.String(), "lladdr", "02:00:00:00:81:02", "dev", "eth0").CombinedOutput()
@@ -128,21 +152,14 @@ func testHandover(t *testing.T, fp bool) {
 	out, err = ns.Command("ping", "-c", "40", "-i", "0.005", "-W", "0.1", peer.String()).CombinedOutput()
 	require.Error(t, err, "nobody answers: %s", out)
 
-	h, fds, err := old.Handover()
-	require.NoError(t, err)
-	require.Len(t, fds, 2)
-	require.Len(t, h.Sockets, 1)
-	pf, err := pool1.Handover()
-	require.NoError(t, err)
 	states := old.SocketStates()
 	require.Len(t, states, 1)
 	require.Positive(t, states[0].InFill)
 	free := pool1.FreeIDs()
-	var back Handover
 	var backStates []SocketState
-	roundTrip(t, h, &back)
 	roundTrip(t, states, &backStates)
-	sent := dupAll(t, fds)
+	require.NoError(t, pool2.Restore(free))
+	require.NoError(t, p.Restore(backStates))
 
 	// The giver goes away entirely, pool included.
 	old.Release()
@@ -151,21 +168,6 @@ func testHandover(t *testing.T, fp bool) {
 	require.NoError(t, old.Close())
 	require.NoError(t, pool1.Close())
 	require.True(t, xdpAttached(t, host), "the adopter's link keeps the program attached")
-
-	pool2, err := pipeline.AdoptPool(pf, 4096)
-	require.NoError(t, err)
-	pf.Close()
-	t.Cleanup(func() { pool2.Close() })
-	p, err := Adopt(Config{Name: "new", FastPath: fp2}, back, sent)
-	require.NoError(t, err)
-	_, isFP = p.prog.(*fastpath.Program)
-	require.Equal(t, fp, isFP, "the adopter runs its own kind of program")
-	rx2, err := p.OpenRx(0, pool2)
-	require.NoError(t, err)
-	tx2, err := p.OpenTx(0, pool2)
-	require.NoError(t, err)
-	require.NoError(t, pool2.Restore(free))
-	require.NoError(t, p.Restore(backStates))
 
 	ids := make([]pipeline.BufID, pipeline.VectorSize)
 	waiting := 0

@@ -87,3 +87,15 @@ func (s *Socket) adopt() error {
 	}
 	return nil
 }
+
+// Resync takes every ring's indices again from the shared ones. An
+// adopter calls it once the giver has stopped touching the rings: Adopt
+// read them while the giver may still have been producing and consuming.
+func (s *Socket) Resync() {
+	for _, r := range []*ring{&s.Fill.ring, &s.Tx.ring} {
+		r.local, r.cached = r.producer.Load(), r.consumer.Load()
+	}
+	for _, r := range []*ring{&s.Comp.ring, &s.Rx.ring} {
+		r.local, r.cached = r.consumer.Load(), r.producer.Load()
+	}
+}

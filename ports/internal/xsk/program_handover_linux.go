@@ -76,7 +76,6 @@ func ReplaceProgram(l link.Link, queues int, native bool, socks map[int]*Socket)
 	return p, nil
 }
 
-
 // Reinstate swaps the program back into its link: a takeover that was
 // abandoned after the taker swapped its own in (ReplaceProgram) leaves the
 // giver's own program and map in charge again.

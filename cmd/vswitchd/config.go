@@ -82,7 +82,7 @@ func parseConfig(b []byte, valid []string) ([]setting, error) {
 func configKeys(fs *flag.FlagSet) []string {
 	var keys []string
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name != "config" && f.Name != "takeover" {
+		if f.Name != "config" && f.Name != "takeover" && f.Name != "detach" {
 			keys = append(keys, f.Name)
 		}
 	})

@@ -47,6 +47,7 @@ type options struct {
 	// --takeover can move AF_XDP ports (their UMEM is the pools).
 	SharedPools bool
 	Takeover    bool
+	Detach      bool
 }
 
 func main() {
@@ -75,6 +76,13 @@ func run() int {
 	if err := checkPrivileges(); err != nil {
 		fmt.Fprintln(os.Stderr, "vswitchd:", err)
 		return 1
+	}
+	if o.Detach {
+		if err := detach(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "vswitchd:", err)
+			return 1
+		}
+		return 0
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
@@ -127,6 +135,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
 	fs.StringVar(&o.Docker, "docker-plugin", o.Docker, "serve Docker's network and IPAM driver API on this unix socket: /run/docker/plugins/vecswitch.sock makes dockerd find it as driver vecswitch (docker network create -d vecswitch --ipam-driver vecswitch); empty: off")
 	fs.BoolVar(&o.SharedPools, "shared-pools", o.SharedPools, "keep the workers' packet buffers in memfds that a successor can map, so that --takeover moves AF_XDP ports too (their UMEM is the buffers); false: private memory, on transparent huge pages where the host allows them for anonymous memory but not for shared memory (see docs/upgrade.md for the cost), and a takeover of AF_XDP ports is refused")
+	fs.BoolVar(&o.Detach, "detach", false, "run in the background: start vswitchd again without --detach and exit 0 once it forwards (or 1 if it fails first, its error on stderr); with --takeover, what a systemd unit's ExecReload runs (deploy/vswitchd.service)")
 	fs.BoolVar(&o.Takeover, "takeover", false, "take over from the vswitchd running on --socket (same flags, same state directory), without a frame lost: its ports' descriptors and learned tables move to this process, which starts forwarding, then the old one exits; if anything fails the old one keeps running and this one exits with the error. Works for tap, veth and afxdp ports (AF_XDP ones need --shared-pools and the same --cores); see docs/upgrade.md")
 	fs.StringVar(&o.IPAMPrefix, "ipam-etcd-prefix", o.IPAMPrefix, "etcd key prefix for address pools (with --etcd, each host hands out addresses only from the blocks of a pool it has claimed there)")
 	fs.Usage = func() {
@@ -264,14 +273,18 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		}
 	}
 	log.Info("vswitchd running", "socket", o.Socket, "state", o.StateDir, "workers", sopts.Workers, "cpus", sopts.CPUs, "poll", o.PollMode)
+	notify(log, "READY=1")
+	reportReady()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	select {
 	case s := <-sig:
 		log.Info("stopping", "signal", s.String())
+		notify(log, "STOPPING=1")
 	case err = <-srv.failed:
 		log.Error("control socket failed", "err", err)
-	case g := <-handed:
+		notify(log, "STOPPING=1")
+	case g := <-handed: // the successor is the unit's main process already
 		g.HandedOver() // closing now deletes nothing the successor uses
 		handedOver.Store(true)
 	}

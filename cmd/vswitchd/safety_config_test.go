@@ -29,7 +29,7 @@ func TestConfigKeysAreFlagNames(t *testing.T) {
 	require.Equal(t, "/srv/cap", o.CaptureDir)
 
 	for _, tc := range []struct{ file, want string }{
-		{`{"stat-dir": "/x"}`, `unknown key "stat-dir" (valid keys: capture-dir, cores, docker-plugin, etcd, etcd-prefix, fast-path, group, ipam-etcd-prefix, log-level, metrics-addr, poll-mode, pool-frames, socket, state-dir, sysfs)`},
+		{`{"stat-dir": "/x"}`, `unknown key "stat-dir" (valid keys: capture-dir, cores, docker-plugin, etcd, etcd-prefix, fast-path, group, ipam-etcd-prefix, log-level, metrics-addr, poll-mode, pool-frames, shared-pools, socket, state-dir, sysfs)`},
 		{`{"config": "/x"}`, `unknown key "config"`},
 		{`{"state-dir": "/a", "state_dir": "/b"}`, `given twice`},
 		{`{"pool-frames": "many"}`, `key "pool-frames"`},

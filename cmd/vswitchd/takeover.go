@@ -159,6 +159,16 @@ type taker struct {
 	in  *daemon.Inherited
 	log *slog.Logger
 	t0  time.Time
+	// mainPID: this process told the service manager it is the main one.
+	mainPID bool
+}
+
+// becomeMain tells the service manager (systemd, NOTIFY_SOCKET) that this
+// process is the unit's main one now, before the commit lets the old one
+// exit; abort says the old one is again.
+func (t *taker) becomeMain() {
+	notify(t.log, fmt.Sprintf("MAINPID=%d", os.Getpid()))
+	t.mainPID = true
 }
 
 // beginTakeover connects to the running vswitchd and receives its ports
@@ -219,6 +229,7 @@ func (t *taker) commit() error {
 		return err
 	}
 	overlap := time.Since(start)
+	t.becomeMain()
 	if err := t.s.Commit(); err != nil {
 		return err
 	}
@@ -240,6 +251,7 @@ func (t *taker) stopThenStart(d *daemon.Daemon) (gap time.Duration, committed bo
 	if err := d.FinishStopped(late); err != nil {
 		return 0, false, err
 	}
+	t.becomeMain()
 	if err := t.s.Commit(); err != nil {
 		return 0, false, err
 	}
@@ -257,6 +269,9 @@ func (t *taker) stopThenStart(d *daemon.Daemon) (gap time.Duration, committed bo
 func (t *taker) abort(d *daemon.Daemon, cs *ctlServer, cause error) error {
 	if t == nil {
 		return cause
+	}
+	if t.mainPID {
+		notify(t.log, fmt.Sprintf("MAINPID=%d", t.s.Giver().PID))
 	}
 	if cs != nil {
 		cs.Close()

@@ -132,7 +132,7 @@ func New(cfg Config) (_ *Daemon, err error) {
 			d.log.Info("XDP fast path loaded")
 		}
 	}
-	if cfg.Inherit.StopFirst() {
+	if cfg.Inherit != nil && len(cfg.Inherit.st.Pools) > 0 {
 		if cfg.Switch.Pools, err = cfg.Inherit.adoptPools(cfg.Switch.Workers); err != nil {
 			d.closeFastPath()
 			return nil, err

@@ -47,6 +47,10 @@ type takeoverState struct {
 	Learned vswitch.LearnedState `json:"learned"`
 	// Pools are the workers' pools, by worker, when AF_XDP ports move.
 	Pools []handedPool `json:"pools,omitempty"`
+	// StopFirst: a port's rings allow one poller (AF_XDP, vhost-user),
+	// so the giver stops before the taker starts, and its late state
+	// comes with the stop.
+	StopFirst bool `json:"stop_first,omitempty"`
 }
 
 // handedPool is one worker's pool: its memfd (File indexes the files).
@@ -83,6 +87,8 @@ type Giver struct {
 	files   []*os.File    // duplicates made for the transfer
 	xdp     []*afxdp.Port // AF_XDP ports handed over (their sockets' state is late)
 	xdpName []string
+	// stopFirst: the export has ports whose rings allow one poller.
+	stopFirst bool
 }
 
 var _ takeover.Giver = (*Giver)(nil)
@@ -150,6 +156,7 @@ func (g *Giver) Export() (_ []byte, _ []*os.File, err error) {
 		st.Ports = append(st.Ports, hp)
 	}
 	if len(g.xdp) > 0 {
+		st.StopFirst, g.stopFirst = true, true
 		for w, pool := range d.sw.Pools() {
 			f, err := pool.Handover()
 			if err != nil {
@@ -203,12 +210,14 @@ func (g *Giver) closeFiles() {
 func (g *Giver) StopPolling() ([]byte, error) {
 	g.d.sw.Stop()
 	g.stopped = true
-	if len(g.xdp) == 0 {
+	if !g.stopFirst {
 		return nil, nil
 	}
 	late := lateState{Sockets: map[string][]afxdp.SocketState{}}
-	for _, pool := range g.d.sw.Pools() {
-		late.Free = append(late.Free, pool.FreeIDs())
+	if len(g.xdp) > 0 { // the pools moved with them
+		for _, pool := range g.d.sw.Pools() {
+			late.Free = append(late.Free, pool.FreeIDs())
+		}
 	}
 	for i, p := range g.xdp {
 		late.Sockets[g.xdpName[i]] = p.SocketStates()
@@ -225,7 +234,7 @@ func (g *Giver) Resume() {
 			g.d.log.Error("takeover failed and an AF_XDP port's XDP program was not taken back: its frames may skip the fast path", "err", err)
 		}
 	}
-	g.xdp, g.xdpName = nil, nil
+	g.xdp, g.xdpName, g.stopFirst = nil, nil, false
 	if g.stopped {
 		if err := g.d.sw.Start(); err != nil {
 			g.d.log.Error("takeover failed and the data plane did not restart", "err", err)
@@ -309,7 +318,7 @@ func Inherit(state []byte, files []*os.File) (*Inherited, error) {
 
 // StopFirst reports whether the giver must stop before this process
 // starts its workers (AF_XDP ports: see the package's takeover notes).
-func (in *Inherited) StopFirst() bool { return in != nil && len(in.st.Pools) > 0 }
+func (in *Inherited) StopFirst() bool { return in != nil && in.st.StopFirst }
 
 // adoptPools maps the giver's worker pools, one per worker; their free
 // lists come with the late state (FinishStopped).
@@ -470,9 +479,12 @@ func (d *Daemon) FinishStopped(b []byte) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	pools := d.sw.Pools()
+	var pools []*pipeline.Pool
+	if len(d.inherit.st.Pools) > 0 { // adopted: their free lists come now
+		pools = d.sw.Pools()
+	}
 	if len(late.Free) != len(pools) {
-		return fmt.Errorf("takeover: late state: %d free lists for %d pools", len(late.Free), len(pools))
+		return fmt.Errorf("takeover: late state: %d free lists for %d adopted pools", len(late.Free), len(pools))
 	}
 	for name := range d.inherit.ports {
 		if d.inherit.ports[name].AFXDP == nil {

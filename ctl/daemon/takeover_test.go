@@ -74,7 +74,7 @@ func TestInheritPools(t *testing.T) {
 		mem, err := giver.Handover()
 		require.NoError(t, err)
 		files := append(tempFiles(t, 1), mem)
-		in, err := Inherit([]byte(fmt.Sprintf(`{"lock":0,"ports":[],"pools":[{"file":1,"frames":512,"arena":%d}]}`, arena)), files)
+		in, err := Inherit([]byte(fmt.Sprintf(`{"lock":0,"ports":[],"stop_first":true,"pools":[{"file":1,"frames":512,"arena":%d}]}`, arena)), files)
 		require.NoError(t, err)
 		t.Cleanup(in.Close)
 		require.True(t, in.StopFirst())

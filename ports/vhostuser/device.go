@@ -121,6 +121,9 @@ func (b *backend) unmap(m *guestMem) {
 		if err := b.sys.unmap(r.mapping); err != nil {
 			b.log.Warn("vhost-user: unmap guest memory", "port", b.name, "err", err)
 		}
+		if r.fd >= 0 {
+			b.sys.closeFD(r.fd)
+		}
 	}
 }
 

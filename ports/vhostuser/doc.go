@@ -48,9 +48,10 @@
 // eventfds closed; the next VMM to connect starts afresh. Not supported:
 // packed rings, dirty-page logging (live migration with the port's memory
 // writes tracked: LOG_SHMFD, VHOST_F_LOG_ALL), IOTLB (vIOMMU), in-flight
-// descriptor tracking (INFLIGHT_SHMFD: when the switch itself restarts, a
-// QEMU started with reconnect= connects again and sets the rings up anew,
-// but frames in flight at that moment may be lost), client mode (the
+// descriptor tracking (INFLIGHT_SHMFD: when the switch itself restarts without
+// a takeover, a QEMU started with reconnect= connects again and sets the
+// rings up anew, but frames in flight at that moment may be lost; see
+// "Handing a port to another process"), client mode (the
 // switch connecting to a VMM's socket), postcopy, the backend request
 // channel, SET_CONFIG/GET_CONFIG, SET_STATUS, and adding memory slots one
 // by one.
@@ -171,6 +172,61 @@
 // defines (legacy drivers on big-endian guests are not supported). A
 // virtio-net header must lie in the first buffer of a receive chain and in
 // one memory region (every driver does so).
+//
+// # Handing a port to another process
+//
+// vswitchd --takeover (a hitless restart or upgrade) moves a running port
+// to the new process without the front-end (QEMU, a DPDK guest) noticing:
+// no reconnect, no ring reset, no frame lost or sent twice. What moves is
+// what the front-end shares with the port: the listening socket, the
+// connection, each guest memory region's file (the memory table keeps a
+// descriptor per region for this, closed with the table), and each
+// ring's kick and call eventfds; with them a description (Handover, JSON)
+// of the device state the requests built: the port's shape, negotiated
+// features and protocol features, the memory table, and per ring its
+// size, addresses, base, started, enabled and running.
+//
+// A ring has one consumer, and the connection one reader, so the move has
+// two phases, in this order:
+//
+//  1. The giver, still forwarding, calls Port.Handover: from then on it
+//     reads no request and accepts no connection (a request under way is
+//     finished first; what the front-end sends meanwhile waits in the
+//     socket, and a front-end that connects waits in the backlog); its
+//     rings keep running. The taker calls Adopt with the description and
+//     duplicates of the descriptors: it checks each (a listening unix
+//     socket bound to the path, a connection on it, memory files as long
+//     as their regions, eventfds), maps the memory again and rebuilds the
+//     state, checking that exactly the rings that run in the giver can
+//     run here, but starts no ring and reads nothing. The switch opens
+//     its queues.
+//  2. Once the giver's workers have stopped, Port.LateState says where
+//     each running ring stands (the next avail entry to consume, the used
+//     index, broken or not; every batch publishes its used entries and
+//     signals the guest before it ends, so nothing else is pending), and
+//     the taker's Port.Restore, before its workers start, starts the
+//     rings there and begins reading the connection, requests queued in
+//     the meantime first. Guest kicks the giver's worker drained went
+//     with it, so Restore kicks each rx queue once itself.
+//
+// After the commit the giver calls Port.Release, then closes its queues
+// and the port: only its own descriptors and mappings go; the socket path
+// stays and nothing is sent to the front-end. A takeover abandoned before
+// Restore is undone by Release and Close in the taker (likewise) and
+// Port.TakeBack in the giver, which reads requests again. Refusals are
+// typed: Handover wraps ErrNoHandover (a closed port, or a front-end that
+// does not finish a request within 10 s), Adopt and Restore wrap
+// ErrBadHandover and change nothing (the caller keeps its descriptors).
+//
+// The gap between the giver's last poll and the taker's first costs
+// latency, not frames, as long as the guest's rings do not fill
+// meanwhile; requests the front-end sends during the handover (QEMU waits
+// for the replies) are answered late, not lost. Not handed over: the
+// announce (SEND_RARP, Config.MAC) a ring start would make (the switch's
+// learned addresses move with the takeover), the error eventfds (never
+// kept), counters (each process counts its own), and in-flight
+// descriptor tracking, which is not supported at all (INFLIGHT_SHMFD):
+// the takeover needs none, since the giver stops between batches.
 //
 // # Plugging in
 //

@@ -3,10 +3,16 @@ package vhostuser
 // region is one guest memory region mapped into the switch.
 type region struct {
 	gpa, uva, size uint64
+	// offset is where the region starts in its file.
+	offset uint64
 	// data is the region itself: len(data) == size. mapping is what was
 	// mmap'd (the file from offset 0), unmapped when the table goes.
 	data    []byte
 	mapping []byte
+	// fd is the region's file, kept open with the table so that the port
+	// can be handed to another process (Port.Handover), closed with the
+	// table; -1 if none.
+	fd int
 }
 
 // guestMem is the memory table of one connection. It is immutable once

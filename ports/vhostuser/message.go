@@ -159,23 +159,32 @@ func decodeMemTable(p []byte) ([]memRegion, error) {
 	regs := make([]memRegion, n)
 	for i := range regs {
 		b := p[memTableHeaderSize+i*memRegionSize:]
-		r := memRegion{gpa: le.Uint64(b), size: le.Uint64(b[8:]), uva: le.Uint64(b[16:]), offset: le.Uint64(b[24:])}
+		regs[i] = memRegion{gpa: le.Uint64(b), size: le.Uint64(b[8:]), uva: le.Uint64(b[16:]), offset: le.Uint64(b[24:])}
+	}
+	if err := checkRegions(regs); err != nil {
+		return nil, protoErr("SET_MEM_TABLE: %w", err)
+	}
+	return regs, nil
+}
+
+// checkRegions validates a memory table (see decodeMemTable).
+func checkRegions(regs []memRegion) error {
+	for i, r := range regs {
 		switch {
 		case r.size == 0:
-			return nil, protoErr("SET_MEM_TABLE: region %d is empty", i)
+			return fmt.Errorf("region %d is empty", i)
 		case r.gpa+r.size < r.gpa, r.uva+r.size < r.uva, r.offset+r.size < r.offset:
-			return nil, protoErr("SET_MEM_TABLE: region %d wraps around", i)
+			return fmt.Errorf("region %d wraps around", i)
 		case r.size > 1<<46:
-			return nil, protoErr("SET_MEM_TABLE: region %d of %d bytes", i, r.size)
+			return fmt.Errorf("region %d of %d bytes", i, r.size)
 		}
 		for j, o := range regs[:i] {
 			if overlap(r.gpa, r.size, o.gpa, o.size) || overlap(r.uva, r.size, o.uva, o.size) {
-				return nil, protoErr("SET_MEM_TABLE: regions %d and %d overlap", j, i)
+				return fmt.Errorf("regions %d and %d overlap", j, i)
 			}
 		}
-		regs[i] = r
 	}
-	return regs, nil
+	return nil
 }
 
 func overlap(a, an, b, bn uint64) bool { return a < b+bn && b < a+an }

@@ -26,6 +26,8 @@ type Port struct {
 	rxOpen []bool
 	txOpen []bool
 	closed bool
+	// adopted: made by Adopt and not restored yet (Restore).
+	adopted bool
 
 	rxc []rxCounters
 	txc []txCounters

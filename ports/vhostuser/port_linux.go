@@ -32,7 +32,7 @@ func New(cfg Config) (*Port, error) {
 		closePortFDs(p.busyFDs)
 		return nil, fmt.Errorf("vhostuser %s: listen on %s: %w", cfg.Name, cfg.Socket, err)
 	}
-	p.srv = &server{b: p.b, log: cfg.Logger, c: &p.ctl, ln: ln, done: make(chan struct{})}
+	p.srv = newServer(p.b, cfg.Logger, &p.ctl, ln)
 	go p.srv.run()
 	return p, nil
 }

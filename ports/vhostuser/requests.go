@@ -33,9 +33,13 @@ func (b *backend) setMemTable(m *message) error {
 			b.unmap(mem)
 			return fmt.Errorf("%w: SET_MEM_TABLE region %d: %w", ErrProtocol, i, err)
 		}
-		mem.regions = append(mem.regions, region{gpa: r.gpa, uva: r.uva, size: r.size, data: data, mapping: mapping})
+		mem.regions = append(mem.regions, region{gpa: r.gpa, uva: r.uva, size: r.size, offset: r.offset, data: data, mapping: mapping, fd: -1})
 	}
-	// The mappings keep the memory; the reader closes the descriptors.
+	// The table keeps the descriptors (a handover passes them on) and
+	// closes them when it goes.
+	for i := range mem.regions {
+		mem.regions[i].fd, m.fds[i] = m.fds[i], -1
+	}
 	b.stopAll()
 	old := b.mem
 	b.mem = mem

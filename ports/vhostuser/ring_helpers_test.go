@@ -72,7 +72,7 @@ func buildTestRing(t testing.TB, gm *guestMem, features uint64, d *drvRing, i in
 	b := &backend{mem: gm, features: features}
 	uva := func(off int) uint64 { return testUVA + uint64(off) }
 	v := &vqState{num: uint32(d.num), addr: vringAddr{desc: uva(d.desc), avail: uva(d.avail), used: uva(d.used)}, hasAddr: true, kick: -1, call: -1}
-	r, err := b.buildRing(i, v)
+	r, err := b.buildRing(i, v, nil)
 	require.NoError(t, err)
 	return r
 }

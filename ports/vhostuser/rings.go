@@ -55,13 +55,24 @@ func (b *backend) watchFD(i int, v *vqState) int {
 // VHOST_USER_F_PROTOCOL_FEATURES). A ring whose addresses are not in
 // guest memory is not started; the front-end is told nothing (the
 // protocol has no way to) but it is logged.
-func (b *backend) start(i int) {
+func (b *backend) start(i int) { b.startAt(i, nil) }
+
+// runnable reports whether ring i has all it needs to run.
+func (b *backend) runnable(i int) bool {
 	v := &b.vqs[i]
 	enabled := v.enabled || b.features&bit(featProtocolFeatures) == 0
-	if v.running || b.mem == nil || v.num == 0 || !v.hasAddr || !v.started || !enabled {
+	return b.mem != nil && v.num != 0 && v.hasAddr && v.started && enabled
+}
+
+// startAt starts ring i as start does; with at (a port adopted from
+// another process), at the position where the other process stopped it,
+// and without an announce (the other process made it).
+func (b *backend) startAt(i int, at *RingState) {
+	v := &b.vqs[i]
+	if v.running || !b.runnable(i) {
 		return
 	}
-	r, err := b.buildRing(i, v)
+	r, err := b.buildRing(i, v, at)
 	if err != nil {
 		b.log.Warn("vhost-user: ring not started", "port", b.name, "vq", i, "err", err)
 		return
@@ -76,25 +87,37 @@ func (b *backend) start(i int) {
 	if i%2 == 0 {
 		b.updateTxMap()
 	}
-	if i == 1 && b.mac != 0 {
+	if i == 1 && b.mac != 0 && at == nil {
 		b.announce.Store(b.mac | announcePending)
 	}
 }
 
-// buildRing translates ring i's addresses and makes its vring.
-func (b *backend) buildRing(i int, v *vqState) (*vring, error) {
-	num := uint16(v.num)
-	ds, as, us := ringSizes(num)
+// ringParts translates a ring's addresses into its three parts in guest
+// memory, checking that each lies in one region and is aligned. It
+// touches no guest memory.
+func (b *backend) ringParts(v *vqState) (desc, avail, used []byte, err error) {
+	ds, as, us := ringSizes(uint16(v.num))
 	desc, ok1 := b.mem.uva(v.addr.desc, ds)
 	avail, ok2 := b.mem.uva(v.addr.avail, as)
 	used, ok3 := b.mem.uva(v.addr.used, us)
 	switch {
 	case !ok1 || !ok2 || !ok3:
-		return nil, fmt.Errorf("ring of %d at desc %#x avail %#x used %#x is not all in guest memory",
-			num, v.addr.desc, v.addr.avail, v.addr.used)
+		return nil, nil, nil, fmt.Errorf("ring of %d at desc %#x avail %#x used %#x is not all in guest memory",
+			v.num, v.addr.desc, v.addr.avail, v.addr.used)
 	case !aligned(avail, 4) || !aligned(used, 4):
-		return nil, fmt.Errorf("avail ring %#x or used ring %#x is not 4-byte aligned", v.addr.avail, v.addr.used)
+		return nil, nil, nil, fmt.Errorf("avail ring %#x or used ring %#x is not 4-byte aligned", v.addr.avail, v.addr.used)
 	}
+	return desc, avail, used, nil
+}
+
+// buildRing translates ring i's addresses and makes its vring, at v.base
+// and the used index in guest memory, or where at says.
+func (b *backend) buildRing(i int, v *vqState, at *RingState) (*vring, error) {
+	desc, avail, used, err := b.ringParts(v)
+	if err != nil {
+		return nil, err
+	}
+	num := uint16(v.num)
 	f := b.features
 	r := &vring{
 		mem: b.mem, num: num, mask: num - 1, desc: desc, avail: avail, used: used,
@@ -106,6 +129,9 @@ func (b *backend) buildRing(i int, v *vqState) (*vring, error) {
 	}
 	if r.mergeable || f&bit(featVersion1) != 0 {
 		r.hdrLen = netHdrMrgLen
+	}
+	if at != nil {
+		r.lastAvail, r.lastUsed, r.broken = at.LastAvail, at.LastUsed, at.Broken
 	}
 	if i%2 == 1 {
 		// The guest's transmit ring starts with kicks on: the worker

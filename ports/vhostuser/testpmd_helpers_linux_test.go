@@ -66,7 +66,14 @@ func startTestpmd(t testing.TB, sock, cores, vdevArgs string, appArgs ...string)
 	args := append(strings.Fields(cores), "--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry",
 		"--file-prefix="+p.prefix, "--vdev="+vdev, "--log-level=lib.eal:warning",
 		"--", "-i", "--total-num-mbufs=4096", "--no-mlockall", "--nb-cores=1")
-	p.cmd = exec.Command(bin, append(args, appArgs...)...)
+	args = append(args, appArgs...)
+	if sb, err := exec.LookPath("stdbuf"); err == nil {
+		// testpmd prints with stdio, which a pipe makes fully buffered:
+		// without this a command's output shows only at exit.
+		args = append([]string{"-oL", bin}, args...)
+		bin = sb
+	}
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = lockedWriter{p}, lockedWriter{p}
 	var err error
 	p.stdin, err = p.cmd.StdinPipe()

@@ -264,3 +264,76 @@ func TestTestpmdHandover(t *testing.T) {
 	require.NoError(t, pb.Close())
 	require.True(t, waitUntil(10*time.Second, func() bool { return !linkUp(pmd) }), "testpmd's link stayed up after the adopter closed")
 }
+
+// TestTestpmdHandoverRequests: testpmd reconfigures its port (rx
+// checksum offload on: the virtio_user driver resets the device, sending
+// GET_VRING_BASE and waiting for the replies, then negotiates GUEST_CSUM
+// and sets the rings up again) right after Handover, while the giver
+// reads no request: the request waits in the socket (its receive queue is
+// not empty, the giver's rings still run), and the adopter, once
+// restored, answers it and the rest and serves the new rings; the giver
+// is closed before and answers nothing.
+func TestTestpmdHandoverRequests(t *testing.T) {
+	needTestpmd(t)
+	sock := filepath.Join(t.TempDir(), "vm1.sock")
+	pa, err := vhostuser.New(vhostuser.Config{Name: "a", Socket: sock, Logger: quietUnlessVerbose()})
+	require.NoError(t, err)
+	t.Cleanup(func() { pa.Close() })
+	pmd := startTestpmd(t, sock, "--lcores=0@0,1@0", "")
+	require.True(t, waitUntil(10*time.Second, func() bool { return pa.Status().RunningRings == 2 }), "%+v", pa.Status())
+
+	h, fds, err := pa.Handover()
+	require.NoError(t, err)
+	var sent []int
+	for _, fd := range fds {
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		require.NoError(t, err)
+		sent = append(sent, d)
+	}
+	pb, err := vhostuser.Adopt(vhostuser.Config{Name: "b", Logger: quietUnlessVerbose()}, h, sent)
+	require.NoError(t, err)
+	t.Cleanup(func() { pb.Close() })
+	pool, err := pipeline.NewPool(pipeline.PoolConfig{Frames: 2048})
+	require.NoError(t, err)
+	t.Cleanup(func() { pool.Close() })
+	rx, err := pb.OpenRx(0, pool)
+	require.NoError(t, err)
+	tx, err := pb.OpenTx(0, pool)
+	require.NoError(t, err)
+
+	// testpmd's port restart: it hangs on the first reply meanwhile.
+	start := len(pmd.output())
+	_, err = pmd.stdin.Write([]byte("port stop 0\nport config 0 rx_offload udp_cksum on\nport start 0\nset fwd io retry\nstart\n"))
+	require.NoError(t, err)
+
+	// Its first request waits in the socket: neither port reads.
+	require.True(t, waitUntil(10*time.Second, func() bool {
+		n, err := unix.IoctlGetInt(fds[h.Conn], unix.SIOCINQ)
+		return err == nil && n > 0
+	}), "testpmd sent nothing")
+	require.Equal(t, 2, pa.Status().RunningRings, "the giver handled GET_VRING_BASE after Handover")
+
+	late := pa.LateState()
+	pa.Release()
+	require.NoError(t, pa.Close())
+	require.Zero(t, pb.Status().RunningRings)
+	require.NoError(t, pb.Restore(late))
+	require.True(t, waitUntil(10*time.Second, func() bool {
+		return strings.Count(pmd.output()[start:], "testpmd> ") >= 5
+	}), "testpmd's port restart did not finish:\n%s", pmd.output()[start:])
+	require.True(t, waitUntil(10*time.Second, func() bool { return pb.Status().RunningRings == 2 }), "%+v", pb.Status())
+	const guestCsum = 1 << 1 // VIRTIO_NET_F_GUEST_CSUM, which the restart asked for
+	require.Zero(t, h.Features&guestCsum)
+	require.NotZero(t, pb.Status().Features&guestCsum, "the adopter did not handle SET_FEATURES")
+
+	l := &echoLedger{back: map[uint64]int{}}
+	stop := make(chan struct{})
+	done := echoWorker(t, l, rx, tx, pool, 64, stop)
+	ok := waitUntil(10*time.Second, func() bool { return l.received() >= 1000 })
+	close(stop)
+	<-done
+	require.True(t, ok, "no echo through the adopter after testpmd's port restart: %d; port %+v", l.received(), pb.Stats())
+	require.True(t, linkUp(pmd))
+	require.NoError(t, rx.Close())
+	require.NoError(t, tx.Close())
+}

@@ -94,3 +94,12 @@ func (*Port) Release() {}
 
 // Adopt reports ErrNotSupported.
 func Adopt(Config, Handover, []int) (*Port, error) { return nil, ErrNotSupported }
+
+// SocketStates reports nothing here.
+func (*Port) SocketStates() []SocketState { return nil }
+
+// TakeBack reports ErrNotSupported.
+func (*Port) TakeBack() error { return ErrNotSupported }
+
+// Restore reports ErrNotSupported.
+func (*Port) Restore([]SocketState) error { return ErrNotSupported }

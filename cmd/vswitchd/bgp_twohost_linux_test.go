@@ -26,6 +26,9 @@ type bgpHost struct {
 	dcAddr, rif    string // on the uplink's /24
 	mgmt, dcMgmt   string // the kernels' link, for the BGP session
 	sub, gw, caddr string // container subnet, its gateway, the container
+	// With IPv6 (newBGPRigWith): the same on fd80:N::/64 (uplink: "ru"
+	// ::1, dc ::2) and fd81:N::/64 (containers).
+	dcAddr6, rif6, sub6, gw6, caddr6 string
 }
 
 // bgpRig is BIRD in namespace dc and two vswitchd hosts peering with it
@@ -42,7 +45,12 @@ type bgpRig struct {
 // restartTime is how long BIRD keeps a killed host's routes (s).
 const restartTime = 6
 
-func newBGPRig(t *testing.T) *bgpRig {
+func newBGPRig(t *testing.T) *bgpRig { return newBGPRigWith(t, false) }
+
+// newBGPRigWith: with ipv6, the uplinks also carry IPv6 (fd80:N::/64) and
+// BIRD's sessions (still over IPv4) an IPv6 unicast channel, exported to
+// dc's kernel, which forwards IPv6 too.
+func newBGPRigWith(t *testing.T, ipv6 bool) *bgpRig {
 	nettest.NeedRoot(t)
 	for _, b := range []string{"bird", "birdc", "ping"} {
 		if _, err := exec.LookPath(b); err != nil {
@@ -56,6 +64,10 @@ func newBGPRig(t *testing.T) *bgpRig {
 	cns := []*nettest.NS{nettest.NewNS(t), nettest.NewNS(t)}
 	out, err := dc.Command("sysctl", "-qw", "net.ipv4.ip_forward=1").CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	if ipv6 {
+		out, err := dc.Command("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
 
 	sfx := nettest.Suffix()
 	hosts := make([]*bgpHost, 2)
@@ -66,6 +78,8 @@ func newBGPRig(t *testing.T) *bgpRig {
 			dcAddr: fmt.Sprintf("10.180.%d.2", n), rif: fmt.Sprintf("10.180.%d.1", n),
 			mgmt: fmt.Sprintf("10.182.%d.1", n), dcMgmt: fmt.Sprintf("10.182.%d.2", n),
 			sub: fmt.Sprintf("10.181.%d.0/24", n), gw: fmt.Sprintf("10.181.%d.1", n), caddr: fmt.Sprintf("10.181.%d.2", n),
+			dcAddr6: fmt.Sprintf("fd80:%d::2", n), rif6: fmt.Sprintf("fd80:%d::1", n),
+			sub6: fmt.Sprintf("fd81:%d::/64", n), gw6: fmt.Sprintf("fd81:%d::1", n), caddr6: fmt.Sprintf("fd81:%d::2", n),
 		}
 	}
 
@@ -106,15 +120,23 @@ func newBGPRig(t *testing.T) *bgpRig {
 	var bc strings.Builder
 	fmt.Fprintf(&bc, "router id 10.180.0.254;\nprotocol device { scan time 1; }\nprotocol direct { ipv4; }\n")
 	fmt.Fprintf(&bc, "protocol kernel { ipv4 { import none; export all; }; scan time 1; }\n")
+	if ipv6 {
+		fmt.Fprintf(&bc, "protocol kernel { ipv6 { import none; export all; }; scan time 1; }\n")
+	}
 	for i, h := range hosts {
+		ch6 := ""
+		if ipv6 {
+			ch6 = fmt.Sprintf("ipv6 { import filter { gw = %s; accept; }; export where source = RTS_BGP; next hop address %s; };", h.rif6, h.dcAddr6)
+		}
 		fmt.Fprintf(&bc, `protocol bgp h%d {
 	local %s as 65000;
 	neighbor %s as %d;
 	hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 2;
 	graceful restart on;
 	ipv4 { import filter { gw = %s; accept; }; export where source = RTS_BGP; next hop address %s; };
+	%s
 }
-`, i+1, h.dcMgmt, h.mgmt, h.as, h.rif, h.dcAddr)
+`, i+1, h.dcMgmt, h.mgmt, h.as, h.rif, h.dcAddr, ch6)
 	}
 	require.NoError(t, os.WriteFile(conf, []byte(bc.String()), 0o600))
 	bird := dc.Command("bird", "-f", "-c", conf, "-s", sock)
@@ -144,10 +166,15 @@ func newBGPRig(t *testing.T) *bgpRig {
 		n := fmt.Sprint(i + 1)
 		h.n = n
 		h.d = newDaemonIn(t, h.ns.Name)
+		dcIP, rifIP := h.dcAddr+"/24", h.rif+"/24"
+		if ipv6 {
+			dcIP += "," + h.dcAddr6 + "/64"
+			rifIP += "," + h.rif6 + "/64"
+		}
 		for _, c := range [][]string{
 			{"add-br", "up"},
-			{"add-port", "up", "u" + n + sfx, "type=veth", "netns=" + dc.Path(), "ifname=to-h" + n, "ip=" + h.dcAddr + "/24"},
-			{"rif/add", "ru", "bridge=up", "addr=" + h.rif + "/24"},
+			{"add-port", "up", "u" + n + sfx, "type=veth", "netns=" + dc.Path(), "ifname=to-h" + n, "ip=" + dcIP},
+			{"rif/add", "ru", "bridge=up", "addr=" + rifIP},
 			{"bgp/set", fmt.Sprint("as=", h.as), "router-id=" + h.mgmt, "listen-addr=" + h.mgmt, "graceful-restart=on",
 				fmt.Sprint("restart-time=", restartTime), "endpoint-nexthop=" + h.rif},
 			{"bgp/neighbor-add", h.dcMgmt, "as=65000", "hold-time=3"},
@@ -301,4 +328,65 @@ func tryVsctl(d *daemon, args ...string) string {
 		return err.Error()
 	}
 	return out
+}
+
+// TestBGPTwoHostsIPv6: the two-host rig with IPv6 (newBGPRigWith): each
+// host announces its containers' IPv6 /64 over its IPv4 session with BIRD
+// (multiprotocol BGP), with nexthop= its uplink router interface's IPv6
+// address; the other host installs it via dc's IPv6 address on its
+// uplink, and the containers ping each other over IPv6, and over IPv4
+// alongside. A withdrawal removes the IPv6 route and the ping fails;
+// announced again, it comes back.
+func TestBGPTwoHostsIPv6(t *testing.T) {
+	r := newBGPRigWith(t, true)
+	h1, h2 := r.hosts[0], r.hosts[1]
+	for _, h := range r.hosts {
+		h.d.must("add-br", "ctr")
+		h.d.must("add-port", "ctr", "c"+h.n+nettest.Suffix(), "type=veth", "netns="+h.c.Path(),
+			"ip="+h.caddr+"/24,"+h.caddr6+"/64", "gw="+h.gw, "routes=::/0@"+h.gw6)
+		h.d.must("rif/add", "rc", "bridge=ctr", "addr="+h.gw+"/24,"+h.gw6+"/64")
+		h.d.must("bgp/announce", h.sub)
+		h.d.must("bgp/announce", h.sub6, "nexthop="+h.rif6)
+	}
+	// learned says whether h's FIB has prefix as a BGP route via via.
+	learned := func(h *bgpHost, prefix, via string) func() bool {
+		return func() bool {
+			var rs []struct {
+				Prefix string
+				Type   string
+				Via    []struct{ Addr string }
+			}
+			if h.d.vsctlJSON(&rs, "route/show") != nil {
+				return false
+			}
+			for _, r := range rs {
+				if r.Prefix == prefix && r.Type == "bgp" && len(r.Via) == 1 && r.Via[0].Addr == via {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	state := func() string {
+		return fmt.Sprintf("h1 route/show:\n%s\nh1 bgp/show:\n%s\nbird:\n%s",
+			h1.d.must("route/show"), h1.d.must("bgp/show"), r.birdc("show", "route", "all"))
+	}
+	pingOK := func(from *nettest.NS, to string) func() bool {
+		return func() bool { return ping(from, to) == nil }
+	}
+	require.Eventually(t, learned(h1, h2.sub6, h1.dcAddr6), 45*time.Second, 100*time.Millisecond, "h1 never learned h2's IPv6 subnet\n%s", state())
+	require.Eventually(t, learned(h2, h1.sub6, h2.dcAddr6), 10*time.Second, 100*time.Millisecond, "h2 never learned h1's IPv6 subnet\n%s", state())
+	require.Eventually(t, learned(h1, h2.sub, h1.dcAddr), 10*time.Second, 100*time.Millisecond, "h1 never learned h2's IPv4 subnet\n%s", state())
+	require.Eventually(t, pingOK(h1.c, h2.caddr6), 20*time.Second, 200*time.Millisecond, "c1 cannot reach c2 over IPv6\n%s", state())
+	require.NoError(t, ping(h2.c, h1.caddr6), "c2 -> c1 over IPv6")
+	require.Eventually(t, pingOK(h1.c, h2.caddr), 20*time.Second, 200*time.Millisecond, "c1 cannot reach c2 over IPv4\n%s", state())
+
+	h2.d.must("bgp/withdraw", h2.sub6)
+	require.Eventually(t, func() bool { return !learned(h1, h2.sub6, h1.dcAddr6)() }, 20*time.Second, 100*time.Millisecond,
+		"withdrawn IPv6 route stays on h1\n%s", state())
+	require.Error(t, ping(h1.c, h2.caddr6), "c1 reaches c2 over IPv6 with the route withdrawn")
+	require.NoError(t, ping(h1.c, h2.caddr), "IPv4 lost with the IPv6 withdrawal")
+	h2.d.must("bgp/announce", h2.sub6, "nexthop="+h2.rif6)
+	require.Eventually(t, learned(h1, h2.sub6, h1.dcAddr6), 20*time.Second, 100*time.Millisecond, "re-announced IPv6 route not on h1\n%s", state())
+	require.Eventually(t, pingOK(h1.c, h2.caddr6), 20*time.Second, 200*time.Millisecond, "c1 cannot reach c2 over IPv6 after re-announce\n%s", state())
 }

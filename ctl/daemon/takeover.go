@@ -16,6 +16,7 @@ import (
 	"github.com/vecswitch/vecswitch/ports/afpacket"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/tap"
+	"github.com/vecswitch/vecswitch/ports/vhostuser"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -27,11 +28,17 @@ import (
 // and every port's queue descriptors.
 //
 // Port types that can be handed over: tap, veth (io=afpacket, the
-// default, and io=afxdp) and afxdp. A daemon with a port of another type
-// (SR-IOV, vhost-user) refuses a takeover, and keeps running: stop it and
-// start the new binary instead (the stored configuration is replayed).
+// default, and io=afxdp), afxdp and vhostuser. A daemon with an SR-IOV
+// port refuses a takeover, and keeps running: stop it and start the new
+// binary instead (the stored configuration is replayed).
 //
-// AF_XDP ports change the order. Their UMEM is the workers' pools, so the
+// AF_XDP and vhost-user ports change the order. A vhost-user port's
+// virtqueues have one consumer too: the giver stops reading the
+// front-end's requests at Export (they wait in the socket), its rings'
+// positions come with the late state, and the taker reads the requests
+// once it has restored them.
+//
+// AF_XDP ports also move the pools. Their UMEM is the workers' pools, so the
 // pools move too (the giver's must be shared: vswitch.Options.SharedPools;
 // the taker maps the same memfds, one per worker, so both must run the
 // same workers), and their rings allow one poller, so the taker does not
@@ -65,16 +72,18 @@ type handedPool struct {
 type lateState struct {
 	Free    [][]pipeline.BufID             `json:"free"`
 	Sockets map[string][]afxdp.SocketState `json:"sockets"`
+	Vhost   map[string]vhostuser.LateState `json:"vhostuser,omitempty"`
 }
 
 // handedPort is one port's driver state; Files index the files.
 type handedPort struct {
-	Name     string             `json:"name"`
-	Type     string             `json:"type"`
-	Files    []int              `json:"files"`
-	Tap      *tap.Handover      `json:"tap,omitempty"`
-	AFPacket *afpacket.Handover `json:"afpacket,omitempty"`
-	AFXDP    *afxdp.Handover    `json:"afxdp,omitempty"`
+	Name     string              `json:"name"`
+	Type     string              `json:"type"`
+	Files    []int               `json:"files"`
+	Tap      *tap.Handover       `json:"tap,omitempty"`
+	AFPacket *afpacket.Handover  `json:"afpacket,omitempty"`
+	AFXDP    *afxdp.Handover     `json:"afxdp,omitempty"`
+	Vhost    *vhostuser.Handover `json:"vhostuser,omitempty"`
 }
 
 // Giver is a daemon's side of a takeover (takeover.Giver). Export
@@ -89,6 +98,8 @@ type Giver struct {
 	xdpName []string
 	// stopFirst: the export has ports whose rings allow one poller.
 	stopFirst bool
+	vhost     []*vhostuser.Port // vhost-user ports handed over (paused)
+	vhostName []string
 }
 
 var _ takeover.Giver = (*Giver)(nil)
@@ -144,8 +155,16 @@ func (g *Giver) Export() (_ []byte, _ []*os.File, err error) {
 			}
 			hp.AFXDP, fds = &h, f
 			g.xdp, g.xdpName = append(g.xdp, p), append(g.xdpName, n)
+		case *vhostuser.Port:
+			h, f, err := p.Handover() // it stops reading requests: Resume undoes it
+			if err != nil {
+				return nil, nil, err
+			}
+			hp.Vhost, fds = &h, f
+			g.vhost, g.vhostName = append(g.vhost, p), append(g.vhostName, n)
+			st.StopFirst, g.stopFirst = true, true
 		default:
-			return nil, nil, fmt.Errorf("port %s (type=%s) cannot be handed over yet (only tap, veth and afxdp ports): stop this vswitchd and start the new one instead", n, spec.Type)
+			return nil, nil, fmt.Errorf("port %s (type=%s) cannot be handed over yet (only tap, veth, afxdp and vhostuser ports): stop this vswitchd and start the new one instead", n, spec.Type)
 		}
 		for _, fd := range fds {
 			hp.Files = append(hp.Files, len(g.files))
@@ -213,7 +232,10 @@ func (g *Giver) StopPolling() ([]byte, error) {
 	if !g.stopFirst {
 		return nil, nil
 	}
-	late := lateState{Sockets: map[string][]afxdp.SocketState{}}
+	late := lateState{Sockets: map[string][]afxdp.SocketState{}, Vhost: map[string]vhostuser.LateState{}}
+	for i, p := range g.vhost {
+		late.Vhost[g.vhostName[i]] = p.LateState()
+	}
 	if len(g.xdp) > 0 { // the pools moved with them
 		for _, pool := range g.d.sw.Pools() {
 			late.Free = append(late.Free, pool.FreeIDs())
@@ -234,7 +256,12 @@ func (g *Giver) Resume() {
 			g.d.log.Error("takeover failed and an AF_XDP port's XDP program was not taken back: its frames may skip the fast path", "err", err)
 		}
 	}
-	g.xdp, g.xdpName, g.stopFirst = nil, nil, false
+	for _, p := range g.vhost {
+		if err := p.TakeBack(); err != nil {
+			g.d.log.Error("takeover failed and a vhost-user port does not read its front-end's requests again", "err", err)
+		}
+	}
+	g.xdp, g.xdpName, g.stopFirst, g.vhost, g.vhostName = nil, nil, false, nil, nil
 	if g.stopped {
 		if err := g.d.sw.Start(); err != nil {
 			g.d.log.Error("takeover failed and the data plane did not restart", "err", err)
@@ -292,7 +319,7 @@ func Inherit(state []byte, files []*os.File) (*Inherited, error) {
 			}
 		}
 		n := 0
-		for _, set := range []bool{hp.Tap != nil, hp.AFPacket != nil, hp.AFXDP != nil} {
+		for _, set := range []bool{hp.Tap != nil, hp.AFPacket != nil, hp.AFXDP != nil, hp.Vhost != nil} {
 			if set {
 				n++
 			}
@@ -304,6 +331,10 @@ func Inherit(state []byte, files []*os.File) (*Inherited, error) {
 		if hp.AFXDP != nil && len(in.st.Pools) == 0 {
 			in.Close()
 			return nil, fmt.Errorf("takeover state: AF_XDP port %s without the workers' pools", hp.Name)
+		}
+		if (hp.AFXDP != nil || hp.Vhost != nil) && !in.st.StopFirst {
+			in.Close()
+			return nil, fmt.Errorf("takeover state: port %s needs the stop-first order", hp.Name)
 		}
 		in.ports[hp.Name] = hp
 	}
@@ -449,6 +480,17 @@ func (d *Daemon) makeOrAdoptPort(spec PortSpec, replay bool) (*driver, error) {
 			}
 		}
 		return dr, nil
+	case hp.Vhost != nil && spec.Type == TypeVhost:
+		vc, err := vhostuser.ParseOptions(spec.Options)
+		if err != nil {
+			return fail(err)
+		}
+		vc.Name, vc.Logger = spec.Name, d.log
+		p, err := vhostuser.Adopt(vc, *hp.Vhost, fds)
+		if err != nil {
+			return fail(err)
+		}
+		return &driver{port: p}, nil
 	}
 	return fail(fmt.Errorf("takeover: port %s: type=%s with the giver's driver state", spec.Name, spec.Type))
 }
@@ -461,14 +503,16 @@ func release(dr *driver) {
 		p.Release()
 	case *afxdp.Port:
 		p.Release()
+	case *vhostuser.Port:
+		p.Release()
 	}
 }
 
 // FinishStopped takes the giver's late state (the taker's
 // takeover.Session.StopGiver returns it) once the giver's workers have
 // stopped, before this daemon starts its own: each pool's free list and
-// what each adopted AF_XDP socket holds. Without AF_XDP ports it does
-// nothing.
+// what each adopted AF_XDP socket holds, where each vhost-user ring
+// stopped. Without such ports it does nothing.
 func (d *Daemon) FinishStopped(b []byte) error {
 	if !d.inherit.StopFirst() {
 		return nil
@@ -500,6 +544,22 @@ func (d *Daemon) FinishStopped(b []byte) error {
 		}
 		if err := p.Restore(late.Sockets[name]); err != nil {
 			return fmt.Errorf("takeover: %w", err)
+		}
+	}
+	for name := range d.inherit.ports {
+		if d.inherit.ports[name].Vhost == nil {
+			continue
+		}
+		dr, ok := d.drivers[name]
+		var p *vhostuser.Port
+		if ok {
+			p, ok = dr.port.(*vhostuser.Port)
+		}
+		if !ok {
+			return fmt.Errorf("takeover: vhost-user port %s was not adopted", name)
+		}
+		if err := p.Restore(late.Vhost[name]); err != nil {
+			return fmt.Errorf("takeover: port %s: %w", name, err)
 		}
 	}
 	for w, pool := range pools {

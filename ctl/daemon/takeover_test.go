@@ -49,7 +49,7 @@ func TestInheritRefusesBadState(t *testing.T) {
 }
 
 // TestGiverRefusesOtherPorts: a daemon whose ports cannot be handed over
-// (here memory ports, as vhost-user ones) refuses the export
+// (here memory ports, as SR-IOV ones) refuses the export
 // and takes commands again at once.
 func TestGiverRefusesOtherPorts(t *testing.T) {
 	d, err := New(Config{StateDir: t.TempDir(), Switch: vswitch.Options{Workers: 1},

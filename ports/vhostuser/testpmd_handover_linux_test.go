@@ -109,19 +109,8 @@ func echoWorker(t *testing.T, l *echoLedger, rx pipeline.RxQueue, tx pipeline.Tx
 	return d
 }
 
-// linkUp asks testpmd for port 0's link status (virtio_user then peeks at
-// its vhost-user socket: a closed connection is a link down).
-func linkUp(p *testpmd) bool {
-	p.t.Helper()
-	start := len(p.output())
-	p.run("show port info 0")
-	var out string
-	require.True(p.t, waitUntil(10*time.Second, func() bool {
-		out = p.output()[start:]
-		return strings.Contains(out, "Link status:")
-	}), "no link status from testpmd")
-	return strings.Contains(out, "Link status: up")
-}
+// linkUp asks testpmd for port 0's link status (dpdktest.Testpmd.LinkUp).
+func linkUp(p *testpmd) bool { return p.LinkUp() }
 
 // TestTestpmdHandover hands a vhost-user port that DPDK's virtio_user
 // (testpmd, echoing every frame back: io forwarding) is connected to from
@@ -303,7 +292,7 @@ func TestTestpmdHandoverRequests(t *testing.T) {
 
 	// testpmd's port restart: it hangs on the first reply meanwhile.
 	start := len(pmd.output())
-	_, err = pmd.stdin.Write([]byte("port stop 0\nport config 0 rx_offload udp_cksum on\nport start 0\nset fwd io retry\nstart\n"))
+	err = pmd.Send("port stop 0\nport config 0 rx_offload udp_cksum on\nport start 0\nset fwd io retry\nstart\n")
 	require.NoError(t, err)
 
 	// Its first request waits in the socket: neither port reads.

@@ -452,8 +452,8 @@ func TestSetPortVLANAndMTU(t *testing.T) {
 // TestSRIOVHandOff stands a veth in for a VF's netdev: a fake sysfs tree
 // says VF 0 of "PF" (itself a veth end, which has no VFs in netlink) is
 // bound with that netdev. vsctl sriov/show lists it; add-port type=sriov
-// attaches it; traffic crosses between it and a container veth port; and
-// bad SR-IOV input gets clear errors.
+// attaches it; traffic crosses between it and a container veth port, also
+// after a takeover; and bad SR-IOV input gets clear errors.
 func TestSRIOVHandOff(t *testing.T) {
 	build(t)
 	sys := sriovtest.NewSysfs(t)
@@ -483,6 +483,12 @@ func TestSRIOVHandOff(t *testing.T) {
 	d.must("add-port", "br0", "vf0", "type=sriov", "pf="+pf, "vf=0")
 	require.NoError(t, ping(a, "10.67.0.2"), "traffic crosses between a container port and the VF port")
 	require.NoError(t, ping(vfNS, "10.67.0.1"))
+	// A takeover moves the hand-off port (an AF_XDP port on the VF's
+	// netdev) too.
+	d.takeover()
+	require.NoError(t, ping(a, "10.67.0.2"), "traffic through the VF port after a takeover")
+	require.NoError(t, ping(vfNS, "10.67.0.1"))
+	require.Contains(t, d.must("show"), "vf0")
 
 	_, err := d.vsctl("add-port", "br0", "vf1", "type=sriov", "pf="+pf, "vf=1")
 	require.Error(t, err, "VF 1 is not bound to a kernel driver: no netdev")

@@ -15,6 +15,7 @@ import (
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports/afpacket"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
+	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/ports/tap"
 	"github.com/vecswitch/vecswitch/ports/vhostuser"
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -27,10 +28,10 @@ import (
 // it as soon as it has the descriptor, and keeps it when the giver exits)
 // and every port's queue descriptors.
 //
-// Port types that can be handed over: tap, veth (io=afpacket, the
-// default, and io=afxdp), afxdp and vhostuser. A daemon with an SR-IOV
-// port refuses a takeover, and keeps running: stop it and start the new
-// binary instead (the stored configuration is replayed).
+// Every port type can be handed over: tap, veth (io=afpacket, the
+// default, and io=afxdp), afxdp, sriov (an AF_XDP port on a VF's netdev)
+// and vhostuser. A port of another kind (memory ports, in tests) makes
+// the daemon refuse a takeover and keep running.
 //
 // AF_XDP and vhost-user ports change the order. A vhost-user port's
 // virtqueues have one consumer too: the giver stops reading the
@@ -84,6 +85,7 @@ type handedPort struct {
 	AFPacket *afpacket.Handover  `json:"afpacket,omitempty"`
 	AFXDP    *afxdp.Handover     `json:"afxdp,omitempty"`
 	Vhost    *vhostuser.Handover `json:"vhostuser,omitempty"`
+	SRIOV    *sriov.Handover     `json:"sriov,omitempty"`
 }
 
 // Giver is a daemon's side of a takeover (takeover.Giver). Export
@@ -148,13 +150,17 @@ func (g *Giver) Export() (_ []byte, _ []*os.File, err error) {
 		case *afxdp.Port:
 			h, f, err := p.Handover()
 			if err != nil {
-				if pools := d.sw.Pools(); len(pools) > 0 && !pools[0].Shared() {
-					err = fmt.Errorf("%w; AF_XDP ports move only with shared buffer pools, and this vswitchd runs with --shared-pools=false: stop it and start the new one instead", err)
-				}
-				return nil, nil, err
+				return nil, nil, g.poolHint(err)
 			}
 			hp.AFXDP, fds = &h, f
 			g.xdp, g.xdpName = append(g.xdp, p), append(g.xdpName, n)
+		case *sriov.Port:
+			h, f, err := p.Handover()
+			if err != nil {
+				return nil, nil, g.poolHint(err)
+			}
+			hp.SRIOV, fds = &h, f
+			g.xdp, g.xdpName = append(g.xdp, p.Port), append(g.xdpName, n)
 		case *vhostuser.Port:
 			h, f, err := p.Handover() // it stops reading requests: Resume undoes it
 			if err != nil {
@@ -164,7 +170,7 @@ func (g *Giver) Export() (_ []byte, _ []*os.File, err error) {
 			g.vhost, g.vhostName = append(g.vhost, p), append(g.vhostName, n)
 			st.StopFirst, g.stopFirst = true, true
 		default:
-			return nil, nil, fmt.Errorf("port %s (type=%s) cannot be handed over yet (only tap, veth, afxdp and vhostuser ports): stop this vswitchd and start the new one instead", n, spec.Type)
+			return nil, nil, fmt.Errorf("port %s (type=%s) cannot be handed over yet (only tap, veth, afxdp, sriov and vhostuser ports): stop this vswitchd and start the new one instead", n, spec.Type)
 		}
 		for _, fd := range fds {
 			hp.Files = append(hp.Files, len(g.files))
@@ -191,6 +197,15 @@ func (g *Giver) Export() (_ []byte, _ []*os.File, err error) {
 		return nil, nil, err
 	}
 	return b, g.files, nil
+}
+
+// poolHint adds to an AF_XDP port's refusal why, when it is the private
+// pools.
+func (g *Giver) poolHint(err error) error {
+	if pools := g.d.sw.Pools(); len(pools) > 0 && !pools[0].Shared() {
+		return fmt.Errorf("%w; AF_XDP ports move only with shared buffer pools, and this vswitchd runs with --shared-pools=false: stop it and start the new one instead", err)
+	}
+	return err
 }
 
 func (g *Giver) add(f *os.File) error {
@@ -319,7 +334,7 @@ func Inherit(state []byte, files []*os.File) (*Inherited, error) {
 			}
 		}
 		n := 0
-		for _, set := range []bool{hp.Tap != nil, hp.AFPacket != nil, hp.AFXDP != nil, hp.Vhost != nil} {
+		for _, set := range []bool{hp.Tap != nil, hp.AFPacket != nil, hp.AFXDP != nil, hp.Vhost != nil, hp.SRIOV != nil} {
 			if set {
 				n++
 			}
@@ -328,11 +343,11 @@ func Inherit(state []byte, files []*os.File) (*Inherited, error) {
 			in.Close()
 			return nil, fmt.Errorf("takeover state: port %s: %d driver states", hp.Name, n)
 		}
-		if hp.AFXDP != nil && len(in.st.Pools) == 0 {
+		if (hp.AFXDP != nil || hp.SRIOV != nil) && len(in.st.Pools) == 0 {
 			in.Close()
 			return nil, fmt.Errorf("takeover state: AF_XDP port %s without the workers' pools", hp.Name)
 		}
-		if (hp.AFXDP != nil || hp.Vhost != nil) && !in.st.StopFirst {
+		if (hp.AFXDP != nil || hp.SRIOV != nil || hp.Vhost != nil) && !in.st.StopFirst {
 			in.Close()
 			return nil, fmt.Errorf("takeover state: port %s needs the stop-first order", hp.Name)
 		}
@@ -480,6 +495,17 @@ func (d *Daemon) makeOrAdoptPort(spec PortSpec, replay bool) (*driver, error) {
 			}
 		}
 		return dr, nil
+	case hp.SRIOV != nil && spec.Type == TypeSRIOV:
+		pc, err := sriov.ParsePortOptions(spec.Name, spec.Options)
+		if err != nil {
+			return fail(err)
+		}
+		pc.XDP, pc.Host = afxdp.Config{Name: spec.Name, Logger: d.log, FastPath: d.fp}, d.sriov
+		p, err := sriov.AdoptPort(pc, *hp.SRIOV, fds)
+		if err != nil {
+			return fail(err)
+		}
+		return (&driver{port: p}).withDevice(p.Netdev()), nil
 	case hp.Vhost != nil && spec.Type == TypeVhost:
 		vc, err := vhostuser.ParseOptions(spec.Options)
 		if err != nil {
@@ -505,6 +531,8 @@ func release(dr *driver) {
 		p.Release()
 	case *vhostuser.Port:
 		p.Release()
+	case *sriov.Port:
+		p.Port.Release()
 	}
 }
 
@@ -531,13 +559,19 @@ func (d *Daemon) FinishStopped(b []byte) error {
 		return fmt.Errorf("takeover: late state: %d free lists for %d adopted pools", len(late.Free), len(pools))
 	}
 	for name := range d.inherit.ports {
-		if d.inherit.ports[name].AFXDP == nil {
+		if d.inherit.ports[name].AFXDP == nil && d.inherit.ports[name].SRIOV == nil {
 			continue
 		}
 		dr, ok := d.drivers[name]
 		var p *afxdp.Port
 		if ok {
-			p, ok = dr.port.(*afxdp.Port)
+			switch q := dr.port.(type) {
+			case *afxdp.Port:
+				p = q
+			case *sriov.Port:
+				p = q.Port
+			}
+			ok = p != nil
 		}
 		if !ok {
 			return fmt.Errorf("takeover: AF_XDP port %s was not adopted", name)

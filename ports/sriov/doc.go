@@ -51,4 +51,12 @@
 // XDP, zero-copy) on the VF netdev or representor, the switchdev
 // representor naming, and VF netdevs bound to vfio-pci (they have no
 // netdev: such a VF can be configured but not attached as a port).
+//
+// # Takeover
+//
+// A hand-off port moves to a new vswitchd (--takeover) as the AF_XDP port
+// it wraps does (Handover, Host.Adopt; afxdp's rules hold). The VF's
+// settings live in the kernel and stay: neither process applies anything,
+// and the adopter keeps what Restore would put back. Adopt refuses
+// another VF, or a VF whose netdev is not the one the port ran on.
 package sriov

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -80,4 +81,66 @@ func TestPortDataPath(t *testing.T) {
 		"LinkSetVfTrust ens1f0 vf=2 false",
 		"LinkSetVfState ens1f0 vf=2 0",
 	}, rec.Sets())
+}
+
+// TestAdoptRefuses: a hand-off port is adopted only as the same VF with
+// the same netdev; an adopted one applies no VF setting (the kernel kept
+// them) and keeps what Restore would put back.
+func TestAdoptRefuses(t *testing.T) {
+	nettest.NeedRoot(t)
+	ns := nettest.NewNS(t)
+	vfdev := "vsw" + nettest.Suffix()
+	nettest.Veth(t, vfdev, ns, "10.92.0.1/24", 1)
+	sys := sriovtest.NewSysfs(t)
+	sys.AddPF(pf, "0000:03:00.0", 4)
+	sys.AddVF(pf, 2, "0000:03:02.2", vfdev)
+	sys.AddVF(pf, 3, "0000:03:02.3", "")
+	rec := sriovtest.NewRecorder()
+	rec.AddPF(pf, 7, netlink.VfInfo{ID: 2, Spoofchk: true}, netlink.VfInfo{ID: 3})
+	h := &sriov.Host{Netlink: rec, Sysfs: sys.Root}
+	cfg := sriov.VFConfig{SpoofCheck: ptr(false)}
+	p, err := h.NewPort(sriov.PortConfig{Name: "pf0vf2", PF: pf, VF: 2, Config: cfg, XDP: afxdp.Config{RingSize: 512}})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	pool, err := pipeline.NewPool(pipeline.PoolConfig{Frames: 4096, Shared: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { pool.Close() })
+	rx, err := p.OpenRx(0, pool)
+	require.NoError(t, err)
+	t.Cleanup(func() { rx.Close() })
+	ho, fds, err := p.Handover()
+	require.NoError(t, err)
+	require.Equal(t, []any{pf, 2, vfdev}, []any{ho.PF, ho.VF, ho.Netdev})
+
+	for name, pc := range map[string]sriov.PortConfig{
+		"another VF": {Name: "x", PF: pf, VF: 3},
+		"another PF": {Name: "x", PF: "ens9", VF: 2},
+		"no name":    {PF: pf, VF: 2},
+	} {
+		_, err := h.Adopt(pc, ho, fds)
+		require.Error(t, err, name)
+	}
+	moved := ho
+	moved.Netdev = "elsewhere0"
+	_, err = h.Adopt(sriov.PortConfig{Name: "x", PF: pf, VF: 2}, moved, fds)
+	require.ErrorIs(t, err, sriov.ErrNoNetdev)
+
+	rec.Reset()
+	q, err := h.Adopt(sriov.PortConfig{Name: "new", PF: pf, VF: 2, XDP: afxdp.Config{RingSize: 512}}, ho, dupFDs(t, fds))
+	require.NoError(t, err)
+	require.Empty(t, rec.Sets(), "adopting applies no VF setting")
+	require.Equal(t, p.Saved(), q.Saved())
+	require.Equal(t, vfdev, q.Netdev())
+	q.Port.Release() // the giver still runs
+	require.NoError(t, q.Close())
+}
+
+func dupFDs(t *testing.T, fds []int) []int {
+	var out []int
+	for _, fd := range fds {
+		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		require.NoError(t, err)
+		out = append(out, d)
+	}
+	return out
 }

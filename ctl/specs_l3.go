@@ -13,7 +13,7 @@ var l3Specs = []Spec{
 	{Name: "route/add", Usage: "PREFIX (via=GW[,GW...] [dev=IF] | dev=IF | blackhole) [vrf=NAME]",
 		Help: "add a static route; several gateways make an ECMP route (one flow keeps one path)", MinArgs: 2, MaxArgs: 4},
 	{Name: "route/del", Usage: "PREFIX [vrf=NAME]", Help: "delete a static route", MinArgs: 1, MaxArgs: 2},
-	{Name: "route/show", Usage: "[VRF]", Help: "routes: connected, local, static, blackhole", MaxArgs: 1, Read: true},
+	{Name: "route/show", Usage: "[VRF]", Help: "routes: connected, local, static, blackhole, bgp (learned)", MaxArgs: 1, Read: true},
 	{Name: "neigh/show", Usage: "[INTERFACE]", Help: "the ARP/ND table: address, MAC, static or learned, seconds since confirmed", MaxArgs: 1, Read: true},
 	{Name: "neigh/add", Usage: "INTERFACE ADDR MAC", Help: "add a static ARP/ND entry", MinArgs: 3, MaxArgs: 3},
 	{Name: "neigh/del", Usage: "INTERFACE ADDR", Help: "remove a static ARP/ND entry", MinArgs: 2, MaxArgs: 2},

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package dpdktest drives DPDK's testpmd for tests: a real virtio-net
 // driver (net_virtio_user) in a process of its own that plays a VM's
 // guest on a vhost-user socket, driven from its interactive prompt.

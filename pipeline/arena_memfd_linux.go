@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,4 +65,22 @@ func inode(f *os.File) uint64 {
 		return 0
 	}
 	return st.Ino
+}
+
+// shmemHuge reports whether the host gives madvised shared memory
+// transparent huge pages (/sys/kernel/mm/transparent_hugepage/
+// shmem_enabled: always, within_size, advise or force, not never or deny).
+func shmemHuge() bool {
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/shmem_enabled")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	if i, j := strings.IndexByte(s, '['), strings.IndexByte(s, ']'); i >= 0 && j > i {
+		switch s[i+1 : j] {
+		case "always", "within_size", "advise", "force":
+			return true
+		}
+	}
+	return false
 }

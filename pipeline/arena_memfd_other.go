@@ -14,3 +14,5 @@ func adoptArena(*os.File, int) (*os.File, []byte, error) { return nil, nil, errN
 func dupCloexec(int) (int, error)                        { return 0, errNoMemfd }
 
 func inode(*os.File) uint64 { return 0 }
+
+func shmemHuge() bool { return false }

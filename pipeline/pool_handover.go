@@ -91,3 +91,14 @@ func (p *Pool) Shared() bool { return p.memfd != nil }
 // inode number): a pool and the pool adopted from it have the same ID. It
 // is 0 for a pool that is not shared.
 func (p *Pool) ArenaID() uint64 { return p.arena }
+
+// ChunksContiguous reports whether every frame of the arena lies in
+// physically contiguous memory as far as the host lets us know: true for a
+// private arena (on transparent huge pages where the host gives them to
+// anonymous memory, as before), false for a shared one on a host whose
+// shared memory gets no huge pages (shmem_enabled "never" or "deny"): its
+// 4 KiB pages make about half of the 2176-byte frames cross into a page
+// that is not the next one in memory. AF_XDP in zero-copy mode cannot use
+// such frames (the kernel drops a fill-ring address whose frame crosses a
+// non-contiguous page), so afxdp runs such sockets in copy mode.
+func (p *Pool) ChunksContiguous() bool { return p.memfd == nil || shmemHuge() }

@@ -20,6 +20,7 @@ func TestPoolHandover(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
 	require.True(t, p.Shared())
+	require.Equal(t, shmemHuge(), p.ChunksContiguous(), "a shared arena is contiguous only on huge pages")
 	held := make([]BufID, 100)
 	require.Equal(t, 100, p.AllocN(held))
 	copy(p.Frame(held[7]), "posted to the kernel")
@@ -65,6 +66,7 @@ func TestPoolHandoverRefusals(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { private.Close() })
 	require.Zero(t, private.ArenaID())
+	require.True(t, private.ChunksContiguous())
 	_, err = private.Handover()
 	require.ErrorIs(t, err, ErrNotShared)
 

@@ -121,7 +121,9 @@
 // list, so that the adopter's pool accounts for every frame exactly once.
 // The rings have one producer and one consumer each, so the giver stops
 // polling before the adopter starts; what arrives meanwhile waits in the
-// rx ring.
+// rx ring. A shared pool on 4 KiB pages (no shmem huge pages on the host:
+// pipeline.Pool.ChunksContiguous) puts sockets in copy mode: zero-copy
+// drivers drop frames that cross into a non-contiguous page.
 //
 // # Fast path
 //

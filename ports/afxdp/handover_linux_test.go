@@ -293,3 +293,31 @@ func TestAdoptRefuses(t *testing.T) {
 	require.NoError(t, old.TakeBack())
 	require.Equal(t, mine, xdpProg(t, host), "the giver's own program is back")
 }
+
+// TestSharedPoolCopyMode: on a host whose shared memory gets no huge
+// pages, a shared pool's frames cross into non-contiguous pages, which
+// zero-copy drivers cannot use: copy=zerocopy is refused with the way
+// out, auto runs in copy mode.
+func TestSharedPoolCopyMode(t *testing.T) {
+	nettest.NeedRoot(t)
+	pool := sharedPool(t)
+	t.Cleanup(func() { pool.Close() })
+	if pool.ChunksContiguous() {
+		t.Skip("this host gives shared memory huge pages: shared pools keep zero-copy")
+	}
+	ns := nettest.NewNS(t)
+	host := "vsz" + nettest.Suffix()
+	nettest.Veth(t, host, ns, "10.83.0.1/24", 1)
+	zc, err := New(Config{Ifname: host, RingSize: 512, Copy: "zerocopy"})
+	require.NoError(t, err)
+	_, err = zc.OpenRx(0, pool)
+	require.ErrorContains(t, err, "--shared-pools=false")
+	require.NoError(t, zc.Close())
+	auto, err := New(Config{Ifname: host, RingSize: 512})
+	require.NoError(t, err)
+	rx, err := auto.OpenRx(0, pool)
+	require.NoError(t, err)
+	require.False(t, auto.socks[0].sk.ZeroCopy())
+	require.NoError(t, rx.Close())
+	require.NoError(t, auto.Close())
+}

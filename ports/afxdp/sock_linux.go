@@ -53,6 +53,9 @@ type umemShare struct {
 
 type umemKey struct{}
 
+// copyModeNotice logs once why AF_XDP sockets run in copy mode.
+var copyModeNotice sync.Once
+
 // use opens (or joins) the socket of queue q for one side.
 func (p *Port) use(q int, pool *pipeline.Pool, rx bool) (*sock, error) {
 	p.mu.Lock()
@@ -97,10 +100,25 @@ func (p *Port) openSock(q int, pool *pipeline.Pool) (*sock, error) {
 	share := pool.DriverState(umemKey{}, func() any { return &umemShare{budget: newBudget(pool.Size())} }).(*umemShare)
 	share.mu.Lock()
 	defer share.mu.Unlock()
+	mode := p.copyMode
+	if !pool.ChunksContiguous() {
+		// Zero-copy drivers drop fill addresses whose frame crosses into
+		// a non-contiguous page: on a shared pool of 4 KiB pages, about
+		// half of them.
+		switch mode {
+		case xsk.ZeroCopy:
+			return nil, fmt.Errorf("afxdp %s: queue %d: copy=zerocopy needs frames in contiguous memory, and the worker pools are shared memory on 4 KiB pages (this host gives shared memory no huge pages): run vswitchd --shared-pools=false for zero-copy (AF_XDP takeovers are then refused)", p.cfg.Name, q)
+		case xsk.Auto:
+			mode = xsk.Copy
+			copyModeNotice.Do(func() {
+				p.cfg.Logger.Info("AF_XDP ports run in copy mode: the worker pools are shared memory on 4 KiB pages (vswitchd --shared-pools, for takeovers), which zero-copy drivers cannot use; --shared-pools=false gives zero-copy back where the driver has it")
+			})
+		}
+	}
 	if err := share.budget.admit(p.cfg.Name, q); err != nil {
 		return nil, err
 	}
-	cfg := xsk.Config{Ifindex: p.ifindex, Queue: q, RingSize: uint32(p.cfg.RingSize), Mode: p.copyMode,
+	cfg := xsk.Config{Ifindex: p.ifindex, Queue: q, RingSize: uint32(p.cfg.RingSize), Mode: mode,
 		Mem: pool.Memory(), FrameSize: pipeline.FrameSize, TxBudget: pipeline.VectorSize}
 	if len(share.socks) > 0 {
 		cfg.Share = share.socks[0]

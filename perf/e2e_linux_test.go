@@ -101,8 +101,15 @@ func TestE2EPaths(t *testing.T) {
 				// a yardstick, not the product: it only has to work.
 				minShare = 0.5
 			}
-			require.GreaterOrEqual(t, float64(u.TotalReceived), minShare*float64(u.TotalGenerated),
-				"lost frames at a low rate: %+v", u)
+			if raceEnabled {
+				// The measurement window only: see raceEnabled. (A backlog
+				// from the warm-up may make Received exceed Generated.)
+				require.GreaterOrEqual(t, float64(u.Received), minShare*float64(u.Generated),
+					"lost frames at a low rate (window): %+v", u)
+			} else {
+				require.GreaterOrEqual(t, float64(u.TotalReceived), minShare*float64(u.TotalGenerated),
+					"lost frames at a low rate: %+v", u)
+			}
 			require.InDelta(t, 20000, u.GenPPS, 4000, "generator rate")
 			if path == PathVecswitch || path == PathFastPath || path == PathAFPacket {
 				require.GreaterOrEqual(t, forwardedBy(&r, vsRcvPort), u.TotalReceived, "switch counters: %+v", r.Switch)

@@ -55,6 +55,22 @@ func (s *Switch) syncNAT(nc *natConfig) (*natState, error) {
 		s.natObj = st
 	}
 	cur := st.tab
+	var gone []goneBackend
+	defer func() {
+		if len(gone) == 0 {
+			return
+		}
+		// No worker still uses the old backend sets: each runs an
+		// iteration that starts after the change (two quiesces: the
+		// first may end an iteration begun before it).
+		for _, w := range s.workers {
+			w.Quiesce()
+			w.Quiesce()
+		}
+		for _, g := range gone {
+			st.ct.Flush(nat.ServiceFlows(g.sv, g.b))
+		}
+	}()
 	for _, m := range cur.Maps() {
 		if !slices.Contains(nc.maps, m) {
 			cur.DeleteMap(m)
@@ -75,10 +91,13 @@ func (s *Switch) syncNAT(nc *natConfig) (*natState, error) {
 		}
 		// A backend that is gone (its service included) loses its
 		// flows: their next packet finds none; a TCP segment is picked
-		// up as a new flow to another backend, which answers RST.
+		// up as a new flow to another backend, which answers RST. The
+		// flows go once the service no longer has the backend (below):
+		// flushed before, a packet in between would be picked up to the
+		// old backend set and could land on the removed one again.
 		for _, b := range sv.Backends {
 			if i < 0 || !slices.ContainsFunc(nc.svcs[i].Backends, func(o nat.Backend) bool { return o.AddrPort() == b.AddrPort() }) {
-				st.ct.Flush(nat.ServiceFlows(sv, b))
+				gone = append(gone, goneBackend{sv, b})
 			}
 		}
 	}
@@ -102,6 +121,12 @@ func (s *Switch) syncNAT(nc *natConfig) (*natState, error) {
 	}
 	st.cfg = nc
 	return st, nil
+}
+
+// goneBackend is a backend a reconfiguration removed, whose flows go.
+type goneBackend struct {
+	sv nat.Service
+	b  nat.Backend
 }
 
 // expireNATFlows sweeps part of the NAT flow table for idle flows.

@@ -111,13 +111,7 @@ func Replace(l link.Link, ifindex, queues int, native bool, m *Maps, socks map[i
 
 // LinkFD returns the descriptor of the link attaching the program, still
 // the program's.
-func (p *Program) LinkFD() (int, error) {
-	raw, ok := p.link.(interface{ FD() int })
-	if p.link == nil || !ok {
-		return -1, fmt.Errorf("%w: the XDP attachment is not a BPF link", ErrBadConfig)
-	}
-	return raw.FD(), nil
-}
+func (p *Program) LinkFD() (int, error) { return xsk.LinkFD(p.link) }
 
 // Reinstate implements Steering.
 func (p *Program) Reinstate() error {

@@ -75,11 +75,7 @@ func (s *Socket) adopt() error {
 	if err := mapDescRing(s.fd, unix.XDP_PGOFF_TX_RING, off.Tx, n, &s.Tx); err != nil {
 		return fmt.Errorf("%w: tx ring: %w", ErrNotXSK, err)
 	}
-	// Fill and tx are ours to produce (mapping left local at the
-	// producer index); completion and rx ours to consume.
-	for _, r := range []*ring{&s.Comp.ring, &s.Rx.ring} {
-		r.local, r.cached = r.consumer.Load(), r.producer.Load()
-	}
+	s.Resync()
 	for _, r := range []*ring{&s.Fill.ring, &s.Tx.ring, &s.Comp.ring, &s.Rx.ring} {
 		if d := r.producer.Load() - r.consumer.Load(); d > n {
 			return fmt.Errorf("%w: a ring holds %d entries, more than its size %d", ErrNotXSK, d, n)
@@ -88,8 +84,9 @@ func (s *Socket) adopt() error {
 	return nil
 }
 
-// Resync takes every ring's indices again from the shared ones. An
-// adopter calls it once the giver has stopped touching the rings: Adopt
+// Resync takes every ring's indices from the shared ones: ours to
+// produce on fill and tx, ours to consume on completion and rx. An adopter
+// calls it again once the giver has stopped touching the rings: Adopt
 // read them while the giver may still have been producing and consuming.
 func (s *Socket) Resync() {
 	for _, r := range []*ring{&s.Fill.ring, &s.Tx.ring} {

@@ -18,9 +18,11 @@ import (
 // LinkFD returns the descriptor of the link that attaches the program,
 // still the program's: the caller sends a duplicate (SCM_RIGHTS makes
 // it) to the process that takes the port over (AdoptLink).
-func (p *Program) LinkFD() (int, error) { return linkFD(p.link) }
+func (p *Program) LinkFD() (int, error) { return LinkFD(p.link) }
 
-func linkFD(l link.Link) (int, error) {
+// LinkFD is the descriptor of an XDP attachment that is a BPF link (the
+// fast-path program's too).
+func LinkFD(l link.Link) (int, error) {
 	raw, ok := l.(interface{ FD() int })
 	if l == nil || !ok {
 		return -1, fmt.Errorf("%w: the XDP attachment is not a BPF link", ErrBadConfig)

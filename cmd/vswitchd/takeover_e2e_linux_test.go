@@ -155,6 +155,30 @@ func sniffUnicast(t *testing.T, ns *nettest.NS, macs ...net.HardwareAddr) (count
 	return func() int { return int(n.Load()) }, func() { quit.Store(true); <-done; closeFd() }
 }
 
+// stopPing interrupts a running ping and returns how many echoes it sent
+// and got answered, from its summary in out.
+func stopPing(t *testing.T, pinger *exec.Cmd, out *bytes.Buffer) (sent, got int) {
+	t.Helper()
+	pinger.Process.Signal(os.Interrupt)
+	pinger.Wait()
+	m := pingSummary.FindStringSubmatch(out.String())
+	require.NotNil(t, m, "ping output: %s", out.String())
+	sent, _ = strconv.Atoi(m[1])
+	got, _ = strconv.Atoi(m[2])
+	return sent, got
+}
+
+// takeoverGaps returns, from the daemon's log, the value of key (a
+// regexp: overlap, gap) on every "takeover done" line.
+func (d *daemon) takeoverGaps(key string) []string {
+	logb, _ := os.ReadFile(filepath.Join(d.dir, "log"))
+	var gaps []string
+	for _, m := range regexp.MustCompile(`takeover done.* `+key+`=(\S+)`).FindAllStringSubmatch(string(logb), -1) {
+		gaps = append(gaps, m[1])
+	}
+	return gaps
+}
+
 var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)
 
 func macOf(t *testing.T, ns *nettest.NS) net.HardwareAddr {
@@ -277,18 +301,9 @@ func hitless(t *testing.T, d *daemon, kindA, kindB, kindC []string) (string, *ne
 		time.Sleep(300 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond)
-	pinger.Process.Signal(os.Interrupt)
-	pinger.Wait()
-	m := pingSummary.FindStringSubmatch(pingOut.String())
-	require.NotNil(t, m, "ping output: %s", pingOut.String())
-	sent, _ := strconv.Atoi(m[1])
-	got, _ := strconv.Atoi(m[2])
+	sent, got := stopPing(t, pinger, &pingOut)
 	gap := time.Duration(stream.maxGap.Load())
-	logb, _ := os.ReadFile(filepath.Join(d.dir, "log"))
-	var gaps []string
-	for _, m := range regexp.MustCompile(`takeover done.* (?:overlap|gap)=(\S+)`).FindAllStringSubmatch(string(logb), -1) {
-		gaps = append(gaps, m[1])
-	}
+	gaps := d.takeoverGaps(`(?:overlap|gap)`)
 	t.Logf("ping: %d sent, %d received, %s; TCP stream: %d MB, longest wait %v (%v before the takeovers); whole takeovers up to %v; both processes polling (or neither, AF_XDP) for: %s",
 		sent, got, strings.TrimSpace(lastLine(pingOut.String(), "rtt")), stream.bytes.Load()>>20, gap.Round(time.Millisecond),
 		baseline.Round(time.Millisecond), worst.Round(time.Millisecond), strings.Join(gaps, " "))

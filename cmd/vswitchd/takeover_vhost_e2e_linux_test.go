@@ -2,9 +2,7 @@ package main_test
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,19 +46,8 @@ func TestTakeoverVhostUser(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
-	pinger.Process.Signal(os.Interrupt)
-	pinger.Wait()
-	m := pingSummary.FindStringSubmatch(pingOut.String())
-	require.NotNil(t, m, "ping output: %s", pingOut.String())
-	sent, _ := strconv.Atoi(m[1])
-	got, _ := strconv.Atoi(m[2])
-	logb, _ := os.ReadFile(filepath.Join(d.dir, "log"))
-	var gaps []string
-	for _, l := range strings.Split(string(logb), "\n") {
-		if i := strings.Index(l, " gap="); i >= 0 && strings.Contains(l, "takeover done") {
-			gaps = append(gaps, strings.Fields(l[i+5:])[0])
-		}
-	}
+	sent, got := stopPing(t, pinger, &pingOut)
+	gaps := d.takeoverGaps("gap")
 	t.Logf("ping: %d sent, %d received, %s; gaps: %s", sent, got, strings.TrimSpace(lastLine(pingOut.String(), "rtt")), strings.Join(gaps, " "))
 	require.Len(t, gaps, 10, "every takeover stopped the old workers first")
 	require.GreaterOrEqual(t, got, sent-1, "pings lost across 10 takeovers: %s", pingOut.String())

@@ -1,19 +1,13 @@
 package daemon
 
 import (
-	"crypto/rand"
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/internal/nettest"
@@ -37,27 +31,8 @@ import (
 func BenchmarkBGPInstallFromBIRD(b *testing.B) {
 	const n = 100_000
 	nettest.NeedRoot(b)
-	for _, bin := range []string{"bird", "birdc"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			b.Skipf("needs BIRD 2 (%s not found; Debian package bird2)", bin)
-		}
-	}
-	var rb [1]byte
-	rand.Read(rb[:])
-	x := rb[0]%250 + 2
-	host := netip.AddrFrom4([4]byte{10, 175, x, 1})
-	peer := netip.AddrFrom4([4]byte{10, 175, x, 2})
-	ns := nettest.NewNS(b)
-	hname := "vbb" + nettest.Suffix()
-	nettest.Veth(b, hname, ns, peer.String()+"/24", 1)
-	hl, err := netlink.LinkByName(hname)
-	require.NoError(b, err)
-	ha, err := netlink.ParseAddr(host.String() + "/24")
-	require.NoError(b, err)
-	require.NoError(b, netlink.AddrAdd(hl, ha))
-
-	dir := b.TempDir()
-	sock, conf := filepath.Join(dir, "bird.ctl"), filepath.Join(dir, "bird.conf")
+	needBIRD(b)
+	ns, host, peer := peerNS(b, 175, "vbb")
 	var cf strings.Builder
 	fmt.Fprintf(&cf, "router id %s;\nprotocol device {}\nprotocol static bulk {\n\tipv4;\n\tdisabled;\n", peer)
 	for i := range n {
@@ -71,23 +46,7 @@ protocol bgp up4 {
 	ipv4 { import none; export all; };
 }
 `, peer, host)
-	require.NoError(b, os.WriteFile(conf, []byte(cf.String()), 0o600))
-	cmd := ns.Command("bird", "-f", "-c", conf, "-s", sock)
-	out, err := os.Create(filepath.Join(dir, "bird.out"))
-	require.NoError(b, err)
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(b, cmd.Start())
-	b.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-	})
-	birdc := func(args ...string) {
-		o, err := ns.Command(append([]string{"birdc", "-s", sock}, args...)...).CombinedOutput()
-		require.NoError(b, err, "%s", o)
-	}
-	require.Eventually(b, func() bool { return ns.Command("birdc", "-s", sock, "show", "status").Run() == nil },
-		10*time.Second, 50*time.Millisecond, "bird's control socket never came up")
+	birdc := startBIRD(b, ns, cf.String())
 
 	m := startMem(b, b.TempDir())
 	for _, c := range [][]string{

@@ -1,20 +1,13 @@
 package daemon
 
 import (
-	"crypto/rand"
 	"fmt"
-	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/internal/nettest"
@@ -30,28 +23,9 @@ import (
 // BIRD's table and bgp/withdraw takes it out.
 func TestBGPWithBIRD(t *testing.T) {
 	nettest.NeedRoot(t)
-	for _, b := range []string{"bird", "birdc"} {
-		if _, err := exec.LookPath(b); err != nil {
-			t.Skipf("needs BIRD 2 (%s not found; Debian package bird2)", b)
-		}
-	}
-	var rb [1]byte
-	rand.Read(rb[:])
-	n := int(rb[0])%250 + 2
-	host := netip.AddrFrom4([4]byte{10, 178, byte(n), 1})
-	peer := netip.AddrFrom4([4]byte{10, 178, byte(n), 2})
-	ns := nettest.NewNS(t)
-	hname := "vbd" + nettest.Suffix()
-	nettest.Veth(t, hname, ns, peer.String()+"/24", 1)
-	hl, err := netlink.LinkByName(hname)
-	require.NoError(t, err)
-	ha, err := netlink.ParseAddr(host.String() + "/24")
-	require.NoError(t, err)
-	require.NoError(t, netlink.AddrAdd(hl, ha))
-
-	dir := t.TempDir()
-	sock, conf := filepath.Join(dir, "bird.ctl"), filepath.Join(dir, "bird.conf")
-	require.NoError(t, os.WriteFile(conf, []byte(fmt.Sprintf(`router id %s;
+	needBIRD(t)
+	ns, host, peer := peerNS(t, 178, "vbd")
+	birdc := startBIRD(t, ns, fmt.Sprintf(`router id %s;
 protocol device {}
 protocol static s4 { ipv4; route 10.244.77.0/26 blackhole; }
 protocol static extra { ipv4; route 10.244.78.0/26 blackhole; }
@@ -61,24 +35,7 @@ protocol bgp up4 {
 	hold time 3; keepalive time 1; connect retry time 1; error wait time 1, 2;
 	ipv4 { import all; export all; };
 }
-`, peer, peer, host)), 0o600))
-	cmd := ns.Command("bird", "-f", "-c", conf, "-s", sock)
-	out, err := os.Create(filepath.Join(dir, "bird.out"))
-	require.NoError(t, err)
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
-	})
-	birdc := func(args ...string) string {
-		o, err := ns.Command(append([]string{"birdc", "-s", sock}, args...)...).CombinedOutput()
-		require.NoError(t, err, "%s", o)
-		return string(o)
-	}
-	require.Eventually(t, func() bool { return ns.Command("birdc", "-s", sock, "show", "status").Run() == nil },
-		10*time.Second, 50*time.Millisecond, "bird's control socket never came up")
+`, peer, peer, host))
 
 	m := startMem(t, t.TempDir())
 	for _, c := range [][]string{

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -229,18 +228,8 @@ func goodUpdate(pfx netip.Prefix, nh netip.Addr) []byte {
 // has its route in that VRF's FIB only.
 func TestBGPMalformedUpdates(t *testing.T) {
 	nettest.NeedRoot(t)
-	var rb [1]byte
-	rand.Read(rb[:])
-	n := byte(rb[0]%250 + 2)
-	host := netip.AddrFrom4([4]byte{10, 177, n, 1})
-	ns := nettest.NewNS(t)
-	hname := "vbm" + nettest.Suffix()
-	nettest.Veth(t, hname, ns, netip.AddrFrom4([4]byte{10, 177, n, 2}).String()+"/24", 1)
-	hl, err := netlink.LinkByName(hname)
-	require.NoError(t, err)
-	ha, err := netlink.ParseAddr(host.String() + "/24")
-	require.NoError(t, err)
-	require.NoError(t, netlink.AddrAdd(hl, ha))
+	ns, host, _ := peerNS(t, 177, "vbm")
+	n := host.As4()[2] // the random third byte, for the other addresses
 	nh := ns.Netlink(t)
 	eth0, err := nh.LinkByName("eth0")
 	require.NoError(t, err)

@@ -24,18 +24,6 @@ func sharedPool(t *testing.T) *pipeline.Pool {
 	return p
 }
 
-// dupAll duplicates descriptors, as SCM_RIGHTS does for another process.
-func dupAll(t *testing.T, fds []int) []int {
-	t.Helper()
-	var out []int
-	for _, fd := range fds {
-		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-		require.NoError(t, err)
-		out = append(out, d)
-	}
-	return out
-}
-
 func xdpAttached(t *testing.T, dev string) bool { return xdpProg(t, dev) != 0 }
 
 // xdpProg is the ID of the XDP program attached to dev, or 0.
@@ -135,7 +123,7 @@ func testHandover(t *testing.T, fp bool) {
 	require.NoError(t, err)
 	pf.Close()
 	t.Cleanup(func() { pool2.Close() })
-	p, err := Adopt(Config{Name: "new", FastPath: fp2}, back, dupAll(t, fds))
+	p, err := Adopt(Config{Name: "new", FastPath: fp2}, back, nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	_, isFP = p.prog.(*fastpath.Program)
 	require.Equal(t, fp, isFP, "the adopter runs its own kind of program")
@@ -235,7 +223,7 @@ func TestAdoptRefuses(t *testing.T) {
 		t.Helper()
 		hh := h
 		hh.Sockets = append([]SocketHandover(nil), h.Sockets...)
-		mine := dupAll(t, fds)
+		mine := nettest.DupFDs(t, fds)
 		defer func() {
 			for _, fd := range mine {
 				unix.Close(fd)
@@ -259,7 +247,7 @@ func TestAdoptRefuses(t *testing.T) {
 	// giver takes it back (an abandoned takeover).
 	mine := xdpProg(t, host)
 	require.NotZero(t, mine)
-	p, err := Adopt(Config{Name: "new"}, h, dupAll(t, fds))
+	p, err := Adopt(Config{Name: "new"}, h, nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	theirs := xdpProg(t, host)
 	require.NotZero(t, theirs)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -126,21 +125,11 @@ func TestAdoptRefuses(t *testing.T) {
 	require.ErrorIs(t, err, sriov.ErrNoNetdev)
 
 	rec.Reset()
-	q, err := h.Adopt(sriov.PortConfig{Name: "new", PF: pf, VF: 2, XDP: afxdp.Config{RingSize: 512}}, ho, dupFDs(t, fds))
+	q, err := h.Adopt(sriov.PortConfig{Name: "new", PF: pf, VF: 2, XDP: afxdp.Config{RingSize: 512}}, ho, nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	require.Empty(t, rec.Sets(), "adopting applies no VF setting")
 	require.Equal(t, p.Saved(), q.Saved())
 	require.Equal(t, vfdev, q.Netdev())
 	q.Port.Release() // the giver still runs
 	require.NoError(t, q.Close())
-}
-
-func dupFDs(t *testing.T, fds []int) []int {
-	var out []int
-	for _, fd := range fds {
-		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-		require.NoError(t, err)
-		out = append(out, d)
-	}
-	return out
 }

@@ -10,23 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/ports/netdev/netdevtest"
 	"github.com/vecswitch/vecswitch/ports/tap"
 )
-
-// dupAll duplicates descriptors, as SCM_RIGHTS does for another process.
-func dupAll(t *testing.T, fds []int) []int {
-	t.Helper()
-	var out []int
-	for _, fd := range fds {
-		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-		require.NoError(t, err)
-		out = append(out, d)
-	}
-	return out
-}
 
 // TestHandover: a released port closes its descriptors and leaves the
 // device; the port adopted from duplicates of them carries the traffic
@@ -45,7 +34,7 @@ func TestHandover(t *testing.T) {
 			require.Len(t, fds, 2)
 			require.Equal(t, "eth0", h.Ifname)
 			require.Equal(t, r.p.Device().MAC.String(), h.MAC)
-			dups := dupAll(t, fds)
+			dups := nettest.DupFDs(t, fds)
 
 			// The old process lets go.
 			for _, q := range r.rx {

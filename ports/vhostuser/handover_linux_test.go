@@ -11,20 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
 )
-
-// dupAll duplicates descriptors, as SCM_RIGHTS does for another process.
-func dupAll(t testing.TB, fds []int) []int {
-	t.Helper()
-	var out []int
-	for _, fd := range fds {
-		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-		require.NoError(t, err)
-		out = append(out, d)
-	}
-	return out
-}
 
 func closeAll(fds []int) {
 	for _, fd := range fds {
@@ -127,7 +116,7 @@ func TestHandoverFrontend(t *testing.T) {
 	require.Len(t, h.Regions, 1)
 	require.Len(t, fds, 2+1+4) // listener, connection, memfd, two kicks, two calls
 	h = roundTrip(t, h)
-	sentFDs := dupAll(t, fds)
+	sentFDs := nettest.DupFDs(t, fds)
 
 	// The giver still forwards.
 	want = guestSends(2)
@@ -213,7 +202,7 @@ func TestHandoverAbandoned(t *testing.T) {
 
 	h, fds, err := ra.p.Handover()
 	require.NoError(t, err)
-	pb, err := Adopt(Config{Name: "b", Logger: quietLogger()}, roundTrip(t, h), dupAll(t, fds))
+	pb, err := Adopt(Config{Name: "b", Logger: quietLogger()}, roundTrip(t, h), nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	require.NoError(t, f.send(reqGetQueueNum, 0, nil))
 	pb.Release()
@@ -233,7 +222,7 @@ func TestHandoverAbandoned(t *testing.T) {
 	// Again, to the end.
 	h, fds, err = ra.p.Handover()
 	require.NoError(t, err)
-	pc, err := Adopt(Config{Name: "c", Logger: quietLogger()}, roundTrip(t, h), dupAll(t, fds))
+	pc, err := Adopt(Config{Name: "c", Logger: quietLogger()}, roundTrip(t, h), nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	rc := adoptRig(t, pc, ra.sock)
 	late := ra.p.LateState()
@@ -253,7 +242,7 @@ func TestHandoverIdle(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, -1, h.Conn)
 	require.Len(t, fds, 1)
-	pb, err := Adopt(Config{Name: "b", Logger: quietLogger()}, roundTrip(t, h), dupAll(t, fds))
+	pb, err := Adopt(Config{Name: "b", Logger: quietLogger()}, roundTrip(t, h), nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	rb := adoptRig(t, pb, ra.sock)
 	f := dial(t, ra.sock) // in the backlog: neither accepts
@@ -341,7 +330,7 @@ func TestAdoptRefuses(t *testing.T) {
 			n0 := openFDs(t)
 			hc := roundTrip(t, h) // a deep copy
 			given := tc.mod(&hc, append([]int(nil), fds...))
-			given = dupAll(t, given)
+			given = nettest.DupFDs(t, given)
 			defer closeAll(given)
 			cfg := tc.cfg
 			cfg.Name, cfg.Logger = "b", quietLogger()
@@ -360,7 +349,7 @@ func TestAdoptRefuses(t *testing.T) {
 	}
 	// The giver was not disturbed, and the good handover is adopted.
 	require.Equal(t, 2, ra.p.Status().RunningRings)
-	pb, err := Adopt(Config{Name: "b", Logger: quietLogger()}, h, dupAll(t, fds))
+	pb, err := Adopt(Config{Name: "b", Logger: quietLogger()}, h, nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	pb.Release()
 	require.NoError(t, pb.Close())
@@ -371,7 +360,7 @@ func TestAdoptRefuses(t *testing.T) {
 // one is taken once.
 func TestRestoreRefuses(t *testing.T) {
 	ra, f, h, fds := handedOver(t, Config{Name: "a", Queues: 2})
-	pb, err := Adopt(Config{Name: "b", Logger: quietLogger()}, h, dupAll(t, fds))
+	pb, err := Adopt(Config{Name: "b", Logger: quietLogger()}, h, nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	rb := adoptRig(t, pb, ra.sock)
 	f.tx.txFrame(t, frame(64, 1), f.hdr, false)
@@ -455,7 +444,7 @@ func TestAdoptMutations(t *testing.T) {
 			}
 			mutators[rng.Intn(len(mutators))](&hc)
 		}
-		given := dupAll(t, fds)
+		given := nettest.DupFDs(t, fds)
 		if rng.Intn(8) == 0 { // a descriptor of the wrong kind somewhere
 			i := rng.Intn(len(given))
 			unix.Close(given[i])

@@ -101,6 +101,28 @@ func (p *Testpmd) Output() string {
 	return p.out.String()
 }
 
+// promptRE matches testpmd's prompt with whole lines other threads of
+// testpmd printed inside it (EAL and driver logs, link events): the
+// prompt goes out one character at a time (DPDK's cmdline writes each
+// with its own write), so a log line can land in the middle of it
+// ("tes" + "virtio_user_dev_...(): ...\n" + "tpmd> ", seen in CI).
+var promptRE = func() *regexp.Regexp {
+	var b strings.Builder
+	for i, c := range "testpmd> " {
+		if i > 0 {
+			b.WriteString(`(?:[^\n]*\n)*`)
+		}
+		b.WriteString(regexp.QuoteMeta(string(c)))
+	}
+	return regexp.MustCompile(b.String())
+}()
+
+// hasPrompt reports whether out holds testpmd's prompt, whole or with
+// other threads' lines inside it.
+func hasPrompt(out string) bool {
+	return strings.Contains(out, "testpmd> ") || promptRE.MatchString(out)
+}
+
 // run sends a command line to the prompt and waits for the next prompt;
 // it returns the command's output.
 func (p *Testpmd) Run(line string) string {
@@ -110,7 +132,7 @@ func (p *Testpmd) Run(line string) string {
 	require.NoError(p.t, err, "testpmd %q", line)
 	end := time.Now().Add(10 * time.Second)
 	for time.Now().Before(end) {
-		if out := p.Output()[start:]; strings.Contains(out, "testpmd> ") {
+		if out := p.Output()[start:]; hasPrompt(out) {
 			return out
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -119,10 +141,17 @@ func (p *Testpmd) Run(line string) string {
 	return ""
 }
 
+// WaitFor waits up to d for s in testpmd's output (the prompt, "testpmd> ",
+// is also found with other threads' lines inside it) and fails the test
+// if testpmd exits first or s never shows.
 func (p *Testpmd) WaitFor(s string, d time.Duration) {
 	p.t.Helper()
+	found := func(out string) bool { return strings.Contains(out, s) }
+	if s == "testpmd> " {
+		found = hasPrompt
+	}
 	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if strings.Contains(p.Output(), s) {
+		if found(p.Output()) {
 			return
 		}
 		select {

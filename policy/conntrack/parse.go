@@ -99,11 +99,48 @@ const (
 // zone. It returns (and stores in p.Reason) ReasonNone if the packet can
 // be tracked. It never reads outside pkt, never panics and never
 // allocates. Checksums are not verified.
-func Parse(p *Packet, pkt []byte, zone uint16) Reason {
-	if len(pkt) >= 28 && pkt[0] == 0x45 && parse4Fast(p, pkt, zone) {
-		return ReasonNone
+//
+// What most packets are, IPv4 without options, not a fragment, TCP or
+// UDP with its header complete and valid, is parsed here, in the
+// function itself (a call less per packet); anything else, errors
+// included, goes to parseFull, which fills p as this does (FuzzParse
+// checks that both answer alike).
+func Parse(p *Packet, b []byte, zone uint16) Reason {
+	if len(b) < 28 || b[0] != 0x45 {
+		return parseFull(p, b, zone)
 	}
-	return parseFull(p, pkt, zone)
+	_ = b[27]
+	n := len(b)
+	if tot := int(binary.BigEndian.Uint16(b[2:])); tot != 0 { // 0: the whole buffer
+		if tot > n {
+			return parseFull(p, b, zone)
+		}
+		n = tot
+	}
+	var kind Kind
+	var flags uint8
+	switch proto := b[9]; {
+	case binary.BigEndian.Uint16(b[6:])&0x1fff != 0:
+		return parseFull(p, b, zone)
+	case proto == protoUDP && n >= 28:
+		kind = KindUDP
+	case proto == protoTCP && n >= 40:
+		doff := int(b[32]>>4) * 4
+		flags = b[33]
+		if doff < 20 || n < 20+doff || tcpClass(flags) == tcpInvalid {
+			return parseFull(p, b, zone)
+		}
+		kind = KindTCP
+	default:
+		return parseFull(p, b, zone)
+	}
+	k := &p.Key
+	k.Src = Addr{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[12:16]))}
+	k.Dst = Addr{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[16:20]))}
+	k.setWord4(uint64(binary.BigEndian.Uint16(b[20:22])) | uint64(binary.BigEndian.Uint16(b[22:24]))<<16 |
+		uint64(zone)<<32 | uint64(b[9])<<48) // flags 0: IPv4
+	p.Kind, p.TCPFlags, p.Reason = kind, flags, ReasonNone
+	return ReasonNone
 }
 
 // parseFull is Parse without the fast path.
@@ -117,55 +154,6 @@ func parseFull(p *Packet, pkt []byte, zone uint16) Reason {
 	}
 	p.Reason = r
 	return r
-}
-
-// parse4Fast is Parse for what most packets are: IPv4 without options,
-// not a fragment, TCP or UDP with its header complete and valid. It
-// fills p as parseFull would and reports true, or reports false (p
-// untouched) for anything else, which parseFull then takes, errors
-// included. len(b) >= 28 and b[0] == 0x45.
-func parse4Fast(p *Packet, b []byte, zone uint16) bool {
-	_ = b[27]
-	n := len(b)
-	if tot := int(binary.BigEndian.Uint16(b[2:])); tot != 0 { // 0: the whole buffer
-		if tot > n {
-			return false
-		}
-		n = tot
-	}
-	if binary.BigEndian.Uint16(b[6:])&0x1fff != 0 {
-		return false
-	}
-	var kind Kind
-	var flags uint8
-	switch b[9] {
-	case protoUDP:
-		if n < 28 {
-			return false
-		}
-		kind = KindUDP
-	case protoTCP:
-		if n < 40 {
-			return false
-		}
-		if doff := int(b[32]>>4) * 4; doff < 20 || n < 20+doff {
-			return false
-		}
-		flags = b[33]
-		if tcpClass(flags) == tcpInvalid {
-			return false
-		}
-		kind = KindTCP
-	default:
-		return false
-	}
-	k := &p.Key
-	k.Src = Addr{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[12:16]))}
-	k.Dst = Addr{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[16:20]))}
-	k.setWord4(uint64(binary.BigEndian.Uint16(b[20:22])) | uint64(binary.BigEndian.Uint16(b[22:24]))<<16 |
-		uint64(zone)<<32 | uint64(b[9])<<48) // flags 0: IPv4
-	p.Kind, p.TCPFlags, p.Reason = kind, flags, ReasonNone
-	return true
 }
 
 // parseIP parses an IP header and what follows. inner is set for the

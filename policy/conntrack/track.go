@@ -55,36 +55,75 @@ func (w *Worker) TrackBatch(ps []Packet, res []Result, now uint32) {
 }
 
 // trackBatch is TrackBatch for at most BatchSize packets, without the
-// Publish.
+// Publish. The hash (Key.hash) and the tag search (bucket.find) are
+// written out in the loops rather than called: the compiler inlines
+// neither, and a call per packet per pass is a good part of what the
+// tracker costs on a hit.
 func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
 	t := w.t
 	n := len(ps)
 	res = res[:n]
 	hs, cand := w.hashes[:n], w.cand[:n]
 	seed, shift := t.seed, t.shift&63
-	for i := range ps {
-		hs[i] = ps[i].Key.hash(seed)
-	}
+	buckets := t.buckets
 	var sink uint64
-	for _, h := range hs {
-		sink += t.buckets[h>>shift].s[0].Load()
+	// Hash every key and touch its first bucket: the loads are
+	// independent, so a vector's misses overlap.
+	for i := range ps {
+		k := &ps[i].Key
+		h := mum(mum(k.Src.Hi^hp0^seed, k.Src.Lo^hp1)^hp4,
+			mum(k.Dst.Hi^hp2, k.Dst.Lo^hp3^seed)^k.word4()^hp1) // Key.hash
+		hs[i] = h
+		sink += buckets[h>>shift].s[0].Load()
 	}
-	second := w.second[:0]
+	nsecond := 0
 	for i, h := range hs {
-		c := t.buckets[h>>shift].find(uint32(h))
+		b := &buckets[h>>shift]
+		tag, c := h<<32, uint64(0)
+		// bucket.find, unrolled, branch-free.
+		if w := b.s[0].Load(); (w^tag)>>32 == 0 {
+			c = w
+		}
+		if w := b.s[1].Load(); (w^tag)>>32 == 0 {
+			c = w
+		}
+		if w := b.s[2].Load(); (w^tag)>>32 == 0 {
+			c = w
+		}
+		if w := b.s[3].Load(); (w^tag)>>32 == 0 {
+			c = w
+		}
+		if w := b.s[4].Load(); (w^tag)>>32 == 0 {
+			c = w
+		}
+		if w := b.s[5].Load(); (w^tag)>>32 == 0 {
+			c = w
+		}
+		if w := b.s[6].Load(); (w^tag)>>32 == 0 {
+			c = w
+		}
+		if w := b.s[7].Load(); (w^tag)>>32 == 0 {
+			c = w
+		}
 		cand[i] = c
 		if c == 0 {
-			second = append(second, uint16(i))
+			nsecond++
 		}
 	}
-	if len(second) > 0 {
-		for _, i := range second {
-			h := hs[i]
-			sink += t.buckets[t.second(h>>shift, h)].s[0].Load()
+	if nsecond > 0 {
+		second := w.second[:0]
+		for i, c := range cand {
+			if c == 0 {
+				second = append(second, uint16(i))
+			}
 		}
 		for _, i := range second {
 			h := hs[i]
-			cand[i] = t.buckets[t.second(h>>shift, h)].find(uint32(h))
+			sink += buckets[t.second(h>>shift, h)].s[0].Load()
+		}
+		for _, i := range second {
+			h := hs[i]
+			cand[i] = buckets[t.second(h>>shift, h)].find(uint32(h))
 		}
 	}
 	ents := t.entries
@@ -100,51 +139,62 @@ func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
 		}
 	}
 	w.sink += sink
+	hits := uint64(0)
 	for i := range ps {
 		p, c := &ps[i], cand[i]
-		if p.Reason != ReasonNone {
-			res[i] = w.refuse(p.Reason)
-			continue
-		}
 		// The common case inline, as update does it: the candidate holds
 		// the key, the flow is live, and the packet changes no TCP state.
-		// Anything else goes to track, which starts over.
-		if c != 0 && p.Kind != KindICMPError {
-			idx, d := uint32(c)&idxMask, Dir(c>>31&1)
-			e := &ents[idx]
-			kw := &e.key0
-			if d == Reply {
-				kw = &e.key1
-			}
-			k := &p.Key
-			s := e.seq.Load()
-			old := e.state.Load()
-			if s&1 == 0 && (kw[4].Load()^k.word4())|(kw[1].Load()^k.Src.Lo)|(kw[3].Load()^k.Dst.Lo)|
-				(kw[0].Load()^k.Src.Hi)|(kw[2].Load()^k.Dst.Hi) == 0 && e.seq.Load() == s &&
-				uint32(old>>stGenShift)&stGenMask == s>>2&stGenMask && !t.expired(old, now) {
-				isTCP := old>>stClassShft&3 == classTCP
-				if !isTCP || p.Kind != KindTCP || old&stTCPMask == uint64(TCPEstablished) && tcpClass(p.TCPFlags) == tcpAck {
-					nw := old | uint64(d)<<4 // stReplied
-					if int32(now-uint32(old>>stTimeShift)) > 0 {
-						nw = nw&^(0xffffffff<<stTimeShift) | uint64(now)<<stTimeShift
-					}
-					if nw == old || e.state.CompareAndSwap(old, nw) {
-						w.n.hits++
-						r := Result{Conn: idx, Dir: d, State: StateNew}
-						if nw&stReplied != 0 {
-							r.State = StateEstablished
-						}
-						if isTCP {
-							r.TCP = TCPState(old & stTCPMask)
-						}
-						res[i] = r
-						continue
-					}
-				}
-			}
+		// Anything else goes to slow, which starts over.
+		if c == 0 || p.Reason != ReasonNone || p.Kind == KindICMPError {
+			res[i] = w.slow(p, hs[i], c, now)
+			continue
 		}
-		res[i] = w.track(p, hs[i], c, now)
+		idx, d := uint32(c)&idxMask, Dir(c>>31&1)
+		e := &ents[idx]
+		kw := &e.key0
+		if d == Reply {
+			kw = &e.key1
+		}
+		k := &p.Key
+		s := e.seq.Load()
+		old := e.state.Load()
+		if s&1 != 0 || (kw[4].Load()^k.word4())|(kw[1].Load()^k.Src.Lo)|(kw[3].Load()^k.Dst.Lo)|
+			(kw[0].Load()^k.Src.Hi)|(kw[2].Load()^k.Dst.Hi) != 0 || e.seq.Load() != s ||
+			uint32(old>>stGenShift)&stGenMask != s>>2&stGenMask || t.expired(old, now) {
+			res[i] = w.slow(p, hs[i], c, now)
+			continue
+		}
+		isTCP := old>>stClassShft&3 == classTCP
+		if isTCP && p.Kind == KindTCP && (old&stTCPMask != uint64(TCPEstablished) || tcpClass(p.TCPFlags) != tcpAck) {
+			res[i] = w.slow(p, hs[i], c, now) // a segment that may change the state
+			continue
+		}
+		nw := old | uint64(d)<<4 // stReplied
+		if int32(now-uint32(old>>stTimeShift)) > 0 {
+			nw = nw&^(0xffffffff<<stTimeShift) | uint64(now)<<stTimeShift
+		}
+		if nw != old && !e.state.CompareAndSwap(old, nw) {
+			res[i] = w.slow(p, hs[i], c, now)
+			continue
+		}
+		hits++
+		r := Result{Conn: idx, Dir: d, State: StateNew + State(nw>>4&1)} // StateEstablished if replied
+		if isTCP {
+			r.TCP = TCPState(old & stTCPMask)
+		}
+		res[i] = r
 	}
+	w.n.hits += hits
+}
+
+// slow answers packet p of hash h, whose candidate slot word is c (0:
+// none), the way TrackParsed does: what trackBatch's inline case does
+// not take.
+func (w *Worker) slow(p *Packet, h, c uint64, now uint32) Result {
+	if p.Reason != ReasonNone {
+		return w.refuse(p.Reason)
+	}
+	return w.track(p, h, c, now)
 }
 
 // refuse counts and answers a packet Parse did not accept.
@@ -545,7 +595,7 @@ func (w *Worker) InUse(k *Key, now uint32) bool {
 }
 
 func init() {
-	if stReplied != 1<<4 || Reply != 1 {
-		panic("conntrack: trackBatch's replied bit is Reply<<4")
+	if stReplied != 1<<4 || Reply != 1 || StateEstablished != StateNew+1 {
+		panic("conntrack: trackBatch's replied bit is Reply<<4, StateEstablished StateNew+1")
 	}
 }

@@ -78,6 +78,37 @@ func (t *Table) Keys(idx uint32, orig, reply *Key) bool {
 	}
 }
 
+// OtherIPv4 is Keys for a node that has an IPv4 packet's key already
+// (NAT's fast path): it reports ok if entry idx holds a committed flow
+// with key cur in direction d (compared in place, not copied out) whose
+// keys are both IPv4 (IPv4-mapped addresses, no KeyIPv6 flag), and
+// returns the other direction's source and destination addresses and
+// fifth word (SrcPort | DstPort<<16 | Zone<<32 | Proto<<48 | Flags<<56),
+// read consistently under the entry's sequence word. It allocates
+// nothing and takes no lock.
+func (t *Table) OtherIPv4(idx uint32, d Dir, cur *Key) (src, dst uint32, w4 uint64, ok bool) {
+	if idx == 0 || int(idx) >= len(t.entries) {
+		return 0, 0, 0, false
+	}
+	e := &t.entries[idx]
+	kw, ow := e.key(d&1), e.key(d^1&1)
+	cw := cur.word4()
+	v4 := cur.Src.Hi|cur.Dst.Hi == 0 && cur.Src.Lo>>32 == 0xffff && cur.Dst.Lo>>32 == 0xffff && cw>>56&KeyIPv6 == 0
+	for {
+		s := e.seq.Load()
+		if s&3 != 0 || s == 0 {
+			return 0, 0, 0, false
+		}
+		same := (kw[4].Load()^cw)|(kw[1].Load()^cur.Src.Lo)|(kw[3].Load()^cur.Dst.Lo)|
+			(kw[0].Load()^cur.Src.Hi)|(kw[2].Load()^cur.Dst.Hi) == 0
+		sh, sl, dh, dl, w := ow[0].Load(), ow[1].Load(), ow[2].Load(), ow[3].Load(), ow[4].Load()
+		if e.seq.Load() == s {
+			ok = same && v4 && sh|dh == 0 && sl>>32 == 0xffff && dl>>32 == 0xffff && w>>56&KeyIPv6 == 0
+			return uint32(sl), uint32(dl), w, ok
+		}
+	}
+}
+
 // Lookup finds the flow holding key k in either direction.
 func (t *Table) Lookup(k Key) (idx uint32, d Dir, ok bool) {
 	idx, d, _, ok = t.lookup(&k, k.hash(t.seed))

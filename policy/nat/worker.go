@@ -1,7 +1,10 @@
 package nat
 
 import (
+	"encoding/binary"
 	"sync/atomic"
+
+	"github.com/vecswitch/vecswitch/internal/csum"
 
 	"github.com/vecswitch/vecswitch/policy/conntrack"
 )
@@ -263,9 +266,104 @@ func (w *Worker) Translate(pkt []byte, p *conntrack.Packet, res conntrack.Result
 	if res.Conn == 0 || res.State == conntrack.StateInvalid || res.State == conntrack.StateUntracked {
 		return 0, ReasonNone
 	}
+	if (p.Kind == conntrack.KindTCP || p.Kind == conntrack.KindUDP) && p.Key.Flags&conntrack.KeyIPv6 == 0 {
+		if a, r, ok := w.translate4(pkt, p, res, partial); ok {
+			return a, r
+		}
+	}
+	return w.translateSlow(pkt, p, res, partial)
+}
+
+// translateSlow is Translate without the fast path (translate4).
+func (w *Worker) translateSlow(pkt []byte, p *conntrack.Packet, res conntrack.Result, partial bool) (Action, Reason) {
+	if res.Conn == 0 || res.State == conntrack.StateInvalid || res.State == conntrack.StateUntracked {
+		return 0, ReasonNone
+	}
 	var ks [2]conntrack.Key
 	ok := w.ct.Keys(res.Conn, &ks[0], &ks[1])
 	return w.translate(pkt, p, res, partial, &ks, ok)
+}
+
+// translate4 is Translate for what most translated packets are: a TCP or
+// UDP segment over IPv4 without options, not a fragment, its header all
+// in pkt, of a flow whose entry still holds its key. It reads only the
+// other direction's key (conntrack.Table.OtherIPv4) and writes the addresses,
+// ports and checksums in place, as setTuple does, with the packet's
+// header fields checked here once instead of by locate and shapeOf. It
+// reports ok false, having changed nothing, for anything else, which
+// translateSlow then takes (errors included); fast_test.go's
+// TestTranslateFastAsSlow checks that both answer and write alike.
+func (w *Worker) translate4(pkt []byte, p *conntrack.Packet, res conntrack.Result, partial bool) (Action, Reason, bool) {
+	cur := &p.Key
+	if len(pkt) < 20 || pkt[0] != 0x45 {
+		return 0, ReasonNone, false
+	}
+	osrc, odst, ow, ok := w.ct.OtherIPv4(res.Conn, res.Dir, cur)
+	if !ok {
+		return 0, ReasonNone, false
+	}
+	// The packet goes to the other key's reverse: source odst:odp,
+	// destination osrc:osp.
+	osp, odp := uint16(ow), uint16(ow>>16)
+	var a Action
+	if odst != uint32(cur.Src.Lo) || odp != cur.SrcPort {
+		a |= ActSNAT
+	}
+	if osrc != uint32(cur.Dst.Lo) || osp != cur.DstPort {
+		a |= ActDNAT
+	}
+	if a == 0 {
+		return 0, ReasonNone, true
+	}
+	end := len(pkt)
+	if tot := int(binary.BigEndian.Uint16(pkt[2:])); tot != 0 {
+		if tot < 20 {
+			return 0, ReasonNone, false
+		}
+		end = min(tot, end)
+	}
+	proto := pkt[9]
+	csumAt, need := 16, 40 // TCP
+	if proto == protoUDP {
+		csumAt, need = 6, 28
+	}
+	if binary.BigEndian.Uint16(pkt[6:])&0x1fff != 0 || proto != cur.Proto || proto != protoTCP && proto != protoUDP || end < need {
+		return 0, ReasonNone, false
+	}
+	// Addresses: the delta (the 16-bit halves of ~old and new: the same
+	// ones'-complement sum as putAddr's) goes into the IPv4 header
+	// checksum and the pseudo header's part of the L4 checksum.
+	var d uint64
+	if os := binary.BigEndian.Uint32(pkt[12:]); os != odst {
+		binary.BigEndian.PutUint32(pkt[12:], odst)
+		d = uint64(^os>>16) + uint64(^os&0xffff) + uint64(odst>>16) + uint64(odst&0xffff)
+	}
+	if od := binary.BigEndian.Uint32(pkt[16:]); od != osrc {
+		binary.BigEndian.PutUint32(pkt[16:], osrc)
+		d += uint64(^od>>16) + uint64(^od&0xffff) + uint64(osrc>>16) + uint64(osrc&0xffff)
+	}
+	if d != 0 {
+		put16(pkt[10:], fix(binary.BigEndian.Uint16(pkt[10:]), d))
+	}
+	l4 := pkt[20:end]
+	pd := put16(l4, odp) + put16(l4[2:], osp)
+	ck := l4[csumAt:]
+	c := binary.BigEndian.Uint16(ck)
+	switch {
+	case partial:
+		if d != 0 {
+			put16(ck, csum.Fold(uint64(c)+d))
+		}
+	case c == 0 && proto == protoUDP: // no checksum
+	case d+pd != 0:
+		nc := fix(c, d+pd)
+		if nc == 0 && proto == protoUDP {
+			nc = 0xffff
+		}
+		put16(ck, nc)
+	}
+	w.n.translated++
+	return a, ReasonNone, true
 }
 
 func (w *Worker) translate(pkt []byte, p *conntrack.Packet, res conntrack.Result, partial bool, ks *[2]conntrack.Key, ok bool) (Action, Reason) {

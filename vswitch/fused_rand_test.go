@@ -11,11 +11,16 @@ import (
 )
 
 // TestL2FusedMatchesNodes drives two switches with the same random
-// configurations and traffic, one with l2-fwd's fused output (the
-// default) and one node by node (learner.unfused: every known-unicast
-// frame through l2-output), and requires the same frames, byte for byte
-// (and in order within a flow), out of the same ports, and the same drop
-// counters, after every batch (issue 24).
+// configurations and traffic, one with the fused L2 path (the default:
+// l2-fwd fused into l2-input, l2-output's plain case staged there) and
+// one node by node (learner.unfused: l2-input, l2-fwd, l2-output), and
+// requires the same frames, byte for byte (and in order within a flow),
+// out of the same ports, and the same drop counters, after every batch
+// (issue 24). The configurations mix access and trunk ports, static MACs,
+// port security (bound MACs, so frames from the wrong port are dropped
+// in l2-input or l2-fwd) and a router interface on one VLAN (frames to
+// its MAC: IPv4 routed back into the bridge, ARP, and an EtherType L3
+// refuses).
 func TestL2FusedMatchesNodes(t *testing.T) {
 	for seed := range uint64(40) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { fusedVsNodes(t, seed) })
@@ -27,15 +32,24 @@ func fusedVsNodes(t *testing.T, seed uint64) {
 	vlans := []uint16{1, 10, 20}
 	names := []string{"p0", "p1", "p2", "p3", "p4"} // p4 is configured, never attached
 	var ports []Port
-	for _, n := range names {
+	for k, n := range names {
 		switch r.IntN(3) {
 		case 0, 1:
 			ports = append(ports, acc(n, vlans[r.IntN(len(vlans))]))
 		default:
 			ports = append(ports, trunk(n, vlans[r.IntN(len(vlans))], vlans[1:r.IntN(len(vlans))+1]...))
 		}
+		if r.IntN(4) == 0 { // port security: the port's station is macN(k)
+			ports[k].MACs = []string{macN(k)}
+		}
 	}
 	cfg := oneBridge(ports...)
+	router := r.IntN(2) == 0
+	if router {
+		cfg.Interfaces = []Interface{{Name: "r0", Bridge: "br0", VLAN: vlans[r.IntN(len(vlans))], MAC: macRA,
+			Addrs: []string{"10.0.0.254/24"}}}
+		cfg.Neighbors = []Neighbor{{Interface: "r0", Addr: "10.0.0.2", MAC: macN(r.IntN(6))}}
+	}
 	for i := range 3 { // static MACs, maybe on the absent port
 		p := ports[r.IntN(len(ports))]
 		carried := append([]uint16{p.VLAN}, p.Trunks...)
@@ -60,6 +74,10 @@ func fusedVsNodes(t *testing.T, seed uint64) {
 				dst = bcast()
 			case 1:
 				dst = macN(100 + r.IntN(3))
+			case 2:
+				if router {
+					dst = macRA
+				}
 			}
 			src := macN(r.IntN(macs))
 			vlan := -1
@@ -69,6 +87,14 @@ func fusedVsNodes(t *testing.T, seed uint64) {
 			fr := frame(dst, src, vlan)
 			if r.IntN(8) == 0 { // some too long for a tag
 				fr = append(fr, make([]byte, 1840+r.IntN(145))...) // up to 2048: no tag fits
+			}
+			if dst == macRA && r.IntN(3) == 0 { // ARP, or an EtherType L3 refuses
+				et := []uint16{0x0806, 0x88b5}[r.IntN(2)]
+				o := 0
+				if vlan >= 0 {
+					o = vlanTagLen
+				}
+				fr[12+o], fr[13+o] = byte(et>>8), byte(et)
 			}
 			frames[i] = fr
 		}

@@ -103,7 +103,14 @@ func (t *macTable) getAt(b1, key uint64) (uint64, bool) {
 	if v, ok := t.b[b1].get(key); ok {
 		return v, true
 	}
-	// The second bucket is only computed when the first misses.
+	return t.getSecond(b1, key)
+}
+
+// getSecond looks key up in its second bucket, given its first, b1 (only
+// computed when the first misses). Hot loops probe the first bucket
+// inline (t.b[b1].get) and call this on a miss: getAt is too large for
+// Go to inline.
+func (t *macTable) getSecond(b1, key uint64) (uint64, bool) {
 	return t.b[t.second(b1, key*hashK1)].get(key)
 }
 

@@ -135,7 +135,7 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 				next[i] = fwdNextSG
 			} else if fuse && m.Flags&pipeline.FlagTraced == 0 {
 				// l2-output's plain case: nothing to check but these.
-				if pe := &t.ports[p]; pe.up && pe.tunnel == 0 && m.VLAN == pe.native && m.Domain == pe.nativeDom &&
+				if pe := &t.ports[p]; pe.plain == plainKey(m.Domain, m.VLAN) &&
 					!needsGSO(m) && m.Len <= pe.maxFrame {
 					f.Tx(p, id)
 					next[i] = pipeline.NextTaken
@@ -150,31 +150,56 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 
 // toRouter sends frame i, addressed to a router interface, to L3.
 func (n *l2Fwd) toRouter(f *pipeline.Frame, i int) {
-	t := n.s.tables.Load()
 	meta, mem := f.Pool.Arrays()
 	m := &meta[f.IDs[i]]
-	if int(m.Domain) < len(t.domains) {
-		m.Iface = t.domains[m.Domain].rif
-	}
-	pkt := pipeline.PacketAt(mem, f.IDs[i], m)
-	switch uint16(pkt[12])<<8 | uint16(pkt[13]) {
-	case etherTypeIPv4:
-		f.Next[i] = fwdNextIP4
-	case etherTypeIPv6:
-		f.Next[i] = fwdNextIP6
-	case etherTypeARP:
-		f.Next[i] = fwdNextARP
-	default:
+	k := routerKindOf(n.s.tables.Load(), m, pipeline.PacketAt(mem, f.IDs[i], m), n.s.nat.Load() != nil)
+	if k == rkDrop {
 		f.Drop(i, fwdDropL3Type)
 		return
 	}
-	if f.Next[i] != fwdNextARP && n.s.nat.Load() != nil {
-		f.Next[i] = fwdNextNAT // which routes it after translating
-		return
+	f.Next[i] = fwdRouterNext[k]
+}
+
+// routerKind is where a frame addressed to a router interface goes: the
+// same for l2-fwd and l2-input's fused pass, whose next indices differ.
+type routerKind uint8
+
+const (
+	rkIP4 routerKind = iota
+	rkIP6
+	rkARP
+	rkGSO // ARP in a large frame: gso first
+	rkNAT // IP while NAT is configured: nat routes it after translating
+	rkDrop
+)
+
+var fwdRouterNext = [...]uint16{rkIP4: fwdNextIP4, rkIP6: fwdNextIP6, rkARP: fwdNextARP, rkGSO: fwdNextGSO, rkNAT: fwdNextNAT}
+
+// routerKindOf sets m.Iface to the frame's domain's interface and says
+// where the frame (bytes pkt) goes; rkDrop for an EtherType L3 does not
+// take. nat: NAT is configured.
+func routerKindOf(t *tables, m *pipeline.Meta, pkt []byte, nat bool) routerKind {
+	if int(m.Domain) < len(t.domains) {
+		m.Iface = t.domains[m.Domain].rif
 	}
-	// ip4-forward and ip6-forward take large frames; ARP does not.
-	if f.Next[i] == fwdNextARP && needsGSO(m) {
-		m.Aux = gsoNextARP
-		f.Next[i] = fwdNextGSO
+	switch uint16(pkt[12])<<8 | uint16(pkt[13]) {
+	case etherTypeIPv4:
+		if nat {
+			return rkNAT
+		}
+		return rkIP4
+	case etherTypeIPv6:
+		if nat {
+			return rkNAT
+		}
+		return rkIP6
+	case etherTypeARP:
+		// ip4-forward and ip6-forward take large frames; ARP does not.
+		if needsGSO(m) {
+			m.Aux = gsoNextARP
+			return rkGSO
+		}
+		return rkARP
 	}
+	return rkDrop
 }

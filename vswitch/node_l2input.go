@@ -25,7 +25,10 @@ const (
 	inNextIP6
 	inNextARP
 	inNextGSO
-	inNextNAT // nat: IP to the router while NAT is configured
+	inNextNAT    // nat: IP to the router while NAT is configured
+	inNextFlood  // the fused l2-fwd: broadcast, multicast, unknown unicast
+	inNextOutput // the fused l2-fwd: known unicast l2-output has work for
+	inNextSG     // the fused l2-fwd: a port of the two is in a security group
 )
 
 const (
@@ -44,19 +47,31 @@ const (
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name: nodeL2Input,
-		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeNAT},
+		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeNAT,
+			nodeL2Flood, nodeL2Output, nodeSGPolicy},
 		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast",
 			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed", "spoofed-source"},
-		New: func(pipeline.NodeContext) pipeline.Node { return &l2Input{s: s} },
+		New: func(ctx pipeline.NodeContext) pipeline.Node {
+			return &l2Input{s: s, ring: s.lrn.rings[ctx.Worker]}
+		},
 	}
 }
 
-type l2Input struct{ s *Switch }
+type l2Input struct {
+	s    *Switch
+	ring *learnRing // the worker's learn events (the fused l2-fwd's)
+	fwd  fusedFwd
+}
 
 func (n *l2Input) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	nat := n.s.nat.Load() != nil
 	meta, mem := f.Pool.Arrays()
+	fw := &n.fwd
+	fw.start(n.s)
+	// A vector's frames mostly come from one port: its entry is looked
+	// up again only when the port changes.
+	pe, in := &t.ports[0], -1
 	for i, id := range f.IDs {
 		m := &meta[id]
 		pkt := pipeline.PacketAt(mem, id, m)
@@ -70,7 +85,10 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 			f.Drop(i, inDropRunt)
 			continue
 		}
-		pe := &t.ports[m.InPort]
+		if int(m.InPort) != in {
+			in = int(m.InPort)
+			pe = &t.ports[in]
+		}
 		if !pe.up {
 			f.Drop(i, inDropNotInBridge)
 			continue
@@ -83,11 +101,12 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		// (another station's MAC: learning it here would take that MAC
 		// from its port).
 		// With port security, only the port's own MACs may send.
-		switch src := mac48(pkt[6:12]); {
+		src, dst := mac48(pkt[6:12]), mac48(pkt[0:6])
+		switch {
 		case src == 0:
 			f.Drop(i, inDropSrcZero)
 			continue
-		case src == mac48(pkt[0:6]):
+		case src == dst:
 			f.Drop(i, inDropSrcIsDst)
 			continue
 		case pe.secure && src != pe.secMAC && !pe.boundMore(src):
@@ -119,7 +138,22 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		f.Next[i] = inNextFwd
 		if pe.rif != 0 && int(pe.rif) < len(t.ifaces) {
 			routedIn(f, i, pe, &t.ifaces[pe.rif], m, pkt, nat)
+		} else if fw.on && m.Flags&pipeline.FlagTraced == 0 {
+			// fw.add, inlined by hand (too large for Go to inline).
+			k, d := fw.n, uint64(dom)<<48
+			sk, dk := d|src, d|dst
+			bs, bd := fw.mt.first(sk), fw.mt.first(dk)
+			fw.idx[k&(pipeline.VectorSize-1)] = uint16(i)
+			fw.src[k&(pipeline.VectorSize-1)], fw.dst[k&(pipeline.VectorSize-1)] = sk, dk
+			fw.bsrc[k&(pipeline.VectorSize-1)], fw.bdst[k&(pipeline.VectorSize-1)] = bs, bd
+			if fw.touch {
+				fw.sink += fw.mt.touchAt(bs) + fw.mt.touchAt(bd)
+			}
+			fw.n = k + 1
 		}
+	}
+	if fw.n > 0 {
+		fw.run(f, n.s, t, n.ring, nat)
 	}
 }
 

@@ -32,6 +32,10 @@ type portEntry struct {
 	nativeDom uint16
 	vlanDom   *[4096]uint16 // trunk: any 12-bit VID -> domain (0: not carried)
 	maxFrame  uint16        // longest frame the port transmits
+	// plain is plainKey(nativeDom, native) for a real port that is up, 0
+	// otherwise: a frame whose plainKey equals it leaves the port as it
+	// is (untagged, no tunnel), l2-output's plain case in one compare.
+	plain uint64
 	// offload: the port's tx takes chains, GSO frames and partial
 	// checksums (ports.Info.Offload); other ports get them through gso.
 	offload bool
@@ -52,6 +56,10 @@ type portEntry struct {
 	// limit, for tunnel pseudo-ports).
 	macLimit int32
 }
+
+// plainKey packs a frame's domain and VLAN (Meta.Domain, Meta.VLAN) to
+// compare with portEntry.plain; never 0.
+func plainKey(dom, vlan uint16) uint64 { return 1<<32 | uint64(vlan)<<16 | uint64(dom) }
 
 // boundMore reports whether mac is one of a secure port's MACs after the
 // first.
@@ -233,7 +241,8 @@ func (s *Switch) compile(cfg *Config, l3 *l3Config, attached map[string]attached
 			}
 			idx := ap.idx
 			t.ports[idx] = portEntry{up: true, trunk: p.Mode == Trunk, bridge: bid, native: p.VLAN,
-				nativeDom: nd, vlanDom: vd, maxFrame: ap.maxFrame, offload: ap.offload, name: p.Name}
+				nativeDom: nd, vlanDom: vd, maxFrame: ap.maxFrame, offload: ap.offload, name: p.Name,
+				plain: plainKey(nd, p.VLAN)}
 			t.ports[idx].macLimit = int32(cmp.Or(p.MACLimit, DefaultPortMACLimit))
 			if macs := p.boundMACs(); len(macs) > 0 {
 				t.ports[idx].secure, t.ports[idx].secMAC, t.ports[idx].secMore = true, macs[0], macs[1:]

@@ -1,0 +1,122 @@
+package vswitch
+
+import "github.com/vecswitch/vecswitch/pipeline"
+
+// fusedFwd is l2-fwd fused into l2-input (issue 24). The usual frame of a
+// bridge (a unicast source on an access or trunk port that is not
+// routed) used to cross the vector twice: l2-input read its metadata and
+// Ethernet header, set its domain and handed it on; the dispatcher
+// regrouped the vector; l2-fwd read the same metadata and header again to
+// hash its MACs. Now l2-input computes both lookup keys while it has the
+// header in hand (touching their buckets at once in a large table, so the
+// vector's misses overlap as in l2-fwd), and after its loop one more pass
+// learns and forwards them: known unicast is staged for tx (l2-output's
+// plain case, as l2-fwd does) or sent to l2-output, sg-policy or L3;
+// flooding goes to l2-flood.
+//
+// Anything that ends in a drop (a source bound to another port, a
+// destination behind the ingress port, an EtherType L3 refuses) is handed
+// to l2-fwd untouched, before any learning side effect, so drops keep
+// their node and reason; traced frames take l2-fwd too, so traces still
+// show every node. l2-fwd's vector counters no longer include the fused
+// frames (as l2-output's do not include those l2-fwd stages).
+// TestL2FusedMatchesNodes compares the fused path with the node-by-node
+// one (learner.unfused) on random configurations and traffic.
+type fusedFwd struct {
+	on    bool      // fusing this vector (not learner.unfused)
+	mt    *macTable // the table of this vector
+	touch bool      // the table is large: touch buckets ahead
+	n     int       // frames taken (l2-input fills the arrays below)
+	sink  uint64    // keeps the touches
+
+	idx        [pipeline.VectorSize]uint16 // each taken frame's index in the vector
+	src, dst   [pipeline.VectorSize]uint64 // lookup keys
+	bsrc, bdst [pipeline.VectorSize]uint64 // their first buckets
+}
+
+// inRouterNext is l2-input's next for each routerKind.
+var inRouterNext = [...]uint16{rkIP4: inNextIP4, rkIP6: inNextIP6, rkARP: inNextARP, rkGSO: inNextGSO, rkNAT: inNextNAT}
+
+// start begins a vector.
+func (fw *fusedFwd) start(s *Switch) {
+	fw.n = 0
+	fw.on = !s.lrn.unfused.Load()
+	if fw.on {
+		fw.mt = s.lrn.macs.Load()
+		fw.touch = len(fw.mt.b) >= touchMinBuckets
+	}
+}
+
+// run learns and forwards the frames taken, as l2-fwd would; those that
+// l2-fwd would drop keep f.Next = inNextFwd. nat: NAT is configured.
+func (fw *fusedFwd) run(f *pipeline.Frame, s *Switch, t *tables, ring *learnRing, nat bool) {
+	mt := fw.mt
+	sg := s.sg.Load()
+	now := s.now.Load() & tsMask
+	seqs := s.portSeq
+	meta, mem := f.Pool.Arrays()
+	ids, next := f.IDs, f.Next
+	n := fw.n
+	idx, src, dst := fw.idx[:n], fw.src[:n], fw.dst[:n]
+	bsrc, bdst := fw.bsrc[:n], fw.bdst[:n]
+	for k, i := range idx {
+		id := ids[i]
+		m := &meta[id]
+		in := m.InPort
+		// Learn: decide only; act once the frame is known to stay.
+		v, ok := mt.b[bsrc[k]].get(src[k]) // getAt, inlined by hand
+		if !ok {
+			v, ok = mt.getSecond(bsrc[k], src[k])
+		}
+		learn, refresh := false, false
+		switch {
+		case !ok || valSeq(v) != uint16(seqs[valPort(v)].Load()):
+			learn = true
+		case valPort(v) == in:
+			refresh = valTS(v) != now
+		case valBoundOf(v):
+			continue // l2-fwd drops it: src-mac-bound-elsewhere
+		case !valStaticOf(v):
+			learn = true
+		}
+		// Forward.
+		nx := uint16(inNextFlood)
+		if !isGroup(dst[k]) {
+			d, ok := mt.b[bdst[k]].get(dst[k])
+			if !ok {
+				d, ok = mt.getSecond(bdst[k], dst[k])
+			}
+			if ok && valSeq(d) == uint16(seqs[valPort(d)].Load()) {
+				switch p := valPort(d); {
+				case p == in:
+					continue // l2-fwd drops it: dst-on-ingress-port
+				case p == routerPort:
+					rk := routerKindOf(t, m, pipeline.PacketAt(mem, id, m), nat)
+					if rk == rkDrop {
+						continue // l2-fwd drops it: l3-unsupported-ethertype
+					}
+					m.OutPort = p
+					nx = inRouterNext[rk]
+				default:
+					m.OutPort = p
+					nx = inNextOutput
+					if sg.filtering(in, p) {
+						nx = inNextSG
+					} else if pe := &t.ports[p]; pe.plain == plainKey(m.Domain, m.VLAN) &&
+						!needsGSO(m) && m.Len <= pe.maxFrame {
+						// l2-output's plain case: nothing to check but these.
+						f.Tx(p, id)
+						nx = pipeline.NextTaken
+					}
+				}
+			}
+		}
+		if learn {
+			ring.push(learnEvent{src[k], in})
+		} else if refresh {
+			mt.refresh(src[k], v, withTS(v, now))
+		}
+		next[i] = nx
+	}
+	ring.publish()
+}

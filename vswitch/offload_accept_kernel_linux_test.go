@@ -82,6 +82,17 @@ func (r *kernelRig) sendUSO(from, to string, addr netip.Addr, port, n, seg int) 
 	}
 }
 
+// settle returns once every running worker has finished two iterations
+// that started after the call: a running worker publishes its counters at
+// its next empty poll, so what it did before the call is then counted in
+// Runtime and PortCounters (unless traffic goes on).
+func settle(s *vswitch.Switch) {
+	for _, w := range s.Workers() {
+		w.Quiesce()
+		w.Quiesce()
+	}
+}
+
 // TestOffloadIperfKernel: containers on taps with offloads on move TCP
 // and UDP (iperf3) to each other and to a container on an AF_XDP veth,
 // and UDP sent with UDP GSO (one 12 KB write, ten datagrams); the
@@ -102,12 +113,17 @@ func TestOffloadIperfKernel(t *testing.T) {
 	r.transfer("ta", "tb", "10.97.0.2", false)
 	r.transfer("ta", "tb", "10.97.0.2", true)
 	r.sendUSO("ta", "tb", netip.MustParseAddr("10.97.0.2"), 5401, 10, 1200)
+	settle(r.s)
 	require.Zero(t, nodePackets(r.s, "gso"), "tap to tap: nothing segmented")
 	r.transfer("ta", "vc", "10.97.0.3", false)
 	r.transfer("ta", "vc", "10.97.0.3", true)
+	settle(r.s)
 	before := nodePackets(r.s, "gso")
 	r.sendUSO("ta", "vc", netip.MustParseAddr("10.97.0.3"), 5402, 10, 1200)
-	require.Greater(t, nodePackets(r.s, "gso"), before, "the UDP GSO frame was cut for the veth")
+	// A running worker publishes its counters at its next idle poll, which
+	// may come after the datagrams are read: wait for it.
+	require.Eventually(t, func() bool { return nodePackets(r.s, "gso") > before }, 5*time.Second, 10*time.Millisecond,
+		"the UDP GSO frame was cut for the veth")
 	r.transfer("vc", "tb", "10.97.0.2", false)
 	r.transfer("vc", "tb", "10.97.0.2", true)
 	for _, n := range []string{"ta", "tb", "vc"} {

@@ -27,7 +27,7 @@ func ParseOuter4(pkt []byte, c DecapConfig) (o Outer4, ok bool) {
 	ip := pkt[ipOff:]
 	tl := int(binary.BigEndian.Uint16(ip[2:]))
 	if ip[0] != 0x45 || tl < IPv4Len+UDPLen+HeaderLen || tl > len(ip) || ip[9] != protoUDP ||
-		binary.BigEndian.Uint16(ip[6:])&0x3FFF != 0 || sumIPv4(ip[:IPv4Len]) != 0xFFFF {
+		binary.BigEndian.Uint16(ip[6:])&0x3FFF != 0 || (!c.IPv4HeaderChecked && sumIPv4(ip[:IPv4Len]) != 0xFFFF) {
 		return o, false
 	}
 	udp := ip[IPv4Len:tl]

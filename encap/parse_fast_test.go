@@ -40,7 +40,7 @@ func TestParseOuter4Agrees(t *testing.T) {
 			t.Fatal("Encap failed")
 		}
 		pkt := buf[off : off+l+r.IntN(17)] // maybe with trailing padding
-		c := DecapConfig{VerifyUDP4: r.IntN(4) == 0}
+		c := DecapConfig{VerifyUDP4: r.IntN(4) == 0, IPv4HeaderChecked: r.IntN(3) == 0}
 		if i%4 != 0 {
 			// A UDP checksum to verify is ParseOuter's work.
 			if !checkParseOuter4(t, pkt, c) && !(c.VerifyUDP4 && i%3 == 0) {
@@ -72,6 +72,6 @@ func FuzzParseOuter4(f *testing.F) {
 	off, l, _ := Encap(&tm, buf, 128, 64, 1)
 	f.Add(buf[off:off+l], false)
 	f.Fuzz(func(t *testing.T, pkt []byte, verify bool) {
-		checkParseOuter4(t, pkt, DecapConfig{VerifyUDP4: verify})
+		checkParseOuter4(t, pkt, DecapConfig{VerifyUDP4: verify, IPv4HeaderChecked: len(pkt)%2 == 0})
 	})
 }

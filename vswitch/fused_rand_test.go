@@ -114,10 +114,12 @@ func fusedVsNodes(t *testing.T, seed uint64) {
 }
 
 // TestVXLANFastMatchesNodes does the same for the VXLAN fast paths
-// (vxlan-encap's underlay, ip4-forward's hand-off to vxlan-decap): random
+// (vxlan-encap's underlay, ip4-forward's hand-off to vxlan-decap,
+// vxlan-decap's fused l2-fwd): random
 // inner frames (some too big for the underlay) to a MAC behind either
 // remote VTEP, broadcast and unknown destinations, and random VXLAN
-// packets in (unknown VNIs and VTEPs among them), with the second
+// packets in (unknown VNIs and VTEPs among them; inner frames to a local
+// MAC, a broadcast, an unknown MAC or one behind a VTEP), with the second
 // remote's neighbor known or not (glean).
 func TestVXLANFastMatchesNodes(t *testing.T) {
 	for seed := range uint64(16) {
@@ -150,7 +152,11 @@ func TestVXLANFastMatchesNodes(t *testing.T) {
 					for i := range frames {
 						src := []string{"192.168.9.2", "192.168.9.3", "192.168.9.7"}[r.IntN(3)]
 						vni := []uint32{100, 100, 101}[r.IntN(3)]
-						frames[i] = vxlanPacket(src, vni, frame(macC, macN(20+r.IntN(4)), -1))
+						// Inner frames to the local container, a broadcast, an
+						// unknown MAC, or the MAC behind a VTEP (maybe the
+						// sender's: dropped in l2-fwd).
+						dst := []string{macC, macC, bcast(), macN(7), macFar}[r.IntN(5)]
+						frames[i] = vxlanPacket(src, vni, frame(dst, macN(20+r.IntN(4)), -1))
 					}
 				}
 				out, drops := sendBoth(rigs, in, frames)

@@ -57,6 +57,10 @@ func l2InputSpec(s *Switch) pipeline.NodeSpec {
 	}
 }
 
+// inFused are l2-input's nexts for the fused l2-fwd's outcomes.
+var inFused = fusedNexts{flood: inNextFlood, output: inNextOutput, sg: inNextSG,
+	router: [...]uint16{rkIP4: inNextIP4, rkIP6: inNextIP6, rkARP: inNextARP, rkGSO: inNextGSO, rkNAT: inNextNAT}}
+
 type l2Input struct {
 	s    *Switch
 	ring *learnRing // the worker's learn events (the fused l2-fwd's)
@@ -139,21 +143,11 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		if pe.rif != 0 && int(pe.rif) < len(t.ifaces) {
 			routedIn(f, i, pe, &t.ifaces[pe.rif], m, pkt, nat)
 		} else if fw.on && m.Flags&pipeline.FlagTraced == 0 {
-			// fw.add, inlined by hand (too large for Go to inline).
-			k, d := fw.n, uint64(dom)<<48
-			sk, dk := d|src, d|dst
-			bs, bd := fw.mt.first(sk), fw.mt.first(dk)
-			fw.idx[k&(pipeline.VectorSize-1)] = uint16(i)
-			fw.src[k&(pipeline.VectorSize-1)], fw.dst[k&(pipeline.VectorSize-1)] = sk, dk
-			fw.bsrc[k&(pipeline.VectorSize-1)], fw.bdst[k&(pipeline.VectorSize-1)] = bs, bd
-			if fw.touch {
-				fw.sink += fw.mt.touchAt(bs) + fw.mt.touchAt(bd)
-			}
-			fw.n = k + 1
+			fw.add(i, dom, src, dst)
 		}
 	}
 	if fw.n > 0 {
-		fw.run(f, n.s, t, n.ring, nat)
+		fw.run(f, n.s, t, n.ring, nat, &inFused)
 	}
 }
 

@@ -2,15 +2,16 @@ package vswitch
 
 import "github.com/vecswitch/vecswitch/pipeline"
 
-// fusedFwd is l2-fwd fused into l2-input (issue 24). The usual frame of a
+// fusedFwd is l2-fwd fused into the nodes before it, l2-input and
+// vxlan-decap (issue 24). The usual frame of a
 // bridge (a unicast source on an access or trunk port that is not
 // routed) used to cross the vector twice: l2-input read its metadata and
 // Ethernet header, set its domain and handed it on; the dispatcher
 // regrouped the vector; l2-fwd read the same metadata and header again to
-// hash its MACs. Now l2-input computes both lookup keys while it has the
-// header in hand (touching their buckets at once in a large table, so the
-// vector's misses overlap as in l2-fwd), and after its loop one more pass
-// learns and forwards them: known unicast is staged for tx (l2-output's
+// hash its MACs. Now l2-input takes both MACs while it has the header in
+// hand (add), and after its loop run computes the keys' buckets, touches
+// them in a large table (so the vector's misses overlap, as in l2-fwd),
+// and learns and forwards the frames: known unicast is staged for tx (l2-output's
 // plain case, as l2-fwd does) or sent to l2-output, sg-policy or L3;
 // flooding goes to l2-flood.
 //
@@ -18,10 +19,12 @@ import "github.com/vecswitch/vecswitch/pipeline"
 // destination behind the ingress port, an EtherType L3 refuses) is handed
 // to l2-fwd untouched, before any learning side effect, so drops keep
 // their node and reason; traced frames take l2-fwd too, so traces still
-// show every node. l2-fwd's vector counters no longer include the fused
+// show every node. vxlan-decap does the same with the inner frames it
+// hands on. l2-fwd's vector counters no longer include the fused
 // frames (as l2-output's do not include those l2-fwd stages).
 // TestL2FusedMatchesNodes compares the fused path with the node-by-node
-// one (learner.unfused) on random configurations and traffic.
+// one (learner.unfused) on random configurations and traffic,
+// TestVXLANFastMatchesNodes the decapsulated frames.
 type fusedFwd struct {
 	on    bool      // fusing this vector (not learner.unfused)
 	mt    *macTable // the table of this vector
@@ -34,9 +37,6 @@ type fusedFwd struct {
 	bsrc, bdst [pipeline.VectorSize]uint64 // their first buckets
 }
 
-// inRouterNext is l2-input's next for each routerKind.
-var inRouterNext = [...]uint16{rkIP4: inNextIP4, rkIP6: inNextIP6, rkARP: inNextARP, rkGSO: inNextGSO, rkNAT: inNextNAT}
-
 // start begins a vector.
 func (fw *fusedFwd) start(s *Switch) {
 	fw.n = 0
@@ -47,18 +47,47 @@ func (fw *fusedFwd) start(s *Switch) {
 	}
 }
 
-// run learns and forwards the frames taken, as l2-fwd would; those that
-// l2-fwd would drop keep f.Next = inNextFwd. nat: NAT is configured.
-func (fw *fusedFwd) run(f *pipeline.Frame, s *Switch, t *tables, ring *learnRing, nat bool) {
+// add takes frame i, in learning domain dom, with source and destination
+// MACs src and dst. Small enough to inline into the callers' loops.
+func (fw *fusedFwd) add(i int, dom uint16, src, dst uint64) {
+	k := fw.n & (pipeline.VectorSize - 1)
+	d := uint64(dom) << 48
+	fw.idx[k], fw.src[k], fw.dst[k] = uint16(i), d|src, d|dst
+	fw.n++
+}
+
+// fusedNexts are a node's next indices for the fused l2-fwd's outcomes.
+type fusedNexts struct {
+	flood, output, sg uint16
+	router            [rkDrop]uint16 // by routerKind
+}
+
+// run learns and forwards the frames taken, as l2-fwd would, setting
+// their next from nx; those that l2-fwd would drop keep the next the
+// caller gave them (its own hand-off to l2-fwd). nat: NAT is configured.
+func (fw *fusedFwd) run(f *pipeline.Frame, s *Switch, t *tables, ring *learnRing, nat bool, nxs *fusedNexts) {
 	mt := fw.mt
+	n := fw.n
+	// The buckets of every key first, in one tight loop (with a large
+	// table): the vector's cache misses are then in flight together.
+	src, dst := fw.src[:n], fw.dst[:n]
+	bsrc, bdst := fw.bsrc[:n], fw.bdst[:n]
+	for k := range src {
+		bsrc[k], bdst[k] = mt.first(src[k]), mt.first(dst[k])
+	}
+	if fw.touch {
+		var sink uint64
+		for k := range bsrc {
+			sink += mt.touchAt(bsrc[k]) + mt.touchAt(bdst[k])
+		}
+		fw.sink = sink
+	}
 	sg := s.sg.Load()
 	now := s.now.Load() & tsMask
 	seqs := s.portSeq
 	meta, mem := f.Pool.Arrays()
 	ids, next := f.IDs, f.Next
-	n := fw.n
-	idx, src, dst := fw.idx[:n], fw.src[:n], fw.dst[:n]
-	bsrc, bdst := fw.bsrc[:n], fw.bdst[:n]
+	idx := fw.idx[:n]
 	for k, i := range idx {
 		id := ids[i]
 		m := &meta[id]
@@ -80,7 +109,7 @@ func (fw *fusedFwd) run(f *pipeline.Frame, s *Switch, t *tables, ring *learnRing
 			learn = true
 		}
 		// Forward.
-		nx := uint16(inNextFlood)
+		nx := nxs.flood
 		if !isGroup(dst[k]) {
 			d, ok := mt.b[bdst[k]].get(dst[k])
 			if !ok {
@@ -96,12 +125,12 @@ func (fw *fusedFwd) run(f *pipeline.Frame, s *Switch, t *tables, ring *learnRing
 						continue // l2-fwd drops it: l3-unsupported-ethertype
 					}
 					m.OutPort = p
-					nx = inRouterNext[rk]
+					nx = nxs.router[rk]
 				default:
 					m.OutPort = p
-					nx = inNextOutput
+					nx = nxs.output
 					if sg.filtering(in, p) {
-						nx = inNextSG
+						nx = nxs.sg
 					} else if pe := &t.ports[p]; pe.plain == plainKey(m.Domain, m.VLAN) &&
 						!needsGSO(m) && m.Len <= pe.maxFrame {
 						// l2-output's plain case: nothing to check but these.

@@ -14,8 +14,24 @@ import (
 // is a remote of that VNI, then strips the outer headers (moving the
 // packet start, no copy) and hands the inner frame to l2-fwd in the VNI's
 // domain as if it came in on the remote VTEP's pseudo-port, so its source
-// MAC is learned behind that VTEP.
-const decapNextL2Fwd = 0
+// MAC is learned behind that VTEP. The usual inner frame does not wait
+// for l2-fwd: the node learns and forwards it itself, l2-fwd fused in
+// (fusedFwd, as in l2-input).
+const (
+	decapNextL2Fwd = iota
+	decapNextFlood
+	decapNextOutput
+	decapNextSG
+	decapNextIP4
+	decapNextIP6
+	decapNextARP
+	decapNextGSO
+	decapNextNAT
+)
+
+// decapFused are vxlan-decap's nexts for the fused l2-fwd's outcomes.
+var decapFused = fusedNexts{flood: decapNextFlood, output: decapNextOutput, sg: decapNextSG,
+	router: [...]uint16{rkIP4: decapNextIP4, rkIP6: decapNextIP6, rkARP: decapNextARP, rkGSO: decapNextGSO, rkNAT: decapNextNAT}}
 
 const (
 	decapDropNoVTEP = uint16(encap.NumReasons) + iota
@@ -33,14 +49,21 @@ func vxlanDecapSpec(s *Switch) pipeline.NodeSpec {
 	}
 	d = append(d, "no-vtep", "not-our-vtep", "unknown-vni", "unknown-vtep", "inner-src-multicast", "inner-tagged")
 	return pipeline.NodeSpec{
-		Name:  nodeVXLANDecap,
-		Next:  []string{nodeL2Fwd},
+		Name: nodeVXLANDecap,
+		Next: []string{nodeL2Fwd, nodeL2Flood, nodeL2Output, nodeSGPolicy,
+			nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeNAT},
 		Drops: d,
-		New:   func(pipeline.NodeContext) pipeline.Node { return &vxlanDecap{s: s} },
+		New: func(ctx pipeline.NodeContext) pipeline.Node {
+			return &vxlanDecap{s: s, ring: s.lrn.rings[ctx.Worker]}
+		},
 	}
 }
 
-type vxlanDecap struct{ s *Switch }
+type vxlanDecap struct {
+	s    *Switch
+	ring *learnRing // the worker's learn events (the fused l2-fwd's)
+	fwd  fusedFwd
+}
 
 func (n *vxlanDecap) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
@@ -51,6 +74,8 @@ func (n *vxlanDecap) Process(f *pipeline.Frame) {
 	var lastVNI uint32
 	var lastSrc nbrAddr
 	var lastDom, lastTP uint16
+	fw := &n.fwd
+	fw.start(n.s)
 	for i, id := range f.IDs {
 		if vt == nil {
 			f.Drop(i, decapDropNoVTEP)
@@ -115,6 +140,12 @@ func (n *vxlanDecap) Process(f *pipeline.Frame) {
 		m.InPort, m.Domain, m.VLAN = lastTP, lastDom, t.domains[lastDom].vlan
 		m.Flags &= pipeline.FlagTraced
 		f.Next[i] = decapNextL2Fwd
+		if fw.on && m.Flags == 0 {
+			fw.add(i, lastDom, mac48(inner[6:12]), mac48(inner[0:6]))
+		}
+	}
+	if fw.n > 0 {
+		fw.run(f, n.s, t, n.ring, n.s.nat.Load() != nil, &decapFused)
 	}
 }
 

@@ -139,5 +139,5 @@ func (t *tables) finishVXLAN(vx *vxlanConfig, ifID func(pos uint16) uint16) {
 		return
 	}
 	t.vtep = &vtepEntry{addr: addrKey(vx.vtep), is6: vx.vtep.Is6(), port: vx.port, iface: ifID(vx.iface),
-		decap: encap.DecapConfig{Port: vx.port}, inOverhead: encap.Overhead(vx.vtep.Is6()) - encap.EthLen}
+		decap: encap.DecapConfig{Port: vx.port, IPv4HeaderChecked: true}, inOverhead: encap.Overhead(vx.vtep.Is6()) - encap.EthLen}
 }

@@ -73,9 +73,6 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 	meta, mem := f.Pool.Arrays()
 	fw := &n.fwd
 	fw.start(n.s)
-	// A vector's frames mostly come from one port: its entry is looked
-	// up again only when the port changes.
-	pe, in := &t.ports[0], -1
 	for i, id := range f.IDs {
 		m := &meta[id]
 		pkt := pipeline.PacketAt(mem, id, m)
@@ -89,10 +86,7 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 			f.Drop(i, inDropRunt)
 			continue
 		}
-		if int(m.InPort) != in {
-			in = int(m.InPort)
-			pe = &t.ports[in]
-		}
+		pe := &t.ports[m.InPort]
 		if !pe.up {
 			f.Drop(i, inDropNotInBridge)
 			continue

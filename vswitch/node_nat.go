@@ -75,7 +75,7 @@ type natNode struct {
 	s   *Switch
 	wid int
 	how [pipeline.VectorSize]uint8
-	act [pipeline.VectorSize]nat.Action
+	act [pipeline.VectorSize]nat.Action // set when how is natTranslated
 	// Per tracked packet.
 	ps  [pipeline.VectorSize]conntrack.Packet
 	res [pipeline.VectorSize]conntrack.Result
@@ -87,35 +87,40 @@ func (n *natNode) Process(f *pipeline.Frame) {
 	ids := f.IDs
 	next := f.Next[:len(ids)]
 	meta, mem := f.Pool.Arrays()
-	for i, id := range ids {
-		next[i], n.how[i], n.act[i] = natNextIP4, natSkip, 0
-		if m := &meta[id]; m.Len >= ethHdrLen {
-			if pkt := pipeline.PacketAt(mem, id, m); pkt[12] == 0x86 && pkt[13] == 0xdd {
-				next[i] = natNextIP6
-			}
-		}
-	}
 	st := n.s.nat.Load()
 	if st == nil { // NAT went away while these were in flight
-		for i := range next {
-			n.how[i] = natOff
+		for i, id := range ids {
+			next[i], n.how[i] = natNextIP4, natOff
+			if m := &meta[id]; m.Len >= ethHdrLen {
+				if pkt := pipeline.PacketAt(mem, id, m); pkt[12] == 0x86 && pkt[13] == 0xdd {
+					next[i] = natNextIP6
+				}
+			}
 		}
 		return
 	}
 	t := n.s.tables.Load()
-	// Pass 1: parse the IP packets.
+	// Pass 1: the next node by EtherType; parse the IP packets.
 	k := 0
 	for i, id := range ids {
 		m := &meta[id]
+		next[i], n.how[i] = natNextIP4, natSkip
+		if m.Len < ethHdrLen {
+			continue
+		}
+		pkt := pipeline.PacketAt(mem, id, m)
+		if pkt[12] == 0x86 && pkt[13] == 0xdd {
+			next[i] = natNextIP6
+		}
 		if m.Flags&flagLocal != 0 || m.Len < ethHdrLen+20 || int(m.Iface) >= len(t.ifaces) {
 			continue // forward nodes drop what is not routable
 		}
-		ip := pipeline.PacketAt(mem, id, m)[ethHdrLen:]
+		ip := pkt[ethHdrLen:]
 		if m.Next != 0 {
 			ip = n.headers(ip)
 		}
-		conntrack.Parse(&n.ps[k], ip, t.ifaces[m.Iface].vrf)
-		n.at[k] = uint16(i)
+		conntrack.Parse(&n.ps[k&(pipeline.VectorSize-1)], ip, t.ifaces[m.Iface].vrf)
+		n.at[k&(pipeline.VectorSize-1)] = uint16(i)
 		k++
 	}
 	if k == 0 {
@@ -126,11 +131,11 @@ func (n *natNode) Process(f *pipeline.Frame) {
 	cw.TrackBatch(n.ps[:k], n.res[:k], now)
 	committed := false
 	// Pass 2: commit new flows, translate.
-	for j := range k {
+	for j, r := range n.res[:k] {
 		i := int(n.at[j])
 		id := ids[i]
 		m := &meta[id]
-		p, r := &n.ps[j], n.res[j]
+		p := &n.ps[j]
 		switch r.State {
 		case conntrack.StateNew, conntrack.StateEstablished, conntrack.StateRelated:
 			if r.State == conntrack.StateNew && r.Conn == 0 {
@@ -148,9 +153,9 @@ func (n *natNode) Process(f *pipeline.Frame) {
 				n.drop(f, i, why)
 				continue
 			}
-			n.how[i], n.act[i] = natPassed, act
+			n.how[i] = natPassed
 			if act != 0 {
-				n.how[i] = natTranslated
+				n.how[i], n.act[i] = natTranslated, act
 			}
 		case conntrack.StateUntracked:
 			n.how[i] = natUntracked

@@ -1,6 +1,8 @@
 package vswitch
 
 import (
+	"math/bits"
+
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/policy/acl"
 	"github.com/vecswitch/vecswitch/policy/conntrack"
@@ -18,11 +20,14 @@ import (
 // conntrack.
 //
 // For each IP packet of the vector it parses the headers
-// (conntrack.Parse), tracks the vector at once (TrackBatch), then:
+// (conntrack.Parse) and notes the mark its flow must have, tracks the
+// vector at once (TrackBatch), then, checking the common case first:
 //
 //   - established or new flow with an entry whose mark (the ports the flow
 //     was admitted between) fits this packet's ports in its direction:
-//     passes;
+//     passes, and is staged for tx here when l2-output would do nothing
+//     else with it (plainOutput, as l2-fwd does for unfiltered known
+//     unicast): the common packet skips a node;
 //   - related (an ICMP error quoting a tracked flow): passes;
 //   - a packet that starts a flow: classified for egress of its source
 //     port and ingress of its destination port; allowed by both, it is
@@ -83,16 +88,19 @@ type sgPolicy struct {
 	s   *Switch
 	wid int
 	cur *sgTables // the tables whose counters this worker adopted
-	// Per packet slot of the vector.
+	// Per packet slot of the vector. rule and egr are set only for a
+	// classified packet, ct only for a tracked one (Describe reads what
+	// how says is there).
 	src  [pipeline.VectorSize]uint16 // source port (egress side)
 	how  [pipeline.VectorSize]uint8
 	rule [pipeline.VectorSize]int32 // counter index that decided, for traces
 	egr  [pipeline.VectorSize]int32 // the egress rule, when ingress decided
 	ct   [pipeline.VectorSize]conntrack.State
 	// Per tracked packet.
-	ps  [pipeline.VectorSize]conntrack.Packet
-	res [pipeline.VectorSize]conntrack.Result
-	at  [pipeline.VectorSize]uint16 // vector slot of ps[k]
+	ps   [pipeline.VectorSize]conntrack.Packet
+	res  [pipeline.VectorSize]conntrack.Result
+	at   [pipeline.VectorSize]uint16 // vector slot of ps[k]
+	want [pipeline.VectorSize]uint32 // flowMark(source, destination port)
 	// hdr holds a chained frame's first bytes, its length field cleared.
 	hdr [192]byte
 }
@@ -114,17 +122,18 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 	ct := n.s.ct.Load()
 	t := n.s.tables.Load()
 	meta, mem := f.Pool.Arrays()
+	filt := &pol.filtered
 	// Pass 1: who is filtered, parse the IP packets.
 	k := 0
 	for i, id := range ids {
 		m := &meta[id]
-		next[i], n.rule[i], n.egr[i], n.ct[i] = sgNextOutput, acl.NoRule, acl.NoRule, 0
-		src := m.InPort
+		next[i] = sgNextOutput
+		src, dst := m.InPort, m.OutPort
 		if src == routerPort {
 			src = uint16(m.Aux)
 		}
 		n.src[i] = src
-		if m.Flags&flagLocal != 0 || !pol.filtering(src, m.OutPort) {
+		if m.Flags&flagLocal != 0 || !filt[src&(pipeline.MaxPorts-1)] && !filt[dst&(pipeline.MaxPorts-1)] {
 			n.how[i] = sgSkip
 			continue
 		}
@@ -133,8 +142,7 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 			n.how[i] = sgNotIP
 			continue
 		}
-		et := uint16(pkt[12])<<8 | uint16(pkt[13])
-		if et != etherTypeIPv4 && et != etherTypeIPv6 {
+		if et := uint16(pkt[12])<<8 | uint16(pkt[13]); et != etherTypeIPv4 && et != etherTypeIPv6 {
 			n.how[i] = sgNotIP
 			continue
 		}
@@ -142,15 +150,15 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 		if m.Next != 0 {
 			ip = n.headers(ip)
 		}
-		zone, routed := m.Domain, m.InPort == routerPort && int(m.Iface) < len(t.ifaces)
-		if routed {
-			zone = t.ifaces[m.Iface].vrf
+		p := &n.ps[k&(pipeline.VectorSize-1)]
+		if m.InPort == routerPort && int(m.Iface) < len(t.ifaces) {
+			conntrack.Parse(p, ip, t.ifaces[m.Iface].vrf)
+			p.Key.Flags |= conntrack.KeyRouted // VRF zones apart from L2 domain zones
+		} else {
+			conntrack.Parse(p, ip, m.Domain)
 		}
-		conntrack.Parse(&n.ps[k], ip, zone)
-		if routed { // VRF zones apart from L2 domain zones
-			n.ps[k].Key.Flags |= conntrack.KeyRouted
-		}
-		n.at[k] = uint16(i)
+		n.at[k&(pipeline.VectorSize-1)] = uint16(i)
+		n.want[k&(pipeline.VectorSize-1)] = flowMark(src, dst)
 		k++
 	}
 	if k == 0 {
@@ -161,52 +169,68 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 	cw.TrackBatch(n.ps[:k], n.res[:k], now)
 	w := &pol.ws[n.wid]
 	committed := false
-	// Pass 2: decide.
-	for j := range k {
+	fuse := !n.s.lrn.unfused.Load()
+	// Pass 2: decide. The common case first: a packet of a flow admitted
+	// between these two ports (its mark, turned for a reply) passes, and
+	// if l2-output would only stage it for tx, it is staged here.
+	for j, r := range n.res[:k] {
 		i := int(n.at[j])
-		m := &meta[ids[i]]
-		p, r := &n.ps[j], &n.res[j]
-		src, dst := n.src[i], m.OutPort
-		n.ct[i] = r.State
-		switch r.State {
-		case conntrack.StateNew, conntrack.StateEstablished:
-			if r.Conn != 0 {
-				want := flowMark(src, dst)
-				if r.Dir == conntrack.Reply {
-					want = flowMark(dst, src)
-				}
-				if ct.tab.Mark(r.Conn) == want {
-					m.Conn, n.how[i] = r.Conn, sgEstablished
-					continue
-				}
-				n.classify(f, i, pol, w, &p.Key, src, dst, m, sgAllowed)
-				continue
+		id := ids[i]
+		m := &meta[id]
+		if r.Conn != 0 && (r.State == conntrack.StateEstablished || r.State == conntrack.StateNew) &&
+			ct.tab.Mark(r.Conn) == bits.RotateLeft32(n.want[j], 16*int(r.Dir&1)) {
+			m.Conn, n.how[i], n.ct[i] = r.Conn, sgEstablished, r.State
+			if fuse && plainOutput(t, m) {
+				f.Tx(m.OutPort, id)
+				next[i] = pipeline.NextTaken
 			}
-			if !n.classify(f, i, pol, w, &p.Key, src, dst, m, sgCommitted) {
-				continue
-			}
-			c := cw.Commit(p, nil, now, flowMark(src, dst))
-			m.Conn, committed = c.Conn, true
-			if c.Conn == 0 {
-				n.how[i] = sgNotCommitted // conntrack counts it (CommitFailed)
-			}
-		case conntrack.StateRelated:
-			m.Conn, n.how[i] = r.Conn, sgRelated
-		case conntrack.StateUntracked:
-			if p.Reason == conntrack.ReasonFragment {
-				n.classify(f, i, pol, w, &p.Key, src, dst, m, sgAllowed)
-				continue
-			}
-			n.how[i] = sgUntracked
-		default:
-			n.how[i] = sgInvalid
-			f.Drop(i, sgDropInvalid)
+			continue
+		}
+		if n.decide(f, i, &n.ps[j], r, pol, w, cw, m, now) {
+			committed = true
 		}
 	}
 	w.publish()
 	if committed {
 		cw.Publish() // TrackBatch published before the commits
 	}
+}
+
+// decide is Process's second pass for a packet that is not of a flow
+// admitted between its two ports: it classifies, commits or drops packet
+// i, whose parse is p and whose conntrack result is r. It reports whether
+// it committed a flow.
+func (n *sgPolicy) decide(f *pipeline.Frame, i int, p *conntrack.Packet, r conntrack.Result, pol *sgTables, w *sgWorker, cw *conntrack.Worker, m *pipeline.Meta, now uint32) bool {
+	src, dst := n.src[i], m.OutPort
+	n.ct[i] = r.State
+	switch r.State {
+	case conntrack.StateNew, conntrack.StateEstablished:
+		if r.Conn != 0 { // a flow admitted between other ports
+			n.classify(f, i, pol, w, &p.Key, src, dst, m, sgAllowed)
+			return false
+		}
+		if !n.classify(f, i, pol, w, &p.Key, src, dst, m, sgCommitted) {
+			return false
+		}
+		c := cw.Commit(p, nil, now, flowMark(src, dst))
+		m.Conn = c.Conn
+		if c.Conn == 0 {
+			n.how[i] = sgNotCommitted // conntrack counts it (CommitFailed)
+		}
+		return true
+	case conntrack.StateRelated:
+		m.Conn, n.how[i] = r.Conn, sgRelated
+	case conntrack.StateUntracked:
+		if p.Reason == conntrack.ReasonFragment {
+			n.classify(f, i, pol, w, &p.Key, src, dst, m, sgAllowed)
+			return false
+		}
+		n.how[i] = sgUntracked
+	default:
+		n.how[i] = sgInvalid
+		f.Drop(i, sgDropInvalid)
+	}
+	return false
 }
 
 // classify decides packet i, whose flow key is key, by egress of its
@@ -216,6 +240,7 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 func (n *sgPolicy) classify(f *pipeline.Frame, i int, pol *sgTables, w *sgWorker, key *conntrack.Key, src, dst uint16, m *pipeline.Meta, how uint8) bool {
 	var ak acl.Key
 	aclKey(key, &ak)
+	n.egr[i] = acl.NoRule
 	v, r := pol.cls.Lookup(acl.Egress, src, &ak)
 	if v.Allowed() {
 		w.count(r, int(m.Len))
@@ -235,6 +260,20 @@ func (n *sgPolicy) classify(f *pipeline.Frame, i int, pol *sgTables, w *sgWorker
 		f.Drop(i, sgDropDeny)
 	}
 	return false
+}
+
+// plainOutput reports whether l2-output would do nothing to frame m but
+// stage it for tx on m.OutPort: the port is up and no tunnel, the frame
+// is of its native VLAN and domain (no tag to push), needs no offload
+// work and fits. It is the check l2-fwd makes to stage known unicast
+// itself (issue 24); sg-policy makes it for the established flows it
+// passes, so they skip a node. A traced frame is never staged early
+// (traces show every node), and Switch.lrn.unfused turns it off
+// (TestSGFusedMatchesNodes compares both ways).
+func plainOutput(t *tables, m *pipeline.Meta) bool {
+	pe := &t.ports[m.OutPort&(pipeline.MaxPorts-1)]
+	return m.Flags&pipeline.FlagTraced == 0 && pe.up && pe.tunnel == 0 && m.VLAN == pe.native &&
+		m.Domain == pe.nativeDom && !needsGSO(m) && m.Len <= pe.maxFrame
 }
 
 // headers returns a copy of a chained frame's first bytes with the IP

@@ -93,17 +93,18 @@ func (t *Table) OtherIPv4(idx uint32, d Dir, cur *Key) (src, dst uint32, w4 uint
 	e := &t.entries[idx]
 	kw, ow := e.key(d&1), e.key(d^1&1)
 	cw := cur.word4()
-	v4 := cur.Src.Hi|cur.Dst.Hi == 0 && cur.Src.Lo>>32 == 0xffff && cur.Dst.Lo>>32 == 0xffff && cw>>56&KeyIPv6 == 0
+	// Both addresses IPv4-mapped and the flag clear; no branches.
+	notV4 := cur.Src.Hi | cur.Dst.Hi | (cur.Src.Lo>>32 ^ 0xffff) | (cur.Dst.Lo>>32 ^ 0xffff) | cw>>56&KeyIPv6
 	for {
 		s := e.seq.Load()
 		if s&3 != 0 || s == 0 {
 			return 0, 0, 0, false
 		}
-		same := (kw[4].Load()^cw)|(kw[1].Load()^cur.Src.Lo)|(kw[3].Load()^cur.Dst.Lo)|
-			(kw[0].Load()^cur.Src.Hi)|(kw[2].Load()^cur.Dst.Hi) == 0
+		diff := (kw[4].Load() ^ cw) | (kw[1].Load() ^ cur.Src.Lo) | (kw[3].Load() ^ cur.Dst.Lo) |
+			(kw[0].Load() ^ cur.Src.Hi) | (kw[2].Load() ^ cur.Dst.Hi)
 		sh, sl, dh, dl, w := ow[0].Load(), ow[1].Load(), ow[2].Load(), ow[3].Load(), ow[4].Load()
 		if e.seq.Load() == s {
-			ok = same && v4 && sh|dh == 0 && sl>>32 == 0xffff && dl>>32 == 0xffff && w>>56&KeyIPv6 == 0
+			ok = diff|notV4|sh|dh|(sl>>32^0xffff)|(dl>>32^0xffff)|w>>56&KeyIPv6 == 0
 			return uint32(sl), uint32(dl), w, ok
 		}
 	}

@@ -264,16 +264,16 @@ func (n *sgPolicy) classify(f *pipeline.Frame, i int, pol *sgTables, w *sgWorker
 
 // plainOutput reports whether l2-output would do nothing to frame m but
 // stage it for tx on m.OutPort: the port is up and no tunnel, the frame
-// is of its native VLAN and domain (no tag to push), needs no offload
-// work and fits. It is the check l2-fwd makes to stage known unicast
-// itself (issue 24); sg-policy makes it for the established flows it
-// passes, so they skip a node. A traced frame is never staged early
-// (traces show every node), and Switch.lrn.unfused turns it off
-// (TestSGFusedMatchesNodes compares both ways).
+// is of its native VLAN and domain (no tag to push: portEntry.plain),
+// needs no offload work and fits. It is the check l2-fwd and l2-input
+// make to stage known unicast themselves (issue 24); sg-policy makes it
+// for the established flows it passes, so they skip a node. A traced
+// frame is never staged early (traces show every node), and
+// Switch.lrn.unfused turns it off (TestSGFusedMatchesNodes compares both
+// ways).
 func plainOutput(t *tables, m *pipeline.Meta) bool {
 	pe := &t.ports[m.OutPort&(pipeline.MaxPorts-1)]
-	return m.Flags&pipeline.FlagTraced == 0 && pe.up && pe.tunnel == 0 && m.VLAN == pe.native &&
-		m.Domain == pe.nativeDom && !needsGSO(m) && m.Len <= pe.maxFrame
+	return m.Flags&pipeline.FlagTraced == 0 && pe.plain == plainKey(m.Domain, m.VLAN) && !needsGSO(m) && m.Len <= pe.maxFrame
 }
 
 // headers returns a copy of a chained frame's first bytes with the IP

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
 	"os"
 	"os/exec"
@@ -55,27 +56,51 @@ func (d *daemon) takeover() time.Duration {
 	return took
 }
 
-// tcpStream sends a TCP stream from namespace a to b (port 5599), 16 KiB
-// a millisecond, and records the longest time the receiver waited for
-// data.
+// tcpStream sends a TCP stream from namespace a to b (port 5599) at
+// about 100 Mbit/s and records the longest time the receiver's kernel
+// waited for data: the gap between the arrival times (SO_TIMESTAMPNS) of
+// the data of two consecutive reads, not between the reads. What the
+// switch does shows in it; what the test process does not: the kernel
+// paces the sender (SO_MAX_PACING_RATE) from a send buffer that holds
+// 300 ms of the stream, and a receive buffer as large takes what arrives
+// while the reader waits for a CPU. (Timing the test's own reads and
+// 1 ms sleeps counted the test process's waits for a CPU, under -race,
+// as the switch's.)
 type tcpStream struct {
-	stop    atomic.Bool
-	maxGap  atomic.Int64 // ns
-	bytes   atomic.Int64
+	stop     atomic.Bool
+	maxGap   atomic.Int64 // ns
+	maxGapAt atomic.Int64 // when it ended (Unix ns), to find it in the daemon's log
+	bytes    atomic.Int64
+	stamped  atomic.Int64 // reads of data with an arrival time
+	// noStamp are reads without one (segments the kernel collapsed to fit
+	// a receive buffer that a late reader let fill have none): left out,
+	// the next gap spans them.
+	noStamp atomic.Int64
 	wg      sync.WaitGroup
 	closeFn []func()
 }
+
+const (
+	streamRate = 100e6 / 8 // bytes/s
+	streamBuf  = 4 << 20   // each end's socket buffer: 300 ms of the stream
+)
 
 func startTCPStream(t *testing.T, a, b *nettest.NS, to string) *tcpStream {
 	s := &tcpStream{}
 	lfd, lclose := netdevtest.Socket(t, b.Path(), unix.AF_INET, unix.SOCK_STREAM, 0)
 	require.NoError(t, unix.SetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1))
+	// Set on the listener, inherited by the accepted socket; before
+	// listen, so the window scale leaves room for the whole buffer.
+	require.NoError(t, unix.SetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, streamBuf))
 	require.NoError(t, unix.Bind(lfd, &unix.SockaddrInet4{Port: 5599}))
 	require.NoError(t, unix.Listen(lfd, 1))
 	cfd, cclose := netdevtest.Socket(t, a.Path(), unix.AF_INET, unix.SOCK_STREAM, 0)
+	require.NoError(t, unix.SetsockoptInt(cfd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, streamBuf))
+	require.NoError(t, unix.SetsockoptInt(cfd, unix.SOL_SOCKET, unix.SO_MAX_PACING_RATE, streamRate))
 	require.NoError(t, unix.Connect(cfd, &unix.SockaddrInet4{Port: 5599, Addr: netip4(to)}))
 	rfd, _, err := unix.Accept(lfd)
 	require.NoError(t, err)
+	require.NoError(t, unix.SetsockoptInt(rfd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1))
 	tv := unix.Timeval{Sec: 1}
 	unix.SetsockoptTimeval(rfd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 	unix.SetsockoptTimeval(cfd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
@@ -83,31 +108,56 @@ func startTCPStream(t *testing.T, a, b *nettest.NS, to string) *tcpStream {
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		// Paced at about 100 Mbit/s: a stream that never pauses, without
-		// making the test a CPU benchmark of a 2-core VM.
-		buf := make([]byte, 16<<10)
+		// Paced by the kernel at about 100 Mbit/s: a stream that never
+		// pauses, without making the test a CPU benchmark of a 2-core VM.
+		// The write blocks while the send buffer is full.
+		buf := make([]byte, 64<<10)
 		for !s.stop.Load() {
 			unix.Write(cfd, buf)
-			time.Sleep(time.Millisecond)
 		}
 	}()
 	go func() {
 		defer s.wg.Done()
-		buf := make([]byte, 64<<10)
-		last := time.Now()
+		buf, oob := make([]byte, 64<<10), make([]byte, 256)
+		var last time.Time
 		for !s.stop.Load() {
-			n, err := unix.Read(rfd, buf)
-			now := time.Now()
-			if gap := now.Sub(last); gap > time.Duration(s.maxGap.Load()) {
-				s.maxGap.Store(int64(gap))
-			}
-			last = now
-			if err == nil {
+			n, oobn, _, _, err := unix.Recvmsg(rfd, buf, oob, 0)
+			at, ok := time.Now(), true // nothing came for a second: stalled
+			if err == nil && n > 0 {
 				s.bytes.Add(int64(n))
+				if at, ok = arrival(oob[:oobn]); !ok {
+					s.noStamp.Add(1)
+					continue
+				}
+				s.stamped.Add(1)
+			}
+			if gap := at.Sub(last); !last.IsZero() && gap > time.Duration(s.maxGap.Load()) {
+				s.maxGap.Store(int64(gap))
+				s.maxGapAt.Store(at.UnixNano())
+			}
+			if err == nil && n > 0 {
+				last = at
 			}
 		}
 	}()
 	return s
+}
+
+// arrival is the SCM_TIMESTAMPNS time in a recvmsg's control data: when
+// the last segment the read returned reached the receiver's stack.
+func arrival(oob []byte) (time.Time, bool) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:]))
+			return time.Unix(sec, nsec), true
+		}
+	}
+	return time.Time{}, false
 }
 
 func (s *tcpStream) close() {
@@ -311,6 +361,9 @@ func hitless(t *testing.T, d *daemon, kindA, kindB, kindC []string) (string, *ne
 	// The one echo in flight when ping was interrupted may be unanswered.
 	require.GreaterOrEqual(t, got, sent-1, "pings lost across 10 takeovers: %s", pingOut.String())
 	require.Greater(t, sent, 1000)
+	t.Logf("TCP stream: longest wait ended at %s; %d reads timed by the kernel, %d not",
+		time.Unix(0, stream.maxGapAt.Load()).UTC().Format("15:04:05.000"), stream.stamped.Load(), stream.noStamp.Load())
+	require.Greater(t, stream.stamped.Load(), 10*stream.noStamp.Load(), "too few reads with an arrival time: the stream's waits are not measured")
 	require.Less(t, gap, 100*time.Millisecond, "the TCP stream stalled")
 	require.Equal(t, before, flooded(), "unicast between a and b flooded to c after a takeover")
 	fdb = d.must("fdb/show", "br0")

@@ -243,7 +243,7 @@ func TestGarbage(t *testing.T) {
 	}
 	_, err = s.Peers()
 	require.NoError(t, err)
-	r.start(birdOpts{v4: []string{"203.0.113.0/24"}, noV6Session: true})
+	r.start(birdOpts{v4: []string{"203.0.113.0/24"}, noV6Session: true, active: true}) // the speaker is passive
 	rec.waitRoute(t, "", "203.0.113.0/24", 20*time.Second, r.nsV4)
 }
 

@@ -100,6 +100,13 @@ type birdOpts struct {
 	grTime      int
 	noV6Session bool
 	password    string
+	// active: BIRD connects too. By default it only listens ("passive
+	// on"), so that the two sides never connect at once: GoBGP 4.8.0 has
+	// a data race between the connection it dials and the one it
+	// accepts when both run (fsm.twoByteAsTrans, written by the session
+	// while the dialled one still reads it), which -race reported once in
+	// TestBIRDKilled.
+	active bool
 }
 
 func (r *router) config(o birdOpts) string {
@@ -123,11 +130,14 @@ func (r *router) config(o birdOpts) string {
 	static("extra", "ipv4", o.extra4, false)
 	static("bulk", "ipv4", o.bulk4, true)
 	gr := "graceful restart off;"
+	if !o.active {
+		gr += " passive on;"
+	}
 	if o.password != "" {
 		gr += fmt.Sprintf(" password %q;", o.password)
 	}
 	if o.gr {
-		gr = fmt.Sprintf("graceful restart on; graceful restart time %d;", o.grTime)
+		gr = strings.Replace(gr, "graceful restart off;", fmt.Sprintf("graceful restart on; graceful restart time %d;", o.grTime), 1)
 	}
 	session := func(name, af string, local, peer netip.Addr) {
 		fmt.Fprintf(&b, `protocol bgp %s {

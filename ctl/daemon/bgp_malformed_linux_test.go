@@ -299,10 +299,13 @@ func TestBGPMalformedUpdates(t *testing.T) {
 	}
 	acc, vrfPeer := peers[len(cases)], peers[len(cases)+1]
 
-	// routes lists the bgp routes of every VRF: VRF/prefix -> next hops.
-	routes := func() map[string][]string {
+	// listRoutes lists the bgp routes of every VRF: VRF/prefix -> next
+	// hops.
+	listRoutes := func() (map[string][]string, error) {
 		var rs []vswitch.RouteEntry
-		m.ok(t, &rs, "route/show")
+		if err := m.call("route/show", nil, &rs); err != nil {
+			return nil, err
+		}
 		out := map[string][]string{}
 		for _, r := range rs {
 			if r.Type != "bgp" {
@@ -313,24 +316,56 @@ func TestBGPMalformedUpdates(t *testing.T) {
 				out[k] = append(out[k], v.Addr)
 			}
 		}
+		return out, nil
+	}
+	routes := func() map[string][]string {
+		t.Helper()
+		out, err := listRoutes()
+		require.NoError(t, err, "route/show")
 		return out
 	}
-	// waitRoutes waits until the FIB has want's routes (nil: absent).
+	// neighbors says what state each session is in, for failure messages.
+	neighbors := func() string {
+		var v ctl.BGPShowView
+		if err := m.call("bgp/show", nil, &v); err != nil {
+			return err.Error()
+		}
+		out := ""
+		for _, nb := range v.Neighbors {
+			out += fmt.Sprintf("\n  %s: %s, received %d, last down %q", nb.Addr, nb.State, nb.Received, nb.LastDown)
+		}
+		return out
+	}
+	// waitRoutes waits until the FIB has want's routes (nil: absent). It
+	// polls in the test's goroutine (a require in Eventually's condition
+	// goroutine cannot end the test: it stalled the wait to its end), and
+	// a failure shows the FIB as last seen, not as it was when the wait
+	// began, with the sessions' states.
 	waitRoutes := func(what string, want map[string][]string) {
 		t.Helper()
-		require.Eventually(t, func() bool {
-			got := routes()
-			for k, v := range want {
-				if v == nil {
-					if _, there := got[k]; there {
+		t0 := time.Now()
+		for {
+			got, err := listRoutes()
+			if err == nil && func() bool {
+				for k, v := range want {
+					if v == nil {
+						if _, there := got[k]; there {
+							return false
+						}
+					} else if fmt.Sprint(got[k]) != fmt.Sprint(v) {
 						return false
 					}
-				} else if fmt.Sprint(got[k]) != fmt.Sprint(v) {
-					return false
 				}
+				return true
+			}() {
+				return
 			}
-			return true
-		}, 20*time.Second, 20*time.Millisecond, "%s: want %v, FIB has %v", what, want, routes())
+			if time.Since(t0) > 20*time.Second {
+				t.Fatalf("%s: not there after %v: want %v, FIB has %v (route/show error: %v); the speaker learned %d routes; sessions:%s",
+					what, time.Since(t0), want, got, err, m.d.bgp.learned.len(), neighbors())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	v4 := func(p netip.Prefix) string { return "default/" + p.String() }
 

@@ -158,6 +158,7 @@ func (r *kernelRig) transfer(from, to, toAddr string, udp bool) {
 	defer srv.Process.Kill()
 	r.waitListening(to, 5201)
 	rcvbuf := r.udpRcvbufErrors(to)
+	txDropped := r.linkStat(from, "tx_dropped")
 	args := []string{"iperf3", "-c", toAddr, "-t", "1", "-J"}
 	if udp {
 		args = append(args, "-u", "-b", "50M", "-l", "1200")
@@ -184,8 +185,8 @@ func (r *kernelRig) transfer(from, to, toAddr string, udp bool) {
 		overrun := r.udpRcvbufErrors(to) - rcvbuf
 		lost := sum.LostPackets - overrun
 		require.Less(r.t, 100*float64(lost)/float64(sum.Packets), 5.0,
-			"UDP: %d of %d datagrams lost on the way (%d lost in all, %d of them dropped by the receiver's full socket buffer)",
-			lost, sum.Packets, sum.LostPackets, overrun)
+			"UDP: %d of %d datagrams lost on the way (%d lost in all, %d of them dropped by the receiver's full socket buffer); the sender's eth0 dropped %d (a full queue to the switch)",
+			lost, sum.Packets, sum.LostPackets, overrun, r.linkStat(from, "tx_dropped")-txDropped)
 	} else {
 		require.Positive(r.t, res.End.SumReceived.Bytes, "no TCP data arrived")
 	}
@@ -201,6 +202,17 @@ func (r *kernelRig) waitListening(name string, port int) {
 		out, err := r.ns[name].Command("ss", "-Hltn", fmt.Sprintf("sport = :%d", port)).Output()
 		return err == nil && len(strings.TrimSpace(string(out))) > 0
 	}, 10*time.Second, 20*time.Millisecond, "nothing listens on port %d in %s", port, name)
+}
+
+// linkStat reads one of eth0's counters (/sys/class/net/eth0/statistics)
+// in namespace name.
+func (r *kernelRig) linkStat(name, stat string) int {
+	r.t.Helper()
+	out, err := r.ns[name].Command("cat", "/sys/class/net/eth0/statistics/"+stat).CombinedOutput()
+	require.NoError(r.t, err, "%s", out)
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	require.NoError(r.t, err)
+	return n
 }
 
 // udpRcvbufErrors is the namespace's UDP datagrams (IPv4 and IPv6)

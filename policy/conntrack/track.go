@@ -67,13 +67,17 @@ func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
 	seed, shift := t.seed, t.shift&63
 	buckets := t.buckets
 	var sink uint64
-	// Hash every key and touch its first bucket: the loads are
-	// independent, so a vector's misses overlap.
+	// Hash every key, then touch every first bucket in a loop of its own:
+	// the loads are independent, so a vector's misses overlap, and the
+	// tighter the loop, the more of them the CPU keeps in flight (hashing
+	// in the same loop, a few instructions fewer, was 20-30% slower at 1M
+	// flows).
 	for i := range ps {
 		k := &ps[i].Key
-		h := mum(mum(k.Src.Hi^hp0^seed, k.Src.Lo^hp1)^hp4,
+		hs[i] = mum(mum(k.Src.Hi^hp0^seed, k.Src.Lo^hp1)^hp4,
 			mum(k.Dst.Hi^hp2, k.Dst.Lo^hp3^seed)^k.word4()^hp1) // Key.hash
-		hs[i] = h
+	}
+	for _, h := range hs {
 		sink += buckets[h>>shift].s[0].Load()
 	}
 	nsecond := 0

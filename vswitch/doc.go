@@ -165,18 +165,17 @@
 // RST, a FIN or a lone segment of a denied direction is still dropped
 // (ct-invalid, sg-deny, sg-default-deny).
 //
-// Measured (go test -run '^$' -bench BenchmarkSG -benchtime 2s
-// ./vswitch/, one worker, memory ports, 256 UDP packets of established
-// flows per vector, best of three runs interleaved with the code before
-// the tracker's instruction cuts, 2-core VM at load 3.5-5): plain L2 33
-// ns/pkt at 1k flows, 41 at 1M; through sg-policy with 1,000 rules in
-// 100 groups (each end in one group) 65 at 1k flows, 92 at 1M (before:
-// 85 and 169); 1172 instructions per packet against plain L2's 630
-// (callgrind); 0 allocations. The established path costs Parse +
-// TrackBatch + a mark check; the classifier is only on new flows. The
-// issue's target (+30 ns at 1M flows) is missed by about 20 ns: see
-// docs/policy.md "Figures" for the memory floor and where the
-// instructions go.
+// Measured (docs/policy.md "Figures" has the commands and the time
+// figures): 1188 instructions per packet through sg-policy with 1,000
+// rules in 100 groups (each end in one group) against plain L2's 604 at
+// 1k flows, callgrind inside the worker's poll (1242 before the second
+// round of cuts); 0 allocations. The established path costs Parse +
+// TrackBatch (about 475 instructions) + a mark check; the classifier is
+// only on new flows, and an established packet that l2-output would only
+// stage for tx is staged by sg-policy itself (plainOutput). The issue's
+// target (+30 ns at 1M flows) is missed by about 27 ns (57 above plain
+// L2): the memory floor is 18-23 ns, and the tracker's instructions
+// alone take about 25 ns.
 //
 // Real-kernel tests (sg_kernel_linux_test.go, namespaces behind AF_XDP
 // ports) check allowed and denied TCP per rule with the counters that
@@ -261,17 +260,20 @@
 // same network (hairpin: the target sees the gateway); iperf3 through a
 // port map.
 //
-// Measured (go test -run '^$' -bench BenchmarkNAT -benchtime 2s
-// ./vswitch/, one worker, memory ports, 256 masqueraded UDP packets per
-// vector routed ra -> rb, best of three interleaved runs, load 3.5-5):
-// plain L3 66 ns/pkt at 1k flows, 73 at 1M; through nat 133 at 1k flows
-// (+67), 173 at 1M (+100) (before the tracker's cuts: 174 and 232); new
-// masqueraded flows 1.50-1.56 M/s (measured before them). The issue's
-// target, +30 ns at 1M flows, is not met: the memory part (a bucket and
-// an entry line per packet, misses overlapped over the vector) is near
-// its floor of 18-23 ns (policy/conntrack BenchmarkMemoryFloor); the rest
-// is instructions, 2676 per packet against plain L3's 1376, of which the
-// rewrite in policy/nat is about 350 (docs/policy.md "Figures").
+// Measured (BenchmarkNAT*, one worker, memory ports, 256 masqueraded
+// UDP packets per vector routed ra -> rb; docs/policy.md "Figures" has
+// the commands and the time figures): 2231 instructions per packet
+// through nat at 1k flows against plain L3's 1316, callgrind inside the
+// worker's poll (2614 before the second round of cuts, which gave
+// Translate its IPv4 TCP/UDP fast path: the rewrite went from about 700
+// instructions to about 370); new masqueraded flows 1.50-1.56 M/s
+// (measured before both rounds). The target, +30 ns at 1M
+// flows, is not met: the memory part (a bucket and both key lines of an
+// entry per packet, misses overlapped over the vector) is near its
+// floor (policy/conntrack BenchmarkMemoryFloor); the rest is
+// instructions, about 915 above plain L3: the tracker about 460, the
+// rewrite about 370, the nat node's passes the rest (63 ns above plain
+// L3 at 1M flows, 88 before).
 //
 // Not done: the Docker driver's -p and vsctl nat/ commands live in the
 // control plane (ctl/daemon); NAT of packets the switch itself sends

@@ -181,32 +181,53 @@
 //
 // The cost of an established packet is instructions plus memory, and at
 // 1k flows (all in cache) it is all instructions. Callgrind counts of
-// the vswitch benchmark BenchmarkSGEstablished1k (instructions per
-// packet, whole path; the plain L2 path is 630): 1560 before the
-// changes below, 1172 after, so the security-group share went from 930
-// to 542. Where they went:
+// the vswitch benchmark BenchmarkSGEstablished1k, instructions per
+// packet, whole path (docs/policy.md "Figures" has the command: counted
+// inside the worker's poll with the GC off, they repeat exactly; counted
+// over the whole process, as the first round's were, they move by ±30):
+// first round 1560 -> 1172 (whole process, plain L2 630: the
+// security-group share 930 -> 542), second round 1242 -> 1188 (exact,
+// plain L2 603-604: 639 -> 584; the round's Parse and TrackBatch
+// changes took 11 of the 54, sg-policy's the rest). The tracker is most
+// of it: Parse 66 and TrackBatch about 410 per packet. What the rounds
+// did:
 //
 //   - Parse has a fast path for IPv4 without options, TCP or UDP, not a
-//     fragment (parse4Fast; FuzzParse checks it answers as the full
-//     parser does): about 70 instructions instead of 160.
+//     fragment, in its own body (FuzzParse checks it answers as the
+//     full parser, parseFull, does): about 66 instructions instead of
+//     160.
 //   - A key's fifth word (ports, zone, protocol, flags) is one 8-byte
 //     load on little-endian machines (word_unsafe.go) instead of five
 //     loads and four shifts; it is in every hash and every compare.
-//   - TrackBatch runs in passes: hash every key (arithmetic only); touch
-//     every first bucket (a loop of independent loads: the misses of the
-//     vector overlap, Go having no prefetch); find each key's candidate
-//     slot by tag, branch-free (bucket.find), the few with none touched
-//     and searched in their second bucket; touch every candidate's entry
-//     lines; then track. The candidate is kept: the last pass checks it
-//     (sequence, key, sequence again, generation, timeout) and, for a
-//     packet that changes no TCP state, updates the flow inline, with no
-//     second bucket scan and no call; anything else goes to track, which
+//   - TrackBatch runs in passes: hash every key; touch every first
+//     bucket (a tight loop of independent loads: the misses of the
+//     vector overlap, Go having no prefetch; hashing in the same loop
+//     saves 9 instructions but keeps fewer misses in flight: security
+//     groups at 1M flows took 111-179 cpu-ns per packet with it against
+//     89-120 without, interleaved); find each key's candidate slot
+//     by tag, branch-free, the hash and the tag search written out in
+//     the loops (the compiler inlines neither Key.hash nor bucket.find);
+//     the few with no candidate touched and searched in their second
+//     bucket; touch every candidate's entry lines; then track. The
+//     candidate is kept: the last pass checks it (sequence, key,
+//     sequence again, generation, timeout) and, for a packet that
+//     changes no TCP state, updates the flow inline, with no second
+//     bucket scan and no call; anything else goes to track, which
 //     starts over with a full lookup. Key and tag compares are
 //     branch-free XOR-ORs.
 //   - Config.BothKeys (the NAT's tracker) touches both key lines of each
-//     candidate in the batch pass, because Translate reads both keys of
-//     every packet's flow: the second line's miss then overlaps with the
-//     vector's instead of coming alone in the translate pass.
+//     candidate in the batch pass, because NAT reads the other
+//     direction's key of every packet's flow (Table.OtherIPv4, its fast
+//     path): the second line's miss then overlaps with the vector's
+//     instead of coming alone in the translate pass.
+//
+// Per pass, per packet, now (BenchmarkSGEstablished1k): hashing and
+// touching buckets about 65 instructions, the tag search over 8 slots
+// about 75, touching entries 20, checking and updating the candidate
+// about 130, the rest loop, bounds and atomic-load overhead. Each is a
+// few instructions per line of Go; what is left is what the lock-free
+// shared table asks for (a seeded hash, a tag search, a sequence-checked
+// 5-word compare, a state and time update), not slack.
 //
 // Memory: at 1M flows each packet misses on a bucket line and an entry
 // line. BenchmarkMemoryFloor (floor_test.go: the same access pattern on
@@ -215,10 +236,11 @@
 // independent ones, and 18-23 ns per packet for TrackBatch's pattern
 // (256 bucket loads, then the 256 entry loads they name); under load
 // from other jobs it went to 40-87 ns. So the target, 30 ns above
-// plain at 1M flows, leaves about 10 ns for instructions on a quiet VM:
-// the memory part is near that floor now, the instructions (about 540
-// per packet in the switch: the 30 ns of the 1k-flow figure) are what
-// still misses it. See docs/policy.md for the switch-level figures.
+// plain at 1M flows, leaves about 10 ns for instructions on a quiet VM,
+// some 150-200: the memory part is near that floor now, the instructions
+// (about 586 per packet in the switch, 475 of them the tracker's: about
+// 25 ns) are what still misses it, by more than a tighter loop can take
+// back. See docs/policy.md ("Figures") for the switch-level figures.
 //
 // Older figures of this package's own benchmarks (go test -run XXX
 // -bench 'Established|NewFlows|Parse' -benchtime 2s

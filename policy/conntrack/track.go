@@ -70,8 +70,9 @@ func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
 	// Hash every key, then touch every first bucket in a loop of its own:
 	// the loads are independent, so a vector's misses overlap, and the
 	// tighter the loop, the more of them the CPU keeps in flight (hashing
-	// in the same loop, a few instructions fewer, was 20-30% slower at 1M
-	// flows).
+	// in the same loop, 9 instructions fewer, was slower at 1M flows:
+	// 111-179 cpu-ns per packet against 89-120, security groups,
+	// interleaved).
 	for i := range ps {
 		k := &ps[i].Key
 		hs[i] = mum(mum(k.Src.Hi^hp0^seed, k.Src.Lo^hp1)^hp4,

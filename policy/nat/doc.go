@@ -266,6 +266,21 @@
 //
 // # Performance
 //
+// Translate has a fast path for what most translated packets are, TCP
+// or UDP over IPv4 without options, not a fragment, with its headers in
+// the buffer (translate4): it reads the other direction's addresses and
+// ports from the entry in place, under its sequence word, after
+// checking there that the entry still holds the packet's key
+// (conntrack.Table.OtherIPv4), checks the packet's headers once, writes
+// the addresses and ports and updates both checksums from the 16-bit
+// halves of what changed. Anything else, errors included, goes to the
+// general path (Table.Keys, locate, shapeOf, setTuple), which answers
+// alike (TestTranslateFastAsSlow, on random packets, flows,
+// translations, cut headers, stale entries and partial checksums). In
+// the switch (vswitch BenchmarkNATEstablished1k, callgrind) the rewrite
+// went from about 700 instructions per packet to about 370; the time
+// figures below were measured before it.
+//
 // go test -run XXX -bench 'Established|NewFlows|DNAT|Rewrite|Translate'
 // -count 3 ./policy/nat/ on the 2-core test VM (Go 1.26; other sessions
 // loaded both cores, load average 3-6, so ranges over the runs; absolute

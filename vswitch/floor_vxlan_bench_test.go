@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/vecswitch/vecswitch/internal/csum"
 	"github.com/vecswitch/vecswitch/pipeline"
 )
 
@@ -112,14 +113,7 @@ func floorVXLANFrame(dstMAC, srcMAC uint64, src, dst uint32, innerDst, innerSrc 
 	b = append(b, 0x45, 0, 0, 110-14, 0, 0, 0x40, 0, 64, 17, 0, 0)
 	b = binary.BigEndian.AppendUint32(b, src)
 	b = binary.BigEndian.AppendUint32(b, dst)
-	var sum uint32
-	for i := 14; i < 34; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	for sum > 0xFFFF {
-		sum = sum&0xFFFF + sum>>16
-	}
-	binary.BigEndian.PutUint16(b[24:], ^uint16(sum))
+	binary.BigEndian.PutUint16(b[24:], ^csum.Sum(b[14:34], 0))
 	b = append(b, 0xc3, 0x50, 0x12, 0xb5, 0, 110-34, 0, 0)
 	b = append(b, 0x08, 0, 0, 0, 0, 0, 100, 0)
 	b = put48(put48(b, innerDst), innerSrc)

@@ -133,13 +133,9 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 				n.toRouter(f, i)
 			} else if sg.filtering(in, p) {
 				next[i] = fwdNextSG
-			} else if fuse && m.Flags&pipeline.FlagTraced == 0 {
-				// l2-output's plain case: nothing to check but these.
-				if pe := &t.ports[p]; pe.plain == plainKey(m.Domain, m.VLAN) &&
-					!needsGSO(m) && m.Len <= pe.maxFrame {
-					f.Tx(p, id)
-					next[i] = pipeline.NextTaken
-				}
+			} else if fuse && m.Flags&pipeline.FlagTraced == 0 && plainOutput(t, p, m) {
+				f.Tx(p, id)
+				next[i] = pipeline.NextTaken
 			}
 		} else {
 			f.Drop(i, fwdDropSamePort)

@@ -131,9 +131,7 @@ func (fw *fusedFwd) run(f *pipeline.Frame, s *Switch, t *tables, ring *learnRing
 					nx = nxs.output
 					if sg.filtering(in, p) {
 						nx = nxs.sg
-					} else if pe := &t.ports[p]; pe.plain == plainKey(m.Domain, m.VLAN) &&
-						!needsGSO(m) && m.Len <= pe.maxFrame {
-						// l2-output's plain case: nothing to check but these.
+					} else if plainOutput(t, p, m) {
 						f.Tx(p, id)
 						nx = pipeline.NextTaken
 					}

@@ -92,9 +92,7 @@ func (n *natNode) Process(f *pipeline.Frame) {
 		for i, id := range ids {
 			next[i], n.how[i] = natNextIP4, natOff
 			if m := &meta[id]; m.Len >= ethHdrLen {
-				if pkt := pipeline.PacketAt(mem, id, m); pkt[12] == 0x86 && pkt[13] == 0xdd {
-					next[i] = natNextIP6
-				}
+				next[i] = natNextOf(pipeline.PacketAt(mem, id, m))
 			}
 		}
 		return
@@ -109,9 +107,7 @@ func (n *natNode) Process(f *pipeline.Frame) {
 			continue
 		}
 		pkt := pipeline.PacketAt(mem, id, m)
-		if pkt[12] == 0x86 && pkt[13] == 0xdd {
-			next[i] = natNextIP6
-		}
+		next[i] = natNextOf(pkt)
 		if m.Flags&flagLocal != 0 || m.Len < ethHdrLen+20 || int(m.Iface) >= len(t.ifaces) {
 			continue // forward nodes drop what is not routable
 		}
@@ -184,3 +180,12 @@ func (n *natNode) drop(f *pipeline.Frame, i int, why nat.Reason) {
 // headers returns a copy of a chained frame's first bytes with the IP
 // length field cleared (chainHeaders).
 func (n *natNode) headers(ip []byte) []byte { return chainHeaders(&n.hdr, ip) }
+
+// natNextOf is the forward node a frame (at least an Ethernet header)
+// goes to after nat, by its EtherType.
+func natNextOf(pkt []byte) uint16 {
+	if pkt[12] == 0x86 && pkt[13] == 0xdd {
+		return natNextIP6
+	}
+	return natNextIP4
+}

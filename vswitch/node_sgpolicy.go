@@ -122,7 +122,6 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 	ct := n.s.ct.Load()
 	t := n.s.tables.Load()
 	meta, mem := f.Pool.Arrays()
-	filt := &pol.filtered
 	// Pass 1: who is filtered, parse the IP packets.
 	k := 0
 	for i, id := range ids {
@@ -133,7 +132,7 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 			src = uint16(m.Aux)
 		}
 		n.src[i] = src
-		if m.Flags&flagLocal != 0 || !filt[src&(pipeline.MaxPorts-1)] && !filt[dst&(pipeline.MaxPorts-1)] {
+		if m.Flags&flagLocal != 0 || !pol.filtering(src, dst) {
 			n.how[i] = sgSkip
 			continue
 		}
@@ -180,7 +179,7 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 		if r.Conn != 0 && (r.State == conntrack.StateEstablished || r.State == conntrack.StateNew) &&
 			ct.tab.Mark(r.Conn) == bits.RotateLeft32(n.want[j], 16*int(r.Dir&1)) {
 			m.Conn, n.how[i], n.ct[i] = r.Conn, sgEstablished, r.State
-			if fuse && plainOutput(t, m) {
+			if fuse && m.Flags&pipeline.FlagTraced == 0 && plainOutput(t, m.OutPort, m) {
 				f.Tx(m.OutPort, id)
 				next[i] = pipeline.NextTaken
 			}
@@ -260,20 +259,6 @@ func (n *sgPolicy) classify(f *pipeline.Frame, i int, pol *sgTables, w *sgWorker
 		f.Drop(i, sgDropDeny)
 	}
 	return false
-}
-
-// plainOutput reports whether l2-output would do nothing to frame m but
-// stage it for tx on m.OutPort: the port is up and no tunnel, the frame
-// is of its native VLAN and domain (no tag to push: portEntry.plain),
-// needs no offload work and fits. It is the check l2-fwd and l2-input
-// make to stage known unicast themselves (issue 24); sg-policy makes it
-// for the established flows it passes, so they skip a node. A traced
-// frame is never staged early (traces show every node), and
-// Switch.lrn.unfused turns it off (TestSGFusedMatchesNodes compares both
-// ways).
-func plainOutput(t *tables, m *pipeline.Meta) bool {
-	pe := &t.ports[m.OutPort&(pipeline.MaxPorts-1)]
-	return m.Flags&pipeline.FlagTraced == 0 && pe.plain == plainKey(m.Domain, m.VLAN) && !needsGSO(m) && m.Len <= pe.maxFrame
 }
 
 // headers returns a copy of a chained frame's first bytes with the IP

@@ -61,6 +61,20 @@ type portEntry struct {
 // compare with portEntry.plain; never 0.
 func plainKey(dom, vlan uint16) uint64 { return 1<<32 | uint64(vlan)<<16 | uint64(dom) }
 
+// plainOutput reports whether l2-output would do nothing to frame m but
+// stage it for tx on port p (its OutPort): the port is up and no tunnel,
+// the frame is of its native VLAN and domain (no tag to push:
+// portEntry.plain), needs no offload work and fits. l2-fwd, the fused
+// l2-fwd of l2-input and vxlan-decap, and sg-policy (for the established
+// flows it passes) make this check to stage such frames themselves, so
+// they skip l2-output (issue 24). They never do it for a traced frame
+// (traces show every node) nor when learner.unfused is set
+// (TestL2FusedMatchesNodes, TestSGFusedMatchesNodes compare both ways).
+func plainOutput(t *tables, p uint16, m *pipeline.Meta) bool {
+	pe := &t.ports[p&(pipeline.MaxPorts-1)]
+	return pe.plain == plainKey(m.Domain, m.VLAN) && !needsGSO(m) && m.Len <= pe.maxFrame
+}
+
 // boundMore reports whether mac is one of a secure port's MACs after the
 // first.
 func (p *portEntry) boundMore(mac uint64) bool {

@@ -92,6 +92,18 @@ func (k Key) Reverse() Key {
 	return k
 }
 
+// swapPorts is a fifth word (word4) with its two ports swapped: the
+// fifth word of the reversed key of a flow that is not ICMP.
+func swapPorts(w uint64) uint64 {
+	return w&^0xffffffff | w<<16&0xffff0000 | w>>16&0xffff
+}
+
+// plainReply reports whether reply is k reversed with ports swapped, the
+// case entry.state's stPlain marks: no address translation, not ICMP.
+func plainReply(k, reply *Key) bool {
+	return !k.isICMP() && reply.Src == k.Dst && reply.Dst == k.Src && reply.word4() == swapPorts(k.word4())
+}
+
 func (k *Key) isICMP() bool {
 	return k.Proto == protoICMP && k.Flags&KeyIPv6 == 0 || k.Proto == protoICMPv6 && k.Flags&KeyIPv6 != 0
 }

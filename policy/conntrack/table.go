@@ -142,6 +142,12 @@ const (
 // the generation (20-31: a state update that raced with a delete and
 // reuse of the entry fails its compare-and-swap), and the flow state
 // (0-15, see st* below).
+//
+// A flow without address translation whose reply key is the original's
+// with addresses and ports swapped (not ICMP: its types change) has
+// stPlain set at commit; TrackBatch checks its reply packets against the
+// first line's key reversed, so every packet of such a flow reads one
+// entry line. key1 is written all the same: every other reader uses it.
 type entry struct {
 	seq   atomic.Uint32
 	mark  atomic.Uint32
@@ -164,6 +170,7 @@ const (
 	stReplied   = 1 << 4 // a packet was seen in the reply direction
 	stClassShft = 5      // bits 5-6: protocol class (class*)
 	stFinReply  = 1 << 7 // the first FIN came from the reply side
+	stPlain     = 1 << 8 // reply key is the original reversed, ports swapped (plainReply)
 	stLow       = 0xffff // all flow-state bits
 	stGenShift  = 20     // generation bits 20-31
 	stGenMask   = 0xfff  // 12 bits

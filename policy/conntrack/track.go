@@ -138,9 +138,12 @@ func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
 			sink += uint64(e.seq.Load()) + e.key1[4].Load()
 		}
 	} else {
+		// The first line only: an original packet's key is there, and so
+		// is a plain flow's reply key, reversed (stPlain). A reply packet
+		// of a translated flow reads the second line in the last pass,
+		// uncovered: a table of translated flows sets BothKeys.
 		for _, c := range cand {
-			e := &ents[uint32(c)&idxMask]
-			sink += uint64(e.seq.Load()) + e.key(Dir(c >> 31 & 1))[4].Load()
+			sink += uint64(ents[uint32(c)&idxMask].seq.Load())
 		}
 	}
 	w.sink += sink
@@ -156,15 +159,24 @@ func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
 		}
 		idx, d := uint32(c)&idxMask, Dir(c>>31&1)
 		e := &ents[idx]
-		kw := &e.key0
-		if d == Reply {
-			kw = &e.key1
-		}
 		k := &p.Key
 		s := e.seq.Load()
 		old := e.state.Load()
-		if s&1 != 0 || (kw[4].Load()^k.word4())|(kw[1].Load()^k.Src.Lo)|(kw[3].Load()^k.Dst.Lo)|
-			(kw[0].Load()^k.Src.Hi)|(kw[2].Load()^k.Dst.Hi) != 0 || e.seq.Load() != s ||
+		// The key to compare with: the original's for an original
+		// packet; for a reply, the original's reversed if the flow is
+		// plain (one line read), else the reply key. old is this
+		// generation's (checked below), so its stPlain is.
+		kw := &e.key0
+		sh, sl, dh, dl, w4 := k.Src.Hi, k.Src.Lo, k.Dst.Hi, k.Dst.Lo, k.word4()
+		if d == Reply {
+			if old&stPlain != 0 {
+				sh, sl, dh, dl, w4 = dh, dl, sh, sl, swapPorts(w4)
+			} else {
+				kw = &e.key1
+			}
+		}
+		if s&1 != 0 || (kw[4].Load()^w4)|(kw[1].Load()^sl)|(kw[3].Load()^dl)|
+			(kw[0].Load()^sh)|(kw[2].Load()^dh) != 0 || e.seq.Load() != s ||
 			uint32(old>>stGenShift)&stGenMask != s>>2&stGenMask || t.expired(old, now) {
 			res[i] = w.slow(p, hs[i], c, now)
 			continue
@@ -435,6 +447,9 @@ func (w *Worker) commitKeys(k, reply *Key, now uint32, mark uint32, flow uint64)
 		rk = *reply
 	}
 	rh := rk.hash(t.seed)
+	if plainReply(k, &rk) {
+		flow |= stPlain
+	}
 
 	idx := w.alloc(h, rh, now)
 	if idx == 0 {

@@ -15,7 +15,7 @@ import (
 // node costs nothing.
 //
 // For each IP packet of the vector it parses the headers
-// (conntrack.Parse, zone: the ingress interface's VRF), tracks the
+// (conntrack.ParseBatch, zone: the ingress interface's VRF), tracks the
 // vector at once in the NAT's own flow table (TrackBatch), then:
 //
 //   - a packet that starts a flow: nat.Worker.Commit decides its
@@ -81,6 +81,10 @@ type natNode struct {
 	res [pipeline.VectorSize]conntrack.Result
 	at  [pipeline.VectorSize]uint16 // vector slot of ps[k]
 	hdr [192]byte                   // a chained frame's first bytes, its length field cleared
+	// ParseBatch's input: IP header (nil: a chained frame, parsed after
+	// the batch from its headers copied into hdr), zone.
+	ips   [pipeline.VectorSize][]byte
+	zones [pipeline.VectorSize]uint16
 }
 
 func (n *natNode) Process(f *pipeline.Frame) {
@@ -98,8 +102,9 @@ func (n *natNode) Process(f *pipeline.Frame) {
 		return
 	}
 	t := n.s.tables.Load()
-	// Pass 1: the next node by EtherType; parse the IP packets.
-	k := 0
+	// Pass 1: the next node by EtherType; the IP packets' headers and
+	// zones, parsed in one call (conntrack.ParseBatch).
+	k, chained := 0, false
 	for i, id := range ids {
 		m := &meta[id]
 		next[i], n.how[i] = natNextIP4, natSkip
@@ -111,16 +116,24 @@ func (n *natNode) Process(f *pipeline.Frame) {
 		if m.Flags&flagLocal != 0 || m.Len < ethHdrLen+20 || int(m.Iface) >= len(t.ifaces) {
 			continue // forward nodes drop what is not routable
 		}
-		ip := pkt[ethHdrLen:]
+		j := k & (pipeline.VectorSize - 1)
+		n.ips[j], n.zones[j] = pkt[ethHdrLen:], t.ifaces[m.Iface].vrf
 		if m.Next != 0 {
-			ip = n.headers(ip)
+			n.ips[j], chained = nil, true
 		}
-		conntrack.Parse(&n.ps[k&(pipeline.VectorSize-1)], ip, t.ifaces[m.Iface].vrf)
-		n.at[k&(pipeline.VectorSize-1)] = uint16(i)
+		n.at[j] = uint16(i)
 		k++
 	}
 	if k == 0 {
 		return
+	}
+	conntrack.ParseBatch(n.ps[:k], n.ips[:k], n.zones[:k])
+	if chained { // one by one: each copies its headers into n.hdr
+		for j := range k {
+			if id := ids[n.at[j]]; meta[id].Next != 0 {
+				conntrack.Parse(&n.ps[j], n.headers(pipeline.PacketAt(mem, id, &meta[id])[ethHdrLen:]), n.zones[j])
+			}
+		}
 	}
 	now := n.s.now.Load()
 	cw, w := st.cws[n.wid], st.ws[n.wid]

@@ -20,7 +20,7 @@ import (
 // conntrack.
 //
 // For each IP packet of the vector it parses the headers
-// (conntrack.Parse) and notes the mark its flow must have, tracks the
+// (conntrack.ParseBatch) and notes the mark its flow must have, tracks the
 // vector at once (TrackBatch), then, checking the common case first:
 //
 //   - established or new flow with an entry whose mark (the ports the flow
@@ -101,6 +101,9 @@ type sgPolicy struct {
 	res  [pipeline.VectorSize]conntrack.Result
 	at   [pipeline.VectorSize]uint16 // vector slot of ps[k]
 	want [pipeline.VectorSize]uint32 // flowMark(source, destination port)
+	// ParseBatch's input: IP header (nil: fixParse's), zone.
+	ips   [pipeline.VectorSize][]byte
+	zones [pipeline.VectorSize]uint16
 	// hdr holds a chained frame's first bytes, its length field cleared.
 	hdr [192]byte
 }
@@ -122,8 +125,9 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 	ct := n.s.ct.Load()
 	t := n.s.tables.Load()
 	meta, mem := f.Pool.Arrays()
-	// Pass 1: who is filtered, parse the IP packets.
-	k := 0
+	// Pass 1: who is filtered; the IP packets' headers and zones, parsed
+	// in one call (conntrack.ParseBatch: no call per packet here).
+	k, fix := 0, false
 	for i, id := range ids {
 		m := &meta[id]
 		next[i] = sgNextOutput
@@ -145,23 +149,21 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 			n.how[i] = sgNotIP
 			continue
 		}
-		ip := pkt[ethHdrLen:]
-		if m.Next != 0 {
-			ip = n.headers(ip)
+		j := k & (pipeline.VectorSize - 1)
+		n.ips[j], n.zones[j] = pkt[ethHdrLen:], m.Domain
+		if m.Next != 0 || m.InPort == routerPort {
+			n.ips[j], fix = nil, true // parsed after the batch (sgPolicy.fixParse)
 		}
-		p := &n.ps[k&(pipeline.VectorSize-1)]
-		if m.InPort == routerPort && int(m.Iface) < len(t.ifaces) {
-			conntrack.Parse(p, ip, t.ifaces[m.Iface].vrf)
-			p.Key.Flags |= conntrack.KeyRouted // VRF zones apart from L2 domain zones
-		} else {
-			conntrack.Parse(p, ip, m.Domain)
-		}
-		n.at[k&(pipeline.VectorSize-1)] = uint16(i)
-		n.want[k&(pipeline.VectorSize-1)] = flowMark(src, dst)
+		n.at[j] = uint16(i)
+		n.want[j] = flowMark(src, dst)
 		k++
 	}
 	if k == 0 {
 		return
+	}
+	conntrack.ParseBatch(n.ps[:k], n.ips[:k], n.zones[:k])
+	if fix {
+		n.fixParse(f, k, t)
 	}
 	now := n.s.now.Load()
 	cw := ct.ws[n.wid]
@@ -192,6 +194,32 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 	w.publish()
 	if committed {
 		cw.Publish() // TrackBatch published before the commits
+	}
+}
+
+// fixParse parses again, one by one, the few packets of the vector that
+// ParseBatch could not take as they lie: a chained frame (its headers
+// copied, one at a time, into n.hdr) and a routed packet (zone: its
+// ingress interface's VRF, KeyRouted).
+func (n *sgPolicy) fixParse(f *pipeline.Frame, k int, t *tables) {
+	meta, mem := f.Pool.Arrays()
+	for j := range k {
+		id := f.IDs[n.at[j]]
+		m := &meta[id]
+		if m.Next == 0 && m.InPort != routerPort {
+			continue
+		}
+		ip := pipeline.PacketAt(mem, id, m)[ethHdrLen:]
+		if m.Next != 0 {
+			ip = n.headers(ip)
+		}
+		p := &n.ps[j]
+		if m.InPort == routerPort && int(m.Iface) < len(t.ifaces) {
+			conntrack.Parse(p, ip, t.ifaces[m.Iface].vrf)
+			p.Key.Flags |= conntrack.KeyRouted // VRF zones apart from L2 domain zones
+		} else {
+			conntrack.Parse(p, ip, m.Domain)
+		}
 	}
 }
 

@@ -7,8 +7,9 @@ import (
 // FuzzParse feeds arbitrary bytes to Parse and checks its invariants: no
 // panic, a reason for every rejected packet and a kind for every
 // accepted one, keys of the zone asked for, IPv4 keys holding
-// IPv4-mapped addresses, and the same answer twice (Parse keeps no state
-// from one packet to the next).
+// IPv4-mapped addresses, the same answer twice (Parse keeps no state
+// from one packet to the next), and the same from parseFull and
+// ParseBatch.
 func FuzzParse(f *testing.F) {
 	f.Add(tcpPkt(f, "10.0.0.1", "10.0.0.2", 1234, 80, fSYN))
 	f.Add(tcpPkt(f, "2001:db8::1", "2001:db8::2", 1234, 80, fSYN|fACK))
@@ -29,6 +30,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if r2 := parseFull(&q, b, 42); r2 != r || p != q { // the fast path changes nothing
 			t.Fatalf("Parse %v %+v, parseFull %v %+v", r, p, r2, q)
+		}
+		var ps [2]Packet
+		ParseBatch(ps[:], [][]byte{b, b}, []uint16{42, 42})
+		if ps[0] != p || ps[1] != p {
+			t.Fatalf("Parse %+v, ParseBatch %+v", p, ps)
 		}
 		switch r {
 		case ReasonNone:

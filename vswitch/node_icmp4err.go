@@ -1,8 +1,6 @@
 package vswitch
 
 import (
-	"time"
-
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
@@ -78,7 +76,7 @@ func (n *ip4Error) Process(f *pipeline.Frame) {
 			f.Drop(i, icmpDropNoSource)
 			continue
 		}
-		if !n.lim.Allow(time.Now().UnixNano()) {
+		if !n.lim.Allow(n.s.opts.Clock().UnixNano()) {
 			f.Drop(i, icmpDropRateLimited)
 			continue
 		}

@@ -2,6 +2,7 @@ package vswitch
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
@@ -51,23 +52,42 @@ type ip4Forward struct {
 	nh    [pipeline.VectorSize]uint32 // pass 1's FIB results
 	dst   [pipeline.VectorSize]uint32 // and the destinations it looked up
 	probe resolveCache
+	v     ip4Vector
+}
+
+// ip4Vector is what ip4-forward loads once per vector, for the packets
+// that leave its fast path (ip4_fwd_fast.go) for the general one.
+type ip4Vector struct {
+	t       *tables
+	mt      *macTable
+	sg      *sgTables
+	vt4     *vtepEntry
+	nix     *nbrIndex
+	slab    []nbrEntry
+	seqs    []atomic.Uint32
+	meta    []pipeline.Meta
+	mem     []byte
+	now     uint32
+	refresh uint32
+	nowNs   int64
+	memo    nbrMemo
 }
 
 func (n *ip4Forward) Process(f *pipeline.Frame) {
+	v := &n.v
 	t := n.s.tables.Load()
-	mt := n.s.lrn.macs.Load()
-	sg := n.s.sg.Load()
-	vt4 := t.vtep
-	if vt4 != nil && (vt4.is6 || n.s.lrn.unfused.Load()) {
-		vt4 = nil
+	v.t, v.mt, v.sg = t, n.s.lrn.macs.Load(), n.s.sg.Load()
+	fast := !n.s.lrn.unfused.Load()
+	v.vt4 = t.vtep
+	if v.vt4 != nil && (v.vt4.is6 || !fast) {
+		v.vt4 = nil
 	}
-	nix, slab := n.s.nbr.view()
-	now, refresh := n.s.now.Load(), n.s.nbr.age/2
-	var nowNs int64
-	var memo nbrMemo
-	seqs := n.s.portSeq
+	v.nix, v.slab = n.s.nbr.view()
+	v.now, v.refresh = n.s.now.Load(), n.s.nbr.age/2
+	v.nowNs, v.memo = 0, nbrMemo{}
+	v.seqs = n.s.portSeq
 	meta, mem := f.Pool.Arrays()
-	next := f.Next[:len(f.IDs)]
+	v.meta, v.mem = meta, mem
 	// Pass 1: the FIB lookups alone, in one tight loop, so that their
 	// cache misses (a large table is tens of MiB) overlap instead of each
 	// waiting behind the whole processing of the packet before it: the
@@ -99,120 +119,137 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 			}
 		}
 	}
-	for i, id := range f.IDs {
-		m := &meta[id]
-		pkt := pipeline.PacketAt(mem, id, m)
-		if len(pkt) < ethHdrLen {
-			f.Drop(i, uint16(proto.Runt))
-			continue
+	if !fast {
+		for i, id := range f.IDs {
+			n.forward(f, i, id, nhs[i])
 		}
-		ip := pkt[ethHdrLen:]
-		// A large frame (GSO, partial checksum, chain) is routed as it
-		// is on the common path; anything unusual (local, errors,
-		// unresolved) takes its segments instead, through gso.
-		big, avail := needsGSO(m), len(ip)
-		if m.Next != 0 {
-			avail = f.Pool.ChainLen(id) - ethHdrLen
-		}
-		hl, r := check4(ip, avail)
-		if r != proto.OK {
-			f.Drop(i, uint16(r))
-			continue
-		}
-		if tl := proto.TotalLen4(ip); tl < avail {
-			if m.Next != 0 { // no padding in a chain
-				f.Drop(i, uint16(proto.BadLength))
-				continue
-			}
-			ip = ip[:tl]
-			m.Len = uint16(ethHdrLen + tl)
-		}
-		if int(m.Iface) >= len(t.ifaces) || !t.ifaces[m.Iface].valid {
-			f.Drop(i, ip4DropNoIface)
-			continue
-		}
-		dst := proto.Dst4(ip)
-		if dst>>28 >= 0xE || dst>>24 == 0 || dst>>24 == 127 {
-			f.Drop(i, ip4DropMartian) // multicast, broadcast, "this network", loopback
-			continue
-		}
-		a := &t.adjs[nhs[i]]
-		if a.kind == adjECMP {
-			a = &t.adjs[a.members[proto.FlowHash4(ip, hl)%uint32(len(a.members))]]
-		}
-		local := m.Flags&flagLocal != 0
-		switch a.kind {
-		case adjGlean, adjGateway:
-		case adjLocal:
-			next[i] = fwdNextLocal
-			if big {
-				next[i] = toGSO(m, gsoNextIP4)
-			} else if vt4 != nil && m.Flags&pipeline.FlagTraced == 0 && toVTEP4(ip, hl, vt4.port) {
-				next[i] = fwdNextDecap4
-			}
-			continue
-		case adjDrop:
-			f.Drop(i, ip4DropBlackhole)
-			continue
-		default:
-			if local {
-				f.Drop(i, ip4DropNoRoute)
-				continue
-			}
-			if big {
-				next[i] = toGSO(m, gsoNextIP4)
-				continue
-			}
-			setErr(m, errNoRoute, 0)
-			next[i] = fwdNextError
-			continue
-		}
-		ipLen := len(ip)
-		if big {
-			ipLen = wireLen(f.Pool, id, m, pkt) - ethHdrLen
-		}
-		out := &t.ifaces[a.iface]
-		if big && ((!local && ip[8] <= 1) || ipLen > int(out.mtu)) {
-			next[i] = toGSO(m, gsoNextIP4) // each segment gets its error
-			continue
-		}
-		if !local && ip[8] <= 1 {
-			setErr(m, errTTL, 0)
-			next[i] = fwdNextError
-			continue
-		}
-		if ipLen > int(out.mtu) {
-			if local || !proto.DF4(ip) {
-				f.Drop(i, ip4DropMTU)
-				continue
-			}
-			setErr(m, errTooBig, uint32(out.mtu))
-			next[i] = fwdNextError
-			continue
-		}
-		key := v4Key(dst)
-		if a.kind == adjGateway {
-			key = a.via
-		}
-		e := memo.find(nix, slab, a.iface, key)
-		if e == nil {
-			if big {
-				next[i] = toGSO(m, gsoNextIP4)
-				continue
-			}
-			m.Iface, m.Aux = a.iface, uint32(key.lo)
-			next[i] = fwdNextGlean
-			continue
-		}
-		if now-e.seen.Load() > refresh {
-			refreshProbe(f, &n.probe, &nowNs, a.iface, key, uint32(key.lo), fwdNextGlean)
-		}
-		if !local {
-			proto.DecTTL4(ip)
-		}
-		next[i] = routedOut(f, t, mt, seqs, sg, m, pkt, out, a.iface, e.mac.Load(), id)
+		return
 	}
+	n.fast(f, nhs, dsts)
 }
+
+// forward routes packet i (buffer id, FIB result nh): every case, the
+// unusual ones included.
+func (n *ip4Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uint32) {
+	v := &n.v
+	t := v.t
+	next := f.Next[:len(f.IDs)]
+	m := &v.meta[id]
+	pkt := pipeline.PacketAt(v.mem, id, m)
+	if len(pkt) < ethHdrLen {
+		f.Drop(i, uint16(proto.Runt))
+		return
+	}
+	ip := pkt[ethHdrLen:]
+	// A large frame (GSO, partial checksum, chain) is routed as it
+	// is on the common path; anything unusual (local, errors,
+	// unresolved) takes its segments instead, through gso.
+	big, avail := needsGSO(m), len(ip)
+	if m.Next != 0 {
+		avail = f.Pool.ChainLen(id) - ethHdrLen
+	}
+	hl, r := check4(ip, avail)
+	if r != proto.OK {
+		f.Drop(i, uint16(r))
+		return
+	}
+	if tl := proto.TotalLen4(ip); tl < avail {
+		if m.Next != 0 { // no padding in a chain
+			f.Drop(i, uint16(proto.BadLength))
+			return
+		}
+		ip = ip[:tl]
+		m.Len = uint16(ethHdrLen + tl)
+	}
+	if int(m.Iface) >= len(t.ifaces) || !t.ifaces[m.Iface].valid {
+		f.Drop(i, ip4DropNoIface)
+		return
+	}
+	dst := proto.Dst4(ip)
+	if martian4(dst) {
+		f.Drop(i, ip4DropMartian)
+		return
+	}
+	a := &t.adjs[nh]
+	if a.kind == adjECMP {
+		a = &t.adjs[a.members[proto.FlowHash4(ip, hl)%uint32(len(a.members))]]
+	}
+	local := m.Flags&flagLocal != 0
+	switch a.kind {
+	case adjGlean, adjGateway:
+	case adjLocal:
+		next[i] = fwdNextLocal
+		if big {
+			next[i] = toGSO(m, gsoNextIP4)
+		} else if v.vt4 != nil && m.Flags&pipeline.FlagTraced == 0 && toVTEP4(ip, hl, v.vt4.port) {
+			next[i] = fwdNextDecap4
+		}
+		return
+	case adjDrop:
+		f.Drop(i, ip4DropBlackhole)
+		return
+	default:
+		if local {
+			f.Drop(i, ip4DropNoRoute)
+			return
+		}
+		if big {
+			next[i] = toGSO(m, gsoNextIP4)
+			return
+		}
+		setErr(m, errNoRoute, 0)
+		next[i] = fwdNextError
+		return
+	}
+	ipLen := len(ip)
+	if big {
+		ipLen = wireLen(f.Pool, id, m, pkt) - ethHdrLen
+	}
+	out := &t.ifaces[a.iface]
+	if big && ((!local && ip[8] <= 1) || ipLen > int(out.mtu)) {
+		next[i] = toGSO(m, gsoNextIP4) // each segment gets its error
+		return
+	}
+	if !local && ip[8] <= 1 {
+		setErr(m, errTTL, 0)
+		next[i] = fwdNextError
+		return
+	}
+	if ipLen > int(out.mtu) {
+		if local || !proto.DF4(ip) {
+			f.Drop(i, ip4DropMTU)
+			return
+		}
+		setErr(m, errTooBig, uint32(out.mtu))
+		next[i] = fwdNextError
+		return
+	}
+	key := v4Key(dst)
+	if a.kind == adjGateway {
+		key = a.via
+	}
+	e := v.memo.find(v.nix, v.slab, a.iface, key)
+	if e == nil {
+		if big {
+			next[i] = toGSO(m, gsoNextIP4)
+			return
+		}
+		m.Iface, m.Aux = a.iface, uint32(key.lo)
+		next[i] = fwdNextGlean
+		return
+	}
+	if v.now-e.seen.Load() > v.refresh {
+		refreshProbe(f, &n.probe, &v.nowNs, a.iface, key, uint32(key.lo), fwdNextGlean)
+	}
+	if !local {
+		proto.DecTTL4(ip)
+	}
+	next[i] = routedOut(f, t, v.mt, v.seqs, v.sg, m, pkt, out, a.iface, e.mac.Load(), id)
+}
+
+// martian4 reports whether dst is never routed: multicast, broadcast,
+// "this network", loopback.
+func martian4(dst uint32) bool { return dst>>28 >= 0xE || dst>>24 == 0 || dst>>24 == 127 }
 
 // putMAC writes a 48-bit MAC.
 func putMAC(b []byte, mac uint64) {

@@ -2,7 +2,6 @@ package vswitch
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/vecswitch/vecswitch/encap"
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -186,7 +185,7 @@ func (n *vxlanEncap) tooBig(f *pipeline.Frame, i int, m *pipeline.Meta, mem []by
 		f.Drop(i, encapDropTooBig)
 		return
 	}
-	if !n.lim.Allow(time.Now().UnixNano()) {
+	if !n.lim.Allow(n.s.opts.Clock().UnixNano()) {
 		f.Drop(i, encapDropTooBigRated)
 		return
 	}

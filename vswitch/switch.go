@@ -33,7 +33,8 @@ type Options struct {
 	// LearnRing is the size of each worker's learn-event ring, a power of
 	// two (default 4096).
 	LearnRing int
-	// Clock tells the time for MAC aging (default time.Now).
+	// Clock tells the time for MAC and neighbor aging and for the ICMP
+	// error rate limits (default time.Now).
 	Clock func() time.Time
 	// LearnInterval is how often the learner drains learn events while the
 	// switch runs (default 1 ms).

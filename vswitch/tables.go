@@ -44,6 +44,10 @@ type portEntry struct {
 	// that MAC (and broadcasts, multicasts) straight to L3.
 	rif    uint16
 	rifMAC uint64
+	// rifPlain: rif is valid and not a proxy-ARP interface, so an
+	// untagged IPv4 frame to rifMAC goes to ip4-forward with no other
+	// check (l2-input's inline case; routedIn does every other).
+	rifPlain bool
 	// tunnel is 1 + the index in tables.tunnels of a remote VTEP's
 	// pseudo-port, 0 for a real port.
 	tunnel uint16
@@ -307,6 +311,7 @@ func (s *Switch) compile(cfg *Config, l3 *l3Config, attached map[string]attached
 			if p != routerPort && t.ports[p].up {
 				e.port = p
 				t.ports[p].rif, t.ports[p].rifMAC = uint16(id), mac48(e.mac[:])
+				t.ports[p].rifPlain = !e.proxy
 			}
 		}
 	}

@@ -119,23 +119,34 @@ func (w *Worker) drain() {
 
 // txStage is a port's tx batch being filled.
 type txStage struct {
-	n     uint16
-	dirty bool // listed in Worker.dirty
-	ids   [VectorSize]BufID
+	n uint16
+	// lim is VectorSize-1 while the port is listed in Worker.dirty and 0
+	// otherwise, so that n < lim is the whole test of the fast path
+	// (Frame.TxFast: listed, and room for one more before the batch must
+	// be sent).
+	lim uint16
+	ids [VectorSize]BufID
 }
 
 // stageTx adds a buffer to the port's tx batch, sending the batch when full.
-// The common case (a listed batch with room) is small enough to inline.
 func (w *Worker) stageTx(port uint16, id BufID) {
+	if !w.stageFast(port, id) {
+		w.stageTxSlow(port, id)
+	}
+}
+
+// stageFast is stageTx's common case, a listed batch with room: it stages
+// id and reports true, or does nothing and reports false. It has no call
+// in it, so that it inlines (Frame.TxFast).
+func (w *Worker) stageFast(port uint16, id BufID) bool {
 	if int(port) < len(w.txs) {
-		st := &w.txs[port]
-		if n := st.n; st.dirty && n < VectorSize-1 {
-			st.ids[n] = id
-			st.n = n + 1
-			return
+		if st := &w.txs[port]; st.n < st.lim {
+			st.ids[uint8(st.n)] = id
+			st.n++
+			return true
 		}
 	}
-	w.stageTxSlow(port, id)
+	return false
 }
 
 func (w *Worker) stageTxSlow(port uint16, id BufID) {
@@ -145,8 +156,8 @@ func (w *Worker) stageTxSlow(port uint16, id BufID) {
 		return
 	}
 	st := &w.txs[port]
-	if !st.dirty {
-		st.dirty = true
+	if st.lim == 0 {
+		st.lim = VectorSize - 1
 		w.dirty = append(w.dirty, port)
 	}
 	st.ids[st.n] = id
@@ -162,7 +173,7 @@ func (w *Worker) flushTx() {
 	for _, p := range w.dirty {
 		st := &w.txs[p]
 		n := int(st.n)
-		st.n, st.dirty = 0, false
+		st.n, st.lim = 0, 0
 		if n > 0 {
 			w.send(p, st.ids[:n])
 		}

@@ -74,5 +74,14 @@ func (f *Frame) Tx(port uint16, id BufID) {
 	f.w.stageTx(port, id)
 }
 
+// TxFast is Tx's common case, small enough to inline into a node's loop
+// where Tx is a call: when the port's batch for this rx batch is open and
+// has room it stages id and reports true; otherwise it does nothing and
+// reports false, and the caller calls Tx. (if !f.TxFast(p, id) {
+// f.Tx(p, id) } is Tx.)
+func (f *Frame) TxFast(port uint16, id BufID) bool {
+	return f.w.stageFast(port, id)
+}
+
 // Worker is the index of the worker running the node.
 func (f *Frame) Worker() int { return f.w.id }

@@ -107,7 +107,9 @@ func (n *ip4Forward) fast(f *pipeline.Frame, nhs, dsts []uint32) {
 			copy(pkt[6:12], out.mac[:])
 			m.Aux = uint32(m.InPort)
 			m.Domain, m.VLAN, m.InPort, m.Iface, m.OutPort = out.domain, out.vlan, routerPort, a.iface, op
-			f.Tx(op, id)
+			if !f.TxFast(op, id) {
+				f.Tx(op, id)
+			}
 			next[i] = pipeline.NextTaken
 			continue
 		}

@@ -134,7 +134,9 @@ func (n *l2Fwd) Process(f *pipeline.Frame) {
 			} else if sg.filtering(in, p) {
 				next[i] = fwdNextSG
 			} else if fuse && m.Flags&pipeline.FlagTraced == 0 && plainOutput(t, p, m) {
-				f.Tx(p, id)
+				if !f.TxFast(p, id) {
+					f.Tx(p, id)
+				}
 				next[i] = pipeline.NextTaken
 			}
 		} else {

@@ -132,7 +132,9 @@ func (fw *fusedFwd) run(f *pipeline.Frame, s *Switch, t *tables, ring *learnRing
 					if sg.filtering(in, p) {
 						nx = nxs.sg
 					} else if plainOutput(t, p, m) {
-						f.Tx(p, id)
+						if !f.TxFast(p, id) {
+							f.Tx(p, id)
+						}
 						nx = pipeline.NextTaken
 					}
 				}

@@ -82,7 +82,9 @@ func (n *l2Output) Process(f *pipeline.Frame) {
 				m.CsumStart += vlanTagLen
 			}
 		}
-		f.Tx(m.OutPort, id)
+		if !f.TxFast(m.OutPort, id) {
+			f.Tx(m.OutPort, id)
+		}
 		f.Next[i] = pipeline.NextTaken
 	}
 }

@@ -99,6 +99,8 @@ func (u *underlay) finish(f *pipeline.Frame, m *pipeline.Meta, mem []byte, id pi
 	copy(pkt[6:12], u.out.mac[:])
 	m.Aux = uint32(m.InPort)
 	m.Domain, m.VLAN, m.InPort, m.Iface, m.OutPort = u.out.domain, u.out.vlan, routerPort, u.iface, u.port
-	f.Tx(u.port, id)
+	if !f.TxFast(u.port, id) {
+		f.Tx(u.port, id)
+	}
 	return true
 }

@@ -185,3 +185,75 @@ func TestBatchPlainReplyOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchFlowOrder: TrackBatch leaves a FIN or RST to its slow loop
+// after the vector's common case; a later ACK of the same connection in
+// the vector must still be applied after it, as Track would.
+func TestBatchFlowOrder(t *testing.T) {
+	for _, seq := range [][]uint8{
+		{0x11, 0x10, 0x10}, // FIN, then ACKs: the FIN's state first
+		{0x04, 0x10},       // RST, then an ACK: invalid after RST
+		{0x10, 0x11, 0x10, 0x11, 0x10},
+	} {
+		cfg := Config{Capacity: 64, Seed: 99}
+		a, b := newTable(t, cfg), newTable(t, cfg)
+		wa, wb := a.NewWorker(), b.NewWorker()
+		k := key("10.0.0.1", "10.0.0.2", 40000, 80, protoTCP, 0)
+		rk := k.Reverse()
+		// Set the connection up in both: SYN, SYN+ACK, ACK.
+		for _, w := range []*Worker{wa, wb} {
+			syn := Packet{Key: k, Kind: KindTCP, TCPFlags: 0x02}
+			w.TrackParsed(&syn, 1)
+			w.Commit(&syn, nil, 1, 0)
+			for _, q := range []Packet{{Key: rk, Kind: KindTCP, TCPFlags: 0x12}, {Key: k, Kind: KindTCP, TCPFlags: 0x10}} {
+				w.TrackParsed(&q, 1)
+			}
+		}
+		// Then the vector: the flags of seq, directions alternating, an
+		// unrelated flow's packets between them.
+		var ps []Packet
+		for i, f := range seq {
+			kk := k
+			if i%2 == 1 {
+				kk = rk
+			}
+			ps = append(ps, Packet{Key: kk, Kind: KindTCP, TCPFlags: f},
+				Packet{Key: key("10.0.0.9", "10.0.0.2", uint16(i), 80, protoUDP, 0), Kind: KindUDP})
+		}
+		res := make([]Result, len(ps))
+		wa.TrackBatch(ps, res, 2)
+		for i := range ps {
+			q := ps[i]
+			if want := wb.TrackParsed(&q, 2); res[i] != want {
+				t.Fatalf("flags %#x, packet %d (%#x): batch %+v, track %+v", seq, i, q.TCPFlags, res[i], want)
+			}
+		}
+	}
+}
+
+// TestBucketFind checks the tag search on 32-bit halves in place
+// (bucket.tags) against a plain loop: the last slot whose tag matches.
+func TestBucketFind(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var b bucket
+	for range 20000 {
+		tags := []uint32{0, 1, rng.Uint32(), rng.Uint32()}
+		for i := range b.s {
+			w := uint64(0)
+			if rng.IntN(4) != 0 {
+				w = uint64(tags[rng.IntN(len(tags))])<<32 | uint64(rng.Uint32())
+			}
+			b.s[i].Store(w)
+		}
+		tag := tags[rng.IntN(len(tags))]
+		want := uint64(0)
+		for i := range b.s {
+			if w := b.s[i].Load(); uint32(w>>32) == tag {
+				want = w
+			}
+		}
+		if got := b.find(tag); got != want {
+			t.Fatalf("find(%#x) = %#x, want %#x", tag, got, want)
+		}
+	}
+}

@@ -356,37 +356,40 @@ func (t *Table) lookup(k *Key, h uint64) (idx uint32, d Dir, seq uint32, ok bool
 }
 
 // find returns the last slot word of b whose tag is tag, 0 if none. It
-// reads every slot without branching on them (TrackBatch's pass over a
-// vector's buckets).
+// reads every slot's tag without branching on them (TrackBatch's pass
+// over a vector's buckets), as 32-bit words in place (bucket.tags).
 func (b *bucket) find(tag uint32) uint64 {
-	t, c := uint64(tag)<<32, uint64(0)
 	// Unrolled: the compiler neither unrolls the loop nor keeps its
 	// compare-and-move branch-free.
-	if w := b.s[0].Load(); (w^t)>>32 == 0 {
-		c = w
+	tw, j := b.tags(), bucketSlots
+	if tw[tagHalf].Load() == tag {
+		j = 0
 	}
-	if w := b.s[1].Load(); (w^t)>>32 == 0 {
-		c = w
+	if tw[tagHalf+2].Load() == tag {
+		j = 1
 	}
-	if w := b.s[2].Load(); (w^t)>>32 == 0 {
-		c = w
+	if tw[tagHalf+4].Load() == tag {
+		j = 2
 	}
-	if w := b.s[3].Load(); (w^t)>>32 == 0 {
-		c = w
+	if tw[tagHalf+6].Load() == tag {
+		j = 3
 	}
-	if w := b.s[4].Load(); (w^t)>>32 == 0 {
-		c = w
+	if tw[tagHalf+8].Load() == tag {
+		j = 4
 	}
-	if w := b.s[5].Load(); (w^t)>>32 == 0 {
-		c = w
+	if tw[tagHalf+10].Load() == tag {
+		j = 5
 	}
-	if w := b.s[6].Load(); (w^t)>>32 == 0 {
-		c = w
+	if tw[tagHalf+12].Load() == tag {
+		j = 6
 	}
-	if w := b.s[7].Load(); (w^t)>>32 == 0 {
-		c = w
+	if tw[tagHalf+14].Load() == tag {
+		j = 7
 	}
-	return c
+	if j < bucketSlots {
+		return b.s[j].Load()
+	}
+	return 0
 }
 
 func (t *Table) lookupIn(b *bucket, k *Key, h uint64, w4 uint64) (uint32, Dir, uint32, bool) {

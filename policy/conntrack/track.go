@@ -84,31 +84,36 @@ func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
 	nsecond := 0
 	for i, h := range hs {
 		b := &buckets[h>>shift]
-		tag, c := h<<32, uint64(0)
-		// bucket.find, unrolled, branch-free.
-		if w := b.s[0].Load(); (w^tag)>>32 == 0 {
-			c = w
+		// bucket.find, unrolled, branch-free, on the tags in place
+		// (bucket.tags): the last slot whose tag matches, then its word.
+		tw, tag, j := b.tags(), uint32(h), bucketSlots
+		if tw[tagHalf].Load() == tag {
+			j = 0
 		}
-		if w := b.s[1].Load(); (w^tag)>>32 == 0 {
-			c = w
+		if tw[tagHalf+2].Load() == tag {
+			j = 1
 		}
-		if w := b.s[2].Load(); (w^tag)>>32 == 0 {
-			c = w
+		if tw[tagHalf+4].Load() == tag {
+			j = 2
 		}
-		if w := b.s[3].Load(); (w^tag)>>32 == 0 {
-			c = w
+		if tw[tagHalf+6].Load() == tag {
+			j = 3
 		}
-		if w := b.s[4].Load(); (w^tag)>>32 == 0 {
-			c = w
+		if tw[tagHalf+8].Load() == tag {
+			j = 4
 		}
-		if w := b.s[5].Load(); (w^tag)>>32 == 0 {
-			c = w
+		if tw[tagHalf+10].Load() == tag {
+			j = 5
 		}
-		if w := b.s[6].Load(); (w^tag)>>32 == 0 {
-			c = w
+		if tw[tagHalf+12].Load() == tag {
+			j = 6
 		}
-		if w := b.s[7].Load(); (w^tag)>>32 == 0 {
-			c = w
+		if tw[tagHalf+14].Load() == tag {
+			j = 7
+		}
+		c := uint64(0)
+		if j < bucketSlots {
+			c = b.s[j].Load()
 		}
 		cand[i] = c
 		if c == 0 {

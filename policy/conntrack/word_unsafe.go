@@ -2,7 +2,10 @@
 
 package conntrack
 
-import "unsafe"
+import (
+	"sync/atomic"
+	"unsafe"
+)
 
 // On a little-endian machine a Key's last 8 bytes (SrcPort, DstPort,
 // Zone, Proto, Flags, in this order) are its fifth word as packWord4
@@ -25,3 +28,14 @@ func init() {
 func (k *Key) word4() uint64 { return *(*uint64)(unsafe.Pointer(&k.SrcPort)) }
 
 func (k *Key) setWord4(w uint64) { *(*uint64)(unsafe.Pointer(&k.SrcPort)) = w }
+
+// tags views a bucket as 16 32-bit words, slot i's tag (the high half of
+// its word) at tagHalf+2*i, so that a tag search compares 32-bit words
+// in place (one compare per slot) instead of loading, XORing and
+// shifting each 64-bit one. Both views are atomic: the race detector
+// sees every access as such.
+func (b *bucket) tags() *[2 * bucketSlots]atomic.Uint32 {
+	return (*[2 * bucketSlots]atomic.Uint32)(unsafe.Pointer(b))
+}
+
+const tagHalf = 1 // little-endian: the high half is the second

@@ -205,8 +205,9 @@ func (w *Worker) send(port uint16, bufs []BufID) {
 	// until they are allocated again, which no Tx does: the byte count of
 	// the sent prefix can still be read.
 	var bytes uint64
+	meta := w.pool.meta
 	for _, id := range bufs[:sent] {
-		bytes += uint64(w.pool.meta[id].Len)
+		bytes += uint64(meta[id].Len)
 	}
 	ps.txPackets.add(uint64(sent))
 	ps.txBytes.add(bytes)

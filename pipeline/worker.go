@@ -300,9 +300,10 @@ func (w *Worker) pollOne(e *RxEntry) int {
 	}
 	var bytes uint64
 	n = min(max(n, 0), VectorSize)
+	meta, port := w.pool.meta, e.Port // not reloaded through w per packet
 	for _, id := range buf[:n] {
-		m := &w.pool.meta[id]
-		m.InPort, m.Flags = e.Port, 0
+		m := &meta[id]
+		m.InPort, m.Flags = port, 0
 		bytes += uint64(m.Len)
 	}
 	w.hist[histBucket(n)]++

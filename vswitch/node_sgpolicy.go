@@ -182,7 +182,9 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 			ct.tab.Mark(r.Conn) == bits.RotateLeft32(n.want[j], 16*int(r.Dir&1)) {
 			m.Conn, n.how[i], n.ct[i] = r.Conn, sgEstablished, r.State
 			if fuse && m.Flags&pipeline.FlagTraced == 0 && plainOutput(t, m.OutPort, m) {
-				f.Tx(m.OutPort, id)
+				if !f.TxFast(m.OutPort, id) {
+					f.Tx(m.OutPort, id)
+				}
 				next[i] = pipeline.NextTaken
 			}
 			continue

@@ -121,3 +121,72 @@ func withIPv4Option(fr []byte) []byte {
 	binary.BigEndian.PutUint16(ip[10:], ^uint16(s))
 	return out
 }
+
+// TestIP6FastMatchesNodes is TestIP4FastMatchesNodes for ip6-forward:
+// gateway and connected routes over routed and bridged interfaces, and
+// what the fast loop must hand on: a payload length past the frame,
+// another version, hop limits 0 and 1, multicast (link scope and wider),
+// link-local destinations and sources, local, unrouted, blackholed and
+// ECMP destinations, unresolved neighbors, packets over the MTU.
+func TestIP6FastMatchesNodes(t *testing.T) {
+	for seed := range uint64(24) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { ip6FastVsNodes(t, seed) })
+	}
+}
+
+func ip6FastVsNodes(t *testing.T, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 6))
+	cfg := testL3Config()
+	cfg.Interfaces = append(cfg.Interfaces, Interface{Name: "rc", Port: "c", MAC: macRC, Addrs: []string{"fd03::1/64"},
+		MTU: []int{0, 1400, 1280}[r.IntN(3)]})
+	if r.IntN(2) == 0 {
+		cfg.Neighbors = append(cfg.Neighbors, Neighbor{Interface: "rc", Addr: "fd03::2", MAC: macN(30)})
+	}
+	cfg.Routes = []Route{
+		{Prefix: "fd09::/32", Via: []NextHop{{Addr: "fd03::2"}}},
+		{Prefix: "fd08::/32", Via: []NextHop{{Addr: "fd02::2"}}},
+		{Prefix: "fd07::/32", Via: []NextHop{{Addr: "fd02::2"}, {Addr: "fd01::2"}}},
+		{Prefix: "fd06::/32", Blackhole: true},
+	}
+	rigs := [2]*rig{newRig(t, Options{}), newRig(t, Options{})}
+	rigs[1].s.lrn.unfused.Store(true)
+	for _, rg := range rigs {
+		rg.attach("a", "b", "b2", "c")
+		rg.reconf(cfg)
+		rg.send("a", frame(bcast(), macA, -1))
+		rg.send("b", frame(bcast(), macB, -1))
+		rg.recv()
+	}
+	ins := []struct{ port, mac, srcMAC, src string }{{"a", macRA, macA, "fd01::2"}, {"b", macRB, macB, "fd02::2"}, {"c", macRC, macN(30), "fd03::2"}}
+	dsts := []string{"fd01::2", "fd02::2", "fd02::9", "fd03::2", "fd09::1:1", "fd08::1", "fd07::3", "fd07::99",
+		"fd06::1", "fd01::1", "fd03::1", "ff02::1", "ff05::1", "fe80::5", "2001:db8::1"}
+	for batch := range 30 {
+		in := ins[r.IntN(len(ins))]
+		frames := make([][]byte, 1+r.IntN(40))
+		for i := range frames {
+			hop := []uint8{64, 64, 64, 2, 1, 0}[r.IntN(6)]
+			size := []int{18, 18, 100, 700, 1440}[r.IntN(5)]
+			src := in.src
+			if r.IntN(10) == 0 {
+				src = "fe80::9"
+			}
+			fr := pkt6(in.mac, in.srcMAC, src, dsts[r.IntN(len(dsts))], hop, uint16(r.IntN(4)), size)
+			ip := fr[ethHdrLen:]
+			switch r.IntN(10) {
+			case 0: // a payload length past the frame
+				binary.BigEndian.PutUint16(ip[4:], uint16(len(ip)-40+4))
+			case 1: // Ethernet padding after the packet
+				fr = append(fr, make([]byte, 1+r.IntN(30))...)
+			case 2: // another version
+				ip[0] = 0x45
+			}
+			frames[i] = fr
+		}
+		out, drops := sendBoth(rigs, in.port, frames)
+		require.Equal(t, out[1], out[0], "batch %d: frames out, fast vs general", batch)
+		require.Equal(t, drops[1], drops[0], "batch %d: drop counters", batch)
+	}
+	for _, rg := range rigs {
+		requireNoLeak(t, rg.s)
+	}
+}

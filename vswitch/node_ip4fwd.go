@@ -52,16 +52,17 @@ type ip4Forward struct {
 	nh    [pipeline.VectorSize]uint32 // pass 1's FIB results
 	dst   [pipeline.VectorSize]uint32 // and the destinations it looked up
 	probe resolveCache
-	v     ip4Vector
+	v     fwdVector
 }
 
-// ip4Vector is what ip4-forward loads once per vector, for the packets
-// that leave its fast path (ip4_fwd_fast.go) for the general one.
-type ip4Vector struct {
+// fwdVector is what ip4-forward and ip6-forward load once per vector,
+// for their fast loops (node_ip4fwd_fast.go, node_ip6fwd_fast.go) and the
+// general one, forward, that takes every packet the fast loop does not.
+type fwdVector struct {
 	t       *tables
 	mt      *macTable
 	sg      *sgTables
-	vt4     *vtepEntry
+	vt4     *vtepEntry // IPv4's VXLAN hand-off (nil: none, or unfused)
 	nix     *nbrIndex
 	slab    []nbrEntry
 	seqs    []atomic.Uint32
@@ -73,21 +74,28 @@ type ip4Vector struct {
 	memo    nbrMemo
 }
 
-func (n *ip4Forward) Process(f *pipeline.Frame) {
-	v := &n.v
-	t := n.s.tables.Load()
-	v.t, v.mt, v.sg = t, n.s.lrn.macs.Load(), n.s.sg.Load()
-	fast := !n.s.lrn.unfused.Load()
+// load starts a vector of f: the tables and views every packet of it
+// uses. It reports whether the fast loop runs (not learner.unfused).
+func (v *fwdVector) load(s *Switch, f *pipeline.Frame) (fast bool) {
+	t := s.tables.Load()
+	v.t, v.mt, v.sg = t, s.lrn.macs.Load(), s.sg.Load()
+	fast = !s.lrn.unfused.Load()
 	v.vt4 = t.vtep
 	if v.vt4 != nil && (v.vt4.is6 || !fast) {
 		v.vt4 = nil
 	}
-	v.nix, v.slab = n.s.nbr.view()
-	v.now, v.refresh = n.s.now.Load(), n.s.nbr.age/2
+	v.nix, v.slab = s.nbr.view()
+	v.now, v.refresh = s.now.Load(), s.nbr.age/2
 	v.nowNs, v.memo = 0, nbrMemo{}
-	v.seqs = n.s.portSeq
-	meta, mem := f.Pool.Arrays()
-	v.meta, v.mem = meta, mem
+	v.seqs = s.portSeq
+	v.meta, v.mem = f.Pool.Arrays()
+	return fast
+}
+
+func (n *ip4Forward) Process(f *pipeline.Frame) {
+	v := &n.v
+	fast := v.load(n.s, f)
+	t, meta, mem := v.t, v.meta, v.mem
 	// Pass 1: the FIB lookups alone, in one tight loop, so that their
 	// cache misses (a large table is tens of MiB) overlap instead of each
 	// waiting behind the whole processing of the packet before it: the

@@ -38,19 +38,13 @@ type ip6Forward struct {
 	hi    [pipeline.VectorSize]uint64 // and the destinations it looked up
 	lo    [pipeline.VectorSize]uint64
 	probe resolveCache
+	v     fwdVector
 }
 
 func (n *ip6Forward) Process(f *pipeline.Frame) {
-	t := n.s.tables.Load()
-	mt := n.s.lrn.macs.Load()
-	sg := n.s.sg.Load()
-	nix, slab := n.s.nbr.view()
-	now, refresh := n.s.now.Load(), n.s.nbr.age/2
-	var nowNs int64
-	var memo nbrMemo
-	seqs := n.s.portSeq
-	meta, mem := f.Pool.Arrays()
-	next := f.Next[:len(f.IDs)]
+	v := &n.v
+	fast := v.load(n.s, f)
+	t, meta, mem := v.t, v.meta, v.mem
 	// Pass 1: the FIB lookups alone, so their cache misses overlap (see
 	// ip4-forward): the destinations are gathered, then looked up in one
 	// batch when the whole vector is in one VRF (the common case), one by
@@ -83,142 +77,155 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 			}
 		}
 	}
-	for i, id := range f.IDs {
-		m := &meta[id]
-		pkt := pipeline.PacketAt(mem, id, m)
-		if len(pkt) < ethHdrLen {
-			f.Drop(i, uint16(proto.Runt))
-			continue
+	if !fast {
+		for i, id := range f.IDs {
+			n.forward(f, i, id, nhs[i])
 		}
-		ip := pkt[ethHdrLen:]
-		// Large frames as in ip4-forward: routed as they are on the
-		// common path, segmented (gso) for anything unusual.
-		big, avail := needsGSO(m), len(ip)
-		if m.Next != 0 {
-			avail = f.Pool.ChainLen(id) - ethHdrLen
+		return
+	}
+	n.fast(f, nhs, his, los)
+}
+
+// forward routes packet i (buffer id, FIB result nh): every case, the
+// unusual ones included.
+func (n *ip6Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uint32) {
+	v := &n.v
+	t := v.t
+	next := f.Next[:len(f.IDs)]
+	m := &v.meta[id]
+	pkt := pipeline.PacketAt(v.mem, id, m)
+	if len(pkt) < ethHdrLen {
+		f.Drop(i, uint16(proto.Runt))
+		return
+	}
+	ip := pkt[ethHdrLen:]
+	// Large frames as in ip4-forward: routed as they are on the
+	// common path, segmented (gso) for anything unusual.
+	big, avail := needsGSO(m), len(ip)
+	if m.Next != 0 {
+		avail = f.Pool.ChainLen(id) - ethHdrLen
+	}
+	if r := proto.Check6Avail(ip, avail); r != proto.OK {
+		f.Drop(i, uint16(r))
+		return
+	}
+	if l := proto.HeaderLen6 + proto.PayloadLen6(ip); l < avail {
+		if m.Next != 0 { // no padding in a chain
+			f.Drop(i, uint16(proto.BadLength))
+			return
 		}
-		if r := proto.Check6Avail(ip, avail); r != proto.OK {
-			f.Drop(i, uint16(r))
-			continue
-		}
-		if l := proto.HeaderLen6 + proto.PayloadLen6(ip); l < avail {
-			if m.Next != 0 { // no padding in a chain
-				f.Drop(i, uint16(proto.BadLength))
-				continue
-			}
-			ip = ip[:l]
-			m.Len = uint16(ethHdrLen + l)
-		}
-		if int(m.Iface) >= len(t.ifaces) || !t.ifaces[m.Iface].valid {
-			f.Drop(i, ip6DropNoIface)
-			continue
-		}
-		in := &t.ifaces[m.Iface]
-		hi, lo := proto.Dst6(ip)
-		if proto.IsMulticast6(hi, lo) {
-			if hi>>48 == 0xFF02 { // link scope: ND and friends
-				next[i] = fwdNextLocal
-				if big {
-					next[i] = toGSO(m, gsoNextIP6)
-				}
-				continue
-			}
-			f.Drop(i, ip6DropMulticast)
-			continue
-		}
-		dst := nbrAddr{hi, lo}
-		local := m.Flags&flagLocal != 0
-		if proto.IsLinkLocal6(hi, lo) {
-			if in.has6(dst) {
-				next[i] = fwdNextLocal
-				if big {
-					next[i] = toGSO(m, gsoNextIP6)
-				}
-				continue
-			}
-			f.Drop(i, ip6DropLinkLocal)
-			continue
-		}
-		ai := nhs[i]
-		if a := &t.adjs[ai]; a.kind == adjECMP {
-			ai = a.members[proto.FlowHash6(ip)%uint32(len(a.members))]
-		}
-		a := &t.adjs[ai]
-		switch a.kind {
-		case adjGlean, adjGateway:
-		case adjLocal:
+		ip = ip[:l]
+		m.Len = uint16(ethHdrLen + l)
+	}
+	if int(m.Iface) >= len(t.ifaces) || !t.ifaces[m.Iface].valid {
+		f.Drop(i, ip6DropNoIface)
+		return
+	}
+	in := &t.ifaces[m.Iface]
+	hi, lo := proto.Dst6(ip)
+	if proto.IsMulticast6(hi, lo) {
+		if hi>>48 == 0xFF02 { // link scope: ND and friends
 			next[i] = fwdNextLocal
 			if big {
 				next[i] = toGSO(m, gsoNextIP6)
 			}
-			continue
-		case adjDrop:
-			f.Drop(i, ip6DropBlackhole)
-			continue
-		default:
-			if local {
-				f.Drop(i, ip6DropNoRoute)
-				continue
-			}
+			return
+		}
+		f.Drop(i, ip6DropMulticast)
+		return
+	}
+	dst := nbrAddr{hi, lo}
+	local := m.Flags&flagLocal != 0
+	if proto.IsLinkLocal6(hi, lo) {
+		if in.has6(dst) {
+			next[i] = fwdNextLocal
 			if big {
 				next[i] = toGSO(m, gsoNextIP6)
-				continue
 			}
-			setErr(m, errNoRoute, 0)
-			next[i] = fwdNextError
-			continue
+			return
 		}
-		out := &t.ifaces[a.iface]
-		ipLen := len(ip)
-		if big {
-			ipLen = wireLen(f.Pool, id, m, pkt) - ethHdrLen
-			if (!local && ip[7] <= 1) || ipLen > int(out.mtu) {
-				next[i] = toGSO(m, gsoNextIP6) // each segment gets its error
-				continue
-			}
-		}
-		if !local {
-			if shi, _ := proto.Src6(ip); shi>>54 == 0xFE80>>6 {
-				f.Drop(i, ip6DropLinkLocal)
-				continue
-			}
-			if ip[7] <= 1 {
-				setErr(m, errTTL, 0)
-				next[i] = fwdNextError
-				continue
-			}
-		}
-		if ipLen > int(out.mtu) {
-			if local {
-				f.Drop(i, ip6DropMTU)
-				continue
-			}
-			setErr(m, errTooBig, uint32(out.mtu))
-			next[i] = fwdNextError
-			continue
-		}
-		key := dst
-		if a.kind == adjGateway {
-			key = a.via
-		}
-		e := memo.find(nix, slab, a.iface, key)
-		if e == nil && big {
-			next[i] = toGSO(m, gsoNextIP6)
-			continue
-		}
-		if e == nil {
-			// The glean node finds the target again from the header and
-			// the adjacency; Aux carries the adjacency ID.
-			m.Iface, m.Aux = a.iface, ai
-			next[i] = fwdNextGlean
-			continue
-		}
-		if now-e.seen.Load() > refresh {
-			refreshProbe(f, &n.probe, &nowNs, a.iface, key, ai, fwdNextGlean)
-		}
-		if !local {
-			proto.DecHop6(ip)
-		}
-		next[i] = routedOut(f, t, mt, seqs, sg, m, pkt, out, a.iface, e.mac.Load(), id)
+		f.Drop(i, ip6DropLinkLocal)
+		return
 	}
+	ai := nh
+	if a := &t.adjs[ai]; a.kind == adjECMP {
+		ai = a.members[proto.FlowHash6(ip)%uint32(len(a.members))]
+	}
+	a := &t.adjs[ai]
+	switch a.kind {
+	case adjGlean, adjGateway:
+	case adjLocal:
+		next[i] = fwdNextLocal
+		if big {
+			next[i] = toGSO(m, gsoNextIP6)
+		}
+		return
+	case adjDrop:
+		f.Drop(i, ip6DropBlackhole)
+		return
+	default:
+		if local {
+			f.Drop(i, ip6DropNoRoute)
+			return
+		}
+		if big {
+			next[i] = toGSO(m, gsoNextIP6)
+			return
+		}
+		setErr(m, errNoRoute, 0)
+		next[i] = fwdNextError
+		return
+	}
+	out := &t.ifaces[a.iface]
+	ipLen := len(ip)
+	if big {
+		ipLen = wireLen(f.Pool, id, m, pkt) - ethHdrLen
+		if (!local && ip[7] <= 1) || ipLen > int(out.mtu) {
+			next[i] = toGSO(m, gsoNextIP6) // each segment gets its error
+			return
+		}
+	}
+	if !local {
+		if shi, _ := proto.Src6(ip); shi>>54 == 0xFE80>>6 {
+			f.Drop(i, ip6DropLinkLocal)
+			return
+		}
+		if ip[7] <= 1 {
+			setErr(m, errTTL, 0)
+			next[i] = fwdNextError
+			return
+		}
+	}
+	if ipLen > int(out.mtu) {
+		if local {
+			f.Drop(i, ip6DropMTU)
+			return
+		}
+		setErr(m, errTooBig, uint32(out.mtu))
+		next[i] = fwdNextError
+		return
+	}
+	key := dst
+	if a.kind == adjGateway {
+		key = a.via
+	}
+	e := v.memo.find(v.nix, v.slab, a.iface, key)
+	if e == nil && big {
+		next[i] = toGSO(m, gsoNextIP6)
+		return
+	}
+	if e == nil {
+		// The glean node finds the target again from the header and
+		// the adjacency; Aux carries the adjacency ID.
+		m.Iface, m.Aux = a.iface, ai
+		next[i] = fwdNextGlean
+		return
+	}
+	if v.now-e.seen.Load() > v.refresh {
+		refreshProbe(f, &n.probe, &v.nowNs, a.iface, key, ai, fwdNextGlean)
+	}
+	if !local {
+		proto.DecHop6(ip)
+	}
+	next[i] = routedOut(f, t, v.mt, v.seqs, v.sg, m, pkt, out, a.iface, e.mac.Load(), id)
 }

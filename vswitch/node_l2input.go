@@ -135,11 +135,15 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 		m.Domain, m.VLAN = dom, vlan
 		f.Next[i] = inNextFwd
 		if pe.rif != 0 && int(pe.rif) < len(t.ifaces) {
-			// The usual routed frame, routedIn's IPv4 case inline: to the
-			// interface's MAC, IPv4, no proxy-ARP source check, no NAT.
-			if pe.rifPlain && !nat && dst == pe.rifMAC && et == etherTypeIPv4 {
+			// The usual routed frame, routedIn's IP cases inline: to the
+			// interface's MAC, IPv4 or IPv6, no proxy-ARP source check, no
+			// NAT.
+			if pe.rifPlain && !nat && dst == pe.rifMAC && (et == etherTypeIPv4 || et == etherTypeIPv6) {
 				m.Iface = pe.rif
 				f.Next[i] = inNextIP4
+				if et == etherTypeIPv6 {
+					f.Next[i] = inNextIP6
+				}
 				continue
 			}
 			routedIn(f, i, pe, &t.ifaces[pe.rif], m, pkt, nat)

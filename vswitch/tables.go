@@ -45,8 +45,9 @@ type portEntry struct {
 	rif    uint16
 	rifMAC uint64
 	// rifPlain: rif is valid and not a proxy-ARP interface, so an
-	// untagged IPv4 frame to rifMAC goes to ip4-forward with no other
-	// check (l2-input's inline case; routedIn does every other).
+	// untagged IPv4 or IPv6 frame to rifMAC goes to ip4-forward or
+	// ip6-forward with no other check (l2-input's inline case; routedIn
+	// does every other).
 	rifPlain bool
 	// tunnel is 1 + the index in tables.tunnels of a remote VTEP's
 	// pseudo-port, 0 for a real port.

@@ -67,12 +67,23 @@ func TestSGPathAllocations(t *testing.T) {
 // group of 10 rules among 100 groups of 10 rules (1,000 rules), and cli in
 // another; flows is the number of distinct flows the vector cycles
 // through (all committed first).
-func benchSG(b *testing.B, groups bool, flows int) { benchSGPool(b, groups, flows, false) }
+func benchSG(b *testing.B, groups bool, flows int) { benchSGWays(b, groups, flows, false) }
+
+// benchSGWays is benchSG with, if twoWay, web answering every flow too
+// (its replies set as web's source once the flows are committed): each
+// poll takes a vector from each port.
+func benchSGWays(b *testing.B, groups bool, flows int, twoWay bool) {
+	benchSGRun(b, groups, flows, false, twoWay)
+}
 
 // benchSGPool is benchSG on shared (memfd) worker pools if shared: the
 // price of vswitchd --shared-pools where the host gives shared memory no
 // huge pages.
 func benchSGPool(b *testing.B, groups bool, flows int, shared bool) {
+	benchSGRun(b, groups, flows, shared, false)
+}
+
+func benchSGRun(b *testing.B, groups bool, flows int, shared, twoWay bool) {
 	s, err := New(Options{PoolFrames: 4096, ConntrackCapacity: max(1<<16, 2*flows), SharedPools: shared})
 	must(err)
 	defer s.Close()
@@ -109,11 +120,15 @@ func benchSGPool(b *testing.B, groups bool, flows int, shared bool) {
 		}
 	}
 	must(r.s.Reconfigure(cfg))
-	frames := make([][]byte, flows)
+	frames, replies := make([][]byte, flows), [][]byte(nil)
 	for i := range frames {
-		frames[i] = udpFrame(macWeb, macCli, ipCli, ipWeb, uint16(1024+i%60000), 53)
+		cli := ipCli
 		if i >= 60000 { // more flows: vary the source address too
-			frames[i] = udpFrame(macWeb, macCli, fmt.Sprintf("10.0.%d.%d", 1+i/60000/250, 1+i/60000%250), ipWeb, uint16(1024+i%60000), 53)
+			cli = fmt.Sprintf("10.0.%d.%d", 1+i/60000/250, 1+i/60000%250)
+		}
+		frames[i] = udpFrame(macWeb, macCli, cli, ipWeb, uint16(1024+i%60000), 53)
+		if twoWay {
+			replies = append(replies, udpFrame(macCli, macWeb, ipWeb, cli, 53, uint16(1024+i%60000)))
 		}
 	}
 	must(r.ports["cli"].SetSource(frames))
@@ -127,7 +142,10 @@ func benchSGPool(b *testing.B, groups bool, flows int, shared bool) {
 	if groups && r.s.SGStats().Flows < flows*9/10 {
 		b.Fatalf("%d flows committed of %d", r.s.SGStats().Flows, flows)
 	}
-	sunk := r.ports["web"].Sunk()
+	if twoWay {
+		must(r.ports["web"].SetSource(replies))
+	}
+	sunk := r.ports["web"].Sunk() + r.ports["cli"].Sunk()
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := processCPU()
@@ -137,7 +155,7 @@ func benchSGPool(b *testing.B, groups bool, flows int, shared bool) {
 	}
 	b.StopTimer()
 	cpu = processCPU() - cpu
-	if got := r.ports["web"].Sunk() - sunk; got != uint64(n) {
+	if got := r.ports["web"].Sunk() + r.ports["cli"].Sunk() - sunk; got != uint64(n) {
 		b.Fatalf("%d packets in, %d out", n, got)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/pkt")
@@ -153,3 +171,8 @@ func BenchmarkSGEstablished100k(b *testing.B)   { benchSG(b, true, 100000) }
 func BenchmarkSGPlainL2Flows100k(b *testing.B)  { benchSG(b, false, 100000) }
 func BenchmarkSGEstablished1M(b *testing.B)     { benchSG(b, true, 1<<20) }
 func BenchmarkSGPlainL2Flows1M(b *testing.B)    { benchSG(b, false, 1<<20) }
+
+// Both directions: half the packets are replies (web to cli), which on a
+// flow without translation read one entry line (conntrack's stPlain).
+func BenchmarkSGTwoWay1M(b *testing.B)        { benchSGWays(b, true, 1<<20, true) }
+func BenchmarkSGPlainL2TwoWay1M(b *testing.B) { benchSGWays(b, false, 1<<20, true) }

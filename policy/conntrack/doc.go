@@ -88,7 +88,12 @@
 // says (Commit's reply argument), not the reversed original; the NAT
 // node rewrites a packet to the reverse of the other direction's key.
 // The mark and label are free for the layers above (an ACL verdict, a
-// load balancer's backend).
+// load balancer's backend). A flow whose reply key is its original
+// reversed (no translation; not ICMP, whose reply type differs) is
+// marked plain in its state word at commit (stPlain): TrackBatch checks
+// its reply packets against the first line's key, reversed, so every
+// packet of such a flow reads one entry line, not two. The reply key is
+// written all the same; every other reader uses it.
 //
 // The protocol, all in atomics (so the race detector checks it too):
 //
@@ -182,20 +187,19 @@
 // The cost of an established packet is instructions plus memory, and at
 // 1k flows (all in cache) it is all instructions. Callgrind counts of
 // the vswitch benchmark BenchmarkSGEstablished1k, instructions per
-// packet, whole path (docs/policy.md "Figures" has the command: counted
-// inside the worker's poll with the GC off, they repeat exactly; counted
-// over the whole process, as the first round's were, they move by ±30):
-// first round 1560 -> 1172 (whole process, plain L2 630: the
-// security-group share 930 -> 542), second round 1242 -> 1188 (exact,
-// plain L2 603-604: 639 -> 584; the round's Parse and TrackBatch
-// changes took 11 of the 54, sg-policy's the rest). The tracker is most
-// of it: Parse 66 and TrackBatch about 410 per packet. What the rounds
-// did:
+// packet, whole path, counted inside the worker's poll with the GC off
+// (docs/policy.md "Figures" has the command and every round's table):
+// first round 1560 -> 1172 (whole process), second 1242 -> 1188,
+// third (2026-12-07) 1164 -> 1101 on the same base, plain L2 578: the
+// security-group share 586 -> 523 (1045 over 523 with another session's
+// work on the plain path). What the rounds did:
 //
 //   - Parse has a fast path for IPv4 without options, TCP or UDP, not a
 //     fragment, in its own body (FuzzParse checks it answers as the
 //     full parser, parseFull, does): about 66 instructions instead of
-//     160.
+//     160. ParseBatch is the same for a vector, the fast path written
+//     out in its loop: the nodes that parse a vector (sg-policy, nat)
+//     save a call per packet (about 10 instructions).
 //   - A key's fifth word (ports, zone, protocol, flags) is one 8-byte
 //     load on little-endian machines (word_unsafe.go) instead of five
 //     loads and four shifts; it is in every hash and every compare.
@@ -208,26 +212,41 @@
 //     by tag, branch-free, the hash and the tag search written out in
 //     the loops (the compiler inlines neither Key.hash nor bucket.find);
 //     the few with no candidate touched and searched in their second
-//     bucket; touch every candidate's entry lines; then track. The
+//     bucket; touch every candidate's entry; then track. The
 //     candidate is kept: the last pass checks it (sequence, key,
 //     sequence again, generation, timeout) and, for a packet that
 //     changes no TCP state, updates the flow inline, with no second
 //     bucket scan and no call; anything else goes to track, which
 //     starts over with a full lookup. Key and tag compares are
 //     branch-free XOR-ORs.
+//   - The tag search compares each slot's 32-bit tag where it lies
+//     (bucket.tags views a bucket as 16 atomic 32-bit words) and loads
+//     only the matching slot's word: one compare and a conditional move
+//     per slot instead of a load, XOR, shift and test (34 instructions
+//     fewer per packet).
+//   - Plain flows (above): the entry pass touches only an entry's
+//     first line, and a reply is checked against the original key
+//     reversed, so a packet of an untranslated flow misses on two lines
+//     (bucket, entry) instead of a reply's three.
 //   - Config.BothKeys (the NAT's tracker) touches both key lines of each
 //     candidate in the batch pass, because NAT reads the other
 //     direction's key of every packet's flow (Table.OtherIPv4, its fast
 //     path): the second line's miss then overlaps with the vector's
-//     instead of coming alone in the translate pass.
+//     instead of coming alone in the translate pass. A table without it
+//     whose flows are translated gets that line uncovered on replies.
 //
-// Per pass, per packet, now (BenchmarkSGEstablished1k): hashing and
-// touching buckets about 65 instructions, the tag search over 8 slots
-// about 75, touching entries 20, checking and updating the candidate
+// Per pass, per packet, now (BenchmarkSGEstablished1k, 270 in all):
+// hashing about 40 instructions, touching buckets 12, the tag search
+// about 45, touching entries 11, checking and updating the candidate
 // about 130, the rest loop, bounds and atomic-load overhead. Each is a
 // few instructions per line of Go; what is left is what the lock-free
 // shared table asks for (a seeded hash, a tag search, a sequence-checked
-// 5-word compare, a state and time update), not slack.
+// 5-word compare, a state and time update), not slack. Tried and
+// dropped in the third round: the last pass with its calls moved to a
+// loop of their own after it (packets of a flow that had one deferred
+// deferred too, to keep each flow's order): 11 instructions more, the
+// compiler spilled as much without the calls; the hit's Result written
+// as one 8-byte store: 5 more.
 //
 // Memory: at 1M flows each packet misses on a bucket line and an entry
 // line. BenchmarkMemoryFloor (floor_test.go: the same access pattern on
@@ -238,9 +257,10 @@
 // from other jobs it went to 40-87 ns. So the target, 30 ns above
 // plain at 1M flows, leaves about 10 ns for instructions on a quiet VM,
 // some 150-200: the memory part is near that floor now, the instructions
-// (about 586 per packet in the switch, 475 of them the tracker's: about
-// 25 ns) are what still misses it, by more than a tighter loop can take
-// back. See docs/policy.md ("Figures") for the switch-level figures.
+// (about 520 per packet in the switch, some 340 of them the tracker's
+// and the parser's: about 20 ns) are what still misses it, by more
+// than a tighter loop can take back. See docs/policy.md ("Figures") for
+// the switch-level figures.
 //
 // Older figures of this package's own benchmarks (go test -run XXX
 // -bench 'Established|NewFlows|Parse' -benchtime 2s

@@ -23,18 +23,25 @@ package vswitch
 // Instructions per packet, whole worker loop (rx copy from the memory
 // port, graph, tx), before -> after:
 //
-//	L2, 1 flow              631 -> 594-604 -> 575-576
-//	L2, 1k MACs             631 -> 601-616 -> 588-590
-//	IPv4, 10 routes         984 -> 900-901 -> 921-922
-//	VXLAN encap + L2       1585 -> 1133-1147 -> 1129
-//	VXLAN decap + L2       1740 -> 1385 -> 1329-1332
+//	L2, 1 flow              631 -> 594-604 -> 575-576 -> 521-524
+//	L2, 1k MACs             631 -> 601-616 -> 588-590 -> 536
+//	IPv4, 10 routes         984 -> 900-901 -> 921-922 -> 650
+//	IPv6, 100k routes       (not counted)    909-915 -> 642
+//	VXLAN encap + L2       1585 -> 1133-1147 -> 1129 -> 1080
+//	VXLAN decap + L2       1740 -> 1385 -> 1329-1332 -> 1124
 //
 // (The third column is after the fusion of l2-fwd into l2-input and
 // vxlan-decap, 2026-12-06, measured with GOGC=off so that a collection
 // in one of the two runs does not skew the difference; the old binary
 // counted 604-612 for L2 and 910-911 for IPv4 the same way. IPv4 pays
 // about 11 for l2-input's longer loop and gains nothing from the fusion:
-// its routed port never reaches l2-fwd.)
+// its routed port never reaches l2-fwd. The fourth is after the routing
+// fast paths, TxFast and the cheaper memory-port rx, 2026-12-07,
+// counted inside the worker's Poll only (valgrind
+// --toggle-collect='github.com/vecswitch/vecswitch/pipeline.(*Worker).Poll'),
+// which repeats to within 3 between runs where the whole-process count
+// moved by up to 70: the third column's code counts 579, 592, 921,
+// 909, 1132 and 1332 that way.)
 //
 // Where they went before (L2, 1k MACs): port rx (memport copy, buffer
 // allocation) ~135; l2-input ~100; l2-fwd ~245 (keys, the two lookups,
@@ -86,6 +93,26 @@ package vswitch
 //   - l2-input reads metadata and bytes through Arrays (no per-call
 //     bounds-checked Pool.Meta/Packet pair), and its routed branch gets
 //     them passed in and the NAT pointer loaded once per vector. -10.
+//   - Routing (2026-12-07): ip4-forward and ip6-forward route the usual
+//     packet in one straight run of checks (node_ip4fwd_fast.go,
+//     node_ip6fwd_fast.go) and hand every other packet, before changing
+//     anything in it, to the general loop, now a method (forward); the
+//     routed port's tx is written out there instead of routedOut's
+//     eleven-argument call; l2-input sends a routed port's plain IPv4 or
+//     IPv6 frame to L3 inline instead of through routedIn
+//     (portEntry.rifPlain). TestIP4FastMatchesNodes and
+//     TestIP6FastMatchesNodes compare the fast and general loops on
+//     random packets and configurations (bad checksums, options, padding,
+//     TTL 0 and 1, martian, local, blackholed, unrouted and ECMP
+//     destinations, unresolved and stale neighbors, over-MTU packets).
+//     IPv4 -270, IPv6 -240, VXLAN decap (its outer packet is routed to
+//     the local VTEP) -200.
+//   - Tx staging (pipeline.Frame.TxFast): the common case, an open batch
+//     with room, is one compare and has no call in it, so it inlines into
+//     the nodes' loops (Tx was a call per packet). -12.
+//   - The memory port's rx copy is written out in its fill loop (no
+//     copyFrame call), and rx and tx count bytes with the metadata slice
+//     loaded once. -45.
 //
 // Counters, traces, drops. Every drop keeps its node and reason: a packet
 // that any skipped node could drop is never finished early. Traced
@@ -102,38 +129,40 @@ package vswitch
 // configurations); TestVXLANFastMatchesNodes does the same for the VXLAN
 // paths; the L3 tests cover the others.
 //
-// What is left, and why the targets are missed where they are (figures:
-// docs/benchmarks.md):
+// What is left, and why the targets are missed where they are (figures
+// and commands: docs/benchmarks.md, "Routing fast paths, inlined tx
+// staging, cheaper rx"; times are medians of three 2 s runs on the
+// quiet VM, 2026-12-07):
 //
-//   - L2 at 1k MACs, ~590 instructions: the memory port's rx copy and
-//     buffer allocation (~125, a benchmark artefact that zero-copy AF_XDP
-//     does not pay), l2-input's checks (~130: runt, port, VLAN, source
-//     MAC sanity, port security, routed port), the two hash lookups with
-//     their lock-free key re-check (~70), the fused pass's learning and
-//     output checks (~170), tx staging, flush and dispatch (~70). The
-//     fusion (above) took the node hop; what is left is spread thin, no
-//     item above 25 % of the total. The floor of the same work in
-//     one bare loop (BenchmarkFloorL2MACs1k) is about 14 ns here, so the
-//     25 ns target is the pipeline's to meet, not the machine's.
-//   - L2 at 1M MACs and IPv4 at 1M routes: memory. Each L2 packet needs
-//     two random lines of a 32-48 MiB table, each IPv4 packet one of the
-//     64 MiB tbl24. l2-fwd and ip4-forward already issue all of a
-//     vector's loads in one tight pass before using them (so the misses
-//     overlap); the floor is the cost of independent random loads on
-//     this VM, BenchmarkFloorIndependent (10-70 ns per load while the VM
-//     was shared, against 1.3 µs for a dependent chain,
-//     BenchmarkFloorDependent). Huge pages (internal/hugemem) for the same
-//     64 MiB changed the independent-load figure by less than the noise
-//     between runs (BenchmarkFloorIndependentHuge); the FIB had already
-//     measured no gain from them (internal/fib's doc), and the MAC table
-//     stays on the Go heap: backing it with mmapped memory would make
-//     every reader (including the control plane's) keep the table alive
-//     explicitly until its last load, for no measured gain.
-//   - VXLAN encap: the L2 path (~600) plus Encap (~145), the inner flow
-//     hash (~90) and the node's own loop (~150): about twice L2, where
-//     the 60 ns target wants 1.5x at most.
-//   - VXLAN decap: an outside packet needs its IPv4 header checked
-//     (ip4-forward), its outer headers parsed and the inner frame
-//     switched (l2-fwd with both lookups): ~2.3x L2. Its bare-loop floor
-//     (BenchmarkFloorVXLANDecap) is about 26 ns: the node passes are
-//     the rest.
+//   - L2 at 1k MACs: 28.2 ns for the whole loop, 22.4 for the graph
+//     alone, against 25; 536 instructions. The memory port's rx copy,
+//     buffer allocation and byte counting (~80, which zero-copy AF_XDP
+//     does not pay), l2-input's checks (~110: runt, port, VLAN, source
+//     MAC sanity, port security, routed port), the fused pass's two
+//     lookups with their lock-free re-checks, learning and output checks
+//     (~240), tx staging, flush and dispatch (~60). Spread thin, no item
+//     above a quarter of the total. The floor of the same work in one
+//     bare loop (BenchmarkFloorL2MACs1k) is 15-16 ns here, so this
+//     target is the pipeline's to meet, not the machine's: about 3 ns
+//     short. (Caching the ingress port's entry across a vector and
+//     finding next-index runs four at a time were tried: no gain.)
+//   - IPv4 at 1M routes: 61.3 ns against 40. The floor of the same work
+//     in one bare loop (BenchmarkFloorIP4Routes1M: receive, one batch of
+//     FIB lookups in 1M routes drawn as perf draws them, header check,
+//     TTL and MAC rewrite, free) is 40-50 ns here: one random line of
+//     the 64 MiB tbl24 per packet (and a tbl8 line for long prefixes) is
+//     most of it, so 40 ns is at or below this machine's floor. The
+//     pipeline's share above it is 12-20 ns (650 instructions a packet).
+//   - L2 at 1M MACs (54 ns), VXLAN encap (52) and decap (59): met. Each
+//     1M-MAC packet needs two random lines of a 32-48 MiB table; l2-fwd
+//     and ip4-forward issue all of a vector's loads in one tight pass
+//     before using them, so the misses overlap; the cost of independent
+//     random loads on this VM is BenchmarkFloorIndependent (10-70 ns per
+//     load while the VM was shared, against 1.3 µs for a dependent
+//     chain, BenchmarkFloorDependent). Huge pages (internal/hugemem) for
+//     the same 64 MiB changed the independent-load figure by less than
+//     the noise between runs (BenchmarkFloorIndependentHuge); the FIB had
+//     already measured no gain from them (internal/fib's doc), and the
+//     MAC table stays on the Go heap: backing it with mmapped memory
+//     would make every reader (including the control plane's) keep the
+//     table alive explicitly until its last load, for no measured gain.

@@ -23,12 +23,12 @@ package vswitch
 // Instructions per packet, whole worker loop (rx copy from the memory
 // port, graph, tx), before -> after:
 //
-//	L2, 1 flow              631 -> 594-604 -> 575-576 -> 521-524
-//	L2, 1k MACs             631 -> 601-616 -> 588-590 -> 536
+//	L2, 1 flow              631 -> 594-604 -> 575-576 -> 501
+//	L2, 1k MACs             631 -> 601-616 -> 588-590 -> 513
 //	IPv4, 10 routes         984 -> 900-901 -> 921-922 -> 650
 //	IPv6, 100k routes       (not counted)    909-915 -> 642
 //	VXLAN encap + L2       1585 -> 1133-1147 -> 1129 -> 1080
-//	VXLAN decap + L2       1740 -> 1385 -> 1329-1332 -> 1124
+//	VXLAN decap + L2       1740 -> 1385 -> 1329-1332 -> 1102
 //
 // (The third column is after the fusion of l2-fwd into l2-input and
 // vxlan-decap, 2026-12-06, measured with GOGC=off so that a collection
@@ -36,7 +36,8 @@ package vswitch
 // counted 604-612 for L2 and 910-911 for IPv4 the same way. IPv4 pays
 // about 11 for l2-input's longer loop and gains nothing from the fusion:
 // its routed port never reaches l2-fwd. The fourth is after the routing
-// fast paths, TxFast and the cheaper memory-port rx, 2026-12-07,
+// fast paths, TxFast, the cheaper memory-port rx and the fused loop's
+// spills, 2026-12-07,
 // counted inside the worker's Poll only (valgrind
 // --toggle-collect='github.com/vecswitch/vecswitch/pipeline.(*Worker).Poll'),
 // which repeats to within 3 between runs where the whole-process count
@@ -113,6 +114,10 @@ package vswitch
 //   - The memory port's rx copy is written out in its fill loop (no
 //     copyFrame call), and rx and tx count bytes with the metadata slice
 //     loaded once. -45.
+//   - The fused l2-fwd's loop reads its per-frame arrays through one
+//     pointer with a byte index and loads the MAC table's buckets and
+//     its next indices once per vector: the compiler had spilled and
+//     reloaded them around every store of the loop. -23.
 //
 // Counters, traces, drops. Every drop keeps its node and reason: a packet
 // that any skipped node could drop is never finished early. Traced
@@ -135,7 +140,8 @@ package vswitch
 // quiet VM, 2026-12-07):
 //
 //   - L2 at 1k MACs: 28.2 ns for the whole loop, 22.4 for the graph
-//     alone, against 25; 536 instructions. The memory port's rx copy,
+//     alone, against 25; 513 instructions (the last 23 of them, the
+//     fused loop's spills, moved the time by less than the noise). The memory port's rx copy,
 //     buffer allocation and byte counting (~80, which zero-copy AF_XDP
 //     does not pay), l2-input's checks (~110: runt, port, VLAN, source
 //     MAC sanity, port security, routed port), the fused pass's two

@@ -127,13 +127,14 @@ func (n *ip4Forward) Process(f *pipeline.Frame) {
 			}
 		}
 	}
-	if !fast {
+	if fast {
+		n.fast(f, nhs, dsts)
+	} else {
 		for i, id := range f.IDs {
 			n.forward(f, i, id, nhs[i])
 		}
-		return
 	}
-	n.fast(f, nhs, dsts)
+	*v = fwdVector{} // hold no tables between vectors (an idle worker would keep old ones alive)
 }
 
 // forward routes packet i (buffer id, FIB result nh): every case, the

@@ -77,13 +77,14 @@ func (n *ip6Forward) Process(f *pipeline.Frame) {
 			}
 		}
 	}
-	if !fast {
+	if fast {
+		n.fast(f, nhs, his, los)
+	} else {
 		for i, id := range f.IDs {
 			n.forward(f, i, id, nhs[i])
 		}
-		return
 	}
-	n.fast(f, nhs, his, los)
+	*v = fwdVector{} // hold no tables between vectors (an idle worker would keep old ones alive)
 }
 
 // forward routes packet i (buffer id, FIB result nh): every case, the

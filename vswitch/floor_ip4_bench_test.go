@@ -94,10 +94,7 @@ func BenchmarkFloorIP4Routes1M(b *testing.B) {
 		for j, id := range ids[:n] {
 			pkt := pipeline.PacketAt(mem, id, &meta[id])
 			ip := pkt[ethHdrLen:]
-			s := uint64(binary.BigEndian.Uint32(ip[0:])) + uint64(binary.BigEndian.Uint32(ip[4:])) +
-				uint64(binary.BigEndian.Uint32(ip[8:])) + uint64(binary.BigEndian.Uint32(ip[12:])) +
-				uint64(binary.BigEndian.Uint32(ip[16:]))
-			if ip[0] != 0x45 || int(binary.BigEndian.Uint16(ip[2:])) > len(ip) || csum.Fold(s) != 0xFFFF || ip[8] <= 1 || nh[j] == 0 {
+			if ip[0] != 0x45 || int(binary.BigEndian.Uint16(ip[2:])) > len(ip) || !sum5OK(ip) || ip[8] <= 1 || nh[j] == 0 {
 				b.Fatal("the usual packet refused")
 			}
 			proto.DecTTL4(ip)

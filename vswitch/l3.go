@@ -104,13 +104,8 @@ func newLocalFrame(pool *pipeline.Pool) (pipeline.BufID, []byte, bool) {
 // (pipeline.NextTaken, unless l2-output must refuse it as too big), or
 // on to the L2 lookup (l2Deliver).
 func routedOut(f *pipeline.Frame, t *tables, mt *macTable, seqs []atomic.Uint32, sg *sgTables, m *pipeline.Meta, pkt []byte, out *ifaceEntry, iface uint16, mac uint64, id pipeline.BufID) uint16 {
-	putMAC(pkt[0:6], mac)
-	copy(pkt[6:12], out.mac[:])
-	// The port the packet came from is kept in Aux for sg-policy (the
-	// egress side of security groups) and l2-flood.
 	in := m.InPort
-	m.Aux = uint32(in)
-	m.Domain, m.VLAN, m.InPort, m.Iface = out.domain, out.vlan, routerPort, iface
+	routedRewrite(m, pkt, out, iface, mac)
 	if sg != nil && m.Flags&flagLocal == 0 {
 		if out.port != 0 {
 			m.OutPort = out.port
@@ -134,6 +129,20 @@ func routedOut(f *pipeline.Frame, t *tables, mt *macTable, seqs []atomic.Uint32,
 		return fwdNextL2Output
 	}
 	return l2Deliver(mt, seqs, m, mac)
+}
+
+// routedRewrite gives routed frame pkt (metadata m) the neighbor's MAC
+// mac as destination and the outgoing interface's (out, index iface) as
+// source, and moves its metadata to the egress side: domain, VLAN and
+// interface of out, the router as its port. The port it came from is
+// kept in Aux for sg-policy (the egress side of security groups) and
+// l2-flood. routedOut, the forwarding nodes' fast loops and vxlan-encap's
+// underlay all finish a routed frame with it.
+func routedRewrite(m *pipeline.Meta, pkt []byte, out *ifaceEntry, iface uint16, mac uint64) {
+	putMAC(pkt[0:6], mac)
+	copy(pkt[6:12], out.mac[:])
+	m.Aux = uint32(m.InPort)
+	m.Domain, m.VLAN, m.InPort, m.Iface = out.domain, out.vlan, routerPort, iface
 }
 
 // l2Deliver finishes a routed or switch-built frame whose Ethernet

@@ -262,6 +262,6 @@ func martian4(dst uint32) bool { return dst>>28 >= 0xE || dst>>24 == 0 || dst>>2
 
 // putMAC writes a 48-bit MAC.
 func putMAC(b []byte, mac uint64) {
-	_ = b[5]
-	b[0], b[1], b[2], b[3], b[4], b[5] = byte(mac>>40), byte(mac>>32), byte(mac>>24), byte(mac>>16), byte(mac>>8), byte(mac)
+	binary.BigEndian.PutUint16(b, uint16(mac>>32))
+	binary.BigEndian.PutUint32(b[2:], uint32(mac))
 }

@@ -3,7 +3,6 @@ package vswitch
 import (
 	"encoding/binary"
 
-	"github.com/vecswitch/vecswitch/internal/csum"
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
@@ -56,11 +55,8 @@ func (n *ip4Forward) fast(f *pipeline.Frame, nhs, dsts []uint32) {
 		}
 		ip := pkt[ethHdrLen:]
 		tl := int(binary.BigEndian.Uint16(ip[2:]))
-		sum := uint64(binary.BigEndian.Uint32(ip[0:])) + uint64(binary.BigEndian.Uint32(ip[4:])) +
-			uint64(binary.BigEndian.Uint32(ip[8:])) + uint64(binary.BigEndian.Uint32(ip[12:])) +
-			uint64(binary.BigEndian.Uint32(ip[16:]))
 		dst := dsts[i]
-		if ip[0] != 0x45 || tl < 20 || tl > len(ip) || csum.Fold(sum) != 0xFFFF ||
+		if ip[0] != 0x45 || tl < 20 || tl > len(ip) || !sum5OK(ip) ||
 			!ifaces[m.Iface].valid || martian4(dst) || int(nhs[i]) >= len(adjs) {
 			n.forward(f, i, id, nhs[i])
 			continue
@@ -102,11 +98,9 @@ func (n *ip4Forward) fast(f *pipeline.Frame, nhs, dsts []uint32) {
 		pkt = pkt[:ethHdrLen+tl]
 		proto.DecTTL4(ip)
 		if op := out.port; noSG && op != 0 && int(op) < len(ports) && m.Len <= ports[op].maxFrame {
-			// routedOut's routed-port case, written out.
-			putMAC(pkt[0:6], e.mac.Load())
-			copy(pkt[6:12], out.mac[:])
-			m.Aux = uint32(m.InPort)
-			m.Domain, m.VLAN, m.InPort, m.Iface, m.OutPort = out.domain, out.vlan, routerPort, a.iface, op
+			// routedOut's routed-port case, without its call.
+			routedRewrite(m, pkt, out, a.iface, e.mac.Load())
+			m.OutPort = op
 			if !f.TxFast(op, id) {
 				f.Tx(op, id)
 			}

@@ -69,11 +69,9 @@ func (n *ip6Forward) fast(f *pipeline.Frame, nhs []uint32, his, los []uint64) {
 		pkt = pkt[:ethHdrLen+l]
 		proto.DecHop6(ip)
 		if op := out.port; noSG && op != 0 && int(op) < len(ports) && m.Len <= ports[op].maxFrame {
-			// routedOut's routed-port case, written out.
-			putMAC(pkt[0:6], e.mac.Load())
-			copy(pkt[6:12], out.mac[:])
-			m.Aux = uint32(m.InPort)
-			m.Domain, m.VLAN, m.InPort, m.Iface, m.OutPort = out.domain, out.vlan, routerPort, a.iface, op
+			// routedOut's routed-port case, without its call.
+			routedRewrite(m, pkt, out, a.iface, e.mac.Load())
+			m.OutPort = op
 			if !f.TxFast(op, id) {
 				f.Tx(op, id)
 			}

@@ -95,10 +95,8 @@ func (u *underlay) finish(f *pipeline.Frame, m *pipeline.Meta, mem []byte, id pi
 		return false
 	}
 	pkt := pipeline.PacketAt(mem, id, m)
-	putMAC(pkt[0:6], u.mac)
-	copy(pkt[6:12], u.out.mac[:])
-	m.Aux = uint32(m.InPort)
-	m.Domain, m.VLAN, m.InPort, m.Iface, m.OutPort = u.out.domain, u.out.vlan, routerPort, u.iface, u.port
+	routedRewrite(m, pkt, u.out, u.iface, u.mac)
+	m.OutPort = u.port
 	if !f.TxFast(u.port, id) {
 		f.Tx(u.port, id)
 	}

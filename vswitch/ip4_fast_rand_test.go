@@ -45,21 +45,11 @@ func ip4FastVsNodes(t *testing.T, seed uint64) {
 		{Prefix: "10.7.0.0/16", Via: []NextHop{{Addr: "10.2.0.2"}, {Addr: "10.1.0.2"}}},
 		{Prefix: "10.6.0.0/16", Blackhole: true},
 	}
-	rigs := [2]*rig{newRig(t, Options{}), newRig(t, Options{})}
-	rigs[1].s.lrn.unfused.Store(true)
 	arp := serialize(&layers.Ethernet{DstMAC: mustMAC(bcast()), SrcMAC: mustMAC(macN(31)), EthernetType: layers.EthernetTypeARP},
 		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
 			Operation: 1, SourceHwAddress: mustMAC(macN(31)), SourceProtAddress: net.ParseIP("10.2.0.7").To4(),
 			DstHwAddress: make([]byte, 6), DstProtAddress: net.ParseIP("10.2.0.1").To4()})
-	for _, rg := range rigs {
-		rg.attach("a", "b", "b2", "c")
-		rg.reconf(cfg)
-		rg.send("a", frame(bcast(), macA, -1))
-		rg.send("b", frame(bcast(), macB, -1))
-		rg.send("b2", arp) // 10.2.0.7 learned on b2, a neighbor that can need a refresh
-		rg.recv()
-		rg.s.Poll()
-	}
+	rigs := fastAndGeneral(t, cfg, arp) // 10.2.0.7 learned on b2, a neighbor that can need a refresh
 	ins := []struct{ port, mac, srcMAC, src string }{{"a", macRA, macA, "10.1.0.2"}, {"b", macRB, macB, "10.2.0.2"}, {"c", macRC, macN(30), "10.3.0.2"}}
 	dsts := []string{"10.1.0.2", "10.2.0.2", "10.2.0.7", "10.2.0.9", "10.3.0.2", "10.9.1.1", "10.8.1.1", "10.7.3.4",
 		"10.7.9.9", "10.6.0.1", "10.1.0.1", "10.3.0.1", "224.0.0.5", "127.0.0.1", "0.1.2.3", "192.168.99.1"}
@@ -91,13 +81,41 @@ func ip4FastVsNodes(t *testing.T, seed uint64) {
 			}
 			frames[i] = fr
 		}
-		out, drops := sendBoth(rigs, in.port, frames)
-		require.Equal(t, out[1], out[0], "batch %d: frames out, fast vs general", batch)
-		require.Equal(t, drops[1], drops[0], "batch %d: drop counters", batch)
+		requireSameOut(t, rigs, in.port, frames, batch)
 	}
 	for _, rg := range rigs {
 		requireNoLeak(t, rg.s)
 	}
+}
+
+// fastAndGeneral returns two switches configured with cfg, ports a, b,
+// b2 and c attached: the first with the routing fast loops, the second
+// sending every packet through the general ones (learner.unfused). Each
+// has learned A on a and B on b, then received warm on b2.
+func fastAndGeneral(t *testing.T, cfg Config, warm ...[]byte) [2]*rig {
+	rigs := [2]*rig{newRig(t, Options{}), newRig(t, Options{})}
+	rigs[1].s.lrn.unfused.Store(true)
+	for _, rg := range rigs {
+		rg.attach("a", "b", "b2", "c")
+		rg.reconf(cfg)
+		rg.send("a", frame(bcast(), macA, -1))
+		rg.send("b", frame(bcast(), macB, -1))
+		if len(warm) > 0 {
+			rg.send("b2", warm...)
+		}
+		rg.recv()
+		rg.s.Poll()
+	}
+	return rigs
+}
+
+// requireSameOut sends frames into port in of both switches and requires
+// the same frames out of the same ports and the same drop counters.
+func requireSameOut(t *testing.T, rigs [2]*rig, in string, frames [][]byte, batch int) {
+	t.Helper()
+	out, drops := sendBoth(rigs, in, frames)
+	require.Equal(t, out[1], out[0], "batch %d: frames out, fast vs general", batch)
+	require.Equal(t, drops[1], drops[0], "batch %d: drop counters", batch)
 }
 
 // withIPv4Option returns the Ethernet/IPv4 frame fr with four bytes of
@@ -148,15 +166,7 @@ func ip6FastVsNodes(t *testing.T, seed uint64) {
 		{Prefix: "fd07::/32", Via: []NextHop{{Addr: "fd02::2"}, {Addr: "fd01::2"}}},
 		{Prefix: "fd06::/32", Blackhole: true},
 	}
-	rigs := [2]*rig{newRig(t, Options{}), newRig(t, Options{})}
-	rigs[1].s.lrn.unfused.Store(true)
-	for _, rg := range rigs {
-		rg.attach("a", "b", "b2", "c")
-		rg.reconf(cfg)
-		rg.send("a", frame(bcast(), macA, -1))
-		rg.send("b", frame(bcast(), macB, -1))
-		rg.recv()
-	}
+	rigs := fastAndGeneral(t, cfg)
 	ins := []struct{ port, mac, srcMAC, src string }{{"a", macRA, macA, "fd01::2"}, {"b", macRB, macB, "fd02::2"}, {"c", macRC, macN(30), "fd03::2"}}
 	dsts := []string{"fd01::2", "fd02::2", "fd02::9", "fd03::2", "fd09::1:1", "fd08::1", "fd07::3", "fd07::99",
 		"fd06::1", "fd01::1", "fd03::1", "ff02::1", "ff05::1", "fe80::5", "2001:db8::1"}
@@ -182,9 +192,7 @@ func ip6FastVsNodes(t *testing.T, seed uint64) {
 			}
 			frames[i] = fr
 		}
-		out, drops := sendBoth(rigs, in.port, frames)
-		require.Equal(t, out[1], out[0], "batch %d: frames out, fast vs general", batch)
-		require.Equal(t, drops[1], drops[0], "batch %d: drop counters", batch)
+		requireSameOut(t, rigs, in.port, frames, batch)
 	}
 	for _, rg := range rigs {
 		requireNoLeak(t, rg.s)

@@ -25,10 +25,10 @@ package vswitch
 //
 //	L2, 1 flow              631 -> 594-604 -> 575-576 -> 501
 //	L2, 1k MACs             631 -> 601-616 -> 588-590 -> 513
-//	IPv4, 10 routes         984 -> 900-901 -> 921-922 -> 650
+//	IPv4, 10 routes         984 -> 900-901 -> 921-922 -> 624
 //	IPv6, 100k routes       (not counted)    909-915 -> 642
-//	VXLAN encap + L2       1585 -> 1133-1147 -> 1129 -> 1080
-//	VXLAN decap + L2       1740 -> 1385 -> 1329-1332 -> 1102
+//	VXLAN encap + L2       1585 -> 1133-1147 -> 1129 -> 1060
+//	VXLAN decap + L2       1740 -> 1385 -> 1329-1332 -> 1081
 //
 // (The third column is after the fusion of l2-fwd into l2-input and
 // vxlan-decap, 2026-12-06, measured with GOGC=off so that a collection
@@ -36,8 +36,8 @@ package vswitch
 // counted 604-612 for L2 and 910-911 for IPv4 the same way. IPv4 pays
 // about 11 for l2-input's longer loop and gains nothing from the fusion:
 // its routed port never reaches l2-fwd. The fourth is after the routing
-// fast paths, TxFast, the cheaper memory-port rx and the fused loop's
-// spills, 2026-12-07,
+// fast paths, TxFast, the cheaper memory-port rx, the fused loop's
+// spills and the shared routedRewrite and sum5OK, 2026-12-07,
 // counted inside the worker's Poll only (valgrind
 // --toggle-collect='github.com/vecswitch/vecswitch/pipeline.(*Worker).Poll'),
 // which repeats to within 3 between runs where the whole-process count
@@ -158,7 +158,7 @@ package vswitch
 //     TTL and MAC rewrite, free) is 40-50 ns here: one random line of
 //     the 64 MiB tbl24 per packet (and a tbl8 line for long prefixes) is
 //     most of it, so 40 ns is at or below this machine's floor. The
-//     pipeline's share above it is 12-20 ns (650 instructions a packet).
+//     pipeline's share above it is 12-20 ns (650 instructions a packet when timed).
 //   - L2 at 1M MACs (54 ns), VXLAN encap (52) and decap (59): met. Each
 //     1M-MAC packet needs two random lines of a 32-48 MiB table; l2-fwd
 //     and ip4-forward issue all of a vector's loads in one tight pass

@@ -7,8 +7,8 @@ import (
 )
 
 // TestAllocations: Parse, Track (hit, miss, related, invalid), Commit
-// (into free room and into a full table, evicting) and TrackBatch
-// allocate nothing.
+// (into free room and into a full table, evicting), TrackBatch and
+// PrepareCommits allocate nothing.
 func TestAllocations(t *testing.T) {
 	tab := newTable(t, Config{Capacity: 64})
 	w := tab.NewWorker()
@@ -21,8 +21,8 @@ func TestAllocations(t *testing.T) {
 	now := uint32(1)
 	w.Track(&p, syn, 0, now)
 	w.Commit(&p, nil, now, 0)
-	ps := make([]Packet, 4)
-	res := make([]Result, 4)
+	ps := make([]Packet, 5)
+	res := make([]Result, 5)
 	port := uint16(0)
 	allocs := testing.AllocsPerRun(1000, func() {
 		Parse(&p, v6, 0)
@@ -33,10 +33,12 @@ func TestAllocations(t *testing.T) {
 		if w.Track(&p, udp, 0, now).Conn == 0 { // miss, then new: the table fills and evicts
 			w.Commit(&p, nil, now, 0)
 		}
-		for i, b := range [][]byte{syn, synack, v6, errp} {
+		for i, b := range [][]byte{syn, synack, v6, errp, udp} {
 			Parse(&ps[i], b, 0)
 		}
+		ps[4].Key.Zone = 1 // a new flow: udp's other zone
 		w.TrackBatch(ps, res, now)
+		w.PrepareCommits(ps, res)
 		now++
 	})
 	require.Zero(t, allocs)

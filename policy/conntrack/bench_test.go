@@ -188,6 +188,121 @@ func BenchmarkNewFlows(b *testing.B) {
 	}
 	b.Run("room", func(b *testing.B) { run(b, 1<<20, true) })
 	b.Run("full", func(b *testing.B) { run(b, 1<<16, false) })
+	// As a node does it: a vector of 256 SYNs parsed at once
+	// (ParseBatch), tracked at once (TrackBatch), then committed one by
+	// one, with or without PrepareCommits between.
+	// churn: a table of 1M holding 512k flows, where each vector's new
+	// flows take entries freed at random (256 flows deleted between
+	// vectors, outside the timer): the steady state of a busy table.
+	churn := func(b *testing.B, prepare bool) {
+		const capacity, live = 1 << 20, 1 << 19
+		tab := newTable(b, Config{Capacity: capacity})
+		w := tab.NewWorker()
+		var ps [BatchSize]Packet
+		var res [BatchSize]Result
+		var ips [BatchSize][]byte
+		var zones [BatchSize]uint16
+		buf := make([]byte, BatchSize*64)
+		for i := range ips {
+			ips[i] = buf[i*64 : i*64+len(tmpl)]
+			copy(ips[i], tmpl)
+		}
+		conns := make([]uint32, 0, live)
+		var p Packet
+		for i := range live {
+			p = Packet{Key: benchKey(i), Kind: KindTCP, TCPFlags: fSYN}
+			conns = append(conns, w.Commit(&p, nil, 0, 0).Conn)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		flow := live
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			b.StopTimer()
+			for range BatchSize {
+				j := rng.IntN(len(conns))
+				if !tab.Delete(conns[j]) {
+					b.Fatal("delete failed")
+				}
+				conns[j] = conns[len(conns)-1]
+				conns = conns[:len(conns)-1]
+			}
+			for i := range ips {
+				k := benchKey(flow + i)
+				setFrame(ips[i], &k)
+			}
+			flow += BatchSize
+			b.StartTimer()
+			ParseBatch(ps[:], ips[:], zones[:])
+			w.TrackBatch(ps[:], res[:], 0)
+			if prepare {
+				w.PrepareCommits(ps[:], res[:])
+			}
+			for i := range ps {
+				c := w.Commit(&ps[i], nil, 0, 0).Conn
+				if c == 0 {
+					b.Fatal("commit failed")
+				}
+				conns = append(conns, c)
+			}
+		}
+		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*BatchSize)
+		b.ReportMetric(ns, "ns/flow")
+		b.ReportMetric(1e9/ns, "flows/s")
+	}
+	batch := func(b *testing.B, capacity int, refill, prepare bool) {
+		tab := newTable(b, Config{Capacity: capacity})
+		w := tab.NewWorker()
+		var ps [BatchSize]Packet
+		var res [BatchSize]Result
+		var ips [BatchSize][]byte
+		var zones [BatchSize]uint16
+		buf := make([]byte, BatchSize*64)
+		for i := range ips {
+			ips[i] = buf[i*64 : i*64+len(tmpl)]
+			copy(ips[i], tmpl)
+		}
+		flow := 0
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if refill && flow+BatchSize > capacity {
+				b.StopTimer()
+				tab = newTable(b, Config{Capacity: capacity})
+				w = tab.NewWorker()
+				flow = 0
+				b.StartTimer()
+			}
+			for i := range ips {
+				k := benchKey(flow + i)
+				setFrame(ips[i], &k)
+			}
+			now := uint32(flow >> 16)
+			flow += BatchSize
+			ParseBatch(ps[:], ips[:], zones[:])
+			w.TrackBatch(ps[:], res[:], now)
+			if prepare {
+				w.PrepareCommits(ps[:], res[:])
+			}
+			for i := range ps {
+				if r := res[i]; r.State != StateNew || r.Conn != 0 {
+					b.Fatalf("flow %d: %+v", flow, r)
+				}
+				if w.Commit(&ps[i], nil, now, 0).Conn == 0 {
+					b.Fatal("commit failed")
+				}
+			}
+		}
+		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*BatchSize)
+		b.ReportMetric(ns, "ns/flow")
+		b.ReportMetric(1e9/ns, "flows/s")
+	}
+	b.Run("batch-room", func(b *testing.B) { batch(b, 1<<20, true, false) })
+	b.Run("batch-room-prepared", func(b *testing.B) { batch(b, 1<<20, true, true) })
+	b.Run("batch-full", func(b *testing.B) { batch(b, 1<<16, false, false) })
+	b.Run("batch-full-prepared", func(b *testing.B) { batch(b, 1<<16, false, true) })
+	b.Run("batch-churn", func(b *testing.B) { churn(b, false) })
+	b.Run("batch-churn-prepared", func(b *testing.B) { churn(b, true) })
 }
 
 // BenchmarkParse parses a TCP/IPv4 and an IPv6 packet with extension

@@ -46,6 +46,7 @@ func (w *Worker) TrackParsed(p *Packet, now uint32) Result {
 // sequence again), so a slot that changed meanwhile costs a lookup, never
 // a wrong answer.
 func (w *Worker) TrackBatch(ps []Packet, res []Result, now uint32) {
+	w.missBase = w.n.misses
 	for len(ps) > 0 {
 		n := min(len(ps), BatchSize)
 		w.trackBatch(ps[:n], res[:n], now)
@@ -466,11 +467,7 @@ func (w *Worker) commitKeys(k, reply *Key, now uint32, mark uint32, flow uint64)
 	e := &t.entries[idx]
 	gen := e.seq.Load()>>2 + 1
 	seq := gen<<2 | 2 // live, being committed
-	e.storeKey(Original, k)
-	e.storeKey(Reply, &rk)
-	e.mark.Store(mark)
-	e.label.Store(0)
-	e.state.Store(packState(now, gen, flow))
+	e.fill(k, &rk, mark, packState(now, gen, flow))
 	e.seq.Store(seq)
 
 	w0, w1 := slotWord(h, Original, idx), slotWord(rh, Reply, idx)

@@ -16,7 +16,10 @@ type Worker struct {
 	hashes [BatchSize]uint64
 	cand   [BatchSize]uint64
 	second [BatchSize]uint16 // packets whose candidate is in the second bucket
-	sink   uint64
+	// missBase is n.misses when the last TrackBatch began
+	// (PrepareCommits: did any packet of it miss?).
+	missBase uint64
+	sink     uint64
 }
 
 const cacheSize = 32

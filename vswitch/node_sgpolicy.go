@@ -21,7 +21,9 @@ import (
 //
 // For each IP packet of the vector it parses the headers
 // (conntrack.ParseBatch) and notes the mark its flow must have, tracks the
-// vector at once (TrackBatch), then, checking the common case first:
+// vector at once (TrackBatch), has the memory its new flows' commits will
+// read fetched at once (PrepareCommits), then, checking the common case
+// first:
 //
 //   - established or new flow with an entry whose mark (the ports the flow
 //     was admitted between) fits this packet's ports in its direction:
@@ -168,6 +170,9 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 	now := n.s.now.Load()
 	cw := ct.ws[n.wid]
 	cw.TrackBatch(n.ps[:k], n.res[:k], now)
+	// New flows: their reply keys' buckets, which Commit reads, touched
+	// all at once (nothing when no packet missed).
+	cw.PrepareCommits(n.ps[:k], n.res[:k])
 	w := &pol.ws[n.wid]
 	committed := false
 	fuse := !n.s.lrn.unfused.Load()

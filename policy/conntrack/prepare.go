@@ -24,10 +24,19 @@ func (w *Worker) PrepareCommits(ps []Packet, res []Result) {
 	if w.n.misses == w.missBase {
 		return // no packet of the last TrackBatch missed
 	}
+	ps = ps[:min(len(ps), len(res))]
+	for len(ps) > 0 {
+		n := min(len(ps), BatchSize)
+		w.prepare(ps[:n], res[:n])
+		ps, res = ps[n:], res[n:]
+	}
+}
+
+// prepare is PrepareCommits for at most BatchSize packets.
+func (w *Worker) prepare(ps []Packet, res []Result) {
 	t := w.t
-	n := min(len(ps), len(res), BatchSize)
-	rhs := w.hashes[:0]
-	for i := range n {
+	rhs := w.hashes[:0] // TrackBatch's scratch, free again
+	for i := range ps {
 		if res[i].Conn != 0 || res[i].State != StateNew {
 			continue
 		}
@@ -39,9 +48,6 @@ func (w *Worker) PrepareCommits(ps []Packet, res []Result) {
 		}
 		rk := p.Key.Reverse()
 		rhs = append(rhs, rk.hash(t.seed))
-	}
-	if len(rhs) == 0 {
-		return
 	}
 	shift, buckets := t.shift&63, t.buckets
 	var sink uint64

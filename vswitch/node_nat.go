@@ -138,6 +138,9 @@ func (n *natNode) Process(f *pipeline.Frame) {
 	now := n.s.now.Load()
 	cw, w := st.cws[n.wid], st.ws[n.wid]
 	cw.TrackBatch(n.ps[:k], n.res[:k], now)
+	// New flows: the buckets of the reply keys their commits will try,
+	// touched all at once (nothing when no packet missed).
+	w.PrepareCommits(cw, n.ps[:k], n.res[:k])
 	committed := false
 	// Pass 2: commit new flows, translate.
 	for j, r := range n.res[:k] {

@@ -49,11 +49,38 @@ func (w *Worker) prepare(ps []Packet, res []Result) {
 		rk := p.Key.Reverse()
 		rhs = append(rhs, rk.hash(t.seed))
 	}
+	w.touch(rhs)
+}
+
+// touch loads the first word of both buckets of every hash in hs.
+func (w *Worker) touch(hs []uint64) {
+	t := w.t
 	shift, buckets := t.shift&63, t.buckets
 	var sink uint64
-	for _, h := range rhs {
+	for _, h := range hs {
 		b1 := h >> shift
 		sink += buckets[b1].s[0].Load() + buckets[t.second(b1, h)].s[0].Load()
 	}
 	w.sink += sink
+}
+
+// Missed reports whether a packet of the worker's last TrackBatch missed
+// (a caller that prepares commits itself skips a vector with none).
+func (w *Worker) Missed() bool { return w.n.misses != w.missBase }
+
+// PrepareKeys is PrepareCommits for reply keys a translator chose: it
+// touches the two buckets of every key in keys (the reply keys that
+// InUse will look up and Commit place and clash-check) in one loop of
+// independent loads. Like PrepareCommits it changes nothing.
+func (w *Worker) PrepareKeys(keys []Key) {
+	seed := w.t.seed
+	for len(keys) > 0 {
+		n := min(len(keys), BatchSize)
+		hs := w.hashes[:n]
+		for i := range hs {
+			hs[i] = keys[i].hash(seed)
+		}
+		w.touch(hs)
+		keys = keys[n:]
+	}
 }

@@ -37,6 +37,8 @@ type Worker struct {
 	rng uint64
 	n   counts
 	pub counters
+	// keys is PrepareCommits's scratch: the reply keys it has touched.
+	keys [conntrack.BatchSize]conntrack.Key
 }
 
 // NewWorker returns a handle for one worker goroutine whose flows live in
@@ -87,47 +89,22 @@ func fam(k *conntrack.Key) int {
 // (one atomic load per new flow) and allocates nothing.
 func (w *Worker) Commit(cw *conntrack.Worker, p *conntrack.Packet, now, mark uint32) (conntrack.Result, Action, Reason) {
 	rs := w.t.rules.Load()
-	k := &p.Key
-	f := fam(k)
-	v6 := f == 1
-	rk := k.Reverse()
-	var act Action
+	rk, act, sv, b := rs.plan(p)
+	if sv != nil && b < 0 {
+		sv.st.noBackend.Add(1)
+		w.n.reasons[ReasonNoBackend]++
+		return conntrack.Result{State: conntrack.StateNew}, act, ReasonNoBackend
+	}
+	var bst *backendStat
+	if act&ActLB != 0 {
+		bst = sv.stats[b]
+	}
 	natOK := false
 	switch p.Kind {
 	case conntrack.KindTCP, conntrack.KindUDP, conntrack.KindICMPRequest:
-		natOK = k.Proto != protoSCTP
+		natOK = p.Key.Proto != protoSCTP
 	case conntrack.KindOther:
-		natOK = !v6
-	}
-	var bst *backendStat
-	if p.Kind == conntrack.KindTCP || p.Kind == conntrack.KindUDP {
-		tg, ok := rs.dnat(k.Proto, k.Dst, k.DstPort, v6)
-		if !ok {
-			if sv := rs.service(k.Proto, k.Dst, k.DstPort, v6); sv != nil {
-				b := sv.lb.Lookup(flowHash(k, rs.cfg.ServiceSeed))
-				if b < 0 {
-					sv.st.noBackend.Add(1)
-					w.n.reasons[ReasonNoBackend]++
-					return conntrack.Result{State: conntrack.StateNew}, ActLB | ActDNAT, ReasonNoBackend
-				}
-				tg, ok, bst = sv.tgts[b], true, sv.stats[b]
-				act |= ActLB
-			}
-		}
-		if ok {
-			act |= ActDNAT
-			rk.Src, rk.SrcPort = tg.addr, tg.port
-			if n := rs.netOf(k.Src, v6); n != nil && rs.netOf(tg.addr, v6) == n {
-				act |= ActSNAT | ActHairpin
-				rk.Dst = n.gw[f]
-			}
-		}
-	}
-	if act == 0 {
-		if n := rs.netOf(k.Src, v6); n != nil && n.has[f] && rs.netOf(k.Dst, v6) == nil {
-			act |= ActSNAT
-			rk.Dst = n.ext[f]
-		}
+		natOK = !p.Key.IPv6()
 	}
 	if act == 0 {
 		res := cw.Commit(p, nil, now, mark)
@@ -159,6 +136,85 @@ func (w *Worker) Commit(cw *conntrack.Worker, p *conntrack.Packet, now, mark uin
 		}
 	}
 	return res, act, r
+}
+
+// plan is Commit's decision for the flow of p, with no side effect: what
+// the translation does, the reply key Commit tries first (a masqueraded
+// flow's own port; allocate may then pick another), and, for a flow to a
+// service, the service and the backend Maglev picked (b < 0: none takes
+// new flows; act is then ActLB|ActDNAT and Commit refuses the flow).
+// PrepareCommits calls it ahead of Commit.
+func (rs *Rules) plan(p *conntrack.Packet) (rk conntrack.Key, act Action, sv *compiledSvc, b int) {
+	k := &p.Key
+	f := fam(k)
+	v6 := f == 1
+	rk = k.Reverse()
+	if p.Kind == conntrack.KindTCP || p.Kind == conntrack.KindUDP {
+		tg, ok := rs.dnat(k.Proto, k.Dst, k.DstPort, v6)
+		if !ok {
+			if sv = rs.service(k.Proto, k.Dst, k.DstPort, v6); sv != nil {
+				if b = sv.lb.Lookup(flowHash(k, rs.cfg.ServiceSeed)); b < 0 {
+					return rk, ActLB | ActDNAT, sv, b
+				}
+				tg, ok = sv.tgts[b], true
+				act |= ActLB
+			}
+		}
+		if ok {
+			act |= ActDNAT
+			rk.Src, rk.SrcPort = tg.addr, tg.port
+			if n := rs.netOf(k.Src, v6); n != nil && rs.netOf(tg.addr, v6) == n {
+				act |= ActSNAT | ActHairpin
+				rk.Dst = n.gw[f]
+			}
+		}
+	}
+	if act == 0 {
+		if n := rs.netOf(k.Src, v6); n != nil && n.has[f] && rs.netOf(k.Dst, v6) == nil {
+			act |= ActSNAT
+			rk.Dst = n.ext[f]
+		}
+	}
+	return rk, act, sv, b
+}
+
+// PrepareCommits readies the memory the commits of a vector's new flows
+// will read (conntrack's PrepareCommits, for translated flows): call it
+// after cw.TrackBatch(ps, res, now) and before the commits. For every
+// packet answered StateNew with no flow, it computes the reply key
+// Commit will try first (plan) and has cw touch that key's two buckets,
+// all the vector's in one loop (conntrack.Worker.PrepareKeys): InUse's
+// lookup of a masqueraded flow's reply key and Commit's placing of it
+// then find them in cache, instead of each new flow missing on them in
+// turn. It changes nothing and counts nothing; after a TrackBatch in
+// which no packet missed it costs one compare.
+func (w *Worker) PrepareCommits(cw *conntrack.Worker, ps []conntrack.Packet, res []conntrack.Result) {
+	if !cw.Missed() {
+		return
+	}
+	rs := w.t.rules.Load()
+	ps = ps[:min(len(ps), len(res))]
+	keys := w.keys[:0]
+	for i := range ps {
+		if res[i].Conn != 0 || res[i].State != conntrack.StateNew {
+			continue
+		}
+		switch ps[i].Kind {
+		case conntrack.KindTCP, conntrack.KindUDP, conntrack.KindICMPRequest, conntrack.KindOther:
+		default:
+			continue
+		}
+		rk, _, sv, b := rs.plan(&ps[i])
+		if sv != nil && b < 0 {
+			continue
+		}
+		keys = append(keys, rk)
+		if len(keys) == len(w.keys) {
+			cw.PrepareKeys(keys)
+			keys = keys[:0]
+		}
+	}
+	cw.PrepareKeys(keys)
 }
 
 func (w *Worker) commitReason(res conntrack.Result) Reason {

@@ -302,7 +302,7 @@ func ServiceFlows(s Service, b Backend) func(*conntrack.Flow) bool {
 
 // service finds the service for destination dst:port of protocol proto.
 func (r *Rules) service(proto uint8, dst conntrack.Addr, port uint16, v6 bool) *compiledSvc {
-	if len(r.svcs) == 0 && len(r.anySvcs) == 0 {
+	if !r.hasPort(port) {
 		return nil
 	}
 	k := mapKey{dst, port, proto, v6}
@@ -343,6 +343,7 @@ func (t *Table) compileServices(r *Rules) {
 	for _, o := range t.svcs {
 		s := &o.svc
 		k := mapKey{port: s.Port, proto: s.Proto, v6: s.VIP.Is6()}
+		r.addPort(s.Port)
 		if s.VIP.IsUnspecified() {
 			r.anySvcs[k] = o
 		} else {

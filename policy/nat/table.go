@@ -232,7 +232,15 @@ type Rules struct {
 	uplinks map[conntrack.Addr]bool
 	svcs    map[mapKey]*compiledSvc // nil if there are none
 	anySvcs map[mapKey]*compiledSvc
+	// ports has a bit set for every host port of a map and every port
+	// of a service: dnat and service look in their maps only for a port
+	// in it. A new flow asks both for its destination and a masqueraded
+	// one for each candidate port, and most ports are no map's.
+	ports [1 << 16 / 64]uint64
 }
+
+func (r *Rules) addPort(p uint16)      { r.ports[p>>6] |= 1 << (p & 63) }
+func (r *Rules) hasPort(p uint16) bool { return r.ports[p>>6]&(1<<(p&63)) != 0 }
 
 type compiledNet struct {
 	name     string
@@ -306,6 +314,7 @@ func (t *Table) publish() {
 	for _, m := range t.maps {
 		tg := target{conntrack.AddrFrom(m.Target), m.TargetPort}
 		k := mapKey{port: m.HostPort, proto: m.Proto, v6: m.Host.Is6()}
+		r.addPort(m.HostPort)
 		if m.Host.IsUnspecified() {
 			r.anyMaps[k] = tg
 		} else {
@@ -323,7 +332,7 @@ func (t *Table) publish() {
 // dnat finds the port mapping for destination dst:port of protocol
 // proto.
 func (r *Rules) dnat(proto uint8, dst conntrack.Addr, port uint16, v6 bool) (target, bool) {
-	if len(r.maps) == 0 && len(r.anyMaps) == 0 {
+	if !r.hasPort(port) {
 		return target{}, false
 	}
 	k := mapKey{dst, port, proto, v6}

@@ -181,14 +181,22 @@ func BenchmarkEstablished(b *testing.B) {
 // of the SYN (a miss), then Commit: conntrack's own ("ct", no
 // translation: the baseline) or NAT's ("nat": the port search, InUse
 // and Commit with the reply key). Each flow's own source port is taken
-// by a flow set up before ("nat-taken"), or free ("nat"). Tables are
-// refilled outside the timer.
+// by a flow set up before ("nat-taken"), or free ("nat"); "nat-vector"
+// is "nat" a vector at a time, as the switch's nat node does it. Tables
+// are refilled outside the timer.
 func BenchmarkNewFlows(b *testing.B) {
 	const capacity = 1 << 20
 	frame := tcp("10.0.0.1", "198.51.100.1", 1, 443, fSYN).build()
-	run := func(b *testing.B, nat, taken bool) {
+	run := func(b *testing.B, nat, taken, vector bool) {
 		r := newBenchRig(b, capacity)
 		var p conntrack.Packet
+		var ps [vec]conntrack.Packet
+		var res [vec]conntrack.Result
+		var ips [vec][]byte
+		var zones [vec]uint16
+		for i := range ips {
+			ips[i] = append([]byte(nil), frame...)
+		}
 		flow := 0
 		key := func(i int) conntrack.Key {
 			k := benchFlow(i)
@@ -205,6 +213,25 @@ func BenchmarkNewFlows(b *testing.B) {
 				r = newBenchRig(b, capacity)
 				flow = 0
 				b.StartTimer()
+			}
+			if vector { // as the switch's nat node: the vector at once
+				for i := range ips {
+					k := key(flow + i)
+					setTuple4(ips[i], &k)
+				}
+				flow += vec
+				conntrack.ParseBatch(ps[:], ips[:], zones[:])
+				r.cw.TrackBatch(ps[:], res[:], 1)
+				r.w.PrepareCommits(r.cw, ps[:], res[:])
+				for i := range ps {
+					if res[i].State != conntrack.StateNew || res[i].Conn != 0 {
+						b.Fatalf("flow %d: %+v", flow, res[i])
+					}
+					if _, _, reason := r.w.Commit(r.cw, &ps[i], 1, 0); reason != ReasonNone {
+						b.Fatalf("flow %d: %v", flow, reason)
+					}
+				}
+				continue
 			}
 			for range vec {
 				k := key(flow)
@@ -226,9 +253,12 @@ func BenchmarkNewFlows(b *testing.B) {
 		b.ReportMetric(ns, "ns/flow")
 		b.ReportMetric(1e9/ns, "flows/s")
 	}
-	b.Run("ct", func(b *testing.B) { run(b, false, false) })
-	b.Run("nat", func(b *testing.B) { run(b, true, false) })
-	b.Run("nat-taken", func(b *testing.B) { run(b, true, true) })
+	b.Run("ct", func(b *testing.B) { run(b, false, false, false) })
+	b.Run("nat", func(b *testing.B) { run(b, true, false, false) })
+	b.Run("nat-taken", func(b *testing.B) { run(b, true, true, false) })
+	// The vector at once (ParseBatch, TrackBatch, PrepareCommits, then
+	// the commits), as the switch's nat node does it.
+	b.Run("nat-vector", func(b *testing.B) { run(b, true, false, true) })
 }
 
 // BenchmarkDNAT: an established port-mapped flow's packets (1k flows,

@@ -151,7 +151,44 @@ func (r *kernelRig) vethContainer(name, addr string, queues int) {
 // receiver's kernel then dropped because iperf3 was not scheduled in time
 // to empty its socket buffer (RcvbufErrors, what a loaded machine
 // causes), are not lost on the way and are not counted against it.
+//
+// Datagrams the switch never received from the sender's port (sent less
+// the port's rx count: the sender's queue or ring to the switch was full)
+// are counted: the switch did not read them in time. That queue holds
+// hundreds of frames (a tap's, an AF_XDP ring of 1,024), 100-200 ms of
+// this 50 Mbit/s stream, and on a loaded machine the worker's thread can
+// wait longer than that for a CPU (at load 10-17 on 2 cores: a tap
+// sender's eth0 dropped 301 of 5,204 datagrams, the switch never read
+// 2,210 of 5,207 from an AF_XDP veth; no other loss). A run whose loss is
+// over the limit only with those is run again, up to three runs in all:
+// a switch that cannot carry the stream fails all three, and the last
+// run's limit counts them; loss anywhere else fails at once.
 func (r *kernelRig) transfer(from, to, toAddr string, udp bool) {
+	r.t.Helper()
+	for run := 1; ; run++ {
+		u := r.iperf(from, to, toAddr, udp)
+		if !udp {
+			return
+		}
+		pct := func(k int) float64 { return 100 * float64(k) / float64(u.sent) }
+		if pct(u.lost) >= 5 && pct(u.lost-u.unread) < 5 && run < 3 {
+			r.t.Logf("UDP %s -> %s, run %d: %d of %d datagrams lost, %d of them never read by the switch: again", from, to, run, u.lost, u.sent, u.unread)
+			continue
+		}
+		require.Less(r.t, pct(u.lost), 5.0,
+			"UDP %s -> %s, run %d: %d of %d datagrams lost on the way, %d of them never read by the switch from %s (its eth0 dropped %d: a full queue to the switch)",
+			from, to, run, u.lost, u.sent, u.unread, from, u.txDropped)
+		return
+	}
+}
+
+// udpRun is what one UDP run of iperf lost: datagrams sent, lost on the
+// way (as transfer counts), not received by the switch from the sender's
+// port, and dropped by the sender's eth0.
+type udpRun struct{ sent, lost, unread, txDropped int }
+
+// iperf runs iperf3 once as transfer describes.
+func (r *kernelRig) iperf(from, to, toAddr string, udp bool) udpRun {
 	r.t.Helper()
 	srv := r.ns[to].Command("iperf3", "-s", "-1", "-B", toAddr)
 	require.NoError(r.t, srv.Start())
@@ -159,6 +196,8 @@ func (r *kernelRig) transfer(from, to, toAddr string, udp bool) {
 	r.waitListening(to, 5201)
 	rcvbuf := r.udpRcvbufErrors(to)
 	txDropped := r.linkStat(from, "tx_dropped")
+	settle(r.s)
+	rx0, _ := r.s.PortCounters(from)
 	args := []string{"iperf3", "-c", toAddr, "-t", "1", "-J"}
 	if udp {
 		args = append(args, "-u", "-b", "50M", "-l", "1200")
@@ -178,19 +217,25 @@ func (r *kernelRig) transfer(from, to, toAddr string, udp bool) {
 		} `json:"end"`
 	}
 	require.NoError(r.t, json.Unmarshal(out, &res), "%s", out)
-	if udp {
-		sum := res.End.Sum
-		require.Positive(r.t, sum.Bytes, "no UDP datagram arrived: %s", out)
-		require.Positive(r.t, sum.Packets, "%s", out)
-		overrun := r.udpRcvbufErrors(to) - rcvbuf
-		lost := sum.LostPackets - overrun
-		require.Less(r.t, 100*float64(lost)/float64(sum.Packets), 5.0,
-			"UDP: %d of %d datagrams lost on the way (%d lost in all, %d of them dropped by the receiver's full socket buffer); the sender's eth0 dropped %d (a full queue to the switch)",
-			lost, sum.Packets, sum.LostPackets, overrun, r.linkStat(from, "tx_dropped")-txDropped)
-	} else {
-		require.Positive(r.t, res.End.SumReceived.Bytes, "no TCP data arrived")
-	}
 	srv.Wait()
+	if !udp {
+		require.Positive(r.t, res.End.SumReceived.Bytes, "no TCP data arrived")
+		return udpRun{}
+	}
+	sum := res.End.Sum
+	require.Positive(r.t, sum.Bytes, "no UDP datagram arrived: %s", out)
+	require.Positive(r.t, sum.Packets, "%s", out)
+	settle(r.s)
+	rx1, ok := r.s.PortCounters(from)
+	u := udpRun{sent: sum.Packets, txDropped: r.linkStat(from, "tx_dropped") - txDropped}
+	if ok { // iperf3's control connection's frames count too: at worst a few too few
+		u.unread = max(0, sum.Packets-int(rx1.RxPackets-rx0.RxPackets))
+	}
+	overrun := r.udpRcvbufErrors(to) - rcvbuf
+	u.lost = sum.LostPackets - overrun
+	r.t.Logf("UDP %s -> %s: %d of %d datagrams lost in all, %d of them dropped by the receiver's full socket buffer, %d never read by the switch (the sender's eth0 dropped %d)",
+		from, to, sum.LostPackets, sum.Packets, overrun, u.unread, u.txDropped)
+	return u
 }
 
 // waitListening waits until a TCP socket listens on port in namespace

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"time"
 
 	"github.com/vecswitch/vecswitch/ports/netdev"
@@ -101,8 +102,12 @@ func (d *Daemon) healthLoop() {
 			}
 			d.mu.Unlock()
 		case <-t.C:
+			// The dump of every host link is taken before mu: on a host
+			// with thousands of containers' veths it takes a while, and
+			// every command waits for mu meanwhile.
+			links, err := netdev.Links()
 			d.mu.Lock()
-			d.sweep()
+			d.sweep(links, err)
 			d.retryDown("")
 			d.mu.Unlock()
 		}
@@ -131,9 +136,14 @@ func (d *Daemon) lose(port, reason string) {
 }
 
 // sweep finds what the events missed: drivers whose interface is gone or
-// was replaced, and drivers that saw their device fail. Caller holds mu.
-func (d *Daemon) sweep() {
-	links, err := netdev.Links()
+// was replaced, and drivers that saw their device fail. links is a dump
+// of the host's links (name to index) taken before the caller took mu,
+// err its failure. Caller holds mu.
+//
+// A port attached after the dump may have made its interface after it
+// too, so a link the dump does not show (or shows with another index) is
+// looked up again, alone, before its port is taken down.
+func (d *Daemon) sweep(links map[string]int, err error) {
 	for port, dr := range d.drivers {
 		if dp, ok := dr.port.(interface{ Down() bool }); ok && dp.Down() {
 			d.lose(port, "the device failed (gone?)")
@@ -142,7 +152,14 @@ func (d *Daemon) sweep() {
 		if err != nil || dr.dev == "" {
 			continue
 		}
-		if ix, ok := links[dr.dev]; !ok || (dr.devIndex != 0 && ix != dr.devIndex) {
+		if ix, ok := links[dr.dev]; ok && (dr.devIndex == 0 || ix == dr.devIndex) {
+			continue
+		}
+		ix, lerr := netdev.LinkIndex(dr.dev)
+		switch {
+		case lerr == nil && (dr.devIndex == 0 || ix == dr.devIndex):
+			// made or replaced after the dump: still there
+		case lerr == nil, errors.Is(lerr, netdev.ErrNotFound):
 			d.lose(port, "interface "+dr.dev+" was deleted")
 		}
 	}

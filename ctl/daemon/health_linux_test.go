@@ -72,3 +72,40 @@ func TestVanishedInterfaceGoesDownAndRecovers(t *testing.T) {
 	require.Eventually(t, func() bool { return pingOK(ns1, "10.77.0.2") }, 10*time.Second, 100*time.Millisecond,
 		"no traffic after the interface came back")
 }
+
+// TestSweepStaleDump: the health sweep's dump of the host's links is
+// taken before the daemon's lock, so it may be older than a port's
+// interface: a link it does not show, or shows with another index, is
+// looked up again, and its port is taken down only if that lookup does
+// not find it either.
+func TestSweepStaleDump(t *testing.T) {
+	nettest.NeedRoot(t)
+	ns1 := nettest.NewNS(t)
+	dev := "vss" + nettest.Suffix()
+	nettest.Veth(t, dev, ns1, "10.78.0.1/24", 1)
+	d := newTestDaemon(t, t.TempDir())
+	require.True(t, run(t, d, "add-br", "br0").OK)
+	r := run(t, d, "add-port", "br0", "x1", "type=afxdp", "dev="+dev)
+	require.True(t, r.OK, "%+v", r.Error)
+	l, err := netlink.LinkByName(dev)
+	require.NoError(t, err)
+	sweep := func(links map[string]int) {
+		d.mu.Lock()
+		d.sweep(links, nil)
+		d.mu.Unlock()
+	}
+	sweep(map[string]int{}) // a dump from before the interface existed
+	require.True(t, portView(t, d, "x1").Up, "taken down on a stale dump")
+	sweep(map[string]int{dev: l.Attrs().Index + 1000}) // ... or from before it was replaced
+	require.True(t, portView(t, d, "x1").Up, "taken down on a stale index")
+	sweep(map[string]int{dev: l.Attrs().Index})
+	require.True(t, portView(t, d, "x1").Up)
+
+	require.NoError(t, netlink.LinkDel(l))
+	sweep(map[string]int{dev: l.Attrs().Index}) // a dump from before the delete: the event or the next sweep sees it
+	require.Eventually(t, func() bool {
+		sweep(map[string]int{})
+		return portView(t, d, "x1").Down != ""
+	}, 5*time.Second, 50*time.Millisecond, "the port stays up after its interface was deleted")
+	require.Contains(t, portView(t, d, "x1").Down, dev+" was deleted")
+}

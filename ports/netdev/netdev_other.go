@@ -94,3 +94,6 @@ func WatchLinks(stop <-chan struct{}, fn func(LinkEvent), onErr func(error)) err
 
 // Links fails with ErrNotSupported outside Linux.
 func Links() (map[string]int, error) { return nil, unsupported("list links", "", "") }
+
+// LinkIndex fails with ErrNotSupported outside Linux.
+func LinkIndex(ifname string) (int, error) { return 0, unsupported("find", ifname, "") }

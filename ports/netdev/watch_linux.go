@@ -47,3 +47,15 @@ func Links() (map[string]int, error) {
 	}
 	return m, nil
 }
+
+// LinkIndex returns the index of link ifname in the caller's namespace,
+// or an error wrapping ErrNotFound if there is none: one query, for a
+// caller checking a link that a Links dump taken a moment before did not
+// show.
+func LinkIndex(ifname string) (int, error) {
+	l, err := netlink.LinkByName(ifname)
+	if err != nil {
+		return 0, linkErr("find", ifname, "", err)
+	}
+	return l.Attrs().Index, nil
+}

@@ -398,6 +398,16 @@ func hitless(t *testing.T, d *daemon, kindA, kindB, kindC []string) (string, *ne
 		gaps := d.takeoverGaps(`(?:overlap|gap)`)
 		require.Len(t, gaps, 10*attempt)
 		gaps = gaps[len(gaps)-10:]
+		// Each old process logs its drop counters as it hands over (they
+		// leave with it): a frame lost in a handover shows there.
+		logb, _ := os.ReadFile(filepath.Join(d.dir, "log"))
+		handed := regexp.MustCompile(`drops at handover" drops="?([^"\n]*)`).FindAllStringSubmatch(string(logb), -1)
+		require.Len(t, handed, 10*attempt, "the old processes' drop counters at handover")
+		for _, m := range handed[len(handed)-10:] {
+			if m[1] != "none" {
+				t.Logf("sequence %d: an old process dropped at handover: %s", attempt, m[1])
+			}
+		}
 		t.Logf("sequence %d: ping: %d sent, %d received, %s; TCP stream: %d MB, longest wait %v (%v before this sequence's takeovers); whole takeovers up to %v; both processes polling (or neither, AF_XDP) for: %s",
 			attempt, sent, got, strings.TrimSpace(lastLine(pingOut.String(), "rtt")), stream.bytes.Load()>>20, gap.Round(time.Millisecond),
 			baseline.Round(time.Millisecond), worst.Round(time.Millisecond), strings.Join(gaps, " "))

@@ -148,10 +148,60 @@ func BenchmarkEstablished(b *testing.B) {
 	}
 }
 
+// synVector is a vector of SYN frames of new flows, parsed and tracked
+// at once as a node does it.
+type synVector struct {
+	ps    [BatchSize]Packet
+	res   [BatchSize]Result
+	ips   [BatchSize][]byte
+	zones [BatchSize]uint16
+}
+
+func newSYNVector(tmpl []byte) *synVector {
+	v := &synVector{}
+	buf := make([]byte, BatchSize*64)
+	for i := range v.ips {
+		v.ips[i] = buf[i*64 : i*64+len(tmpl)]
+		copy(v.ips[i], tmpl)
+	}
+	return v
+}
+
+// fill writes flows first, first+1, ... (benchKey) into the frames.
+func (v *synVector) fill(first int) {
+	for i := range v.ips {
+		k := benchKey(first + i)
+		setFrame(v.ips[i], &k)
+	}
+}
+
+// track parses and tracks the vector (ParseBatch, TrackBatch), then,
+// if prepare, calls PrepareCommits.
+func (v *synVector) track(w *Worker, now uint32, prepare bool) {
+	ParseBatch(v.ps[:], v.ips[:], v.zones[:])
+	w.TrackBatch(v.ps[:], v.res[:], now)
+	if prepare {
+		w.PrepareCommits(v.ps[:], v.res[:])
+	}
+}
+
+// perFlow reports the time per flow of b.N vectors.
+func perFlow(b *testing.B) {
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*BatchSize)
+	b.ReportMetric(ns, "ns/flow")
+	b.ReportMetric(1e9/ns, "flows/s")
+}
+
 // BenchmarkNewFlows sets up new TCP flows on one core: Track of a SYN
 // (a miss) and Commit, 256 per iteration, into a table with room
 // ("room", refilled outside the timer) and into a full table where
-// every new flow evicts an old one ("full", 64k flows).
+// every new flow evicts an old one ("full", 64k flows). The "batch"
+// cases do it as a node does: a vector of 256 SYNs parsed at once
+// (ParseBatch), tracked at once (TrackBatch), then committed one by
+// one, with or without PrepareCommits between; "batch-churn" into a
+// table of 1M holding 512k flows, where each vector's new flows take
+// entries freed at random (256 flows deleted between vectors, outside
+// the timer): the steady state of a busy table.
 func BenchmarkNewFlows(b *testing.B) {
 	tmpl := tcpPkt(b, "10.0.0.1", "192.168.0.1", 1, 443, fSYN)
 	frame := append([]byte(nil), tmpl...)
@@ -182,31 +232,15 @@ func BenchmarkNewFlows(b *testing.B) {
 				}
 			}
 		}
-		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*BatchSize)
-		b.ReportMetric(ns, "ns/flow")
-		b.ReportMetric(1e9/ns, "flows/s")
+		perFlow(b)
 	}
 	b.Run("room", func(b *testing.B) { run(b, 1<<20, true) })
 	b.Run("full", func(b *testing.B) { run(b, 1<<16, false) })
-	// As a node does it: a vector of 256 SYNs parsed at once
-	// (ParseBatch), tracked at once (TrackBatch), then committed one by
-	// one, with or without PrepareCommits between.
-	// churn: a table of 1M holding 512k flows, where each vector's new
-	// flows take entries freed at random (256 flows deleted between
-	// vectors, outside the timer): the steady state of a busy table.
 	churn := func(b *testing.B, prepare bool) {
 		const capacity, live = 1 << 20, 1 << 19
 		tab := newTable(b, Config{Capacity: capacity})
 		w := tab.NewWorker()
-		var ps [BatchSize]Packet
-		var res [BatchSize]Result
-		var ips [BatchSize][]byte
-		var zones [BatchSize]uint16
-		buf := make([]byte, BatchSize*64)
-		for i := range ips {
-			ips[i] = buf[i*64 : i*64+len(tmpl)]
-			copy(ips[i], tmpl)
-		}
+		v := newSYNVector(tmpl)
 		conns := make([]uint32, 0, live)
 		var p Packet
 		for i := range live {
@@ -227,41 +261,24 @@ func BenchmarkNewFlows(b *testing.B) {
 				conns[j] = conns[len(conns)-1]
 				conns = conns[:len(conns)-1]
 			}
-			for i := range ips {
-				k := benchKey(flow + i)
-				setFrame(ips[i], &k)
-			}
+			v.fill(flow)
 			flow += BatchSize
 			b.StartTimer()
-			ParseBatch(ps[:], ips[:], zones[:])
-			w.TrackBatch(ps[:], res[:], 0)
-			if prepare {
-				w.PrepareCommits(ps[:], res[:])
-			}
-			for i := range ps {
-				c := w.Commit(&ps[i], nil, 0, 0).Conn
+			v.track(w, 0, prepare)
+			for i := range v.ps {
+				c := w.Commit(&v.ps[i], nil, 0, 0).Conn
 				if c == 0 {
 					b.Fatal("commit failed")
 				}
 				conns = append(conns, c)
 			}
 		}
-		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*BatchSize)
-		b.ReportMetric(ns, "ns/flow")
-		b.ReportMetric(1e9/ns, "flows/s")
+		perFlow(b)
 	}
 	batch := func(b *testing.B, capacity int, refill, prepare bool) {
 		tab := newTable(b, Config{Capacity: capacity})
 		w := tab.NewWorker()
-		var ps [BatchSize]Packet
-		var res [BatchSize]Result
-		var ips [BatchSize][]byte
-		var zones [BatchSize]uint16
-		buf := make([]byte, BatchSize*64)
-		for i := range ips {
-			ips[i] = buf[i*64 : i*64+len(tmpl)]
-			copy(ips[i], tmpl)
-		}
+		v := newSYNVector(tmpl)
 		flow := 0
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -273,29 +290,20 @@ func BenchmarkNewFlows(b *testing.B) {
 				flow = 0
 				b.StartTimer()
 			}
-			for i := range ips {
-				k := benchKey(flow + i)
-				setFrame(ips[i], &k)
-			}
+			v.fill(flow)
 			now := uint32(flow >> 16)
 			flow += BatchSize
-			ParseBatch(ps[:], ips[:], zones[:])
-			w.TrackBatch(ps[:], res[:], now)
-			if prepare {
-				w.PrepareCommits(ps[:], res[:])
-			}
-			for i := range ps {
-				if r := res[i]; r.State != StateNew || r.Conn != 0 {
+			v.track(w, now, prepare)
+			for i := range v.ps {
+				if r := v.res[i]; r.State != StateNew || r.Conn != 0 {
 					b.Fatalf("flow %d: %+v", flow, r)
 				}
-				if w.Commit(&ps[i], nil, now, 0).Conn == 0 {
+				if w.Commit(&v.ps[i], nil, now, 0).Conn == 0 {
 					b.Fatal("commit failed")
 				}
 			}
 		}
-		ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N*BatchSize)
-		b.ReportMetric(ns, "ns/flow")
-		b.ReportMetric(1e9/ns, "flows/s")
+		perFlow(b)
 	}
 	b.Run("batch-room", func(b *testing.B) { batch(b, 1<<20, true, false) })
 	b.Run("batch-room-prepared", func(b *testing.B) { batch(b, 1<<20, true, true) })

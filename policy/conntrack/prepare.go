@@ -41,15 +41,25 @@ func (w *Worker) prepare(ps []Packet, res []Result) {
 			continue
 		}
 		p := &ps[i]
-		switch p.Kind {
-		case KindTCP, KindUDP, KindICMPRequest, KindOther:
-		default:
+		if !p.MayStart() {
 			continue
 		}
 		rk := p.Key.Reverse()
 		rhs = append(rhs, rk.hash(t.seed))
 	}
 	w.touch(rhs)
+}
+
+// MayStart reports whether a packet of p's kind can start a flow: TCP,
+// UDP, an ICMP query or another protocol, not an ICMP reply or error nor
+// anything Parse refused. (Commit also wants a TCP segment to be a SYN,
+// unless Config.TCPLoose.) A node preparing commits skips the others.
+func (p *Packet) MayStart() bool {
+	switch p.Kind {
+	case KindTCP, KindUDP, KindICMPRequest, KindOther:
+		return true
+	}
+	return false
 }
 
 // touch loads the first word of both buckets of every hash in hs.

@@ -199,9 +199,7 @@ func (w *Worker) PrepareCommits(cw *conntrack.Worker, ps []conntrack.Packet, res
 		if res[i].Conn != 0 || res[i].State != conntrack.StateNew {
 			continue
 		}
-		switch ps[i].Kind {
-		case conntrack.KindTCP, conntrack.KindUDP, conntrack.KindICMPRequest, conntrack.KindOther:
-		default:
+		if !ps[i].MayStart() {
 			continue
 		}
 		rk, _, sv, b := rs.plan(&ps[i])

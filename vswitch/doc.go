@@ -226,6 +226,15 @@
 // leaves, a full table included. Removing a port map flushes its flows;
 // other flows keep their translation until they end, as Linux's.
 // Switch.NATStats has the counters, FlushNATFlows empties the table.
+// The ICMP errors the router itself builds (ip4-icmp-error,
+// ip6-icmp-error) go through nat too while NAT is configured: the packet
+// an error is about was translated before it was routed, and nat
+// translates the error back as one related to that flow (its quote to
+// what the sender sent, its destination to the sender), as Linux's NAT
+// does for its router's errors; without that, traceroute through a
+// masquerade lost its first hop and path MTU discovery of a translated
+// flow failed (TestNATKernelSwitchErrors: a stalled upload to a mapped
+// port behind a smaller MTU).
 //
 // Services (NAT.Services, issue 21) are load-balanced virtual IPs on the
 // same node: a new TCP or UDP flow to VIP:port goes to a backend picked
@@ -276,9 +285,7 @@
 // L3 at 1M flows, 88 before).
 //
 // Not done: the Docker driver's -p and vsctl nat/ commands live in the
-// control plane (ctl/daemon); NAT of packets the switch itself sends
-// (an ICMP error the router builds for a translated packet quotes it
-// translated); NAT64; per-network external address pools.
+// control plane (ctl/daemon); NAT64; per-network external address pools.
 //
 // # DNS punt
 //

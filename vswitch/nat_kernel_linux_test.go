@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -29,12 +30,16 @@ const (
 	natC1, natC2, natOut, natUplink = "10.96.1.2", "10.96.1.3", "192.168.96.2", "192.168.96.1"
 )
 
-func natKernelRig(t *testing.T) *kernelRig {
+func natKernelRig(t *testing.T) *kernelRig { return natKernelRigWith(t, nil) }
+
+// natKernelRigWith is natKernelRig with its configuration changed by
+// tweak (nil: as it is) before it is applied.
+func natKernelRigWith(t *testing.T, tweak func(*vswitch.Config)) *kernelRig {
 	r := newKernelRig(t, 1)
 	r.natContainer("c1", natC1+"/24", "10.96.1.1")
 	r.natContainer("c2", natC2+"/24", "10.96.1.1")
 	r.natContainer("out", natOut+"/24", "")
-	require.NoError(t, r.s.Reconfigure(vswitch.Config{
+	cfg := vswitch.Config{
 		Bridges: []vswitch.Bridge{
 			{Name: "bra", Ports: []vswitch.Port{{Name: "c1"}, {Name: "c2"}}},
 			{Name: "brb", Ports: []vswitch.Port{{Name: "out"}}},
@@ -50,7 +55,11 @@ func natKernelRig(t *testing.T) *kernelRig {
 				{Proto: "tcp", HostPort: 5201, Target: natC1},
 			},
 		},
-	}))
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	require.NoError(t, r.s.Reconfigure(cfg))
 	require.NoError(t, r.s.Start())
 	return r
 }
@@ -198,4 +207,74 @@ func TestNATKernelPortMap(t *testing.T) {
 	require.GreaterOrEqual(t, st.DNAT, uint64(3))
 	require.EqualValues(t, 1, st.Hairpin)
 	require.Empty(t, st.Refused)
+}
+
+// TestNATKernelSwitchErrors: the ICMP errors the switch's router builds
+// about translated packets reach the sender quoting what it sent, as
+// Linux's NAT translates the errors its router sends
+// (nf_nat_icmp_reply_translation). The router translates before it
+// routes, so the packet an error is about is already translated: without
+// this, an error about a masqueraded packet went to the external address
+// (the switch's own) instead of the container, and one about a mapped
+// port's packet quoted the container's address, which the client's
+// kernel does not match to its socket. ra's MTU is 1400, rb's 1300 (the
+// namespaces' own are 1500).
+//
+//   - TTL: c1's ping with TTL 1 to out gets "time exceeded" from its
+//     gateway (traceroute's first hop through the masquerade);
+//   - c1's ping too big for rb, DF set, gets "fragmentation needed" with
+//     rb's MTU (path MTU discovery of a masqueraded flow);
+//   - out uploads 1 MiB through the port map to c1, whose network's MTU
+//     is smaller than out's: only the "fragmentation needed" the switch
+//     sends about out's full-size segments, quoting them as out sent
+//     them (to the uplink's mapped port), lets out's TCP lower its
+//     segment size; without it the upload stalls (a path MTU black hole).
+func TestNATKernelSwitchErrors(t *testing.T) {
+	r := natKernelRigWith(t, func(c *vswitch.Config) {
+		c.Interfaces[0].MTU, c.Interfaces[1].MTU = 1400, 1300
+	})
+	// Prime the neighbour tables: a first ping through each way.
+	require.NoError(t, r.ping("c1", natOut))
+
+	out, _ := r.ns["c1"].Command("ping", "-c", "1", "-t", "1", "-W", "3", natOut).CombinedOutput()
+	require.Contains(t, string(out), "From 10.96.1.1 icmp_seq=1 Time to live exceeded", "%s", out)
+
+	out, _ = r.ns["c1"].Command("ping", "-c", "1", "-M", "do", "-s", "1350", "-W", "3", natOut).CombinedOutput()
+	require.Contains(t, string(out), "Frag needed and DF set (mtu = 1300)", "%s", out)
+
+	// A sink on c1's port 80 answers with the number of bytes it read.
+	var ln net.Listener
+	require.NoError(t, netdev.Do(r.ns["c1"].Path(), func() error {
+		var err error
+		ln, err = net.Listen("tcp4", ":80")
+		return err
+	}))
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		defer close(accepted)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		accepted <- c
+		n, _ := io.Copy(io.Discard, c)
+		fmt.Fprintln(c, n)
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		if c, ok := <-accepted; ok { // a stalled upload must not hold the test
+			c.Close()
+		}
+	})
+	c, err := r.dialIn("out", "tcp4", natUplink+":8080", sgAwait)
+	require.NoError(t, err)
+	const size = 1 << 20
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	_, err = c.Write(make([]byte, size))
+	require.NoError(t, err, "upload through the port map into the smaller MTU")
+	require.NoError(t, c.(*net.TCPConn).CloseWrite())
+	line, err := bufio.NewReader(c).ReadString('\n')
+	require.NoError(t, err, "the sink's count")
+	require.Equal(t, fmt.Sprint(size), strings.TrimSpace(line))
+	require.Positive(t, kernelDrops(r.s, "ip4-icmp-error", "too-big"), "no error about a too-big packet was sent")
 }

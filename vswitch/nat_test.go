@@ -280,3 +280,74 @@ func TestNATFullTable(t *testing.T) {
 		require.Equal(t, "10.2.0.1", src, "a segment of an evicted flow left untranslated")
 	}
 }
+
+// TestNATSwitchErrors: the ICMP errors the router builds about packets
+// NAT translated reach the sender as if nothing had been translated:
+// from the interface the packet came in on, to the sender's own address,
+// quoting its IP header and first 8 bytes exactly as it sent them (the
+// translation and its undoing cancel, checksums included), with a valid
+// ICMP checksum. Masqueraded IPv4 and IPv6 (TTL and hop limit expired,
+// too big for rb's MTU of 1400) and a port map's (TTL expired after
+// the destination was translated).
+func TestNATSwitchErrors(t *testing.T) {
+	r := newNATRig(t)
+	// IPv6 is masqueraded too.
+	r.send("a", pkt6(macRA, macA, "fd01::2", "fd02::2", 9, 1000, 18))
+	p := decodePkt(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, "fd02::1", p.Layer(layers.LayerTypeIPv6).(*layers.IPv6).SrcIP.String(), "not masqueraded")
+	for _, tc := range []struct {
+		name           string
+		port           string // the sender's, where the error comes back
+		frame          []byte
+		src, dst       string // the error's addresses
+		mac, routerMAC string
+		typ, code      uint8
+		aux            uint32
+	}{
+		{"ttl", "a", pkt4(macRA, macA, "10.1.0.2", "10.2.0.2", 1, 1001, 18, false), "10.1.0.1", "10.1.0.2", macA, macRA, 11, 0, 0},
+		{"frag needed", "a", pkt4(macRA, macA, "10.1.0.2", "10.2.0.2", 9, 1002, 1400, true), "10.1.0.1", "10.1.0.2", macA, macRA, 3, 4, 1400},
+		{"hop limit", "a", pkt6(macRA, macA, "fd01::2", "fd02::2", 1, 1003, 18), "fd01::1", "fd01::2", macA, macRA, 3, 0, 0},
+		{"too big", "a", pkt6(macRA, macA, "fd01::2", "fd02::2", 9, 1004, 1400), "fd01::1", "fd01::2", macA, macRA, 2, 0, 1400},
+		{"port map ttl", "b", udp4ttl(macRB, macB, "10.2.0.2", "10.2.0.1", 1005, 6000, 1), "10.2.0.1", "10.2.0.2", macB, macRB, 11, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := r.s.NATStats().Translated
+			r.send(tc.port, tc.frame)
+			f := only(t, r.recv(), tc.port, 1)[0]
+			p := decodePkt(t, f)
+			eth := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+			require.Equal(t, []string{tc.mac, tc.routerMAC}, []string{eth.DstMAC.String(), eth.SrcMAC.String()})
+			if l := p.Layer(layers.LayerTypeIPv6); l != nil {
+				ip := l.(*layers.IPv6)
+				require.Equal(t, []string{tc.src, tc.dst}, []string{ip.SrcIP.String(), ip.DstIP.String()})
+				ic := p.Layer(layers.LayerTypeICMPv6).(*layers.ICMPv6)
+				require.Equal(t, []uint8{tc.typ, tc.code}, []uint8{ic.TypeCode.Type(), ic.TypeCode.Code()})
+				ph := append(append([]byte{}, ip.SrcIP.To16()...), ip.DstIP.To16()...) // a copy: gopacket's slices alias the frame
+				ph = append(ph, 0, 0, byte(len(ip.Payload)>>8), byte(len(ip.Payload)), 0, 0, 0, 58)
+				require.Equal(t, uint16(0xffff), onesSum(append(ph, ip.Payload...), 0), "ICMPv6 checksum")
+				require.Equal(t, tc.frame[14:62], ic.Payload[4:52], "quotes the header as the sender sent it")
+				require.EqualValues(t, tc.aux, binary.BigEndian.Uint32(ic.Payload[:4]))
+			} else {
+				ip := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+				ipv4ChecksumOK(t, ip)
+				require.Equal(t, []string{tc.src, tc.dst}, []string{ip.SrcIP.String(), ip.DstIP.String()})
+				ic := p.Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+				require.Equal(t, []uint8{tc.typ, tc.code}, []uint8{ic.TypeCode.Type(), ic.TypeCode.Code()})
+				require.Equal(t, uint16(0xffff), onesSum(ip.Payload, 0), "ICMP checksum")
+				require.Equal(t, tc.frame[14:42], ic.Payload[:28], "quotes the header as the sender sent it")
+				require.EqualValues(t, tc.aux, ic.Seq, "next-hop MTU")
+			}
+			require.Greater(t, r.s.NATStats().Translated, before+1, "the packet and its error translated")
+		})
+	}
+	// Without NAT the errors skip the nat node; TestL3Errors has them.
+}
+
+// udp4ttl is udp4 with a TTL.
+func udp4ttl(dstMAC, srcMAC, src, dst string, sport, dport uint16, ttl uint8) []byte {
+	ip := &layers.IPv4{Version: 4, TTL: ttl, Protocol: layers.IPProtocolUDP, SrcIP: net.ParseIP(src), DstIP: net.ParseIP(dst)}
+	udp := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
+	must(udp.SetNetworkLayerForChecksum(ip))
+	return serialize(&layers.Ethernet{DstMAC: mustMAC(dstMAC), SrcMAC: mustMAC(srcMAC), EthernetType: layers.EthernetTypeIPv4},
+		ip, udp, gopacket.Payload([]byte("hello")))
+}

@@ -15,8 +15,15 @@ import (
 // about ICMP errors, fragments after the first, or packets from
 // non-unicast sources (RFC 1812 4.3.2.7), nor beyond a per-worker token
 // bucket (rate-limited); those are counted too.
+//
+// With NAT configured the error goes through the nat node first: the
+// router translates before it routes, so the packet an error is about
+// is already translated, and nat translates the error back (its quote to
+// the packet as the sender sent it, its destination to the sender), as
+// Linux's NAT does with the errors its router sends.
 const (
-	icmpNextForward = 0
+	icmpNextForward = iota
+	icmpNextNAT
 )
 
 const (
@@ -33,7 +40,7 @@ func icmpErrorDrops() []string {
 func ip4ErrorSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP4Error,
-		Next:  []string{nodeIP4Forward},
+		Next:  []string{nodeIP4Forward, nodeNAT},
 		Drops: icmpErrorDrops(),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Error{s: s} },
 	}
@@ -54,6 +61,7 @@ var icmp4Codes = [numErrs][2]uint8{
 
 func (n *ip4Error) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
+	next := errorNext(n.s)
 	meta, mem := f.Pool.Arrays()
 	for i, id := range f.IDs {
 		m := &meta[id]
@@ -92,6 +100,16 @@ func (n *ip4Error) Process(f *pipeline.Frame) {
 		hdr := frame[ipAt-ethHdrLen : ipAt]
 		hdr[12], hdr[13] = 0x08, 0x00
 		m.Flags = m.Flags&pipeline.FlagTraced | flagLocal
-		f.Next[i] = icmpNextForward
+		f.Next[i] = next
 	}
+}
+
+// errorNext is where the error nodes send the errors they build: to nat
+// when NAT is configured (it translates errors about translated
+// packets back), else straight to the forward node.
+func errorNext(s *Switch) uint16 {
+	if s.nat.Load() != nil {
+		return icmpNextNAT
+	}
+	return icmpNextForward
 }

@@ -9,11 +9,12 @@ import (
 // big (with the MTU), no route and address unreachable, built in place in
 // front of the quoted original (up to 1280 bytes in all), from the ingress
 // interface's address, rate-limited per worker, never about ICMPv6 errors
-// or from non-unicast sources (RFC 4443 2.4(e)).
+// or from non-unicast sources (RFC 4443 2.4(e)), through nat when NAT is
+// configured (as ip4-icmp-error's).
 func ip6ErrorSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP6Error,
-		Next:  []string{nodeIP6Forward},
+		Next:  []string{nodeIP6Forward, nodeNAT},
 		Drops: icmpErrorDrops(),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip6Error{s: s} },
 	}
@@ -33,6 +34,7 @@ var icmp6Codes = [numErrs][2]uint8{
 
 func (n *ip6Error) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
+	next := errorNext(n.s)
 	meta, mem := f.Pool.Arrays()
 	for i, id := range f.IDs {
 		m := &meta[id]
@@ -70,6 +72,6 @@ func (n *ip6Error) Process(f *pipeline.Frame) {
 		hdr := frame[ipAt-ethHdrLen : ipAt]
 		hdr[12], hdr[13] = 0x86, 0xDD
 		m.Flags = m.Flags&pipeline.FlagTraced | flagLocal
-		f.Next[i] = icmpNextForward
+		f.Next[i] = next
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/policy/conntrack"
 	"github.com/vecswitch/vecswitch/policy/nat"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
 
 // nat is the router's address translation (Config.NAT). It sits in front
@@ -34,8 +35,20 @@ import (
 //
 // A packet NAT could not translate (no free port, a full table, a
 // header it cannot rewrite) is dropped with the reason's name; it never
-// leaves untranslated. Packets the switch itself sends (flagLocal) are
-// not translated.
+// leaves untranslated.
+//
+// Packets the switch itself sends (flagLocal) are not translated, but for
+// the ICMP and ICMPv6 errors its router builds (ip4-icmp-error and
+// ip6-icmp-error send them here when NAT is configured): this node
+// translated the packet an error is about before it was routed, so the
+// error quotes it translated and is addressed to its translated source.
+// Tracked like any packet, such an error is related to the flow it
+// quotes, and Translate rewrites it as it does an error from outside
+// (nf_nat_icmp_reply_translation, which Linux also applies to the errors
+// its own router sends): the quote back to what the sender sent, the
+// destination back to the sender. An error about no flow, or about an
+// untranslated one, passes as it is; a switch-built packet is never
+// dropped as invalid and never starts a flow.
 const nodeNAT = "nat"
 
 const (
@@ -113,8 +126,11 @@ func (n *natNode) Process(f *pipeline.Frame) {
 		}
 		pkt := pipeline.PacketAt(mem, id, m)
 		next[i] = natNextOf(pkt)
-		if m.Flags&flagLocal != 0 || m.Len < ethHdrLen+20 || int(m.Iface) >= len(t.ifaces) {
+		if m.Len < ethHdrLen+20 || int(m.Iface) >= len(t.ifaces) {
 			continue // forward nodes drop what is not routable
+		}
+		if m.Flags&flagLocal != 0 && !builtError(pkt[ethHdrLen:]) {
+			continue
 		}
 		j := k & (pipeline.VectorSize - 1)
 		n.ips[j], n.zones[j] = pkt[ethHdrLen:], t.ifaces[m.Iface].vrf
@@ -151,6 +167,10 @@ func (n *natNode) Process(f *pipeline.Frame) {
 		switch r.State {
 		case conntrack.StateNew, conntrack.StateEstablished, conntrack.StateRelated:
 			if r.State == conntrack.StateNew && r.Conn == 0 {
+				if m.Flags&flagLocal != 0 { // never: an error is related or invalid
+					n.how[i] = natPassed
+					continue
+				}
 				var why nat.Reason
 				r, _, why = w.Commit(cw, p, now, 0)
 				committed = true
@@ -171,12 +191,12 @@ func (n *natNode) Process(f *pipeline.Frame) {
 			}
 		case conntrack.StateUntracked:
 			n.how[i] = natUntracked
-			if p.Reason == conntrack.ReasonFragment && w.Wants(p) {
+			if p.Reason == conntrack.ReasonFragment && m.Flags&flagLocal == 0 && w.Wants(p) {
 				n.drop(f, i, nat.ReasonFragment)
 			}
 		default:
 			n.how[i] = natPassed
-			if w.Wants(p) {
+			if m.Flags&flagLocal == 0 && w.Wants(p) {
 				n.how[i] = natDropped
 				f.Drop(i, natDropInvalid)
 			}
@@ -196,6 +216,21 @@ func (n *natNode) drop(f *pipeline.Frame, i int, why nat.Reason) {
 // headers returns a copy of a chained frame's first bytes with the IP
 // length field cleared (chainHeaders).
 func (n *natNode) headers(ip []byte) []byte { return chainHeaders(&n.hdr, ip) }
+
+// builtError reports whether ip, the IP header of a packet the switch
+// built (flagLocal), is one of the ICMP or ICMPv6 errors of
+// ip4-icmp-error and ip6-icmp-error (which write no IPv4 options and no
+// IPv6 extension headers) rather than an echo reply or a DNS answer.
+func builtError(ip []byte) bool {
+	switch {
+	case len(ip) > 20 && ip[0] == 0x45 && ip[9] == proto.ProtoICMP:
+		t := ip[20]
+		return t == proto.ICMP4DestUnreach || t == proto.ICMP4TimeExceeded || t == proto.ICMP4ParamProblem
+	case len(ip) > 40 && ip[0]>>4 == 6 && ip[6] == proto.ProtoICMPv6:
+		return ip[40] < 128 // ICMPv6 errors are types 0-127
+	}
+	return false
+}
 
 // natNextOf is the forward node a frame (at least an Ethernet header)
 // goes to after nat, by its EtherType.

@@ -186,9 +186,13 @@
 // Rules may name an ICMP type, or type and code (SGRule.ICMP, "8" or
 // "3/4"), for icmp and icmpv6.
 //
-// Not done: non-first fragments are classified without
-// ports (a rule naming ports does not match them); counts a worker made
-// under an earlier configuration join at its next vector.
+// A fragment after the first has no ports: conntrack gives it its first
+// fragment's (policy/conntrack's "Fragments") and it passes with that
+// flow; one whose first fragment conntrack did not see is classified
+// without ports, as a new flow would be, and not committed.
+//
+// Not done: counts a worker made under an earlier configuration join at
+// its next vector.
 //
 // # NAT
 //

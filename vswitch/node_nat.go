@@ -26,7 +26,8 @@ import (
 //     one (related): nat.Worker.Translate rewrites it from the flow's
 //     two keys, checksums updated incrementally;
 //   - a packet conntrack finds invalid (TCP without SYN and no flow, a
-//     reply with no flow) or cannot track (a non-first fragment) passes
+//     reply with no flow) or cannot track (a non-first fragment whose
+//     first fragment it did not see: conntrack's "Fragments") passes
 //     untranslated, unless a new flow of its tuple would be translated:
 //     then it is dropped (ct-invalid, nat-fragment), because leaving
 //     untranslated would leak a container's private address or bypass

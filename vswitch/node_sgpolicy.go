@@ -36,8 +36,9 @@ import (
 //     committed (mark: the two ports) and passes; else dropped, charged
 //     to the deciding rule (sg-deny) or default deny (sg-default-deny);
 //   - a packet of a flow admitted between other ports (a flooded copy, a
-//     MAC that moved) and a non-first fragment: classified as a new flow
-//     would be, but not committed;
+//     MAC that moved) and a non-first fragment whose first fragment
+//     conntrack did not see (the others it tracks with their flow):
+//     classified as a new flow would be, but not committed;
 //   - untracked ICMPv6 (neighbour discovery, MLD) passes;
 //   - invalid (malformed, TCP without SYN and no flow, ICMP reply or
 //     error with no flow, a segment the TCP state forbids): dropped

@@ -330,6 +330,17 @@ func TestSGKernelICMP(t *testing.T) {
 		require.Greater(t, kernelDrops(r.s, "sg-policy", "sg-default-deny"), before)
 	})
 
+	// Datagrams bigger than the MTU, in fragments: the later ones carry no
+	// ports (no rule naming ports matched them, and b's replies met its
+	// egress default deny) until conntrack gave them their first
+	// fragment's flow.
+	t.Run("fragments", func(t *testing.T) {
+		r.udpEchoIn("b", 7300)
+		r.bigUDP("a", "10.97.3.2:7300", 4000)
+		out, err := r.ns["a"].Command("ping", "-c", "2", "-i", "0.2", "-W", "2", "-s", "3000", "10.97.3.2").CombinedOutput()
+		require.NoError(t, err, "a 3,000-byte ping: %s", out)
+	})
+
 	t.Run("ping", func(t *testing.T) {
 		require.NoError(t, r.ping("a", "10.97.3.2"))
 		require.Positive(t, sgRule(t, r.s, "srv", "ping-from-a", ""))

@@ -223,7 +223,8 @@ func (d *Daemon) sgShow(args []string) (any, error) {
 // conntrackCounters names the tracker's counters.
 func conntrackCounters(c *conntrack.Counters) map[string]uint64 {
 	m := map[string]uint64{"hits": c.Hits, "misses": c.Misses, "new": c.New, "related": c.Related, "evicted": c.Evicted,
-		"expired": c.Expired, "deleted": c.Deleted, "clashes": c.Clashes, "commit-failed": c.CommitFailed}
+		"expired": c.Expired, "deleted": c.Deleted, "clashes": c.Clashes, "commit-failed": c.CommitFailed,
+		"fragments": c.Fragments}
 	for r := range conntrack.NumReasons {
 		if r != 0 && c.Reasons[r] != 0 {
 			m["reason/"+conntrack.Reason(r).String()] = c.Reasons[r]

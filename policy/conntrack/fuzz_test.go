@@ -8,8 +8,8 @@ import (
 // panic, a reason for every rejected packet and a kind for every
 // accepted one, keys of the zone asked for, IPv4 keys holding
 // IPv4-mapped addresses, the same answer twice (Parse keeps no state
-// from one packet to the next), and the same from parseFull and
-// ParseBatch.
+// from one packet to the next), the same from parseFull and
+// ParseBatch, and a later fragment exactly when the reason says so.
 func FuzzParse(f *testing.F) {
 	f.Add(tcpPkt(f, "10.0.0.1", "10.0.0.2", 1234, 80, fSYN))
 	f.Add(tcpPkt(f, "2001:db8::1", "2001:db8::2", 1234, 80, fSYN|fACK))
@@ -19,6 +19,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(icmpErr(f, "2001:db8::9", "2001:db8::1", udpPkt(f, "2001:db8::1", "2001:db8::2", 5, 6)))
 	f.Add(raw6("2001:db8::1", "2001:db8::2", []ext6{hbh(), routing(), frag6(0, true), ah()}, protoTCP, l4tcp(1, 2, fSYN)))
 	f.Add(raw6("2001:db8::1", "2001:db8::2", []ext6{frag6(9, true)}, protoUDP, []byte{1, 2}))
+	f.Add(frag4(udpPkt(f, "10.0.0.1", "10.0.0.2", 53, 53), 1, true))
+	f.Add(frag4(udpPkt(f, "10.0.0.1", "10.0.0.2", 53, 53), 1, false))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var p, q Packet
 		r := Parse(&p, b, 42)
@@ -27,6 +29,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if p.Reason != r {
 			t.Fatalf("Reason %v, returned %v", p.Reason, r)
+		}
+		if (p.Frag == FragLater) != (r == ReasonFragment) || p.Frag > FragLater {
+			t.Fatalf("Frag %d with reason %v", p.Frag, r)
 		}
 		if r2 := parseFull(&q, b, 42); r2 != r || p != q { // the fast path changes nothing
 			t.Fatalf("Parse %v %+v, parseFull %v %+v", r, p, r2, q)

@@ -82,7 +82,24 @@ type Packet struct {
 	TCPFlags uint8
 	// Reason is Parse's verdict (ReasonNone if the packet is trackable).
 	Reason Reason
+	// Frag says whether the packet is a fragment: FragFirst (offset 0,
+	// more to come: parsed like any packet) or FragLater (no L4 header:
+	// KindFragment, ReasonFragment until tracking gives it its first
+	// fragment's ports; see "Fragments" in the package doc); FragID is
+	// then the datagram's identification (IPv4's 16 bits, IPv6's 32),
+	// meaningless (not cleared) when Frag is FragNone.
+	Frag   Frag
+	FragID uint32
 }
+
+// Frag is a packet's place in a fragmented datagram (Packet.Frag).
+type Frag uint8
+
+const (
+	FragNone  Frag = iota // not a fragment
+	FragFirst             // the first fragment: L4 header, more to come
+	FragLater             // a fragment after the first: no L4 header
+)
 
 const (
 	protoICMP    = 1
@@ -120,7 +137,7 @@ func Parse(p *Packet, b []byte, zone uint16) Reason {
 	var kind Kind
 	var flags uint8
 	switch proto := b[9]; {
-	case binary.BigEndian.Uint16(b[6:])&0x1fff != 0:
+	case binary.BigEndian.Uint16(b[6:])&0x3fff != 0: // a fragment (MF or an offset)
 		return parseFull(p, b, zone)
 	case proto == protoUDP && n >= 28:
 		kind = KindUDP
@@ -139,7 +156,7 @@ func Parse(p *Packet, b []byte, zone uint16) Reason {
 	k.Dst = Addr{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[16:20]))}
 	k.setWord4(uint64(binary.BigEndian.Uint16(b[20:22])) | uint64(binary.BigEndian.Uint16(b[22:24]))<<16 |
 		uint64(zone)<<32 | uint64(b[9])<<48) // flags 0: IPv4
-	p.Kind, p.TCPFlags, p.Reason = kind, flags, ReasonNone
+	p.Kind, p.TCPFlags, p.Reason, p.Frag = kind, flags, ReasonNone, FragNone
 	return ReasonNone
 }
 
@@ -148,6 +165,7 @@ func parseFull(p *Packet, pkt []byte, zone uint16) Reason {
 	p.Key = Key{Zone: zone}
 	p.TCPFlags = 0
 	p.Kind = KindInvalid
+	p.Frag, p.FragID = FragNone, 0
 	r := parseIP(p, pkt, false)
 	if r != ReasonNone && r != ReasonFragment && r != ReasonICMPUntracked {
 		p.Kind = KindInvalid
@@ -199,12 +217,14 @@ func parse4(p *Packet, b []byte, inner bool) Reason {
 	k := &p.Key
 	k.Src, k.Dst = addr4(b[12:]), addr4(b[16:])
 	k.Proto = b[9]
-	if binary.BigEndian.Uint16(b[6:])&0x1fff != 0 {
+	if ff := binary.BigEndian.Uint16(b[6:]); ff&0x1fff != 0 {
 		if inner {
 			return ReasonICMPBadInner
 		}
-		p.Kind = KindFragment
+		p.Kind, p.Frag, p.FragID = KindFragment, FragLater, uint32(binary.BigEndian.Uint16(b[4:]))
 		return ReasonFragment
+	} else if ff&0x2000 != 0 && !inner {
+		p.Frag, p.FragID = FragFirst, uint32(binary.BigEndian.Uint16(b[4:]))
 	}
 	return parseL4(p, b[hl:], inner)
 }
@@ -252,13 +272,18 @@ func parse6(p *Packet, b []byte, inner bool) Reason {
 		if len(b) < off+hl {
 			return ReasonTruncated
 		}
-		if nh == 44 && binary.BigEndian.Uint16(b[off+2:])&^7 != 0 {
-			k.Proto = b[off]
-			if inner {
-				return ReasonICMPBadInner
+		if nh == 44 {
+			if binary.BigEndian.Uint16(b[off+2:])&^7 != 0 {
+				k.Proto = b[off]
+				if inner {
+					return ReasonICMPBadInner
+				}
+				p.Kind, p.Frag, p.FragID = KindFragment, FragLater, binary.BigEndian.Uint32(b[off+4:])
+				return ReasonFragment
 			}
-			p.Kind = KindFragment
-			return ReasonFragment
+			if b[off+3]&1 != 0 && !inner {
+				p.Frag, p.FragID = FragFirst, binary.BigEndian.Uint32(b[off+4:])
+			}
 		}
 		nh = b[off]
 		off += hl

@@ -30,7 +30,7 @@ func ParseBatch(ps []Packet, ips [][]byte, zones []uint16) {
 		var kind Kind
 		var flags uint8
 		switch proto := b[9]; {
-		case binary.BigEndian.Uint16(b[6:])&0x1fff != 0:
+		case binary.BigEndian.Uint16(b[6:])&0x3fff != 0: // a fragment: parseFull
 		case proto == protoUDP && n >= 28:
 			kind = KindUDP
 		case proto == protoTCP && n >= 40:
@@ -48,6 +48,6 @@ func ParseBatch(ps []Packet, ips [][]byte, zones []uint16) {
 		k.Dst = Addr{0, 0xffff<<32 | uint64(binary.BigEndian.Uint32(b[16:20]))}
 		k.setWord4(uint64(binary.BigEndian.Uint16(b[20:22])) | uint64(binary.BigEndian.Uint16(b[22:24]))<<16 |
 			uint64(zone)<<32 | uint64(b[9])<<48) // flags 0: IPv4
-		p.Kind, p.TCPFlags, p.Reason = kind, flags, ReasonNone
+		p.Kind, p.TCPFlags, p.Reason, p.Frag = kind, flags, ReasonNone, FragNone
 	}
 }

@@ -20,6 +20,8 @@ type Worker struct {
 	// (PrepareCommits: did any packet of it miss?).
 	missBase uint64
 	sink     uint64
+	// frags remembers first fragments (frag.go).
+	frags [fragSlots]fragEntry
 }
 
 const cacheSize = 32
@@ -160,7 +162,7 @@ func (w *Worker) evictClock(now uint32) bool {
 type counts struct {
 	hits, misses, created, related   uint64
 	evicted, expired, deleted, freed uint64
-	clashes, failed                  uint64
+	clashes, failed, fragments       uint64
 	reasons                          [numReasons]uint64
 }
 
@@ -179,6 +181,7 @@ func (w *Worker) Publish() {
 	p.freed.Store(n.freed)
 	p.clashes.Store(n.clashes)
 	p.failed.Store(n.failed)
+	p.fragments.Store(n.fragments)
 	for i := range n.reasons {
 		if n.reasons[i] != 0 {
 			p.reasons[i].Store(n.reasons[i])
@@ -191,7 +194,7 @@ func (w *Worker) Publish() {
 type counters struct {
 	hits, misses, created, related   atomic.Uint64
 	evicted, expired, deleted, freed atomic.Uint64
-	clashes, failed                  atomic.Uint64
+	clashes, failed, fragments       atomic.Uint64
 	reasons                          [numReasons]atomic.Uint64
 }
 
@@ -223,6 +226,10 @@ type Counters struct {
 	Clashes uint64
 	// CommitFailed: Commit could not place a flow.
 	CommitFailed uint64
+	// Fragments: fragments after the first that were given their first
+	// fragment's ports and tracked with its flow (see "Fragments" in the
+	// package doc); the others count under Reasons[ReasonFragment].
+	Fragments uint64
 	// Reasons counts packets per Reason: invalid ones, and untracked
 	// ones (ReasonFragment, ReasonICMPUntracked).
 	Reasons [NumReasons]uint64
@@ -240,6 +247,7 @@ func (c *counters) addTo(s *Counters) {
 	s.Deleted += c.deleted.Load()
 	s.Clashes += c.clashes.Load()
 	s.CommitFailed += c.failed.Load()
+	s.Fragments += c.fragments.Load()
 	s.freed += c.freed.Load()
 	for i := range c.reasons {
 		s.Reasons[i] += c.reasons[i].Load()

@@ -389,8 +389,13 @@
 // (the Config ranges are per table); address pools (one external address
 // per family per network); Linux's source-port classes (below 512,
 // 512-1023) and --random-fully; a map from a range of host ports; FTP
-// and SIP helpers; translation of non-first fragments (conntrack leaves
-// them untracked; the switch does not reassemble). Translate does not
+// and SIP helpers; a later fragment whose first fragment conntrack did not
+// see (it arrived first, or its slot was reused: conntrack's "Fragments")
+// stays untracked, and the switch drops it for a translated flow
+// (nat-fragment) rather than let it out untranslated; one that conntrack
+// matched to its flow gets the flow's addresses (it has no ports: the
+// first fragment's were translated, and its L4 checksum, updated by a
+// difference, is right for the whole datagram). Translate does not
 // prefetch the entries of a vector; at 1M flows the entry lines
 // TrackBatch touched are mostly still in cache.
 package nat

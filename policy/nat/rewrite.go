@@ -317,6 +317,28 @@ func rewrite(pkt []byte, proto uint8, v6 bool, src, dst conntrack.Addr, sport, d
 	return r
 }
 
+// rewriteFragment sets the addresses of pkt, a fragment after the first
+// (locate said ReasonFragment), to src and dst, with the IPv4 header
+// checksum: such a fragment has no L4 header, its ports and L4 checksum
+// are in the first fragment, which rewrite translated whole (the
+// checksum's update covers the datagram's other pieces too: it is a
+// difference). It changes nothing when it returns a Reason.
+func rewriteFragment(pkt []byte, v6 bool, src, dst conntrack.Addr) Reason {
+	switch {
+	case !v6 && len(pkt) >= 20 && pkt[0]>>4 == 4:
+		d := putAddr(pkt[12:], src, false) + putAddr(pkt[16:], dst, false)
+		if d != 0 {
+			put16(pkt[10:], fix(binary.BigEndian.Uint16(pkt[10:]), d))
+		}
+	case v6 && len(pkt) >= 40 && pkt[0]>>4 == 6:
+		putAddr(pkt[8:], src, true)
+		putAddr(pkt[24:], dst, true)
+	default:
+		return ReasonFamily
+	}
+	return ReasonNone
+}
+
 // RewriteICMPError translates an ICMP or ICMPv6 error about a packet of a
 // translated flow. cur is the key, in the error's direction, that the
 // error matched in conntrack (conntrack.Packet.Key: the reverse of the

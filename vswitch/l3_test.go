@@ -1,6 +1,7 @@
 package vswitch
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -447,4 +448,71 @@ func TestNeighborRefreshProbe(t *testing.T) {
 	require.Equal(t, 2, probes, "one probe, flooded to b and b2")
 	require.Empty(t, dropsSince(r.s, before), "probes are not drops")
 	requireNoLeak(t, r.s)
+}
+
+// TestL3Fragment: a routed IPv4 packet larger than rb's MTU (1400)
+// without DF is cut into fragments (RFC 1812 4.2.2.7): each leaves on
+// rb to B with the TTL decremented, a valid header checksum, offsets in
+// 8-byte units, "more fragments" on all but the last (which keeps the
+// original's, so a fragment is cut again as a datagram would be), and
+// the pieces put together are the original's payload. With DF the
+// packet gets "fragmentation needed" instead (TestL3Errors).
+func TestL3Fragment(t *testing.T) {
+	r := newL3Rig(t, testL3Config())
+	for _, tc := range []struct {
+		name      string
+		off       uint16 // the packet's own offset (8-byte units) and MF
+		more      bool
+		wantPiece []int // payload bytes per fragment
+	}{
+		{"datagram", 0, false, []int{1376, 432}},
+		{"first fragment", 0, true, []int{1376, 432}},
+		{"later fragment", 300, false, []int{1376, 432}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			frame := pkt4(macRA, macA, "10.1.0.2", "10.2.0.2", 9, 1, 1800, false)
+			ip := frame[14:]
+			for i := 28; i < len(ip); i++ {
+				ip[i] = byte(i * 13)
+			}
+			fo := tc.off
+			if tc.more {
+				fo |= 0x2000
+			}
+			binary.BigEndian.PutUint16(ip[6:], fo)
+			ip[10], ip[11] = 0, 0
+			binary.BigEndian.PutUint16(ip[10:], ^onesSum(ip[:20], 0))
+			r.send("a", frame)
+			got := only(t, r.recv(), "b", len(tc.wantPiece))
+			var payload []byte
+			for k, g := range got {
+				require.Equal(t, macB, net.HardwareAddr(g[0:6]).String())
+				require.Equal(t, macRB, net.HardwareAddr(g[6:12]).String())
+				gip := g[14:]
+				require.Equal(t, uint16(0xffff), onesSum(gip[:20], 0), "fragment %d's header checksum", k)
+				require.EqualValues(t, 8, gip[8], "TTL")
+				require.Equal(t, ip[12:20], gip[12:20])
+				require.Equal(t, 20+tc.wantPiece[k], int(binary.BigEndian.Uint16(gip[2:])))
+				require.Len(t, gip, 20+tc.wantPiece[k])
+				ff := binary.BigEndian.Uint16(gip[6:])
+				require.Equal(t, int(tc.off)+len(payload)/8, int(ff&0x1fff), "fragment %d's offset", k)
+				require.Equal(t, k < len(got)-1 || tc.more, ff&0x2000 != 0, "fragment %d's MF", k)
+				require.Zero(t, ff&0x4000, "DF")
+				payload = append(payload, gip[20:]...)
+			}
+			require.Equal(t, ip[20:], payload, "the pieces put together")
+		})
+	}
+	require.Zero(t, dropCount(t, r.s, nodeIP4Forward, "mtu-exceeded"))
+	// IP options: not cut, dropped as before.
+	frame := pkt4(macRA, macA, "10.1.0.2", "10.2.0.2", 9, 1, 1800, false)
+	withOpts := append(append(append([]byte{}, frame[:34]...), 1, 1, 1, 0), frame[34:]...) // NOP NOP NOP EOL
+	ip := withOpts[14:]
+	ip[0] = 0x46
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
+	ip[10], ip[11] = 0, 0
+	binary.BigEndian.PutUint16(ip[10:], ^onesSum(ip[:24], 0))
+	r.send("a", withOpts)
+	require.Empty(t, r.recv())
+	require.EqualValues(t, 1, dropCount(t, r.s, nodeIP4Forward, "mtu-exceeded"))
 }

@@ -209,7 +209,8 @@ func TestNATKernelPortMap(t *testing.T) {
 	require.Empty(t, st.Refused)
 }
 
-// TestNATKernelSwitchErrors: the ICMP errors the switch's router builds
+// TestNATKernelSwitchErrors: the router cuts datagrams too big for an
+// MTU into fragments, and the ICMP errors the switch's router builds
 // about translated packets reach the sender quoting what it sent, as
 // Linux's NAT translates the errors its router sends
 // (nf_nat_icmp_reply_translation). The router translates before it
@@ -235,6 +236,15 @@ func TestNATKernelSwitchErrors(t *testing.T) {
 	})
 	// Prime the neighbour tables: a first ping through each way.
 	require.NoError(t, r.ping("c1", natOut))
+
+	// First, before any error teaches a path MTU: a 4,000-byte UDP echo.
+	// c1's kernel sends it in 1,500-byte fragments without DF, too big
+	// for rb (1300); the router cuts them again (node_ip4frag.go), and
+	// out's 1,500-byte answer pieces again for ra (1400), through the
+	// masquerade both ways (the NAT's tracker matches every piece).
+	r.udpEchoIn("out", 9001)
+	r.bigUDP("c1", natOut+":9001", 4000)
+	require.Zero(t, kernelDrops(r.s, "ip4-forward", "mtu-exceeded"))
 
 	out, _ := r.ns["c1"].Command("ping", "-c", "1", "-t", "1", "-W", "3", natOut).CombinedOutput()
 	require.Contains(t, string(out), "From 10.96.1.1 icmp_seq=1 Time to live exceeded", "%s", out)

@@ -23,6 +23,7 @@ const (
 	ip4DropBlackhole
 	ip4DropNoRoute
 	ip4DropMTU
+	ip4DropFragNoBuffer
 )
 
 // fwdNextDecap4 is ip4-forward's own next index for VXLAN packets to the
@@ -42,7 +43,7 @@ func ip4ForwardSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP4Forward,
 		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood, nodeGSO, nodeSGPolicy, nodeVXLANDecap},
-		Drops: checkDrops("no-interface", "martian-address", "blackhole", "no-route", "mtu-exceeded"),
+		Drops: checkDrops("no-interface", "martian-address", "blackhole", "no-route", "mtu-exceeded", "frag-no-buffer"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Forward{s: s} },
 	}
 }
@@ -224,14 +225,18 @@ func (n *ip4Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uin
 		next[i] = fwdNextError
 		return
 	}
+	frag := false
 	if ipLen > int(out.mtu) {
-		if local || !proto.DF4(ip) {
+		if local { // the switch's own (VXLAN's outer packets: never cut)
 			f.Drop(i, ip4DropMTU)
 			return
 		}
-		setErr(m, errTooBig, uint32(out.mtu))
-		next[i] = fwdNextError
-		return
+		if proto.DF4(ip) {
+			setErr(m, errTooBig, uint32(out.mtu))
+			next[i] = fwdNextError
+			return
+		}
+		frag = true // cut below, once routed (node_ip4frag.go)
 	}
 	key := v4Key(dst)
 	if a.kind == adjGateway {
@@ -252,6 +257,10 @@ func (n *ip4Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uin
 	}
 	if !local {
 		proto.DecTTL4(ip)
+	}
+	if frag {
+		n.fragment4(f, i, id, m, pkt, out, a.iface, e.mac.Load(), int(out.mtu))
+		return
 	}
 	next[i] = routedOut(f, t, v.mt, v.seqs, v.sg, m, pkt, out, a.iface, e.mac.Load(), id)
 }

@@ -297,6 +297,11 @@ func TestSGRouted(t *testing.T) {
 	require.NoError(t, r.s.Reconfigure(cfg))
 	r.send("a", a2b(1000))
 	only(t, r.recv(), "b", 1)
+	// A datagram too big for rb's MTU, without DF: the router cuts it,
+	// first fragment first, and b's ingress rule (a port) holds for the
+	// later piece too (conntrack gives it the first one's ports).
+	r.send("a", pkt4(macRA, macA, "10.1.0.2", "10.2.0.2", 64, 1002, 1800, false))
+	only(t, r.recv(), "b", 2)
 	// The reply: sport 9 -> 1000.
 	b2a := func(sport, dport uint16) []byte {
 		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.ParseIP("10.2.0.2"), DstIP: net.ParseIP("10.1.0.2")}

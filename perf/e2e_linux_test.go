@@ -110,7 +110,12 @@ func TestE2EPaths(t *testing.T) {
 				require.GreaterOrEqual(t, float64(u.TotalReceived), minShare*float64(u.TotalGenerated),
 					"lost frames at a low rate: %+v", u)
 			}
-			require.InDelta(t, 20000, u.GenPPS, 4000, "generator rate")
+			// The pacer's bound, whatever the load: at most its rate
+			// over the window, plus the backlog it catches up (a few
+			// runs). A starved generator sends less, which is no defect
+			// of the paths, so there is no lower bound but frames
+			// received (above).
+			require.LessOrEqual(t, u.GenPPS, 20000*1.1, "generator rate")
 			if path == PathVecswitch || path == PathFastPath || path == PathAFPacket {
 				require.GreaterOrEqual(t, forwardedBy(&r, vsRcvPort), u.TotalReceived, "switch counters: %+v", r.Switch)
 				require.NotNil(t, r.TCP)

@@ -31,9 +31,17 @@ func TestPacer(t *testing.T) {
 	require.Equal(t, 60, p.next(41, 60), "capped")
 	require.Zero(t, p.next(101, 256), "all sent")
 
-	// Far behind: capped at the most a run holds.
+	// Far behind (a second's 100,000 frames due): it catches up
+	// paceBacklog runs (200 frames), in calls of at most most, and
+	// forgives the rest; then it runs at its rate again.
 	p.start = now.Add(-time.Second)
-	require.Equal(t, 256, p.next(1, 256))
+	require.Equal(t, 150, p.next(51, 150))
+	require.Equal(t, 50, p.next(201, 256))
+	require.Zero(t, p.next(251, 256), "caught up: the rest forgiven")
+	now = now.Add(time.Millisecond) // 100 more due (99 and a fraction: float seconds)
+	n := p.next(251, 256)
+	require.InDelta(t, 100, n, 1)
+	require.Zero(t, p.next(251+uint64(n), 256))
 
 	// Low and high rates: runs of at least one frame, at most most.
 	require.EqualValues(t, 1, newPacer(10, 256, 0).run)

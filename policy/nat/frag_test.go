@@ -97,46 +97,37 @@ func TestFragmentsTranslated(t *testing.T) {
 		c1, srv, ext := f[0], f[1], f[2]
 		t.Run(srv, func(t *testing.T) {
 			r := newRig(t, Config{})
-			// Out: a datagram in three pieces; the flow's first.
-			frags := fragment(udp(c1, srv, 5000, 53, payload).build(), 7, 512, 1024)
+			// sends sends every piece of s's packet (datagram id, cut at
+			// 600) and checks they became want's.
+			sends := func(s, want *spec, id uint32, state conntrack.State) {
+				t.Helper()
+				s.payload, want.payload = payload, payload
+				frags := fragment(s.build(), id, 600)
+				for _, p := range frags {
+					res, _, reason := r.send(p)
+					require.Equal(t, ReasonNone, reason, reason.String())
+					require.Equal(t, state, res.State)
+				}
+				reassemble(t, frags, want.build())
+			}
+			// Out: a datagram in pieces, the flow's first; back: the
+			// answer in pieces, to the container.
+			sends(udp(c1, srv, 5000, 53, nil), udp(ext, srv, 5000, 53, nil), 7, conntrack.StateNew)
+			sends(udp(srv, ext, 53, 5000, nil), udp(srv, c1, 53, 5000, nil), 8, conntrack.StateEstablished)
+			// Three pieces.
+			frags := fragment(udp(c1, srv, 5000, 53, payload).build(), 9, 512, 1024)
 			for _, p := range frags {
 				_, _, reason := r.send(p)
 				require.Equal(t, ReasonNone, reason, reason.String())
 			}
 			reassemble(t, frags, udp(ext, srv, 5000, 53, payload).build())
-			// Back: the answer in pieces, to the container.
-			frags = fragment(udp(srv, ext, 53, 5000, payload).build(), 8, 800)
-			for _, p := range frags {
-				res, _, reason := r.send(p)
-				require.Equal(t, ReasonNone, reason, reason.String())
-				require.Equal(t, conntrack.StateEstablished, res.State)
-			}
-			reassemble(t, frags, udp(srv, c1, 53, 5000, payload).build())
 			// A big ping and its answer.
-			ping := echo(c1, srv, 77, false)
-			ping.payload = payload
-			frags = fragment(ping.build(), 9, 600)
-			for _, p := range frags {
-				_, _, reason := r.send(p)
-				require.Equal(t, ReasonNone, reason)
-			}
-			want := echo(ext, srv, 77, false)
-			want.payload = payload
-			reassemble(t, frags, want.build())
-			pong := echo(srv, ext, 77, true)
-			pong.payload = payload
-			frags = fragment(pong.build(), 10, 600)
-			for _, p := range frags {
-				_, _, reason := r.send(p)
-				require.Equal(t, ReasonNone, reason)
-			}
-			want = echo(srv, c1, 77, true)
-			want.payload = payload
-			reassemble(t, frags, want.build())
+			sends(echo(c1, srv, 77, false), echo(ext, srv, 77, false), 10, conntrack.StateNew)
+			sends(echo(srv, ext, 77, true), echo(srv, c1, 77, true), 11, conntrack.StateEstablished)
 			// A later piece whose first was never seen stays untracked,
 			// and the nat node drops it (Wants: it would be translated),
 			// rather than let the container's address out.
-			lost := fragment(udp(c1, srv, 5001, 53, payload).build(), 11, 512)[1]
+			lost := fragment(udp(c1, srv, 5001, 53, payload).build(), 12, 512)[1]
 			res, _, _ := r.send(lost)
 			require.Equal(t, []any{conntrack.StateUntracked, conntrack.ReasonFragment}, []any{res.State, res.Reason})
 			require.True(t, r.w.Wants(&r.p))

@@ -321,28 +321,33 @@
 // A fragment after the first has no L4 header, so it has no ports to be
 // matched with: a security group rule naming ports could not match it, and
 // the later fragments of an allowed flow's replies met the receiver's
-// default deny, so a datagram bigger than the path's MTU (a large DNS answer,
-// NFS, a 3,000-byte ping) never got through whole. Linux and OVS reassemble
-// before tracking; this is VPP's shallow virtual reassembly
-// (ip4-sv-reassembly) instead, which passes the pieces on unchanged: each
-// Worker remembers, in a direct-mapped table of 1,024 datagrams (frag.go),
-// the key and kind of every first fragment by zone, addresses, protocol and
-// identification, and a later fragment that finds its first there is given
-// its ports and kind and tracked as a packet of its flow, by TrackBatch
-// (in the vector's order, the keys it changed hashed again) and TrackParsed
-// alike (Counters.Fragments counts them). As VPP's, a later fragment that
-// arrives before its first, after its slot went to another datagram, or
-// more than 30 seconds after it (Linux's ipfrag_time) stays untracked, and
-// so do TCP's (a sender doing path MTU discovery does not fragment TCP, and
-// without its flags a piece could not be checked against the TCP state) and
-// an ICMP error's. A later fragment starts 8 bytes or more into the
-// datagram, so it cannot overwrite the UDP or ICMP header the ports were
-// read from (the overlapping-fragment attacks of RFC 1858 aim at TCP's
-// flags, and TCP's fragments are not matched). The pieces of a datagram
-// must reach one Worker: they do
-// when they enter by one port (NIC RSS hashes fragments by addresses only).
-// A vector without fragments pays an OR per packet in TrackBatch's hashing
-// loop (3 instructions a packet in BenchmarkSGEstablished1k: 1027 -> 1030).
+// default deny, so a datagram bigger than the path's MTU (a large DNS
+// answer, NFS, a 3,000-byte ping) never got through whole. Linux and OVS
+// reassemble before tracking; this is closer to VPP's shallow virtual
+// reassembly (ip4-sv-reassembly), which passes the pieces on unchanged.
+// Each Worker keeps a direct-mapped table of 1,024 slots (frag.go), one per
+// datagram by zone, addresses, protocol and identification: a first
+// fragment takes its datagram's slot (its key and kind, or, if it cannot
+// pass them on, an empty slot, so that a later piece is never matched to an
+// earlier datagram of the same identity: IPv4's 16-bit identification
+// repeats within seconds between two busy hosts), and a later fragment
+// that finds its first there gets its ports and kind and is tracked as a
+// packet of its flow, by TrackBatch (in the vector's order, the keys it
+// changed hashed again) and TrackParsed alike (Counters.Fragments counts
+// them). The last piece empties the slot; a slot unused for 2 seconds is
+// not believed (VPP: 100 ms). Unlike VPP's, which holds such pieces for a
+// while, a later fragment that arrives before its first stays untracked,
+// as one does whose slot another datagram took meanwhile; so do TCP's (a
+// sender doing path MTU discovery does not fragment TCP, and without its
+// flags a piece could not be checked against the TCP state) and an ICMP
+// error's. A later fragment starts 8 bytes or more into the datagram, so it
+// cannot overwrite the UDP or ICMP header the ports were read from (the
+// overlapping-fragment attacks of RFC 1858 aim at TCP's flags, and TCP's
+// fragments are not matched). The pieces of a datagram must reach one
+// Worker: they do when they enter by one port (NIC RSS hashes fragments by
+// addresses only). A vector without fragments pays an OR per packet in
+// TrackBatch's hashing loop (3 instructions a packet in
+// BenchmarkSGEstablished1k: 1027 -> 1030).
 //
 // # Not done
 //

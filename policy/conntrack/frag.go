@@ -4,8 +4,8 @@ package conntrack
 // (the package doc's "Fragments" says why and what it leaves out).
 
 const (
-	fragSlots   = 1024 // per Worker: datagrams in flight at once
-	fragTimeout = 30   // seconds, Linux's ipfrag_time
+	fragSlots   = 1024 // per Worker, direct-mapped
+	fragTimeout = 2    // seconds since the datagram's last piece seen
 )
 
 // fragEntry is one first fragment remembered: the key with its ports (in
@@ -40,16 +40,20 @@ func inheritable(k Kind) bool {
 	return k == KindUDP || k == KindICMPRequest || k == KindICMPReply || k == KindOther
 }
 
-// fragment applies the fragment table to p (p.Frag != FragNone): a first
-// fragment is remembered; a later one whose first fragment is remembered
-// gets its ports and kind and becomes trackable (true: its key changed).
+// fragment applies the fragment table to p (p.Frag != FragNone). A first
+// fragment takes its datagram's slot: remembered if it can pass its ports
+// on, else the slot is emptied, so a later piece of this datagram is not
+// matched to an earlier datagram of the same identity (IPv4's 16-bit
+// identification repeats within seconds between two busy hosts). A later
+// one whose first fragment is remembered gets its ports and kind and
+// becomes trackable (true: its key changed); the last one also empties
+// the slot, its datagram complete.
 func (w *Worker) fragment(p *Packet, now uint32) bool {
 	switch p.Frag {
 	case FragFirst:
-		if p.Reason == ReasonNone && inheritable(p.Kind) {
-			*w.fragSlot(&p.Key, p.FragID) = fragEntry{key: p.Key, id: p.FragID, seen: now, kind: p.Kind, used: true}
-		}
-	case FragLater:
+		e := w.fragSlot(&p.Key, p.FragID)
+		*e = fragEntry{key: p.Key, id: p.FragID, seen: now, kind: p.Kind, used: p.Reason == ReasonNone && inheritable(p.Kind)}
+	case FragLater, FragLast:
 		if p.Reason != ReasonFragment {
 			return false // given its ports already (a batch handed twice)
 		}
@@ -59,6 +63,10 @@ func (w *Worker) fragment(p *Packet, now uint32) bool {
 		}
 		p.Key.SrcPort, p.Key.DstPort = e.key.SrcPort, e.key.DstPort
 		p.Kind, p.Reason = e.kind, ReasonNone
+		e.seen = now
+		if p.Frag == FragLast {
+			e.used = false
+		}
 		w.n.fragments++
 		return true
 	}

@@ -7,16 +7,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// frag4 is IPv4 packet pkt made a fragment of datagram id: first (offset
-// 0, more fragments) or a later one (offset 185*8, its L4 bytes then
-// being payload).
-func frag4(pkt []byte, id uint16, first bool) []byte {
+// Fragment kinds for frag4.
+const (
+	fFirst = iota // offset 0, more fragments
+	fMid          // offset 185*8, more fragments
+	fLast         // offset 370*8, the last
+)
+
+// frag4 is IPv4 packet pkt made a fragment of datagram id: first, a
+// middle one or the last (a later one's L4 bytes being payload).
+func frag4(pkt []byte, id uint16, kind int) []byte {
 	b := append([]byte(nil), pkt...)
 	binary.BigEndian.PutUint16(b[4:], id)
-	if first {
-		binary.BigEndian.PutUint16(b[6:], 0x2000)
-	} else {
-		binary.BigEndian.PutUint16(b[6:], 185)
+	binary.BigEndian.PutUint16(b[6:], []uint16{0x2000, 0x2000 | 185, 370}[kind])
+	if kind != fFirst {
 		for i := 20; i < len(b); i++ {
 			b[i] = 0xee // no L4 header: what would be its ports is payload
 		}
@@ -36,15 +40,17 @@ func TestParseFragmentIDs(t *testing.T) {
 	udp := udpPkt(t, "10.0.0.1", "10.0.0.2", 1000, 2000)
 	require.Equal(t, ReasonNone, Parse(&p, udp, 0))
 	require.Equal(t, FragNone, p.Frag)
-	require.Equal(t, ReasonNone, Parse(&p, frag4(udp, 77, true), 0))
+	require.Equal(t, ReasonNone, Parse(&p, frag4(udp, 77, fFirst), 0))
 	require.Equal(t, []any{FragFirst, uint32(77), uint16(2000)}, []any{p.Frag, p.FragID, p.Key.DstPort})
-	require.Equal(t, ReasonFragment, Parse(&p, frag4(udp, 77, false), 0))
+	require.Equal(t, ReasonFragment, Parse(&p, frag4(udp, 77, fMid), 0))
 	require.Equal(t, []any{FragLater, uint32(77), KindFragment}, []any{p.Frag, p.FragID, p.Kind})
+	require.Equal(t, ReasonFragment, Parse(&p, frag4(udp, 77, fLast), 0))
+	require.Equal(t, FragLast, p.Frag)
 	l4 := []byte{0x03, 0xe8, 0x07, 0xd0, 0, 8, 0, 0}
 	require.Equal(t, ReasonNone, Parse(&p, raw6("2001:db8::1", "2001:db8::2", []ext6{frag6id(0, true, 0xabcdef01)}, protoUDP, l4), 0))
 	require.Equal(t, []any{FragFirst, uint32(0xabcdef01), uint16(2000)}, []any{p.Frag, p.FragID, p.Key.DstPort})
 	require.Equal(t, ReasonFragment, Parse(&p, raw6("2001:db8::1", "2001:db8::2", []ext6{frag6id(9, false, 0xabcdef01)}, protoUDP, l4), 0))
-	require.Equal(t, []any{FragLater, uint32(0xabcdef01)}, []any{p.Frag, p.FragID})
+	require.Equal(t, []any{FragLast, uint32(0xabcdef01)}, []any{p.Frag, p.FragID})
 	// An atomic fragment (offset 0, no more) is a whole datagram.
 	require.Equal(t, ReasonNone, Parse(&p, raw6("2001:db8::1", "2001:db8::2", []ext6{frag6id(0, false, 5)}, protoUDP, l4), 0))
 	require.Equal(t, FragNone, p.Frag)
@@ -87,7 +93,7 @@ func TestFragments(t *testing.T) {
 			}
 			req := udpPkt(t, "10.0.0.1", "10.0.0.2", 1000, 2000)
 			ans := udpPkt(t, "10.0.0.2", "10.0.0.1", 2000, 1000)
-			res := track(10, req, frag4(ans, 9, true), frag4(ans, 9, false), frag4(ans, 9, false))
+			res := track(10, req, frag4(ans, 9, fFirst), frag4(ans, 9, fMid), frag4(ans, 9, fLast))
 			require.NotZero(t, res[0].Conn)
 			for _, r := range res[1:] {
 				require.Equal(t, []any{res[0].Conn, Reply, StateEstablished}, []any{r.Conn, r.Dir, r.State}, "%+v", r)
@@ -97,18 +103,31 @@ func TestFragments(t *testing.T) {
 			// The first fragment of a new flow's first datagram, and its
 			// later ones in the same vector: one flow.
 			big := udpPkt(t, "10.0.0.1", "10.0.0.3", 1001, 2001)
-			res = track(11, frag4(big, 10, true), frag4(big, 10, false))
+			res = track(11, frag4(big, 10, fFirst), frag4(big, 10, fLast))
 			require.NotZero(t, res[0].Conn)
 			require.Equal(t, res[0].Conn, res[1].Conn)
 
 			// Not seen first; another datagram's first; too old.
-			untracked(track(12, frag4(ans, 11, false))[0])
-			track(12, frag4(ans, 12, true))
-			untracked(track(12, frag4(ans, 13, false))[0])
-			untracked(track(12+fragTimeout+1, frag4(ans, 12, false))[0])
+			untracked(track(12, frag4(ans, 11, fMid))[0])
+			track(12, frag4(ans, 12, fFirst))
+			untracked(track(12, frag4(ans, 13, fMid))[0])
+			untracked(track(12+fragTimeout+1, frag4(ans, 12, fMid))[0])
+			// The last piece ends the datagram: a piece of the same
+			// identity after it is another datagram's.
+			track(20, frag4(ans, 15, fFirst), frag4(ans, 15, fLast))
+			untracked(track(20, frag4(ans, 15, fMid))[0])
+			// A first fragment that cannot pass its ports on (truncated:
+			// no UDP header) takes the slot all the same: the next
+			// datagram of an identity still remembered is not matched to
+			// the older one.
+			track(21, frag4(ans, 16, fFirst))
+			short := frag4(ans, 16, fFirst)[:24]
+			binary.BigEndian.PutUint16(short[2:], 24)
+			track(21, short)
+			untracked(track(21, frag4(ans, 16, fMid))[0])
 			// TCP's later fragments stay untracked.
 			syn := tcpPkt(t, "10.0.0.1", "10.0.0.2", 1002, 80, fSYN)
-			res = track(13, frag4(syn, 14, true), frag4(syn, 14, false))
+			res = track(13, frag4(syn, 14, fFirst), frag4(syn, 14, fLast))
 			require.NotZero(t, res[0].Conn)
 			untracked(res[1])
 
@@ -121,11 +140,11 @@ func TestFragments(t *testing.T) {
 			require.Equal(t, []any{res[0].Conn, Reply}, []any{res[2].Conn, res[2].Dir})
 			ping := echoPkt(t, "10.0.0.1", "10.0.0.2", 7, false)
 			pong := echoPkt(t, "10.0.0.2", "10.0.0.1", 7, true)
-			res = track(15, frag4(ping, 20, true), frag4(ping, 20, false))
+			res = track(15, frag4(ping, 20, fFirst), frag4(ping, 20, fLast))
 			require.NotZero(t, res[0].Conn)
 			require.Equal(t, res[0].Conn, res[1].Conn, "%+v", res)
 			conn := res[0].Conn
-			res = track(15, frag4(pong, 21, true), frag4(pong, 21, false))
+			res = track(15, frag4(pong, 21, fFirst), frag4(pong, 21, fLast))
 			for _, r := range res {
 				require.Equal(t, []any{conn, Reply, StateEstablished}, []any{r.Conn, r.Dir, r.State}, "%+v", res)
 			}
@@ -141,7 +160,7 @@ func TestFragmentAllocations(t *testing.T) {
 	tab := newTable(t, Config{})
 	w := tab.NewWorker()
 	ans := udpPkt(t, "10.0.0.2", "10.0.0.1", 2000, 1000)
-	pkts := [][]byte{frag4(ans, 9, true), frag4(ans, 9, false)}
+	pkts := [][]byte{frag4(ans, 9, fFirst), frag4(ans, 9, fMid)}
 	ps := make([]Packet, 2)
 	res := make([]Result, 2)
 	if a := testing.AllocsPerRun(100, func() {

@@ -19,8 +19,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(icmpErr(f, "2001:db8::9", "2001:db8::1", udpPkt(f, "2001:db8::1", "2001:db8::2", 5, 6)))
 	f.Add(raw6("2001:db8::1", "2001:db8::2", []ext6{hbh(), routing(), frag6(0, true), ah()}, protoTCP, l4tcp(1, 2, fSYN)))
 	f.Add(raw6("2001:db8::1", "2001:db8::2", []ext6{frag6(9, true)}, protoUDP, []byte{1, 2}))
-	f.Add(frag4(udpPkt(f, "10.0.0.1", "10.0.0.2", 53, 53), 1, true))
-	f.Add(frag4(udpPkt(f, "10.0.0.1", "10.0.0.2", 53, 53), 1, false))
+	f.Add(frag4(udpPkt(f, "10.0.0.1", "10.0.0.2", 53, 53), 1, fFirst))
+	f.Add(frag4(udpPkt(f, "10.0.0.1", "10.0.0.2", 53, 53), 1, fMid))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var p, q Packet
 		r := Parse(&p, b, 42)
@@ -30,7 +30,7 @@ func FuzzParse(f *testing.F) {
 		if p.Reason != r {
 			t.Fatalf("Reason %v, returned %v", p.Reason, r)
 		}
-		if (p.Frag == FragLater) != (r == ReasonFragment) || p.Frag > FragLater {
+		if p.Frag.Later() != (r == ReasonFragment) || p.Frag > FragLast {
 			t.Fatalf("Frag %d with reason %v", p.Frag, r)
 		}
 		if r2 := parseFull(&q, b, 42); r2 != r || p != q { // the fast path changes nothing

@@ -83,9 +83,9 @@ type Packet struct {
 	// Reason is Parse's verdict (ReasonNone if the packet is trackable).
 	Reason Reason
 	// Frag says whether the packet is a fragment: FragFirst (offset 0,
-	// more to come: parsed like any packet) or FragLater (no L4 header:
-	// KindFragment, ReasonFragment until tracking gives it its first
-	// fragment's ports; see "Fragments" in the package doc); FragID is
+	// more to come: parsed like any packet), or FragLater or FragLast (no
+	// L4 header: KindFragment, ReasonFragment until tracking gives it its
+	// first fragment's ports; see "Fragments" in the package doc); FragID is
 	// then the datagram's identification (IPv4's 16 bits, IPv6's 32),
 	// meaningless (not cleared) when Frag is FragNone.
 	Frag   Frag
@@ -98,8 +98,12 @@ type Frag uint8
 const (
 	FragNone  Frag = iota // not a fragment
 	FragFirst             // the first fragment: L4 header, more to come
-	FragLater             // a fragment after the first: no L4 header
+	FragLater             // a fragment after the first, more to come: no L4 header
+	FragLast              // the last fragment (after the first, no more to come)
 )
+
+// Later reports whether f is a fragment after the first (no L4 header).
+func (f Frag) Later() bool { return f >= FragLater }
 
 const (
 	protoICMP    = 1
@@ -221,7 +225,10 @@ func parse4(p *Packet, b []byte, inner bool) Reason {
 		if inner {
 			return ReasonICMPBadInner
 		}
-		p.Kind, p.Frag, p.FragID = KindFragment, FragLater, uint32(binary.BigEndian.Uint16(b[4:]))
+		p.Kind, p.Frag, p.FragID = KindFragment, FragLast, uint32(binary.BigEndian.Uint16(b[4:]))
+		if ff&0x2000 != 0 {
+			p.Frag = FragLater
+		}
 		return ReasonFragment
 	} else if ff&0x2000 != 0 && !inner {
 		p.Frag, p.FragID = FragFirst, uint32(binary.BigEndian.Uint16(b[4:]))
@@ -278,7 +285,10 @@ func parse6(p *Packet, b []byte, inner bool) Reason {
 				if inner {
 					return ReasonICMPBadInner
 				}
-				p.Kind, p.Frag, p.FragID = KindFragment, FragLater, binary.BigEndian.Uint32(b[off+4:])
+				p.Kind, p.Frag, p.FragID = KindFragment, FragLast, binary.BigEndian.Uint32(b[off+4:])
+				if b[off+3]&1 != 0 {
+					p.Frag = FragLater
+				}
 				return ReasonFragment
 			}
 			if b[off+3]&1 != 0 && !inner {

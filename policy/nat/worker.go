@@ -451,7 +451,7 @@ func (w *Worker) translate(pkt []byte, p *conntrack.Packet, res conntrack.Result
 		r = RewriteICMPError(pkt, cur, &want, partial)
 	} else {
 		r = rewrite(pkt, cur.Proto, cur.IPv6(), wsrc, wdst, wsp, wdp, partial)
-		if r == ReasonFragment && p.Frag == conntrack.FragLater {
+		if r == ReasonFragment && p.Frag.Later() {
 			// A piece after the first, tracked with its first fragment's
 			// flow (conntrack's fragment table): its addresses only.
 			r = rewriteFragment(pkt, cur.IPv6(), wsrc, wdst)

@@ -515,4 +515,14 @@ func TestL3Fragment(t *testing.T) {
 	r.send("a", withOpts)
 	require.Empty(t, r.recv())
 	require.EqualValues(t, 1, dropCount(t, r.s, nodeIP4Forward, "mtu-exceeded"))
+	// A fragment whose pieces would end past 64 KiB (offset 8150, 1,808
+	// bytes): not cut into pieces whose offsets wrap.
+	frame = pkt4(macRA, macA, "10.1.0.2", "10.2.0.2", 9, 1, 1800, false)
+	ip = frame[14:]
+	binary.BigEndian.PutUint16(ip[6:], 8150)
+	ip[10], ip[11] = 0, 0
+	binary.BigEndian.PutUint16(ip[10:], ^onesSum(ip[:20], 0))
+	r.send("a", frame)
+	require.Empty(t, r.recv())
+	require.EqualValues(t, 2, dropCount(t, r.s, nodeIP4Forward, "mtu-exceeded"))
 }

@@ -28,7 +28,9 @@ import (
 // only some of them into later fragments; none of the traffic this switch
 // carries uses them), and one that would need more than maxFragments
 // pieces (a frame in one buffer needs at most 40, at the smallest MTU
-// allowed, 68); dropped when the pool is out of buffers: frag-no-buffer.
+// allowed, 68), or whose pieces would end past the 65,535 bytes a datagram
+// holds (a malformed fragment: its offsets would wrap); dropped when the
+// pool is out of buffers: frag-no-buffer.
 // A large frame (GSO, a chain) is cut into segments by gso first, as
 // before, and each segment is then routed (and cut) on its own.
 const maxFragments = 64
@@ -43,13 +45,19 @@ func (n *ip4Forward) fragment4(f *pipeline.Frame, i int, id pipeline.BufID, m *p
 	tot := proto.TotalLen4(ip)
 	chunk := (mtu - hl) &^ 7
 	data := tot - hl
-	count := (data + chunk - 1) / chunk
-	if ip[0] != 0x45 || chunk <= 0 || count > maxFragments || tot > len(ip) {
+	ff := binary.BigEndian.Uint16(ip[6:])
+	off0, more := ff&0x1fff, ff&0x2000
+	// A piece may not end past the 64 KiB a datagram can hold: its
+	// offset would wrap (a malformed fragment, or a forged one).
+	if ip[0] != 0x45 || chunk <= 0 || tot > len(ip) || int(off0)*8+data > 0xffff {
 		f.Drop(i, ip4DropMTU)
 		return
 	}
-	ff := binary.BigEndian.Uint16(ip[6:])
-	off0, more := ff&0x1fff, ff&0x2000
+	count := (data + chunk - 1) / chunk
+	if count > maxFragments {
+		f.Drop(i, ip4DropMTU)
+		return
+	}
 	// The clones first, of the headers only (and of the metadata, before
 	// routedOut moves the original's to the egress side).
 	var clones [maxFragments]pipeline.BufID

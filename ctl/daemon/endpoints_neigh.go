@@ -28,7 +28,12 @@ func (s *State) endpointNeighbors() []vswitch.Neighbor {
 		iface string
 		a     netip.Addr
 	}
+	type seg struct {
+		bridge string
+		vlan   int
+	}
 	var seen map[key]bool
+	var rifs map[seg][]vswitch.Interface
 	var out []vswitch.Neighbor
 	for _, ep := range s.Endpoints {
 		if ep.Routed || ep.Bridge == "" || ep.MAC == "" {
@@ -37,10 +42,16 @@ func (s *State) endpointNeighbors() []vswitch.Neighbor {
 		if _, vp := s.port(ep.Port); vp != nil && vp.PortSecurity != nil && !*vp.PortSecurity {
 			continue // its MAC may change: resolved as any host's
 		}
-		for _, rif := range s.Interfaces {
-			if rif.Bridge != ep.Bridge || int(rif.VLAN) != ep.VLAN {
-				continue
+		if rifs == nil { // the router interfaces by bridge and VLAN, once
+			rifs = map[seg][]vswitch.Interface{}
+			for _, rif := range s.Interfaces {
+				if rif.Bridge != "" {
+					k := seg{rif.Bridge, int(rif.VLAN)}
+					rifs[k] = append(rifs[k], rif)
+				}
 			}
+		}
+		for _, rif := range rifs[seg{ep.Bridge, ep.VLAN}] {
 			for _, ea := range ep.Addrs {
 				p, err := netip.ParsePrefix(ea)
 				if err != nil || !p.Addr().IsGlobalUnicast() {
@@ -69,14 +80,25 @@ func (s *State) endpointNeighbors() []vswitch.Neighbor {
 	return out
 }
 
-// rifHolds reports whether a is in a subnet of router interface rif (not
-// one of its own addresses).
+// rifHolds reports whether a is a host address in a subnet of router
+// interface rif: not the interface's own, nor an IPv4 subnet's network or
+// broadcast address (a directed broadcast must not go to one station).
 func rifHolds(rif vswitch.Interface, a netip.Addr) bool {
 	for _, ra := range rif.Addrs {
 		p, err := netip.ParsePrefix(ra)
-		if err == nil && p.Masked().Contains(a) && p.Addr() != a {
-			return true
+		if err != nil || !p.Masked().Contains(a) || p.Addr() == a {
+			continue
 		}
+		if a.Is4() && p.Bits() < 31 {
+			net := p.Masked().Addr().As4()
+			host := a.As4()
+			n, h := uint32(net[0])<<24|uint32(net[1])<<16|uint32(net[2])<<8|uint32(net[3]),
+				uint32(host[0])<<24|uint32(host[1])<<16|uint32(host[2])<<8|uint32(host[3])
+			if h == n || h == n|(1<<(32-p.Bits())-1) {
+				continue
+			}
+		}
+		return true
 	}
 	return false
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -54,4 +55,15 @@ func TestEndpointNeighbors(t *testing.T) {
 	require.Len(t, neighs(), 1)
 	m.ok(t, nil, "rif/del", "gw0")
 	require.Empty(t, neighs())
+}
+
+func TestRifHolds(t *testing.T) {
+	rif := vswitch.Interface{Name: "gw", Addrs: []string{"10.30.0.1/24", "192.0.2.0/31", "fd00:30::1/64"}}
+	for a, want := range map[string]bool{
+		"10.30.0.2": true, "10.30.0.254": true, "fd00:30::2": true, "192.0.2.1": true,
+		"10.30.0.1": false, "10.30.0.0": false, "10.30.0.255": false, // its own, network, broadcast
+		"10.31.0.2": false, "192.0.2.0": false, "fd00:31::2": false,
+	} {
+		require.Equal(t, want, rifHolds(rif, netip.MustParseAddr(a)), a)
+	}
 }

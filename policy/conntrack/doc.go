@@ -210,8 +210,8 @@
 //     saves 9 instructions but keeps fewer misses in flight: security
 //     groups at 1M flows took 111-179 cpu-ns per packet with it against
 //     89-120 without, interleaved); find each key's candidate slot
-//     by tag, branch-free, the hash and the tag search written out in
-//     the loops (the compiler inlines neither Key.hash nor bucket.find);
+//     by tag (findFirst, one call per vector: the compiler inlines
+//     neither Key.hash, written out in its loop, nor the tag search);
 //     the few with no candidate touched and searched in their second
 //     bucket; touch every candidate's entry; then track. The
 //     candidate is kept: the last pass checks it (sequence, key,
@@ -221,10 +221,26 @@
 //     starts over with a full lookup. Key and tag compares are
 //     branch-free XOR-ORs.
 //   - The tag search compares each slot's 32-bit tag where it lies
-//     (bucket.tags views a bucket as 16 atomic 32-bit words) and loads
-//     only the matching slot's word: one compare and a conditional move
-//     per slot instead of a load, XOR, shift and test (34 instructions
-//     fewer per packet).
+//     (bucket.tags views a bucket as 16 32-bit words) and loads only the
+//     matching slot's word (34 instructions fewer per packet than a
+//     load, XOR, shift and test per slot). It was written as an if per
+//     slot, meant to become a conditional move each, but the compiler
+//     emitted a compare and a jump per slot, and where the matching
+//     slot varies (a table with a few keys per bucket) about one jump
+//     per lookup was mispredicted. findFirst now makes a bit per slot
+//     from the compare's flag (SETcc, then m*2+bit, one LEA), and takes
+//     the highest set bit's slot word (bits.Len32, masked): no branch on
+//     a tag, 5 instructions a slot with plain loads (tags_plain.go;
+//     atomic ones under -race). BenchmarkEstablished flows=1000/batch
+//     (4 keys a bucket, both directions): 36.0-37.3 ns/pkt before,
+//     29.1-29.6 after; the switch's BenchmarkSGEstablished1M (2 keys a
+//     bucket): 85-94 before, 80-85 after, alternated four times. Where
+//     every key sits alone in its bucket's first slot the jumps were
+//     always predicted: BenchmarkSGEstablished1k (1k flows in a table
+//     of 64k) went from 53.7-55.1 to 56.2-57.8, the price of a longer
+//     dependency chain before the slot word's load. Branch-free is kept
+//     because a loaded table is where speed matters, and because the
+//     cost then no longer depends on where the traffic's keys sit.
 //   - Plain flows (above): the entry pass touches only an entry's
 //     first line, and a reply is checked against the original key
 //     reversed, so a packet of an untranslated flow misses on two lines
@@ -252,10 +268,14 @@
 // Memory: at 1M flows each packet misses on a bucket line and an entry
 // line. BenchmarkMemoryFloor (floor_test.go: the same access pattern on
 // arrays of the same size, no conntrack code) gives on the 2-core test VM
-// 343-352 ns for one dependent random load, 4.9-5.0 ns per load for 256
-// independent ones, and 18-23 ns per packet for TrackBatch's pattern
-// (256 bucket loads, then the 256 entry loads they name); under load
-// from other jobs it went to 40-87 ns. So the target, 30 ns above
+// 290-302 ns for one dependent random load, 6.6-7.1 ns per load for 256
+// independent ones, and 15.6-25 ns per packet for TrackBatch's pattern
+// (256 bucket loads, then the 256 entry loads they name), 2026-12-07.
+// (Before then its draws were 64k indices, whose 4 MiB of buckets and 8
+// MiB of entries the last-level cache held after a round: 4.9-5.0 and
+// 18-23 ns, and 40-87 under load from other jobs.) So at 1M flows the
+// switch's security groups (80-85 ns against 56-58 at 1k flows) pay
+// about 1.5 times that floor for memory. So the target, 30 ns above
 // plain at 1M flows, leaves about 10 ns for instructions on a quiet VM,
 // some 150-200: the memory part is near that floor now, the instructions
 // (about 520 per packet in the switch, some 340 of them the tracker's

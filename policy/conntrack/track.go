@@ -36,9 +36,9 @@ func (w *Worker) TrackParsed(p *Packet, now uint32) Result {
 //
 //  1. hash every key (arithmetic only);
 //  2. touch every key's first bucket;
-//  3. find each key's candidate slot in it by tag (in cache now); the
-//     few keys with none there have their second bucket touched and
-//     searched the same way;
+//  3. find each key's candidate slot in it by tag (in cache now; findFirst,
+//     with no branch on a tag); the few keys with none there have their
+//     second bucket touched and searched the same way;
 //  4. touch every candidate entry: the line of its sequence and state
 //     words and the line of the key that matched (both keys' lines with
 //     Config.BothKeys);
@@ -90,45 +90,7 @@ func (w *Worker) trackBatch(ps []Packet, res []Result, now uint32) {
 	for _, h := range hs {
 		sink += buckets[h>>shift].s[0].Load()
 	}
-	nsecond := 0
-	for i, h := range hs {
-		b := &buckets[h>>shift]
-		// bucket.find, unrolled, branch-free, on the tags in place
-		// (bucket.tags): the last slot whose tag matches, then its word.
-		tw, tag, j := b.tags(), uint32(h), bucketSlots
-		if tw[tagHalf].Load() == tag {
-			j = 0
-		}
-		if tw[tagHalf+2].Load() == tag {
-			j = 1
-		}
-		if tw[tagHalf+4].Load() == tag {
-			j = 2
-		}
-		if tw[tagHalf+6].Load() == tag {
-			j = 3
-		}
-		if tw[tagHalf+8].Load() == tag {
-			j = 4
-		}
-		if tw[tagHalf+10].Load() == tag {
-			j = 5
-		}
-		if tw[tagHalf+12].Load() == tag {
-			j = 6
-		}
-		if tw[tagHalf+14].Load() == tag {
-			j = 7
-		}
-		c := uint64(0)
-		if j < bucketSlots {
-			c = b.s[j].Load()
-		}
-		cand[i] = c
-		if c == 0 {
-			nsecond++
-		}
-	}
+	nsecond := findFirst(buckets, shift, hs, cand)
 	if nsecond > 0 {
 		second := w.second[:0]
 		for i, c := range cand {

@@ -163,11 +163,13 @@ package vswitch
 //     1M-MAC packet needs two random lines of a 32-48 MiB table; l2-fwd
 //     and ip4-forward issue all of a vector's loads in one tight pass
 //     before using them, so the misses overlap; the cost of independent
-//     random loads on this VM is BenchmarkFloorIndependent (10-70 ns per
-//     load while the VM was shared, against 1.3 µs for a dependent
-//     chain, BenchmarkFloorDependent). Huge pages (internal/hugemem) for
-//     the same 64 MiB changed the independent-load figure by less than
-//     the noise between runs (BenchmarkFloorIndependentHuge); the FIB had
+//     random loads on this VM is BenchmarkFloorIndependent (9.7-10.2 ns
+//     per load on a quiet VM, 2026-12-07, against 170-234 ns for a
+//     dependent chain, BenchmarkFloorDependent; until then its draws were
+//     64k lines, which the last-level cache held: the 10-70 ns and 1.3
+//     µs measured before on a shared VM are not comparable). Huge pages
+//     (internal/hugemem) for the same 64 MiB: 9.0-9.7 and 150-166 ns,
+//     a tenth less at most (BenchmarkFloorIndependentHuge); the FIB had
 //     already measured no gain from them (internal/fib's doc), and the
 //     MAC table stays on the Go heap: backing it with mmapped memory
 //     would make every reader (including the control plane's) keep the

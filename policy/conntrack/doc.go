@@ -237,7 +237,7 @@
 //     bucket): 85-94 before, 80-85 after, alternated four times. Where
 //     every key sits alone in its bucket's first slot the jumps were
 //     always predicted: BenchmarkSGEstablished1k (1k flows in a table
-//     of 64k) went from 53.7-55.1 to 56.2-57.8, the price of a longer
+//     of 64k) went from 52.3-52.9 to 53.9-55.3, the price of a longer
 //     dependency chain before the slot word's load. Branch-free is kept
 //     because a loaded table is where speed matters, and because the
 //     cost then no longer depends on where the traffic's keys sit.

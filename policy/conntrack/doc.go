@@ -275,7 +275,14 @@
 // MiB of entries the last-level cache held after a round: 4.9-5.0 and
 // 18-23 ns, and 40-87 under load from other jobs.) So at 1M flows the
 // switch's security groups (80-85 ns against 56-58 at 1k flows) pay
-// about 1.5 times that floor for memory. So the target, 30 ns above
+// about 1.5 times that floor for memory. A table whose hit reads one
+// line (each direction's key and state where its hash points, the
+// other direction's line only on a state change) has the floor
+// MemoryFloor/one-line: 10-16 ns, against 20-27 for bucket+entry in the
+// same three runs. That is the most a new layout could take off at 1M
+// flows, about 10 ns: with the 520 instructions as they are it would
+// not reach the target either (80-85 less 10, against plain L2's 28-31
+// plus 30). So the target, 30 ns above
 // plain at 1M flows, leaves about 10 ns for instructions on a quiet VM,
 // some 150-200: the memory part is near that floor now, the instructions
 // (about 520 per packet in the switch, some 340 of them the tracker's

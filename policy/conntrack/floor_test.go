@@ -18,7 +18,11 @@ import (
 //     cost per miss when the CPU keeps as many in flight as it can;
 //   - bucket+entry: TrackBatch's pattern: 256 bucket lines, then the 256
 //     entry lines their slots name: per packet, the floor under any
-//     two-level table at this size.
+//     two-level table at this size;
+//   - one-line: 256 random lines of the 256 MiB of entries: the floor of
+//     a table whose hit reads one line (a flow's key and state for its
+//     direction where its hash points), the design the package doc's
+//     "Memory" weighs.
 func BenchmarkMemoryFloor(b *testing.B) {
 	const nb, ne = 1 << 20, 2 << 20
 	buckets, freeB := hugemem.Alloc[bucket](nb)
@@ -76,6 +80,17 @@ func BenchmarkMemoryFloor(b *testing.B) {
 			}
 			for _, c := range cand {
 				sink += uint64(entries[c].seq.Load())
+			}
+			pos = (pos + BatchSize) % len(draw)
+			n += BatchSize
+		}
+		per(b, n)
+	})
+	b.Run("one-line", func(b *testing.B) {
+		pos, n := 0, 0
+		for b.Loop() {
+			for _, i := range draw[pos : pos+BatchSize] {
+				sink += uint64(entries[i*2+1].seq.Load()) // anywhere in the 256 MiB
 			}
 			pos = (pos + BatchSize) % len(draw)
 			n += BatchSize

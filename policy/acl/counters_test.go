@@ -98,7 +98,9 @@ func TestCountersConcurrent(t *testing.T) {
 	k := tcp("8.8.8.8", "10.0.0.1", 40000, 80)
 	const n = 20000
 	var wg sync.WaitGroup
+	done := make(chan struct{})
 	wg.Go(func() {
+		defer close(done)
 		for i := range n {
 			_, idx := c.Lookup(Ingress, 1, &k)
 			w.Count(idx, 1)
@@ -110,12 +112,19 @@ func TestCountersConcurrent(t *testing.T) {
 	})
 	var last uint64
 	for {
+		finished := false
+		select {
+		case <-done: // everything published: this snapshot is the last word
+			finished = true
+		default:
+		}
 		p, _ := count(c.Snapshot(w), "web", "http", Ingress)
 		require.GreaterOrEqual(t, p, last)
 		last = p
 		if p == n {
 			break
 		}
+		require.False(t, finished, "the lookups ended with %d of %d counted to http", p, n)
 	}
 	wg.Wait()
 }

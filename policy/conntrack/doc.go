@@ -252,9 +252,10 @@
 //     instead of coming alone in the translate pass. A table without it
 //     whose flows are translated gets that line uncovered on replies.
 //
-// Per pass, per packet, now (BenchmarkSGEstablished1k, 270 in all):
-// hashing about 40 instructions, touching buckets 12, the tag search
-// about 45, touching entries 11, checking and updating the candidate
+// Per pass, per packet (BenchmarkSGEstablished1k, 270 in all, before
+// the tag search lost its jumps, which added 12): hashing about 40
+// instructions, touching buckets 12, the tag search about 45, touching
+// entries 11, checking and updating the candidate
 // about 130, the rest loop, bounds and atomic-load overhead. Each is a
 // few instructions per line of Go; what is left is what the lock-free
 // shared table asks for (a seeded hash, a tag search, a sequence-checked

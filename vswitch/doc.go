@@ -174,8 +174,9 @@
 // only on new flows, and an established packet that l2-output would only
 // stage for tx is staged by sg-policy itself (plainOutput). The issue's
 // target (+30 ns at 1M flows) is missed by about 27 ns (57 above plain
-// L2): the memory floor is 18-23 ns, and the tracker's instructions
-// alone take about 25 ns.
+// L2): the memory floor is 16-27 ns (docs/policy.md, fifth round: the
+// earlier 18-23 came from a floor benchmark the cache held), and the
+// tracker's instructions alone take about 25 ns.
 //
 // Real-kernel tests (sg_kernel_linux_test.go, namespaces behind AF_XDP
 // ports) check allowed and denied TCP per rule with the counters that

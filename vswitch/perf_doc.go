@@ -165,11 +165,14 @@ package vswitch
 //     before using them, so the misses overlap; the cost of independent
 //     random loads on this VM is BenchmarkFloorIndependent (9.7-10.2 ns
 //     per load on a quiet VM, 2026-12-07, against 170-234 ns for a
-//     dependent chain, BenchmarkFloorDependent; until then its draws were
-//     64k lines, which the last-level cache held: the 10-70 ns and 1.3
-//     µs measured before on a shared VM are not comparable). Huge pages
+//     dependent chain, BenchmarkFloorDependent; until then the
+//     independent draws were 64k lines, which the last-level cache held,
+//     so the 10-70 ns measured before are not comparable; the 1.3 µs of
+//     the dependent chain then was a shared VM's). Huge pages
 //     (internal/hugemem) for the same 64 MiB: 9.0-9.7 and 150-166 ns,
-//     a tenth less at most (BenchmarkFloorIndependentHuge); the FIB had
+//     within a tenth for independent loads, 12-29 % less for the chain
+//     (BenchmarkFloorIndependentHuge, BenchmarkFloorDependentHuge),
+//     which the nodes' touch-ahead passes do not run; the FIB had
 //     already measured no gain from them (internal/fib's doc), and the
 //     MAC table stays on the Go heap: backing it with mmapped memory
 //     would make every reader (including the control plane's) keep the

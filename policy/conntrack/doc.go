@@ -232,8 +232,8 @@
 //     the highest set bit's slot word (bits.Len32, masked): no branch on
 //     a tag, 5 instructions a slot with plain loads (tags_plain.go;
 //     atomic ones under -race). BenchmarkEstablished flows=1000/batch
-//     (4 keys a bucket, both directions): 36.0-37.3 ns/pkt before,
-//     29.1-29.6 after; the switch's BenchmarkSGEstablished1M (2 keys a
+//     (4 keys a bucket, both directions): 36.0-37.9 ns/pkt before,
+//     29.1-31.2 after; the switch's BenchmarkSGEstablished1M (2 keys a
 //     bucket): 85-94 before, 80-85 after, alternated four times. Where
 //     every key sits alone in its bucket's first slot the jumps were
 //     always predicted: BenchmarkSGEstablished1k (1k flows in a table
@@ -270,25 +270,25 @@
 // line. BenchmarkMemoryFloor (floor_test.go: the same access pattern on
 // arrays of the same size, no conntrack code) gives on the 2-core test VM
 // 290-302 ns for one dependent random load, 6.6-7.1 ns per load for 256
-// independent ones, and 15.6-25 ns per packet for TrackBatch's pattern
-// (256 bucket loads, then the 256 entry loads they name), 2026-12-07.
-// (Before then its draws were 64k indices, whose 4 MiB of buckets and 8
-// MiB of entries the last-level cache held after a round: 4.9-5.0 and
-// 18-23 ns, and 40-87 under load from other jobs.) So at 1M flows the
-// switch's security groups (80-85 ns against 56-58 at 1k flows) pay
-// about 1.5 times that floor for memory. A table whose hit reads one
-// line (each direction's key and state where its hash points, the
-// other direction's line only on a state change) has the floor
-// MemoryFloor/one-line: 10-16 ns, against 20-27 for bucket+entry in the
-// same three runs. That is the most a new layout could take off at 1M
-// flows, about 10 ns: with the 520 instructions as they are it would
-// not reach the target either (80-85 less 10, against plain L2's 28-31
-// plus 30). So the target, 30 ns above
-// plain at 1M flows, leaves about 10 ns for instructions on a quiet VM,
-// some 150-200: the memory part is near that floor now, the instructions
-// (about 520 per packet in the switch, some 340 of them the tracker's
-// and the parser's: about 20 ns) are what still misses it, by more
-// than a tighter loop can take back. See docs/policy.md ("Figures") for
+// independent ones, and 15.6-27 ns per packet for TrackBatch's pattern
+// (256 bucket loads, then the 256 entry loads they name), in six runs on
+// 2026-12-07. (Before then its draws were 64k indices, 4 MiB of bucket
+// lines and 4 MiB of entry lines, which the last-level cache held after
+// a round: 4.9-5.0 and 18-23 ns, and 40-87 under load from other jobs.)
+// So at 1M flows the switch's security groups (80-85 ns against
+// 54-55 at 1k flows) pay about 25-30 ns for memory, within that floor's
+// range. A table whose hit reads one line (each direction's key and
+// state where its hash points, the other direction's line only on a
+// state change) has the floor MemoryFloor/one-line: 10-16 ns, against
+// 20-27 for bucket+entry in the same three runs. That is the most a new
+// layout could take off at 1M flows, about 10 ns: with the instructions
+// as they are it would not reach the target either (80-85 less 10,
+// against plain L2's 28-31 plus 30). The target, 30 ns above
+// plain at 1M flows, leaves 5-14 ns for instructions once the two
+// lines are paid, some 25-70 instructions: the instructions (about 530
+// per packet in the switch, some 350 of them the tracker's and the
+// parser's: about 20 ns) are what misses it, by more than a tighter loop
+// can take back. See docs/policy.md ("Figures") for
 // the switch-level figures.
 //
 // Older figures of this package's own benchmarks (go test -run XXX

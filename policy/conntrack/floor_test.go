@@ -38,9 +38,9 @@ func BenchmarkMemoryFloor(b *testing.B) {
 		entries[perm[i]].seq.Store(uint32(perm[(i+1)%ne]))
 	}
 	// Draws over the whole table, four per bucket: with 1<<16 of them (as
-	// before 2026-12-07) the lines drawn were 4 MiB of buckets and 8 MiB
-	// of entries, which the last-level cache held after the first round,
-	// and the floor came out low.
+	// before 2026-12-07) the lines drawn were 4 MiB of buckets and 4 MiB
+	// of entries' first lines, which the last-level cache held after the
+	// first round, and the floor came out low.
 	draw := make([]uint32, 4*nb)
 	for i := range draw {
 		draw[i] = uint32(rng.IntN(nb))

@@ -356,8 +356,8 @@ func (t *Table) lookup(k *Key, h uint64) (idx uint32, d Dir, seq uint32, ok bool
 }
 
 // find returns the last slot word of b whose tag is tag, 0 if none,
-// branching on no tag (see findFirst). Lookups that miss their first
-// bucket use it; findFirst is the vector's pass.
+// branching on no tag (see findFirst). trackBatch's pass over the second
+// buckets of the few keys findFirst found nothing for uses it.
 func (b *bucket) find(tag uint32) uint64 {
 	tw, m := b.tags(), uint32(0)
 	for i := bucketSlots - 1; i >= 0; i-- {

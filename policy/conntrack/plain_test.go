@@ -246,13 +246,7 @@ func TestBucketFind(t *testing.T) {
 			b.s[i].Store(w)
 		}
 		tag := tags[rng.IntN(len(tags))]
-		want := uint64(0)
-		for i := range b.s {
-			if w := b.s[i].Load(); uint32(w>>32) == tag {
-				want = w
-			}
-		}
-		if got := b.find(tag); got != want {
+		if got, want := b.find(tag), findRef(&b, tag); got != want {
 			t.Fatalf("find(%#x) = %#x, want %#x", tag, got, want)
 		}
 	}

@@ -377,15 +377,15 @@ func (b *bucket) slotOf(m uint32) uint64 {
 // findFirst sets cand[i] to the candidate slot word of hash hs[i] in its
 // first bucket (bucket.find's answer for the hash's tag), and returns
 // how many found none. It reads every slot's tag as a 32-bit word in
-// place (bucket.tagWords: plain loads but under -race), unrolled, and branches on none of them: a bit per
-// slot whose tag matches (b2u: the compare's flag, SETcc; m*2+bit: one
-// LEA), then slotOf. Written with an if per slot, the compiler emitted a
-// conditional jump per slot (a conditional move, sel-style, it emits in
-// a function of its own but not in this loop), and in a table with a few
-// keys per bucket the matching slot is random, so about one jump per
-// lookup was mispredicted: tracking cost 36 ns/pkt at 1k flows with
-// them, 29 without (BenchmarkEstablished, flows=1000/batch). One call
-// per vector: the unrolled search is too large to inline into a loop.
+// place (bucket.tagWords: plain loads, atomic ones under -race),
+// unrolled, and branches on none of them: a bit per slot whose tag
+// matches (b2u: the compare's flag, SETcc; m*2+bit: one LEA), then
+// slotOf. Written with an if per slot, the compiler emitted a
+// conditional jump per slot, and in a table with a few keys per bucket
+// the matching slot is random, so about one jump per lookup was
+// mispredicted: tracking cost 36 ns/pkt at 1k flows with them, 29
+// without (BenchmarkEstablished, flows=1000/batch). One call per vector:
+// the unrolled search is too large to inline into a loop.
 func findFirst(buckets []bucket, shift uint, hs, cand []uint64) (none int) {
 	cand = cand[:len(hs)]
 	for i, h := range hs {

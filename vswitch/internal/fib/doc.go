@@ -70,6 +70,30 @@
 // against 26-57 ns for addresses inside 100k random routes on the 2-core
 // test VM, BenchmarkLookup6).
 //
+// Table4.LookupBatch lists the addresses whose tbl24 entry points to a
+// tbl8 group and loads their tbl8 entries in a loop of their own, so that
+// these second misses overlap too (table4.go, lookupBatch). With
+// destinations inside 1M routes (BenchmarkLookup4Routed: about one in
+// twenty needs tbl8, drawn over 16 MiB of tbl24 lines), 10.3-11.9 ns a
+// lookup against 11.5-13.7 (once 18.2) for one pass with a branch per
+// address, six alternations at 1 s; uniformly random destinations, which
+// almost never need tbl8, 0.4 ns slower or the same; in the
+// switch, perf's BenchmarkIP4Routes1M (8 % of its routes longer than /24)
+// 52.4-54.4 ns/pkt against 55.4-56.2, IPv4 at 10 routes unchanged
+// (2026-12-07, alternated three times at 2 s). The same list for
+// Table6's leaves was slower (IP6Routes100k 57-60 against 52-55): most
+// IPv6 addresses need their leaf, so the list saves no misses and costs
+// a pass.
+//
+// Software prefetch was tried on this VM for the tbl24 lines (an amd64
+// PREFETCHT0, a handful of lines per assembly call, some packets ahead of
+// the work on each, as VPP's nodes do) and lost to the batch's plain
+// loads: with 20-60 ns of other work per lookup, 34-93 ns against 22-68
+// for the batch; the demand load after a prefetch still paid a
+// translation miss there, and Go can issue a prefetch only through a
+// call. The batch keeps every lookup's miss, translation included, in
+// one burst.
+//
 // # Concurrency
 //
 // Each table has exactly one writer: Insert, Delete, Reclaim, Close and the

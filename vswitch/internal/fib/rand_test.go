@@ -79,6 +79,7 @@ func checkLookup4(t *testing.T, tb *Table4, m *ref4, a uint32) {
 // prefixes of the model, up to n prefixes of it.
 func check4(t *testing.T, rng *rand.Rand, tb *Table4, m *ref4, n int) {
 	t.Helper()
+	var all []uint32
 	for range min(n, len(m.r)) {
 		r := m.r[rng.IntN(len(m.r))]
 		last := r.addr | (1<<(32-r.bits) - 1)
@@ -87,11 +88,30 @@ func check4(t *testing.T, rng *rand.Rand, tb *Table4, m *ref4, n int) {
 		}
 		for _, a := range []uint32{inside4(rng, r.addr, r.bits), r.addr, last, r.addr - 1, last + 1} {
 			checkLookup4(t, tb, m, a)
+			all = append(all, a)
 		}
 	}
 	for range n {
-		checkLookup4(t, tb, m, rng.Uint32())
-		checkLookup4(t, tb, m, 0x0a000000|rng.Uint32()&0xfffff)
+		a, b := rng.Uint32(), 0x0a000000|rng.Uint32()&0xfffff
+		checkLookup4(t, tb, m, a)
+		checkLookup4(t, tb, m, b)
+		all = append(all, a, b)
+	}
+	checkBatch4(t, tb, m, all)
+}
+
+// checkBatch4 compares one LookupBatch of every address in addrs, more
+// than a vector when the caller gathered enough of them, with the model:
+// the batch's passes list the addresses that need a tbl8 entry, in
+// chunks of a vector.
+func checkBatch4(t *testing.T, tb *Table4, m *ref4, addrs []uint32) {
+	t.Helper()
+	nh := make([]uint32, len(addrs))
+	tb.LookupBatch(nh, addrs)
+	for i, a := range addrs {
+		if want := m.lookup(a); nh[i] != want {
+			t.Fatalf("LookupBatch of %d addresses: [%d] %v = %d, want %d", len(addrs), i, pfx4(a, 32).Addr(), nh[i], want)
+		}
 	}
 }
 

@@ -79,25 +79,70 @@ func (t *Table4) Lookup(addr uint32) uint32 {
 }
 
 // LookupBatch sets nh[i] to Lookup(addr[i]) for every i < len(nh); addr
-// must be at least as long as nh. Like Table6.LookupBatch it works in two
-// passes: tbl24 entries first, so that their cache misses overlap, then
-// the tbl8 entries and the default route.
+// must be at least as long as nh. It works a vector at a time
+// (lookupBatch): every tbl24 entry first, so that their cache misses
+// overlap, then the tbl8 entries and the default route.
 func (t *Table4) LookupBatch(nh, addr []uint32) {
+	for len(nh) > batch4 {
+		t.lookupBatch(nh[:batch4], addr[:batch4])
+		nh, addr = nh[batch4:], addr[batch4:]
+	}
+	t.lookupBatch(nh, addr)
+}
+
+// batch4 is the most addresses lookupBatch answers at once: a vector.
+const batch4 = 256
+
+// lookupBatch is LookupBatch for at most batch4 addresses, in three
+// passes. The first loads every tbl24 entry. The second resolves the
+// entries that answer alone and lists, without a branch, the ones that
+// point to a tbl8 group; the third loads those tbl8 entries from the
+// list. A tbl8 entry is a second cache miss that can only start once its
+// tbl24 entry has arrived; loaded from a list of them alone, the loop
+// between two of them is a few instructions and the misses of a whole
+// vector overlap, where a pass over every address with a branch on each
+// entry kept only the two or three of them in flight that fit the
+// out-of-order window, and mispredicted the branch on each. A vector
+// with no tbl8 entry at all (a table without prefixes longer than /24)
+// skips the list.
+func (t *Table4) lookupBatch(nh, addr []uint32) {
 	addr = addr[:len(nh)]
 	tbl24 := t.tbl24.tbl
+	var any uint32
 	for i, a := range addr {
-		nh[i] = atomic.LoadUint32(&tbl24[a>>8])
+		e := atomic.LoadUint32(&tbl24[a>>8])
+		nh[i] = e
+		any |= e
 	}
-	tbl8 := *t.tbl8.cur.Load() // loaded after every tbl24 entry: holds every group they name
 	def := t.def.Load()
-	for i, e := range nh {
-		if e&ext4 != 0 {
-			e = atomic.LoadUint32(&tbl8[(e&^ext4)<<8|addr[i]&0xff])
+	if any&ext4 == 0 { // no tbl8 entry: the only case of a table without longer prefixes
+		for i, e := range nh {
+			if e == 0 {
+				e = def
+			}
+			nh[i] = e & nhMask
 		}
+		return
+	}
+	var pos [batch4]uint8
+	var idx [batch4]uint32
+	k := 0
+	for i, e := range nh {
+		pos[k&(batch4-1)] = uint8(i)
+		idx[k&(batch4-1)] = (e&^ext4)<<8 | addr[i]&0xff
+		k += int(e >> 31)
 		if e == 0 {
 			e = def
 		}
 		nh[i] = e & nhMask
+	}
+	tbl8 := *t.tbl8.cur.Load() // loaded after every tbl24 entry: holds every group they name
+	for j, x := range idx[:k] {
+		e := atomic.LoadUint32(&tbl8[x])
+		if e == 0 {
+			e = def
+		}
+		nh[pos[j]] = e & nhMask
 	}
 }
 

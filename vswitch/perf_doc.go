@@ -151,7 +151,9 @@ package vswitch
 //     bare loop (BenchmarkFloorL2MACs1k) is 15-16 ns here, so this
 //     target is the pipeline's to meet, not the machine's: about 3 ns
 //     short. (Caching the ingress port's entry across a vector and
-//     finding next-index runs four at a time were tried: no gain.)
+//     finding next-index runs four at a time were tried: no gain.) On a
+//     freshly booted VM (2026-12-07, fourth session): 25.9-27.0 ns, graph
+//     20.4-21.3, floor 14.2-14.4: 1-2 ns short.
 //   - IPv4 at 1M routes: 61.3 ns against 40. The floor of the same work
 //     in one bare loop (BenchmarkFloorIP4Routes1M: receive, one batch of
 //     FIB lookups in 1M routes drawn as perf draws them, header check,
@@ -159,6 +161,12 @@ package vswitch
 //     the 64 MiB tbl24 per packet (and a tbl8 line for long prefixes) is
 //     most of it, so 40 ns is at or below this machine's floor. The
 //     pipeline's share above it is 12-20 ns (650 instructions a packet when timed).
+//     On a freshly booted VM (2026-12-07, fourth session), with the FIB's
+//     tbl8 entries loaded from a list (internal/fib's doc): 50.7-52.0 ns,
+//     floor 32.9-33.5. Of the 51 ns, 30 are the routed path itself (IPv4
+//     at 10 routes), about 5 the memory port reading the 16 MiB source of
+//     2^18 distinct frames, and 15-17 the FIB's misses, which the floor
+//     pays too; 40 would need the routed path at about 20 ns.
 //   - L2 at 1M MACs (54 ns), VXLAN encap (52) and decap (59): met. Each
 //     1M-MAC packet needs two random lines of a 32-48 MiB table; l2-fwd
 //     and ip4-forward issue all of a vector's loads in one tight pass

@@ -31,7 +31,7 @@ func reportLookup(b *testing.B, mem int) {
 }
 
 func benchLookup4(b *testing.B, tb *Table4, dst []uint32) {
-	lookupBatch := len(dst)
+	nd := len(dst)
 	b.Run("single", func(b *testing.B) {
 		var sum uint32
 		i := 0
@@ -40,7 +40,7 @@ func benchLookup4(b *testing.B, tb *Table4, dst []uint32) {
 			for _, a := range dst[i : i+vector] {
 				sum += tb.Lookup(a)
 			}
-			i = (i + vector) % lookupBatch
+			i = (i + vector) % nd
 		}
 		reportLookup(b, tb.MemoryBytes())
 		if sum == 1 {
@@ -53,7 +53,7 @@ func benchLookup4(b *testing.B, tb *Table4, dst []uint32) {
 		b.ReportAllocs()
 		for b.Loop() {
 			tb.LookupBatch(nh[:], dst[i:i+vector])
-			i = (i + vector) % lookupBatch
+			i = (i + vector) % nd
 		}
 		reportLookup(b, tb.MemoryBytes())
 	})

@@ -108,14 +108,14 @@ const batch4 = 256
 func (t *Table4) lookupBatch(nh, addr []uint32) {
 	addr = addr[:len(nh)]
 	tbl24 := t.tbl24.tbl
-	var any uint32
+	var seen uint32 // every entry's bits or'ed: ext4 set if any needs tbl8
 	for i, a := range addr {
 		e := atomic.LoadUint32(&tbl24[a>>8])
 		nh[i] = e
-		any |= e
+		seen |= e
 	}
 	def := t.def.Load()
-	if any&ext4 == 0 { // no tbl8 entry: the only case of a table without longer prefixes
+	if seen&ext4 == 0 { // no tbl8 entry (always so in a table without prefixes longer than /24)
 		for i, e := range nh {
 			if e == 0 {
 				e = def
@@ -130,7 +130,7 @@ func (t *Table4) lookupBatch(nh, addr []uint32) {
 	for i, e := range nh {
 		pos[k&(batch4-1)] = uint8(i)
 		idx[k&(batch4-1)] = (e&^ext4)<<8 | addr[i]&0xff
-		k += int(e >> 31)
+		k += int(e >> 31) // 1 if e&ext4 != 0 (ext4 is the top bit)
 		if e == 0 {
 			e = def
 		}

@@ -97,3 +97,6 @@ require (
 )
 
 tool github.com/containernetworking/cni/cnitool
+
+// GoBGP with one fix for a data race (third_party/gobgp/PATCHES.md).
+replace github.com/osrg/gobgp/v4 => ./third_party/gobgp

@@ -54,12 +54,59 @@ func needBIRD(t testing.TB) {
 	}
 }
 
+// routerNets holds the N of every router alive in this process: two
+// routers of one test that drew the same N gave two veths the same host
+// address, and the speaker then failed to bind its second listener
+// ("address already in use", seen once in CI in TestBIRDMultipathVRF).
+var routerNets struct {
+	sync.Mutex
+	inUse [256]bool
+}
+
+// takeRouterNet picks a random free N in 2..251 for a router and frees it
+// when the test ends. An N whose host address some other process already
+// has (a test of another package, a leftover) is skipped too.
+func takeRouterNet(t testing.TB) int {
+	t.Helper()
+	routerNets.Lock()
+	defer routerNets.Unlock()
+	var b [1]byte
+	rand.Read(b[:])
+	for i := range 250 {
+		n := (int(b[0])+i)%250 + 2
+		if routerNets.inUse[n] || hostHasAddr(netip.AddrFrom4([4]byte{10, 179, byte(n), 1})) {
+			continue
+		}
+		routerNets.inUse[n] = true
+		t.Cleanup(func() {
+			routerNets.Lock()
+			routerNets.inUse[n] = false
+			routerNets.Unlock()
+		})
+		return n
+	}
+	t.Fatal("no free 10.179.N.0/24 for a router")
+	return 0
+}
+
+// hostHasAddr reports whether a link of the host namespace has a.
+func hostHasAddr(a netip.Addr) bool {
+	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return false
+	}
+	for _, x := range addrs {
+		if ip, ok := netip.AddrFromSlice(x.IP); ok && ip.Unmap() == a {
+			return true
+		}
+	}
+	return false
+}
+
 // newRouter makes the namespace and the veth; BIRD is started by start.
 func newRouter(t testing.TB, as uint32) *router {
 	t.Helper()
-	var b [1]byte
-	rand.Read(b[:])
-	n := int(b[0])%250 + 2
+	n := takeRouterNet(t)
 	r := &router{t: t, as: as, ns: nettest.NewNS(t), dir: t.TempDir()}
 	r.hostV4 = netip.AddrFrom4([4]byte{10, 179, byte(n), 1})
 	r.nsV4 = netip.AddrFrom4([4]byte{10, 179, byte(n), 2})

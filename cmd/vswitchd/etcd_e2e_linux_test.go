@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,14 +127,24 @@ func TestOverlayWithEtcd(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(b.d.must("fdb/show", "ov"), eMAC) },
 		5*time.Second, 100*time.Millisecond)
 
-	// Move it to host B, same IP and MAC.
+	// Move it to host B, same IP and MAC, under a ping from host A's
+	// container every 20 ms that prints when each reply arrived (-D): the
+	// time to reachable is the first reply after the move, not the start-up
+	// of a ping process per attempt (tens of ms each on a loaded VM).
+	pinger := a.c.Command("ping", "-D", "-i", "0.02", "10.230.0.9")
+	var pingOut syncBuilder
+	pinger.Stdout = &pingOut
+	require.NoError(t, pinger.Start())
+	defer func() { pinger.Process.Kill(); pinger.Wait() }()
+	require.Eventually(t, func() bool { return !firstReplyAfter(pingOut.String(), time.Time{}).IsZero() },
+		5*time.Second, 10*time.Millisecond, "the endpoint answers before the move")
 	a.d.must("del-port", ep)
 	b.d.must("add-port", "ov", ep, "type=veth", "netns="+e.Path(), "ip=10.230.0.9/24", "mac="+eMAC)
 	moved := time.Now()
-	for ping1(a.c, "10.230.0.9") != nil {
-		require.Less(t, time.Since(moved), 5*time.Second, "the moved endpoint is not reachable")
-	}
-	took := time.Since(moved)
+	var back time.Time
+	require.Eventually(t, func() bool { back = firstReplyAfter(pingOut.String(), moved); return !back.IsZero() },
+		5*time.Second, 10*time.Millisecond, "the moved endpoint is not reachable")
+	took := back.Sub(moved)
 	t.Logf("moved endpoint reachable from host A after %v", took)
 	require.Less(t, took, time.Second, "reachable again within 1 s")
 	require.Eventually(t, func() bool {
@@ -150,4 +161,26 @@ func TestOverlayWithEtcd(t *testing.T) {
 // ping1 sends one echo with a short wait.
 func ping1(ns *nettest.NS, to string) error {
 	return ns.Command("ping", "-c", "1", "-W", "0.2", to).Run()
+}
+
+// firstReplyAfter returns the arrival time of the first echo reply in
+// the output of ping -D (lines "[seconds.micros] 64 bytes from ...")
+// that arrived after t; zero if none.
+func firstReplyAfter(out string, t time.Time) time.Time {
+	for _, l := range strings.Split(out, "\n") {
+		stamp, rest, ok := strings.Cut(strings.TrimPrefix(l, "["), "] ")
+		if !ok || !strings.Contains(rest, " bytes from ") {
+			continue
+		}
+		sec, frac, _ := strings.Cut(stamp, ".")
+		s, err1 := strconv.ParseInt(sec, 10, 64)
+		us, err2 := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		if at := time.Unix(s, us*1000); at.After(t) {
+			return at
+		}
+	}
+	return time.Time{}
 }

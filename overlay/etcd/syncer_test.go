@@ -217,7 +217,7 @@ func TestStopRevokes(t *testing.T) {
 		return remotesAre(b, 5)() && endpointAt(b, 5, mac(9), "")()
 	})
 	t.Logf("stopped host gone from the other's view after %v", time.Since(start))
-	if d > 2*time.Second {
+	if d > 5*time.Second { // milliseconds when revoked; the TTL is 30 s
 		t.Errorf("took %v: lease not revoked?", d)
 	}
 	resp, err := te.cli.Get(t.Context(), a.s.prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())

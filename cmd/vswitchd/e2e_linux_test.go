@@ -597,6 +597,10 @@ func TestMetrics(t *testing.T) {
 	d.must("add-port", "br0", pa, "type=veth", "io=afxdp", "netns="+a.Path(), "ip=10.68.0.1/24")
 	d.must("add-port", "br0", "mb"+nettest.Suffix(), "type=veth", "io=afxdp", "netns="+b.Path(), "ip=10.68.0.2/24")
 	require.NoError(t, ping(a, "10.68.0.2"))
+	// Once the learner has put both MACs in the kernel's table, echoes
+	// are switched there: ping until the fast path counted some.
+	require.Eventually(t, func() bool { return ping(a, "10.68.0.2") == nil && fastRx(d, pa) > 0 },
+		20*time.Second, time.Millisecond, "no frame switched by the fast path")
 	time.Sleep(300 * time.Millisecond) // the idle worker publishes its counters
 
 	portStats := func() ctl.PortStats {

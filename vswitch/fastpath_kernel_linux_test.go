@@ -53,9 +53,19 @@ func (r *fpRig) container(name, addr string) {
 	r.macs[name] = nettest.Veth(r.t, host, ns, addr, 1)
 	require.NoError(r.t, netdev.SetTxChecksumAt(ns.Path(), "eth0", false))
 	require.NoError(r.t, netdev.SetGROAt(ns.Path(), "eth0", true))
-	// The host end's own IPv6 traffic (router solicitations, MLD) would
-	// reach the namespace at any time and blur the counts.
+	// Either end's own IPv6 traffic (DAD, router solicitations, MLD)
+	// would cross the switch at any time and blur the counts: IPv6 is off
+	// on both (the tests use IPv4 only). /proc/sys/net shows the
+	// namespace of the thread that opens it.
 	require.NoError(r.t, os.WriteFile("/proc/sys/net/ipv6/conf/"+host+"/disable_ipv6", []byte("1"), 0o644))
+	require.NoError(r.t, netdev.Do(ns.Path(), func() error {
+		for _, k := range []string{"all", "default", "eth0"} {
+			if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+k+"/disable_ipv6", []byte("1"), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 	p, err := afxdp.New(afxdp.Config{Name: name, Ifname: host, RingSize: 1024, FastPath: r.fp})
 	require.NoError(r.t, err)
 	_, err = p.FastPathIfindex()

@@ -38,7 +38,7 @@ func newKernelRig(t testing.TB, workers int) *kernelRig {
 // end becomes switch port name.
 func (r *kernelRig) container(name, addr string, queues int) {
 	ns := nettest.NewNS(r.t)
-	host := "vs" + name + nettest.Suffix() // peer name adds "p": keep under 15
+	host := "vk" + name + nettest.Suffix() // peer name adds "p": keep under 15
 	nettest.Veth(r.t, host, ns, addr, queues)
 	p, err := afxdp.New(afxdp.Config{Name: name, Ifname: host, RingSize: 1024})
 	require.NoError(r.t, err)
@@ -133,7 +133,7 @@ func (r *kernelRig) vethContainer(name, addr string, queues int) {
 	ns := nettest.NewNS(r.t)
 	pfx, err := netip.ParsePrefix(addr)
 	require.NoError(r.t, err)
-	v, err := netdev.CreateVeth(netdev.VethOptions{HostName: "vs" + name + nettest.Suffix(), Netns: ns.Path(), Queues: queues, Addrs: []netip.Prefix{pfx}})
+	v, err := netdev.CreateVeth(netdev.VethOptions{HostName: "vk" + name + nettest.Suffix(), Netns: ns.Path(), Queues: queues, Addrs: []netip.Prefix{pfx}})
 	require.NoError(r.t, err)
 	r.t.Cleanup(func() { v.Delete() })
 	p, err := afxdp.New(afxdp.Config{Name: name, Ifname: v.HostName, RingSize: 1024})

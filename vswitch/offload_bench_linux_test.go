@@ -103,7 +103,7 @@ func BenchmarkTCPStream(b *testing.B) {
 		}()
 		func() {
 			r := &kernelRig{t: b, ns: map[string]*nettest.NS{}}
-			name := "vsbr" + nettest.Suffix()
+			name := "vkbr" + nettest.Suffix()
 			la := netlink.NewLinkAttrs()
 			la.Name = name
 			require.NoError(b, netlink.LinkAdd(&netlink.Bridge{LinkAttrs: la}))
@@ -117,7 +117,7 @@ func BenchmarkTCPStream(b *testing.B) {
 			require.NoError(b, netlink.LinkSetUp(brl))
 			for i, n := range []string{"ba", "bb"} {
 				ns := nettest.NewNS(b)
-				host := "vs" + n + nettest.Suffix()
+				host := "vk" + n + nettest.Suffix()
 				nettest.Veth(b, host, ns, "10.97.2."+itoa(i+1)+"/24", 1)
 				hl, err := netlink.LinkByName(host)
 				require.NoError(b, err)

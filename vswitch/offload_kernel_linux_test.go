@@ -40,7 +40,7 @@ func (r *kernelRig) offloadTap(name, addr string) *tap.Port {
 // end keeps the kernel's offloads (TSO, checksum) on.
 func (r *kernelRig) packetVeth(name, addr string) *afpacket.Port {
 	ns := nettest.NewNS(r.t)
-	host := "vs" + name + nettest.Suffix()
+	host := "vk" + name + nettest.Suffix()
 	nettest.Veth(r.t, host, ns, addr, 1)
 	p, err := afpacket.New(afpacket.Config{Name: name, Ifname: host})
 	require.NoError(r.t, err)

@@ -19,7 +19,7 @@ import (
 // MAC.
 func (r *kernelRig) macContainer(name, addr string) net.HardwareAddr {
 	ns := nettest.NewNS(r.t)
-	host := "vs" + name + nettest.Suffix()
+	host := "vk" + name + nettest.Suffix()
 	mac := nettest.Veth(r.t, host, ns, addr, 1)
 	p, err := afxdp.New(afxdp.Config{Name: name, Ifname: host, RingSize: 1024})
 	require.NoError(r.t, err)

@@ -46,7 +46,7 @@ func (r *kernelRig) sgContainer(name string, addrs ...string) {
 		require.NoError(r.t, err)
 		pfx = append(pfx, p)
 	}
-	v, err := netdev.CreateVeth(netdev.VethOptions{HostName: "vs" + name + nettest.Suffix(), Netns: ns.Path(), Addrs: pfx})
+	v, err := netdev.CreateVeth(netdev.VethOptions{HostName: "vk" + name + nettest.Suffix(), Netns: ns.Path(), Addrs: pfx})
 	require.NoError(r.t, err)
 	r.t.Cleanup(func() { v.Delete() })
 	p, err := afxdp.New(afxdp.Config{Name: name, Ifname: v.HostName, RingSize: 1024})

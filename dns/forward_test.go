@@ -29,11 +29,8 @@ type upstream struct {
 func startUpstream(t testing.TB) *upstream {
 	t.Helper()
 	u := &upstream{}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
+	pc, ln := listenPair(t)
 	u.addr = pc.LocalAddr().(*net.UDPAddr).AddrPort()
-	ln, err := net.Listen("tcp", u.addr.String())
-	require.NoError(t, err)
 	h := mdns.HandlerFunc(func(w mdns.ResponseWriter, q *mdns.Msg) {
 		u.queries.Add(1)
 		u.ids.Store(q.Id, true)

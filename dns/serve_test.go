@@ -1,9 +1,11 @@
 package dns
 
 import (
+	"errors"
 	"net"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,15 +13,34 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// listenPair listens on a free loopback port for both UDP and TCP. The
+// port is free for UDP when picked; another package's test may hold it
+// for TCP (an outgoing connection's local port), so a pair that fails is
+// picked again.
+func listenPair(t testing.TB) (*net.UDPConn, net.Listener) {
+	t.Helper()
+	for range 100 {
+		uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		require.NoError(t, err)
+		ln, err := net.Listen("tcp", uc.LocalAddr().String())
+		if err == nil {
+			return uc, ln
+		}
+		uc.Close()
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			require.NoError(t, err)
+		}
+	}
+	t.Fatal("no loopback port free for both UDP and TCP in 100 tries")
+	return nil, nil
+}
+
 // serve runs Serve and ServeTCP for net1 on one loopback port and stops
 // them (and r) at cleanup.
 func serve(t testing.TB, r *Resolver) string {
 	t.Helper()
-	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
+	uc, ln := listenPair(t)
 	addr := uc.LocalAddr().String()
-	ln, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
 	done := make(chan error, 2)
 	go func() { done <- r.Serve("net1", uc) }()
 	go func() { done <- r.ServeTCP("net1", ln) }()

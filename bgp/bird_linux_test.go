@@ -247,6 +247,35 @@ func TestGarbage(t *testing.T) {
 	rec.waitRoute(t, "", "203.0.113.0/24", 20*time.Second, r.nsV4)
 }
 
+// TestBIRDBothDial: the speaker and BIRD both connect (neither passive),
+// as two switches peering each other do, so their connections may
+// collide; the session comes up, carries routes both ways and comes back
+// after BIRD is killed and restarted, twice. Under -race it is where the
+// race that third_party/gobgp fixes (fields the two connections'
+// goroutines shared without synchronization, PATCHES.md) would show, but
+// only when the two dials overlap: it did not show in three runs of this
+// test against unpatched GoBGP, and was seen once in TestBIRDKilled when
+// BIRD dialled there.
+func TestBIRDBothDial(t *testing.T) {
+	needBIRD(t)
+	r := newRouter(t, 65001)
+	opts := birdOpts{v4: []string{"203.0.113.0/24"}, noV6Session: true, active: true}
+	r.start(opts)
+	rec := newRecorder()
+	s := startSpeaker(t, rec, GracefulRestart{}, r.hostV4)
+	require.NoError(t, s.AddPeer(Peer{Addr: r.nsV4, AS: r.as, HoldTime: 3 * time.Second}))
+	require.NoError(t, s.Announce(netip.MustParsePrefix("198.51.100.0/26"), netip.Addr{}, ""))
+	for round := range 2 {
+		rec.waitRoute(t, "", "203.0.113.0/24", 20*time.Second, r.nsV4)
+		require.Eventually(t, func() bool { return slices.Equal(r.learned(), []string{"198.51.100.0/26"}) },
+			10*time.Second, 50*time.Millisecond, "round %d: BIRD learned %v", round, r.learned())
+		r.kill()
+		rec.waitRoute(t, "", "203.0.113.0/24", 10*time.Second)
+		r.start(opts)
+	}
+	rec.waitRoute(t, "", "203.0.113.0/24", 20*time.Second, r.nsV4)
+}
+
 // TestBIRDMultipathVRF: two routers offering the same prefix with equal
 // attributes give one route with both next hops; losing one leaves the
 // other. A third router in VRF "blue" has its routes reported in that VRF

@@ -3,8 +3,9 @@
 // owns and hands the routes they send to the switch's FIBs. It is built on
 // GoBGP's server package (github.com/osrg/gobgp/v4/pkg/server) and knows
 // nothing of packets or of the switch: package ctl/daemon wires it (see
-// "Wiring" below). GoBGP is built from third_party/gobgp: v4.8.0 with a fix
-// for a data race on a session that flaps within 30 s of coming up
+// "Wiring" below). GoBGP is built from third_party/gobgp: v4.8.0 with
+// fixes for two data races, one on a session that flaps within 30 s of
+// coming up, one when both sides dial at once
 // (third_party/gobgp/PATCHES.md).
 //
 // # API

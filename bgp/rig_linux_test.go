@@ -148,11 +148,11 @@ type birdOpts struct {
 	noV6Session bool
 	password    string
 	// active: BIRD connects too. By default it only listens ("passive
-	// on"), so that the two sides never connect at once: GoBGP 4.8.0 has
-	// a data race between the connection it dials and the one it
-	// accepts when both run (fsm.twoByteAsTrans, written by the session
-	// while the dialled one still reads it), which -race reported once in
-	// TestBIRDKilled.
+	// on"), so that the two sides never connect at once and each test
+	// sees one connection. Both connecting once gave -race a data race in
+	// GoBGP 4.8.0 (fsm.twoByteAsTrans, written by the session while the
+	// other connection's goroutines read it; TestBIRDKilled), which
+	// third_party/gobgp now fixes; TestBIRDBothDial has both dial.
 	active bool
 }
 

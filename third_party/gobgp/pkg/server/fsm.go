@@ -440,13 +440,16 @@ type fsm struct {
 	outgoingConnCh           chan outgoingConn
 
 	// only loop goroutine accesses; no lock required
-	outgoingConnMgr   *outgoingConnManager
-	idleHoldTime      float64
-	opensentHoldTime  float64 // imutable
-	twoByteAsTrans    bool
-	isEBGP            bool
-	isConfed          bool
-	isTreatAsWithdraw bool
+	outgoingConnMgr  *outgoingConnManager
+	idleHoldTime     float64
+	opensentHoldTime float64 // imutable
+	// Written by the session that reaches OpenConfirm, read by the
+	// receive and send goroutines of every connection of the peer
+	// (both run while two collide): atomics (vecswitch, PATCHES.md).
+	twoByteAsTrans    atomic.Bool
+	isEBGP            atomic.Bool
+	isConfed          atomic.Bool
+	isTreatAsWithdraw atomic.Bool
 
 	// multiple fsm goroutines access. no lock required due to how they are used.
 	conn net.Conn
@@ -762,13 +765,13 @@ func (fsm *fsm) stateChange(nextState bgp.FSMState, reason *fsmStateReason) {
 			}
 		}
 
-		fsm.isEBGP = conf.IsEBGPPeer(fsm.gConf)
-		fsm.isConfed = fsm.gConf.IsConfederationMember(conf.Config.PeerAs)
-		fsm.isTreatAsWithdraw = conf.ErrorHandling.Config.TreatAsWithdraw
+		fsm.isEBGP.Store(conf.IsEBGPPeer(fsm.gConf))
+		fsm.isConfed.Store(fsm.gConf.IsConfederationMember(conf.Config.PeerAs))
+		fsm.isTreatAsWithdraw.Store(conf.ErrorHandling.Config.TreatAsWithdraw)
 		// reset the state set by the previous session
-		fsm.twoByteAsTrans = false
+		fsm.twoByteAsTrans.Store(false)
 		if _, y := fsm.capMap[bgp.BGP_CAP_FOUR_OCTET_AS_NUMBER]; !y {
-			fsm.twoByteAsTrans = true
+			fsm.twoByteAsTrans.Store(true)
 			break
 		}
 		y := func() bool {
@@ -781,7 +784,7 @@ func (fsm *fsm) stateChange(nextState bgp.FSMState, reason *fsmStateReason) {
 			return false
 		}()
 		if !y {
-			fsm.twoByteAsTrans = true
+			fsm.twoByteAsTrans.Store(true)
 		}
 	}
 }
@@ -1353,11 +1356,11 @@ func (h *fsmHandler) recvMessageWithError(conn net.Conn, stateReasonCh chan<- fs
 	now := time.Now()
 	handling := bgp.ERROR_HANDLING_NONE
 
-	useRevisedError := h.fsm.isTreatAsWithdraw
+	useRevisedError := h.fsm.isTreatAsWithdraw.Load()
 
 	m, err := bgp.ParseBGPBody(hd, bodyBuf, &bgp.MarshallingOption{
 		AddPath:         h.fsm.familyMap.Load().(map[bgp.Family]bgp.BGPAddPathMode),
-		Use2ByteAS:      h.fsm.twoByteAsTrans, // true if peer does NOT support 4-byte AS
+		Use2ByteAS:      h.fsm.twoByteAsTrans.Load(), // true if peer does NOT support 4-byte AS
 		ExtendedMessage: h.fsm.extendedMessage.Load(),
 	})
 	if err != nil {
@@ -1765,7 +1768,7 @@ func (h *fsmHandler) sendMessageloop(ctx context.Context, conn net.Conn, stateRe
 	fsm := h.fsm
 	ticker := keepaliveTicker(fsm)
 	send := func(m *bgp.BGPMessage) error {
-		if fsm.twoByteAsTrans && m.Header.Type == bgp.BGP_MSG_UPDATE {
+		if fsm.twoByteAsTrans.Load() && m.Header.Type == bgp.BGP_MSG_UPDATE {
 			fsm.logger.Debug("update for 2byte AS peer",
 				slog.String("State", fsm.state.String()),
 				slog.Any("Data", m))
@@ -1895,11 +1898,11 @@ func (h *fsmHandler) recvMessageloop(ctx context.Context, conn net.Conn, holdtim
 
 					rfMap := h.fsm.familyMap.Load().(map[bgp.Family]bgp.BGPAddPathMode)
 					handling := fmsg.handling
-					useRevisedError := h.fsm.isTreatAsWithdraw
+					useRevisedError := h.fsm.isTreatAsWithdraw.Load()
 
 					var validationErr error
 					if handling == bgp.ERROR_HANDLING_NONE {
-						ok, ve := bgp.ValidateUpdateMsg(body, rfMap, h.fsm.isEBGP, h.fsm.isConfed, h.allowLoopback)
+						ok, ve := bgp.ValidateUpdateMsg(body, rfMap, h.fsm.isEBGP.Load(), h.fsm.isConfed.Load(), h.allowLoopback)
 						if !ok {
 							validationErr = ve
 							handling = h.handlingError(m, ve, useRevisedError)

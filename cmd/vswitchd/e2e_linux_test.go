@@ -429,13 +429,7 @@ func TestChurnDoesNotDisturbOtherPorts(t *testing.T) {
 	<-pinged
 	running = false
 	out := loadOut.String()
-	seen, last := replies(out)
-	var lost []int
-	for i := 1; i <= last; i++ {
-		if !seen[i] {
-			lost = append(lost, i)
-		}
-	}
+	last, lost := unanswered(out)
 	t.Logf("%d add/del-port operations in %v; echoes 1-%d answered but %v; ping: %s", ops, churned.Round(time.Millisecond), last, lost, lastLine(out, "packet loss"))
 	require.Empty(t, lost, "echoes lost during the churn (icmp_seq)")
 }
@@ -453,6 +447,20 @@ func replies(out string) (seqs map[int]bool, last int) {
 		}
 	}
 	return seqs, last
+}
+
+// unanswered returns the highest icmp_seq answered in ping's output and
+// the ones below it that were not: an echo lost while ping ran leaves a
+// gap, where ping's summary would also count those still in flight when
+// it was interrupted.
+func unanswered(out string) (last int, lost []int) {
+	seen, last := replies(out)
+	for i := 1; i <= last; i++ {
+		if !seen[i] {
+			lost = append(lost, i)
+		}
+	}
+	return last, lost
 }
 
 // syncBuilder is a strings.Builder that a command writes while the test

@@ -248,13 +248,7 @@ func stopPing(t *testing.T, pinger *exec.Cmd, out *bytes.Buffer) (last int, lost
 	pinger.Wait()
 	o := out.String()
 	require.NotNil(t, pingSummary.FindStringSubmatch(o), "ping's summary missing; its output ends: %s", o[max(0, len(o)-1000):])
-	seen, last := replies(o)
-	for i := 1; i <= last; i++ {
-		if !seen[i] {
-			lost = append(lost, i)
-		}
-	}
-	return last, lost
+	return unanswered(o)
 }
 
 // takeoverGaps returns, from the daemon's log, the value of key (a

@@ -195,8 +195,11 @@ func (t *taker) inherit() *daemon.Inherited {
 	return t.in
 }
 
-// ready checks every port was adopted and imports the learned tables;
-// the caller starts its workers next, while the old ones still run.
+// ready checks every port was adopted, imports the learned tables and
+// then swaps the adopted AF_XDP ports' XDP programs into their links (so
+// the new fast path starts with the old one's MACs); the caller starts
+// its workers next, while the old ones still run (or, stop-first, once
+// they have stopped).
 func (t *taker) ready(d *daemon.Daemon) error {
 	if t == nil {
 		return nil

@@ -41,6 +41,10 @@ import (
 // positions come with the late state, and the taker reads the requests
 // once it has restored them.
 //
+// AF_XDP ports also move their XDP link: the taker loads its own program
+// at adoption and swaps it into the link only once the learned MACs are
+// in its fast-path maps (FinishTakeover), while the giver still polls.
+//
 // AF_XDP ports also move the pools. Their UMEM is the workers' pools, so the
 // pools move too (the giver's must be shared: vswitch.Options.SharedPools;
 // the taker maps the same memfds, one per worker, so both must run the
@@ -609,8 +613,11 @@ func (d *Daemon) FinishStopped(b []byte) error {
 
 // FinishTakeover checks, once New has run, that every port the giver
 // handed over was adopted (a takeover never leaves one down), then adds
-// the giver's learned MACs and neighbors to the switch. It closes what
-// the takeover left unused. Without Config.Inherit it does nothing.
+// the giver's learned MACs and neighbors to the switch, and then swaps
+// each adopted AF_XDP port's XDP program into its link (swapAdopted). It
+// closes what the takeover left unused. An error aborts the takeover
+// (the giver takes its programs back). Without Config.Inherit it does
+// nothing.
 func (d *Daemon) FinishTakeover() (vswitch.ImportStats, error) {
 	if d.inherit == nil {
 		return vswitch.ImportStats{}, nil
@@ -624,7 +631,46 @@ func (d *Daemon) FinishTakeover() (vswitch.ImportStats, error) {
 		}
 	}
 	d.mu.Unlock()
-	return d.sw.ImportLearned(d.inherit.st.Learned)
+	is, err := d.sw.ImportLearned(d.inherit.st.Learned)
+	if err != nil {
+		return is, err
+	}
+	return is, d.swapAdopted()
+}
+
+// swapAdopted puts each adopted AF_XDP port's own XDP program (an SR-IOV
+// hand-off port's too) into its link in place of the giver's. Adopt
+// loaded it against this process's fast-path maps and left the giver's
+// running: swapped in before the learned MACs were in those maps, it
+// would have sent every frame the giver's program switched in the
+// kernel to the sockets (whose fill rings the fast path keeps at their
+// floor). It runs before this process's workers start and before the
+// giver's stop: until the new workers poll, the giver's do.
+func (d *Daemon) swapAdopted() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	names := make([]string, 0, len(d.inherit.ports))
+	for name := range d.inherit.ports {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		dr, ok := d.drivers[name]
+		if !ok {
+			continue // deleted since by a command: nothing to swap
+		}
+		var err error
+		switch p := dr.port.(type) {
+		case *afxdp.Port:
+			err = p.Swap()
+		case *sriov.Port:
+			err = p.Swap()
+		}
+		if err != nil {
+			return fmt.Errorf("takeover: port %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // ReleaseInherited is for a successor that gives up before its commit:

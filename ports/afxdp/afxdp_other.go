@@ -101,5 +101,8 @@ func (*Port) SocketStates() []SocketState { return nil }
 // TakeBack reports ErrNotSupported.
 func (*Port) TakeBack() error { return ErrNotSupported }
 
+// Swap reports ErrNotSupported.
+func (*Port) Swap() error { return ErrNotSupported }
+
 // Restore reports ErrNotSupported.
 func (*Port) Restore([]SocketState) error { return ErrNotSupported }

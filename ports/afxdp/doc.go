@@ -109,11 +109,12 @@
 // # Handing a port to another process
 //
 // vswitchd --takeover moves a running port to a new process (Handover,
-// Adopt, then SocketStates and Restore; Release, TakeBack;
+// Adopt, Swap, then SocketStates and Restore; Release, TakeBack;
 // handover_linux.go). The descriptors of the XDP link and the sockets
 // travel over SCM_RIGHTS; the rings map again from the sockets with their
-// indices where the giver left them; the adopter swaps its own program
-// (plain or fast path, against its own maps) into the link. The UMEM is
+// indices where the giver left them; the adopter loads its own program
+// (plain or fast path, against its own maps) at Adopt and swaps it into
+// the link at Swap, once its maps hold the learned MACs. The UMEM is
 // the worker pool, so the pool moves too: it must be shared
 // (pipeline.PoolConfig.Shared, a memfd the adopter maps), each socket
 // names its pool's arena, and once the giver's workers have stopped each

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/internal/fastpath"
 	"github.com/vecswitch/vecswitch/ports/internal/xsk"
 )
@@ -20,25 +21,38 @@ import (
 // sockets with their rings, and the frames of the worker pools that the
 // sockets hold: posted to the fill ring, received and not read yet, on
 // the tx ring or completed and not reaped. The link and the sockets move;
-// the adopter loads its own program (plain, or the fast path against its
-// own maps) with its own XSKMAP of the adopted sockets and swaps it into
-// the link atomically, so the device is never without a program and the
-// giver's maps die with the giver. If the takeover is abandoned, the giver
-// swaps its own program back (TakeBack). The pools are the sockets' UMEM, so they move
-// too: a worker pool must be shared (pipeline.PoolConfig.Shared) and the
-// adopter maps the same arena (pipeline.AdoptPool) with the free list the
-// giver had when it stopped.
+// the pools are the sockets' UMEM, so they move too: a worker pool must
+// be shared (pipeline.PoolConfig.Shared) and the adopter maps the same
+// arena (pipeline.AdoptPool) with the free list the giver had when it
+// stopped.
+//
+// The program moves in two steps. Adopt loads the adopter's own program
+// (plain, or the fast path against its own maps) with its own XSKMAP of
+// the adopted sockets, and leaves the giver's running in the link; Swap
+// then puts the adopter's in, atomically, so the device is never without
+// a program, and the giver's maps die with the giver. Between the two the
+// adopter fills its maps: with the fast path, a program swapped in before
+// the learned MACs are in its FDB would send every frame the giver's
+// program switched in the kernel to the sockets, whose fill rings the
+// fast path keeps at the floor. The plain program has no table to fill,
+// but it waits for Swap too: one order for both kinds, and an abandoned
+// takeover that had not reached Swap leaves the giver's program where it
+// was. A port not swapped in yet cannot be handed on (Handover refuses),
+// and closing or releasing it closes this process's descriptor of the
+// link only: the giver, which holds the link too, keeps its program
+// attached. If the takeover is abandoned after Swap, the giver swaps its
+// own program back (TakeBack).
 //
 // Unlike a tap queue or an AF_PACKET socket, an AF_XDP ring has exactly
 // one producer and one consumer, so the two processes must never poll the
-// same socket. The handover therefore has two parts: Handover (the
-// descriptors and the port's shape, while the giver still forwards) and
-// Adopt, then, with the giver's workers stopped, SocketStates (what each
-// socket holds of its pool) and Restore, before the adopter starts its
-// workers. Frames
-// arriving meanwhile wait in the rx ring (and in the fill ring's frames),
-// so the cost of the handover is latency, not loss, as long as the gap is
-// shorter than the fill ring's depth at the arrival rate.
+// same socket. The handover therefore has three parts: Handover (the
+// descriptors and the port's shape, while the giver still forwards),
+// Adopt and Swap; then, with the giver's workers stopped, SocketStates
+// (what each socket holds of its pool) and Restore, before the adopter
+// starts its workers. Frames arriving meanwhile wait in the rx ring (and
+// in the fill ring's frames), so the cost of the handover is latency, not
+// loss, as long as the gap is shorter than the fill ring's depth at the
+// arrival rate.
 
 // ErrNoHandover is wrapped when a port cannot be handed over.
 var ErrNoHandover = errors.New("afxdp: port cannot be handed over")
@@ -46,7 +60,8 @@ var ErrNoHandover = errors.New("afxdp: port cannot be handed over")
 // Handover describes the port and returns its descriptors (the XDP link,
 // then each socket, in the order of h.Sockets), still
 // the port's: the caller sends them (SCM_RIGHTS duplicates them) and must
-// not close them. Every pool a socket uses must be shared. The port keeps
+// not close them. Every pool a socket uses must be shared, and an adopted
+// port's program must be in its link (Swap). The port keeps
 // running meanwhile, and goes on if the handover is abandoned; once the
 // other process has taken over, Release it and close it.
 func (p *Port) Handover() (Handover, []int, error) {
@@ -94,6 +109,8 @@ func (p *Port) SocketStates() []SocketState {
 
 // TakeBack swaps the port's own program back into its link, after a
 // takeover was abandoned: the taker may have swapped its own in.
+// An adopted port that was never swapped in has nothing to take back
+// (xsk.ErrNotSwapped); it could not have been handed over either.
 func (p *Port) TakeBack() error {
 	if err := p.prog.Reinstate(); err != nil {
 		return fmt.Errorf("afxdp %s: take the XDP program back: %w", p.cfg.Name, err)
@@ -119,7 +136,8 @@ type inherited struct {
 // described device, whose index is unchanged; each socket is an AF_XDP
 // socket whose rings map at the described size), then loads its own
 // program (the fast path's if cfg.FastPath is set, as New does) with the
-// adopted sockets in its XSKMAP and swaps it into the link. On success the
+// adopted sockets in its XSKMAP. The link keeps running the giver's
+// program until Swap. On success the
 // descriptors are the port's; on failure they are left to the caller.
 // cfg supplies the name, logger and fast path; the shape comes from h. A
 // queue's socket joins a pool when the switch opens the queue on it
@@ -191,7 +209,7 @@ func Adopt(cfg Config, h Handover, fds []int) (_ *Port, err error) {
 	}
 	lnk = l
 	if cfg.FastPath != nil {
-		if prog, ferr := fastpath.Replace(l, idx, h.DevQueues, h.Native, cfg.FastPath.m, socks); ferr == nil {
+		if prog, ferr := fastpath.Stage(l, idx, h.DevQueues, h.Native, cfg.FastPath.m, socks); ferr == nil {
 			p.prog = prog
 			st, cerr := fastpath.CheckPeer(idx)
 			p.peer, p.fpErr = st, peerErr(st, cerr)
@@ -203,7 +221,7 @@ func Adopt(cfg Config, h Handover, fds []int) (_ *Port, err error) {
 		}
 	}
 	if p.prog == nil {
-		if p.prog, err = xsk.ReplaceProgram(l, h.DevQueues, h.Native, socks); err != nil {
+		if p.prog, err = xsk.StageProgram(l, h.DevQueues, h.Native, socks); err != nil {
 			return nil, fmt.Errorf("afxdp %s: adopt: %w", name, err)
 		}
 	}
@@ -212,6 +230,25 @@ func Adopt(cfg Config, h Handover, fds []int) (_ *Port, err error) {
 		unix.Close(fd)
 	}
 	return p, nil
+}
+
+// Swap puts the adopted port's own XDP program into the link in place of
+// the giver's, atomically; Adopt loaded it. Call it once the switch has
+// put the learned MACs into the fast path's maps (the adopter's: the
+// giver's program uses the giver's), while the giver still polls the
+// sockets. Once swapped, and for a port New made, it does nothing. If the
+// takeover is abandoned after Swap, the giver's TakeBack puts its own
+// program back.
+func (p *Port) Swap() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return fmt.Errorf("afxdp %s: swap the XDP program in: %w", p.cfg.Name, ports.ErrClosed)
+	}
+	if err := p.prog.Swap(); err != nil {
+		return fmt.Errorf("afxdp %s: %w", p.cfg.Name, err)
+	}
+	return nil
 }
 
 // adoptSock makes the inherited socket of queue q a sock of pool, which

@@ -15,7 +15,9 @@ import (
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/internal/fastpath"
+	"github.com/vecswitch/vecswitch/ports/internal/xsk"
 )
 
 func sharedPool(t *testing.T) *pipeline.Pool {
@@ -123,15 +125,22 @@ func testHandover(t *testing.T, fp bool) {
 	require.NoError(t, err)
 	pf.Close()
 	t.Cleanup(func() { pool2.Close() })
+	giverProg := xdpProg(t, host)
 	p, err := Adopt(Config{Name: "new", FastPath: fp2}, back, nettest.DupFDs(t, fds))
 	require.NoError(t, err)
 	_, isFP = p.prog.(*fastpath.Program)
 	require.Equal(t, fp, isFP, "the adopter runs its own kind of program")
+	require.Equal(t, giverProg, xdpProg(t, host), "Adopt leaves the giver's program in the link")
 	rx2, err := p.OpenRx(0, pool2)
 	require.NoError(t, err)
 	tx2, err := p.OpenTx(0, pool2)
 	require.NoError(t, err)
 	serve(rx1, tx1, pool1) // the giver's rings move on
+	// vswitchd swaps once the learned MACs are in the adopter's maps,
+	// while the giver still polls.
+	require.NoError(t, p.Swap())
+	require.NotEqual(t, giverProg, xdpProg(t, host), "Swap puts the adopter's program in")
+	serve(rx1, tx1, pool1) // through the adopter's program, to the same socket
 
 	// The giver stops polling; the namespace keeps sending (to a
 	// neighbor it need not resolve, so every packet is an echo request).
@@ -243,12 +252,13 @@ func TestAdoptRefuses(t *testing.T) {
 	bad(func(h *Handover, f []int) []int { h.Sockets[0].Queue = 5; return f }) // a queue the port lacks
 
 	// Adopted, the socket opens only on the pool of its arena. The
-	// adopter's own program runs on the link from then on, until the
+	// adopter's own program runs on the link from Swap on, until the
 	// giver takes it back (an abandoned takeover).
 	mine := xdpProg(t, host)
 	require.NotZero(t, mine)
 	p, err := Adopt(Config{Name: "new"}, h, nettest.DupFDs(t, fds))
 	require.NoError(t, err)
+	require.NoError(t, p.Swap())
 	theirs := xdpProg(t, host)
 	require.NotZero(t, theirs)
 	require.NotEqual(t, mine, theirs, "the adopter swapped its program in")
@@ -280,6 +290,123 @@ func TestAdoptRefuses(t *testing.T) {
 	require.Equal(t, theirs, xdpProg(t, host), "the link lives on in the giver, with the adopter's program")
 	require.NoError(t, old.TakeBack())
 	require.Equal(t, mine, xdpProg(t, host), "the giver's own program is back")
+}
+
+// TestAdoptSwap: Adopt leaves the giver's program in the link and Swap
+// puts the adopter's in, once (Swap again changes nothing). An adopted
+// port not swapped in yet cannot be handed on or take a program back,
+// and it closes in every order (released or not, a queue opened or not)
+// without detaching the giver's program, which forwards on. Swapped in
+// and then abandoned, the adopter's program stays in the link after the
+// adopter closes, until the giver takes its own back.
+func TestAdoptSwap(t *testing.T) {
+	nettest.NeedRoot(t)
+	for _, fp := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "fastpath"}[fp], func(t *testing.T) { testAdoptSwap(t, fp) })
+	}
+}
+
+func testAdoptSwap(t *testing.T, fp bool) {
+	newFP := func() *FastPath {
+		if !fp {
+			return nil
+		}
+		f, err := NewFastPath(FastPathConfig{})
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	ns := nettest.NewNS(t)
+	host := "vsw" + nettest.Suffix()
+	nettest.Veth(t, host, ns, "10.84.0.1/24", 1)
+	peer := net.IP{10, 84, 0, 2}
+	r := nettest.NewResponder(peer, net.HardwareAddr{2, 0, 0, 0x84, 0, 2})
+
+	old, err := New(Config{Ifname: host, RingSize: 512, FastPath: newFP()})
+	require.NoError(t, err)
+	pool := sharedPool(t)
+	rx, err := old.OpenRx(0, pool)
+	require.NoError(t, err)
+	tx, err := old.OpenTx(0, pool)
+	require.NoError(t, err)
+	serve := func(what string) {
+		t.Helper()
+		ping := ns.Command("ping", "-c", "2", "-i", "0.2", "-W", "2", peer.String())
+		out := make(chan error, 1)
+		var pingOut []byte
+		go func() { var err error; pingOut, err = ping.CombinedOutput(); out <- err }()
+		require.NoError(t, r.Serve(t, rx, tx, pool, out, 15*time.Second), "%s: the giver does not forward: %s", what, pingOut)
+	}
+	serve("before")
+	mine := xdpProg(t, host)
+	require.NotZero(t, mine)
+	adopt := func() *Port {
+		t.Helper()
+		h, fds, err := old.Handover()
+		require.NoError(t, err)
+		p, err := Adopt(Config{Name: "new", FastPath: newFP()}, h, nettest.DupFDs(t, fds))
+		require.NoError(t, err)
+		_, isFP := p.prog.(*fastpath.Program)
+		require.Equal(t, fp, isFP)
+		require.Equal(t, mine, xdpProg(t, host), "Adopt leaves the giver's program in the link")
+		return p
+	}
+
+	for _, c := range []struct {
+		name          string
+		open, release bool
+	}{
+		{"close", false, false},
+		{"release, close", false, true},
+		{"open a queue, close", true, false},
+		{"open a queue, release, close", true, true},
+	} {
+		p := adopt()
+		_, _, err := p.Handover()
+		require.ErrorIs(t, err, ErrNoHandover, "%s: a port not swapped in is not handed on", c.name)
+		require.ErrorIs(t, p.TakeBack(), xsk.ErrNotSwapped, c.name)
+		if c.open {
+			rx2, err := p.OpenRx(0, pool)
+			require.NoError(t, err)
+			require.NoError(t, rx2.Close())
+		}
+		if c.release {
+			p.Release()
+		}
+		require.NoError(t, p.Close(), c.name)
+		require.Equal(t, mine, xdpProg(t, host), "%s: the giver's program stays attached", c.name)
+		require.ErrorIs(t, p.Swap(), ports.ErrClosed, c.name)
+		serve(c.name)
+	}
+	// An abandoned takeover that had not reached Swap: TakeBack finds its
+	// own program in the link and leaves it.
+	require.NoError(t, old.TakeBack())
+	require.Equal(t, mine, xdpProg(t, host))
+
+	p := adopt()
+	require.NoError(t, p.Swap())
+	theirs := xdpProg(t, host)
+	require.NotZero(t, theirs)
+	require.NotEqual(t, mine, theirs, "Swap puts the adopter's program in")
+	require.NoError(t, p.Swap())
+	require.Equal(t, theirs, xdpProg(t, host), "a second Swap changes nothing")
+	serve("swapped") // the giver's socket, through the adopter's program
+	p.Release()
+	require.NoError(t, p.Close())
+	require.Equal(t, theirs, xdpProg(t, host), "the adopter's program stays in the link the giver holds")
+	require.NoError(t, old.TakeBack())
+	require.Equal(t, mine, xdpProg(t, host), "the giver's own program is back")
+	serve("taken back")
+	require.NoError(t, old.Swap(), "a port New made has nothing to swap")
+	require.Equal(t, mine, xdpProg(t, host))
+
+	require.NoError(t, rx.Close())
+	require.NoError(t, tx.Close())
+	require.NoError(t, old.Close())
+	require.False(t, xdpAttached(t, host), "the giver's Close detaches: no adopter holds the link")
+	pool.Reclaim()
+	require.Equal(t, pool.Size(), pool.Available(), "every frame came back to the pool")
+	require.NoError(t, pool.Close())
 }
 
 // TestSharedPoolCopyMode: on a host whose shared memory gets no huge

@@ -55,7 +55,7 @@
 // # Takeover
 //
 // A hand-off port moves to a new vswitchd (--takeover) as the AF_XDP port
-// it wraps does (Handover, Host.Adopt; afxdp's rules hold). The VF's
+// it wraps does (Handover, Host.Adopt, Swap; afxdp's rules hold). The VF's
 // settings live in the kernel and stay: neither process applies anything,
 // and the adopter keeps what Restore would put back. Adopt refuses
 // another VF, or a VF whose netdev is not the one the port ran on.

@@ -33,7 +33,8 @@ func (p *Port) Handover() (Handover, []int, error) {
 // Adopt makes a hand-off port of another process's (Handover): the VF must
 // still be there with the same netdev (or cfg.Representor names it), and
 // the AF_XDP port is adopted with cfg.XDP's name, logger and fast path.
-// On failure the descriptors are left to the caller.
+// As with afxdp.Adopt, the giver's XDP program stays in the link until
+// Swap. On failure the descriptors are left to the caller.
 func (h *Host) Adopt(cfg PortConfig, ho Handover, fds []int) (*Port, error) {
 	if cfg.Name == "" || ho.PF != cfg.PF || ho.VF != cfg.VF {
 		return nil, &Error{PF: ho.PF, VF: ho.VF, Op: "adopt", Kind: ErrInvalid,
@@ -54,6 +55,16 @@ func (h *Host) Adopt(cfg PortConfig, ho Handover, fds []int) (*Port, error) {
 		return nil, &Error{PF: ho.PF, VF: ho.VF, Op: "adopt " + ho.Netdev, Err: err}
 	}
 	return &Port{Port: xp, host: h, pf: ho.PF, vf: ho.VF, netdev: ho.Netdev, saved: ho.Saved}, nil
+}
+
+// Swap puts the adopted port's own XDP program into the link (see
+// afxdp.Port.Swap: once the learned MACs are in the fast path's maps).
+// Once swapped, and for a port NewPort made, it does nothing.
+func (p *Port) Swap() error {
+	if err := p.Port.Swap(); err != nil {
+		return &Error{PF: p.pf, VF: p.vf, Op: "swap the XDP program on " + p.netdev, Err: err}
+	}
+	return nil
 }
 
 // AdoptPort is Host.Adopt on cfg.Host (nil: the running system).

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/internal/nettest"
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/ports/sriov/sriovtest"
@@ -130,6 +131,10 @@ func TestAdoptRefuses(t *testing.T) {
 	require.Empty(t, rec.Sets(), "adopting applies no VF setting")
 	require.Equal(t, p.Saved(), q.Saved())
 	require.Equal(t, vfdev, q.Netdev())
+	require.NoError(t, q.Swap(), "the adopter's XDP program goes into the link")
+	require.NoError(t, q.Swap(), "once")
 	q.Port.Release() // the giver still runs
 	require.NoError(t, q.Close())
+	require.NoError(t, p.TakeBack(), "an abandoned takeover: the giver's program back")
+	require.ErrorIs(t, q.Swap(), ports.ErrClosed)
 }

@@ -24,6 +24,9 @@ type Steering interface {
 	// Reinstate swaps the program back into its link after a takeover
 	// was abandoned (the taker had swapped its own in).
 	Reinstate() error
+	// Swap puts a program staged for an adopted link into it; for one
+	// already there it does nothing.
+	Swap() error
 }
 
 var (
@@ -41,6 +44,9 @@ type Program struct {
 	xsks    *ebpf.Map
 	link    link.Link
 	native  bool
+	// staged: link is an adopted one still running the giver's program
+	// (Stage), until Swap.
+	staged bool
 }
 
 // Attach loads the fast-path program for the device at ifindex, with an
@@ -80,13 +86,14 @@ func Attach(ifindex, queues int, mode xsk.AttachMode, m *Maps) (*Program, error)
 	return nil, fmt.Errorf("fastpath: attach XDP program to ifindex %d: %w", ifindex, err)
 }
 
-// Replace loads the fast-path program against m for the device at
-// ifindex, registers socks (by queue) in its new XSKMAP and swaps it into
-// l, a link another process attached and handed over (xsk.AdoptLink),
-// whose attach mode native reports. The swap is atomic: each frame meets
-// the old program or this one, and both steer to the same sockets. On
+// Stage loads the fast-path program against m for the device at ifindex
+// and registers socks (by queue) in its new XSKMAP, for l, a link another
+// process attached and handed over (xsk.AdoptLink), whose attach mode
+// native reports. The link keeps running the giver's program until Swap:
+// the caller fills m first (the learned MACs), so that no frame the
+// giver's program switched in the kernel misses this one's tables. On
 // success the Program owns l; on failure l is left to the caller.
-func Replace(l link.Link, ifindex, queues int, native bool, m *Maps, socks map[int]*xsk.Socket) (*Program, error) {
+func Stage(l link.Link, ifindex, queues int, native bool, m *Maps, socks map[int]*xsk.Socket) (*Program, error) {
 	if queues < 1 || queues > 1<<16 {
 		return nil, fmt.Errorf("%w: %d queues", ErrBadConfig, queues)
 	}
@@ -101,22 +108,45 @@ func Replace(l link.Link, ifindex, queues int, native bool, m *Maps, socks map[i
 			return nil, err
 		}
 	}
-	if err := l.Update(p.prog); err != nil {
-		p.Close()
-		return nil, fmt.Errorf("fastpath: swap the program into the inherited XDP link: %w", err)
-	}
-	p.link = l
+	p.link, p.staged = l, true
 	return p, nil
 }
 
+// Swap puts a staged program (Stage) into its link. The swap is atomic:
+// each frame meets the giver's program or this one, and both steer to the
+// same sockets. Once it has, and for a program Attach attached, it does
+// nothing. Not concurrently with Reinstate or Close.
+func (p *Program) Swap() error {
+	if !p.staged {
+		return nil
+	}
+	if p.link == nil || p.prog == nil {
+		return ErrClosed
+	}
+	if err := p.link.Update(p.prog); err != nil {
+		return fmt.Errorf("fastpath: swap the program into the inherited XDP link: %w", err)
+	}
+	p.staged = false
+	return nil
+}
+
 // LinkFD returns the descriptor of the link attaching the program, still
-// the program's.
-func (p *Program) LinkFD() (int, error) { return xsk.LinkFD(p.link) }
+// the program's. A staged program not swapped in yet has none to give
+// (xsk.ErrNotSwapped).
+func (p *Program) LinkFD() (int, error) {
+	if p.staged {
+		return -1, xsk.ErrNotSwapped
+	}
+	return xsk.LinkFD(p.link)
+}
 
 // Reinstate implements Steering.
 func (p *Program) Reinstate() error {
 	if p.link == nil {
 		return ErrClosed
+	}
+	if p.staged {
+		return xsk.ErrNotSwapped
 	}
 	return p.link.Update(p.prog)
 }
@@ -200,7 +230,9 @@ func (p *Program) Unregister(queue int) error {
 }
 
 // Close detaches and unloads the program and frees its XSKMAP; nothing of
-// it is left on the device. It does not touch the Maps: call DelPort
+// it is left on the device. Detaching is closing this process's
+// descriptor of the link: a link another process holds too (the giver's,
+// while this program is staged) stays attached with what runs in it. It does not touch the Maps: call DelPort
 // first, so that no frame is redirected to the port once it is gone.
 func (p *Program) Close() error {
 	var errs []error

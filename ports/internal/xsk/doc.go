@@ -24,9 +24,10 @@
 // program_handover_linux.go): Adopt maps a received socket's rings and
 // takes each index where the giver left it (ours to produce on fill and
 // tx, ours to consume on rx and completion). Of the program only the link
-// moves: AdoptLink checks it is an XDP link on the device, and
-// ReplaceProgram swaps the taker's own program (with its own XSKMAP of the
-// adopted sockets) into it atomically; Reinstate swaps the giver's back if
-// the takeover is abandoned. The link keeps the device's attachment while
+// moves: AdoptLink checks it is an XDP link on the device, StageProgram
+// loads the taker's own program (with its own XSKMAP of the adopted
+// sockets) for it, and Swap, once the taker is ready, swaps it in
+// atomically; Reinstate swaps the giver's back if the takeover is
+// abandoned. The link keeps the device's attachment while
 // either process holds it, so the device is never without a program.
 package xsk

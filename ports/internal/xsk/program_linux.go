@@ -29,6 +29,9 @@ type Program struct {
 	xsks   *ebpf.Map
 	link   link.Link
 	native bool
+	// staged: link is an adopted one still running the giver's program
+	// (StageProgram), until Swap.
+	staged bool
 }
 
 // xdpPass is XDP_PASS, the action for frames of queues with no socket.
@@ -110,7 +113,10 @@ func (p *Program) Unregister(queue int) error {
 	return nil
 }
 
-// Close detaches and unloads the program.
+// Close detaches and unloads the program: it closes this process's
+// descriptor of the link, which detaches the program once no other
+// process holds the link (the giver of a staged one, or the taker of a
+// handed-over one, keeps it attached).
 func (p *Program) Close() error {
 	var errs []error
 	if p.link != nil {

@@ -317,12 +317,16 @@ type Inherited struct {
 	st    takeoverState
 	files []*os.File // nil once taken
 	ports map[string]*handedPort
+	// adopted lists the ports made of the giver's files. A port is
+	// adopted once: made again later (set-port mtu=, its interface
+	// gone and back), it is made as in a plain start.
+	adopted map[string]bool
 }
 
 // Inherit checks a giver's state and files. It takes ownership of the
 // files: Close closes those not used.
 func Inherit(state []byte, files []*os.File) (*Inherited, error) {
-	in := &Inherited{files: files, ports: map[string]*handedPort{}}
+	in := &Inherited{files: files, ports: map[string]*handedPort{}, adopted: map[string]bool{}}
 	if err := json.Unmarshal(state, &in.st); err != nil {
 		in.Close()
 		return nil, fmt.Errorf("takeover state: %w", err)
@@ -444,15 +448,25 @@ func (cfg *Config) stateLock() (io.Closer, error) {
 }
 
 // makeOrAdoptPort adopts spec's port from the giver if it handed it
-// over, and makes it otherwise (a port the giver had down).
+// over and it was not adopted yet, and makes it otherwise (a port the
+// giver had down, or one made again after its adoption).
 func (d *Daemon) makeOrAdoptPort(spec PortSpec, replay bool) (*driver, error) {
 	if d.inherit == nil {
 		return d.makePort(spec, replay)
 	}
 	hp, ok := d.inherit.ports[spec.Name]
-	if !ok {
+	if !ok || d.inherit.adopted[spec.Name] {
 		return d.makePort(spec, replay)
 	}
+	dr, err := d.adoptPort(spec, hp)
+	if err == nil {
+		d.inherit.adopted[spec.Name] = true
+	}
+	return dr, err
+}
+
+// adoptPort makes spec's port of the files the giver handed over for it.
+func (d *Daemon) adoptPort(spec PortSpec, hp *handedPort) (*driver, error) {
 	if hp.Type != spec.Type {
 		return nil, fmt.Errorf("takeover: port %s is type=%s here, %s in the giver", spec.Name, spec.Type, hp.Type)
 	}

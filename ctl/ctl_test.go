@@ -284,9 +284,12 @@ func TestClientChild(t *testing.T) {
 }
 
 func TestParseOptions(t *testing.T) {
-	o, err := ParseOptions([]string{"a=1", "b=", "a=3"})
+	o, err := ParseOptions([]string{"a=1", "b="})
 	require.NoError(t, err)
-	require.Equal(t, map[string]string{"a": "3", "b": ""}, o)
+	require.Equal(t, map[string]string{"a": "1", "b": ""}, o)
+	_, err = ParseOptions([]string{"a=1", "b=", "a=3"})
+	require.True(t, errors.Is(err, &Error{Code: CodeUsage}))
+	require.ErrorContains(t, err, "option a given twice (a=1 and a=3)")
 	_, err = ParseOptions([]string{"bare"})
 	require.True(t, errors.Is(err, &Error{Code: CodeUsage}))
 	_, err = ParseOptions([]string{"=x"})

@@ -94,14 +94,17 @@ func (r *Registry) Dispatch(ctx context.Context, req *Request) (resp Response) {
 	return resp
 }
 
-// ParseOptions splits key=value arguments; a bare word or an empty key is
-// a usage error. Repeated keys keep the last value.
+// ParseOptions splits key=value arguments; a bare word, an empty key or
+// a key given twice (which of the two was meant?) is a usage error.
 func ParseOptions(args []string) (map[string]string, error) {
 	opts := make(map[string]string, len(args))
 	for _, a := range args {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || k == "" {
 			return nil, Errorf(CodeUsage, "%q is not key=value", a)
+		}
+		if old, dup := opts[k]; dup {
+			return nil, Errorf(CodeUsage, "option %s given twice (%s=%s and %s)", k, k, old, a)
 		}
 		opts[k] = v
 	}

@@ -21,6 +21,14 @@ import (
 // line naming both files). If neither is
 // usable the daemon refuses to start and names both files: it never
 // starts empty over a configuration it could not read.
+//
+// A missing config.json is a first start, or one that removed it on
+// purpose: the daemon starts empty. If config.json.prev is there, it
+// belongs to the configuration that is gone and is not used, but it is
+// never lost either: it is moved to config.json.prev.kept-TIME (a name
+// no later save writes to) before anything is saved, and a WARN log line
+// names it. Left as config.json.prev, the second save of the new
+// configuration would have replaced it.
 
 // errStateVersion marks a state file of another format version: written
 // by another vswitchd, not damaged. It is never set aside.
@@ -37,7 +45,11 @@ func (d *Daemon) restoreState() error {
 		return nil
 	case errors.Is(err, os.ErrNotExist):
 		if _, perr := os.Lstat(prev); perr == nil {
-			d.log.Warn("no stored configuration: starting empty; the previous copy is kept, not used (copy it to the configuration file to use it)", "missing", cur, "kept", prev)
+			kept, kerr := moveAside(prev, ".kept-")
+			if kerr != nil {
+				return fmt.Errorf("ctl: %s is missing and the previous copy %s could not be set aside (the new configuration's saves would replace it; move it away to start empty): %w", cur, prev, kerr)
+			}
+			d.log.Warn("no stored configuration: starting empty; the previous copy is set aside, not used (copy it to the configuration file and restart to use it)", "missing", cur, "kept", kept)
 		}
 		d.state = State{Version: stateVersion}
 		// Publish the empty configuration too: a switch never configured
@@ -103,7 +115,26 @@ func (d *Daemon) tryState(path string) (State, error) {
 // path stays until replaceWithLink puts the good copy in its place, so
 // there is no moment without a configuration file.
 func setAside(path string) (string, error) {
-	base := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405Z")
+	return linkAside(path, ".corrupt-")
+}
+
+// moveAside renames path to path+kind+TIME (never over an existing file,
+// as setAside), syncs the directory and returns the new name.
+func moveAside(path, kind string) (string, error) {
+	aside, err := linkAside(path, kind)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Remove(path); err != nil {
+		return "", err
+	}
+	return aside, syncDir(filepath.Dir(path))
+}
+
+// linkAside links path to path+kind+TIME, or that name with another
+// suffix if it exists, and returns the name.
+func linkAside(path, kind string) (string, error) {
+	base := path + kind + time.Now().UTC().Format("20060102T150405Z")
 	for i := 0; i < 100; i++ {
 		aside := base
 		if i > 0 {
@@ -118,7 +149,7 @@ func setAside(path string) (string, error) {
 		}
 		return aside, nil
 	}
-	return "", fmt.Errorf("too many %s.corrupt-* files", path)
+	return "", fmt.Errorf("too many %s%s* files", path, kind)
 }
 
 // replaceWithLink atomically makes dst another name of src's file, and
@@ -133,7 +164,12 @@ func replaceWithLink(src, dst string) error {
 	if err := os.Rename(tmp, dst); err != nil {
 		return err
 	}
-	dir, err := os.Open(filepath.Dir(dst))
+	return syncDir(filepath.Dir(dst))
+}
+
+// syncDir makes the directory's entries durable.
+func syncDir(path string) error {
+	dir, err := os.Open(path)
 	if err != nil {
 		return err
 	}

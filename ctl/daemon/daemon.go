@@ -166,6 +166,7 @@ func New(cfg Config) (_ *Daemon, err error) {
 		}
 		d.log.Info("port restored", "port", spec.Name, "type", spec.Type, "bridge", spec.Bridge)
 	}
+	d.recordVethMACs()
 	d.startBGP()
 	return d, nil
 }
@@ -236,6 +237,9 @@ func (d *Daemon) attachWith(spec PortSpec, replay, deferred bool) error {
 		dr.port.Close()
 		if !replay {
 			dr.destroy()
+		}
+		if errors.Is(err, vswitch.ErrAffinity) { // the user's rxq_affinity=, not the daemon's fault
+			return ctl.Errorf(ctl.CodeInvalid, "rxq_affinity=%s: %v", spec.Options["rxq_affinity"], err)
 		}
 		return err
 	}

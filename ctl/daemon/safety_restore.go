@@ -101,6 +101,9 @@ func (d *Daemon) tryState(path string) (State, error) {
 	if st.Version != stateVersion {
 		return st, fmt.Errorf("ctl: %s has %w %d; this vswitchd reads %d", path, errStateVersion, st.Version, stateVersion)
 	}
+	if err := checkPortState(&st); err != nil {
+		return st, err
+	}
 	if err := checkEndpointState(&st); err != nil {
 		return st, err
 	}
@@ -108,6 +111,60 @@ func (d *Daemon) tryState(path string) (State, error) {
 		return st, fmt.Errorf("not accepted by the switch: %w", err)
 	}
 	return st, nil
+}
+
+// checkPortState rejects a stored configuration whose ports and bridges
+// do not name each other, so that restoreState falls back to the
+// previous copy. The daemon keeps two lists: its ports (how to make each
+// driver, and the bridge it is in; "" for a routed port) and each
+// bridge's switch ports. The switch checks only the second; a port whose
+// bridge is not there, or that is in another bridge than it says, would
+// forward while show and set-port could not find it.
+func checkPortState(st *State) error {
+	bridges := make(map[string]bool, len(st.Bridges))
+	for _, b := range st.Bridges {
+		bridges[b.Name] = true
+	}
+	spec := make(map[string]*PortSpec, len(st.Ports))
+	for i := range st.Ports {
+		p := &st.Ports[i]
+		if p.Name == "" {
+			return fmt.Errorf("ports[%d]: no name", i)
+		}
+		if _, dup := spec[p.Name]; dup {
+			return fmt.Errorf("port %s is configured twice", p.Name)
+		}
+		if p.Bridge != "" && !bridges[p.Bridge] {
+			return fmt.Errorf("port %s: its bridge %s is not configured", p.Name, p.Bridge)
+		}
+		spec[p.Name] = p
+	}
+	listed := make(map[string]bool, len(st.Ports)) // by the bridge it names
+	for _, b := range st.Bridges {
+		for _, bp := range b.Ports {
+			p := spec[bp.Name]
+			switch {
+			case p == nil:
+				return fmt.Errorf("bridge %s: its port %s is not configured", b.Name, bp.Name)
+			case p.Bridge == "":
+				return fmt.Errorf("bridge %s: its port %s is configured as a routed port (in no bridge)", b.Name, bp.Name)
+			case p.Bridge != b.Name:
+				return fmt.Errorf("bridge %s: its port %s is configured in bridge %s", b.Name, bp.Name, p.Bridge)
+			}
+			listed[bp.Name] = true
+		}
+	}
+	for _, p := range st.Ports {
+		if p.Bridge != "" && !listed[p.Name] {
+			return fmt.Errorf("port %s: its bridge %s does not list it", p.Name, p.Bridge)
+		}
+	}
+	for _, ep := range st.Endpoints {
+		if p := spec[ep.Port]; p != nil && p.Bridge != ep.Bridge { // no port: checkEndpointState
+			return fmt.Errorf("endpoint %s/%s/%s: its port %s is in bridge %q, the endpoint in %q", ep.Network, ep.ContainerID, ep.IfName, ep.Port, p.Bridge, ep.Bridge)
+		}
+	}
+	return nil
 }
 
 // setAside links path to path.corrupt-TIME (another suffix if that

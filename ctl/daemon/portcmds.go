@@ -182,9 +182,13 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 			return asInvalid(err)
 		}
 	}
-	// A tap is made anew when the daemon restarts (or its MTU changes):
-	// keep its MAC so neighbours' caches stay right.
-	if mac := d.drivers[name].mac(); spec.Type == TypeTap && spec.Options["mac"] == "" && mac != "" {
+	// The container's interface is made anew later — a tap at every
+	// start (or MTU change), a veth whose pair vanished, also while the
+	// daemon was down — and must come back with the MAC it has now: port
+	// security binds it and neighbours cache it. It is stored as mac=,
+	// the option a user gives for the same (a user's own mac= is kept),
+	// so every later make of the port takes it with no new field.
+	if mac := d.drivers[name].stationMAC(); (typ == TypeTap || typ == TypeVeth) && spec.Options["mac"] == "" && mac != "" {
 		for i := range next.Ports {
 			if next.Ports[i].Name == name {
 				next.Ports[i].Options["mac"] = mac

@@ -470,6 +470,39 @@ func (dr *driver) stationMAC() string {
 	return dr.mac()
 }
 
+// recordVethMACs stores, as mac=, the container MAC of each veth port
+// that has none stored (added before add-port stored it) and whose pair
+// the start found: a pair made again later then keeps the MAC its port
+// security binds. A port whose pair is already gone keeps no MAC to
+// record: its next pair gets a new one, as before (set-port macs= binds
+// it). Called at start, after the ports are attached.
+func (d *Daemon) recordVethMACs() {
+	next := d.state.clone()
+	n := 0
+	for i := range next.Ports {
+		spec := &next.Ports[i]
+		dr := d.drivers[spec.Name]
+		if spec.Type != TypeVeth || spec.Options["mac"] != "" || dr == nil || dr.veth == nil || dr.veth.PeerMAC == nil {
+			continue
+		}
+		if spec.Options == nil {
+			spec.Options = map[string]string{}
+		}
+		spec.Options["mac"] = dr.veth.PeerMAC.String()
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	// Only drivers' options change: the switch's configuration is the same.
+	if err := d.store.Save(&next); err != nil {
+		d.log.Warn("container MACs of veth ports not stored: a pair made again gets a new MAC", "ports", n, "err", err)
+		return
+	}
+	d.state = next
+	d.log.Info("container MACs of veth ports stored, for pairs made again to keep them", "ports", n)
+}
+
 // mac is the MAC of a tap port's device ("" for other drivers).
 func (dr *driver) mac() string {
 	if p, ok := dr.port.(*tap.Port); ok && p.Device().MAC != nil {

@@ -131,7 +131,7 @@ func ParseSGPorts(s string) (acl.PortRange, error) {
 		return acl.PortRange{}, fmt.Errorf("%w: %q: want N or N-M, 1 to 65535", acl.ErrPortRange, s)
 	}
 	if l > h {
-		return acl.PortRange{}, fmt.Errorf("%w: %q", acl.ErrPortRange, s)
+		return acl.PortRange{}, fmt.Errorf("%w: %q: the low end is above the high end", acl.ErrPortRange, s)
 	}
 	return acl.PortRange{Lo: uint16(l), Hi: uint16(h)}, nil
 }

@@ -9,8 +9,9 @@ import (
 // for group-level problems, with the group's name); test for them with
 // errors.Is.
 var (
-	// ErrEmptyName: a group or a rule has no name.
-	ErrEmptyName = errors.New("empty name")
+	// ErrEmptyName: a group or a rule has no name, or one that is not a
+	// name (the wrapping error says why: a space, a slash...).
+	ErrEmptyName = errors.New("bad name")
 	// ErrDuplicateGroup: two groups have the same name.
 	ErrDuplicateGroup = errors.New("duplicate group name")
 	// ErrDuplicateRule: two rules of one group have the same name.
@@ -22,8 +23,8 @@ var (
 	// set.
 	ErrBadAddress = errors.New("bad member address")
 	// ErrPortRange: a port range (or ICMP type/code) whose low end is
-	// above its high end.
-	ErrPortRange = errors.New("port range reversed")
+	// above its high end, or, as text, one out of range or not a number.
+	ErrPortRange = errors.New("bad port range")
 	// ErrPortsNeedProto: a port range on a rule whose protocol has no
 	// ports (only tcp, udp, sctp and udplite have them).
 	ErrPortsNeedProto = errors.New("port range needs protocol tcp, udp, sctp or udplite")

@@ -214,7 +214,7 @@ func (r *Rule) validate(groups map[string]int) error {
 			return ErrPortsNeedProto
 		}
 		if p.Lo > p.Hi {
-			return fmt.Errorf("%w: %d-%d", ErrPortRange, p.Lo, p.Hi)
+			return fmt.Errorf("%w: %d-%d: the low end is above the high end", ErrPortRange, p.Lo, p.Hi)
 		}
 	}
 	if r.ICMP != nil && !isICMP(r.Proto) {

@@ -92,6 +92,9 @@ func (d *Daemon) delBridge(args []string) (any, error) {
 	next := d.state.clone()
 	var gone []string
 	for _, p := range b.Ports {
+		if err := d.state.endpointPort(p.Name); err != nil {
+			return nil, err
+		}
 		gone = append(gone, p.Name)
 		next.removePort(p.Name)
 	}

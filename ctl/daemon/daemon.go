@@ -264,6 +264,14 @@ func (d *Daemon) detach(name string, destroy bool) error {
 // commit applies next and stores it; on failure it restores the previous
 // configuration. Caller holds mu and has made next's drivers.
 func (d *Daemon) commit(next State) error {
+	// What the next start checks of a stored configuration, checked
+	// before it is stored: a change never leaves one that start refuses.
+	if err := checkPortState(&next); err != nil {
+		return ctl.Errorf(ctl.CodeInvalid, "the configuration would not load: %v", err)
+	}
+	if err := checkEndpointRefs(&next); err != nil {
+		return ctl.Errorf(ctl.CodeInvalid, "the configuration would not load: %v", err)
+	}
 	if err := d.sw.Reconfigure(next.switchConfig()); err != nil {
 		return asInvalid(err)
 	}

@@ -443,8 +443,19 @@ func checkEndpointState(st *State) error {
 	if _, err := buildAllocators(st.Pools); err != nil {
 		return fmt.Errorf("address pools: %w", err)
 	}
+	return checkEndpointRefs(st)
+}
+
+// checkEndpointRefs rejects a configuration with an endpoint whose port
+// or pool is not configured (commit refuses to store one; the next start
+// would set it aside).
+func checkEndpointRefs(st *State) error {
+	ports := make(map[string]bool, len(st.Ports))
+	for _, p := range st.Ports {
+		ports[p.Name] = true
+	}
 	for _, ep := range st.Endpoints {
-		if p, _ := st.port(ep.Port); p == nil {
+		if !ports[ep.Port] {
 			return fmt.Errorf("endpoint %s/%s/%s: its port %s is not configured", ep.Network, ep.ContainerID, ep.IfName, ep.Port)
 		}
 		if ep.Pool != "" && st.pool(ep.Pool) == nil {

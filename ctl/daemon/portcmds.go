@@ -202,6 +202,9 @@ func (d *Daemon) delPort(args []string) (any, error) {
 	if p, _ := d.state.port(args[0]); p == nil {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no port %s", args[0])
 	}
+	if err := d.state.endpointPort(args[0]); err != nil {
+		return nil, err
+	}
 	next := d.state.clone()
 	next.removePort(args[0])
 	if err := d.commit(next); err != nil {
@@ -270,4 +273,16 @@ func (d *Daemon) setPort(args []string) (any, error) {
 		}
 	}
 	return nil, d.commit(next)
+}
+
+// endpointPort is an error if port is an endpoint's: endpoint/del
+// removes it (with its address), not del-port or del-br, which would
+// leave the endpoint without its port.
+func (s *State) endpointPort(port string) error {
+	for _, ep := range s.Endpoints {
+		if ep.Port == port {
+			return ctl.Errorf(ctl.CodeInvalid, "port %s is endpoint %s/%s/%s's: endpoint/del (or the container runtime's delete) removes it with its address", port, ep.Network, ep.ContainerID, ep.IfName)
+		}
+	}
+	return nil
 }

@@ -268,9 +268,16 @@ func (d *Daemon) setPort(args []string) (any, error) {
 		}
 		nspec.Options["mtu"] = m
 		delete(nspec.Options, mtuFrom) // the user's from now on
-		if err := d.setMTU(*nspec); err != nil {
+		if err := d.setMTU(*spec, *nspec); err != nil {
 			return nil, err
 		}
+		if err := d.commit(next); err != nil {
+			if rerr := d.setMTU(*nspec, *spec); rerr != nil { // put the interfaces back as stored
+				d.log.Warn("port MTU not put back after a refused change", "port", spec.Name, "err", rerr)
+			}
+			return nil, err
+		}
+		return nil, nil
 	}
 	return nil, d.commit(next)
 }

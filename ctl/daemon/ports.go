@@ -416,8 +416,11 @@ func driverStats(dr *driver) any {
 
 // setMTU changes the MTU of a port's interfaces in place (both ends of a
 // container veth; a tap is made anew), then re-attaches the port so the
-// switch learns its new largest frame. Only that port blinks.
-func (d *Daemon) setMTU(spec PortSpec) error {
+// switch learns its new largest frame. Only that port blinks. old is the
+// port as it is: if the port cannot be made again with the new MTU, the
+// interfaces get their MTUs back and the port is made again as old, so a
+// failed change leaves nothing half done.
+func (d *Daemon) setMTU(old, spec PortSpec) error {
 	if maxMTU(spec.Type) == 0 {
 		return ctl.Errorf(ctl.CodeInvalid, "mtu: a %s port's MTU is not set by the switch", spec.Type)
 	}
@@ -428,24 +431,51 @@ func (d *Daemon) setMTU(spec PortSpec) error {
 	if err != nil {
 		return err
 	}
+	type link struct {
+		netns, name string
+		mtu         int // before the change
+	}
+	var links []link
 	switch spec.Type {
 	case TypeAFXDP:
-		err = netdev.Configure("", orDefault(spec.Options["dev"], spec.Name), netdev.LinkConfig{MTU: mtu})
+		links = []link{{"", orDefault(spec.Options["dev"], spec.Name), 0}}
 	case TypeVeth:
-		if err = netdev.Configure("", orDefault(spec.Options["host"], spec.Name), netdev.LinkConfig{MTU: mtu}); err == nil {
-			err = netdev.Configure(spec.Options["netns"], orDefault(spec.Options["ifname"], "eth0"), netdev.LinkConfig{MTU: mtu})
-		}
+		links = []link{{"", orDefault(spec.Options["host"], spec.Name), 0},
+			{spec.Options["netns"], orDefault(spec.Options["ifname"], "eth0"), 0}}
 	case TypeTap:
 		// A tap lives as long as its file descriptors: re-attaching makes
 		// a new one with the new MTU and the port's addresses.
 	}
-	if err != nil {
-		return ctl.Errorf(ctl.CodeInvalid, "mtu=%d: %v", mtu, err)
+	restore := func(set []link) {
+		for _, l := range set {
+			if rerr := netdev.Configure(l.netns, l.name, netdev.LinkConfig{MTU: l.mtu}); rerr != nil {
+				d.log.Warn("interface MTU not put back after a failed change", "port", spec.Name, "interface", l.name, "mtu", l.mtu, "err", rerr)
+			}
+		}
+	}
+	for i := range links {
+		l := &links[i]
+		info, err := netdev.LinkByName(l.netns, l.name)
+		if err == nil {
+			l.mtu = info.MTU
+			err = netdev.Configure(l.netns, l.name, netdev.LinkConfig{MTU: mtu})
+		}
+		if err != nil {
+			restore(links[:i])
+			return ctl.Errorf(ctl.CodeInvalid, "mtu=%d: %v", mtu, err)
+		}
 	}
 	if err := d.detach(spec.Name, false); err != nil {
 		return err
 	}
-	return d.attach(spec, true)
+	if err := d.attach(spec, true); err != nil {
+		restore(links)
+		if berr := d.attach(old, true); berr != nil {
+			d.log.Warn("port not attached again after a failed MTU change (retried while down)", "port", spec.Name, "err", berr)
+		}
+		return err
+	}
+	return nil
 }
 
 // maxMTU is the largest MTU set-port mtu= takes for a port type (0: the

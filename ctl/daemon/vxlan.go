@@ -219,12 +219,18 @@ func (d *Daemon) commitOverlay(next State) error {
 		}
 		changed = append(changed, spec.Name)
 	}
+	before := map[string]PortSpec{}
+	for _, name := range changed {
+		if spec, _ := d.state.port(name); spec != nil {
+			before[name] = *spec
+		}
+	}
 	if err := d.commit(next); err != nil {
 		return err
 	}
 	for _, name := range changed {
 		spec, _ := d.state.port(name)
-		if err := d.setMTU(*spec); err != nil {
+		if err := d.setMTU(before[name], *spec); err != nil {
 			d.log.Warn("port MTU not changed to follow the overlay", "port", name, "mtu", spec.Options["mtu"], "err", err)
 		} else {
 			d.log.Info("port MTU follows the overlay", "port", name, "mtu", spec.Options["mtu"])

@@ -22,32 +22,12 @@
 # also on Ctrl-C or SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. perf/lib.sh
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "e2e.sh: run as root: it creates network namespaces, veth pairs, a bridge, XDP programs and AF_XDP sockets" >&2
-	exit 1
-fi
+need_root "network namespaces, veth pairs, a bridge, XDP programs and AF_XDP sockets"
 args=("$@")
 if ! command -v iperf3 >/dev/null; then
 	echo "e2e.sh: iperf3 not found: measuring UDP only (apt-get install iperf3 for TCP)" >&2
 	args=(-no-tcp "${args[@]}")
 fi
-
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-go build -o "$bin/vsbench" ./perf/cmd/vsbench
-
-# Run in the background so a SIGTERM sent to this script reaches vsbench,
-# which then removes what it created before exiting. (Ctrl-C reaches it
-# directly: it is in the terminal's foreground process group.)
-"$bin/vsbench" "${args[@]}" &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT HUP
-rc=0
-while :; do
-	wait "$pid" && rc=0 || rc=$?
-	# wait returns early (>128) when a trapped signal arrives; go on
-	# waiting until vsbench has really exited.
-	kill -0 "$pid" 2>/dev/null || break
-done
-exit "$rc"
+run_vsbench "${args[@]}"

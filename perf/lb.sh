@@ -20,24 +20,8 @@
 # it exits, also on Ctrl-C or SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. perf/lib.sh
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "lb.sh: run as root: it creates network namespaces, veth pairs, taps, bridges and an nftables table" >&2
-	exit 1
-fi
-command -v nft >/dev/null || { echo "lb.sh: nft not found (apt-get install nftables)" >&2; exit 1; }
-
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-go build -o "$bin/vsbench" ./perf/cmd/vsbench
-# In the background so that a SIGTERM sent to this script reaches vsbench,
-# which then removes what it created before exiting.
-"$bin/vsbench" -lb "$@" &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT HUP
-rc=0
-while :; do
-	wait "$pid" && rc=0 || rc=$?
-	kill -0 "$pid" 2>/dev/null || break
-done
-exit "$rc"
+need_root "network namespaces, veth pairs, taps, bridges and an nftables table"
+need_cmd nft nftables
+run_vsbench -lb "$@"

@@ -18,25 +18,9 @@
 # it exits, also on Ctrl-C or SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. perf/lib.sh
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "sg.sh: run as root: it creates network namespaces, veth pairs, taps, a bridge and an nftables table" >&2
-	exit 1
-fi
-command -v iperf3 >/dev/null || { echo "sg.sh: iperf3 not found (apt-get install iperf3)" >&2; exit 1; }
-command -v nft >/dev/null || { echo "sg.sh: nft not found (apt-get install nftables)" >&2; exit 1; }
-
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-go build -o "$bin/vsbench" ./perf/cmd/vsbench
-# In the background so that a SIGTERM sent to this script reaches vsbench,
-# which then removes what it created before exiting.
-"$bin/vsbench" -sg "$@" &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT HUP
-rc=0
-while :; do
-	wait "$pid" && rc=0 || rc=$?
-	kill -0 "$pid" 2>/dev/null || break
-done
-exit "$rc"
+need_root "network namespaces, veth pairs, taps, a bridge and an nftables table"
+need_cmd iperf3 iperf3
+need_cmd nft nftables
+run_vsbench -sg "$@"

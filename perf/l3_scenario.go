@@ -48,14 +48,7 @@ func NewL3Scenario(kind string, routes int) (*Scenario, error) {
 	for i, d := range dsts {
 		frames[i] = RoutedFrame(l3InMAC, l3SrcMAC, srcOf(v6), d)
 	}
-	if err := sc.Ports[0].SetSource(frames); err != nil {
-		sc.Close()
-		return nil, err
-	}
-	for _, p := range sc.Ports {
-		p.SetSink(true)
-	}
-	return sc, nil
+	return sc.feed(0, frames)
 }
 
 func srcOf(v6 bool) netip.Addr {
@@ -160,14 +153,7 @@ func RoutedFrame(dstMAC, srcMAC uint64, src, dst netip.Addr) []byte {
 		b = append(b, d[:]...)
 		b = append(b, 0x04, 0xd2, 0x16, 0x2e, 0, 26, 0, 0)
 		b = b[:FrameLen]
-		var sum uint32
-		for i := 14; i < 34; i += 2 {
-			sum += uint32(binary.BigEndian.Uint16(b[i:]))
-		}
-		for sum > 0xFFFF {
-			sum = sum&0xFFFF + sum>>16
-		}
-		binary.BigEndian.PutUint16(b[24:], ^uint16(sum))
+		binary.BigEndian.PutUint16(b[24:], ^csumFold(csumAdd(0, b[14:34])))
 		return b
 	}
 	s, d := src.As16(), dst.As16()
@@ -175,15 +161,10 @@ func RoutedFrame(dstMAC, srcMAC uint64, src, dst netip.Addr) []byte {
 	b = append(b, s[:]...)
 	b = append(b, d[:]...)
 	b = append(b, 0x04, 0xd2, 0x16, 0x2e, 0, 8, 0, 0)
-	var sum uint32
-	for i := 22; i < 54; i += 2 { // pseudo-header addresses
-		sum += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	sum += 17 + 8 + 0x04d2 + 0x162e + 8
-	for sum > 0xFFFF {
-		sum = sum&0xFFFF + sum>>16
-	}
-	binary.BigEndian.PutUint16(b[60:], ^uint16(sum))
+	// The pseudo-header's addresses, next header and length, then the UDP
+	// header (ports, length) with no payload.
+	sum := csumAdd(17+8+0x04d2+0x162e+8, b[22:54])
+	binary.BigEndian.PutUint16(b[60:], ^csumFold(sum))
 	return b
 }
 

@@ -108,7 +108,13 @@ func NewScenario(kind string, macs int) (*Scenario, error) {
 		sc.Close()
 		return nil, fmt.Errorf("perf: unknown scenario %q", kind)
 	}
-	if err := sc.Ports[0].SetSource(frames); err != nil {
+	return sc.feed(0, frames)
+}
+
+// feed makes port src send frames over and over and every port a sink,
+// and returns the scenario ready to poll; on error it closes it.
+func (sc *Scenario) feed(src int, frames [][]byte) (*Scenario, error) {
+	if err := sc.Ports[src].SetSource(frames); err != nil {
 		sc.Close()
 		return nil, err
 	}
@@ -181,13 +187,6 @@ func Frame(dst, src uint64, vlan int) []byte {
 	ipLen := len(b) - ipStart
 	binary.BigEndian.PutUint16(b[ipStart+2:], uint16(ipLen))
 	binary.BigEndian.PutUint16(b[ipStart+20+4:], uint16(ipLen-20))
-	var sum uint32
-	for i := ipStart; i < ipStart+20; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	for sum > 0xFFFF {
-		sum = sum&0xFFFF + sum>>16
-	}
-	binary.BigEndian.PutUint16(b[ipStart+10:], ^uint16(sum))
+	binary.BigEndian.PutUint16(b[ipStart+10:], ^csumFold(csumAdd(0, b[ipStart:ipStart+20])))
 	return b
 }

@@ -50,14 +50,7 @@ func NewVXLANScenario(kind string) (*Scenario, error) {
 	if kind == VXLANDecap {
 		src, frame = 1, vxlanFrame(Frame(vxLocalMAC, vxFarMAC, -1))
 	}
-	if err := sc.Ports[src].SetSource([][]byte{frame}); err != nil {
-		sc.Close()
-		return nil, err
-	}
-	for _, p := range sc.Ports {
-		p.SetSink(true)
-	}
-	return sc, nil
+	return sc.feed(src, [][]byte{frame})
 }
 
 // vxlanFrame wraps inner as the remote VTEP 192.168.200.2 sends it to
@@ -72,14 +65,7 @@ func vxlanFrame(inner []byte) []byte {
 	b = append(b, 0x08, 0x00)
 	tl := 20 + 8 + 8 + len(inner)
 	b = append(b, 0x45, 0, byte(tl>>8), byte(tl), 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 168, 200, 2, 192, 168, 200, 1)
-	var sum uint32
-	for i := 14; i < 34; i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(b[i:]))
-	}
-	for sum > 0xFFFF {
-		sum = sum&0xFFFF + sum>>16
-	}
-	binary.BigEndian.PutUint16(b[24:], ^uint16(sum))
+	binary.BigEndian.PutUint16(b[24:], ^csumFold(csumAdd(0, b[14:34])))
 	ul := 8 + 8 + len(inner)
 	b = append(b, 0xc3, 0x50, 0x12, 0xb5, byte(ul>>8), byte(ul), 0, 0) // 50000 -> 4789
 	b = append(b, 0x08, 0, 0, 0, 0, 0, 100, 0)                         // I flag, VNI 100

@@ -63,12 +63,8 @@ func printLBReport(w io.Writer, m machine, res []perf.LBBenchResult) {
 	fmt.Fprintln(tw, "path\tconn/s\tvs linux\tCPU µs/conn\tvs linux\tspread\tstreams\tGbit/s\tvs linux\tCPU s/Gbit\tvs linux\tspread\t")
 	for _, r := range res {
 		conn := "-\t-\t-\t-\t-"
-		if c, pc := r.Conn, peer.Conn; c != nil {
-			var pr, pcpu float64
-			if pc != nil {
-				pr, pcpu = pc.PerSec, pc.CPUPerConn
-			}
-			conn = fmt.Sprintf("%.0f\t%s\t%.1f\t%s\t%s", c.PerSec, ratio(c.PerSec, pr), c.CPUPerConn, ratio(c.CPUPerConn, pcpu), spread(r.ConnSpread))
+		if r.Conn != nil {
+			conn = connCols(r.Conn, peer.Conn) + "\t" + spread(r.ConnSpread)
 		}
 		bulk := []perf.LBBulkResult{{}}
 		if len(r.Bulk) > 0 {

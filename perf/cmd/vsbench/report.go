@@ -134,6 +134,17 @@ func busy(b, si, st float64) string {
 	return fmt.Sprintf("%.0f%% (%.0f/%.0f)", 100*b, 100*si, 100*st)
 }
 
+// connCols formats a short-connection run as the -sg and -lb tables'
+// columns: connections/s and CPU µs per connection, each with its ratio
+// to peer's (which may be nil).
+func connCols(c, peer *perf.ConnResult) string {
+	var pr, pcpu float64
+	if peer != nil {
+		pr, pcpu = peer.PerSec, peer.CPUPerConn
+	}
+	return fmt.Sprintf("%.0f\t%s\t%.1f\t%s", c.PerSec, ratio(c.PerSec, pr), c.CPUPerConn, ratio(c.CPUPerConn, pcpu))
+}
+
 func ratio(v, ref float64) string {
 	if ref == 0 || v == 0 {
 		return "-"

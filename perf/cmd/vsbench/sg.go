@@ -56,12 +56,8 @@ func printSGReport(w io.Writer, m machine, res []perf.SGBenchResult) {
 			denied = "open"
 		}
 		conn := "-\t-\t-\t-"
-		if c, pc := r.Conn, peer.Conn; c != nil {
-			var pr, pcpu float64
-			if pc != nil {
-				pr, pcpu = pc.PerSec, pc.CPUPerConn
-			}
-			conn = fmt.Sprintf("%.0f\t%s\t%.1f\t%s", c.PerSec, ratio(c.PerSec, pr), c.CPUPerConn, ratio(c.CPUPerConn, pcpu))
+		if r.Conn != nil {
+			conn = connCols(r.Conn, peer.Conn)
 		}
 		if r.Err != "" && r.Conn == nil {
 			fmt.Fprintf(tw, "%s\t%d\t-\t%s\t-\t-\t-\t-\t%s\n", r.Path, r.Rules, conn, r.Err)

@@ -26,98 +26,40 @@ const (
 	connIOTimeout = 3 * time.Second
 )
 
+// errConnTimeout is waitFD's: the deadline passed.
 var errConnTimeout = errors.New("timed out")
 
-// connServer serves the exchange on SGConnPort (one SO_REUSEPORT
-// listener per thread) and on SGDeniedPort (one), each thread locked and
-// pinned to one CPU.
-type connServer struct {
-	fds  []int
-	quit atomic.Bool
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	err  error
-}
-
-// startConnServer listens in namespace ns on rcvIP with threads threads
-// for SGConnPort and one for SGDeniedPort, all pinned to cpu.
-func startConnServer(ns netns.NsHandle, threads, cpu int) (s *connServer, err error) {
-	s = &connServer{}
-	defer func() {
-		if err != nil {
-			for _, fd := range s.fds {
-				unix.Close(fd)
-			}
-		}
-	}()
-	ports := make([]int, 0, threads+1)
-	for range threads {
-		ports = append(ports, SGConnPort)
-	}
-	ports = append(ports, SGDeniedPort)
-	err = onThreadIn(ns, func() error {
-		for _, p := range ports {
-			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				return fmt.Errorf("perf: socket: %w", err)
-			}
-			s.fds = append(s.fds, fd)
-			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-				return fmt.Errorf("perf: SO_REUSEADDR: %w", err)
-			}
-			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
-				return fmt.Errorf("perf: SO_REUSEPORT: %w", err)
-			}
-			sa := &unix.SockaddrInet4{Port: p}
-			copy(sa.Addr[:], rcvIP.To4())
-			if err := unix.Bind(fd, sa); err != nil {
-				return fmt.Errorf("perf: bind %s:%d: %w", rcvIP, p, err)
-			}
-			if err := unix.Listen(fd, 4096); err != nil {
-				return fmt.Errorf("perf: listen %s:%d: %w", rcvIP, p, err)
-			}
-		}
+// probeConn makes one exchange from namespace ns with sa.
+func probeConn(ns netns.NsHandle, sa unix.SockaddrInet4, timeout time.Duration) error {
+	var err error
+	if oerr := onThreadIn(ns, func() error {
+		err = connOnceTo(sa, timeout)
 		return nil
-	})
-	if err != nil {
-		return nil, err
+	}); oerr != nil {
+		return oerr
 	}
-	ready := make(chan error, len(s.fds))
-	for _, fd := range s.fds {
-		s.wg.Add(1)
-		go s.serve(fd, cpu, ready)
-	}
-	for range s.fds {
-		if e := <-ready; e != nil {
-			err = errors.Join(err, e)
-		}
-	}
-	if err != nil {
-		return nil, errors.Join(err, s.stop())
-	}
-	return s, nil
+	return err
 }
 
-// serve accepts on lfd until stopped, one connection at a time.
-func (s *connServer) serve(lfd, cpu int, ready chan<- error) {
-	defer s.wg.Done()
-	release, err := lockPinned(cpu, -1)
-	ready <- err
-	if err != nil {
-		return
-	}
-	defer release()
-	var buf [connReqLen]byte
+// rcvAddr is the receiver's address (rcvIP) at port.
+func rcvAddr(port int) unix.SockaddrInet4 {
+	sa := unix.SockaddrInet4{Port: port}
+	copy(sa.Addr[:], rcvIP.To4())
+	return sa
+}
+
+// exchange is the server's side of the exchange, for one thread: it
+// reads the request, writes reply (cut or padded to connRespLen bytes)
+// and closes first.
+func exchange(reply string) func(fd int) {
+	var req [connReqLen]byte
 	resp := make([]byte, connRespLen)
-	copy(resp, "vecswitch-sgresp")
-	err = acceptEach(lfd, &s.quit, func(fd int) {
-		if readFull(fd, buf[:], time.Now().Add(connIOTimeout)) == nil {
+	copy(resp, reply)
+	return func(fd int) {
+		if readFull(fd, req[:], time.Now().Add(connIOTimeout)) == nil {
 			unix.Write(fd, resp)
 		}
 		unix.Close(fd)
-	})
-	if err != nil {
-		s.fail(err)
 	}
 }
 
@@ -144,50 +86,9 @@ func acceptEach(lfd int, quit *atomic.Bool, handle func(fd int)) error {
 	return nil
 }
 
-func (s *connServer) fail(err error) {
-	s.mu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
-	s.mu.Unlock()
-}
-
-// stop ends the threads and closes the listeners; the error is the first
-// a thread met.
-func (s *connServer) stop() error {
-	s.quit.Store(true)
-	s.wg.Wait()
-	for _, fd := range s.fds {
-		unix.Close(fd)
-	}
-	s.fds = nil
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
-// probeConn makes one exchange from namespace ns to rcvIP:port.
-func probeConn(ns netns.NsHandle, port int, timeout time.Duration) error {
-	var err error
-	if oerr := onThreadIn(ns, func() error {
-		err = connOnce(port, timeout)
-		return nil
-	}); oerr != nil {
-		return oerr
-	}
-	return err
-}
-
-// runConns runs loops client threads in namespace ns, pinned to cpu,
-// each making exchanges with rcvIP:SGConnPort one after another for
-// window.
-func runConns(ctx context.Context, ns netns.NsHandle, loops, cpu int, window time.Duration) (*ConnResult, error) {
-	sa := unix.SockaddrInet4{Port: SGConnPort}
-	copy(sa.Addr[:], rcvIP.To4())
-	return runConnsTo(ctx, ns, sa, loops, cpu, window)
-}
-
-// runConnsTo is runConns against sa (a value: Connect writes into it).
+// runConnsTo runs loops client threads in namespace ns, pinned to cpu,
+// each making exchanges with sa (a value: Connect writes into it) one
+// after another for window.
 func runConnsTo(ctx context.Context, ns netns.NsHandle, sa unix.SockaddrInet4, loops, cpu int, window time.Duration) (*ConnResult, error) {
 	var (
 		ok, failed atomic.Uint64
@@ -239,15 +140,8 @@ func runConnsTo(ctx context.Context, ns netns.NsHandle, sa unix.SockaddrInet4, l
 	return r, nil
 }
 
-// connOnce makes one exchange with rcvIP:port from the calling thread's
-// namespace: connect, request, reply, close.
-func connOnce(port int, timeout time.Duration) error {
-	sa := unix.SockaddrInet4{Port: port}
-	copy(sa.Addr[:], rcvIP.To4())
-	return connOnceTo(sa, timeout)
-}
-
-// connOnceTo is connOnce with sa (a copy: Connect writes into it).
+// connOnceTo makes one exchange with sa (a copy: Connect writes into it)
+// from the calling thread's namespace: connect, request, reply, close.
 func connOnceTo(sa unix.SockaddrInet4, timeout time.Duration) error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

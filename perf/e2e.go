@@ -139,13 +139,8 @@ type E2EConfig struct {
 }
 
 func (c *E2EConfig) normalize(ncpu int) error {
-	if len(c.Paths) == 0 {
-		c.Paths = E2EPaths
-	}
-	for _, p := range c.Paths {
-		if !slices.Contains(E2EPaths, p) {
-			return fmt.Errorf("perf: unknown path %q (want %v)", p, E2EPaths)
-		}
+	if err := normPaths(&c.Paths, E2EPaths, E2EPaths, "path"); err != nil {
+		return err
 	}
 	if c.Duration == 0 {
 		c.Duration = 5 * time.Second
@@ -173,9 +168,7 @@ func (c *E2EConfig) normalize(ncpu int) error {
 	if c.Rate < 0 {
 		return fmt.Errorf("perf: negative rate %d", c.Rate)
 	}
-	if c.Log == nil {
-		c.Log = func(string, ...any) {}
-	}
+	c.Log = orNop(c.Log)
 	return nil
 }
 

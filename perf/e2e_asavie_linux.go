@@ -48,11 +48,7 @@ func startAsavie(t *topo, cpu int) (*rig, error) {
 // step. On an error it closes what it opened and returns a nil *asavieXC.
 func openAsavie(t *topo) (_ *asavieXC, err error) {
 	x := &asavieXC{}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, x.close())
-		}
-	}()
+	defer closeOnError(&err, x.close)
 	for i, e := range []*endpoint{&t.snd, &t.rcv} {
 		if x.progs[i], err = xdp.NewProgram(1); err != nil {
 			return nil, fmt.Errorf("perf: asavie program: %w", err)

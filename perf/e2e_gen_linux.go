@@ -114,11 +114,7 @@ type genTx struct {
 // it opened and returns a nil *genTx.
 func openGenTx(ifname string, frame []byte) (_ *genTx, err error) {
 	g := &genTx{}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, g.close())
-		}
-	}()
+	defer closeOnError(&err, g.close)
 	if g.pool, err = pipeline.NewPool(pipeline.PoolConfig{Frames: genFrames}); err != nil {
 		return nil, err
 	}

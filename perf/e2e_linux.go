@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"runtime"
 	"time"
 
 	"github.com/vecswitch/vecswitch/pipeline"
@@ -27,26 +25,20 @@ var ErrNoIperf3 = errors.New("perf: iperf3 not found in PATH")
 // result and the run goes on; the returned error is ctx's or a bad
 // configuration.
 func RunE2E(ctx context.Context, cfg E2EConfig) ([]E2EResult, error) {
-	if os.Geteuid() != 0 {
-		return nil, ErrNeedRoot
-	}
-	if err := cfg.normalize(runtime.NumCPU()); err != nil {
-		return nil, err
-	}
-	var out []E2EResult
-	for _, p := range cfg.Paths {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		cfg.Log("%s: setting up", p)
+	return runPaths(ctx, &cfg, func(p string) []E2EResult {
 		r := runPath(ctx, &cfg, p)
 		if r.Err != "" {
 			cfg.Log("%s: %s", p, r.Err)
 		}
-		out = append(out, r)
-	}
-	return out, ctx.Err()
+		return []E2EResult{r}
+	})
 }
+
+// needs: nothing before the run; without iperf3 the TCP measurements
+// record ErrNoIperf3 (measureTCP).
+func (c *E2EConfig) needs() []command { return nil }
+
+func (c *E2EConfig) plan() ([]string, func(string, ...any)) { return c.Paths, c.Log }
 
 func newRunID() string {
 	b := make([]byte, 3)
@@ -226,8 +218,7 @@ func measureTCP(ctx context.Context, cfg *E2EConfig, t *topo, path string, res *
 	if _, err := exec.LookPath("iperf3"); err != nil {
 		return ErrNoIperf3
 	}
-	secs := max(1, int(cfg.Duration.Round(time.Second)/time.Second))
-	omit := int(cfg.Warmup.Round(time.Second) / time.Second)
+	secs, omit := iperfSeconds(cfg.Duration, cfg.Warmup)
 	var err error
 	if path == PathAFPacket {
 		// The point of the path: the namespaces keep their offloads.
@@ -241,10 +232,8 @@ func measureTCP(ctx context.Context, cfg *E2EConfig, t *topo, path string, res *
 			return err
 		}
 	}
-	for _, e := range []*endpoint{&t.snd, &t.rcv} {
-		if err := netdev.SetTxChecksumAt(e.nsPath(), innerIfname, false); err != nil {
-			return err
-		}
+	if err := t.txChecksumOff(); err != nil {
+		return err
 	}
 	cfg.Log("%s: TCP, tx checksum offload off", path)
 	tcp, err := runIperf(ctx, t, secs, omit, cfg.CPUGen)

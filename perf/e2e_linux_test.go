@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -54,6 +55,41 @@ func requireCleanedUp(t *testing.T, before []string) {
 	}
 }
 
+// needCommands skips the test unless each of cmds is in PATH; in CI
+// (VECSWITCH_CI set), which installs them, it fails instead.
+func needCommands(t *testing.T, cmds ...string) {
+	t.Helper()
+	for _, c := range cmds {
+		if _, err := exec.LookPath(c); err != nil {
+			if os.Getenv("VECSWITCH_CI") != "" {
+				t.Fatalf("%s not installed (.ci/run installs it)", c)
+			}
+			t.Skipf("%s not installed (.ci/run installs it)", c)
+		}
+	}
+}
+
+// runCleanly runs a suite (RunE2E, RunTCPBench, ...) with cfg and
+// requires that it returned no error and left nothing behind.
+func runCleanly[C, R any](t *testing.T, run func(context.Context, C) ([]R, error), cfg C) []R {
+	t.Helper()
+	before := ours(t)
+	res, err := run(context.Background(), cfg)
+	requireCleanedUp(t, before)
+	require.NoError(t, err)
+	return res
+}
+
+// runE2EPath runs RunE2E on cfg's one path, logging to t, as runCleanly,
+// and returns its result.
+func runE2EPath(t *testing.T, cfg E2EConfig) E2EResult {
+	t.Helper()
+	cfg.Log = t.Logf
+	res := runCleanly(t, RunE2E, cfg)
+	require.Len(t, res, 1)
+	return res[0]
+}
+
 func e2eTestConfig(path string) E2EConfig {
 	ncpu := runtime.NumCPU()
 	return E2EConfig{Paths: []string{path}, Duration: time.Second, Warmup: 200 * time.Millisecond,
@@ -68,15 +104,9 @@ func TestE2EPaths(t *testing.T) {
 	needRoot(t)
 	for _, path := range E2EPaths {
 		t.Run(path, func(t *testing.T) {
-			before := ours(t)
 			cfg := e2eTestConfig(path)
 			cfg.TCP = path == PathVecswitch || path == PathFastPath || path == PathAFPacket
-			cfg.Log = t.Logf
-			res, err := RunE2E(context.Background(), cfg)
-			requireCleanedUp(t, before)
-			require.NoError(t, err)
-			require.Len(t, res, 1)
-			r := res[0]
+			r := runE2EPath(t, cfg)
 			if r.Skipped {
 				t.Skipf("%s cannot run on this kernel: %s", path, r.Err)
 			}

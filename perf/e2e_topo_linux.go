@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -49,21 +50,8 @@ var (
 	rcvIP = net.IP{198, 18, 0, 2}
 )
 
-func newTopo(id string) (t *topo, err error) {
-	t = &topo{id: id}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, t.close())
-		}
-	}()
-	if err := t.addEndpoint(&t.snd, "snd", "s", sndIP); err != nil {
-		return t, err
-	}
-	if err := t.addEndpoint(&t.rcv, "rcv", "r", rcvIP); err != nil {
-		return t, err
-	}
-	return t, nil
-}
+// newTopo is a topology of two namespaces, each with its veth (addVeth).
+func newTopo(id string) (*topo, error) { return newTopoWith(id, (*topo).addEndpoint) }
 
 func (t *topo) addEndpoint(e *endpoint, role, letter string, ip net.IP) error {
 	if err := t.addNamespace(e, role, letter, ip); err != nil {
@@ -74,17 +62,17 @@ func (t *topo) addEndpoint(e *endpoint, role, letter string, ip net.IP) error {
 
 // newTopoNS is a topology of two empty namespaces (loopback up): the path
 // brings their interfaces (PathTap).
-func newTopoNS(id string) (t *topo, err error) {
+func newTopoNS(id string) (*topo, error) { return newTopoWith(id, (*topo).addNamespace) }
+
+// newTopoWith makes the sender's and the receiver's endpoints with add;
+// on failure it removes what it made.
+func newTopoWith(id string, add func(t *topo, e *endpoint, role, letter string, ip net.IP) error) (t *topo, err error) {
 	t = &topo{id: id}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, t.close())
-		}
-	}()
-	if err := t.addNamespace(&t.snd, "snd", "s", sndIP); err != nil {
+	defer closeOnError(&err, t.close)
+	if err := add(t, &t.snd, "snd", "s", sndIP); err != nil {
 		return t, err
 	}
-	if err := t.addNamespace(&t.rcv, "rcv", "r", rcvIP); err != nil {
+	if err := add(t, &t.rcv, "rcv", "r", rcvIP); err != nil {
 		return t, err
 	}
 	return t, nil
@@ -150,6 +138,18 @@ func (t *topo) addVeth(e *endpoint) error {
 	return nil
 }
 
+// txChecksumOff switches TX checksum offload off on both namespaces'
+// eth0 (and with it TSO): what AF_XDP ports need, which carry no partial
+// checksums.
+func (t *topo) txChecksumOff() error {
+	for _, e := range []*endpoint{&t.snd, &t.rcv} {
+		if err := netdev.SetTxChecksumAt(e.nsPath(), innerIfname, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // nsPath is the namespace's bind mount.
 func (e *endpoint) nsPath() string { return "/run/netns/" + e.nsName }
 
@@ -199,6 +199,15 @@ func (t *topo) addBridge() error {
 		return fmt.Errorf("perf: static fdb entry %s on %s: %w", t.rcv.mac, t.rcv.host, err)
 	}
 	return nil
+}
+
+// closeOnError, deferred, calls close if the function returns an error
+// (*err), and joins what close says to it: for functions that undo what
+// they made when they fail.
+func closeOnError(err *error, close func() error) {
+	if *err != nil {
+		*err = errors.Join(*err, close())
+	}
 }
 
 // close removes everything made, newest first.

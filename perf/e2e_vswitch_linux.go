@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -66,16 +67,9 @@ func startVecswitch(t *topo, cpu int, fast, shared bool) (r *rig, err error) {
 		}
 		return err
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, closeAll())
-		}
-	}()
-	var ports []*afxdp.Port
-	for _, p := range []struct {
-		name string
-		e    *endpoint
-	}{{vsSndPort, &t.snd}, {vsRcvPort, &t.rcv}} {
+	defer closeOnError(&err, closeAll)
+	var ps []*afxdp.Port
+	for _, p := range t.pairEnds() {
 		port, err := afxdp.New(afxdp.Config{Name: p.name, Ifname: p.e.host, RingSize: e2eRing, FastPath: fp})
 		if err != nil {
 			return nil, err
@@ -85,13 +79,13 @@ func startVecswitch(t *topo, cpu int, fast, shared bool) (r *rig, err error) {
 				return nil, errors.Join(fmt.Errorf("perf: port %s not in the fast path: %w", p.name, err), port.Close())
 			}
 		}
-		if err := sw.AddPort(port); err != nil {
-			return nil, errors.Join(err, port.Close())
+		if err := addPort(sw, port); err != nil {
+			return nil, err
 		}
-		ports = append(ports, port)
+		ps = append(ps, port)
 	}
 	stats := map[string]*afxdp.Port{}
-	for _, p := range ports {
+	for _, p := range ps {
 		stats[p.Name()] = p
 	}
 	return switchRig(sw, pairBridge(t), closeAll, []string{vsSndPort, vsRcvPort}, func(sp *SwitchPort, pi vswitch.PortInfo) {
@@ -100,6 +94,53 @@ func startVecswitch(t *topo, cpu int, fast, shared bool) (r *rig, err error) {
 			sp.FastPath = f.Counters
 		}
 	})
+}
+
+// newE2ESwitch makes the switch of the Vecswitch paths: one worker pinned
+// to cpu, e2ePool buffers.
+func newE2ESwitch(cpu int) (*vswitch.Switch, error) {
+	return vswitch.New(vswitch.Options{Workers: 1, CPUs: []int{cpu}, PoolFrames: e2ePool})
+}
+
+// addPort attaches port to sw, or closes it if sw refuses it.
+func addPort(sw *vswitch.Switch, port ports.Port) error {
+	if err := sw.AddPort(port); err != nil {
+		return errors.Join(err, port.Close())
+	}
+	return nil
+}
+
+// pairEnd is one of the two-port switch's ports and the namespace it
+// serves.
+type pairEnd struct {
+	name string
+	e    *endpoint
+}
+
+// pairEnds are the two-port switch's ports: the sender's, the receiver's.
+func (t *topo) pairEnds() []pairEnd { return []pairEnd{{vsSndPort, &t.snd}, {vsRcvPort, &t.rcv}} }
+
+// startPairSwitch runs the two-port switch of the tap and AF_PACKET
+// paths: newE2ESwitch on cpu with the port newPort makes for each of
+// t.pairEnds (i its index), configured as pairBridge once the ports are
+// in (newPort may set an endpoint's MAC) and wrapped by switchRig with
+// fill. On failure the switch and the ports are closed.
+func startPairSwitch(t *topo, cpu int, newPort func(i int, p pairEnd) (ports.Port, error), fill func(*SwitchPort, vswitch.PortInfo)) (r *rig, err error) {
+	sw, err := newE2ESwitch(cpu)
+	if err != nil {
+		return nil, err
+	}
+	defer closeOnError(&err, sw.Close)
+	for i, p := range t.pairEnds() {
+		port, err := newPort(i, p)
+		if err != nil {
+			return nil, err
+		}
+		if err := addPort(sw, port); err != nil {
+			return nil, err
+		}
+	}
+	return switchRig(sw, pairBridge(t), sw.Close, []string{vsSndPort, vsRcvPort}, fill)
 }
 
 // pairBridge is the two-port bridge of the e2e paths: the sender's and the

@@ -1,7 +1,6 @@
 package perf
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -19,15 +18,9 @@ func TestE2EXDPLive(t *testing.T) {
 	needRoot(t)
 	for _, path := range []string{PathBridge, PathVecswitch, PathFastPath} {
 		t.Run(path, func(t *testing.T) {
-			before := ours(t)
 			cfg := e2eTestConfig(path)
 			cfg.Generator, cfg.Rate = GenXDPLive, 50000
-			cfg.Log = t.Logf
-			res, err := RunE2E(context.Background(), cfg)
-			requireCleanedUp(t, before)
-			require.NoError(t, err)
-			require.Len(t, res, 1)
-			r := res[0]
+			r := runE2EPath(t, cfg)
 			if r.Skipped && strings.Contains(r.Err, ErrXDPLiveRefused.Error()) {
 				t.Skipf("no live-frame mode on this kernel: %s", r.Err)
 			}

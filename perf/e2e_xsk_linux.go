@@ -40,11 +40,7 @@ func startXSK(t *topo, cpu int) (*rig, error) {
 // it closes what it opened and returns a nil *xskXC.
 func openXSK(t *topo) (_ *xskXC, err error) {
 	x := &xskXC{}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, x.close())
-		}
-	}()
+	defer closeOnError(&err, x.close)
 	if x.pool, err = pipeline.NewPool(pipeline.PoolConfig{Frames: 8192}); err != nil {
 		return nil, err
 	}

@@ -1,9 +1,9 @@
 package perf
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 )
@@ -106,50 +106,17 @@ type LBBulkResult struct {
 }
 
 func (c *LBBenchConfig) normalize(ncpu int) error {
-	if len(c.Paths) == 0 {
-		c.Paths = LBPaths
-	}
-	for _, p := range c.Paths {
-		if !slices.Contains(LBPaths, p) {
-			return fmt.Errorf("perf: unknown service path %q (want %v)", p, LBPaths)
-		}
-	}
-	if c.ConnWindow == 0 {
-		c.ConnWindow = 5 * time.Second
-	}
-	if c.ConnWindow < 100*time.Millisecond {
-		return fmt.Errorf("perf: connection window %v is shorter than 100ms", c.ConnWindow)
-	}
-	if c.Conns == 0 {
-		c.Conns = 4
-	}
-	if c.Conns < 1 || c.Conns > 64 {
-		return fmt.Errorf("perf: %d connection loops (want 1 to 64)", c.Conns)
-	}
-	if len(c.Streams) == 0 {
-		c.Streams = []int{1, 4}
-	}
-	for _, n := range c.Streams {
-		if n < 1 || n > 64 {
-			return fmt.Errorf("perf: %d bulk streams (want 1 to 64)", n)
-		}
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
-	if c.Duration < 500*time.Millisecond {
-		return fmt.Errorf("perf: bulk window %v is shorter than 500ms", c.Duration)
-	}
 	if c.Warmup == 0 {
 		c.Warmup = time.Second
 	}
-	if c.CPUSwitch < 0 || c.CPUSwitch >= ncpu || c.CPUGen < 0 || c.CPUGen >= ncpu {
-		return fmt.Errorf("perf: CPUs %d and %d: this machine has %d", c.CPUSwitch, c.CPUGen, ncpu)
-	}
-	if c.Log == nil {
-		c.Log = func(string, ...any) {}
-	}
-	return nil
+	c.Log = orNop(c.Log)
+	return cmp.Or(
+		normPaths(&c.Paths, LBPaths, LBPaths, "service path"),
+		normConns(&c.ConnWindow, &c.Conns, 64),
+		normStreams(&c.Streams, []int{1, 4}, 64, "bulk"),
+		normWindow(&c.Duration, 10*time.Second, 500*time.Millisecond, "bulk window", "500ms"),
+		checkCPUs(c.CPUSwitch, c.CPUGen, ncpu),
+	)
 }
 
 // NftLBRuleset is the kernel path's load balancer: one table of family

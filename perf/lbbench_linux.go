@@ -2,15 +2,10 @@ package perf
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"runtime"
 	"slices"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -25,26 +20,17 @@ import (
 // fails records its error and the run goes on; the returned error is
 // ctx's, a bad configuration, or a missing nft.
 func RunLBBench(ctx context.Context, cfg LBBenchConfig) ([]LBBenchResult, error) {
-	if os.Geteuid() != 0 {
-		return nil, ErrNeedRoot
+	return runPaths(ctx, &cfg, func(p string) []LBBenchResult { return []LBBenchResult{runLBPath(ctx, &cfg, p)} })
+}
+
+func (c *LBBenchConfig) plan() ([]string, func(string, ...any)) { return c.Paths, c.Log }
+
+// needs: nft for PathBridgeDNAT.
+func (c *LBBenchConfig) needs() []command {
+	if slices.Contains(c.Paths, PathBridgeDNAT) {
+		return []command{cmdNft}
 	}
-	if err := cfg.normalize(runtime.NumCPU()); err != nil {
-		return nil, err
-	}
-	if slices.Contains(cfg.Paths, PathBridgeDNAT) {
-		if _, err := exec.LookPath("nft"); err != nil {
-			return nil, ErrNoNft
-		}
-	}
-	var out []LBBenchResult
-	for _, p := range cfg.Paths {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		cfg.Log("%s: setting up", p)
-		out = append(out, runLBPath(ctx, &cfg, p))
-	}
-	return out, ctx.Err()
+	return nil
 }
 
 // lbTopo is a service run's topology: the client's and the backends'
@@ -61,11 +47,7 @@ type lbTopo struct {
 // for their loopback.
 func newLBTopo(id string) (lt *lbTopo, err error) {
 	lt = &lbTopo{t: &topo{id: id}, backends: make([]endpoint, len(LBBackends))}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, lt.t.close())
-		}
-	}()
+	defer closeOnError(&err, lt.t.close)
 	if err := lt.t.addNamespace(&lt.cli, "cli", "c", net.ParseIP(LBClient).To4()); err != nil {
 		return lt, err
 	}
@@ -81,23 +63,14 @@ func newLBTopo(id string) (lt *lbTopo, err error) {
 // connections for the window, then runs the bulk streams.
 func runLBPath(ctx context.Context, cfg *LBBenchConfig, path string) (res LBBenchResult) {
 	res.Path = path
-	var errs []error
-	defer func() {
-		if err := errors.Join(errs...); err != nil {
-			res.Err = err.Error()
-			cfg.Log("%s: %v", path, err)
-		}
-	}()
+	var errs pathErrs
+	defer errs.record(&res.Err, cfg.Log, path)
 	lt, err := newLBTopo(newRunID())
 	if err != nil {
 		errs = append(errs, err)
 		return res
 	}
-	defer func() {
-		if err := lt.t.close(); err != nil {
-			errs = append(errs, err)
-		}
-	}()
+	defer errs.closing(lt.t.close)
 	closeSw := func() error { return nil }
 	switch path {
 	case PathBridgeDNAT:
@@ -111,11 +84,7 @@ func runLBPath(ctx context.Context, cfg *LBBenchConfig, path string) (res LBBenc
 		errs = append(errs, err)
 		return res
 	}
-	defer func() {
-		if err := closeSw(); err != nil {
-			errs = append(errs, err)
-		}
-	}()
+	defer errs.closing(closeSw)
 	if err := setSysctlIn(lt.cli.ns, "net/ipv4/ip_local_port_range", "1024 65000"); err != nil {
 		errs = append(errs, err)
 		return res
@@ -142,11 +111,7 @@ func runLBPath(ctx context.Context, cfg *LBBenchConfig, path string) (res LBBenc
 	// (each with its own source port, so the hash differs): ARP on both
 	// sides of the router is resolved before it.
 	for try := 0; ; try++ {
-		var perr error
-		if oerr := onThreadIn(lt.cli.ns, func() error { perr = connOnceTo(connSA, connIOTimeout); return nil }); oerr != nil {
-			perr = oerr
-		}
-		if perr != nil {
+		if perr := probeConn(lt.cli.ns, connSA, connIOTimeout); perr != nil {
 			errs = append(errs, fmt.Errorf("perf: connection to the VIP %s:%d: %w", LBVIP, LBConnPort, perr))
 			return res
 		}
@@ -170,26 +135,12 @@ func runLBPath(ctx context.Context, cfg *LBBenchConfig, path string) (res LBBenc
 		return out
 	}
 	c0 := counts()
-	before, err := readProcStat()
-	if err != nil {
-		errs = append(errs, err)
-		return res
-	}
-	res.Conn, err = runConnsTo(ctx, lt.cli.ns, connSA, cfg.Conns, cfg.CPUGen, cfg.ConnWindow)
-	if err != nil {
-		errs = append(errs, err)
-		return res
-	}
-	after, err := readProcStat()
+	res.Conn, err = measureConns(ctx, lt.cli.ns, connSA, cfg.Conns, cfg.CPUGen, cfg.ConnWindow)
 	if err != nil {
 		errs = append(errs, err)
 		return res
 	}
 	c := res.Conn
-	c.HostCPU = hostCPUBusy(before, after)
-	if c.PerSec > 0 {
-		c.CPUPerConn = c.HostCPU / c.PerSec * 1e6
-	}
 	for i, n := range counts() {
 		res.ConnSpread = append(res.ConnSpread, n-c0[i])
 	}
@@ -234,22 +185,19 @@ func (lt *lbTopo) kernelRouter(ctx context.Context) error {
 	if err := setSysctlIn(rt.ns, "net/ipv4/ip_forward", "1"); err != nil {
 		return err
 	}
-	bridge := func(suffix, gw string) (int, error) {
-		name := "vsb" + t.id + suffix
-		if err := rt.nl.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name, TxQLen: -1}}); err != nil {
-			return 0, fmt.Errorf("perf: create bridge %s in %s: %w", name, rt.nsName, err)
-		}
-		bl, err := rt.nl.LinkByName(name)
+	bridge := func(suffix, gw string) (netlink.Link, error) {
+		bl, err := addBridgeIn(rt, "vsb"+t.id+suffix)
 		if err != nil {
-			return 0, fmt.Errorf("perf: bridge %s: %w", name, err)
+			return nil, err
 		}
+		name := bl.Attrs().Name
 		if err := rt.nl.AddrAdd(bl, &netlink.Addr{IPNet: &net.IPNet{IP: net.ParseIP(gw), Mask: net.CIDRMask(24, 32)}}); err != nil {
-			return 0, fmt.Errorf("perf: address %s on %s: %w", gw, name, err)
+			return nil, fmt.Errorf("perf: address %s on %s: %w", gw, name, err)
 		}
 		if err := rt.nl.LinkSetUp(bl); err != nil {
-			return 0, fmt.Errorf("perf: %s up: %w", name, err)
+			return nil, fmt.Errorf("perf: %s up: %w", name, err)
 		}
-		return bl.Attrs().Index, nil
+		return bl, nil
 	}
 	cbr, err := bridge("bc", LBClientGW)
 	if err != nil {
@@ -259,36 +207,12 @@ func (lt *lbTopo) kernelRouter(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	attach := func(e *endpoint, brIx int, gw string) error {
-		la := netlink.NewLinkAttrs()
-		la.Name, la.NumTxQueues, la.NumRxQueues = e.host, 1, 1
-		la.Namespace = netlink.NsFd(int(rt.ns))
-		v := &netlink.Veth{LinkAttrs: la, PeerName: innerIfname, PeerNamespace: netlink.NsFd(int(e.ns)),
-			PeerNumTxQueues: 1, PeerNumRxQueues: 1, PeerTxQLen: -1}
-		if err := netlink.LinkAdd(v); err != nil {
-			return fmt.Errorf("perf: create veth %s: %w", e.host, err)
+	// Each namespace on its bridge, with a default route via the router.
+	attach := func(e *endpoint, bl netlink.Link, gw string) error {
+		if err := attachVethIn(rt, bl, e); err != nil {
+			return err
 		}
-		hl, err := rt.nl.LinkByName(e.host)
-		if err != nil {
-			return fmt.Errorf("perf: veth %s in %s: %w", e.host, rt.nsName, err)
-		}
-		if err := rt.nl.LinkSetMasterByIndex(hl, brIx); err != nil {
-			return fmt.Errorf("perf: enslave %s: %w", e.host, err)
-		}
-		if err := rt.nl.LinkSetUp(hl); err != nil {
-			return fmt.Errorf("perf: %s up: %w", e.host, err)
-		}
-		in, err := e.nl.LinkByName(innerIfname)
-		if err != nil {
-			return fmt.Errorf("perf: %s in %s: %w", innerIfname, e.nsName, err)
-		}
-		if err := e.nl.AddrAdd(in, &netlink.Addr{IPNet: &net.IPNet{IP: e.ip, Mask: net.CIDRMask(24, 32)}}); err != nil {
-			return fmt.Errorf("perf: address %s in %s: %w", e.ip, e.nsName, err)
-		}
-		if err := e.nl.LinkSetUp(in); err != nil {
-			return fmt.Errorf("perf: %s up in %s: %w", innerIfname, e.nsName, err)
-		}
-		if err := e.nl.RouteAdd(&netlink.Route{LinkIndex: in.Attrs().Index, Gw: net.ParseIP(gw)}); err != nil {
+		if err := e.nl.RouteAdd(&netlink.Route{LinkIndex: e.inIx, Gw: net.ParseIP(gw)}); err != nil {
 			return fmt.Errorf("perf: default route via %s in %s: %w", gw, e.nsName, err)
 		}
 		return nil
@@ -310,19 +234,7 @@ func (lt *lbTopo) kernelRouter(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", rt.nsName, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(rs)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("perf: nft -f: %w: %s", err, firstLines(string(out), 3))
-	}
-	t.undo = append(t.undo, func() error {
-		out, err := exec.Command("ip", "netns", "exec", rt.nsName, "nft", "delete", "table", "ip", name).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("perf: nft delete table ip %s: %w: %s", name, err, out)
-		}
-		return nil
-	})
-	return nil
+	return t.loadNftTable(ctx, rt, "ip", name, rs)
 }
 
 // Vecswitch's side of the service suite: bridge "cli" with the client's
@@ -354,15 +266,11 @@ func lbSwitchConfig() vswitch.Config {
 // as eth0 with the namespace's address and a default route through the
 // switch's router interface, configured with lbSwitchConfig.
 func (lt *lbTopo) startVecswitchSvc(cpu int) (closeAll func() error, err error) {
-	sw, err := vswitch.New(vswitch.Options{Workers: 1, CPUs: []int{cpu}, PoolFrames: e2ePool})
+	sw, err := newE2ESwitch(cpu)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, sw.Close())
-		}
-	}()
+	defer closeOnError(&err, sw.Close)
 	add := func(name string, e *endpoint, gw string, k int) error {
 		ip, _ := netip.AddrFromSlice(e.ip.To4())
 		port, err := tap.New(tap.Config{
@@ -374,10 +282,7 @@ func (lt *lbTopo) startVecswitchSvc(cpu int) (closeAll func() error, err error) 
 		if err != nil {
 			return fmt.Errorf("perf: tap in %s: %w", e.nsName, err)
 		}
-		if err := sw.AddPort(port); err != nil {
-			return errors.Join(err, port.Close())
-		}
-		return nil
+		return addPort(sw, port)
 	}
 	if err := add("cli", &lt.cli, LBClientGW, 0); err != nil {
 		return nil, err

@@ -1,9 +1,6 @@
 package perf
 
 import (
-	"context"
-	"os"
-	"os/exec"
 	"runtime"
 	"testing"
 	"time"
@@ -18,20 +15,11 @@ import (
 // router namespace and is deleted first). Timings are not checked.
 func TestLBBench(t *testing.T) {
 	needRoot(t)
-	if _, err := exec.LookPath("nft"); err != nil {
-		if os.Getenv("VECSWITCH_CI") != "" {
-			t.Fatal("nft not installed (.ci/run installs it)")
-		}
-		t.Skip("nft not installed (.ci/run installs it)")
-	}
-	before := ours(t)
-	ncpu := runtime.NumCPU()
-	res, err := RunLBBench(context.Background(), LBBenchConfig{
+	needCommands(t, "nft")
+	res := runCleanly(t, RunLBBench, LBBenchConfig{
 		ConnWindow: time.Second, Conns: 2, Streams: []int{4}, Duration: time.Second, Warmup: 200 * time.Millisecond,
-		CPUSwitch: ncpu - 1, CPUGen: 0, Log: t.Logf,
+		CPUSwitch: runtime.NumCPU() - 1, CPUGen: 0, Log: t.Logf,
 	})
-	requireCleanedUp(t, before)
-	require.NoError(t, err)
 	require.Len(t, res, len(LBPaths))
 	for i, r := range res {
 		require.Equal(t, LBPaths[i], r.Path)

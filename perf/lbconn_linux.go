@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,100 +19,39 @@ const lbBlock = 128 << 10
 
 // lbServer is one backend's servers: connThreads SO_REUSEPORT
 // listeners on LBConnPort serving the short-connection exchange (as
-// connServer) and, if bulk, one listener on LBBulkPort whose thread
+// startConnServer's) and, if bulk, one listener on LBBulkPort whose thread
 // starts a reader per stream (reading and discarding), every thread
 // locked and pinned to one CPU. It counts what it accepted and read.
 type lbServer struct {
+	listeners
 	conns, bulks, bytes atomic.Uint64
-	fds                 []int
-	quit                atomic.Bool
-	wg                  sync.WaitGroup
-	mu                  sync.Mutex
-	err                 error
 }
 
 // startLBServer listens in namespace ns on addr.
-func startLBServer(ns netns.NsHandle, addr netip.Addr, connThreads int, bulk bool, cpu int) (s *lbServer, err error) {
-	s = &lbServer{}
-	var ports []int
-	for range connThreads {
-		ports = append(ports, LBConnPort)
-	}
+func startLBServer(ns netns.NsHandle, addr netip.Addr, connThreads int, bulk bool, cpu int) (*lbServer, error) {
+	s := &lbServer{}
+	ports := slices.Repeat([]int{LBConnPort}, connThreads)
 	if bulk {
 		ports = append(ports, LBBulkPort)
 	}
-	err = onThreadIn(ns, func() error {
-		for _, p := range ports {
-			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				return fmt.Errorf("perf: socket: %w", err)
-			}
-			s.fds = append(s.fds, fd)
-			for _, o := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
-				if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o, 1); err != nil {
-					return fmt.Errorf("perf: setsockopt %d: %w", o, err)
-				}
-			}
-			if err := unix.Bind(fd, &unix.SockaddrInet4{Port: p, Addr: addr.As4()}); err != nil {
-				return fmt.Errorf("perf: bind %s:%d: %w", addr, p, err)
-			}
-			if err := unix.Listen(fd, 4096); err != nil {
-				return fmt.Errorf("perf: listen %s:%d: %w", addr, p, err)
+	err := s.start(ns, addr, ports, cpu, func(port int) func(fd int) {
+		if port == LBBulkPort {
+			return func(fd int) {
+				s.bulks.Add(1)
+				s.wg.Add(1)
+				go s.sink(fd, cpu)
 			}
 		}
-		return nil
+		reply := exchange("vecswitch-lbresp")
+		return func(fd int) {
+			s.conns.Add(1)
+			reply(fd)
+		}
 	})
 	if err != nil {
-		for _, fd := range s.fds {
-			unix.Close(fd)
-		}
 		return nil, err
 	}
-	ready := make(chan error, len(s.fds))
-	for i, fd := range s.fds {
-		s.wg.Add(1)
-		go s.serve(fd, ports[i] == LBBulkPort, cpu, ready)
-	}
-	for range s.fds {
-		if e := <-ready; e != nil {
-			err = errors.Join(err, e)
-		}
-	}
-	if err != nil {
-		return nil, errors.Join(err, s.stop())
-	}
 	return s, nil
-}
-
-// serve accepts on lfd until stopped: one exchange at a time, or (bulk)
-// a reader thread per stream, reading until the sender closes.
-func (s *lbServer) serve(lfd int, bulk bool, cpu int, ready chan<- error) {
-	defer s.wg.Done()
-	release, err := lockPinned(cpu, -1)
-	ready <- err
-	if err != nil {
-		return
-	}
-	defer release()
-	var req [connReqLen]byte
-	resp := make([]byte, connRespLen)
-	copy(resp, "vecswitch-lbresp")
-	err = acceptEach(lfd, &s.quit, func(fd int) {
-		if !bulk {
-			s.conns.Add(1)
-			if readFull(fd, req[:], time.Now().Add(connIOTimeout)) == nil {
-				unix.Write(fd, resp)
-			}
-			unix.Close(fd)
-			return
-		}
-		s.bulks.Add(1)
-		s.wg.Add(1)
-		go s.sink(fd, cpu)
-	})
-	if err != nil {
-		s.fail(err)
-	}
 }
 
 // sink reads fd until EOF, an error, or the server stops, then closes
@@ -139,28 +79,6 @@ func (s *lbServer) sink(fd, cpu int) {
 			s.bytes.Add(uint64(n))
 		}
 	}
-}
-
-func (s *lbServer) fail(err error) {
-	s.mu.Lock()
-	if s.err == nil {
-		s.err = err
-	}
-	s.mu.Unlock()
-}
-
-// stop ends the threads and closes the listeners; the error is the first
-// a thread met.
-func (s *lbServer) stop() error {
-	s.quit.Store(true)
-	s.wg.Wait()
-	for _, fd := range s.fds {
-		unix.Close(fd)
-	}
-	s.fds = nil
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
 }
 
 // bulkStreams is a bulk run's senders: one thread per stream in the
@@ -271,15 +189,7 @@ func runBulk(ctx context.Context, ns netns.NsHandle, sa unix.SockaddrInet4, srv 
 		err = errors.Join(err, b.stop())
 		r.Retransmits = b.retrans.Load()
 	}()
-	sleep := func(d time.Duration) error {
-		select {
-		case <-time.After(d):
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if err := sleep(warmup); err != nil {
+	if err := sleepCtx(ctx, warmup); err != nil {
 		return r, err
 	}
 	st0, err := readProcStat()
@@ -287,7 +197,7 @@ func runBulk(ctx context.Context, ns netns.NsHandle, sa unix.SockaddrInet4, srv 
 		return r, err
 	}
 	b0, t0 := sumBytes(srv), time.Now()
-	if err := sleep(window); err != nil {
+	if err := sleepCtx(ctx, window); err != nil {
 		return r, err
 	}
 	b1, t1 := sumBytes(srv), time.Now()

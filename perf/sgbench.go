@@ -1,6 +1,7 @@
 package perf
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -125,14 +126,23 @@ type ConnResult struct {
 }
 
 func (c *SGBenchConfig) normalize(ncpu int) error {
-	if len(c.Paths) == 0 {
-		c.Paths = DefaultSGPaths
+	if c.Warmup == 0 {
+		c.Warmup = time.Second
 	}
-	for _, p := range c.Paths {
-		if !slices.Contains(SGPaths, p) {
-			return fmt.Errorf("perf: unknown security-group path %q (want %v)", p, SGPaths)
-		}
-	}
+	c.Log = orNop(c.Log)
+	return cmp.Or(
+		normPaths(&c.Paths, DefaultSGPaths, SGPaths, "security-group path"),
+		c.normRules(),
+		normConns(&c.ConnWindow, &c.Conns, 256),
+		normStreams(&c.Streams, []int{1}, 128, "iperf3"),
+		normWindow(&c.Duration, 10*time.Second, time.Second, "TCP window", "a second"),
+		checkCPUs(c.CPUSwitch, c.CPUGen, ncpu),
+	)
+}
+
+// normRules defaults the rule set to 1,000 rules in 100 groups and checks
+// it.
+func (c *SGBenchConfig) normRules() error {
 	if c.Rules == 0 {
 		c.Rules = 1000
 	}
@@ -141,41 +151,6 @@ func (c *SGBenchConfig) normalize(ncpu int) error {
 	}
 	if c.Rules < 2 || c.Rules > vswitch.MaxSGRules || c.Groups < 1 || c.Groups > c.Rules {
 		return fmt.Errorf("perf: %d rules in %d groups (want 2 to %d rules, 1 group to one per rule)", c.Rules, c.Groups, vswitch.MaxSGRules)
-	}
-	if c.ConnWindow == 0 {
-		c.ConnWindow = 5 * time.Second
-	}
-	if c.ConnWindow < 100*time.Millisecond {
-		return fmt.Errorf("perf: connection window %v is shorter than 100ms", c.ConnWindow)
-	}
-	if c.Conns == 0 {
-		c.Conns = 4
-	}
-	if c.Conns < 1 || c.Conns > 256 {
-		return fmt.Errorf("perf: %d connection loops (want 1 to 256)", c.Conns)
-	}
-	if len(c.Streams) == 0 {
-		c.Streams = []int{1}
-	}
-	for _, n := range c.Streams {
-		if n < 1 || n > 128 {
-			return fmt.Errorf("perf: %d iperf3 streams (want 1 to 128)", n)
-		}
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
-	if c.Duration < time.Second {
-		return fmt.Errorf("perf: TCP window %v is shorter than a second", c.Duration)
-	}
-	if c.Warmup == 0 {
-		c.Warmup = time.Second
-	}
-	if c.CPUSwitch < 0 || c.CPUSwitch >= ncpu || c.CPUGen < 0 || c.CPUGen >= ncpu {
-		return fmt.Errorf("perf: CPUs %d and %d: this machine has %d", c.CPUSwitch, c.CPUGen, ncpu)
-	}
-	if c.Log == nil {
-		c.Log = func(string, ...any) {}
 	}
 	return nil
 }

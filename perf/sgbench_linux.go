@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"runtime"
-	"strings"
-	"time"
+	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -25,48 +21,29 @@ import (
 // records its error and the run goes on; the returned error is ctx's, a
 // bad configuration, or a missing iperf3 or nft.
 func RunSGBench(ctx context.Context, cfg SGBenchConfig) ([]SGBenchResult, error) {
-	if os.Geteuid() != 0 {
-		return nil, ErrNeedRoot
-	}
-	if err := cfg.normalize(runtime.NumCPU()); err != nil {
-		return nil, err
-	}
-	if _, err := exec.LookPath("iperf3"); err != nil && !cfg.NoIperf {
-		return nil, ErrNoIperf3
-	}
-	for _, p := range cfg.Paths {
-		if p == PathBridgeNft {
-			if _, err := exec.LookPath("nft"); err != nil {
-				return nil, ErrNoNft
-			}
-		}
-	}
-	var out []SGBenchResult
-	for _, p := range cfg.Paths {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		cfg.Log("%s: setting up", p)
-		out = append(out, runSGPath(ctx, &cfg, p))
-	}
-	return out, ctx.Err()
+	return runPaths(ctx, &cfg, func(p string) []SGBenchResult { return []SGBenchResult{runSGPath(ctx, &cfg, p)} })
 }
 
-// ErrNoNft is returned when the nftables path is asked for and nft is
-// missing.
-var ErrNoNft = errors.New("perf: nft not found in PATH (apt-get install nftables)")
+func (c *SGBenchConfig) plan() ([]string, func(string, ...any)) { return c.Paths, c.Log }
+
+// needs: iperf3 unless NoIperf, nft for PathBridgeNft.
+func (c *SGBenchConfig) needs() []command {
+	var out []command
+	if !c.NoIperf {
+		out = append(out, cmdIperf3)
+	}
+	if slices.Contains(c.Paths, PathBridgeNft) {
+		out = append(out, cmdNft)
+	}
+	return out
+}
 
 // runSGPath sets up one path, probes the denied port, makes short
 // connections for the window, then runs iperf3 at each stream count.
 func runSGPath(ctx context.Context, cfg *SGBenchConfig, path string) (res SGBenchResult) {
 	res.Path = path
-	var errs []error
-	defer func() {
-		if err := errors.Join(errs...); err != nil {
-			res.Err = err.Error()
-			cfg.Log("%s: %v", path, err)
-		}
-	}()
+	var errs pathErrs
+	defer errs.record(&res.Err, cfg.Log, path)
 	groups := SGBenchGroups(cfg.Rules, cfg.Groups, []string{vsSndPort, vsRcvPort})
 	id := newRunID()
 	var (
@@ -86,11 +63,7 @@ func runSGPath(ctx context.Context, cfg *SGBenchConfig, path string) (res SGBenc
 		errs = append(errs, err)
 		return res
 	}
-	defer func() {
-		if err := t.close(); err != nil {
-			errs = append(errs, err)
-		}
-	}()
+	defer errs.closing(t.close)
 	r := &rig{close: func() error { return nil }, report: func(*E2EResult) {}}
 	switch path {
 	case PathBridgeNft:
@@ -111,11 +84,7 @@ func runSGPath(ctx context.Context, cfg *SGBenchConfig, path string) (res SGBenc
 		errs = append(errs, err)
 		return res
 	}
-	defer func() {
-		if err := r.close(); err != nil {
-			errs = append(errs, err)
-		}
-	}()
+	defer errs.closing(r.close)
 	// The client never holds a port in TIME_WAIT (the server closes
 	// first), but a wide range keeps 4-tuples from coming back soon.
 	if err := setSysctlIn(t.snd.ns, "net/ipv4/ip_local_port_range", "1024 65000"); err != nil {
@@ -127,75 +96,54 @@ func runSGPath(ctx context.Context, cfg *SGBenchConfig, path string) (res SGBenc
 		errs = append(errs, err)
 		return res
 	}
-	defer func() {
-		if err := srv.stop(); err != nil {
-			errs = append(errs, err)
-		}
-	}()
+	defer errs.closing(srv.stop)
 	// The first connection also resolves ARP.
-	if perr := probeConn(t.snd.ns, SGConnPort, connIOTimeout); perr != nil {
+	if perr := probeConn(t.snd.ns, rcvAddr(SGConnPort), connIOTimeout); perr != nil {
 		errs = append(errs, fmt.Errorf("perf: connection to allowed port %d: %w", SGConnPort, perr))
 		return res
 	}
-	res.DeniedPortOpen = probeConn(t.snd.ns, SGDeniedPort, connIOTimeout) == nil
+	res.DeniedPortOpen = probeConn(t.snd.ns, rcvAddr(SGDeniedPort), connIOTimeout) == nil
 	cfg.Log("%s: %d rules (%s), connection to denied port %d succeeded: %v", path, res.Rules, res.Filter, SGDeniedPort, res.DeniedPortOpen)
 
-	before, err := readProcStat()
-	if err != nil {
-		errs = append(errs, err)
-		return res
-	}
-	res.Conn, err = runConns(ctx, t.snd.ns, cfg.Conns, cfg.CPUGen, cfg.ConnWindow)
-	if err != nil {
-		errs = append(errs, err)
-		return res
-	}
-	after, err := readProcStat()
+	res.Conn, err = measureConns(ctx, t.snd.ns, rcvAddr(SGConnPort), cfg.Conns, cfg.CPUGen, cfg.ConnWindow)
 	if err != nil {
 		errs = append(errs, err)
 		return res
 	}
 	c := res.Conn
-	c.HostCPU = hostCPUBusy(before, after)
-	if c.PerSec > 0 {
-		c.CPUPerConn = c.HostCPU / c.PerSec * 1e6
-	}
 	cfg.Log("%s: %.0f connections/s (%d ok, %d failed), %.2f CPUs busy (%.1f µs per connection)", path, c.PerSec, c.OK, c.Failed, c.HostCPU, c.CPUPerConn)
 	if cfg.NoIperf {
 		return res
 	}
-	secs := max(1, int(cfg.Duration.Round(time.Second)/time.Second))
-	omit := int(cfg.Warmup.Round(time.Second) / time.Second)
+	secs, omit := iperfSeconds(cfg.Duration, cfg.Warmup)
 	for _, n := range cfg.Streams {
-		tr := TCPBenchResult{Path: path, Streams: n}
-		before, err := readProcStat()
+		tr, _, err := measureIperf(ctx, t, r, path, n, secs, omit, cfg.CPUGen)
 		if err != nil {
 			errs = append(errs, err)
 			return res
 		}
-		fw := forwardedOf(r)
-		tr.TCP, err = runIperfStreams(ctx, t, secs, omit, cfg.CPUGen, n)
-		if err != nil {
-			tr.Err = err.Error()
-			res.TCP = append(res.TCP, tr)
-			cfg.Log("%s, %d streams: %v", path, n, err)
+		res.TCP = append(res.TCP, tr)
+		if tr.Err != "" {
+			cfg.Log("%s, %d streams: %s", path, n, tr.Err)
 			continue
 		}
-		after, err := readProcStat()
-		if err != nil {
-			errs = append(errs, err)
-			return res
-		}
-		tr.HostCPU = hostCPUBusy(before, after)
-		if tr.TCP.Gbps > 0 {
-			tr.CPUPerGbps = tr.HostCPU / tr.TCP.Gbps
-		}
-		tr.Forwarded = forwardedOf(r) - fw
 		cfg.Log("%s, %d streams: %.2f Gbit/s, %d retransmits, %.2f CPUs busy (%.3f per Gbit/s)",
 			path, n, tr.TCP.Gbps, tr.TCP.Retransmits, tr.HostCPU, tr.CPUPerGbps)
-		res.TCP = append(res.TCP, tr)
 	}
 	return res
+}
+
+// startConnServer is the security-group suite's server: it listens in
+// namespace ns on rcvIP with threads threads for SGConnPort and one for
+// SGDeniedPort, all pinned to cpu, serving the exchange.
+func startConnServer(ns netns.NsHandle, threads, cpu int) (*listeners, error) {
+	s := &listeners{}
+	ports := append(slices.Repeat([]int{SGConnPort}, threads), SGDeniedPort)
+	addr, _ := netip.AddrFromSlice(rcvIP.To4())
+	if err := s.start(ns, addr, ports, cpu, func(int) func(fd int) { return exchange("vecswitch-sgresp") }); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // newTopoBridgeNS is the Linux bridge's topology for the security-group
@@ -207,11 +155,7 @@ func runSGPath(ctx context.Context, cfg *SGBenchConfig, path string) (res SGBenc
 // (t.close) removes every link.
 func newTopoBridgeNS(id string) (t *topo, br *endpoint, err error) {
 	t = &topo{id: id}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, t.close())
-		}
-	}()
+	defer closeOnError(&err, t.close)
 	br = &endpoint{}
 	if err := t.addNamespace(br, "br", "b", nil); err != nil {
 		return t, nil, err
@@ -222,48 +166,17 @@ func newTopoBridgeNS(id string) (t *topo, br *endpoint, err error) {
 	if err := t.addNamespace(&t.rcv, "rcv", "r", rcvIP); err != nil {
 		return t, nil, err
 	}
-	name := "vsb" + t.id + "br"
-	if err := br.nl.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name, TxQLen: -1}}); err != nil {
-		return t, nil, fmt.Errorf("perf: create bridge %s in %s: %w", name, br.nsName, err)
-	}
-	bl, err := br.nl.LinkByName(name)
+	bl, err := addBridgeIn(br, "vsb"+t.id+"br")
 	if err != nil {
-		return t, nil, fmt.Errorf("perf: bridge %s: %w", name, err)
+		return t, nil, err
 	}
 	for _, e := range []*endpoint{&t.snd, &t.rcv} {
-		la := netlink.NewLinkAttrs()
-		la.Name, la.NumTxQueues, la.NumRxQueues = e.host, 1, 1
-		la.Namespace = netlink.NsFd(int(br.ns))
-		v := &netlink.Veth{LinkAttrs: la, PeerName: innerIfname, PeerNamespace: netlink.NsFd(int(e.ns)),
-			PeerNumTxQueues: 1, PeerNumRxQueues: 1, PeerTxQLen: -1}
-		if err := netlink.LinkAdd(v); err != nil {
-			return t, nil, fmt.Errorf("perf: create veth %s: %w", e.host, err)
+		if err := attachVethIn(br, bl, e); err != nil {
+			return t, nil, err
 		}
-		hl, err := br.nl.LinkByName(e.host)
-		if err != nil {
-			return t, nil, fmt.Errorf("perf: veth %s in %s: %w", e.host, br.nsName, err)
-		}
-		e.hostIx = hl.Attrs().Index
-		if err := br.nl.LinkSetMasterByIndex(hl, bl.Attrs().Index); err != nil {
-			return t, nil, fmt.Errorf("perf: enslave %s to %s: %w", e.host, name, err)
-		}
-		if err := br.nl.LinkSetUp(hl); err != nil {
-			return t, nil, fmt.Errorf("perf: %s up: %w", e.host, err)
-		}
-		in, err := e.nl.LinkByName(innerIfname)
-		if err != nil {
-			return t, nil, fmt.Errorf("perf: %s in %s: %w", innerIfname, e.nsName, err)
-		}
-		if err := e.nl.AddrAdd(in, &netlink.Addr{IPNet: &net.IPNet{IP: e.ip, Mask: net.CIDRMask(24, 32)}}); err != nil {
-			return t, nil, fmt.Errorf("perf: address %s in %s: %w", e.ip, e.nsName, err)
-		}
-		if err := e.nl.LinkSetUp(in); err != nil {
-			return t, nil, fmt.Errorf("perf: %s up in %s: %w", innerIfname, e.nsName, err)
-		}
-		e.mac, e.inIx = in.Attrs().HardwareAddr, in.Attrs().Index
 	}
 	if err := br.nl.LinkSetUp(bl); err != nil {
-		return t, nil, fmt.Errorf("perf: %s up: %w", name, err)
+		return t, nil, fmt.Errorf("perf: %s up: %w", bl.Attrs().Name, err)
 	}
 	fdb := &netlink.Neigh{LinkIndex: t.rcv.hostIx, Family: unix.AF_BRIDGE, State: netlink.NUD_NOARP,
 		Flags: netlink.NTF_MASTER, HardwareAddr: t.rcv.mac}
@@ -296,44 +209,14 @@ func loadNft(ctx context.Context, t *topo, br *endpoint, groups []vswitch.Securi
 		if err != nil {
 			return "", err
 		}
-		cmd := exec.CommandContext(ctx, "ip", "netns", "exec", br.nsName, "nft", "-f", "-")
-		cmd.Stdin = strings.NewReader(rs)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			errs = append(errs, fmt.Errorf("perf: nft -f (%s family): %w: %s", fam, err, firstLines(string(out), 3)))
+		if err := t.loadNftTable(ctx, br, fam, name, rs); err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		t.undo = append(t.undo, func() error {
-			out, err := exec.Command("ip", "netns", "exec", br.nsName, "nft", "delete", "table", fam, name).CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("perf: nft delete table %s %s: %w: %s", fam, name, err, out)
-			}
-			return nil
-		})
 		if fam == "bridge" {
 			return "nft bridge family (nf_conntrack_bridge)", nil
 		}
 		return "nft inet family via br_netfilter", nil
 	}
 	return "", errors.Join(errs...)
-}
-
-// firstLines is s cut to its first n lines.
-func firstLines(s string, n int) string {
-	ls := strings.SplitN(strings.TrimSpace(s), "\n", n+1)
-	if len(ls) > n {
-		ls = append(ls[:n], "...")
-	}
-	return strings.Join(ls, " / ")
-}
-
-// setSysctlIn writes value to /proc/sys/<key> as seen from namespace ns
-// (/proc/sys/net is the opening thread's namespace's).
-func setSysctlIn(ns netns.NsHandle, key, value string) error {
-	return onThreadIn(ns, func() error {
-		if err := os.WriteFile("/proc/sys/"+key, []byte(value), 0); err != nil {
-			return fmt.Errorf("perf: sysctl %s=%s: %w", key, value, err)
-		}
-		return nil
-	})
 }

@@ -1,9 +1,6 @@
 package perf
 
 import (
-	"context"
-	"os"
-	"os/exec"
 	"runtime"
 	"testing"
 	"time"
@@ -22,22 +19,11 @@ import (
 // Timings are not checked.
 func TestSGBench(t *testing.T) {
 	needRoot(t)
-	for _, c := range []string{"iperf3", "nft"} {
-		if _, err := exec.LookPath(c); err != nil {
-			if os.Getenv("VECSWITCH_CI") != "" {
-				t.Fatalf("%s not installed (.ci/run installs it)", c)
-			}
-			t.Skipf("%s not installed (.ci/run installs it)", c)
-		}
-	}
-	before := ours(t)
-	ncpu := runtime.NumCPU()
-	res, err := RunSGBench(context.Background(), SGBenchConfig{
+	needCommands(t, "iperf3", "nft")
+	res := runCleanly(t, RunSGBench, SGBenchConfig{
 		ConnWindow: time.Second, Conns: 2, Duration: time.Second, Warmup: time.Second,
-		CPUSwitch: ncpu - 1, CPUGen: 0, Log: t.Logf,
+		CPUSwitch: runtime.NumCPU() - 1, CPUGen: 0, Log: t.Logf,
 	})
-	requireCleanedUp(t, before)
-	require.NoError(t, err)
 	require.Len(t, res, len(DefaultSGPaths))
 	for i, r := range res {
 		require.Equal(t, DefaultSGPaths[i], r.Path)

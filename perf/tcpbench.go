@@ -1,8 +1,7 @@
 package perf
 
 import (
-	"fmt"
-	"slices"
+	"cmp"
 	"time"
 )
 
@@ -74,36 +73,14 @@ type TCPBenchResult struct {
 }
 
 func (c *TCPBenchConfig) normalize(ncpu int) error {
-	if len(c.Paths) == 0 {
-		c.Paths = TCPPaths
-	}
-	for _, p := range c.Paths {
-		if !slices.Contains(TCPPaths, p) {
-			return fmt.Errorf("perf: unknown TCP path %q (want %v)", p, TCPPaths)
-		}
-	}
-	if len(c.Streams) == 0 {
-		c.Streams = []int{1, 4}
-	}
-	for _, n := range c.Streams {
-		if n < 1 || n > 128 {
-			return fmt.Errorf("perf: %d iperf3 streams (want 1 to 128)", n)
-		}
-	}
-	if c.Duration == 0 {
-		c.Duration = 10 * time.Second
-	}
-	if c.Duration < time.Second {
-		return fmt.Errorf("perf: TCP window %v is shorter than a second", c.Duration)
-	}
 	if c.Warmup == 0 {
 		c.Warmup = time.Second
 	}
-	if c.CPUSwitch < 0 || c.CPUSwitch >= ncpu || c.CPUGen < 0 || c.CPUGen >= ncpu {
-		return fmt.Errorf("perf: CPUs %d and %d: this machine has %d", c.CPUSwitch, c.CPUGen, ncpu)
-	}
-	if c.Log == nil {
-		c.Log = func(string, ...any) {}
-	}
-	return nil
+	c.Log = orNop(c.Log)
+	return cmp.Or(
+		normPaths(&c.Paths, TCPPaths, TCPPaths, "TCP path"),
+		normStreams(&c.Streams, []int{1, 4}, 128, "iperf3"),
+		normWindow(&c.Duration, 10*time.Second, time.Second, "TCP window", "a second"),
+		checkCPUs(c.CPUSwitch, c.CPUGen, ncpu),
+	)
 }

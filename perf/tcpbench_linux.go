@@ -2,12 +2,7 @@ package perf
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"runtime"
 	"time"
-
-	"github.com/vecswitch/vecswitch/ports/netdev"
 )
 
 // RunTCPBench measures iperf3 TCP throughput and the host's CPU per
@@ -16,25 +11,13 @@ import (
 // fails records its error in its results and the run goes on; the
 // returned error is ctx's, a bad configuration, or a missing iperf3.
 func RunTCPBench(ctx context.Context, cfg TCPBenchConfig) ([]TCPBenchResult, error) {
-	if os.Geteuid() != 0 {
-		return nil, ErrNeedRoot
-	}
-	if err := cfg.normalize(runtime.NumCPU()); err != nil {
-		return nil, err
-	}
-	if _, err := exec.LookPath("iperf3"); err != nil {
-		return nil, ErrNoIperf3
-	}
-	var out []TCPBenchResult
-	for _, p := range cfg.Paths {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		cfg.Log("%s: setting up", p)
-		out = append(out, runTCPPath(ctx, &cfg, p)...)
-	}
-	return out, ctx.Err()
+	return runPaths(ctx, &cfg, func(p string) []TCPBenchResult { return runTCPPath(ctx, &cfg, p) })
 }
+
+func (c *TCPBenchConfig) plan() ([]string, func(string, ...any)) { return c.Paths, c.Log }
+
+// needs: iperf3 on every path.
+func (c *TCPBenchConfig) needs() []command { return []command{cmdIperf3} }
 
 // runTCPPath sets up one path and runs iperf3 at each stream count.
 func runTCPPath(ctx context.Context, cfg *TCPBenchConfig, path string) (res []TCPBenchResult) {
@@ -87,64 +70,23 @@ func runTCPPath(ctx context.Context, cfg *TCPBenchConfig, path string) (res []TC
 	if path == PathVecswitch {
 		// AF_XDP carries no partial checksums: the namespaces fill their
 		// own (and so do without TSO), as vswitchd sets them up.
-		for _, e := range []*endpoint{&t.snd, &t.rcv} {
-			if err := netdev.SetTxChecksumAt(e.nsPath(), innerIfname, false); err != nil {
-				return fail(err)
-			}
+		if err := t.txChecksumOff(); err != nil {
+			return fail(err)
 		}
 	}
-	secs := max(1, int(cfg.Duration.Round(time.Second)/time.Second))
-	omit := int(cfg.Warmup.Round(time.Second) / time.Second)
+	secs, omit := iperfSeconds(cfg.Duration, cfg.Warmup)
 	for _, n := range cfg.Streams {
-		tr := TCPBenchResult{Path: path, Streams: n}
-		before, err := readProcStat()
+		tr, took, err := measureIperf(ctx, t, r, path, n, secs, omit, cfg.CPUGen)
 		if err != nil {
 			return fail(err)
 		}
-		fw := forwardedOf(r)
-		start := time.Now()
-		tr.TCP, err = runIperfStreams(ctx, t, secs, omit, cfg.CPUGen, n)
-		if err != nil {
-			tr.Err = err.Error()
-			res = append(res, tr)
-			cfg.Log("%s, %d streams: %v", path, n, err)
+		res = append(res, tr)
+		if tr.Err != "" {
+			cfg.Log("%s, %d streams: %s", path, n, tr.Err)
 			continue
 		}
-		after, err := readProcStat()
-		if err != nil {
-			return fail(err)
-		}
-		tr.HostCPU = hostCPUBusy(before, after)
-		if tr.TCP.Gbps > 0 {
-			tr.CPUPerGbps = tr.HostCPU / tr.TCP.Gbps
-		}
-		tr.Forwarded = forwardedOf(r) - fw
 		cfg.Log("%s, %d streams: %.2f Gbit/s, %d retransmits, %.2f CPUs busy (%.3f per Gbit/s) over %v",
-			path, n, tr.TCP.Gbps, tr.TCP.Retransmits, tr.HostCPU, tr.CPUPerGbps, time.Since(start).Round(time.Second))
-		res = append(res, tr)
+			path, n, tr.TCP.Gbps, tr.TCP.Retransmits, tr.HostCPU, tr.CPUPerGbps, took.Round(time.Second))
 	}
 	return res
-}
-
-// forwardedOf is what the path's switch has sent out of the receiver's
-// port so far (0 for the Linux bridge).
-func forwardedOf(r *rig) uint64 {
-	var e E2EResult
-	r.report(&e)
-	return forwardedBy(&e, vsRcvPort)
-}
-
-// hostCPUBusy sums, over every CPU, the share of the window it was busy
-// with anything but the hypervisor's steal.
-func hostCPUBusy(before, after map[int]cpuTimes) float64 {
-	var n float64
-	for cpu, a := range after {
-		b, ok := before[cpu]
-		if !ok {
-			continue
-		}
-		s := sharesOf(b, a)
-		n += max(0, s.busy-s.steal)
-	}
-	return n
 }

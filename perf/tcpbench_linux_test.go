@@ -1,7 +1,6 @@
 package perf
 
 import (
-	"context"
 	"os/exec"
 	"runtime"
 	"testing"
@@ -17,18 +16,7 @@ import (
 // paths carry large frames whole (fewer frames than a 1500-byte MTU would
 // need for the bytes moved), and nothing is left behind.
 func TestTCPBench(t *testing.T) {
-	needRoot(t)
-	if _, err := exec.LookPath("iperf3"); err != nil {
-		t.Skip("iperf3 not installed (.ci/run installs it)")
-	}
-	before := ours(t)
-	ncpu := runtime.NumCPU()
-	res, err := RunTCPBench(context.Background(), TCPBenchConfig{
-		Paths: []string{PathBridge, PathTap, PathAFPacket}, Streams: []int{1, 2},
-		Duration: time.Second, Warmup: time.Second, CPUSwitch: ncpu - 1, CPUGen: 0, Log: t.Logf,
-	})
-	requireCleanedUp(t, before)
-	require.NoError(t, err)
+	res := runTCPBenchBriefly(t, []string{PathBridge, PathTap, PathAFPacket}, []int{1, 2})
 	require.Len(t, res, 6)
 	for _, r := range res {
 		require.Empty(t, r.Err, "%s, %d streams", r.Path, r.Streams)
@@ -54,18 +42,7 @@ func TestTCPBench(t *testing.T) {
 // kernel's bridge + vxlan and Vecswitch's overlay to the same kernel VTEP,
 // Vecswitch's underlay port sent the frames, nothing is left behind.
 func TestTCPBenchVXLAN(t *testing.T) {
-	needRoot(t)
-	if _, err := exec.LookPath("iperf3"); err != nil {
-		t.Skip("iperf3 not installed (.ci/run installs it)")
-	}
-	before := ours(t)
-	ncpu := runtime.NumCPU()
-	res, err := RunTCPBench(context.Background(), TCPBenchConfig{
-		Paths: []string{PathBridgeVXLAN, PathVXLAN}, Streams: []int{1},
-		Duration: time.Second, Warmup: time.Second, CPUSwitch: ncpu - 1, CPUGen: 0, Log: t.Logf,
-	})
-	requireCleanedUp(t, before)
-	require.NoError(t, err)
+	res := runTCPBenchBriefly(t, []string{PathBridgeVXLAN, PathVXLAN}, []int{1})
 	require.Len(t, res, 2)
 	for _, r := range res {
 		require.Empty(t, r.Err, r.Path)
@@ -76,4 +53,17 @@ func TestTCPBenchVXLAN(t *testing.T) {
 			require.Zero(t, r.Forwarded)
 		}
 	}
+}
+
+// runTCPBenchBriefly runs RunTCPBench on paths at streams, a second each
+// after a second's warm-up, as runCleanly; skipped without root or
+// iperf3.
+func runTCPBenchBriefly(t *testing.T, paths []string, streams []int) []TCPBenchResult {
+	t.Helper()
+	needRoot(t)
+	if _, err := exec.LookPath("iperf3"); err != nil {
+		t.Skip("iperf3 not installed (.ci/run installs it)")
+	}
+	return runCleanly(t, RunTCPBench, TCPBenchConfig{Paths: paths, Streams: streams,
+		Duration: time.Second, Warmup: time.Second, CPUSwitch: runtime.NumCPU() - 1, CPUGen: 0, Log: t.Logf})
 }

@@ -1,7 +1,6 @@
 package perf
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -193,30 +192,26 @@ func startVecswitchVXLAN(t *topo, cpu int) (r *rig, err error) {
 	if err := kernelVTEP(t.rcv.nl, innerIfname, vxFar, vxLocal, t.rcv.ip); err != nil {
 		return nil, err
 	}
-	sw, err := vswitch.New(vswitch.Options{Workers: 1, CPUs: []int{cpu}, PoolFrames: e2ePool})
+	sw, err := newE2ESwitch(cpu)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, sw.Close())
-		}
-	}()
+	defer closeOnError(&err, sw.Close)
 	ip, _ := netip.AddrFromSlice(t.snd.ip.To4())
 	c, err := tap.New(tap.Config{Name: vsSndPort, Ifname: innerIfname, Netns: t.snd.nsPath(), Offload: true,
 		MTU: vswitch.OverlayMTU, Addrs: []netip.Prefix{netip.PrefixFrom(ip, 24)}})
 	if err != nil {
 		return nil, fmt.Errorf("perf: tap: %w", err)
 	}
-	if err := sw.AddPort(c); err != nil {
-		return nil, errors.Join(err, c.Close())
+	if err := addPort(sw, c); err != nil {
+		return nil, err
 	}
 	u, err := afxdp.New(afxdp.Config{Name: vsRcvPort, Ifname: "vsb" + t.id + "u", RingSize: e2eRing})
 	if err != nil {
 		return nil, err
 	}
-	if err := sw.AddPort(u); err != nil {
-		return nil, errors.Join(err, u.Close())
+	if err := addPort(sw, u); err != nil {
+		return nil, err
 	}
 	cfg := vswitch.Config{
 		Bridges: []vswitch.Bridge{{Name: "ov", Ports: []vswitch.Port{{Name: vsSndPort}},

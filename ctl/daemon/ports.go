@@ -563,7 +563,8 @@ func checkHostUse(ifname, force string) error {
 	return nil
 }
 
-// boolOpt parses an on/off option ("" is off).
+// boolOpt parses an on/off option ("" is off; true/false, yes/no and
+// 1/0 are taken too).
 func boolOpt(key, v string) (bool, error) {
 	switch v {
 	case "", "false", "off", "no", "0":
@@ -571,5 +572,5 @@ func boolOpt(key, v string) (bool, error) {
 	case "true", "on", "yes", "1":
 		return true, nil
 	}
-	return false, ctl.Errorf(ctl.CodeInvalid, "%s=%s: want true or false", key, v)
+	return false, ctl.Errorf(ctl.CodeInvalid, "%s=%s: want on or off (or true or false)", key, v)
 }

@@ -117,6 +117,9 @@ func (d *Daemon) bgpSet(args []string) (any, error) {
 	}
 	old := d.state.BGP
 	if old != nil {
+		if i := slices.IndexFunc(old.Neighbors, func(n BGPNeighbor) bool { return n.Passive }); i >= 0 && c.ListenPort == 0 {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "listen-port=0: neighbor %s is passive (waits for the peer to connect), and a speaker that does not listen would leave it out; bgp/neighbor-del it first, or keep a listen port", old.Neighbors[i].Addr)
+		}
 		c.Neighbors, c.Announce = old.Neighbors, old.Announce
 		if d.bgp.speaker != nil && bgpGlobalEqual(old, &c) {
 			if slices.Equal(old.EndpointNextHops, c.EndpointNextHops) {
@@ -234,6 +237,9 @@ func (d *Daemon) bgpNeighborAdd(args []string) (any, error) {
 	}
 	if n.VRF, err = d.bgpVRF(opts["vrf"]); err != nil {
 		return nil, err
+	}
+	if n.Passive && d.state.BGP.ListenPort == 0 {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "passive: neighbor %s would wait for a connection that cannot come: the speaker does not listen (bgp/set listen-port=0); give bgp/set a listen-port= (default 179), or leave passive out", n.Addr)
 	}
 	for _, o := range d.state.BGP.Neighbors {
 		if o.Addr == n.Addr {

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"maps"
+	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -152,6 +154,34 @@ func TestBGPCommands(t *testing.T) {
 	require.True(t, v2.Running, v2.Error)
 	require.Equal(t, "not-configured", v2.Neighbors[0].State)
 	m.ok(t, nil, "bgp/neighbor-del", "fe80::1")
+}
+
+// TestBGPPassiveNeedsListener: a passive neighbor waits for its peer to
+// connect, so a speaker that does not listen refuses one with a message
+// that says so (it said `bgp: Peer.Passive "true": bad listen port`), and
+// bgp/set listen-port=0 refuses to leave a passive neighbor out (it
+// stored the change and the neighbor stayed not-configured).
+func TestBGPPassiveNeedsListener(t *testing.T) {
+	m := startMem(t, t.TempDir())
+	m.ok(t, nil, "bgp/set", "as=65000", "router-id=10.179.0.1", "listen-port=0")
+	m.failsWith(t, ctl.CodeInvalid, "the speaker does not listen (bgp/set listen-port=0)", "bgp/neighbor-add", "192.0.2.3", "as=65100", "passive")
+	m.failsWith(t, ctl.CodeInvalid, "give bgp/set a listen-port=", "bgp/neighbor-add", "192.0.2.3", "as=65100", "passive=on")
+
+	l, err := net.Listen("tcp", "127.0.0.1:0") // a free port, for the listener
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	listen := []string{"as=65000", "router-id=10.179.0.1", "listen-port=" + strconv.Itoa(port), "listen-addr=127.0.0.1"}
+	m.ok(t, nil, "bgp/set", listen...)
+	m.ok(t, nil, "bgp/neighbor-add", "192.0.2.3", "as=65100", "passive")
+	m.failsWith(t, ctl.CodeInvalid, "neighbor 192.0.2.3 is passive", "bgp/set", "as=65000", "router-id=10.179.0.1", "listen-port=0")
+	var v ctl.BGPShowView
+	m.ok(t, &v, "bgp/show")
+	require.Equal(t, port, v.ListenPort, "the refused change is not made")
+	require.Len(t, v.Neighbors, 1)
+	require.NotEqual(t, "not-configured", v.Neighbors[0].State)
+	m.ok(t, nil, "bgp/neighbor-del", "192.0.2.3")
+	m.ok(t, nil, "bgp/set", "as=65000", "router-id=10.179.0.1", "listen-port=0")
 }
 
 // TestBGPLearnedRoutes feeds route events straight into the learned table:

@@ -108,6 +108,17 @@ func (m *memDaemon) fails(t *testing.T, code ctl.Code, cmd string, args ...strin
 	require.Equal(t, code, ce.Code, "%s %v: %s", cmd, args, ce.Message)
 }
 
+// failsWith runs a command that must fail with code and a message that
+// contains want.
+func (m *memDaemon) failsWith(t *testing.T, code ctl.Code, want, cmd string, args ...string) {
+	t.Helper()
+	err := m.call(cmd, args, nil)
+	var ce *ctl.Error
+	require.True(t, errors.As(err, &ce), "%s %v: %v", cmd, args, err)
+	require.Equal(t, code, ce.Code, "%s %v: %s", cmd, args, ce.Message)
+	require.Contains(t, ce.Message, want, "%s %v", cmd, args)
+}
+
 func (m *memDaemon) port(name string) *memport.Port {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -47,6 +47,7 @@ func TestParsePoolErrors(t *testing.T) {
 		{"p", map[string]string{"subnet": "10.0.0.0/24", "mtu": "1500"}, `unknown key "mtu"`},
 		{"p", map[string]string{"subnet": "10.0.0.0/24,10.1.0.0/24,fd00::/64"}, "3 subnets"},
 		{"p", map[string]string{"subnet": "10.0.0.0/24,10.1.0.0/24"}, "two IPv4 ranges"},
+		{"p", map[string]string{"subnet": "10.62.0.0/32"}, "pool p: range 0: subnet 10.62.0.0/32: too small for a pool"}, // not "gateway 10.62.0.1: not in subnet"
 		{"p", map[string]string{"subnet": "10.0.0.0/24", "range": "10.0.0.5"}, "want START-END"},
 		{"p", map[string]string{"subnet": "10.0.0.0/24", "range": "10.0.0.5-x"}, "want START-END"},
 		{"p", map[string]string{"subnet": "10.0.0.0/24", "range": "10.0.9.5-10.0.9.6"}, "in no subnet"},

@@ -133,6 +133,16 @@ func (r *Range) validate() error {
 	if s != s.Masked() {
 		return errorf(ErrInvalid, "subnet %s: host bits set (did you mean %s, gateway %s?)", s, s.Masked(), s.Addr())
 	}
+	// The network address, a gateway and an address to hand out (and
+	// the broadcast address, for IPv4): a longer prefix has no room for
+	// the gateway its defaults would put there.
+	if maxBits := s.Addr().BitLen() - 2; s.Bits() > maxBits {
+		what := "a network address, a gateway, an address to hand out and a broadcast address"
+		if s.Addr().Is6() {
+			what = "a network address, a gateway and an address to hand out"
+		}
+		return errorf(ErrInvalid, "subnet %s: too small for a pool, which needs %s: give a /%d or a shorter prefix", s, what, maxBits)
+	}
 	network := s.Addr()
 	last := lastAddr(s)
 	if !r.Gateway.IsValid() {

@@ -52,6 +52,20 @@ func TestValidateDefaults(t *testing.T) {
 	}
 }
 
+// TestValidateSmallest: a /30 and a /126 are the smallest subnets a pool
+// takes, with one address to hand out.
+func TestValidateSmallest(t *testing.T) {
+	for _, c := range []struct{ subnet, addr string }{{"10.0.0.0/30", "10.0.0.2"}, {"fd00::/126", "fd00::2"}} {
+		p := Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix(c.subnet)}}}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%s: %v", c.subnet, err)
+		}
+		if r := p.Ranges[0]; r.Start != mustAddr(c.addr) {
+			t.Errorf("%s: range %s-%s, want it to start at %s", c.subnet, r.Start, r.End, c.addr)
+		}
+	}
+}
+
 func TestValidateErrors(t *testing.T) {
 	r := func(s string) Range { return Range{Subnet: mustPrefix(s)} }
 	cases := []struct {
@@ -76,7 +90,10 @@ func TestValidateErrors(t *testing.T) {
 		{"zone", Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix("fe80::/64"), Gateway: mustAddr("fe80::1%eth0")}}}, "zone"},
 		{"two IPv4", Pool{Name: "p", Ranges: []Range{r("10.0.0.0/24"), r("10.1.0.0/24")}}, "two IPv4 ranges"},
 		{"three", Pool{Name: "p", Ranges: []Range{r("10.0.0.0/24"), r("fd00::/64"), r("10.1.0.0/24")}}, "3 ranges"},
-		{"tiny", Pool{Name: "p", Ranges: []Range{r("10.0.0.0/31")}}, "broadcast"},
+		{"tiny", Pool{Name: "p", Ranges: []Range{r("10.0.0.0/31")}}, "subnet 10.0.0.0/31: too small for a pool"},
+		{"host route", Pool{Name: "p", Ranges: []Range{r("10.62.0.0/32")}}, "subnet 10.62.0.0/32: too small for a pool, which needs a network address, a gateway, an address to hand out and a broadcast address: give a /30 or a shorter prefix"},
+		{"tiny IPv6", Pool{Name: "p", Ranges: []Range{r("fd00::/127")}}, "subnet fd00::/127: too small for a pool, which needs a network address, a gateway and an address to hand out: give a /126"},
+		{"tiny with a gateway", Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix("10.0.0.0/31"), Gateway: mustAddr("10.0.0.1")}}}, "too small"},
 		{"exclude outside", Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix("10.0.0.0/24"), Exclude: []netip.Prefix{mustPrefix("10.0.1.0/28")}}}}, "exclude 10.0.1.0/28: not in subnet"},
 		{"exclude wider", Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix("10.0.0.0/24"), Exclude: []netip.Prefix{mustPrefix("10.0.0.0/16")}}}}, "not in subnet"},
 		{"exclude host bits", Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix("10.0.0.0/24"), Exclude: []netip.Prefix{mustPrefix("10.0.0.5/28")}}}}, "did you mean 10.0.0.0/28"},

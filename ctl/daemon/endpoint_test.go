@@ -87,8 +87,10 @@ func TestEndpointLifecycle(t *testing.T) {
 
 	// The pool's lease is the endpoint's: ipam/release refuses it.
 	m.fails(t, ctl.CodeInvalid, "ipam/release", "pods", "10.30.0.2")
-	// A pool in use is not deleted.
-	m.fails(t, ctl.CodeInvalid, "ipam/pool-del", "pods")
+	// A pool in use is not deleted: the message says what holds its
+	// leases and what frees them (it said "remove their endpoints first"
+	// of leases from ipam/alloc too).
+	m.failsWith(t, ctl.CodeInvalid, "pool pods has 3 leases: 3 of endpoints (the first: cni/net1/c1/eth0): remove them with endpoint/del", "ipam/pool-del", "pods")
 
 	// CHECK of a memory port cannot look into a namespace: it finds the
 	// endpoint and its port, then no interface eth0 of that MAC.
@@ -113,6 +115,18 @@ func TestEndpointLifecycle(t *testing.T) {
 	require.Len(t, only, 2)
 	m.ok(t, &only, "endpoint/show", "network=other")
 	require.Empty(t, only)
+
+	// A lease from ipam/alloc is named as such, with what frees it.
+	var l ctl.LeaseView
+	m.ok(t, &l, "ipam/alloc", "pods", "mine")
+	m.failsWith(t, ctl.CodeInvalid, "pool pods has 4 leases: 3 of endpoints", "ipam/pool-del", "pods")
+	m.failsWith(t, ctl.CodeInvalid, "; 1 not an endpoint's, from ipam/alloc (the first: mine): free them with ipam/release pods owner=OWNER", "ipam/pool-del", "pods")
+	for _, e := range m.endpoints(t) {
+		m.ok(t, nil, "endpoint/del", epReq(e.Network, e.ContainerID, func(r *ctl.EndpointRequest) { r.IfName = e.IfName }))
+	}
+	m.failsWith(t, ctl.CodeInvalid, "pool pods has 1 lease: 1 not an endpoint's, from ipam/alloc (the first: mine)", "ipam/pool-del", "pods")
+	m.ok(t, nil, "ipam/release", "pods", "owner=mine")
+	m.ok(t, nil, "ipam/pool-del", "pods")
 }
 
 // stateBytes is the stored configuration.

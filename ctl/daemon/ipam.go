@@ -276,8 +276,8 @@ func (d *Daemon) poolDel(args []string) (any, error) {
 	if ps == nil {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no address pool %s", args[0])
 	}
-	if n := len(ps.Leases); n > 0 {
-		return nil, ctl.Errorf(ctl.CodeInvalid, "pool %s has %d leases (the first: %s); remove their endpoints first", args[0], n, ps.Leases[0].Owner)
+	if len(ps.Leases) > 0 {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s", d.leaseHolders(ps))
 	}
 	next := d.state.clone()
 	next.Pools = slices.DeleteFunc(next.Pools, func(p PoolState) bool { return p.Name == args[0] })
@@ -293,6 +293,34 @@ func (d *Daemon) poolDel(args []string) (any, error) {
 		}
 	}
 	return nil, nil
+}
+
+// leaseHolders says what holds a pool's leases and what frees them: the
+// endpoints' (endpoint/del) and the others, made by ipam/alloc or left by
+// an endpoint gone (ipam/release).
+func (d *Daemon) leaseHolders(ps *PoolState) string {
+	var eps, others []string
+	for _, l := range ps.Leases {
+		if strings.HasPrefix(l.Owner, "cni/") && d.ownerHasEndpoint(l.Owner) {
+			eps = append(eps, l.Owner)
+		} else {
+			others = append(others, l.Owner)
+		}
+	}
+	plural := func(n int) string {
+		if n == 1 {
+			return ""
+		}
+		return "s"
+	}
+	var parts []string
+	if len(eps) > 0 {
+		parts = append(parts, fmt.Sprintf("%d of endpoints (the first: %s): remove them with endpoint/del (what CNI DEL sends)", len(eps), eps[0]))
+	}
+	if len(others) > 0 {
+		parts = append(parts, fmt.Sprintf("%d not an endpoint's, from ipam/alloc (the first: %s): free them with ipam/release %s owner=OWNER", len(others), others[0], ps.Name))
+	}
+	return fmt.Sprintf("pool %s has %d lease%s: %s", ps.Name, len(ps.Leases), plural(len(ps.Leases)), strings.Join(parts, "; "))
 }
 
 func (d *Daemon) ipamShow(args []string) (any, error) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Config is the whole desired L2 configuration of a switch. It is plain data
@@ -155,6 +157,69 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string { return e.Path + ": " + e.Msg }
+
+// Describe is the error for a user who never saw the Config, only names
+// (vsctl's): the objects on the path by kind and name, the field as in
+// the Config, then the message. bridges[br0].ports[p1].vlan: 5000 out of
+// range is `bridge "br0", port "p1", vlan: 5000 out of range`; an object
+// whose name was bad (bridges[1].name) is `bridge name: ...`, and list
+// positions are left out (the message names the item).
+func (e *ConfigError) Describe() string {
+	var parts []string
+	rest := e.Path
+	for rest != "" {
+		seg := rest
+		rest = ""
+		key, hasKey := "", false
+		if i := strings.IndexAny(seg, ".["); i >= 0 && seg[i] == '[' {
+			// A key runs to the "]" that ends the path or precedes a
+			// ".": names may hold dots and brackets.
+			name, after := seg[:i], seg[i+1:]
+			j := strings.Index(after, "].")
+			if j < 0 {
+				j = strings.LastIndex(after, "]")
+			} else {
+				rest = after[j+2:]
+			}
+			if j < 0 {
+				j = len(after)
+			}
+			seg, key, hasKey = name, after[:j], true
+		} else if i >= 0 {
+			seg, rest = seg[:i], seg[i+1:]
+		}
+		n, known := configNouns[seg]
+		switch {
+		case !hasKey || !known:
+			parts = append(parts, seg)
+		case !isIndex(key):
+			parts = append(parts, fmt.Sprintf("%s %q", n.noun, key))
+		case n.named && rest == "name":
+			parts = append(parts, n.noun+" name") // the name itself was bad
+			rest = ""
+		default:
+			parts = append(parts, n.noun)
+		}
+	}
+	return strings.Join(parts, ", ") + ": " + e.Msg
+}
+
+// configNouns names the Config's lists by the kind of their items; named
+// for the lists whose items have names (and are found by name on a path).
+var configNouns = map[string]struct {
+	noun  string
+	named bool
+}{
+	"bridges": {"bridge", true}, "ports": {"port", true}, "interfaces": {"interface", true}, "vrfs": {"VRF", true},
+	"static_macs": {"static MAC", false}, "macs": {"MAC", false}, "addrs": {"address", false},
+	"neighbors": {"neighbor", false}, "routes": {"route", false}, "via": {"next hop", false},
+	"vxlan": {"VXLAN", false}, "remotes": {"remote VTEP", false},
+}
+
+func isIndex(s string) bool {
+	_, err := strconv.Atoi(s)
+	return err == nil
+}
 
 // Unwrap makes errors.Is(err, ErrInvalidConfig) true.
 func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }

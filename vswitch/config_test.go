@@ -90,6 +90,40 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
+// TestConfigErrorDescribe: Describe tells where a problem is by the
+// names of its objects, as a vsctl user knows them, never by Config paths.
+func TestConfigErrorDescribe(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"bridges[1].name", `bridge name: m`},
+		{"bridges[br0]", `bridge "br0": m`},
+		{"bridges[br0].mac_limit", `bridge "br0", mac_limit: m`},
+		{"bridges[br0].ports[0].name", `bridge "br0", port name: m`},
+		{"bridges[br0].ports[p1].vlan", `bridge "br0", port "p1", vlan: m`},
+		{"bridges[br0].ports[eth0.100].macs[1]", `bridge "br0", port "eth0.100", MAC: m`},
+		{"bridges[br.x].static_macs[0].vlan", `bridge "br.x", static MAC, vlan: m`},
+		{"bridges[br0].vxlan[0].remotes[2]", `bridge "br0", VXLAN, remote VTEP: m`},
+		{"interfaces[gw].addrs[0]", `interface "gw", address: m`},
+		{"interfaces[3].name", `interface name: m`},
+		{"routes[4].via[0]", `route, next hop: m`},
+		{"neighbors[2].mac", `neighbor, mac: m`},
+		{"vrfs[0]", `VRF: m`},
+		{"vtep.addr", `vtep, addr: m`},
+		{"dns.interfaces[0]", `dns, interface: m`},
+		{"", `: m`},
+		{"a[", `a: m`},
+		{"x].y[", `x], y: m`}, // malformed paths: no panic
+	} {
+		got := (&ConfigError{Path: tc.path, Msg: "m"}).Describe()
+		require.Equal(t, tc.want, got, tc.path)
+		require.NotContains(t, got, "[", tc.path)
+	}
+	// A real one.
+	c := Config{Bridges: []Bridge{{Name: "br0"}, {Name: "bad name"}}}
+	var ce *ConfigError
+	require.ErrorAs(t, c.Validate(), &ce)
+	require.Equal(t, `bridge name: name "bad name" has a space, control character or slash`, ce.Describe())
+}
+
 func TestConfigLimitsAccepted(t *testing.T) {
 	c := Config{Bridges: []Bridge{{
 		Name:          strings.Repeat("b", 64),

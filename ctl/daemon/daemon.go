@@ -287,13 +287,21 @@ func (d *Daemon) commit(next State) error {
 	return nil
 }
 
+// asInvalid types the switch's refusal of a configuration as invalid. A
+// *vswitch.ConfigError is told by the names of its objects, as a vsctl
+// user knows them (`bridge "br0", port "p1", vlan: ...`), not by its
+// path in the Config (bridges[br0].ports[p1].vlan, or bridges[1].name).
 func asInvalid(err error) error {
 	var ce *ctl.Error
 	if errors.As(err, &ce) {
 		return ce
 	}
 	if errors.Is(err, vswitch.ErrInvalidConfig) {
-		return ctl.Errorf(ctl.CodeInvalid, "%v", err)
+		msg := err.Error()
+		if ve := (*vswitch.ConfigError)(nil); errors.As(err, &ve) {
+			msg = strings.Replace(msg, ve.Error(), ve.Describe(), 1)
+		}
+		return ctl.Errorf(ctl.CodeInvalid, "%s", msg)
 	}
 	return err
 }

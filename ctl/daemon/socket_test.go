@@ -265,6 +265,35 @@ func TestSocketL2Commands(t *testing.T) {
 	require.Empty(t, sv.Bridges)
 }
 
+// TestConfigErrorsNameObjects: a change the switch refuses is told by the
+// names of the bridge, port or interface, never by a path in the switch's
+// Config (bridges[1].name, bridges[br0].ports[p1].macs[0]).
+func TestConfigErrorsNameObjects(t *testing.T) {
+	m := startMem(t, t.TempDir())
+	m.ok(t, nil, "add-br", "br0")
+	m.ok(t, nil, "add-port", "br0", "p1")
+	m.ok(t, nil, "add-port", "br0", "p2", "macs=02:00:00:00:00:05")
+	for _, c := range []struct {
+		want string
+		args []string
+	}{
+		{`bridge name: name "bad name" has a space`, []string{"add-br", "bad name"}},
+		{`bridge name: bridge names starting with "port:" are reserved`, []string{"add-br", "port:x"}},
+		{`bridge "br0", port "p1", MAC: ff:ff:ff:ff:ff:ff is a multicast address`, []string{"set-port", "p1", "macs=ff:ff:ff:ff:ff:ff"}},
+		{`bridge "br0", port "p1", MAC: 02:00:00:00:00:01 listed twice`, []string{"set-port", "p1", "macs=02:00:00:00:00:01,02:00:00:00:00:01"}},
+		{`bridge "br0", port "p2", MAC: 02:00:00:00:00:05 is bound to port "p1" already`, []string{"set-port", "p1", "macs=02:00:00:00:00:05"}},
+		{`bridge "br0", static MAC, vlan: port "p1" does not carry VLAN 9`, []string{"fdb/add", "br0", "02:00:00:00:00:07", "p1", "vlan=9"}},
+		{`bridge "br0", static MAC, mac: 02:00:00:00:00:05 in VLAN 0 is bound to port "p2"`, []string{"fdb/add", "br0", "02:00:00:00:00:05", "p1"}},
+	} {
+		err := m.call(c.args[0], c.args[1:], nil)
+		var ce *ctl.Error
+		require.ErrorAs(t, err, &ce, "%v", c.args)
+		require.Equal(t, ctl.CodeInvalid, ce.Code, "%v: %s", c.args, ce.Message)
+		require.Contains(t, ce.Message, c.want, "%v", c.args)
+		require.NotContains(t, ce.Message, "[", "%v: %s", c.args, ce.Message)
+	}
+}
+
 func TestSocketCapture(t *testing.T) {
 	m := startMem(t, t.TempDir())
 	m.ok(t, nil, "add-br", "br0")

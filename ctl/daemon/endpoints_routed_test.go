@@ -61,6 +61,13 @@ func TestRoutedEndpoint(t *testing.T) {
 	m.ok(t, &again, "endpoint/add", routedReq("c1"))
 	require.Equal(t, ep, again)
 	m.fails(t, ctl.CodeInvalid, "set-port", ep.Port, "vlan=5")
+	// The link-local gateways are the interface's own; the interface has
+	// no subnet, and a neighbor outside one is taken (like the
+	// endpoint's own, a /32 behind a host route).
+	m.failsWith(t, ctl.CodeInvalid, "169.254.1.1 is interface "+ep.Port+"'s own address", "neigh/add", ep.Port, "169.254.1.1", "02:00:00:00:00:fe")
+	m.failsWith(t, ctl.CodeInvalid, "fe80::1 is interface "+ep.Port+"'s own address", "neigh/add", ep.Port, "fe80::1", "02:00:00:00:00:fe")
+	m.ok(t, nil, "neigh/add", ep.Port, "10.31.0.9", "02:00:00:00:00:fe")
+	m.ok(t, nil, "neigh/del", ep.Port, "10.31.0.9")
 
 	// Bad requests: typed errors, nothing changes.
 	m.ok(t, nil, "add-br", "br0")

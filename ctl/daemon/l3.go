@@ -336,12 +336,16 @@ func (d *Daemon) neighShow(args []string) (any, error) {
 }
 
 func (d *Daemon) neighAdd(args []string) (any, error) {
-	if d.state.rif(args[0]) == nil {
+	rif := d.state.rif(args[0])
+	if rif == nil {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no interface %s", args[0])
 	}
 	a, err := netip.ParseAddr(args[1])
 	if err != nil {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "%s: not an address", args[1])
+	}
+	if err := neighAddrCheck(rif, a.Unmap()); err != nil {
+		return nil, err
 	}
 	next := d.state.clone()
 	for _, n := range next.Neighbors {
@@ -351,6 +355,40 @@ func (d *Daemon) neighAdd(args []string) (any, error) {
 	}
 	next.Neighbors = append(next.Neighbors, vswitch.Neighbor{Interface: args[0], Addr: a.String(), MAC: args[2]})
 	return nil, d.commit(next)
+}
+
+// neighAddrCheck refuses a static neighbor at an address no neighbor can
+// have on rif: its own (or, with proxy ARP, the link-local gateway it
+// answers as) and the broadcast address of one of its IPv4 subnets. An
+// address outside its subnets is taken, as Linux's ip neigh takes it: a
+// route/add PREFIX dev=IF resolves its destinations on the interface
+// itself, and an interface with no address (a routed port's) has only
+// such neighbors (docs/routing.md).
+func neighAddrCheck(rif *vswitch.Interface, a netip.Addr) error {
+	if rif.ProxyARP && (a == vswitch.ProxyGateway4 || a == vswitch.ProxyGateway6) {
+		return ctl.Errorf(ctl.CodeInvalid, "%s is interface %s's own address (the gateway its proxy ARP answers as), not a neighbor's", a, rif.Name)
+	}
+	for _, s := range rif.Addrs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			continue
+		}
+		if p.Addr().Unmap() == a {
+			return ctl.Errorf(ctl.CodeInvalid, "%s is interface %s's own address, not a neighbor's", a, rif.Name)
+		}
+		if p = p.Masked(); a.Is4() && p.Addr().Is4() && p.Bits() < 31 && p.Contains(a) && a == lastAddr(p) {
+			return ctl.Errorf(ctl.CodeInvalid, "%s is the broadcast address of interface %s's subnet %s, not a neighbor's", a, rif.Name, p)
+		}
+	}
+	return nil
+}
+
+// lastAddr is the last address of an IPv4 prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	v |= 1<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 func (d *Daemon) neighDel(args []string) (any, error) {

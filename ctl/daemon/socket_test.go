@@ -359,7 +359,7 @@ func TestSocketL3AndOverlay(t *testing.T) {
 	m.failsWith(t, ctl.CodeInvalid, "10.0.0.255 is the broadcast address of interface r1's subnet 10.0.0.0/24", "neigh/add", "r1", "10.0.0.255", "02:00:00:00:00:fe")
 	m.failsWith(t, ctl.CodeInvalid, "fd00:7::1 is interface r2's own address", "neigh/add", "r2", "fd00:7::1", "02:00:00:00:00:fe")
 	m.failsWith(t, ctl.CodeInvalid, "10.7.0.255 is the broadcast address", "neigh/add", "r2", "::ffff:10.7.0.255", "02:00:00:00:00:fe")
-	m.ok(t, nil, "neigh/add", "r2", "10.6.0.9", "02:00:00:00:00:fe") // behind route 10.6.0.0/16 dev=r2
+	m.ok(t, nil, "neigh/add", "r2", "10.6.0.9", "02:00:00:00:00:fe")                    // behind route 10.6.0.0/16 dev=r2
 	m.ok(t, nil, "neigh/add", "r2", "fd00:7::ffff:ffff:ffff:ffff", "02:00:00:00:00:fd") // IPv6 has no broadcast
 	m.ok(t, nil, "neigh/del", "r2", "10.6.0.9")
 	m.ok(t, nil, "neigh/del", "r2", "fd00:7::ffff:ffff:ffff:ffff")

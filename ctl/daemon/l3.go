@@ -325,6 +325,9 @@ func (d *Daemon) routeShow(args []string) (any, error) {
 }
 
 func (d *Daemon) neighShow(args []string) (any, error) {
+	if len(args) == 1 && d.state.rif(args[0]) == nil {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no interface %s", args[0])
+	}
 	all := d.sw.Neighbors()
 	out := make([]vswitch.NeighborEntry, 0, len(all))
 	for _, n := range all {

@@ -365,6 +365,12 @@ func TestSocketL3AndOverlay(t *testing.T) {
 	m.ok(t, nil, "neigh/del", "r2", "fd00:7::ffff:ffff:ffff:ffff")
 	m.ok(t, nil, "neigh/flush", "r1")
 	m.ok(t, nil, "neigh/flush")
+	// An unknown interface is not-found for show as for flush (show
+	// listed nothing and succeeded).
+	m.failsWith(t, ctl.CodeNotFound, "no interface nope", "neigh/show", "nope")
+	m.failsWith(t, ctl.CodeNotFound, "no interface nope", "neigh/flush", "nope")
+	m.ok(t, &ns, "neigh/show", "r2")
+	require.Empty(t, ns)
 	var is []ctl.Interface
 	m.ok(t, &is, "rif/show")
 	require.Len(t, is, 2)

@@ -127,7 +127,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.StringVar(&o.PollMode, "poll-mode", o.PollMode, "busy (spin, lowest latency) or adaptive (sleep when idle)")
 	fs.StringVar(&o.Group, "group", o.Group, "group allowed to use the control socket (mode 0660) and to read the capture directory; empty: root only (0600)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
-	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, "packet buffers per worker (2176 bytes each); every AF_XDP port queue on a worker reserves 64 and busy queues share half the pool: 16384 serve 88 queues per worker, 65536 serve 376")
+	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, fmt.Sprintf("packet buffers per worker (%d bytes each), %d to %d; every AF_XDP", pipeline.FrameSize, pipeline.VectorSize, maxPoolFrames)+" port queue on a worker reserves 64 and busy queues share half the pool: 16384 serve 88 queues per worker, 65536 serve 376")
 	fs.StringVar(&o.Sysfs, "sysfs", o.Sysfs, "where sysfs is mounted (SR-IOV discovery)")
 	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
 	fs.StringVar(&o.Etcd, "etcd", o.Etcd, "etcd client URLs (comma-separated) to share VXLAN endpoints with other hosts; empty: off (remote VTEPs are configured)")
@@ -145,8 +145,16 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	return fs, cfgFile
 }
 
+// maxPoolFrames is the largest pool pipeline.NewPool maps.
+const maxPoolFrames = 1 << 24
+
 func switchOptions(o options) (vswitch.Options, error) {
 	so := vswitch.Options{Workers: 1, PoolFrames: o.PoolFrames, SharedPools: o.SharedPools}
+	// 0 is no default here: the switch would take its own (8192), not
+	// the 16384 --help promises.
+	if o.PoolFrames < pipeline.VectorSize || o.PoolFrames > maxPoolFrames {
+		return so, fmt.Errorf("pool-frames %d: want %d to %d buffers per worker (default %d)", o.PoolFrames, pipeline.VectorSize, maxPoolFrames, defaultOptions().PoolFrames)
+	}
 	cpus, err := ctl.ParseCPUs(o.Cores)
 	if err != nil {
 		return so, err

@@ -47,6 +47,33 @@ func TestConfigKeysAreFlagNames(t *testing.T) {
 	}
 }
 
+// TestPoolFramesRange: --pool-frames 0 is an error like any size the
+// pool cannot have (it quietly gave the switch's own default, 8192, while
+// --help says 16384); the default and the bounds are taken.
+func TestPoolFramesRange(t *testing.T) {
+	for _, n := range []int{0, -1, 255, 1<<24 + 1} {
+		o := defaultOptions()
+		o.PoolFrames = n
+		_, err := switchOptions(o)
+		require.ErrorContains(t, err, "want 256 to 16777216 buffers per worker (default 16384)", "%d", n)
+	}
+	for _, n := range []int{256, 16384, 1 << 24} {
+		o := defaultOptions()
+		o.PoolFrames = n
+		so, err := switchOptions(o)
+		require.NoError(t, err, "%d", n)
+		require.Equal(t, n, so.PoolFrames)
+	}
+	o := defaultOptions()
+	fs, _ := newFlags(&o)
+	require.NoError(t, fs.Parse(nil))
+	so, err := switchOptions(o)
+	require.NoError(t, err)
+	require.Equal(t, 16384, so.PoolFrames, "--help's default")
+	require.Contains(t, fs.Lookup("pool-frames").Usage, "256 to 16777216")
+	require.Equal(t, "16384", fs.Lookup("pool-frames").DefValue)
+}
+
 // FuzzParseConfig: the parser never panics, and what it accepts names
 // only valid flags, each once.
 func FuzzParseConfig(f *testing.F) {

@@ -9,7 +9,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"os/user"
@@ -96,6 +98,14 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "vswitchd:", err)
 		return 2
 	}
+	if o.Etcd != "" {
+		eps, err := etcdEndpoints(o.Etcd)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vswitchd:", err)
+			return 2
+		}
+		o.Etcd = strings.Join(eps, ",")
+	}
 	gid := -1
 	if o.Group != "" {
 		if gid, err = lookupGroup(o.Group); err != nil {
@@ -171,6 +181,58 @@ func switchOptions(o options) (vswitch.Options, error) {
 		return so, fmt.Errorf("poll mode %q: want busy or adaptive", o.PollMode)
 	}
 	return so, nil
+}
+
+// etcdEndpoints checks the syntax of --etcd's endpoints, as the etcd
+// client takes them (http://HOST:PORT, https://..., unix://PATH,
+// unixs://..., or a bare HOST:PORT), without contacting them: a typo is
+// an error at start, not a 10 s timeout at the first use.
+func etcdEndpoints(s string) ([]string, error) {
+	var out []string
+	for _, ep := range strings.Split(s, ",") {
+		ep = strings.TrimSpace(ep)
+		if err := checkEtcdEndpoint(ep); err != nil {
+			return nil, fmt.Errorf("etcd endpoint %q: %v: want a URL such as http://10.0.0.1:2379 (http, https, unix or unixs; several separated by commas)", ep, err)
+		}
+		out = append(out, ep)
+	}
+	return out, nil
+}
+
+func checkEtcdEndpoint(ep string) error {
+	if ep == "" {
+		return errors.New("empty")
+	}
+	for _, scheme := range []string{"unix:", "unixs:"} {
+		if rest, ok := strings.CutPrefix(ep, scheme); ok {
+			if strings.TrimLeft(rest, "/") == "" {
+				return errors.New("no socket path")
+			}
+			return nil
+		}
+	}
+	hostPort := ep
+	if strings.Contains(ep, "://") {
+		u, err := url.Parse(ep)
+		if err != nil {
+			return errors.New("not a URL")
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return fmt.Errorf("scheme %q", u.Scheme)
+		}
+		if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+			return errors.New("more than scheme, host and port")
+		}
+		hostPort = u.Host
+	}
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return errors.New("no host:port")
+	}
+	if n, err := strconv.Atoi(port); host == "" || err != nil || n < 1 || n > 65535 {
+		return errors.New("bad host or port")
+	}
+	return nil
 }
 
 func lookupGroup(name string) (int, error) {

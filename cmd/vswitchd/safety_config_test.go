@@ -74,6 +74,22 @@ func TestPoolFramesRange(t *testing.T) {
 	require.Equal(t, "16384", fs.Lookup("pool-frames").DefValue)
 }
 
+// TestEtcdEndpoints: --etcd's endpoints are checked for syntax at start,
+// without contacting them (vswitchd --etcd notaurl started, and the first
+// use failed after a 10 s timeout).
+func TestEtcdEndpoints(t *testing.T) {
+	eps, err := etcdEndpoints("http://10.0.0.1:2379, https://[fd00::1]:2379/,etcd-0.example:2379,unix:///run/etcd.sock,unixs://etcd.sock")
+	require.NoError(t, err)
+	require.Equal(t, []string{"http://10.0.0.1:2379", "https://[fd00::1]:2379/", "etcd-0.example:2379", "unix:///run/etcd.sock", "unixs://etcd.sock"}, eps)
+	for _, bad := range []string{"notaurl", "http://10.0.0.1", "http://:2379", "ftp://10.0.0.1:2379", "http://10.0.0.1:99999",
+		"http://10.0.0.1:2379/v3/kv", "http://u:p@10.0.0.1:2379", "http://10.0.0.1:2379,", "http://%zz:1", "unix://", "10.0.0.1:x"} {
+		_, err := etcdEndpoints(bad)
+		require.ErrorContains(t, err, "want a URL such as http://10.0.0.1:2379", bad)
+	}
+	_, err = etcdEndpoints("notaurl")
+	require.EqualError(t, err, `etcd endpoint "notaurl": no host:port: want a URL such as http://10.0.0.1:2379 (http, https, unix or unixs; several separated by commas)`)
+}
+
 // FuzzParseConfig: the parser never panics, and what it accepts names
 // only valid flags, each once.
 func FuzzParseConfig(f *testing.F) {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -28,4 +29,18 @@ func TestBoolOpt(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, ctl.CodeInvalid, ce.Code)
 	require.Equal(t, "offload=maybe: want on or off (or true or false)", ce.Message)
+}
+
+// TestAddPortHelpNamesEveryOption: the add-port help (vsctl --help) names
+// every option the daemon takes for each port type but sriov (whose VF
+// settings it sums up); peer=here was missing.
+func TestAddPortHelpNamesEveryOption(t *testing.T) {
+	spec, ok := ctl.SpecOf("add-port")
+	require.True(t, ok)
+	for _, typ := range []string{TypeAFXDP, TypeVeth, TypeTap, TypeVhost} {
+		for _, o := range append(append(typeOptions[typ], switchOptions...), commonOptions...) {
+			require.True(t, strings.Contains(spec.Help, o+"="), "%s option %s= is not in the add-port help", typ, o)
+		}
+	}
+	require.Contains(t, spec.Help, "peer=here")
 }

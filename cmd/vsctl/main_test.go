@@ -98,6 +98,12 @@ func TestHumanLayouts(t *testing.T) {
 	var w bytes.Buffer
 	require.NoError(t, printHuman(&w, "capture/show", json.RawMessage("null")))
 	require.Contains(t, w.String(), "no capture runs")
+
+	// A down port: why, how often, and the latest retry's error (only
+	// --json had it, docs/safety.md says show gives it).
+	out = print("show", ctl.ShowView{Bridges: []ctl.BridgeView{{Name: "br0", Ports: []ctl.PortView{{Name: "c1", Type: "veth",
+		Down: "interface c1 was deleted", Losses: 2, LastTry: "invalid: netns /run/netns/c1: no such file or directory"}}}}})
+	require.Contains(t, out, "down (interface c1 was deleted), lost its interface 2 times, last try: invalid: netns /run/netns/c1: no such file or directory")
 }
 
 // TestFDBShowPages: vsctl fdb/show asks page after page (the largest

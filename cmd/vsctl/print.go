@@ -376,5 +376,8 @@ func printPortLine(tw io.Writer, p ctl.PortView) {
 	if p.Losses > 0 {
 		state += fmt.Sprintf(", lost its interface %d times", p.Losses)
 	}
+	if p.LastTry != "" {
+		state += ", last try: " + p.LastTry
+	}
 	fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\t%s\tqueues %s\t%s%s\n", p.Name, p.Type, state, vlanText(p), secText(p), queuesText(p.RxQueues), optsText(p.Options), fastPathText(p.FastPath))
 }

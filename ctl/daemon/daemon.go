@@ -79,6 +79,10 @@ type Daemon struct {
 	bgp      bgpRuntime // the BGP speaker and learned routes (bgp*.go)
 	inherit  *Inherited // a takeover's ports and tables (takeover.go), nil if none
 
+	// ctCapacity is the most flows the security groups' tracker holds
+	// (the switch makes it when a group first has an attached port).
+	ctCapacity int
+
 	lock       io.Closer // the state directory's lock, held until Close
 	captureDir string
 	captureGID int
@@ -137,6 +141,10 @@ func New(cfg Config) (_ *Daemon, err error) {
 			d.closeFastPath()
 			return nil, err
 		}
+	}
+	d.ctCapacity = cfg.Switch.ConntrackCapacity
+	if d.ctCapacity == 0 {
+		d.ctCapacity = vswitch.DefaultConntrackCapacity
 	}
 	if d.sw, err = vswitch.New(cfg.Switch); err != nil {
 		d.closeFastPath()

@@ -197,6 +197,12 @@ func (d *Daemon) sgShow(args []string) (any, error) {
 	type key struct{ group, rule string }
 	counts := map[key]vswitch.SGRuleCount{}
 	v := ctl.SGShowView{Groups: []ctl.SGView{}, Flows: st.Flows, FlowCapacity: st.Capacity, Conntrack: conntrackCounters(&st.Conntrack)}
+	if v.FlowCapacity == 0 {
+		// The tracker is made when a group first has an attached port:
+		// none yet (no port bound, or a bound one down since a restart)
+		// reported a capacity of 0.
+		v.FlowCapacity = d.ctCapacity
+	}
 	for _, c := range st.Rules {
 		if c.Default {
 			v.DefaultDenies = append(v.DefaultDenies, ctl.SGCount{Groups: c.Group, Direction: c.Direction, Packets: c.Packets, Bytes: c.Bytes})

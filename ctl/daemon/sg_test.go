@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -167,4 +168,34 @@ func replaceOnce(s, old, new string) string {
 		}
 	}
 	return s
+}
+
+// TestSGShowCapacityBeforeTracker: sg/show's flow capacity is the
+// tracker's even before the switch makes it (when a group first has an
+// attached port): it said "0 of 0" with no port bound, and after a
+// restart whose bound port stayed down ("0 of 262144" before it).
+func TestSGShowCapacityBeforeTracker(t *testing.T) {
+	dir := t.TempDir()
+	m := startMem(t, dir)
+	capacity := func() int {
+		var v ctl.SGShowView
+		m.ok(t, &v, "sg/show")
+		return v.FlowCapacity
+	}
+	m.ok(t, nil, "add-br", "br0")
+	m.ok(t, nil, "add-port", "br0", "p1")
+	m.ok(t, nil, "sg/add", "web")
+	require.Equal(t, vswitch.DefaultConntrackCapacity, capacity(), "no port bound")
+	m.ok(t, nil, "sg/bind", "p1", "web")
+	require.Equal(t, vswitch.DefaultConntrackCapacity, capacity())
+	m.stop()
+
+	// p1 cannot be made at the restart: down, the tracker not made.
+	m = startMem(t, dir, func(c *Config) {
+		c.memPorts = func(spec PortSpec) (ports.Port, error) { return nil, errors.New("no device p1") }
+	})
+	var sv ctl.ShowView
+	m.ok(t, &sv, "show")
+	require.NotEmpty(t, sv.Bridges[0].Ports[0].Down)
+	require.Equal(t, vswitch.DefaultConntrackCapacity, capacity(), "bound port down")
 }

@@ -75,6 +75,18 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 		for _, wi := range v.Workers {
 			fmt.Fprintf(tw, "  worker %d\tcpu %s\t%s\tbusy %.1f%%\trx queues %d\n", wi.ID, cpuText(wi.CPU), runText(wi.Running), wi.BusyPercent, wi.RxQueues)
 		}
+	case "version":
+		var v map[string]string
+		if err := json.Unmarshal(res, &v); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "daemon\t%s\nprotocol\t%s\n", v["daemon"], v["protocol"])
+	case "sg/flush-flows":
+		var v map[string]int
+		if err := json.Unmarshal(res, &v); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "flushed %d flows\n", v["flushed"])
 	case "fdb/show":
 		var pg ctl.FDBPage
 		if err := json.Unmarshal(res, &pg); err != nil {

@@ -9,8 +9,8 @@ import (
 	"github.com/vecswitch/vecswitch/ctl"
 )
 
-// printEndpoint prints endpoint/show and ipam/show; false if cmd is
-// neither.
+// printEndpoint prints endpoint/show, ipam/show and ipam/alloc; false
+// if cmd is another command.
 func printEndpoint(w io.Writer, cmd string, res json.RawMessage) (bool, error) {
 	switch cmd {
 	case "endpoint/show":
@@ -30,6 +30,12 @@ func printEndpoint(w io.Writer, cmd string, res json.RawMessage) (bool, error) {
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Network, id, e.IfName, orDash(e.Name), e.Port, e.Bridge, e.MAC, orDash(strings.Join(e.Addrs, ",")), e.State)
 		}
+	case "ipam/alloc":
+		var l ctl.LeaseView
+		if err := json.Unmarshal(res, &l); err != nil {
+			return true, err
+		}
+		fmt.Fprintf(w, "lease %s\t%s\n", strings.Join(l.Addrs, ","), l.Owner)
 	case "ipam/show":
 		var pools []ctl.PoolView
 		if err := json.Unmarshal(res, &pools); err != nil {

@@ -34,6 +34,8 @@ func TestEndpointLayouts(t *testing.T) {
 		require.Contains(t, out, s)
 	}
 	require.Contains(t, print("ipam/show", []ctl.PoolView{}), "no address pools")
+	// ipam/alloc printed JSON.
+	require.Equal(t, "lease 10.0.0.5/24,fd00::5/64  web-1\n", print("ipam/alloc", ctl.LeaseView{Owner: "web-1", Addrs: []string{"10.0.0.5/24", "fd00::5/64"}}))
 }
 
 func TestSvcDNSLayouts(t *testing.T) {

@@ -99,10 +99,11 @@ func TestHumanLayouts(t *testing.T) {
 	require.NoError(t, printHuman(&w, "capture/show", json.RawMessage("null")))
 	require.Contains(t, w.String(), "no capture runs")
 
-	// version and sg/flush-flows printed JSON.
+	// version and the flush-flows commands printed JSON.
 	out = print("version", map[string]string{"daemon": "0.1.0", "protocol": "1"})
 	require.Regexp(t, `(?m)^daemon +0\.1\.0\nprotocol +1\n$`, out)
 	require.Equal(t, "flushed 3 flows\n", print("sg/flush-flows", map[string]int{"flushed": 3}))
+	require.Equal(t, "flushed 0 flows\n", print("nat/flush-flows", map[string]int{"flushed": 0}))
 
 	// A down port: why, how often, and the latest retry's error (only
 	// --json had it, docs/safety.md says show gives it).

@@ -81,7 +81,7 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			return err
 		}
 		fmt.Fprintf(tw, "daemon\t%s\nprotocol\t%s\n", v["daemon"], v["protocol"])
-	case "sg/flush-flows":
+	case "sg/flush-flows", "nat/flush-flows":
 		var v map[string]int
 		if err := json.Unmarshal(res, &v); err != nil {
 			return err

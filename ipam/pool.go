@@ -135,12 +135,18 @@ func (r *Range) validate() error {
 	}
 	// The network address, a gateway and an address to hand out (and
 	// the broadcast address, for IPv4): a longer prefix has no room for
-	// the gateway its defaults would put there.
-	if maxBits := s.Addr().BitLen() - 2; s.Bits() > maxBits {
-		what := "a network address, a gateway, an address to hand out and a broadcast address"
-		if s.Addr().Is6() {
-			what = "a network address, a gateway and an address to hand out"
-		}
+	// the gateway its defaults would put there. An IPv6 /127 with an
+	// explicit range was taken before and may be stored: refused here, it
+	// would keep the stored configuration from loading, so it goes on to
+	// the checks below as before (which refuse it without a range); only
+	// /128, never taken, is refused here.
+	maxBits, tooLong := 30, s.Bits() > 30
+	what := "a network address, a gateway, an address to hand out and a broadcast address"
+	if s.Addr().Is6() {
+		maxBits, tooLong = 126, s.Bits() > 127
+		what = "a network address, a gateway and an address to hand out"
+	}
+	if tooLong {
 		return errorf(ErrInvalid, "subnet %s: too small for a pool, which needs %s: give a /%d or a shorter prefix", s, what, maxBits)
 	}
 	network := s.Addr()

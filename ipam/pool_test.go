@@ -92,7 +92,7 @@ func TestValidateErrors(t *testing.T) {
 		{"three", Pool{Name: "p", Ranges: []Range{r("10.0.0.0/24"), r("fd00::/64"), r("10.1.0.0/24")}}, "3 ranges"},
 		{"tiny", Pool{Name: "p", Ranges: []Range{r("10.0.0.0/31")}}, "subnet 10.0.0.0/31: too small for a pool"},
 		{"host route", Pool{Name: "p", Ranges: []Range{r("10.62.0.0/32")}}, "subnet 10.62.0.0/32: too small for a pool, which needs a network address, a gateway, an address to hand out and a broadcast address: give a /30 or a shorter prefix"},
-		{"tiny IPv6", Pool{Name: "p", Ranges: []Range{r("fd00::/127")}}, "subnet fd00::/127: too small for a pool, which needs a network address, a gateway and an address to hand out: give a /126"},
+		{"tiny IPv6", Pool{Name: "p", Ranges: []Range{r("fd00::/128")}}, "subnet fd00::/128: too small for a pool, which needs a network address, a gateway and an address to hand out: give a /126"},
 		{"tiny with a gateway", Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix("10.0.0.0/31"), Gateway: mustAddr("10.0.0.1")}}}, "too small"},
 		{"exclude outside", Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix("10.0.0.0/24"), Exclude: []netip.Prefix{mustPrefix("10.0.1.0/28")}}}}, "exclude 10.0.1.0/28: not in subnet"},
 		{"exclude wider", Pool{Name: "p", Ranges: []Range{{Subnet: mustPrefix("10.0.0.0/24"), Exclude: []netip.Prefix{mustPrefix("10.0.0.0/16")}}}}, "not in subnet"},

@@ -25,8 +25,8 @@ func TestTakeoverThenRebuild(t *testing.T) {
 			sfx := nettest.Suffix()
 			pa, pb := "ra"+sfx, "rb"+sfx
 			d.must("add-br", "br0")
-			d.must(append(append([]string{"add-port", "br0", pa}, kind...), "netns="+a.Path(), "ip=10.65.0.1/24", "port_security=off")...)
-			d.must(append(append([]string{"add-port", "br0", pb}, kind...), "netns="+b.Path(), "ip=10.65.0.2/24", "port_security=off")...)
+			d.must(append(append([]string{"add-port", "br0", pa}, kind...), "netns="+a.Path(), "ip=10.65.0.1/24")...)
+			d.must(append(append([]string{"add-port", "br0", pb}, kind...), "netns="+b.Path(), "ip=10.65.0.2/24")...)
 			require.NoError(t, ping(a, "10.65.0.2"))
 			d.takeover()
 			require.NoError(t, ping(a, "10.65.0.2"), "after the takeover")
@@ -39,8 +39,8 @@ func TestTakeoverThenRebuild(t *testing.T) {
 			require.NoError(t, ping(a, "10.65.0.2"), "after set-port mtu=")
 			require.Contains(t, d.must("show"), pa)
 
-			// b's veth vanishes: the daemon makes it again (port security
-			// off: the remade container end has a new MAC).
+			// b's veth vanishes: the daemon makes it again, with the MAC
+			// port security bound.
 			lb, err := netlink.LinkByName(pb)
 			require.NoError(t, err)
 			require.NoError(t, netlink.LinkDel(lb))

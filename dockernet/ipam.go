@@ -44,7 +44,11 @@ func (d *Driver) requestPool(req *requestPoolRequest) (any, error) {
 		if err != nil || sub != sub.Masked() || !pfx.Contains(sub.Addr()) || sub.Bits() < pfx.Bits() {
 			return nil, fmt.Errorf("sub-pool %q: want a network inside %s", req.SubPool, pfx)
 		}
-		opts = append(opts, "range="+sub.Addr().String()+"-"+lastAddr(sub).String())
+		start, end, err := subPoolRange(pfx, sub)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, "range="+start.String()+"-"+end.String())
 	}
 	id := poolID(req.AddressSpace, pfx.String(), req.SubPool)
 	if p, ok := d.st.Pools[id]; ok {
@@ -68,6 +72,25 @@ func (d *Driver) requestPool(req *requestPoolRequest) (any, error) {
 	}
 	d.log.Info("docker pool requested", "pool", id, "subnet", pfx, "sub_pool", req.SubPool)
 	return requestPoolResponse{PoolID: id, Pool: pfx.String(), Data: map[string]string{}}, nil
+}
+
+// subPoolRange is the range of addresses a sub-pool (--ip-range) hands
+// out: the sub-pool less the subnet's network address and, for IPv4, its
+// broadcast address, which Docker's own IPAM never hands out either (so
+// --ip-range equal to --subnet is the whole subnet). The pool's gateway
+// may fall in the range: vswitchd never leases it.
+func subPoolRange(subnet, sub netip.Prefix) (start, end netip.Addr, err error) {
+	start, end = sub.Addr(), lastAddr(sub)
+	if start == subnet.Addr() {
+		start = start.Next()
+	}
+	if end == lastAddr(subnet) && end.Is4() {
+		end = end.Prev()
+	}
+	if end.Less(start) {
+		return start, end, fmt.Errorf("sub-pool %s: no address to hand out (the subnet's network and broadcast addresses are not handed out)", sub)
+	}
+	return start, end, nil
 }
 
 // lastAddr is the last address of a prefix.

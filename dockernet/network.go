@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ports/afxdp"
 )
 
 // Docker's option keys.
@@ -39,7 +40,16 @@ func networkOptions(opts map[string]any) (n network, err error) {
 		case "vni":
 			p, lo, hi = &n.VNI, 1, 1<<24-1
 		case "mtu", optMTU:
-			p, lo, hi = &n.MTU, 68, 9000
+			// A container's port is a veth read by AF_XDP or AF_PACKET:
+			// vswitchd takes at most afxdp.MaxMTU on it (set-port,
+			// add-port type=veth), so a larger MTU would fail every
+			// docker run on the network.
+			x, err := strconv.Atoi(s)
+			if err != nil || x < 68 || x > afxdp.MaxMTU {
+				return n, fmt.Errorf("option %s=%s: want 68 to %d (the largest a container port takes: a frame fits one of vswitchd's packet buffers)", k, s, afxdp.MaxMTU)
+			}
+			n.MTU = x
+			continue
 		case "mode":
 			switch s {
 			case "bridge":

@@ -1,11 +1,14 @@
 package dockernet
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ports/afxdp"
 )
 
 func TestNetworkOptions(t *testing.T) {
@@ -27,6 +30,23 @@ func TestNetworkOptions(t *testing.T) {
 		_, err := networkOptions(map[string]any{optGeneric: bad})
 		require.Error(t, err, "%v", bad)
 	}
+}
+
+// TestMTUOption: -o mtu= (and com.docker.network.driver.mtu) takes what
+// a container port takes, at most afxdp.MaxMTU (1902), and refuses more
+// at network create, not at every docker run after it.
+func TestMTUOption(t *testing.T) {
+	for _, key := range []string{"mtu", optMTU} {
+		n, err := networkOptions(map[string]any{optGeneric: map[string]any{key: strconv.Itoa(afxdp.MaxMTU)}})
+		require.NoError(t, err)
+		require.Equal(t, afxdp.MaxMTU, n.MTU)
+		for _, bad := range []string{strconv.Itoa(afxdp.MaxMTU + 1), "9000", "67"} {
+			_, err = networkOptions(map[string]any{optGeneric: map[string]any{key: bad}})
+			require.ErrorContains(t, err, fmt.Sprintf("want 68 to %d", afxdp.MaxMTU), "%s=%s", key, bad)
+		}
+	}
+	_, err := networkOptions(map[string]any{optGeneric: map[string]any{"mtu": "1903"}})
+	require.ErrorContains(t, err, "largest a container port takes")
 }
 
 func TestMasqueradeOption(t *testing.T) {

@@ -42,6 +42,8 @@ func TestBadRequests(t *testing.T) {
 		{"IpamDriver.RequestAddress", requestAddressRequest{PoolID: poolID}, 500, "no free address"},
 		{"IpamDriver.RequestAddress", requestAddressRequest{PoolID: "docker-nope"}, 500, "no pool"},
 		{"IpamDriver.RequestAddress", requestAddressRequest{PoolID: poolID, Address: "192.0.2.1"}, 500, "not an address of"},
+		// --ip of the gateway: said so, not "outside the range".
+		{"IpamDriver.RequestAddress", requestAddressRequest{PoolID: poolID, Address: "10.82.0.1"}, 500, "10.82.0.1 is the network's gateway"},
 		{"IpamDriver.ReleasePool", releasePoolRequest{PoolID: "docker-nope"}, 500, "no pool"},
 		{"IpamDriver.RequestPool", requestPoolRequest{AddressSpace: LocalAddressSpace, Pool: "10.82.0.1/24"}, 500, "CIDR"},
 		{"IpamDriver.RequestPool", requestPoolRequest{AddressSpace: LocalAddressSpace, SubPool: "10.82.0.0/25"}, 500, "needs a pool"},

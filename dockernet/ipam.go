@@ -215,6 +215,9 @@ func (d *Driver) requestAddress(req *requestAddressRequest) (any, error) {
 		}
 		return requestAddressResponse{Address: netip.PrefixFrom(gw, subnet.Bits()).String(), Data: map[string]string{}}, nil
 	}
+	if want.IsValid() && want.String() == r.Gateway {
+		return nil, fmt.Errorf("address %s is the network's gateway (pool %s keeps it for the gateway, never for a container): give the container another address", want, req.PoolID)
+	}
 	args := []string{req.PoolID, "docker/" + req.PoolID + "/" + randomHex()}
 	if want.IsValid() {
 		args = append(args, "ips="+want.String())

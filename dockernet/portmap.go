@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/vecswitch/vecswitch/ctl"
 )
@@ -164,6 +165,11 @@ func mapArgs(m ctl.NATPortMapView, add bool) []string {
 // publish makes the port maps of an endpoint's bindings; on failure it
 // deletes those it made.
 func (d *Driver) publish(n *network, ep *ctl.EndpointView, pbs []portBinding) ([]ctl.NATPortMapView, error) {
+	if n.Routed {
+		return nil, fmt.Errorf("publishing ports (-p): a routed network (-o mode=routed) has no NAT; its containers are " +
+			"reached at their own addresses, routed by the switch (announced over BGP, or routed to this host); " +
+			"to publish ports, use a bridge network created with -o masquerade=UPLINK")
+	}
 	if n.Router == "" {
 		return nil, fmt.Errorf("publishing ports (-p) needs NAT through a routed network: create the network with " +
 			"-o masquerade=UPLINK (UPLINK: a vswitchd router interface with the host's uplink), or reach the container at its own address")
@@ -172,9 +178,19 @@ func (d *Driver) publish(n *network, ep *ctl.EndpointView, pbs []portBinding) ([
 	if err := d.cfg.Caller.Call("nat/show", nil, &have); err != nil {
 		return nil, err
 	}
+	uplinks, err := d.uplinkAddrs(have)
+	if err != nil {
+		return nil, err
+	}
 	var made []ctl.NATPortMapView
 	for _, pb := range pbs {
-		maps, first, last, err := wantedMaps(pb, ep)
+		var maps []ctl.NATPortMapView
+		var first, last int
+		if a, perr := netip.ParseAddr(pb.HostIP); perr == nil && a.IsLoopback() {
+			err = checkHost(a, uplinks) // before the family: the loopback is the news
+		} else if maps, first, last, err = wantedMaps(pb, ep); err == nil && maps[0].Host != "" {
+			err = checkHost(netip.MustParseAddr(maps[0].Host), uplinks)
+		}
 		if err == nil {
 			var port uint16
 			if port, err = pickPort(maps, first, last, have.PortMaps); err == nil {
@@ -194,6 +210,69 @@ func (d *Driver) publish(n *network, ep *ctl.EndpointView, pbs []portBinding) ([
 		}
 	}
 	return made, nil
+}
+
+// uplinkAddr is an address of an uplink: a router interface that port
+// maps without a host address bind (a masquerade's uplink, or one of
+// nat/uplink-add).
+type uplinkAddr struct {
+	name string
+	addr netip.Addr
+}
+
+// uplinkAddrs are the addresses of the switch's uplinks.
+func (d *Driver) uplinkAddrs(nat ctl.NATShowView) ([]uplinkAddr, error) {
+	names := map[string]bool{}
+	for _, m := range nat.Masquerade {
+		names[m.External] = true
+	}
+	for _, u := range nat.Uplinks {
+		names[u] = true
+	}
+	var ifs []ctl.Interface
+	if err := d.cfg.Caller.Call("rif/show", nil, &ifs); err != nil {
+		return nil, err
+	}
+	var out []uplinkAddr
+	for _, i := range ifs {
+		if !names[i.Name] {
+			continue
+		}
+		for _, a := range i.Addrs {
+			if p, err := netip.ParsePrefix(a); err == nil {
+				out = append(out, uplinkAddr{i.Name, p.Addr()})
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkHost refuses a binding's host address (-p ADDR:HOSTPORT:PORT)
+// that no packet through the switch can reach: a loopback address (the host's own connections to it never
+// leave the host's stack) or an address no uplink has. vswitchd's
+// nat/map-add takes such an address (a map stays when its uplink loses
+// the address, and matches again when it comes back), but a new -p on
+// it is refused, as Docker refuses to publish on an address the host
+// does not have.
+func checkHost(a netip.Addr, uplinks []uplinkAddr) error {
+	for _, u := range uplinks {
+		if u.addr == a {
+			return nil
+		}
+	}
+	var have []string
+	for _, u := range uplinks {
+		have = append(have, u.name+" "+u.addr.String())
+	}
+	can := "no uplink has an address yet"
+	if len(have) > 0 {
+		can = "publish on an uplink's address (" + strings.Join(have, ", ") + ") or on all of them (-p HOSTPORT:PORT)"
+	}
+	if a.IsLoopback() {
+		return fmt.Errorf("publishing on %s: a loopback address cannot be published through the switch (the host's own "+
+			"connections to it never reach vswitchd); %s", a, can)
+	}
+	return fmt.Errorf("publishing on %s: no uplink of the switch has %s, so no packet would reach the port; %s", a, a, can)
 }
 
 // unpublish deletes port maps (deleting one not there is no error).

@@ -129,6 +129,8 @@ func TestPublishedPorts(t *testing.T) {
 
 	// Bad bindings: Docker's error, nothing changes.
 	c3 := r.dockerRun(plain, plainPool)
+	routed, routedPool, _ := r.dockerNetwork("10.86.2.0/24", map[string]any{"mode": "routed"})
+	c4 := r.dockerRun(routed, routedPool)
 	before := r.snapshot()
 	beforeNAT := natShow(r).PortMaps
 	for _, tc := range []struct {
@@ -141,6 +143,16 @@ func TestPublishedPorts(t *testing.T) {
 		{program(c2, portBinding{Proto: 6, Port: 80, HostIP: "fd00::1", HostPort: 8081}), "no address of that family"},
 		{program(c2, portBinding{Proto: 6, Port: 80, HostIP: "300.1.1.1", HostPort: 8081}), "not an address"},
 		{connectivityRequest{NetworkID: plain, EndpointID: c3.epID, Options: map[string]any{optPortMap: []portBinding{{Proto: 6, Port: 80, HostPort: 8082}}}}, "needs NAT"},
+		// -p 127.0.0.1:8087:80: the host's loopback never reaches the
+		// switch; the error names the addresses that can be published.
+		{program(c2, portBinding{Proto: 6, Port: 80, HostIP: "127.0.0.1", HostPort: 8087}), "loopback address"},
+		{program(c2, portBinding{Proto: 6, Port: 80, HostIP: "::1", HostPort: 8087}), "loopback address"},
+		{program(c2, portBinding{Proto: 6, Port: 80, HostIP: "127.0.0.1", HostPort: 8087}), "up0 192.0.2.1"},
+		// An address no uplink has would never match a packet.
+		{program(c2, portBinding{Proto: 6, Port: 80, HostIP: "203.0.113.5", HostPort: 8086}), "no uplink of the switch has 203.0.113.5"},
+		// A routed network is told what works there, not -o masquerade=
+		// (which it refuses).
+		{connectivityRequest{NetworkID: routed, EndpointID: c4.epID, Options: map[string]any{optPortMap: []portBinding{{Proto: 6, Port: 80, HostPort: 8083}}}}, "routed network"},
 	} {
 		r.fails("NetworkDriver.ProgramExternalConnectivity", tc.req, 500, tc.want)
 		require.ElementsMatch(t, beforeNAT, natShow(r).PortMaps, "%+v", tc.req)
@@ -161,6 +173,7 @@ func TestPublishedPorts(t *testing.T) {
 	require.Empty(t, natShow(r).PortMaps)
 	r.dockerRm(netID, poolID, c1)
 	r.dockerRm(plain, plainPool, c3)
+	r.dockerRm(routed, routedPool, c4)
 	r.dockerNetworkRm(netID, poolID, gw)
 	v = natShow(r)
 	require.Empty(t, v.Masquerade, "the network's masquerade goes with it")

@@ -25,23 +25,45 @@ func main() {
 		"vecswitch-cni "+pluginVersion+": attaches containers to a Vecswitch bridge through vswitchd")
 }
 
-// call sends one request to vswitchd.
+// call sends one request to vswitchd with arg as its one (JSON) argument.
 func call(c *NetConf, cmd string, arg any, out any) error {
+	b, err := jsonArg(arg)
+	if err != nil {
+		return err
+	}
+	return callArgs(c, cmd, []string{b}, out)
+}
+
+// callArgs sends one request to vswitchd. A failure after the request went
+// out, with no answer back (the timeout passed, the connection dropped),
+// is an *unanswered error: vswitchd may have done it, or may still.
+func callArgs(c *NetConf, cmd string, args []string, out any) error {
 	timeout := 60 * time.Second
 	if c.Timeout > 0 {
 		timeout = time.Duration(c.Timeout) * time.Second
 	}
 	cl, err := ctl.Dial(c.Socket, timeout)
 	if err != nil {
-		return err
+		return err // not sent
 	}
 	defer cl.Close()
-	b, err := jsonArg(arg)
-	if err != nil {
-		return err
+	err = cl.Call(cmd, args, out)
+	var ce *ctl.Error
+	if err != nil && (!errors.As(err, &ce) || ce.Code == ctl.CodeUnavail) {
+		// Unavailable after connecting is the client's "no answer" (or
+		// a store vswitchd needs: a refusal, but taken as unknown, which
+		// is safe); an error that is not vswitchd's is an answer this
+		// plugin could not read.
+		return &unanswered{err}
 	}
-	return cl.Call(cmd, []string{b}, out)
+	return err
 }
+
+// unanswered is the error of a request that vswitchd may have carried out.
+type unanswered struct{ err error }
+
+func (u *unanswered) Error() string { return u.err.Error() }
+func (u *unanswered) Unwrap() error { return u.err }
 
 func cmdAdd(args *skel.CmdArgs) error {
 	c, ic, err := parseConf(args.StdinData)
@@ -98,7 +120,16 @@ func cmdAdd(args *skel.CmdArgs) error {
 	}
 	var ep ctl.EndpointView
 	if err := call(c, "endpoint/add", req, &ep); err != nil {
-		if delegated != nil {
+		var u *unanswered
+		var te *types.Error
+		if errors.As(err, &u) && errors.As(cniError(err), &te) {
+			// vswitchd may still make the endpoint with the delegated
+			// addresses: they stay leased. The runtime's DEL, which
+			// must follow a failed ADD, removes both.
+			te.Msg += " (vswitchd may still make the endpoint: DEL removes it and releases its addresses)"
+			return te
+		}
+		if delegated != nil { // refused: nothing uses the addresses
 			delegateVerb(context.TODO(), c.IPAM.Type, "DEL", args.StdinData)
 		}
 		return cniError(err)

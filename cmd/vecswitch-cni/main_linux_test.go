@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vecswitch/vecswitch/ctl"
+)
+
+// The plugin against a fake vswitchd (a socket that answers as a test
+// says, or does not) and a fake IPAM plugin that logs its calls: what is
+// asked of each, and when a delegated lease is released.
+
+// reply is how the fake vswitchd answers one request.
+type reply struct {
+	resp   *ctl.Response
+	hangUp bool // close the connection without answering
+	stall  bool // answer nothing until the client goes
+}
+
+func answer(v any) reply {
+	b, _ := json.Marshal(v)
+	return reply{resp: &ctl.Response{V: ctl.Version, OK: true, Result: b}}
+}
+
+func refuse(code ctl.Code, msg string) reply {
+	return reply{resp: &ctl.Response{V: ctl.Version, Error: ctl.Errorf(code, "%s", msg)}}
+}
+
+// fakeVswitchd serves a control socket with handle.
+type fakeVswitchd struct {
+	sock   string
+	mu     sync.Mutex
+	reqs   []ctl.Request
+	handle func(ctl.Request) reply
+}
+
+func newFakeVswitchd(t *testing.T, handle func(ctl.Request) reply) *fakeVswitchd {
+	t.Helper()
+	f := &fakeVswitchd{sock: filepath.Join(t.TempDir(), "vswitchd.sock"), handle: handle}
+	ln, err := net.Listen("unix", f.sock)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				f.serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return f
+}
+
+func (f *fakeVswitchd) serve(c net.Conn) {
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			return
+		}
+		var req ctl.Request
+		if json.Unmarshal(line, &req) != nil {
+			return
+		}
+		f.mu.Lock()
+		f.reqs = append(f.reqs, req)
+		f.mu.Unlock()
+		rep := f.handle(req)
+		switch {
+		case rep.hangUp:
+			return
+		case rep.stall:
+			io.Copy(io.Discard, c)
+			return
+		}
+		if json.NewEncoder(c).Encode(rep.resp) != nil {
+			return
+		}
+	}
+}
+
+// request is the endpoint request of the fake's last call of cmd.
+func (f *fakeVswitchd) request(t *testing.T, cmd string) ctl.EndpointRequest {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.reqs) - 1; i >= 0; i-- {
+		if f.reqs[i].Cmd == cmd {
+			var req ctl.EndpointRequest
+			require.NoError(t, json.Unmarshal([]byte(f.reqs[i].Args[0]), &req))
+			return req
+		}
+	}
+	t.Fatalf("no %s request", cmd)
+	return ctl.EndpointRequest{}
+}
+
+// fakeIPAM installs an IPAM plugin "fakeipam" in a CNI_PATH of its own;
+// calls returns the verbs it was run with.
+func fakeIPAM(t *testing.T) (calls func() string) {
+	t.Helper()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls")
+	script := "#!/bin/sh\necho \"$CNI_COMMAND\" >> " + log + "\ncat >/dev/null\n" +
+		"if [ \"$CNI_COMMAND\" = ADD ]; then\n" +
+		"  echo '{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.184.0.10/24\",\"gateway\":\"10.184.0.1\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}'\n" +
+		"fi\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fakeipam"), []byte(script), 0o755))
+	t.Setenv("CNI_PATH", dir)
+	return func() string {
+		b, err := os.ReadFile(log)
+		if errors.Is(err, os.ErrNotExist) {
+			return ""
+		}
+		require.NoError(t, err)
+		return string(b)
+	}
+}
+
+func testConf(t *testing.T, sock string, extra map[string]any) []byte {
+	t.Helper()
+	c := map[string]any{"cniVersion": "1.0.0", "name": "tnet", "type": "vecswitch-cni", "bridge": "br0", "socket": sock, "timeout": 1,
+		"ipam": map[string]any{"type": "fakeipam"}}
+	for k, v := range extra {
+		c[k] = v
+	}
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	return b
+}
+
+func cmdArgs(conf []byte) *skel.CmdArgs {
+	return &skel.CmdArgs{ContainerID: "c1", Netns: "/proc/self/ns/net", IfName: "eth0", StdinData: conf}
+}
+
+// captureStdout runs fn with os.Stdout going to a pipe (a CNI result is
+// printed there) and returns what it printed.
+func captureStdout(t *testing.T, fn func() error) ([]byte, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan []byte)
+	go func() { b, _ := io.ReadAll(r); done <- b }()
+	err = fn()
+	os.Stdout = old
+	w.Close()
+	return <-done, err
+}
+
+func cniCode(t *testing.T, err error) uint {
+	t.Helper()
+	var te *types.Error
+	require.ErrorAs(t, err, &te)
+	return te.Code
+}
+
+// TestAddUnansweredKeepsDelegatedLease: when vswitchd does not answer an
+// ADD (it may still make the endpoint with the delegated address), the
+// delegated lease stays for the runtime's DEL to release; handing it back
+// at once let host-local give the address to another container while the
+// first one got it too. A refusal releases it.
+func TestAddUnansweredKeepsDelegatedLease(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		add   reply
+		code  uint
+		calls string
+	}{
+		{"hang up", reply{hangUp: true}, types.ErrTryAgainLater, "ADD\n"},
+		{"no answer in time", reply{stall: true}, types.ErrTryAgainLater, "ADD\n"},
+		{"refused", refuse(ctl.CodeInvalid, "no bridge br0"), types.ErrInvalidNetworkConfig, "ADD\nDEL\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			calls := fakeIPAM(t)
+			f := newFakeVswitchd(t, func(req ctl.Request) reply {
+				switch req.Cmd {
+				case "endpoint/show":
+					return answer([]ctl.EndpointView{})
+				case "endpoint/add":
+					return c.add
+				}
+				return refuse(ctl.CodeUnknown, req.Cmd)
+			})
+			_, err := captureStdout(t, func() error { return cmdAdd(cmdArgs(testConf(t, f.sock, nil))) })
+			require.Error(t, err)
+			require.Equal(t, c.code, cniCode(t, err), "%v", err)
+			require.Equal(t, c.calls, calls())
+			require.Equal(t, []string{"10.184.0.10/24"}, f.request(t, "endpoint/add").Addrs)
+			if c.code == types.ErrTryAgainLater {
+				require.ErrorContains(t, err, "DEL removes it and releases its addresses")
+			}
+		})
+	}
+}

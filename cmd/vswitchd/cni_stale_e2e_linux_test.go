@@ -13,7 +13,8 @@ import (
 	"github.com/vecswitch/vecswitch/internal/cnitest"
 )
 
-// vecswitch-cni when vswitchd does not answer an ADD.
+// vecswitch-cni when vswitchd does not answer an ADD, or an ADD comes
+// after the container's namespace went without a DEL.
 
 // TestCNIUnansweredAddDelegated: an ADD that vswitchd does not answer in
 // time (here: stopped after host-local leased the network's one address)
@@ -67,5 +68,43 @@ func TestCNIUnansweredAddDelegated(t *testing.T) {
 	e.must("check", b)
 	e.must("del", b)
 	require.Empty(t, leases())
+	requireNoEndpointVeths(t, d)
+}
+
+// TestCNIWithPodmanAfterCrash: vswitchd killed (-9), a container stopped
+// meanwhile (its DEL fails: its endpoint stays, its namespace goes),
+// vswitchd started again: `podman start` attaches the container again
+// (it failed: the endpoint was "attached already" in the gone namespace).
+func TestCNIWithPodmanAfterCrash(t *testing.T) {
+	d := newDaemon(t)
+	br := cnitest.UniqueName("pc")
+	d.must("add-br", br)
+	p := cnitest.NewPodman(t, cnitest.PluginPath(t, bins.cni))
+	img := p.ImportBusybox(t)
+	network := cnitest.UniqueName("vsp-")
+	cnitest.WriteConflist(t, p.NetworkDir, network, map[string]any{"type": "vecswitch-cni", "bridge": br, "socket": d.socket,
+		"ipam": vecswitchIPAM(cnitest.RandomSubnet4())})
+	run := []string{"run", "-d", "--network", network, "--cap-add", "NET_RAW", img, "sleep", "300"}
+	c1 := p.Run(t, run...)
+	c2 := p.Run(t, run...)
+	ip1 := p.IP(t, c1, network)
+
+	d.stop(syscall.SIGKILL)
+	p.Try(t, "stop", "-t", "0", c1) // its DEL fails: vswitchd is down
+	d.start()
+	e := &cniEnv{t: t, d: d, network: network}
+	require.Len(t, e.endpoints(), 2, "the stopped container's endpoint stays")
+
+	p.Run(t, "start", c1)
+	require.Equal(t, ip1, p.IP(t, c1, network), "the same address")
+	p.Run(t, "exec", c2, "ping", "-c", "1", "-W", "5", ip1)
+	eps := e.endpoints()
+	require.Len(t, eps, 2)
+	for _, ep := range eps {
+		require.Equal(t, "up", ep.State)
+	}
+	p.Run(t, "rm", "-f", "-t", "0", c1)
+	p.Run(t, "rm", "-f", "-t", "0", c2)
+	require.Empty(t, e.endpoints())
 	requireNoEndpointVeths(t, d)
 }

@@ -27,8 +27,11 @@ import (
 // half-made attempt is found and removed), the lease of its addresses
 // (owner endpointOwner), and its record in the configuration. All three
 // are committed in one store write. ADD of an existing endpoint answers
-// what was made; DEL of a missing one succeeds and still removes a veth
-// of its name left by a crash between making and storing it.
+// what was made, unless its container end is gone (its namespace deleted,
+// or made anew at the same path): then it is removed as DEL would and
+// made again, with its addresses if they are still free. DEL of a missing
+// one succeeds and still removes a veth of its name left by a crash
+// between making and storing it.
 
 // portPrefix begins every endpoint port's name ("vsc" and 12 hex digits of
 // the attachment's hash: 15 bytes, the most an interface name takes).
@@ -111,11 +114,19 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var stale *ctl.EndpointView // one whose container end is gone: made again
 	if ep := d.state.endpoint(req.Network, req.ContainerID, req.IfName); ep != nil {
-		if ep.Netns != req.Netns {
+		why := d.endpointGone(*ep)
+		switch {
+		case why != "":
+			old := *ep
+			stale = &old
+			d.log.Info("endpoint is stale: ADD makes it again", "network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "why", why)
+		case ep.Netns != req.Netns:
 			return nil, ctl.Errorf(ctl.CodeExists, "%s/%s/%s is attached already, in namespace %s", req.Network, req.ContainerID, req.IfName, ep.Netns)
+		default:
+			return *ep, nil // ADD again: what was made
 		}
-		return *ep, nil // ADD again: what was made
 	}
 	switch {
 	case req.PeerHere && req.Netns != "":
@@ -151,6 +162,20 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var again []netip.Addr // a stale endpoint's addresses, asked for again
+	if stale != nil {
+		// As DEL would: its port, veth, lease and record go.
+		if err := d.removeEndpoint(*stale); err != nil {
+			return nil, err
+		}
+		if stale.Pool == req.Pool {
+			for _, a := range stale.Addrs {
+				if p, err := netip.ParsePrefix(a); err == nil {
+					again = append(again, p.Addr())
+				}
+			}
+		}
+	}
 	d.removeStrayVeth(ep.Port)
 	sw.lap("check")
 
@@ -178,7 +203,16 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		if a := d.ipam.allocs[req.Pool]; a != nil {
 			_, held = a.Lease(owner)
 		}
-		if lease, err = d.allocate(req.Pool, owner, want); err != nil {
+		if len(want) == 0 && len(again) > 0 {
+			// Made again: the addresses it had, if they are still free.
+			if lease, err = d.allocate(req.Pool, owner, again); err != nil {
+				d.log.Info("stale endpoint's addresses not given again", "owner", owner, "err", err)
+			}
+		}
+		if len(want) > 0 || len(again) == 0 || err != nil {
+			lease, err = d.allocate(req.Pool, owner, want)
+		}
+		if err != nil {
 			d.undoPool(newPool, req.Pool)
 			return nil, err
 		}
@@ -254,6 +288,34 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 	sw.lap("commit")
 	d.log.Info("endpoint added", sw.log("network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "port", ep.Port, "addrs", ep.Addrs)...)
 	return ep, nil
+}
+
+// endpointGone says why an existing endpoint is no longer what its ADD
+// made — its namespace is gone, or its interface is not in it (the path
+// names a new namespace) — or "" if it is, or may be. ADD removes such an
+// endpoint and makes it again; DEL of the old container may never come
+// (its namespace went with a crash of the daemon or the runtime). Caller
+// holds mu.
+func (d *Daemon) endpointGone(ep ctl.EndpointView) string {
+	if ep.PeerHere {
+		return "" // the runtime moved the container end: where to, only it knows
+	}
+	if _, err := os.Stat(ep.Netns); err != nil {
+		return "namespace " + ep.Netns + " is gone"
+	}
+	if d.memPorts != nil {
+		return "" // a test daemon's memory port has no container interface
+	}
+	l, err := netdev.LinkByName(ep.Netns, ep.IfName)
+	switch {
+	case errors.Is(err, netdev.ErrNotFound), errors.Is(err, netdev.ErrNetns):
+		return "no interface " + ep.IfName + " in " + ep.Netns + ": " + err.Error()
+	case err != nil:
+		return "" // cannot tell: keep it
+	case l.MAC.String() != ep.MAC:
+		return "interface " + ep.IfName + " in " + ep.Netns + " has MAC " + l.MAC.String() + ", not the endpoint's " + ep.MAC
+	}
+	return ""
 }
 
 // undoPool drops a pool that the failed command had defined.

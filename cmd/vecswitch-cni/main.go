@@ -65,6 +65,20 @@ type unanswered struct{ err error }
 func (u *unanswered) Error() string { return u.err.Error() }
 func (u *unanswered) Unwrap() error { return u.err }
 
+// existing is the endpoint of the call's attachment, or nil.
+func existing(c *NetConf, req *ctl.EndpointRequest) (*ctl.EndpointView, error) {
+	var eps []ctl.EndpointView
+	if err := callArgs(c, "endpoint/show", []string{"network=" + req.Network, "container=" + req.ContainerID}, &eps); err != nil {
+		return nil, err
+	}
+	for i := range eps {
+		if eps[i].IfName == req.IfName {
+			return &eps[i], nil
+		}
+	}
+	return nil, nil
+}
+
 func cmdAdd(args *skel.CmdArgs) error {
 	c, ic, err := parseConf(args.StdinData)
 	if err != nil {
@@ -96,6 +110,22 @@ func cmdAdd(args *skel.CmdArgs) error {
 			req.Routes = append(req.Routes, routeSpec(r))
 		}
 	case c.IPAM.Type != "": // another IPAM plugin, run by delegation
+		// ADD again answers what was made without running the IPAM
+		// plugin again (host-local refuses a second allocation to one
+		// attachment): the request carries the endpoint's addresses,
+		// which the plugin still holds for it, so that vswitchd, if the
+		// endpoint's container end is gone, makes it again with them.
+		ep, err := existing(c, req)
+		if err != nil {
+			return cniError(err)
+		}
+		if ep != nil && ep.Pool == "" {
+			req.Addrs, req.Routes = ep.Addrs, ep.Routes
+			if !c.routed() { // routed: the link-local gateways
+				req.Gateways = ep.Gateways
+			}
+			break
+		}
 		r, err := delegateAdd(context.TODO(), c.IPAM.Type, args.StdinData)
 		if err != nil {
 			return err

@@ -215,3 +215,33 @@ func TestAddUnansweredKeepsDelegatedLease(t *testing.T) {
 		})
 	}
 }
+
+// TestAddAgainDoesNotDelegate: ADD of an endpoint that exists answers
+// what was made without running the IPAM plugin again (host-local fails a
+// second ADD of one attachment); the request carries the endpoint's
+// addresses, for vswitchd to make it again with if it is stale.
+func TestAddAgainDoesNotDelegate(t *testing.T) {
+	calls := fakeIPAM(t)
+	ep := ctl.EndpointView{Network: "tnet", ContainerID: "c1", IfName: "eth0", Netns: "/proc/self/ns/net", Bridge: "br0",
+		Port: "vsc0123456789ab", MAC: "02:00:00:00:00:01", MTU: 1500, Addrs: []string{"10.184.0.10/24"},
+		Gateways: []string{"10.184.0.1"}, Routes: []ctl.RouteSpec{{Dst: "0.0.0.0/0", Gw: "10.184.0.1"}}}
+	other := ep
+	other.IfName, other.Addrs = "net1", []string{"10.184.0.11/24"}
+	f := newFakeVswitchd(t, func(req ctl.Request) reply {
+		switch req.Cmd {
+		case "endpoint/show":
+			return answer([]ctl.EndpointView{other, ep})
+		case "endpoint/add":
+			return answer(ep)
+		}
+		return refuse(ctl.CodeUnknown, req.Cmd)
+	})
+	out, err := captureStdout(t, func() error { return cmdAdd(cmdArgs(testConf(t, f.sock, nil))) })
+	require.NoError(t, err)
+	require.Empty(t, calls(), "the IPAM plugin was run again")
+	req := f.request(t, "endpoint/add")
+	require.Equal(t, ep.Addrs, req.Addrs)
+	require.Equal(t, ep.Gateways, req.Gateways)
+	require.Equal(t, ep.Routes, req.Routes)
+	require.Contains(t, string(out), `"address": "10.184.0.10/24"`)
+}

@@ -3,6 +3,7 @@ package main_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -11,16 +12,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/internal/cnitest"
+	"github.com/vecswitch/vecswitch/internal/nettest"
 )
 
-// vecswitch-cni when vswitchd does not answer an ADD, or an ADD comes
-// after the container's namespace went without a DEL.
+// vecswitch-cni when a call goes unanswered, is repeated, or comes after
+// the container's namespace went without a DEL.
 
 // TestCNIUnansweredAddDelegated: an ADD that vswitchd does not answer in
 // time (here: stopped after host-local leased the network's one address)
 // keeps the lease, so another container cannot get the address that
 // vswitchd, once running again, gives the first; the runtime's DEL frees
-// it.
+// it. A repeated ADD answers what was made without asking host-local
+// again (which refuses a second allocation to one container).
 func TestCNIUnansweredAddDelegated(t *testing.T) {
 	d := newDaemon(t)
 	pid := d.cmd.Process.Pid
@@ -65,8 +68,91 @@ func TestCNIUnansweredAddDelegated(t *testing.T) {
 	require.Empty(t, leases())
 	ip := cnitest.FirstIPv4(e.must("add", b))
 	require.Equal(t, "10.184.0.10", ip.String())
+	again := e.must("add", b)
+	require.Equal(t, ip.String(), cnitest.FirstIPv4(again).String(), "ADD again answers what was made")
+	require.Len(t, e.endpoints(), 1)
+	require.Len(t, leases(), 1)
 	e.must("check", b)
 	e.must("del", b)
+	require.Empty(t, leases())
+	requireNoEndpointVeths(t, d)
+}
+
+// namedNetns is a namespace the test deletes and makes again at the same
+// path (cnitest's namespaces hold a handle: deleting the name would not
+// end them).
+func namedNetns(t *testing.T) (path string, add, del func()) {
+	t.Helper()
+	nettest.NeedRoot(t)
+	name := "vst-" + nettest.Suffix()
+	ip := func(op string) {
+		t.Helper()
+		out, err := exec.Command("ip", "netns", op, name).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+	}
+	ip("add")
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	return "/run/netns/" + name, func() { ip("add") }, func() { ip("del") }
+}
+
+// hasLink reports whether the namespace at path has interface name.
+func hasLink(path, name string) bool {
+	return exec.Command("ip", "-n", filepath.Base(path), "link", "show", name).Run() == nil
+}
+
+// TestCNIStaleEndpoint: an endpoint whose namespace was made anew at the
+// same path, or is gone, is made again by the next ADD of its container
+// (with host-local, whose lease it keeps), not answered with an
+// interface that is not there or refused as attached already.
+func TestCNIStaleEndpoint(t *testing.T) {
+	d := newDaemon(t)
+	br := cnitest.UniqueName("sb")
+	d.must("add-br", br)
+	dataDir := t.TempDir()
+	network := cnitest.UniqueName("vst")
+	conf := map[string]any{"cniVersion": "1.0.0", "name": network, "type": "vecswitch-cni", "bridge": br, "socket": d.socket,
+		"ipam": map[string]any{"type": "host-local", "subnet": "10.186.0.0/24", "routes": []map[string]any{{"dst": "0.0.0.0/0"}},
+			"dataDir": dataDir}}
+	leases := func() []string {
+		l, _ := filepath.Glob(filepath.Join(dataDir, network, "10.186.0.*"))
+		return l
+	}
+	ipOf := func(r cniCall) string {
+		t.Helper()
+		require.NoError(t, r.err, "%s", r.out)
+		return cnitest.FirstIPv4(r.out).String()
+	}
+	path, add, del := namedNetns(t)
+	ip := ipOf(execCNI(t, "ADD", conf, "c1", path))
+	require.Equal(t, ip, ipOf(execCNI(t, "ADD", conf, "c1", path)), "ADD again")
+
+	// The namespace made anew at its path.
+	del()
+	add()
+	require.Equal(t, ip, ipOf(execCNI(t, "ADD", conf, "c1", path)))
+	require.True(t, hasLink(path, "eth0"), "the ADD answered an interface that is not there")
+	require.NoError(t, execCNI(t, "CHECK", conf, "c1", path).err)
+
+	// The namespace gone (a container stopped while vswitchd was down,
+	// so its DEL failed), the container started again in another.
+	del()
+	other := cnitest.NewNetns(t)
+	require.Equal(t, ip, ipOf(execCNI(t, "ADD", conf, "c1", other.Path())))
+	require.True(t, other.HasLink(t, "eth0"))
+	require.Len(t, leases(), 1)
+	var eps []struct{ Netns, State string }
+	require.NoError(t, d.vsctlJSON(&eps, "endpoint/show", "network="+network))
+	require.Len(t, eps, 1)
+	require.Equal(t, other.Path(), eps[0].Netns)
+	require.Equal(t, "up", eps[0].State)
+
+	// A live endpoint is still not taken over from another namespace.
+	third := cnitest.NewNetns(t)
+	r := execCNI(t, "ADD", conf, "c1", third.Path())
+	require.Error(t, r.err)
+	require.Contains(t, r.Msg, "attached already")
+
+	require.NoError(t, execCNI(t, "DEL", conf, "c1", other.Path()).err)
 	require.Empty(t, leases())
 	requireNoEndpointVeths(t, d)
 }

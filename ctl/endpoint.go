@@ -30,7 +30,8 @@ type EndpointRequest struct {
 	VLAN int `json:"vlan,omitempty"`
 	// MTU of the container interface (0: the bridge's overlay MTU or 1500).
 	MTU int `json:"mtu,omitempty"`
-	// MAC of the container interface ("": the kernel picks one).
+	// MAC of the container interface ("": the kernel picks one). In
+	// endpoint/check: the MAC the runtime's previous result gives it.
 	MAC string `json:"mac,omitempty"`
 	// Pool names the address pool the daemon allocates from ("" with
 	// Addrs: addresses come from elsewhere, e.g. a delegated IPAM plugin).
@@ -41,12 +42,15 @@ type EndpointRequest struct {
 	// WantIPs asks for these addresses from Pool (runtimeConfig "ips",
 	// CNI_ARGS IP=), at most one per family.
 	WantIPs []string `json:"want_ips,omitempty"`
-	// Addrs are given addresses (ADDRESS/PREFIX) when Pool is "".
+	// Addrs are given addresses (ADDRESS/PREFIX) when Pool is "". In
+	// endpoint/check: addresses the container interface must also have
+	// (the previous result's).
 	Addrs []string `json:"addrs,omitempty"`
 	// Gateways of the given addresses (one per family, may be empty).
 	Gateways []string `json:"gateways,omitempty"`
 	// Routes for the container; a route without Gw uses the pool's
-	// gateway of its family.
+	// gateway of its family. In endpoint/check: routes the container
+	// must also have (a route without Gw: via any gateway).
 	Routes []RouteSpec `json:"routes,omitempty"`
 	// PortSecurity "off" lets the container send from any MAC.
 	PortSecurity string `json:"port_security,omitempty"`

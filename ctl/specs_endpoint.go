@@ -5,7 +5,7 @@ package ctl
 var endpointSpecs = []Spec{
 	{Name: "endpoint/add", Usage: "JSON", Help: "attach a container (an EndpointRequest, as vecswitch-cni sends it): a veth port in the bridge, addresses from a pool or given; idempotent", MinArgs: 1, MaxArgs: 1},
 	{Name: "endpoint/del", Usage: "JSON", Help: "detach a container (network, container_id, ifname of an EndpointRequest): its port, veth and lease go; succeeds if it is already gone", MinArgs: 1, MaxArgs: 1},
-	{Name: "endpoint/check", Usage: "JSON", Help: "check that a container's endpoint is as it was made: port up, interface, MAC and addresses in its namespace", MinArgs: 1, MaxArgs: 1, Read: true},
+	{Name: "endpoint/check", Usage: "JSON", Help: "check that a container's endpoint is as it was made: port up, interface, MAC, addresses and routes in its namespace, and the MAC, addresses and routes the request names (a CNI previous result)", MinArgs: 1, MaxArgs: 1, Read: true},
 	{Name: "endpoint/gc", Usage: "JSON", Help: "remove every endpoint of a network that is not in the runtime's list of valid attachments (an EndpointGC), and leases and veths left by crashes", MinArgs: 1, MaxArgs: 1},
 	{Name: "endpoint/status", Usage: "JSON", Help: "whether a network (an EndpointStatus: bridge, pool) can take containers now", MinArgs: 1, MaxArgs: 1, Read: true},
 	{Name: "endpoint/show", Usage: "[network=NAME] [container=ID]", Help: "container endpoints: network, container, interface, port, addresses, state", MaxArgs: 2, Read: true},

@@ -31,6 +31,21 @@ func cniError(err error) error {
 	return types.NewError(code, "vecswitch-cni: "+ce.Message, string(ce.Code))
 }
 
-// errPoolExhausted is this plugin's own error code (the spec leaves 100
-// and up to plugins): the address pool has no free address.
-const errPoolExhausted uint = 100
+// checkError is cniError for CHECK: vswitchd's finding that the
+// endpoint is missing or not as made is errCheckFailed.
+func checkError(err error) error {
+	var ce *ctl.Error
+	if errors.As(err, &ce) && (ce.Code == ctl.CodeInvalid || ce.Code == ctl.CodeNotFound) {
+		return types.NewError(errCheckFailed, "vecswitch-cni: "+ce.Message, string(ce.Code))
+	}
+	return cniError(err)
+}
+
+// This plugin's own error codes (the spec leaves 100 and up to plugins).
+const (
+	// errPoolExhausted: the address pool has no free address.
+	errPoolExhausted uint = 100
+	// errCheckFailed: CHECK found the container's network not as ADD
+	// made it (or as the previous result says).
+	errCheckFailed uint = 101
+)

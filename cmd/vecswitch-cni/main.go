@@ -201,12 +201,52 @@ func cmdCheck(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
+	if err := expectPrevResult(c, req); err != nil {
+		return err
+	}
 	if c.IPAM.Type != "" && c.IPAM.Type != ipamVecswitch {
 		if err := delegateVerb(context.TODO(), c.IPAM.Type, "CHECK", args.StdinData); err != nil {
 			return err
 		}
 	}
-	return cniError(call(c, "endpoint/check", req, nil))
+	return checkError(call(c, "endpoint/check", req, nil))
+}
+
+// expectPrevResult puts what the runtime's previous result (CHECK's
+// prevResult) says of the container interface into req, for vswitchd to
+// find in the container as well as what it made: the interface's MAC,
+// its addresses, and the routes.
+func expectPrevResult(c *NetConf, req *ctl.EndpointRequest) error {
+	if err := version.ParsePrevResult(&c.PluginConf); err != nil {
+		return types.NewError(types.ErrDecodingFailure, "vecswitch-cni: prevResult", err.Error())
+	}
+	if c.PrevResult == nil {
+		return nil // a runtime older than CHECK's rules: what was made is checked
+	}
+	prev, err := types100.NewResultFromResult(c.PrevResult)
+	if err != nil {
+		return types.NewError(types.ErrDecodingFailure, "vecswitch-cni: prevResult", err.Error())
+	}
+	ifc := -1
+	for i, x := range prev.Interfaces {
+		if x.Name == req.IfName && x.Sandbox != "" {
+			ifc = i
+			req.MAC = x.Mac
+			break
+		}
+	}
+	if ifc < 0 {
+		return types.NewError(errCheckFailed, "vecswitch-cni: the previous result has no interface "+req.IfName+" in a container", "")
+	}
+	for _, ip := range prev.IPs {
+		if ip.Interface == nil || *ip.Interface == ifc {
+			req.Addrs = append(req.Addrs, ip.Address.String())
+		}
+	}
+	for _, r := range prev.Routes {
+		req.Routes = append(req.Routes, routeSpec(r))
+	}
+	return nil
 }
 
 func cmdGC(args *skel.CmdArgs) error {

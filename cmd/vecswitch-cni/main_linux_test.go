@@ -245,3 +245,36 @@ func TestAddAgainDoesNotDelegate(t *testing.T) {
 	require.Equal(t, ep.Routes, req.Routes)
 	require.Contains(t, string(out), `"address": "10.184.0.10/24"`)
 }
+
+// TestCheckPrevResult: CHECK sends vswitchd what the previous result says
+// of the container interface (its MAC, addresses and the routes), and a
+// finding that the container lacks something is code 101.
+func TestCheckPrevResult(t *testing.T) {
+	prev := map[string]any{"cniVersion": "1.0.0",
+		"interfaces": []map[string]any{{"name": "vsc0123456789ab"}, {"name": "eth0", "mac": "02:00:00:00:00:01", "sandbox": "/proc/self/ns/net"}},
+		"ips":        []map[string]any{{"address": "10.188.0.99/24", "interface": 1}, {"address": "192.0.2.1/24", "interface": 0}},
+		"routes":     []map[string]any{{"dst": "0.0.0.0/0", "gw": "10.188.0.1"}, {"dst": "10.9.0.0/16"}}}
+	var verdict reply
+	f := newFakeVswitchd(t, func(req ctl.Request) reply { return verdict })
+	conf := testConf(t, f.sock, map[string]any{"ipam": map[string]any{}, "prevResult": prev})
+
+	verdict = answer(nil)
+	require.NoError(t, cmdCheck(cmdArgs(conf)))
+	req := f.request(t, "endpoint/check")
+	require.Equal(t, []string{"10.188.0.99/24"}, req.Addrs, "the container interface's addresses")
+	require.Equal(t, []ctl.RouteSpec{{Dst: "0.0.0.0/0", Gw: "10.188.0.1"}, {Dst: "10.9.0.0/16"}}, req.Routes)
+	require.Equal(t, "02:00:00:00:00:01", req.MAC)
+
+	verdict = refuse(ctl.CodeInvalid, "interface eth0 in /proc/self/ns/net lacks address 10.188.0.99/24 of the previous result")
+	err := cmdCheck(cmdArgs(conf))
+	require.Equal(t, errCheckFailed, cniCode(t, err))
+	require.ErrorContains(t, err, "lacks address 10.188.0.99/24")
+	verdict = refuse(ctl.CodeNotFound, "no endpoint tnet/c1/eth0")
+	require.Equal(t, errCheckFailed, cniCode(t, cmdCheck(cmdArgs(conf))))
+
+	// A previous result without the container interface.
+	prev["interfaces"] = []map[string]any{{"name": "vsc0123456789ab"}}
+	err = cmdCheck(cmdArgs(testConf(t, f.sock, map[string]any{"ipam": map[string]any{}, "prevResult": prev})))
+	require.Equal(t, errCheckFailed, cniCode(t, err))
+	require.ErrorContains(t, err, "no interface eth0")
+}

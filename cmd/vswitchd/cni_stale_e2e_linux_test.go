@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,7 +17,8 @@ import (
 )
 
 // vecswitch-cni when a call goes unanswered, is repeated, or comes after
-// the container's namespace went without a DEL.
+// the container's namespace went without a DEL; CHECK against the
+// runtime's previous result.
 
 // TestCNIUnansweredAddDelegated: an ADD that vswitchd does not answer in
 // time (here: stopped after host-local leased the network's one address)
@@ -154,6 +156,48 @@ func TestCNIStaleEndpoint(t *testing.T) {
 
 	require.NoError(t, execCNI(t, "DEL", conf, "c1", other.Path()).err)
 	require.Empty(t, leases())
+	requireNoEndpointVeths(t, d)
+}
+
+// TestCNICheckPrevResult: CHECK fails (code 101) when the container lacks
+// an address of the runtime's previous result, or a route of it.
+func TestCNICheckPrevResult(t *testing.T) {
+	d := newDaemon(t)
+	br := cnitest.UniqueName("kb")
+	d.must("add-br", br)
+	ns := cnitest.NewNetns(t)
+	conf := netconf(cnitest.UniqueName("vsk"), br, d.socket, "10.187.0.0/24")
+	conf["ipam"].(map[string]any)["routes"] = []map[string]any{{"dst": "0.0.0.0/0"}}
+	r := execCNI(t, "ADD", conf, "c1", ns.Path())
+	require.NoError(t, r.err, "%s", r.out)
+	var prev map[string]any
+	require.NoError(t, json.Unmarshal(r.out, &prev))
+	withPrev := func(p map[string]any) map[string]any {
+		c := map[string]any{}
+		for k, v := range conf {
+			c[k] = v
+		}
+		c["prevResult"] = p
+		return c
+	}
+	require.NoError(t, execCNI(t, "CHECK", withPrev(prev), "c1", ns.Path()).err)
+
+	// An address the container lacks.
+	var more map[string]any
+	require.NoError(t, json.Unmarshal(r.out, &more))
+	more["ips"] = append(more["ips"].([]any), map[string]any{"address": "10.188.0.99/24", "interface": 1})
+	r = execCNI(t, "CHECK", withPrev(more), "c1", ns.Path())
+	require.Equal(t, uint(101), r.Code, "%s", r.out)
+	require.Contains(t, r.Msg, "lacks address 10.188.0.99/24")
+
+	// The default route deleted.
+	_, err := ns.Exec(t, "ip", "route", "del", "default")
+	require.NoError(t, err)
+	r = execCNI(t, "CHECK", withPrev(prev), "c1", ns.Path())
+	require.Equal(t, uint(101), r.Code, "%s", r.out)
+	require.Contains(t, r.Msg, "lacks route 0.0.0.0/0 via 10.187.0.1")
+
+	require.NoError(t, execCNI(t, "DEL", conf, "c1", ns.Path()).err)
 	requireNoEndpointVeths(t, d)
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/vecswitch/vecswitch/ports/netdev"
 )
 
-// Endpoints whose container end went away without a DEL, with real
-// veths (root).
+// Endpoints whose container end went away without a DEL, and CHECK of
+// routes and of a runtime's previous result, with real veths (root).
 
 // namedNS is a namespace made with `ip netns add`, which the test may
 // delete and make again at the same path; it is deleted at cleanup.
@@ -42,6 +42,12 @@ func (n *namedNS) add() {
 func (n *namedNS) del() {
 	n.t.Helper()
 	out, err := exec.Command("ip", "netns", "del", n.name).CombinedOutput()
+	require.NoError(n.t, err, "%s", out)
+}
+
+func (n *namedNS) ip(args ...string) {
+	n.t.Helper()
+	out, err := exec.Command("ip", append([]string{"-n", n.name}, args...)...).CombinedOutput()
 	require.NoError(n.t, err, "%s", out)
 }
 
@@ -117,4 +123,56 @@ func TestEndpointStaleMadeAgain(t *testing.T) {
 	require.True(t, run(t, d, "endpoint/del", staleReq("c1", b.path())).OK)
 	_, err := netdev.LinkByName(b.path(), "eth0")
 	require.ErrorIs(t, err, netdev.ErrNotFound)
+}
+
+// TestEndpointCheckRoutesAndPrevResult: CHECK finds the endpoint's routes
+// in the container, and the addresses, routes and MAC of the runtime's
+// previous result (given in the request).
+func TestEndpointCheckRoutesAndPrevResult(t *testing.T) {
+	nettest.NeedRoot(t)
+	d := newTestDaemon(t, t.TempDir())
+	require.True(t, run(t, d, "add-br", "br0").OK)
+	ns := newNamedNS(t)
+	r := run(t, d, "endpoint/add", staleReq("c2", ns.path()))
+	require.True(t, r.OK, "%+v", r.Error)
+	var ep ctl.EndpointView
+	decode(t, r, &ep)
+	check := func(mut ...func(*ctl.EndpointRequest)) ctl.Response {
+		return run(t, d, "endpoint/check", staleReq("c2", ns.path(), append([]func(*ctl.EndpointRequest){func(r *ctl.EndpointRequest) {
+			r.Addrs, r.Routes, r.MAC = ep.Addrs, ep.Routes, ep.MAC
+		}}, mut...)...))
+	}
+	require.True(t, check().OK, "%+v", check().Error)
+
+	cases := []struct {
+		name string
+		mut  func(*ctl.EndpointRequest)
+		msg  string
+	}{
+		{"address", func(r *ctl.EndpointRequest) { r.Addrs = append(r.Addrs, "10.188.0.99/24") },
+			"lacks address 10.188.0.99/24 of the previous result"},
+		{"route", func(r *ctl.EndpointRequest) {
+			r.Routes = append(r.Routes, ctl.RouteSpec{Dst: "10.99.0.0/16", Gw: "10.77.0.1"})
+		},
+			"lacks route 10.99.0.0/16 via 10.77.0.1 of the previous result"},
+		{"route without gateway", func(r *ctl.EndpointRequest) { r.Routes = []ctl.RouteSpec{{Dst: "10.98.0.0/16"}} },
+			"lacks route 10.98.0.0/16 of the previous result"},
+		{"MAC", func(r *ctl.EndpointRequest) { r.MAC = "02:00:00:00:00:99" }, "not 02:00:00:00:00:99 of the previous result"},
+	}
+	for _, c := range cases {
+		r := check(c.mut)
+		requireCode(t, r, ctl.CodeInvalid, c.name)
+		require.Contains(t, r.Error.Message, c.msg, c.name)
+	}
+	// A route of a previous result without a gateway: any route to it.
+	require.True(t, check(func(r *ctl.EndpointRequest) { r.Routes = []ctl.RouteSpec{{Dst: "0.0.0.0/0"}} }).OK)
+
+	// The endpoint's own default route deleted: CHECK fails, with or
+	// without a previous result.
+	ns.ip("route", "del", "default")
+	for _, r := range []ctl.Response{check(), run(t, d, "endpoint/check", staleReq("c2", ns.path()))} {
+		requireCode(t, r, ctl.CodeInvalid)
+		require.Contains(t, r.Error.Message, "lacks route 0.0.0.0/0 via 10.77.0.1")
+	}
+	require.True(t, run(t, d, "endpoint/del", staleReq("c2", ns.path())).OK)
 }

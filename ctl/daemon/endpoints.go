@@ -550,13 +550,57 @@ func (d *Daemon) endpointCheck(args []string) (any, error) {
 	if !l.Up {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "interface %s in %s is down", ep.IfName, ep.Netns)
 	}
-	for _, s := range ep.Addrs {
-		want, _ := netip.ParsePrefix(s)
-		if !slices.Contains(l.Addrs, want) {
-			return nil, ctl.Errorf(ctl.CodeInvalid, "interface %s in %s lacks address %s (has %v)", ep.IfName, ep.Netns, want, l.Addrs)
+	if req.MAC != "" && !strings.EqualFold(req.MAC, l.MAC.String()) {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "interface %s in %s has MAC %s, not %s of the previous result", ep.IfName, ep.Netns, l.MAC, req.MAC)
+	}
+	// What was made, then what the runtime's previous result says (CNI
+	// CHECK's prevResult, in Addrs and Routes).
+	expect := []struct {
+		what   string
+		addrs  []string
+		routes []ctl.RouteSpec
+	}{{"", ep.Addrs, ep.Routes}, {" of the previous result", req.Addrs, req.Routes}}
+	for _, e := range expect {
+		for _, s := range e.addrs {
+			want, err := netip.ParsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				return nil, ctl.Errorf(ctl.CodeInvalid, "address %q%s: not ADDRESS/PREFIX", s, e.what)
+			}
+			want = netip.PrefixFrom(want.Addr().Unmap(), want.Bits())
+			if !slices.Contains(l.Addrs, want) {
+				return nil, ctl.Errorf(ctl.CodeInvalid, "interface %s in %s lacks address %s%s (has %v)", ep.IfName, ep.Netns, want, e.what, l.Addrs)
+			}
+		}
+		for _, r := range e.routes {
+			if err := checkRoute(ep.Netns, r, e.what); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return nil, nil
+}
+
+// checkRoute fails unless the namespace has route r (via its gateway, or
+// via anything when it names none).
+func checkRoute(netns string, r ctl.RouteSpec, what string) error {
+	dst, err := netip.ParsePrefix(r.Dst)
+	if err != nil {
+		return ctl.Errorf(ctl.CodeInvalid, "route %q%s: want DST/PREFIX", r.Dst, what)
+	}
+	rt := netdev.Route{Dst: dst}
+	if r.Gw != "" {
+		if rt.Gw, err = netip.ParseAddr(r.Gw); err != nil {
+			return ctl.Errorf(ctl.CodeInvalid, "route to %s%s: gateway %q is not an address", r.Dst, what, r.Gw)
+		}
+	}
+	ok, err := netdev.HasRoute(netns, rt)
+	if err != nil {
+		return ctl.Errorf(ctl.CodeInternal, "routes in %s: %v", netns, err)
+	}
+	if !ok {
+		return ctl.Errorf(ctl.CodeInvalid, "namespace %s lacks route %s%s", netns, rt, what)
+	}
+	return nil
 }
 
 // endpointState is "up" or "down: why".

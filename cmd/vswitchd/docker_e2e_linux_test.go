@@ -79,6 +79,18 @@ func TestDockerNetwork(t *testing.T) {
 	require.Error(t, err)
 	require.ErrorContains(t, err, "no free address", "%s", out)
 
+	// An --ip-range equal to the subnet is taken, as Docker's IPAM takes
+	// it; --ip of the gateway and an MTU no container port takes are
+	// refused saying why.
+	ranged := cnitest.UniqueName("vsr")
+	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.92.3.0/24", "--ip-range", "10.92.3.0/24", ranged)
+	out, err = dk.Try("run", "-d", "--network", ranged, "--ip", "10.92.3.1", img, "sleep", "600")
+	require.Error(t, err)
+	require.ErrorContains(t, err, "10.92.3.1 is the network's gateway", "%s", out)
+	out, err = dk.Try("network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.92.4.0/24", "-o", "mtu=1903", cnitest.UniqueName("vsm"))
+	require.Error(t, err)
+	require.ErrorContains(t, err, "mtu=1903: want 68 to 1902", "%s", out)
+
 	// vswitchd killed and started again under running containers.
 	d.stop(syscall.SIGKILL)
 	d.start()
@@ -88,7 +100,7 @@ func TestDockerNetwork(t *testing.T) {
 	// Everything goes with rm -f and network rm.
 	dk.Docker(t, "rm", "-f", c1, c2, c3, c4)
 	dk.Try("rm", "-f", c5)
-	dk.Docker(t, "network", "rm", netA, netB, small)
+	dk.Docker(t, "network", "rm", netA, netB, small, ranged)
 	require.Empty(t, dockerEndpoints(t, d))
 	var pools []ctl.PoolView
 	require.NoError(t, d.vsctlJSON(&pools, "ipam/show"))
@@ -112,3 +124,4 @@ func dockerEndpoints(t *testing.T, d *daemon) []ctl.EndpointView {
 	require.NoError(t, d.vsctlJSON(&eps, "endpoint/show"))
 	return eps
 }
+

@@ -47,6 +47,17 @@
 // DeleteEndpoint and DeleteNetwork delete them. On another network, -p
 // is refused with a clear error.
 //
+// Calls dockerd gave up on while vswitchd did not answer (it retries
+// each for about 15 s, then goes on as if it had been done) are repaired
+// from the driver's side (reconcile.go): at start and before
+// CreateEndpoint, CreateNetwork and RequestPool, an endpoint Join
+// recorded whose container end came back to vswitchd's namespace is
+// deleted with its port maps and lease; a network whose bridge the
+// administrator removed is forgotten with its pool reference. A remote
+// driver cannot list Docker's networks, so a network removed during an
+// outage is named by the overlap error the next network of its subnet
+// gets, with the command that removes it.
+//
 // Errors follow the plugin protocol: {"Err": "..."} with status 500 (400
 // for a body that is not the request's JSON). 404 is reserved for
 // unknown methods, as libnetwork treats it as "not implemented".

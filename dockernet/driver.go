@@ -58,7 +58,8 @@ type Driver struct {
 	st    state
 }
 
-// New loads the stored state.
+// New loads the stored state and reconciles it with vswitchd's (the
+// daemon runs: Caller answers).
 func New(cfg Config) (*Driver, error) {
 	if cfg.Caller == nil {
 		return nil, errors.New("dockernet: no Caller")
@@ -74,7 +75,10 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		cfg.Logger.Error("docker driver state damaged", "used", used, "err", err)
 	}
-	return &Driver{cfg: cfg, log: cfg.Logger, store: store, st: st}, nil
+	d := &Driver{cfg: cfg, log: cfg.Logger, store: store, st: st}
+	// What Docker's calls lost while vswitchd was down (reconcile.go).
+	d.reconcile()
+	return d, nil
 }
 
 // save stores the state; on failure the caller undoes what it did.

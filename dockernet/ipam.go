@@ -29,6 +29,7 @@ func (d *Driver) requestPool(req *requestPoolRequest) (any, error) {
 	if req.Pool == "" && req.SubPool != "" {
 		return nil, fmt.Errorf("a sub-pool (--ip-range) needs a pool (--subnet)")
 	}
+	d.reconcile()
 	var pfx netip.Prefix
 	var err error
 	if req.Pool == "" {
@@ -62,6 +63,9 @@ func (d *Driver) requestPool(req *requestPoolRequest) (any, error) {
 	// A pool of this ID and no record: an earlier attempt made it and
 	// died before storing; take it over.
 	if err := d.cfg.Caller.Call("ipam/pool-add", append([]string{id}, opts...), nil); err != nil && !isCode(err, ctl.CodeExists) {
+		if strings.Contains(err.Error(), " overlaps ") {
+			return nil, fmt.Errorf("%w%s", err, d.overlapHint(pfx))
+		}
 		return nil, err
 	}
 	d.st.Pools[id] = &pool{ID: id, AddressSpace: req.AddressSpace, Pool: pfx.String(), SubPool: req.SubPool, Refs: 1}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
@@ -103,6 +104,7 @@ func (d *Driver) createNetwork(req *createNetworkRequest) (any, error) {
 	if err := checkID("network ID", req.NetworkID); err != nil {
 		return nil, err
 	}
+	d.reconcile()
 	if _, ok := d.st.Networks[req.NetworkID]; ok {
 		return nil, fmt.Errorf("network %s exists", req.NetworkID)
 	}
@@ -124,6 +126,14 @@ func (d *Driver) createNetwork(req *createNetworkRequest) (any, error) {
 	}
 	if n.Gateway6, err = gatewayOf(req.IPv6Data); err != nil {
 		return nil, err
+	}
+	for _, data := range [][]ipamData{req.IPv4Data, req.IPv6Data} {
+		for _, x := range data {
+			n.Subnets = append(n.Subnets, x.Pool)
+			if id := d.poolOf(x.AddressSpace, x.Pool); id != "" {
+				n.Pools = append(n.Pools, id)
+			}
+		}
 	}
 	undo := func() {}
 	if !n.Routed {
@@ -229,6 +239,7 @@ func (d *Driver) createEndpoint(req *createEndpointRequest) (any, error) {
 	if err := checkID("endpoint ID", req.EndpointID); err != nil {
 		return nil, err
 	}
+	d.reconcile()
 	if eps, err := d.endpoints(n.ID, req.EndpointID); err != nil {
 		return nil, err
 	} else if len(eps) > 0 {
@@ -292,6 +303,7 @@ func (d *Driver) deleteEndpoint(req *endpointRequest) (any, error) {
 	if err := d.cfg.Caller.Call("endpoint/del", []string{endpointArg(*ep)}, nil); err != nil {
 		return nil, err
 	}
+	d.forgetJoin(n, ep.ContainerID)
 	d.log.Info("docker endpoint deleted", "network", ep.Network, "endpoint", ep.ContainerID, "port", ep.Port)
 	return struct{}{}, nil
 }
@@ -330,13 +342,30 @@ func (d *Driver) join(req *joinRequest) (any, error) {
 	case !n.Internal:
 		r.Gateway, r.GatewayIPv6 = n.Gateway4, n.Gateway6
 	}
+	// Joined: should the container end come back to this namespace
+	// without a Leave, Docker has lost it (reconcile.go).
+	if n.Joined == nil {
+		n.Joined = map[string]time.Time{}
+	}
+	at, had := n.Joined[ep.ContainerID]
+	n.Joined[ep.ContainerID] = time.Now()
+	if err := d.save(); err != nil {
+		if had {
+			n.Joined[ep.ContainerID] = at
+		} else {
+			delete(n.Joined, ep.ContainerID)
+		}
+		return nil, err
+	}
 	return r, nil
 }
 
 func (d *Driver) leave(req *endpointRequest) (any, error) {
-	if _, _, err := d.endpoint(req.NetworkID, req.EndpointID); err != nil {
+	n, ep, err := d.endpoint(req.NetworkID, req.EndpointID)
+	if err != nil {
 		return nil, err
 	}
+	d.forgetJoin(n, ep.ContainerID) // Docker takes the container end out now
 	return struct{}{}, nil
 }
 

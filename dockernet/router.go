@@ -66,6 +66,15 @@ func (d *Driver) makeRouter(n *network, req *createNetworkRequest) error {
 		args = append(args, "mtu="+strconv.Itoa(n.MTU))
 	}
 	if err := d.cfg.Caller.Call("rif/add", args, nil); err != nil && !isCode(err, ctl.CodeExists) {
+		if strings.Contains(err.Error(), " overlaps ") {
+			var hint string
+			for _, a := range addrs {
+				if hint == "" {
+					hint = d.overlapHint(netip.MustParsePrefix(a).Masked())
+				}
+			}
+			return fmt.Errorf("option masquerade=%s: router interface %s: %w%s", n.Masquerade, n.Router, err, hint)
+		}
 		return err
 	}
 	if err := d.cfg.Caller.Call("nat/masquerade-add", []string{n.Router, "external=" + n.Masquerade}, nil); err != nil {

@@ -2,6 +2,7 @@ package dockernet
 
 import (
 	"errors"
+	"time"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ctl/daemon"
@@ -42,6 +43,15 @@ type network struct {
 	// Published are the port maps made for each endpoint's -p
 	// (portmap.go), by endpoint ID.
 	Published map[string][]ctl.NATPortMapView `json:"published,omitempty"`
+	// Subnets are the network's IPAM pools as Docker gave them, and
+	// Pools the IDs of this driver's pools they are (when a subnet names
+	// one pool): what reconcile.go releases for a network Docker removed
+	// while vswitchd was not answering, and what an overlap error names.
+	Subnets []string `json:"subnets,omitempty"`
+	Pools   []string `json:"pools,omitempty"`
+	// Joined are the endpoints Docker joined to a sandbox, with the time
+	// of the Join, until Leave or DeleteEndpoint (reconcile.go).
+	Joined map[string]time.Time `json:"joined,omitempty"`
 }
 
 // pool is an IPAM pool Docker requested, with its reference count.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -125,3 +126,77 @@ func dockerEndpoints(t *testing.T, d *daemon) []ctl.EndpointView {
 	return eps
 }
 
+// TestDockerOutage: Docker's calls during a vswitchd outage longer than
+// its retries (about 15 s a call) are lost, and vswitchd repairs what they
+// left. docker rm -f of a container while vswitchd is down: at its next
+// start vswitchd deletes the endpoint, its veth pair and its lease (the
+// container end came back to its namespace, a minute after Join), and
+// keeps the other container's. docker network rm while vswitchd is down:
+// a later network of an overlapping subnet is refused naming the network
+// left and the command that removes it; once its bridge is removed, the
+// driver forgets the network and its pool, and the new network is made.
+func TestDockerOutage(t *testing.T) {
+	dockertest.RequireDocker(t)
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "docker.sock")
+	d := newDaemon(t, "--docker-plugin", plugin)
+	name := cnitest.UniqueName("vsd")
+	dockertest.WritePluginSpec(t, name, plugin)
+	dk := dockertest.Start(t)
+	img := dk.ImportBusybox(t)
+
+	netA := cnitest.UniqueName("vsa")
+	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.94.0.0/24", netA)
+	c1, c2 := cnitest.UniqueName("c1"), cnitest.UniqueName("c2")
+	for _, c := range []string{c1, c2} {
+		dk.Docker(t, "run", "-d", "--name", c, "--network", netA, img, "sleep", "600")
+	}
+	joined := time.Now()
+	ip1 := dk.IP(t, c1, netA)
+	eps := dockerEndpoints(t, d)
+	require.Len(t, eps, 2)
+	var ifname1 string // c1's container end, vdp + 12 digits of its endpoint ID
+	for _, ep := range eps {
+		if ep.Addrs[0] == ip1+"/24" {
+			ifname1 = ep.IfName
+		}
+	}
+	require.NotEmpty(t, ifname1)
+
+	d.stop(syscall.SIGKILL)
+	dk.Docker(t, "rm", "-f", c1) // Docker gives up on each call and goes on
+	// The driver collects an endpoint a minute (joinGrace) after its Join.
+	time.Sleep(time.Until(joined.Add(61 * time.Second)))
+	d.start()
+	eps = dockerEndpoints(t, d)
+	require.Len(t, eps, 1, "the endpoint of the container removed during the outage is gone")
+	require.Equal(t, dk.IP(t, c2, netA)+"/24", eps[0].Addrs[0])
+	out, err := exec.Command("ip", "link", "show", ifname1).CombinedOutput()
+	require.Error(t, err, "its container end, back in vswitchd's namespace, is gone: %s", out)
+	var pools []ctl.PoolView
+	require.NoError(t, d.vsctlJSON(&pools, "ipam/show"))
+	require.Len(t, pools, 1)
+	require.NoError(t, d.vsctlJSON(&pools, "ipam/show", pools[0].Name))
+	require.Len(t, pools[0].Leases, 1, "the lease of the container removed is released: %+v", pools[0].Leases)
+	require.NotEqual(t, []string{ip1 + "/24"}, pools[0].Leases[0].Addrs)
+
+	dk.Docker(t, "rm", "-f", c2)
+	d.stop(syscall.SIGKILL)
+	dk.Docker(t, "network", "rm", netA)
+	d.start()
+	var brs []string
+	require.NoError(t, d.vsctlJSON(&brs, "list-br"))
+	require.Len(t, brs, 1, "the bridge of the network removed during the outage is left")
+	netB := cnitest.UniqueName("vsb")
+	out2, err := dk.Try("network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.94.0.0/16", netB)
+	require.Error(t, err)
+	require.ErrorContains(t, err, "vsctl del-br", "%s", out2)
+	require.ErrorContains(t, err, brs[0], "%s", out2)
+	d.must("del-br", brs[0])
+	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.94.0.0/16", netB)
+	dk.Docker(t, "network", "rm", netB)
+	require.NoError(t, d.vsctlJSON(&pools, "ipam/show"))
+	require.Empty(t, pools, "the pool of the network forgotten went with it")
+	require.NoError(t, d.vsctlJSON(&brs, "list-br"))
+	require.Empty(t, brs)
+}

@@ -13,15 +13,7 @@ import (
 // image imported offline) on a Vecswitch bridge, and they ping each
 // other. Removing a container runs CNI DEL: its endpoint goes.
 func TestCNIWithPodman(t *testing.T) {
-	d := newDaemon(t)
-	br := cnitest.UniqueName("pb")
-	d.must("add-br", br)
-	p := cnitest.NewPodman(t, cnitest.PluginPath(t, bins.cni))
-	img := p.ImportBusybox(t)
-	network := cnitest.UniqueName("vsp-")
-	// Podman 4.3's libcni speaks CNI up to 1.0.0.
-	cnitest.WriteConflist(t, p.NetworkDir, network, map[string]any{"type": "vecswitch-cni", "bridge": br, "socket": d.socket,
-		"ipam": vecswitchIPAM(cnitest.RandomSubnet4())})
+	d, p, img, network := podmanRig(t, "pb")
 
 	run := []string{"run", "-d", "--network", network, "--cap-add", "NET_RAW", img, "sleep", "120"}
 	c1 := p.Run(t, run...)
@@ -44,4 +36,20 @@ func TestCNIWithPodman(t *testing.T) {
 	p.Run(t, "rm", "-f", "-t", "0", c2)
 	require.Empty(t, e.endpoints())
 	requireNoEndpointVeths(t, d)
+}
+
+// podmanRig starts vswitchd with a bridge (named from prefix), a private
+// podman whose CNI network (network) has vecswitch-cni as its only
+// plugin, and a busybox image img in it.
+func podmanRig(t *testing.T, prefix string) (d *daemon, p *cnitest.Podman, img, network string) {
+	d = newDaemon(t)
+	br := cnitest.UniqueName(prefix)
+	d.must("add-br", br)
+	p = cnitest.NewPodman(t, cnitest.PluginPath(t, bins.cni))
+	img = p.ImportBusybox(t)
+	network = cnitest.UniqueName("vsp-")
+	// Podman 4.3's libcni speaks CNI up to 1.0.0.
+	cnitest.WriteConflist(t, p.NetworkDir, network, map[string]any{"type": "vecswitch-cni", "bridge": br, "socket": d.socket,
+		"ipam": vecswitchIPAM(cnitest.RandomSubnet4())})
+	return d, p, img, network
 }

@@ -206,14 +206,7 @@ func TestCNICheckPrevResult(t *testing.T) {
 // vswitchd started again: `podman start` attaches the container again
 // (it failed: the endpoint was "attached already" in the gone namespace).
 func TestCNIWithPodmanAfterCrash(t *testing.T) {
-	d := newDaemon(t)
-	br := cnitest.UniqueName("pc")
-	d.must("add-br", br)
-	p := cnitest.NewPodman(t, cnitest.PluginPath(t, bins.cni))
-	img := p.ImportBusybox(t)
-	network := cnitest.UniqueName("vsp-")
-	cnitest.WriteConflist(t, p.NetworkDir, network, map[string]any{"type": "vecswitch-cni", "bridge": br, "socket": d.socket,
-		"ipam": vecswitchIPAM(cnitest.RandomSubnet4())})
+	d, p, img, network := podmanRig(t, "pc")
 	run := []string{"run", "-d", "--network", network, "--cap-add", "NET_RAW", img, "sleep", "300"}
 	c1 := p.Run(t, run...)
 	c2 := p.Run(t, run...)

@@ -22,14 +22,7 @@ import (
 // running containers keeps them connected, and rm -f and network rm leave
 // no port, veth, endpoint, lease or pool behind.
 func TestDockerNetwork(t *testing.T) {
-	dockertest.RequireDocker(t)
-	dir := t.TempDir()
-	plugin := filepath.Join(dir, "docker.sock")
-	d := newDaemon(t, "--docker-plugin", plugin)
-	name := cnitest.UniqueName("vsd")
-	dockertest.WritePluginSpec(t, name, plugin)
-	dk := dockertest.Start(t)
-	img := dk.ImportBusybox(t)
+	d, dk, name, img := dockerRig(t)
 
 	netA, netB, small := cnitest.UniqueName("vsa"), cnitest.UniqueName("vsb"), cnitest.UniqueName("vss")
 	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.92.0.0/24", "-o", "mtu=1400", netA)
@@ -136,14 +129,7 @@ func dockerEndpoints(t *testing.T, d *daemon) []ctl.EndpointView {
 // left and the command that removes it; once its bridge is removed, the
 // driver forgets the network and its pool, and the new network is made.
 func TestDockerOutage(t *testing.T) {
-	dockertest.RequireDocker(t)
-	dir := t.TempDir()
-	plugin := filepath.Join(dir, "docker.sock")
-	d := newDaemon(t, "--docker-plugin", plugin)
-	name := cnitest.UniqueName("vsd")
-	dockertest.WritePluginSpec(t, name, plugin)
-	dk := dockertest.Start(t)
-	img := dk.ImportBusybox(t)
+	d, dk, name, img := dockerRig(t)
 
 	netA := cnitest.UniqueName("vsa")
 	dk.Docker(t, "network", "create", "-d", name, "--ipam-driver", name, "--subnet", "10.94.0.0/24", netA)
@@ -199,4 +185,17 @@ func TestDockerOutage(t *testing.T) {
 	require.Empty(t, pools, "the pool of the network forgotten went with it")
 	require.NoError(t, d.vsctlJSON(&brs, "list-br"))
 	require.Empty(t, brs)
+}
+
+// dockerRig starts vswitchd serving the Docker plugin (registered as
+// name, for both the network and the IPAM driver), a private dockerd
+// and a busybox image img in it; it skips without Docker.
+func dockerRig(t *testing.T) (d *daemon, dk *dockertest.Daemon, name, img string) {
+	dockertest.RequireDocker(t)
+	plugin := filepath.Join(t.TempDir(), "docker.sock")
+	d = newDaemon(t, "--docker-plugin", plugin)
+	name = cnitest.UniqueName("vsd")
+	dockertest.WritePluginSpec(t, name, plugin)
+	dk = dockertest.Start(t)
+	return d, dk, name, dk.ImportBusybox(t)
 }

@@ -12,9 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
-	"github.com/vecswitch/vecswitch/ports"
-	"github.com/vecswitch/vecswitch/ports/memport"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 func (m *memDaemon) dnsShow(t *testing.T) ctl.DNSShowView {
@@ -187,9 +184,7 @@ func TestDNSCommands(t *testing.T) {
 	bad, err := json.MarshalIndent(&st, "", "  ")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, StateFile), bad, 0o600))
-	d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
-		memPorts: func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }})
-	require.NoError(t, err)
+	d := newMemPortDaemon(t, dir, nil)
 	defer d.Close()
 	require.Empty(t, d.state.DNS, "the copy before the last change")
 	aside, _ := filepath.Glob(filepath.Join(dir, StateFile) + ".corrupt-*")

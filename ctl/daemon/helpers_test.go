@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ports"
+	"github.com/vecswitch/vecswitch/ports/memport"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -40,4 +42,17 @@ func requireCode(t *testing.T, r ctl.Response, code ctl.Code, msgAndArgs ...any)
 func decode(t *testing.T, r ctl.Response, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.Result, v), "%s", r.Result)
+}
+
+// newMemPortDaemon is a one-worker daemon over dir whose ports are
+// memory ports: made by mk, or plain ones if mk is nil. The caller closes
+// it.
+func newMemPortDaemon(t testing.TB, dir string, mk func(PortSpec) (ports.Port, error)) *Daemon {
+	t.Helper()
+	if mk == nil {
+		mk = func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }
+	}
+	d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}, memPorts: mk})
+	require.NoError(t, err)
+	return d
 }

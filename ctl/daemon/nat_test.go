@@ -8,9 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
-	"github.com/vecswitch/vecswitch/ports"
-	"github.com/vecswitch/vecswitch/ports/memport"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 func TestNATCommands(t *testing.T) {
@@ -99,9 +96,7 @@ func TestNATCommands(t *testing.T) {
 	// Restart (as after kill -9: the store is all there is).
 	m.stop()
 	newDaemon := func() *Daemon {
-		d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
-			memPorts: func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }})
-		require.NoError(t, err)
+		d := newMemPortDaemon(t, dir, nil)
 		return d
 	}
 	d2 := newDaemon()

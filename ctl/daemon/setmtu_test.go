@@ -8,7 +8,6 @@ import (
 
 	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/memport"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 // TestSetMTUFailsWhole: when a port cannot be made again with its new
@@ -16,14 +15,12 @@ import (
 // is stored (it once stayed detached until the retry loop, with the
 // interfaces' MTU changed and the stored one not).
 func TestSetMTUFailsWhole(t *testing.T) {
-	d, err := New(Config{StateDir: t.TempDir(), Switch: vswitch.Options{Workers: 1},
-		memPorts: func(spec PortSpec) (ports.Port, error) {
-			if spec.Options["mtu"] == "1400" {
-				return nil, errors.New("no port with this MTU")
-			}
-			return memport.New(memport.Config{Name: spec.Name})
-		}})
-	require.NoError(t, err)
+	d := newMemPortDaemon(t, t.TempDir(), func(spec PortSpec) (ports.Port, error) {
+		if spec.Options["mtu"] == "1400" {
+			return nil, errors.New("no port with this MTU")
+		}
+		return memport.New(memport.Config{Name: spec.Name})
+	})
 	t.Cleanup(func() { d.Close() })
 	require.True(t, run(t, d, "add-br", "br0").OK)
 	require.True(t, run(t, d, "add-port", "br0", "p1", "type=tap").OK)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ports"
-	"github.com/vecswitch/vecswitch/ports/memport"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -124,9 +123,7 @@ func TestSGCommands(t *testing.T) {
 
 	// Restart (a clean stop, then as after kill -9: the store is all there is).
 	m.stop()
-	d2, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
-		memPorts: func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }})
-	require.NoError(t, err)
+	d2 := newMemPortDaemon(t, dir, nil)
 	require.Len(t, d2.state.SecurityGroups, 2)
 	r := run(t, d2, "sg/show", "web")
 	require.True(t, r.OK, "%+v", r.Error)
@@ -152,9 +149,7 @@ func TestSGCommands(t *testing.T) {
 	bad = []byte(replaceOnce(string(bad), `"action": "deny"`, `"action": "reject"`))
 	require.NotEqual(t, string(raw[:len(raw)-1]), string(bad))
 	require.NoError(t, os.WriteFile(d2.store.Path(), bad, 0o600))
-	d3, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
-		memPorts: func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }})
-	require.NoError(t, err)
+	d3 := newMemPortDaemon(t, dir, nil)
 	defer d3.Close()
 	require.NotNil(t, d3.state.sg("web"))
 	aside, _ := filepath.Glob(d3.store.Path() + ".corrupt-*")

@@ -391,9 +391,7 @@ func TestSocketL3AndOverlay(t *testing.T) {
 	var before ctl.ShowView
 	m.ok(t, &before, "show")
 	m.stop()
-	d2, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
-		memPorts: func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }})
-	require.NoError(t, err)
+	d2 := newMemPortDaemon(t, dir, nil)
 	defer d2.Close()
 	after := runShow(t, d2)
 	require.Equal(t, len(before.Bridges), len(after.Bridges))

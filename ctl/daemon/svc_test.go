@@ -12,9 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
-	"github.com/vecswitch/vecswitch/ports"
-	"github.com/vecswitch/vecswitch/ports/memport"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 // l3Frame serializes an Ethernet frame with IPv4 and TCP or UDP.
@@ -150,9 +147,7 @@ func TestSvcCommands(t *testing.T) {
 	// Restart (as after kill -9: the store is all there is).
 	m.stop()
 	newDaemon := func() *Daemon {
-		d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1},
-			memPorts: func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }})
-		require.NoError(t, err)
+		d := newMemPortDaemon(t, dir, nil)
 		return d
 	}
 	d2 := newDaemon()

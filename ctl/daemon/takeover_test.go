@@ -8,9 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/pipeline"
-	"github.com/vecswitch/vecswitch/ports"
-	"github.com/vecswitch/vecswitch/ports/memport"
-	"github.com/vecswitch/vecswitch/vswitch"
 )
 
 func tempFiles(t *testing.T, n int) []*os.File {
@@ -52,13 +49,11 @@ func TestInheritRefusesBadState(t *testing.T) {
 // (here memory ports, as SR-IOV ones) refuses the export
 // and takes commands again at once.
 func TestGiverRefusesOtherPorts(t *testing.T) {
-	d, err := New(Config{StateDir: t.TempDir(), Switch: vswitch.Options{Workers: 1},
-		memPorts: func(spec PortSpec) (ports.Port, error) { return memport.New(memport.Config{Name: spec.Name}) }})
-	require.NoError(t, err)
+	d := newMemPortDaemon(t, t.TempDir(), nil)
 	t.Cleanup(func() { d.Close() })
 	require.True(t, run(t, d, "add-br", "br0").OK)
 	require.True(t, run(t, d, "add-port", "br0", "p1", "type=tap").OK)
-	_, _, err = d.Giver().Export()
+	_, _, err := d.Giver().Export()
 	require.ErrorContains(t, err, "cannot be handed over yet")
 	require.True(t, run(t, d, "add-port", "br0", "p2", "type=tap").OK, "commands frozen after a refused export")
 }

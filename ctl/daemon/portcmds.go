@@ -23,6 +23,9 @@ func parseVLANOptions(p *vswitch.Port, opts map[string]string) error {
 		case vswitch.Access, vswitch.Trunk:
 			p.Mode = vswitch.PortMode(s)
 		default:
+			if _, err := strconv.ParseUint(s, 8, 32); err == nil {
+				return ctl.Errorf(ctl.CodeInvalid, "mode=%s: want access or trunk (the port's VLAN mode; a vhost-user socket's permissions are socket_mode=%s)", s, s)
+			}
 			return ctl.Errorf(ctl.CodeInvalid, "mode=%s: want access or trunk", s)
 		}
 	}

@@ -121,7 +121,7 @@ func (c *Config) mac48() uint64 {
 }
 
 // Options are the option keys ParseOptions reads.
-var Options = []string{"socket", "mac", "queues", "mode", "offload"}
+var Options = []string{"socket", "mac", "queues", "socket_mode", "offload"}
 
 // ParseOptions reads a Config from vsctl options (see Options):
 // socket=PATH (required, absolute) mac=MAC queues=1..MaxQueues
@@ -151,10 +151,12 @@ func ParseOptions(o map[string]string) (Config, error) {
 		}
 		c.Queues = n
 	}
-	if s := o["mode"]; s != "" {
+	// socket_mode, not mode: mode= is every bridge port's VLAN mode
+	// (access or trunk), and the switch takes it first.
+	if s := o["socket_mode"]; s != "" {
 		m, err := strconv.ParseUint(strings.TrimPrefix(s, "0o"), 8, 32)
 		if err != nil || m == 0 || m > 0o777 {
-			return c, invalid("mode=%s: want octal permissions like 0660", s)
+			return c, invalid("socket_mode=%s: want octal permissions like 0660", s)
 		}
 		c.SocketMode = fs.FileMode(m)
 	}

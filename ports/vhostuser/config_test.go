@@ -13,7 +13,7 @@ import (
 )
 
 func TestParseOptions(t *testing.T) {
-	c, err := vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "mac": "02:00:00:00:00:01", "queues": "4", "mode": "0660", "other": "x"})
+	c, err := vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "mac": "02:00:00:00:00:01", "queues": "4", "socket_mode": "0660", "mode": "trunk", "other": "x"})
 	require.NoError(t, err)
 	require.Equal(t, vhostuser.Config{Socket: "/run/vs/vm1.sock", MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Queues: 4, SocketMode: 0o660}, c)
 	c, err = vhostuser.ParseOptions(map[string]string{"socket": "/run/vs/vm1.sock", "mac": "", "offload": "on"})
@@ -32,15 +32,15 @@ func TestParseOptions(t *testing.T) {
 		{"socket": "/s", "queues": "0"},
 		{"socket": "/s", "queues": "65"},
 		{"socket": "/s", "queues": "two"},
-		{"socket": "/s", "mode": "0999"},
-		{"socket": "/s", "mode": "01777"},
+		{"socket": "/s", "socket_mode": "0999"},
+		{"socket": "/s", "socket_mode": "01777"},
 		{"socket": "/s", "offload": "tso"},
 	} {
 		_, err := vhostuser.ParseOptions(o)
 		require.ErrorIs(t, err, vhostuser.ErrInvalid, "%v", o)
 	}
 	for _, k := range vhostuser.Options {
-		require.Contains(t, []string{"socket", "mac", "queues", "mode", "offload"}, k)
+		require.Contains(t, []string{"socket", "mac", "queues", "socket_mode", "offload"}, k)
 	}
 }
 

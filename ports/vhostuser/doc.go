@@ -231,7 +231,7 @@
 // # Plugging in
 //
 // vsctl add-port BR vm1 type=vhostuser socket=/run/vswitch/vm1.sock
-// [mac=02:00:00:00:00:01] [queues=N] [mode=0660] [offload=off]:
+// [mac=02:00:00:00:00:01] [queues=N] [socket_mode=0660] [offload=off]:
 // ParseOptions reads those
 // options into a Config. The socket is created by the port (a stale one
 // replaced) and removed when the port goes. QEMU then attaches with

@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"errors"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
+	"syscall"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/vswitch"
@@ -132,10 +135,22 @@ func (d *Daemon) bgpSet(args []string) (any, error) {
 			return nil, d.commit(next)
 		}
 	}
+	// A listener the new configuration cannot have is found before the
+	// running speaker stops: a refused bgp/set changes nothing (it
+	// restarted the old speaker, its sessions and learned routes gone
+	// for seconds). On the running speaker's own port the probe would
+	// meet its listener, so that case is left to the start, as before.
+	if old == nil || d.bgp.speaker == nil || old.ListenPort != c.ListenPort {
+		if err := checkListen(&c); err != nil {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "listen-port=%d: %v; nothing changed", c.ListenPort, err)
+		}
+	}
 	d.stopSpeaker(true)
 	if err := d.runSpeaker(&c); err != nil {
 		if old != nil {
-			d.runSpeaker(old)
+			if rerr := d.runSpeaker(old); rerr != nil {
+				d.log.Error("BGP speaker not restarted with its previous configuration", "err", rerr)
+			}
 		} else {
 			d.bgp.err = ""
 		}
@@ -237,6 +252,9 @@ func (d *Daemon) bgpNeighborAdd(args []string) (any, error) {
 	}
 	if n.VRF, err = d.bgpVRF(opts["vrf"]); err != nil {
 		return nil, err
+	}
+	if n.Addr == d.state.BGP.RouterID {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "neighbor %s is this speaker's router-id: a session to itself never comes up", n.Addr)
 	}
 	if n.Passive && d.state.BGP.ListenPort == 0 {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "passive: neighbor %s would wait for a connection that cannot come: the speaker does not listen (bgp/set listen-port=0); give bgp/set a listen-port= (default 179), or leave passive out", n.Addr)
@@ -434,4 +452,31 @@ func (d *Daemon) bgpShow([]string) (any, error) {
 		v.Announced = append(v.Announced, ctl.BGPAnnouncedView{Prefix: a.Prefix, VRF: a.VRF, NextHop: a.NextHop, Endpoints: true})
 	}
 	return v, nil
+}
+
+// checkListen binds, and closes at once, each TCP listener c's speaker
+// would open (GoBGP's: every address of listen-addr=, or 0.0.0.0 and ::),
+// so that a port another program holds is refused before the running
+// speaker stops. An IPv6 wildcard this host cannot bind (IPv6 off) is
+// not an error: GoBGP starts without it.
+func checkListen(c *BGPConfig) error {
+	if c.ListenPort == 0 {
+		return nil
+	}
+	addrs := c.ListenAddrs
+	wildcard := len(addrs) == 0
+	if wildcard {
+		addrs = []string{"0.0.0.0", "::"}
+	}
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(c.ListenPort)))
+		if err != nil {
+			if wildcard && a == "::" && !errors.Is(err, syscall.EADDRINUSE) {
+				continue
+			}
+			return err
+		}
+		l.Close()
+	}
+	return nil
 }

@@ -285,3 +285,33 @@ func fibHas(t *testing.T, m *memDaemon, want map[string]int) bool {
 	}
 	return true
 }
+
+// TestBGPSetRefusedChangesNothing: a bgp/set whose listener another
+// program holds is refused before the running speaker stops (it was
+// stopped and started again with the old configuration, its sessions
+// and learned routes gone meanwhile), and a neighbor at the speaker's
+// own router-id is refused.
+func TestBGPSetRefusedChangesNothing(t *testing.T) {
+	m := startMem(t, t.TempDir())
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := free.Addr().(*net.TCPAddr).Port
+	require.NoError(t, free.Close())
+	set := []string{"as=65000", "router-id=10.179.0.1", "listen-addr=127.0.0.1", "listen-port=" + strconv.Itoa(port)}
+	m.ok(t, nil, "bgp/set", set...)
+	m.ok(t, nil, "bgp/neighbor-add", "192.0.2.3", "as=65100")
+	m.failsWith(t, ctl.CodeInvalid, "router-id", "bgp/neighbor-add", "10.179.0.1", "as=65100")
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0") // another program's port
+	require.NoError(t, err)
+	defer busy.Close()
+	other := busy.Addr().(*net.TCPAddr).Port
+	speaker := m.d.bgp.speaker
+	m.failsWith(t, ctl.CodeInvalid, "nothing changed", "bgp/set", "as=65000", "router-id=10.179.0.1", "listen-addr=127.0.0.1", "listen-port="+strconv.Itoa(other))
+	require.Same(t, speaker, m.d.bgp.speaker, "the running speaker was stopped")
+	var v ctl.BGPShowView
+	m.ok(t, &v, "bgp/show")
+	require.Equal(t, port, v.ListenPort)
+	require.True(t, v.Running)
+	require.Len(t, v.Neighbors, 1)
+}

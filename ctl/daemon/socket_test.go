@@ -379,6 +379,7 @@ func TestSocketL3AndOverlay(t *testing.T) {
 	m.fails(t, ctl.CodeInvalid, "vtep/set", "10.99.0.1")
 	m.ok(t, nil, "vni/add", "ov", "100", "remotes=10.0.0.2")
 	m.ok(t, nil, "vni/add-remote", "ov", "100", "10.0.0.3")
+	m.failsWith(t, ctl.CodeExists, "VNI 100 is bridge ov's already", "vni/add", "br0", "100")
 	m.ok(t, nil, "vni/del-remote", "ov", "100", "10.0.0.2")
 	m.ok(t, nil, "add-port", "ov", "c1", "type=veth") // MTU follows the overlay
 	var xv ctl.VXLANView

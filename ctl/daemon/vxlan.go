@@ -88,6 +88,11 @@ func (d *Daemon) vniAdd(args []string) (any, error) {
 	if i >= 0 {
 		return nil, ctl.Errorf(ctl.CodeExists, "bridge %s already carries VNI %d", b.Name, vni)
 	}
+	for _, o := range d.state.Bridges {
+		if o.Name != b.Name && slices.ContainsFunc(o.VXLAN, func(n vswitch.VNI) bool { return n.VNI == vni }) {
+			return nil, ctl.Errorf(ctl.CodeExists, "VNI %d is bridge %s's already (a VNI is one bridge's)", vni, o.Name)
+		}
+	}
 	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
 		return nil, err

@@ -111,6 +111,10 @@ type natConfig struct {
 	maps    []nat.Map
 	svcs    []nat.Service
 	uplinks []netip.Addr
+	// inner are the subnets of the router interfaces that are no uplink:
+	// the switch's own networks, which masqueraded flows reach
+	// untranslated (nat.Table.SetInternal).
+	inner []netip.Prefix
 }
 
 // empty reports whether there is nothing to translate.
@@ -270,6 +274,19 @@ func (c *Config) normalizeNAT(l3 *l3Config) (*NAT, *natConfig, error) {
 	}
 	if err := scratch.SetUplinks(nc.uplinks); err != nil {
 		return nil, nil, fail("uplinks", err)
+	}
+	for _, ic := range l3.ifaces {
+		if slices.ContainsFunc(ic.addrs, func(p netip.Prefix) bool { return upl[p.Addr()] }) {
+			continue // an uplink: its subnet is the outside
+		}
+		for _, p := range ic.addrs {
+			if m := p.Masked(); !slices.Contains(nc.inner, m) {
+				nc.inner = append(nc.inner, m)
+			}
+		}
+	}
+	if err := scratch.SetInternal(nc.inner); err != nil {
+		return nil, nil, fail("interfaces", err)
 	}
 	return out, nc, nil
 }

@@ -119,6 +119,9 @@ func (s *Switch) syncNAT(nc *natConfig) (*natState, error) {
 	if err := cur.SetUplinks(nc.uplinks); err != nil {
 		return nil, err
 	}
+	if err := cur.SetInternal(nc.inner); err != nil {
+		return nil, err
+	}
 	st.cfg = nc
 	return st, nil
 }

@@ -185,6 +185,37 @@ func TestNATPortMapAndHairpin(t *testing.T) {
 
 // Routing between the switch's own networks is not translated, and NAT
 // off routes as before.
+// TestNATOtherNetworksUntranslated: a masqueraded network reaches the
+// switch's other networks, the subnets of router interfaces that are no
+// uplink, untranslated; only what leaves through an uplink (its subnet
+// or beyond) is translated. The switch once translated every
+// destination outside the masqueraded networks themselves.
+func TestNATOtherNetworksUntranslated(t *testing.T) {
+	r := newNATRig(t)
+	r.attach("u")
+	const macRU, macU = "02:00:00:00:0c:01", "02:00:00:00:00:0c"
+	cfg := testNATConfig()
+	cfg.Bridges = append(cfg.Bridges, Bridge{Name: "bru", Ports: []Port{{Name: "u"}}})
+	cfg.Interfaces = append(cfg.Interfaces, Interface{Name: "ru", Bridge: "bru", MAC: macRU, Addrs: []string{"192.0.2.1/24"}})
+	cfg.Neighbors = append(cfg.Neighbors, Neighbor{Interface: "ru", Addr: "192.0.2.254", MAC: macU})
+	cfg.Routes = append(cfg.Routes, Route{Prefix: "0.0.0.0/0", Via: []NextHop{{Addr: "192.0.2.254"}}})
+	cfg.NAT.Masquerade = []Masquerade{{Interface: "ra", External: "ru"}}
+	cfg.NAT.PortMaps = nil
+	require.NoError(t, r.s.Reconfigure(cfg))
+	r.send("u", frame(bcast(), macU, -1))
+	r.recv()
+
+	r.send("a", udp4(macRA, macA, "10.1.0.2", "10.2.0.2", 40000, 5300))
+	src, _, sp, _ := tuple4(t, only(t, r.recv(), "b", 1)[0])
+	require.Equal(t, []any{"10.1.0.2", uint16(40000)}, []any{src, sp}, "translated to another of the switch's networks")
+	r.send("a", udp4(macRA, macA, "10.1.0.2", "198.51.100.7", 40000, 5300))
+	src, _, _, _ = tuple4(t, only(t, r.recv(), "u", 1)[0])
+	require.Equal(t, "192.0.2.1", src, "beyond the uplink: translated")
+	r.send("a", udp4(macRA, macA, "10.1.0.2", "192.0.2.254", 40001, 5300))
+	src, _, _, _ = tuple4(t, only(t, r.recv(), "u", 1)[0])
+	require.Equal(t, "192.0.2.1", src, "on the uplink's subnet: translated")
+}
+
 func TestNATInternalAndOff(t *testing.T) {
 	r := newNATRig(t)
 	cfg := testNATConfig()

@@ -59,7 +59,8 @@
 //     address. (Docker does the same with MASQUERADE on the bridge.)
 //   - Masquerade: otherwise, a flow from a network's Sources to an
 //     address in no network gets the network's External address as its
-//     source (ActSNAT). Traffic between the switch's networks is routed
+//     source (ActSNAT). Traffic between the switch's networks (the
+//     masqueraded ones and those SetInternal names) is routed
 //     untranslated. TCP, UDP, UDP-Lite and DCCP get a port, ICMP and
 //     ICMPv6 queries an identifier, and other IPv4 protocols (GRE, ESP)
 //     the address alone (one flow per peer, as Linux). SCTP and other

@@ -52,6 +52,7 @@ type Table struct {
 	nets    []Network
 	maps    []Map
 	uplinks []netip.Addr
+	inner   []netip.Prefix
 	svcs    []*compiledSvc
 
 	wmu     sync.Mutex // guards workers
@@ -209,6 +210,24 @@ func (t *Table) SetUplinks(addrs []netip.Addr) error {
 	return nil
 }
 
+// SetInternal sets the switch's other networks, those no network is
+// masqueraded into: prefixes a masqueraded flow's destination may be in
+// and stay untranslated, as a destination in a masqueraded network does
+// ("traffic between the switch's own networks is routed untranslated").
+// The caller leaves out the uplinks' subnets: those are the outside.
+func (t *Table) SetInternal(prefixes []netip.Prefix) error {
+	for _, p := range prefixes {
+		if !p.IsValid() || p.Addr().Zone() != "" {
+			return fmt.Errorf("%w: internal network %v", ErrPrefix, p)
+		}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.inner = slices.Clone(prefixes)
+	t.publish()
+	return nil
+}
+
 // MapFlows returns a conntrack.Table.Flush predicate matching the flows
 // port mapping m translated: for "this mapping was removed, stop its
 // flows".
@@ -230,6 +249,7 @@ type Rules struct {
 	maps    map[mapKey]target // exact host address
 	anyMaps map[mapKey]target // unspecified host: Addr zero, v6 in Flags
 	uplinks map[conntrack.Addr]bool
+	inner   []prefix                // SetInternal's
 	svcs    map[mapKey]*compiledSvc // nil if there are none
 	anySvcs map[mapKey]*compiledSvc
 	// ports has a bit set for every host port of a map and every port
@@ -325,6 +345,9 @@ func (t *Table) publish() {
 	for _, a := range t.uplinks {
 		r.uplinks[conntrack.AddrFrom(a)] = true
 	}
+	for _, p := range t.inner {
+		r.inner = append(r.inner, compilePrefix(p))
+	}
 	t.compileServices(r)
 	t.rules.Store(r)
 }
@@ -348,6 +371,21 @@ func (r *Rules) dnat(proto uint8, dst conntrack.Addr, port uint16, v6 bool) (tar
 }
 
 // netOf finds the network whose sources hold a.
+// inside reports whether a is in one of the switch's networks: a
+// masqueraded one or another (SetInternal). A masqueraded flow to it is
+// not translated.
+func (r *Rules) inside(a conntrack.Addr, v6 bool) bool {
+	if r.netOf(a, v6) != nil {
+		return true
+	}
+	for i := range r.inner {
+		if r.inner[i].contains(a, v6) {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *Rules) netOf(a conntrack.Addr, v6 bool) *compiledNet {
 	for i := range r.nets {
 		n := &r.nets[i]

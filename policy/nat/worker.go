@@ -170,7 +170,7 @@ func (rs *Rules) plan(p *conntrack.Packet) (rk conntrack.Key, act Action, sv *co
 		}
 	}
 	if act == 0 {
-		if n := rs.netOf(k.Src, v6); n != nil && n.has[f] && rs.netOf(k.Dst, v6) == nil {
+		if n := rs.netOf(k.Src, v6); n != nil && n.has[f] && !rs.inside(k.Dst, v6) {
 			act |= ActSNAT
 			rk.Dst = n.ext[f]
 		}
@@ -545,5 +545,5 @@ func (w *Worker) Wants(p *conntrack.Packet) bool {
 		return true
 	}
 	n := rs.netOf(k.Src, v6)
-	return n != nil && n.has[fam(k)] && rs.netOf(k.Dst, v6) == nil
+	return n != nil && n.has[fam(k)] && !rs.inside(k.Dst, v6)
 }

@@ -100,6 +100,13 @@ func (d *Daemon) sgDel(args []string) (any, error) {
 	if d.state.sg(args[0]) == nil {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no security group %s", args[0])
 	}
+	for _, g := range d.state.SecurityGroups {
+		for _, r := range g.Rules {
+			if r.RemoteGroup == args[0] && g.Name != args[0] {
+				return nil, ctl.Errorf(ctl.CodeInvalid, "security group %s is in use: group %s's rule %s names it (remote=group:%s); sg/rule-del that rule first", args[0], g.Name, r.Name, args[0])
+			}
+		}
+	}
 	next := d.state.clone()
 	next.SecurityGroups = slices.DeleteFunc(next.SecurityGroups, func(g vswitch.SecurityGroup) bool { return g.Name == args[0] })
 	return nil, d.commit(next)

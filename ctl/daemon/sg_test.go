@@ -119,7 +119,7 @@ func TestSGCommands(t *testing.T) {
 	// A group another rule names cannot go.
 	m.ok(t, nil, "sg/add", "clients")
 	m.ok(t, nil, "sg/rule-add", "web", "name=from-clients", "dir=ingress", "remote=group:clients", "action=allow")
-	m.fails(t, ctl.CodeInvalid, "sg/del", "clients")
+	m.failsWith(t, ctl.CodeInvalid, "group web's rule from-clients names it", "sg/del", "clients")
 
 	// Restart (a clean stop, then as after kill -9: the store is all there is).
 	m.stop()

@@ -74,6 +74,10 @@ func (d *Daemon) rifAdd(args []string) (any, error) {
 	if opts["bridge"] == "" {
 		return nil, ctl.Errorf(ctl.CodeUsage, "usage: rif/add NAME bridge=BRIDGE [vlan=N] [vrf=NAME] [mac=MAC] [mtu=N] [addr=CIDR,...]")
 	}
+	if v := opts["vrf"]; v != "" && v != vswitch.DefaultVRF &&
+		!slices.ContainsFunc(d.state.VRFs, func(x vswitch.VRF) bool { return x.Name == v }) {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no VRF %s (vrf/add it first)", v)
+	}
 	ifc := vswitch.Interface{Name: name, Bridge: opts["bridge"], VRF: opts["vrf"], MAC: opts["mac"]}
 	if ifc.MAC == "" {
 		if ifc.MAC, err = randomMAC(); err != nil {

@@ -333,6 +333,7 @@ func TestSocketL3AndOverlay(t *testing.T) {
 	m.ok(t, nil, "rif/add", "r1", "bridge=br0", "addr=10.0.0.1/24")
 	m.fails(t, ctl.CodeExists, "rif/add", "r1", "bridge=br0")
 	m.fails(t, ctl.CodeInvalid, "rif/add", "r2", "bridge=nobr")
+	m.failsWith(t, ctl.CodeNotFound, "no VRF nosuch", "rif/add", "r2", "bridge=br0", "vrf=nosuch") // br0 VLAN 0 has r1: the VRF is named first
 	m.ok(t, nil, "rif/add", "r2", "bridge=br0", "vlan=7", "vrf=red", "mtu=1400", "addr=10.7.0.1/24,fd00:7::1/64")
 	m.ok(t, nil, "addr/add", "r1", "fd00:1::1/64")
 	m.fails(t, ctl.CodeInvalid, "addr/add", "r1", "nonsense")

@@ -221,10 +221,15 @@
 // the flow's two keys (see policy/nat's doc). Its tracker is not the
 // security groups': a routed flow is one entry in each, keyed as each
 // sees the packet (NAT before routing, untranslated on the way in; the
-// groups at the output port, translated), so the groups' revalidation
-// and flushes never touch NAT flows and a group's rules speak of the
-// addresses the container really has (a mapped port's group rule names
-// the container's port, 80, not the host's 8080). A packet conntrack
+// groups at the output port, on the container's side: the translated
+// destination, the untranslated source, as Linux's FORWARD chain sees
+// it; nat leaves its flow in Meta.Conn and sg-policy turns the key back,
+// natSide), so the groups' revalidation and flushes never touch NAT
+// flows and a group's rules speak of the addresses the container really
+// has (a masqueraded container's egress rules see its own address; a
+// mapped port's group rule names the container's port, 80, not the
+// host's 8080), and a NATed flow's two directions are one group flow
+// (TestSGWithNAT; they were two, every reply ct-invalid). A packet conntrack
 // finds invalid, or a non-first fragment, passes untranslated unless a
 // new flow of its tuple would be translated; then it is dropped
 // (ct-invalid, nat-fragment): a container's private address never

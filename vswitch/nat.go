@@ -13,8 +13,12 @@ import (
 // handles. It is separate from the security groups' tracker: a routed
 // flow is one entry in each, keyed as the packet is where each looks at
 // it (NAT before the route lookup, untranslated on the way in; the
-// security groups at the output port, translated), so neither's
-// revalidation, flush or capacity touches the other's flows.
+// security groups at the output port, on the container's side), so neither's
+// revalidation, flush or capacity touches the other's flows. (The
+// groups' key is the packet on its container's side: destination
+// translated, source not; sg-policy's natSide reads this tracker's
+// entry, which the nat node leaves in Meta.Conn, to undo the source's
+// translation.)
 type natState struct {
 	tab *nat.Table
 	ct  *conntrack.Table

@@ -34,6 +34,10 @@ import (
 //     a port map;
 //   - neighbour discovery and other untracked ICMPv6 pass.
 //
+// A packet it tracked leaves with its NAT flow in Meta.Conn, which
+// sg-policy reads to see the packet as it is on its container's side
+// (natSide); sg-policy then sets Meta.Conn to its own flow.
+//
 // A packet NAT could not translate (no free port, a full table, a
 // header it cannot rewrite) is dropped with the reason's name; it never
 // leaves untranslated.
@@ -122,6 +126,7 @@ func (n *natNode) Process(f *pipeline.Frame) {
 	for i, id := range ids {
 		m := &meta[id]
 		next[i], n.how[i] = natNextIP4, natSkip
+		m.Conn = 0 // set to the NAT flow below: sg-policy reads it (natSide)
 		if m.Len < ethHdrLen {
 			continue
 		}
@@ -186,7 +191,7 @@ func (n *natNode) Process(f *pipeline.Frame) {
 				n.drop(f, i, why)
 				continue
 			}
-			n.how[i] = natPassed
+			n.how[i], m.Conn = natPassed, r.Conn
 			if act != 0 {
 				n.how[i], n.act[i] = natTranslated, act
 			}

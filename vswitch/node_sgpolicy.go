@@ -6,6 +6,7 @@ import (
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/policy/acl"
 	"github.com/vecswitch/vecswitch/policy/conntrack"
+	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
 
 // sg-policy is the stateful security-group filter. It sits in front of
@@ -225,10 +226,69 @@ func (n *sgPolicy) fixParse(f *pipeline.Frame, k int, t *tables) {
 		if m.InPort == routerPort && int(m.Iface) < len(t.ifaces) {
 			conntrack.Parse(p, ip, t.ifaces[m.Iface].vrf)
 			p.Key.Flags |= conntrack.KeyRouted // VRF zones apart from L2 domain zones
+			if m.Conn != 0 {
+				if st := n.s.nat.Load(); st != nil {
+					natSide(st.ct, m.Conn, &p.Key)
+				}
+			}
 		} else {
 			conntrack.Parse(p, ip, m.Domain)
 		}
 	}
+}
+
+// natSide turns k, the key of a routed packet as NAT left it, whose NAT
+// flow (nat node: Meta.Conn) is conn, into the key of the packet as it
+// is on its container's side: translated destination, untranslated
+// source, as Linux's FORWARD chain sees a packet between DNAT in
+// PREROUTING and SNAT in POSTROUTING. Both directions of a flow then have
+// keys that are each other's reverse: a masqueraded container's egress
+// rules see its own address and port as the source, a port map's
+// connection meets the ingress rules at the container's port (80, not
+// the host's 8080), and the replies find the flow the group admitted.
+// The nat node translates before the route lookup, so sg-policy sees
+// both directions translated: without this, the original direction's
+// key was the translated one and the reply's the untranslated one, two
+// tuples of no one flow, and every reply of a NATed flow was ct-invalid.
+//
+// A packet of the original direction was rewritten to the reply key
+// reversed: its source becomes the original key's. One of the reply
+// direction was rewritten to the original key reversed: its source
+// becomes the reply key's (but for ICMP, whose identifier, SrcPort, is
+// the container's on this side already). An ICMP error's key, the
+// reverse of the packet it quotes, is turned the same way. A key that is
+// neither (the flow went and its entry was reused) is left as it is.
+func natSide(ct *conntrack.Table, conn uint32, k *conntrack.Key) {
+	var o, r conntrack.Key
+	if !ct.Keys(conn, &o, &r) {
+		return
+	}
+	if rr := r.Reverse(); sameEnds(k, &rr) {
+		k.Src, k.SrcPort = o.Src, o.SrcPort
+		return
+	}
+	if ro := o.Reverse(); sameEnds(k, &ro) {
+		k.Src = r.Src
+		if !icmpKey(k) {
+			k.SrcPort = r.SrcPort
+		}
+	}
+}
+
+// sameEnds reports whether a and b have the same addresses, ports and
+// protocol (zones aside: NAT's are the ingress VRF's).
+func sameEnds(a, b *conntrack.Key) bool {
+	return a.Src == b.Src && a.Dst == b.Dst && a.SrcPort == b.SrcPort && a.DstPort == b.DstPort &&
+		a.Proto == b.Proto && a.Flags&conntrack.KeyIPv6 == b.Flags&conntrack.KeyIPv6
+}
+
+// icmpKey reports whether k is an ICMP or ICMPv6 query's key (ports:
+// identifier, type and code).
+func icmpKey(k *conntrack.Key) bool {
+	if k.Flags&conntrack.KeyIPv6 != 0 {
+		return k.Proto == proto.ProtoICMPv6
+	}
+	return k.Proto == proto.ProtoICMP
 }
 
 // decide is Process's second pass for a packet that is not of a flow

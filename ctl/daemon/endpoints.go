@@ -207,9 +207,9 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 			// Made again: the addresses it had, if they are still free.
 			if lease, err = d.allocate(req.Pool, owner, again); err != nil {
 				d.log.Info("stale endpoint's addresses not given again", "owner", owner, "err", err)
+				lease, err = d.allocate(req.Pool, owner, nil)
 			}
-		}
-		if len(want) > 0 || len(again) == 0 || err != nil {
+		} else {
 			lease, err = d.allocate(req.Pool, owner, want)
 		}
 		if err != nil {

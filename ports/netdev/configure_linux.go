@@ -140,21 +140,26 @@ func routePresent(h *netlink.Handle, link netlink.Link, r Route) bool {
 	}
 	want := r.Dst.Masked()
 	for _, x := range routes {
-		dst := netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-		if family == netlink.FAMILY_V6 {
-			dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
-		}
-		if x.Dst != nil {
-			if p, ok := prefixOf(x.Dst); ok {
-				dst = p
-			}
-		}
 		gw, _ := netip.AddrFromSlice(x.Gw)
-		if dst == want && gw.Unmap() == r.Gw.Unmap() {
+		if routeDst(x, family) == want && gw.Unmap() == r.Gw.Unmap() {
 			return true
 		}
 	}
 	return false
+}
+
+// routeDst is a listed route's destination; the kernel lists a default
+// route with none (family: netlink.FAMILY_V4 or FAMILY_V6).
+func routeDst(x netlink.Route, family int) netip.Prefix {
+	if x.Dst != nil {
+		if p, ok := prefixOf(x.Dst); ok {
+			return p
+		}
+	}
+	if family == netlink.FAMILY_V6 {
+		return netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 }
 
 func ipNet(p netip.Prefix) *net.IPNet {

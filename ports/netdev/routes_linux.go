@@ -18,9 +18,9 @@ func HasRoute(netnsPath string, r Route) (bool, error) {
 	}
 	defer ns.Close()
 	defer h.Close()
-	family, unspec := netlink.FAMILY_V4, netip.IPv4Unspecified()
+	family := netlink.FAMILY_V4
 	if r.Dst.Addr().Is6() {
-		family, unspec = netlink.FAMILY_V6, netip.IPv6Unspecified()
+		family = netlink.FAMILY_V6
 	}
 	routes, err := h.RouteListFiltered(family, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
 	if err != nil {
@@ -28,13 +28,7 @@ func HasRoute(netnsPath string, r Route) (bool, error) {
 	}
 	want := r.Dst.Masked()
 	for _, x := range routes {
-		dst := netip.PrefixFrom(unspec, 0)
-		if x.Dst != nil {
-			if p, ok := prefixOf(x.Dst); ok {
-				dst = p
-			}
-		}
-		if dst != want {
+		if routeDst(x, family) != want {
 			continue
 		}
 		if !r.Gw.IsValid() {

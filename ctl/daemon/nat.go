@@ -105,6 +105,10 @@ func (d *Daemon) natMasqAdd(args []string) (any, error) {
 				return nil, nil
 			case o.Interface == m.Interface:
 				return nil, ctl.Errorf(ctl.CodeExists, "%s is masqueraded behind %s (nat/masquerade-del it first)", o.Interface, o.External)
+			case o.Interface == m.External:
+				return nil, ctl.Errorf(ctl.CodeInvalid, "external=%s: %s is masqueraded itself (behind %s); an uplink's networks are the outside, not translated", m.External, o.Interface, o.External)
+			case o.External == m.Interface:
+				return nil, ctl.Errorf(ctl.CodeInvalid, "%s is the uplink %s is masqueraded behind; an uplink's networks are the outside, not translated", m.Interface, o.Interface)
 			}
 		}
 	}
@@ -191,6 +195,9 @@ func (d *Daemon) natMapAdd(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.notSubnetEdge(m.Target); err != nil {
+		return nil, err
+	}
 	if d.state.NAT != nil && slices.Contains(d.state.NAT.PortMaps, m) {
 		return nil, nil
 	}
@@ -198,6 +205,32 @@ func (d *Daemon) natMapAdd(args []string) (any, error) {
 	n := next.natOf()
 	n.PortMaps = append(n.PortMaps, m)
 	return nil, d.natCommit(next)
+}
+
+// notSubnetEdge refuses a port map's target that is the network or the
+// broadcast address of a router interface's IPv4 subnet: no container
+// has it. (Only the command refuses it; a stored map that has one still
+// loads, as it did before this check.)
+func (d *Daemon) notSubnetEdge(target string) error {
+	a, err := netip.ParseAddr(target)
+	if err != nil || !a.Is4() {
+		return nil
+	}
+	for _, ic := range d.state.Interfaces {
+		for _, s := range ic.Addrs {
+			p, err := netip.ParsePrefix(s)
+			if err != nil || !p.Addr().Is4() || p.Bits() > 30 || !p.Contains(a) {
+				continue
+			}
+			switch a {
+			case p.Masked().Addr():
+				return ctl.Errorf(ctl.CodeInvalid, "target=%s: the network address of %s's subnet %s, not a host", target, ic.Name, p.Masked())
+			case lastAddr(p.Masked()):
+				return ctl.Errorf(ctl.CodeInvalid, "target=%s: the broadcast address of %s's subnet %s, not a host", target, ic.Name, p.Masked())
+			}
+		}
+	}
+	return nil
 }
 
 func (d *Daemon) natMapDel(args []string) (any, error) {

@@ -62,6 +62,13 @@ func TestNATCommands(t *testing.T) {
 		{ctl.CodeInvalid, []string{"nat/map-add", "proto=tcp", "host=nohost", "host-port=81", "target=10.1.0.5"}},
 		{ctl.CodeInvalid, []string{"nat/map-add", "proto=tcp", "host-port=81", "target=0.0.0.0"}},
 		{ctl.CodeInvalid, []string{"nat/map-add", "proto=tcp", "host=fd00::1", "host-port=81", "target=10.1.0.5"}},
+		// The network and broadcast addresses of a router interface's
+		// subnet are no container's.
+		{ctl.CodeInvalid, []string{"nat/map-add", "proto=tcp", "host-port=81", "target=10.1.0.0"}},
+		{ctl.CodeInvalid, []string{"nat/map-add", "proto=tcp", "host-port=81", "target=10.1.0.255"}},
+		// An uplink is not masqueraded, nor a masqueraded network an uplink.
+		{ctl.CodeInvalid, []string{"nat/masquerade-add", "rb", "external=rc"}},
+		{ctl.CodeInvalid, []string{"nat/masquerade-add", "rc", "external=ra"}},
 		{ctl.CodeUsage, []string{"nat/map-add", "proto=tcp", "host-port=81", "port=1"}},
 		{ctl.CodeUsage, []string{"nat/map-add", "proto=tcp", "host-port=81", "target-port=1"}},
 		// Overlaps: the same host port to another target, or a host

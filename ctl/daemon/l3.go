@@ -36,7 +36,7 @@ func (s *State) rif(name string) *vswitch.Interface {
 
 func (d *Daemon) vrfAdd(args []string) (any, error) {
 	if args[0] == vswitch.DefaultVRF || slices.ContainsFunc(d.state.VRFs, func(v vswitch.VRF) bool { return v.Name == args[0] }) {
-		return nil, ctl.Errorf(ctl.CodeExists, "VRF %s exists", args[0])
+		return nil, nil // a VRF has no settings: the same again is a no-op
 	}
 	next := d.state.clone()
 	next.VRFs = append(next.VRFs, vswitch.VRF{Name: args[0]})
@@ -45,6 +45,9 @@ func (d *Daemon) vrfAdd(args []string) (any, error) {
 
 func (d *Daemon) vrfDel(args []string) (any, error) {
 	name := args[0]
+	if name == vswitch.DefaultVRF {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "the default VRF always exists and cannot be deleted")
+	}
 	if !slices.ContainsFunc(d.state.VRFs, func(v vswitch.VRF) bool { return v.Name == name }) {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no VRF %s", name)
 	}
@@ -235,9 +238,15 @@ func (d *Daemon) routeAdd(args []string) (any, error) {
 	default:
 		return nil, ctl.Errorf(ctl.CodeUsage, "usage: route/add PREFIX (via=GW[,GW...] [dev=IF] | dev=IF | blackhole) [vrf=NAME]")
 	}
+	if r.VRF != "" && !slices.ContainsFunc(d.state.VRFs, func(v vswitch.VRF) bool { return v.Name == r.VRF }) {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "no VRF %s (vrf/add it first)", r.VRF)
+	}
 	next := d.state.clone()
 	if i := next.route(r); i >= 0 {
-		return nil, ctl.Errorf(ctl.CodeExists, "route %s exists in VRF %s", r.Prefix, vrfName(r.VRF))
+		if sameRoute(next.Routes[i], r) {
+			return nil, nil // the same route again is a no-op
+		}
+		return nil, ctl.Errorf(ctl.CodeExists, "another route %s exists in VRF %s (route/del it first)", r.Prefix, vrfName(r.VRF))
 	}
 	next.Routes = append(next.Routes, r)
 	return nil, d.commit(next)
@@ -292,6 +301,17 @@ func (s *State) route(r vswitch.Route) int {
 	return slices.IndexFunc(s.Routes, func(x vswitch.Route) bool {
 		p, err := netip.ParsePrefix(x.Prefix)
 		return err == nil && p == want && vrfName(x.VRF) == vrfName(r.VRF)
+	})
+}
+
+// sameRoute reports whether a and b, routes to one prefix, go the same
+// way: both blackholes, or the same next hops in the same order
+// (addresses compared as addresses).
+func sameRoute(a, b vswitch.Route) bool {
+	return a.Blackhole == b.Blackhole && slices.EqualFunc(a.Via, b.Via, func(x, y vswitch.NextHop) bool {
+		xa, _ := netip.ParseAddr(x.Addr)
+		ya, _ := netip.ParseAddr(y.Addr)
+		return x.Interface == y.Interface && (x.Addr == y.Addr || xa.IsValid() && xa == ya)
 	})
 }
 

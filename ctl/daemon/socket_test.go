@@ -329,7 +329,11 @@ func TestSocketL3AndOverlay(t *testing.T) {
 	m.ok(t, nil, "add-br", "ov")
 	m.ok(t, nil, "add-port", "br0", "up0", "type=tap")
 	m.ok(t, nil, "vrf/add", "red")
-	m.fails(t, ctl.CodeExists, "vrf/add", "red")
+	// A VRF has no settings: adding it again (or "default") is a no-op;
+	// the default VRF cannot go.
+	m.ok(t, nil, "vrf/add", "red")
+	m.ok(t, nil, "vrf/add", "default")
+	m.failsWith(t, ctl.CodeInvalid, "the default VRF always exists", "vrf/del", "default")
 	m.ok(t, nil, "rif/add", "r1", "bridge=br0", "addr=10.0.0.1/24")
 	m.fails(t, ctl.CodeExists, "rif/add", "r1", "bridge=br0")
 	m.fails(t, ctl.CodeInvalid, "rif/add", "r2", "bridge=nobr")
@@ -342,6 +346,13 @@ func TestSocketL3AndOverlay(t *testing.T) {
 	m.ok(t, nil, "route/add", "10.8.0.0/16", "blackhole")
 	m.ok(t, nil, "route/add", "10.6.0.0/16", "dev=r2", "vrf=red")
 	m.fails(t, ctl.CodeInvalid, "route/add", "10.5.0.0/16", "via=192.168.1.1")
+	// The same route again is a no-op; another one to the prefix is
+	// refused; an unknown VRF is not-found, as for rif/add.
+	m.ok(t, nil, "route/add", "10.9.0.0/16", "via=10.0.0.254")
+	m.ok(t, nil, "route/add", "10.8.0.0/16", "blackhole")
+	m.failsWith(t, ctl.CodeExists, "another route 10.9.0.0/16 exists", "route/add", "10.9.0.0/16", "via=10.0.0.253")
+	m.failsWith(t, ctl.CodeExists, "another route 10.8.0.0/16 exists", "route/add", "10.8.0.0/16", "via=10.0.0.253")
+	m.failsWith(t, ctl.CodeNotFound, "no VRF blue", "route/add", "10.5.0.0/16", "via=10.0.0.254", "vrf=blue")
 	var rs []ctl.RouteEntry
 	m.ok(t, &rs, "route/show")
 	require.NotEmpty(t, rs)

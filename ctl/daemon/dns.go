@@ -169,6 +169,9 @@ func (d *Daemon) dnsEnable(args []string) (any, error) {
 	if err := d.needRIF(args[0]); err != nil {
 		return nil, err
 	}
+	if err := d.dnsPortFree(args[0]); err != nil {
+		return nil, err
+	}
 	opts, err := ctl.ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
@@ -289,4 +292,25 @@ func (d *Daemon) endpointSet(args []string) (any, error) {
 		return nil, nil
 	}
 	return nil, d.commit(next)
+}
+
+// dnsPortFree refuses to answer DNS on a router interface one of whose
+// addresses a service holds at port 53 (svc/add refuses the other
+// order): the service would take the queries.
+func (d *Daemon) dnsPortFree(iface string) error {
+	if d.state.NAT == nil {
+		return nil
+	}
+	for _, a := range d.state.rif(iface).Addrs {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			continue
+		}
+		for _, sv := range d.state.NAT.Services {
+			if sv.Port == 53 && sv.VIP == p.Addr().String() {
+				return ctl.Errorf(ctl.CodeExists, "service %s holds %s %s port 53 (svc/del it first)", sv.Name, sv.Proto, sv.VIP)
+			}
+		}
+	}
+	return nil
 }

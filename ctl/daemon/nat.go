@@ -195,7 +195,7 @@ func (d *Daemon) natMapAdd(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.notSubnetEdge(m.Target); err != nil {
+	if err := d.notSubnetEdge("target", m.Target); err != nil {
 		return nil, err
 	}
 	if d.state.NAT != nil && slices.Contains(d.state.NAT.PortMaps, m) {
@@ -207,11 +207,12 @@ func (d *Daemon) natMapAdd(args []string) (any, error) {
 	return nil, d.natCommit(next)
 }
 
-// notSubnetEdge refuses a port map's target that is the network or the
-// broadcast address of a router interface's IPv4 subnet: no container
-// has it. (Only the command refuses it; a stored map that has one still
-// loads, as it did before this check.)
-func (d *Daemon) notSubnetEdge(target string) error {
+// notSubnetEdge refuses a port map's target or a service backend (the
+// option key=target) that is the network or the broadcast address of a
+// router interface's IPv4 subnet: no container has it. (Only the
+// commands refuse it; a stored one still loads, as it did before this
+// check.)
+func (d *Daemon) notSubnetEdge(key, target string) error {
 	a, err := netip.ParseAddr(target)
 	if err != nil || !a.Is4() {
 		return nil
@@ -224,9 +225,9 @@ func (d *Daemon) notSubnetEdge(target string) error {
 			}
 			switch a {
 			case p.Masked().Addr():
-				return ctl.Errorf(ctl.CodeInvalid, "target=%s: the network address of %s's subnet %s, not a host", target, ic.Name, p.Masked())
+				return ctl.Errorf(ctl.CodeInvalid, "%s=%s: the network address of %s's subnet %s, not a host", key, target, ic.Name, p.Masked())
 			case lastAddr(p.Masked()):
-				return ctl.Errorf(ctl.CodeInvalid, "target=%s: the broadcast address of %s's subnet %s, not a host", target, ic.Name, p.Masked())
+				return ctl.Errorf(ctl.CodeInvalid, "%s=%s: the broadcast address of %s's subnet %s, not a host", key, target, ic.Name, p.Masked())
 			}
 		}
 	}

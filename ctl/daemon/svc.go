@@ -74,6 +74,9 @@ func (d *Daemon) svcAdd(args []string) (any, error) {
 	if d.state.endpointNamed(name) {
 		return nil, ctl.Errorf(ctl.CodeExists, "%s is an endpoint's DNS name", name)
 	}
+	if err := d.serviceClash(sv, vip); err != nil {
+		return nil, err
+	}
 	next := d.state.clone()
 	n := next.natOf()
 	n.Services = append(n.Services, sv)
@@ -151,9 +154,53 @@ func (d *Daemon) svcBackendAdd(args []string) (any, error) {
 		}
 		nsv.Backends[j].Weight = b.Weight
 	} else {
+		if err := d.badBackend(a); err != nil {
+			return nil, err
+		}
 		nsv.Backends = append(nsv.Backends, b)
 	}
 	return nil, d.natCommit(next)
+}
+
+// serviceClash refuses a service whose VIP, port and protocol another
+// service holds (named, rather than by its index in the configuration),
+// or that would take the switch's own DNS: port 53 at an address of a
+// router interface that answers DNS.
+func (d *Daemon) serviceClash(sv vswitch.Service, vip netip.Addr) error {
+	if d.state.NAT != nil {
+		for _, o := range d.state.NAT.Services {
+			if o.Proto == sv.Proto && o.VIP == sv.VIP && o.Port == sv.Port {
+				return ctl.Errorf(ctl.CodeExists, "service %s holds %s %s port %d", o.Name, o.Proto, o.VIP, o.Port)
+			}
+		}
+	}
+	if sv.Port != 53 {
+		return nil
+	}
+	for _, n := range d.state.DNS {
+		if ic := d.state.rif(n.Interface); ic != nil && slices.ContainsFunc(ic.Addrs, func(s string) bool {
+			p, err := netip.ParsePrefix(s)
+			return err == nil && p.Addr() == vip
+		}) {
+			return ctl.Errorf(ctl.CodeExists, "vip=%s port=53: the switch answers DNS there (router interface %s; dns/disable it first)", sv.VIP, n.Interface)
+		}
+	}
+	return nil
+}
+
+// badBackend refuses a new backend that cannot be one: the network or
+// broadcast address of a router interface's IPv4 subnet, or a service's
+// VIP (services do not chain: a flow is translated once).
+func (d *Daemon) badBackend(a netip.Addr) error {
+	if err := d.notSubnetEdge("addr", a.String()); err != nil {
+		return err
+	}
+	for _, o := range d.state.NAT.Services {
+		if o.VIP == a.String() {
+			return ctl.Errorf(ctl.CodeInvalid, "addr=%s: the VIP of service %s; a backend is a host (services do not chain)", a, o.Name)
+		}
+	}
+	return nil
 }
 
 func (d *Daemon) svcBackendDel(args []string) (any, error) {

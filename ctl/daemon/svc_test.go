@@ -93,6 +93,11 @@ func TestSvcCommands(t *testing.T) {
 		{ctl.CodeExists, []string{"svc/add", "web", "proto=tcp", "vip=10.96.0.10", "port=81"}},
 		{ctl.CodeExists, []string{"svc/add", "web2", "proto=tcp", "vip=10.96.0.10", "port=80"}},
 		{ctl.CodeExists, []string{"svc/add", "web3", "proto=tcp", "vip=192.0.2.1", "port=8080"}},
+		// A backend that is no host: a subnet's network or broadcast
+		// address, another service's VIP (services do not chain).
+		{ctl.CodeInvalid, []string{"svc/backend-add", "web", "addr=10.1.0.255"}},
+		{ctl.CodeInvalid, []string{"svc/backend-add", "web", "addr=10.1.0.0"}},
+		{ctl.CodeInvalid, []string{"svc/backend-add", "web", "addr=10.96.0.53"}},
 		{ctl.CodeNotFound, []string{"svc/backend-add", "nope", "addr=10.1.0.5"}},
 		{ctl.CodeInvalid, []string{"svc/backend-add", "web", "addr=10.1.0"}},
 		{ctl.CodeInvalid, []string{"svc/backend-add", "web", "addr=0.0.0.0"}},
@@ -110,7 +115,19 @@ func TestSvcCommands(t *testing.T) {
 	} {
 		m.fails(t, c.code, c.args[0], c.args[1:]...)
 	}
+	// The message names the service holding the VIP, not an index.
+	m.failsWith(t, ctl.CodeExists, "service web holds tcp 10.96.0.10 port 80", "svc/add", "web2", "proto=tcp", "vip=10.96.0.10", "port=80")
 	require.Equal(t, string(before), string(m.stateBytes(t)), "failed or repeated commands changed the store")
+
+	// The switch's own DNS and a service never share an address's port
+	// 53, whichever comes first.
+	m.ok(t, nil, "dns/enable", "ra")
+	m.failsWith(t, ctl.CodeExists, "the switch answers DNS there", "svc/add", "rdns", "proto=udp", "vip=10.1.0.1", "port=53")
+	m.ok(t, nil, "dns/disable", "ra")
+	m.ok(t, nil, "svc/add", "rdns", "proto=tcp", "vip=10.1.0.1", "port=53")
+	m.failsWith(t, ctl.CodeExists, "service rdns holds tcp 10.1.0.1 port 53", "dns/enable", "ra")
+	m.ok(t, nil, "svc/del", "rdns")
+	before = m.stateBytes(t)
 
 	v := m.services(t)
 	require.Len(t, v, 2)

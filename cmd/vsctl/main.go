@@ -48,6 +48,17 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	}
 	cmd, args := commandName(args)
 	spec, ok := ctl.SpecOf(cmd)
+	if !ok && cmd == "set" {
+		// "set port ..." and "set bridge ..." are set-port and set-bridge:
+		// "set" alone (or with --help, or another word) lists both.
+		w, code := stderr, exitUsage
+		if _, help, err := trailingFlags(fs, args); err == nil && help {
+			w, code = stdout, exitOK
+		}
+		fmt.Fprintln(w, "usage: vsctl set port PORT [key=value...]   (set-port: vsctl set-port --help)")
+		fmt.Fprintln(w, "       vsctl set bridge BRIDGE [key=value...]   (set-bridge: vsctl set-bridge --help)")
+		return code
+	}
 	if !ok {
 		fmt.Fprintf(stderr, "vsctl: unknown command %q (vsctl --help lists them)\n", cmd)
 		return exitUsage

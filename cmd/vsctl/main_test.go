@@ -43,6 +43,18 @@ func TestHelpGoesToStdout(t *testing.T) {
 	require.Equal(t, exitOK, code)
 	require.True(t, strings.HasPrefix(out, "usage: vsctl show runtime\n"), out)
 
+	// "set" alone is set port / set bridge: listed on stdout with --help,
+	// on stderr as a usage error without (it was an unknown command).
+	code, out, errOut = vsctl(t, "set", "--help")
+	require.Equal(t, exitOK, code)
+	require.Contains(t, out, "vsctl set port PORT")
+	require.Contains(t, out, "vsctl set bridge BRIDGE")
+	require.Empty(t, errOut)
+	code, out, errOut = vsctl(t, "set")
+	require.Equal(t, exitUsage, code)
+	require.Empty(t, out)
+	require.Contains(t, errOut, "vsctl set port PORT")
+
 	// Asked for nothing: usage on stderr, exit 2.
 	code, out, errOut = vsctl(t)
 	require.Equal(t, exitUsage, code)

@@ -27,6 +27,9 @@ func (d *Daemon) fdbShow(args []string) (any, error) {
 		return nil, err
 	}
 	q := vswitch.FDBQuery{Bridge: args[0], Port: opts["port"], After: opts["after"]}
+	if q.Port != "" && !d.inBridge(args[0], q.Port) {
+		return nil, ctl.Errorf(ctl.CodeNotFound, "port=%s: no port %s in bridge %s", q.Port, q.Port, args[0])
+	}
 	if s, ok := opts["vlan"]; ok {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 0 || v > vswitch.MaxVLAN {
@@ -127,7 +130,43 @@ func (d *Daemon) fdbDel(args []string) (any, error) {
 	n := len(b.StaticMACs)
 	b.StaticMACs = slices.DeleteFunc(b.StaticMACs, func(m vswitch.StaticMAC) bool { return m.MAC == mac && m.VLAN == vlan })
 	if len(b.StaticMACs) == n {
-		return nil, ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d", mac, vlan)
+		return nil, d.notStatic(b.Name, mac, vlan)
 	}
 	return nil, d.commit(*next)
+}
+
+// notStatic is fdb/del's error for a MAC that no fdb/add made: it says
+// what the entry fdb/show lists is, if there is one (a port's bound MAC,
+// a router interface's, a learned one), and what removes it.
+func (d *Daemon) notStatic(bridge, mac string, vlan uint16) error {
+	page, err := d.sw.FDBPage(vswitch.FDBQuery{Bridge: bridge, MAC: mac, VLAN: &vlan})
+	if err == nil && len(page.Entries) > 0 {
+		e := page.Entries[0]
+		switch {
+		case e.Bound:
+			return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: port security binds it to port %s (set-port %s macs=... or port_security=off)", mac, vlan, e.Port, e.Port)
+		case strings.HasPrefix(e.Port, "rif:"):
+			return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: it is router interface %s's (rif/del removes it)", mac, vlan, e.Port[len("rif:"):])
+		case e.Static:
+			return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: the switch holds it on %s", mac, vlan, e.Port)
+		default:
+			return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: it is learned on %s (fdb/flush forgets learned MACs)", mac, vlan, e.Port)
+		}
+	}
+	return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d", mac, vlan)
+}
+
+// inBridge reports whether port, as fdb/show's port= names it, can be
+// one of the bridge's: one of its ports, "rif:NAME" of a router
+// interface in it, or a VXLAN tunnel ("vxlan:ADDR").
+func (d *Daemon) inBridge(bridge, port string) bool {
+	if strings.HasPrefix(port, "vxlan:") {
+		return true
+	}
+	if rif, ok := strings.CutPrefix(port, "rif:"); ok {
+		ic := d.state.rif(rif)
+		return ic != nil && ic.Bridge == bridge
+	}
+	b := d.state.bridge(bridge)
+	return b != nil && slices.ContainsFunc(b.Ports, func(p vswitch.Port) bool { return p.Name == port })
 }

@@ -82,6 +82,9 @@ func parseSecurityOptions(p *vswitch.Port, opts map[string]string) error {
 		p.MACLimit = n
 	}
 	if s, ok := opts["macs"]; ok {
+		if len(splitList(s)) == 0 {
+			return ctl.Errorf(ctl.CodeInvalid, "macs= names no MAC: give the station's MACs (port_security=off stops binding any)")
+		}
 		p.MACs = nil
 		for _, m := range splitList(s) {
 			hw, err := net.ParseMAC(m)
@@ -257,7 +260,10 @@ func (d *Daemon) setPort(args []string) (any, error) {
 		return nil, err
 	}
 	if bp.Mode == vswitch.Access {
-		bp.Trunks = nil
+		if _, ok := opts["trunks"]; ok {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "trunks=%s: an access port carries no trunk VLANs", opts["trunks"])
+		}
+		bp.Trunks = nil // mode=access drops the port's trunks
 	}
 	if m, ok := opts["mtu"]; ok {
 		if maxMTU(nspec.Type) == 0 {

@@ -180,6 +180,12 @@ func TestSocketL2Commands(t *testing.T) {
 	m.fails(t, ctl.CodeNotFound, "set-port", "p9", "vlan=1")
 	m.fails(t, ctl.CodeInvalid, "set-port", "p1", "mtu=10")
 	m.fails(t, ctl.CodeUsage, "set-port", "p1", "color=red")
+	// An access port with trunks is refused as add-port refuses it (it
+	// dropped trunks= silently), and macs= naming no MAC as well (it
+	// unbound the port's MACs: port security off without saying so).
+	m.failsWith(t, ctl.CodeInvalid, "an access port carries no trunk VLANs", "set-port", "p3", "mode=access", "trunks=10")
+	m.failsWith(t, ctl.CodeInvalid, "macs= names no MAC", "set-port", "p3", "macs=")
+	m.failsWith(t, ctl.CodeInvalid, "macs= names no MAC", "add-port", "br0", "p9", "macs=")
 
 	var sv ctl.ShowView
 	m.ok(t, &sv, "show")
@@ -220,6 +226,12 @@ func TestSocketL2Commands(t *testing.T) {
 	m.ok(t, nil, "fdb/add", "br0", "02:00:00:00:00:99", "p2")
 	m.fails(t, ctl.CodeInvalid, "fdb/add", "br0", "01:00:5e:00:00:01", "p2")
 	m.ok(t, nil, "fdb/del", "br0", "02:00:00:00:00:99")
+	// fdb/show of a port not in the bridge is not "0 entries"; fdb/del of
+	// an entry no fdb/add made says what it is.
+	m.failsWith(t, ctl.CodeNotFound, "no port nope in bridge br0", "fdb/show", "br0", "port=nope")
+	m.failsWith(t, ctl.CodeNotFound, "port security binds it to port p3", "fdb/del", "br0", "02:00:00:00:00:33")
+	m.failsWith(t, ctl.CodeNotFound, "it is learned on p1", "fdb/del", "br0", "02:00:00:00:00:11")
+	m.failsWith(t, ctl.CodeNotFound, "no static MAC 02:00:00:00:00:98 in VLAN 0", "fdb/del", "br0", "02:00:00:00:00:98")
 	m.ok(t, nil, "fdb/flush", "br0")
 	m.ok(t, nil, "fdb/flush")
 	m.fails(t, ctl.CodeNotFound, "fdb/flush", "nobr")

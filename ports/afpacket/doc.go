@@ -5,8 +5,9 @@
 // checksums behind a virtio-net header, and takes such frames back. The
 // container keeps TSO and checksum offload on a plain veth, so its TCP
 // crosses the switch in large frames, as through an offload tap
-// (ports/tap Config.Offload); the data path is the same
-// (ports/internal/vnetio: one readv or writev per frame, zero-alloc).
+// (ports/tap Config.Offload); the data path is the same (one system call
+// per frame, zero-alloc): ports/internal/vnetio's Writer, and a reader of
+// the port's own that brings each frame's VLAN tag back (below).
 //
 // AF_XDP (ports/afxdp) moves more small frames per second (batched rings,
 // no system call per frame) but only 1500-byte ones: the kernel turns TSO
@@ -21,6 +22,21 @@
 // (sent frames skip the interface's qdisc). With several queues the
 // sockets form a PACKET_FANOUT_HASH group, so each flow is read by one
 // queue and a frame by one socket only.
+//
+// # VLAN tags
+//
+// The kernel takes the 802.1Q (or 802.1ad) tag out of every frame an
+// interface receives, into the packet's metadata, before packet sockets
+// see it (veth offers rx VLAN offload, and the stack untags in software
+// anyway): a container's tagged frame would reach the switch untagged, in
+// the trunk's native VLAN or the access port's own. Each socket therefore
+// has PACKET_AUXDATA on and is read with recvmsg(2) instead of readv(2);
+// when the auxdata reports a tag (TP_STATUS_VLAN_VALID), the port puts it
+// back at offset 12 (its TPID when TP_STATUS_VLAN_TPID_VALID, else
+// 0x8100), moving the MACs 4 bytes into the headroom as the switch's own
+// tagging does, and a partial checksum's start with them. No extra system
+// call and no allocation per frame. Frames the port sends keep their tags
+// as written.
 //
 // # The interface's own stack
 //

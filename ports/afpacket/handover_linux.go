@@ -21,10 +21,11 @@ func (p *Port) Handover() (Handover, []int) {
 // Adopt makes a port of the sockets another process handed over (one per
 // queue; Close closes them). Each must be an AF_PACKET socket bound to the
 // described interface, which must still have the described index. Adopt
-// attaches its own ingress drop program (see the package doc), so the
-// host's stack never sees the interface's frames while both processes'
-// programs are attached, nor after the giver detaches its own. On failure
-// the sockets are left to the caller.
+// turns PACKET_AUXDATA on (VLAN tags, see the package doc) and attaches
+// its own ingress drop program (see the package doc), so the host's stack
+// never sees the interface's frames while both processes' programs are
+// attached, nor after the giver detaches its own. On failure the sockets
+// are left to the caller.
 func Adopt(name string, h Handover, fds []int, log *slog.Logger) (_ *Port, err error) {
 	if log == nil {
 		log = slog.Default()
@@ -51,6 +52,11 @@ func Adopt(name string, h Handover, fds []int, log *slog.Logger) (_ *Port, err e
 		}
 		if err := unix.SetNonblock(fd, true); err != nil {
 			return nil, fmt.Errorf("afpacket %s: adopt queue %d: %w", name, q, err)
+		}
+		// A giver that did not ask for the frames' VLAN tags (older
+		// versions) reads on unharmed: its readv ignores them.
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+			return nil, fmt.Errorf("afpacket %s: adopt queue %d: PACKET_AUXDATA: %w", name, q, err)
 		}
 	}
 	p := &Port{name: name, ifname: h.Ifname, index: h.Index, log: log, fds: fds,

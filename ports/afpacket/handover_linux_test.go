@@ -11,7 +11,8 @@ import (
 )
 
 // TestHandover: a port adopted from duplicates of a running port's
-// sockets receives the container's frames and transmits to it; refused
+// sockets receives the container's frames (tagged ones with their tags,
+// though the sockets came without PACKET_AUXDATA) and transmits to it; refused
 // descriptors (not AF_PACKET, another interface) are left open.
 func TestHandover(t *testing.T) {
 	r := newRig(t)
@@ -22,6 +23,9 @@ func TestHandover(t *testing.T) {
 		d, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 		require.NoError(t, err)
 		dups = append(dups, d)
+		// As a socket of a version that did not ask for the frames' VLAN
+		// tags (the option is the socket's: the old port's too).
+		require.NoError(t, unix.SetsockoptInt(d, unix.SOL_PACKET, unix.PACKET_AUXDATA, 0))
 	}
 
 	udp, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
@@ -66,6 +70,14 @@ func TestHandover(t *testing.T) {
 	got := nr.rxAll(t, ids, 8)
 	pool.FreeN(ids[:got])
 	require.Equal(t, 8, got, "frames through the adopted port")
+	// The adopted socket brings the tags the kernel took out of frames.
+	f := taggedFrame(0x8100, 10)
+	_, err = unix.Write(r.send, f)
+	require.NoError(t, err)
+	id := nr.rxFrom(t, ids, f[6:12])
+	pkt := append([]byte(nil), pool.Packet(id)...)
+	pool.Free(id)
+	require.Equal(t, f, pkt, "the adopted port put the VLAN tag back")
 
 	ids = ids[:1]
 	require.Equal(t, 1, pool.AllocN(ids))

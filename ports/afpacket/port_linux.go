@@ -91,6 +91,8 @@ func openSocket(index int, fanout bool, group int) (int, error) {
 		v         int
 	}{
 		{"PACKET_VNET_HDR", unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1},
+		// Each frame's VLAN tag, which the kernel took out of it (reader).
+		{"PACKET_AUXDATA", unix.SOL_PACKET, unix.PACKET_AUXDATA, 1},
 		{"PACKET_IGNORE_OUTGOING", unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1},
 		{"PACKET_QDISC_BYPASS", unix.SOL_PACKET, unix.PACKET_QDISC_BYPASS, 1},
 		// Room for some 64 KiB frames each way while the worker is busy.
@@ -175,7 +177,7 @@ func (p *Port) OpenRx(q int, pool *pipeline.Pool) (pipeline.RxQueue, error) {
 	if err := p.claim(p.rxOpen, "rx", q); err != nil {
 		return nil, err
 	}
-	return &rxQueue{p: p, q: q, batch: p.info.BatchSize, r: vnetio.NewReader(p.fds[q], pool), fd: p.fds[q], c: &p.c[q]}, nil
+	return &rxQueue{p: p, q: q, batch: p.info.BatchSize, r: newReader(p.fds[q], pool), fd: p.fds[q], c: &p.c[q]}, nil
 }
 
 // OpenTx implements ports.Port.
@@ -242,13 +244,13 @@ type rxQueue struct {
 	q      int
 	fd     int
 	batch  int
-	r      *vnetio.Reader
+	r      *reader
 	c      *counters
 	closed bool
 }
 
-// Rx reads up to min(len(bufs), batch) frames, one readv(2) each, until
-// the socket has none.
+// Rx reads up to min(len(bufs), batch) frames, one recvmsg(2) each,
+// until the socket has none.
 func (q *rxQueue) Rx(bufs []pipeline.BufID) (int, error) {
 	if q.closed {
 		return 0, errQueueClosed

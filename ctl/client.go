@@ -49,6 +49,12 @@ func (cl *Client) Call(cmd string, args []string, out any) error {
 	// (denied, busy) says why and hangs up, maybe before our write.
 	line, err := cl.r.ReadBytes('\n')
 	if err != nil {
+		var ne net.Error
+		if werr == nil && errors.As(err, &ne) && ne.Timeout() {
+			// The daemon has the request and may still carry it out:
+			// not "no daemon".
+			return Errorf(CodeTimeout, "no answer from vswitchd within %v: it may still carry out %s (look before repeating it)", cl.timeout, cmd)
+		}
 		if werr != nil {
 			return Errorf(CodeUnavail, "send: %v", werr)
 		}

@@ -36,7 +36,7 @@ const (
 	CodeNotFound   Code = "not-found"       // the named object does not exist
 	CodeExists     Code = "exists"          // the named object already exists
 	CodeTooLarge   Code = "too-large"       // request over the size limit
-	CodeTimeout    Code = "timeout"         // request did not arrive in time
+	CodeTimeout    Code = "timeout"         // request did not arrive in time (client side: the answer did not)
 	CodeDenied     Code = "denied"          // peer not allowed
 	CodeBusy       Code = "busy"            // too many clients
 	CodeInternal   Code = "internal"        // the daemon failed

@@ -31,7 +31,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	socket := fs.String("socket", ctl.DefaultSocket, "vswitchd's control socket")
 	asJSON := fs.Bool("json", false, "print results as JSON (for scripts)")
-	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the daemon")
+	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the daemon to answer (above 0; a command that times out may still be carried out: exit 1, not 3)")
 	fs.Usage = func() {} // help is printed below, to stdout; errors say how to get it
 	if err := fs.Parse(argv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -76,6 +76,10 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) < spec.MinArgs || (spec.MaxArgs >= 0 && len(args) > spec.MaxArgs) {
 		fmt.Fprintf(stderr, "usage: vsctl %s\n", strings.TrimSpace(displayName(spec.Name)+" "+spec.Usage))
+		return exitUsage
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "vsctl: -timeout %v: want a duration above 0 (such as 5s)\n", *timeout)
 		return exitUsage
 	}
 	c, err := ctl.Dial(*socket, *timeout)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -183,4 +185,37 @@ func TestFDBShowPages(t *testing.T) {
 	require.Equal(t, exitOK, code)
 	require.Len(t, calls, 1)
 	require.Contains(t, out, "(5 of 25 entries; the next page: after=0/4)")
+}
+
+// TestTimeoutIsNotNoDaemon: a daemon that takes the request and does not
+// answer in time is exit 1 with a message saying the command may still
+// be carried out (it was exit 3, "no daemon", though the daemon applied
+// the change afterwards); -timeout 0 or below is a usage error (it timed
+// out every command at once).
+func TestTimeoutIsNotNoDaemon(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "slow.sock")
+	l, err := net.Listen("unix", sock)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { // read the request, never answer
+				defer c.Close()
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	code, out, errOut := vsctl(t, "--socket", sock, "-timeout", "200ms", "add-br", "b1")
+	require.Equal(t, exitFailed, code, errOut)
+	require.Empty(t, out)
+	require.Contains(t, errOut, "may still carry out add-br")
+	for _, v := range []string{"0", "-1s"} {
+		code, _, errOut = vsctl(t, "--socket", sock, "-timeout", v, "show")
+		require.Equal(t, exitUsage, code, errOut)
+		require.Contains(t, errOut, "want a duration above 0")
+	}
 }

@@ -156,6 +156,13 @@ func TestCorruptConfigFallsBack(t *testing.T) {
 			b, err := os.ReadFile(asides[0])
 			require.NoError(t, err)
 			require.Equal(t, tc.content, string(b), "the damaged file is kept as it was")
+			// config.json is a copy of the previous one, not another name
+			// of its file: editing one in place must not change the other.
+			ci, err := os.Stat(cfg)
+			require.NoError(t, err)
+			pi, err := os.Stat(cfg + ".prev")
+			require.NoError(t, err)
+			require.False(t, os.SameFile(ci, pi), "config.json and config.json.prev are one file")
 			// The configuration works on: a change, then a restart.
 			require.True(t, run(t, d, "add-br", "br2").OK)
 			require.NoError(t, d.Close())

@@ -73,7 +73,7 @@ func (d *Daemon) restoreState() error {
 	if aerr != nil {
 		return fmt.Errorf("ctl: %s is unusable (%v) and could not be set aside: %w", cur, err, aerr)
 	}
-	if rerr := replaceWithLink(prev, cur); rerr != nil {
+	if rerr := replaceWithCopy(prev, cur); rerr != nil {
 		return fmt.Errorf("ctl: %s is unusable (%v; kept as %s) and %s could not replace it: %w", cur, err, aside, prev, rerr)
 	}
 	d.state = pst
@@ -169,7 +169,7 @@ func checkPortState(st *State) error {
 
 // setAside links path to path.corrupt-TIME (another suffix if that
 // exists: an earlier aside file is never replaced) and returns the name.
-// path stays until replaceWithLink puts the good copy in its place, so
+// path stays until replaceWithCopy puts the good copy in its place, so
 // there is no moment without a configuration file.
 func setAside(path string) (string, error) {
 	return linkAside(path, ".corrupt-")
@@ -209,15 +209,33 @@ func linkAside(path, kind string) (string, error) {
 	return "", fmt.Errorf("too many %s%s* files", path, kind)
 }
 
-// replaceWithLink atomically makes dst another name of src's file, and
-// syncs the directory.
-func replaceWithLink(src, dst string) error {
+// replaceWithCopy atomically puts a copy of src's file at dst (written,
+// synced, renamed over dst), and syncs the directory. A copy, not a hard
+// link: with one file under both names, an operator editing config.json
+// in place would change the previous copy too.
+func replaceWithCopy(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
 	tmp := dst + ".restore-tmp"
 	os.Remove(tmp)
-	if err := os.Link(src, tmp); err != nil {
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp)
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp, dst); err != nil {
 		return err
 	}

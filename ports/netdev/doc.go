@@ -27,10 +27,17 @@
 // name ever appears there and a name clash fails before anything exists.
 // The container end gets its MAC, MTU, addresses, routes and link state; its
 // TX checksum offload is switched off (see below); the host end is brought
-// up with the same MTU. The returned Veth records the host end's name and
-// ifindex: Delete removes that link (which removes the pair) and nothing
-// else, and succeeds when the pair is already gone (for example because
-// the container's namespace died).
+// up with the same MTU and without IPv6 addresses (its address generation
+// mode none, set before it goes up): it is the switch's port, not a host
+// interface, and with a link-local address the host's IPv6 stack would
+// send its own MLD reports, duplicate address detection and router
+// solicitations from the host end's MAC straight into the container,
+// past the switch. The container end keeps IPv6; packet and AF_XDP
+// sockets on the host end see every frame all the same. Interfaces the
+// daemon adopts rather than creates are left as they are. The returned
+// Veth records the host end's name and ifindex: Delete removes that link
+// (which removes the pair) and nothing else, and succeeds when the pair
+// is already gone (for example because the container's namespace died).
 //
 // # TX checksum offload
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -12,7 +13,8 @@ import (
 // namespace and whose peer is created inside the container namespace
 // opts.Netns under its final name, then configures the container end
 // (MAC, MTU, addresses, up, routes, TX checksum offload off) and brings the
-// host end up. On failure everything created is removed again.
+// host end up without IPv6 addresses. On failure everything created is
+// removed again.
 func CreateVeth(opts VethOptions) (*Veth, error) {
 	opts.setDefaults()
 	if err := opts.validate(); err != nil {
@@ -64,6 +66,13 @@ func CreateVeth(opts VethOptions) (*Veth, error) {
 		if err := hh.LinkSetAlias(host, opts.Alias); err != nil {
 			return nil, linkErr("set alias of", opts.HostName, "", err)
 		}
+	}
+	// The host's IPv6 stack stays off the host end (see the package doc):
+	// no link-local address, so nothing sent from it into the container.
+	// EAFNOSUPPORT: the end has no IPv6 at all (MTU below 1280, or a
+	// kernel without IPv6).
+	if err := hh.LinkSetIP6AddrGenMode(host, nl.IN6_ADDR_GEN_MODE_NONE); err != nil && !errors.Is(err, unix.EAFNOSUPPORT) {
+		return nil, linkErr("turn IPv6 address generation off on", opts.HostName, "", err)
 	}
 	if err := hh.LinkSetUp(host); err != nil {
 		return nil, linkErr("set up", opts.HostName, "", err)

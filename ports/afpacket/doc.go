@@ -30,7 +30,8 @@
 // see it (veth offers rx VLAN offload, and the stack untags in software
 // anyway): a container's tagged frame would reach the switch untagged, in
 // the trunk's native VLAN or the access port's own. Each socket therefore
-// has PACKET_AUXDATA on and is read with recvmsg(2) instead of readv(2);
+// has PACKET_AUXDATA on and is read with recvmsg(2) instead of readv(2)
+// (vnetio.NewPacketReader);
 // when the auxdata reports a tag (TP_STATUS_VLAN_VALID), the port puts it
 // back at offset 12 (its TPID when TP_STATUS_VLAN_TPID_VALID, else
 // 0x8100), moving the MACs 4 bytes into the headroom as the switch's own

@@ -177,7 +177,7 @@ func (p *Port) OpenRx(q int, pool *pipeline.Pool) (pipeline.RxQueue, error) {
 	if err := p.claim(p.rxOpen, "rx", q); err != nil {
 		return nil, err
 	}
-	return &rxQueue{p: p, q: q, batch: p.info.BatchSize, r: newReader(p.fds[q], pool), fd: p.fds[q], c: &p.c[q]}, nil
+	return &rxQueue{p: p, q: q, batch: p.info.BatchSize, r: vnetio.NewPacketReader(p.fds[q], pool), fd: p.fds[q], c: &p.c[q]}, nil
 }
 
 // OpenTx implements ports.Port.
@@ -244,7 +244,7 @@ type rxQueue struct {
 	q      int
 	fd     int
 	batch  int
-	r      *reader
+	r      *vnetio.Reader
 	c      *counters
 	closed bool
 }

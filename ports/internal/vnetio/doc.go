@@ -3,7 +3,9 @@
 // whose kernel side speaks that header (a tap opened with IFF_VNET_HDR, an
 // AF_PACKET socket with PACKET_VNET_HDR on a veth).
 //
-// A Reader reads with readv(2) straight into a reserve of pool buffers:
+// A Reader reads with readv(2) (a packet socket's, NewPacketReader: with
+// recvmsg(2), to get each frame's PACKET_AUXDATA and put back the VLAN
+// tag the kernel took out of it) straight into a reserve of pool buffers:
 // the header lands in the first buffer's headroom, the frame after it, and
 // whatever does not fit in the first buffer continues in the next ones,
 // each used whole (offset 0), so the reserve holds enough for the largest

@@ -55,6 +55,7 @@ type Reader struct {
 	reserve [MaxPieces]pipeline.BufID
 	have    int
 	iov     [MaxPieces]unix.Iovec
+	pm      *packetMsg // a packet socket's reader (NewPacketReader); nil: readv
 }
 
 // NewReader reads from fd into buffers of pool.
@@ -88,13 +89,21 @@ func (r *Reader) refill() bool {
 	return true
 }
 
-// Read reads one frame with one readv(2). On Got, id is the chain's first
-// buffer and size the frame's length; on Failed, errno says why.
+// Read reads one frame with one readv(2) (a packet Reader: one
+// recvmsg(2), and the frame's VLAN tag put back). On Got, id is the
+// chain's first buffer and size the frame's length; on Failed, errno
+// says why.
 func (r *Reader) Read() (id pipeline.BufID, size int, res Result, errno unix.Errno) {
 	if !r.refill() {
 		return 0, 0, NoBuffer, 0
 	}
-	n, _, e := unix.Syscall(unix.SYS_READV, uintptr(r.fd), uintptr(unsafe.Pointer(&r.iov[0])), MaxPieces)
+	var n uintptr
+	var e unix.Errno
+	if r.pm != nil {
+		n, e = r.recvmsg()
+	} else {
+		n, _, e = unix.Syscall(unix.SYS_READV, uintptr(r.fd), uintptr(unsafe.Pointer(&r.iov[0])), MaxPieces)
+	}
 	if e != 0 {
 		if e == unix.EAGAIN || e == unix.EINTR {
 			return 0, 0, Empty, 0
@@ -127,6 +136,12 @@ func (r *Reader) Read() (id pipeline.BufID, size int, res Result, errno unix.Err
 	}
 	if h.GSOType&^offload.GSOECN != offload.GSONone {
 		m.Offload |= pipeline.OffloadGSO
+	}
+	if r.pm != nil {
+		if tpid, tci, ok := r.pm.tag(); ok {
+			insertTag(mem, head, m, tpid, tci)
+			size += vlanTag
+		}
 	}
 	copy(r.reserve[:], r.reserve[k:r.have])
 	r.have -= k

@@ -6,9 +6,11 @@ import (
 )
 
 // ip6-local takes IPv6 packets for the switch itself: its addresses and
-// link-scope multicast. It answers echo requests to its addresses (through
-// ip6-forward) and neighbor solicitations for them (a solicited, override,
-// router advertisement straight back to the solicitor's port), and learns
+// link-scope multicast. It answers echo requests to any of its addresses in
+// the ingress VRF, whichever interface they arrived by, as ip4-local does
+// (through ip6-forward), and neighbor solicitations for the ingress
+// interface's own addresses only (a solicited, override, router
+// advertisement straight back to the solicitor's port), and learns
 // neighbors from solicitations (the source link-layer option of a
 // solicitor on the interface's subnets or link-local) and advertisements
 // (target link-layer option, for targets on the interface's subnets that
@@ -81,7 +83,7 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 		shi, slo := proto.Src6(ip)
 		switch proto.ICMP6Type(ip) {
 		case proto.ICMP6EchoRequest:
-			if !in.has6(nbrAddr{dhi, dlo}) {
+			if !ours6(t, in, nbrAddr{dhi, dlo}) {
 				f.Drop(i, local6DropNotForUs)
 				continue
 			}
@@ -134,6 +136,22 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 		}
 	}
 	n.ring.publish()
+}
+
+// ours6 reports whether a is one of the switch's addresses for a packet
+// that came in by in: one of in's own (its link-local ones included), or
+// a unicast address the ingress VRF's FIB holds as local (another router
+// interface's address in the same VRF). Link-local and multicast
+// addresses are only ever the ingress interface's.
+func ours6(t *tables, in *ifaceEntry, a nbrAddr) bool {
+	if in.has6(a) {
+		return true
+	}
+	if proto.IsMulticast6(a.hi, a.lo) || proto.IsLinkLocal6(a.hi, a.lo) {
+		return false
+	}
+	ai := t.vrfs[in.vrf].fib6.Lookup(a.hi, a.lo) // as ip6-forward looked it up
+	return int(ai) < len(t.adjs) && t.adjs[ai].kind == adjLocal
 }
 
 // learn records a neighbor's MAC: a known entry with the same MAC is only

@@ -69,7 +69,13 @@
 // 2 s), with a fresh message ID (the client's ID never leaves the host);
 // SERVFAIL or REFUSED moves on to the next one; a truncated upstream
 // answer is retried over TCP for a TCP client and relayed with TC to a
-// UDP client, which then retries over TCP itself. When no upstream
+// UDP client, which then retries over TCP itself. The query goes up
+// with the client's EDNS0 size, but an answer is read whole (up to 64
+// KiB) whatever that size, since an upstream may send more over UDP than
+// it was told: the answer is then fitted to the client as a local one
+// is (records dropped and TC set for a UDP client, all of it for a TCP
+// client), not turned into SERVFAIL as when it was read into a buffer of
+// the client's size (TestForwardBigUpstreamAnswer). When no upstream
 // answers the client gets SERVFAIL (ForwardFailed) well before its own
 // timeout, rather than silence. Close cancels forwards in flight (their
 // clients get SERVFAIL) and waits for them.

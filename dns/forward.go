@@ -110,23 +110,47 @@ func (r *Resolver) forward(ctx context.Context, p *pending, out []byte) (int, Re
 }
 
 // exchange asks one upstream, bounded by Config.UpstreamTimeout, and
-// returns its response if it matches the question.
+// returns its response if it matches the question. The response is read
+// whole, up to the largest DNS message, whatever size q's OPT
+// advertises: an upstream may answer over UDP beyond the size it was
+// told, and forward fits what it got to the client (truncated with TC
+// for a UDP client, all of it for a TCP one). miekg/dns's Exchange reads
+// into a buffer of the OPT's size, which cut such an answer short, so it
+// failed to parse and the client got SERVFAIL.
 func (r *Resolver) exchange(ctx context.Context, q *mdns.Msg, addr, network string) *mdns.Msg {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.UpstreamTimeout)
 	defer cancel()
-	c := &mdns.Client{Net: network, Timeout: r.cfg.UpstreamTimeout, UDPSize: mdns.MaxMsgSize}
+	c := &mdns.Client{Net: network, Timeout: r.cfg.UpstreamTimeout}
 	co, err := c.DialContext(ctx, addr)
 	if err != nil {
 		return nil
 	}
 	defer co.Close()
-	// miekg/dns takes only the context's deadline for the socket, so a
-	// cancel (Close) would wait out the timeout in a blocked read:
-	// closing the socket ends the read at once.
+	// A blocked read ends only at the socket's deadline, so a cancel
+	// (Close) would wait out the timeout: closing the socket ends it at
+	// once.
 	stop := context.AfterFunc(ctx, func() { co.Close() })
 	defer stop()
-	m, _, err := c.ExchangeWithConnContext(ctx, q, co)
-	if err != nil || m == nil || !m.Response || len(m.Question) != 1 {
+	deadline, _ := ctx.Deadline()
+	if co.SetDeadline(deadline) != nil || co.WriteMsg(q) != nil {
+		return nil
+	}
+	co.UDPSize = mdns.MaxMsgSize // the read buffer of a UDP answer
+	var m *mdns.Msg
+	for {
+		if m, err = co.ReadMsg(); err != nil {
+			return nil
+		}
+		if m.Id == q.Id {
+			break
+		}
+		if network != "udp" {
+			return nil
+		}
+		// UDP: a late answer to an earlier query from this port, or a
+		// forgery; the one we wait for may still come.
+	}
+	if !m.Response || len(m.Question) != 1 {
 		return nil
 	}
 	a, b := m.Question[0], q.Question[0]

@@ -111,9 +111,12 @@ type natConfig struct {
 	maps    []nat.Map
 	svcs    []nat.Service
 	uplinks []netip.Addr
-	// inner are the subnets of the router interfaces that are no uplink:
-	// the switch's own networks, which masqueraded flows reach
-	// untranslated (nat.Table.SetInternal).
+	// inner are the addresses, with their prefix lengths, of the router
+	// interfaces that are no uplink: the switch's own networks, which
+	// masqueraded flows reach untranslated and in which a flow to a port
+	// map or a service whose target is in the client's own subnet is
+	// hairpinned, its source translated to the interface's address,
+	// masqueraded or not (nat.Table.SetInternal).
 	inner []netip.Prefix
 }
 
@@ -280,8 +283,8 @@ func (c *Config) normalizeNAT(l3 *l3Config) (*NAT, *natConfig, error) {
 			continue // an uplink: its subnet is the outside
 		}
 		for _, p := range ic.addrs {
-			if m := p.Masked(); !slices.Contains(nc.inner, m) {
-				nc.inner = append(nc.inner, m)
+			if !slices.Contains(nc.inner, p) {
+				nc.inner = append(nc.inner, p)
 			}
 		}
 	}

@@ -40,7 +40,11 @@ import (
 //
 // A packet NAT could not translate (no free port, a full table, a
 // header it cannot rewrite) is dropped with the reason's name; it never
-// leaves untranslated.
+// leaves untranslated. A new flow to a service with no backend that
+// takes new flows (all drained or removed: nat-no-backend; this includes
+// the next segment of a connection whose backend was removed) is
+// answered in its backend's place, from VIP:Port, so the client does not
+// hang: TCP with a RST, UDP with a port unreachable (node_nat_reject.go).
 //
 // Packets the switch itself sends (flagLocal) are not translated, but for
 // the ICMP and ICMPv6 errors its router builds (ip4-icmp-error and
@@ -61,8 +65,12 @@ const (
 	natNextIP6
 )
 
-// natDropInvalid follows the nat.Reason drops (reason r is drop r-1).
-const natDropInvalid = uint16(nat.NumReasons - 1)
+// natDropInvalid follows the nat.Reason drops (reason r is drop r-1);
+// natDropRejectLimited (node_nat_reject.go) follows it.
+const (
+	natDropInvalid   = uint16(nat.NumReasons - 1)
+	natDropNoBackend = uint16(nat.ReasonNoBackend - 1)
+)
 
 func natSpec(s *Switch) pipeline.NodeSpec {
 	drops := make([]string, 0, nat.NumReasons)
@@ -72,7 +80,7 @@ func natSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeNAT,
 		Next:  []string{nodeIP4Forward, nodeIP6Forward},
-		Drops: append(drops, "ct-invalid"),
+		Drops: append(drops, "ct-invalid", "nat-reject-rate-limited"),
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &natNode{s: s, wid: ctx.Worker}
 		},
@@ -92,6 +100,7 @@ const (
 type natNode struct {
 	s   *Switch
 	wid int
+	lim proto.Limiter // the answers to refused flows (reject)
 	how [pipeline.VectorSize]uint8
 	act [pipeline.VectorSize]nat.Action // set when how is natTranslated
 	// Per tracked packet.
@@ -180,6 +189,10 @@ func (n *natNode) Process(f *pipeline.Frame) {
 				var why nat.Reason
 				r, _, why = w.Commit(cw, p, now, 0)
 				committed = true
+				if why == nat.ReasonNoBackend && n.reject(f, i, id, m, mem, p) {
+					n.how[i] = natDropped // answered (or rate limited)
+					continue
+				}
 				if why != nat.ReasonNone {
 					n.drop(f, i, why)
 					continue

@@ -17,6 +17,7 @@
 //	nt, _ := nat.NewTable(nat.Config{})        // control plane
 //	nt.SetNetwork(nat.Network{Name: "br0", Sources: ..., External4: ..., Gateway4: ...})
 //	nt.SetUplinks(uplinkAddrs)
+//	nt.SetInternal(otherInterfaceAddrs)       // 10.1.0.1/24: subnet and gateway
 //	nt.AddMap(nat.Map{Proto: 6, Host: netip.IPv4Unspecified(), HostPort: 8080, Target: c, TargetPort: 80})
 //	nt.SetService(nat.Service{Proto: 6, VIP: vip, Port: 80, Backends: []nat.Backend{{Addr: c, Port: 8080, Weight: 1}, ...}})
 //
@@ -57,6 +58,13 @@
 //     (ActHairpin|ActDNAT|ActSNAT). The target's reply goes to the
 //     gateway, through the switch, and is translated back to the mapped
 //     address. (Docker does the same with MASQUERADE on the bridge.)
+//     A network here is a masqueraded one (Network: its Gateway) or
+//     any subnet SetInternal names, masqueraded or not (its router
+//     interface's address): without the hairpin the target, on the
+//     client's own link, answers the client directly from its own
+//     address, which the client resets, so a network had to be
+//     masqueraded for its containers to reach a map or a service
+//     backed in it (until 2026-12-07; TestHairpinInternal).
 //   - Masquerade: otherwise, a flow from a network's Sources to an
 //     address in no network gets the network's External address as its
 //     source (ActSNAT). Traffic between the switch's networks (the
@@ -90,7 +98,8 @@
 // a *ServiceError, or a *MapError with WithService set), and a rejected
 // change changes nothing. A service with no backend, or none with a
 // weight and not drained, is valid: its new flows are refused
-// (ReasonNoBackend, counted per service).
+// (ReasonNoBackend, counted per service; the caller answers them,
+// below).
 //
 // SetService builds the service's Maglev table (package lb: M =
 // Config.ServiceTableSize, default 65537 slots, 128 KiB; backends keyed
@@ -141,24 +150,27 @@
 //     (minutes). And with TCPLoose too, when no backend is left, the
 //     segment is refused with ReasonNoBackend.
 //
-// Note for whoever wires it: on a ReasonNoBackend drop (and on an
-// invalid TCP segment to a VIP, which Wants reports), answer TCP with a
-// RST from VIP:Port (for a segment with ACK: sequence number = its
+// The caller answers a ReasonNoBackend refusal (the switch's nat node
+// does, since 2026-12-07: vswitch's node_nat_reject.go): TCP with a RST
+// from VIP:Port (for a segment with ACK: sequence number = its
 // acknowledgment number, which the client accepts as in window, RFC
 // 9293 3.10.7.1; for a SYN: RST|ACK acknowledging SYN+1: "connection
 // refused"), and UDP with an ICMP port unreachable (ICMPv6 destination
 // unreachable, port unreachable) from the VIP quoting the packet, rate
-// limited like Linux's icmp_ratelimit. Prefer the RST for TCP: Linux
-// treats an ICMP unreachable on an established connection as a soft
-// error (tcp_v4_err reports it only with IP_RECVERR) and keeps
-// retransmitting, so only a RST ends it promptly; the switch cannot
-// send a RST when it flushes (conntrack keeps no sequence numbers), only
-// in answer to the client's next segment, which carries the number the
-// RST needs. (kube-proxy REJECTs a new connection to a service without
-// endpoints with an ICMP port unreachable, which is enough for a SYN: a
-// connecting socket takes it as a hard error, ECONNREFUSED; for a
-// segment of an established connection only a RST works, so one rule
-// for all TCP is simpler.)
+// limited like Linux's icmp_ratelimit. So with TCPLoose and no backend
+// left, a removed backend's connection ends within a round trip too.
+// The RST is preferred for TCP: Linux treats an ICMP unreachable on an
+// established connection as a soft error (tcp_v4_err reports it only
+// with IP_RECVERR) and keeps retransmitting, so only a RST ends it
+// promptly; the switch cannot send a RST when it flushes (conntrack
+// keeps no sequence numbers), only in answer to the client's next
+// segment, which carries the number the RST needs. (kube-proxy REJECTs
+// a new connection to a service without endpoints with an ICMP port
+// unreachable, which is enough for a SYN: a connecting socket takes it
+// as a hard error, ECONNREFUSED; for a segment of an established
+// connection only a RST works, so one rule for all TCP is simpler.) An
+// invalid TCP segment to a VIP (a FIN or a RST with no flow, which Wants
+// reports) is dropped unanswered.
 //
 // Counters: Counters.LB counts the flows services created (per worker,
 // plain, published like the rest; port maps' stay in DNAT and
@@ -380,8 +392,7 @@
 // back into the network), the vsctl nat/ commands and the Docker
 // driver's ProgramExternalConnectivity; for services: the vsctl svc/
 // commands, answering VIPs' ARP and ND (or keeping VIPs off the
-// networks' subnets), the RST or ICMP for refused flows described in
-// Services, health checks (a backend is drained or removed by the
+// networks' subnets), health checks (a backend is drained or removed by the
 // control plane, not detected here), session affinity by client
 // address alone, services of other protocols or port ranges, and
 // per-service table sizes (Config.ServiceTableSize is per table); SCTP (its CRC32c needs the whole

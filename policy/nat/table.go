@@ -210,20 +210,28 @@ func (t *Table) SetUplinks(addrs []netip.Addr) error {
 	return nil
 }
 
-// SetInternal sets the switch's other networks, those no network is
-// masqueraded into: prefixes a masqueraded flow's destination may be in
-// and stay untranslated, as a destination in a masqueraded network does
-// ("traffic between the switch's own networks is routed untranslated").
-// The caller leaves out the uplinks' subnets: those are the outside.
-func (t *Table) SetInternal(prefixes []netip.Prefix) error {
-	for _, p := range prefixes {
-		if !p.IsValid() || p.Addr().Zone() != "" {
+// SetInternal sets the switch's networks that are no uplink's, as the
+// addresses of their router interfaces with their prefix lengths
+// (10.1.0.1/24: the subnet 10.1.0.0/24 is internal, 10.1.0.1 its
+// gateway). A masqueraded flow to an internal subnet stays untranslated,
+// as one to a masqueraded network does ("traffic between the switch's
+// own networks is routed untranslated"). And an internal subnet is a
+// network a hairpin can happen in, masqueraded or not: a flow to a port
+// map or a service whose target is in the client's own subnet gets its
+// source translated to that subnet's gateway, so the target's reply
+// comes back through the switch (Docker's bridge does the same for
+// every bridge network). The caller leaves out the uplinks' subnets:
+// those are the outside. A masqueraded network's own gateway
+// (Network.Gateway4, Gateway6) is used first for a flow within it.
+func (t *Table) SetInternal(addrs []netip.Prefix) error {
+	for _, p := range addrs {
+		if !p.IsValid() || !unicast(p.Addr()) {
 			return fmt.Errorf("%w: internal network %v", ErrPrefix, p)
 		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.inner = slices.Clone(prefixes)
+	t.inner = slices.Clone(addrs)
 	t.publish()
 	return nil
 }
@@ -249,7 +257,7 @@ type Rules struct {
 	maps    map[mapKey]target // exact host address
 	anyMaps map[mapKey]target // unspecified host: Addr zero, v6 in Flags
 	uplinks map[conntrack.Addr]bool
-	inner   []prefix                // SetInternal's
+	inner   []internalNet           // SetInternal's
 	svcs    map[mapKey]*compiledSvc // nil if there are none
 	anySvcs map[mapKey]*compiledSvc
 	// ports has a bit set for every host port of a map and every port
@@ -268,6 +276,12 @@ type compiledNet struct {
 	ext      [2]conntrack.Addr // [0] IPv4, [1] IPv6; zero: none
 	gw       [2]conntrack.Addr
 	has, hgw [2]bool
+}
+
+// internalNet is one of SetInternal's subnets and its gateway.
+type internalNet struct {
+	p  prefix
+	gw conntrack.Addr
 }
 
 // prefix is a netip.Prefix as two masked words.
@@ -346,7 +360,7 @@ func (t *Table) publish() {
 		r.uplinks[conntrack.AddrFrom(a)] = true
 	}
 	for _, p := range t.inner {
-		r.inner = append(r.inner, compilePrefix(p))
+		r.inner = append(r.inner, internalNet{compilePrefix(p), conntrack.AddrFrom(p.Addr())})
 	}
 	t.compileServices(r)
 	t.rules.Store(r)
@@ -370,7 +384,6 @@ func (r *Rules) dnat(proto uint8, dst conntrack.Addr, port uint16, v6 bool) (tar
 	return target{}, false
 }
 
-// netOf finds the network whose sources hold a.
 // inside reports whether a is in one of the switch's networks: a
 // masqueraded one or another (SetInternal). A masqueraded flow to it is
 // not translated.
@@ -379,13 +392,33 @@ func (r *Rules) inside(a conntrack.Addr, v6 bool) bool {
 		return true
 	}
 	for i := range r.inner {
-		if r.inner[i].contains(a, v6) {
+		if r.inner[i].p.contains(a, v6) {
 			return true
 		}
 	}
 	return false
 }
 
+// hairpinGW reports whether a flow from src to target (a port map's or
+// a service backend's) is a hairpin, and the gateway address its source
+// is translated to: src and target in the same masqueraded network (its
+// gateway), or else in the same internal subnet (SetInternal: that
+// subnet's router interface address). Without it the target, on the
+// client's own link, would answer the client directly, from its own
+// address, and the client would reset what it never asked for.
+func (r *Rules) hairpinGW(src, target conntrack.Addr, v6 bool, f int) (conntrack.Addr, bool) {
+	if n := r.netOf(src, v6); n != nil && r.netOf(target, v6) == n {
+		return n.gw[f], true
+	}
+	for i := range r.inner {
+		if in := &r.inner[i]; in.p.contains(src, v6) && in.p.contains(target, v6) {
+			return in.gw, true
+		}
+	}
+	return conntrack.Addr{}, false
+}
+
+// netOf finds the masqueraded network whose sources hold a.
 func (r *Rules) netOf(a conntrack.Addr, v6 bool) *compiledNet {
 	for i := range r.nets {
 		n := &r.nets[i]

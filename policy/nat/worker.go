@@ -75,9 +75,10 @@ func fam(k *conntrack.Key) int {
 // destination translated to the map's target, and a TCP or UDP flow to
 // a service (Table.SetService) to the backend its Maglev table gives for
 // the hash of the flow's 5-tuple (ActLB|ActDNAT; ReasonNoBackend if no
-// backend takes new flows); if it comes from the target's own network it also gets its source translated to the
-// network's gateway (hairpin) so the reply comes back through the
-// switch. Otherwise a flow from a masqueraded network's sources to an
+// backend takes new flows); if it comes from the target's own network
+// (a masqueraded network, or a subnet SetInternal names) it also gets
+// its source translated to the network's gateway (hairpin) so the reply
+// comes back through the switch. Otherwise a flow from a masqueraded network's sources to an
 // address outside every network gets its source translated to the
 // network's external address. A translated source keeps its port (or
 // ICMP identifier) if the flow it makes is unique, else gets another
@@ -163,9 +164,9 @@ func (rs *Rules) plan(p *conntrack.Packet) (rk conntrack.Key, act Action, sv *co
 		if ok {
 			act |= ActDNAT
 			rk.Src, rk.SrcPort = tg.addr, tg.port
-			if n := rs.netOf(k.Src, v6); n != nil && rs.netOf(tg.addr, v6) == n {
+			if gw, ok := rs.hairpinGW(k.Src, tg.addr, v6, f); ok {
 				act |= ActSNAT | ActHairpin
-				rk.Dst = n.gw[f]
+				rk.Dst = gw
 			}
 		}
 	}

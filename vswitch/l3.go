@@ -164,12 +164,13 @@ func l2Deliver(mt *macTable, seqs []atomic.Uint32, m *pipeline.Meta, dst uint64)
 // neighbor solicitation for a neighbor in use whose entry has not been
 // confirmed for half its age, so that a host that only receives routed
 // traffic is confirmed before its entry ages out. cache limits it to one
-// probe per neighbor per resolveInterval per worker. For IPv6 aux is the
-// adjacency ID and target the address (the glean node reads aux); for
-// IPv4 aux is the address.
-func refreshProbe(f *pipeline.Frame, cache *resolveCache, nowNs *int64, iface uint16, target nbrAddr, aux uint32, nx uint16) {
+// probe per neighbor per resolveInterval per worker, by the switch's
+// clock (Options.Clock: a test's fake clock decides, not how fast the
+// machine runs). For IPv6 aux is the adjacency ID and target the address
+// (the glean node reads aux); for IPv4 aux is the address.
+func refreshProbe(f *pipeline.Frame, cache *resolveCache, clock func() time.Time, nowNs *int64, iface uint16, target nbrAddr, aux uint32, nx uint16) {
 	if *nowNs == 0 {
-		*nowNs = time.Now().UnixNano()
+		*nowNs = clock().UnixNano()
 	}
 	if !cache.due(nbrKey{iface, target}, *nowNs) {
 		return

@@ -253,7 +253,7 @@ func (n *ip4Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uin
 		return
 	}
 	if v.now-e.seen.Load() > v.refresh {
-		refreshProbe(f, &n.probe, &v.nowNs, a.iface, key, uint32(key.lo), fwdNextGlean)
+		refreshProbe(f, &n.probe, n.s.opts.Clock, &v.nowNs, a.iface, key, uint32(key.lo), fwdNextGlean)
 	}
 	if !local {
 		proto.DecTTL4(ip)

@@ -60,7 +60,7 @@ func (c *resolveCache) due(k nbrKey, now int64) bool {
 func (n *ip4Glean) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	pool := f.Pool
-	now := time.Now().UnixNano()
+	now := n.s.opts.Clock().UnixNano() // the switch's clock: a test's fake one decides
 	for i, id := range f.IDs {
 		m := pool.Meta(id)
 		target := m.Aux

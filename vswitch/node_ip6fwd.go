@@ -223,7 +223,7 @@ func (n *ip6Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uin
 		return
 	}
 	if v.now-e.seen.Load() > v.refresh {
-		refreshProbe(f, &n.probe, &v.nowNs, a.iface, key, ai, fwdNextGlean)
+		refreshProbe(f, &n.probe, n.s.opts.Clock, &v.nowNs, a.iface, key, ai, fwdNextGlean)
 	}
 	if !local {
 		proto.DecHop6(ip)

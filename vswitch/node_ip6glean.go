@@ -1,8 +1,6 @@
 package vswitch
 
 import (
-	"time"
-
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
@@ -29,7 +27,7 @@ type ip6Glean struct {
 func (n *ip6Glean) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	pool := f.Pool
-	now := time.Now().UnixNano()
+	now := n.s.opts.Clock().UnixNano() // the switch's clock: a test's fake one decides
 	for i, id := range f.IDs {
 		m := pool.Meta(id)
 		n.probes.take(f, i, m)

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"time"
 
+	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/netdev"
+	"github.com/vecswitch/vecswitch/ports/tap"
 )
 
 // Port health: a port whose host interface vanishes (ip link del, the
@@ -20,8 +22,33 @@ import (
 //
 // Link events come from an rtnetlink subscription; since the kernel drops
 // events when the socket's buffer overflows, a periodic sweep (one link
-// dump) and the drivers' own down flags (a failed kick on a gone device)
-// catch what the events missed.
+// dump) and the drivers' own down flags (a failed kick on a gone device,
+// a tap's failed read) catch what the events missed. A tap in a
+// container's namespace is out of reach of both the events and the dump
+// (they are the daemon's namespace's): the sweep probes the tap itself
+// (tap.Port.Probe, one poll(2) of its descriptor), so its loss is found
+// within a sweep whether or not traffic ran into it.
+
+// deviceFailer is a driver that finds by itself that its device failed
+// or vanished: afxdp and sriov (a failed kick), tap (EBADFD on a read or
+// write). Every such driver is checked against it at compile time (here
+// and in health_tap_linux_test.go): tap's Down once returned (bool,
+// error), no anonymous interface of the sweep matched it, and a tap whose
+// device was deleted stayed up for good.
+type deviceFailer interface{ Down() bool }
+
+// deviceProber is a driver that checks its device on demand, without
+// waiting for traffic to fail on it; Probe reports Down after the check.
+type deviceProber interface{ Probe() bool }
+
+// downCause is a driver that tells why it went down (nil while up).
+type downCause interface{ DownErr() error }
+
+var (
+	_ deviceFailer = (*tap.Port)(nil)
+	_ deviceProber = (*tap.Port)(nil)
+	_ downCause    = (*tap.Port)(nil)
+)
 
 // healthInterval is how often down ports are retried and drivers checked.
 const healthInterval = 2 * time.Second
@@ -145,8 +172,8 @@ func (d *Daemon) lose(port, reason string) {
 // looked up again, alone, before its port is taken down.
 func (d *Daemon) sweep(links map[string]int, err error) {
 	for port, dr := range d.drivers {
-		if dp, ok := dr.port.(interface{ Down() bool }); ok && dp.Down() {
-			d.lose(port, "the device failed (gone?)")
+		if reason, failed := deviceFailed(dr.port); failed {
+			d.lose(port, reason)
 			continue
 		}
 		if err != nil || dr.dev == "" {
@@ -163,6 +190,25 @@ func (d *Daemon) sweep(links map[string]int, err error) {
 			d.lose(port, "interface "+dr.dev+" was deleted")
 		}
 	}
+}
+
+// deviceFailed asks a driver that watches its own device whether that
+// device failed (probing it first when the driver can), and why.
+func deviceFailed(p ports.Port) (reason string, failed bool) {
+	if pr, ok := p.(deviceProber); ok {
+		failed = pr.Probe()
+	} else if f, ok := p.(deviceFailer); ok {
+		failed = f.Down()
+	}
+	if !failed {
+		return "", false
+	}
+	if c, ok := p.(downCause); ok {
+		if err := c.DownErr(); err != nil {
+			return "the device failed: " + err.Error(), true
+		}
+	}
+	return "the device failed (gone?)", true
 }
 
 // retryDown tries to attach the down ports again (only those whose

@@ -206,7 +206,10 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
 		}
 		if tc.Netns != "" {
-			return &driver{port: p}, nil // its device is in the container's namespace
+			// Its device is in the container's namespace, where the
+			// host's link events and dump do not look: the health sweep
+			// probes the tap itself (health.go).
+			return &driver{port: p}, nil
 		}
 		return &driver{port: p, dev: p.Device().Ifname, devIndex: p.Device().Index}, nil
 	case TypeSRIOV:

@@ -49,10 +49,16 @@
 // the port down (an atomic flag, read by every queue on each call), logs
 // one line, and returns ErrDown once; from then on no queue touches its
 // descriptor again: Rx returns nothing and Tx frees and counts what it is
-// given (Stats.TxDown). Queue Close and Port.Close still work. A device
-// merely set down inside its namespace is not gone: writes fail with EIO
-// and are counted (Stats.TxLinkDown), reads find nothing, and traffic
-// resumes when it is set up again.
+// given (Stats.TxDown). Port.Probe finds the same without traffic, for a
+// health check: tun polls POLLERR on a detached file, wherever the
+// device lived, so no namespace is entered and a new device of the same
+// name is not taken for the old one; it marks the port down alike (then
+// no queue call returns ErrDown). Down and DownErr report it. The port
+// never comes back by itself: its owner closes it and makes a new one
+// (vswitchd does, once the namespace is there again). Queue Close and
+// Port.Close still work. A device merely set down inside its namespace is
+// not gone: writes fail with EIO and are counted (Stats.TxLinkDown),
+// reads find nothing, and traffic resumes when it is set up again.
 //
 // # Counters
 //

@@ -108,26 +108,30 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// deviceKillers make a tap device in namespace ns go away, the two ways
+// a container's tap does.
+var deviceKillers = []struct {
+	name string
+	kill func(t *testing.T, ns string)
+}{
+	{"link deleted", func(t *testing.T, ns string) {
+		h, err := netns.GetFromPath(ns)
+		require.NoError(t, err)
+		defer h.Close()
+		nh, err := netlink.NewHandleAt(h)
+		require.NoError(t, err)
+		defer nh.Close()
+		l, err := nh.LinkByName("eth0")
+		require.NoError(t, err)
+		require.NoError(t, nh.LinkDel(l))
+	}},
+	{"namespace deleted", func(t *testing.T, ns string) {
+		require.NoError(t, netdevtest.DeleteNetns(ns))
+	}},
+}
+
 func TestTapDeviceGone(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		kill func(t *testing.T, ns string)
-	}{
-		{"link deleted", func(t *testing.T, ns string) {
-			h, err := netns.GetFromPath(ns)
-			require.NoError(t, err)
-			defer h.Close()
-			nh, err := netlink.NewHandleAt(h)
-			require.NoError(t, err)
-			defer nh.Close()
-			l, err := nh.LinkByName("eth0")
-			require.NoError(t, err)
-			require.NoError(t, nh.LinkDel(l))
-		}},
-		{"namespace deleted", func(t *testing.T, ns string) {
-			require.NoError(t, netdevtest.DeleteNetns(ns))
-		}},
-	} {
+	for _, tc := range deviceKillers {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := netdevtest.NewNetns(t)
 			var log syncBuffer
@@ -160,13 +164,13 @@ func TestTapDeviceGone(t *testing.T) {
 						downs++
 					}
 				}
-				if d, _ := r.p.Down(); d || time.Now().After(deadline) {
+				if r.p.Down() || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(time.Millisecond)
 			}
-			down, err := r.p.Down()
-			require.True(t, down, "port marked down")
+			require.True(t, r.p.Down(), "port marked down")
+			err := r.p.DownErr()
 			require.Equal(t, 1, downs)
 			require.ErrorIs(t, err, tap.ErrDown)
 			require.ErrorIs(t, err, unix.EBADFD)
@@ -192,6 +196,53 @@ func TestTapDeviceGone(t *testing.T) {
 				require.NoError(t, r.tx[q].Close())
 			}
 			require.NoError(t, r.p.Close())
+		})
+	}
+}
+
+// TestTapProbe: Probe finds a gone device by itself, with no queue
+// called (a health check must not depend on traffic), marks the port down
+// as a failed read would, and leaves a device that is merely set down,
+// or still there, alone.
+func TestTapProbe(t *testing.T) {
+	for _, tc := range deviceKillers {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := netdevtest.NewNetns(t)
+			var log syncBuffer
+			r := newRig(t, tap.Config{Name: "probed", Netns: ns, Queues: 2, Addrs: []netip.Prefix{tapNet},
+				Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			require.False(t, r.p.Probe())
+			setLinkDown(t, ns, "eth0")
+			require.False(t, r.p.Probe(), "a device set down is not gone")
+			require.False(t, r.p.Down())
+
+			tc.kill(t, ns)
+			// A namespace is dismantled by a kernel worker, a moment later.
+			require.Eventually(t, r.p.Probe, 10*time.Second, 10*time.Millisecond, "the probe does not see the device gone")
+			require.True(t, r.p.Down())
+			err := r.p.DownErr()
+			require.ErrorIs(t, err, tap.ErrDown)
+			require.ErrorIs(t, err, unix.EBADFD)
+			require.Contains(t, log.String(), "op=probe")
+
+			// The queues no longer touch the descriptors.
+			ids := make([]pipeline.BufID, 3)
+			for q := range 2 {
+				n, err := r.rx[q].Rx(ids)
+				require.NoError(t, err)
+				require.Zero(t, n)
+				require.Equal(t, 3, r.pool.AllocN(ids))
+				sent, err := r.tx[q].Tx(ids)
+				require.NoError(t, err)
+				require.Zero(t, sent)
+			}
+			require.Equal(t, uint64(6), r.p.Stats().TxDown)
+			for q := range 2 {
+				require.NoError(t, r.rx[q].Close())
+				require.NoError(t, r.tx[q].Close())
+			}
+			require.NoError(t, r.p.Close())
+			require.True(t, r.p.Probe(), "a closed port is probed without its descriptors")
 		})
 	}
 }

@@ -100,17 +100,45 @@ func (p *Port) Stats() Stats {
 }
 
 // Down reports whether the port stopped using its device because the
-// device went away (deleted, or its namespace died), and the error seen.
-// A down port's queues receive nothing and drop what they are given
-// (Stats.TxDown); it stays down until closed.
-func (p *Port) Down() (bool, error) {
+// device went away (deleted, or its namespace died); DownErr tells the
+// cause. A down port's queues receive nothing and drop what they are
+// given (Stats.TxDown); it stays down until closed. It is one atomic
+// load: the control plane may call it at any time.
+func (p *Port) Down() bool { return p.down.Load() }
+
+// DownErr is the error that took the port down (it wraps ErrDown and the
+// errno seen), nil while the port is up.
+func (p *Port) DownErr() error {
 	if !p.down.Load() {
-		return false, nil
+		return nil
 	}
 	if e := p.downErr.Load(); e != nil {
-		return true, *e
+		return *e
 	}
-	return true, ErrDown
+	return ErrDown
+}
+
+// Probe checks that the device is still there, without waiting for a
+// queue to find out: one poll(2) of the first queue's descriptor, which
+// tun answers with POLLERR once its file is detached from a deleted or
+// unregistering device (wherever the device lived: no namespace is
+// entered, and a new device of the same name is not mistaken for it). A
+// device found gone marks the port down as a failed read or write does.
+// It reports Down. It is meant for a periodic health check on the
+// control plane, not per packet.
+func (p *Port) Probe() bool {
+	if p.down.Load() {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || len(p.fds) == 0 {
+		return p.down.Load()
+	}
+	if errno := detached(p.fds[0]); errno != nil {
+		p.markDown("probe", errno)
+	}
+	return p.down.Load()
 }
 
 // markDown records that the device is gone; the first caller logs it.

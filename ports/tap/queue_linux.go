@@ -204,6 +204,25 @@ func gone(err error) bool {
 	return err == unix.EBADFD || err == unix.ENODEV || err == unix.ENXIO
 }
 
+// detached returns EBADFD, what a read or write would get, when tap
+// descriptor fd is no longer attached to a device: tun's poll answers
+// POLLERR for a file whose device was deleted (or whose namespace was
+// dismantled) and for a device being unregistered, and for nothing else.
+// A failing poll(2) itself is not taken for a gone device.
+func detached(fd int) error {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(pfd, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || pfd[0].Revents&unix.POLLERR == 0 {
+			return nil
+		}
+		return unix.EBADFD
+	}
+}
+
 // PollFD implements pipeline.Pollable: the tap fd polls readable when a
 // frame waits.
 func (q *rxQueue) PollFD() int { return q.fd }

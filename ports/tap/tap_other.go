@@ -14,6 +14,8 @@ func createDevice(cfg *Config) ([]int, Device, error) { return nil, Device{}, er
 
 func destroyDevice(fds []int, dev Device) error { return errNotSupported }
 
+func detached(fd int) error { return nil }
+
 type rxQueue struct {
 	p     *Port
 	q     int

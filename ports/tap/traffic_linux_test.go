@@ -54,9 +54,9 @@ func TestTapARPAndICMP(t *testing.T) {
 	require.NotZero(t, st.RxBytes)
 	require.NotZero(t, st.TxBytes)
 	require.Zero(t, st.RxOversize+st.RxErrors+st.TxFull+st.TxErrors+st.TxDown+st.TxInvalid+st.TxOversize+st.TxLinkDown)
-	down, err := r.p.Down()
-	require.False(t, down)
-	require.NoError(t, err)
+	require.False(t, r.p.Down())
+	require.NoError(t, r.p.DownErr())
+	require.False(t, r.p.Probe(), "the probe finds the device there")
 }
 
 func TestTapMultiQueue(t *testing.T) {
@@ -81,7 +81,8 @@ func TestTapMultiQueue(t *testing.T) {
 				return
 			default:
 				_ = r.p.Stats()
-				_, _ = r.p.Down()
+				_ = r.p.Down()
+				_ = r.p.DownErr()
 				time.Sleep(100 * time.Microsecond)
 			}
 		}
@@ -153,8 +154,8 @@ func TestTapOversizeAndInvalid(t *testing.T) {
 	require.Zero(t, sent)
 	require.ErrorIs(t, err, unix.EIO)
 	require.Equal(t, uint64(2), r.p.Stats().TxLinkDown)
-	down, _ := r.p.Down()
-	require.False(t, down, "a device set down is not gone")
+	require.False(t, r.p.Down(), "a device set down is not gone")
+	require.False(t, r.p.Probe(), "the probe takes a device set down for gone")
 }
 
 func setLinkDown(t *testing.T, ns, ifname string) {

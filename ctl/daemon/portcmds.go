@@ -131,6 +131,13 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 	if err := checkPortOptions(typ, opts); err != nil {
 		return err
 	}
+	if typ == TypeSRIOV {
+		if vf, err := strconv.Atoi(opts["vf"]); err == nil {
+			if err := next.vfFree(opts["pf"], vf, name); err != nil {
+				return err
+			}
+		}
+	}
 	bp := vswitch.Port{Name: name}
 	portOpts := opts
 	if vfOwnsVLAN[typ] {

@@ -25,10 +25,8 @@ func (d *Daemon) sriovMove(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range d.state.VFMoves {
-		if m.PF == pf && m.VF == vf {
-			return nil, ctl.Errorf(ctl.CodeExists, "VF %d of %s is already in %s as %s", vf, pf, m.Netns, m.Name)
-		}
+	if err := d.state.vfFree(pf, vf, ""); err != nil {
+		return nil, err
 	}
 	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
@@ -95,4 +93,22 @@ func (d *Daemon) sriovRestore(args []string) (any, error) {
 	next := d.state.clone()
 	next.VFMoves = slices.Delete(next.VFMoves, i, i+1)
 	return nil, d.commit(next)
+}
+
+// vfFree refuses a VF (pf, vf) that is in use: handed to a container by
+// sriov/move, or the VF of a type=sriov port other than port (a VF's
+// netdev is one device: a second user takes it from the first, whose
+// port goes down).
+func (s *State) vfFree(pf string, vf int, port string) error {
+	for _, m := range s.VFMoves {
+		if m.PF == pf && m.VF == vf {
+			return ctl.Errorf(ctl.CodeExists, "VF %d of %s is already in %s as %s (sriov/restore it first)", vf, pf, m.Netns, m.Name)
+		}
+	}
+	for _, p := range s.Ports {
+		if p.Type == TypeSRIOV && p.Name != port && p.Options["pf"] == pf && p.Options["vf"] == strconv.Itoa(vf) {
+			return ctl.Errorf(ctl.CodeExists, "VF %d of %s is port %s's (del-port it first)", vf, pf, p.Name)
+		}
+	}
+	return nil
 }

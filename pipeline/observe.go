@@ -14,6 +14,9 @@ import (
 // decided, and copies captured packets into a bounded per-worker ring that
 // the control plane drains. Recording allocates and takes a per-worker
 // mutex once per vector: observation is for debugging, not for line rate.
+// Capturing allocates nothing: a frame larger than one buffer (a chain)
+// is gathered, up to the snap length, into a byte buffer made when the
+// capture starts, and keeps its whole length as OrigLen.
 
 // FlagTraced marks a buffer that is being traced. The top bit of
 // Meta.Flags belongs to the pipeline; the layers above keep it when they
@@ -34,13 +37,19 @@ type TraceSpec struct {
 	Port   uint16
 	Count  int
 	Filter func(pkt []byte) bool
+	// Label is the caller's name for Port, kept with the trace for those
+	// who read its records after Port is gone (TraceLabel); the pipeline
+	// does not read it.
+	Label string
 }
 
 // CaptureSpec asks for copies of the packets of Port: received (Rx),
 // transmitted (Tx), and those received on it and dropped (Drops), that
-// pass Filter (nil: all), cut to Snaplen bytes. Each worker buffers up to
-// Slots packets until the control plane drains them; beyond that they are
-// counted as lost.
+// pass Filter (nil: all; it sees the first buffer of a chain), cut to
+// Snaplen bytes (at most MaxSnaplen; a chain is gathered across its
+// buffers). Each worker buffers up to Slots packets, and up to
+// Slots*min(Snaplen, MaxPacket) bytes of them (at least Snaplen), until
+// the control plane drains them; beyond that they are counted as lost.
 type CaptureSpec struct {
 	Port          uint16
 	Rx, Tx, Drops bool
@@ -48,6 +57,19 @@ type CaptureSpec struct {
 	Filter        func(pkt []byte) bool
 	Slots         int
 }
+
+// snaplen is the snap length in force: Snaplen, or MaxSnaplen if it is
+// out of range.
+func (c *CaptureSpec) snaplen() int {
+	if c.Snaplen <= 0 || c.Snaplen > MaxSnaplen {
+		return MaxSnaplen
+	}
+	return c.Snaplen
+}
+
+// MaxSnaplen is the largest snap length a capture takes: a whole chained
+// frame of 64 KiB.
+const MaxSnaplen = 65535
 
 // Direction of a captured packet.
 const (
@@ -58,9 +80,11 @@ const (
 
 // CapturedPacket is one packet copy.
 type CapturedPacket struct {
-	Time    time.Time
-	Port    uint16
-	Dir     int
+	Time time.Time
+	Port uint16
+	Dir  int
+	// OrigLen is the frame's length, across its chain; Data holds its
+	// first Snaplen bytes.
 	OrigLen int
 	Data    []byte
 	// Reason is node/reason for a dropped packet.
@@ -104,6 +128,8 @@ const (
 type Observer struct {
 	trace     atomic.Pointer[TraceSpec]
 	capture   atomic.Pointer[CaptureSpec]
+	label     atomic.Pointer[string] // the last trace's Label
+	ended     atomic.Pointer[string] // why the last capture ended (EndCapture)
 	remaining atomic.Int64
 	seq       atomic.Uint64
 	ws        []*obsWorker
@@ -117,10 +143,15 @@ type obsWorker struct {
 	idx  []int32
 	gen  int32
 	recs []TraceRecord
-	ring []CapturedPacket
-	head uint64 // next to drain
-	tail uint64 // next to fill
-	lost uint64
+	// ring holds the captured packets; their Data lies in bytes, filled
+	// from the start whenever the ring is empty (every Drain empties it).
+	ring    []CapturedPacket
+	bytes   []byte
+	used    int
+	head    uint64 // next to drain
+	tail    uint64 // next to fill
+	lost    uint64
+	stopped bool // the capture stopped: Drain frees ring and bytes
 }
 
 // NewObserver makes an observer, tracing and capturing nothing yet, for
@@ -134,7 +165,7 @@ func NewObserver(workers, poolSize int) *Observer {
 }
 
 // SetTrace starts a new trace (nil: stop tracing), dropping the records of
-// the previous one.
+// the previous one (EndTrace stops one and keeps them).
 func (o *Observer) SetTrace(t *TraceSpec) {
 	o.trace.Store(nil)
 	for _, ow := range o.ws {
@@ -143,32 +174,69 @@ func (o *Observer) SetTrace(t *TraceSpec) {
 		ow.gen = (ow.gen + 1) & 0x7FFF
 		ow.mu.Unlock()
 	}
+	o.label.Store(nil)
 	if t != nil {
+		o.label.Store(&t.Label)
 		o.remaining.Store(int64(min(max(t.Count, 0), maxRecords)))
 		o.trace.Store(t)
 	}
 }
 
+// TraceLabel is the Label of the trace whose records Traces returns.
+func (o *Observer) TraceLabel() string {
+	if l := o.label.Load(); l != nil {
+		return *l
+	}
+	return ""
+}
+
+// EndTrace stops the trace taking packets (as when it has taken its
+// count) and keeps its records; packets already traced record the rest of
+// their way.
+func (o *Observer) EndTrace() { o.remaining.Store(0) }
+
 // Tracing reports whether a trace still has packets to take.
 func (o *Observer) Tracing() bool { return o.trace.Load() != nil && o.remaining.Load() > 0 }
 
-// SetCapture starts a capture (nil: stop), with empty rings.
+// SetCapture starts a capture with empty buffers, replacing a running one
+// and what it buffered. SetCapture(nil) stops capturing: what is buffered
+// stays for the next Drain, which then frees the buffers.
 func (o *Observer) SetCapture(c *CaptureSpec) {
 	o.capture.Store(nil)
+	o.ended.Store(nil)
 	for _, ow := range o.ws {
 		ow.mu.Lock()
-		ow.ring, ow.head, ow.tail, ow.lost = nil, 0, 0, 0
-		if c != nil {
-			ow.ring = make([]CapturedPacket, max(c.Slots, 1))
-			for i := range ow.ring {
-				ow.ring[i].Data = make([]byte, 0, c.Snaplen)
-			}
+		if c == nil {
+			ow.stopped = true
+			ow.mu.Unlock()
+			continue
 		}
+		snap := c.snaplen()
+		slots := max(c.Slots, 1)
+		ow.ring = make([]CapturedPacket, slots)
+		ow.bytes = make([]byte, max(slots*min(snap, MaxPacket), snap))
+		ow.used, ow.head, ow.tail, ow.lost, ow.stopped = 0, 0, 0, 0, false
 		ow.mu.Unlock()
 	}
 	if c != nil {
 		o.capture.Store(c)
 	}
+}
+
+// EndCapture stops capturing, as SetCapture(nil), for a reason that
+// CaptureEnded reports until the next SetCapture.
+func (o *Observer) EndCapture(why string) {
+	o.SetCapture(nil)
+	o.ended.Store(&why)
+}
+
+// CaptureEnded is why EndCapture ended the last capture ("" if it did
+// not).
+func (o *Observer) CaptureEnded() string {
+	if w := o.ended.Load(); w != nil {
+		return *w
+	}
+	return ""
 }
 
 // SetObserver installs o (nil: none) for the worker; it takes effect at
@@ -203,6 +271,9 @@ func (o *Observer) Drain(fn func(p *CapturedPacket)) (lost uint64) {
 		}
 		lost += ow.lost
 		ow.lost = 0
+		if ow.stopped {
+			ow.ring, ow.bytes, ow.used, ow.head, ow.tail = nil, nil, 0, 0, 0
+		}
 		ow.mu.Unlock()
 	}
 	return lost
@@ -248,7 +319,7 @@ func (w *Worker) observeRx(port uint16, ids []BufID) {
 			ow.idx[id] = ow.gen<<16 | int32(len(ow.recs))
 		}
 		if capHere && ow.ring != nil {
-			ow.capture(c, now, port, CaptureRx, pkt, "")
+			ow.capture(w.pool, c, now, port, CaptureRx, id, pkt, "")
 		}
 	}
 }
@@ -266,17 +337,27 @@ func (o *Observer) take() bool {
 	}
 }
 
-func (ow *obsWorker) capture(c *CaptureSpec, now time.Time, port uint16, dir int, pkt []byte, reason string) {
+// capture copies buffer id's frame (pkt is its first buffer), gathered
+// across its chain up to the snap length. Caller holds mu.
+func (ow *obsWorker) capture(p *Pool, c *CaptureSpec, now time.Time, port uint16, dir int, id BufID, pkt []byte, reason string) {
 	if c.Filter != nil && !c.Filter(pkt) {
 		return
 	}
-	if ow.tail-ow.head >= uint64(len(ow.ring)) {
+	if ow.head == ow.tail {
+		ow.used = 0
+	}
+	snap := c.snaplen()
+	orig := p.ChainLen(id)
+	n := min(orig, snap)
+	if ow.tail-ow.head >= uint64(len(ow.ring)) || ow.used+n > len(ow.bytes) {
 		ow.lost++
 		return
 	}
+	data := ow.bytes[ow.used : ow.used+n : ow.used+n]
+	p.gather(id, data)
+	ow.used += n
 	s := &ow.ring[ow.tail%uint64(len(ow.ring))]
-	s.Time, s.Port, s.Dir, s.OrigLen, s.Reason = now, port, dir, len(pkt), reason
-	s.Data = append(s.Data[:0], pkt[:min(len(pkt), cap(s.Data))]...)
+	s.Time, s.Port, s.Dir, s.OrigLen, s.Reason, s.Data = now, port, dir, orig, reason, data
 	ow.tail++
 }
 
@@ -327,7 +408,7 @@ func (w *Worker) observeNode(n *nodeRT, f *Frame) {
 			}
 		}
 		if capDrop && ow.ring != nil {
-			ow.capture(c, now, c.Port, CaptureDrop, w.pool.Packet(id), n.name+"/"+drop)
+			ow.capture(w.pool, c, now, c.Port, CaptureDrop, id, w.pool.Packet(id), n.name+"/"+drop)
 		}
 	}
 	if locked {
@@ -364,7 +445,7 @@ func (w *Worker) observeTx(port uint16, ids []BufID) {
 			}
 		}
 		if capHere && ow.ring != nil {
-			ow.capture(c, now, port, CaptureTx, w.pool.Packet(id), "")
+			ow.capture(w.pool, c, now, port, CaptureTx, id, w.pool.Packet(id), "")
 		}
 	}
 	if locked {
@@ -380,4 +461,20 @@ func (ow *obsWorker) record(id BufID) *TraceRecord {
 		return nil
 	}
 	return &ow.recs[v&0xFFFF-1]
+}
+
+// gather copies the first len(dst) bytes of the frame that starts at id,
+// across its chain, into dst. The walk is bounded by the pool's size, as
+// ChainLen's.
+func (p *Pool) gather(id BufID, dst []byte) {
+	n := 0
+	for k := 0; k <= p.total && n < len(dst); k++ {
+		m := &p.meta[id]
+		o := int(id)*FrameSize + int(m.Off)
+		n += copy(dst[n:], p.mem[o:o+int(m.Len)])
+		if m.Next == 0 {
+			break
+		}
+		id = BufID(m.Next - 1)
+	}
 }

@@ -128,12 +128,7 @@ func (s *Switch) detachLocked(name string) error {
 		return fmt.Errorf("vswitch: remove port %s: %w", name, ErrNoPort)
 	}
 	delete(s.attached, name)
-	if s.tracePort == int(a.idx) {
-		s.tracePort = -1
-	}
-	if s.capturePort == int(a.idx) {
-		s.capturePort = -1
-	}
+	s.endObservationLocked(name, a)
 	err := s.applyLocked(s.cfg, s.l3cfg, a)
 	return errors.Join(err, s.closeQueues(a), a.port.Close())
 }

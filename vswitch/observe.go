@@ -12,6 +12,11 @@ import (
 // observer is installed on the workers the first time a trace or capture
 // starts and stays; with nothing to trace or capture it costs the workers
 // a nil check per batch.
+//
+// Both follow a port, not its index: removing the port ends a trace of
+// it (its records stay, named after it) and a capture of it
+// (CaptureEnded says so), so a port that takes the index later is never
+// traced or captured in its place.
 
 // Trace is one traced packet as trace/show presents it.
 type Trace struct {
@@ -38,7 +43,7 @@ type TraceHop struct {
 type CaptureConfig struct {
 	Port          string
 	Rx, Tx, Drops bool
-	Snaplen       int                   // default 2048 (whole frames)
+	Snaplen       int                   // default and at most pipeline.MaxSnaplen (whole frames, chains too)
 	Slots         int                   // per-worker buffer, default 4096 packets
 	Filter        func(pkt []byte) bool // nil: all
 }
@@ -65,6 +70,7 @@ func (s *Switch) portIndex(name string) (uint16, error) {
 
 // TraceAdd starts a new trace of the next count packets received on port
 // that pass filter (nil: all), forgetting the previous trace's records.
+// Removing the port ends the trace; its records stay.
 func (s *Switch) TraceAdd(port string, count int, filter func([]byte) bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -78,7 +84,7 @@ func (s *Switch) TraceAdd(port string, count int, filter func([]byte) bool) erro
 	if err != nil {
 		return err
 	}
-	s.observer().SetTrace(&pipeline.TraceSpec{Port: idx, Count: count, Filter: filter})
+	s.observer().SetTrace(&pipeline.TraceSpec{Port: idx, Count: count, Filter: filter, Label: port})
 	s.tracePort = int(idx)
 	s.syncFastPathLocked()
 	return nil
@@ -111,11 +117,15 @@ func (s *Switch) Traces() []Trace {
 		}
 		return fmt.Sprintf("#%d", p)
 	}
+	in := obs.TraceLabel()
 	recs := obs.Traces()
 	sort.Slice(recs, func(i, j int) bool { return recs[i].Seq < recs[j].Seq })
 	out := make([]Trace, 0, len(recs))
 	for _, r := range recs {
-		tr := Trace{Seq: r.Seq, Worker: r.Worker, Time: r.Time, InPort: name(int(r.InPort)), Data: r.Data}
+		tr := Trace{Seq: r.Seq, Worker: r.Worker, Time: r.Time, InPort: in, Data: r.Data}
+		if in == "" {
+			tr.InPort = name(int(r.InPort))
+		}
 		for _, h := range r.Hops {
 			th := TraceHop{Node: h.Node, Copy: uint32(h.Buf), Next: h.Next, Drop: h.Drop, Detail: h.Detail}
 			if h.Node == pipeline.TxNodeName {
@@ -129,7 +139,8 @@ func (s *Switch) Traces() []Trace {
 }
 
 // CaptureStart starts copying a port's packets; CaptureDrain hands them
-// out. A running capture is replaced.
+// out. A running capture is replaced. Removing the port ends the capture
+// (CaptureEnded).
 func (s *Switch) CaptureStart(c CaptureConfig) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,8 +154,8 @@ func (s *Switch) CaptureStart(c CaptureConfig) error {
 	if !c.Rx && !c.Tx && !c.Drops {
 		c.Rx, c.Tx = true, true
 	}
-	if c.Snaplen <= 0 || c.Snaplen > pipeline.MaxPacket {
-		c.Snaplen = pipeline.MaxPacket
+	if c.Snaplen <= 0 || c.Snaplen > pipeline.MaxSnaplen {
+		c.Snaplen = pipeline.MaxSnaplen
 	}
 	if c.Slots <= 0 {
 		c.Slots = 4096
@@ -156,7 +167,8 @@ func (s *Switch) CaptureStart(c CaptureConfig) error {
 	return nil
 }
 
-// CaptureStop stops the capture; packets not drained yet are dropped.
+// CaptureStop stops the capture; the packets it copied before stay for
+// one more CaptureDrain.
 func (s *Switch) CaptureStop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,6 +177,37 @@ func (s *Switch) CaptureStop() {
 	}
 	s.capturePort = -1
 	s.syncFastPathLocked()
+}
+
+// CaptureEnded says why the capture ended by itself (its port was
+// removed), or "" while it runs, after CaptureStop, or with none.
+func (s *Switch) CaptureEnded() string {
+	s.mu.Lock()
+	obs := s.obs
+	s.mu.Unlock()
+	if obs == nil {
+		return ""
+	}
+	return obs.CaptureEnded()
+}
+
+// endObservationLocked ends a trace and a capture of the port a, being
+// detached: the trace keeps its records, the capture what it copied for
+// CaptureDrain. Caller holds s.mu and quiesces the workers before a's
+// index is reused, so no worker traces or captures by that index then.
+func (s *Switch) endObservationLocked(name string, a *attachment) {
+	if s.tracePort == int(a.idx) {
+		s.tracePort = -1
+		if s.obs != nil {
+			s.obs.EndTrace()
+		}
+	}
+	if s.capturePort == int(a.idx) {
+		s.capturePort = -1
+		if s.obs != nil {
+			s.obs.EndCapture("port " + name + " removed")
+		}
+	}
 }
 
 // CaptureDrain calls fn for every captured packet buffered so far (its

@@ -23,7 +23,12 @@ import (
 // Packet traces and captures. A trace's records are decoded here, off the
 // data path, with gopacket. A capture is written by a daemon goroutine
 // that drains the workers' capture buffers every captureTick into a
-// pcapng file, bounded by a packet count and a file size.
+// pcapng file, bounded by a packet count and a file size. A capture ends
+// by itself when it reaches either bound, a write fails, or its port is
+// removed: the goroutine writes what was copied before, closes the file
+// and keeps the reason for capture/show; the ended capture does not stand
+// in the way of the next capture/start. A new trace/add replaces the
+// trace before it, records included.
 
 const (
 	captureTick        = 50 * time.Millisecond
@@ -69,7 +74,7 @@ func (d *Daemon) traceAdd(args []string) (any, error) {
 		return nil, err
 	}
 	if len(rest) > 0 {
-		return nil, ctl.Errorf(ctl.CodeInvalid, "unknown option(s) %v (filters: %s)", slices.Sorted(maps.Keys(rest)), strings.Join(vswitch.FilterKeys, ", "))
+		return nil, ctl.Errorf(ctl.CodeUsage, "unknown option(s) %v (filters: %s)", slices.Sorted(maps.Keys(rest)), strings.Join(vswitch.FilterKeys, ", "))
 	}
 	if err := d.sw.TraceAdd(args[0], n, f); err != nil {
 		return nil, portErr(err)
@@ -145,7 +150,7 @@ func ipString(b []byte) string {
 	return fmt.Sprintf("%x", b)
 }
 
-// capture is a running capture.
+// capture is a capture, running or ended by itself.
 type capture struct {
 	File    string
 	Port    string
@@ -155,17 +160,53 @@ type capture struct {
 	Max     int
 	Done    string // why it stopped by itself
 
-	mu    sync.Mutex // guards the fields above against captureLoop
-	f     *os.File
-	w     *pcapng.Writer
-	iface int
-	stop  chan struct{}
-	ended chan struct{}
+	mu       sync.Mutex // guards the fields above against captureLoop
+	f        *os.File
+	w        *pcapng.Writer
+	iface    int
+	closeErr error         // closing the file, once ended is closed
+	stop     chan struct{} // closed by capture/stop
+	kick     chan struct{} // a drain now, please (capacity 1)
+	ended    chan struct{} // closed once the file is closed
+}
+
+// finished reports whether c's file is closed.
+func (c *capture) finished() bool {
+	select {
+	case <-c.ended:
+		return true
+	default:
+		return false
+	}
+}
+
+// settleCapture lets a capture that has ended (full, or its port
+// removed) finish now rather than at the next tick, so that the command
+// that asks sees it ended, its file closed.
+func (d *Daemon) settleCapture(c *capture) {
+	if c.finished() {
+		return
+	}
+	c.mu.Lock()
+	done := c.Done != ""
+	c.mu.Unlock()
+	if !done && d.sw.CaptureEnded() == "" {
+		return
+	}
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+	<-c.ended
 }
 
 func (d *Daemon) captureStart(args []string) (any, error) {
-	if d.capture != nil {
-		return nil, ctl.Errorf(ctl.CodeExists, "a capture of %s to %s runs: capture/stop first", d.capture.Port, d.capture.File)
+	if c := d.capture; c != nil {
+		d.settleCapture(c)
+		if !c.finished() {
+			return nil, ctl.Errorf(ctl.CodeExists, "a capture of %s to %s runs: capture/stop first", c.Port, c.File)
+		}
+		d.capture = nil // ended by itself: its file is complete
 	}
 	port := args[0]
 	opts := map[string]string{}
@@ -198,7 +239,7 @@ func (d *Daemon) captureStart(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap, err := intOpt(rest, "snaplen", pipeline.MaxPacket, 14, pipeline.MaxPacket)
+	snap, err := intOpt(rest, "snaplen", pipeline.MaxSnaplen, 14, pipeline.MaxSnaplen)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +274,8 @@ func (d *Daemon) captureStart(args []string) (any, error) {
 		os.Remove(file)
 		return nil, portErr(err)
 	}
-	c := &capture{File: file, Port: port, Max: maxPkts, f: fh, w: w, iface: iface, stop: make(chan struct{}), ended: make(chan struct{})}
+	c := &capture{File: file, Port: port, Max: maxPkts, f: fh, w: w, iface: iface,
+		stop: make(chan struct{}), kick: make(chan struct{}, 1), ended: make(chan struct{})}
 	d.capture = c
 	go d.captureLoop(c)
 	d.log.Info("capture started", "port", port, "file", file, "dir", dir, "drops", drops)
@@ -241,23 +283,53 @@ func (d *Daemon) captureStart(args []string) (any, error) {
 }
 
 // captureLoop drains the workers' capture buffers into the file until
-// stopped or full.
+// stopped, done (full, or a write failed) or ended by the switch (its
+// port removed); then it closes the file.
 func (d *Daemon) captureLoop(c *capture) {
 	defer close(c.ended)
 	t := time.NewTicker(captureTick)
 	defer t.Stop()
 	for {
+		stopped := false
 		select {
 		case <-c.stop:
-			d.drainCapture(c)
-			return
+			stopped = true
 		case <-t.C:
+		case <-c.kick:
 		}
-		if d.drainCapture(c) {
+		// Read before the drain: what the switch copied before it ended
+		// the capture is in the buffers, and is written.
+		ended := d.sw.CaptureEnded()
+		done := d.drainCapture(c)
+		if !stopped && !done && ended == "" {
+			continue
+		}
+		if done && !stopped {
 			d.sw.CaptureStop()
-			<-c.stop
-			return
 		}
+		d.closeCapture(c, ended)
+		return
+	}
+}
+
+// closeCapture closes c's file; ended, if not empty, is why the switch
+// ended the capture.
+func (d *Daemon) closeCapture(c *capture, ended string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Done == "" {
+		c.Done = ended
+	}
+	err := c.w.Flush()
+	if cerr := c.f.Close(); err == nil {
+		err = cerr
+	}
+	c.closeErr = err
+	if err != nil && c.Done != "" {
+		c.Done += "; closing the file failed: " + err.Error()
+	}
+	if c.Done != "" {
+		d.log.Info("capture ended", "port", c.Port, "file", c.File, "packets", c.Packets, "lost", c.Lost, "why", c.Done)
 	}
 }
 
@@ -296,36 +368,41 @@ func (d *Daemon) drainCapture(c *capture) (done bool) {
 	return c.Done != ""
 }
 
+// captureStop stops the capture and closes its file; for a capture that
+// ended by itself, it reports how it ended and forgets it.
 func (d *Daemon) captureStop([]string) (any, error) {
 	c := d.capture
 	if c == nil {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no capture runs")
 	}
-	d.sw.CaptureStop()
-	close(c.stop)
-	<-c.ended
-	err := c.w.Flush()
-	if cerr := c.f.Close(); err == nil {
-		err = cerr
+	d.settleCapture(c)
+	if !c.finished() {
+		d.sw.CaptureStop()
+		close(c.stop)
+		<-c.ended
+		v := c.view()
+		d.log.Info("capture stopped", "port", v.Port, "file", v.File, "packets", v.Packets, "lost", v.Lost)
 	}
 	d.capture = nil
 	v := c.view()
-	d.log.Info("capture stopped", "port", v.Port, "file", v.File, "packets", v.Packets, "lost", v.Lost)
-	if err != nil {
-		return nil, ctl.Errorf(ctl.CodeInternal, "capture file %s: %v", c.File, err)
+	if c.closeErr != nil && v.Done == "" {
+		return nil, ctl.Errorf(ctl.CodeInternal, "capture file %s: %v", c.File, c.closeErr)
 	}
 	return v, nil
 }
 
-// captureShow reports the running capture; with none it succeeds with an
-// idle view (running false, no file), as trace/show answers [] with no
-// trace.
+// captureShow reports the capture: running, or ended by itself (running
+// false, Done says why) until capture/stop or the next capture/start;
+// with none it succeeds with an idle view (running false, no file), as
+// trace/show answers [] with no trace.
 func (d *Daemon) captureShow([]string) (any, error) {
-	if d.capture == nil {
+	c := d.capture
+	if c == nil {
 		return ctl.CaptureView{}, nil
 	}
-	v := d.capture.view()
-	v.Running = true
+	d.settleCapture(c)
+	v := c.view()
+	v.Running = !c.finished() && v.Done == ""
 	return v, nil
 }
 

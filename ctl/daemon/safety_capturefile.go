@@ -16,9 +16,10 @@ import (
 // socket admits (with --group, non-root members), so it never takes a
 // path: file= is a plain name, created in the daemon's capture directory
 // (Config.CaptureDir) with O_CREAT|O_EXCL|O_NOFOLLOW, never over an
-// existing file or through a symbolic link. The capture directory is the
-// daemon's own: 0700, or 0750 owned by the control group so that its
-// members can read the captures they make.
+// existing file or through a symbolic link. A capture directory the daemon
+// makes is its own: 0700, or 0750 owned by the control group so that its
+// members can read the captures they make; an existing one is used as it
+// is (prepareCaptureDir).
 
 // CaptureSubdir is the capture directory's name inside the state directory
 // when Config.CaptureDir is empty.
@@ -62,12 +63,22 @@ func defaultCaptureName(port string, now time.Time) string {
 	return name
 }
 
-// prepareCaptureDir makes the capture directory (0700, or 0750 with group
-// gid when gid > 0). When it sits directly in the state directory and gid
-// > 0, the state directory gets mode 0710 with that group: members may
-// pass through it to the captures, not list or read anything else.
+// prepareCaptureDir makes the capture directory. A directory it makes
+// (the capture directory, and any missing parent) gets mode 0700, or with
+// gid > 0 that group and 0750 (a parent 0710: members pass through it,
+// nothing more). So does the daemon's own, StateDir/captures, on every
+// start. Any other directory that exists already (--capture-dir) is used
+// as it is: its owner and mode are the administrator's, never changed (it
+// could be /tmp); the files made in it get their own modes
+// (createCaptureFile). When the capture directory sits directly in the
+// state directory and gid > 0, the state directory gets mode 0710 with
+// that group: members may pass through it to the captures, not list or
+// read anything else.
 func prepareCaptureDir(dir, stateDir string, gid int) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	dir = filepath.Clean(dir)
+	own := dir == filepath.Join(filepath.Clean(stateDir), CaptureSubdir)
+	created, err := makeDirs(dir)
+	if err != nil {
 		return fmt.Errorf("ctl: capture directory: %w", err)
 	}
 	fi, err := os.Lstat(dir)
@@ -77,16 +88,25 @@ func prepareCaptureDir(dir, stateDir string, gid int) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("ctl: capture directory %s is not a directory", dir)
 	}
-	if gid <= 0 {
+	if own && (len(created) == 0 || created[len(created)-1] != dir) {
+		created = append(created, dir)
+	}
+	if gid <= 0 || len(created) == 0 {
 		return nil
 	}
-	if err := os.Chown(dir, -1, gid); err != nil {
-		return fmt.Errorf("ctl: capture directory: %w", err)
+	for _, p := range created {
+		mode := os.FileMode(0o710)
+		if p == dir {
+			mode = 0o750
+		}
+		if err := os.Chown(p, -1, gid); err != nil {
+			return fmt.Errorf("ctl: capture directory: %w", err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			return fmt.Errorf("ctl: capture directory: %w", err)
+		}
 	}
-	if err := os.Chmod(dir, 0o750); err != nil {
-		return fmt.Errorf("ctl: capture directory: %w", err)
-	}
-	if filepath.Clean(filepath.Dir(dir)) == filepath.Clean(stateDir) {
+	if filepath.Dir(dir) == filepath.Clean(stateDir) {
 		if err := os.Chown(stateDir, -1, gid); err != nil {
 			return fmt.Errorf("ctl: state directory: %w", err)
 		}
@@ -95,6 +115,35 @@ func prepareCaptureDir(dir, stateDir string, gid int) error {
 		}
 	}
 	return nil
+}
+
+// makeDirs makes dir and its missing parents with mode 0700, as
+// os.MkdirAll, and returns those it made, outermost first.
+func makeDirs(dir string) ([]string, error) {
+	var missing []string
+	for p := dir; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		missing = append(missing, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	var created []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		err := os.Mkdir(missing[i], 0o700)
+		switch {
+		case errors.Is(err, os.ErrExist): // made meanwhile: not ours
+		case err != nil:
+			return created, err
+		default:
+			created = append(created, missing[i])
+		}
+	}
+	return created, nil
 }
 
 // createCaptureFile creates name in the capture directory, never over an

@@ -33,7 +33,7 @@ func newMetricsCollector(d *Daemon) *metricsCollector {
 		txPkts:      desc("port_tx_packets_total", "Packets sent on a port.", "port"),
 		txBytes:     desc("port_tx_bytes_total", "Bytes sent on a port.", "port"),
 		txDrops:     desc("port_tx_drops_total", "Packets for a port that it did not send.", "port"),
-		ups:         desc("port_up", "1 if the port is in a bridge and polled.", "port", "bridge"),
+		ups:         desc("port_up", "1 if the port is in a bridge and polled; 0 for any other configured port (down: not attached, see vsctl show; or in no bridge).", "port", "bridge"),
 		nodeCalls:   desc("node_calls_total", "Calls of a graph node (show runtime).", "node"),
 		nodeVectors: desc("node_vectors_total", "Calls of a graph node that had packets.", "node"),
 		nodePkts:    desc("node_packets_total", "Packets through a graph node.", "node"),
@@ -69,7 +69,26 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	for _, p := range sw.Ports() {
+	// Every configured port has a port_up series, 0 while it is down (not
+	// restored, its interface gone), labelled with its configured bridge
+	// either way, so that an alert on port_up == 0 sees it.
+	c.d.mu.Lock()
+	configured := make(map[string]string, len(c.d.state.Ports))
+	for _, spec := range c.d.state.Ports {
+		configured[spec.Name] = spec.Bridge
+	}
+	c.d.mu.Unlock()
+	live := sw.Ports()
+	attached := make(map[string]bool, len(live))
+	for _, p := range live {
+		attached[p.Name] = true
+	}
+	for name, bridge := range configured {
+		if !attached[name] {
+			ch <- prometheus.MustNewConstMetric(c.ups, prometheus.GaugeValue, 0, name, bridge)
+		}
+	}
+	for _, p := range live {
 		counter(c.rxPkts, p.Counters.RxPackets, p.Name)
 		counter(c.rxBytes, p.Counters.RxBytes, p.Name)
 		counter(c.txPkts, p.Counters.TxPackets, p.Name)
@@ -79,7 +98,11 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 		if p.Up {
 			up = 1
 		}
-		ch <- prometheus.MustNewConstMetric(c.ups, prometheus.GaugeValue, up, p.Name, p.Bridge)
+		bridge, ok := configured[p.Name]
+		if !ok {
+			bridge = p.Bridge
+		}
+		ch <- prometheus.MustNewConstMetric(c.ups, prometheus.GaugeValue, up, p.Name, bridge)
 		if f := p.FastPath; f != nil && f.Counters != nil {
 			counter(c.fpRxPkts, f.Counters.RxPackets, p.Name)
 			counter(c.fpRxBytes, f.Counters.RxBytes, p.Name)

@@ -206,6 +206,28 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", p.Name, c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, c.TxDrops, fpc, miss)
 		}
+		// The drivers' own counters, each port's as its driver reports
+		// them (--json: "driver", the keys as the driver spells them).
+		var drv []struct {
+			Name   string          `json:"name"`
+			Driver json.RawMessage `json:"driver"`
+		}
+		if err := json.Unmarshal(res, &drv); err != nil {
+			return err
+		}
+		for _, p := range drv {
+			lines, err := driverLines(p.Driver)
+			if err != nil {
+				return err
+			}
+			for i, l := range lines {
+				if i == 0 {
+					fmt.Fprintf(tw, "%s driver: %s\n", p.Name, l)
+				} else {
+					fmt.Fprintf(tw, "  %s\n", l)
+				}
+			}
+		}
 	case "vni/show":
 		var v ctl.VXLANView
 		if err := json.Unmarshal(res, &v); err != nil {
@@ -392,4 +414,103 @@ func printPortLine(tw io.Writer, p ctl.PortView) {
 		state += ", last try: " + p.LastTry
 	}
 	fmt.Fprintf(tw, "  port %s\ttype %s\t%s\tvlan %s\t%s\tqueues %s\t%s%s\n", p.Name, p.Type, state, vlanText(p), secText(p), queuesText(p.RxQueues), optsText(p.Options), fastPathText(p.FastPath))
+}
+
+// driverLines lays out a driver's counters (port/stats' "driver") in the
+// driver's order, names in snake_case as the rest of vsctl's output: the
+// scalars first on one line ("rx_packets 12, tx_full 0"), nested objects'
+// with a dotted name (status.connected); then one line per element of a
+// list of objects ("queues[0]: queue 0, fill_target 64").
+func driverLines(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var main []string
+	var subs []string
+	if err := flattenJSON(raw, "", &main, &subs); err != nil {
+		return nil, err
+	}
+	if len(main) == 0 {
+		main = []string{"-"}
+	}
+	return append([]string{strings.Join(main, ", ")}, subs...), nil
+}
+
+// flattenJSON appends the scalars of v as "name value" to out and each
+// object of a list in v as a line of its own to lines.
+func flattenJSON(v json.RawMessage, name string, out, lines *[]string) error {
+	dec := json.NewDecoder(strings.NewReader(string(v)))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	join := func(k string) string {
+		if name == "" {
+			return k
+		}
+		return name + "." + k
+	}
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			var fv json.RawMessage
+			if err := dec.Decode(&fv); err != nil {
+				return err
+			}
+			if err := flattenJSON(fv, join(snakeCase(kt.(string))), out, lines); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		for i := 0; dec.More(); i++ {
+			var ev json.RawMessage
+			if err := dec.Decode(&ev); err != nil {
+				return err
+			}
+			en := fmt.Sprintf("%s[%d]", name, i)
+			if len(ev) > 0 && ev[0] == '{' {
+				var fields []string
+				if err := flattenJSON(ev, "", &fields, lines); err != nil {
+					return err
+				}
+				*lines = append(*lines, en+": "+strings.Join(fields, ", "))
+				continue
+			}
+			if err := flattenJSON(ev, en, out, lines); err != nil {
+				return err
+			}
+		}
+	case nil:
+		*out = append(*out, name+" -")
+	default:
+		*out = append(*out, fmt.Sprintf("%s %v", name, tok))
+	}
+	return nil
+}
+
+// snakeCase spells a Go field name (RxNoBuffer, RxGSOFrames) as the
+// JSON tags do (rx_no_buffer, rx_gso_frames); snake_case stays.
+func snakeCase(s string) string {
+	var b strings.Builder
+	r := []rune(s)
+	for i, c := range r {
+		upper := c >= 'A' && c <= 'Z'
+		if upper && i > 0 {
+			prev := r[i-1]
+			nextLower := i+1 < len(r) && r[i+1] >= 'a' && r[i+1] <= 'z'
+			if prev >= 'a' && prev <= 'z' || prev >= '0' && prev <= '9' || (prev >= 'A' && prev <= 'Z' && nextLower) {
+				b.WriteByte('_')
+			}
+		}
+		if upper {
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -175,7 +175,7 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		var p ports.Port
 		if packet {
 			p, err = afpacket.New(afpacket.Config{Name: spec.Name, Ifname: v.HostName, Queues: queues,
-				MaxFrame: vo.MTU + 14, Logger: d.log})
+				MaxFrame: vlanMaxFrame(vo.MTU), Logger: d.log})
 		} else {
 			xcfg.Ifname = v.HostName
 			p, err = afxdp.New(xcfg)
@@ -191,7 +191,8 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		}
 		return &driver{port: p, veth: v, dev: v.HostName, devIndex: v.HostIndex}, nil
 	case TypeTap:
-		tc := tap.Config{Name: spec.Name, Ifname: o["ifname"], Queues: queues, Netns: o["netns"], Logger: d.log}
+		// VLAN: room for a tagged full-size frame (vlanMaxFrame).
+		tc := tap.Config{Name: spec.Name, Ifname: o["ifname"], Queues: queues, Netns: o["netns"], VLAN: true, Logger: d.log}
 		if tc.MTU, err = intOpt(o, "mtu", 1500, 68, tap.MaxMTU); err != nil {
 			return nil, err
 		}
@@ -243,6 +244,15 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 	}
 	return nil, ctl.Errorf(ctl.CodeUsage, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", spec.Type)
 }
+
+// vlanMaxFrame is the longest frame a port of MTU mtu sends: MTU+18, an
+// Ethernet header and an 802.1Q tag, as AF_XDP ports report it. Whether a
+// port is a trunk is the bridge's (set-port trunks= changes it without
+// making the driver again), so every port has room for the tag that
+// l2-output pushes on a full-size frame; Linux takes such a frame: a
+// packet socket accepts MTU+4 more for an 802.1Q frame, veth forwards it
+// to the container, and a tap hands it over.
+func vlanMaxFrame(mtu int) int { return mtu + 14 + 4 }
 
 func vethOptions(spec PortSpec, queues int) (netdev.VethOptions, error) {
 	o := spec.Options

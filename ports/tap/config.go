@@ -43,7 +43,11 @@ type Config struct {
 	// MTU of the device (default 1500, at most MaxMTU).
 	MTU int
 	// VLAN says the device carries 802.1Q-tagged frames (the switch port
-	// is a trunk): the largest frame is MTU+18 bytes instead of MTU+14.
+	// is, or may become, a trunk): the largest frame is MTU+18 bytes
+	// instead of MTU+14. The kernel takes such a frame from the tap and
+	// the container's stack receives it. vswitchd sets it on every tap
+	// port, since set-port makes a port a trunk without making its
+	// driver again.
 	VLAN bool
 	// Offload opens the tap with a virtio-net header (IFF_VNET_HDR) and
 	// TSO/checksum offloads on (TUNSETOFFLOAD): the kernel hands over TCP

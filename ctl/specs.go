@@ -37,7 +37,7 @@ var Specs = []Spec{
 	{Name: "sriov/show", Usage: "PF", Help: "a PF's VFs: index, PCI address, netdev, MAC, VLAN, spoof check, trust, link state, rates", MinArgs: 1, MaxArgs: 1, Read: true},
 	{Name: "sriov/move", Usage: "PF VF netns=PATH [ifname=NAME] [ip=CIDR,...] [gw=ADDR] [mac=] [mtu=] [VF settings...]",
 		Help: "hand a VF's netdev to a container namespace (renamed, addressed, up); VF settings as in add-port type=sriov", MinArgs: 3, MaxArgs: -1},
-	{Name: "sriov/restore", Usage: "PF VF", Help: "bring a handed-off VF netdev back to the host with its original name, MAC and MTU", MinArgs: 2, MaxArgs: 2},
+	{Name: "sriov/restore", Usage: "PF VF", Help: "bring a handed-off VF netdev back to the host with its original name, MAC and MTU (if its namespace is gone and the VF has no netdev left, only the record is dropped)", MinArgs: 2, MaxArgs: 2},
 	{Name: "version", Help: "daemon and protocol version", Read: true},
 }
 

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"net"
 	"slices"
 	"strconv"
@@ -88,7 +89,13 @@ func (d *Daemon) sriovRestore(args []string) (any, error) {
 	mac, _ := net.ParseMAC(rec.OrigMAC)
 	m := d.sriov.Resume(rec.PF, rec.VF, rec.Netns, rec.Name, rec.Index, rec.OrigName, mac, rec.OrigMTU, rec.OrigUp)
 	if err := m.Restore(); err != nil {
-		return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
+		if !errors.Is(err, sriov.ErrNoNetdev) {
+			return nil, ctl.Errorf(ctl.CodeInvalid, "%v", err)
+		}
+		// The container's namespace is gone and the VF has no netdev in
+		// the host (unbound): there is nothing to bring back, and a kept
+		// record would refuse every later sriov/move of the VF.
+		d.log.Warn("sriov/restore: nothing to restore, the hand-off record is dropped", "pf", pf, "vf", vf, "err", err)
 	}
 	next := d.state.clone()
 	next.VFMoves = slices.Delete(next.VFMoves, i, i+1)

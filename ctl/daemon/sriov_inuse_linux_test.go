@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -55,4 +56,44 @@ func TestSRIOVVFInUse(t *testing.T) {
 	out, err := c.Command("ip", "-br", "link").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.False(t, strings.Contains(string(out), "eth0"), "the VF's netdev was moved: %s", out)
+}
+
+// TestSRIOVRestoreGoneVF: a VF handed to a container whose namespace then
+// went, and which has no netdev in the host any more (unbound), has
+// nothing to bring back: sriov/restore drops the record instead of
+// failing every time, so that a later sriov/move of the VF is not refused
+// for good ("already in ...").
+func TestSRIOVRestoreGoneVF(t *testing.T) {
+	nettest.NeedRoot(t)
+	sys := sriovtest.NewSysfs(t)
+	pf := "vsp" + nettest.Suffix()
+	nettest.Veth(t, pf, nettest.NewNS(t), "10.68.19.1/24", 1)
+	vfDev := "vsf" + nettest.Suffix()
+	nettest.Veth(t, vfDev, nettest.NewNS(t), "10.68.10.2/24", 1)
+	sys.AddPF(pf, "0000:05:00.0", 4)
+	sys.AddVF(pf, 2, "0000:05:00.3", vfDev)
+
+	d, err := New(Config{StateDir: t.TempDir(), Sysfs: sys.Root, Switch: vswitch.Options{Workers: 1}})
+	require.NoError(t, err)
+	require.NoError(t, d.Start())
+	t.Cleanup(func() { d.Close() })
+	// A namespace of the test's own, to delete under the hand-off.
+	ns := "vsg-" + nettest.Suffix()
+	require.NoError(t, exec.Command("ip", "netns", "add", ns).Run())
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	r := run(t, d, "sriov/move", pf, "2", "netns=/var/run/netns/"+ns, "ifname=eth0")
+	require.True(t, r.OK, "%+v", r.Error)
+	// The namespace goes with the VF's netdev in it (a veth stands in for
+	// it, so it goes too) and the VF is unbound: no netdev anywhere.
+	require.NoError(t, exec.Command("ip", "netns", "del", ns).Run())
+	sys.BindVF("0000:05:00.3", "")
+
+	r = run(t, d, "sriov/restore", pf, "2")
+	require.True(t, r.OK, "%+v", r.Error)
+	require.Empty(t, d.state.VFMoves, "the record is dropped")
+	r = run(t, d, "sriov/restore", pf, "2")
+	requireCode(t, r, ctl.CodeNotFound)
+	r = run(t, d, "sriov/move", pf, "2", "netns="+nettest.NewNS(t).Path())
+	require.False(t, r.OK, "no netdev to move")
+	require.NotContains(t, r.Error.Message, "already in", "the old record no longer refuses it")
 }

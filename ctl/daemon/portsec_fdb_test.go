@@ -50,8 +50,10 @@ func TestFDBShowPaged(t *testing.T) {
 	r := portsecRun(d, "fdb/show", "br0")
 	require.True(t, r.OK, "%+v", r.Error)
 	require.JSONEq(t, `{"entries":[],"total":0}`, string(r.Result))
-	r = portsecRun(d, "fdb/show", "br0", "port=p1", "vlan=10", "mac=02:00:00:00:00:01", "limit=5", "after=10/02:00:00:00:00:00")
+	r = portsecRun(d, "fdb/show", "br0", "vlan=10", "mac=02:00:00:00:00:01", "limit=5", "after=10/02:00:00:00:00:00")
 	require.True(t, r.OK, "%+v", r.Error)
+	r = portsecRun(d, "fdb/show", "br0", "port=p1") // no such port in br0: not "0 entries"
+	require.Equal(t, ctl.CodeNotFound, r.Error.Code, "%+v", r.Error)
 	for _, bad := range [][]string{
 		{"vlan=4095"}, {"vlan=x"}, {"mac=zz"}, {"limit=0"}, {"limit=10001"}, {"after=nope"},
 	} {

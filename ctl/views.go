@@ -110,9 +110,10 @@ type TraceView struct {
 // CaptureView is a capture's state as capture/show and capture/stop
 // report it.
 type CaptureView struct {
-	// Running is true while a capture holds its file (until capture/stop;
-	// Done says why it stopped writing early). capture/show with no
-	// capture answers a view with Running false and no File.
+	// Running is true while a capture writes its file: until capture/stop,
+	// or until it ends on its own (max=, size=, its port removed: Done says
+	// why; its file is closed then). capture/show with no capture answers
+	// a view with Running false and no File.
 	Running bool `json:"running"`
 	// File is the capture file's path, in the daemon's capture directory.
 	File    string `json:"file"`

@@ -78,7 +78,7 @@ func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 	}
 	a := &attachment{port: p, idx: idx, maxFrame: uint16(info.MaxFrame), offload: info.Offload}
 	if s.fpath.fp != nil {
-		a.fpReason = "the port type has no fast path"
+		a.fpReason = "the port's driver has no fast path: AF_XDP ports have one (type=veth io=afxdp, afxdp, sriov)"
 		if m, ok := p.(ports.FastPathMember); ok {
 			ix, err := m.FastPathIfindex()
 			if err != nil {

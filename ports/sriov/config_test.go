@@ -106,4 +106,9 @@ func TestErrorFormat(t *testing.T) {
 	require.Equal(t, "sriov: pf ens1f0 vf 3: set trust on: boom", e.Error())
 	e = &sriov.Error{PF: "ens1f0", VF: -1, Op: "discover", Kind: sriov.ErrNotSRIOV}
 	require.Equal(t, "sriov: pf ens1f0: discover: not an SR-IOV physical function", e.Error())
+	// No PF, no VF (an option error): no empty part ("sriov:: options").
+	e = &sriov.Error{VF: -1, Op: "options", Kind: sriov.ErrInvalid, Err: errors.New("trust=maybe: want on or off")}
+	require.Equal(t, "sriov: options: trust=maybe: want on or off", e.Error())
+	e = &sriov.Error{VF: 2, Op: "move"}
+	require.Equal(t, "sriov: vf 2: move", e.Error())
 }

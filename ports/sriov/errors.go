@@ -41,14 +41,17 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("sriov: ")
+	b.WriteString("sriov")
 	if e.PF != "" {
-		b.WriteString("pf " + e.PF + " ")
+		b.WriteString(": pf " + e.PF)
 	}
 	if e.VF >= 0 {
-		fmt.Fprintf(&b, "vf %d", e.VF)
+		if e.PF == "" {
+			b.WriteString(":")
+		}
+		fmt.Fprintf(&b, " vf %d", e.VF)
 	}
-	s := strings.TrimSuffix(b.String(), " ") + ": " + e.Op
+	s := b.String() + ": " + e.Op
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	} else if e.Kind != nil {

@@ -16,6 +16,8 @@ func (n *natNode) Describe(f *pipeline.Frame, i int) string {
 		return "untracked (neighbour discovery or a fragment), not translated"
 	case natDropped:
 		return "dropped: cannot be translated"
+	case natRejected:
+		return "refused: no backend of the service takes new flows; answered from the VIP (TCP: RST, UDP: port unreachable) unless rate limited"
 	case natTranslated:
 		s := "translated:"
 		if n.act[i]&nat.ActSNAT != 0 {

@@ -95,6 +95,7 @@ const (
 	natUntracked
 	natDropped
 	natOff
+	natRejected // refused for want of a backend, answered (node_nat_reject.go)
 )
 
 type natNode struct {
@@ -190,7 +191,7 @@ func (n *natNode) Process(f *pipeline.Frame) {
 				r, _, why = w.Commit(cw, p, now, 0)
 				committed = true
 				if why == nat.ReasonNoBackend && n.reject(f, i, id, m, mem, p) {
-					n.how[i] = natDropped // answered (or rate limited)
+					n.how[i] = natRejected // answered (or rate limited)
 					continue
 				}
 				if why != nat.ReasonNone {

@@ -288,3 +288,21 @@ func TestServiceNoBackendChain(t *testing.T) {
 	require.Equal(t, uint8(tcpFlagRST), rst[13])
 	requireNoLeak(t, r.s)
 }
+
+// TestServiceNoBackendTraced: a trace says a refused flow was answered,
+// not "dropped: cannot be translated".
+func TestServiceNoBackendTraced(t *testing.T) {
+	r, _ := newNoBackendRig(t)
+	require.NoError(t, r.s.TraceAdd("b", 1, nil))
+	r.send("b", tcp4(macRB, macB, "10.2.0.2", "10.9.9.9", 40010, 80, "S"))
+	only(t, r.recv(), "b", 1)
+	trs := r.s.Traces()
+	require.Len(t, trs, 1)
+	var detail string
+	for _, h := range trs[0].Hops {
+		if h.Node == nodeNAT {
+			detail = h.Detail
+		}
+	}
+	require.Contains(t, detail, "no backend of the service takes new flows; answered from the VIP")
+}

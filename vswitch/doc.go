@@ -254,7 +254,14 @@
 // drained backend gets no new flows; a removed backend's flows are
 // flushed, so a TCP client's next segment is picked up as a new flow to
 // another backend, whose kernel answers it with a RST: the connection
-// ends at once rather than hanging. Switch.ServiceStats counts new flows
+// ends at once rather than hanging. When no backend takes new flows (all
+// drained or removed), the nat node answers a refused flow itself
+// (node_nat_reject.go): TCP with a RST from VIP:port, UDP with a port
+// unreachable, rate limited per worker as Linux's ICMP errors are. A
+// client in the target's own network (a VIP's or a port map's, any
+// router interface but an uplink, masqueraded or not) is hairpinned:
+// its source becomes the interface's address, so that the reply comes
+// back through the switch. Switch.ServiceStats counts new flows
 // per service and backend. Real-kernel tests
 // (service_kernel_linux_test.go): 3,000 connections from two namespaces
 // spread 1:1:2 within 10% of each share; a backend added keeps

@@ -53,7 +53,7 @@ func (cl *Client) Call(cmd string, args []string, out any) error {
 		if werr == nil && errors.As(err, &ne) && ne.Timeout() {
 			// The daemon has the request and may still carry it out:
 			// not "no daemon".
-			return Errorf(CodeTimeout, "no answer from vswitchd within %v: it may still carry out %s (look before repeating it)", cl.timeout, cmd)
+			return Errorf(CodeNoAnswer, "no answer from vswitchd within %v: it may still carry out %s (look before repeating it)", cl.timeout, cmd)
 		}
 		if werr != nil {
 			return Errorf(CodeUnavail, "send: %v", werr)

@@ -36,11 +36,12 @@ const (
 	CodeNotFound   Code = "not-found"       // the named object does not exist
 	CodeExists     Code = "exists"          // the named object already exists
 	CodeTooLarge   Code = "too-large"       // request over the size limit
-	CodeTimeout    Code = "timeout"         // request did not arrive in time (client side: the answer did not)
+	CodeTimeout    Code = "timeout"         // request did not arrive in time
 	CodeDenied     Code = "denied"          // peer not allowed
 	CodeBusy       Code = "busy"            // too many clients
 	CodeInternal   Code = "internal"        // the daemon failed
 	CodeUnavail    Code = "unavailable"     // daemon not running (client side), or a store it needs unreachable
+	CodeNoAnswer   Code = "no-answer"       // client side only: the request went out, no answer came in time; it may still be carried out
 	CodeExhausted  Code = "exhausted"       // an address pool has no free address
 )
 

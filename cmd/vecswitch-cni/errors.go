@@ -19,7 +19,7 @@ func cniError(err error) error {
 	}
 	code := types.ErrInternal
 	switch ce.Code {
-	case ctl.CodeUnavail, ctl.CodeBusy, ctl.CodeTimeout:
+	case ctl.CodeUnavail, ctl.CodeBusy, ctl.CodeTimeout, ctl.CodeNoAnswer:
 		code = types.ErrTryAgainLater
 	case ctl.CodeInvalid, ctl.CodeUsage, ctl.CodeBadRequest, ctl.CodeNotFound, ctl.CodeExists, ctl.CodeTooLarge:
 		code = types.ErrInvalidNetworkConfig

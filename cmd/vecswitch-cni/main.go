@@ -49,7 +49,7 @@ func callArgs(c *NetConf, cmd string, args []string, out any) error {
 	defer cl.Close()
 	err = cl.Call(cmd, args, out)
 	var ce *ctl.Error
-	if err != nil && (!errors.As(err, &ce) || ce.Code == ctl.CodeUnavail) {
+	if err != nil && (!errors.As(err, &ce) || ce.Code == ctl.CodeUnavail || ce.Code == ctl.CodeNoAnswer) {
 		// Unavailable after connecting is the client's "no answer" (or
 		// a store vswitchd needs: a refusal, but taken as unknown, which
 		// is safe); an error that is not vswitchd's is an answer this
@@ -278,7 +278,7 @@ func cmdStatus(args *skel.CmdArgs) error {
 	}
 	err = call(c, "endpoint/status", st, nil)
 	var ce *ctl.Error
-	if errors.As(err, &ce) && ce.Code == ctl.CodeUnavail {
+	if errors.As(err, &ce) && (ce.Code == ctl.CodeUnavail || ce.Code == ctl.CodeNoAnswer) {
 		return types.NewError(types.ErrPluginNotAvailable, "vecswitch-cni: vswitchd is not reachable", ce.Message)
 	}
 	if err != nil {

@@ -102,8 +102,22 @@ func loadConfig(path string, fs *flag.FlagSet, args []string) error {
 	}
 	for _, s := range settings {
 		if err := fs.Set(s.flag, s.value); err != nil {
-			return fmt.Errorf("config %s: key %q: %w", path, s.flag, err)
+			return fmt.Errorf("config %s: key %q: %s", path, s.flag, valueError(fs.Lookup(s.flag), s.value, err))
 		}
 	}
 	return fs.Parse(args)
+}
+
+// valueError says what flag f wants, given value, which it refused with
+// err (the flag package's "parse error" says neither).
+func valueError(f *flag.Flag, value string, err error) string {
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch g.Get().(type) {
+		case bool:
+			return fmt.Sprintf("want true or false, not %q", value)
+		case int:
+			return fmt.Sprintf("want a whole number, not %q", value)
+		}
+	}
+	return fmt.Sprintf("%q: %v", value, err)
 }

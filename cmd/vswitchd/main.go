@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -37,6 +39,7 @@ type options struct {
 	PollMode   string
 	Group      string
 	LogLevel   string
+	LogFile    string
 	PoolFrames int
 	Sysfs      string
 	Metrics    string
@@ -60,9 +63,11 @@ func run() int {
 	o := defaultOptions()
 	fs, cfgFile := newFlags(&o)
 	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		if errors.Is(err, flag.ErrHelp) { // asked for: on stdout, as vsctl's
+			usage(fs, os.Stdout)
 			return 0
 		}
+		usage(fs, os.Stderr) // after the flag package's line saying what is wrong
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -75,28 +80,26 @@ func run() int {
 			return 2
 		}
 	}
-	if err := checkPrivileges(); err != nil {
-		fmt.Fprintln(os.Stderr, "vswitchd:", err)
-		return 1
-	}
-	if o.Detach {
-		if err := detach(os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, "vswitchd:", err)
-			return 1
-		}
-		return 0
-	}
+	// A detached child never detaches again, whatever its arguments say.
+	child := os.Getenv(detachedEnv) != ""
+	os.Unsetenv(detachedEnv)
+	// Every flag is checked here, before anything runs (and before a
+	// --detach parent starts its child): a bad one is exit status 2.
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
 		fmt.Fprintf(os.Stderr, "vswitchd: log level %q: want debug, info, warn or error\n", o.LogLevel)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(log)
-	sopts, err := switchOptions(o)
+	sopts, err := switchOptions(o, hostCPUs())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vswitchd:", err)
 		return 2
+	}
+	if o.Metrics != "" {
+		if err := checkMetricsAddr(o.Metrics); err != nil {
+			fmt.Fprintln(os.Stderr, "vswitchd:", err)
+			return 2
+		}
 	}
 	if o.Etcd != "" {
 		eps, err := etcdEndpoints(o.Etcd)
@@ -113,7 +116,31 @@ func run() int {
 			return 2
 		}
 	}
-	if err := serve(o, sopts, gid, log); err != nil {
+	if err := checkPrivileges(); err != nil {
+		fmt.Fprintln(os.Stderr, "vswitchd:", err)
+		return 1
+	}
+	logFile, err := openLogFile(o.LogFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vswitchd:", err)
+		return 1
+	}
+	if o.Detach && !child {
+		logFile.Close()
+		if err := detach(fs, os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "vswitchd:", err)
+			return 1
+		}
+		return 0
+	}
+	out, err := newLogOutput(logFile, child)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vswitchd:", err)
+		return 1
+	}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	if err := serve(o, sopts, gid, log, out); err != nil {
 		log.Error("vswitchd failed", "err", err)
 		return 1
 	}
@@ -137,6 +164,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.StringVar(&o.PollMode, "poll-mode", o.PollMode, "busy (spin, lowest latency) or adaptive (sleep when idle)")
 	fs.StringVar(&o.Group, "group", o.Group, "group allowed to use the control socket (mode 0660) and to read the capture directory; empty: root only (0600)")
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&o.LogFile, "log-file", o.LogFile, "append the log to this file (stdout and stderr become it); empty: stderr, or for a --detach one see --detach")
 	fs.IntVar(&o.PoolFrames, "pool-frames", o.PoolFrames, fmt.Sprintf("packet buffers per worker (%d bytes each), %d to %d; every AF_XDP", pipeline.FrameSize, pipeline.VectorSize, maxPoolFrames)+" port queue on a worker reserves 64 and busy queues share half the pool: 16384 serve 88 queues per worker, 65536 serve 376")
 	fs.StringVar(&o.Sysfs, "sysfs", o.Sysfs, "where sysfs is mounted (SR-IOV discovery)")
 	fs.StringVar(&o.Metrics, "metrics-addr", "", "serve Prometheus /metrics on HOST:PORT (\":9477\" binds loopback); empty: off")
@@ -145,20 +173,27 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs.StringVar(&o.EtcdPrefix, "etcd-prefix", o.EtcdPrefix, "etcd key prefix for the overlay (default /vecswitch/overlay/)")
 	fs.StringVar(&o.Docker, "docker-plugin", o.Docker, "serve Docker's network and IPAM driver API on this unix socket: /run/docker/plugins/vecswitch.sock makes dockerd find it as driver vecswitch (docker network create -d vecswitch --ipam-driver vecswitch); empty: off")
 	fs.BoolVar(&o.SharedPools, "shared-pools", o.SharedPools, "keep the workers' packet buffers in memfds that a successor can map, so that --takeover moves AF_XDP ports too (their UMEM is the buffers); false: private memory, on transparent huge pages where the host allows them for anonymous memory but not for shared memory (see docs/upgrade.md for the cost), and a takeover of AF_XDP ports is refused")
-	fs.BoolVar(&o.Detach, "detach", false, "run in the background: start vswitchd again without --detach and exit 0 once it forwards (or 1 if it fails first, its error on stderr); with --takeover, what a systemd unit's ExecReload runs (deploy/vswitchd.service)")
-	fs.BoolVar(&o.Takeover, "takeover", false, "take over from the vswitchd running on --socket (same flags, same state directory), without a frame lost: its ports' descriptors and learned tables move to this process, which starts forwarding, then the old one exits; if anything fails the old one keeps running and this one exits with the error. Works for tap, veth and afxdp ports (AF_XDP ones need --shared-pools and the same --cores); see docs/upgrade.md")
+	fs.BoolVar(&o.Detach, "detach", false, "run in the background: start vswitchd again without --detach and exit 0 once it forwards (or 1 if it fails first, its error on stderr); until then its log shows on stderr, after that it goes to --log-file, or to the journal if stderr is systemd's (JOURNAL_STREAM), or nowhere (/dev/null): the background vswitchd keeps none of the caller's descriptors. With --takeover, what a systemd unit's ExecReload runs (deploy/vswitchd.service)")
+	fs.BoolVar(&o.Takeover, "takeover", false, "take over from the vswitchd running on --socket (same flags, same state directory), without a frame lost: its ports' descriptors and learned tables move to this process, which starts forwarding, then the old one exits; if anything fails the old one keeps running and this one exits with the error (the --metrics-addr and --docker-plugin listeners are checked before the handover: one that another process holds fails the takeover). Works for tap, veth and afxdp ports (AF_XDP ones need --shared-pools and the same --cores); see docs/upgrade.md")
 	fs.StringVar(&o.IPAMPrefix, "ipam-etcd-prefix", o.IPAMPrefix, "etcd key prefix for address pools (with --etcd, each host hands out addresses only from the blocks of a pool it has claimed there)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\n\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {} // run prints it: --help's on stdout, a bad flag's on stderr
 	return fs, cfgFile
+}
+
+// usage prints vswitchd's usage on w.
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "usage: vswitchd [flags]\n\nRuns the Vecswitch data plane and its control socket. Manage it with vsctl.\nSIGTERM, SIGINT or SIGHUP stop it cleanly.\n\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(nil)
 }
 
 // maxPoolFrames is the largest pool pipeline.NewPool maps.
 const maxPoolFrames = 1 << 24
 
-func switchOptions(o options) (vswitch.Options, error) {
+// switchOptions checks the data plane's flags; have are the CPUs --cores
+// may name (hostCPUs; nil: not known, not checked).
+func switchOptions(o options, have []int) (vswitch.Options, error) {
 	so := vswitch.Options{Workers: 1, PoolFrames: o.PoolFrames, SharedPools: o.SharedPools}
 	// 0 is no default here: the switch would take its own (8192), not
 	// the 16384 --help promises.
@@ -168,6 +203,13 @@ func switchOptions(o options) (vswitch.Options, error) {
 	cpus, err := ctl.ParseCPUs(o.Cores)
 	if err != nil {
 		return so, err
+	}
+	if have != nil {
+		for _, c := range cpus {
+			if !slices.Contains(have, c) {
+				return so, fmt.Errorf("cores %q: this host has no CPU %d (its CPUs: %s)", o.Cores, c, formatCPUs(have))
+			}
+		}
 	}
 	if len(cpus) > 0 {
 		so.Workers, so.CPUs = len(cpus), cpus
@@ -181,6 +223,41 @@ func switchOptions(o options) (vswitch.Options, error) {
 		return so, fmt.Errorf("poll mode %q: want busy or adaptive", o.PollMode)
 	}
 	return so, nil
+}
+
+// hostCPUs returns the CPUs this host has online, the ones a worker can
+// be pinned to; nil if it cannot tell (then --cores is not checked here,
+// and a CPU it lacks fails the worker's start).
+func hostCPUs() []int {
+	b, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return nil
+	}
+	cpus, err := ctl.ParseCPUs(string(b))
+	if err != nil || len(cpus) == 0 {
+		return nil
+	}
+	return cpus
+}
+
+// formatCPUs writes sorted CPU numbers as a list of ranges, "0-3,6".
+func formatCPUs(cpus []int) string {
+	var b strings.Builder
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(cpus[i]))
+		if j > i {
+			fmt.Fprintf(&b, "-%d", cpus[j])
+		}
+		i = j + 1
+	}
+	return b.String()
 }
 
 // etcdEndpoints checks the syntax of --etcd's endpoints, as the etcd
@@ -246,20 +323,31 @@ func lookupGroup(name string) (int, error) {
 	return strconv.Atoi(g.Gid)
 }
 
-func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
+func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger, out *logOutput) error {
 	dcfg := daemon.Config{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath,
 		CaptureDir: o.CaptureDir, CaptureGID: gid}
 	if o.Etcd != "" {
 		dcfg.Claims = ipamClaims(strings.Split(o.Etcd, ","), o.IPAMPrefix, log)
 	}
 	var tk *taker
+	giverPID := 0
 	if o.Takeover {
 		var err error
 		if tk, err = beginTakeover(o, log); err != nil {
 			return err
 		}
 		dcfg.Inherit = tk.inherit()
+		giverPID = tk.s.Giver().PID
 	}
+	// The listeners this process serves besides the control socket, had
+	// (or known to be the old vswitchd's) before anything else: a plain
+	// start fails before it replays the configuration, a takeover before
+	// the handover.
+	ls, err := claimListeners(o, giverPID)
+	if err != nil {
+		return tk.abort(nil, nil, err)
+	}
+	defer ls.close()
 	d, err := daemon.New(dcfg)
 	if err != nil {
 		return tk.abort(nil, nil, err)
@@ -305,19 +393,33 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 		return err
 	}
 	defer stopTakeover()
+	// After a takeover's commit the old vswitchd is gone: a listener it
+	// still held a moment ago (claimListeners checked it was its) that
+	// cannot be had now is logged, and this one forwards without it.
 	if o.Metrics != "" {
+		ls.releaseMetrics()
 		var ms *http.Server
 		err := retry(o.Takeover, func() (err error) { ms, err = d.ServeMetrics(o.Metrics); return err })
-		if err != nil {
+		switch {
+		case err == nil:
+			defer ms.Close()
+		case o.Takeover:
+			log.Error("metrics not served: the old vswitchd's listener was not free in time; this vswitchd forwards without it (take over again, or restart, to get it)", "addr", o.Metrics, "err", err)
+		default:
 			srv.Close()
 			d.Close()
 			return err
 		}
-		defer ms.Close()
 	}
 	stopDocker := func() error { return nil }
 	if o.Docker != "" {
-		if err = retry(o.Takeover, func() (err error) { stopDocker, err = serveDocker(o, d, log); return err }); err != nil {
+		err := retry(o.Takeover, func() (err error) { stopDocker, err = serveDocker(o, d, log); return err })
+		switch {
+		case err == nil:
+		case o.Takeover:
+			stopDocker = func() error { return nil }
+			log.Error("Docker plugin not served: the old vswitchd's socket was not free in time; this vswitchd forwards without it (take over again, or restart, to get it)", "socket", o.Docker, "err", err)
+		default:
 			srv.Close()
 			d.Close()
 			return err
@@ -344,9 +446,11 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger) error {
 	}
 	log.Info("vswitchd running", "socket", o.Socket, "state", o.StateDir, "workers", sopts.Workers, "cpus", sopts.CPUs, "poll", o.PollMode)
 	notify(log, "READY=1")
-	reportReady()
+	out.ready(log)
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	// SIGHUP too: the terminal of a foreground vswitchd closing stops it
+	// as cleanly as SIGTERM (it used to kill it, leaving its sockets).
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	select {
 	case s := <-sig:
 		log.Info("stopping", "signal", s.String())

@@ -29,7 +29,7 @@ func TestConfigKeysAreFlagNames(t *testing.T) {
 	require.Equal(t, "/srv/cap", o.CaptureDir)
 
 	for _, tc := range []struct{ file, want string }{
-		{`{"stat-dir": "/x"}`, `unknown key "stat-dir" (valid keys: capture-dir, cores, docker-plugin, etcd, etcd-prefix, fast-path, group, ipam-etcd-prefix, log-level, metrics-addr, poll-mode, pool-frames, shared-pools, socket, state-dir, sysfs)`},
+		{`{"stat-dir": "/x"}`, `unknown key "stat-dir" (valid keys: capture-dir, cores, docker-plugin, etcd, etcd-prefix, fast-path, group, ipam-etcd-prefix, log-file, log-level, metrics-addr, poll-mode, pool-frames, shared-pools, socket, state-dir, sysfs)`},
 		{`{"config": "/x"}`, `unknown key "config"`},
 		{`{"state-dir": "/a", "state_dir": "/b"}`, `given twice`},
 		{`{"pool-frames": "many"}`, `key "pool-frames"`},
@@ -54,20 +54,20 @@ func TestPoolFramesRange(t *testing.T) {
 	for _, n := range []int{0, -1, 255, 1<<24 + 1} {
 		o := defaultOptions()
 		o.PoolFrames = n
-		_, err := switchOptions(o)
+		_, err := switchOptions(o, nil)
 		require.ErrorContains(t, err, "want 256 to 16777216 buffers per worker (default 16384)", "%d", n)
 	}
 	for _, n := range []int{256, 16384, 1 << 24} {
 		o := defaultOptions()
 		o.PoolFrames = n
-		so, err := switchOptions(o)
+		so, err := switchOptions(o, nil)
 		require.NoError(t, err, "%d", n)
 		require.Equal(t, n, so.PoolFrames)
 	}
 	o := defaultOptions()
 	fs, _ := newFlags(&o)
 	require.NoError(t, fs.Parse(nil))
-	so, err := switchOptions(o)
+	so, err := switchOptions(o, nil)
 	require.NoError(t, err)
 	require.Equal(t, 16384, so.PoolFrames, "--help's default")
 	require.Contains(t, fs.Lookup("pool-frames").Usage, "256 to 16777216")

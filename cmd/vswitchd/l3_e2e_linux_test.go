@@ -30,7 +30,8 @@ func TestRoutingWithVsctl(t *testing.T) {
 	d.must("route/add", "10.98.0.0/16", "blackhole")
 	_, err := d.vsctl("route/add", "10.97.0.0/16", "via=10.77.0.1")
 	require.ErrorContains(t, err, "no connected subnet")
-	_, err = d.vsctl("route/add", "10.99.0.0/16", "via=10.62.2.2")
+	d.must("route/add", "10.99.0.0/16", "via=10.62.2.2") // the same route again: a no-op
+	_, err = d.vsctl("route/add", "10.99.0.0/16", "blackhole")
 	require.ErrorContains(t, err, "exists")
 	_, err = d.vsctl("route/add", "10.99.0.1/16", "via=10.62.2.2")
 	require.ErrorContains(t, err, "host bits")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -23,10 +25,15 @@ type Command struct {
 // Registry maps command names to commands.
 type Registry struct {
 	cmds map[string]*Command
+	log  *slog.Logger // nil: slog.Default()
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{cmds: map[string]*Command{}} }
+
+// SetLogger sets where Dispatch logs a handler's panic (default:
+// slog.Default()).
+func (r *Registry) SetLogger(l *slog.Logger) { r.log = l }
 
 // Register adds a command; registering a name twice panics (a programming
 // error, found at start-up).
@@ -54,11 +61,18 @@ func (r *Registry) Commands() []Command {
 func (c *Command) UsageLine() string { return strings.TrimSpace(c.Name + " " + c.Usage) }
 
 // Dispatch runs a request and builds its response. It never panics: a
-// handler panic becomes CodeInternal.
+// handler panic becomes CodeInternal, and is logged at error level with
+// the command and the goroutine's stack (a panic is a bug: the stack is
+// what finds it).
 func (r *Registry) Dispatch(ctx context.Context, req *Request) (resp Response) {
 	resp.V = Version
 	defer func() {
 		if p := recover(); p != nil {
+			log := r.log
+			if log == nil {
+				log = slog.Default()
+			}
+			log.Error("control command panicked", "cmd", req.Cmd, "panic", p, "stack", string(debug.Stack()))
 			resp.OK, resp.Result = false, nil
 			resp.Error = Errorf(CodeInternal, "command %s failed: %v", req.Cmd, p)
 		}

@@ -1,6 +1,7 @@
 package ipam
 
 import (
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -231,15 +232,19 @@ func (a *Allocator) record(l Lease) {
 // allocatable (outside the range, the gateway, excluded, no range of its
 // family) is ErrNotInRange. Ranges without a wanted address get a free
 // one: the search goes on after the last address handed out in that
-// range, wrapping at its end (round-robin), so an address just released
-// is not reused at once.
+// range (in blocks mode: in this host's blocks of it), wrapping at its
+// end (round-robin), so an address just released is not reused at once.
 //
 // blocks is nil when the whole pool is this host's. Otherwise blocks[i]
-// are the blocks of range i this host holds, and automatically chosen
-// addresses come only from them (wanted addresses need not be in them).
-// When they have no free address the error wraps ErrNeedBlock and
-// NeedBlockRange tells the range; the caller claims another block and
-// retries. A range with no free address at all is ErrExhausted.
+// are the blocks of range i this host holds, and every address comes
+// from them, wanted ones too: another host may hand out the addresses of
+// the other blocks. When they have no free address the error wraps
+// ErrNeedBlock and NeedBlockRange tells the range; the caller claims
+// another block and retries. A wanted address outside them is
+// ErrNeedBlock too, and WantedBlock tells the block that holds it: the
+// caller claims that block (or refuses the address when another host
+// holds it) and retries. A range with no free address at all is
+// ErrExhausted.
 //
 // Nothing changes when Allocate fails.
 func (a *Allocator) Allocate(owner string, want []netip.Addr, blocks [][]netip.Prefix) (Lease, error) {
@@ -279,6 +284,10 @@ func (a *Allocator) Allocate(owner string, want []netip.Addr, blocks [][]netip.P
 			if other, used := r.used[x]; used {
 				return Lease{}, errorf(ErrInUse, "pool %s: %s is in use by %q", a.pool.Name, w, other)
 			}
+			if blocks != nil && !inBlocks(blocks, i, w) {
+				b := a.pool.BlockOf(i, w)
+				return Lease{}, &needBlockError{ipamError{ErrNeedBlock, fmt.Sprintf("pool %s: %s is in block %s, which this host does not hold", a.pool.Name, w, b)}, i, b, w}
+			}
 			picked[i] = x
 			continue
 		}
@@ -296,7 +305,7 @@ func (a *Allocator) Allocate(owner string, want []netip.Addr, blocks [][]netip.P
 		x, ok := r.search(spans)
 		if !ok {
 			if blocks != nil {
-				return Lease{}, &needBlockError{ipamError{ErrNeedBlock, "pool " + a.pool.Name + ": no free address in this host's blocks of " + r.subnet.String()}, i}
+				return Lease{}, &needBlockError{ipamError{ErrNeedBlock, "pool " + a.pool.Name + ": no free address in this host's blocks of " + r.subnet.String()}, i, netip.Prefix{}, netip.Addr{}}
 			}
 			// Unreachable while the index is consistent: size says there is one.
 			return Lease{}, errorf(ErrExhausted, "pool %s: no free address in %s", a.pool.Name, r.subnet)
@@ -312,6 +321,11 @@ func (a *Allocator) Allocate(owner string, want []netip.Addr, blocks [][]netip.P
 	}
 	a.record(l)
 	return l.clone(), nil
+}
+
+// inBlocks tells whether blocks[i] holds ad.
+func inBlocks(blocks [][]netip.Prefix, i int, ad netip.Addr) bool {
+	return i < len(blocks) && slices.ContainsFunc(blocks[i], func(b netip.Prefix) bool { return b.Contains(ad) })
 }
 
 // rangeIndex is the index of the range of a's family, or -1.

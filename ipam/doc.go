@@ -27,7 +27,8 @@
 // Addresses are handed out round-robin, as host-local does: the search
 // for a free address starts after the last one handed out and wraps at
 // the end of the range. A released address is therefore not reused until
-// the rest of the range has been used: a container that is replaced does
+// the rest of the range has been used (with several hosts: the rest of
+// this host's blocks, below): a container that is replaced does
 // not pass its address to a newcomer while peers, ARP caches and
 // connection tables still remember the old holder. In the common case the
 // address after the hint is free and Allocate is O(1); a search steps
@@ -47,4 +48,16 @@
 // once per address, and a host keeps allocating from its blocks while
 // the shared store is unreachable. [Allocator.UsedInBlock] tells which
 // blocks are empty and can be given back.
+//
+// A wanted address must be in one of this host's blocks too, since
+// another host hands out the addresses of its own: outside them Allocate
+// returns ErrNeedBlock with the block that holds it ([WantedBlock]), and
+// the caller claims that very block, or refuses the address when another
+// host holds it.
+//
+// Round-robin then runs over this host's blocks, not the whole range: a
+// released address is not reused until the rest of the host's blocks
+// has been used, and when they are full a released address is reused
+// before another block is claimed (so a host keeps as few blocks as its
+// containers need, and leaves the rest of the range to other hosts).
 package ipam

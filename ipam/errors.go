@@ -3,6 +3,7 @@ package ipam
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 )
 
 // The kinds of error the package returns. Every error wraps exactly one of
@@ -21,6 +22,8 @@ var (
 	ErrExhausted = errors.New("address pool exhausted")
 	// ErrNeedBlock: the blocks this host holds in a range are full, but
 	// the range is not; claim another block and retry ([NeedBlockRange]).
+	// Or a wanted address is in a block this host does not hold: claim
+	// that block and retry ([WantedBlock]).
 	ErrNeedBlock = errors.New("no free address in this host's blocks")
 )
 
@@ -38,10 +41,13 @@ func errorf(kind error, format string, args ...any) error {
 	return &ipamError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
-// needBlockError is ErrNeedBlock for one range.
+// needBlockError is ErrNeedBlock for one range; block and addr are set
+// when a wanted address needs the block that holds it.
 type needBlockError struct {
 	ipamError
 	rangeIndex int
+	block      netip.Prefix
+	addr       netip.Addr
 }
 
 // NeedBlockRange tells whether err is (or wraps) ErrNeedBlock from
@@ -52,4 +58,16 @@ func NeedBlockRange(err error) (int, bool) {
 		return nb.rangeIndex, true
 	}
 	return 0, false
+}
+
+// WantedBlock tells whether err is (or wraps) ErrNeedBlock from Allocate
+// for a wanted address outside this host's blocks, and which block holds
+// that address: the caller claims this block (not any block) and
+// retries, or refuses the address if another host holds the block.
+func WantedBlock(err error) (block netip.Prefix, addr netip.Addr, ok bool) {
+	var nb *needBlockError
+	if errors.As(err, &nb) && nb.block.IsValid() {
+		return nb.block, nb.addr, true
+	}
+	return netip.Prefix{}, netip.Addr{}, false
 }

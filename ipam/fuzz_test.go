@@ -85,8 +85,16 @@ func FuzzAllocator(f *testing.F) {
 					continue
 				}
 				if err == nil {
-					if old, ok := model[owner]; ok && addrsOf(old) != addrsOf(l) {
+					old, ok := model[owner]
+					if ok && addrsOf(old) != addrsOf(l) {
 						t.Fatalf("step %d: %s changed lease %v -> %v", step, owner, old, l)
+					}
+					// A new lease in blocks mode, wanted addresses too, is in
+					// this host's blocks.
+					for i, ad := range l.Addrs {
+						if !ok && blocks != nil && !inBlocks(blocks, i, ad.Addr()) {
+							t.Fatalf("step %d: %s got %s outside the blocks %v", step, owner, ad, blocks[i])
+						}
 					}
 					model[owner] = l
 				}

@@ -184,6 +184,16 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 	newPool := false
 	var lease ipam.Lease
 	undo := func() {}
+	// Until the commit, a failure — an error or a panic — gives back the
+	// lease and drops a pool this ADD defined (its allocator, and its
+	// registration and blocks in etcd).
+	committed := false
+	defer func() {
+		if !committed {
+			undo()
+			d.undoPool(newPool, req.Pool)
+		}
+	}()
 	if req.Pool != "" {
 		if req.PoolDef != nil {
 			p, err := ipam.ParsePool(req.Pool, map[string]string(*req.PoolDef))
@@ -196,7 +206,6 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		}
 		want, err := parseAddrs("want_ips", req.WantIPs)
 		if err != nil {
-			d.undoPool(newPool, req.Pool)
 			return nil, err
 		}
 		held := false
@@ -213,11 +222,13 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 			lease, err = d.allocate(req.Pool, owner, want)
 		}
 		if err != nil {
-			d.undoPool(newPool, req.Pool)
 			return nil, err
 		}
 		if !held {
-			undo = func() { d.ipam.allocs[req.Pool].Release(owner) }
+			undo = func() {
+				d.ipam.allocs[req.Pool].Release(owner)
+				d.releaseEmptyBlocks(req.Pool) // a block claimed for it
+			}
 		}
 		d.syncLeases(&next, req.Pool)
 		ps := next.pool(req.Pool)
@@ -243,11 +254,8 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 			ep.Gateways = append(ep.Gateways, g.String())
 		}
 	}
-	fail := func(err error) (any, error) {
-		undo()
-		d.undoPool(newPool, req.Pool)
-		return nil, err
-	}
+	// fail returns err; the deferred undo gives back what was taken.
+	fail := func(err error) (any, error) { return nil, err }
 	var onLink []string // routed: the link-local gateways' on-link routes
 	if req.Routed {
 		onLink = routedAddrs(&ep, &req)
@@ -285,6 +293,7 @@ func (d *Daemon) endpointAdd(args []string) (any, error) {
 		d.detach(ep.Port, true)
 		return fail(err)
 	}
+	committed = true
 	sw.lap("commit")
 	d.log.Info("endpoint added", sw.log("network", ep.Network, "container", ep.ContainerID, "ifname", ep.IfName, "port", ep.Port, "addrs", ep.Addrs)...)
 	return ep, nil
@@ -318,10 +327,11 @@ func (d *Daemon) endpointGone(ep ctl.EndpointView) string {
 	return ""
 }
 
-// undoPool drops a pool that the failed command had defined.
+// undoPool drops a pool that the failed command had defined: its
+// allocator and, with block claims, its registration and blocks in etcd.
 func (d *Daemon) undoPool(added bool, name string) {
 	if added {
-		d.forgetPool(name)
+		d.dropNewPool(name)
 	}
 }
 

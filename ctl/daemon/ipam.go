@@ -26,13 +26,24 @@ import (
 // addresses only from blocks of the pool it has claimed in etcd
 // (ipam/etcdblocks), claiming another block when its blocks are full, so
 // two hosts never give out the same address without talking per address.
+// A wanted address too: the host claims the block that holds it, and
+// refuses it when another host holds that block. Errors from etcd are
+// permanent conflicts (invalid, exists) or etcd out of reach
+// (unavailable: try again); pool-add and pool-del need etcd, and
+// pool-del changes nothing while it is out of reach, so that no block or
+// definition is left there for good.
 
 // BlockClaims claims address blocks for this host in a store the hosts
-// share (ipam/etcdblocks.Claims implements it).
+// share (ipam/etcdblocks.Claims implements it). Its errors are ipam's
+// kinds when they are conflicts with what other hosts stored
+// (ipam.ErrInvalid: the pool is defined differently or overlaps another;
+// ipam.ErrInUse: the block is another host's) or a full range
+// (ipam.ErrExhausted); any other error means the store is out of reach.
 type BlockClaims interface {
 	Register(ctx context.Context, p ipam.Pool) error
 	Owned(ctx context.Context, p ipam.Pool) ([][]netip.Prefix, error)
 	Claim(ctx context.Context, p ipam.Pool, i int) (netip.Prefix, error)
+	ClaimBlock(ctx context.Context, p ipam.Pool, i int, b netip.Prefix) error
 	Release(ctx context.Context, pool string, block netip.Prefix) error
 	ReleaseAll(ctx context.Context, pool string) error
 }
@@ -47,6 +58,9 @@ type ipamState struct {
 	// only), loaded from the store at first use.
 	blocks map[string][][]netip.Prefix
 	claims BlockClaims
+	// timeout bounds one exchange with claims (claimTimeout; tests
+	// shorten it).
+	timeout time.Duration
 }
 
 // buildAllocators indexes a configuration's pools; an inconsistent one
@@ -87,6 +101,32 @@ func (d *Daemon) syncLeases(next *State, pool string) {
 	}
 }
 
+// claimsErr reports an error of the block store: a conflict with what
+// other hosts stored is permanent (invalid, or exists for an address in
+// another host's block), a full range is exhausted, and anything else is
+// the store out of reach: unavailable, try again.
+func claimsErr(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...) + ": " + err.Error()
+	switch {
+	case errors.Is(err, ipam.ErrInvalid), errors.Is(err, ipam.ErrNotInRange):
+		return ctl.Errorf(ctl.CodeInvalid, "%s", msg)
+	case errors.Is(err, ipam.ErrInUse):
+		return ctl.Errorf(ctl.CodeExists, "%s", msg)
+	case errors.Is(err, ipam.ErrExhausted):
+		return ctl.Errorf(ctl.CodeExhausted, "%s", msg)
+	}
+	return ctl.Errorf(ctl.CodeUnavail, "%s (the shared store is out of reach; try again)", msg)
+}
+
+// claimsContext bounds one exchange with the block store.
+func (d *Daemon) claimsContext() (context.Context, context.CancelFunc) {
+	t := d.ipam.timeout
+	if t <= 0 {
+		t = claimTimeout
+	}
+	return context.WithTimeout(context.Background(), t)
+}
+
 func ipamErr(err error) error {
 	var ce *ctl.Error
 	switch {
@@ -122,16 +162,16 @@ func (d *Daemon) definePool(next *State, p ipam.Pool) (added bool, err error) {
 			return false, ctl.Errorf(ctl.CodeInvalid, "pool %s: subnet %s overlaps %s of pool %s", p.Name, r, o, other.Name)
 		}
 	}
-	if d.ipam.claims != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
-		defer cancel()
-		if err := d.ipam.claims.Register(ctx, p); err != nil {
-			return false, ctl.Errorf(ctl.CodeInvalid, "pool %s in etcd: %v", p.Name, err)
-		}
-	}
 	a, err := ipam.NewAllocator(p, nil)
 	if err != nil {
 		return false, ipamErr(err)
+	}
+	if d.ipam.claims != nil {
+		ctx, cancel := d.claimsContext()
+		defer cancel()
+		if err := d.ipam.claims.Register(ctx, p); err != nil {
+			return false, claimsErr(err, "pool %s in etcd", p.Name)
+		}
 	}
 	d.ipam.allocs[p.Name] = a
 	next.Pools = append(next.Pools, PoolState{Pool: p})
@@ -141,6 +181,22 @@ func (d *Daemon) definePool(next *State, p ipam.Pool) (added bool, err error) {
 func (d *Daemon) forgetPool(name string) {
 	delete(d.ipam.allocs, name)
 	delete(d.ipam.blocks, name)
+}
+
+// dropNewPool undoes definePool for a command that failed: the pool's
+// allocator goes and, with block claims, the blocks claimed for it and
+// its definition in the store (kept while another host holds a block of
+// it). Caller holds mu.
+func (d *Daemon) dropNewPool(name string) {
+	d.forgetPool(name)
+	if d.ipam.claims == nil {
+		return
+	}
+	ctx, cancel := d.claimsContext()
+	defer cancel()
+	if err := d.ipam.claims.ReleaseAll(ctx, name); err != nil {
+		d.log.Warn("address pool of a failed command not removed from etcd", "pool", name, "err", err)
+	}
 }
 
 func overlapping(a, b ipam.Pool) (netip.Prefix, netip.Prefix, bool) {
@@ -166,7 +222,10 @@ func poolText(p ipam.Pool) string {
 }
 
 // allocate leases addresses of pool to owner (the lease it holds, if it
-// has one). With block claims it claims blocks as needed.
+// has one). With block claims it claims blocks as needed: another block
+// when this host's are full, and the block of a wanted address outside
+// them, which another host may hold (then the address is refused). On
+// failure, blocks it claimed that hold no lease are given back.
 func (d *Daemon) allocate(pool, owner string, want []netip.Addr) (ipam.Lease, error) {
 	a := d.ipam.allocs[pool]
 	if a == nil {
@@ -176,30 +235,56 @@ func (d *Daemon) allocate(pool, owner string, want []netip.Addr) (ipam.Lease, er
 		l, err := a.Allocate(owner, want, nil)
 		return l, ipamErr(err)
 	}
-	ps := d.state.pool(pool)
-	ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
+	// The allocator's pool: a pool this command defined is not in d.state.
+	p := a.Pool()
+	ctx, cancel := d.claimsContext()
 	defer cancel()
-	blocks, err := d.poolBlocks(ctx, ps.Pool)
+	blocks, err := d.poolBlocks(ctx, p)
 	if err != nil {
+		return ipam.Lease{}, err
+	}
+	claimed := false
+	fail := func(err error) (ipam.Lease, error) {
+		if claimed {
+			d.releaseEmptyBlocks(pool)
+		}
 		return ipam.Lease{}, err
 	}
 	for range 1 + 1024 {
 		l, err := a.Allocate(owner, want, blocks)
 		i, need := ipam.NeedBlockRange(err)
 		if !need {
-			return l, ipamErr(err)
+			if err != nil {
+				return fail(ipamErr(err))
+			}
+			return l, nil
 		}
-		b, err := d.ipam.claims.Claim(ctx, ps.Pool, i)
+		if b, addr, ok := ipam.WantedBlock(err); ok {
+			if err := d.ipam.claims.ClaimBlock(ctx, p, i, b); err != nil {
+				if errors.Is(err, ipam.ErrInUse) {
+					return fail(claimsErr(err, "pool %s: %s is in another host's block, and only that host hands it out", pool, addr))
+				}
+				return fail(claimsErr(err, "pool %s: claim block %s for %s in etcd", pool, b, addr))
+			}
+			if !slices.Contains(blocks[i], b) {
+				blocks[i] = append(blocks[i], b)
+				claimed = true
+				d.log.Info("address block claimed", "pool", pool, "block", b, "for", addr)
+			}
+			continue
+		}
+		b, err := d.ipam.claims.Claim(ctx, p, i)
 		if err != nil {
 			if errors.Is(err, ipam.ErrExhausted) {
-				return ipam.Lease{}, ctl.Errorf(ctl.CodeExhausted, "pool %s: every block of %s is held by some host, and this host's are full: %v", pool, ps.Ranges[i].Subnet, err)
+				return fail(ctl.Errorf(ctl.CodeExhausted, "pool %s: every block of %s is held by some host, and this host's are full: %v", pool, p.Ranges[i].Subnet, err))
 			}
-			return ipam.Lease{}, ctl.Errorf(ctl.CodeUnavail, "pool %s: claim a block in etcd: %v", pool, err)
+			return fail(claimsErr(err, "pool %s: claim a block in etcd", pool))
 		}
 		d.log.Info("address block claimed", "pool", pool, "block", b)
 		blocks[i] = append(blocks[i], b)
+		claimed = true
 	}
-	return ipam.Lease{}, ctl.Errorf(ctl.CodeInternal, "pool %s: no address after claiming blocks", pool)
+	return fail(ctl.Errorf(ctl.CodeInternal, "pool %s: no address after claiming blocks", pool))
 }
 
 // poolBlocks returns the blocks this host holds (from the store at first
@@ -210,7 +295,7 @@ func (d *Daemon) poolBlocks(ctx context.Context, p ipam.Pool) ([][]netip.Prefix,
 	}
 	b, err := d.ipam.claims.Owned(ctx, p)
 	if err != nil {
-		return nil, ctl.Errorf(ctl.CodeUnavail, "pool %s: read this host's blocks from etcd: %v", p.Name, err)
+		return nil, claimsErr(err, "pool %s: read this host's blocks from etcd", p.Name)
 	}
 	for len(b) < len(p.Ranges) {
 		b = append(b, nil)
@@ -226,7 +311,7 @@ func (d *Daemon) releaseEmptyBlocks(pool string) {
 	if d.ipam.claims == nil || a == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
+	ctx, cancel := d.claimsContext()
 	defer cancel()
 	for i := range blocks {
 		blocks[i] = slices.DeleteFunc(blocks[i], func(b netip.Prefix) bool {
@@ -265,7 +350,7 @@ func (d *Daemon) poolAdd(args []string) (any, error) {
 		return nil, err
 	}
 	if err := d.commit(next); err != nil {
-		d.forgetPool(p.Name)
+		d.dropNewPool(p.Name)
 		return nil, err
 	}
 	return nil, nil
@@ -279,19 +364,25 @@ func (d *Daemon) poolDel(args []string) (any, error) {
 	if len(ps.Leases) > 0 {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "%s", d.leaseHolders(ps))
 	}
+	if d.ipam.claims != nil {
+		// The blocks and the definition go from etcd first: a pool
+		// deleted here while etcd is out of reach would leave them there
+		// for good (no host would give them back, and the name would stay
+		// taken). So without etcd nothing changes here and the command
+		// fails as unavailable, to be tried again.
+		ctx, cancel := d.claimsContext()
+		defer cancel()
+		delete(d.ipam.blocks, args[0]) // read again at next use: some may be gone
+		if err := d.ipam.claims.ReleaseAll(ctx, args[0]); err != nil {
+			return nil, claimsErr(err, "pool %s: give back its blocks and definition in etcd (nothing changed)", args[0])
+		}
+	}
 	next := d.state.clone()
 	next.Pools = slices.DeleteFunc(next.Pools, func(p PoolState) bool { return p.Name == args[0] })
 	if err := d.commit(next); err != nil {
-		return nil, err
+		return nil, err // the pool stays; its next allocation claims a block again
 	}
 	d.forgetPool(args[0])
-	if d.ipam.claims != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), claimTimeout)
-		defer cancel()
-		if err := d.ipam.claims.ReleaseAll(ctx, args[0]); err != nil {
-			d.log.Warn("address blocks not given back", "pool", args[0], "err", err)
-		}
-	}
 	return nil, nil
 }
 

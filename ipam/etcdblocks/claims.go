@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
@@ -31,15 +32,34 @@ const maxHostLen = 256
 // in between, so the system progresses; this many in a row is a fault.
 const maxClaimAttempts = 100
 
+// The errors of the package that are not about reaching etcd. Each is
+// also one of ipam's kinds (errors.Is), so a caller tells a conflict
+// (permanent: ipam.ErrInvalid, ipam.ErrInUse), a full range
+// (ipam.ErrExhausted) and etcd out of reach (none of them) apart.
 var (
-	// ErrPoolMismatch: etcd holds another definition of the pool.
-	ErrPoolMismatch = errors.New("pool defined differently in etcd")
+	// ErrPoolMismatch: etcd holds another definition of the pool. It is
+	// ipam.ErrInvalid.
+	ErrPoolMismatch error = &kindError{"pool defined differently in etcd", ipam.ErrInvalid}
+	// ErrPoolOverlap: etcd holds a pool of another name whose subnet
+	// overlaps the pool's (hosts would hand out the same addresses from
+	// both). It is ipam.ErrInvalid.
+	ErrPoolOverlap error = &kindError{"pool overlaps another pool in etcd", ipam.ErrInvalid}
 	// ErrExhausted: every block of the range is held by some host. It
 	// wraps ipam.ErrExhausted.
 	ErrExhausted = fmt.Errorf("every block is claimed: %w", ipam.ErrExhausted)
-	// ErrNotHeld: Release of a block another host holds.
-	ErrNotHeld = errors.New("block held by another host")
+	// ErrNotHeld: the block is held by another host (Release of it, or
+	// ClaimBlock of it). It is ipam.ErrInUse.
+	ErrNotHeld error = &kindError{"block held by another host", ipam.ErrInUse}
 )
+
+// kindError is a sentinel error that is also an ipam kind.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string        { return e.msg }
+func (e *kindError) Is(target error) bool { return target == e.kind }
 
 // Config configures Claims.
 type Config struct {
@@ -133,30 +153,88 @@ func mustJSON(p ipam.Pool) []byte {
 }
 
 // Register records the pool's definition in etcd if it is missing; if
-// another definition is there, the error wraps ErrPoolMismatch.
+// another definition is there, the error wraps ErrPoolMismatch. A pool
+// of another name whose subnet overlaps p's is ErrPoolOverlap: the
+// definitions are read and the new one put in one transaction that fails
+// if any definition changed in between, so two hosts that register
+// overlapping pools at once do not both succeed.
 func (c *Claims) Register(ctx context.Context, p ipam.Pool) error {
 	p, data, err := canonical(p)
 	if err != nil {
 		return err
 	}
-	key := poolKey(c.prefix, p.Name)
-	resp, err := c.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data))).
-		Else(clientv3.OpGet(key)).
-		Commit()
-	if err != nil {
-		return fmt.Errorf("etcdblocks: register pool %s: %w", p.Name, err)
+	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
+		resp, err := c.cli.Get(ctx, poolsPrefix(c.prefix), clientv3.WithPrefix())
+		if err != nil {
+			return fmt.Errorf("etcdblocks: register pool %s: read the pool definitions: %w", p.Name, err)
+		}
+		cmps, puts, err := c.poolGuard(p, data, resp.Kvs, resp.Header.Revision)
+		if err != nil || len(puts) == 0 { // a conflict, or registered already
+			return err
+		}
+		tx, err := c.cli.Txn(ctx).If(cmps...).Then(puts...).Commit()
+		if err != nil {
+			return fmt.Errorf("etcdblocks: register pool %s: %w", p.Name, err)
+		}
+		if tx.Succeeded {
+			c.log.Info("address pool registered in etcd", "pool", p.Name)
+			return nil
+		}
+		c.log.Debug("pool definitions changed while registering; reading again", "pool", p.Name)
 	}
-	if resp.Succeeded {
-		c.log.Info("address pool registered in etcd", "pool", p.Name)
-		return nil
+	return fmt.Errorf("etcdblocks: pool %s: not registered after %d lost races", p.Name, maxClaimAttempts)
+}
+
+// poolGuard checks p against the pool definitions read at revision rev
+// (every key under <prefix>pools/) and returns what a transaction that
+// relies on p's definition compares, and puts: when p is stored, that
+// its key is unchanged; when it is missing, that it still is and that
+// no definition changed since rev (so none that overlaps p appeared),
+// and the put that creates it.
+func (c *Claims) poolGuard(p ipam.Pool, data []byte, pools []*mvccpb.KeyValue, rev int64) ([]clientv3.Cmp, []clientv3.Op, error) {
+	pk := poolKey(c.prefix, p.Name)
+	for _, kv := range pools {
+		if string(kv.Key) == pk {
+			if err := checkStored(p, kv.Value); err != nil {
+				return nil, nil, err
+			}
+			return []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(pk), "=", kv.ModRevision)}, nil, nil
+		}
 	}
-	kvs := resp.Responses[0].GetResponseRange().Kvs
-	if len(kvs) == 0 { // deleted in between: the next Claim recreates it
-		return nil
+	if err := c.checkOverlap(p, pools); err != nil {
+		return nil, nil, err
 	}
-	return checkStored(p, kvs[0].Value)
+	return []clientv3.Cmp{
+			clientv3.Compare(clientv3.CreateRevision(pk), "=", 0),
+			clientv3.Compare(clientv3.ModRevision(poolsPrefix(c.prefix)), "<", rev+1).WithPrefix(),
+		},
+		[]clientv3.Op{clientv3.OpPut(pk, string(data))}, nil
+}
+
+// checkOverlap refuses p if a pool of another name in pools has a subnet
+// that overlaps one of p's. A definition that does not parse is ignored
+// (logged at debug level).
+func (c *Claims) checkOverlap(p ipam.Pool, pools []*mvccpb.KeyValue) error {
+	pk := poolKey(c.prefix, p.Name)
+	for _, kv := range pools {
+		if string(kv.Key) == pk {
+			continue
+		}
+		var o ipam.Pool
+		if err := json.Unmarshal(kv.Value, &o); err != nil {
+			c.log.Debug("ignored a malformed pool definition", "key", string(kv.Key))
+			continue
+		}
+		name := strings.TrimPrefix(string(kv.Key), poolsPrefix(c.prefix))
+		for _, r := range p.Ranges {
+			for _, or := range o.Ranges {
+				if r.Subnet.Overlaps(or.Subnet) {
+					return fmt.Errorf("%w: pool %s: subnet %s overlaps %s of pool %s, which hosts share through etcd: two pools must not hold the same addresses", ErrPoolOverlap, p.Name, r.Subnet, or.Subnet, name)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Owned lists the blocks this host holds in each range of p, indexed like
@@ -216,27 +294,19 @@ func (c *Claims) Claim(ctx context.Context, p ipam.Pool, i int) (netip.Prefix, e
 	if i < 0 || i >= len(p.Ranges) {
 		return netip.Prefix{}, fmt.Errorf("etcdblocks: pool %s has no range %d: %w", p.Name, i, ipam.ErrInvalid)
 	}
-	pk, bp := poolKey(c.prefix, p.Name), blocksPrefix(c.prefix, p.Name)
+	bp := blocksPrefix(c.prefix, p.Name)
 	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
-		// One snapshot of the pool key and the block keys.
+		// One snapshot of the pool definitions and the block keys.
 		snap, err := c.cli.Txn(ctx).Then(
-			clientv3.OpGet(pk),
+			clientv3.OpGet(poolsPrefix(c.prefix), clientv3.WithPrefix()),
 			clientv3.OpGet(bp, clientv3.WithPrefix(), clientv3.WithKeysOnly()),
 		).Commit()
 		if err != nil {
 			return netip.Prefix{}, fmt.Errorf("etcdblocks: read the blocks of pool %s: %w", p.Name, err)
 		}
-		poolKVs := snap.Responses[0].GetResponseRange().Kvs
-		var cmps []clientv3.Cmp
-		var puts []clientv3.Op
-		if len(poolKVs) == 0 {
-			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(pk), "=", 0))
-			puts = append(puts, clientv3.OpPut(pk, string(data)))
-		} else {
-			if err := checkStored(p, poolKVs[0].Value); err != nil {
-				return netip.Prefix{}, err
-			}
-			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(pk), "=", poolKVs[0].ModRevision))
+		cmps, puts, err := c.poolGuard(p, data, snap.Responses[0].GetResponseRange().Kvs, snap.Header.Revision)
+		if err != nil {
+			return netip.Prefix{}, err
 		}
 		var held []netip.Prefix
 		for _, kv := range snap.Responses[1].GetResponseRange().Kvs {
@@ -263,6 +333,65 @@ func (c *Claims) Claim(ctx context.Context, p ipam.Pool, i int) (netip.Prefix, e
 		c.log.Debug("lost a race for a block; trying again", "pool", p.Name, "block", b)
 	}
 	return netip.Prefix{}, fmt.Errorf("etcdblocks: pool %s: no block claimed after %d lost races", p.Name, maxClaimAttempts)
+}
+
+// ClaimBlock claims block b of range i of p for this host: the block of
+// an address asked for by name, which this host may hand out only from
+// its own blocks. A block this host holds already is not an error; one
+// that another host holds (or that a key of another block length
+// covers) is ErrNotHeld, naming the holder. Like Claim, it checks the
+// pool's definition and creates it when it is missing, in the same
+// transaction as the block.
+func (c *Claims) ClaimBlock(ctx context.Context, p ipam.Pool, i int, b netip.Prefix) error {
+	p, data, err := canonical(p)
+	if err != nil {
+		return err
+	}
+	if i < 0 || i >= len(p.Ranges) {
+		return fmt.Errorf("etcdblocks: pool %s has no range %d: %w", p.Name, i, ipam.ErrInvalid)
+	}
+	if !b.IsValid() || b != b.Masked() || b.Bits() != p.BlockBits[i] || !p.Ranges[i].Subnet.Contains(b.Addr()) {
+		return fmt.Errorf("etcdblocks: %s is not a block of %s in pool %s (blocks are /%d): %w", b, p.Ranges[i].Subnet, p.Name, p.BlockBits[i], ipam.ErrInvalid)
+	}
+	key, bp := blockKey(c.prefix, p.Name, b), blocksPrefix(c.prefix, p.Name)
+	for attempt := 0; attempt < maxClaimAttempts; attempt++ {
+		snap, err := c.cli.Txn(ctx).Then(
+			clientv3.OpGet(poolsPrefix(c.prefix), clientv3.WithPrefix()),
+			clientv3.OpGet(bp, clientv3.WithPrefix()),
+		).Commit()
+		if err != nil {
+			return fmt.Errorf("etcdblocks: read the blocks of pool %s: %w", p.Name, err)
+		}
+		cmps, puts, err := c.poolGuard(p, data, snap.Responses[0].GetResponseRange().Kvs, snap.Header.Revision)
+		if err != nil {
+			return err
+		}
+		for _, kv := range snap.Responses[1].GetResponseRange().Kvs {
+			h, ok := c.parseKey(p.Name, string(kv.Key))
+			switch {
+			case !ok || !h.Overlaps(b):
+				continue
+			case h == b && string(kv.Value) == c.host:
+				return nil // this host's already
+			case h == b:
+				return fmt.Errorf("%w: block %s of pool %s is held by host %q", ErrNotHeld, b, p.Name, kv.Value)
+			}
+			return fmt.Errorf("%w: block %s of pool %s is under the key of %s, held by host %q", ErrNotHeld, b, p.Name, h, kv.Value)
+		}
+		resp, err := c.cli.Txn(ctx).
+			If(append(cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))...).
+			Then(append(puts, clientv3.OpPut(key, c.host))...).
+			Commit()
+		if err != nil {
+			return fmt.Errorf("etcdblocks: claim block %s of pool %s: %w", b, p.Name, err)
+		}
+		if resp.Succeeded {
+			c.log.Info("address block claimed", "pool", p.Name, "block", b)
+			return nil
+		}
+		c.log.Debug("block or pool changed while claiming; reading again", "pool", p.Name, "block", b)
+	}
+	return fmt.Errorf("etcdblocks: pool %s: block %s not claimed after %d lost races", p.Name, b, maxClaimAttempts)
 }
 
 // firstFree returns the first block of range i that overlaps none of

@@ -25,11 +25,20 @@
 // # Consistency rules
 //
 //   - Hosts agree on a pool's definition. [Claims.Register] creates
-//     <prefix>pools/<pool> if it is missing (a transaction that puts only
-//     if the key's CreateRevision is 0) and otherwise compares: a host with
-//     another definition of the same name gets [ErrPoolMismatch] and does
-//     not use the pool, because blocks of different sizes or ranges would
-//     overlap.
+//     <prefix>pools/<pool> if it is missing and otherwise compares: a host
+//     with another definition of the same name gets [ErrPoolMismatch] and
+//     does not use the pool, because blocks of different sizes or ranges
+//     would overlap.
+//   - Pools do not overlap. Blocks are keyed per pool, so two pools of
+//     different names over the same addresses would let two hosts hand
+//     out one address. Whoever creates a definition (Register, or a claim
+//     that recreates it) reads every definition under <prefix>pools/ and
+//     refuses a pool of another name whose subnet overlaps with
+//     [ErrPoolOverlap]; the transaction that puts the new definition
+//     requires its key to be missing (CreateRevision 0) and no definition
+//     to have changed since the read (ModRevision over the whole prefix
+//     below the read's revision + 1), so of two hosts that create
+//     overlapping pools at once, one loses, reads again and is refused.
 //   - A block has one holder. [Claims.Claim] reads the pool's block keys
 //     (keys only, one range read in the same snapshot as the pool key),
 //     picks the first block of the range that no key covers, and creates
@@ -38,6 +47,10 @@
 //     A host that loses the race (another host created the key first, or
 //     the pool key changed) reads again and tries the next free block, so
 //     claims are linearized by etcd and no block is given to two hosts.
+//   - An address asked for by name is handed out only by the holder of its
+//     block. [Claims.ClaimBlock] takes that very block in the same kind of
+//     transaction; if another host holds it (or a key of another length
+//     covers it) the answer is [ErrNotHeld], and the address is refused.
 //   - Claims are not tied to an etcd lease. An address handed out lives
 //     in a container that survives its host's daemon crashing or being cut
 //     off from etcd; if the block expired with a lease another host could
@@ -54,6 +67,12 @@
 //     with another definition. A host that still has the pool recreates
 //     the definition with its next Claim, in the same transaction as the
 //     block.
+//
+// Errors that are conflicts with what is stored are also ipam's kinds
+// (errors.Is): ErrPoolMismatch and ErrPoolOverlap are ipam.ErrInvalid,
+// ErrNotHeld is ipam.ErrInUse, ErrExhausted is ipam.ErrExhausted. Any
+// other error is etcd out of reach (or a lost race too many): worth
+// trying again.
 //
 // The host id is the daemon's stable random id, kept in its state
 // directory: a restarted daemon finds its blocks again with [Claims.Owned].

@@ -10,6 +10,9 @@ import (
 // poolKey is <prefix>pools/<pool>.
 func poolKey(prefix, pool string) string { return prefix + "pools/" + pool }
 
+// poolsPrefix is <prefix>pools/, the range of every pool's definition.
+func poolsPrefix(prefix string) string { return prefix + "pools/" }
+
 // blocksPrefix is <prefix>blocks/<pool>/, the range of a pool's blocks.
 func blocksPrefix(prefix, pool string) string { return prefix + "blocks/" + pool + "/" }
 

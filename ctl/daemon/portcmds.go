@@ -9,6 +9,7 @@ import (
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
+	"github.com/vecswitch/vecswitch/ports/sriov"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
 
@@ -132,10 +133,13 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 		return err
 	}
 	if typ == TypeSRIOV {
-		if vf, err := strconv.Atoi(opts["vf"]); err == nil {
-			if err := next.vfFree(opts["pf"], vf, name); err != nil {
-				return err
-			}
+		// Bad settings first (their own message), then a VF in use.
+		pc, err := sriov.ParsePortOptions(name, opts)
+		if err != nil {
+			return ctl.Errorf(ctl.CodeInvalid, "%v", err)
+		}
+		if err := next.vfFree(pc.PF, pc.VF, name); err != nil {
+			return err
 		}
 	}
 	bp := vswitch.Port{Name: name}

@@ -37,7 +37,6 @@ func lockStateDir(dir string) (io.Closer, error) {
 		return nil, fmt.Errorf("ctl: state directory lock %s: %w", path, err)
 	}
 	// The PID is for the refusal message only; the flock is the lock.
-	f.Truncate(0)
-	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	writeLockPID(f, os.Getpid())
 	return f, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,20 @@ import (
 // (StopPolling returns, as late state, each pool's free list and what each
 // AF_XDP socket holds: lateState), restores those, commits and only then
 // starts. Frames arriving in that gap wait in the rings.
+//
+// A takeover keeps what it cannot change on the fly, and the successor
+// refuses, before it changes anything (Inherited.check, from New), one
+// started to change it: another state directory than the giver's (it
+// would store to one directory while holding the other's lock), or, when
+// AF_XDP ports move with the pools, another pool size or private pools
+// (the pools it maps are the giver's). Without AF_XDP ports the successor
+// makes its own pools, with its own --pool-frames and --shared-pools.
+//
+// The state directory's lock file names its holder's PID (for the
+// refusal a second daemon prints). The successor writes its PID there
+// only when it is about to commit (FinishTakeover) and puts the giver's
+// back if it gives up (ReleaseInherited); the giver writes its own again
+// when it resumes after a failed takeover (a successor that died).
 
 // takeoverState is what a daemon hands its successor.
 type takeoverState struct {
@@ -65,6 +80,11 @@ type takeoverState struct {
 	// so the giver stops before the taker starts, and its late state
 	// comes with the stop.
 	StopFirst bool `json:"stop_first,omitempty"`
+	// StateDir is the giver's state directory (absolute), StateDev and
+	// StateIno its identity: a successor on another directory refuses.
+	StateDir string `json:"state_dir,omitempty"`
+	StateDev uint64 `json:"state_dev,omitempty"`
+	StateIno uint64 `json:"state_ino,omitempty"`
 }
 
 // handedPool is one worker's pool: its memfd (File indexes the files).
@@ -130,6 +150,14 @@ func (g *Giver) Export() (_ []byte, _ []*os.File, err error) {
 		return nil, nil, errors.New("the state directory lock is not a file")
 	}
 	st := takeoverState{Lock: 0}
+	if st.StateDir, err = filepath.Abs(d.store.dir); err != nil {
+		return nil, nil, fmt.Errorf("state directory: %w", err)
+	}
+	var ds unix.Stat_t
+	if err := unix.Stat(st.StateDir, &ds); err != nil {
+		return nil, nil, fmt.Errorf("state directory %s: %w", st.StateDir, err)
+	}
+	st.StateDev, st.StateIno = uint64(ds.Dev), uint64(ds.Ino)
 	if err := g.add(lf); err != nil {
 		return nil, nil, err
 	}
@@ -268,7 +296,9 @@ func (g *Giver) StopPolling() ([]byte, error) {
 	return json.Marshal(late)
 }
 
-// Resume implements takeover.Giver: polling again, commands again.
+// Resume implements takeover.Giver: polling again, commands again. The
+// state directory's lock names this process again (a successor that died
+// before it could put that back may have written its own PID).
 func (g *Giver) Resume() {
 	g.closeFiles()
 	for _, p := range g.xdp {
@@ -290,6 +320,9 @@ func (g *Giver) Resume() {
 		g.stopped = false
 	}
 	if g.frozen {
+		if lf, ok := g.d.lock.(*os.File); ok {
+			writeLockPID(lf, os.Getpid())
+		}
 		g.frozen = false
 		g.d.mu.Unlock()
 	}
@@ -321,6 +354,12 @@ type Inherited struct {
 	// adopted once: made again later (set-port mtu=, its interface
 	// gone and back), it is made as in a plain start.
 	adopted map[string]bool
+	// lockFile is the state directory's lock once taken (lock), and
+	// giverLock what it said then: ReleaseInherited puts that back if
+	// FinishTakeover wrote this process's PID (lockClaimed).
+	lockFile    *os.File
+	giverLock   []byte
+	lockClaimed bool
 }
 
 // Inherit checks a giver's state and files. It takes ownership of the
@@ -424,27 +463,124 @@ func (in *Inherited) take(i int) (int, error) {
 	return takeover.FD(f)
 }
 
-// lock is the state directory's lock, now also this process's.
+// lock is the state directory's lock, now also this process's. Its
+// content (the giver's PID) stays until FinishTakeover.
 func (in *Inherited) lock() (io.Closer, error) {
 	f := in.files[in.st.Lock]
 	in.files[in.st.Lock] = nil
 	// The flock belongs to the shared open file: holding it is having
-	// the descriptor. Check it is the lock, and take the PID line.
+	// the descriptor. Check it is the lock. (Never LOCK_UN it: that
+	// would unlock the giver too.)
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("takeover: the inherited state directory lock is not held: %w", err)
 	}
-	f.Truncate(0)
-	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	in.giverLock, _ = io.ReadAll(io.NewSectionReader(f, 0, 64))
+	in.lockFile = f
 	return f, nil
 }
 
-// stateLock locks the state directory, or takes the giver's lock.
+// claimLock writes this process's PID in the state directory's lock,
+// once the takeover is about to commit.
+func (in *Inherited) claimLock() {
+	if in.lockFile != nil {
+		writeLockPID(in.lockFile, os.Getpid())
+		in.lockClaimed = true
+	}
+}
+
+// giveBackLock puts back what the lock said before claimLock.
+func (in *Inherited) giveBackLock() {
+	if in.lockClaimed {
+		writeLock(in.lockFile, in.giverLock)
+		in.lockClaimed = false
+	}
+}
+
+// stateLock locks the state directory, or takes the giver's lock once
+// check has found nothing to refuse.
 func (cfg *Config) stateLock() (io.Closer, error) {
 	if cfg.Inherit != nil {
+		if err := cfg.Inherit.check(cfg); err != nil {
+			return nil, err
+		}
 		return cfg.Inherit.lock()
 	}
 	return lockStateDir(cfg.StateDir)
+}
+
+// check refuses a takeover that would change what a takeover keeps: the
+// state directory, and the pools when they move (AF_XDP ports). New
+// calls it before it changes anything; the caller aborts the takeover
+// and the giver runs on.
+func (in *Inherited) check(cfg *Config) error {
+	if err := in.checkStateDir(cfg.StateDir); err != nil {
+		return err
+	}
+	return in.checkPools(cfg.Switch)
+}
+
+// checkStateDir refuses a state directory that is not the giver's: not
+// the directory it named (device and inode), or one whose lock file is
+// not the lock handed over (a giver that did not name its directory).
+func (in *Inherited) checkStateDir(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("takeover: state directory: %w", err)
+	}
+	theirs := in.st.StateDir
+	if theirs == "" { // a giver that does not say: its lock's directory
+		if p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(in.files[in.st.Lock].Fd()))); err == nil {
+			theirs = filepath.Dir(p)
+		} else {
+			theirs = "another one"
+		}
+	}
+	refuse := func() error {
+		return fmt.Errorf("takeover refused: this vswitchd's state directory is %s and the running one's is %s: a takeover keeps the state directory, so give --state-dir %s (or stop the running vswitchd, then start this one on its own directory)", abs, theirs, theirs)
+	}
+	var ds, ls, fs unix.Stat_t
+	if err := unix.Stat(abs, &ds); err != nil {
+		return fmt.Errorf("takeover: state directory %s: %w", abs, err)
+	}
+	if in.st.StateIno != 0 && (uint64(ds.Dev) != in.st.StateDev || uint64(ds.Ino) != in.st.StateIno) {
+		return refuse()
+	}
+	if err := unix.Lstat(filepath.Join(abs, LockFile), &ls); err != nil {
+		return refuse() // no lock file: not the giver's directory
+	}
+	if err := unix.Fstat(int(in.files[in.st.Lock].Fd()), &fs); err != nil {
+		return fmt.Errorf("takeover: the inherited state directory lock: %w", err)
+	}
+	if ls.Dev != fs.Dev || ls.Ino != fs.Ino {
+		return refuse()
+	}
+	return nil
+}
+
+// defaultPoolFrames is pipeline.NewPool's pool size when none is given.
+const defaultPoolFrames = 8192
+
+// checkPools refuses pool options that the giver's pools, moving with its
+// AF_XDP ports, do not have. Without such ports it refuses nothing: this
+// process makes its own pools, as it was asked.
+func (in *Inherited) checkPools(o vswitch.Options) error {
+	if len(in.st.Pools) == 0 {
+		return nil
+	}
+	if !o.SharedPools {
+		return errors.New("takeover refused: this vswitchd has --shared-pools=false, and the running one's AF_XDP ports move with its shared pools, which this one would map: a takeover cannot make them private; stop the running vswitchd, then start this one")
+	}
+	frames := o.PoolFrames
+	if frames == 0 {
+		frames = defaultPoolFrames
+	}
+	for w, hp := range in.st.Pools {
+		if hp.Frames != frames {
+			return fmt.Errorf("takeover refused: this vswitchd has --pool-frames %d, and the running one's worker %d has %d: its AF_XDP ports move with its pools, which this one would map as they are; to change their size stop the running vswitchd, then start this one", frames, w, hp.Frames)
+		}
+	}
+	return nil
 }
 
 // makeOrAdoptPort adopts spec's port from the giver if it handed it
@@ -649,7 +785,11 @@ func (d *Daemon) FinishTakeover() (vswitch.ImportStats, error) {
 	if err != nil {
 		return is, err
 	}
-	return is, d.swapAdopted()
+	if err := d.swapAdopted(); err != nil {
+		return is, err
+	}
+	d.inherit.claimLock() // the commit comes next; ReleaseInherited undoes it
+	return is, nil
 }
 
 // swapAdopted puts each adopted AF_XDP port's own XDP program (an SR-IOV
@@ -689,13 +829,15 @@ func (d *Daemon) swapAdopted() error {
 
 // ReleaseInherited is for a successor that gives up before its commit:
 // the adopted ports are released, so that Close leaves their devices to
-// the giver, which resumes.
+// the giver, which resumes, and the state directory's lock names the
+// giver again.
 func (d *Daemon) ReleaseInherited() {
 	if d.inherit == nil {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.inherit.giveBackLock()
 	for name, dr := range d.drivers {
 		if _, ok := d.inherit.ports[name]; !ok {
 			continue

@@ -53,6 +53,7 @@ func (d *Daemon) Registry() *ctl.Registry {
 		handlers[k] = v
 	}
 	r := ctl.NewRegistry()
+	r.SetLogger(d.log) // a recovered panic goes to the daemon's log
 	for _, s := range ctl.Specs {
 		h, ok := handlers[s.Name]
 		if !ok {

@@ -48,25 +48,9 @@ func (r *kernelRig) hpContainer(name string, addrs, gws []string) {
 // hpServe serves TCP port (both families) in namespace name: each
 // connection gets one line, "name seen-from-address", and is closed.
 func (r *kernelRig) hpServe(name string, port int) {
-	var ln net.Listener
-	require.NoError(r.t, netdev.Do(r.ns[name].Path(), func() error {
-		var err error
-		ln, err = net.Listen("tcp", fmt.Sprintf(":%d", port))
-		return err
-	}))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintln(c, name, c.RemoteAddr().(*net.TCPAddr).IP)
-			c.Close()
-		}
-	}()
-	r.t.Cleanup(func() { ln.Close(); <-done })
+	r.serveLines(name, "tcp", port, func(c net.Conn) string {
+		return name + " " + c.RemoteAddr().(*net.TCPAddr).IP.String()
+	})
 }
 
 // hpAsk connects from namespace from to addr and returns the server's

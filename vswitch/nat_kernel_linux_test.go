@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vecswitch/vecswitch/internal/nettest"
-	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/ports/netdev"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
@@ -67,29 +64,28 @@ func natKernelRigWith(t *testing.T, tweak func(*vswitch.Config)) *kernelRig {
 // natContainer makes a namespace behind a veth (TX checksum offload off
 // in the container, the product's way) with one address and, if gw is
 // not empty, a default route through it; the host end becomes AF_XDP
-// port name.
+// port name (hpContainer).
 func (r *kernelRig) natContainer(name, addr, gw string) {
-	ns := nettest.NewNS(r.t)
-	o := netdev.VethOptions{HostName: "vn" + name + nettest.Suffix(), Netns: ns.Path(), Addrs: []netip.Prefix{netip.MustParsePrefix(addr)}}
+	var gws []string
 	if gw != "" {
-		o.Gateways = []netip.Addr{netip.MustParseAddr(gw)}
+		gws = []string{gw}
 	}
-	v, err := netdev.CreateVeth(o)
-	require.NoError(r.t, err)
-	r.t.Cleanup(func() { v.Delete() })
-	p, err := afxdp.New(afxdp.Config{Name: name, Ifname: v.HostName, RingSize: 1024})
-	require.NoError(r.t, err)
-	require.NoError(r.t, r.s.AddPort(p))
-	r.ns[name] = ns
+	r.hpContainer(name, []string{addr}, gws)
 }
 
 // whoamiIn serves TCP port port in namespace name: each connection gets
 // one line back, the address the server sees it from.
 func (r *kernelRig) whoamiIn(name string, port int) {
+	r.serveLines(name, "tcp4", port, func(c net.Conn) string { return c.RemoteAddr().String() })
+}
+
+// serveLines serves network (tcp, tcp4) port port in namespace name:
+// each connection gets the line line(conn) and is closed.
+func (r *kernelRig) serveLines(name, network string, port int, line func(net.Conn) string) {
 	var ln net.Listener
 	require.NoError(r.t, netdev.Do(r.ns[name].Path(), func() error {
 		var err error
-		ln, err = net.Listen("tcp4", fmt.Sprintf(":%d", port))
+		ln, err = net.Listen(network, fmt.Sprintf(":%d", port))
 		return err
 	}))
 	done := make(chan struct{})
@@ -100,7 +96,7 @@ func (r *kernelRig) whoamiIn(name string, port int) {
 			if err != nil {
 				return
 			}
-			fmt.Fprintln(c, c.RemoteAddr())
+			fmt.Fprintln(c, line(c))
 			c.Close()
 		}
 	}()

@@ -46,6 +46,13 @@ func newNATRig(t *testing.T) *rig {
 // tcp4 is an Ethernet/IPv4/TCP frame with the given flags ("S", "SA", "A").
 func tcp4(dstMAC, srcMAC, src, dst string, sport, dport uint16, flags string) []byte {
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: net.ParseIP(src), DstIP: net.ParseIP(dst)}
+	return tcpOver(dstMAC, srcMAC, layers.EthernetTypeIPv4, ip, sport, dport, flags)
+}
+
+// tcpOver is an Ethernet/IP/TCP frame over ip (IPv4 or IPv6) with the
+// given flags, sequence 1000 (acknowledgment 2000 with "A") and 5 bytes
+// of payload.
+func tcpOver(dstMAC, srcMAC string, et layers.EthernetType, ip gopacket.NetworkLayer, sport, dport uint16, flags string) []byte {
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: 1000, Window: 1024}
 	for _, c := range flags {
 		switch c {
@@ -60,8 +67,8 @@ func tcp4(dstMAC, srcMAC, src, dst string, sport, dport uint16, flags string) []
 		}
 	}
 	must(tcp.SetNetworkLayerForChecksum(ip))
-	return serialize(&layers.Ethernet{DstMAC: mustMAC(dstMAC), SrcMAC: mustMAC(srcMAC), EthernetType: layers.EthernetTypeIPv4},
-		ip, tcp, gopacket.Payload([]byte("hello")))
+	return serialize(&layers.Ethernet{DstMAC: mustMAC(dstMAC), SrcMAC: mustMAC(srcMAC), EthernetType: et},
+		ip.(gopacket.SerializableLayer), tcp, gopacket.Payload([]byte("hello")))
 }
 
 // udp4 is pkt4 with a destination port.

@@ -38,22 +38,7 @@ func newNoBackendRig(t *testing.T) (*rig, *time.Time) {
 // nbTCP6 is tcp4 over IPv6.
 func nbTCP6(dstMAC, srcMAC, src, dst string, sport, dport uint16, flags string) []byte {
 	ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP, SrcIP: net.ParseIP(src), DstIP: net.ParseIP(dst)}
-	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: 1000, Window: 1024}
-	for _, c := range flags {
-		switch c {
-		case 'S':
-			tcp.SYN = true
-		case 'A':
-			tcp.ACK, tcp.Ack = true, 2000
-		case 'F':
-			tcp.FIN = true
-		case 'R':
-			tcp.RST = true
-		}
-	}
-	must(tcp.SetNetworkLayerForChecksum(ip))
-	return serialize(&layers.Ethernet{DstMAC: mustMAC(dstMAC), SrcMAC: mustMAC(srcMAC), EthernetType: layers.EthernetTypeIPv6},
-		ip, tcp, gopacket.Payload([]byte("hello")))
+	return tcpOver(dstMAC, srcMAC, layers.EthernetTypeIPv6, ip, sport, dport, flags)
 }
 
 // l4SumOK checks an IP packet's L4 checksum from scratch (RFC 1071 over

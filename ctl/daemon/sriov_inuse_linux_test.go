@@ -21,19 +21,7 @@ import (
 // nothing changes. A veth stands in for the VF's netdev (no SR-IOV
 // hardware here), as in cmd/vswitchd's TestSRIOVHandOff.
 func TestSRIOVVFInUse(t *testing.T) {
-	nettest.NeedRoot(t)
-	sys := sriovtest.NewSysfs(t)
-	pf := "vsp" + nettest.Suffix()
-	nettest.Veth(t, pf, nettest.NewNS(t), "10.68.9.1/24", 1)
-	vfDev := "vsf" + nettest.Suffix()
-	nettest.Veth(t, vfDev, nettest.NewNS(t), "10.68.0.2/24", 1)
-	sys.AddPF(pf, "0000:04:00.0", 4)
-	sys.AddVF(pf, 0, "0000:04:00.1", vfDev)
-
-	d, err := New(Config{StateDir: t.TempDir(), Sysfs: sys.Root, Switch: vswitch.Options{Workers: 1}})
-	require.NoError(t, err)
-	require.NoError(t, d.Start())
-	t.Cleanup(func() { d.Close() })
+	d, _, pf := sriovDaemon(t, 0, "0000:04:00.1")
 	require.True(t, run(t, d, "add-br", "br0").OK)
 	r := run(t, d, "add-port", "br0", "vf0", "type=sriov", "pf="+pf, "vf=0")
 	require.True(t, r.OK, "%+v", r.Error)
@@ -64,19 +52,7 @@ func TestSRIOVVFInUse(t *testing.T) {
 // failing every time, so that a later sriov/move of the VF is not refused
 // for good ("already in ...").
 func TestSRIOVRestoreGoneVF(t *testing.T) {
-	nettest.NeedRoot(t)
-	sys := sriovtest.NewSysfs(t)
-	pf := "vsp" + nettest.Suffix()
-	nettest.Veth(t, pf, nettest.NewNS(t), "10.68.19.1/24", 1)
-	vfDev := "vsf" + nettest.Suffix()
-	nettest.Veth(t, vfDev, nettest.NewNS(t), "10.68.10.2/24", 1)
-	sys.AddPF(pf, "0000:05:00.0", 4)
-	sys.AddVF(pf, 2, "0000:05:00.3", vfDev)
-
-	d, err := New(Config{StateDir: t.TempDir(), Sysfs: sys.Root, Switch: vswitch.Options{Workers: 1}})
-	require.NoError(t, err)
-	require.NoError(t, d.Start())
-	t.Cleanup(func() { d.Close() })
+	d, sys, pf := sriovDaemon(t, 2, "0000:05:00.3")
 	// A namespace of the test's own, to delete under the hand-off.
 	ns := "vsg-" + nettest.Suffix()
 	require.NoError(t, exec.Command("ip", "netns", "add", ns).Run())
@@ -96,4 +72,24 @@ func TestSRIOVRestoreGoneVF(t *testing.T) {
 	r = run(t, d, "sriov/move", pf, "2", "netns="+nettest.NewNS(t).Path())
 	require.False(t, r.OK, "no netdev to move")
 	require.NotContains(t, r.Error.Message, "already in", "the old record no longer refuses it")
+}
+
+// sriovDaemon starts a daemon on a fake sysfs whose PF (a veth end: any
+// netdev) has VF vf at PCI address vfPCI, bound with a veth standing in
+// for its netdev. It returns the daemon, the sysfs and the PF's name.
+func sriovDaemon(t *testing.T, vf int, vfPCI string) (*Daemon, *sriovtest.Sysfs, string) {
+	t.Helper()
+	nettest.NeedRoot(t)
+	sys := sriovtest.NewSysfs(t)
+	pf := "vsp" + nettest.Suffix()
+	nettest.Veth(t, pf, nettest.NewNS(t), "10.68.9.1/24", 1)
+	vfDev := "vsf" + nettest.Suffix()
+	nettest.Veth(t, vfDev, nettest.NewNS(t), "10.68.0.2/24", 1)
+	sys.AddPF(pf, "0000:04:00.0", 4)
+	sys.AddVF(pf, vf, vfPCI, vfDev)
+	d, err := New(Config{StateDir: t.TempDir(), Sysfs: sys.Root, Switch: vswitch.Options{Workers: 1}})
+	require.NoError(t, err)
+	require.NoError(t, d.Start())
+	t.Cleanup(func() { d.Close() })
+	return d, sys, pf
 }

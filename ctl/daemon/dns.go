@@ -301,15 +301,10 @@ func (d *Daemon) dnsPortFree(iface string) error {
 	if d.state.NAT == nil {
 		return nil
 	}
-	for _, a := range d.state.rif(iface).Addrs {
-		p, err := netip.ParsePrefix(a)
-		if err != nil {
-			continue
-		}
-		for _, sv := range d.state.NAT.Services {
-			if sv.Port == 53 && sv.VIP == p.Addr().String() {
-				return ctl.Errorf(ctl.CodeExists, "service %s holds %s %s port 53 (svc/del it first)", sv.Name, sv.Proto, sv.VIP)
-			}
+	ic := d.state.rif(iface)
+	for _, sv := range d.state.NAT.Services {
+		if vip, err := netip.ParseAddr(sv.VIP); err == nil && sv.Port == 53 && hasAddr(ic, vip) {
+			return ctl.Errorf(ctl.CodeExists, "service %s holds %s %s port 53 (svc/del it first)", sv.Name, sv.Proto, sv.VIP)
 		}
 	}
 	return nil

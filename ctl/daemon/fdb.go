@@ -167,6 +167,6 @@ func (d *Daemon) inBridge(bridge, port string) bool {
 		ic := d.state.rif(rif)
 		return ic != nil && ic.Bridge == bridge
 	}
-	b := d.state.bridge(bridge)
-	return b != nil && slices.ContainsFunc(b.Ports, func(p vswitch.Port) bool { return p.Name == port })
+	ps, _ := d.state.port(port)
+	return ps != nil && ps.Bridge == bridge
 }

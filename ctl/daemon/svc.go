@@ -178,14 +178,19 @@ func (d *Daemon) serviceClash(sv vswitch.Service, vip netip.Addr) error {
 		return nil
 	}
 	for _, n := range d.state.DNS {
-		if ic := d.state.rif(n.Interface); ic != nil && slices.ContainsFunc(ic.Addrs, func(s string) bool {
-			p, err := netip.ParsePrefix(s)
-			return err == nil && p.Addr() == vip
-		}) {
+		if ic := d.state.rif(n.Interface); ic != nil && hasAddr(ic, vip) {
 			return ctl.Errorf(ctl.CodeExists, "vip=%s port=53: the switch answers DNS there (router interface %s; dns/disable it first)", sv.VIP, n.Interface)
 		}
 	}
 	return nil
+}
+
+// hasAddr reports whether router interface ic has the address a.
+func hasAddr(ic *vswitch.Interface, a netip.Addr) bool {
+	return slices.ContainsFunc(ic.Addrs, func(s string) bool {
+		p, err := netip.ParsePrefix(s)
+		return err == nil && p.Addr() == a
+	})
 }
 
 // badBackend refuses a new backend that cannot be one: the network or

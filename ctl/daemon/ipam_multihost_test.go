@@ -2,12 +2,9 @@ package daemon
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -171,94 +168,19 @@ func TestIPAMEndpointDefinesPoolWithEtcd(t *testing.T) {
 	require.Len(t, m.endpoints(t), 1)
 }
 
-// proxy forwards TCP connections to an address and can be cut off: an
-// etcd out of reach, then back.
-type proxy struct {
-	addr   string
-	ln     net.Listener
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-	target string
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &proxy{addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]bool{}, target: target}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		p.setDown(true)
-	})
-	return p
-}
-
-func (p *proxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.down {
-		return false
-	}
-	p.conns[c] = true
-	return true
-}
-
-func (p *proxy) serve(c net.Conn) {
-	u, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	if !p.track(c) || !p.track(u) {
-		c.Close()
-		u.Close()
-		return
-	}
-	go func() { io.Copy(u, c); u.Close() }()
-	io.Copy(c, u)
-	c.Close()
-}
-
-// setDown cuts every connection and refuses new ones (true), or lets
-// them through again.
-func (p *proxy) setDown(down bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = down
-	if down {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
-}
-
 // ipam/pool-del while etcd is out of reach fails as unavailable and
 // changes nothing: deleting the pool here would leave its blocks and
 // definition in etcd for good. With etcd back it goes, there too, and
 // the name is free again. pool-add without etcd is unavailable too.
 func TestIPAMPoolDelEtcdDown(t *testing.T) {
 	e := etcdtest.Start(t)
-	px := startProxy(t, strings.TrimPrefix(e.URL, "http://"))
-	m := startMem(t, t.TempDir(), withClaims("http://"+px.addr))
+	px := etcdtest.StartProxy(t, e.URL)
+	m := startMem(t, t.TempDir(), withClaims(px.URL()))
 	setClaimTimeout(m, 2*time.Second)
 	m.ok(t, nil, "ipam/pool-add", "qpd", "subnet=10.91.0.0/24", "block=28")
 	require.Equal(t, "10.91.0.2/24", leaseAddr(t, m, "qpd", "x1"))
 
-	px.setDown(true)
+	px.Cut()
 	m.ok(t, nil, "ipam/release", "qpd", "owner=x1") // the block stays claimed: it cannot be given back now
 	m.failsWith(t, ctl.CodeUnavail, "etcd", "ipam/pool-del", "qpd")
 	m.pool(t, "qpd") // still here
@@ -267,7 +189,7 @@ func TestIPAMPoolDelEtcdDown(t *testing.T) {
 	require.Equal(t, []string{"qpd"}, etcdKeys(t, e, ipamKeys+"pools/"))
 	require.Equal(t, []string{"10.91.0.0-28"}, etcdKeys(t, e, ipamKeys+"blocks/qpd/"))
 
-	px.setDown(false)
+	px.Heal()
 	require.Eventually(t, func() bool { return m.call("ipam/pool-del", []string{"qpd"}, nil) == nil }, time.Minute, 100*time.Millisecond)
 	m.fails(t, ctl.CodeNotFound, "ipam/show", "qpd")
 	require.Empty(t, etcdKeys(t, e, ipamKeys+"pools/"))

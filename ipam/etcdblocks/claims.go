@@ -86,6 +86,7 @@ type Claims struct {
 	prefix string
 	host   string
 	log    *slog.Logger
+	reach  reach // fail fast while etcd is out of reach (reach.go)
 }
 
 // New connects to etcd.
@@ -158,7 +159,11 @@ func mustJSON(p ipam.Pool) []byte {
 // definitions are read and the new one put in one transaction that fails
 // if any definition changed in between, so two hosts that register
 // overlapping pools at once do not both succeed.
-func (c *Claims) Register(ctx context.Context, p ipam.Pool) error {
+func (c *Claims) Register(ctx context.Context, p ipam.Pool) (err error) {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer func() { c.leave(err) }()
 	p, data, err := canonical(p)
 	if err != nil {
 		return err
@@ -239,8 +244,12 @@ func (c *Claims) checkOverlap(p ipam.Pool, pools []*mvccpb.KeyValue) error {
 
 // Owned lists the blocks this host holds in each range of p, indexed like
 // p.Ranges, each sorted.
-func (c *Claims) Owned(ctx context.Context, p ipam.Pool) ([][]netip.Prefix, error) {
-	p, _, err := canonical(p)
+func (c *Claims) Owned(ctx context.Context, p ipam.Pool) (_ [][]netip.Prefix, err error) {
+	if err := c.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { c.leave(err) }()
+	p, _, err = canonical(p)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +295,11 @@ func (c *Claims) parseKey(pool, key string) (netip.Prefix, bool) {
 // every block is held the error wraps ErrExhausted (and
 // ipam.ErrExhausted); when etcd holds another definition of the pool it
 // wraps ErrPoolMismatch.
-func (c *Claims) Claim(ctx context.Context, p ipam.Pool, i int) (netip.Prefix, error) {
+func (c *Claims) Claim(ctx context.Context, p ipam.Pool, i int) (_ netip.Prefix, err error) {
+	if err := c.enter(); err != nil {
+		return netip.Prefix{}, err
+	}
+	defer func() { c.leave(err) }()
 	p, data, err := canonical(p)
 	if err != nil {
 		return netip.Prefix{}, err
@@ -342,7 +355,11 @@ func (c *Claims) Claim(ctx context.Context, p ipam.Pool, i int) (netip.Prefix, e
 // covers) is ErrNotHeld, naming the holder. Like Claim, it checks the
 // pool's definition and creates it when it is missing, in the same
 // transaction as the block.
-func (c *Claims) ClaimBlock(ctx context.Context, p ipam.Pool, i int, b netip.Prefix) error {
+func (c *Claims) ClaimBlock(ctx context.Context, p ipam.Pool, i int, b netip.Prefix) (err error) {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer func() { c.leave(err) }()
 	p, data, err := canonical(p)
 	if err != nil {
 		return err
@@ -427,7 +444,11 @@ func firstFree(p ipam.Pool, i int, held []netip.Prefix) (netip.Prefix, bool) {
 
 // Release gives back a block this host holds. A block that no host holds
 // is not an error; one another host holds is ErrNotHeld, and stays.
-func (c *Claims) Release(ctx context.Context, pool string, block netip.Prefix) error {
+func (c *Claims) Release(ctx context.Context, pool string, block netip.Prefix) (err error) {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer func() { c.leave(err) }()
 	if err := ipam.CheckName(pool); err != nil {
 		return err
 	}
@@ -455,7 +476,11 @@ func (c *Claims) Release(ctx context.Context, pool string, block netip.Prefix) e
 
 // ReleaseAll gives back every block of the pool this host holds, then
 // deletes the pool's definition if no host holds a block of it any more.
-func (c *Claims) ReleaseAll(ctx context.Context, pool string) error {
+func (c *Claims) ReleaseAll(ctx context.Context, pool string) (err error) {
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer func() { c.leave(err) }()
 	if err := ipam.CheckName(pool); err != nil {
 		return err
 	}

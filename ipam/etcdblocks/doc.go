@@ -68,6 +68,11 @@
 //     the definition with its next Claim, in the same transaction as the
 //     block.
 //
+// While etcd is out of reach, only the first exchange waits out its
+// context: later ones fail at once with [ErrUnreachable] until the
+// client has connected again (reach.go), so a caller that serializes its
+// work behind these calls is not held up by each of them.
+//
 // Errors that are conflicts with what is stored are also ipam's kinds
 // (errors.Is): ErrPoolMismatch and ErrPoolOverlap are ipam.ErrInvalid,
 // ErrNotHeld is ipam.ErrInUse, ErrExhausted is ipam.ErrExhausted. Any

@@ -1,93 +1,14 @@
 package etcd
 
 import (
-	"io"
-	"net"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/vecswitch/vecswitch/internal/etcdtest"
 )
-
-// cutProxy is a TCP proxy on 127.0.0.1 in front of the test etcd that can
-// cut every connection and refuse new ones, as a network partition would.
-type cutProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
-	p.wg.Go(p.accept)
-	t.Cleanup(func() {
-		ln.Close()
-		p.cut()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *cutProxy) url() string { return "http://" + p.ln.Addr().String() }
-
-func (p *cutProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		down := p.down
-		p.mu.Unlock()
-		if down {
-			c.Close()
-			continue
-		}
-		up, err := net.DialTimeout("tcp", p.target, time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		pipe := func(dst, src net.Conn) {
-			_, _ = io.Copy(dst, src)
-			dst.Close()
-			src.Close()
-		}
-		p.wg.Go(func() { pipe(up, c) })
-		p.wg.Go(func() { pipe(c, up) })
-	}
-}
-
-// cut closes every proxied connection and refuses new ones until heal.
-func (p *cutProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-func (p *cutProxy) heal() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
 
 // A host cut off from etcd for longer than its TTL disappears from the
 // others' view; once the partition heals it grants a new lease,
@@ -100,8 +21,8 @@ func TestPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	px := startProxy(t, u.Host)
-	a := newHost(t, &testEtcd{url: px.url()}, vtepA, withTTL(2*time.Second)).start(t)
+	px := etcdtest.StartProxy(t, u.Host)
+	a := newHost(t, &testEtcd{url: px.URL()}, vtepA, withTTL(2*time.Second)).start(t)
 	b := newHost(t, te, vtepB).start(t)
 	mustJoin(t, a, 5)
 	mustJoin(t, b, 5)
@@ -110,7 +31,7 @@ func TestPartition(t *testing.T) {
 	b.sink.waitFor(t, 5*time.Second, "B sees A", endpointAt(b, 5, mac(1), vtepA))
 	a.sink.waitFor(t, 5*time.Second, "A sees B", endpointAt(a, 5, mac(2), vtepB))
 
-	px.cut()
+	px.Cut()
 	b.sink.waitFor(t, 8*time.Second, "B sees A expire", func() bool {
 		return remotesAre(b, 5)() && endpointAt(b, 5, mac(1), "")()
 	})
@@ -132,7 +53,7 @@ func TestPartition(t *testing.T) {
 	}
 
 	healed := time.Now()
-	px.heal()
+	px.Heal()
 	b.sink.waitFor(t, 10*time.Second, "B sees A back", func() bool {
 		return remotesAre(b, 5, vtepA)() && endpointAt(b, 5, mac(1), vtepA)()
 	})

@@ -21,6 +21,14 @@ const (
 	ReasonTableFull      // conntrack could not place the flow
 	ReasonNotNew         // Commit of a packet that cannot start a flow (conntrack's verdict)
 	ReasonNoBackend      // a new flow to a service none of whose backends takes new flows
+	// ReasonSrcIsUplink: a new flow whose source is the switch's own
+	// outside address (an uplink's, SetUplinks, or a network's
+	// External4/External6). No packet the switch routes comes from there
+	// (the switch's own are not committed): it is forged, and committing
+	// it untranslated would send it out with the uplink's address and
+	// take a masquerade port (or collide with a flow that has it, which
+	// was counted as ports-exhausted until 2026-12-08).
+	ReasonSrcIsUplink
 	numReasons
 )
 
@@ -29,7 +37,7 @@ const NumReasons = int(numReasons)
 
 var reasonNames = [numReasons]string{
 	"none", "truncated", "bad-header", "fragment", "protocol", "family", "not-icmp-error",
-	"stale-conn", "ports-exhausted", "table-full", "not-new", "no-backend",
+	"stale-conn", "ports-exhausted", "table-full", "not-new", "no-backend", "src-is-uplink",
 }
 
 func (r Reason) String() string {

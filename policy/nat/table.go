@@ -257,6 +257,9 @@ type Rules struct {
 	maps    map[mapKey]target // exact host address
 	anyMaps map[mapKey]target // unspecified host: Addr zero, v6 in Flags
 	uplinks map[conntrack.Addr]bool
+	// self are the switch's outside addresses: the uplinks' and the
+	// networks' external ones (a flow from one is refused, fromSelf).
+	self    []conntrack.Addr
 	inner   []internalNet           // SetInternal's
 	svcs    map[mapKey]*compiledSvc // nil if there are none
 	anySvcs map[mapKey]*compiledSvc
@@ -344,6 +347,11 @@ func (t *Table) publish() {
 			}
 		}
 		r.nets = append(r.nets, c)
+		for i := range c.ext {
+			if c.has[i] && !slices.Contains(r.self, c.ext[i]) {
+				r.self = append(r.self, c.ext[i])
+			}
+		}
 	}
 	for _, m := range t.maps {
 		tg := target{conntrack.AddrFrom(m.Target), m.TargetPort}
@@ -357,7 +365,11 @@ func (t *Table) publish() {
 		}
 	}
 	for _, a := range t.uplinks {
-		r.uplinks[conntrack.AddrFrom(a)] = true
+		ca := conntrack.AddrFrom(a)
+		r.uplinks[ca] = true
+		if !slices.Contains(r.self, ca) {
+			r.self = append(r.self, ca)
+		}
 	}
 	for _, p := range t.inner {
 		r.inner = append(r.inner, internalNet{compilePrefix(p), conntrack.AddrFrom(p.Addr())})
@@ -416,6 +428,19 @@ func (r *Rules) hairpinGW(src, target conntrack.Addr, v6 bool, f int) (conntrack
 		}
 	}
 	return conntrack.Addr{}, false
+}
+
+// fromSelf reports whether a is one of the switch's outside addresses
+// (Rules.self: a few, scanned once per new flow). The family is not
+// checked: an IPv6 packet from the IPv4-mapped form of an IPv4 uplink
+// address matches too, and no host sends from such an address.
+func (r *Rules) fromSelf(a conntrack.Addr) bool {
+	for _, s := range r.self {
+		if s == a {
+			return true
+		}
+	}
+	return false
 }
 
 // netOf finds the masqueraded network whose sources hold a.

@@ -90,6 +90,11 @@ func fam(k *conntrack.Key) int {
 // (one atomic load per new flow) and allocates nothing.
 func (w *Worker) Commit(cw *conntrack.Worker, p *conntrack.Packet, now, mark uint32) (conntrack.Result, Action, Reason) {
 	rs := w.t.rules.Load()
+	if rs.fromSelf(p.Key.Src) {
+		// Forged: the switch's own packets are never committed.
+		w.n.reasons[ReasonSrcIsUplink]++
+		return conntrack.Result{State: conntrack.StateNew}, 0, ReasonSrcIsUplink
+	}
 	rk, act, sv, b := rs.plan(p)
 	if sv != nil && b < 0 {
 		sv.st.noBackend.Add(1)

@@ -69,6 +69,13 @@ type Stats struct {
 	RxInvalid uint64
 	// RxNoBuffer: polls cut short because the pool was empty.
 	RxNoBuffer uint64
+	// RxKernelDrops: frames the kernel dropped before the port read
+	// them, because a socket's receive buffer was full (the worker fell
+	// behind, or the pool was empty): the sockets' PACKET_STATISTICS
+	// tp_drops. The kernel resets those on every read; Stats reads them
+	// and adds them up, so this counts since the port was made (or
+	// adopted: drops the giver had not read yet included).
+	RxKernelDrops uint64
 	// RxErrors, TxErrors: reads and writes that failed.
 	RxErrors, TxErrors uint64
 	// TxFull: frames dropped because the socket's buffer was full.

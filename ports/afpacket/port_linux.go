@@ -34,6 +34,9 @@ type Port struct {
 	closed         bool
 	rxOpen, txOpen []bool
 	c              []counters
+	// kernelDrops is the sum of the sockets' PACKET_STATISTICS drops
+	// read so far (each read resets the kernel's); mu guards it.
+	kernelDrops uint64
 }
 
 type counters struct {
@@ -216,9 +219,11 @@ func (p *Port) Close() error {
 	return p.release()
 }
 
-// Stats sums the queues' counters.
+// Stats sums the queues' counters, and reads the drops the kernel
+// counted at each socket (RxKernelDrops: one getsockopt per queue, on the
+// caller's goroutine, never the workers').
 func (p *Port) Stats() Stats {
-	var s Stats
+	s := Stats{RxKernelDrops: p.readKernelDrops()}
 	for i := range p.c {
 		c := &p.c[i]
 		s.RxPackets += c.rxPackets.Load()
@@ -235,6 +240,28 @@ func (p *Port) Stats() Stats {
 		s.TxErrors += c.txErrors.Load()
 	}
 	return s
+}
+
+// readKernelDrops adds the drops the kernel counted at each socket since
+// the last read to p.kernelDrops and returns the total. PACKET_STATISTICS
+// resets the kernel's counters as it reads them, so concurrent callers
+// (port/stats, show errors, metrics) are serialized by mu and none loses
+// what another read. A closed port keeps its total.
+func (p *Port) readKernelDrops() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return p.kernelDrops
+	}
+	for q, fd := range p.fds {
+		st, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		if err != nil {
+			p.log.Debug("afpacket: PACKET_STATISTICS", "port", p.name, "queue", q, "err", err)
+			continue
+		}
+		p.kernelDrops += uint64(st.Drops)
+	}
+	return p.kernelDrops
 }
 
 var errQueueClosed = errors.New("afpacket: queue closed")

@@ -61,6 +61,12 @@ type ipamState struct {
 	// timeout bounds one exchange with claims (claimTimeout; tests
 	// shorten it).
 	timeout time.Duration
+	// blocksStore keeps held, the copy of the blocks this host holds
+	// (ipam_blocks.go); fromCopy marks the pools whose blocks came from
+	// it because etcd was out of reach.
+	blocksStore *Store
+	held        map[string][][]netip.Prefix
+	fromCopy    map[string]bool
 }
 
 // buildAllocators indexes a configuration's pools; an inconsistent one
@@ -181,6 +187,8 @@ func (d *Daemon) definePool(next *State, p ipam.Pool) (added bool, err error) {
 func (d *Daemon) forgetPool(name string) {
 	delete(d.ipam.allocs, name)
 	delete(d.ipam.blocks, name)
+	delete(d.ipam.fromCopy, name)
+	d.noteBlocks(name, nil)
 }
 
 // dropNewPool undoes definePool for a command that failed: the pool's
@@ -269,6 +277,7 @@ func (d *Daemon) allocate(pool, owner string, want []netip.Addr) (ipam.Lease, er
 			if !slices.Contains(blocks[i], b) {
 				blocks[i] = append(blocks[i], b)
 				claimed = true
+				d.noteBlocks(pool, blocks)
 				d.log.Info("address block claimed", "pool", pool, "block", b, "for", addr)
 			}
 			continue
@@ -283,24 +292,45 @@ func (d *Daemon) allocate(pool, owner string, want []netip.Addr) (ipam.Lease, er
 		d.log.Info("address block claimed", "pool", pool, "block", b)
 		blocks[i] = append(blocks[i], b)
 		claimed = true
+		d.noteBlocks(pool, blocks)
 	}
 	return fail(ctl.Errorf(ctl.CodeInternal, "pool %s: no address after claiming blocks", pool))
 }
 
-// poolBlocks returns the blocks this host holds (from the store at first
-// use).
+// poolBlocks returns the blocks this host holds: from etcd at first use,
+// or, while etcd is out of reach, from the copy in the state directory
+// (ipam_blocks.go) until etcd answers.
 func (d *Daemon) poolBlocks(ctx context.Context, p ipam.Pool) ([][]netip.Prefix, error) {
-	if b, ok := d.ipam.blocks[p.Name]; ok {
-		return b, nil
+	cur, ok := d.ipam.blocks[p.Name]
+	if ok && !d.ipam.fromCopy[p.Name] {
+		return cur, nil
 	}
 	b, err := d.ipam.claims.Owned(ctx, p)
 	if err != nil {
-		return nil, claimsErr(err, "pool %s: read this host's blocks from etcd", p.Name)
+		if ok {
+			return cur, nil // still from the copy
+		}
+		c := fitBlocks(p, d.ipam.held[p.Name])
+		if c == nil {
+			return nil, claimsErr(err, "pool %s: read this host's blocks from etcd", p.Name)
+		}
+		d.log.Warn("etcd is out of reach: handing out addresses from the blocks this host held when it last wrote them down", "pool", p.Name, "file", d.ipam.blocksStore.Path(), "err", err)
+		b = c
+		d.ipam.fromCopy[p.Name] = true
+	} else {
+		delete(d.ipam.fromCopy, p.Name)
+		if ok {
+			// Blocks claimed meanwhile are in etcd's list.
+			d.log.Info("etcd is back: this host's blocks read from it", "pool", p.Name)
+		}
 	}
 	for len(b) < len(p.Ranges) {
 		b = append(b, nil)
 	}
 	d.ipam.blocks[p.Name] = b
+	if !d.ipam.fromCopy[p.Name] {
+		d.noteBlocks(p.Name, b)
+	}
 	return b, nil
 }
 
@@ -311,19 +341,38 @@ func (d *Daemon) releaseEmptyBlocks(pool string) {
 	if d.ipam.claims == nil || a == nil {
 		return
 	}
-	ctx, cancel := d.claimsContext()
-	defer cancel()
+	// Out of the copy before the release is sent (ipam_blocks.go), back
+	// in if it fails.
+	type empty struct {
+		i int
+		b netip.Prefix
+	}
+	var gone []empty
 	for i := range blocks {
 		blocks[i] = slices.DeleteFunc(blocks[i], func(b netip.Prefix) bool {
 			if a.UsedInBlock(i, b) > 0 {
 				return false
 			}
-			if err := d.ipam.claims.Release(ctx, pool, b); err != nil {
-				d.log.Warn("address block not given back", "pool", pool, "block", b, "err", err)
-				return false
-			}
+			gone = append(gone, empty{i, b})
 			return true
 		})
+	}
+	if len(gone) == 0 {
+		return
+	}
+	d.noteBlocks(pool, blocks)
+	ctx, cancel := d.claimsContext()
+	defer cancel()
+	kept := false
+	for _, e := range gone {
+		if err := d.ipam.claims.Release(ctx, pool, e.b); err != nil {
+			d.log.Warn("address block not given back", "pool", pool, "block", e.b, "err", err)
+			blocks[e.i] = append(blocks[e.i], e.b)
+			kept = true
+		}
+	}
+	if kept {
+		d.noteBlocks(pool, blocks)
 	}
 }
 
@@ -373,6 +422,8 @@ func (d *Daemon) poolDel(args []string) (any, error) {
 		ctx, cancel := d.claimsContext()
 		defer cancel()
 		delete(d.ipam.blocks, args[0]) // read again at next use: some may be gone
+		delete(d.ipam.fromCopy, args[0])
+		d.noteBlocks(args[0], nil)
 		if err := d.ipam.claims.ReleaseAll(ctx, args[0]); err != nil {
 			return nil, claimsErr(err, "pool %s: give back its blocks and definition in etcd (nothing changed)", args[0])
 		}
@@ -598,6 +649,9 @@ func (d *Daemon) startIPAM(claims func(string) (BlockClaims, error)) error {
 	if d.ipam.claims, err = claims(d.state.HostID); err != nil {
 		return fmt.Errorf("ctl: address block claims: %w", err)
 	}
+	d.ipam.blocksStore = newCacheStore(d.store.dir, BlocksFile)
+	d.ipam.held = d.loadBlocksCopy()
+	d.ipam.fromCopy = map[string]bool{}
 	d.log.Info("multi-host address management", "host_id", d.state.HostID)
 	return nil
 }

@@ -18,6 +18,9 @@ import (
 type Store struct {
 	dir  string
 	name string
+	// noPrev: Save keeps no NAME.prev (a cache with nothing to fall back
+	// on: newCacheStore).
+	noPrev bool
 }
 
 // NewStore uses dir (created 0700 if missing) and file name.
@@ -26,6 +29,12 @@ func NewStore(dir, name string) (*Store, error) {
 		return nil, fmt.Errorf("ctl: state directory: %w", err)
 	}
 	return &Store{dir: dir, name: name}, nil
+}
+
+// newCacheStore keeps a document in dir (which exists) without a
+// previous copy.
+func newCacheStore(dir, name string) *Store {
+	return &Store{dir: dir, name: name, noPrev: true}
 }
 
 // Path is the document's path.
@@ -71,8 +80,10 @@ func (s *Store) Save(v any) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("ctl: save state: %w", err)
 	}
-	if err := s.keepPrevious(); err != nil {
-		return fmt.Errorf("ctl: save state: %w", err)
+	if !s.noPrev {
+		if err := s.keepPrevious(); err != nil {
+			return fmt.Errorf("ctl: save state: %w", err)
+		}
 	}
 	if err := os.Rename(tmp.Name(), s.Path()); err != nil {
 		return fmt.Errorf("ctl: save state: %w", err)

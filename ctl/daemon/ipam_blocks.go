@@ -34,7 +34,7 @@ const BlocksFile = "ipam-blocks.json"
 
 // blocksDoc is BlocksFile's content.
 type blocksDoc struct {
-	HostID string                       `json:"host_id"`
+	HostID string                      `json:"host_id"`
 	Pools  map[string][][]netip.Prefix `json:"pools"`
 }
 

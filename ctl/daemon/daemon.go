@@ -102,6 +102,13 @@ func New(cfg Config) (_ *Daemon, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Inherit != nil {
+		// Before anything is made: a refused takeover leaves no trace
+		// (not even a state directory that did not exist).
+		if err := cfg.Inherit.check(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	st, err := NewStore(cfg.StateDir, StateFile)
 	if err != nil {
 		return nil, err

@@ -497,13 +497,10 @@ func (in *Inherited) giveBackLock() {
 	}
 }
 
-// stateLock locks the state directory, or takes the giver's lock once
-// check has found nothing to refuse.
+// stateLock locks the state directory, or takes the giver's lock (New
+// has had check find nothing to refuse).
 func (cfg *Config) stateLock() (io.Closer, error) {
 	if cfg.Inherit != nil {
-		if err := cfg.Inherit.check(cfg); err != nil {
-			return nil, err
-		}
 		return cfg.Inherit.lock()
 	}
 	return lockStateDir(cfg.StateDir)
@@ -540,7 +537,9 @@ func (in *Inherited) checkStateDir(dir string) error {
 		return fmt.Errorf("takeover refused: this vswitchd's state directory is %s and the running one's is %s: a takeover keeps the state directory, so give --state-dir %s (or stop the running vswitchd, then start this one on its own directory)", abs, theirs, theirs)
 	}
 	var ds, ls, fs unix.Stat_t
-	if err := unix.Stat(abs, &ds); err != nil {
+	if err := unix.Stat(abs, &ds); errors.Is(err, unix.ENOENT) {
+		return refuse() // not made: the giver's exists
+	} else if err != nil {
 		return fmt.Errorf("takeover: state directory %s: %w", abs, err)
 	}
 	if in.st.StateIno != 0 && (uint64(ds.Dev) != in.st.StateDev || uint64(ds.Ino) != in.st.StateIno) {

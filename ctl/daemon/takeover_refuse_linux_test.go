@@ -107,8 +107,9 @@ var ourPID = strconv.Itoa(os.Getpid()) + "\n"
 // runs on, its lock held, and the other directory gets nothing. It used
 // to take over and store to the other directory under the first one's
 // lock (and, from an empty one, fail with "port ... was not adopted" and
-// leave a config.json there). The same directory by another path (a
-// symlink) takes over.
+// leave a config.json there; a directory that did not exist was left
+// behind, empty). The same directory by another path (a symlink) takes
+// over.
 func TestTakeoverRefusesOtherStateDir(t *testing.T) {
 	g := newTakeoverGiver(t)
 	conf, err := os.ReadFile(filepath.Join(g.dir, StateFile))
@@ -116,8 +117,9 @@ func TestTakeoverRefusesOtherStateDir(t *testing.T) {
 	copied := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(copied, StateFile), conf, 0o600))
 	empty := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "new")
 
-	for name, dir := range map[string]string{"copy": copied, "empty": empty} {
+	for name, dir := range map[string]string{"copy": copied, "empty": empty, "missing": missing} {
 		t.Run(name, func(t *testing.T) {
 			gv, in := g.export(t)
 			_, err := newSuccessor(t, Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}, Inherit: in})
@@ -126,11 +128,16 @@ func TestTakeoverRefusesOtherStateDir(t *testing.T) {
 			in.Close()
 			gv.Resume()
 
-			entries, err := os.ReadDir(dir)
-			require.NoError(t, err)
-			if dir == empty {
+			switch dir {
+			case missing:
+				require.NoDirExists(t, dir, "the refused successor made its state directory")
+			case empty:
+				entries, err := os.ReadDir(dir)
+				require.NoError(t, err)
 				require.Empty(t, entries, "the refused successor wrote in the other directory")
-			} else {
+			default:
+				entries, err := os.ReadDir(dir)
+				require.NoError(t, err)
 				require.Len(t, entries, 1, "the refused successor wrote in the other directory")
 				b, err := os.ReadFile(filepath.Join(dir, StateFile))
 				require.NoError(t, err)

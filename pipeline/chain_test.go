@@ -124,3 +124,38 @@ func TestChainAllocs(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 }
+
+// dropTx sends nothing (a full ring): it frees what it is given.
+type dropTx struct{ pool *Pool }
+
+func (q dropTx) Tx(b []BufID) (int, error) { q.pool.FreeN(b); return 0, nil }
+func (q dropTx) Close() error              { return nil }
+
+// A port's byte counters count every piece of a large frame, on rx and on
+// tx, and only the frames the tx queue took (they counted only the first
+// piece: 2000 bytes of 5000).
+func TestPortBytesCountChains(t *testing.T) {
+	_, pieces := chainPieces()
+	w, pool, rx, _ := newObserveRig(t, pieces...)
+	w.SetObserver(nil)
+	for range 3 {
+		rx.armed = true
+		w.Poll()
+	}
+	w.PublishStats()
+	require.Equal(t, uint64(3*5000), w.PortCounters(7).RxBytes)
+	require.Equal(t, uint64(3), w.PortCounters(7).TxPackets)
+	require.Equal(t, uint64(3*5000), w.PortCounters(7).TxBytes)
+	require.Equal(t, pool.Size(), pool.Available())
+
+	tx := make([]TxQueue, 8)
+	tx[7] = dropTx{pool}
+	w.SetPollList(&PollList{Rx: []RxEntry{{Queue: rx, Port: 7, Entry: 0}}, Tx: tx})
+	rx.armed = true
+	w.Poll()
+	w.PublishStats()
+	require.Equal(t, uint64(4*5000), w.PortCounters(7).RxBytes)
+	require.Equal(t, uint64(3*5000), w.PortCounters(7).TxBytes, "bytes of a frame not sent")
+	require.Equal(t, uint64(1), w.PortCounters(7).TxDrops)
+	require.Equal(t, pool.Size(), pool.Available())
+}

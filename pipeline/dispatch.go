@@ -199,15 +199,28 @@ func (w *Worker) send(port uint16, bufs []BufID) {
 	if w.ob != nil {
 		w.observeTx(port, bufs)
 	}
+	// The queue owns the buffers once Tx is called and frees them, but
+	// their metadata stays as it was until they are allocated again, which
+	// no Tx does: the byte count of the sent prefix can still be read
+	// after. Except a chain's links (a large frame's pieces), which
+	// freeing clears: the extra bytes of chained frames are noted before.
+	meta := w.pool.meta
+	w.txChains = w.txChains[:0]
+	for i, id := range bufs {
+		if meta[id].Next != 0 {
+			w.txChains = append(w.txChains, chainBytes{i, uint32(w.pool.ChainLen(id)) - uint32(meta[id].Len)})
+		}
+	}
 	sent, _ := q.Tx(bufs)
 	sent = min(max(sent, 0), len(bufs))
-	// The queue owns the buffers now, but their metadata stays as it was
-	// until they are allocated again, which no Tx does: the byte count of
-	// the sent prefix can still be read.
 	var bytes uint64
-	meta := w.pool.meta
 	for _, id := range bufs[:sent] {
 		bytes += uint64(meta[id].Len)
+	}
+	for _, c := range w.txChains {
+		if c.i < sent {
+			bytes += uint64(c.extra)
+		}
 	}
 	ps.txPackets.add(uint64(sent))
 	ps.txBytes.add(bytes)
@@ -217,4 +230,11 @@ func (w *Worker) send(port uint16, bufs []BufID) {
 	}
 	w.tlast = w.now()
 	w.tx.record(len(bufs), w.tlast-t0)
+}
+
+// chainBytes notes a chained frame of a tx batch: its index in the batch
+// and its bytes beyond the first buffer.
+type chainBytes struct {
+	i     int
+	extra uint32
 }

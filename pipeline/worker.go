@@ -88,6 +88,8 @@ type Worker struct {
 
 	txs   []txStage // by port index
 	dirty []uint16  // ports with a staged batch
+	// txChains notes the chained frames of the batch being sent (send).
+	txChains []chainBytes
 
 	rx, tx nodeStats
 	ports  []portStats
@@ -130,6 +132,7 @@ func (g *Graph) NewWorker(cfg WorkerConfig) (*Worker, error) {
 		nodes:       make([]*nodeRT, len(g.specs)),
 		txs:         make([]txStage, MaxPorts),
 		dirty:       make([]uint16, 0, MaxPorts),
+		txChains:    make([]chainBytes, 0, VectorSize),
 		ports:       make([]portStats, MaxPorts),
 		touched:     make([]uint16, 0, MaxPorts),
 		touchedMark: make([]bool, MaxPorts),
@@ -304,7 +307,11 @@ func (w *Worker) pollOne(e *RxEntry) int {
 	for _, id := range buf[:n] {
 		m := &meta[id]
 		m.InPort, m.Flags = port, 0
-		bytes += uint64(m.Len)
+		if m.Next == 0 {
+			bytes += uint64(m.Len)
+		} else {
+			bytes += uint64(w.pool.ChainLen(id)) // a large frame: every piece
+		}
 	}
 	w.hist[histBucket(n)]++
 	if w.ob != nil {

@@ -3,7 +3,9 @@ package afxdp
 import (
 	"errors"
 	"fmt"
+	"net"
 
+	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports"
 	"github.com/vecswitch/vecswitch/ports/internal/fastpath"
 	"github.com/vecswitch/vecswitch/ports/internal/xsk"
@@ -51,10 +53,22 @@ func NewFastPath(cfg FastPathConfig) (*FastPath, error) {
 // Close frees the maps. Close the ports first.
 func (f *FastPath) Close() error { return f.m.Close() }
 
-// SetPort implements ports.FastPath.
+// SetPort implements ports.FastPath. The port's largest frame is read
+// from its device's MTU, as the port's (Port.Info's MaxFrame, which the
+// switch's pipeline checks frames against): frames the fast path would
+// send longer go to the pipeline, which drops them as too big. The switch
+// sets the port again when its MTU changes (it attaches it anew).
 func (f *FastPath) SetPort(ifindex int, c ports.FastPathPort) error {
-	return f.m.SetPort(ifindex, fastpath.PortConfig{Domain: c.Domain, TaggedOnly: c.TaggedOnly, VLANs: c.VLANs, SlowPath: c.SlowPath})
+	ifc, err := net.InterfaceByIndex(ifindex)
+	if err != nil {
+		return fmt.Errorf("afxdp: fast path: port %d: %w", ifindex, err)
+	}
+	return f.m.SetPort(ifindex, fastpath.PortConfig{Domain: c.Domain, TaggedOnly: c.TaggedOnly, VLANs: c.VLANs, SlowPath: c.SlowPath,
+		MaxFrame: maxFrame(ifc.MTU)})
 }
+
+// maxFrame is the longest frame a device of MTU mtu sends (Port.Info).
+func maxFrame(mtu int) int { return min(mtu+14+4, pipeline.MaxPacket) }
 
 // DelPort implements ports.FastPath.
 func (f *FastPath) DelPort(ifindex int) error { return f.m.DelPort(ifindex) }

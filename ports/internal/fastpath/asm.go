@@ -24,6 +24,7 @@ const (
 	refVLANs    = "vlans"
 	refFDB      = "fdb"
 	refDevmap   = "devmap"
+	refPortMax  = "port_max"
 	refEntryCtr = "entry_ctr"
 	refPortCtr  = "port_ctr"
 	refMissCtr  = "miss_ctr"
@@ -36,6 +37,7 @@ const (
 	stMisc    = -16 // port key (u32) or VLAN key (8 bytes)
 	stInLen   = -20 // u32 ingress length
 	stSrcSlot = -24 // u32 source entry slot
+	stOutLen  = -28 // u32 length the frame leaves with
 	stIdx     = -32 // u32 counter array index
 )
 
@@ -191,9 +193,34 @@ func program() asm.Instructions {
 		asm.FnRedirectMap.Call(),
 		asm.JNE.Imm(asm.R0, xdpRedirect, "miss_egress_off"),
 
+		// The length the frame leaves with (a tag pushed: +4, popped: -4)
+		// against the egress port's MaxFrame, before anything changes the
+		// frame: a frame the port cannot send goes to the slow path whole,
+		// where the pipeline drops and counts it (too-big), instead of
+		// the kernel dropping it silently at the redirect.
+		asm.LoadMem(asm.R1, asm.R10, stInLen, asm.Word),
+		asm.LoadMem(asm.R2, asm.R8, fdbValVID, asm.Half),
+		asm.JSet.Imm(asm.R9, taggedBit, "len_tagged"),
+		asm.JEq.Imm(asm.R2, 0, "len_done"),
+		asm.Add.Imm(asm.R1, 4),
+		asm.Ja.Label("len_done"),
+		asm.JNE.Imm(asm.R2, 0, "len_done").WithSymbol("len_tagged"),
+		asm.Sub.Imm(asm.R1, 4),
+		asm.StoreMem(asm.R10, stOutLen, asm.R1, asm.Word).WithSymbol("len_done"),
+		asm.LoadMem(asm.R1, asm.R8, fdbValPort, asm.Half),
+		asm.StoreMem(asm.R10, stIdx, asm.R1, asm.Word),
+	)
+	lookup(refPortMax, stIdx)
+	add(
+		asm.JEq.Imm(asm.R0, 0, "tag"),
+		asm.LoadMem(asm.R1, asm.R0, 0, asm.Word),
+		asm.JEq.Imm(asm.R1, 0, "tag"),
+		asm.LoadMem(asm.R2, asm.R10, stOutLen, asm.Word),
+		asm.JGT.Reg(asm.R2, asm.R1, "miss_too_big"),
+
 		// Egress tagging. The redirect target is recorded; the frame may
 		// still change until the program returns.
-		asm.LoadMem(asm.R1, asm.R8, fdbValVID, asm.Half),
+		asm.LoadMem(asm.R1, asm.R8, fdbValVID, asm.Half).WithSymbol("tag"),
 		asm.JSet.Imm(asm.R9, taggedBit, "in_tagged"),
 		asm.JEq.Imm(asm.R1, 0, "count"),
 		// Push: 4 bytes of headroom, MACs moved to the front, tag after.
@@ -315,6 +342,7 @@ func program() asm.Instructions {
 		{"miss_dst_unknown", MissDstUnknown},
 		{"miss_hairpin", MissHairpin},
 		{"miss_egress_off", MissEgressOff},
+		{"miss_too_big", MissTooBig},
 		{"miss_headroom", MissHeadroom},
 	}
 	for _, m := range misses {

@@ -32,7 +32,11 @@
 //  4. The destination: fdb{domain, dst MAC} (miss "dst-unknown"); its
 //     egress must not be the ingress port (miss "hairpin");
 //     bpf_redirect_map(devmap, egress ifindex) must find the port in the
-//     DEVMAP (miss "egress-off": removed, or in SlowPath).
+//     DEVMAP (miss "egress-off": removed, or in SlowPath); the frame, as
+//     long as it will leave (a tag pushed: 4 bytes more, popped: 4 less),
+//     must fit the egress port's PortConfig.MaxFrame from the port_max
+//     array (miss "too-big": the pipeline drops and counts it, where the
+//     kernel would drop it at the redirect uncounted).
 //  5. Hit: push, pop or rewrite the 802.1Q tag as the entry's egress VID
 //     and the arrival tag say (bpf_xdp_adjust_head; miss "headroom" if a
 //     push finds no room), count the hit (per entry: source and
@@ -61,11 +65,12 @@
 //	vlans      HASH            {ifindex u32, VID u16,      {domain u16, pad u16} (4)
 //	                            pad u16} (8)
 //	devmap     DEVMAP_HASH     egress ifindex u32 (4)      ifindex u32 (4)
+//	port_max   ARRAY           port slot u32               the port's MaxFrame u32 (0: unchecked)
 //	entry_ctr  PERCPU_ARRAY    entry slot u32              {src hits u64, dst hits u64}
 //	port_ctr   PERCPU_ARRAY    port slot u32               {rx packets, rx bytes, tx packets,
 //	                                                        tx bytes} (u64 each)
-//	miss_ctr   PERCPU_ARRAY    port slot*12 + column u32   u64: columns 0-9 the miss reasons,
-//	                                                        10 slow pass, 11 errors
+//	miss_ctr   PERCPU_ARRAY    port slot*13 + column u32   u64: columns 0-10 the miss reasons,
+//	                                                        11 slow pass, 12 errors
 //	xsks       XSKMAP          rx queue u32                AF_XDP socket fd (one map per Program)
 //	barrier    ARRAY_OF_MAPS   0                           a 1-element array (see Consistency)
 //

@@ -27,7 +27,7 @@ func (f fakeFD) FD() int { return int(f) }
 // resolves (the kernel's verifier is the real test, in the Linux tests).
 func TestProgramAssembles(t *testing.T) {
 	insns := program()
-	for _, ref := range []string{refPorts, refVLANs, refFDB, refDevmap, refEntryCtr, refPortCtr, refMissCtr, refXSKs} {
+	for _, ref := range []string{refPorts, refVLANs, refFDB, refDevmap, refPortMax, refEntryCtr, refPortCtr, refMissCtr, refXSKs} {
 		require.NoError(t, insns.AssociateMap(ref, fakeFD(3)), ref)
 	}
 	require.NoError(t, insns.Marshal(io.Discard, binary.LittleEndian))

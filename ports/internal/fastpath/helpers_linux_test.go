@@ -194,6 +194,7 @@ type testFrame struct {
 	tagged   bool
 	tci      uint16
 	id, seq  uint32
+	size     int // padded to this length (at least 60)
 }
 
 func (f testFrame) bytes() []byte {
@@ -208,7 +209,7 @@ func (f testFrame) bytes() []byte {
 	b = append(b, testMagic...)
 	b = binary.BigEndian.AppendUint32(b, f.id)
 	b = binary.BigEndian.AppendUint32(b, f.seq)
-	for len(b) < 60 {
+	for len(b) < max(60, f.size) {
 		b = append(b, 0)
 	}
 	return b
@@ -229,7 +230,7 @@ func (s *psock) recv(id uint32, quiet time.Duration) []testFrame {
 	s.t.Helper()
 	tv := unix.NsecToTimeval(quiet.Nanoseconds())
 	require.NoError(s.t, unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv))
-	buf := make([]byte, 2048)
+	buf := make([]byte, 9216)
 	oob := make([]byte, 256)
 	var got []testFrame
 	for {

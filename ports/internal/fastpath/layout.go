@@ -83,6 +83,11 @@ const (
 	portCtrSize      = 32
 )
 
+// The port limit array holds, by port slot, the u32 MaxFrame of the port
+// (0: unchecked); the program reads the egress port's through the slot in
+// the fdb value. An array element is written in place, so the hash
+// recycling rule (Maps.beforeAlloc) does not apply to it.
+
 // The miss counter array holds a row of u64 counters per port slot: one
 // per miss reason, then the slow-pass and error counters. The program
 // computes the index (slot*missRow + column) as a map key: a variable

@@ -22,6 +22,7 @@ type Maps struct {
 
 	// The kernel objects; immutable after NewMaps, closed by Close.
 	fdb, ports, vlans, devmap  *ebpf.Map
+	portMax                    *ebpf.Map // by port slot: MaxFrame
 	entryCtr, portCtr, missCtr *ebpf.Map
 	barrier, barrierInner      *ebpf.Map
 
@@ -49,6 +50,7 @@ type portState struct {
 	slot     uint32
 	cfg      PortConfig // VLANs: a private copy, what the vlans map holds
 	val      portValue  // what the ports map holds, if inPorts
+	maxFrame uint32     // what the port limit array holds at slot
 	inPorts  bool
 	inDevmap bool
 }
@@ -76,6 +78,7 @@ func NewMaps(cfg MapsConfig) (*Maps, error) {
 		{&m.ports, &ebpf.MapSpec{Name: "vs_ports", Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: uint32(cfg.MaxPorts)}},
 		{&m.vlans, &ebpf.MapSpec{Name: "vs_vlans", Type: ebpf.Hash, KeySize: 8, ValueSize: 4, MaxEntries: uint32(cfg.MaxVLANs)}},
 		{&m.devmap, &ebpf.MapSpec{Name: "vs_devmap", Type: ebpf.DevMapHash, KeySize: 4, ValueSize: 4, MaxEntries: uint32(cfg.MaxPorts)}},
+		{&m.portMax, &ebpf.MapSpec{Name: "vs_port_max", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: uint32(cfg.MaxPorts)}},
 		{&m.entryCtr, &ebpf.MapSpec{Name: "vs_entry_ctr", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 16, MaxEntries: uint32(cfg.MaxEntries)}},
 		{&m.portCtr, &ebpf.MapSpec{Name: "vs_port_ctr", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: portCtrSize, MaxEntries: uint32(cfg.MaxPorts)}},
 		{&m.missCtr, &ebpf.MapSpec{Name: "vs_miss_ctr", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: uint32(cfg.MaxPorts * missRow)}},
@@ -102,7 +105,7 @@ func notSupported(err error) error {
 
 func (m *Maps) closeMaps() error {
 	var errs []error
-	for _, mp := range []*ebpf.Map{m.fdb, m.ports, m.vlans, m.devmap, m.entryCtr, m.portCtr, m.missCtr, m.barrier, m.barrierInner} {
+	for _, mp := range []*ebpf.Map{m.fdb, m.ports, m.vlans, m.devmap, m.portMax, m.entryCtr, m.portCtr, m.missCtr, m.barrier, m.barrierInner} {
 		if mp != nil {
 			errs = append(errs, mp.Close())
 		}
@@ -188,13 +191,17 @@ func (m *Maps) allocSlot(s *slots, what string, max int) (uint32, error) {
 // SetPort adds the port at ifindex to the fast path or changes its
 // configuration: frames received on it are looked up, and it becomes an
 // egress for other ports' hits (a DEVMAP entry) unless cfg.SlowPath is
-// set. The port's counters start at zero when it is added.
+// set. The port's counters start at zero when it is added. cfg.MaxFrame
+// applies to frames redirected to the port from the time SetPort returns.
 //
 // A change of the VLANs or domains of a port does not touch the fdb: the
 // switch flushes the port's entries in the domains the port left (Flush).
 func (m *Maps) SetPort(ifindex int, cfg PortConfig) error {
 	if ifindex <= 0 || ifindex > 1<<31-1 {
 		return fmt.Errorf("%w: ifindex %d", ErrBadConfig, ifindex)
+	}
+	if err := checkMaxFrame(cfg.MaxFrame); err != nil {
+		return fmt.Errorf("fastpath: port %d: %w", ifindex, err)
 	}
 	for vid := range cfg.VLANs {
 		if vid == 0 || checkVID(vid) != nil {
@@ -234,8 +241,20 @@ func (m *Maps) SetPort(ifindex int, cfg PortConfig) error {
 			m.pslots.release(slot)
 			return fmt.Errorf("fastpath: port %d: reset counters: %w", ifindex, err)
 		}
-		ps = &portState{slot: slot}
+		// The slot's limit before the port can be an egress: its last
+		// owner's may be there.
+		if err := m.portMax.Put(slot, uint32(cfg.MaxFrame)); err != nil {
+			m.pslots.release(slot)
+			return fmt.Errorf("fastpath: port %d: max frame: %w", ifindex, err)
+		}
+		ps = &portState{slot: slot, maxFrame: uint32(cfg.MaxFrame)}
 		m.portsBy[ifindex] = ps
+	}
+	if ps.maxFrame != uint32(cfg.MaxFrame) {
+		if err := m.portMax.Put(ps.slot, uint32(cfg.MaxFrame)); err != nil {
+			return fmt.Errorf("fastpath: port %d: max frame: %w", ifindex, err)
+		}
+		ps.maxFrame = uint32(cfg.MaxFrame)
 	}
 	// From here on the shadow follows every kernel update that succeeds,
 	// so that an error leaves the two in step (and DelPort cleans up).

@@ -164,7 +164,7 @@ func load(m *Maps, queues int) (*ebpf.Program, *ebpf.Map, error) {
 	}
 	insns := program()
 	for ref, mp := range map[string]*ebpf.Map{
-		refPorts: m.ports, refVLANs: m.vlans, refFDB: m.fdb, refDevmap: m.devmap,
+		refPorts: m.ports, refVLANs: m.vlans, refFDB: m.fdb, refDevmap: m.devmap, refPortMax: m.portMax,
 		refEntryCtr: m.entryCtr, refPortCtr: m.portCtr, refMissCtr: m.missCtr, refXSKs: xsks,
 	} {
 		if err := insns.AssociateMap(ref, mp); err != nil {

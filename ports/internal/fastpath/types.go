@@ -49,6 +49,13 @@ type PortConfig struct {
 	// out of the DEVMAP so that no other port's frames are redirected to
 	// it either. Set it while a trace or capture runs on the port.
 	SlowPath bool
+	// MaxFrame is the longest frame the port sends, Ethernet header and
+	// any 802.1Q tag included: what the switch's pipeline lets out of it
+	// (its MTU + 18). A frame that would leave the port longer, once its
+	// tag is pushed or popped, goes to the slow path (MissTooBig) — whose
+	// pipeline drops and counts it — instead of being redirected and
+	// dropped silently by the kernel. 0 checks nothing.
+	MaxFrame int
 }
 
 // Entry is where frames to one (domain, MAC) leave in the fast path.
@@ -110,6 +117,9 @@ const (
 	// MissEgressOff: the egress port is not in the DEVMAP (removed, or in
 	// SlowPath).
 	MissEgressOff
+	// MissTooBig: the frame would leave longer than the egress port's
+	// PortConfig.MaxFrame.
+	MissTooBig
 	// MissHeadroom: no room to push a VLAN tag.
 	MissHeadroom
 
@@ -119,7 +129,7 @@ const (
 
 var missNames = [NumMissReasons]string{
 	"forced", "malformed", "group-dst", "group-src", "vlan",
-	"src-unknown", "dst-unknown", "hairpin", "egress-off", "headroom",
+	"src-unknown", "dst-unknown", "hairpin", "egress-off", "too-big", "headroom",
 }
 
 // String returns the reason's short name, as a counter label.
@@ -201,6 +211,14 @@ func checkMAC(mac MAC) error {
 	if mac[0]&1 != 0 || mac == (MAC{}) {
 		return fmt.Errorf("%w: MAC %02x:%02x:%02x:%02x:%02x:%02x is not a unicast address",
 			ErrBadConfig, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5])
+	}
+	return nil
+}
+
+// checkMaxFrame accepts 0 (unchecked) and the lengths a frame can have.
+func checkMaxFrame(n int) error {
+	if n < 0 || n > 1<<16-1 {
+		return fmt.Errorf("%w: max frame %d", ErrBadConfig, n)
 	}
 	return nil
 }

@@ -109,6 +109,9 @@ func (d *Daemon) fdbAdd(args []string) (any, error) {
 	if mac == "00:00:00:00:00:00" {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "%s is the zero address: no station has it", mac)
 	}
+	if owner, ok := d.ownMACs(next)[mac]; ok {
+		return nil, ctl.Errorf(ctl.CodeInvalid, "%s is %s's MAC: the switch holds it, no port or VTEP has it", mac, owner)
+	}
 	for _, m := range b.StaticMACs {
 		if m.MAC == mac && m.VLAN == vlan {
 			return nil, ctl.Errorf(ctl.CodeExists, "static MAC %s in VLAN %d exists (on %s%s)", mac, vlan, m.Port, m.VTEP)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/vecswitch/vecswitch/ctl"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
@@ -98,6 +99,46 @@ func parseSecurityOptions(p *vswitch.Port, opts map[string]string) error {
 	return nil
 }
 
+// ownMACs maps the MACs the switch itself has in next (its router
+// interfaces', routed endpoints' gateways included) to their owners,
+// "router interface NAME". An interface stored with no MAC has the one
+// the switch derived from its name, read from the running switch.
+func (d *Daemon) ownMACs(next *State) map[string]string {
+	own := map[string]string{}
+	running := map[string]string{}
+	for _, ifc := range d.sw.Config().Interfaces {
+		running[ifc.Name] = ifc.MAC
+	}
+	for _, ifc := range next.Interfaces {
+		mac := ifc.MAC
+		if mac == "" {
+			mac = running[ifc.Name]
+		}
+		if hw, err := net.ParseMAC(mac); err == nil {
+			own[hw.String()] = "router interface " + ifc.Name
+		}
+	}
+	return own
+}
+
+// checkStationMACs refuses a port's MACs (macs=) that the switch itself
+// has: a station cannot be the router, and binding a router
+// interface's MAC to a port (port security) took the router's entry in
+// the MAC table. Multicast, zero and another port's bound MACs are the
+// switch configuration's to refuse (vswitch.Config.Validate).
+func (d *Daemon) checkStationMACs(next *State, p *vswitch.Port) error {
+	if len(p.MACs) == 0 {
+		return nil
+	}
+	own := d.ownMACs(next)
+	for _, m := range p.MACs {
+		if owner, ok := own[m]; ok {
+			return ctl.Errorf(ctl.CodeInvalid, "macs=%s: %s is %s's MAC, not a station's", strings.Join(p.MACs, ","), m, owner)
+		}
+	}
+	return nil
+}
+
 func (d *Daemon) addPort(args []string) (any, error) {
 	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
@@ -157,6 +198,9 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 	if err := parseSecurityOptions(&bp, opts); err != nil {
 		return err
 	}
+	if err := d.checkStationMACs(next, &bp); err != nil {
+		return err
+	}
 	spec := PortSpec{Name: name, Bridge: brName, Type: typ, Options: map[string]string{}}
 	if mtu := next.overlayMTU(next.bridge(brName)); mtu > 0 && opts["mtu"] == "" && (typ == TypeVeth || typ == TypeTap) {
 		opts["mtu"] = strconv.Itoa(mtu) // encapsulated frames must fit the underlay
@@ -193,6 +237,10 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 	if mac := d.drivers[name].stationMAC(); mac != "" && len(bp.MACs) == 0 && !routed {
 		_, nbp := next.port(name)
 		nbp.MACs = []string{mac}
+		if err := d.checkStationMACs(next, nbp); err != nil {
+			d.detach(name, true)
+			return err
+		}
 		ncfg := next.switchConfig()
 		if err := ncfg.Validate(); err != nil {
 			d.detach(name, true)
@@ -269,6 +317,11 @@ func (d *Daemon) setPort(args []string) (any, error) {
 	}
 	if err := parseSecurityOptions(bp, opts); err != nil {
 		return nil, err
+	}
+	if _, ok := opts["macs"]; ok || opts["port_security"] == "on" {
+		if err := d.checkStationMACs(&next, bp); err != nil {
+			return nil, err
+		}
 	}
 	if bp.Mode == vswitch.Access {
 		if _, ok := opts["trunks"]; ok {

@@ -47,7 +47,8 @@ type PortView struct {
 	// MACs are the station's MACs (bound to the port unless
 	// PortSecurity is false); Learned is how many MACs the port has
 	// learned, MACLimit its limit and MACLimitDrops the sources refused
-	// at it.
+	// at it (by the port's own limit: those its bridge's limit refused
+	// are BridgeView.MACLimitDrops).
 	MACs          []string `json:"macs,omitempty"`
 	PortSecurity  bool     `json:"port_security"`
 	Learned       int      `json:"learned"`
@@ -77,6 +78,10 @@ type BridgeView struct {
 	Name          string `json:"name"`
 	MACAgeSeconds int    `json:"mac_age_seconds"`
 	MACLimit      int    `json:"mac_limit"`
+	// MACLimitDrops counts the sources not learned because the bridge
+	// was at its MAC limit (MACLimit; a port's own limit is counted on
+	// the port).
+	MACLimitDrops uint64 `json:"mac_limit_drops"`
 	// FastPath is false when fast-path=off for the bridge.
 	FastPath bool       `json:"fast_path"`
 	Ports    []PortView `json:"ports"`

@@ -110,7 +110,9 @@ type MACStats struct {
 	Moved    uint64 `json:"moved"`
 	Aged     uint64 `json:"aged"`
 	// LimitDrops counts sources not learned because their bridge was at its
-	// MAC limit, by bridge name.
+	// MAC limit, by bridge name (vsctl show's bridge line and
+	// mac_limit_drops, show errors' bridge:NAME). A port's own limit's
+	// refusals are PortInfo.MACLimitDrops, not these.
 	LimitDrops map[string]uint64 `json:"limit_drops,omitempty"`
 	// RingDrops counts learn events lost because a worker's ring was full.
 	RingDrops uint64 `json:"ring_drops"`
@@ -171,7 +173,8 @@ type PortInfo struct {
 	// MACs is how many MACs the port has learned (after a flush, the
 	// flushed ones until the ager reclaims them); MACLimit is its limit
 	// (0 while it is in no bridge) and MACLimitDrops counts the sources
-	// it did not learn because it was at the limit, since it was attached.
+	// it did not learn because it was at the limit, since it was attached
+	// (its bridge's limit refuses others: MACStats.LimitDrops).
 	MACs          int    `json:"macs"`
 	MACLimit      int    `json:"mac_limit"`
 	MACLimitDrops uint64 `json:"mac_limit_drops"`

@@ -54,7 +54,11 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 			if !b.FastPath {
 				fp = ", fast path off"
 			}
-			fmt.Fprintf(tw, "bridge %s (mac age %ds, limit %d%s)\n", b.Name, b.MACAgeSeconds, b.MACLimit, fp)
+			refused := ""
+			if b.MACLimitDrops > 0 {
+				refused = ", " + strconv.FormatUint(b.MACLimitDrops, 10) + " refused"
+			}
+			fmt.Fprintf(tw, "bridge %s (mac age %ds, limit %d%s%s)\n", b.Name, b.MACAgeSeconds, b.MACLimit, refused, fp)
 			for _, p := range b.Ports {
 				printPortLine(tw, p)
 			}

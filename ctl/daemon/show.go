@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/vecswitch/vecswitch/ctl"
+	"github.com/vecswitch/vecswitch/ports/afpacket"
 	"github.com/vecswitch/vecswitch/ports/afxdp"
 	"github.com/vecswitch/vecswitch/vswitch"
 )
@@ -58,13 +59,14 @@ func (d *Daemon) portViews(bridge string) []ctl.PortView {
 func (d *Daemon) show([]string) (any, error) {
 	cfg := d.sw.Config() // defaults filled in
 	v := ctl.ShowView{Bridges: []ctl.BridgeView{}, Workers: workerViews(d.sw.WorkerInfos()), FastPath: ctl.FastPathStatus(d.sw.FastPathStatus())}
+	limitDrops := d.sw.MACStats().LimitDrops
 	for _, b := range cfg.Bridges {
 		ports := d.portViews(b.Name)
 		if ports == nil {
 			ports = []ctl.PortView{}
 		}
 		v.Bridges = append(v.Bridges, ctl.BridgeView{Name: b.Name, MACAgeSeconds: b.MACAgeSeconds, MACLimit: b.MACLimit,
-			FastPath: b.FastPath == nil || *b.FastPath, Ports: ports})
+			MACLimitDrops: limitDrops[b.Name], FastPath: b.FastPath == nil || *b.FastPath, Ports: ports})
 	}
 	for _, p := range d.portViews("") {
 		if p.Bridge == "" {
@@ -110,12 +112,22 @@ func (d *Daemon) showErrors([]string) (any, error) {
 			out = append(out, ctl.ErrorCount{Node: n.Name, Reason: dc.Reason, Packets: dc.Packets})
 		}
 	}
-	// Losses the pipeline cannot count: frames the kernel dropped at an
-	// AF_XDP port because its fill ring was empty (the worker's buffer
-	// pool ran dry, or the worker fell behind), under "port:NAME".
+	return append(out, d.outsideDrops()...), nil
+}
+
+// outsideDrops are show errors' counters that are not the pipeline's
+// (see showErrors), non-zero only. The caller holds d.mu.
+func (d *Daemon) outsideDrops() []ctl.ErrorCount {
+	var out []ctl.ErrorCount
+	// Losses the pipeline cannot count, under "port:NAME": frames the
+	// kernel dropped at an AF_XDP port because its fill ring was empty
+	// (the worker's buffer pool ran dry, or the worker fell behind) or
+	// its rx ring full, and at an AF_PACKET port because its socket's
+	// receive buffer was full (the worker fell behind).
 	names := slices.Sorted(maps.Keys(d.drivers))
 	for _, name := range names {
-		if p, ok := d.drivers[name].port.(*afxdp.Port); ok {
+		switch p := d.drivers[name].port.(type) {
+		case *afxdp.Port:
 			st := p.Stats()
 			if st.RxFillEmpty > 0 {
 				out = append(out, ctl.ErrorCount{Node: "port:" + name, Reason: "rx-fill-ring-empty", Packets: st.RxFillEmpty})
@@ -123,7 +135,23 @@ func (d *Daemon) showErrors([]string) (any, error) {
 			if st.RxRingFull > 0 {
 				out = append(out, ctl.ErrorCount{Node: "port:" + name, Reason: "rx-ring-full", Packets: st.RxRingFull})
 			}
+		case *afpacket.Port:
+			if st := p.Stats(); st.RxKernelDrops > 0 {
+				out = append(out, ctl.ErrorCount{Node: "port:" + name, Reason: "rx-kernel-drops", Packets: st.RxKernelDrops})
+			}
 		}
 	}
-	return out, nil
+	// Sources the MAC table did not learn (their frames were forwarded,
+	// and frames to them flooded): a bridge at its MAC limit
+	// ("bridge:NAME"), a port at its own ("port:NAME").
+	st := d.sw.MACStats()
+	for _, b := range slices.Sorted(maps.Keys(st.LimitDrops)) {
+		out = append(out, ctl.ErrorCount{Node: "bridge:" + b, Reason: "mac-limit-not-learned", Packets: st.LimitDrops[b]})
+	}
+	for _, pi := range d.sw.Ports() {
+		if pi.MACLimitDrops > 0 {
+			out = append(out, ctl.ErrorCount{Node: "port:" + pi.Name, Reason: "mac-limit-not-learned", Packets: pi.MACLimitDrops})
+		}
+	}
+	return out
 }

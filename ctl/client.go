@@ -58,7 +58,10 @@ func (cl *Client) Call(cmd string, args []string, out any) error {
 		if werr != nil {
 			return Errorf(CodeUnavail, "send: %v", werr)
 		}
-		return Errorf(CodeUnavail, "no answer from vswitchd: %v", err)
+		// Sent, then the connection ended without an answer (the daemon
+		// stopped or crashed meanwhile): the command may have been
+		// carried out, so not "no daemon" either.
+		return Errorf(CodeNoAnswer, "no answer from vswitchd (%v): it may have carried out %s (look before repeating it)", err, cmd)
 	}
 	var resp Response
 	if err := json.Unmarshal(line, &resp); err != nil {

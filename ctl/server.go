@@ -56,6 +56,9 @@ type Server struct {
 	perUID map[uint32]int // admitted connections per non-root uid
 	closed bool
 	wg     sync.WaitGroup
+	// accept takes the next connection (the listener's; tests replace
+	// it to feed errors).
+	accept func() (*net.UnixConn, error)
 }
 
 // ErrInUse means another daemon answers on the socket path.
@@ -96,7 +99,9 @@ func Listen(cfg ServerConfig, reg *Registry) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, reg: reg, ln: ln, conns: map[net.Conn]struct{}{}, perUID: map[uint32]int{}}, nil
+	s := &Server{cfg: cfg, reg: reg, ln: ln, conns: map[net.Conn]struct{}{}, perUID: map[uint32]int{}}
+	s.accept = ln.AcceptUnix
+	return s, nil
 }
 
 // removeStale deletes a socket file nobody listens on.
@@ -127,8 +132,9 @@ func removeStale(path string) error {
 
 // Serve accepts connections until Close. It returns nil after Close.
 func (s *Server) Serve() error {
+	var backoff time.Duration
 	for {
-		c, err := s.ln.AcceptUnix()
+		c, err := s.accept()
 		if err != nil {
 			s.mu.Lock()
 			closed := s.closed
@@ -140,8 +146,21 @@ func (s *Server) Serve() error {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
+			if acceptRetried(err) {
+				// Out of descriptors or memory (a flood of connections
+				// to this or another listener of the process): the
+				// switch goes on; accept again a little later, as
+				// net/http does.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				if backoff == time.Second || backoff == 5*time.Millisecond {
+					s.cfg.Logger.Warn("control socket: accept failed; retrying", "err", err, "in", backoff)
+				}
+				time.Sleep(backoff)
+				continue
+			}
 			return fmt.Errorf("ctl: accept: %w", err)
 		}
+		backoff = 0
 		uid, err := peerAllowed(c, s.cfg.GID)
 		if err != nil {
 			s.cfg.Logger.Warn("control connection refused", "err", err)
@@ -291,8 +310,22 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// Close stops accepting, closes every connection, waits for handlers and
-// removes the socket file.
+// acceptRetried reports whether an accept error is a shortage that
+// passes (descriptors, memory, a connection reset before it was taken).
+func acceptRetried(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Close stops accepting, ends every connection, waits for handlers and
+// removes the socket file. A command being carried out answers first:
+// connections are shut for reading, not closed, so an idle one ends at
+// once and a busy one when its reply is written (a client told nothing
+// could not know whether its command was done).
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -301,7 +334,11 @@ func (s *Server) Close() error {
 	}
 	s.closed = true
 	for c := range s.conns {
-		c.Close()
+		if uc, ok := c.(*net.UnixConn); ok {
+			uc.CloseRead()
+		} else {
+			c.Close()
+		}
 	}
 	s.mu.Unlock()
 	err := s.ln.Close()

@@ -36,10 +36,12 @@ func (n *sgPolicy) Describe(f *pipeline.Frame, i int) string {
 		return fmt.Sprintf("%s: ct %s, flow %d", ends, n.ct[i], m.Conn)
 	case sgRelated:
 		return fmt.Sprintf("%s: ct related to flow %d", ends, m.Conn)
+	case sgRelatedMismatch:
+		return fmt.Sprintf("%s: ct related to a flow admitted between other ports, dropped (sg-related-mismatch)", ends)
 	case sgUntracked:
 		return ends + ": ct untracked, passed"
 	case sgInvalid:
-		return ends + ": ct invalid, dropped"
+		return fmt.Sprintf("%s: ct invalid (%s), dropped", ends, n.why[i])
 	case sgDenied:
 		return fmt.Sprintf("%s: denied by %s", ends, rule(n.rule[i]))
 	}

@@ -31,7 +31,17 @@ import (
 //     passes, and is staged for tx here when l2-output would do nothing
 //     else with it (plainOutput, as l2-fwd does for unfiltered known
 //     unicast): the common packet skips a node;
-//   - related (an ICMP error quoting a tracked flow): passes;
+//   - related (an ICMP error quoting a tracked flow and addressed to
+//     the quoted packet's sender; conntrack finds one addressed elsewhere
+//     invalid): passes if it crosses the ports the flow was admitted
+//     between, back the way the flow came (the established case's mark
+//     check, turned for the error's direction); else dropped
+//     (sg-related-mismatch), not classified: its key is the quoted
+//     flow's, which no rule about the error itself could match. Its
+//     source address may be anyone's (a router between the two ends
+//     reports a TTL or an MTU), its ports may not: a port's error about
+//     another port's flow, or a flooded copy to a port that is not the
+//     flow's, does not pass on the flow;
 //   - a packet that starts a flow: classified for egress of its source
 //     port and ingress of its destination port; allowed by both, it is
 //     committed (mark: the two ports) and passes; else dropped, charged
@@ -42,8 +52,9 @@ import (
 //     classified as a new flow would be, but not committed;
 //   - untracked ICMPv6 (neighbour discovery, MLD) passes;
 //   - invalid (malformed, TCP without SYN and no flow, ICMP reply or
-//     error with no flow, a segment the TCP state forbids): dropped
-//     (ct-invalid).
+//     error with no flow, an ICMP error not addressed to the sender of
+//     the packet it quotes, a segment the TCP state forbids): dropped
+//     (ct-invalid; traces name conntrack's reason).
 //
 // If the flow table is full and Commit cannot evict, an allowed packet
 // still passes (counted as ct-not-committed) and its replies, finding no
@@ -60,6 +71,7 @@ const (
 	sgDropDeny = iota
 	sgDropDefault
 	sgDropInvalid
+	sgDropRelated
 )
 
 // What sg-policy did with a packet (for traces).
@@ -75,13 +87,14 @@ const (
 	sgDenied
 	sgInvalid
 	sgNoPolicy
+	sgRelatedMismatch // an error about a flow of other ports: dropped
 )
 
 func sgPolicySpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeSGPolicy,
 		Next:  []string{nodeL2Output},
-		Drops: []string{"sg-deny", "sg-default-deny", "ct-invalid"},
+		Drops: []string{"sg-deny", "sg-default-deny", "ct-invalid", "sg-related-mismatch"},
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &sgPolicy{s: s, wid: ctx.Worker}
 		},
@@ -100,6 +113,7 @@ type sgPolicy struct {
 	rule [pipeline.VectorSize]int32 // counter index that decided, for traces
 	egr  [pipeline.VectorSize]int32 // the egress rule, when ingress decided
 	ct   [pipeline.VectorSize]conntrack.State
+	why  [pipeline.VectorSize]conntrack.Reason // set when how is sgInvalid
 	// Per tracked packet.
 	ps   [pipeline.VectorSize]conntrack.Packet
 	res  [pipeline.VectorSize]conntrack.Result
@@ -196,7 +210,7 @@ func (n *sgPolicy) Process(f *pipeline.Frame) {
 			}
 			continue
 		}
-		if n.decide(f, i, &n.ps[j], r, pol, w, cw, m, now) {
+		if n.decide(f, i, &n.ps[j], r, n.want[j], ct.tab, pol, w, cw, m, now) {
 			committed = true
 		}
 	}
@@ -293,9 +307,10 @@ func icmpKey(k *conntrack.Key) bool {
 
 // decide is Process's second pass for a packet that is not of a flow
 // admitted between its two ports: it classifies, commits or drops packet
-// i, whose parse is p and whose conntrack result is r. It reports whether
-// it committed a flow.
-func (n *sgPolicy) decide(f *pipeline.Frame, i int, p *conntrack.Packet, r conntrack.Result, pol *sgTables, w *sgWorker, cw *conntrack.Worker, m *pipeline.Meta, now uint32) bool {
+// i, whose parse is p, whose conntrack result (in table tab) is r and
+// whose flow's mark would be want. It reports whether it committed a
+// flow.
+func (n *sgPolicy) decide(f *pipeline.Frame, i int, p *conntrack.Packet, r conntrack.Result, want uint32, tab *conntrack.Table, pol *sgTables, w *sgWorker, cw *conntrack.Worker, m *pipeline.Meta, now uint32) bool {
 	src, dst := n.src[i], m.OutPort
 	n.ct[i] = r.State
 	switch r.State {
@@ -314,6 +329,14 @@ func (n *sgPolicy) decide(f *pipeline.Frame, i int, p *conntrack.Packet, r connt
 		}
 		return true
 	case conntrack.StateRelated:
+		// The error goes back the way the flow came: the ports of the
+		// quoted packet's flow, turned for the error's direction, as
+		// the established case checks them.
+		if tab.Mark(r.Conn) != bits.RotateLeft32(want, 16*int(r.Dir&1)) {
+			n.how[i] = sgRelatedMismatch
+			f.Drop(i, sgDropRelated)
+			return false
+		}
 		m.Conn, n.how[i] = r.Conn, sgRelated
 	case conntrack.StateUntracked:
 		if p.Reason == conntrack.ReasonFragment {
@@ -322,7 +345,7 @@ func (n *sgPolicy) decide(f *pipeline.Frame, i int, p *conntrack.Packet, r connt
 		}
 		n.how[i] = sgUntracked
 	default:
-		n.how[i] = sgInvalid
+		n.how[i], n.why[i] = sgInvalid, r.Reason
 		f.Drop(i, sgDropInvalid)
 	}
 	return false

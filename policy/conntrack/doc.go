@@ -45,9 +45,15 @@
 // packet's key, as Linux does: a match is StateRelated, in the direction
 // of the key found (opposite to the quoted packet's). The quote shows a
 // packet as it was beyond the switch, translated if the flow is NATed, so
-// only its reverse is sure to be one of the flow's keys. ICMPv6
-// neighbour discovery, MLD and router discovery are untracked, as in
-// Linux. Anything malformed gets a named Reason and is counted; Parse
+// only its reverse is sure to be one of the flow's keys. An error goes
+// back to the sender of the packet it quotes: one whose destination is
+// not the quoted packet's source is invalid (ReasonICMPOuterMismatch), as
+// Linux's nf_conntrack_inet_error refuses it, else anyone could send
+// anyone an error "related" to a flow of others. Its source is not
+// checked (a router on the way reports a TTL or an MTU); which ports it
+// may cross is the caller's to check (the switch's security groups
+// compare the flow's mark). ICMPv6 neighbour discovery, MLD and router
+// discovery are untracked, as in Linux. Anything malformed gets a named Reason and is counted; Parse
 // never panics, never reads past the packet (FuzzParse) and does not
 // verify checksums.
 //

@@ -21,7 +21,10 @@ const (
 	// of the key of the packet it quotes: the key, in the direction the
 	// error travels, of the flow the quoted packet belongs to, so the
 	// error is "related" to that flow. (A quoted packet that went through
-	// NAT was rewritten; only its reverse is one of the flow's keys.)
+	// NAT was rewritten; only its reverse is one of the flow's keys.) The
+	// error is addressed to the quoted packet's source, the sender it
+	// reports to: one addressed elsewhere is refused
+	// (ReasonICMPOuterMismatch).
 	KindICMPError
 	// KindOther: another IP protocol, tracked by addresses only.
 	KindOther
@@ -50,6 +53,11 @@ const (
 	ReasonICMPBadInner  // an ICMP error whose quoted packet is unparseable, a fragment, or itself an error
 	ReasonFragment      // a non-first fragment (untracked, not invalid)
 	ReasonICMPUntracked // ICMPv6 ND, MLD, router discovery (untracked, not invalid)
+	// An ICMP error not addressed to the source of the packet it quotes
+	// (the sender it would report to): about a flow, it would be
+	// "related" to it wherever it went, as Linux refuses
+	// (nf_conntrack_inet_error, "outer daddr mismatch").
+	ReasonICMPOuterMismatch
 	// Tracking reasons.
 	ReasonTCPNoSYN      // a TCP segment without SYN (or with ACK) and no flow (see Config.TCPLoose)
 	ReasonTCPTransition // a TCP segment the flow's state does not allow (SYN in established, ACK in SYN-sent...)
@@ -61,7 +69,7 @@ const (
 
 var reasonNames = [numReasons]string{
 	"none", "truncated", "bad-version", "bad-header", "ext-headers", "tcp-flags",
-	"icmp-type", "icmp-bad-inner", "fragment", "icmp-untracked", "tcp-no-syn",
+	"icmp-type", "icmp-bad-inner", "fragment", "icmp-untracked", "icmp-outer-mismatch", "tcp-no-syn",
 	"tcp-transition", "no-flow", "table-full", "key-in-use",
 }
 
@@ -433,6 +441,7 @@ func parseICMP(p *Packet, b []byte, inner bool) Reason {
 		}
 		// The quoted packet: its key replaces the error's own. It must
 		// be of the same family as the error.
+		to := k.Dst
 		*k = Key{Zone: k.Zone}
 		q := b[8:]
 		if len(q) < 1 || int(q[0]>>4) != 4+2*fam {
@@ -447,6 +456,15 @@ func parseICMP(p *Packet, b []byte, inner bool) Reason {
 		// one of the flow's keys (the key of the direction the error
 		// travels in).
 		*k = k.Reverse()
+		// An error goes back to the sender of the packet it quotes. Its
+		// source may be anyone on the way (a router reporting a TTL or
+		// an MTU), its destination may not: one addressed elsewhere
+		// would pass as related to a flow its receiver never had.
+		// (NAT rewrites both addresses alike, so this holds on either
+		// side of a translation.)
+		if k.Dst != to {
+			return ReasonICMPOuterMismatch
+		}
 		p.Kind = KindICMPError
 		return ReasonNone
 	case icmpUntracked:

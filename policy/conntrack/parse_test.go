@@ -29,6 +29,12 @@ func TestParse(t *testing.T) {
 		{"err4-tcp", icmpErr(t, "192.0.2.9", "10.0.0.1", tcp4), KindICMPError, 0, key("10.0.0.2", "10.0.0.1", 80, 1234, protoTCP, 7)},
 		{"err6-udp", icmpErr(t, "2001:db8::9", "2001:db8::1", udp6), KindICMPError, 0, key("2001:db8::2", "2001:db8::1", 53, 5353, protoUDP, 7)},
 		{"err4-echo", icmpErr(t, "192.0.2.9", "10.0.0.1", echoPkt(t, "10.0.0.1", "10.0.0.2", 5, false)), KindICMPError, 0, key("10.0.0.2", "10.0.0.1", 5, 0<<8, protoICMP, 7)},
+		// An error goes back to the quoted packet's sender; addressed to
+		// anyone else it is no one's business (from any source: routers
+		// on the way send errors too).
+		{"err4-not-to-sender", icmpErr(t, "10.0.0.2", "10.0.0.3", tcp4), KindInvalid, ReasonICMPOuterMismatch, Key{}},
+		{"err4-to-receiver", icmpErr(t, "10.0.0.1", "10.0.0.2", tcp4), KindInvalid, ReasonICMPOuterMismatch, Key{}},
+		{"err6-not-to-sender", icmpErr(t, "2001:db8::2", "2001:db8::3", udp6), KindInvalid, ReasonICMPOuterMismatch, Key{}},
 		{"err4-quotes-err", icmpErr(t, "192.0.2.9", "10.0.0.1", icmpErr(t, "10.0.0.1", "10.0.0.2", tcp4)), KindInvalid, ReasonICMPBadInner, Key{}},
 		{"err4-quotes-v6", icmpErr(t, "192.0.2.9", "10.0.0.1", tcp6), KindInvalid, ReasonICMPBadInner, Key{}},
 		{"err4-short-quote", icmpErr(t, "192.0.2.9", "10.0.0.1", tcp4[:24]), KindInvalid, ReasonICMPBadInner, Key{}},

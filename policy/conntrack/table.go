@@ -34,7 +34,8 @@ const (
 	// StateEstablished: the packet belongs to a flow that has seen
 	// packets in both directions.
 	StateEstablished
-	// StateRelated: an ICMP error about a tracked flow.
+	// StateRelated: an ICMP error about a tracked flow, addressed to the
+	// sender of the packet it quotes.
 	StateRelated
 	// StateInvalid: the packet is malformed or not allowed by its flow's
 	// state; Result.Reason says why.

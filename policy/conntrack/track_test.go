@@ -197,6 +197,13 @@ func TestICMP(t *testing.T) {
 			require.Equal(t, Result{State: StateInvalid, Reason: ReasonNoFlow}, res)
 			require.Equal(t, StateInvalid, r.w.Commit(&r.p, nil, r.now, 0).State)
 			require.Equal(t, uint64(3), r.counters().Related)
+			// About the flow, but to someone else than its sender (the
+			// server's error quoting the client's SYN, sent to a third
+			// host): not related, invalid.
+			res = r.w.Track(&r.p, icmpErr(t, s, router, syn), 1, r.now)
+			require.Equal(t, Result{State: StateInvalid, Reason: ReasonICMPOuterMismatch}, res)
+			require.Equal(t, uint64(3), r.counters().Related)
+			require.Equal(t, uint64(1), r.counters().Reasons[ReasonICMPOuterMismatch])
 		})
 	}
 }

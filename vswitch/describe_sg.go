@@ -39,7 +39,7 @@ func (n *sgPolicy) Describe(f *pipeline.Frame, i int) string {
 	case sgRelatedMismatch:
 		return fmt.Sprintf("%s: ct related to a flow admitted between other ports, dropped (sg-related-mismatch)", ends)
 	case sgUntracked:
-		return ends + ": ct untracked, passed"
+		return ends + ": ct untracked (neighbour discovery, MLD), passed"
 	case sgInvalid:
 		return fmt.Sprintf("%s: ct invalid (%s), dropped", ends, n.why[i])
 	case sgDenied:
@@ -58,6 +58,8 @@ func (n *sgPolicy) Describe(f *pipeline.Frame, i int) string {
 		return fmt.Sprintf("%s: new flow %d %s", ends, m.Conn, allowed)
 	case sgNotCommitted:
 		return fmt.Sprintf("%s: new flow %s, not committed (flow table full)", ends, allowed)
+	case sgRouterMsg:
+		return fmt.Sprintf("%s: router advertisement or redirect %s (untracked)", ends, allowed)
 	}
 	return fmt.Sprintf("%s: %s (flow not committed: admitted between other ports, or a fragment)", ends, allowed)
 }

@@ -50,7 +50,22 @@ import (
 //     MAC that moved) and a non-first fragment whose first fragment
 //     conntrack did not see (the others it tracks with their flow):
 //     classified as a new flow would be, but not committed;
-//   - untracked ICMPv6 (neighbour discovery, MLD) passes;
+//   - untracked ICMPv6: neighbour solicitations and advertisements,
+//     router solicitations and MLD pass, as ARP does: address resolution
+//     must work whatever the rules, and what a port claims in them is
+//     not a group's to check. An advertisement goes to whoever solicited
+//     it, or unsolicited to all nodes (an address that moved or changed
+//     its MAC), and telling the needed ones from the others would take
+//     per-solicitation state, for no gain while ARP, which does the same
+//     for IPv4, is not filtered: all pass. Router
+//     advertisements and redirects are needed by no one who did not
+//     choose their sender, and they change the receiver's addresses and
+//     routes: they are classified as new traffic would be (ICMPv6 with
+//     their type and code, not committed), so a group with no rule
+//     allowing them drops them (sg-default-deny) and a rule (ingress,
+//     proto=icmpv6 icmp=134, remote= the router) admits a real router's.
+//     (The switch's own router sends none, and what it sends is not
+//     filtered.)
 //   - invalid (malformed, TCP without SYN and no flow, ICMP reply or
 //     error with no flow, an ICMP error not addressed to the sender of
 //     the packet it quotes, a segment the TCP state forbids): dropped
@@ -88,6 +103,7 @@ const (
 	sgInvalid
 	sgNoPolicy
 	sgRelatedMismatch // an error about a flow of other ports: dropped
+	sgRouterMsg       // a router advertisement or redirect, classified and allowed
 )
 
 func sgPolicySpec(s *Switch) pipeline.NodeSpec {
@@ -339,16 +355,26 @@ func (n *sgPolicy) decide(f *pipeline.Frame, i int, p *conntrack.Packet, r connt
 		}
 		m.Conn, n.how[i] = r.Conn, sgRelated
 	case conntrack.StateUntracked:
-		if p.Reason == conntrack.ReasonFragment {
+		switch {
+		case p.Reason == conntrack.ReasonFragment:
 			n.classify(f, i, pol, w, &p.Key, src, dst, m, sgAllowed)
-			return false
+		case routerMsg(&p.Key):
+			n.classify(f, i, pol, w, &p.Key, src, dst, m, sgRouterMsg)
+		default:
+			n.how[i] = sgUntracked
 		}
-		n.how[i] = sgUntracked
 	default:
 		n.how[i], n.why[i] = sgInvalid, r.Reason
 		f.Drop(i, sgDropInvalid)
 	}
 	return false
+}
+
+// routerMsg reports whether k, an untracked ICMPv6 message's key
+// (DstPort: type<<8 | code), is a router advertisement or a redirect.
+func routerMsg(k *conntrack.Key) bool {
+	t := uint8(k.DstPort >> 8)
+	return k.Proto == proto.ProtoICMPv6 && (t == proto.ICMP6RouterAdvert || t == proto.ICMP6Redirect)
 }
 
 // classify decides packet i, whose flow key is key, by egress of its

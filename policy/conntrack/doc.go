@@ -53,7 +53,9 @@
 // checked (a router on the way reports a TTL or an MTU); which ports it
 // may cross is the caller's to check (the switch's security groups
 // compare the flow's mark). ICMPv6 neighbour discovery, MLD and router
-// discovery are untracked, as in Linux. Anything malformed gets a named Reason and is counted; Parse
+// discovery are untracked, as in Linux, their key holding the message's
+// type and code as a query's does (DstPort), for policy to tell them
+// apart. Anything malformed gets a named Reason and is counted; Parse
 // never panics, never reads past the packet (FuzzParse) and does not
 // verify checksums.
 //

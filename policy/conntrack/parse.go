@@ -34,6 +34,9 @@ const (
 	KindFragment
 	// KindUntracked: a message conntrack leaves alone (ICMPv6 neighbour
 	// discovery, MLD, router discovery: Reason is ReasonICMPUntracked).
+	// Its key is the message's own, ports as a query's: SrcPort 0,
+	// DstPort type<<8 | code, so that policy can tell a router
+	// advertisement from a neighbour solicitation.
 	KindUntracked
 )
 
@@ -472,6 +475,7 @@ func parseICMP(p *Packet, b []byte, inner bool) Reason {
 			return ReasonICMPBadInner
 		}
 		p.Kind = KindUntracked
+		k.DstPort = uint16(b[0])<<8 | uint16(b[1])
 		return ReasonICMPUntracked
 	default:
 		if inner {

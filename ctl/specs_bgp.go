@@ -8,6 +8,7 @@ package ctl
 var bgpSpecs = []Spec{
 	{Name: "bgp/set", Usage: "as=N router-id=A.B.C.D [listen-port=N] [listen-addr=ADDR,...] [graceful-restart=on|off] [restart-time=S] [endpoint-nexthop=ADDR,...]",
 		Help: "configure and start the BGP speaker (listen-port defaults to 179, 0 only connects out; listen-addr restricts the listener; restart-time is what peers keep our routes for, default 120; endpoint-nexthop, one per family, is the next hop of the blocks announced for routed endpoints, default the speaker's own address); a change restarts the speaker and its sessions (a change of endpoint-nexthop only re-announces)", MinArgs: 2, MaxArgs: 7},
+	{Name: "bgp/unset", Help: "stop the BGP speaker and delete its configuration (neighbors and announcements too): the sessions close and their routes leave the FIB; a no-op without BGP", MaxArgs: 0},
 	{Name: "bgp/neighbor-add", Usage: "ADDR as=N [vrf=NAME] [password=P] [max-prefixes=N] [hold-time=S] [passive]",
 		Help: "add a BGP neighbor (needs bgp/set); its routes go to the VRF's FIB; the same neighbor again is a no-op, another with that address is refused (exists)", MinArgs: 2, MaxArgs: 7},
 	{Name: "bgp/neighbor-del", Usage: "ADDR", Help: "delete a BGP neighbor; its routes are withdrawn from the FIB at once", MinArgs: 1, MaxArgs: 1},

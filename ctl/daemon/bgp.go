@@ -22,7 +22,7 @@ import (
 
 func (d *Daemon) bgpHandlers() map[string]func([]string) (any, error) {
 	return map[string]func([]string) (any, error){
-		"bgp/set": d.bgpSet, "bgp/neighbor-add": d.bgpNeighborAdd, "bgp/neighbor-del": d.bgpNeighborDel,
+		"bgp/set": d.bgpSet, "bgp/unset": d.bgpUnset, "bgp/neighbor-add": d.bgpNeighborAdd, "bgp/neighbor-del": d.bgpNeighborDel,
 		"bgp/neighbor-reset": d.bgpNeighborReset,
 		"bgp/announce":       d.bgpAnnounce, "bgp/withdraw": d.bgpWithdraw, "bgp/show": d.bgpShow,
 	}
@@ -162,6 +162,29 @@ func (d *Daemon) bgpSet(args []string) (any, error) {
 		d.stopSpeaker(true)
 		if old != nil {
 			d.runSpeaker(old)
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+// bgpUnset stops the speaker and deletes the BGP configuration, as
+// FRR's "no router bgp": neighbors and announcements go with it.
+func (d *Daemon) bgpUnset([]string) (any, error) {
+	old := d.state.BGP
+	if old == nil {
+		return nil, nil
+	}
+	next := d.state.clone()
+	next.BGP = nil
+	running := d.bgp.speaker != nil
+	d.stopSpeaker(false) // the commit takes the learned routes out of the FIB
+	d.bgp.err = ""
+	if err := d.commit(next); err != nil {
+		if running {
+			if rerr := d.runSpeaker(old); rerr != nil {
+				d.log.Error("BGP speaker not restarted after a failed bgp/unset", "err", rerr)
+			}
 		}
 		return nil, err
 	}

@@ -110,6 +110,19 @@ protocol bgp up4 {
 		f := fib()
 		return len(f) == 1 && f["10.244.77.0/26"] == peer.String()
 	}, 30*time.Second, 50*time.Millisecond, "no route after the reset")
+
+	// bgp/unset: the speaker stops, its routes leave the FIB, BIRD sees
+	// the session go, and the configuration is gone for good (there was
+	// no way to turn BGP off once set).
+	m.ok(t, nil, "bgp/unset")
+	require.Empty(t, fib())
+	m.ok(t, &v, "bgp/show")
+	require.False(t, v.Configured)
+	require.False(t, v.Running)
+	require.Eventually(t, func() bool { return !strings.Contains(birdc("show", "protocols", "up4"), "Established") },
+		30*time.Second, 50*time.Millisecond, "BIRD still has a session with the unset speaker")
+	m.ok(t, nil, "bgp/unset") // again: a no-op
+	m.fails(t, ctl.CodeNotFound, "bgp/neighbor-add", peer.String(), "as=65100")
 }
 
 // bgpMetrics gathers the BGP collector's metrics as name{label=value,...}

@@ -135,7 +135,10 @@
 // the vector (Parse, TrackBatch), classifies packets that start a flow
 // for egress of the source port and ingress of the destination port,
 // commits allowed flows with the two ports in the conntrack mark, and
-// drops the rest as sg-deny, sg-default-deny or ct-invalid, charging the
+// drops the rest as sg-deny, sg-default-deny, ct-invalid (an ICMP error
+// not addressed to the quoted packet's sender among them) or
+// sg-related-mismatch (an ICMP error between other ports than its
+// flow's), charging the
 // deciding rule (per-rule counters: each new flow's first packet and
 // every denied packet). A packet of a tracked flow whose mark does not
 // fit its ports (a flooded copy to another port, a moved MAC) is
@@ -144,7 +147,10 @@
 // KeyRouted flag keeps the two kinds apart), so both
 // directions of a flow meet the same entry. Traces name the rule
 // (describe_sg.go). Packets the switch itself sends (flagLocal), non-IP
-// frames and untracked ICMPv6 (neighbour discovery) are not filtered;
+// frames and untracked ICMPv6 (neighbour solicitations and
+// advertisements, router solicitations, MLD) are not filtered; router
+// advertisements and redirects are new traffic for the rules (a
+// container is not a router unless a rule says so);
 // traffic to the switch's own addresses (ip4-local) never reaches
 // sg-policy.
 //

@@ -66,7 +66,11 @@ type Meta struct {
 	// the ones-complement sum of the packet from CsumStart on goes into the
 	// 16 bits at CsumStart+CsumOff, as in the virtio-net header.
 	CsumStart, CsumOff uint16
-	_                  uint16
+	// RxFrom is one plus the port the frame was received on, 0 for a
+	// frame the switch made. Unlike InPort, which routing (the router's
+	// port) and decapsulation (the tunnel's) rewrite, it stays: a
+	// capture of a port's dropped frames finds them by it.
+	RxFrom uint16
 	// Next links a frame larger than one buffer to its next piece: that
 	// buffer's ID plus one; 0 ends the frame. Only the first buffer of a
 	// chain carries the other fields; see chain.go.

@@ -372,7 +372,7 @@ func (w *Worker) observeNode(n *nodeRT, f *Frame) {
 	for i, id := range f.IDs {
 		m := &w.pool.meta[id]
 		dropped := f.Next[i] == NextDrop
-		capDrop := capDrops && dropped && m.InPort == c.Port
+		capDrop := capDrops && dropped && m.RxFrom == c.Port+1 // routed ones too
 		if m.Flags&FlagTraced == 0 && !capDrop {
 			continue
 		}

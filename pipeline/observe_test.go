@@ -205,3 +205,38 @@ func TestCaptureChainAllocations(t *testing.T) {
 	require.Equal(t, 202, n) // 101 runs (one warm-up), rx and tx each
 	require.Equal(t, pool.Size(), pool.Available())
 }
+
+// rewriteDropNode rewrites a packet's InPort, as routing does (the router's
+// port), then drops it.
+type rewriteDropNode struct{}
+
+func (rewriteDropNode) Process(f *Frame) {
+	for i, id := range f.IDs {
+		f.Pool.Meta(id).InPort = 99
+		f.Drop(i, 0)
+	}
+}
+
+// A capture of a port's drops keeps the frames that entered on it and
+// were dropped after routing rewrote their InPort (a security group
+// behind the router dropped them unseen).
+func TestCaptureDropAfterInPortRewrite(t *testing.T) {
+	pool, err := NewPool(PoolConfig{Frames: 256})
+	require.NoError(t, err)
+	t.Cleanup(func() { pool.Close() })
+	g, err := NewGraph(NodeSpec{Name: "route", Drops: []string{"denied"}, New: func(NodeContext) Node { return rewriteDropNode{} }})
+	require.NoError(t, err)
+	w, err := g.NewWorker(WorkerConfig{Pool: pool, CPU: -1})
+	require.NoError(t, err)
+	rx := &chainRx{pool: pool, pieces: [][]byte{{1, 2, 3, 4}}}
+	w.SetPollList(&PollList{Rx: []RxEntry{{Queue: rx, Port: 7, Entry: 0}}, Tx: make([]TxQueue, 8)})
+	o := NewObserver(1, pool.Size())
+	w.SetObserver(o)
+	o.SetCapture(&CaptureSpec{Port: 7, Drops: true, Slots: 8})
+	rx.armed = true
+	w.Poll()
+	var got []string
+	o.Drain(func(p *CapturedPacket) { got = append(got, p.Reason) })
+	require.Equal(t, []string{"route/denied"}, got)
+	require.Equal(t, 256, pool.Available())
+}

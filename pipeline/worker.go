@@ -306,7 +306,7 @@ func (w *Worker) pollOne(e *RxEntry) int {
 	meta, port := w.pool.meta, e.Port // not reloaded through w per packet
 	for _, id := range buf[:n] {
 		m := &meta[id]
-		m.InPort, m.Flags = port, 0
+		m.InPort, m.RxFrom, m.Flags = port, port+1, 0
 		if m.Next == 0 {
 			bytes += uint64(m.Len)
 		} else {

@@ -14,6 +14,10 @@ import (
 // destination's MAC to the sender's port). On a port with port security
 // (Port.MACs), any source but the port's own MACs is dropped too
 // (src-mac-not-allowed): one compare for the usual single MAC.
+// A priority tag (VID 0) is popped, but never one that wraps another tag:
+// popping it would make the inner tag the frame's VLAN (VLAN hopping from
+// an access port), so such frames are dropped (tagged-on-access-port on
+// an access port, tag-in-priority-tag on a trunk).
 //
 // On a routed port (an interface directly on the port) every frame for
 // the interface's MAC, and every broadcast or multicast, goes straight to
@@ -42,6 +46,7 @@ const (
 	inDropSrcIsDst
 	inDropSrcNotBound
 	inDropSpoofedSrc
+	inDropTagInPriority
 )
 
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
@@ -50,7 +55,8 @@ func l2InputSpec(s *Switch) pipeline.NodeSpec {
 		Next: []string{nodeL2Fwd, nodeIP4Forward, nodeIP6Forward, nodeARPInput, nodeGSO, nodeNAT,
 			nodeL2Flood, nodeL2Output, nodeSGPolicy},
 		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast",
-			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed", "spoofed-source"},
+			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed", "spoofed-source",
+			"tag-in-priority-tag"},
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &l2Input{s: s, ring: s.lrn.rings[ctx.Worker]}
 		},
@@ -123,6 +129,16 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 					continue
 				}
 				vlan = vid
+			} else if isVLANType(uint16(pkt[16])<<8 | uint16(pkt[17])) {
+				// A priority tag around another tag: popped, the
+				// inner tag would be taken for the frame's VLAN
+				// where it leaves untagged.
+				if !pe.trunk {
+					f.Drop(i, inDropTaggedOnAccess)
+				} else {
+					f.Drop(i, inDropTagInPriority)
+				}
+				continue
 			}
 			copy(pkt[vlanTagLen:vlanTagLen+12], pkt[:12])
 			pkt = pkt[vlanTagLen:]

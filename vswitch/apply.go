@@ -222,11 +222,17 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	// frames, leave it before the new tables are published (a port being
 	// removed among them: no frame is redirected to it from here on).
 	fpWant := s.wantFastPath(t, &cfg)
+	guards := compileGuards(&cfg, idx)
+	guardFastPath(fpWant, guards)
 	s.lrn.mu.Lock()
 	s.fpath.prune(fpWant)
 	s.lrn.mu.Unlock()
 	s.nextGen++
 	t.gen = s.nextGen
+	// The guards first: a worker that loads the new tables finds the
+	// guards of their ports (one that loads the new guards with the old
+	// tables applies them a vector early).
+	s.lrn.guards.Store(guards)
 	s.tables.Store(t)
 	sgChanged := s.publishSG(sg, sgSig)
 	s.nat.Store(natSt)

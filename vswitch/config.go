@@ -97,6 +97,25 @@ type Port struct {
 	// other); nil (the default) or true binds them. True without MACs is
 	// an error.
 	PortSecurity *bool `json:"port_security,omitempty"`
+	// IPs are the station's addresses, as the control plane knows them
+	// (an address, or an address with its subnet's prefix length:
+	// "10.0.0.5/24" is 10.0.0.5). With port security on, IPs and
+	// AllowedIPs are the sources the port may send from, both IPv4 and
+	// IPv6 (the IP source guard, portsec_ip.go): other IP sources, ARP
+	// sender addresses and neighbor advertisement targets are dropped
+	// (l2-input src-ip-not-allowed, arp-not-allowed, nd-not-allowed);
+	// 0.0.0.0, :: and IPv6 link-local addresses are always allowed. A
+	// port with neither has no IP source guard (MAC port security only).
+	IPs []string `json:"ips,omitempty"`
+	// AllowedIPs are more addresses or prefixes (without host bits) the
+	// port may send from, as OpenStack's allowed address pairs: a
+	// virtual IP the container takes over, a network it routes. IPs and
+	// AllowedIPs hold at most MaxPortIPs entries together.
+	AllowedIPs []string `json:"allowed_ips,omitempty"`
+	// RAGuard false lets a port with port security send IPv6 router
+	// advertisements and redirects; nil (the default) or true drops them
+	// (l2-input ra-guard): a container is not the network's router.
+	RAGuard *bool `json:"ra_guard,omitempty"`
 	// MACLimit is the most MACs the port learns (0: DefaultPortMACLimit),
 	// so that one port flooding random sources cannot fill its bridge's
 	// table. Sources beyond it are not learned (frames to them are
@@ -214,6 +233,7 @@ var configNouns = map[string]struct {
 	"static_macs": {"static MAC", false}, "macs": {"MAC", false}, "addrs": {"address", false},
 	"neighbors": {"neighbor", false}, "routes": {"route", false}, "via": {"next hop", false},
 	"vxlan": {"VXLAN", false}, "remotes": {"remote VTEP", false},
+	"ips": {"IP", false}, "allowed_ips": {"allowed IP", false},
 }
 
 func isIndex(s string) bool {
@@ -410,6 +430,30 @@ func normalizePortSecurity(np, p *Port, pp string, bound map[uint64]string) erro
 			return cfgErr(fmt.Sprintf("%s.macs[%d]", pp, i), "%s is bound to port %q already", s, other)
 		}
 		bound[mac] = p.Name
+	}
+	return normalizeIPGuard(np, p, pp)
+}
+
+// normalizeIPGuard checks and copies p's addresses, allowed addresses and
+// RA guard into np.
+func normalizeIPGuard(np, p *Port, pp string) error {
+	np.RAGuard = offOnly(p.RAGuard)
+	if n := len(p.IPs) + len(p.AllowedIPs); n > MaxPortIPs {
+		return cfgErr(pp+".allowed_ips", "%d addresses and allowed IPs: at most %d", n, MaxPortIPs)
+	}
+	for i, s := range p.IPs {
+		a, err := parseHostAddr(s)
+		if err != nil {
+			return cfgErr(fmt.Sprintf("%s.ips[%d]", pp, i), "%q is not an address: %v", s, err)
+		}
+		np.IPs = append(np.IPs, a.String())
+	}
+	for i, s := range p.AllowedIPs {
+		pf, err := parseAllowedIP(s)
+		if err != nil {
+			return cfgErr(fmt.Sprintf("%s.allowed_ips[%d]", pp, i), "%s: want an address or a prefix: %v", s, err)
+		}
+		np.AllowedIPs = append(np.AllowedIPs, pf.String())
 	}
 	return nil
 }

@@ -40,6 +40,14 @@ type learner struct {
 
 	learned, moved, aged, purged atomic.Uint64
 
+	// guards are the IP source and RA guards of the ports with port
+	// security (portsec_ip.go), which l2-input loads once per vector.
+	// They are published with each tables, just before them, by
+	// applyLocked; kept here because they belong to no table the
+	// learner writes, but like the MAC table are the switch's per-port
+	// state every worker reads.
+	guards atomic.Pointer[portGuards]
+
 	// unfused turns the fused paths off (l2-fwd's tx of known unicast,
 	// vxlan-encap's underlay, ip4-forward's hand-off to vxlan-decap):
 	// every packet takes the node-by-node path, for the tests that
@@ -53,6 +61,7 @@ func newLearner(s *Switch, workers, ringSize int) *learner {
 		l.rings = append(l.rings, newLearnRing(ringSize))
 	}
 	l.macs.Store(newMACTable(minBuckets))
+	l.guards.Store(new(portGuards))
 	return l
 }
 

@@ -13,7 +13,10 @@ import (
 // source equal to the destination (a forged frame that would move the
 // destination's MAC to the sender's port). On a port with port security
 // (Port.MACs), any source but the port's own MACs is dropped too
-// (src-mac-not-allowed): one compare for the usual single MAC.
+// (src-mac-not-allowed): one compare for the usual single MAC; then the
+// port's IP source guard and RA guard (portsec_ip.go) check what the
+// frame claims above L2: its IP source, its ARP sender, its neighbor
+// discovery link-layer addresses and targets, and router advertisements.
 // A priority tag (VID 0) is popped, but never one that wraps another tag:
 // popping it would make the inner tag the frame's VLAN (VLAN hopping from
 // an access port), so such frames are dropped (tagged-on-access-port on
@@ -47,6 +50,10 @@ const (
 	inDropSrcNotBound
 	inDropSpoofedSrc
 	inDropTagInPriority
+	inDropSrcIPNotAllowed
+	inDropARPNotAllowed
+	inDropNDNotAllowed
+	inDropRAGuard
 )
 
 func l2InputSpec(s *Switch) pipeline.NodeSpec {
@@ -56,7 +63,7 @@ func l2InputSpec(s *Switch) pipeline.NodeSpec {
 			nodeL2Flood, nodeL2Output, nodeSGPolicy},
 		Drops: []string{"runt", "port-not-in-bridge", "tagged-on-access-port", "vlan-not-allowed", "src-mac-multicast",
 			"routed-port-not-for-us", "src-mac-zero", "src-mac-is-dst", "src-mac-not-allowed", "spoofed-source",
-			"tag-in-priority-tag"},
+			"tag-in-priority-tag", "src-ip-not-allowed", "arp-not-allowed", "nd-not-allowed", "ra-guard"},
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &l2Input{s: s, ring: s.lrn.rings[ctx.Worker]}
 		},
@@ -77,6 +84,7 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	nat := n.s.nat.Load() != nil
 	meta, mem := f.Pool.Arrays()
+	guards := n.s.lrn.guards.Load()
 	fw := &n.fwd
 	fw.start(n.s)
 	for i, id := range f.IDs {
@@ -146,6 +154,12 @@ func (n *l2Input) Process(f *pipeline.Frame) {
 			m.Len -= vlanTagLen
 			if m.Offload&pipeline.OffloadCsumPartial != 0 {
 				m.CsumStart -= vlanTagLen
+			}
+		}
+		if pe.secure {
+			if r := guards.port(m.InPort).check(pe, pkt); r >= 0 {
+				f.Drop(i, uint16(r))
+				continue
 			}
 		}
 		m.Domain, m.VLAN = dom, vlan

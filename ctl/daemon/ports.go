@@ -400,11 +400,11 @@ func checkPortOptions(typ string, opts map[string]string) error {
 	if !ok {
 		return ctl.Errorf(ctl.CodeUsage, "unknown port type %q (want afxdp, veth, tap, sriov or vhostuser)", typ)
 	}
-	keys := append(append(append([]string{"type"}, switchOptions...), commonOptions...), allowed...)
+	keys := append(append(append(append([]string{"type"}, switchOptions...), commonOptions...), guardOptions...), allowed...)
 	if err := ctl.CheckOptions(opts, keys...); err != nil {
 		return fmt.Errorf("type=%s: %w", typ, err)
 	}
-	return nil
+	return checkGuardOptions(opts)
 }
 
 // driverStats returns the driver's own counters.

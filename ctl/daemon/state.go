@@ -125,6 +125,6 @@ func (s *State) removePort(name string) {
 }
 
 func (s *State) switchConfig() vswitch.Config {
-	return vswitch.Config{Bridges: s.Bridges, VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.allRoutes(), Neighbors: s.allNeighbors(), VTEP: s.VTEP,
+	return vswitch.Config{Bridges: s.switchBridges(), VRFs: s.VRFs, Interfaces: s.Interfaces, Routes: s.allRoutes(), Neighbors: s.allNeighbors(), VTEP: s.VTEP,
 		SecurityGroups: s.sgConfig(), NAT: s.NAT, DNS: s.dnsConfig()}
 }

@@ -199,27 +199,33 @@ func (w *Worker) send(port uint16, bufs []BufID) {
 	if w.ob != nil {
 		w.observeTx(port, bufs)
 	}
-	// The queue owns the buffers once Tx is called and frees them, but
-	// their metadata stays as it was until they are allocated again, which
-	// no Tx does: the byte count of the sent prefix can still be read
-	// after. Except a chain's links (a large frame's pieces), which
-	// freeing clears: the extra bytes of chained frames are noted before.
+	// Bytes are counted before Tx: the queue owns the buffers once it is
+	// called and frees them, which clears a chain's links (a large
+	// frame's pieces). Their metadata otherwise stays until they are
+	// allocated again, which no Tx does: the frames not sent, rare, come
+	// off after, with the chained ones' extra bytes noted here.
 	meta := w.pool.meta
+	var bytes uint64
+	var chained uint32
+	for _, id := range bufs {
+		m := &meta[id]
+		bytes += uint64(m.Len)
+		chained |= m.Next
+	}
 	w.txChains = w.txChains[:0]
-	for i, id := range bufs {
-		if meta[id].Next != 0 {
-			w.txChains = append(w.txChains, chainBytes{i, uint32(w.pool.ChainLen(id)) - uint32(meta[id].Len)})
-		}
+	if chained != 0 {
+		bytes += w.chainExtra(bufs, true)
 	}
 	sent, _ := q.Tx(bufs)
 	sent = min(max(sent, 0), len(bufs))
-	var bytes uint64
-	for _, id := range bufs[:sent] {
-		bytes += uint64(meta[id].Len)
-	}
-	for _, c := range w.txChains {
-		if c.i < sent {
-			bytes += uint64(c.extra)
+	if sent < len(bufs) {
+		for _, id := range bufs[sent:] {
+			bytes -= uint64(meta[id].Len)
+		}
+		for _, c := range w.txChains {
+			if c.i >= sent {
+				bytes -= uint64(c.extra)
+			}
 		}
 	}
 	ps.txPackets.add(uint64(sent))
@@ -230,6 +236,24 @@ func (w *Worker) send(port uint16, bufs []BufID) {
 	}
 	w.tlast = w.now()
 	w.tx.record(len(bufs), w.tlast-t0)
+}
+
+// chainExtra is the bytes of the frames of bufs beyond their first
+// buffers; note keeps each chained frame's in txChains.
+func (w *Worker) chainExtra(bufs []BufID, note bool) uint64 {
+	var n uint64
+	meta := w.pool.meta
+	for i, id := range bufs {
+		if meta[id].Next == 0 {
+			continue
+		}
+		extra := uint32(w.pool.ChainLen(id)) - uint32(meta[id].Len)
+		n += uint64(extra)
+		if note {
+			w.txChains = append(w.txChains, chainBytes{i, extra})
+		}
+	}
+	return n
 }
 
 // chainBytes notes a chained frame of a tx batch: its index in the batch

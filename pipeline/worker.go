@@ -304,14 +304,15 @@ func (w *Worker) pollOne(e *RxEntry) int {
 	var bytes uint64
 	n = min(max(n, 0), VectorSize)
 	meta, port := w.pool.meta, e.Port // not reloaded through w per packet
+	var chained uint32
 	for _, id := range buf[:n] {
 		m := &meta[id]
 		m.InPort, m.RxFrom, m.Flags = port, port+1, 0
-		if m.Next == 0 {
-			bytes += uint64(m.Len)
-		} else {
-			bytes += uint64(w.pool.ChainLen(id)) // a large frame: every piece
-		}
+		bytes += uint64(m.Len)
+		chained |= m.Next
+	}
+	if chained != 0 { // large frames: every piece counts
+		bytes += w.chainExtra(buf[:n], false)
 	}
 	w.hist[histBucket(n)]++
 	if w.ob != nil {

@@ -23,7 +23,7 @@ var Specs = []Spec{
 		MinArgs: 2, MaxArgs: -1},
 	{Name: "del-port", Usage: "PORT", Help: "remove a port (and the veth or tap it created)", MinArgs: 1, MaxArgs: 1},
 	{Name: "list-ports", Usage: "BRIDGE", Help: "list a bridge's ports", MinArgs: 1, MaxArgs: 1, Read: true},
-	{Name: "set-port", Usage: "PORT [vlan=N] [trunks=N,N-M] [mode=access|trunk] [mtu=N] [fast-path=on|off] [port_security=on|off] [mac_limit=N] [macs=MAC,...]", Help: "change a port's VLAN settings, MTU, kernel fast path, port security (the MACs bound to it), or MAC limit (also: set port PORT ...)", MinArgs: 2, MaxArgs: 9},
+	{Name: "set-port", Usage: "PORT [vlan=N] [trunks=N,N-M] [mode=access|trunk] [mtu=N] [fast-path=on|off] [port_security=on|off] [mac_limit=N] [macs=MAC,...] [allowed_ips=ADDR|CIDR,...] [ra_guard=on|off]", Help: "change a port's VLAN settings, MTU, kernel fast path, port security (the MACs bound to it, the addresses it may send from besides its own, whether it may send router advertisements), or MAC limit (also: set port PORT ...)", MinArgs: 2, MaxArgs: 11},
 	{Name: "set-bridge", Usage: "BRIDGE [fast-path=on|off] [mac_age=SECONDS] [mac_limit=N]", Help: "change a bridge's settings (also: set bridge BRIDGE ...); fast-path=off sends all its traffic through the pipeline", MinArgs: 2, MaxArgs: 4},
 	{Name: "show", Help: "bridges, ports, state, queues and the worker of each queue", Read: true},
 	{Name: "fdb/show", Usage: "BRIDGE [port=P] [vlan=N] [mac=M] [limit=N] [after=CURSOR]", Help: "one page of the bridge's MAC table (default 1000 entries, at most 10000), filtered; the answer has the total and the cursor of the next page", MinArgs: 1, MaxArgs: 6, Read: true},

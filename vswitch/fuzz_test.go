@@ -147,6 +147,12 @@ func expectL2(p Port, b []byte) l2Expect {
 			return l2Expect{drop: nodeL2Input + "/vlan-not-allowed"}
 		}
 		e.vlan = vid
+	} else if it := binary.BigEndian.Uint16(b[16:18]); it == 0x8100 || it == 0x88a8 {
+		// A priority tag around another tag (VLAN hopping).
+		if p.Mode != Trunk {
+			return l2Expect{drop: nodeL2Input + "/tagged-on-access-port"}
+		}
+		return l2Expect{drop: nodeL2Input + "/tag-in-priority-tag"}
 	}
 	e.inner = append(append([]byte(nil), b[:12]...), b[16:]...)
 	return e
@@ -190,6 +196,8 @@ func FuzzL2Input(f *testing.F) {
 	f.Add(uint8(3), frame(bcast(), macN(1), 10), uint8(3), frame(macN(1), macN(2), -1)) // native VID tagged, then to itself
 	f.Add(uint8(2), frame(bcast(), macN(1), 4095), uint8(0), frame(bcast(), macN(1), 4095))
 	f.Add(uint8(1), maxFrame(bcast(), macN(1)), uint8(0), maxFrame(macN(1), macN(2))) // b to t: tag pushed
+	hop := append(append(append([]byte(nil), frame(bcast(), macN(1), -1)[:12]...), 0x81, 0x00, 0x00, 0x00, 0x81, 0x00, 0x00, 0x14), frame(bcast(), macN(1), -1)[12:]...)
+	f.Add(uint8(0), hop, uint8(2), hop) // a priority tag around VLAN 20's: access and trunk
 
 	c := newFakeClock()
 	s, err := New(Options{Clock: c.now, PoolFrames: pipeline.VectorSize})

@@ -301,7 +301,7 @@ func (d *Daemon) setPort(args []string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ctl.CheckOptions(opts, append(switchOptions, "mtu")...); err != nil {
+	if err := ctl.CheckOptions(opts, append(append(switchOptions, "mtu"), guardOptions...)...); err != nil {
 		return nil, err
 	}
 	next := d.state.clone()
@@ -316,6 +316,9 @@ func (d *Daemon) setPort(args []string) (any, error) {
 		return nil, err
 	}
 	if err := parseSecurityOptions(bp, opts); err != nil {
+		return nil, err
+	}
+	if err := setGuardOptions(nspec, opts); err != nil {
 		return nil, err
 	}
 	if _, ok := opts["macs"]; ok || opts["port_security"] == "on" {

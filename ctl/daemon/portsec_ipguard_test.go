@@ -122,6 +122,21 @@ func TestPortGuardFromAddresses(t *testing.T) {
 	require.True(t, passes("noaddr", guardUDP4("02:00:00:00:00:0e", "203.0.113.5")), "no addresses: MAC port security only")
 	require.EqualValues(t, 6, guardDrops(d, "src-ip-not-allowed"))
 
+	// set-port changes them on a running port.
+	ok("set-port", "c", "allowed_ips=203.0.113.0/24", "ra_guard=off")
+	require.True(t, passes("c", guardUDP4(macC, "203.0.113.5")))
+	c = guardPort(t, d, "c")
+	require.Equal(t, []string{"203.0.113.0/24"}, c.AllowedIPs)
+	require.NotNil(t, c.RAGuard)
+	require.False(t, *c.RAGuard)
+	ok("set-port", "c", "allowed_ips=", "ra_guard=on")
+	require.False(t, passes("c", guardUDP4(macC, "203.0.113.5")))
+	c = guardPort(t, d, "c")
+	require.Empty(t, c.AllowedIPs)
+	require.Nil(t, c.RAGuard)
+	r0 := run(t, d, "set-port", "c", "ra_guard=maybe")
+	requireCode(t, r0, ctl.CodeInvalid)
+
 	// Bad values are refused, naming the port; nothing is added.
 	r := run(t, d, "add-port", "br0", "b", "type=veth", "ip=10.9.0.14/24", "macs=02:00:00:00:00:0b", "allowed_ips=10.9.0.5/24")
 	requireCode(t, r, ctl.CodeInvalid)

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vecswitch/vecswitch/pipeline"
+	"github.com/vecswitch/vecswitch/policy/conntrack"
 	"github.com/vecswitch/vecswitch/vswitch/internal/proto"
 )
 
@@ -17,6 +18,15 @@ import (
 // rewrites the Ethernet header and looks the neighbor's MAC up in the
 // outgoing domain, so a routed packet leaves this node ready for
 // l2-output. Everything unusual leaves by another next node.
+//
+// A packet that is not for the switch itself and not the switch's own is
+// dropped as martian-source when its source can never send one
+// (martianSrc4, RFC 1812 5.3.7): this network, loopback, multicast, class
+// E, limited broadcast, an address of the ingress interface, or the
+// broadcast address of one of its subnets. Packets to the switch (a DHCP
+// client's 0.0.0.0, an echo request) are not checked here, nor a source
+// the nat node in front translated to the interface's address (a
+// hairpin's: natSourced).
 const (
 	ip4DropNoIface = uint16(proto.NumReasons) + iota
 	ip4DropMartian
@@ -24,6 +34,7 @@ const (
 	ip4DropNoRoute
 	ip4DropMTU
 	ip4DropFragNoBuffer
+	ip4DropMartianSrc
 )
 
 // fwdNextDecap4 is ip4-forward's own next index for VXLAN packets to the
@@ -43,7 +54,7 @@ func ip4ForwardSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP4Forward,
 		Next:  []string{nodeIP4Local, nodeIP4Glean, nodeIP4Error, nodeL2Output, nodeL2Flood, nodeGSO, nodeSGPolicy, nodeVXLANDecap},
-		Drops: checkDrops("no-interface", "martian-address", "blackhole", "no-route", "mtu-exceeded", "frag-no-buffer"),
+		Drops: checkDrops("no-interface", "martian-address", "blackhole", "no-route", "mtu-exceeded", "frag-no-buffer", "martian-source"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip4Forward{s: s} },
 	}
 }
@@ -185,6 +196,13 @@ func (n *ip4Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uin
 		a = &t.adjs[a.members[proto.FlowHash4(ip, hl)%uint32(len(a.members))]]
 	}
 	local := m.Flags&flagLocal != 0
+	if !local && a.kind != adjLocal {
+		if in, src := &t.ifaces[m.Iface], proto.Src4(ip); martianSrc4(in, src) &&
+			!(m.Conn != 0 && in.has4(src) && natSourced(n.s, m.Conn, v4Key(src))) {
+			f.Drop(i, ip4DropMartianSrc)
+			return
+		}
+	}
 	switch a.kind {
 	case adjGlean, adjGateway:
 	case adjLocal:
@@ -268,6 +286,41 @@ func (n *ip4Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uin
 // martian4 reports whether dst is never routed: multicast, broadcast,
 // "this network", loopback.
 func martian4(dst uint32) bool { return dst>>28 >= 0xE || dst>>24 == 0 || dst>>24 == 127 }
+
+// martianSrc4 reports whether a packet from interface in with source src
+// is never forwarded: src is martian (martian4: this network, loopback,
+// multicast, class E, limited broadcast), one of in's addresses, or the
+// broadcast address of one of its subnets shorter than /31.
+func martianSrc4(in *ifaceEntry, src uint32) bool {
+	if martian4(src) {
+		return true
+	}
+	for _, a := range in.addr4 {
+		if src == a.ip || ^a.mask >= 3 && src|a.mask == ^uint32(0) && src&a.mask == a.ip&a.mask {
+			return true
+		}
+	}
+	return false
+}
+
+// natSourced reports whether NAT flow conn (Meta.Conn, set by the nat
+// node in front of the forward nodes) gave its packet the source src: a
+// hairpinned flow's packets leave from the ingress interface's own
+// address, which martianSrc4 and martianSrc6 refuse from any sender. Only
+// packets from such an address get here (rare), so the flow's keys are
+// read then and not for every packet.
+func natSourced(s *Switch, conn uint32, src nbrAddr) bool {
+	st := s.nat.Load()
+	if st == nil {
+		return false
+	}
+	var o, r conntrack.Key
+	if !st.ct.Keys(conn, &o, &r) {
+		return false
+	}
+	a := conntrack.Addr{Hi: src.hi, Lo: src.lo}
+	return a != o.Src && a != r.Src
+}
 
 // putMAC writes a 48-bit MAC.
 func putMAC(b []byte, mac uint64) {

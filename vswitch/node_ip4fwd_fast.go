@@ -19,9 +19,10 @@ import (
 // destination that is not martian, and then either
 //
 //   - a gateway or connected route (not ECMP: its member needs the flow
-//     hash) with a TTL above 1, a length within the outgoing interface's
-//     MTU and a neighbor that is known and confirmed within half its age
-//     (no refresh probe due): TTL decremented, MACs rewritten, and then
+//     hash) from a source that is not martian (martianSrc4) with a TTL
+//     above 1, a length within the outgoing interface's MTU and a
+//     neighbor that is known and confirmed within half its age (no
+//     refresh probe due): TTL decremented, MACs rewritten, and then
 //     staged for tx at once on a routed port with no security groups
 //     configured (the frame fits the port), or routedOut's L2 delivery
 //     otherwise; or
@@ -77,7 +78,7 @@ func (n *ip4Forward) fast(f *pipeline.Frame, nhs, dsts []uint32) {
 			n.forward(f, i, id, nhs[i])
 			continue
 		}
-		if ip[8] <= 1 || int(a.iface) >= len(ifaces) {
+		if ip[8] <= 1 || int(a.iface) >= len(ifaces) || martianSrc4(&ifaces[m.Iface], binary.BigEndian.Uint32(ip[12:])) {
 			n.forward(f, i, id, nhs[i])
 			continue
 		}

@@ -13,7 +13,11 @@ import (
 // hop limit, MTU (IPv6 routers never fragment: too big always gets an
 // ICMPv6 packet too big), neighbor, hop limit decrement (no header
 // checksum in IPv6), MAC rewrite and the L2 lookup. Packets with a
-// link-local source or destination are never forwarded (RFC 4291 2.5.6).
+// link-local source or destination are never forwarded (RFC 4291 2.5.6),
+// nor, dropped as martian-source, packets from the unspecified or
+// loopback address, a multicast source or one of the ingress interface's
+// addresses (martianSrc6; packets to the switch itself are not checked,
+// nor a hairpin's source, which NAT made the interface's: natSourced).
 const (
 	ip6DropNoIface = uint16(proto.NumReasons) + iota
 	ip6DropMulticast
@@ -21,13 +25,14 @@ const (
 	ip6DropBlackhole
 	ip6DropNoRoute
 	ip6DropMTU
+	ip6DropMartianSrc
 )
 
 func ip6ForwardSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP6Forward,
 		Next:  []string{nodeIP6Local, nodeIP6Glean, nodeIP6Error, nodeL2Output, nodeL2Flood, nodeGSO, nodeSGPolicy},
-		Drops: checkDrops("no-interface", "multicast-not-routed", "link-local-not-routed", "blackhole", "no-route", "mtu-exceeded"),
+		Drops: checkDrops("no-interface", "multicast-not-routed", "link-local-not-routed", "blackhole", "no-route", "mtu-exceeded", "martian-source"),
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip6Forward{s: s} },
 	}
 }
@@ -153,6 +158,13 @@ func (n *ip6Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uin
 		ai = a.members[proto.FlowHash6(ip)%uint32(len(a.members))]
 	}
 	a := &t.adjs[ai]
+	if !local && a.kind != adjLocal {
+		if shi, slo := proto.Src6(ip); martianSrc6(in, nbrAddr{shi, slo}) &&
+			!(m.Conn != 0 && in.has6(nbrAddr{shi, slo}) && natSourced(n.s, m.Conn, nbrAddr{shi, slo})) {
+			f.Drop(i, ip6DropMartianSrc)
+			return
+		}
+	}
 	switch a.kind {
 	case adjGlean, adjGateway:
 	case adjLocal:
@@ -229,4 +241,11 @@ func (n *ip6Forward) forward(f *pipeline.Frame, i int, id pipeline.BufID, nh uin
 		proto.DecHop6(ip)
 	}
 	next[i] = routedOut(f, t, v.mt, v.seqs, v.sg, m, pkt, out, a.iface, e.mac.Load(), id)
+}
+
+// martianSrc6 reports whether a packet from interface in with source a is
+// never forwarded: the unspecified or loopback address, multicast, or one
+// of in's addresses.
+func martianSrc6(in *ifaceEntry, a nbrAddr) bool {
+	return a.hi == 0 && a.lo <= 1 || proto.IsMulticast6(a.hi, a.lo) || in.has6(a)
 }

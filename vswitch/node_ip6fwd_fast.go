@@ -16,11 +16,11 @@ import (
 // IPv6 header whose payload length fits the frame (padding is trimmed),
 // an interface in range and valid, a destination that is neither
 // multicast nor link-local, a gateway or connected route (not ECMP), a
-// source that is not link-local, a hop limit above 1, a length within
-// the outgoing interface's MTU, and a known neighbor with no refresh
-// probe due: hop limit decremented, MACs rewritten, staged for tx on a
-// routed port with no security groups configured (the frame fits), or
-// routedOut otherwise. A packet leaves for forward before this loop
+// source that is neither link-local nor martian (martianSrc6), a hop
+// limit above 1, a length within the outgoing interface's MTU, and a
+// known neighbor with no refresh probe due: hop limit decremented, MACs
+// rewritten, staged for tx on a routed port with no security groups
+// configured (the frame fits), or routedOut otherwise. A packet leaves for forward before this loop
 // changes anything in it (TestIP6FastMatchesNodes).
 func (n *ip6Forward) fast(f *pipeline.Frame, nhs []uint32, his, los []uint64) {
 	v := &n.v
@@ -48,7 +48,8 @@ func (n *ip6Forward) fast(f *pipeline.Frame, nhs []uint32, his, los []uint64) {
 		}
 		a := &adjs[nhs[i]]
 		if (a.kind != adjGlean && a.kind != adjGateway) || ip[7] <= 1 || int(a.iface) >= len(ifaces) ||
-			binary.BigEndian.Uint64(ip[8:])>>54 == 0xFE80>>6 {
+			binary.BigEndian.Uint64(ip[8:])>>54 == 0xFE80>>6 ||
+			martianSrc6(&ifaces[m.Iface], nbrAddr{binary.BigEndian.Uint64(ip[8:]), binary.BigEndian.Uint64(ip[16:])}) {
 			n.forward(f, i, id, nhs[i])
 			continue
 		}

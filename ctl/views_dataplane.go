@@ -118,6 +118,34 @@ type NeighborEntry struct {
 	Age       uint32 `json:"age"`
 }
 
+// NeighborStats is the ARP/ND table's size, limits and counters
+// (neigh/stats; vswitch.NeighborStats): entries by kind, the table's
+// size and one interface's share of it, and how many entries were
+// learned, changed, aged out, evicted for newer ones (stale first) and
+// refused for want of room (full).
+type NeighborStats struct {
+	Entries        int                  `json:"entries"`
+	Static         int                  `json:"static"`
+	Stale          int                  `json:"stale"`
+	Reachable      int                  `json:"reachable"`
+	Limit          int                  `json:"limit"`
+	InterfaceLimit int                  `json:"interface_limit"`
+	Learned        uint64               `json:"learned"`
+	Updated        uint64               `json:"updated"`
+	Aged           uint64               `json:"aged"`
+	Evicted        uint64               `json:"evicted"`
+	Full           uint64               `json:"full"`
+	Interfaces     []NeighborIfaceStats `json:"interfaces"`
+}
+
+// NeighborIfaceStats is one router interface's learned entries
+// (vswitch.NeighborIfaceStats).
+type NeighborIfaceStats struct {
+	Interface string `json:"interface"`
+	Stale     int    `json:"stale"`
+	Reachable int    `json:"reachable"`
+}
+
 // Interface is a router interface (vswitch.Interface).
 type Interface struct {
 	Name   string   `json:"name"`

@@ -14,6 +14,16 @@ import (
 // entry, never creates one). New and changed neighbors go to the neighbor
 // manager as events; a confirmation only refreshes the entry's time.
 //
+// A packet whose sender MAC can never be a neighbor's (broadcast,
+// multicast, zero, a router interface's: badSenderMAC) is dropped as
+// bad-sender-mac, and one whose sender address can never be (martian, the
+// interface's own, a subnet's network or broadcast address: badSender4)
+// as bad-sender-address: neither is learned nor answered (Linux answers
+// no request from a martian or local source either). A sender learned
+// from a packet the switch did not ask for is stale (evicted first when
+// the table is full); a reply from a neighbor the glean node asked for
+// makes or confirms it reachable (neighbors).
+//
 // A proxy-ARP interface (Interface.ProxyARP, a routed container port)
 // answers requests for any address but the sender's own with its MAC, and
 // learns every sender that asks: the container behind it has a /32 and a
@@ -24,13 +34,15 @@ const arpNextOutput = 0
 const (
 	arpDropNoIface = uint16(proto.NumReasons) + iota
 	arpDropConsumed
+	arpDropBadMAC
+	arpDropBadSender
 )
 
 func arpInputSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeARPInput,
 		Next:  []string{nodeL2Output},
-		Drops: checkDrops("no-interface", "consumed"),
+		Drops: checkDrops("no-interface", "consumed", "bad-sender-mac", "bad-sender-address"),
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &arpInput{s: s, ring: s.nbr.rings[ctx.Worker]}
 		},
@@ -44,7 +56,9 @@ type arpInput struct {
 
 func (n *arpInput) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
-	nix, slab := n.s.nbr.view()
+	nbr := n.s.nbr
+	nix, slab := nbr.view()
+	rmacs := *nbr.rmacs.Load()
 	now := n.s.now.Load()
 	meta, mem := f.Pool.Arrays()
 	for i, id := range f.IDs {
@@ -65,16 +79,29 @@ func (n *arpInput) Process(f *pipeline.Frame) {
 		}
 		in := &t.ifaces[m.Iface]
 		spa, tpa := proto.ARPSenderIP(arp), proto.ARPTargetIP(arp)
+		sha := mac48(arp[8:14])
+		if badSenderMAC(sha, rmacs) {
+			f.Drop(i, arpDropBadMAC)
+			continue
+		}
+		if spa != 0 && badSender4(in, spa) {
+			f.Drop(i, arpDropBadSender)
+			continue
+		}
 		forUs := in.has4(tpa) || in.proxyAnswers(spa, tpa)
 		op := proto.ARPOp(arp)
-		if spa != 0 && (in.onLink4(spa) || in.proxy) && !in.has4(spa) {
-			sha := mac48(arp[8:14])
-			e := nix.find(slab, m.Iface, v4Key(spa))
+		if spa != 0 && (in.onLink4(spa) || in.proxy) {
+			key := v4Key(spa)
+			solicited := op == 2 && forUs && nbr.wasAsked(m.Iface, key, now)
+			e := nix.find(slab, m.Iface, key)
 			switch {
 			case e != nil && e.mac.Load() == sha:
 				e.seen.Store(now)
+				if solicited && e.state.Load() == nbrStale {
+					n.ring.push(nbrEvent{m.Iface, key, sha, true})
+				}
 			case e != nil || forUs:
-				n.ring.push(nbrEvent{m.Iface, v4Key(spa), sha})
+				n.ring.push(nbrEvent{m.Iface, key, sha, solicited})
 			}
 		}
 		if op != 1 || !forUs {

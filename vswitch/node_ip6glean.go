@@ -8,12 +8,13 @@ import (
 // ip6-glean is ip4-glean for IPv6: it multicasts a neighbor solicitation
 // for the next hop (the gateway of adjacency Meta.Aux, or the packet's
 // destination) to its solicited-node address, at most once per next hop
-// per resolveInterval per worker, and drops the packet (counted).
+// per resolveInterval per worker and within the per-interface limit
+// (gleanLimiter; held back: rate-limited), and drops the packet (counted).
 func ip6GleanSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP6Glean,
 		Next:  []string{nodeL2Flood},
-		Drops: []string{"unresolved", "no-buffer", "no-source-address"},
+		Drops: gleanDrops,
 		New:   func(pipeline.NodeContext) pipeline.Node { return &ip6Glean{s: s} },
 	}
 }
@@ -22,12 +23,14 @@ type ip6Glean struct {
 	s      *Switch
 	recent resolveCache
 	probes probeList
+	limit  gleanLimiter
 }
 
 func (n *ip6Glean) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	pool := f.Pool
 	now := n.s.opts.Clock().UnixNano() // the switch's clock: a test's fake one decides
+	sec := n.s.now.Load()
 	for i, id := range f.IDs {
 		m := pool.Meta(id)
 		n.probes.take(f, i, m)
@@ -41,6 +44,10 @@ func (n *ip6Glean) Process(f *pipeline.Frame) {
 			target.hi, target.lo = proto.Dst6(pool.Packet(id)[ethHdrLen:])
 		}
 		if !n.recent.due(nbrKey{m.Iface, target}, now) {
+			continue
+		}
+		if !n.limit.allow(m.Iface, now) {
+			f.CountDrop(gleanDropRateLimited, 1)
 			continue
 		}
 		out := &t.ifaces[m.Iface]
@@ -57,6 +64,7 @@ func (n *ip6Glean) Process(f *pipeline.Frame) {
 		bm := pool.Meta(b)
 		bm.Len = uint16(proto.BuildNS(frame, out.mac, src.hi, src.lo, target.hi, target.lo))
 		bm.Domain, bm.VLAN, bm.InPort, bm.Iface = out.domain, out.vlan, routerPort, m.Iface
+		n.s.nbr.ask(m.Iface, target, sec)
 		f.Emit(gleanNextFlood, b)
 	}
 	n.probes.free(f.Pool)

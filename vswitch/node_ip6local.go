@@ -18,6 +18,15 @@ import (
 // solicitations for any target but the solicitor's own (never duplicate
 // address detection) and learns every solicitor. Other packets are counted
 // and dropped.
+//
+// As in arp-input, a solicitation or advertisement whose link-layer
+// option is no neighbor's MAC (badSenderMAC) is dropped as
+// bad-sender-mac, and one whose solicitor or target can never be a
+// neighbor (badSender6: ::, ::1, multicast, the interface's own, a
+// subnet-router anycast address) as bad-sender-address. Neighbors learned
+// from solicitations and from advertisements the switch did not ask for
+// are stale; a solicited advertisement answering our own solicitation
+// makes or confirms its target reachable.
 const (
 	local6NextForward = iota
 	local6NextOutput
@@ -30,13 +39,15 @@ const (
 	local6DropNotForUs
 	local6DropConsumed
 	local6DropNoBuffer
+	local6DropBadMAC
+	local6DropBadSender
 )
 
 func ip6LocalSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeIP6Local,
 		Next:  []string{nodeIP6Forward, nodeL2Output, nodeVXLANDecap, nodeDNSPunt},
-		Drops: checkDrops("unsupported", "not-for-us", "consumed", "no-buffer"),
+		Drops: checkDrops("unsupported", "not-for-us", "consumed", "no-buffer", "bad-sender-mac", "bad-sender-address"),
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &ip6Local{s: s, ring: s.nbr.rings[ctx.Worker]}
 		},
@@ -52,6 +63,7 @@ type ip6Local struct {
 func (n *ip6Local) Process(f *pipeline.Frame) {
 	t := n.s.tables.Load()
 	nix, slab := n.s.nbr.view()
+	rmacs := *n.s.nbr.rmacs.Load()
 	now := n.s.now.Load()
 	vt := t.vtep
 	pool := f.Pool
@@ -101,8 +113,17 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 				f.Drop(i, local6DropNotForUs)
 				continue
 			}
-			if n.nd.HasLLAddr && !proto.IsUnspecified6(shi, slo) && (in.onLink6(src) || in.proxy) {
-				n.learn(nix, slab, m.Iface, src, mac48(n.nd.LLAddr[:]), true, now)
+			if n.nd.HasLLAddr && badSenderMAC(mac48(n.nd.LLAddr[:]), rmacs) {
+				f.Drop(i, local6DropBadMAC)
+				continue
+			}
+			unspec := proto.IsUnspecified6(shi, slo)
+			if !unspec && badSender6(in, src) {
+				f.Drop(i, local6DropBadSender)
+				continue
+			}
+			if n.nd.HasLLAddr && !unspec && (in.onLink6(src) || in.proxy) {
+				n.learn(nix, slab, m.Iface, src, mac48(n.nd.LLAddr[:]), true, false, now)
 			}
 			srcMAC := [6]byte(pkt[6:12])
 			if n.nd.HasLLAddr {
@@ -127,8 +148,20 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 				continue
 			}
 			target := nbrAddr{n.nd.TargetHi, n.nd.TargetLo}
-			if n.nd.HasLLAddr && (in.onLink6(target) || in.proxy) && !in.has6(target) {
-				n.learn(nix, slab, m.Iface, target, mac48(n.nd.LLAddr[:]), n.nd.Flags&proto.NASolicited != 0, now)
+			if n.nd.HasLLAddr {
+				if mac := mac48(n.nd.LLAddr[:]); badSenderMAC(mac, rmacs) {
+					f.Drop(i, local6DropBadMAC)
+					continue
+				}
+				if badSender6(in, target) {
+					f.Drop(i, local6DropBadSender)
+					continue
+				}
+			}
+			if n.nd.HasLLAddr && (in.onLink6(target) || in.proxy) {
+				solicited := n.nd.Flags&proto.NASolicited != 0
+				n.learn(nix, slab, m.Iface, target, mac48(n.nd.LLAddr[:]), solicited,
+					solicited && n.s.nbr.wasAsked(m.Iface, target, now), now)
 			}
 			f.Drop(i, local6DropConsumed)
 		default:
@@ -155,14 +188,18 @@ func ours6(t *tables, in *ifaceEntry, a nbrAddr) bool {
 }
 
 // learn records a neighbor's MAC: a known entry with the same MAC is only
-// refreshed; a changed one, or a new one when create is set, becomes an
-// event for the neighbor manager.
-func (n *ip6Local) learn(nix *nbrIndex, slab []nbrEntry, iface uint16, a nbrAddr, mac uint64, create bool, now uint32) {
+// refreshed (and, when confirmed — the answer to our solicitation — made
+// reachable if it was stale); a changed one, or a new one when create is
+// set, becomes an event for the neighbor manager.
+func (n *ip6Local) learn(nix *nbrIndex, slab []nbrEntry, iface uint16, a nbrAddr, mac uint64, create, confirmed bool, now uint32) {
 	e := nix.find(slab, iface, a)
 	switch {
 	case e != nil && e.mac.Load() == mac:
 		e.seen.Store(now)
+		if confirmed && e.state.Load() == nbrStale {
+			n.ring.push(nbrEvent{iface, a, mac, true})
+		}
 	case e != nil || create:
-		n.ring.push(nbrEvent{iface, a, mac})
+		n.ring.push(nbrEvent{iface, a, mac, confirmed})
 	}
 }

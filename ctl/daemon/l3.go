@@ -22,6 +22,7 @@ func (d *Daemon) l3Handlers() map[string]func([]string) (any, error) {
 		"addr/add": d.addrAdd, "addr/del": d.addrDel,
 		"route/add": d.routeAdd, "route/del": d.routeDel, "route/show": d.routeShow,
 		"neigh/show": d.neighShow, "neigh/add": d.neighAdd, "neigh/del": d.neighDel, "neigh/flush": d.neighFlush,
+		"neigh/stats": d.neighStats,
 	}
 }
 
@@ -360,6 +361,18 @@ func (d *Daemon) neighShow(args []string) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// neighStats reports the ARP/ND table's size, limits and counters
+// (ctl.NeighborStats): how full it is, each interface's share, and how
+// many entries were learned, evicted for newer ones, refused (full) and
+// aged.
+func (d *Daemon) neighStats([]string) (any, error) {
+	st := d.sw.NeighborStats()
+	if st.Interfaces == nil {
+		st.Interfaces = []vswitch.NeighborIfaceStats{}
+	}
+	return st, nil
 }
 
 func (d *Daemon) neighAdd(args []string) (any, error) {

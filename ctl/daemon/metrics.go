@@ -21,6 +21,8 @@ type metricsCollector struct {
 	workerBusy, workerIters, macEntries, macLearned, ups *prometheus.Desc
 	fpRxPkts, fpRxBytes, fpTxPkts, fpTxBytes, fpMisses   *prometheus.Desc
 	fpEntries, fpErrors, fpEntryPkts                     *prometheus.Desc
+	nbrEntries, nbrIfEntries, nbrLimit, nbrIfLimit       *prometheus.Desc
+	nbrLearned, nbrUpdated, nbrAged, nbrEvicted, nbrFull *prometheus.Desc
 }
 
 func newMetricsCollector(d *Daemon) *metricsCollector {
@@ -51,6 +53,16 @@ func newMetricsCollector(d *Daemon) *metricsCollector {
 		fpEntries:   desc("fastpath_entries", "MAC entries offloaded to the kernel fast path."),
 		fpErrors:    desc("fastpath_errors_total", "Kernel fast-path updates that failed (the entries concerned take the pipeline)."),
 		fpEntryPkts: desc("fastpath_entry_packets_total", "Packets the kernel fast path switched from (direction=from) or to (direction=to) an offloaded MAC.", "bridge", "vlan", "mac", "direction"),
+		nbrEntries:  desc("neighbor_entries", "Entries in the ARP/ND table, by state (static; stale: learned from a packet the switch did not ask for, evicted first; reachable).", "state"),
+		nbrIfEntries: desc("neighbor_interface_entries", "Learned ARP/ND entries of a router interface, by state (stale, reachable).",
+			"interface", "state"),
+		nbrLimit:   desc("neighbor_limit", "Size of the ARP/ND table."),
+		nbrIfLimit: desc("neighbor_interface_limit", "Most learned ARP/ND entries one router interface holds."),
+		nbrLearned: desc("neighbor_learned_total", "ARP/ND entries learned."),
+		nbrUpdated: desc("neighbor_updated_total", "Learned ARP/ND entries whose MAC changed."),
+		nbrAged:    desc("neighbor_aged_total", "Learned ARP/ND entries removed unconfirmed for the neighbor age."),
+		nbrEvicted: desc("neighbor_evicted_total", "Learned ARP/ND entries removed to make room for a newer one (the table or the interface's share full)."),
+		nbrFull:    desc("neighbor_full_total", "New ARP/ND entries refused: the table or the interface's share full with nothing to evict."),
 	}
 }
 
@@ -58,7 +70,8 @@ func newMetricsCollector(d *Daemon) *metricsCollector {
 func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.rxPkts, c.rxBytes, c.txPkts, c.txBytes, c.txDrops, c.ups, c.nodeCalls,
 		c.nodeVectors, c.nodePkts, c.nodeNanos, c.drops, c.workerBusy, c.workerIters, c.macEntries, c.macLearned,
-		c.fpRxPkts, c.fpRxBytes, c.fpTxPkts, c.fpTxBytes, c.fpMisses, c.fpEntries, c.fpErrors, c.fpEntryPkts} {
+		c.fpRxPkts, c.fpRxBytes, c.fpTxPkts, c.fpTxBytes, c.fpMisses, c.fpEntries, c.fpErrors, c.fpEntryPkts,
+		c.nbrEntries, c.nbrIfEntries, c.nbrLimit, c.nbrIfLimit, c.nbrLearned, c.nbrUpdated, c.nbrAged, c.nbrEvicted, c.nbrFull} {
 		ch <- d
 	}
 }
@@ -144,6 +157,30 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	st := sw.MACStats()
 	ch <- prometheus.MustNewConstMetric(c.macEntries, prometheus.GaugeValue, float64(st.Entries))
 	counter(c.macLearned, st.Learned)
+	c.collectNeighbors(ch, counter)
+}
+
+// collectNeighbors exports the ARP/ND table's size, limits and counters
+// (neigh/stats).
+func (c *metricsCollector) collectNeighbors(ch chan<- prometheus.Metric, counter func(*prometheus.Desc, uint64, ...string)) {
+	ns := c.d.sw.NeighborStats()
+	gauge := func(d *prometheus.Desc, v int, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	gauge(c.nbrEntries, ns.Static, "static")
+	gauge(c.nbrEntries, ns.Stale, "stale")
+	gauge(c.nbrEntries, ns.Reachable, "reachable")
+	for _, i := range ns.Interfaces {
+		gauge(c.nbrIfEntries, i.Stale, i.Interface, "stale")
+		gauge(c.nbrIfEntries, i.Reachable, i.Interface, "reachable")
+	}
+	gauge(c.nbrLimit, ns.Limit)
+	gauge(c.nbrIfLimit, ns.InterfaceLimit)
+	counter(c.nbrLearned, ns.Learned)
+	counter(c.nbrUpdated, ns.Updated)
+	counter(c.nbrAged, ns.Aged)
+	counter(c.nbrEvicted, ns.Evicted)
+	counter(c.nbrFull, ns.Full)
 }
 
 // DefaultMetricsHost is where the metrics listener binds when the address

@@ -3,8 +3,11 @@ package vswitch
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sync/atomic"
+	"time"
 
+	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/ports"
 )
 
@@ -16,14 +19,25 @@ import (
 // Which ports: attached ports that are fast-path members
 // (ports.FastPathMember, ready), up in a bridge, neither routed nor
 // tunnels, with the fast path on for their bridge and themselves
-// (Bridge.FastPath, Port.FastPath). A port with a trace or capture running
-// is in the fast path with SlowPath set: all its traffic, both ways, goes
-// through the pipeline while it runs.
+// (Bridge.FastPath, Port.FastPath). A port whose traffic the pipeline
+// must see is in the fast path with SlowPath set: all its traffic, both
+// ways, goes through the pipeline — a port in a security group (the XDP
+// program has no policy: sg-policy must see every packet from and to the
+// port), from the Reconfigure that binds it to the one that unbinds it,
+// and a port with a trace or capture running, while it runs (a trace that
+// has taken its count gives the port back at once: watchTraceEnd). Routed
+// traffic needs nothing: frames to a router MAC, which NAT and services
+// see, are never offloaded (the router's MACs are on routerPort, no
+// fast-path port), and routed ports are not members.
 //
 // Which entries: every valid MAC-table entry (learned or static) whose
 // port is in the fast path and carries the entry's domain, with the VLAN
 // tag the port sends that domain with (none on an access port or a
-// trunk's native VLAN).
+// trunk's native VLAN) — but on a port with port security only its bound
+// MACs: an entry is also what lets a frame from its MAC on its port pass
+// the program's source check, so a static entry (fdb/add) of another MAC
+// on a secured port stays out, and that MAC's frames take the pipeline,
+// whose l2-input drops them (src-mac-not-allowed).
 //
 // When (all under the learner's mutex, the MAC table's writer lock, so the
 // mirror changes in the same order as the table):
@@ -41,23 +55,47 @@ import (
 //   - a port joining (or coming back after fast-path=off, or after a
 //     trace): SetPort, then every valid table entry on it is replayed.
 //
+// Counters: the kernel's counters of a port or an entry live in a slot
+// that is freed when the port leaves the kernel (a reclassification:
+// VLANs, mode, port security, fast-path=off and on) and its entries with
+// it; the next slot starts at zero. So the switch keeps what the freed
+// slots had counted — per port (portBase, for the attachment that counted
+// it: a new port at the index starts at zero), and per entry taken out
+// with its port while its MAC-table entry stays (carry, then hitBase by
+// the slot it comes back with) — and reports the sums: port/stats,
+// fdb/show and /metrics never go backwards for a port that is attached.
+//
 // Errors from the kernel are counted (FastPathStatus) and leave the entry
 // out of the fast path: its frames take the pipeline, which loses
 // nothing.
 type fastPath struct {
-	fp ports.FastPath // nil: no fast path
+	// fp is nil without a fast path; else the kernel's, its EntryHits
+	// summed with hitBase (hitsFP).
+	fp ports.FastPath
 	// Guarded by the learner's mu:
-	ports   map[uint16]*fpPort  // by port index: in the kernel (SetPort done)
-	entries map[uint64]*fpEntry // by MAC-table key: in the kernel
-	errors  atomic.Uint64
-	lastErr atomic.Pointer[string]
+	ports    map[uint16]*fpPort  // by port index: in the kernel (SetPort done)
+	entries  map[uint64]*fpEntry // by MAC-table key: in the kernel
+	portBase map[uint16]portBase // by port index: counted by freed slots
+	carry    map[uint64]hitCarry // by MAC-table key: out with its port
+	hitBase  map[uint32]fpHits   // by entry slot: counted by freed slots
+	errors   atomic.Uint64
+	lastErr  atomic.Pointer[string]
+	// Guarded by the switch's mu: closed to stop watching the running
+	// trace's end (watchTraceEnd).
+	traceStop chan struct{}
 }
 
 // fpPort is a port as the fast path has it.
 type fpPort struct {
 	ifindex int
+	att     *attachment // whose counters these are
 	cfg     ports.FastPathPort
 	vid     map[uint16]uint16 // domain -> VID it leaves with (0 untagged)
+	// bound: the port has port security; only these MACs are mirrored
+	// on it.
+	bound []uint64
+	// why the port is in SlowPath (for FastPathPort.Reason).
+	why string
 }
 
 // fpEntry is one MAC-table entry in the kernel.
@@ -67,8 +105,66 @@ type fpEntry struct {
 	src  uint64 // source hits at the last aging look
 }
 
+// fpHits are an entry's hit counters.
+type fpHits struct{ src, dst uint64 }
+
+// portBase is what the freed kernel slots of a port counted.
+type portBase struct {
+	att *attachment
+	c   ports.FastPathCounters
+}
+
+// hitCarry is what an entry taken out with its port had counted.
+type hitCarry struct {
+	port uint16
+	att  *attachment
+	h    fpHits
+}
+
 func newFastPath(fp ports.FastPath) *fastPath {
-	return &fastPath{fp: fp, ports: map[uint16]*fpPort{}, entries: map[uint64]*fpEntry{}}
+	f := &fastPath{ports: map[uint16]*fpPort{}, entries: map[uint64]*fpEntry{},
+		portBase: map[uint16]portBase{}, carry: map[uint64]hitCarry{}, hitBase: map[uint32]fpHits{}}
+	if fp != nil {
+		f.fp = hitsFP{fp, f}
+	}
+	return f
+}
+
+// hitsFP is the kernel's fast path as the switch reads it: an entry's
+// hits include what it counted in the slots it had before.
+type hitsFP struct {
+	ports.FastPath
+	f *fastPath
+}
+
+// EntryHits implements ports.FastPath. Caller holds the learner's mu.
+func (h hitsFP) EntryHits(slot uint32) (src, dst uint64, err error) {
+	src, dst, err = h.FastPath.EntryHits(slot)
+	if b, ok := h.f.hitBase[slot]; ok && err == nil {
+		src, dst = src+b.src, dst+b.dst
+	}
+	return src, dst, err
+}
+
+// addCounters adds b to a.
+func addCounters(a *ports.FastPathCounters, b ports.FastPathCounters) {
+	a.RxPackets += b.RxPackets
+	a.RxBytes += b.RxBytes
+	a.TxPackets += b.TxPackets
+	a.TxBytes += b.TxBytes
+	a.SlowPass += b.SlowPass
+	a.Errors += b.Errors
+	for k, v := range b.Misses {
+		if a.Misses == nil {
+			a.Misses = map[string]uint64{}
+		}
+		a.Misses[k] += v
+	}
+}
+
+// allows reports whether key's MAC may be mirrored on the port.
+func (p *fpPort) allows(key uint64) bool {
+	return p.bound == nil || slices.Contains(p.bound, key&(1<<48-1))
 }
 
 func (f *fastPath) fail(err error) {
@@ -98,7 +194,7 @@ func (f *fastPath) set(key uint64, port uint16) {
 	if p != nil {
 		vid, ok = p.vid[dom]
 	}
-	if !ok {
+	if !ok || !p.allows(key) {
 		f.forget(key)
 		return
 	}
@@ -108,22 +204,36 @@ func (f *fastPath) set(key uint64, port uint16) {
 		f.forget(key)
 		return
 	}
-	if e := f.entries[key]; e != nil && e.slot == slot {
-		e.port = port
-		return
+	if e := f.entries[key]; e != nil {
+		if e.slot == slot {
+			e.port = port
+			return
+		}
+		delete(f.hitBase, e.slot)
 	}
-	f.entries[key] = &fpEntry{port: port, slot: slot}
+	e := &fpEntry{port: port, slot: slot}
+	if c, ok := f.carry[key]; ok {
+		delete(f.carry, key)
+		if c.port == port && c.att == p.att {
+			f.hitBase[slot], e.src = c.h, c.h.src
+		}
+	}
+	f.entries[key] = e
 }
 
-// forget removes key's entry from the kernel, if it is there.
+// forget removes key's entry from the kernel, if it is there, and its
+// counts: the MAC-table entry is gone, or no longer on a fast-path port.
 func (f *fastPath) forget(key uint64) {
 	if f.fp == nil {
 		return
 	}
-	if _, ok := f.entries[key]; !ok {
+	delete(f.carry, key)
+	e, ok := f.entries[key]
+	if !ok {
 		return
 	}
 	delete(f.entries, key)
+	delete(f.hitBase, e.slot)
 	f.fail(f.fp.DelEntry(uint16(key>>48), keyMAC(key)))
 }
 
@@ -146,8 +256,14 @@ func (f *fastPath) active(key uint64) bool {
 	return true
 }
 
-// flushPort removes the entries whose egress is port.
+// flushPort removes the entries whose egress is port (their MAC-table
+// entries are flushed: their counts go too).
 func (f *fastPath) flushPort(port uint16) {
+	for k, c := range f.carry {
+		if c.port == port {
+			delete(f.carry, k)
+		}
+	}
 	p := f.ports[port]
 	if p == nil {
 		return
@@ -156,6 +272,7 @@ func (f *fastPath) flushPort(port uint16) {
 	for k, e := range f.entries {
 		if e.port == port {
 			delete(f.entries, k)
+			delete(f.hitBase, e.slot)
 			n++
 		}
 	}
@@ -164,26 +281,66 @@ func (f *fastPath) flushPort(port uint16) {
 	}
 }
 
-// delPort takes port out of the kernel's fast path.
+// delPort takes port out of the kernel's fast path, keeping what its
+// slots and its entries' slots counted.
 func (f *fastPath) delPort(port uint16) {
 	p := f.ports[port]
 	if p == nil {
 		return
 	}
 	for k, e := range f.entries {
-		if e.port == port {
-			delete(f.entries, k)
+		if e.port != port {
+			continue
 		}
+		if src, dst, err := f.fp.EntryHits(e.slot); err == nil {
+			f.carry[k] = hitCarry{port: port, att: p.att, h: fpHits{src, dst}}
+		}
+		delete(f.entries, k)
+		delete(f.hitBase, e.slot)
+	}
+	if c, err := f.fp.PortCounters(p.ifindex); err != nil {
+		f.fail(fmt.Errorf("port %d: counters: %w", p.ifindex, err))
+	} else {
+		b := f.portBase[port]
+		if b.att != p.att {
+			b = portBase{att: p.att}
+		}
+		addCounters(&b.c, c)
+		f.portBase[port] = b
 	}
 	delete(f.ports, port)
 	f.fail(f.fp.DelPort(p.ifindex))
 }
 
+// counters returns what attachment a's port counted in the kernel: in
+// the slots it had before (with the current one's, live, when it is in
+// the fast path as p), or nil if none. Caller holds the learner's mu.
+func (f *fastPath) counters(a *attachment, p *fpPort) (*ports.FastPathCounters, error) {
+	var out *ports.FastPathCounters
+	if b := f.portBase[a.idx]; b.att == a {
+		out = &ports.FastPathCounters{}
+		addCounters(out, b.c)
+	}
+	if p == nil {
+		return out, nil
+	}
+	c, err := f.fp.PortCounters(p.ifindex)
+	if err != nil {
+		return out, err
+	}
+	if out == nil {
+		return &c, nil
+	}
+	addCounters(out, c)
+	return out, nil
+}
+
 // sameClass reports whether two port states classify and tag frames alike
-// (they may differ in SlowPath only).
+// and mirror the same entries (they may differ in SlowPath only).
 func sameClass(a, b *fpPort) bool {
-	return a.ifindex == b.ifindex && a.cfg.Domain == b.cfg.Domain && a.cfg.TaggedOnly == b.cfg.TaggedOnly &&
-		maps.Equal(a.cfg.VLANs, b.cfg.VLANs) && maps.Equal(a.vid, b.vid)
+	return a.ifindex == b.ifindex && a.att == b.att && a.cfg.Domain == b.cfg.Domain && a.cfg.TaggedOnly == b.cfg.TaggedOnly &&
+		maps.Equal(a.cfg.VLANs, b.cfg.VLANs) && maps.Equal(a.vid, b.vid) && slices.Equal(a.bound, b.bound) &&
+		(a.bound == nil) == (b.bound == nil)
 }
 
 // prune takes out of the kernel every port that is not wanted any more or
@@ -204,6 +361,9 @@ func (f *fastPath) sync(want map[uint16]*fpPort, l *learner) {
 	var joined []uint16
 	for idx, w := range want {
 		p := f.ports[idx]
+		if p != nil {
+			p.why = w.why
+		}
 		if p != nil && p.cfg.SlowPath == w.cfg.SlowPath {
 			continue
 		}
@@ -244,6 +404,14 @@ func (s *Switch) wantFastPath(t *tables, cfg *Config) map[uint16]*fpPort {
 	if s.fpath.fp == nil {
 		return want
 	}
+	group := map[string]string{} // port -> a security group it is in
+	for _, g := range cfg.SecurityGroups {
+		for _, n := range g.Ports {
+			if _, ok := group[n]; !ok {
+				group[n] = g.Name
+			}
+		}
+	}
 	for _, b := range cfg.Bridges {
 		if b.FastPath != nil && !*b.FastPath {
 			continue
@@ -260,8 +428,11 @@ func (s *Switch) wantFastPath(t *tables, cfg *Config) map[uint16]*fpPort {
 			if !pe.up || pe.rif != 0 || pe.tunnel != 0 {
 				continue
 			}
-			w := &fpPort{ifindex: a.fpIfindex, cfg: ports.FastPathPort{Domain: pe.nativeDom},
+			w := &fpPort{ifindex: a.fpIfindex, att: a, cfg: ports.FastPathPort{Domain: pe.nativeDom},
 				vid: map[uint16]uint16{pe.nativeDom: 0}}
+			if pe.secure {
+				w.bound = append([]uint64{pe.secMAC}, pe.secMore...)
+			}
 			if pe.trunk {
 				w.cfg.VLANs = map[uint16]uint16{}
 				for vid := uint16(1); vid <= MaxVLAN; vid++ {
@@ -273,7 +444,11 @@ func (s *Switch) wantFastPath(t *tables, cfg *Config) map[uint16]*fpPort {
 					}
 				}
 			}
-			w.cfg.SlowPath = s.observedPort(a.idx)
+			if g, ok := group[p.Name]; ok {
+				w.cfg.SlowPath, w.why = true, "in security group "+g
+			} else if s.observedPort(a.idx) {
+				w.cfg.SlowPath, w.why = true, "trace or capture"
+			}
 			want[a.idx] = w
 		}
 	}
@@ -355,11 +530,14 @@ func (s *Switch) recheckFastPath() {
 
 // FastPathPort is a port's state in the kernel fast path.
 type FastPathPort struct {
-	// State is "on", "slow-path" (a trace or capture runs on it), "off"
-	// (fast-path=off for it or its bridge, or not in a bridge) or
-	// "unavailable" (Reason says why).
-	State    string                  `json:"state"`
-	Reason   string                  `json:"reason,omitempty"`
+	// State is "on", "slow-path" (it is in a security group, or a trace
+	// or capture runs on it: Reason says which), "off" (fast-path=off for
+	// it or its bridge, or not in a bridge) or "unavailable" (Reason says
+	// why).
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+	// Counters are the port's fast-path counters since it was attached
+	// (nil if it never was in the fast path), in every state.
 	Counters *ports.FastPathCounters `json:"counters,omitempty"`
 }
 
@@ -392,24 +570,100 @@ func (s *Switch) portFastPath(a *attachment) *FastPathPort {
 	if s.fpath.fp == nil {
 		return nil
 	}
-	if a.fpIfindex == 0 {
-		return &FastPathPort{State: "unavailable", Reason: a.fpReason}
-	}
 	s.lrn.mu.Lock()
+	defer s.lrn.mu.Unlock()
 	p := s.fpath.ports[a.idx]
-	s.lrn.mu.Unlock()
-	if p == nil {
-		return &FastPathPort{State: "off"}
+	if p != nil && p.att != a {
+		p = nil
 	}
 	out := &FastPathPort{State: "on"}
-	if p.cfg.SlowPath {
-		out.State = "slow-path"
+	switch {
+	case a.fpIfindex == 0:
+		out.State, out.Reason = "unavailable", a.fpReason
+	case p == nil:
+		out.State = "off"
+	case p.cfg.SlowPath:
+		out.State, out.Reason = "slow-path", p.why
 	}
-	c, err := s.fpath.fp.PortCounters(p.ifindex)
+	c, err := s.fpath.counters(a, p)
 	if err != nil {
 		out.Reason = err.Error()
-	} else {
-		out.Counters = &c
 	}
+	out.Counters = c
 	return out
+}
+
+// watchTraceEnd makes the port of a trace about to start (spec) leave the
+// slow path as soon as the trace has taken its count, not at the
+// learner's next look (endedTrace): spec's filter is wrapped to count the
+// packets that pass it, and the one that makes the count wakes a
+// goroutine, which puts the port back once the trace has taken that
+// packet. The goroutine ends then, or when the trace is replaced,
+// cleared or ended by its port's removal (stopTraceWatchLocked). Without
+// a fast path there is nothing to give back. Caller holds s.mu.
+//
+// Per packet on the traced port, while the trace runs, the filter costs
+// an atomic add: no lock, no allocation.
+func (s *Switch) watchTraceEnd(spec *pipeline.TraceSpec) {
+	s.stopTraceWatchLocked()
+	if s.fpath.fp == nil || spec.Count <= 0 {
+		return
+	}
+	full, stop := make(chan struct{}, 1), make(chan struct{})
+	s.fpath.traceStop = stop
+	user, count := spec.Filter, int64(spec.Count)
+	var passed atomic.Int64
+	spec.Filter = func(pkt []byte) bool {
+		if user != nil && !user(pkt) {
+			return false
+		}
+		if passed.Add(1) == count {
+			select {
+			case full <- struct{}{}:
+			default:
+			}
+		}
+		return true
+	}
+	obs := s.observer()
+	go func() {
+		select {
+		case <-stop:
+			return
+		case <-full:
+		}
+		for {
+			s.mu.Lock()
+			select {
+			case <-stop:
+				s.mu.Unlock()
+				return
+			default:
+			}
+			if !obs.Tracing() {
+				s.stopTraceWatchLocked()
+				s.tracePort = -1
+				s.syncFastPathLocked()
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
+			// The worker takes the packet right after the filter passed
+			// it.
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+}
+
+// stopTraceWatchLocked stops watching the running trace's end. Caller
+// holds s.mu.
+func (s *Switch) stopTraceWatchLocked() {
+	if s.fpath.traceStop != nil {
+		close(s.fpath.traceStop)
+		s.fpath.traceStop = nil
+	}
 }

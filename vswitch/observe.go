@@ -70,7 +70,9 @@ func (s *Switch) portIndex(name string) (uint16, error) {
 
 // TraceAdd starts a new trace of the next count packets received on port
 // that pass filter (nil: all), forgetting the previous trace's records.
-// Removing the port ends the trace; its records stay.
+// Removing the port ends the trace; its records stay. With the kernel fast
+// path, the port's traffic takes the pipeline until the trace has taken
+// its count (then at once) or is cleared.
 func (s *Switch) TraceAdd(port string, count int, filter func([]byte) bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,7 +86,9 @@ func (s *Switch) TraceAdd(port string, count int, filter func([]byte) bool) erro
 	if err != nil {
 		return err
 	}
-	s.observer().SetTrace(&pipeline.TraceSpec{Port: idx, Count: count, Filter: filter, Label: port})
+	spec := &pipeline.TraceSpec{Port: idx, Count: count, Filter: filter, Label: port}
+	s.watchTraceEnd(spec)
+	s.observer().SetTrace(spec)
 	s.tracePort = int(idx)
 	s.syncFastPathLocked()
 	return nil
@@ -97,6 +101,7 @@ func (s *Switch) TraceClear() {
 	if s.obs != nil {
 		s.obs.SetTrace(nil)
 	}
+	s.stopTraceWatchLocked()
 	s.tracePort = -1
 	s.syncFastPathLocked()
 }
@@ -198,6 +203,7 @@ func (s *Switch) CaptureEnded() string {
 func (s *Switch) endObservationLocked(name string, a *attachment) {
 	if s.tracePort == int(a.idx) {
 		s.tracePort = -1
+		s.stopTraceWatchLocked()
 		if s.obs != nil {
 			s.obs.EndTrace()
 		}

@@ -18,7 +18,8 @@
 //
 //  1. Look up the ingress port in the ports map (by ingress ifindex). No
 //     entry: the port is not in the fast path; go to step 6 uncounted.
-//     The port's SlowPath flag (trace, capture): miss "forced".
+//     The port's SlowPath flag (a security group, a trace, a capture):
+//     miss "forced".
 //  2. Parse Ethernet, bounds-checked: shorter than 14 bytes, a broadcast
 //     or multicast destination, a group source address: misses
 //     "malformed", "group-dst", "group-src". One 802.1Q tag (TPID 0x8100)

@@ -47,7 +47,8 @@ type PortConfig struct {
 	// SlowPath sends all the port's traffic through userspace: frames
 	// received on the port go to its AF_XDP sockets, and the port is taken
 	// out of the DEVMAP so that no other port's frames are redirected to
-	// it either. Set it while a trace or capture runs on the port.
+	// it either. The switch sets it on a port in a security group (the
+	// program has no policy) and while a trace or capture runs on it.
 	SlowPath bool
 	// MaxFrame is the longest frame the port sends, Ethernet header and
 	// any 802.1Q tag included: what the switch's pipeline lets out of it

@@ -91,11 +91,14 @@
 //
 // # Queues
 //
-// The switch opens rx queue q on worker q mod W and tx queue w on worker w.
-// Rx and tx of one device queue share one socket, so they must be opened on
-// the same pool; with that mapping they always are. The device needs at
-// least as many queues as the switch has workers (veth: numtxqueues and
-// numrxqueues).
+// The switch opens rx queue q of the port with index i (its number in the
+// switch) on worker (q + i) mod W, unless an rx affinity places it
+// elsewhere, so that the first queues of different ports spread over the
+// workers; each worker transmits on the tx queue numbered like the first
+// rx queue it got. Rx and tx of one device queue share one socket, so they
+// must be opened on the same pool; with that mapping they always are. The
+// device needs at least as many queues as the switch has workers (veth:
+// numtxqueues and numrxqueues), so that every worker gets one.
 //
 // # Per packet
 //
@@ -131,9 +134,11 @@
 // With Config.FastPath the port's XDP program is the fast-path program of
 // ports/internal/fastpath instead of the plain redirect: it switches
 // frames of known unicast flows to other member ports in the kernel and
-// hands the rest to the sockets as before. FastPath (one per switch) holds
-// the shared maps and implements ports.FastPath for the switch; a port
-// that cannot take part (no program, a veth whose peer would drop or
-// corrupt redirected frames) says why in FastPathIfindex and runs with the
-// plain program.
+// hands the rest to the sockets as before — among them frames longer than
+// the egress port sends (FastPath.SetPort reads its MTU), for the
+// pipeline to drop and count. FastPath (one per switch) holds the shared
+// maps and implements ports.FastPath for the switch; a port that cannot
+// take part (no program, a veth whose peer would drop or corrupt
+// redirected frames) says why in FastPathIfindex and runs with the plain
+// program.
 package afxdp

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 )
 
 // metricsCollector exports the data plane's counters to Prometheus. It
@@ -89,6 +90,11 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	configured := make(map[string]string, len(c.d.state.Ports))
 	for _, spec := range c.d.state.Ports {
 		configured[spec.Name] = spec.Bridge
+	}
+	// Losses counted outside the pipeline (kernel drops at AF_XDP and
+	// AF_PACKET ports, MAC-limit refusals), as show errors lists them.
+	for _, e := range c.d.outsideDrops() {
+		counter(c.drops, e.Packets, e.Node, e.Reason)
 	}
 	c.d.mu.Unlock()
 	live := sw.Ports()
@@ -187,6 +193,9 @@ func (c *metricsCollector) collectNeighbors(ch chan<- prometheus.Metric, counter
 // names only a port.
 const DefaultMetricsHost = "127.0.0.1"
 
+// metricsConns bounds the metrics listener's open connections.
+const metricsConns = 64
+
 // ServeMetrics starts an HTTP listener serving /metrics for the daemon. An
 // address without a host binds to loopback. The server stops with Close.
 func (d *Daemon) ServeMetrics(addr string) (*http.Server, error) {
@@ -201,6 +210,10 @@ func (d *Daemon) ServeMetrics(addr string) (*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
+	// At most metricsConns connections at once (a flood of idle ones took
+	// every descriptor of the process, and with them the control socket);
+	// the others wait in the kernel's backlog.
+	ln = netutil.LimitListener(ln, metricsConns)
 	reg := prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{newMetricsCollector(d), newBGPCollector(d)} {
 		if err := reg.Register(c); err != nil {
@@ -210,7 +223,9 @@ func (d *Daemon) ServeMetrics(addr string) (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: nil}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// Slow or idle clients are cut off: a scrape is one quick request.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("metrics listener failed", "err", err)

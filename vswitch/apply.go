@@ -76,7 +76,7 @@ func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 	if err != nil {
 		return fmt.Errorf("vswitch: add port %s: %w", name, err)
 	}
-	a := &attachment{port: p, idx: idx, maxFrame: uint16(info.MaxFrame), offload: info.Offload}
+	a := &attachment{port: p, idx: idx, maxFrame: uint16(info.MaxFrame), offload: info.Offload, base: s.indexBase(idx, name)}
 	if s.fpath.fp != nil {
 		a.fpReason = "the port's driver has no fast path: AF_XDP ports have one (type=veth io=afxdp, afxdp, sriov)"
 		if m, ok := p.(ports.FastPathMember); ok {
@@ -110,6 +110,24 @@ func (s *Switch) AddPortWith(p ports.Port, o AttachOptions) error {
 	return s.applyLocked(s.cfg, s.l3cfg, nil)
 }
 
+// indexBase is where the counters of port name, attached at index idx,
+// start: what the workers have counted for idx so far (an earlier port's
+// frames), or, if name itself was the last port at idx, the base it had
+// (its counters go on). Caller holds s.mu.
+func (s *Switch) indexBase(idx uint16, name string) pipeline.PortCounters {
+	if r, ok := s.retired[idx]; ok && r.name == name {
+		return r.base
+	}
+	var c pipeline.PortCounters
+	for _, w := range s.workers {
+		if !w.Running() {
+			w.PublishStats() // a stopped worker's last counts (publishStopped)
+		}
+		c = c.Add(w.PortCounters(idx))
+	}
+	return c
+}
+
 // RemovePort detaches a port: it stops being polled, its learned MACs are
 // flushed, in-flight packets to it are dropped, and it is closed. Its
 // configuration stays.
@@ -128,6 +146,7 @@ func (s *Switch) detachLocked(name string) error {
 		return fmt.Errorf("vswitch: remove port %s: %w", name, ErrNoPort)
 	}
 	delete(s.attached, name)
+	s.retired[a.idx] = retiredPort{name: name, base: a.base}
 	s.endObservationLocked(name, a)
 	err := s.applyLocked(s.cfg, s.l3cfg, a)
 	return errors.Join(err, s.closeQueues(a), a.port.Close())

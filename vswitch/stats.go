@@ -140,12 +140,19 @@ func (s *Switch) MACStats() MACStats {
 	return st
 }
 
-// PortCounters returns a port's counters summed over workers; ok is false if
-// no port of that name is attached.
+// PortCounters returns a port's counters summed over workers, counted
+// since the port was attached (a port that reuses a deleted port's index
+// starts from zero; one detached and attached again under its own name,
+// at the same index, counts on); ok is false if no port of that name is
+// attached.
 func (s *Switch) PortCounters(name string) (c pipeline.PortCounters, ok bool) {
 	s.publishStopped()
 	s.mu.Lock()
 	a, ok := s.attached[name]
+	var base pipeline.PortCounters
+	if ok {
+		base = a.base
+	}
 	s.mu.Unlock()
 	if !ok {
 		return c, false
@@ -153,7 +160,14 @@ func (s *Switch) PortCounters(name string) (c pipeline.PortCounters, ok bool) {
 	for _, w := range s.workers {
 		c = c.Add(w.PortCounters(a.idx))
 	}
-	return c, true
+	return subCounters(c, base), true
+}
+
+// subCounters is c minus base (base: the counts of a port index from
+// before its port was attached, attachment.base).
+func subCounters(c, base pipeline.PortCounters) pipeline.PortCounters {
+	return pipeline.PortCounters{RxPackets: c.RxPackets - base.RxPackets, RxBytes: c.RxBytes - base.RxBytes,
+		TxPackets: c.TxPackets - base.TxPackets, TxBytes: c.TxBytes - base.TxBytes, TxDrops: c.TxDrops - base.TxDrops}
 }
 
 // PortInfo describes an attached port for operators.
@@ -204,6 +218,7 @@ func (s *Switch) Ports() []PortInfo {
 		for _, w := range s.workers {
 			pi.Counters = pi.Counters.Add(w.PortCounters(a.idx))
 		}
+		pi.Counters = subCounters(pi.Counters, a.base)
 		pi.FastPath = s.portFastPath(a)
 		pi.MACLimit = int(t.ports[a.idx].macLimit)
 		out = append(out, pi)

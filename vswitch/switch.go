@@ -98,6 +98,8 @@ type Switch struct {
 	fpath       *fastPath
 	tracePort   int // port index a trace runs on, -1 none
 	capturePort int // port index a capture runs on, -1 none
+	// retired is, by port index, the last port detached from it.
+	retired map[uint16]retiredPort
 
 	tables  atomic.Pointer[tables]
 	portSeq []atomic.Uint32 // flush sequence per port index
@@ -133,6 +135,18 @@ type attachment struct {
 	offload   bool // ports.Info.Offload
 	rx        []rxBinding
 	tx        []pipeline.TxQueue // per worker
+	// base is what the workers had counted for the port index when the
+	// port was attached (an earlier port's frames, under a reused index):
+	// the port's counters are the workers' minus base.
+	base pipeline.PortCounters
+}
+
+// retiredPort is the last port a detached index had: a port of the same
+// name attached again at that index (set-port mtu=, its interface back)
+// keeps counting from where it was, any other starts from zero.
+type retiredPort struct {
+	name string
+	base pipeline.PortCounters
 }
 
 type rxBinding struct {
@@ -190,6 +204,7 @@ func New(opts Options) (*Switch, error) {
 		brIDs:       newIDAlloc[string](0xFFFE),
 		domIDs:      newIDAlloc[domKey](maxDomains),
 		portSeq:     make([]atomic.Uint32, pipeline.MaxPorts),
+		retired:     map[uint16]retiredPort{},
 	}
 	s.fpath = newFastPath(opts.FastPath)
 	s.tracePort, s.capturePort = -1, -1

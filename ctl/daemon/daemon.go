@@ -248,12 +248,19 @@ func (d *Daemon) attachWith(spec PortSpec, replay, deferred bool) error {
 	if err != nil {
 		return err
 	}
+	inherited := dr.placement != nil
+	if inherited {
+		// Adopted AF_XDP sockets: each queue goes to the worker whose
+		// pool is its UMEM, as in the giver, whatever index the port
+		// has here (adoptPort).
+		aff = dr.placement
+	}
 	if err := d.sw.AddPortWith(dr.port, vswitch.AttachOptions{RxAffinity: aff, Deferred: deferred}); err != nil {
 		dr.port.Close()
 		if !replay {
 			dr.destroy()
 		}
-		if errors.Is(err, vswitch.ErrAffinity) { // the user's rxq_affinity=, not the daemon's fault
+		if errors.Is(err, vswitch.ErrAffinity) && !inherited { // the user's rxq_affinity=, not the daemon's fault
 			return ctl.Errorf(ctl.CodeInvalid, "rxq_affinity=%s: %v", spec.Options["rxq_affinity"], err)
 		}
 		return err

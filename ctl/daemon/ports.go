@@ -88,6 +88,10 @@ type driver struct {
 	// a vhost-user port): its deletion takes the port down (health.go).
 	dev      string
 	devIndex int
+	// placement, for an AF_XDP port adopted in a takeover, is the worker
+	// of each rx queue in the giver (Inherited.placement): the switch
+	// must open the queues there, where their sockets' UMEM is.
+	placement map[int]int
 }
 
 // withDevice records the port's host interface and its index now, so that

@@ -644,7 +644,7 @@ func (d *Daemon) adoptPort(spec PortSpec, hp *handedPort) (*driver, error) {
 		if err != nil {
 			return fail(err)
 		}
-		dr := &driver{port: p, dev: hp.AFXDP.Ifname, devIndex: hp.AFXDP.Index}
+		dr := &driver{port: p, dev: hp.AFXDP.Ifname, devIndex: hp.AFXDP.Index, placement: d.inherit.placement(hp.AFXDP)}
 		if spec.Type == TypeVeth {
 			if vo, err := vethOptions(spec, hp.AFXDP.Queues); err == nil {
 				dr.veth = existingVeth(vo) // for del-port to delete it
@@ -661,7 +661,7 @@ func (d *Daemon) adoptPort(spec PortSpec, hp *handedPort) (*driver, error) {
 		if err != nil {
 			return fail(err)
 		}
-		return (&driver{port: p}).withDevice(p.Netdev()), nil
+		return (&driver{port: p, placement: d.inherit.placement(&hp.SRIOV.XDP)}).withDevice(p.Netdev()), nil
 	case hp.Vhost != nil && spec.Type == TypeVhost:
 		vc, err := vhostuser.ParseOptions(spec.Options)
 		if err != nil {
@@ -675,6 +675,34 @@ func (d *Daemon) adoptPort(spec PortSpec, hp *handedPort) (*driver, error) {
 		return &driver{port: p}, nil
 	}
 	return fail(fmt.Errorf("takeover: port %s: type=%s with the giver's driver state", spec.Name, spec.Type))
+}
+
+// placement is the worker each rx queue of an AF_XDP port had in the
+// giver, told by its socket's UMEM: the pool of the arena it names, which
+// is that worker's here too (adoptPools maps the giver's pools in worker
+// order). The switch's own placement would not do: it rotates queues by
+// the port's index, which a successor that attaches the ports in
+// configuration order need not give the port (the giver reuses a deleted
+// port's index for the next port added), and a queue opened on another
+// worker than its UMEM's fails. A socket whose arena no pool has is left
+// to the default placement (and fails there, naming the arenas).
+func (in *Inherited) placement(h *afxdp.Handover) map[int]int {
+	worker := map[uint64]int{}
+	for w, p := range in.st.Pools {
+		worker[p.Arena] = w
+	}
+	var m map[int]int
+	for _, s := range h.Sockets {
+		w, ok := worker[s.Arena]
+		if !ok || !s.Rx {
+			continue
+		}
+		if m == nil {
+			m = map[int]int{}
+		}
+		m[s.Queue] = w
+	}
+	return m
 }
 
 // release marks a driver's port as handed over, where its type needs it:

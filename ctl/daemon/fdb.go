@@ -120,6 +120,8 @@ func (d *Daemon) fdbAdd(args []string) (any, error) {
 	st := vswitch.StaticMAC{MAC: mac, VLAN: vlan, Port: args[2]}
 	if v, ok := strings.CutPrefix(args[2], "vtep="); ok {
 		st.Port, st.VTEP = "", v
+	} else if err := securedElsewhere(next, args[2], mac); err != nil {
+		return nil, err
 	}
 	b.StaticMACs = append(b.StaticMACs, st)
 	return nil, d.commit(*next)
@@ -172,4 +174,21 @@ func (d *Daemon) inBridge(bridge, port string) bool {
 	}
 	ps, _ := d.state.port(port)
 	return ps != nil && ps.Bridge == bridge
+}
+
+// securedElsewhere refuses a static MAC on a port with port security
+// that is not one of its bound MACs (those are static already): the port
+// drops every frame from any other source (l2-input src-mac-not-allowed),
+// so the entry could only mislead.
+func securedElsewhere(st *State, port, mac string) error {
+	_, bp := st.port(port)
+	if bp == nil || bp.PortSecurity != nil && !*bp.PortSecurity || len(bp.MACs) == 0 {
+		return nil
+	}
+	for _, m := range bp.MACs {
+		if hw, err := net.ParseMAC(m); err == nil && hw.String() == mac {
+			return nil // the switch says it is bound already
+		}
+	}
+	return ctl.Errorf(ctl.CodeInvalid, "%s: port %s has port security and accepts only its bound MACs (%s): bind it with set-port %s macs=..., or set port_security=off", mac, port, strings.Join(bp.MACs, ","), port)
 }

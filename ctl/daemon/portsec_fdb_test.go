@@ -66,3 +66,18 @@ func TestFDBShowPaged(t *testing.T) {
 	r = portsecRun(d, "fdb/show", "nobr")
 	require.Equal(t, ctl.CodeNotFound, r.Error.Code)
 }
+
+// TestFDBAddOnSecuredPort: a static MAC on a port with port security must
+// be one of the port's bound MACs (the port drops frames from any other
+// source, so the entry could only mislead; in the kernel fast path it
+// let such frames through); with port_security=off any goes.
+func TestFDBAddOnSecuredPort(t *testing.T) {
+	m := startMem(t, t.TempDir())
+	m.ok(t, nil, "add-br", "br0")
+	m.ok(t, nil, "add-port", "br0", "sp", "macs=02:00:00:00:00:0a,02:00:00:00:00:0b")
+	m.ok(t, nil, "add-port", "br0", "op", "macs=02:00:00:00:00:0c", "port_security=off")
+	m.failsWith(t, ctl.CodeInvalid, "port sp has port security", "fdb/add", "br0", "02:00:00:00:00:55", "sp")
+	m.failsWith(t, ctl.CodeInvalid, "bound to port", "fdb/add", "br0", "02:00:00:00:00:0b", "sp")
+	m.ok(t, nil, "fdb/add", "br0", "02:00:00:00:00:55", "op")
+	require.Len(t, m.d.state.bridge("br0").StaticMACs, 1)
+}

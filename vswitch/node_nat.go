@@ -1,6 +1,8 @@
 package vswitch
 
 import (
+	"encoding/binary"
+
 	"github.com/vecswitch/vecswitch/pipeline"
 	"github.com/vecswitch/vecswitch/policy/conntrack"
 	"github.com/vecswitch/vecswitch/policy/nat"
@@ -66,10 +68,14 @@ const (
 )
 
 // natDropInvalid follows the nat.Reason drops (reason r is drop r-1);
-// natDropRejectLimited (node_nat_reject.go) follows it.
+// natDropRejectLimited (node_nat_reject.go) follows it, then
+// natDropMartian: a new flow from a source no host sends from
+// (martianSrc4, martianSrc6), which the forward nodes would drop but
+// only after this node had translated it.
 const (
 	natDropInvalid   = uint16(nat.NumReasons - 1)
 	natDropNoBackend = uint16(nat.ReasonNoBackend - 1)
+	natDropMartian   = natDropRejectLimited + 1
 )
 
 func natSpec(s *Switch) pipeline.NodeSpec {
@@ -80,7 +86,7 @@ func natSpec(s *Switch) pipeline.NodeSpec {
 	return pipeline.NodeSpec{
 		Name:  nodeNAT,
 		Next:  []string{nodeIP4Forward, nodeIP6Forward},
-		Drops: append(drops, "ct-invalid", "nat-reject-rate-limited"),
+		Drops: append(drops, "ct-invalid", "nat-reject-rate-limited", "martian-source"),
 		New: func(ctx pipeline.NodeContext) pipeline.Node {
 			return &natNode{s: s, wid: ctx.Worker}
 		},
@@ -187,6 +193,11 @@ func (n *natNode) Process(f *pipeline.Frame) {
 					n.how[i] = natPassed
 					continue
 				}
+				if natMartian(&t.ifaces[m.Iface], pipeline.PacketAt(mem, id, m)[ethHdrLen:]) {
+					n.how[i] = natDropped
+					f.Drop(i, natDropMartian)
+					continue
+				}
 				var why nat.Reason
 				r, _, why = w.Commit(cw, p, now, 0)
 				committed = true
@@ -259,4 +270,15 @@ func natNextOf(pkt []byte) uint16 {
 		return natNextIP6
 	}
 	return natNextIP4
+}
+
+// natMartian reports whether the IP packet ip, starting a flow from
+// interface in, has a source no host sends from (martianSrc4,
+// martianSrc6): masqueraded, it would leave with the uplink's address,
+// and the reply come back to a forged 127.0.0.1 or gateway address.
+func natMartian(in *ifaceEntry, ip []byte) bool {
+	if ip[0]>>4 == 4 {
+		return martianSrc4(in, binary.BigEndian.Uint32(ip[12:16]))
+	}
+	return len(ip) >= 40 && martianSrc6(in, nbrAddr{binary.BigEndian.Uint64(ip[8:16]), binary.BigEndian.Uint64(ip[16:24])})
 }

@@ -121,6 +121,9 @@ func program() asm.Instructions {
 		asm.Mov.Imm(asm.R9, 0),
 		asm.LoadMem(asm.R1, asm.R2, 12, asm.Half),
 		asm.HostTo(asm.BE, asm.R1, asm.Half),
+		// An 802.1ad (QinQ) tag is the pipeline's to judge: switched as
+		// untagged, it would cross VLANs from an access port.
+		asm.JEq.Imm(asm.R1, 0x88a8, "miss_vlan"),
 		asm.JNE.Imm(asm.R1, 0x8100, "untagged"),
 
 		// 802.1Q: the domain of (ingress port, VID) from the VLAN map.

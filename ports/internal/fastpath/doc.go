@@ -26,7 +26,9 @@
 //     is understood: a tagged frame's domain is the vlans map's
 //     {ingress, VID} (miss "vlan" if absent; VID 0 is "malformed"); an
 //     untagged frame's is the port's own domain, unless the port takes
-//     tagged frames only (miss "vlan"). Other TPIDs (0x88a8) are payload.
+//     tagged frames only (miss "vlan"). An 802.1ad tag (TPID 0x88a8)
+//     misses "vlan": the pipeline decides (it drops one on an access
+//     port; switched as untagged, it crossed VLANs).
 //  3. The source must be learned on this port: fdb{domain, src MAC} must
 //     exist with the ingress ifindex, otherwise miss "src-unknown" — so
 //     the pipeline sees every new or moved MAC and learns it.

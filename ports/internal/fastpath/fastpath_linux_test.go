@@ -151,6 +151,9 @@ func TestSlowPath(t *testing.T) {
 			require.NoError(t, err)
 		}, testFrame{src: a.mac, dst: b.mac, tagged: true, tci: 10}, MissVLAN},
 		{"priority tag", nil, testFrame{src: a.mac, dst: b.mac, tagged: true, tci: 5 << 13}, MissMalformed},
+		// An 802.1ad tag: the pipeline's to judge (it drops one on an
+		// access port); it was switched as an untagged frame.
+		{"802.1ad tag on an access port", nil, testFrame{src: a.mac, dst: b.mac, tagged: true, tpid: 0x88a8, tci: 10}, MissVLAN},
 		{"egress in slow path", func() {
 			require.NoError(t, tp.maps.SetPort(b.ifindex, PortConfig{Domain: 1, SlowPath: true}))
 		}, testFrame{src: a.mac, dst: b.mac}, MissEgressOff},

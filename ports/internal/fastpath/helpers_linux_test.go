@@ -2,6 +2,7 @@ package fastpath
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -193,6 +194,7 @@ type testFrame struct {
 	dst, src MAC
 	tagged   bool
 	tci      uint16
+	tpid     uint16 // the tag's TPID: 0x8100 if 0
 	id, seq  uint32
 	size     int // padded to this length (at least 60)
 }
@@ -202,7 +204,7 @@ func (f testFrame) bytes() []byte {
 	b = append(b, f.dst[:]...)
 	b = append(b, f.src[:]...)
 	if f.tagged {
-		b = binary.BigEndian.AppendUint16(b, 0x8100)
+		b = binary.BigEndian.AppendUint16(b, cmp.Or(f.tpid, 0x8100))
 		b = binary.BigEndian.AppendUint16(b, f.tci)
 	}
 	b = binary.BigEndian.AppendUint16(b, testEtherType)
@@ -269,8 +271,11 @@ func parseTestFrame(b, oob []byte) (testFrame, bool) {
 	copy(f.dst[:], b[0:6])
 	copy(f.src[:], b[6:12])
 	b = b[12:]
-	if binary.BigEndian.Uint16(b) == 0x8100 && len(b) >= 4 { // tag left in the data
+	if tp := binary.BigEndian.Uint16(b); (tp == 0x8100 || tp == 0x88a8) && len(b) >= 4 { // tag left in the data
 		f.tagged, f.tci = true, binary.BigEndian.Uint16(b[2:])
+		if tp != 0x8100 {
+			f.tpid = tp
+		}
 		b = b[4:]
 	}
 	if len(b) < 14 || binary.BigEndian.Uint16(b) != testEtherType || !bytes.Equal(b[2:6], testMagic) {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
@@ -125,27 +124,8 @@ protocol bgp up4 {
 	m.fails(t, ctl.CodeNotFound, "bgp/neighbor-add", peer.String(), "as=65100")
 }
 
-// bgpMetrics gathers the BGP collector's metrics as name{label=value,...}
-// (labels sorted by name) -> value.
+// bgpMetrics gathers the BGP collector's metrics (gatherMetrics).
 func bgpMetrics(t *testing.T, d *Daemon) map[string]float64 {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	require.NoError(t, reg.Register(newBGPCollector(d)))
-	fams, err := reg.Gather()
-	require.NoError(t, err)
-	out := map[string]float64{}
-	for _, f := range fams {
-		for _, m := range f.GetMetric() {
-			k := f.GetName()
-			if ls := m.GetLabel(); len(ls) > 0 {
-				var parts []string
-				for _, l := range ls {
-					parts = append(parts, l.GetName()+"="+l.GetValue())
-				}
-				k += "{" + strings.Join(parts, ",") + "}"
-			}
-			out[k] = m.GetGauge().GetValue()
-		}
-	}
-	return out
+	return gatherMetrics(t, newBGPCollector(d))
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,4 +55,34 @@ func TestMetricsPortUpForDownPorts(t *testing.T) {
 	})
 	t.Cleanup(func() { d.Close() })
 	require.Equal(t, map[string][2]any{"p1": {1.0, "br0"}, "p2": {0.0, "br0"}}, portUp(t, d))
+}
+
+// gatherMetrics collects c's series as name{label=value,...} (labels in
+// the order the collector gives them) -> value, gauges and counters
+// alike.
+func gatherMetrics(t *testing.T, c prometheus.Collector) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	require.NoError(t, reg.Register(c))
+	fams, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, f := range fams {
+		for _, m := range f.GetMetric() {
+			k := f.GetName()
+			if ls := m.GetLabel(); len(ls) > 0 {
+				var parts []string
+				for _, l := range ls {
+					parts = append(parts, l.GetName()+"="+l.GetValue())
+				}
+				k += "{" + strings.Join(parts, ",") + "}"
+			}
+			v := m.GetGauge().GetValue()
+			if m.GetCounter() != nil {
+				v = m.GetCounter().GetValue()
+			}
+			out[k] = v
+		}
+	}
+	return out
 }

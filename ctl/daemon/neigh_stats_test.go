@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vecswitch/vecswitch/ctl"
@@ -24,31 +23,6 @@ func arpRequest(sha [6]byte, spa, tpa string) []byte {
 	copy(b[28:32], s[:])
 	copy(b[38:42], t[:])
 	return b
-}
-
-// neighMetrics gathers the vswitch_neighbor_* series: name{labels} ->
-// value.
-func neighMetrics(t *testing.T, d *Daemon) map[string]float64 {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	require.NoError(t, reg.Register(newMetricsCollector(d)))
-	fams, err := reg.Gather()
-	require.NoError(t, err)
-	out := map[string]float64{}
-	for _, f := range fams {
-		for _, m := range f.GetMetric() {
-			k := f.GetName()
-			for _, l := range m.GetLabel() {
-				k += "," + l.GetName() + "=" + l.GetValue()
-			}
-			v := m.GetGauge().GetValue()
-			if m.GetCounter() != nil {
-				v = m.GetCounter().GetValue()
-			}
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // TestNeighStats: neigh/stats and the vswitch_neighbor_* metrics show the
@@ -82,18 +56,18 @@ func TestNeighStats(t *testing.T) {
 	require.Equal(t, ctl.NeighborStats{Entries: 3, Stale: 3, Limit: 65536, InterfaceLimit: 16384, Learned: 3,
 		Interfaces: []ctl.NeighborIfaceStats{{Interface: "gw0", Stale: 3}}}, st)
 
-	m := neighMetrics(t, d)
+	m := gatherMetrics(t, newMetricsCollector(d))
 	for k, v := range map[string]float64{
-		"vswitch_neighbor_entries,state=stale":                         3,
-		"vswitch_neighbor_entries,state=reachable":                     0,
-		"vswitch_neighbor_entries,state=static":                        0,
-		"vswitch_neighbor_interface_entries,interface=gw0,state=stale": 3,
-		"vswitch_neighbor_limit":                                       65536,
-		"vswitch_neighbor_interface_limit":                             16384,
-		"vswitch_neighbor_learned_total":                               3,
-		"vswitch_neighbor_evicted_total":                               0,
-		"vswitch_neighbor_full_total":                                  0,
-		"vswitch_drops_total,node=arp-input,reason=bad-sender-mac":     1,
+		"vswitch_neighbor_entries{state=stale}":                         3,
+		"vswitch_neighbor_entries{state=reachable}":                     0,
+		"vswitch_neighbor_entries{state=static}":                        0,
+		"vswitch_neighbor_interface_entries{interface=gw0,state=stale}": 3,
+		"vswitch_neighbor_limit":                                        65536,
+		"vswitch_neighbor_interface_limit":                              16384,
+		"vswitch_neighbor_learned_total":                                3,
+		"vswitch_neighbor_evicted_total":                                0,
+		"vswitch_neighbor_full_total":                                   0,
+		"vswitch_drops_total{node=arp-input,reason=bad-sender-mac}":     1,
 	} {
 		require.Contains(t, m, k)
 		require.Equal(t, v, m[k], k)

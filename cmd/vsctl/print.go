@@ -35,6 +35,9 @@ func printHuman(w io.Writer, cmd string, res json.RawMessage) error {
 	if ok, err := printSRIOV(tw, cmd, res); ok {
 		return err
 	}
+	if ok, err := printNeigh(tw, cmd, res); ok {
+		return err
+	}
 	switch cmd {
 	case "list-br", "list-ports":
 		var names []string

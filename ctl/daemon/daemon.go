@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -79,6 +80,13 @@ type Daemon struct {
 	bgp      bgpRuntime // the BGP speaker and learned routes (bgp*.go)
 	inherit  *Inherited // a takeover's ports and tables (takeover.go), nil if none
 
+	// undriven are the configured ports that have no driver (down: not
+	// restored at start, their interface lost, a failed re-attach), with
+	// the spec they were last tried with: del-port still deletes what the
+	// daemon made for them (destroyUndriven), so that their names are
+	// free for add-port.
+	undriven map[string]PortSpec
+
 	// ctCapacity is the most flows the security groups' tracker holds
 	// (the switch makes it when a group first has an attached port).
 	ctCapacity int
@@ -131,7 +139,7 @@ func New(cfg Config) (_ *Daemon, err error) {
 	if err := prepareCaptureDir(cfg.CaptureDir, cfg.StateDir, cfg.CaptureGID); err != nil {
 		return nil, err
 	}
-	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}, health: newHealth(),
+	d := &Daemon{log: cfg.Logger, store: st, drivers: map[string]*driver{}, undriven: map[string]PortSpec{}, sriov: &sriov.Host{Sysfs: cfg.Sysfs}, health: newHealth(),
 		ipam: ipamState{blocks: map[string][][]netip.Prefix{}}, lock: lock, captureDir: cfg.CaptureDir, captureGID: cfg.CaptureGID, memPorts: cfg.memPorts,
 		inherit: cfg.Inherit}
 	if cfg.FastPath {
@@ -238,8 +246,20 @@ func (d *Daemon) attach(spec PortSpec, replay bool) error {
 }
 
 // attachWith is attach; deferred leaves publishing the port to the
-// commit that follows (vswitch.AttachOptions.Deferred).
+// commit that follows (vswitch.AttachOptions.Deferred). A replayed port
+// (start, retry, re-attach) that fails is recorded as undriven.
 func (d *Daemon) attachWith(spec PortSpec, replay, deferred bool) error {
+	err := d.attachDriver(spec, replay, deferred)
+	switch {
+	case err == nil:
+		delete(d.undriven, spec.Name)
+	case replay:
+		d.undriven[spec.Name] = spec
+	}
+	return err
+}
+
+func (d *Daemon) attachDriver(spec PortSpec, replay, deferred bool) error {
 	aff, err := parseAffinity(spec.Options["rxq_affinity"])
 	if err != nil {
 		return err
@@ -263,24 +283,82 @@ func (d *Daemon) attachWith(spec PortSpec, replay, deferred bool) error {
 		if errors.Is(err, vswitch.ErrAffinity) && !inherited { // the user's rxq_affinity=, not the daemon's fault
 			return ctl.Errorf(ctl.CodeInvalid, "rxq_affinity=%s: %v", spec.Options["rxq_affinity"], err)
 		}
+		if errors.Is(err, vswitch.ErrTooFewQueue) {
+			return tooFewQueues(spec, err)
+		}
 		return err
 	}
 	d.drivers[spec.Name] = dr
 	return nil
 }
 
-// detach removes a port's driver; destroy also deletes what was made for it.
+// tooFewQueues explains a port with fewer queues than the switch has
+// workers: vswitchd started with more --cores than when the port was
+// made. (A queues= below the workers is refused before: makePort.)
+func tooFewQueues(spec PortSpec, err error) error {
+	if spec.Type == TypeVeth {
+		// The kernel fixes a veth's queues when it is made (ethtool -L
+		// changes only how many of those are used), and the pair found
+		// at start is the container's link: it is not made anew
+		// behind the operator's back.
+		return fmt.Errorf("%w: the veth was made when vswitchd ran fewer workers, and a veth's queues are fixed when it is made: del-port and add-port it again (its pair is made anew, with a queue per worker: the container's link goes down meanwhile), or run vswitchd with as many --cores as before", err)
+	}
+	return fmt.Errorf("%w: give its device a queue per worker (ethtool -L), or run vswitchd with fewer --cores", err)
+}
+
+// detach removes a port's driver; destroy (the port is deleted) also
+// deletes what was made for it (for a port without a driver, what the
+// daemon made for it and a start would find again: destroyUndriven) and
+// forgets its health record.
 func (d *Daemon) detach(name string, destroy bool) error {
+	if destroy {
+		// The port goes for good: a port added later under its name is
+		// not down for its reasons (nor retried as it), and has lost
+		// nothing yet.
+		delete(d.health.down, name)
+		delete(d.health.losses, name)
+	}
 	dr, ok := d.drivers[name]
 	if !ok {
+		if spec, down := d.undriven[name]; down && destroy {
+			delete(d.undriven, name)
+			return d.destroyUndriven(spec)
+		}
 		return nil
 	}
 	delete(d.drivers, name)
+	if spec, _ := d.state.port(name); spec != nil && !destroy {
+		c := *spec
+		c.Options = maps.Clone(spec.Options)
+		d.undriven[name] = c // down from here until attached again
+	} else {
+		delete(d.undriven, name)
+	}
 	err := d.sw.RemovePort(name)
 	if destroy {
 		err = errors.Join(err, dr.destroy())
 	}
 	return err
+}
+
+// destroyUndriven deletes what the daemon made for a port that has no
+// driver: the pair of a container veth, found as a start would find it
+// to reuse it (existingVeth: its host end, a veth, and its container end
+// in the namespace). A tap goes with its descriptors, and there is
+// nothing to undo for an afxdp or vhostuser port; an SR-IOV VF's saved
+// settings went with its driver.
+func (d *Daemon) destroyUndriven(spec PortSpec) error {
+	if spec.Type != TypeVeth || d.memPorts != nil {
+		return nil
+	}
+	vo, err := vethOptions(spec, 1)
+	if err != nil {
+		return err
+	}
+	if v := existingVeth(vo); v != nil {
+		return v.Delete()
+	}
+	return nil
 }
 
 // commit applies next and stores it; on failure it restores the previous

@@ -38,9 +38,13 @@ type Interface struct {
 	// VRF is the routing table the interface belongs to (default "default").
 	VRF string `json:"vrf,omitempty"`
 	// MTU is the largest IP packet routed out of the interface (default
-	// 1500). Longer packets with DF set, and all longer IPv6 packets, get
-	// an ICMP error; longer IPv4 packets without DF are dropped and counted
-	// (the switch does not fragment).
+	// 1500). The switch uses the interface's effective MTU: the smallest
+	// of this and the MTUs of the ports of its domain (and, on a bridge
+	// with VNIs, of what the VTEP's interface carries once encapsulated),
+	// as a Linux bridge's MTU follows its smallest port
+	// (Switch.InterfaceMTUs). Longer packets with DF set, and all longer
+	// IPv6 packets, get an ICMP error quoting it; longer IPv4 packets
+	// without DF are fragmented to fit.
 	MTU int `json:"mtu,omitempty"`
 	// ProxyARP, on a routed port only, makes the interface answer ARP
 	// requests and neighbor solicitations for any address but the

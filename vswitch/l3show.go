@@ -100,3 +100,35 @@ func (s *Switch) FIBStats() []FIBStat {
 	slices.SortFunc(out, func(a, b FIBStat) int { return cmp.Compare(a.VRF, b.VRF) })
 	return out
 }
+
+// InterfaceMTU is a router interface's MTU as the switch applies it.
+type InterfaceMTU struct {
+	Name string `json:"name"`
+	// MTU is the interface's own (Interface.MTU, 1500 by default).
+	MTU int `json:"mtu"`
+	// Effective is the MTU routing and VXLAN encapsulation use: the
+	// smallest of MTU and the MTUs of the ports of the interface's domain
+	// (a remote VTEP's counts the VXLAN overhead off the VTEP
+	// interface's), as a Linux bridge's MTU follows its smallest port.
+	Effective int `json:"effective_mtu"`
+	// LimitedBy names the port that makes Effective smaller than MTU.
+	LimitedBy string `json:"limited_by,omitempty"`
+}
+
+// InterfaceMTUs reports every router interface's own and effective MTU,
+// sorted by name, as the running tables hold them (they are compiled
+// again whenever a port comes, goes or changes its MTU).
+func (s *Switch) InterfaceMTUs() []InterfaceMTU {
+	t := s.tables.Load()
+	if t == nil {
+		return nil
+	}
+	var out []InterfaceMTU
+	for i := range t.ifaces {
+		if e := &t.ifaces[i]; e.valid {
+			out = append(out, InterfaceMTU{Name: e.name, MTU: int(e.cfgMTU), Effective: int(e.mtu), LimitedBy: e.mtuBy})
+		}
+	}
+	slices.SortFunc(out, func(a, b InterfaceMTU) int { return cmp.Compare(a.Name, b.Name) })
+	return out
+}

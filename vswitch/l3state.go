@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vecswitch/vecswitch/encap"
 	"github.com/vecswitch/vecswitch/vswitch/internal/fib"
 )
 
@@ -116,7 +117,7 @@ func (st *l3State) compileL3(t *tables, l3 *l3Config, domOf func(bridge string, 
 			br, vlan = routedBridgeName(c.Port), 0
 		}
 		dom, _ := domOf(br, vlan)
-		e := ifaceEntry{valid: true, name: c.Name, vrf: vrfID[c.vrf], domain: dom, vlan: vlan, mtu: uint16(c.MTU), routed: c.Port != "",
+		e := ifaceEntry{valid: true, name: c.Name, vrf: vrfID[c.vrf], domain: dom, vlan: vlan, mtu: uint16(c.MTU), cfgMTU: uint16(c.MTU), routed: c.Port != "",
 			dns: l3.dns[uint16(i+1)], proxy: c.ProxyARP}
 		for k := range 6 {
 			e.mac[k] = byte(c.mac >> (40 - 8*k))
@@ -145,6 +146,21 @@ func (st *l3State) compileL3(t *tables, l3 *l3Config, domOf func(bridge string, 
 		}
 	}
 	t.ifaces = growTo(t.ifaces, int(st.ifIDs.next))
+	// Effective MTUs: the VTEP's interface first, whose MTU decides what
+	// a remote VTEP's pseudo-port carries in the other interfaces'
+	// domains (the VXLAN overhead and the inner Ethernet header less).
+	tunMTU, vtepIf := 0, uint16(0)
+	if vx := l3.vx; vx != nil && int(vx.iface) < len(ifID) {
+		vtepIf = ifID[vx.iface]
+		e := &t.ifaces[vtepIf]
+		t.limitMTU(e, 0)
+		tunMTU = int(e.mtu) - (encap.Overhead(vx.vtep.Is6()) - encap.EthLen) - ethHdrLen
+	}
+	for _, id := range ifID[1:] {
+		if id != vtepIf {
+			t.limitMTU(&t.ifaces[id], tunMTU)
+		}
+	}
 
 	// Routes: connected and local routes of interface addresses, then the
 	// static ones.

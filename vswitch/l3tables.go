@@ -59,7 +59,13 @@ type ifaceEntry struct {
 	vrf    uint16
 	domain uint16
 	vlan   uint16
+	// mtu is the interface's effective MTU, the one forwarding, IPv4
+	// fragmentation and VXLAN encapsulation check against: the smallest
+	// of its own (cfgMTU) and those of the ports its frames can leave by
+	// (limitMTU); mtuBy names the port that set it below cfgMTU.
 	mtu    uint16
+	cfgMTU uint16
+	mtuBy  string
 	mac    [6]byte
 	routed bool   // on a routed port (a hidden single-port bridge)
 	port   uint16 // that port's index when it is attached and up, else 0
@@ -114,6 +120,57 @@ func (e *ifaceEntry) srcOK6(a nbrAddr) bool {
 		}
 	}
 	return false
+}
+
+// portLimit is the MTU port entry p imposes on an interface of its
+// domain in VLAN vlan whose own MTU is own, and whether it imposes one.
+// It does when l2-output would refuse the interface's full-size packets
+// on the port (a frame longer than the port's MaxFrame, or MaxFrame-4
+// when the port tags it): a routed packet between the two sizes would
+// leave the router only to be dropped there as too big, with no ICMP
+// error and no fragmentation. The MTU is then MaxFrame less an Ethernet
+// header and an 802.1Q tag: ports report their MTU+18, room for the tag
+// l2-output pushes on a trunk (ports.Info.MaxFrame: the daemon's ports,
+// AF_XDP's), so this is the port's MTU (a vswitch API user's tap
+// without Config.VLAN, which reports MTU+14, is taken as 4 bytes
+// smaller than it is, never larger).
+func portLimit(p *portEntry, vlan uint16, own int) (int, bool) {
+	fits := int(p.maxFrame) - ethHdrLen
+	if p.trunk && vlan != p.native {
+		fits -= vlanTagLen
+	}
+	if fits >= own {
+		return 0, false
+	}
+	return int(p.maxFrame) - ethHdrLen - vlanTagLen, true
+}
+
+// limitMTU lowers interface e's effective MTU (e.mtu, set to its own,
+// e.cfgMTU, before) to the smallest MTU the ports of its domain impose
+// (portLimit), as a Linux bridge's MTU follows its smallest port. A
+// remote VTEP's pseudo-port carries tunMTU (what the VTEP interface's
+// effective MTU leaves an inner packet once encapsulated; 0: not
+// counted).
+func (t *tables) limitMTU(e *ifaceEntry, tunMTU int) {
+	if int(e.domain) >= len(t.domains) || !t.domains[e.domain].valid {
+		return
+	}
+	for _, p := range t.domains[e.domain].flood {
+		if p == routerPort {
+			continue
+		}
+		pe := &t.ports[p]
+		if !pe.up {
+			continue
+		}
+		mtu, ok := tunMTU, tunMTU > 0
+		if pe.tunnel == 0 {
+			mtu, ok = portLimit(pe, e.vlan, int(e.cfgMTU))
+		}
+		if mtu = max(mtu, MinMTU4); ok && mtu < int(e.mtu) {
+			e.mtu, e.mtuBy = uint16(mtu), pe.name
+		}
+	}
 }
 
 type ifAddr4 struct {

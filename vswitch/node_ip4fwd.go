@@ -13,7 +13,8 @@ import (
 // interface: it checks the header (version, IHL, lengths, checksum; the
 // reason names the failure), trims Ethernet padding, looks the destination
 // up in the ingress interface's VRF, picks an ECMP member by flow hash,
-// checks TTL and the outgoing interface's MTU, finds the neighbor's MAC,
+// checks TTL and the outgoing interface's effective MTU (its own or the
+// smaller MTU of a port of its domain: limitMTU), finds the neighbor's MAC,
 // decrements the TTL with an incremental checksum update (RFC 1624),
 // rewrites the Ethernet header and looks the neighbor's MAC up in the
 // outgoing domain, so a routed packet leaves this node ready for

@@ -19,8 +19,9 @@ import (
 // routed packet's, and a packet the underlay MTU cannot carry is dropped
 // there and counted (mtu-exceeded; the outer packet is never fragmented).
 //
-// Before that, a frame that cannot fit the VTEP interface's MTU once
-// encapsulated is dropped (too-big) and, when it is IPv4 with DF set or
+// Before that, a frame that cannot fit the VTEP interface's effective MTU
+// once encapsulated (its own or, when smaller, the MTU of a port of its
+// domain: limitMTU) is dropped (too-big) and, when it is IPv4 with DF set or
 // IPv6, answered with ICMP fragmentation needed / packet too big quoting
 // the inner MTU. The overlay has no router address, so, like Linux's
 // bridged tunnels (skb_tunnel_check_pmtu), the error comes from the

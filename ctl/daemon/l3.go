@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"net"
 	"net/netip"
 	"slices"
@@ -83,10 +84,14 @@ func (d *Daemon) rifAdd(args []string) (any, error) {
 		return nil, ctl.Errorf(ctl.CodeNotFound, "no VRF %s (vrf/add it first)", v)
 	}
 	ifc := vswitch.Interface{Name: name, Bridge: opts["bridge"], VRF: opts["vrf"], MAC: opts["mac"]}
-	if ifc.MAC == "" {
-		if ifc.MAC, err = randomMAC(); err != nil {
-			return nil, ctl.Errorf(ctl.CodeInternal, "rif/add %s: %v", name, err)
+	if ifc.MAC != "" {
+		if hw, err := net.ParseMAC(ifc.MAC); err == nil && len(hw) == 6 {
+			if owner := stationMACOwner(&d.state, hw.String()); owner != "" {
+				return nil, ctl.Errorf(ctl.CodeInvalid, "mac=%s is %s, a station's, not the router's", ifc.MAC, owner)
+			}
 		}
+	} else if ifc.MAC, err = d.rifMAC(name); err != nil {
+		return nil, ctl.Errorf(ctl.CodeInternal, "rif/add %s: %v", name, err)
 	}
 	vlan, err := intOpt(opts, "vlan", 0, 0, vswitch.MaxVLAN)
 	if err != nil {
@@ -165,10 +170,28 @@ func rifsOn(ifs []vswitch.Interface, bridge string) []string {
 	return out
 }
 
+// rifView is a router interface as rif/show presents it: its
+// configuration and, when a port of its domain has a smaller MTU, the
+// effective MTU the switch routes and encapsulates with and that port.
+type rifView struct {
+	vswitch.Interface
+	EffectiveMTU int    `json:"effective_mtu,omitempty"`
+	MTULimitedBy string `json:"mtu_limited_by,omitempty"`
+}
+
 func (d *Daemon) rifShow([]string) (any, error) {
-	out := d.sw.Config().Interfaces
-	if out == nil {
-		out = []vswitch.Interface{}
+	eff := map[string]vswitch.InterfaceMTU{}
+	for _, m := range d.sw.InterfaceMTUs() {
+		eff[m.Name] = m
+	}
+	ifs := d.sw.Config().Interfaces
+	out := make([]rifView, 0, len(ifs))
+	for _, ifc := range ifs {
+		v := rifView{Interface: ifc}
+		if m, ok := eff[ifc.Name]; ok && m.Effective != m.MTU {
+			v.EffectiveMTU, v.MTULimitedBy = m.Effective, m.LimitedBy
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -458,11 +481,51 @@ func (d *Daemon) neighFlush(args []string) (any, error) {
 	return nil, d.sw.FlushNeighbors(name)
 }
 
-// randomMAC makes a router interface's MAC: locally administered unicast,
-// random, and stored with the interface, so it survives restarts and two
-// hosts that give their interfaces the same name (docs/overlays.md's
-// example does: rif/add up on both) never share a MAC on an underlay. A
-// name hash (vswitch's default for API users) would collide there.
+// rifMAC makes the MAC of a new router interface given none: derived
+// from this host's ID (State.HostID, random, made at the first start and
+// kept) and the interface's name, locally administered unicast, as
+// systemd derives a link's stable MAC from the machine ID and the link's
+// name. So rif/del and rif/add of the same name on the same host give the
+// interface back its MAC, and the containers' ARP/ND caches, which
+// nothing tells of a change, stay right; two hosts that give their
+// interfaces the same name (docs/overlays.md's example does: rif/add up
+// on both) still differ on an underlay, as a name hash alone (vswitch's
+// default for API users) would not. The MAC is stored with the
+// interface, like a given one: interfaces stored before keep theirs. In
+// the unlikely case that the MAC is already the switch's or a station's,
+// the next derivation is taken.
+func (d *Daemon) rifMAC(name string) (string, error) {
+	if d.state.HostID == "" {
+		return randomMAC()
+	}
+	own := d.ownMACs(&d.state)
+	for i := 0; ; i++ {
+		mac := stableMAC(d.state.HostID, name, i)
+		if _, taken := own[mac]; !taken && stationMACOwner(&d.state, mac) == "" {
+			return mac, nil
+		}
+	}
+}
+
+// stableMAC is rifMAC's derivation number i: the first 6 bytes of
+// SHA-256 over a fixed label, the host ID, the name and i, with the
+// multicast bit cleared and the locally administered bit set.
+func stableMAC(hostID, name string, i int) string {
+	h := sha256.New()
+	h.Write([]byte("vecswitch router interface MAC\x00"))
+	h.Write([]byte(hostID))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	if i > 0 {
+		h.Write([]byte{0, byte(i >> 8), byte(i)})
+	}
+	b := h.Sum(nil)[:6]
+	b[0] = b[0]&^0x01 | 0x02
+	return net.HardwareAddr(b).String()
+}
+
+// randomMAC makes a router interface's MAC, locally administered
+// unicast and random, for a state with no host ID to derive one from.
 func randomMAC() (string, error) {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -470,4 +533,28 @@ func randomMAC() (string, error) {
 	}
 	b[0] = b[0]&^0x01 | 0x02
 	return net.HardwareAddr(b[:]).String(), nil
+}
+
+// stationMACOwner names what makes mac (net.HardwareAddr's form) a
+// station's in s: a bridge port's macs= ("port P's bound MAC (macs=)")
+// or a static MAC on a port; "" when nothing does. A router interface
+// with such a MAC would fight the station for the MAC table's entry
+// (port security binds it to the port), as set-port macs= of a router
+// interface's MAC would (checkStationMACs refuses that).
+func stationMACOwner(s *State, mac string) string {
+	for _, b := range s.Bridges {
+		for _, p := range b.Ports {
+			for _, m := range p.MACs {
+				if hw, err := net.ParseMAC(m); err == nil && hw.String() == mac {
+					return "port " + p.Name + "'s bound MAC (macs=)"
+				}
+			}
+		}
+		for _, m := range b.StaticMACs {
+			if hw, err := net.ParseMAC(m.MAC); err == nil && hw.String() == mac && m.Port != "" {
+				return "a static MAC on port " + m.Port
+			}
+		}
+	}
+	return ""
 }

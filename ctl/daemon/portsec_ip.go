@@ -86,10 +86,17 @@ func (s *State) switchBridges() []vswitch.Bridge {
 			if spec == nil {
 				continue
 			}
+			// An endpoint's port (CNI, Docker, endpoint/add: a
+			// container) is held to its addresses. A port made by
+			// add-port is not: what its ip= configures may be a router
+			// (an uplink, the outside world) that forwards other
+			// sources; allowed_ips= holds it to a list.
 			var ips []string
-			for _, a := range append(splitList(spec.Options["ip"]), epAddrs[p.Name]...) {
-				if !slices.Contains(ips, a) {
-					ips = append(ips, a)
+			if eps, ok := epAddrs[p.Name]; ok {
+				for _, a := range append(splitList(spec.Options["ip"]), eps...) {
+					if !slices.Contains(ips, a) {
+						ips = append(ips, a)
+					}
 				}
 			}
 			p.IPs = ips

@@ -59,13 +59,14 @@ func guardPort(t *testing.T, d *Daemon, name string) vswitch.Port {
 	return vswitch.Port{}
 }
 
-// TestPortGuardFromAddresses: a port with port security whose addresses
-// the daemon knows (ip=) sends only from them: a spoofed source (another
+// TestPortGuardFromAddresses: a port made by add-port with port security
+// and allowed_ips= sends only from them: a spoofed source (another
 // container's, the router's, one off the subnet) is dropped and counted
-// (l2-input/src-ip-not-allowed); allowed_ips= adds sources, ra_guard=off
-// lets it advertise; a port with port security and no addresses is
-// unguarded above L2. The addresses are handed to the switch, not stored
-// in the bridge port.
+// (l2-input/src-ip-not-allowed); ra_guard=off lets it advertise; an
+// add-port port's ip= alone is no guard (it may be a router's: an
+// uplink forwards other sources), nor is port security without
+// addresses. The addresses are handed to the switch, not stored in the
+// bridge port.
 func TestPortGuardFromAddresses(t *testing.T) {
 	mem := map[string]*memport.Port{}
 	d := newMemPortDaemon(t, t.TempDir(), func(spec PortSpec) (ports.Port, error) {
@@ -81,17 +82,18 @@ func TestPortGuardFromAddresses(t *testing.T) {
 		require.True(t, r.OK, "%s %v: %+v", cmd, args, r.Error)
 	}
 	ok("add-br", "br0")
-	ok("add-port", "br0", "c", "type=veth", "ip=10.9.0.12/24,fd00:9::12/64", "macs="+macC)
+	ok("add-port", "br0", "c", "type=veth", "ip=10.9.0.12/24,fd00:9::12/64", "macs="+macC, "allowed_ips=10.9.0.12,fd00:9::12")
 	ok("add-port", "br0", "a", "type=veth", "ip=10.9.0.13/24", "macs="+macA, "allowed_ips=10.9.0.100,192.168.0.0/16", "ra_guard=off")
 	ok("add-port", "br0", "noaddr", "type=veth", "macs=02:00:00:00:00:0e")
+	ok("add-port", "br0", "router", "type=veth", "ip=10.9.0.30/24", "macs=02:00:00:00:00:0f")
 	ok("add-port", "br0", "o", "type=tap")
 
 	c := guardPort(t, d, "c")
-	require.Equal(t, []string{"10.9.0.12", "fd00:9::12"}, c.IPs)
-	require.Empty(t, c.AllowedIPs)
+	require.Empty(t, c.IPs, "add-port's ip= is not a guard (the port may be a router's)")
+	require.Equal(t, []string{"10.9.0.12/32", "fd00:9::12/128"}, c.AllowedIPs)
 	require.Nil(t, c.RAGuard)
 	a := guardPort(t, d, "a")
-	require.Equal(t, []string{"10.9.0.13"}, a.IPs)
+	require.Empty(t, a.IPs)
 	require.Equal(t, []string{"10.9.0.100/32", "192.168.0.0/16"}, a.AllowedIPs)
 	require.NotNil(t, a.RAGuard)
 	require.False(t, *a.RAGuard)
@@ -120,6 +122,7 @@ func TestPortGuardFromAddresses(t *testing.T) {
 	require.True(t, passes("a", guardUDP4(macA, "192.168.44.5")))
 	require.False(t, passes("a", guardUDP4(macA, "10.9.0.12")))
 	require.True(t, passes("noaddr", guardUDP4("02:00:00:00:00:0e", "203.0.113.5")), "no addresses: MAC port security only")
+	require.True(t, passes("router", guardUDP4("02:00:00:00:00:0f", "203.0.113.5")), "add-port ip= without allowed_ips=: a router forwards other sources")
 	require.EqualValues(t, 6, guardDrops(d, "src-ip-not-allowed"))
 
 	// set-port changes them on a running port.
@@ -129,10 +132,10 @@ func TestPortGuardFromAddresses(t *testing.T) {
 	require.Equal(t, []string{"203.0.113.0/24"}, c.AllowedIPs)
 	require.NotNil(t, c.RAGuard)
 	require.False(t, *c.RAGuard)
-	ok("set-port", "c", "allowed_ips=", "ra_guard=on")
+	ok("set-port", "c", "allowed_ips=10.9.0.12,fd00:9::12", "ra_guard=on")
 	require.False(t, passes("c", guardUDP4(macC, "203.0.113.5")))
 	c = guardPort(t, d, "c")
-	require.Empty(t, c.AllowedIPs)
+	require.Equal(t, []string{"10.9.0.12/32", "fd00:9::12/128"}, c.AllowedIPs)
 	require.Nil(t, c.RAGuard)
 	r0 := run(t, d, "set-port", "c", "ra_guard=maybe")
 	requireCode(t, r0, ctl.CodeInvalid)

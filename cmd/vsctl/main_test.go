@@ -88,15 +88,7 @@ func TestFlagsAfterCommand(t *testing.T) {
 // TestHumanLayouts: vni/show and capture/show|stop print text, not JSON,
 // without --json.
 func TestHumanLayouts(t *testing.T) {
-	print := func(cmd string, v any) string {
-		t.Helper()
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		var w bytes.Buffer
-		require.NoError(t, printHuman(&w, cmd, b))
-		require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
-		return w.String()
-	}
+	print := func(cmd string, v any) string { return human(t, cmd, v) }
 	out := print("vni/show", ctl.VXLANView{VTEP: &ctl.VTEP{Addr: "192.168.88.1"},
 		VNIs: []ctl.VNIView{{Bridge: "ov", VNI: ctl.VNI{VNI: 100, Remotes: []string{"192.168.88.2"}}}}})
 	require.Contains(t, out, "vtep 192.168.88.1")
@@ -218,4 +210,16 @@ func TestTimeoutIsNotNoDaemon(t *testing.T) {
 		require.Equal(t, exitUsage, code, errOut)
 		require.Contains(t, errOut, "want a duration above 0")
 	}
+}
+
+// human is what vsctl prints for cmd's result v without --json; it must
+// not be the JSON it arrived as.
+func human(t *testing.T, cmd string, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var w bytes.Buffer
+	require.NoError(t, printHuman(&w, cmd, b))
+	require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
+	return w.String()
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,15 +9,7 @@ import (
 )
 
 func TestBGPLayout(t *testing.T) {
-	print := func(v ctl.BGPShowView) string {
-		t.Helper()
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		var w bytes.Buffer
-		require.NoError(t, printHuman(&w, "bgp/show", b))
-		require.NotContains(t, w.String(), "{", "bgp/show printed JSON")
-		return w.String()
-	}
+	print := func(v ctl.BGPShowView) string { return human(t, "bgp/show", v) }
 	require.Contains(t, print(ctl.BGPShowView{}), "not configured")
 	out := print(ctl.BGPShowView{Configured: true, Running: true, AS: 65000, RouterID: "10.0.0.1", ListenPort: 179, GracefulRestart: true,
 		Learned: 3, Installed: 2,

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,14 +13,7 @@ import (
 // the bridge's MAC limit refused (nothing when none), and port/stats
 // prints an AF_PACKET port's kernel drops.
 func TestPrintLimitAndKernelDrops(t *testing.T) {
-	print := func(cmd string, v any) string {
-		t.Helper()
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		var w bytes.Buffer
-		require.NoError(t, printHuman(&w, cmd, b))
-		return w.String()
-	}
+	print := func(cmd string, v any) string { return human(t, cmd, v) }
 	out := print("show", ctl.ShowView{Bridges: []ctl.BridgeView{{Name: "br0", MACAgeSeconds: 300, MACLimit: 64, MACLimitDrops: 12, FastPath: true}}})
 	require.Contains(t, out, "bridge br0 (mac age 300s, limit 64, 12 refused)")
 	out = print("show", ctl.ShowView{Bridges: []ctl.BridgeView{{Name: "br0", MACAgeSeconds: 300, MACLimit: 64, FastPath: true}}})

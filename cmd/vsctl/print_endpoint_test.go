@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,15 +9,7 @@ import (
 )
 
 func TestEndpointLayouts(t *testing.T) {
-	print := func(cmd string, v any) string {
-		t.Helper()
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		var w bytes.Buffer
-		require.NoError(t, printHuman(&w, cmd, b))
-		require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
-		return w.String()
-	}
+	print := func(cmd string, v any) string { return human(t, cmd, v) }
 	out := print("endpoint/show", []ctl.EndpointView{{Network: "pods", ContainerID: "0123456789abcdef", IfName: "eth0",
 		Port: "vsc0123456789ab", Bridge: "br0", MAC: "02:00:00:00:00:01", Addrs: []string{"10.0.0.2/24", "fd00::2/64"}, State: "up"}})
 	require.Contains(t, out, "0123456789ab ")
@@ -39,15 +29,7 @@ func TestEndpointLayouts(t *testing.T) {
 }
 
 func TestSvcDNSLayouts(t *testing.T) {
-	print := func(cmd string, v any) string {
-		t.Helper()
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		var w bytes.Buffer
-		require.NoError(t, printHuman(&w, cmd, b))
-		require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
-		return w.String()
-	}
+	print := func(cmd string, v any) string { return human(t, cmd, v) }
 	out := print("svc/show", []ctl.SvcView{{Name: "web", Proto: "tcp", VIP: "fd00:5::10", Port: 80, NewFlows: 7,
 		Backends: []ctl.SvcBackendView{{Addr: "fd00:1::5", Port: 8080, Weight: 2, NewFlows: 5, Share: 0.5}, {Addr: "fd00:1::6", Port: 8080, Weight: 2, Drained: true}}}})
 	for _, s := range []string{"service web tcp [fd00:5::10]:80", "new flows 7", "[fd00:1::5]:8080", "50.0%", "drained"} {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"net"
 	"testing"
 
@@ -14,15 +12,7 @@ import (
 // TestSRIOVLayout: sriov/show and sriov/move print tables and sentences,
 // not the JSON they arrive as (Go field names, a MAC as base64).
 func TestSRIOVLayout(t *testing.T) {
-	print := func(cmd string, v any) string {
-		t.Helper()
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		var w bytes.Buffer
-		require.NoError(t, printHuman(&w, cmd, b))
-		require.NotContains(t, w.String(), "{", "%s printed JSON", cmd)
-		return w.String()
-	}
+	print := func(cmd string, v any) string { return human(t, cmd, v) }
 	mac, _ := net.ParseMAC("02:00:00:00:0a:01")
 	out := print("sriov/show", []sriov.VF{
 		{Index: 0, PCI: "0000:03:00.1", Netdev: "ens1f0v0", Netlink: true, MAC: mac, VLAN: 10, QoS: 2, SpoofCheck: true,

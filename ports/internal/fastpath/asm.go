@@ -28,6 +28,8 @@ const (
 	refEntryCtr = "entry_ctr"
 	refPortCtr  = "port_ctr"
 	refMissCtr  = "miss_ctr"
+	refAllow4   = "allow4"
+	refAllow6   = "allow6"
 	refXSKs     = "xsks"
 )
 
@@ -39,6 +41,8 @@ const (
 	stSrcSlot = -24 // u32 source entry slot
 	stOutLen  = -28 // u32 length the frame leaves with
 	stIdx     = -32 // u32 counter array index
+	stNH      = -36 // u32 an IPv6 frame's next header (secured ports)
+	stL3      = -80 // 40 bytes: a secured port's IP header, then the allow key in it
 )
 
 const taggedBit = 1 << 16 // in R9: the frame arrived tagged; low 16 bits: its TCI
@@ -172,10 +176,16 @@ func program() asm.Instructions {
 		asm.JNE.Reg(asm.R1, asm.R2, "miss_src_unknown"),
 		asm.LoadMem(asm.R1, asm.R0, fdbValSlot, asm.Word),
 		asm.StoreMem(asm.R10, stSrcSlot, asm.R1, asm.Word),
+		// A secured port's frame must pass its address guards first
+		// (out of line, below: other ports pay two instructions).
+		asm.LoadMem(asm.R1, asm.R7, portValFlags, asm.Half),
+		asm.JSet.Imm(asm.R1, portFlagSecured, "secured"),
 	)
 
 	// The destination.
+	dst := len(p)
 	loadPkt(14, "miss_malformed")
+	p[dst] = p[dst].WithSymbol("dst")
 	add(
 		asm.LoadMem(asm.R1, asm.R2, 0, asm.Word),
 		asm.StoreMem(asm.R10, stKey, asm.R1, asm.Word),
@@ -331,6 +341,69 @@ func program() asm.Instructions {
 		asm.Return(),
 	)
 
+	// A secured port's frame: an IPv4 or IPv6 source in the port's
+	// allowed prefixes (the allow4 and allow6 tries, keyed by ingress
+	// ifindex and address), and for IPv6 TCP or UDP right after the
+	// fixed header; anything else is the pipeline's guards' to judge.
+	// The IP header is copied to the stack with bpf_xdp_load_bytes: its
+	// offset (14, or 18 under a tag) is variable, which direct packet
+	// access would need CAP_PERFMON for. The allow key is built in place
+	// over the header's leading bytes, ending at the source address.
+	sec := len(p)
+	loadPkt(14, "miss_malformed")
+	p[sec] = p[sec].WithSymbol("secured")
+	add(
+		asm.LoadMem(asm.R5, asm.R2, 12, asm.Half),
+		asm.Mov.Imm(asm.R4, 14),
+		asm.JSet.Imm(asm.R9, taggedBit, "sec_tagged"),
+		asm.Ja.Label("sec_ethertype"),
+	)
+	tagged := len(p)
+	loadPkt(18, "miss_malformed")
+	p[tagged] = p[tagged].WithSymbol("sec_tagged")
+	add(
+		asm.LoadMem(asm.R5, asm.R2, 16, asm.Half),
+		asm.Mov.Imm(asm.R4, 18),
+		asm.HostTo(asm.BE, asm.R5, asm.Half).WithSymbol("sec_ethertype"),
+		asm.Mov.Reg(asm.R2, asm.R4), // offset of the IP header
+		asm.Mov.Reg(asm.R1, asm.R6),
+		asm.Mov.Reg(asm.R3, asm.R10),
+		asm.Add.Imm(asm.R3, stL3),
+		asm.JEq.Imm(asm.R5, 0x0800, "sec_ip4"),
+		asm.JNE.Imm(asm.R5, 0x86dd, "miss_guard"),
+
+		// IPv6: the fixed header; next header at 6, source at 8.
+		asm.Mov.Imm(asm.R4, 40),
+		asm.FnXdpLoadBytes.Call(),
+		asm.JNE.Imm(asm.R0, 0, "miss_guard"),
+		asm.LoadMem(asm.R1, asm.R10, stL3+6, asm.Byte),
+		asm.StoreMem(asm.R10, stNH, asm.R1, asm.Word),
+		asm.StoreImm(asm.R10, stL3, 32+128, asm.Word),
+		asm.LoadMem(asm.R1, asm.R6, mdIngressIfidx, asm.Word),
+		asm.StoreMem(asm.R10, stL3+4, asm.R1, asm.Word),
+	)
+	lookup(refAllow6, stL3)
+	add(
+		asm.JEq.Imm(asm.R0, 0, "miss_src_ip"),
+		asm.LoadMem(asm.R1, asm.R10, stNH, asm.Word),
+		asm.JEq.Imm(asm.R1, 6, "dst"),  // TCP
+		asm.JEq.Imm(asm.R1, 17, "dst"), // UDP
+		asm.Ja.Label("miss_guard"),
+
+		// IPv4: the fixed header; source at 12.
+		asm.Mov.Imm(asm.R4, 20).WithSymbol("sec_ip4"),
+		asm.FnXdpLoadBytes.Call(),
+		asm.JNE.Imm(asm.R0, 0, "miss_guard"),
+		asm.StoreImm(asm.R10, stL3+4, 32+32, asm.Word),
+		asm.LoadMem(asm.R1, asm.R6, mdIngressIfidx, asm.Word),
+		asm.StoreMem(asm.R10, stL3+8, asm.R1, asm.Word),
+	)
+	lookup(refAllow4, stL3+4)
+	add(
+		asm.JEq.Imm(asm.R0, 0, "miss_src_ip"),
+		asm.Ja.Label("dst"),
+	)
+
 	// Misses: R8 = the reason's column in the port's row of miss counters.
 	misses := []struct {
 		label  string
@@ -342,6 +415,8 @@ func program() asm.Instructions {
 		{"miss_group_src", MissGroupSrc},
 		{"miss_vlan", MissVLAN},
 		{"miss_src_unknown", MissSrcUnknown},
+		{"miss_src_ip", MissSrcIP},
+		{"miss_guard", MissGuard},
 		{"miss_dst_unknown", MissDstUnknown},
 		{"miss_hairpin", MissHairpin},
 		{"miss_egress_off", MissEgressOff},

@@ -32,6 +32,20 @@
 //  3. The source must be learned on this port: fdb{domain, src MAC} must
 //     exist with the ingress ifindex, otherwise miss "src-unknown" — so
 //     the pipeline sees every new or moved MAC and learns it.
+//     On a port with the Secured flag (port security: the switch mirrors
+//     only the port's bound MACs, so this is its MAC check too), the
+//     address guards of the switch's l2-input, for the common case: the
+//     IP header (after the tag, if any) is copied to the stack with
+//     bpf_xdp_load_bytes. IPv4: its source must match the allow4 trie
+//     for {ingress, address}, else miss "src-ip" (the pipeline drops it,
+//     src-ip-not-allowed); any protocol then goes on, as in the
+//     pipeline. IPv6: the source must match allow6 (miss "src-ip"), and
+//     the next header must be TCP (6) or UDP (17): ICMPv6 (neighbor
+//     discovery, router advertisements, redirects: the ND and RA guards)
+//     and every extension header, which may hide ICMPv6, miss "guard".
+//     Every other EtherType (ARP: the claim guard), and an IP header cut
+//     short, misses "guard". The pipeline then decides, as without the
+//     fast path.
 //  4. The destination: fdb{domain, dst MAC} (miss "dst-unknown"); its
 //     egress must not be the ingress port (miss "hairpin");
 //     bpf_redirect_map(devmap, egress ifindex) must find the port in the
@@ -51,7 +65,8 @@
 //     SlowPass), exactly what the plain program does.
 //
 // Everything else — broadcast, unknown unicast, learning, VXLAN, routing,
-// ICMP, policy, trace and capture — is the pipeline's.
+// ICMP, policy, trace and capture, and from a secured port ARP, ICMPv6,
+// IPv6 extension headers and spoofed sources — is the pipeline's.
 //
 // # Maps
 //
@@ -63,17 +78,21 @@
 //	                                                        egress VID u16 (0: untagged),
 //	                                                        egress port slot u16, flags u32 (0)} (16)
 //	ports      HASH            ingress ifindex u32 (4)     {domain u16, flags u16 (1: slow path,
-//	                                                        2: untagged frames allowed),
-//	                                                        port slot u32} (8)
+//	                                                        2: untagged frames allowed,
+//	                                                        4: secured), port slot u32} (8)
 //	vlans      HASH            {ifindex u32, VID u16,      {domain u16, pad u16} (4)
 //	                            pad u16} (8)
 //	devmap     DEVMAP_HASH     egress ifindex u32 (4)      ifindex u32 (4)
 //	port_max   ARRAY           port slot u32               the port's MaxFrame u32 (0: unchecked)
+//	allow4     LPM_TRIE        {prefixlen u32, ingress     u32 (0, unread: a match is the
+//	                            ifindex u32, IPv4 [4]} (12) answer)
+//	allow6     LPM_TRIE        {prefixlen u32, ingress     u32 (0, unread)
+//	                            ifindex u32, IPv6 [16]} (24)
 //	entry_ctr  PERCPU_ARRAY    entry slot u32              {src hits u64, dst hits u64}
 //	port_ctr   PERCPU_ARRAY    port slot u32               {rx packets, rx bytes, tx packets,
 //	                                                        tx bytes} (u64 each)
-//	miss_ctr   PERCPU_ARRAY    port slot*13 + column u32   u64: columns 0-10 the miss reasons,
-//	                                                        11 slow pass, 12 errors
+//	miss_ctr   PERCPU_ARRAY    port slot*15 + column u32   u64: columns 0-12 the miss reasons,
+//	                                                        13 slow pass, 14 errors
 //	xsks       XSKMAP          rx queue u32                AF_XDP socket fd (one map per Program)
 //	barrier    ARRAY_OF_MAPS   0                           a 1-element array (see Consistency)
 //
@@ -82,6 +101,12 @@
 // so the program needs no second translation, and removing a port from
 // the DEVMAP is one delete by the key the switch knows. All ports live in
 // the switch's network namespace.
+//
+// The allow tries hold the PortConfig.Sources of the Secured ports: a
+// prefix of length n is the key {32 + n, ifindex, address}, and the
+// program looks {64 or 160, ingress, source} up, so the ifindex always
+// matches whole and the longest prefix of that port decides. One trie per
+// family: an IPv6 ::/0 must not let IPv4 through.
 //
 // The miss counters are a row per port indexed by a computed key rather
 // than fields of one value at a variable offset: the verifier allows such
@@ -120,6 +145,18 @@
 //     the DEVMAP's own entries are freed by the kernel after a grace
 //     period, so a redirect in flight never touches a freed device. The
 //     Flush methods also wait a grace period.
+//   - A Secured port's sources change only by SetPort, in this order:
+//     the prefixes it loses are deleted first and a grace period is
+//     waited out, then the new ones are inserted, then the port's flags
+//     change. So when SetPort returns, no frame is being switched, nor
+//     will be, from a source the port lost (the switch calls it before
+//     it publishes its own narrowed guard); a port that becomes Secured
+//     finds its sources in place before its flag; and a frame never
+//     passes on a mix it could not have met otherwise (a source missing
+//     only makes a frame miss, which is always safe). DelPort deletes the
+//     port from the ports map before its sources (its frames are no
+//     longer looked up at all), and a source it fails to delete is
+//     deleted before the ifindex is given to SetPort again.
 //   - Hash maps recycle freed elements at once (preallocated ones from
 //     per-CPU free lists, others from bpf_mem_alloc caches), while a
 //     program that looked the old element up may still be reading it: it
@@ -128,7 +165,8 @@
 //     element (a delete, or an update of an existing key, which replaces
 //     the element) and the next that takes one (an insert or update),
 //     there is a grace period. Inserts in a row, or deletes in a row, wait
-//     for nothing; a learn after an aging pass waits once.
+//     for nothing; a learn after an aging pass waits once. The allow
+//     tries keep the rule too.
 //
 // The maps are the pipeline's state made visible to the kernel, not a
 // second source of truth: the switch programs them after its own tables,
@@ -146,7 +184,12 @@
 //     (netdev.CreateVeth already turns TX checksum offload off on the
 //     container end), EnsureGRO on the container end. For a veth it did
 //     not create, CheckPeer, and report the state; if !Ready, leave the
-//     port out of the fast path. Then SetPort with the port's domains.
+//     port out of the fast path. Then SetPort with the port's domains,
+//     and for a port with port security Secured with the sources its
+//     guard allows.
+//   - Port security: a change of the port's allowed sources (addresses,
+//     allowed prefixes), SetPort with the new Sources before the
+//     pipeline's guard narrows (see Consistency).
 //   - Learn (the pipeline learned MAC m on port P in domain D, P in the
 //     fast path): SetEntry(D, m, {P, VID of D on P}) after the pipeline's
 //     own table. Keep the slot with the pipeline's entry.
@@ -197,6 +240,9 @@
 //
 //   - L2 unicast within a domain only; one 802.1Q tag (no QinQ, no
 //     priority-tagged frames); no IPv4 routing yet.
+//   - From a Secured port, only IPv4 and IPv6 TCP and UDP (no extension
+//     header) are switched; the rest of its unicast (ICMPv6 ping, SCTP,
+//     IPsec...) takes the pipeline, which is right but slower.
 //   - VLAN tags that the sender's driver put out of band (a VLAN device
 //     on a veth with tx-vlan-offload on) are invisible to XDP, here as in
 //     the AF_XDP slow path: the frame looks untagged.

@@ -17,6 +17,8 @@ func TestLayout(t *testing.T) {
 	assert.Equal(t, 4, binary.Size(vlanValue{}))
 	assert.Equal(t, 16, binary.Size(entryCounters{}))
 	assert.Equal(t, portCtrSize, binary.Size(portCounters{}))
+	assert.Equal(t, 12, binary.Size(allow4Key{}))
+	assert.Equal(t, 24, binary.Size(allow6Key{}))
 }
 
 type fakeFD int
@@ -27,7 +29,7 @@ func (f fakeFD) FD() int { return int(f) }
 // resolves (the kernel's verifier is the real test, in the Linux tests).
 func TestProgramAssembles(t *testing.T) {
 	insns := program()
-	for _, ref := range []string{refPorts, refVLANs, refFDB, refDevmap, refPortMax, refEntryCtr, refPortCtr, refMissCtr, refXSKs} {
+	for _, ref := range []string{refPorts, refVLANs, refFDB, refDevmap, refPortMax, refAllow4, refAllow6, refEntryCtr, refPortCtr, refMissCtr, refXSKs} {
 		require.NoError(t, insns.AssociateMap(ref, fakeFD(3)), ref)
 	}
 	require.NoError(t, insns.Marshal(io.Discard, binary.LittleEndian))
@@ -75,7 +77,7 @@ func TestSlots(t *testing.T) {
 func TestMapsConfigDefaults(t *testing.T) {
 	c, err := MapsConfig{}.withDefaults()
 	require.NoError(t, err)
-	assert.Equal(t, MapsConfig{MaxEntries: DefaultMaxEntries, MaxPorts: DefaultMaxPorts, MaxVLANs: DefaultMaxVLANs}, c)
+	assert.Equal(t, MapsConfig{MaxEntries: DefaultMaxEntries, MaxPorts: DefaultMaxPorts, MaxVLANs: DefaultMaxVLANs, MaxSources: DefaultMaxSources}, c)
 	_, err = MapsConfig{MaxPorts: 1 << 17}.withDefaults()
 	assert.ErrorIs(t, err, ErrBadConfig)
 	_, err = MapsConfig{MaxEntries: -1}.withDefaults()

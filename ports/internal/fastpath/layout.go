@@ -45,7 +45,26 @@ const (
 const (
 	portFlagSlowPath = 1 << 0 // everything to the slow path
 	portFlagUntagged = 1 << 1 // untagged frames belong to Domain
+	portFlagSecured  = 1 << 2 // IP sources checked against the allow maps
 )
+
+// allow4Key and allow6Key are the keys of the source LPM tries of secured
+// ports (PortConfig.Sources), one per family: the ingress ifindex (host
+// order; always matched whole) then the address (wire order). Prefixlen
+// counts the bits of both: 32 + the prefix's length in the map, 32 + 32
+// or 32 + 128 in the program's lookups. The value (a u32, zero) is not
+// read: a match is the answer.
+type allow4Key struct {
+	Prefixlen uint32
+	Ifindex   uint32
+	Addr      [4]byte
+}
+
+type allow6Key struct {
+	Prefixlen uint32
+	Ifindex   uint32
+	Addr      [16]byte
+}
 
 // vlanKey is the key of the trunk VLAN hash.
 type vlanKey struct {

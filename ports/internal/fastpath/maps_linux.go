@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
 )
 
 // Maps are the fast path's tables, shared by the programs of all the ports
@@ -23,6 +26,7 @@ type Maps struct {
 	// The kernel objects; immutable after NewMaps, closed by Close.
 	fdb, ports, vlans, devmap  *ebpf.Map
 	portMax                    *ebpf.Map // by port slot: MaxFrame
+	allow4, allow6             *ebpf.Map // secured ports' sources
 	entryCtr, portCtr, missCtr *ebpf.Map
 	barrier, barrierInner      *ebpf.Map
 
@@ -32,6 +36,9 @@ type Maps struct {
 	entries  map[fdbKey]entryState
 	portsBy  map[int]*portState
 	vlanN    int    // elements in vlans
+	srcN     [2]int // elements in allow4, allow6
+	// orphans: source prefixes DelPort failed to remove, by ifindex.
+	orphans map[int][]netip.Prefix
 	eslots   *slots // entry counter slots
 	pslots   *slots // port counter slots
 	dirty    bool   // a hash element was freed since the last grace period
@@ -51,6 +58,7 @@ type portState struct {
 	cfg      PortConfig // VLANs: a private copy, what the vlans map holds
 	val      portValue  // what the ports map holds, if inPorts
 	maxFrame uint32     // what the port limit array holds at slot
+	srcs     map[netip.Prefix]bool // what allow4 and allow6 hold for it
 	inPorts  bool
 	inDevmap bool
 }
@@ -67,7 +75,7 @@ func NewMaps(cfg MapsConfig) (*Maps, error) {
 		return nil, fmt.Errorf("fastpath: %w", err)
 	}
 	m := &Maps{cfg: cfg,
-		entries: map[fdbKey]entryState{}, portsBy: map[int]*portState{},
+		entries: map[fdbKey]entryState{}, portsBy: map[int]*portState{}, orphans: map[int][]netip.Prefix{},
 		eslots: newSlots(cfg.MaxEntries), pslots: newSlots(cfg.MaxPorts),
 		zeroEnt: make([]entryCounters, ncpu), zeroPort: make([]portCounters, ncpu), zeroMiss: make([]uint64, ncpu)}
 	specs := []struct {
@@ -79,6 +87,10 @@ func NewMaps(cfg MapsConfig) (*Maps, error) {
 		{&m.vlans, &ebpf.MapSpec{Name: "vs_vlans", Type: ebpf.Hash, KeySize: 8, ValueSize: 4, MaxEntries: uint32(cfg.MaxVLANs)}},
 		{&m.devmap, &ebpf.MapSpec{Name: "vs_devmap", Type: ebpf.DevMapHash, KeySize: 4, ValueSize: 4, MaxEntries: uint32(cfg.MaxPorts)}},
 		{&m.portMax, &ebpf.MapSpec{Name: "vs_port_max", Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: uint32(cfg.MaxPorts)}},
+		{&m.allow4, &ebpf.MapSpec{Name: "vs_allow4", Type: ebpf.LPMTrie, KeySize: 12, ValueSize: 4, MaxEntries: uint32(cfg.MaxSources),
+			Flags: unix.BPF_F_NO_PREALLOC}},
+		{&m.allow6, &ebpf.MapSpec{Name: "vs_allow6", Type: ebpf.LPMTrie, KeySize: 24, ValueSize: 4, MaxEntries: uint32(cfg.MaxSources),
+			Flags: unix.BPF_F_NO_PREALLOC}},
 		{&m.entryCtr, &ebpf.MapSpec{Name: "vs_entry_ctr", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 16, MaxEntries: uint32(cfg.MaxEntries)}},
 		{&m.portCtr, &ebpf.MapSpec{Name: "vs_port_ctr", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: portCtrSize, MaxEntries: uint32(cfg.MaxPorts)}},
 		{&m.missCtr, &ebpf.MapSpec{Name: "vs_miss_ctr", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: uint32(cfg.MaxPorts * missRow)}},
@@ -105,7 +117,8 @@ func notSupported(err error) error {
 
 func (m *Maps) closeMaps() error {
 	var errs []error
-	for _, mp := range []*ebpf.Map{m.fdb, m.ports, m.vlans, m.devmap, m.portMax, m.entryCtr, m.portCtr, m.missCtr, m.barrier, m.barrierInner} {
+	for _, mp := range []*ebpf.Map{m.fdb, m.ports, m.vlans, m.devmap, m.portMax, m.allow4, m.allow6, m.entryCtr, m.portCtr, m.missCtr,
+		m.barrier, m.barrierInner} {
 		if mp != nil {
 			errs = append(errs, mp.Close())
 		}
@@ -208,6 +221,15 @@ func (m *Maps) SetPort(ifindex int, cfg PortConfig) error {
 			return fmt.Errorf("%w: port %d: VID %d", ErrBadConfig, ifindex, vid)
 		}
 	}
+	wantSrcs := map[netip.Prefix]bool{}
+	if cfg.Secured {
+		for _, pf := range cfg.Sources {
+			if err := checkSource(pf); err != nil {
+				return fmt.Errorf("fastpath: port %d: %w", ifindex, err)
+			}
+			wantSrcs[pf] = true
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -232,7 +254,33 @@ func (m *Maps) SetPort(ifindex int, cfg PortConfig) error {
 	if n > m.cfg.MaxVLANs {
 		return fmt.Errorf("fastpath: port %d: %w: %d port VLANs", ifindex, ErrFull, m.cfg.MaxVLANs)
 	}
+	var curSrcs map[netip.Prefix]bool
+	if ps != nil {
+		curSrcs = ps.srcs
+	}
+	srcN := m.srcN
+	for pf := range curSrcs {
+		if !wantSrcs[pf] {
+			srcN[family(pf)]--
+		}
+	}
+	for pf := range wantSrcs {
+		if !curSrcs[pf] {
+			srcN[family(pf)]++
+		}
+	}
+	if max(srcN[0], srcN[1]) > m.cfg.MaxSources {
+		return fmt.Errorf("fastpath: port %d: %w: %d source prefixes", ifindex, ErrFull, m.cfg.MaxSources)
+	}
 	if ps == nil {
+		for len(m.orphans[ifindex]) > 0 {
+			o := m.orphans[ifindex]
+			if err := m.delSource(ifindex, o[0]); err != nil {
+				return err
+			}
+			m.orphans[ifindex] = o[1:]
+		}
+		delete(m.orphans, ifindex)
 		slot, err := m.allocSlot(m.pslots, "ports", m.cfg.MaxPorts)
 		if err != nil {
 			return fmt.Errorf("fastpath: port %d: %w", ifindex, err)
@@ -258,6 +306,9 @@ func (m *Maps) SetPort(ifindex int, cfg PortConfig) error {
 	}
 	// From here on the shadow follows every kernel update that succeeds,
 	// so that an error leaves the two in step (and DelPort cleans up).
+	if err := m.setSources(ifindex, ps, wantSrcs); err != nil {
+		return err
+	}
 	cur = maps.Clone(cur)
 	if cur == nil {
 		cur = map[uint16]Domain{}
@@ -302,6 +353,9 @@ func (m *Maps) SetPort(ifindex int, cfg PortConfig) error {
 	if cfg.SlowPath {
 		val.Flags |= portFlagSlowPath
 	}
+	if cfg.Secured {
+		val.Flags |= portFlagSecured
+	}
 	if !ps.inPorts || ps.val != val {
 		if err := m.beforeAlloc(); err != nil {
 			return err
@@ -328,6 +382,87 @@ func (m *Maps) SetPort(ifindex int, cfg PortConfig) error {
 		ps.inDevmap = true
 	}
 	ps.cfg = cfg
+	ps.cfg.Sources = slices.Clone(cfg.Sources)
+	return nil
+}
+
+// family is the allow map of a source prefix: 0 allow4, 1 allow6.
+func family(pf netip.Prefix) int {
+	if pf.Addr().Is4() {
+		return 0
+	}
+	return 1
+}
+
+// delSource and putSource remove and add one of a port's source prefixes.
+func (m *Maps) delSource(ifindex int, pf netip.Prefix) error {
+	var err error
+	if family(pf) == 0 {
+		err = m.allow4.Delete(allow4Key{Prefixlen: 32 + uint32(pf.Bits()), Ifindex: uint32(ifindex), Addr: pf.Addr().As4()})
+	} else {
+		err = m.allow6.Delete(allow6Key{Prefixlen: 32 + uint32(pf.Bits()), Ifindex: uint32(ifindex), Addr: pf.Addr().As16()})
+	}
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("fastpath: port %d: remove source %s: %w", ifindex, pf, err)
+	}
+	m.srcN[family(pf)]--
+	m.dirty = true
+	return nil
+}
+
+func (m *Maps) putSource(ifindex int, pf netip.Prefix) error {
+	if err := m.beforeAlloc(); err != nil {
+		return err
+	}
+	var err error
+	if family(pf) == 0 {
+		err = m.allow4.Put(allow4Key{Prefixlen: 32 + uint32(pf.Bits()), Ifindex: uint32(ifindex), Addr: pf.Addr().As4()}, uint32(0))
+	} else {
+		err = m.allow6.Put(allow6Key{Prefixlen: 32 + uint32(pf.Bits()), Ifindex: uint32(ifindex), Addr: pf.Addr().As16()}, uint32(0))
+	}
+	if err != nil {
+		return fmt.Errorf("fastpath: port %d: source %s: %w", ifindex, pf, err)
+	}
+	m.srcN[family(pf)]++
+	return nil
+}
+
+// setSources makes the port's source prefixes in the allow maps want.
+// Removals come first and are waited out (a grace period) before
+// anything is added and before SetPort goes on: when SetPort returns, no
+// frame is being switched from a source the port lost — the switch may
+// have just narrowed what it may send. Additions come before the port's
+// flags change (SetPort's order), so a port that becomes Secured finds
+// its sources in place.
+func (m *Maps) setSources(ifindex int, ps *portState, want map[netip.Prefix]bool) error {
+	removed := false
+	for pf := range ps.srcs {
+		if want[pf] {
+			continue
+		}
+		if err := m.delSource(ifindex, pf); err != nil {
+			return err
+		}
+		delete(ps.srcs, pf)
+		removed = true
+	}
+	if removed {
+		if err := m.syncLocked(); err != nil {
+			return err
+		}
+	}
+	for pf := range want {
+		if ps.srcs[pf] {
+			continue
+		}
+		if err := m.putSource(ifindex, pf); err != nil {
+			return err
+		}
+		if ps.srcs == nil {
+			ps.srcs = map[netip.Prefix]bool{}
+		}
+		ps.srcs[pf] = true
+	}
 	return nil
 }
 
@@ -349,6 +484,7 @@ func (m *Maps) Port(ifindex int) (PortConfig, bool) {
 	}
 	cfg := ps.cfg
 	cfg.VLANs = maps.Clone(cfg.VLANs)
+	cfg.Sources = slices.Clone(cfg.Sources)
 	return cfg, true
 }
 
@@ -382,6 +518,14 @@ func (m *Maps) DelPort(ifindex int) error {
 			errs = append(errs, fmt.Errorf("fastpath: port %d: remove VLAN %d: %w", ifindex, vid, err))
 		}
 		m.vlanN--
+	}
+	for pf := range ps.srcs {
+		if err := m.delSource(ifindex, pf); err != nil {
+			errs = append(errs, err)
+			// Still in the kernel: removed before the ifindex is
+			// given to SetPort again.
+			m.orphans[ifindex] = append(m.orphans[ifindex], pf)
+		}
 	}
 	m.dirty = true
 	if _, err := m.flushLocked(func(_ Domain, _ MAC, e Entry) bool { return e.Ifindex == ifindex }); err != nil {

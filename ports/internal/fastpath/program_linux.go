@@ -165,6 +165,7 @@ func load(m *Maps, queues int) (*ebpf.Program, *ebpf.Map, error) {
 	insns := program()
 	for ref, mp := range map[string]*ebpf.Map{
 		refPorts: m.ports, refVLANs: m.vlans, refFDB: m.fdb, refDevmap: m.devmap, refPortMax: m.portMax,
+		refAllow4: m.allow4, refAllow6: m.allow6,
 		refEntryCtr: m.entryCtr, refPortCtr: m.portCtr, refMissCtr: m.missCtr, refXSKs: xsks,
 	} {
 		if err := insns.AssociateMap(ref, mp); err != nil {
@@ -190,7 +191,7 @@ func load(m *Maps, queues int) (*ebpf.Program, *ebpf.Map, error) {
 // attaching it. A nil error means Attach will load; whether the device
 // takes it is Attach's answer.
 func Probe() error {
-	m, err := NewMaps(MapsConfig{MaxEntries: 1, MaxPorts: 1, MaxVLANs: 1})
+	m, err := NewMaps(MapsConfig{MaxEntries: 1, MaxPorts: 1, MaxVLANs: 1, MaxSources: 1})
 	if err != nil {
 		return err
 	}

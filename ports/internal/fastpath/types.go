@@ -3,6 +3,7 @@ package fastpath
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 )
 
 // Errors. Every error a method returns wraps one of these or a kernel error
@@ -57,6 +58,26 @@ type PortConfig struct {
 	// pipeline drops and counts it — instead of being redirected and
 	// dropped silently by the kernel. 0 checks nothing.
 	MaxFrame int
+	// Secured holds the frames received on the port to its address
+	// guards, as the switch's pipeline runs them for a port with port
+	// security: an IPv4 frame is switched only if its source address is in
+	// Sources; an IPv6 frame only if its source is in Sources and its next
+	// header is TCP or UDP (ICMPv6 — neighbor discovery, router
+	// advertisements — and extension headers are the pipeline's to
+	// judge); every other EtherType (ARP among them) goes to the slow
+	// path. A frame so missed is counted MissSrcIP (source not in
+	// Sources) or MissGuard. The source MAC needs nothing more: the fdb
+	// entries on a secured port are its bound MACs only (the switch's
+	// choice), and the source check (MissSrcUnknown) does the rest.
+	Secured bool
+	// Sources are the source prefixes a Secured port may send from, both
+	// families: the port's addresses and allowed prefixes, and what its
+	// guard always allows (0.0.0.0/32, ::/128, fe80::/10), or 0.0.0.0/0
+	// and ::/0 when the guard checks no address. A prefix must be masked
+	// (no host bits) and not an IPv4-mapped IPv6 one; the longest match
+	// per port and family decides, so overlaps are fine. Ignored unless
+	// Secured.
+	Sources []netip.Prefix
 }
 
 // Entry is where frames to one (domain, MAC) leave in the fast path.
@@ -110,6 +131,15 @@ const (
 	// MissSrcUnknown: the source MAC is not in the fdb on the ingress port
 	// (new, moved, or aged out): the pipeline must see it to learn it.
 	MissSrcUnknown
+	// MissSrcIP: an IPv4 or IPv6 frame from a Secured port whose source
+	// address is not in its Sources: the pipeline's IP source guard drops
+	// it (src-ip-not-allowed).
+	MissSrcIP
+	// MissGuard: a frame from a Secured port that only the pipeline's
+	// guards can judge: ARP, ICMPv6, an IPv6 extension header, any
+	// EtherType but IPv4 and IPv6, or an IP header shorter than the
+	// minimum.
+	MissGuard
 	// MissDstUnknown: the destination MAC is not in the fdb (unknown
 	// unicast: the pipeline floods it).
 	MissDstUnknown
@@ -130,7 +160,7 @@ const (
 
 var missNames = [NumMissReasons]string{
 	"forced", "malformed", "group-dst", "group-src", "vlan",
-	"src-unknown", "dst-unknown", "hairpin", "egress-off", "too-big", "headroom",
+	"src-unknown", "src-ip", "guard", "dst-unknown", "hairpin", "egress-off", "too-big", "headroom",
 }
 
 // String returns the reason's short name, as a counter label.
@@ -179,6 +209,9 @@ type MapsConfig struct {
 	MaxPorts int
 	// MaxVLANs bounds the (port, VID) pairs of trunk ports (default 4096).
 	MaxVLANs int
+	// MaxSources bounds the source prefixes of Secured ports, per family
+	// (default 8192).
+	MaxSources int
 }
 
 // Defaults of MapsConfig.
@@ -186,6 +219,7 @@ const (
 	DefaultMaxEntries = 65536
 	DefaultMaxPorts   = 256
 	DefaultMaxVLANs   = 4096
+	DefaultMaxSources = 8192
 )
 
 // withDefaults fills in the defaults and checks the limits.
@@ -199,10 +233,14 @@ func (c MapsConfig) withDefaults() (MapsConfig, error) {
 	if c.MaxVLANs == 0 {
 		c.MaxVLANs = DefaultMaxVLANs
 	}
+	if c.MaxSources == 0 {
+		c.MaxSources = DefaultMaxSources
+	}
 	// Port slots travel in a u16 of the fdb value.
-	if c.MaxEntries < 1 || c.MaxEntries > 1<<24 || c.MaxPorts < 1 || c.MaxPorts > 1<<16 || c.MaxVLANs < 1 || c.MaxVLANs > 1<<20 {
-		return c, fmt.Errorf("%w: %d entries, %d ports, %d VLANs: want 1-%d, 1-%d, 1-%d",
-			ErrBadConfig, c.MaxEntries, c.MaxPorts, c.MaxVLANs, 1<<24, 1<<16, 1<<20)
+	if c.MaxEntries < 1 || c.MaxEntries > 1<<24 || c.MaxPorts < 1 || c.MaxPorts > 1<<16 || c.MaxVLANs < 1 || c.MaxVLANs > 1<<20 ||
+		c.MaxSources < 1 || c.MaxSources > 1<<20 {
+		return c, fmt.Errorf("%w: %d entries, %d ports, %d VLANs, %d sources: want 1-%d, 1-%d, 1-%d, 1-%d",
+			ErrBadConfig, c.MaxEntries, c.MaxPorts, c.MaxVLANs, c.MaxSources, 1<<24, 1<<16, 1<<20, 1<<20)
 	}
 	return c, nil
 }
@@ -220,6 +258,15 @@ func checkMAC(mac MAC) error {
 func checkMaxFrame(n int) error {
 	if n < 0 || n > 1<<16-1 {
 		return fmt.Errorf("%w: max frame %d", ErrBadConfig, n)
+	}
+	return nil
+}
+
+// checkSource accepts a valid, masked prefix that is not IPv4-mapped IPv6
+// (an IPv4 source is given as an IPv4 prefix).
+func checkSource(p netip.Prefix) error {
+	if !p.IsValid() || p.Masked() != p || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+		return fmt.Errorf("%w: source prefix %s: want a masked IPv4 or IPv6 prefix", ErrBadConfig, p)
 	}
 	return nil
 }

@@ -32,13 +32,13 @@ type Maps struct {
 
 	mu sync.Mutex
 	// Guarded by mu: the Go shadow of the maps, which the flushes walk.
-	closed   bool
-	entries  map[fdbKey]entryState
-	portsBy  map[int]*portState
-	vlanN    int    // elements in vlans
-	srcN     [2]int // elements in allow4, allow6
+	closed  bool
+	entries map[fdbKey]entryState
+	portsBy map[int]*portState
+	vlanN   int    // elements in vlans
+	srcN    [2]int // elements in allow4, allow6
 	// orphans: source prefixes DelPort failed to remove, by ifindex.
-	orphans map[int][]netip.Prefix
+	orphans  map[int][]netip.Prefix
 	eslots   *slots // entry counter slots
 	pslots   *slots // port counter slots
 	dirty    bool   // a hash element was freed since the last grace period
@@ -55,9 +55,9 @@ type entryState struct {
 
 type portState struct {
 	slot     uint32
-	cfg      PortConfig // VLANs: a private copy, what the vlans map holds
-	val      portValue  // what the ports map holds, if inPorts
-	maxFrame uint32     // what the port limit array holds at slot
+	cfg      PortConfig            // VLANs: a private copy, what the vlans map holds
+	val      portValue             // what the ports map holds, if inPorts
+	maxFrame uint32                // what the port limit array holds at slot
 	srcs     map[netip.Prefix]bool // what allow4 and allow6 hold for it
 	inPorts  bool
 	inDevmap bool

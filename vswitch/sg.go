@@ -224,8 +224,9 @@ type SGStats struct {
 	Conntrack conntrack.Counters `json:"conntrack"`
 }
 
-// SGStats returns the rule counters and the tracker's state. Counts of a
-// worker made under an earlier configuration join at its next vector.
+// SGStats returns the rule counters and the tracker's state. A kept
+// rule's counts made under an earlier configuration are included whether
+// or not the worker has switched to the new one (acl.Counters).
 func (s *Switch) SGStats() SGStats {
 	var out SGStats
 	if ct := s.ct.Load(); ct != nil {

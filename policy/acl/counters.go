@@ -1,6 +1,9 @@
 package acl
 
-import "sync/atomic"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // Counters are one worker's packet and byte counters for every counter
 // index of one Classifier, in the house style of the pipeline's node
@@ -15,16 +18,29 @@ import "sync/atomic"
 // current ones; the worker calls Adopt once, when it switches, which adds
 // prev's totals into the new counters under the same group and rule names
 // (and, for default denies, the same groups and direction), so the counts
-// of a rule survive a reconfiguration that keeps it. A worker must count
+// of a rule survive a reconfiguration that keeps it. Until the worker has
+// adopted them (an idle worker may not for a long time), Snapshot adds
+// prev's published totals itself, so a rule's count never reads as zero
+// after another rule changed. A worker must count
 // with the Counters of the Classifier it looked up in: the control plane
 // publishes the two together (one atomic pointer to a pair).
 type Counters struct {
-	info  []RuleInfo      // of the classifier these count for
-	local []uint64        // packets of index i at 2i, bytes at 2i+1
-	pub   []atomic.Uint64 // published copy of local
-	prev  *Counters
-	carry []int32 // for each index of prev, the index here or -1
+	info  []RuleInfo               // of the classifier these count for
+	local []uint64                 // packets of index i at 2i, bytes at 2i+1
+	pub   []atomic.Uint64          // published copy of local
+	prev  atomic.Pointer[Counters] // until Adopt
+	carry []int32                  // for each index of prev, the index here or -1; never changes
+	// state tells Snapshot whether local (and pub) hold prev's totals:
+	// stFresh (not yet: Snapshot adds prev's), stAdopting (in the middle:
+	// Snapshot waits), stAdopted.
+	state atomic.Uint32
 }
+
+const (
+	stFresh uint32 = iota
+	stAdopting
+	stAdopted
+)
 
 // counterKey identifies a counter across classifiers.
 type counterKey struct {
@@ -53,7 +69,7 @@ func (c *Classifier) NewCounters(prev *Counters) *Counters {
 	for i := range c.info {
 		idx[keyOf(&c.info[i])] = int32(i)
 	}
-	k.prev = prev
+	k.prev.Store(prev)
 	k.carry = make([]int32, len(prev.info))
 	for i := range prev.info {
 		j, ok := idx[keyOf(&prev.info[i])]
@@ -92,10 +108,11 @@ func (k *Counters) Publish() {
 // forgets them. The worker that owned prev calls it once, after its last
 // Count on prev; it allocates nothing.
 func (k *Counters) Adopt() {
-	p := k.prev
+	p := k.prev.Load()
 	if p == nil {
 		return
 	}
+	k.state.Store(stAdopting)
 	p.Adopt()
 	for i, j := range k.carry {
 		if j >= 0 {
@@ -103,8 +120,42 @@ func (k *Counters) Adopt() {
 			k.local[2*j+1] += p.local[2*i+1]
 		}
 	}
-	k.prev, k.carry = nil, nil
 	k.Publish()
+	k.state.Store(stAdopted)
+	k.prev.Store(nil) // the chain of older generations can go
+}
+
+// published returns k's published counts per index (packets at 2i, bytes
+// at 2i+1), with the totals of the counters k replaces that k's worker
+// has not adopted yet carried over as Adopt would. It may run beside the
+// worker: it reads again if an Adopt ran meanwhile, and waits out one in
+// progress (Adopt is a few loops over the counters).
+func (k *Counters) published() []uint64 {
+	out := make([]uint64, len(k.pub))
+	for {
+		s1 := k.state.Load()
+		if s1 == stAdopting {
+			runtime.Gosched()
+			continue
+		}
+		for i := range out {
+			out[i] = k.pub[i].Load()
+		}
+		if s1 == stFresh {
+			if p := k.prev.Load(); p != nil {
+				pv := p.published()
+				for i, j := range k.carry {
+					if j >= 0 {
+						out[2*j] += pv[2*i]
+						out[2*j+1] += pv[2*i+1]
+					}
+				}
+			}
+		}
+		if k.state.Load() == s1 {
+			return out
+		}
+	}
 }
 
 // RuleCount is a counter index's description and its totals.
@@ -125,9 +176,10 @@ func (c *Classifier) Snapshot(workers ...*Counters) []RuleCount {
 		if len(k.info) != len(c.info) || len(k.info) > 0 && &k.info[0] != &c.info[0] {
 			continue // counters of another classifier
 		}
+		v := k.published()
 		for i := range out {
-			out[i].Packets += k.pub[2*i].Load()
-			out[i].Bytes += k.pub[2*i+1].Load()
+			out[i].Packets += v[2*i]
+			out[i].Bytes += v[2*i+1]
 		}
 	}
 	return out

@@ -155,3 +155,65 @@ func TestCountersPublishIndex(t *testing.T) {
 	require.EqualValues(t, 1, p)
 	require.EqualValues(t, 10, b)
 }
+
+// TestCountersBeforeAdopt: a snapshot taken after a reconfiguration but
+// before the worker switched (an idle worker may not for long) still shows
+// the totals of the rules the new classifier keeps; after the switch they
+// are counted once, not twice.
+func TestCountersBeforeAdopt(t *testing.T) {
+	c, err := Compile(testModel())
+	require.NoError(t, err)
+	w := c.NewCounters(nil)
+	http := tcp("8.8.8.8", "10.0.0.1", 40000, 80)
+	_, idx := c.Lookup(Ingress, 1, &http)
+	for range 3 {
+		w.Count(idx, 100)
+	}
+	w.Publish()
+
+	m2 := testModel()
+	m2.Groups[0].Rules = append(m2.Groups[0].Rules, Rule{Name: "unrelated", Proto: ProtoUDP, Ports: PortRange{10, 10}})
+	c2, err := Compile(m2)
+	require.NoError(t, err)
+	n := c2.NewCounters(w)
+	p, b := count(c2.Snapshot(n), "web", "http", Ingress)
+	require.EqualValues(t, 3, p, "an unrelated rule added: http's count before the worker adopts")
+	require.EqualValues(t, 300, b)
+
+	// Two generations the worker has not adopted.
+	c3, err := Compile(testModel())
+	require.NoError(t, err)
+	n3 := c3.NewCounters(n)
+	p, _ = count(c3.Snapshot(n3), "web", "http", Ingress)
+	require.EqualValues(t, 3, p)
+
+	n3.Adopt()
+	_, idx3 := c3.Lookup(Ingress, 1, &http)
+	n3.Count(idx3, 100)
+	n3.Publish()
+	p, b = count(c3.Snapshot(n3), "web", "http", Ingress)
+	require.EqualValues(t, 4, p, "adopted: counted once")
+	require.EqualValues(t, 400, b)
+}
+
+// TestCountersAdoptConcurrent: snapshots beside a worker that adopts never
+// count the carried totals twice or lose them.
+func TestCountersAdoptConcurrent(t *testing.T) {
+	c, err := Compile(testModel())
+	require.NoError(t, err)
+	http := tcp("8.8.8.8", "10.0.0.1", 40000, 80)
+	for range 200 {
+		w := c.NewCounters(nil)
+		_, idx := c.Lookup(Ingress, 1, &http)
+		w.Count(idx, 1)
+		w.Publish()
+		n := c.NewCounters(w)
+		var wg sync.WaitGroup
+		wg.Go(n.Adopt)
+		for range 20 {
+			p, _ := count(c.Snapshot(n), "web", "http", Ingress)
+			require.EqualValues(t, 1, p)
+		}
+		wg.Wait()
+	}
+}

@@ -1,5 +1,7 @@
 package ports
 
+import "net/netip"
+
 // FastPath is a kernel fast path shared by a switch's ports: tables that
 // the switch programs with what its pipeline has learned, and a program on
 // each member port that forwards the frames matching them without the
@@ -47,6 +49,16 @@ type FastPathPort struct {
 	// SlowPath sends all of the port's traffic, both directions, through
 	// the pipeline (while a trace or capture runs on it).
 	SlowPath bool
+	// Secured holds what the port sends to its address guards (port
+	// security): the fast path forwards IPv4, and IPv6 TCP and UDP, whose
+	// source is in Sources, and hands everything else the port sends to
+	// the pipeline (ARP, ICMPv6, other sources...), which runs the guards.
+	// When a call narrows Sources, it returns once no frame from a
+	// source taken away is forwarded any more.
+	Secured bool
+	// Sources are the masked prefixes, IPv4 or IPv6 (not IPv4-mapped),
+	// that a Secured port may send from.
+	Sources []netip.Prefix
 }
 
 // FastPathCounters are one port's fast-path counters.

@@ -240,9 +240,8 @@ func (s *Switch) applyLocked(cfg Config, l3 *l3Config, gone *attachment) error {
 	// Ports leaving the fast path, or changing how it classifies their
 	// frames, leave it before the new tables are published (a port being
 	// removed among them: no frame is redirected to it from here on).
-	fpWant := s.wantFastPath(t, &cfg)
 	guards := compileGuards(&cfg, idx)
-	guardFastPath(fpWant, guards)
+	fpWant := s.wantFastPath(t, &cfg, guards)
 	s.lrn.mu.Lock()
 	s.fpath.prune(fpWant)
 	s.lrn.mu.Unlock()

@@ -30,6 +30,11 @@ import (
 // see, are never offloaded (the router's MACs are on routerPort, no
 // fast-path port), and routed ports are not members.
 //
+// A port with port security is in the fast path Secured, with the sources
+// its guard allows: the kernel switches what it sends only when the
+// pipeline's guards would pass it, and leaves the rest to them
+// (fastpath_guard.go says how and in which order).
+//
 // Which entries: every valid MAC-table entry (learned or static) whose
 // port is in the fast path and carries the entry's domain, with the VLAN
 // tag the port sends that domain with (none on an access port or a
@@ -54,6 +59,9 @@ import (
 //     frame is ever redirected to a port that is gone.
 //   - a port joining (or coming back after fast-path=off, or after a
 //     trace): SetPort, then every valid table entry on it is replayed.
+//   - the sources of a secured port changing (its addresses,
+//     allowed_ips=): SetPort in place, before the new guards are
+//     published (prune).
 //
 // Counters: the kernel's counters of a port or an entry live in a slot
 // that is freed when the port leaves the kernel (a reclassification:
@@ -336,7 +344,8 @@ func (f *fastPath) counters(a *attachment, p *fpPort) (*ports.FastPathCounters, 
 }
 
 // sameClass reports whether two port states classify and tag frames alike
-// and mirror the same entries (they may differ in SlowPath only).
+// and mirror the same entries (they may differ in SlowPath and Sources
+// only, which change in place).
 func sameClass(a, b *fpPort) bool {
 	return a.ifindex == b.ifindex && a.att == b.att && a.cfg.Domain == b.cfg.Domain && a.cfg.TaggedOnly == b.cfg.TaggedOnly &&
 		maps.Equal(a.cfg.VLANs, b.cfg.VLANs) && maps.Equal(a.vid, b.vid) && slices.Equal(a.bound, b.bound) &&
@@ -344,13 +353,29 @@ func sameClass(a, b *fpPort) bool {
 }
 
 // prune takes out of the kernel every port that is not wanted any more or
-// whose classification changes; sync puts them back. Run before a new
-// configuration is published.
+// whose classification changes, and gives the secured ports that stay
+// their new sources; sync puts the others back. Run before a new
+// configuration is published: when it returns, the kernel switches
+// nothing from a source a port may no longer send from.
 func (f *fastPath) prune(want map[uint16]*fpPort) {
 	for idx, p := range f.ports {
-		if w := want[idx]; w == nil || !sameClass(p, w) {
+		w := want[idx]
+		if w == nil || !sameClass(p, w) {
 			f.delPort(idx)
+			continue
 		}
+		if slices.Equal(p.cfg.Sources, w.cfg.Sources) {
+			continue
+		}
+		cfg := p.cfg
+		cfg.Sources = w.cfg.Sources
+		if err := f.fp.SetPort(p.ifindex, cfg); err != nil {
+			// The port's sources may be half changed: out with it.
+			f.fail(fmt.Errorf("port %d: %w", p.ifindex, err))
+			f.delPort(idx)
+			continue
+		}
+		p.cfg.Sources = w.cfg.Sources
 	}
 }
 
@@ -364,13 +389,15 @@ func (f *fastPath) sync(want map[uint16]*fpPort, l *learner) {
 		if p != nil {
 			p.why = w.why
 		}
-		if p != nil && p.cfg.SlowPath == w.cfg.SlowPath {
+		if p != nil && p.cfg.SlowPath == w.cfg.SlowPath && slices.Equal(p.cfg.Sources, w.cfg.Sources) {
 			continue
 		}
 		if err := f.fp.SetPort(w.ifindex, w.cfg); err != nil {
 			f.fail(fmt.Errorf("port %d: %w", w.ifindex, err))
 			if p == nil {
 				f.fail(f.fp.DelPort(w.ifindex)) // undo a half-done add
+			} else if !slices.Equal(p.cfg.Sources, w.cfg.Sources) {
+				f.delPort(idx) // its sources may be half changed
 			}
 			continue
 		}
@@ -378,7 +405,7 @@ func (f *fastPath) sync(want map[uint16]*fpPort, l *learner) {
 			f.ports[idx] = w
 			joined = append(joined, idx)
 		} else {
-			p.cfg.SlowPath = w.cfg.SlowPath
+			p.cfg.SlowPath, p.cfg.Sources = w.cfg.SlowPath, w.cfg.Sources
 		}
 	}
 	if len(joined) == 0 {
@@ -398,8 +425,9 @@ func (f *fastPath) sync(want map[uint16]*fpPort, l *learner) {
 }
 
 // wantFastPath computes which attached ports belong in the fast path under
-// tables t and configuration cfg. Caller holds s.mu.
-func (s *Switch) wantFastPath(t *tables, cfg *Config) map[uint16]*fpPort {
+// tables t, configuration cfg and the port guards compiled from them.
+// Caller holds s.mu.
+func (s *Switch) wantFastPath(t *tables, cfg *Config, guards *portGuards) map[uint16]*fpPort {
 	want := map[uint16]*fpPort{}
 	if s.fpath.fp == nil {
 		return want
@@ -432,6 +460,7 @@ func (s *Switch) wantFastPath(t *tables, cfg *Config) map[uint16]*fpPort {
 				vid: map[uint16]uint16{pe.nativeDom: 0}}
 			if pe.secure {
 				w.bound = append([]uint64{pe.secMAC}, pe.secMore...)
+				w.cfg.Secured, w.cfg.Sources = true, guards.port(a.idx).fastPathSources()
 			}
 			if pe.trunk {
 				w.cfg.VLANs = map[uint16]uint16{}
@@ -470,7 +499,7 @@ func (s *Switch) syncFastPathLocked() {
 	if s.fpath.fp == nil {
 		return
 	}
-	want := s.wantFastPath(s.tables.Load(), &s.cfg)
+	want := s.wantFastPath(s.tables.Load(), &s.cfg, s.lrn.guards.Load())
 	s.lrn.mu.Lock()
 	s.fpath.sync(want, s.lrn)
 	s.lrn.mu.Unlock()

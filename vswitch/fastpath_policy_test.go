@@ -91,7 +91,7 @@ func TestFastPathSecurityGroup(t *testing.T) {
 
 	// wantFastPath itself, for the configuration as it is.
 	r.s.mu.Lock()
-	want := r.s.wantFastPath(r.s.tables.Load(), &r.s.cfg)
+	want := r.s.wantFastPath(r.s.tables.Load(), &r.s.cfg, r.s.lrn.guards.Load())
 	r.s.mu.Unlock()
 	require.True(t, want[r.s.attached["b"].idx].cfg.SlowPath)
 	require.False(t, want[r.s.attached["a"].idx].cfg.SlowPath)

@@ -7,9 +7,6 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/stretchr/testify/require"
-
-	"github.com/vecswitch/vecswitch/ports"
-	"github.com/vecswitch/vecswitch/ports/memport"
 )
 
 // Addresses of the guard tests: the secured port "c" has station macN(1),
@@ -317,36 +314,4 @@ func TestIPGuardConfig(t *testing.T) {
 		require.ErrorAs(t, err, &ce)
 		require.Contains(t, ce.Describe(), tc.msg)
 	}
-}
-
-// TestGuardKeepsIngressOffFastPath: the kernel fast path cannot check
-// what a port with port security claims above L2, so every frame it
-// receives misses to the pipeline (tagged frames only, no VLAN), while
-// frames to it still leave through the fast path (its MAC is there).
-func TestGuardKeepsIngressOffFastPath(t *testing.T) {
-	fp := newRecFastPath()
-	r := newRig(t, Options{FastPath: fp})
-	for i, n := range []string{"c", "t", "o"} {
-		p, err := memport.New(memport.Config{Name: n, TxQueues: 1, RxQueues: 1})
-		require.NoError(t, err)
-		require.NoError(t, r.s.AddPort(memberPort{p, 100 + i}))
-		r.ports[n] = p
-	}
-	ct := secured(trunk("t", 0, 10), macN(2))
-	ct.IPs = []string{"10.0.0.2"}
-	require.NoError(t, r.s.Reconfigure(oneBridge(guardedPort("c"), ct, acc("o", 0))))
-	dom := r.s.domIDs.ids[domKey{"br0", 0}]
-	require.Equal(t, ports.FastPathPort{Domain: dom, TaggedOnly: true}, fp.ports[100])
-	require.Equal(t, ports.FastPathPort{Domain: dom, TaggedOnly: true}, fp.ports[101])
-	require.Equal(t, ports.FastPathPort{Domain: dom}, fp.ports[102])
-	e, ok := fp.entry(dom, macN(1))
-	require.True(t, ok, "the bound MAC is a fast-path destination")
-	require.Equal(t, 100, e.ifindex)
-
-	// Port security off: back in the fast path both ways.
-	off := false
-	c := guardedPort("c")
-	c.PortSecurity = &off
-	require.NoError(t, r.s.Reconfigure(oneBridge(c, ct, acc("o", 0))))
-	require.Equal(t, ports.FastPathPort{Domain: dom}, fp.ports[100])
 }

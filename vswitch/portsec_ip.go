@@ -332,16 +332,3 @@ func parseAllowedIP(s string) (netip.Prefix, error) {
 	}
 	return p, nil
 }
-
-// guardFastPath keeps the kernel fast path from switching the frames that
-// a port with a guard receives, which it cannot check: the port stays a
-// member, so frames to it still leave through the fast path, but takes
-// tagged frames only and no VLAN, so every frame it receives misses to
-// the pipeline (and l2-input).
-func guardFastPath(want map[uint16]*fpPort, g *portGuards) {
-	for idx, w := range want {
-		if g.port(idx) != nil {
-			w.cfg.TaggedOnly, w.cfg.VLANs = true, nil
-		}
-	}
-}

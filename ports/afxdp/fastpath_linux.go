@@ -64,7 +64,7 @@ func (f *FastPath) SetPort(ifindex int, c ports.FastPathPort) error {
 		return fmt.Errorf("afxdp: fast path: port %d: %w", ifindex, err)
 	}
 	return f.m.SetPort(ifindex, fastpath.PortConfig{Domain: c.Domain, TaggedOnly: c.TaggedOnly, VLANs: c.VLANs, SlowPath: c.SlowPath,
-		MaxFrame: maxFrame(ifc.MTU)})
+		Secured: c.Secured, Sources: c.Sources, MaxFrame: maxFrame(ifc.MTU)})
 }
 
 // maxFrame is the longest frame a device of MTU mtu sends (Port.Info).

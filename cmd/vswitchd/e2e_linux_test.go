@@ -602,10 +602,8 @@ func TestMetrics(t *testing.T) {
 	a, b := nettest.NewNS(t), nettest.NewNS(t)
 	pa := "ma" + nettest.Suffix()
 	d.must("add-br", "br0")
-	// port_security=off: a secured port's received frames take the
-	// pipeline (its address guards), and this test wants fast-path ones.
-	d.must("add-port", "br0", pa, "type=veth", "io=afxdp", "netns="+a.Path(), "ip=10.68.0.1/24", "port_security=off")
-	d.must("add-port", "br0", "mb"+nettest.Suffix(), "type=veth", "io=afxdp", "netns="+b.Path(), "ip=10.68.0.2/24", "port_security=off")
+	d.must("add-port", "br0", pa, "type=veth", "io=afxdp", "netns="+a.Path(), "ip=10.68.0.1/24")
+	d.must("add-port", "br0", "mb"+nettest.Suffix(), "type=veth", "io=afxdp", "netns="+b.Path(), "ip=10.68.0.2/24")
 	require.NoError(t, ping(a, "10.68.0.2"))
 	// Once the learner has put both MACs in the kernel's table, echoes
 	// are switched there: ping until the fast path counted some.

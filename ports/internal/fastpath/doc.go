@@ -34,9 +34,9 @@
 //     the pipeline sees every new or moved MAC and learns it.
 //     On a port with the Secured flag (port security: the switch mirrors
 //     only the port's bound MACs, so this is its MAC check too), the
-//     address guards of the switch's l2-input, for the common case: the
-//     IP header (after the tag, if any) is copied to the stack with
-//     bpf_xdp_load_bytes. IPv4: its source must match the allow4 trie
+//     program then runs the address guards of the switch's l2-input for
+//     the common case: the IP header (after the tag, if any) is copied
+//     to the stack with bpf_xdp_load_bytes. IPv4: its source must match the allow4 trie
 //     for {ingress, address}, else miss "src-ip" (the pipeline drops it,
 //     src-ip-not-allowed); any protocol then goes on, as in the
 //     pipeline. IPv6: the source must match allow6 (miss "src-ip"), and

@@ -32,6 +32,14 @@ type DNSPuntView struct {
 	ReplyDrops uint64 `json:"reply_drops"`
 	NoHandler  uint64 `json:"no_handler"`
 	Malformed  uint64 `json:"malformed"`
+	// DNS over TCP: connections open now, accepted, refused (table
+	// full), resets sent, retransmission timeouts, queries read.
+	TCPConnections uint64 `json:"tcp_connections"`
+	TCPAccepted    uint64 `json:"tcp_accepted"`
+	TCPRefused     uint64 `json:"tcp_refused"`
+	TCPResets      uint64 `json:"tcp_resets"`
+	TCPRetransmits uint64 `json:"tcp_retransmits"`
+	TCPQueries     uint64 `json:"tcp_queries"`
 }
 
 // DNSNetworkView is one DNS-enabled router interface.

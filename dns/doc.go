@@ -128,9 +128,8 @@
 //     goroutine; it must build IP+UDP from resolver:53 back to the
 //     client's address and port, with the resolver's MAC as source, and
 //     inject the frame towards the client's port.
-//   - TCP/53: the switch has no TCP stack. Either map TCP to the resolver
-//     address onto a host socket served by ServeTCP (the NAT port map),
-//     or leave it unanswered, in which case clients only ever see
-//     truncated UDP answers for large record sets.
+//   - TCP/53: the switch has no TCP stack; its control plane runs a
+//     server-only TCP for DNS on the same punt rings (vswitch's
+//     dnstcp.go) and calls Handle with TCP for each whole query.
 //   - Export Resolver.Stats with the switch's other counters.
 package dns

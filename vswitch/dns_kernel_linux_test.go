@@ -182,7 +182,7 @@ func TestDNSKernelResolver(t *testing.T) {
 	require.NoError(t, reg.SetNetwork("rb", dns.Network{Endpoints: map[string][]netip.Addr{"c3": {p(dnsC3)}}}))
 	res := dns.New(reg, dns.Config{UpstreamTimeout: dnsUpstreamTimeout})
 	t.Cleanup(res.Close)
-	r.s.SetDNSHandler(func(n string, q []byte, reply func([]byte)) { res.Handle(n, q, dns.UDP, reply) })
+	r.s.SetDNSHandler(dnsHandlerOf(res))
 	require.NoError(t, r.s.Start())
 	require.NoError(t, r.ping("c1", dnsC2), "the network works")
 
@@ -250,4 +250,15 @@ func TestDNSKernelResolver(t *testing.T) {
 		"answered": uint64(answered), "nodata": 0, "nxdomain": 1, "forwarded": 1, "forward-failed": 2,
 		"forward-busy": 0, "refused": 0, "notimp": 0, "malformed": 0, "dropped": 0,
 	}, res.Stats())
+}
+
+// dnsHandlerOf is the switch's DNS handler for res, as the daemon sets it.
+func dnsHandlerOf(res *dns.Resolver) vswitch.DNSHandler {
+	return func(n string, q []byte, tcp bool, reply func([]byte)) {
+		tr := dns.UDP
+		if tcp {
+			tr = dns.TCP
+		}
+		res.Handle(n, q, tr, reply)
+	}
 }

@@ -22,6 +22,9 @@ import (
 //   - The learner loop (and Switch.Poll) drains the rings: it reads the
 //     client's addresses and port, names the network by the ingress
 //     interface, and calls the DNSHandler with the DNS message.
+//   - TCP segments to port 53 take the same way to a server-only TCP of
+//     the control plane's (dnstcp.go), whose segments come back the same
+//     way as the answers.
 //   - The handler replies at once or later (a forwarded query), from any
 //     goroutine: reply builds an IP/UDP packet from the resolver's address
 //     and port 53 back to the client and puts it on the punting worker's
@@ -35,16 +38,17 @@ import (
 // The resolver address is any of the switch's addresses the client can
 // reach, usually its gateway (Docker answers at 127.0.0.11 inside the
 // container's namespace, which needs a socket there; the gateway needs
-// nothing in the container). TCP queries are not punted (dropped as
-// ip4-local's not-echo-request): a resolver answers over UDP, truncating
-// where it must.
+// nothing in the container). A UDP answer is truncated where it must be
+// (TC set); the client then asks again over TCP (dnstcp.go).
 
 // DNSHandler answers a DNS query punted from network (the router
 // interface's name): it calls reply with the response, once, now or
 // later, from any goroutine, or never to drop the query. query is the
-// handler's to keep. dns.Resolver.Handle is one (with the UDP
+// handler's to keep. tcp says the query came over TCP: its answer may be
+// up to 64 KiB, where a UDP one must fit the client's size (or be
+// truncated). dns.Resolver.Handle is one (dns.TCP or dns.UDP as its
 // transport).
-type DNSHandler func(network string, query []byte, reply func(resp []byte))
+type DNSHandler func(network string, query []byte, tcp bool, reply func(resp []byte))
 
 const (
 	puntSlots = 256
@@ -124,15 +128,29 @@ type DNSStats struct {
 	ReplyDrops uint64 `json:"reply_drops"`
 	// NoHandler: queries dropped because no handler was set.
 	NoHandler uint64 `json:"no_handler"`
-	// Malformed: punted packets without a whole UDP header.
+	// Malformed: punted packets without a whole UDP or TCP header.
 	Malformed uint64 `json:"malformed"`
+	// TCPConnections: connections open now (DNS over TCP).
+	TCPConnections uint64 `json:"tcp_connections"`
+	// TCPAccepted: connections accepted; TCPRefused: SYNs reset because
+	// the table was full; TCPResets: resets sent (segments of no
+	// connection, refusals, aborted connections); TCPRetransmits:
+	// retransmission timeouts; TCPQueries: queries read.
+	TCPAccepted    uint64 `json:"tcp_accepted"`
+	TCPRefused     uint64 `json:"tcp_refused"`
+	TCPResets      uint64 `json:"tcp_resets"`
+	TCPRetransmits uint64 `json:"tcp_retransmits"`
+	TCPQueries     uint64 `json:"tcp_queries"`
 }
 
 // DNSStats returns the DNS punt counters (drops on the workers, a full
 // punt ring, are dns-punt's drop counters).
 func (s *Switch) DNSStats() DNSStats {
 	d := s.dns
-	out := DNSStats{Replies: d.replies.Load(), ReplyDrops: d.replyDrops.Load(), NoHandler: d.noHandler.Load(), Malformed: d.malformed.Load()}
+	tc := s.dnsTCP
+	out := DNSStats{Replies: d.replies.Load(), ReplyDrops: d.replyDrops.Load(), NoHandler: d.noHandler.Load(), Malformed: d.malformed.Load(),
+		TCPConnections: uint64(tc.n.Load()), TCPAccepted: tc.accepted.Load(), TCPRefused: tc.refused.Load(), TCPResets: tc.resets.Load(),
+		TCPRetransmits: tc.retransmits.Load(), TCPQueries: tc.queries.Load()}
 	for i := range d.punted {
 		out.Punted += d.punted[i].Load()
 	}
@@ -161,18 +179,23 @@ func (s *Switch) handlePunt(w int, ip []byte, iface uint16, t *tables) {
 	d := s.dns
 	var src, dst netip.Addr
 	var l4 []byte
+	var l4proto byte
 	switch {
-	case len(ip) >= 20 && ip[0]>>4 == 4 && ip[9] == 17 && int(ip[0]&15)*4 >= 20 && len(ip) >= int(ip[0]&15)*4+8:
+	case len(ip) >= 20 && ip[0]>>4 == 4 && int(ip[0]&15)*4 >= 20 && len(ip) >= int(ip[0]&15)*4+8:
 		hl := int(ip[0]&15) * 4
-		src, dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
+		src, dst, l4proto = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20])), ip[9]
 		if end := min(len(ip), int(binary.BigEndian.Uint16(ip[2:]))); end >= hl {
 			l4 = ip[hl:end]
 		}
-	case len(ip) >= 48 && ip[0]>>4 == 6 && ip[6] == 17:
-		src, dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
+	case len(ip) >= 48 && ip[0]>>4 == 6:
+		src, dst, l4proto = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40])), ip[6]
 		l4 = ip[40:min(len(ip), 40+int(binary.BigEndian.Uint16(ip[4:])))]
 	}
-	if len(l4) < 8 || int(binary.BigEndian.Uint16(l4[4:])) > len(l4) || binary.BigEndian.Uint16(l4[4:]) < 8 {
+	if l4proto == 6 {
+		s.handleTCP(w, src, dst, l4, iface, t)
+		return
+	}
+	if l4proto != 17 || len(l4) < 8 || int(binary.BigEndian.Uint16(l4[4:])) > len(l4) || binary.BigEndian.Uint16(l4[4:]) < 8 {
 		d.malformed.Add(1)
 		return
 	}
@@ -184,7 +207,7 @@ func (s *Switch) handlePunt(w int, ip []byte, iface uint16, t *tables) {
 	sport := binary.BigEndian.Uint16(l4[0:])
 	query := append([]byte(nil), l4[8:binary.BigEndian.Uint16(l4[4:])]...)
 	inj := d.inject[w]
-	(*h)(t.ifaces[iface].name, query, func(resp []byte) {
+	(*h)(t.ifaces[iface].name, query, false, func(resp []byte) {
 		pkt := udpPacket(dst, src, dnsPort, sport, resp)
 		inj.mu.Lock()
 		ok := pkt != nil && inj.put(pkt, iface)

@@ -218,7 +218,7 @@ func FuzzDNSPunt(f *testing.F) {
 		replied bool
 	}
 	var calls []*call
-	r.s.SetDNSHandler(func(network string, query []byte, reply func([]byte)) {
+	r.s.SetDNSHandler(func(network string, query []byte, _ bool, reply func([]byte)) {
 		c := &call{network: network, query: append([]byte(nil), query...)}
 		calls = append(calls, c)
 		res.Handle(network, query, dns.UDP, func(resp []byte) {
@@ -228,6 +228,13 @@ func FuzzDNSPunt(f *testing.F) {
 	})
 	ifaces := r.s.tables.Load().ifaces
 	punt := func(t *testing.T, ip []byte, iface uint16) {
+		if len(ip) >= 20 && (ip[0]>>4 == 4 && ip[9] == 6 || ip[0]>>4 == 6 && len(ip) >= 48 && ip[6] == 6) {
+			// TCP: FuzzDNSTCP's; here only that nothing breaks.
+			r.s.handlePunt(0, ip, iface, r.s.tables.Load())
+			inj := r.s.dns.inject[0]
+			inj.head.Store(inj.tail.Load())
+			return
+		}
 		before := r.s.DNSStats()
 		inj := r.s.dns.inject[0]
 		injBefore := inj.tail.Load()

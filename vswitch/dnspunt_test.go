@@ -19,7 +19,7 @@ type dnsTestHandler struct {
 	asked []string
 }
 
-func (h *dnsTestHandler) handle(network string, q []byte, reply func([]byte)) {
+func (h *dnsTestHandler) handle(network string, q []byte, _ bool, reply func([]byte)) {
 	h.mu.Lock()
 	h.asked = append(h.asked, network+"/"+string(q))
 	h.mu.Unlock()
@@ -100,7 +100,7 @@ func TestDNSPuntAsync(t *testing.T) {
 	cfg.DNS = &DNS{Interfaces: []string{"ra"}}
 	r := newL3Rig(t, cfg)
 	later := make(chan func(), 1)
-	r.s.SetDNSHandler(func(network string, q []byte, reply func([]byte)) {
+	r.s.SetDNSHandler(func(network string, q []byte, _ bool, reply func([]byte)) {
 		later <- func() { reply(append(make([]byte, 12), "late"...)) }
 	})
 	r.send("a", udp4p(macRA, macA, "10.1.0.2", "10.1.0.1", 40000, 53, "q"))

@@ -322,7 +322,9 @@
 // per-worker inject ring polled like an rx queue into dns-reply, which
 // marks them the switch's own and routes them to the client from the
 // address it asked and port 53. dnspunt.go has the details; the resolver
-// itself is package dns. TCP queries are not punted.
+// itself is package dns. TCP segments to port 53 take the same way to a
+// server-only TCP of the control plane's (dnstcp.go: DNS over TCP, RFC
+// 7766, for the clients whose UDP answer came back truncated).
 //
 // # Safety of reconfiguration
 //

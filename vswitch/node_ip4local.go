@@ -50,7 +50,7 @@ func (n *ip4Local) Process(f *pipeline.Frame) {
 			f.Next[i] = localNextDecap
 			continue
 		}
-		if proto.Proto4(ip) == proto.ProtoUDP && len(ip) >= hl+4 && uint16(ip[hl+2])<<8|uint16(ip[hl+3]) == dnsPort &&
+		if p := proto.Proto4(ip); (p == proto.ProtoUDP || p == proto.ProtoTCP) && len(ip) >= hl+4 && uint16(ip[hl+2])<<8|uint16(ip[hl+3]) == dnsPort &&
 			int(m.Iface) < len(t.ifaces) && t.ifaces[m.Iface].dns && m.Flags&flagLocal == 0 {
 			f.Next[i] = localNextPunt
 			continue

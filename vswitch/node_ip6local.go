@@ -78,7 +78,7 @@ func (n *ip6Local) Process(f *pipeline.Frame) {
 			f.Next[i] = local6NextDecap
 			continue
 		}
-		if proto.NextHeader6(ip) == proto.ProtoUDP && len(ip) >= proto.HeaderLen6+4 && uint16(ip[42])<<8|uint16(ip[43]) == dnsPort &&
+		if nh := proto.NextHeader6(ip); (nh == proto.ProtoUDP || nh == proto.ProtoTCP) && len(ip) >= proto.HeaderLen6+4 && uint16(ip[42])<<8|uint16(ip[43]) == dnsPort &&
 			in.dns && m.Flags&flagLocal == 0 {
 			f.Next[i] = local6NextPunt
 			continue

@@ -122,8 +122,9 @@ type Switch struct {
 	natObj  *natState
 	natNext uint32
 
-	// DNS punt path (dnspunt.go).
-	dns *dnsPunt
+	// DNS punt path (dnspunt.go) and DNS over TCP (dnstcp.go).
+	dns    *dnsPunt
+	dnsTCP *dnsTCP
 }
 
 type attachment struct {
@@ -219,6 +220,7 @@ func New(opts Options) (*Switch, error) {
 		r.wake = s.wake
 	}
 	s.dns = newDNSPunt(opts.Workers)
+	s.dnsTCP = newDNSTCP()
 	t, c, err := s.compile(&Config{}, nil, nil)
 	if err != nil {
 		return nil, err
@@ -350,6 +352,7 @@ func (s *Switch) learnLoop(stop <-chan struct{}, done chan<- struct{}) {
 		s.lrn.mu.Unlock()
 		events += s.nbr.drain()
 		events += s.drainPunts()
+		s.dnsTCP.tick(s, time.Now())
 		if events > 0 {
 			interval = s.opts.LearnInterval
 		} else {

@@ -42,4 +42,7 @@ func TestSvcDNSLayouts(t *testing.T) {
 		require.Contains(t, out, s)
 	}
 	require.NotContains(t, out, "refused 0")
+	require.NotContains(t, out, "tcp", "no TCP line before any DNS over TCP")
+	out = print("dns/show", ctl.DNSShowView{Networks: []ctl.DNSNetworkView{}, Punt: ctl.DNSPuntView{TCPConnections: 1, TCPAccepted: 2, TCPQueries: 2}})
+	require.Contains(t, out, "tcp      connections 1, accepted 2, refused when full 0, resets 0, retransmits 0, queries 2")
 }

@@ -62,6 +62,10 @@ func printSvc(w io.Writer, cmd string, res json.RawMessage) (bool, error) {
 		p := v.Punt
 		fmt.Fprintf(w, "punt\tpunted %d, replies %d, reply drops %d, no handler %d, malformed %d\n",
 			p.Punted, p.Replies, p.ReplyDrops, p.NoHandler, p.Malformed)
+		if p.TCPAccepted+p.TCPRefused+p.TCPResets > 0 { // DNS over TCP, once there was any
+			fmt.Fprintf(w, "tcp\tconnections %d, accepted %d, refused when full %d, resets %d, retransmits %d, queries %d\n",
+				p.TCPConnections, p.TCPAccepted, p.TCPRefused, p.TCPResets, p.TCPRetransmits, p.TCPQueries)
+		}
 		return true, nil
 	}
 	return false, nil

@@ -62,7 +62,13 @@ func (d *Daemon) startDNS() {
 	d.dnsBuilt = map[string]string{}
 	d.syncDNS()
 	res := d.resolver
-	d.sw.SetDNSHandler(func(network string, q []byte, reply func([]byte)) { res.Handle(network, q, dns.UDP, reply) })
+	d.sw.SetDNSHandler(func(network string, q []byte, tcp bool, reply func([]byte)) {
+		tr := dns.UDP
+		if tcp {
+			tr = dns.TCP
+		}
+		res.Handle(network, q, tr, reply)
+	})
 }
 
 // stopDNS ends the forwards in flight; the switch is closed already.
@@ -239,7 +245,9 @@ func (d *Daemon) dnsDisable(args []string) (any, error) {
 func (d *Daemon) dnsShow([]string) (any, error) {
 	st := d.sw.DNSStats()
 	v := ctl.DNSShowView{Networks: []ctl.DNSNetworkView{}, Resolver: d.resolver.Stats(),
-		Punt: ctl.DNSPuntView{Punted: st.Punted, Replies: st.Replies, ReplyDrops: st.ReplyDrops, NoHandler: st.NoHandler, Malformed: st.Malformed}}
+		Punt: ctl.DNSPuntView{Punted: st.Punted, Replies: st.Replies, ReplyDrops: st.ReplyDrops, NoHandler: st.NoHandler, Malformed: st.Malformed,
+			TCPConnections: st.TCPConnections, TCPAccepted: st.TCPAccepted, TCPRefused: st.TCPRefused, TCPResets: st.TCPResets,
+			TCPRetransmits: st.TCPRetransmits, TCPQueries: st.TCPQueries}}
 	for _, dn := range d.state.DNS {
 		nv := ctl.DNSNetworkView{Interface: dn.Interface, Domain: dn.Domain, Upstreams: dn.Upstreams, Names: []ctl.DNSNameView{}}
 		if nv.Domain == "" {

@@ -90,9 +90,12 @@ func (s *State) switchBridges() []vswitch.Bridge {
 			// container) is held to its addresses. A port made by
 			// add-port is not: what its ip= configures may be a router
 			// (an uplink, the outside world) that forwards other
-			// sources; allowed_ips= holds it to a list.
+			// sources; allowed_ips= holds it to that list and its own
+			// ip= addresses (without them it could not even claim its
+			// address in ARP).
+			allowed := splitList(spec.Options["allowed_ips"])
 			var ips []string
-			if eps, ok := epAddrs[p.Name]; ok {
+			if eps, ok := epAddrs[p.Name]; ok || len(allowed) > 0 {
 				for _, a := range append(splitList(spec.Options["ip"]), eps...) {
 					if !slices.Contains(ips, a) {
 						ips = append(ips, a)
@@ -100,7 +103,7 @@ func (s *State) switchBridges() []vswitch.Bridge {
 				}
 			}
 			p.IPs = ips
-			p.AllowedIPs = splitList(spec.Options["allowed_ips"])
+			p.AllowedIPs = allowed
 			if spec.Options["ra_guard"] == "off" {
 				off := false
 				p.RAGuard = &off

@@ -60,7 +60,7 @@ func guardPort(t *testing.T, d *Daemon, name string) vswitch.Port {
 }
 
 // TestPortGuardFromAddresses: a port made by add-port with port security
-// and allowed_ips= sends only from them: a spoofed source (another
+// and allowed_ips= sends only from them and its ip= addresses: a spoofed source (another
 // container's, the router's, one off the subnet) is dropped and counted
 // (l2-input/src-ip-not-allowed); ra_guard=off lets it advertise; an
 // add-port port's ip= alone is no guard (it may be a router's: an
@@ -89,11 +89,12 @@ func TestPortGuardFromAddresses(t *testing.T) {
 	ok("add-port", "br0", "o", "type=tap")
 
 	c := guardPort(t, d, "c")
-	require.Empty(t, c.IPs, "add-port's ip= is not a guard (the port may be a router's)")
+	require.Equal(t, []string{"10.9.0.12", "fd00:9::12"}, c.IPs, "with allowed_ips=, the port's own ip= is allowed too")
 	require.Equal(t, []string{"10.9.0.12/32", "fd00:9::12/128"}, c.AllowedIPs)
 	require.Nil(t, c.RAGuard)
 	a := guardPort(t, d, "a")
-	require.Empty(t, a.IPs)
+	require.Equal(t, []string{"10.9.0.13"}, a.IPs)
+	require.Empty(t, guardPort(t, d, "router").IPs, "add-port's ip= alone is not a guard (the port may be a router's)")
 	require.Equal(t, []string{"10.9.0.100/32", "192.168.0.0/16"}, a.AllowedIPs)
 	require.NotNil(t, a.RAGuard)
 	require.False(t, *a.RAGuard)
@@ -120,6 +121,7 @@ func TestPortGuardFromAddresses(t *testing.T) {
 	require.EqualValues(t, 5, guardDrops(d, "src-ip-not-allowed"))
 	require.True(t, passes("a", guardUDP4(macA, "10.9.0.100")))
 	require.True(t, passes("a", guardUDP4(macA, "192.168.44.5")))
+	require.True(t, passes("a", guardUDP4(macA, "10.9.0.13")), "its own ip= (before, only allowed_ips= was: the port could not even ARP for its address)")
 	require.False(t, passes("a", guardUDP4(macA, "10.9.0.12")))
 	require.True(t, passes("noaddr", guardUDP4("02:00:00:00:00:0e", "203.0.113.5")), "no addresses: MAC port security only")
 	require.True(t, passes("router", guardUDP4("02:00:00:00:00:0f", "203.0.113.5")), "add-port ip= without allowed_ips=: a router forwards other sources")

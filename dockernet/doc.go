@@ -11,7 +11,10 @@
 // network's gateways and options, an endpoint's interface name, pool
 // reference counts) is kept in docker.json in the state directory,
 // written atomically before a call is answered, so a restart of vswitchd
-// while dockerd runs loses nothing.
+// while dockerd runs loses nothing. A damaged docker.json falls back to
+// its previous copy and is kept aside (store.go); a network whose record
+// is lost so is named and refused, never remade from a guess, and
+// Docker's calls that take it down still work (lost.go).
 //
 // Names are derived, not invented: a network's bridge is "docker-" and
 // the first 12 hex digits of its ID, an endpoint's container end

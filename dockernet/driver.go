@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 
 	"github.com/vecswitch/vecswitch/ctl"
@@ -71,13 +72,30 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, used, err := load(cfg.StateDir)
-	if err != nil {
-		cfg.Logger.Error("docker driver state damaged", "used", used, "err", err)
-	}
+	st, used, aside, err := load(cfg.StateDir)
 	d := &Driver{cfg: cfg, log: cfg.Logger, store: store, st: st}
+	if err != nil {
+		// As vswitchd's own configuration: one line naming the file
+		// used and the damaged one, kept aside.
+		if used != "" {
+			cfg.Logger.Error("DOCKER DRIVER STATE DAMAGED: started from the previous copy, the changes stored after it are lost; the damaged file is kept",
+				"used", filepath.Join(cfg.StateDir, used), "unusable", aside, "err", err)
+		} else {
+			cfg.Logger.Error("DOCKER DRIVER STATE DAMAGED: no usable copy, started with no record; the damaged files are kept",
+				"unusable", aside, "err", err)
+		}
+		// The state used takes the damaged file's place now (it is
+		// linked aside), before any call: a later save would write over
+		// it anyway, and the previous copy stays as it is (a damaged
+		// file never becomes the previous copy).
+		if serr := d.save(); serr != nil {
+			cfg.Logger.Warn("docker driver state not stored after the fallback: the next call tries again", "err", serr)
+		}
+	}
 	// What Docker's calls lost while vswitchd was down (reconcile.go).
 	d.reconcile()
+	// Bridges of networks whose record is lost (lost.go).
+	d.reportUnrecorded(err != nil)
 	return d, nil
 }
 

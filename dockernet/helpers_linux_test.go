@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -27,6 +28,8 @@ type rig struct {
 	drv  *Driver
 	srv  *Server
 	http *http.Client
+	// log, if set, is the driver's logger.
+	log *slog.Logger
 }
 
 func newRig(t *testing.T, dir string) *rig {
@@ -44,7 +47,7 @@ func (r *rig) start() {
 	r.d, err = daemon.New(daemon.Config{StateDir: r.dir, Switch: vswitch.Options{Workers: 1, Idle: pipeline.IdleSleep}})
 	require.NoError(t, err)
 	require.NoError(t, r.d.Start())
-	r.drv, err = New(Config{Caller: RegistryCaller{R: r.d.Registry()}, StateDir: r.dir})
+	r.drv, err = New(Config{Caller: RegistryCaller{R: r.d.Registry()}, StateDir: r.dir, Logger: r.log})
 	require.NoError(t, err)
 	r.srv, err = Serve(filepath.Join(r.dir, "docker.sock"), r.drv.Handler())
 	require.NoError(t, err)

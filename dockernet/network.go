@@ -169,13 +169,16 @@ func (d *Driver) createNetwork(req *createNetworkRequest) (any, error) {
 func (d *Driver) network(id string) (*network, error) {
 	n, ok := d.st.Networks[id]
 	if !ok {
+		if lost := d.lostNetwork(id); lost != nil {
+			return nil, lostError(lost) // lost.go
+		}
 		return nil, fmt.Errorf("no network %s", id)
 	}
 	return n, nil
 }
 
 func (d *Driver) deleteNetwork(req *networkRequest) (any, error) {
-	n, err := d.network(req.NetworkID)
+	n, err := d.teardownNetwork(req.NetworkID)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +278,17 @@ func (d *Driver) createEndpoint(req *createEndpointRequest) (any, error) {
 
 // endpoint finds a Docker endpoint of a network.
 func (d *Driver) endpoint(networkID, endpointID string) (*network, *ctl.EndpointView, error) {
-	n, err := d.network(networkID)
+	return d.endpointIn(d.network, networkID, endpointID)
+}
+
+// teardownEndpoint is endpoint, also in a network whose record is lost
+// (lost.go), for the calls that take an endpoint down.
+func (d *Driver) teardownEndpoint(networkID, endpointID string) (*network, *ctl.EndpointView, error) {
+	return d.endpointIn(d.teardownNetwork, networkID, endpointID)
+}
+
+func (d *Driver) endpointIn(find func(string) (*network, error), networkID, endpointID string) (*network, *ctl.EndpointView, error) {
+	n, err := find(networkID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -293,7 +306,7 @@ func (d *Driver) endpoint(networkID, endpointID string) (*network, *ctl.Endpoint
 }
 
 func (d *Driver) deleteEndpoint(req *endpointRequest) (any, error) {
-	n, ep, err := d.endpoint(req.NetworkID, req.EndpointID)
+	n, ep, err := d.teardownEndpoint(req.NetworkID, req.EndpointID)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +374,7 @@ func (d *Driver) join(req *joinRequest) (any, error) {
 }
 
 func (d *Driver) leave(req *endpointRequest) (any, error) {
-	n, ep, err := d.endpoint(req.NetworkID, req.EndpointID)
+	n, ep, err := d.teardownEndpoint(req.NetworkID, req.EndpointID)
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +430,7 @@ func (d *Driver) programExternalConnectivity(req *connectivityRequest) (any, err
 }
 
 func (d *Driver) revokeExternalConnectivity(req *endpointRequest) (any, error) {
-	n, ep, err := d.endpoint(req.NetworkID, req.EndpointID)
+	n, ep, err := d.teardownEndpoint(req.NetworkID, req.EndpointID)
 	if err != nil {
 		return nil, err
 	}

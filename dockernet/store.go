@@ -2,6 +2,10 @@ package dockernet
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/vecswitch/vecswitch/ctl"
@@ -68,25 +72,35 @@ func emptyState() state {
 }
 
 // load reads the stored state (none: empty). A damaged file falls back to
-// the previous good copy, as vswitchd's own configuration does, and a
-// damaged previous copy to nothing: a stored file never keeps vswitchd
-// from starting. It says which it used.
-func load(dir string) (st state, used string, err error) {
+// the previous good copy, as vswitchd's own configuration does
+// (ctl/daemon's restoreState), and a damaged previous copy to nothing: a
+// stored file never keeps vswitchd from starting. A damaged file is kept:
+// it is linked to NAME.corrupt-TIME (aside) before anything can replace
+// it; the caller then stores the state used in its place. used is the
+// file the state came from ("" if none); err says what was damaged.
+func load(dir string) (st state, used string, aside []string, err error) {
 	for _, name := range []string{StateFile, StateFile + ".prev"} {
 		s, serr := daemon.NewStore(dir, name)
 		if serr != nil {
-			return emptyState(), "", serr
+			return emptyState(), "", aside, serr
 		}
 		st = emptyState()
 		found, lerr := s.Load(&st)
 		if lerr != nil {
 			err = errors.Join(err, lerr)
+			kept, kerr := setAside(s.Path())
+			if kerr != nil {
+				// Not kept: say so; it may still be overwritten.
+				err = errors.Join(err, fmt.Errorf("%s not set aside: %w", s.Path(), kerr))
+			} else {
+				aside = append(aside, kept)
+			}
 			continue
 		}
 		if !found {
 			st = emptyState()
 			if name == StateFile {
-				return st, "", nil
+				return st, "", aside, nil
 			}
 			continue
 		}
@@ -96,7 +110,34 @@ func load(dir string) (st state, used string, err error) {
 		if st.Pools == nil {
 			st.Pools = map[string]*pool{}
 		}
-		return st, name, err
+		return st, name, aside, err
 	}
-	return emptyState(), "", err
+	return emptyState(), "", aside, err
+}
+
+// setAside links path to path.corrupt-TIME (another suffix if that
+// exists: an earlier one is never replaced) and returns that name. path
+// stays until a good copy is stored in its place, so there is no moment
+// without the file.
+func setAside(path string) (string, error) {
+	base := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405Z")
+	for i := 0; i < 100; i++ {
+		aside := base
+		if i > 0 {
+			aside += "-" + strconv.Itoa(i)
+		}
+		err := os.Link(path, aside)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			d.Sync()
+			d.Close()
+		}
+		return aside, nil
+	}
+	return "", fmt.Errorf("too many %s.corrupt-* files", path)
 }

@@ -39,8 +39,21 @@ func Dial(path string, timeout time.Duration) (*Client, error) {
 
 // Call sends one command and decodes its result into out (which may be nil).
 func (cl *Client) Call(cmd string, args []string, out any) error {
+	return cl.do(Request{V: Version, Cmd: cmd, Args: args}, out)
+}
+
+// Batch sends cmds as one transaction (Request.Batch) and decodes the
+// list of their results into out (which may be nil; a
+// *[]json.RawMessage takes each as it is). If one fails, none is
+// applied, and the error is an *Error whose Index names it.
+func (cl *Client) Batch(cmds []BatchCommand, out any) error {
+	return cl.do(Request{V: Version, Cmd: BatchCmd, Batch: cmds}, out)
+}
+
+func (cl *Client) do(req Request, out any) error {
+	cmd := req.Cmd
 	cl.c.SetDeadline(time.Now().Add(cl.timeout))
-	b, err := json.Marshal(Request{V: Version, Cmd: cmd, Args: args})
+	b, err := json.Marshal(req)
 	if err != nil {
 		return err
 	}

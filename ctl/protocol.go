@@ -13,6 +13,22 @@ type Request struct {
 	V    int      `json:"v"`
 	Cmd  string   `json:"cmd"`
 	Args []string `json:"args,omitempty"`
+	// Batch, with Cmd BatchCmd (and no Args), is one transaction: the
+	// commands are carried out in order, each seeing the changes of
+	// those before it, and stored with one write; if one fails, none is
+	// applied and the error's Index names it. Only commands whose Spec
+	// has Batch can be in one. The result is the list of the commands'
+	// results, in order.
+	Batch []BatchCommand `json:"batch,omitempty"`
+}
+
+// BatchCmd is the Request.Cmd of a batch.
+const BatchCmd = "batch"
+
+// BatchCommand is one command of a batch.
+type BatchCommand struct {
+	Cmd  string   `json:"cmd"`
+	Args []string `json:"args,omitempty"`
 }
 
 // Response answers one Request.
@@ -49,6 +65,9 @@ const (
 type Error struct {
 	Code    Code   `json:"code"`
 	Message string `json:"message"`
+	// Index, in the answer to a batch, is the position (from 1) of the
+	// command that failed; 0 if the batch failed as a whole.
+	Index int `json:"index,omitempty"`
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sort"
@@ -19,14 +20,27 @@ type Command struct {
 	Help    string
 	MinArgs int
 	MaxArgs int // -1: no limit
-	Run     func(ctx context.Context, args []string) (any, error)
+	// Batch: the command may be in a batch (Spec.Batch).
+	Batch bool
+	Run   func(ctx context.Context, args []string) (any, error)
 }
+
+// BatchFunc carries out a batch as one transaction (Request.Batch): each
+// command is known, may be batched and has the right number of
+// arguments (Dispatch checks). It returns the commands' results, or the
+// error of the first that failed, an *Error with Index set, after
+// undoing the batch.
+type BatchFunc func(ctx context.Context, cmds []BatchCommand) ([]any, error)
 
 // Registry maps command names to commands.
 type Registry struct {
-	cmds map[string]*Command
-	log  *slog.Logger // nil: slog.Default()
+	cmds  map[string]*Command
+	log   *slog.Logger // nil: slog.Default()
+	batch BatchFunc    // nil: batches are refused
 }
+
+// SetBatch sets what carries out batches.
+func (r *Registry) SetBatch(f BatchFunc) { r.batch = f }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{cmds: map[string]*Command{}} }
@@ -81,6 +95,13 @@ func (r *Registry) Dispatch(ctx context.Context, req *Request) (resp Response) {
 		resp.Error = Errorf(CodeVersion, "protocol version %d not supported (want %d)", req.V, Version)
 		return resp
 	}
+	if req.Cmd == BatchCmd {
+		return r.dispatchBatch(ctx, req)
+	}
+	if len(req.Batch) > 0 {
+		resp.Error = Errorf(CodeBadRequest, "a %s request's commands go in batch, and only there (cmd %q)", BatchCmd, req.Cmd)
+		return resp
+	}
 	c, ok := r.cmds[req.Cmd]
 	if !ok {
 		resp.Error = Errorf(CodeUnknown, "unknown command %q", req.Cmd)
@@ -92,16 +113,65 @@ func (r *Registry) Dispatch(ctx context.Context, req *Request) (resp Response) {
 	}
 	res, err := c.Run(ctx, req.Args)
 	if err != nil {
-		var ce *Error
-		if !errors.As(err, &ce) {
-			ce = Errorf(CodeInternal, "%v", err)
-		}
-		resp.Error = ce
+		resp.Error = asError(err)
 		return resp
 	}
+	return encodeResult(resp, req.Cmd, res)
+}
+
+// asError types err: an error that is not an *Error is CodeInternal.
+func asError(err error) *Error {
+	var ce *Error
+	if !errors.As(err, &ce) {
+		ce = Errorf(CodeInternal, "%v", err)
+	}
+	return ce
+}
+
+// dispatchBatch checks a batch's commands, all before any is carried
+// out, and has the BatchFunc carry them out.
+func (r *Registry) dispatchBatch(ctx context.Context, req *Request) (resp Response) {
+	resp.V = Version
+	at := func(i int, code Code, format string, a ...any) Response {
+		resp.Error = Errorf(code, "command %d of %d (%s): %s; nothing in the batch was applied", i+1, len(req.Batch), strings.TrimSpace(req.Batch[i].Cmd+" "+strings.Join(req.Batch[i].Args, " ")), fmt.Sprintf(format, a...))
+		resp.Error.Index = i + 1
+		return resp
+	}
+	switch {
+	case r.batch == nil:
+		resp.Error = Errorf(CodeUnknown, "this server takes no batch")
+		return resp
+	case len(req.Args) > 0:
+		resp.Error = Errorf(CodeBadRequest, "a batch has no args: its commands go in batch")
+		return resp
+	case len(req.Batch) == 0:
+		resp.Error = Errorf(CodeUsage, "an empty batch")
+		return resp
+	}
+	for i, bc := range req.Batch {
+		c, ok := r.cmds[bc.Cmd]
+		switch {
+		case !ok:
+			return at(i, CodeUnknown, "unknown command %q", bc.Cmd)
+		case !c.Batch:
+			return at(i, CodeInvalid, "%s cannot be in a batch (only commands that change the stored configuration and nothing else can: vsctl --help marks them)", bc.Cmd)
+		case len(bc.Args) < c.MinArgs || (c.MaxArgs >= 0 && len(bc.Args) > c.MaxArgs):
+			return at(i, CodeUsage, "usage: %s", c.UsageLine())
+		}
+	}
+	res, err := r.batch(ctx, req.Batch)
+	if err != nil {
+		resp.Error = asError(err)
+		return resp
+	}
+	return encodeResult(resp, BatchCmd, res)
+}
+
+// encodeResult puts a command's result in resp.
+func encodeResult(resp Response, cmd string, res any) Response {
 	b, err := json.Marshal(res)
 	if err != nil {
-		resp.Error = Errorf(CodeInternal, "encode result of %s: %v", req.Cmd, err)
+		resp.Error = Errorf(CodeInternal, "encode result of %s: %v", cmd, err)
 		return resp
 	}
 	resp.OK, resp.Result = true, b

@@ -26,6 +26,10 @@ type ServerConfig struct {
 	GID int
 	// MaxRequest is the longest request line in bytes (default 1 MiB).
 	MaxRequest int
+	// MaxRootRequest is the longest request line of root (uid 0), who
+	// sends the large batches (Request.Batch; default 16 MiB if
+	// MaxRequest is defaulted too, else MaxRequest; never below it).
+	MaxRootRequest int
 	// ReadTimeout bounds the wait for each request line (default 10 s).
 	ReadTimeout time.Duration
 	// HandlerTimeout bounds each command's run (default 30 s).
@@ -72,7 +76,11 @@ func Listen(cfg ServerConfig, reg *Registry) (*Server, error) {
 	}
 	if cfg.MaxRequest <= 0 {
 		cfg.MaxRequest = 1 << 20
+		if cfg.MaxRootRequest <= 0 {
+			cfg.MaxRootRequest = 16 << 20
+		}
 	}
+	cfg.MaxRootRequest = max(cfg.MaxRootRequest, cfg.MaxRequest)
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 10 * time.Second
 	}
@@ -236,13 +244,17 @@ func (s *Server) handle(c *net.UnixConn, uid uint32) {
 	}()
 	r := bufio.NewReaderSize(c, 4096)
 	enc := json.NewEncoder(c)
+	limit := s.cfg.MaxRequest
+	if uid == 0 {
+		limit = s.cfg.MaxRootRequest
+	}
 	for {
 		c.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
-		line, err := readLine(r, s.cfg.MaxRequest)
+		line, err := readLine(r, limit)
 		if err != nil {
 			switch {
 			case errors.Is(err, errTooLarge):
-				s.reply(c, enc, Response{V: Version, Error: Errorf(CodeTooLarge, "request longer than %d bytes", s.cfg.MaxRequest)})
+				s.reply(c, enc, Response{V: Version, Error: Errorf(CodeTooLarge, "request longer than %d bytes", limit)})
 			case isTimeout(err) && len(line) > 0:
 				s.reply(c, enc, Response{V: Version, Error: Errorf(CodeTimeout, "request not complete within %v", s.cfg.ReadTimeout)})
 			}

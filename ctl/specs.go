@@ -11,11 +11,15 @@ type Spec struct {
 	MaxArgs int // -1: no limit
 	// Read commands take --json in vsctl and change nothing.
 	Read bool
+	// Batch commands may be in a batch (Request.Batch): they change the
+	// stored configuration and nothing else (no device, driver or
+	// process is made or touched), so a failed batch is undone whole.
+	Batch bool
 }
 
 // Specs lists every daemon command.
 var Specs = []Spec{
-	{Name: "add-br", Usage: "BRIDGE [mac_age=SECONDS] [mac_limit=N]", Help: "create a bridge", MinArgs: 1, MaxArgs: 3},
+	{Name: "add-br", Batch: true, Usage: "BRIDGE [mac_age=SECONDS] [mac_limit=N]", Help: "create a bridge", MinArgs: 1, MaxArgs: 3},
 	{Name: "del-br", Usage: "BRIDGE", Help: "delete a bridge with every port and router interface in it", MinArgs: 1, MaxArgs: 1},
 	{Name: "list-br", Help: "list bridges", Read: true},
 	{Name: "add-port", Usage: "BRIDGE PORT [type=afxdp|veth|tap|sriov|vhostuser] [key=value...]",
@@ -24,12 +28,12 @@ var Specs = []Spec{
 	{Name: "del-port", Usage: "PORT", Help: "remove a port (and the veth or tap it created)", MinArgs: 1, MaxArgs: 1},
 	{Name: "list-ports", Usage: "BRIDGE", Help: "list a bridge's ports", MinArgs: 1, MaxArgs: 1, Read: true},
 	{Name: "set-port", Usage: "PORT [vlan=N] [trunks=N,N-M] [mode=access|trunk] [mtu=N] [fast-path=on|off] [port_security=on|off] [mac_limit=N] [macs=MAC,...] [allowed_ips=ADDR|CIDR,...] [ra_guard=on|off]", Help: "change a port's VLAN settings, MTU, kernel fast path, port security (the MACs bound to it, the addresses it may send from besides its own, whether it may send router advertisements), or MAC limit (also: set port PORT ...)", MinArgs: 2, MaxArgs: 11},
-	{Name: "set-bridge", Usage: "BRIDGE [fast-path=on|off] [mac_age=SECONDS] [mac_limit=N]", Help: "change a bridge's settings (also: set bridge BRIDGE ...); fast-path=off sends all its traffic through the pipeline", MinArgs: 2, MaxArgs: 4},
+	{Name: "set-bridge", Batch: true, Usage: "BRIDGE [fast-path=on|off] [mac_age=SECONDS] [mac_limit=N]", Help: "change a bridge's settings (also: set bridge BRIDGE ...); fast-path=off sends all its traffic through the pipeline", MinArgs: 2, MaxArgs: 4},
 	{Name: "show", Help: "bridges, ports, state, queues and the worker of each queue", Read: true},
 	{Name: "fdb/show", Usage: "BRIDGE [port=P] [vlan=N] [mac=M] [limit=N] [after=CURSOR]", Help: "one page of the bridge's MAC table (default 1000 entries, at most 10000), filtered; the answer has the total and the cursor of the next page", MinArgs: 1, MaxArgs: 6, Read: true},
 	{Name: "fdb/flush", Usage: "[BRIDGE]", Help: "forget learned MACs (of one bridge, or all)", MaxArgs: 1},
-	{Name: "fdb/add", Usage: "BRIDGE MAC PORT|vtep=ADDR [vlan=N]", Help: "add a static MAC, on a port or behind a remote VTEP", MinArgs: 3, MaxArgs: 4},
-	{Name: "fdb/del", Usage: "BRIDGE MAC [vlan=N]", Help: "remove a static MAC", MinArgs: 2, MaxArgs: 3},
+	{Name: "fdb/add", Batch: true, Usage: "BRIDGE MAC PORT|vtep=ADDR [vlan=N]", Help: "add a static MAC, on a port or behind a remote VTEP", MinArgs: 3, MaxArgs: 4},
+	{Name: "fdb/del", Batch: true, Usage: "BRIDGE MAC [vlan=N]", Help: "remove a static MAC", MinArgs: 2, MaxArgs: 3},
 	{Name: "port/stats", Usage: "[PORT]", Help: "port counters", MaxArgs: 1, Read: true},
 	{Name: "show-runtime", Help: "per node: calls, vectors, packets, ns/packet (like VPP's show runtime)", Read: true},
 	{Name: "show-workers", Help: "workers: cores, busy %, queues", Read: true},

@@ -4,13 +4,13 @@ package ctl
 // statefully in both directions: what no rule of its groups allows is
 // denied; replies of allowed flows pass.
 var sgSpecs = []Spec{
-	{Name: "sg/add", Usage: "GROUP [addrs=ADDR,...]",
+	{Name: "sg/add", Batch: true, Usage: "GROUP [addrs=ADDR,...]",
 		Help: "create a security group (it filters nothing until a port is bound to it: then everything not allowed by a rule is denied, both ways); addrs= are member addresses beside the bound ports' own, for rules naming the group as remote=group:GROUP", MinArgs: 1, MaxArgs: 2},
-	{Name: "sg/del", Usage: "GROUP", Help: "delete a security group (not while another group's rule names it); its ports are filtered by their other groups only, or not at all", MinArgs: 1, MaxArgs: 1},
-	{Name: "sg/rule-add", Usage: "GROUP name=NAME dir=ingress|egress action=allow|deny [proto=tcp|udp|icmp|icmpv6|sctp|udplite|any|N] [port=N[-M]] [icmp=TYPE[/CODE]] [remote=CIDR|group:GROUP] [prio=N]",
+	{Name: "sg/del", Batch: true, Usage: "GROUP", Help: "delete a security group (not while another group's rule names it); its ports are filtered by their other groups only, or not at all", MinArgs: 1, MaxArgs: 1},
+	{Name: "sg/rule-add", Batch: true, Usage: "GROUP name=NAME dir=ingress|egress action=allow|deny [proto=tcp|udp|icmp|icmpv6|sctp|udplite|any|N] [port=N[-M]] [icmp=TYPE[/CODE]] [remote=CIDR|group:GROUP] [prio=N]",
 		Help: "add a rule: ingress is traffic to the port's endpoint, egress from it; port= is the destination port (tcp, udp, sctp, udplite); icmp= a message type and code (icmp, icmpv6); remote= the other end; the matching rule of highest prio wins, at equal prio deny beats allow; applies to new flows at once", MinArgs: 4, MaxArgs: 10},
-	{Name: "sg/rule-del", Usage: "GROUP RULE", Help: "delete a rule; the established flows it allowed stop unless another rule allows them", MinArgs: 2, MaxArgs: 2},
-	{Name: "sg/bind", Usage: "PORT [GROUP...]", Help: "set the groups a port is in (none: the port is not filtered); its ip= addresses become the groups' member addresses", MinArgs: 1, MaxArgs: -1},
+	{Name: "sg/rule-del", Batch: true, Usage: "GROUP RULE", Help: "delete a rule; the established flows it allowed stop unless another rule allows them", MinArgs: 2, MaxArgs: 2},
+	{Name: "sg/bind", Batch: true, Usage: "PORT [GROUP...]", Help: "set the groups a port is in (none: the port is not filtered); its ip= addresses become the groups' member addresses", MinArgs: 1, MaxArgs: -1},
 	{Name: "sg/show", Usage: "[GROUP]", Help: "security groups: ports, member addresses, rules with packet and byte counters (first packets of allowed flows, every denied packet), default denies, tracked flows", MaxArgs: 1, Read: true},
 	{Name: "sg/flush-flows", Help: "forget every tracked flow: established connections through ports in groups must start again", MaxArgs: 0},
 }

@@ -6,13 +6,13 @@ package ctl
 // what is there and deleting what is not are no-ops, so scripts and
 // drivers can retry.
 var svcSpecs = []Spec{
-	{Name: "svc/add", Usage: "NAME proto=tcp|udp vip=ADDR port=N",
+	{Name: "svc/add", Batch: true, Usage: "NAME proto=tcp|udp vip=ADDR port=N",
 		Help: "add a service: new flows of proto to vip:port go to its backends (none yet: refused until svc/backend-add); the same service again is a no-op, another with this name or this vip:port (or a port map's, or port 53 where the switch answers DNS) is refused (exists); vip=0.0.0.0 or :: is every uplink address", MinArgs: 4, MaxArgs: 4},
-	{Name: "svc/del", Usage: "NAME", Help: "delete a service (no-op if there is none): its flows stop", MinArgs: 1, MaxArgs: 1},
-	{Name: "svc/backend-add", Usage: "NAME addr=ADDR [port=N] [weight=N]",
+	{Name: "svc/del", Batch: true, Usage: "NAME", Help: "delete a service (no-op if there is none): its flows stop", MinArgs: 1, MaxArgs: 1},
+	{Name: "svc/backend-add", Batch: true, Usage: "NAME addr=ADDR [port=N] [weight=N]",
 		Help: "add a backend to a service (port: the service's; weight: its share of new flows, default 1); the backend again sets its weight; a backend is a host (not a subnet's network or broadcast address, nor a service's VIP)", MinArgs: 2, MaxArgs: 4},
-	{Name: "svc/backend-del", Usage: "NAME addr=ADDR [port=N]", Help: "remove a service's backends at addr (only port= if given; no-op if none): their connections are reset, the others stay where they are", MinArgs: 2, MaxArgs: 3},
-	{Name: "svc/drain", Usage: "NAME addr=ADDR [port=N] [on|off]", Help: "drain a service's backends at addr (only port= if given): no new flows, established ones go on; off takes new flows again", MinArgs: 2, MaxArgs: 4},
+	{Name: "svc/backend-del", Batch: true, Usage: "NAME addr=ADDR [port=N]", Help: "remove a service's backends at addr (only port= if given; no-op if none): their connections are reset, the others stay where they are", MinArgs: 2, MaxArgs: 3},
+	{Name: "svc/drain", Batch: true, Usage: "NAME addr=ADDR [port=N] [on|off]", Help: "drain a service's backends at addr (only port= if given): no new flows, established ones go on; off takes new flows again", MinArgs: 2, MaxArgs: 4},
 	{Name: "svc/show", Usage: "[NAME]", Help: "services: proto, vip:port, backends (weight, drained, share of the Maglev table) and new flows per backend", MaxArgs: 1, Read: true},
 }
 

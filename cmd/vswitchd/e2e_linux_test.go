@@ -220,12 +220,13 @@ func TestBadRequests(t *testing.T) {
 	require.Equal(t, ctl.CodeUsage, exchange(`{"v":1,"cmd":"add-br"}`).Error.Code)
 	require.Equal(t, ctl.CodeNotFound, exchange(`{"v":1,"cmd":"add-port","args":["nobr","y"]}`).Error.Code)
 	require.Equal(t, ctl.CodeVersion, exchange(`{"v":9,"cmd":"list-br"}`).Error.Code)
-	// An oversized request: the daemon answers too-large and hangs up
-	// while the client may still be writing.
+	// An oversized request (root's limit is 16 MiB, for batches): the
+	// daemon answers too-large and hangs up while the client may still
+	// be writing.
 	big, err := net.Dial("unix", d.socket)
 	require.NoError(t, err)
 	defer big.Close()
-	go big.Write([]byte(`{"v":1,"cmd":"add-br","args":["` + strings.Repeat("x", 2<<20) + `"]}` + "\n"))
+	go big.Write([]byte(`{"v":1,"cmd":"add-br","args":["` + strings.Repeat("x", 17<<20) + `"]}` + "\n"))
 	big.SetReadDeadline(time.Now().Add(5 * time.Second))
 	line, err := bufio.NewReader(big).ReadBytes('\n')
 	require.NoError(t, err)

@@ -158,7 +158,7 @@ func newFlags(o *options) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("vswitchd", flag.ContinueOnError)
 	cfgFile := fs.String("config", "", "JSON file setting any of the flags below, keyed by flag name: {\"state-dir\": \"/srv/vswitch\", \"pool-frames\": 32768}; an unknown key is an error; flags given on the command line override it")
 	fs.StringVar(&o.Socket, "socket", o.Socket, "control socket path")
-	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "directory for the durable configuration (config.json, and config.json.prev, the copy before the last change, used if config.json is damaged); locked: one vswitchd per directory")
+	fs.StringVar(&o.StateDir, "state-dir", o.StateDir, "directory for the durable configuration (config.json, the snapshot; config.json.journal, every change since, appended and synced; config.json.prev, the snapshot before, used if both are damaged: docs/vswitchd.md); locked: one vswitchd per directory")
 	fs.StringVar(&o.CaptureDir, "capture-dir", o.CaptureDir, "directory for capture/start's files (file= is a plain name in it, never a path; an existing file is never overwritten); empty: STATE-DIR/captures. A directory vswitchd makes gets mode 0750 (group: --group); an existing one is used as it is")
 	fs.StringVar(&o.Cores, "cores", o.Cores, "CPUs for workers, one worker each: a list (1,3-4) or a hex mask (0x6); empty: one unpinned worker")
 	fs.StringVar(&o.PollMode, "poll-mode", o.PollMode, "busy (spin, lowest latency) or adaptive (sleep when idle)")

@@ -68,8 +68,8 @@ func TestSecondDaemonOnStateDirRefused(t *testing.T) {
 
 // TestConfigFallbackAfterKill9: vswitchd killed, its config.json damaged
 // (what a capture to it once did): the next start used to fail every
-// time. It starts from config.json.prev, says so, and keeps the damaged
-// file.
+// time. It starts from the copy in config.json.journal with every change
+// since (nothing is lost), says so, and keeps the damaged file.
 func TestConfigFallbackAfterKill9(t *testing.T) {
 	d := newDaemon(t)
 	d.must("add-br", "br0")
@@ -81,17 +81,17 @@ func TestConfigFallbackAfterKill9(t *testing.T) {
 	d.start()
 	out := d.must("list-br")
 	require.Contains(t, out, "br0")
-	require.NotContains(t, out, "br1", "the previous copy is the one before add-br br1")
+	require.Contains(t, out, "br1", "the journal holds every change")
 	log, err := os.ReadFile(filepath.Join(d.dir, "log"))
 	require.NoError(t, err)
 	require.Contains(t, string(log), "STORED CONFIGURATION UNUSABLE")
-	require.Contains(t, string(log), vsd.StateFile+".prev")
+	require.Contains(t, string(log), vsd.StateFile+".journal")
 	asides, _ := filepath.Glob(cfg + ".corrupt-*")
 	require.Len(t, asides, 1, "the damaged file is kept")
 
-	// Both damaged: refused, naming both, and nothing is overwritten.
+	// All damaged: refused, naming both, and nothing is overwritten.
 	d.stop(syscall.SIGKILL)
-	for _, f := range []string{cfg, cfg + ".prev"} {
+	for _, f := range []string{cfg, cfg + ".prev", cfg + ".journal"} {
 		require.NoError(t, os.WriteFile(f, []byte("{torn"), 0o600))
 	}
 	code, msg := runToExit(t, nil, "--socket", d.socket, "--state-dir", filepath.Join(d.dir, "state"))
@@ -102,6 +102,7 @@ func TestConfigFallbackAfterKill9(t *testing.T) {
 	require.Equal(t, "{torn", string(b))
 	require.NoError(t, os.Remove(cfg))
 	require.NoError(t, os.Remove(cfg+".prev"))
+	require.NoError(t, os.Remove(cfg+".journal"))
 	d.start() // for the cleanup
 }
 

@@ -59,13 +59,18 @@ func (d *Daemon) Registry() *ctl.Registry {
 		if !ok {
 			panic("ctl: no handler for " + s.Name)
 		}
-		r.Register(ctl.Command{Name: s.Name, Usage: s.Usage, Help: s.Help, MinArgs: s.MinArgs, MaxArgs: s.MaxArgs,
+		r.Register(ctl.Command{Name: s.Name, Usage: s.Usage, Help: s.Help, MinArgs: s.MinArgs, MaxArgs: s.MaxArgs, Batch: s.Batch,
 			Run: func(_ context.Context, args []string) (any, error) {
 				d.mu.Lock()
 				defer d.mu.Unlock()
 				return h(args)
 			}})
 	}
+	r.SetBatch(func(_ context.Context, cmds []ctl.BatchCommand) ([]any, error) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.runBatch(handlers, cmds)
+	})
 	return r
 }
 

@@ -91,6 +91,9 @@ type Daemon struct {
 	// (the switch makes it when a group first has an attached port).
 	ctCapacity int
 
+	// startChanges is how many journal changes the start applied.
+	startChanges int
+
 	lock       io.Closer // the state directory's lock, held until Close
 	captureDir string
 	captureGID int
@@ -220,9 +223,11 @@ func (d *Daemon) Close() error {
 		d.captureStop(nil) // the file is closed complete
 	}
 	d.stopIPAM()
+	d.compactStore()
 	err := d.sw.Close()
 	d.stopDNS()
 	d.closeFastPath()
+	d.store.Close()
 	if d.lock != nil {
 		d.lock.Close() // last: a successor may start only once all is released
 		d.lock = nil
@@ -362,7 +367,9 @@ func (d *Daemon) destroyUndriven(spec PortSpec) error {
 }
 
 // commit applies next and stores it; on failure it restores the previous
-// configuration. Caller holds mu and has made next's drivers.
+// configuration. Caller holds mu and has made next's drivers. Inside a
+// batch (d.state.txn) it only checks next and makes it the batch's
+// working state.
 func (d *Daemon) commit(next State) error {
 	// What the next start checks of a stored configuration, checked
 	// before it is stored: a change never leaves one that start refuses.
@@ -372,10 +379,17 @@ func (d *Daemon) commit(next State) error {
 	if err := checkEndpointRefs(&next); err != nil {
 		return ctl.Errorf(ctl.CodeInvalid, "the configuration would not load: %v", err)
 	}
+	if d.state.txn {
+		// In a batch: the next command works on next; the batch is
+		// applied and stored once, at its end (runBatch).
+		d.state = next
+		return nil
+	}
 	if err := d.sw.Reconfigure(next.switchConfig()); err != nil {
 		return asInvalid(err)
 	}
-	if err := d.store.Save(&next); err != nil {
+	// One journal record: what changed from the stored configuration.
+	if err := d.store.Commit(&d.state, &next); err != nil {
 		if rerr := d.sw.Reconfigure(d.state.switchConfig()); rerr != nil {
 			d.log.Error("rollback failed", "err", rerr)
 		}

@@ -186,7 +186,8 @@ func TestDNSCommands(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, StateFile), bad, 0o600))
 	d := newMemPortDaemon(t, dir, nil)
 	defer d.Close()
-	require.Empty(t, d.state.DNS, "the copy before the last change")
+	require.Len(t, d.state.DNS, 1, "the configuration as stored (the copy in the journal), not the edit")
+	require.NotEqual(t, "gone", d.state.DNS[0].Interface)
 	aside, _ := filepath.Glob(filepath.Join(dir, StateFile) + ".corrupt-*")
 	require.Len(t, aside, 1, "the refused file is set aside")
 }

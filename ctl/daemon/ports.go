@@ -542,7 +542,7 @@ func (d *Daemon) recordVethMACs() {
 		return
 	}
 	// Only drivers' options change: the switch's configuration is the same.
-	if err := d.store.Save(&next); err != nil {
+	if err := d.store.Commit(&d.state, &next); err != nil {
 		d.log.Warn("container MACs of veth ports not stored: a pair made again gets a new MAC", "ports", n, "err", err)
 		return
 	}

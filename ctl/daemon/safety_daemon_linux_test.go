@@ -123,8 +123,9 @@ func TestSecondDaemonRefused(t *testing.T) {
 }
 
 // TestCorruptConfigFallsBack: a damaged config.json (here: what a
-// capture wrote over it) used to stop every start. The previous copy is
-// used, the damaged file kept aside, and the next start is normal.
+// capture wrote over it) used to stop every start. The copy in the
+// journal is used (with every change: nothing is lost), the damaged file
+// kept aside, and the next start is normal.
 func TestCorruptConfigFallsBack(t *testing.T) {
 	for _, tc := range []struct {
 		name, content string
@@ -150,7 +151,7 @@ func TestCorruptConfigFallsBack(t *testing.T) {
 			for _, b := range d.state.Bridges {
 				names = append(names, b.Name)
 			}
-			require.Equal(t, []string{"br0"}, names, "the previous copy (before add-br br1) is used")
+			require.Equal(t, []string{"br0", "br1"}, names, "the journal's copy is used")
 			asides, _ := filepath.Glob(cfg + ".corrupt-*")
 			require.Len(t, asides, 1)
 			b, err := os.ReadFile(asides[0])
@@ -168,7 +169,7 @@ func TestCorruptConfigFallsBack(t *testing.T) {
 			require.NoError(t, d.Close())
 			d, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 			require.NoError(t, err)
-			require.Len(t, d.state.Bridges, 2)
+			require.Len(t, d.state.Bridges, 3)
 			require.NoError(t, d.Close())
 		})
 	}

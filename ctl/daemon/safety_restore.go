@@ -12,44 +12,51 @@ import (
 )
 
 // A damaged configuration never blocks a start for good. restoreState
-// tries config.json, then config.json.prev (the copy before the last
-// change, kept by Store.Save). A file is usable if it reads, decodes as a
-// State of this format version, and the switch accepts it. If config.json
-// is not usable and the previous copy is, config.json is set aside as
-// config.json.corrupt-TIME (never deleted), the previous copy is used and
-// put in config.json's place, and the daemon says so loudly (an ERROR log
-// line naming both files). If neither is
-// usable the daemon refuses to start and names both files: it never
-// starts empty over a configuration it could not read.
+// tries config.json with its journal's changes (journal.go), then the
+// journal alone (its copy of config.json as stored, with every change
+// since), then config.json.prev (the snapshot before the last
+// compaction). A file is usable if it reads, decodes as a State of this
+// format version, and the switch accepts it. If config.json is not usable
+// and another copy is, config.json is set aside as config.json.corrupt-TIME
+// (never deleted), the other copy is used and compacted into config.json's
+// place, and the daemon says so loudly (an ERROR log line naming the
+// files). If none is usable the daemon refuses to start and names them: it
+// never starts empty over a configuration it could not read.
 //
 // A missing config.json is a first start, or one that removed it on
-// purpose: the daemon starts empty. If config.json.prev is there, it
-// belongs to the configuration that is gone and is not used, but it is
-// never lost either: it is moved to config.json.prev.kept-TIME (a name
-// no later save writes to) before anything is saved, and a WARN log line
-// names it. Left as config.json.prev, the second save of the new
-// configuration would have replaced it.
+// purpose: the daemon starts empty. If config.json.prev or a journal is
+// there, it belongs to the configuration that is gone and is not used,
+// but it is never lost either: it is moved to NAME.kept-TIME (a name no
+// later save writes to) before anything is saved, and a WARN log line
+// names it. Left in place, the new configuration's saves would have
+// replaced it.
 
 // errStateVersion marks a state file of another format version: written
 // by another vswitchd, not damaged. It is never set aside.
 var errStateVersion = errors.New("format version")
 
 // restoreState loads the stored configuration into d.state and applies it
-// to the switch (before any port is attached).
+// to the switch (before any port is attached): config.json with the
+// changes its journal holds (journal.go), which is then compacted into
+// it, so that config.json is whole again and the journal empty.
 func (d *Daemon) restoreState() error {
 	cur, prev := d.store.Path(), d.store.PrevPath()
 	st, err := d.tryState(cur)
 	switch {
 	case err == nil:
 		d.state = st
+		d.compactAtStart()
 		return nil
 	case errors.Is(err, os.ErrNotExist):
-		if _, perr := os.Lstat(prev); perr == nil {
-			kept, kerr := moveAside(prev, ".kept-")
-			if kerr != nil {
-				return fmt.Errorf("ctl: %s is missing and the previous copy %s could not be set aside (the new configuration's saves would replace it; move it away to start empty): %w", cur, prev, kerr)
+		for _, old := range []string{prev, d.store.JournalPath()} {
+			if _, perr := os.Lstat(old); perr != nil {
+				continue
 			}
-			d.log.Warn("no stored configuration: starting empty; the previous copy is set aside, not used (copy it to the configuration file and restart to use it)", "missing", cur, "kept", kept)
+			kept, kerr := moveAside(old, ".kept-")
+			if kerr != nil {
+				return fmt.Errorf("ctl: %s is missing and %s could not be set aside (the new configuration's saves would replace it; move it away to start empty): %w", cur, old, kerr)
+			}
+			d.log.Warn("no stored configuration: starting empty; a file of the configuration that is gone is set aside, not used (to use it: the previous copy, copy it to the configuration file; a journal, see docs/vswitchd.md) and restart", "missing", cur, "kept", kept)
 		}
 		d.state = State{Version: stateVersion}
 		// Publish the empty configuration too: a switch never configured
@@ -62,12 +69,26 @@ func (d *Daemon) restoreState() error {
 	case errors.Is(err, errStateVersion):
 		return err
 	}
+	// config.json is unusable: its journal holds a copy of it as it was
+	// stored, and every change since.
+	jst, jerr := d.tryJournalAlone()
+	if jerr == nil {
+		aside, aerr := setAside(cur)
+		if aerr != nil {
+			return fmt.Errorf("ctl: %s is unusable (%v) and could not be set aside: %w", cur, err, aerr)
+		}
+		d.state = jst
+		d.log.Error("STORED CONFIGURATION UNUSABLE: started from the copy in its journal, with every change since; the unusable file is kept",
+			"used", d.store.JournalPath(), "unusable", aside, "err", err)
+		d.compactAtStart()
+		return nil
+	}
 	pst, perr := d.tryState(prev)
 	if perr != nil {
 		if errors.Is(perr, os.ErrNotExist) {
 			perr = errors.New("no such file")
 		}
-		return fmt.Errorf("ctl: no usable stored configuration, not starting (both files are left as they are: repair one, or move both away to start empty): %s: %w; previous copy %s: %v", cur, err, prev, perr)
+		return fmt.Errorf("ctl: no usable stored configuration, not starting (the files are left as they are: repair one, or move them away to start empty): %s: %w; journal %s: %v; previous copy %s: %v", cur, err, d.store.JournalPath(), jerr, prev, perr)
 	}
 	aside, aerr := setAside(cur)
 	if aerr != nil {
@@ -77,18 +98,32 @@ func (d *Daemon) restoreState() error {
 		return fmt.Errorf("ctl: %s is unusable (%v; kept as %s) and %s could not replace it: %w", cur, err, aside, prev, rerr)
 	}
 	d.state = pst
-	d.log.Error("STORED CONFIGURATION UNUSABLE: started from the previous copy, the last change before it may be lost; the unusable file is kept",
+	d.log.Error("STORED CONFIGURATION UNUSABLE: started from the previous copy, the changes stored after it are lost; the unusable file is kept",
 		"used", prev, "unusable", aside, "err", err)
+	d.compactAtStart()
 	return nil
 }
 
-// tryState reads path as a State and applies it to the switch.
+// tryState reads path as a State and applies it to the switch. For
+// config.json, the changes in its journal are applied first.
 func (d *Daemon) tryState(path string) (State, error) {
-	var st State
 	b, err := os.ReadFile(path)
+	if err != nil {
+		return State{}, err
+	}
+	st, err := decodeState(path, b)
 	if err != nil {
 		return st, err
 	}
+	if path == d.store.Path() {
+		st = d.replayJournal(b, st)
+	}
+	return st, d.acceptState(&st)
+}
+
+// decodeState decodes a stored State of this format version.
+func decodeState(path string, b []byte) (State, error) {
+	var st State
 	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
 		return st, errors.New("corrupt: not a JSON object")
 	}
@@ -101,16 +136,114 @@ func (d *Daemon) tryState(path string) (State, error) {
 	if st.Version != stateVersion {
 		return st, fmt.Errorf("ctl: %s has %w %d; this vswitchd reads %d", path, errStateVersion, st.Version, stateVersion)
 	}
-	if err := checkPortState(&st); err != nil {
-		return st, err
+	return st, nil
+}
+
+// acceptState checks a stored State and applies it to the switch.
+func (d *Daemon) acceptState(st *State) error {
+	if err := checkPortState(st); err != nil {
+		return err
 	}
-	if err := checkEndpointState(&st); err != nil {
-		return st, err
+	if err := checkEndpointState(st); err != nil {
+		return err
 	}
 	if err := d.sw.Reconfigure(st.switchConfig()); err != nil {
-		return st, fmt.Errorf("not accepted by the switch: %w", err)
+		return fmt.Errorf("not accepted by the switch: %w", err)
 	}
-	return st, nil
+	return nil
+}
+
+// replayJournal applies to st, decoded from snapshot (config.json's
+// bytes), the changes of the journal that belongs to it. A journal that
+// belongs to another snapshot (a compaction cut short by a crash, after
+// config.json was replaced: its changes are in it; or config.json
+// replaced by hand while vswitchd was stopped) is not applied. A torn or
+// damaged record ends the journal: it and what follows are dropped, and
+// the log says so. The store appends to the journal only if it was
+// clean, with no change in it; otherwise the start compacts.
+func (d *Daemon) replayJournal(snapshot []byte, st State) State {
+	path := d.store.JournalPath()
+	jf, err := readJournal(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return st // an older vswitchd's directory, or a first save pending
+	case err != nil:
+		d.log.Warn("configuration journal unreadable: not applied; changes stored in it since the last compaction are lost", "journal", path, "err", err)
+		return st
+	case !bytes.Equal(jf.snapshot, snapshot):
+		if len(jf.changes) > 0 {
+			d.log.Warn("configuration journal not applied: it belongs to another copy of the configuration (a compaction cut short, whose changes are in config.json; or config.json replaced while vswitchd was stopped)",
+				"journal", path, "changes", len(jf.changes))
+		}
+		return st
+	}
+	n, aerr := applyChanges(&st, jf.changes)
+	if aerr != nil {
+		// Applied in part: start again from the snapshot with the
+		// changes before the one that does not apply.
+		st, _ = decodeState(d.store.Path(), snapshot)
+		applyChanges(&st, jf.changes[:n])
+		d.log.Warn("configuration journal: a change does not apply to the configuration; it and those after it are dropped",
+			"journal", path, "applied", n, "dropped", len(jf.changes)-n, "err", aerr)
+	}
+	if jf.tornAt >= 0 {
+		d.log.Warn("configuration journal: torn or damaged record dropped, with anything after it (a crash in the middle of a write leaves one: that change was never acknowledged)",
+			"journal", path, "offset", jf.tornAt, "reason", jf.tornWhy, "applied", n)
+	}
+	if n > 0 {
+		d.log.Info("configuration journal applied", "journal", path, "changes", n)
+		d.startChanges = n
+	}
+	if aerr == nil && jf.tornAt < 0 && len(jf.changes) == 0 {
+		d.store.adoptJournal(jf)
+	}
+	return st
+}
+
+// tryJournalAlone reads the configuration from the journal alone: its
+// copy of the snapshot with its changes (config.json is unusable).
+func (d *Daemon) tryJournalAlone() (State, error) {
+	path := d.store.JournalPath()
+	jf, err := readJournal(path)
+	if err != nil {
+		return State{}, err
+	}
+	st, err := decodeState(path, jf.snapshot)
+	if err != nil {
+		return st, err
+	}
+	if n, aerr := applyChanges(&st, jf.changes); aerr != nil || jf.tornAt >= 0 {
+		return st, fmt.Errorf("the journal's changes do not all apply (%d of %d; %v; %s)", n, len(jf.changes), aerr, jf.tornWhy)
+	}
+	return st, d.acceptState(&st)
+}
+
+// compactAtStart writes the configuration just loaded as config.json and
+// starts a new journal, unless the journal found is clean and empty (it
+// is then appended to). A failure is logged: the first change saves
+// whole again.
+func (d *Daemon) compactAtStart() {
+	if d.store.Appending() {
+		return
+	}
+	// config.json becomes config.json.prev only if changes were applied
+	// to it: otherwise it holds what the new one will, and the previous
+	// copy, an older one, is kept.
+	if err := d.store.compact(&d.state, d.startChanges > 0); err != nil {
+		d.log.Warn("stored configuration not compacted at start: the first change will try again", "err", err)
+	}
+}
+
+// compactStore, at stop, folds the journal into config.json, so that a
+// stopped vswitchd leaves its whole configuration there. Not after a
+// takeover: the directory is the successor's (the store is frozen).
+func (d *Daemon) compactStore() {
+	if d.store.JournalChanges() == 0 || d.store.frozen {
+		return
+	}
+	if err := d.store.Save(&d.state); err != nil {
+		d.log.Warn("stored configuration not compacted at stop: its journal is applied at the next start", "err", err)
+	}
 }
 
 // checkPortState rejects a stored configuration whose ports and bridges

@@ -25,6 +25,9 @@ func TestMissingConfigKeepsPrevious(t *testing.T) {
 	d, err := New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 	require.NoError(t, err)
 	require.True(t, run(t, d, "add-br", "br0").OK)
+	require.NoError(t, d.Close()) // compacts: config.json.prev is the copy before
+	d, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+	require.NoError(t, err)
 	require.True(t, run(t, d, "add-br", "br1").OK)
 	require.NoError(t, d.Close())
 	prev, err := os.ReadFile(cfg + ".prev")
@@ -40,9 +43,14 @@ func TestMissingConfigKeepsPrevious(t *testing.T) {
 	require.Len(t, kept, 1)
 	require.Contains(t, log.String(), kept[0], "the log names the kept copy")
 	require.NoFileExists(t, cfg+".prev")
-	// Changes: each save rotates config.json into config.json.prev.
+	keptJ, _ := filepath.Glob(cfg + ".journal.kept-*")
+	require.Len(t, keptJ, 1, "the journal of the configuration that is gone is set aside too")
+	// Changes: each compaction rotates config.json into config.json.prev.
 	for _, br := range []string{"aux1", "aux2", "aux3"} {
 		require.True(t, run(t, d, "add-br", br).OK)
+		require.NoError(t, d.Close())
+		d, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
+		require.NoError(t, err)
 	}
 	require.NoError(t, d.Close())
 	b, err := os.ReadFile(kept[0])
@@ -64,8 +72,8 @@ func TestMissingConfigKeepsPrevious(t *testing.T) {
 // TestDanglingPortReferencesFallBack: a port whose bridge is not there
 // (or that its bridge does not list) was restored, forwarded, and was
 // missing from show and list-ports. Such a config.json is unusable like
-// a torn one: set aside, the previous copy used; both such files refuse
-// the start.
+// a torn one: set aside, the copy in the journal used; such files, with
+// a damaged journal, refuse the start.
 func TestDanglingPortReferencesFallBack(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -95,7 +103,7 @@ func TestDanglingPortReferencesFallBack(t *testing.T) {
 			m = startMem(t, dir)
 			var ports []string
 			m.ok(t, &ports, "list-ports", "br0")
-			require.Equal(t, []string{"au0"}, ports, "started from the copy before add-port au1")
+			require.Equal(t, []string{"au0", "au1"}, ports, "started from the journal's copy")
 			asides, _ := filepath.Glob(cfg + ".corrupt-*")
 			require.Len(t, asides, 1)
 			b, err := os.ReadFile(asides[0])
@@ -103,9 +111,11 @@ func TestDanglingPortReferencesFallBack(t *testing.T) {
 			require.Equal(t, damaged, b, "the damaged file is kept as it was")
 			m.stop()
 
-			// Both files damaged so: no start, both named, none set aside.
+			// Both files damaged so, and the journal: no start, both
+			// named, none set aside.
 			writeState(t, cfg, st)
 			writeState(t, cfg+".prev", st)
+			require.NoError(t, os.WriteFile(cfg+".journal", []byte("damaged"), 0o600))
 			_, err = New(Config{StateDir: dir, Switch: vswitch.Options{Workers: 1}})
 			require.ErrorContains(t, err, cfg+":")
 			require.ErrorContains(t, err, cfg+".prev")

@@ -1,7 +1,7 @@
 package daemon
 
 import (
-	"encoding/json"
+	"reflect"
 	"slices"
 
 	"github.com/vecswitch/vecswitch/ctl"
@@ -44,6 +44,8 @@ type State struct {
 	// learned are the routes BGP learned: live, never stored, shared by
 	// clones (bgp_routes.go).
 	learned *learnedRoutes
+	// txn marks a batch's working copy: clone is shallow (clone).
+	txn bool
 }
 
 // PoolState is an address pool and its leases.
@@ -78,12 +80,17 @@ type PortSpec struct {
 // stateVersion is the State format version.
 const stateVersion = 1
 
+// clone is a deep copy for a command to change (learned stays shared).
+// Inside a transaction (txn set: a batch, Daemon.runBatch) it is a
+// shallow one: the state a command changes is the batch's own working
+// copy, and a failed batch discards it whole, so a command's change
+// reaching into it costs nothing (a deep copy per command would make a
+// batch of n commands cost n copies of the whole configuration).
 func (s *State) clone() State {
-	b, _ := json.Marshal(s)
-	var c State
-	json.Unmarshal(b, &c)
-	c.learned = s.learned
-	return c
+	if s.txn {
+		return *s
+	}
+	return deepCopy(reflect.ValueOf(s).Elem()).Interface().(State)
 }
 
 func (s *State) bridge(name string) *vswitch.Bridge {

@@ -27,7 +27,7 @@ func TestStore(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	require.Equal(t, []string{"config.json", "config.json.prev"}, names, "no temporary file left")
+	require.Equal(t, []string{"config.json", "config.json.journal", "config.json.prev"}, names, "no temporary file left")
 	b, err := os.ReadFile(st.PrevPath())
 	require.NoError(t, err)
 	require.JSONEq(t, `{"a":1}`, string(b), "the previous copy is the one before the last save")

@@ -196,7 +196,8 @@ func TestSvcCommands(t *testing.T) {
 	require.NoError(t, d2.Close())
 
 	// A stored service the switch refuses (edited by hand) does not
-	// poison the next start: the previous good copy is used.
+	// poison the next start: the configuration as stored is used (the
+	// copy in the journal).
 	raw, err := os.ReadFile(d2.store.Path())
 	require.NoError(t, err)
 	bad := replaceOnce(string(raw), `"vip": "10.96.0.10"`, `"vip": "fd00::10"`)
@@ -205,7 +206,8 @@ func TestSvcCommands(t *testing.T) {
 	d3 := newDaemon()
 	defer d3.Close()
 	require.Len(t, d3.state.NAT.Services, 1)
-	require.Empty(t, d3.state.NAT.Services[0].Backends, "the copy before the last change")
+	require.Equal(t, "10.96.0.10", d3.state.NAT.Services[0].VIP, "the configuration as stored, not the edit")
+	require.Len(t, d3.state.NAT.Services[0].Backends, 1, "the configuration as stored, with its last change")
 	aside, _ := filepath.Glob(d3.store.Path() + ".corrupt-*")
 	require.Len(t, aside, 1, "the refused file is set aside")
 }

@@ -335,6 +335,7 @@ func (g *Giver) Resume() {
 func (g *Giver) HandedOver() {
 	g.closeFiles()
 	d := g.d
+	d.store.Freeze() // the successor stores from now on
 	g.logDrops()
 	for _, dr := range d.drivers {
 		release(dr)

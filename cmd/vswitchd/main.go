@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -323,6 +324,40 @@ func lookupGroup(name string) (int, error) {
 	return strconv.Atoi(g.Gid)
 }
 
+// claimControl checks, before the configuration is replayed, what
+// ctl.Listen will check when newCtlServer makes the control socket: its
+// directory (made if missing, as Listen does), a file there that is no
+// socket, another daemon serving on it; and that the socket can be made
+// (bound and closed again). A stale socket no one serves on is removed,
+// as Listen does.
+func claimControl(path string) error {
+	if path == "" {
+		return errors.New("socket: empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("socket %s: its directory: %w", path, err)
+	}
+	fi, statErr := os.Lstat(path)
+	switch {
+	case statErr == nil && fi.Mode()&os.ModeSocket == 0:
+		return fmt.Errorf("socket %s exists and is not a socket", path)
+	case statErr != nil && !errors.Is(statErr, os.ErrNotExist):
+		return fmt.Errorf("socket %s: %w", path, statErr)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("%w: %s (nothing was started: stop that vswitchd, give this one another --socket, or replace the running one with --takeover)", ctl.ErrInUse, path)
+	}
+	if statErr == nil {
+		os.Remove(path) // stale: no one serves on it
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return fmt.Errorf("socket %s: %w", path, err)
+	}
+	return ln.Close() // removes it
+}
+
 func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger, out *logOutput) error {
 	dcfg := daemon.Config{StateDir: o.StateDir, Switch: sopts, Sysfs: o.Sysfs, Logger: log, FastPath: o.FastPath,
 		CaptureDir: o.CaptureDir, CaptureGID: gid}
@@ -348,6 +383,14 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger, out *log
 		return tk.abort(nil, nil, err)
 	}
 	defer ls.close()
+	// The control socket too: a start whose socket another vswitchd
+	// serves, or cannot be made, used to replay the whole configuration
+	// first (veths made, the running daemon's taps and sockets opened)
+	// and leave it behind. A takeover's old vswitchd closed it as it
+	// handed over (giver.Export), so it is free here too.
+	if err := claimControl(o.Socket); err != nil {
+		return tk.abort(nil, nil, err)
+	}
 	d, err := daemon.New(dcfg)
 	if err != nil {
 		return tk.abort(nil, nil, err)

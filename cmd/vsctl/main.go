@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	socket := fs.String("socket", ctl.DefaultSocket, "vswitchd's control socket")
 	asJSON := fs.Bool("json", false, "print results as JSON (for scripts)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the daemon to answer (above 0; a command that times out may still be carried out: exit 1, not 3)")
+	batchFile := fs.String("batch", "", "carry out the commands in `FILE` (one per line, - for stdin) as one transaction, like commands joined by --")
 	fs.Usage = func() {} // help is printed below, to stdout; errors say how to get it
 	if err := fs.Parse(argv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -42,6 +44,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	args := fs.Args()
+	if *batchFile != "" || slices.Contains(args, "--") {
+		return runBatch(fs, args, *batchFile, *socket, asJSON, timeout, stdout, stderr)
+	}
 	if len(args) == 0 {
 		usage(stderr, fs)
 		return exitUsage
@@ -72,6 +77,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	}
 	if help {
 		fmt.Fprintf(stdout, "usage: vsctl %s\n\n%s\n", strings.TrimSpace(displayName(spec.Name)+" "+spec.Usage), spec.Help)
+		if spec.Batch {
+			fmt.Fprintf(stdout, "\nMay be in a batch: vsctl -- %s ... -- COMMAND ..., or a line of vsctl --batch FILE.\n", displayName(spec.Name))
+		}
 		return exitOK
 	}
 	if len(args) < spec.MinArgs || (spec.MaxArgs >= 0 && len(args) > spec.MaxArgs) {
@@ -184,10 +192,15 @@ func trailingFlags(fs *flag.FlagSet, args []string) (rest []string, help bool, e
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "usage: vsctl [flags] COMMAND [ARGS...] [flags]\n\nManages a running vswitchd. Commands:\n\n")
 	for _, s := range ctl.Specs {
-		fmt.Fprintf(w, "  %-14s %s\n  %14s   %s\n", displayName(s.Name), s.Usage, "", s.Help)
+		help := s.Help
+		if s.Batch {
+			help += " [batch]"
+		}
+		fmt.Fprintf(w, "  %-14s %s\n  %14s   %s\n", displayName(s.Name), s.Usage, "", help)
 	}
 	fmt.Fprintf(w, "\nvsctl COMMAND --help shows one command. Flags (before or after the command):\n\n")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+	fmt.Fprintf(w, "\n%s", batchUsage)
 	fmt.Fprintf(w, "\nExit status: 0 done, 1 the daemon refused or failed, 2 usage error, 3 no daemon.\n")
 }

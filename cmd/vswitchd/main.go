@@ -395,6 +395,11 @@ func serve(o options, sopts vswitch.Options, gid int, log *slog.Logger, out *log
 	if err != nil {
 		return tk.abort(nil, nil, err)
 	}
+	// A capture directory is for diagnostics: one that is not a
+	// directory does not stop the switch, capture/start says why.
+	if err := d.CaptureDirProblem(); err != nil {
+		log.Warn("captures are off: capture/start fails until the capture directory is repaired", "err", err)
+	}
 	srv, err := newCtlServer(ctl.ServerConfig{Path: o.Socket, GID: gid, Logger: log}, d.Registry())
 	if err != nil {
 		err = tk.abort(d, nil, err)

@@ -74,19 +74,22 @@ func defaultCaptureName(port string, now time.Time) string {
 // state directory and gid > 0, the state directory gets mode 0710 with
 // that group: members may pass through it to the captures, not list or
 // read anything else.
+//
+// A capture directory that cannot be made or is not a directory (a file
+// named captures in the state directory) does not keep the switch from
+// starting: it is for diagnostics. prepareCaptureDir returns nil then;
+// vswitchd logs a WARN (CaptureDirProblem) and capture/start fails with
+// the reason until it is repaired (captureDirReady makes it then).
 func prepareCaptureDir(dir, stateDir string, gid int) error {
 	dir = filepath.Clean(dir)
 	own := dir == filepath.Join(filepath.Clean(stateDir), CaptureSubdir)
 	created, err := makeDirs(dir)
 	if err != nil {
-		return fmt.Errorf("ctl: capture directory: %w", err)
+		return nil // unusable: captureDirProblem says why
 	}
 	fi, err := os.Lstat(dir)
-	if err != nil {
-		return fmt.Errorf("ctl: capture directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("ctl: capture directory %s is not a directory", dir)
+	if err != nil || !fi.IsDir() {
+		return nil // unusable: captureDirProblem says why
 	}
 	if own && (len(created) == 0 || created[len(created)-1] != dir) {
 		created = append(created, dir)
@@ -146,11 +149,56 @@ func makeDirs(dir string) ([]string, error) {
 	return created, nil
 }
 
+// captureDirProblem says why dir cannot hold captures (nil if it can):
+// it is missing, or not a directory.
+func captureDirProblem(dir string) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("capture directory %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("capture directory %s is not a directory (%s is there): captures are off until it is one; move it away (or give vswitchd another --capture-dir)", dir, fileKind(fi))
+	}
+	return nil
+}
+
+// fileKind names what a non-directory is.
+func fileKind(fi os.FileInfo) string {
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case fi.Mode().IsRegular():
+		return "a file"
+	}
+	return "a " + fi.Mode().Type().String() + " file"
+}
+
+// CaptureDirProblem says why the capture directory cannot hold captures
+// (nil if it can), for vswitchd's WARN at start: such a directory does
+// not keep the switch from starting, only capture/start fails.
+func (d *Daemon) CaptureDirProblem() error { return captureDirProblem(d.captureDir) }
+
+// captureDirReady makes the capture directory if it is missing now (it
+// could not be made at start, or was removed) and says why it cannot
+// hold captures, as a typed error.
+func (d *Daemon) captureDirReady() error {
+	if captureDirProblem(d.captureDir) != nil {
+		prepareCaptureDir(d.captureDir, d.store.dir, d.captureGID)
+	}
+	if err := captureDirProblem(d.captureDir); err != nil {
+		return ctl.Errorf(ctl.CodeUnavail, "%v", err)
+	}
+	return nil
+}
+
 // createCaptureFile creates name in the capture directory, never over an
 // existing file and never through a symbolic link. Errors are typed.
 func (d *Daemon) createCaptureFile(name string) (*os.File, error) {
 	if err := checkCaptureName(name); err != nil {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "file=%s: want a plain file name (letters, digits, ._-+:@; no '/', not starting with '.' or '-', at most %d bytes): captures are written only in the capture directory %s", name, maxCaptureName, d.captureDir)
+	}
+	if err := d.captureDirReady(); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(d.captureDir, name)
 	mode := os.FileMode(0o600)

@@ -21,7 +21,14 @@ import (
 func lockStateDir(dir string) (io.Closer, error) {
 	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		// The lock is opened for writing (and vswitchd writes its
+		// configuration there): a read-only directory cannot be used.
+		return nil, fmt.Errorf("ctl: state directory %s is read-only (%s cannot be opened for writing; vswitchd locks it and stores its configuration there): remount it read-write, or give vswitchd a writable --state-dir: %w", dir, path, err)
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return nil, fmt.Errorf("ctl: state directory %s is not writable by this user (%s cannot be opened for writing; vswitchd locks it and stores its configuration there): run vswitchd as the directory's owner, or give it a writable --state-dir: %w", dir, path, err)
+	case err != nil:
 		return nil, fmt.Errorf("ctl: state directory lock: %w", err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -39,6 +40,9 @@ func TestDamagedStateKeptAndLostNetwork(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, eps, 1)
 	portB := eps[0].Port
+	// Should the test fail before DeleteEndpoint, no veth is left on the
+	// host (a stopped vswitchd keeps its ports' veths).
+	t.Cleanup(func() { exec.Command("ip", "link", "del", portB).Run() })
 
 	r.stop()
 	path := filepath.Join(dir, StateFile)

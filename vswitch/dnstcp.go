@@ -30,8 +30,9 @@ import (
 //     go back through the worker's inject ring and dns-reply, routed to the
 //     client like the UDP answers. Nothing new runs on a worker.
 //   - A connection is accepted at the SYN (no SYN cookies: the table is
-//     bounded, dnsTCPMaxConns, and a SYN beyond it gets a RST and counts
-//     as refused), with our MSS the largest segment a punt slot takes and
+//     bounded, dnsTCPMaxConns, dnsTCPPerClient of them for one client
+//     address, a handshake never completed is dropped after about 4 s,
+//     and a SYN beyond the bounds gets a RST and counts as refused), with our MSS the largest segment a punt slot takes and
 //     no other option (no window scaling, no timestamps, no SACK: the
 //     peer's window is read as it is, 64 KiB at most, enough for any DNS
 //     message in one window).
@@ -58,6 +59,12 @@ import (
 // from sending one.
 const (
 	dnsTCPMaxConns = 1024
+	// dnsTCPPerClient: connections one client address may hold, so that
+	// one container's SYN flood does not take the table from the others.
+	dnsTCPPerClient = 64
+	// dnsTCPSynRetries: SYN-ACKs sent again before a handshake the client
+	// never completed is given up (about 4 s).
+	dnsTCPSynRetries = 3
 	dnsTCPMaxIn    = 2 + 65535 // one whole query, the most a connection buffers
 	dnsTCPMaxOut   = 256 << 10 // answers queued on one connection
 	dnsTCPIdle     = 10 * time.Second
@@ -112,13 +119,16 @@ type tcpConn struct {
 // dnsTCP is the switch's DNS-over-TCP server state.
 type dnsTCP struct {
 	mu    sync.Mutex
-	conns map[tcpKey]*tcpConn
-	n     atomic.Int32 // len(conns), for tick without the lock
+	conns    map[tcpKey]*tcpConn
+	n        atomic.Int32 // len(conns), for tick without the lock
+	byClient map[netip.Addr]int
 
 	accepted, refused, resets, retransmits, queries atomic.Uint64
 }
 
-func newDNSTCP() *dnsTCP { return &dnsTCP{conns: map[tcpKey]*tcpConn{}} }
+func newDNSTCP() *dnsTCP {
+	return &dnsTCP{conns: map[tcpKey]*tcpConn{}, byClient: map[netip.Addr]int{}}
+}
 
 // seqLT is a < b in sequence space.
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
@@ -211,7 +221,7 @@ func (p *dnsTCP) segment(s *Switch, sg *tcpSegment, now time.Time) {
 			p.drop(c)
 		}
 	case c == nil && sg.flags&(tcpSYN|tcpACK) == tcpSYN:
-		if len(p.conns) >= dnsTCPMaxConns {
+		if len(p.conns) >= dnsTCPMaxConns || p.byClient[sg.key.client] >= dnsTCPPerClient {
 			p.refused.Add(1)
 			p.reset(s, sg)
 			break
@@ -221,6 +231,7 @@ func (p *dnsTCP) segment(s *Switch, sg *tcpSegment, now time.Time) {
 			lastRx: now, rto: dnsTCPRTO}
 		c.una, c.nxt, c.max = c.iss+1, c.iss+1, c.iss+1
 		p.conns[sg.key] = c
+		p.byClient[sg.key.client]++
 		p.n.Store(int32(len(p.conns)))
 		p.accepted.Add(1)
 		p.synAck(s, c, now)
@@ -433,8 +444,14 @@ func (p *dnsTCP) abort(s *Switch, c *tcpConn) {
 
 // drop forgets c. Caller holds p.mu.
 func (p *dnsTCP) drop(c *tcpConn) {
+	if c.dead {
+		return
+	}
 	c.dead = true
 	delete(p.conns, c.key)
+	if p.byClient[c.key.client]--; p.byClient[c.key.client] <= 0 {
+		delete(p.byClient, c.key.client)
+	}
 	p.n.Store(int32(len(p.conns)))
 }
 
@@ -452,7 +469,7 @@ func (p *dnsTCP) tick(s *Switch, now time.Time) {
 		case now.Sub(c.lastRx) >= 4*dnsTCPIdle: // a client gone, or a query never answered
 			p.abort(s, c)
 		case outstanding && now.Sub(c.lastTx) >= c.rto:
-			if c.retries++; c.retries > dnsTCPRetries {
+			if c.retries++; c.retries > dnsTCPRetries || !c.established && c.retries > dnsTCPSynRetries {
 				p.abort(s, c)
 				continue
 			}

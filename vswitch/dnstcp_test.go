@@ -3,6 +3,7 @@ package vswitch
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -235,7 +236,8 @@ func TestDNSTCP(t *testing.T) {
 	}
 }
 
-// TestDNSTCPLimits: SYNs beyond the table's size are reset (and counted),
+// TestDNSTCPLimits: SYNs beyond one client's share or the table's size
+// are reset (and counted),
 // a query longer than the buffer resets its connection, an idle
 // connection is closed by the server and forgotten, and one whose client
 // vanished is reset; the table is empty at the end.
@@ -245,22 +247,35 @@ func TestDNSTCPLimits(t *testing.T) {
 	r := newL3Rig(t, cfg)
 	r.s.SetDNSHandler((&bigHandler{}).handle)
 	c := &tcpClient{t: t, r: r, src: "10.1.0.2", dst: "10.1.0.1"}
-	for i := range dnsTCPMaxConns + 3 {
-		c.sport = uint16(20000 + i)
-		r.ports["a"].Inject(0, c.frame(1, 0, tcpSYN, nil, nil))
-		if i%128 == 127 {
-			r.s.Poll()
-			r.s.Poll()
-			r.recv()
+	syns := func(n int) {
+		for i := range n {
+			c.sport = uint16(20000 + i)
+			r.ports["a"].Inject(0, c.frame(1, 0, tcpSYN, nil, nil))
+			if i%128 == 127 {
+				r.s.Poll()
+				r.s.Poll()
+				r.recv()
+			}
 		}
+		r.s.Poll()
+		r.s.Poll()
+		r.recv()
 	}
-	r.s.Poll()
-	r.s.Poll()
-	r.recv()
+	// One client: its share, then RSTs.
+	syns(dnsTCPPerClient + 2)
 	st := r.s.DNSStats()
+	require.EqualValues(t, dnsTCPPerClient, st.TCPConnections)
+	require.EqualValues(t, 2, st.TCPRefused)
+	// Many clients: the table's size, then RSTs.
+	for i := 1; i <= dnsTCPMaxConns/dnsTCPPerClient; i++ {
+		c.src = fmt.Sprintf("10.1.0.%d", 2+i)
+		syns(dnsTCPPerClient)
+	}
+	st = r.s.DNSStats()
 	require.EqualValues(t, dnsTCPMaxConns, st.TCPConnections)
-	require.EqualValues(t, 3, st.TCPRefused)
+	require.EqualValues(t, 2+dnsTCPPerClient, st.TCPRefused, "the last client found the table full")
 	require.Zero(t, st.ReplyDrops, "every SYN-ACK and RST was sent")
+	c.src = "10.1.0.2"
 
 	// Never acknowledged: the SYN-ACKs are sent again, then the
 	// connections are reset.

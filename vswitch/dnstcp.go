@@ -65,12 +65,12 @@ const (
 	// dnsTCPSynRetries: SYN-ACKs sent again before a handshake the client
 	// never completed is given up (about 4 s).
 	dnsTCPSynRetries = 3
-	dnsTCPMaxIn    = 2 + 65535 // one whole query, the most a connection buffers
-	dnsTCPMaxOut   = 256 << 10 // answers queued on one connection
-	dnsTCPIdle     = 10 * time.Second
-	dnsTCPRTO      = 250 * time.Millisecond
-	dnsTCPRetries  = 6
-	dnsTCPWindow   = 65535
+	dnsTCPMaxIn      = 2 + 65535 // one whole query, the most a connection buffers
+	dnsTCPMaxOut     = 256 << 10 // answers queued on one connection
+	dnsTCPIdle       = 10 * time.Second
+	dnsTCPRTO        = 250 * time.Millisecond
+	dnsTCPRetries    = 6
+	dnsTCPWindow     = 65535
 )
 
 const (
@@ -118,7 +118,7 @@ type tcpConn struct {
 
 // dnsTCP is the switch's DNS-over-TCP server state.
 type dnsTCP struct {
-	mu    sync.Mutex
+	mu       sync.Mutex
 	conns    map[tcpKey]*tcpConn
 	n        atomic.Int32 // len(conns), for tick without the lock
 	byClient map[netip.Addr]int

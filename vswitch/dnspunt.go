@@ -224,31 +224,9 @@ func (s *Switch) handlePunt(w int, ip []byte, iface uint16, t *tables) {
 // it would not fit a slot).
 func udpPacket(src, dst netip.Addr, sport, dport uint16, payload []byte) []byte {
 	ulen := 8 + len(payload)
-	var b []byte
-	var pseudo uint16
-	if src.Is4() {
-		if 20+ulen > puntMax {
-			return nil
-		}
-		b = make([]byte, 20+ulen)
-		b[0], b[8], b[9] = 0x45, 64, 17
-		binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
-		s4, d4 := src.As4(), dst.As4()
-		copy(b[12:], s4[:])
-		copy(b[16:], d4[:])
-		binary.BigEndian.PutUint16(b[10:], ^csum.Sum(b[:20], 0))
-		pseudo = csum.Sum(b[12:20], 0)
-	} else {
-		if 40+ulen > puntMax {
-			return nil
-		}
-		b = make([]byte, 40+ulen)
-		b[0], b[6], b[7] = 0x60, 17, 64
-		binary.BigEndian.PutUint16(b[4:], uint16(ulen))
-		s16, d16 := src.As16(), dst.As16()
-		copy(b[8:], s16[:])
-		copy(b[24:], d16[:])
-		pseudo = csum.Sum(b[8:40], 0)
+	b, pseudo := ipPacket(src, dst, 17, ulen)
+	if b == nil {
+		return nil
 	}
 	u := b[len(b)-ulen:]
 	binary.BigEndian.PutUint16(u[0:], sport)
@@ -261,6 +239,36 @@ func udpPacket(src, dst netip.Addr, sport, dport uint16, payload []byte) []byte 
 	}
 	binary.BigEndian.PutUint16(u[6:], c)
 	return b
+}
+
+// ipPacket makes an IPv4 or IPv6 packet from src to dst of protocol
+// proto with room for l4len bytes after its header (the last l4len bytes
+// of b), the IPv4 header's checksum done; pseudo is the sum of the
+// addresses for the L4 checksum. nil if it would not fit a slot.
+func ipPacket(src, dst netip.Addr, proto byte, l4len int) (b []byte, pseudo uint16) {
+	if src.Is4() {
+		if 20+l4len > puntMax {
+			return nil, 0
+		}
+		b = make([]byte, 20+l4len)
+		b[0], b[8], b[9] = 0x45, 64, proto
+		binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+		s4, d4 := src.As4(), dst.As4()
+		copy(b[12:], s4[:])
+		copy(b[16:], d4[:])
+		binary.BigEndian.PutUint16(b[10:], ^csum.Sum(b[:20], 0))
+		return b, csum.Sum(b[12:20], 0)
+	}
+	if 40+l4len > puntMax {
+		return nil, 0
+	}
+	b = make([]byte, 40+l4len)
+	b[0], b[6], b[7] = 0x60, proto, 64
+	binary.BigEndian.PutUint16(b[4:], uint16(l4len))
+	s16, d16 := src.As16(), dst.As16()
+	copy(b[8:], s16[:])
+	copy(b[24:], d16[:])
+	return b, csum.Sum(b[8:40], 0)
 }
 
 // injectQueue is a worker's inject ring as an rx queue of its pool.

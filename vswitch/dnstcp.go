@@ -513,31 +513,9 @@ func (s *Switch) injectPacket(w int, iface uint16, pkt []byte) {
 // it would not fit a slot). opts are TCP options, a multiple of 4 bytes.
 func tcpPacket(src, dst netip.Addr, sport, dport uint16, seq, ack uint32, flags uint8, win uint16, opts, payload []byte) []byte {
 	tl := 20 + len(opts) + len(payload)
-	var b []byte
-	var pseudo uint16
-	if src.Is4() {
-		if 20+tl > puntMax {
-			return nil
-		}
-		b = make([]byte, 20+tl)
-		b[0], b[8], b[9] = 0x45, 64, 6
-		binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
-		s4, d4 := src.As4(), dst.As4()
-		copy(b[12:], s4[:])
-		copy(b[16:], d4[:])
-		binary.BigEndian.PutUint16(b[10:], ^csum.Sum(b[:20], 0))
-		pseudo = csum.Sum(b[12:20], 0)
-	} else {
-		if 40+tl > puntMax {
-			return nil
-		}
-		b = make([]byte, 40+tl)
-		b[0], b[6], b[7] = 0x60, 6, 64
-		binary.BigEndian.PutUint16(b[4:], uint16(tl))
-		s16, d16 := src.As16(), dst.As16()
-		copy(b[8:], s16[:])
-		copy(b[24:], d16[:])
-		pseudo = csum.Sum(b[8:40], 0)
+	b, pseudo := ipPacket(src, dst, 6, tl)
+	if b == nil {
+		return nil
 	}
 	h := b[len(b)-tl:]
 	binary.BigEndian.PutUint16(h[0:], sport)

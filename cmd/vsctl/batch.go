@@ -67,14 +67,9 @@ func runBatch(fs *flag.FlagSet, args []string, file, socket string, asJSON *bool
 	for i, it := range items {
 		cmds[i] = ctl.BatchCommand{Cmd: it.spec.Name, Args: it.args}
 	}
-	c, err := ctl.Dial(socket, *timeout)
-	if err != nil {
-		fmt.Fprintln(stderr, "vsctl:", err)
-		var ce *ctl.Error
-		if errors.As(err, &ce) && ce.Code == ctl.CodeDenied {
-			return exitFailed
-		}
-		return exitNoDaemon
+	c, code := dial(socket, *timeout, stderr)
+	if c == nil {
+		return code
 	}
 	defer c.Close()
 	var res []json.RawMessage

@@ -90,14 +90,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vsctl: -timeout %v: want a duration above 0 (such as 5s)\n", *timeout)
 		return exitUsage
 	}
-	c, err := ctl.Dial(*socket, *timeout)
-	if err != nil {
-		fmt.Fprintln(stderr, "vsctl:", err)
-		var ce *ctl.Error
-		if errors.As(err, &ce) && ce.Code == ctl.CodeDenied {
-			return exitFailed
-		}
-		return exitNoDaemon
+	c, code := dial(*socket, *timeout, stderr)
+	if c == nil {
+		return code
 	}
 	defer c.Close()
 	var res json.RawMessage
@@ -203,4 +198,19 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 	fs.PrintDefaults()
 	fmt.Fprintf(w, "\n%s", batchUsage)
 	fmt.Fprintf(w, "\nExit status: 0 done, 1 the daemon refused or failed, 2 usage error, 3 no daemon.\n")
+}
+
+// dial connects to the daemon; on failure it says why on stderr and
+// returns the exit code (no daemon, or denied: failed).
+func dial(socket string, timeout time.Duration, stderr io.Writer) (*ctl.Client, int) {
+	c, err := ctl.Dial(socket, timeout)
+	if err != nil {
+		fmt.Fprintln(stderr, "vsctl:", err)
+		var ce *ctl.Error
+		if errors.As(err, &ce) && ce.Code == ctl.CodeDenied {
+			return nil, exitFailed
+		}
+		return nil, exitNoDaemon
+	}
+	return c, exitOK
 }

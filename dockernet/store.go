@@ -3,9 +3,6 @@ package dockernet
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/vecswitch/vecswitch/ctl"
@@ -88,7 +85,7 @@ func load(dir string) (st state, used string, aside []string, err error) {
 		found, lerr := s.Load(&st)
 		if lerr != nil {
 			err = errors.Join(err, lerr)
-			kept, kerr := setAside(s.Path())
+			kept, kerr := daemon.SetAside(s.Path())
 			if kerr != nil {
 				// Not kept: say so; it may still be overwritten.
 				err = errors.Join(err, fmt.Errorf("%s not set aside: %w", s.Path(), kerr))
@@ -113,31 +110,4 @@ func load(dir string) (st state, used string, aside []string, err error) {
 		return st, name, aside, err
 	}
 	return emptyState(), "", aside, err
-}
-
-// setAside links path to path.corrupt-TIME (another suffix if that
-// exists: an earlier one is never replaced) and returns that name. path
-// stays until a good copy is stored in its place, so there is no moment
-// without the file.
-func setAside(path string) (string, error) {
-	base := path + ".corrupt-" + time.Now().UTC().Format("20060102T150405Z")
-	for i := 0; i < 100; i++ {
-		aside := base
-		if i > 0 {
-			aside += "-" + strconv.Itoa(i)
-		}
-		err := os.Link(path, aside)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if d, err := os.Open(filepath.Dir(path)); err == nil {
-			d.Sync()
-			d.Close()
-		}
-		return aside, nil
-	}
-	return "", fmt.Errorf("too many %s.corrupt-* files", path)
 }

@@ -236,7 +236,8 @@ func TestBadRequests(t *testing.T) {
 	// The daemon still serves.
 	d.must("add-br", "br9")
 	require.Contains(t, d.must("list-br"), "br9")
-	out, err := d.vsctl("add-br", "br9")
+	d.must("add-br", "br9") // the same again: a no-op
+	out, err := d.vsctl("add-br", "br9", "mac_age=5")
 	require.Error(t, err)
 	require.Contains(t, out, "exists")
 	out, err = d.vsctl("set-port", "ghost", "vlan=5000")

@@ -10,11 +10,13 @@ import (
 
 // The bridge commands: add-br, del-br, list-br, set-bridge.
 
+// addBridge is add-br NAME [mac_age=] [mac_limit=]. The same bridge again
+// is a no-op: the options given are compared with the stored bridge's
+// (a default counts as its value; options not given are not compared),
+// and one that differs is refused (exists), naming the stored setting
+// (set-bridge changes it).
 func (d *Daemon) addBridge(args []string) (any, error) {
 	name := args[0]
-	if d.state.bridge(name) != nil {
-		return nil, ctl.Errorf(ctl.CodeExists, "bridge %s exists", name)
-	}
 	opts, err := ctl.ParseOptions(args[1:])
 	if err != nil {
 		return nil, err
@@ -29,9 +31,39 @@ func (d *Daemon) addBridge(args []string) (any, error) {
 	if b.MACLimit, err = intOpt(opts, "mac_limit", 0, 1, vswitch.MaxMACLimit); err != nil {
 		return nil, err
 	}
+	if old := d.state.bridge(name); old != nil {
+		return nil, sameBridge(old, b, opts)
+	}
 	next := d.state.clone()
 	next.Bridges = append(next.Bridges, b)
 	return nil, d.commit(next)
+}
+
+// sameBridge is nil if add-br's options (opts, parsed into b) ask for
+// nothing the stored bridge old does not have, else the exists error
+// naming what differs.
+func sameBridge(old *vswitch.Bridge, b vswitch.Bridge, opts map[string]string) error {
+	for _, o := range []struct {
+		key                 string
+		stored, given, dflt int
+	}{
+		{"mac_age", old.MACAgeSeconds, b.MACAgeSeconds, vswitch.DefaultMACAge},
+		{"mac_limit", old.MACLimit, b.MACLimit, vswitch.DefaultMACLimit},
+	} {
+		if _, ok := opts[o.key]; !ok || orDefaultInt(o.given, o.dflt) == orDefaultInt(o.stored, o.dflt) {
+			continue
+		}
+		return ctl.Errorf(ctl.CodeExists, "bridge %s exists with %s=%d, not %s (set-bridge %s %s=%s changes it)",
+			old.Name, o.key, orDefaultInt(o.stored, o.dflt), opts[o.key], old.Name, o.key, opts[o.key])
+	}
+	return nil
+}
+
+func orDefaultInt(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
 
 // setBridge changes a bridge's settings: fast-path=on|off, mac_age=,
@@ -84,10 +116,12 @@ func fastPathOption(dst **bool, opts map[string]string) error {
 	return nil
 }
 
+// delBridge is del-br NAME: a bridge that is not there is a no-op (as
+// svc/del, nat/map-del...), so that a teardown can be run again.
 func (d *Daemon) delBridge(args []string) (any, error) {
 	b := d.state.bridge(args[0])
 	if b == nil {
-		return nil, ctl.Errorf(ctl.CodeNotFound, "no bridge %s", args[0])
+		return nil, nil
 	}
 	next := d.state.clone()
 	var gone []string

@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,6 +96,9 @@ func (d *Daemon) staticArgs(args []string) (*State, *vswitch.Bridge, string, uin
 	return &next, next.bridge(args[0]), hw.String(), vlan, nil
 }
 
+// fdbAdd is fdb/add BRIDGE MAC PORT|vtep=ADDR [vlan=N]: the same entry
+// again is a no-op; the MAC in the VLAN on another port or VTEP is
+// refused (exists).
 func (d *Daemon) fdbAdd(args []string) (any, error) {
 	if len(args) == 4 && !strings.HasPrefix(args[3], "vlan=") {
 		return nil, ctl.Errorf(ctl.CodeUsage, "usage: fdb/add BRIDGE MAC PORT|vtep=ADDR [vlan=N]")
@@ -112,21 +116,33 @@ func (d *Daemon) fdbAdd(args []string) (any, error) {
 	if owner, ok := d.ownMACs(next)[mac]; ok {
 		return nil, ctl.Errorf(ctl.CodeInvalid, "%s is %s's MAC: the switch holds it, no port or VTEP has it", mac, owner)
 	}
-	for _, m := range b.StaticMACs {
-		if m.MAC == mac && m.VLAN == vlan {
-			return nil, ctl.Errorf(ctl.CodeExists, "static MAC %s in VLAN %d exists (on %s%s)", mac, vlan, m.Port, m.VTEP)
-		}
-	}
 	st := vswitch.StaticMAC{MAC: mac, VLAN: vlan, Port: args[2]}
 	if v, ok := strings.CutPrefix(args[2], "vtep="); ok {
 		st.Port, st.VTEP = "", v
-	} else if err := securedElsewhere(next, args[2], mac); err != nil {
-		return nil, err
+	}
+	for _, m := range b.StaticMACs {
+		if m.MAC == mac && m.VLAN == vlan {
+			if m.Port == st.Port && sameAddr(m.VTEP, st.VTEP) {
+				return nil, nil // the same entry again
+			}
+			on := m.Port
+			if m.VTEP != "" {
+				on = "vtep=" + m.VTEP
+			}
+			return nil, ctl.Errorf(ctl.CodeExists, "static MAC %s in VLAN %d exists on %s (fdb/del it first to move it)", mac, vlan, on)
+		}
+	}
+	if st.Port != "" {
+		if err := securedElsewhere(next, st.Port, mac); err != nil {
+			return nil, err
+		}
 	}
 	b.StaticMACs = append(b.StaticMACs, st)
 	return nil, d.commit(*next)
 }
 
+// fdbDel is fdb/del BRIDGE MAC [vlan=N]: no static MAC there is a no-op,
+// unless the MAC is one fdb/del cannot remove (notStatic).
 func (d *Daemon) fdbDel(args []string) (any, error) {
 	next, b, mac, vlan, err := d.staticArgs(args)
 	if err != nil {
@@ -140,25 +156,38 @@ func (d *Daemon) fdbDel(args []string) (any, error) {
 	return nil, d.commit(*next)
 }
 
-// notStatic is fdb/del's error for a MAC that no fdb/add made: it says
-// what the entry fdb/show lists is, if there is one (a port's bound MAC,
-// a router interface's, a learned one), and what removes it.
+// notStatic is fdb/del's answer for a MAC that no fdb/add made. None,
+// or a learned one, is a no-op (nil): there is no static MAC to
+// remove, as after an fdb/del, whose repeat must not fail because the
+// station has been heard since. An entry the configuration makes, which
+// fdb/show lists and fdb/del can never remove (a port's bound MAC, a
+// router interface's, one the switch holds), is not-found, saying what
+// it is and what removes it.
 func (d *Daemon) notStatic(bridge, mac string, vlan uint16) error {
 	page, err := d.sw.FDBPage(vswitch.FDBQuery{Bridge: bridge, MAC: mac, VLAN: &vlan})
-	if err == nil && len(page.Entries) > 0 {
-		e := page.Entries[0]
-		switch {
-		case e.Bound:
-			return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: port security binds it to port %s (set-port %s macs=... or port_security=off)", mac, vlan, e.Port, e.Port)
-		case strings.HasPrefix(e.Port, "rif:"):
-			return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: it is router interface %s's (rif/del removes it)", mac, vlan, e.Port[len("rif:"):])
-		case e.Static:
-			return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: the switch holds it on %s", mac, vlan, e.Port)
-		default:
-			return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: it is learned on %s (fdb/flush forgets learned MACs)", mac, vlan, e.Port)
-		}
+	if err != nil || len(page.Entries) == 0 {
+		return nil
 	}
-	return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d", mac, vlan)
+	e := page.Entries[0]
+	switch {
+	case e.Bound:
+		return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: port security binds it to port %s (set-port %s macs=... or port_security=off)", mac, vlan, e.Port, e.Port)
+	case strings.HasPrefix(e.Port, "rif:"):
+		return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: it is router interface %s's (rif/del removes it)", mac, vlan, e.Port[len("rif:"):])
+	case e.Static:
+		return ctl.Errorf(ctl.CodeNotFound, "no static MAC %s in VLAN %d: the switch holds it on %s", mac, vlan, e.Port)
+	}
+	return nil // learned: fdb/flush forgets it
+}
+
+// sameAddr reports whether two VTEP addresses are the same ("" for none).
+func sameAddr(a, b string) bool {
+	if a == b {
+		return true
+	}
+	x, err1 := netip.ParseAddr(a)
+	y, err2 := netip.ParseAddr(b)
+	return err1 == nil && err2 == nil && x.Unmap() == y.Unmap()
 }
 
 // inBridge reports whether port, as fdb/show's port= names it, can be

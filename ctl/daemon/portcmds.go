@@ -139,10 +139,17 @@ func (d *Daemon) checkStationMACs(next *State, p *vswitch.Port) error {
 	return nil
 }
 
+// addPort is add-port BRIDGE PORT [options]. The same port again is a
+// no-op that leaves the running port alone (samePort); a port of that
+// name in another bridge, of another type or with other settings is
+// refused (exists).
 func (d *Daemon) addPort(args []string) (any, error) {
 	opts, err := ctl.ParseOptions(args[2:])
 	if err != nil {
 		return nil, err
+	}
+	if spec, bp := d.state.port(args[1]); spec != nil {
+		return nil, samePort(spec, bp, args[0], opts)
 	}
 	next := d.state.clone()
 	if err := d.stagePort(&next, args[0], args[1], opts); err != nil {
@@ -263,9 +270,11 @@ func (d *Daemon) stagePort(next *State, brName, name string, opts map[string]str
 	return nil
 }
 
+// delPort is del-port PORT: a port that is not there is a no-op (as
+// del-br), so that a teardown can be run again.
 func (d *Daemon) delPort(args []string) (any, error) {
 	if p, _ := d.state.port(args[0]); p == nil {
-		return nil, ctl.Errorf(ctl.CodeNotFound, "no port %s", args[0])
+		return nil, nil
 	}
 	if err := d.state.endpointPort(args[0]); err != nil {
 		return nil, err
@@ -368,4 +377,132 @@ func (s *State) endpointPort(port string) error {
 		}
 	}
 	return nil
+}
+
+// samePort is nil if add-port BRIDGE NAME opts asks for the port spec
+// (bp: its bridge port) as it is stored, else the exists error naming
+// the first difference. The bridge and the type (default afxdp) are
+// always compared; of the options only those given, each against the
+// stored value (a default counts as its value): an option not given is
+// not compared, so the options the daemon stores itself — a veth's or
+// tap's container MAC as mac=, a veth's io=, an overlay bridge's mtu=,
+// the bound MAC of port security — match when a repeated add-port leaves
+// them out. Bad options are refused as add-port refuses them.
+func samePort(spec *PortSpec, bp *vswitch.Port, brName string, opts map[string]string) error {
+	typ := orDefault(opts["type"], TypeAFXDP)
+	if err := checkPortOptions(typ, opts); err != nil {
+		return err
+	}
+	if spec.Bridge == "" || bp == nil {
+		return ctl.Errorf(ctl.CodeExists, "port %s exists, a routed endpoint's port (in no bridge)", spec.Name)
+	}
+	if spec.Bridge != brName {
+		return ctl.Errorf(ctl.CodeExists, "port %s exists in bridge %s (del-port it first to move it)", spec.Name, spec.Bridge)
+	}
+	if spec.Type != typ {
+		return ctl.Errorf(ctl.CodeExists, "port %s exists in bridge %s with type=%s, not %s (del-port it first to make it anew)", spec.Name, spec.Bridge, spec.Type, typ)
+	}
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		if k == "type" {
+			continue
+		}
+		v := opts[k]
+		stored, given, err := portOptionValues(spec, bp, k, v)
+		if err != nil {
+			return err
+		}
+		if stored == given {
+			continue
+		}
+		has := "with " + k + "=" + stored
+		if stored == "" {
+			has = "without " + k + "="
+		}
+		fix := "del-port it first to make it anew"
+		if k != "vlan" || !vfOwnsVLAN[spec.Type] {
+			if slices.Contains(switchOptions, k) || slices.Contains(guardOptions, k) || k == "mtu" && maxMTU(spec.Type) > 0 {
+				fix = "set-port " + spec.Name + " " + k + "=" + v + " changes it"
+			}
+		}
+		return ctl.Errorf(ctl.CodeExists, "port %s exists in bridge %s %s, not %s=%s (%s)", spec.Name, spec.Bridge, has, k, v, fix)
+	}
+	return nil
+}
+
+// portOptionValues are the stored value of add-port option k and the
+// given one, v, in one spelling each, for samePort to compare.
+// Switch options are applied to a copy of the bridge port and read back
+// from it, so that each is spelled (and checked) as the switch has it.
+func portOptionValues(spec *PortSpec, bp *vswitch.Port, k, v string) (stored, given string, err error) {
+	if slices.Contains(switchOptions, k) && (k != "vlan" || !vfOwnsVLAN[spec.Type]) {
+		p := *bp
+		one := map[string]string{k: v}
+		if err := parseVLANOptions(&p, one); err != nil {
+			return "", "", err
+		}
+		if err := fastPathOption(&p.FastPath, one); err != nil {
+			return "", "", err
+		}
+		if err := parseSecurityOptions(&p, one); err != nil {
+			return "", "", err
+		}
+		return switchOptionValue(bp, k), switchOptionValue(&p, k), nil
+	}
+	stored = spec.Options[k]
+	switch k {
+	case "io":
+		if spec.Type == TypeVeth {
+			stored = orDefault(stored, "afxdp") // stored before DefaultVethIO (makePort)
+			v = orDefault(v, DefaultVethIO)
+		}
+	case "ra_guard":
+		stored, v = orDefault(stored, "on"), orDefault(v, "on")
+	case "mtu":
+		if maxMTU(spec.Type) > 0 && spec.Type != TypeAFXDP {
+			stored, v = orDefault(stored, "1500"), orDefault(v, "1500")
+		}
+	case "mac":
+		if hw, err := net.ParseMAC(v); err == nil {
+			v = hw.String()
+		}
+		if hw, err := net.ParseMAC(stored); err == nil {
+			stored = hw.String()
+		}
+	case "ip", "gw", "routes", "allowed_ips":
+		stored, v = strings.Join(splitList(stored), ","), strings.Join(splitList(v), ",")
+	}
+	if a, err := strconv.Atoi(stored); err == nil {
+		if b, err := strconv.Atoi(v); err == nil && a == b {
+			v = stored
+		}
+	}
+	return stored, v, nil
+}
+
+// switchOptionValue spells a bridge port's setting k as add-port takes
+// it, defaults included.
+func switchOptionValue(p *vswitch.Port, k string) string {
+	onOff := func(b *bool) string {
+		if b != nil && !*b {
+			return "off"
+		}
+		return "on"
+	}
+	switch k {
+	case "vlan":
+		return strconv.Itoa(int(p.VLAN))
+	case "trunks":
+		return p.Trunks.String()
+	case "mode":
+		return orDefault(string(p.Mode), string(vswitch.Access))
+	case "fast-path":
+		return onOff(p.FastPath)
+	case "port_security":
+		return onOff(p.PortSecurity)
+	case "mac_limit":
+		return strconv.Itoa(orDefaultInt(p.MACLimit, vswitch.DefaultPortMACLimit))
+	case "macs":
+		return strings.Join(slices.Sorted(slices.Values(p.MACs)), ",")
+	}
+	return ""
 }

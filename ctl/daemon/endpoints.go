@@ -455,20 +455,40 @@ func (d *Daemon) removeStrayVeth(name string) bool {
 	if p, _ := d.state.port(name); p != nil {
 		return false
 	}
+	return d.removeOwnVeth(name, "", "stray endpoint veth removed (made before a crash, never stored)")
+}
+
+// removeOwnVeth deletes the veth name (with its peer) if this daemon made
+// it, its alias says so (vethAlias), and no configured port but port uses
+// it as its host end (none drives it either): a pair left by a crash, or
+// one that is not the port's any more. An interface without this
+// daemon's alias (another daemon's, an older one's, the admin's) is never
+// deleted. why is logged.
+func (d *Daemon) removeOwnVeth(name, port, why string) bool {
 	if d.memPorts != nil {
 		// A test daemon with memory ports made no veth: the host's are
 		// other daemons' (a GC of it deleted a concurrent test's ports).
 		return false
+	}
+	for _, p := range d.state.Ports {
+		if p.Name != port && p.Type == TypeVeth && orDefault(p.Options["host"], p.Name) == name {
+			return false
+		}
+	}
+	for pn, dr := range d.drivers {
+		if pn != port && dr.dev == name {
+			return false
+		}
 	}
 	l, err := netdev.LinkByName("", name)
 	if err != nil || l.Kind != "veth" || l.Alias != d.vethAlias() {
 		return false // not a veth this daemon made (another daemon's, or older)
 	}
 	if err := netdev.DeleteLink("", name, l.Index); err != nil {
-		d.log.Warn("stray endpoint veth not removed", "veth", name, "err", err)
+		d.log.Warn("veth of this vswitchd not removed", "veth", name, "why", why, "err", err)
 		return false
 	}
-	d.log.Info("stray endpoint veth removed (made before a crash, never stored)", "veth", name)
+	d.log.Info(why, "veth", name)
 	return true
 }
 

@@ -162,12 +162,22 @@ func (d *Daemon) makePort(spec PortSpec, replay bool) (*driver, error) {
 		vo.GRO = d.fp != nil && !packet
 		vo.Alias = d.vethAlias()
 		var v *netdev.Veth
+		// add-port: a veth of the host end's name is at best a pair this
+		// daemon made for it and died before storing (kill -9 in the
+		// middle of add-port).
+		stale := !replay
 		if replay {
-			if v = existingVeth(vo); v != nil && vo.GRO {
+			if v, stale = findVeth(vo); v != nil && vo.GRO {
 				if err := netdev.SetGROAt(vo.Netns, v.PeerName, true); err != nil {
 					d.log.Warn("GRO not switched on in the container: the port stays out of the fast path", "port", spec.Name, "err", err)
 				}
 			}
+		}
+		if v == nil && stale {
+			// Deleted only if it carries this daemon's alias and no other
+			// port uses it; any other interface of the name stays, and
+			// CreateVeth says it exists.
+			d.removeOwnVeth(vo.HostName, spec.Name, "veth of this vswitchd that is not the port's pair removed, to be made anew (left by a crash, or its container end renamed or its namespace made anew)")
 		}
 		created := false
 		if v == nil {
@@ -313,26 +323,41 @@ func routeOptions(s string) ([]netdev.Route, error) {
 	return rs, nil
 }
 
-// existingVeth finds a pair made by an earlier run of the daemon: the host
-// end exists and is a veth, and the container end is in the namespace.
+// existingVeth is the pair findVeth finds, or nil.
 func existingVeth(vo netdev.VethOptions) *netdev.Veth {
+	v, _ := findVeth(vo)
+	return v
+}
+
+// findVeth finds a pair made by an earlier run of the daemon: the host
+// end exists and is a veth, and its peer is the container end in the
+// namespace (vethPeers: an interface of that name there is not enough; the
+// container end may have been renamed, or the namespace made anew at the
+// same path, with an eth0 of its own). stale is true when the host end is
+// a veth but not that pair (makePort deletes it if it carries this
+// daemon's alias, and makes the pair anew).
+func findVeth(vo netdev.VethOptions) (v *netdev.Veth, stale bool) {
 	h, err := netdev.LinkByName("", vo.HostName)
 	if err != nil || h.Kind != "veth" {
-		return nil
+		return nil, false
 	}
 	if vo.PeerHere {
 		// The runtime has moved the container end where it wanted: the
 		// host end is what the port needs.
 		return &netdev.Veth{HostName: h.Name, HostIndex: h.Index, HostMAC: h.MAC, PeerName: vo.PeerName, PeerMAC: vo.MAC,
-			MTU: h.MTU, Queues: h.RxQueues}
+			MTU: h.MTU, Queues: h.RxQueues}, false
 	}
 	peer := orDefault(vo.PeerName, "eth0")
+	peers, known := vethPeers(h.Name, vo.Netns, peer)
+	if !peers {
+		return nil, known
+	}
 	c, err := netdev.LinkByName(vo.Netns, peer)
 	if err != nil {
-		return nil
+		return nil, false
 	}
 	return &netdev.Veth{HostName: h.Name, HostIndex: h.Index, HostMAC: h.MAC, PeerName: c.Name, PeerIndex: c.Index,
-		PeerMAC: c.MAC, Netns: vo.Netns, MTU: h.MTU, Queues: h.RxQueues}
+		PeerMAC: c.MAC, Netns: vo.Netns, MTU: h.MTU, Queues: h.RxQueues}, false
 }
 
 func addrOptions(o map[string]string) (mac net.HardwareAddr, addrs []netip.Prefix, gws []netip.Addr, err error) {

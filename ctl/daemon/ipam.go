@@ -617,14 +617,29 @@ func checkEndpointState(st *State) error {
 }
 
 // checkEndpointRefs rejects a configuration with an endpoint whose port
-// or pool is not configured (commit refuses to store one; the next start
-// would set it aside).
+// or pool is not configured, an endpoint stored twice, or two endpoints
+// sharing one port (commit refuses to store one; the next start would
+// set it aside). Two endpoints on one port loaded, and then neither
+// could be deleted: the first delete removes the port the other names.
 func checkEndpointRefs(st *State) error {
 	ports := make(map[string]bool, len(st.Ports))
 	for _, p := range st.Ports {
 		ports[p.Name] = true
 	}
+	type key struct{ network, container, ifname string }
+	seen := make(map[key]bool, len(st.Endpoints))
+	portOf := make(map[string]string, len(st.Endpoints)) // port: the endpoint on it
 	for _, ep := range st.Endpoints {
+		id := ep.Network + "/" + ep.ContainerID + "/" + ep.IfName
+		k := key{ep.Network, ep.ContainerID, ep.IfName}
+		if seen[k] {
+			return fmt.Errorf("endpoint %s is stored twice", id)
+		}
+		seen[k] = true
+		if other, dup := portOf[ep.Port]; dup {
+			return fmt.Errorf("endpoints %s and %s share the port %s", other, id, ep.Port)
+		}
+		portOf[ep.Port] = id
 		if !ports[ep.Port] {
 			return fmt.Errorf("endpoint %s/%s/%s: its port %s is not configured", ep.Network, ep.ContainerID, ep.IfName, ep.Port)
 		}

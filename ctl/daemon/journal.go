@@ -280,7 +280,7 @@ func applyChange(doc any, payload []byte) error {
 		switch op.Op {
 		case "set":
 			v := reflect.New(f.Type())
-			if err := json.Unmarshal(op.Value, v.Interface()); err != nil {
+			if err := unmarshalStrict(op.Value, v.Interface()); err != nil {
 				return fmt.Errorf("change of %s: %w", op.Field, err)
 			}
 			values[i] = v.Elem()
@@ -293,7 +293,7 @@ func applyChange(doc any, payload []byte) error {
 			}
 			ins := reflect.New(f.Type())
 			if len(op.Ins) > 0 {
-				if err := json.Unmarshal(op.Ins, ins.Interface()); err != nil {
+				if err := unmarshalStrict(op.Ins, ins.Interface()); err != nil {
 					return fmt.Errorf("change of %s: %w", op.Field, err)
 				}
 			}
@@ -309,6 +309,23 @@ func applyChange(doc any, payload []byte) error {
 	}
 	for i, f := range fields {
 		f.Set(values[i])
+	}
+	return nil
+}
+
+// unmarshalStrict decodes a change's value as decodeState decodes the
+// snapshot: a field the document does not know is an error (the record
+// is not applied, and the log says so), never dropped silently. The
+// records are the daemon's own (diffDoc), so this only refuses one
+// written by a vswitchd that knows fields this one does not.
+func unmarshalStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the value")
 	}
 	return nil
 }

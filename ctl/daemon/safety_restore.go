@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,6 +42,12 @@ var errStateVersion = errors.New("format version")
 // it, so that config.json is whole again and the journal empty.
 func (d *Daemon) restoreState() error {
 	cur, prev := d.store.Path(), d.store.PrevPath()
+	// Only a file that loads becomes the previous copy: one of another
+	// shape replaced a good config.json.prev at the first save after it.
+	d.store.valid = validState
+	if removed := d.store.removeTemps(); len(removed) > 0 {
+		d.log.Info("temporary files of a save cut short (a crash) removed", "dir", d.store.dir, "files", removed)
+	}
 	st, err := d.tryState(cur)
 	switch {
 	case err == nil:
@@ -121,22 +128,42 @@ func (d *Daemon) tryState(path string) (State, error) {
 	return st, d.acceptState(&st)
 }
 
-// decodeState decodes a stored State of this format version.
+// decodeState decodes a stored State of this format version, strictly:
+// a field this vswitchd does not know (a misspelled key: security_group
+// for security_groups, which dropped every group; or another file put
+// there, such as the --config flags file), data after the object, or no
+// format version ({}, {"foo": 1}) is damage, not an empty or partial
+// configuration. No field of State or of what it holds was ever removed,
+// so every file an older vswitchd wrote decodes; one removed later must
+// be accepted explicitly here (a field of its own, ignored).
 func decodeState(path string, b []byte) (State, error) {
 	var st State
 	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
 		return st, errors.New("corrupt: not a JSON object")
 	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("corrupt: %w", err)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return State{}, fmt.Errorf("corrupt: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return State{}, errors.New("corrupt: data after the configuration object")
 	}
 	if st.Version == 0 {
-		st.Version = stateVersion
+		// Every vswitchd has written "version": 1.
+		return State{}, fmt.Errorf("corrupt: no format version (\"version\": %d): not a vswitchd configuration", stateVersion)
 	}
 	if st.Version != stateVersion {
 		return st, fmt.Errorf("ctl: %s has %w %d; this vswitchd reads %d", path, errStateVersion, st.Version, stateVersion)
 	}
 	return st, nil
+}
+
+// validState reports whether b decodes as a stored State (decodeState):
+// only such a file becomes the previous copy (Store.keepPrevious).
+func validState(b []byte) bool {
+	_, err := decodeState("", b)
+	return err == nil
 }
 
 // acceptState checks a stored State and applies it to the switch.
@@ -290,6 +317,16 @@ func checkPortState(st *State) error {
 	for _, p := range st.Ports {
 		if p.Bridge != "" && !listed[p.Name] {
 			return fmt.Errorf("port %s: its bridge %s does not list it", p.Name, p.Bridge)
+		}
+	}
+	// A binding names a configured port: sg/bind refuses any other, and
+	// a removed port leaves its groups (unbindPort). One naming no port
+	// would be joined, silently, by a port added later under that name.
+	for _, g := range st.SecurityGroups {
+		for _, name := range g.Ports {
+			if spec[name] == nil {
+				return fmt.Errorf("security group %s: its port %s is not configured", g.Name, name)
+			}
 		}
 	}
 	for _, ep := range st.Endpoints {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Store keeps one JSON document durably in a directory: Save writes a
@@ -32,6 +33,9 @@ type Store struct {
 	// journaled: Save writes a journal too, and Commit appends to it.
 	journaled bool
 	j         *journalWriter // the open journal, nil if none
+	// valid, if set, says whether the document's bytes are one to keep
+	// as NAME.prev (default: valid JSON).
+	valid func([]byte) bool
 	// frozen: the directory belongs to another process now (a takeover's
 	// successor): Save and Commit refuse.
 	frozen bool
@@ -56,9 +60,50 @@ func NewStore(dir, name string) (*Store, error) {
 }
 
 // newCacheStore keeps a document in dir (which exists) without a
-// previous copy.
+// previous copy. Its temporary files left by a crash are removed
+// (removeTemps): it is made at start, with the state directory locked.
 func newCacheStore(dir, name string) *Store {
-	return &Store{dir: dir, name: name, noPrev: true}
+	s := &Store{dir: dir, name: name, noPrev: true}
+	s.removeTemps()
+	return s
+}
+
+// removeTemps removes the temporary files a Save cut short by a crash
+// leaves (its removal is deferred, which a kill -9 skips): NAME.tmp-N and
+// NAME.journal.tmp-N (os.CreateTemp's digits, from writeFile),
+// NAME.prev-tmp (keepPrevious) and NAME.restore-tmp (replaceWithCopy).
+// Only those names, only in the store's directory; called at start, with
+// the directory locked, before anything is written. It returns the names
+// removed.
+func (s *Store) removeTemps() []string {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !s.isTemp(e.Name()) {
+			continue
+		}
+		if os.Remove(filepath.Join(s.dir, e.Name())) == nil {
+			removed = append(removed, e.Name())
+		}
+	}
+	return removed
+}
+
+// isTemp reports whether name is one of the store's temporary files.
+func (s *Store) isTemp(name string) bool {
+	switch name {
+	case s.name + ".prev-tmp", s.name + ".restore-tmp":
+		return true
+	}
+	for _, base := range []string{s.name, s.name + journalSuffix} {
+		if n, ok := strings.CutPrefix(name, base+".tmp-"); ok && n != "" && strings.Trim(n, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Path is the document's path.
@@ -280,7 +325,7 @@ func (s *Store) keepPrevious() error {
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if err != nil || !json.Valid(b) {
+	if err != nil || !json.Valid(b) || s.valid != nil && !s.valid(b) {
 		return nil // unreadable or damaged: keep the previous copy as it is
 	}
 	link := s.Path() + ".prev-tmp"

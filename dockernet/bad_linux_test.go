@@ -107,6 +107,8 @@ func TestCrashRetry(t *testing.T) {
 	var p2 requestPoolResponse
 	r.ok("IpamDriver.RequestPool", requestPoolRequest{AddressSpace: LocalAddressSpace, Pool: "10.86.0.0/24"}, &p2)
 	require.Equal(t, id, p2.PoolID)
+	_, err := os.Stat(filepath.Join(dir, StateFile+".journal"))
+	require.ErrorIs(t, err, os.ErrNotExist, "the driver's state is saved whole, with no journal beside it")
 
 	// docker.json damaged: the previous copy (the network, the pool with
 	// one reference) is used and vswitchd still starts; the endpoint is

@@ -68,7 +68,7 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	store, err := daemon.NewStore(cfg.StateDir, StateFile)
+	store, err := daemon.NewPlainStore(cfg.StateDir, StateFile)
 	if err != nil {
 		return nil, err
 	}

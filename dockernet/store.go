@@ -77,7 +77,7 @@ func emptyState() state {
 // file the state came from ("" if none); err says what was damaged.
 func load(dir string) (st state, used string, aside []string, err error) {
 	for _, name := range []string{StateFile, StateFile + ".prev"} {
-		s, serr := daemon.NewStore(dir, name)
+		s, serr := daemon.NewPlainStore(dir, name)
 		if serr != nil {
 			return emptyState(), "", aside, serr
 		}

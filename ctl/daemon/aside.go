@@ -15,3 +15,16 @@ func SetAside(path string) (string, error) {
 	}
 	return aside, syncDir(filepath.Dir(path))
 }
+
+// NewPlainStore is a Store without a journal: each Save writes the whole
+// document (keeping NAME.prev), and nothing else. For small documents
+// always saved whole, such as the Docker driver's state: a journal there
+// would only be a second copy written on every save and never read.
+func NewPlainStore(dir, name string) (*Store, error) {
+	s, err := NewStore(dir, name)
+	if err != nil {
+		return nil, err
+	}
+	s.journaled = false
+	return s, nil
+}

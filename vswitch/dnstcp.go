@@ -73,14 +73,6 @@ const (
 	dnsTCPWindow     = 65535
 )
 
-const (
-	tcpFIN = 0x01
-	tcpSYN = 0x02
-	tcpRST = 0x04
-	tcpPSH = 0x08
-	tcpACK = 0x10
-)
-
 type tcpKey struct {
 	client, server netip.Addr
 	port           uint16 // the client's
@@ -141,6 +133,7 @@ type tcpSegment struct {
 	window   uint16
 	mss      int
 	payload  []byte
+	hdr      []byte // the TCP header (rstFor reads it)
 	worker   int
 	iface    uint16
 	network  string
@@ -159,7 +152,7 @@ func parseTCP(l4 []byte, sg *tcpSegment) bool {
 	sg.key.port = binary.BigEndian.Uint16(l4[0:])
 	sg.seq, sg.ack = binary.BigEndian.Uint32(l4[4:]), binary.BigEndian.Uint32(l4[8:])
 	sg.flags, sg.window = l4[13], binary.BigEndian.Uint16(l4[14:])
-	sg.payload = l4[off:]
+	sg.payload, sg.hdr = l4[off:], l4[:off]
 	sg.mss = 536 // RFC 9293's default without the option
 	for o := l4[20:off]; len(o) > 0; {
 		switch {
@@ -216,11 +209,11 @@ func (p *dnsTCP) segment(s *Switch, sg *tcpSegment, now time.Time) {
 	p.mu.Lock()
 	c := p.conns[sg.key]
 	switch {
-	case sg.flags&tcpRST != 0:
+	case sg.flags&tcpFlagRST != 0:
 		if c != nil && !seqLT(sg.seq, c.rcvNxt) && seqLT(sg.seq, c.rcvNxt+dnsTCPWindow) {
 			p.drop(c)
 		}
-	case c == nil && sg.flags&(tcpSYN|tcpACK) == tcpSYN:
+	case c == nil && sg.flags&(tcpFlagSYN|tcpFlagACK) == tcpFlagSYN:
 		if len(p.conns) >= dnsTCPMaxConns || p.byClient[sg.key.client] >= dnsTCPPerClient {
 			p.refused.Add(1)
 			p.reset(s, sg)
@@ -237,13 +230,13 @@ func (p *dnsTCP) segment(s *Switch, sg *tcpSegment, now time.Time) {
 		p.synAck(s, c, now)
 	case c == nil:
 		p.reset(s, sg)
-	case sg.flags&tcpSYN != 0:
+	case sg.flags&tcpFlagSYN != 0:
 		if !c.established && sg.seq+1 == c.rcvNxt {
 			p.synAck(s, c, now) // our SYN-ACK was lost
 		} else {
-			p.send(s, c, c.nxt, tcpACK, nil, now) // RFC 5961's challenge ACK
+			p.send(s, c, c.nxt, tcpFlagACK, nil, now) // RFC 5961's challenge ACK
 		}
-	case sg.flags&tcpACK == 0:
+	case sg.flags&tcpFlagACK == 0:
 		// Drop: every segment after the SYN carries an ACK.
 	default:
 		queries = p.established(s, c, sg, now)
@@ -260,7 +253,7 @@ func (p *dnsTCP) segment(s *Switch, sg *tcpSegment, now time.Time) {
 	c = queries[0].c
 	p.mu.Lock()
 	if !c.dead && c.acked != c.rcvNxt {
-		p.send(s, c, c.nxt, tcpACK, nil, now)
+		p.send(s, c, c.nxt, tcpFlagACK, nil, now)
 	}
 	p.mu.Unlock()
 }
@@ -322,9 +315,9 @@ func (p *dnsTCP) established(s *Switch, c *tcpConn, sg *tcpSegment, now time.Tim
 	c.wnd = uint32(sg.window)
 	c.lastRx = now
 	var queries []tcpQuery
-	if len(sg.payload) > 0 || sg.flags&tcpFIN != 0 {
+	if len(sg.payload) > 0 || sg.flags&tcpFlagFIN != 0 {
 		if sg.seq != c.rcvNxt || c.finRcvd {
-			p.send(s, c, c.nxt, tcpACK, nil, now) // not the next byte: say what we have
+			p.send(s, c, c.nxt, tcpFlagACK, nil, now) // not the next byte: say what we have
 			return nil
 		}
 		if c.finSent && len(sg.payload) > 0 {
@@ -337,7 +330,7 @@ func (p *dnsTCP) established(s *Switch, c *tcpConn, sg *tcpSegment, now time.Tim
 		}
 		c.in = append(c.in, sg.payload...)
 		c.rcvNxt += uint32(len(sg.payload))
-		if sg.flags&tcpFIN != 0 {
+		if sg.flags&tcpFlagFIN != 0 {
 			c.rcvNxt++
 			c.finRcvd = true
 		}
@@ -370,9 +363,9 @@ func (p *dnsTCP) push(s *Switch, c *tcpConn, now time.Time, ack bool) {
 	inflight := int(c.nxt - c.una)
 	for inflight < len(c.out) && inflight < int(c.wnd) {
 		n := min(len(c.out)-inflight, c.mss, int(c.wnd)-inflight)
-		flags := uint8(tcpACK)
+		flags := uint8(tcpFlagACK)
 		if inflight+n == len(c.out) {
-			flags |= tcpPSH
+			flags |= tcpFlagPSH
 		}
 		p.send(s, c, c.nxt, flags, c.out[inflight:inflight+n], now)
 		c.nxt += uint32(n)
@@ -387,26 +380,26 @@ func (p *dnsTCP) push(s *Switch, c *tcpConn, now time.Time, ack bool) {
 		ack = false
 	}
 	if ack {
-		p.send(s, c, c.nxt, tcpACK, nil, now)
+		p.send(s, c, c.nxt, tcpFlagACK, nil, now)
 	}
 }
 
 // fin sends our FIN after every byte of c.out. Caller holds p.mu.
 func (p *dnsTCP) fin(s *Switch, c *tcpConn, now time.Time) {
-	p.send(s, c, c.una+uint32(len(c.out)), tcpFIN|tcpACK, nil, now)
+	p.send(s, c, c.una+uint32(len(c.out)), tcpFlagFIN|tcpFlagACK, nil, now)
 	c.finSent = true
 }
 
 func (p *dnsTCP) synAck(s *Switch, c *tcpConn, now time.Time) {
 	mss := binary.BigEndian.AppendUint16([]byte{2, 4}, uint16(maxMSS(c.key.server)))
-	p.send(s, c, c.iss, tcpSYN|tcpACK, mss, now)
+	p.send(s, c, c.iss, tcpFlagSYN|tcpFlagACK, mss, now)
 }
 
 // send puts one segment of c on its worker's inject ring (options, for a
 // SYN-ACK, go in payload's place with flags SYN).
 func (p *dnsTCP) send(s *Switch, c *tcpConn, seq uint32, flags uint8, payload []byte, now time.Time) {
 	var opts []byte
-	if flags&tcpSYN != 0 {
+	if flags&tcpFlagSYN != 0 {
 		opts, payload = payload, nil
 	}
 	win := uint16(dnsTCPWindow - min(len(c.in), dnsTCPWindow))
@@ -417,19 +410,9 @@ func (p *dnsTCP) send(s *Switch, c *tcpConn, seq uint32, flags uint8, payload []
 
 // reset answers segment sg with a RST (RFC 9293 3.10.7.1).
 func (p *dnsTCP) reset(s *Switch, sg *tcpSegment) {
-	if sg.flags&tcpRST != 0 {
+	seq, ack, flags, ok := rstFor(sg.hdr, len(sg.payload))
+	if !ok {
 		return
-	}
-	seq, ack, flags := sg.ack, uint32(0), uint8(tcpRST)
-	if sg.flags&tcpACK == 0 {
-		seq, flags = 0, tcpRST|tcpACK
-		ack = sg.seq + uint32(len(sg.payload))
-		if sg.flags&tcpSYN != 0 {
-			ack++
-		}
-		if sg.flags&tcpFIN != 0 {
-			ack++
-		}
 	}
 	p.resets.Add(1)
 	s.injectPacket(sg.worker, sg.iface, tcpPacket(sg.key.server, sg.key.client, dnsPort, sg.key.port, seq, ack, flags, 0, nil, nil))
@@ -438,7 +421,7 @@ func (p *dnsTCP) reset(s *Switch, sg *tcpSegment) {
 // abort resets and forgets c. Caller holds p.mu.
 func (p *dnsTCP) abort(s *Switch, c *tcpConn) {
 	p.resets.Add(1)
-	s.injectPacket(c.worker, c.iface, tcpPacket(c.key.server, c.key.client, dnsPort, c.key.port, c.nxt, c.rcvNxt, tcpRST|tcpACK, 0, nil, nil))
+	s.injectPacket(c.worker, c.iface, tcpPacket(c.key.server, c.key.client, dnsPort, c.key.port, c.nxt, c.rcvNxt, tcpFlagRST|tcpFlagACK, 0, nil, nil))
 	p.drop(c)
 }
 

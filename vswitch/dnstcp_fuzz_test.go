@@ -30,10 +30,10 @@ func FuzzDNSTCP(f *testing.F) {
 		return append(b, payload...)
 	}
 	q := append([]byte{0, 5}, "hello"...)
-	f.Add(append(append(rec(0, tcpSYN, 0, 0, nil, 255), rec(0, tcpACK, 0, 1, nil, 255)...), rec(0, tcpACK|tcpPSH, 0, 1, q, 255)...))
-	f.Add(append(rec(1, tcpSYN, 0, 0, nil, 1), rec(1, tcpACK|tcpFIN, 0, 1, q, 0)...))
-	f.Add(rec(2, tcpRST, 0, 0, nil, 0))
-	f.Add(rec(2, tcpACK, 7, 7, []byte{0xff, 0xff, 1, 2}, 9))
+	f.Add(append(append(rec(0, tcpFlagSYN, 0, 0, nil, 255), rec(0, tcpFlagACK, 0, 1, nil, 255)...), rec(0, tcpFlagACK|tcpFlagPSH, 0, 1, q, 255)...))
+	f.Add(append(rec(1, tcpFlagSYN, 0, 0, nil, 1), rec(1, tcpFlagACK|tcpFlagFIN, 0, 1, q, 0)...))
+	f.Add(rec(2, tcpFlagRST, 0, 0, nil, 0))
+	f.Add(rec(2, tcpFlagACK, 7, 7, []byte{0xff, 0xff, 1, 2}, 9))
 
 	cfg := testL3Config()
 	cfg.DNS = &DNS{Interfaces: []string{"ra"}}

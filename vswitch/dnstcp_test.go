@@ -28,7 +28,7 @@ type tcpClient struct {
 
 func (c *tcpClient) frame(seq, ack uint32, flags uint8, opts []layers.TCPOption, payload []byte) []byte {
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(c.sport), DstPort: 53, Seq: seq, Ack: ack, Window: 65535, Options: opts,
-		FIN: flags&tcpFIN != 0, SYN: flags&tcpSYN != 0, RST: flags&tcpRST != 0, PSH: flags&tcpPSH != 0, ACK: flags&tcpACK != 0}
+		FIN: flags&tcpFlagFIN != 0, SYN: flags&tcpFlagSYN != 0, RST: flags&tcpFlagRST != 0, PSH: flags&tcpFlagPSH != 0, ACK: flags&tcpFlagACK != 0}
 	if c.six {
 		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP, SrcIP: net.ParseIP(c.src), DstIP: net.ParseIP(c.dst)}
 		must(tcp.SetNetworkLayerForChecksum(ip))
@@ -86,7 +86,7 @@ func (c *tcpClient) collect() []*layers.TCP {
 func (c *tcpClient) connect(mss uint16) {
 	c.t.Helper()
 	c.seq = 1000
-	segs := c.exchange(c.seq, 0, tcpSYN, []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4,
+	segs := c.exchange(c.seq, 0, tcpFlagSYN, []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4,
 		OptionData: binary.BigEndian.AppendUint16(nil, mss)}}, nil)
 	require.Len(c.t, segs, 1)
 	sa := segs[0]
@@ -96,7 +96,7 @@ func (c *tcpClient) connect(mss uint16) {
 	require.Equal(c.t, layers.TCPOptionKind(layers.TCPOptionKindMSS), sa.Options[0].OptionType)
 	c.seq++
 	c.isn, c.ack = sa.Seq, sa.Seq+1
-	require.Empty(c.t, c.exchange(c.seq, c.ack, tcpACK, nil, nil), "the handshake's ACK needs no answer")
+	require.Empty(c.t, c.exchange(c.seq, c.ack, tcpFlagACK, nil, nil), "the handshake's ACK needs no answer")
 }
 
 // query sends msg behind its length, in pieces of at most piece bytes,
@@ -109,7 +109,7 @@ func (c *tcpClient) query(msg []byte, piece int) []byte {
 	var segs []*layers.TCP
 	for len(data) > 0 {
 		n := min(piece, len(data))
-		got := c.exchange(c.seq, c.ack, tcpACK|tcpPSH, nil, data[:n])
+		got := c.exchange(c.seq, c.ack, tcpFlagACK|tcpFlagPSH, nil, data[:n])
 		c.seq += uint32(n)
 		data = data[n:]
 		require.NotEmpty(c.t, got, "every piece is acknowledged")
@@ -128,7 +128,7 @@ func (c *tcpClient) query(msg []byte, piece int) []byte {
 		c.ack += uint32(len(s.Payload))
 	}
 	if len(got) > 0 {
-		c.exchange(c.seq, c.ack, tcpACK, nil, nil)
+		c.exchange(c.seq, c.ack, tcpFlagACK, nil, nil)
 	}
 	return got
 }
@@ -180,7 +180,7 @@ func TestDNSTCP(t *testing.T) {
 		// A 3000-byte answer in 1000-byte segments (the client's MSS).
 		data := binary.BigEndian.AppendUint16(nil, 3)
 		data = append(data, "big"...)
-		segs := c.exchange(c.seq, c.ack, tcpACK|tcpPSH, nil, data)
+		segs := c.exchange(c.seq, c.ack, tcpFlagACK|tcpFlagPSH, nil, data)
 		c.seq += uint32(len(data))
 		require.Len(t, segs, 4, "3002 bytes at an MSS of 1000")
 		var got []byte
@@ -200,39 +200,39 @@ func TestDNSTCP(t *testing.T) {
 		require.Equal(t, c.ack, again[0].Seq, "go back to the first unacknowledged byte")
 		require.EqualValues(t, 1, r.s.DNSStats().TCPRetransmits)
 		c.ack += uint32(len(got))
-		require.Empty(t, c.exchange(c.seq, c.ack, tcpACK, nil, nil))
+		require.Empty(t, c.exchange(c.seq, c.ack, tcpFlagACK, nil, nil))
 		r.s.dnsTCP.tick(r.s, time.Now().Add(time.Second))
 		require.Empty(t, c.collect(), "all acknowledged: nothing sent again")
 
 		// A segment beyond the next byte: an ACK of what the server has,
 		// the handler not called.
 		calls := len(h.tcp)
-		segs = c.exchange(c.seq+10, c.ack, tcpACK|tcpPSH, nil, []byte{0, 1, 'z'})
+		segs = c.exchange(c.seq+10, c.ack, tcpFlagACK|tcpFlagPSH, nil, []byte{0, 1, 'z'})
 		require.Len(t, segs, 1)
 		require.Equal(t, c.seq, segs[0].Ack)
 		require.Empty(t, segs[0].Payload)
 		require.Len(t, h.tcp, calls)
 
 		// The client closes: the server's FIN, then the connection is gone.
-		segs = c.exchange(c.seq, c.ack, tcpACK|tcpFIN, nil, nil)
+		segs = c.exchange(c.seq, c.ack, tcpFlagACK|tcpFlagFIN, nil, nil)
 		c.seq++
 		require.Len(t, segs, 1)
 		require.True(t, segs[0].FIN && segs[0].ACK)
 		require.Equal(t, c.seq, segs[0].Ack)
 		require.EqualValues(t, 1, r.s.DNSStats().TCPConnections)
-		require.Empty(t, c.exchange(c.seq, c.ack+1, tcpACK, nil, nil))
+		require.Empty(t, c.exchange(c.seq, c.ack+1, tcpFlagACK, nil, nil))
 		st := r.s.DNSStats()
 		require.EqualValues(t, 0, st.TCPConnections, "closed both ways")
 		require.EqualValues(t, 1, st.TCPAccepted)
 		require.EqualValues(t, 2, st.TCPQueries)
 
 		// A segment of no connection gets a RST with its ACK as sequence.
-		segs = c.exchange(c.seq, 12345, tcpACK, nil, []byte("stale"))
+		segs = c.exchange(c.seq, 12345, tcpFlagACK, nil, []byte("stale"))
 		require.Len(t, segs, 1)
 		require.True(t, segs[0].RST)
 		require.EqualValues(t, 12345, segs[0].Seq)
 		// A RST is never answered.
-		require.Empty(t, c.exchange(c.seq, 0, tcpRST, nil, nil))
+		require.Empty(t, c.exchange(c.seq, 0, tcpFlagRST, nil, nil))
 	}
 }
 
@@ -250,7 +250,7 @@ func TestDNSTCPLimits(t *testing.T) {
 	syns := func(n int) {
 		for i := range n {
 			c.sport = uint16(20000 + i)
-			r.ports["a"].Inject(0, c.frame(1, 0, tcpSYN, nil, nil))
+			r.ports["a"].Inject(0, c.frame(1, 0, tcpFlagSYN, nil, nil))
 			if i%128 == 127 {
 				r.s.Poll()
 				r.s.Poll()
@@ -298,7 +298,7 @@ func TestDNSTCPLimits(t *testing.T) {
 	segs := c.collect()
 	require.Len(t, segs, 1)
 	require.True(t, segs[0].FIN)
-	require.Empty(t, c.exchange(c.seq, c.ack+1, tcpACK, nil, nil))
+	require.Empty(t, c.exchange(c.seq, c.ack+1, tcpFlagACK, nil, nil))
 	r.s.dnsTCP.tick(r.s, time.Now().Add(dnsTCPIdle+time.Second))
 	require.EqualValues(t, 0, r.s.DNSStats().TCPConnections)
 
@@ -311,7 +311,7 @@ func TestDNSTCPLimits(t *testing.T) {
 	junk[0], junk[1] = 0xff, 0xff // a 65535-byte query, never completed
 	reset := false
 	for i := 0; i < 60 && !reset; i++ {
-		for _, s := range c.exchange(c.seq, c.ack, tcpACK, nil, junk) {
+		for _, s := range c.exchange(c.seq, c.ack, tcpFlagACK, nil, junk) {
 			reset = reset || s.RST
 		}
 		c.seq += uint32(len(junk))

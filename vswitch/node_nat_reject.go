@@ -49,10 +49,12 @@ import (
 // limit.
 const natDropRejectLimited = natDropInvalid + 1
 
+// TCP flag bits (also the DNS-over-TCP server's, dnstcp.go).
 const (
 	tcpFlagFIN = 0x01
 	tcpFlagSYN = 0x02
 	tcpFlagRST = 0x04
+	tcpFlagPSH = 0x08
 	tcpFlagACK = 0x10
 	tcpRSTLen  = 20 // a RST's TCP header, no options
 )
